@@ -1,0 +1,223 @@
+// f32 GEMM over packed B panels.
+//
+// Every output element is a two-level sum: K is cut into blocks of SB; each block is summed in its own
+// accumulator (acc = 0; acc = acc + a[k]*b[k], mul then add, never fused) and the block sums are added to C
+// in block order, then + bias.  The order depends only on K, never on M, N, the tile a row falls in or the
+// thread count, so a row of a batch gives the same bits as the same row alone (batch invariance) and Node
+// and browsers agree.  The blocks also bound f32 rounding error by about SB + K/SB additions instead of K (K = 768:
+// 56 instead of 768), which keeps a 768-term product within 1e-5 of the float64 result.
+
+export const NR: i32 = 8; // columns per packed panel (two f32x4)
+const MR: i32 = 4; // rows per register tile
+const KC: i32 = 256; // cache block of K: a 4xKC slice of A and a KCx8 panel stay in L1
+const NCP: i32 = 16; // panels per column chunk: 16 * KC * 8 floats = 128 KiB of B stay in L2
+const SB: i32 = 32; // summation block: each run of SB products gets its own accumulator
+
+/** Floats needed to pack a K x N operand. */
+export function sgemm_packed_size(K: i32, N: i32): i32 {
+  return ((N + NR - 1) / NR) * K * NR;
+}
+
+/**
+ * Pack B(k, n) = src[k*rs + n*cs] (K x N) into panels of 8 columns:
+ * dst[(p*K + k)*8 + c] = B(k, p*8 + c), zero beyond N.
+ * nn.Linear's weight W (N x K) is B = W^T: rs = 1, cs = ldw.  A plain K x N matrix: rs = ldb, cs = 1.
+ */
+export function sgemm_pack_b(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void {
+  const np = (N + NR - 1) / NR;
+  for (let p = 0; p < np; p++) {
+    const n0 = p * NR;
+    const nv = min(NR, N - n0);
+    const panel = dst + (<usize>p * <usize>K * NR << 2);
+    if (cs == 1 && nv == NR) {
+      for (let k = 0; k < K; k++) {
+        const s = src + ((<usize>k * rs + n0) << 2);
+        const d = panel + (<usize>k * NR << 2);
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, 16), 16);
+      }
+    } else {
+      for (let c = 0; c < NR; c++) {
+        if (c < nv) {
+          const s = src + (<usize>(n0 + c) * cs << 2);
+          for (let k = 0; k < K; k++) {
+            store<f32>(panel + ((<usize>k * NR + c) << 2), load<f32>(s + (<usize>k * rs << 2)));
+          }
+        } else {
+          for (let k = 0; k < K; k++) store<f32>(panel + ((<usize>k * NR + c) << 2), 0);
+        }
+      }
+    }
+  }
+}
+
+
+/** Partial load of up to 8 floats into two vectors. */
+@inline function loadPart(p: usize, c0: i32, nv: i32): v128 {
+  let v = f32x4.splat(0);
+  if (c0 + 0 < nv) v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (c0 + 1 < nv) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (c0 + 2 < nv) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  if (c0 + 3 < nv) v = f32x4.replace_lane(v, 3, load<f32>(p, 12));
+  return v;
+}
+
+@inline function storePart(p: usize, v: v128, c0: i32, nv: i32): void {
+  if (c0 + 0 < nv) store<f32>(p, f32x4.extract_lane(v, 0));
+  if (c0 + 1 < nv) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (c0 + 2 < nv) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+  if (c0 + 3 < nv) store<f32>(p, f32x4.extract_lane(v, 3), 12);
+}
+
+// Epilogue applied once, after the last K block: bias (per column, per row or none), then activation.
+@inline function epi(v: v128, bcol: v128, brow: f32, act: i32): v128 {
+  let r = f32x4.add(f32x4.add(v, bcol), f32x4.splat(brow));
+  if (act == 1) r = f32x4.max(r, f32x4.splat(0));
+  return r;
+}
+
+/** A full 8-column row of a middle summation block: C = block sum, or C + block sum. */
+@inline function accum(cp: usize, a: v128, b: v128, first: bool): void {
+  if (first) { v128.store(cp, a); v128.store(cp, b, 16); }
+  else { v128.store(cp, f32x4.add(v128.load(cp), a)); v128.store(cp, f32x4.add(v128.load(cp, 16), b), 16); }
+}
+
+/** Adds (bias per column, per row) and applies act, for the last K block only. */
+function tileStore(
+  cp: usize, c0v: v128, c1v: v128, nv: i32, first: bool, last: bool,
+  bias: usize, biasMode: i32, col0: i32, row: i32, act: i32
+): void {
+  let a = c0v, b = c1v;
+  if (!first) {
+    if (nv == NR) { a = f32x4.add(v128.load(cp), a); b = f32x4.add(v128.load(cp, 16), b); }
+    else { a = f32x4.add(loadPart(cp, 0, nv), a); b = f32x4.add(loadPart(cp + 16, 4, nv), b); }
+  }
+  if (last) {
+    let b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+    let br: f32 = 0;
+    if (biasMode == 1) {
+      const bp = bias + (<usize>col0 << 2);
+      if (nv == NR) { b0 = v128.load(bp); b1 = v128.load(bp, 16); }
+      else { b0 = loadPart(bp, 0, nv); b1 = loadPart(bp + 16, 4, nv); }
+    } else if (biasMode == 2) {
+      br = load<f32>(bias + (<usize>row << 2));
+    }
+    // (0 + bias) keeps "sum, then + bias" as torch's addmm does; adding +0.0 changes no finite value.
+    a = epi(a, b0, br, act);
+    b = epi(b, b1, br, act);
+  }
+  if (nv == NR) { v128.store(cp, a); v128.store(cp, b, 16); }
+  else { storePart(cp, a, 0, nv); storePart(cp + 16, b, 4, nv); }
+}
+
+
+/** Floats sgemm_pack_a writes for an M x K operand (whole 4-row blocks only). */
+export function sgemm_packed_a_size(M: i32, K: i32): i32 {
+  return (M >> 2) * K * 4;
+}
+
+/** Pack the whole 4-row blocks of A (m, k) = src[m*lda + k] as dst[((m/4)*K + k)*4 + m%4]. */
+export function sgemm_pack_a(src: usize, lda: i32, M: i32, K: i32, dst: usize): void {
+  for (let mb = 0; mb + 4 <= M; mb += 4) {
+    const r0 = src + (<usize>mb * lda << 2), lr = <usize>lda << 2;
+    const d = dst + (<usize>(mb >> 2) * K << 4);
+    let k = 0;
+    for (; k + 4 <= K; k += 4) {
+      // 4x4 transpose of rows r0..r3 at columns k..k+3
+      const o = <usize>k << 2;
+      const x0 = v128.load(r0 + o), x1 = v128.load(r0 + lr + o), x2 = v128.load(r0 + 2 * lr + o), x3 = v128.load(r0 + 3 * lr + o);
+      const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+      const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+      const dk = d + (<usize>k << 4);
+      v128.store(dk, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+      v128.store(dk, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+      v128.store(dk, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+      v128.store(dk, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+    }
+    for (; k < K; k++) {
+      for (let r = 0; r < 4; r++) store<f32>(d + ((<usize>k * 4 + r) << 2), load<f32>(r0 + (<usize>r * lr) + (<usize>k << 2)));
+    }
+  }
+}
+
+/**
+ * C(M x N) = A(M x K) * B(K x N) [+ bias] [relu], B packed by sgemm_pack_b, the whole 4-row blocks of A
+ * packed by sgemm_pack_a into Ap (the last M % 4 rows are read from A directly).
+ * A(m, k) = A[m*lda + k]; C(m, n) = C[m*ldc + n].
+ * biasMode: 0 none, 1 bias[n] (nn.Linear), 2 bias[m] (convolution as W x cols). act: 0 none, 1 relu.
+ */
+export function sgemm_packed(
+  M: i32, N: i32, K: i32, A: usize, lda: i32, Ap: usize, Bp: usize, C: usize, ldc: i32,
+  bias: usize, biasMode: i32, act: i32
+): void {
+  const np = (N + NR - 1) / NR;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const k1 = min(K, k0 + KC);
+    for (let p0 = 0; p0 < np; p0 += NCP) {
+      const p1 = min(np, p0 + NCP);
+      let m = 0;
+      for (; m + MR <= M; m += MR) {
+        for (let p = p0; p < p1; p++) {
+          const col0 = p * NR;
+          const nv = min(NR, N - col0);
+          const cp0 = C + ((<usize>m * ldc + col0) << 2);
+          const lc = <usize>ldc << 2;
+          const cp1 = cp0 + lc, cp2 = cp1 + lc, cp3 = cp2 + lc;
+          let pa = Ap + ((<usize>(m >> 2) * K + k0) << 4);
+          let pb = Bp + ((<usize>p * K + k0) * NR << 2);
+          for (let ks = k0; ks < k1; ks += SB) {
+          const ke = min(k1, ks + SB);
+          let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+          let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+          let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+          let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+          for (let k = ks; k < ke; k++) {
+            const b0 = v128.load(pb);
+            const b1 = v128.load(pb, 16);
+            let a = v128.load32_splat(pa);
+            c00 = f32x4.add(c00, f32x4.mul(a, b0)); c01 = f32x4.add(c01, f32x4.mul(a, b1));
+            a = v128.load32_splat(pa, 4);
+            c10 = f32x4.add(c10, f32x4.mul(a, b0)); c11 = f32x4.add(c11, f32x4.mul(a, b1));
+            a = v128.load32_splat(pa, 8);
+            c20 = f32x4.add(c20, f32x4.mul(a, b0)); c21 = f32x4.add(c21, f32x4.mul(a, b1));
+            a = v128.load32_splat(pa, 12);
+            c30 = f32x4.add(c30, f32x4.mul(a, b0)); c31 = f32x4.add(c31, f32x4.mul(a, b1));
+            pa += 16; pb += NR << 2;
+          }
+          const f = ks == 0, l = ke == K;
+          if (nv == NR && !l) {
+            accum(cp0, c00, c01, f); accum(cp1, c10, c11, f); accum(cp2, c20, c21, f); accum(cp3, c30, c31, f);
+          } else {
+            tileStore(cp0, c00, c01, nv, f, l, bias, biasMode, col0, m, act);
+            tileStore(cp1, c10, c11, nv, f, l, bias, biasMode, col0, m + 1, act);
+            tileStore(cp2, c20, c21, nv, f, l, bias, biasMode, col0, m + 2, act);
+            tileStore(cp3, c30, c31, nv, f, l, bias, biasMode, col0, m + 3, act);
+          }
+          }
+        }
+      }
+      for (; m < M; m++) {
+        const a0 = A + ((<usize>m * lda + k0) << 2);
+        for (let p = p0; p < p1; p++) {
+          const col0 = p * NR;
+          const nv = min(NR, N - col0);
+          const cp0 = C + ((<usize>m * ldc + col0) << 2);
+          let pa0 = a0;
+          let pb = Bp + ((<usize>p * K + k0) * NR << 2);
+          for (let ks = k0; ks < k1; ks += SB) {
+          const ke = min(k1, ks + SB);
+          let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+          for (let k = ks; k < ke; k++) {
+            const a = v128.load32_splat(pa0);
+            c00 = f32x4.add(c00, f32x4.mul(a, v128.load(pb)));
+            c01 = f32x4.add(c01, f32x4.mul(a, v128.load(pb, 16)));
+            pa0 += 4; pb += NR << 2;
+          }
+          if (nv == NR && ke != K) accum(cp0, c00, c01, ks == 0);
+          else tileStore(cp0, c00, c01, nv, ks == 0, ke == K, bias, biasMode, col0, m, act);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,18 @@
+// The kernel module's exports.  Every export takes pointers into the imported memory plus sizes, allocates
+// nothing and keeps no state: TypeScript (src/bindings) owns all memory and checks shapes first.
+export { sgemm_packed_size, sgemm_pack_b, sgemm_packed_a_size, sgemm_pack_a, sgemm_packed } from "./gemm";
+export { im2col_pack } from "./conv";
+export { unary_f32, binary_f32, affine_f32, log_eps_f32, count_nonfinite_f32 } from "./elementwise";
+export { softmax_f32, layernorm_f32, mean_mid_f32, adaptive_avg_pool2d_f32, l2_normalize_f32 } from "./rows";
+export { lstm_cell_f32 } from "./lstm";
+export { cfft_plan_size, cfft_work_size, cfft_plan_init, cfft4 } from "./fft";
+export {
+  rfft_plan_size, rfft_work_size, rfft_plan_init, stft_complex_f32, spectrogram_f32, mel_spectrogram_f32,
+  pad_reflect_f32, hann_window_f32
+} from "./stft";
+export { melscale_fbanks_f32 } from "./mel";
+export { i8gemm_nt_i32, i8gemm_nt_f32, quantize_rows_i8 } from "./int8";
+export { scan_f32, scan_i8, topk_f32 } from "./scan";
+
+/** First byte the host may use: everything below is the module's static data. */
+export const HEAP_BASE: usize = __heap_base;

@@ -1,0 +1,45 @@
+// LSTM cell pointwise step, PyTorch's gate order (i, f, g, o):
+//   gates = (h W_hh^T + b_hh) + (x W_ih^T + b_ih)      (both products come from sgemm)
+//   c' = sigmoid(f) * c + sigmoid(i) * tanh(g);  h' = sigmoid(o) * tanh(c')
+import { vsigmoid, vtanh } from "./vmath";
+
+@inline function step(gh: v128, gx: v128): v128 { return f32x4.add(gh, gx); }
+
+/**
+ * gh (B, 4H) recurrent products, gx (B, 4H) input products (row stride ldgx), c (B, H) updated in place,
+ * h written to hout (row stride ldh).  gh is clobbered.
+ */
+export function lstm_cell_f32(B: i32, H: i32, gh: usize, gx: usize, ldgx: i32, c: usize, hout: usize, ldh: i32): void {
+  for (let b = 0; b < B; b++) {
+    const ph = gh + (<usize>b * 4 * H << 2);
+    const px = gx + (<usize>b * ldgx << 2);
+    const pc = c + (<usize>b * H << 2);
+    const po = hout + (<usize>b * ldh << 2);
+    let j = 0;
+    for (; j + 4 <= H; j += 4) cell4(ph, px, pc, po, H, <usize>j << 2);
+    for (; j < H; j++) cell1(ph, px, pc, po, H, <usize>j << 2);
+  }
+}
+
+@inline function cell4(ph: usize, px: usize, pc: usize, po: usize, H: i32, o: usize): void {
+  const hb = <usize>H << 2;
+  const i = vsigmoid(step(v128.load(ph + o), v128.load(px + o)));
+  const f = vsigmoid(step(v128.load(ph + hb + o), v128.load(px + hb + o)));
+  const g = vtanh(step(v128.load(ph + 2 * hb + o), v128.load(px + 2 * hb + o)));
+  const og = vsigmoid(step(v128.load(ph + 3 * hb + o), v128.load(px + 3 * hb + o)));
+  const c2 = f32x4.add(f32x4.mul(f, v128.load(pc + o)), f32x4.mul(i, g));
+  v128.store(pc + o, c2);
+  v128.store(po + o, f32x4.mul(og, vtanh(c2)));
+}
+
+// The tail goes through the same vector code on lane 0, so each unit's bits do not depend on H % 4.
+@inline function cell1(ph: usize, px: usize, pc: usize, po: usize, H: i32, o: usize): void {
+  const hb = <usize>H << 2;
+  const i = vsigmoid(step(f32x4.splat(load<f32>(ph + o)), f32x4.splat(load<f32>(px + o))));
+  const f = vsigmoid(step(f32x4.splat(load<f32>(ph + hb + o)), f32x4.splat(load<f32>(px + hb + o))));
+  const g = vtanh(step(f32x4.splat(load<f32>(ph + 2 * hb + o)), f32x4.splat(load<f32>(px + 2 * hb + o))));
+  const og = vsigmoid(step(f32x4.splat(load<f32>(ph + 3 * hb + o)), f32x4.splat(load<f32>(px + 3 * hb + o))));
+  const c2 = f32x4.add(f32x4.mul(f, f32x4.splat(load<f32>(pc + o))), f32x4.mul(i, g));
+  store<f32>(pc + o, f32x4.extract_lane(c2, 0));
+  store<f32>(po + o, f32x4.extract_lane(f32x4.mul(og, vtanh(c2)), 0));
+}

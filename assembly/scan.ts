@@ -1,0 +1,98 @@
+// Similarity scans for retrieval: one query against N stored rows, then top-k selection.
+// Every row's score is one fixed-order dot product (8 lane partials, then a fixed horizontal order), so a
+// score does not depend on N, on which block a row falls in, or on the thread that scanned it.
+import { hsum } from "./vmath";
+
+/** scores[i] = dot(q, X[i]) for X (N, D) f32, row stride ld floats. */
+export function scan_f32(q: usize, X: usize, N: i32, D: i32, ld: i32, scores: usize): void {
+  for (let i = 0; i < N; i++) {
+    const px = X + (<usize>i * ld << 2);
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+    let d = 0;
+    for (; d + 8 <= D; d += 8) {
+      const o = <usize>d << 2;
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(q + o), v128.load(px + o)));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(q + o, 16), v128.load(px + o, 16)));
+    }
+    let s = hsum(f32x4.add(a0, a1));
+    for (; d < D; d++) s += load<f32>(q + (<usize>d << 2)) * load<f32>(px + (<usize>d << 2));
+    store<f32>(scores + (<usize>i << 2), s);
+  }
+}
+
+/** scores[i] = dot(q, X[i]) as exact i32 for int8 X (N, D), row stride ld bytes. */
+export function scan_i8(q: usize, X: usize, N: i32, D: i32, ld: i32, scores: usize): void {
+  for (let i = 0; i < N; i++) {
+    const px = X + <usize>i * ld;
+    let acc = i32x4.splat(0);
+    let d = 0;
+    for (; d + 16 <= D; d += 16) {
+      const a = v128.load(q + d), b = v128.load(px + d);
+      acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(b)));
+      acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(b)));
+    }
+    let s = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+    for (; d < D; d++) s += <i32>load<i8>(q + d) * <i32>load<i8>(px + d);
+    store<i32>(scores + (<usize>i << 2), s);
+  }
+}
+
+// Min-heap of (score, index) ordered so the root is the worst kept item: lower score, or equal score and
+// higher index.  Ties therefore keep the lower index, which makes the result independent of scan order.
+@inline function worse(sa: f32, ia: i32, sb: f32, ib: i32): bool {
+  return sa < sb || (sa == sb && ia > ib);
+}
+
+function siftDown(hs: usize, hi: usize, n: i32, i0: i32): void {
+  let i = i0;
+  while (true) {
+    const l = 2 * i + 1;
+    if (l >= n) break;
+    let c = l;
+    const r = l + 1;
+    if (r < n && worse(load<f32>(hs + (<usize>r << 2)), load<i32>(hi + (<usize>r << 2)), load<f32>(hs + (<usize>l << 2)), load<i32>(hi + (<usize>l << 2)))) c = r;
+    const cs = load<f32>(hs + (<usize>c << 2)), ci = load<i32>(hi + (<usize>c << 2));
+    const is = load<f32>(hs + (<usize>i << 2)), ii = load<i32>(hi + (<usize>i << 2));
+    if (!worse(cs, ci, is, ii)) break;
+    store<f32>(hs + (<usize>i << 2), cs); store<i32>(hi + (<usize>i << 2), ci);
+    store<f32>(hs + (<usize>c << 2), is); store<i32>(hi + (<usize>c << 2), ii);
+    i = c;
+  }
+}
+
+/**
+ * Top-k of scores (N) into outScore/outIndex (k), best first (score desc, index asc on ties).  mask (N bytes,
+ * 0 = skip) or 0 for none.  Returns how many were found (< k when fewer rows pass).  NaN scores are skipped.
+ */
+export function topk_f32(scores: usize, N: i32, k: i32, mask: usize, outScore: usize, outIndex: usize): i32 {
+  let n = 0;
+  for (let i = 0; i < N; i++) {
+    if (mask != 0 && load<u8>(mask + i) == 0) continue;
+    const s = load<f32>(scores + (<usize>i << 2));
+    if (s != s) continue;
+    if (n < k) {
+      // sift up
+      let j = n++;
+      store<f32>(outScore + (<usize>j << 2), s); store<i32>(outIndex + (<usize>j << 2), i);
+      while (j > 0) {
+        const p = (j - 1) >> 1;
+        const ps = load<f32>(outScore + (<usize>p << 2)), pi = load<i32>(outIndex + (<usize>p << 2));
+        if (!worse(s, i, ps, pi)) break;
+        store<f32>(outScore + (<usize>j << 2), ps); store<i32>(outIndex + (<usize>j << 2), pi);
+        store<f32>(outScore + (<usize>p << 2), s); store<i32>(outIndex + (<usize>p << 2), i);
+        j = p;
+      }
+    } else if (worse(load<f32>(outScore), load<i32>(outIndex), s, i)) {
+      store<f32>(outScore, s); store<i32>(outIndex, i);
+      siftDown(outScore, outIndex, n, 0);
+    }
+  }
+  // Heap sort in place: repeatedly move the worst to the end, giving best-first order.
+  for (let end = n - 1; end > 0; end--) {
+    const s0 = load<f32>(outScore), i0 = load<i32>(outIndex);
+    store<f32>(outScore, load<f32>(outScore + (<usize>end << 2))); store<i32>(outIndex, load<i32>(outIndex + (<usize>end << 2)));
+    store<f32>(outScore + (<usize>end << 2), s0); store<i32>(outIndex + (<usize>end << 2), i0);
+    siftDown(outScore, outIndex, end, 0);
+  }
+  return n;
+}

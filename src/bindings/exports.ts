@@ -1,0 +1,60 @@
+// Typed view of the kernel module's exports (assembly/index.ts).  Pointers are byte offsets into the
+// module's memory; every function is pure over that memory.
+export interface KernelExports {
+  HEAP_BASE: WebAssembly.Global;
+  sgemm_packed_size(K: number, N: number): number;
+  sgemm_pack_b(src: number, rs: number, cs: number, K: number, N: number, dst: number): void;
+  sgemm_packed_a_size(M: number, K: number): number;
+  sgemm_pack_a(src: number, lda: number, M: number, K: number, dst: number): void;
+  sgemm_packed(
+    M: number, N: number, K: number, A: number, lda: number, Ap: number, Bp: number, C: number, ldc: number,
+    bias: number, biasMode: number, act: number,
+  ): void;
+  im2col_pack(
+    x: number, C: number, H: number, W: number, KH: number, KW: number, sh: number, sw: number,
+    ph: number, pw: number, dh: number, dw: number, OH: number, OW: number, dst: number,
+  ): void;
+  unary_f32(op: number, x: number, out: number, n: number): void;
+  binary_f32(op: number, a: number, b: number, out: number, rows: number, cols: number, bRows: number): void;
+  affine_f32(x: number, out: number, n: number, s: number, t: number): void;
+  log_eps_f32(x: number, out: number, n: number, eps: number): void;
+  count_nonfinite_f32(x: number, n: number): number;
+  softmax_f32(x: number, out: number, rows: number, n: number, mask: number, maskRows: number, log: number): void;
+  layernorm_f32(x: number, out: number, rows: number, n: number, w: number, b: number, eps: number): void;
+  mean_mid_f32(x: number, out: number, B: number, T: number, C: number): void;
+  adaptive_avg_pool2d_f32(x: number, out: number, P: number, H: number, W: number, OH: number, OW: number): void;
+  l2_normalize_f32(x: number, out: number, rows: number, n: number, eps: number): void;
+  lstm_cell_f32(B: number, H: number, gh: number, gx: number, ldgx: number, c: number, hout: number, ldh: number): void;
+  cfft_plan_size(n: number): number;
+  cfft_work_size(n: number): number;
+  cfft_plan_init(n: number, plan: number, ws: number): void;
+  cfft4(plan: number, x: number, out: number, ws: number): void;
+  rfft_plan_size(nfft: number): number;
+  rfft_work_size(nfft: number): number;
+  rfft_plan_init(nfft: number, plan: number, ws: number): void;
+  stft_complex_f32(plan: number, x: number, T: number, hop: number, window: number, ws: number, out: number): void;
+  spectrogram_f32(plan: number, x: number, T: number, hop: number, window: number, ws: number, out: number, power: number): void;
+  mel_spectrogram_f32(
+    plan: number, x: number, T: number, hop: number, window: number, ws: number,
+    fbIdx: number, fbW: number, nMels: number, out: number, power: number,
+  ): void;
+  pad_reflect_f32(x: number, n: number, pad: number, out: number): void;
+  hann_window_f32(n: number, periodic: number, out: number): void;
+  melscale_fbanks_f32(
+    nFreqs: number, fMin: number, fMax: number, nMels: number, sampleRate: number, norm: number, htk: number,
+    work: number, fb: number,
+  ): void;
+  i8gemm_nt_i32(M: number, N: number, K: number, A: number, lda: number, W: number, ldw: number, acc: number): void;
+  i8gemm_nt_f32(
+    M: number, N: number, K: number, A: number, lda: number, W: number, ldw: number,
+    sa: number, saStride: number, sw: number, swStride: number, bias: number, acc: number, C: number,
+  ): void;
+  quantize_rows_i8(x: number, rows: number, n: number, q: number, scale: number): void;
+  scan_f32(q: number, X: number, N: number, D: number, ld: number, scores: number): void;
+  scan_i8(q: number, X: number, N: number, D: number, ld: number, scores: number): void;
+  topk_f32(scores: number, N: number, k: number, mask: number, outScore: number, outIndex: number): number;
+}
+
+/** Op codes shared with assembly/elementwise.ts. */
+export const UnaryOp = { relu: 0, gelu: 1, sigmoid: 2, tanh: 3, exp: 4, log: 5 } as const;
+export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3 } as const;

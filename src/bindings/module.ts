@@ -1,0 +1,78 @@
+// Loads and instantiates the kernel module once per realm.  The default source is the module inlined into
+// the package as base64, so init() works the same in Node, browsers and workers without fs, fetch or a
+// bundler plugin.  A caller may pass its own bytes, a URL, a Response or a compiled WebAssembly.Module.
+import { WASM_BASE64 } from "./wasm-inline.js";
+import type { KernelExports } from "./exports.js";
+import { Heap } from "./heap.js";
+
+export type WasmSource = BufferSource | WebAssembly.Module | URL | string | Response | Promise<Response>;
+
+export interface InitOptions {
+  /** Where the kernel module comes from; default: the copy inlined in the package. */
+  wasm?: WasmSource;
+  /** Initial WASM memory in 64 KiB pages (default 256 = 16 MiB); it grows on demand. */
+  initialPages?: number;
+}
+
+export interface Runtime {
+  readonly k: KernelExports;
+  readonly heap: Heap;
+}
+
+let runtime: Runtime | null = null;
+let pending: Promise<Runtime> | null = null;
+
+function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+async function compile(src: WasmSource | undefined): Promise<WebAssembly.Module> {
+  if (src === undefined) return WebAssembly.compile(decodeBase64(WASM_BASE64));
+  if (src instanceof WebAssembly.Module) return src;
+  if (typeof src === "string" || src instanceof URL) src = fetch(src);
+  if (src instanceof Promise || (typeof Response !== "undefined" && src instanceof Response)) {
+    const res = await src;
+    if (!res.ok) throw new Error(`polymodal.init: fetching the wasm module failed: HTTP ${res.status}`);
+    return WebAssembly.compile(await res.arrayBuffer());
+  }
+  return WebAssembly.compile(src as BufferSource);
+}
+
+/**
+ * Loads the WASM kernels.  Call once (later calls return the same runtime) before any op.
+ * @example
+ * import { init, Tensor, F } from "polymodal";
+ * await init();
+ * const y = F.relu(Tensor.from(new Float32Array([-1, 2]), [2]));
+ */
+export async function init(options: InitOptions = {}): Promise<Runtime> {
+  if (runtime) return runtime;
+  if (pending) return pending;
+  pending = (async () => {
+    const module = await compile(options.wasm);
+    const memory = new WebAssembly.Memory({ initial: options.initialPages ?? 256 });
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    const k = instance.exports as unknown as KernelExports;
+    const heapBase = (k.HEAP_BASE as WebAssembly.Global).value as number;
+    runtime = { k, heap: new Heap(memory, heapBase) };
+    return runtime;
+  })();
+  try {
+    return await pending;
+  } finally {
+    pending = null;
+  }
+}
+
+/** The loaded runtime; throws a clear Error when init() has not finished. */
+export function rt(): Runtime {
+  if (!runtime) throw new Error("polymodal: call `await init()` before using any op");
+  return runtime;
+}
+
+export function isInitialized(): boolean {
+  return runtime !== null;
+}

@@ -1,0 +1,15 @@
+/**
+ * polymodal: multimodal ML on a WebAssembly SIMD core, the same bits in Node and browsers.
+ * @example
+ * import { init, Tensor, F } from "polymodal";
+ * await init();
+ * const x = Tensor.from(new Float32Array([1, 2, 3, 4]), [2, 2]);
+ * F.softmax(x).toArray(); // [[0.2689, 0.7311], [0.2689, 0.7311]]
+ */
+export { init, isInitialized } from "./bindings/module.js";
+export type { InitOptions, WasmSource } from "./bindings/module.js";
+export { Tensor } from "./tensor.js";
+export type { DType, TypedData, NestedArray } from "./tensor.js";
+export * as F from "./functional.js";
+export { memoryStats } from "./memory.js";
+export { loadSafetensors, saveSafetensors } from "./io/safetensors.js";

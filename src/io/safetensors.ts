@@ -1,0 +1,140 @@
+// safetensors: an 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
+// then raw little-endian bytes.  This is the file a PyTorch user writes from a state_dict (see README).
+import { Tensor, fmtShape, numel } from "../tensor.js";
+
+const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, F64: 8, I8: 1, U8: 1, BOOL: 1 };
+const MAX_HEADER = 100 * 1024 * 1024;
+
+function bad(msg: string): never {
+  throw new Error(`loadSafetensors: ${msg}`);
+}
+
+function f16ToF32(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/**
+ * Parses safetensors bytes into tensors: F32/F16/BF16/F64 become float32, I32/I64/I8/U8/BOOL int32
+ * (I64 values must fit in int32).  Corrupt or truncated input throws an Error saying what is wrong.
+ * @example
+ * const dict = loadSafetensors(new Uint8Array(await (await fetch("model.safetensors")).arrayBuffer()));
+ */
+export function loadSafetensors(bytes: Uint8Array | ArrayBuffer): Record<string, Tensor> {
+  const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  if (u8.length < 8) bad(`file is ${u8.length} bytes, shorter than the 8-byte header length`);
+  const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+  const hlen = Number(dv.getBigUint64(0, true));
+  if (hlen > MAX_HEADER || 8 + hlen > u8.length) bad(`header length ${hlen} does not fit in a file of ${u8.length} bytes`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(u8.subarray(8, 8 + hlen)));
+  } catch (e) {
+    bad(`header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  if (header === null || typeof header !== "object" || Array.isArray(header)) bad("header must be a JSON object");
+  const dataStart = 8 + hlen;
+  const dataLen = u8.length - dataStart;
+  const out: Record<string, Tensor> = {};
+  for (const [name, info] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const t = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (!t || typeof t !== "object") bad(`entry "${name}" must be an object`);
+    const dtype = t.dtype as string;
+    if (typeof dtype !== "string" || !(dtype in BYTES)) bad(`entry "${name}" has unsupported dtype ${JSON.stringify(t.dtype)} (supported: ${Object.keys(BYTES).join(", ")})`);
+    const shape = t.shape as number[];
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) bad(`entry "${name}" has invalid shape ${JSON.stringify(t.shape)}`);
+    const offs = t.data_offsets as number[];
+    if (!Array.isArray(offs) || offs.length !== 2 || offs.some((o) => !Number.isInteger(o) || o < 0) || offs[1] < offs[0]) {
+      bad(`entry "${name}" has invalid data_offsets ${JSON.stringify(t.data_offsets)}`);
+    }
+    const n = numel(shape);
+    const nbytes = n * BYTES[dtype];
+    if (offs[1] - offs[0] !== nbytes) bad(`entry "${name}" (${dtype} ${fmtShape(shape)}) needs ${nbytes} bytes, data_offsets span ${offs[1] - offs[0]}`);
+    if (offs[1] > dataLen) bad(`entry "${name}" ends at byte ${offs[1]} of the data section, which holds only ${dataLen} (truncated file?)`);
+    const view = new DataView(u8.buffer, u8.byteOffset + dataStart + offs[0], nbytes);
+    out[name] = decode(name, dtype, view, n, shape);
+  }
+  return out;
+}
+
+function decode(name: string, dtype: string, v: DataView, n: number, shape: number[]): Tensor {
+  switch (dtype) {
+    case "F32": {
+      const a = new Float32Array(n);
+      for (let i = 0; i < n; i++) a[i] = v.getFloat32(i * 4, true);
+      return new Tensor(a, shape);
+    }
+    case "F64": {
+      const a = new Float32Array(n);
+      for (let i = 0; i < n; i++) a[i] = v.getFloat64(i * 8, true);
+      return new Tensor(a, shape);
+    }
+    case "F16": {
+      const a = new Float32Array(n);
+      for (let i = 0; i < n; i++) a[i] = f16ToF32(v.getUint16(i * 2, true));
+      return new Tensor(a, shape);
+    }
+    case "BF16": {
+      const a = new Float32Array(n);
+      const u = new Uint32Array(a.buffer);
+      for (let i = 0; i < n; i++) u[i] = v.getUint16(i * 2, true) << 16;
+      return new Tensor(a, shape);
+    }
+    case "I32": {
+      const a = new Int32Array(n);
+      for (let i = 0; i < n; i++) a[i] = v.getInt32(i * 4, true);
+      return new Tensor(a, shape);
+    }
+    case "I64": {
+      const a = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        const x = v.getBigInt64(i * 8, true);
+        if (x > 2147483647n || x < -2147483648n) bad(`entry "${name}" holds ${x} at index ${i}, outside int32`);
+        a[i] = Number(x);
+      }
+      return new Tensor(a, shape);
+    }
+    default: {
+      const a = new Int32Array(n);
+      for (let i = 0; i < n; i++) a[i] = dtype === "I8" ? v.getInt8(i) : v.getUint8(i);
+      return new Tensor(a, shape);
+    }
+  }
+}
+
+/** Serialises tensors (float32 as F32, int32 as I32) in sorted key order, 8-byte aligned data. */
+export function saveSafetensors(dict: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+  const names = Object.keys(dict).sort();
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let off = 0;
+  for (const name of names) {
+    const t = dict[name];
+    if (!(t instanceof Tensor)) throw new Error(`saveSafetensors: "${name}" must be a Tensor`);
+    const nbytes = t.data.byteLength;
+    header[name] = { dtype: t.dtype === "float32" ? "F32" : "I32", shape: [...t.shape], data_offsets: [off, off + nbytes] };
+    off += nbytes;
+  }
+  let json = JSON.stringify(header);
+  const raw = new TextEncoder().encode(json).length;
+  json += " ".repeat((8 - (raw % 8)) % 8); // data starts 8-byte aligned
+  const hb = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + hb.length + off);
+  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
+  out.set(hb, 8);
+  const dv = new DataView(out.buffer, 8 + hb.length);
+  let p = 0;
+  for (const name of names) {
+    const t = dict[name];
+    for (let i = 0; i < t.size; i++, p += 4) {
+      if (t.dtype === "float32") dv.setFloat32(p, t.data[i], true);
+      else dv.setInt32(p, t.data[i], true);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,260 @@
+// STFT, spectrogram and mel primitives with torch.stft / torchaudio 0.13 semantics.  FFT plans live in
+// persistent WASM memory, one per n_fft, made on first use.
+import { Tensor, fmtShape } from "../tensor.js";
+import { rt } from "../bindings/module.js";
+import { f32, fail, putFinite, posInt } from "./check.js";
+
+const plans = new Map<number, number>();
+
+function rfftPlan(nFft: number): number {
+  let p = plans.get(nFft);
+  if (p !== undefined) return p;
+  const { k, heap } = rt();
+  p = heap.allocPersistent(k.rfft_plan_size(nFft));
+  const plan = p;
+  heap.scope(() => k.rfft_plan_init(nFft, plan, heap.alloc(k.rfft_work_size(nFft))));
+  plans.set(nFft, p);
+  return p;
+}
+
+/** torch.hann_window(n, periodic). */
+export function hannWindow(n: number, periodic = true): Tensor {
+  posInt("hannWindow", "window_length", n);
+  const { k, heap } = rt();
+  return heap.scope(() => {
+    const p = heap.alloc(n * 4);
+    k.hann_window_f32(n, periodic ? 1 : 0, p);
+    return new Tensor(heap.takeF32(p, n), [n]);
+  });
+}
+
+export interface STFTOptions {
+  nFft: number;
+  /** Default floor(nFft / 4), as torch.stft. */
+  hopLength?: number;
+  /** Default nFft. */
+  winLength?: number;
+  /** (winLength); default a periodic Hann window. */
+  window?: Tensor | null;
+  /** Pad nFft/2 on both sides so frame t is centred at t * hop (default true). */
+  center?: boolean;
+  padMode?: "reflect" | "constant";
+}
+
+interface Framing {
+  nFft: number; hop: number; window: Float32Array; center: boolean; padMode: "reflect" | "constant";
+}
+
+function framing(op: string, o: STFTOptions): Framing {
+  if (!o || typeof o !== "object") fail(op, "options with at least { nFft } are required");
+  const nFft = posInt(op, "nFft", o.nFft, 1);
+  const hop = posInt(op, "hopLength", o.hopLength ?? Math.floor(nFft / 4), 1);
+  const winLength = posInt(op, "winLength", o.winLength ?? nFft, 1);
+  if (winLength > nFft) fail(op, `winLength (${winLength}) must be <= nFft (${nFft})`);
+  let w: Float32Array;
+  if (o.window) {
+    f32(op, "window", o.window);
+    if (o.window.ndim !== 1 || o.window.size !== winLength) fail(op, `window must have shape [${winLength}] (winLength), got ${fmtShape(o.window.shape)}`);
+    w = o.window.data as Float32Array;
+  } else {
+    w = hannWindow(winLength, true).data as Float32Array;
+  }
+  let window = w;
+  if (winLength < nFft) {
+    // torch.stft centres a shorter window inside n_fft with zeros.
+    window = new Float32Array(nFft);
+    window.set(w, Math.floor((nFft - winLength) / 2));
+  }
+  const padMode = o.padMode ?? "reflect";
+  if (padMode !== "reflect" && padMode !== "constant") fail(op, `padMode must be "reflect" or "constant", got ${JSON.stringify(padMode)}`);
+  return { nFft, hop, window, center: o.center ?? true, padMode };
+}
+
+/** Copies signals (rows, L) into scratch with centre padding; returns pointer, padded length, frame count. */
+function padSignals(op: string, x: Tensor, fr: Framing): { ptr: number; Lp: number; T: number; rows: number; L: number } {
+  const { k, heap } = rt();
+  if (x.ndim !== 1 && x.ndim !== 2) fail(op, `input must be 1-D (time) or 2-D (batch, time), got shape ${fmtShape(x.shape)}`);
+  const L = x.shape[x.ndim - 1];
+  const rows = x.ndim === 2 ? x.shape[0] : 1;
+  const pad = fr.center ? Math.floor(fr.nFft / 2) : 0;
+  if (fr.center && fr.padMode === "reflect" && pad >= L) {
+    fail(op, `reflect padding of ${pad} needs more than ${pad} samples per signal, got ${L} (shape ${fmtShape(x.shape)})`);
+  }
+  const Lp = L + 2 * pad;
+  if (Lp < fr.nFft) fail(op, `signal of ${L} samples is shorter than nFft (${fr.nFft}) with center=false`);
+  const T = 1 + Math.floor((Lp - fr.nFft) / fr.hop);
+  const src = putFinite(op, "input", x);
+  // + nFft of zeros so the 4-frame kernel may over-read the last group harmlessly.
+  const ptr = heap.alloc((rows * Lp + fr.nFft) * 4);
+  heap.f32(ptr, rows * Lp + fr.nFft).fill(0);
+  for (let r = 0; r < rows; r++) {
+    if (pad > 0 && fr.padMode === "reflect") k.pad_reflect_f32(src + r * L * 4, L, pad, ptr + r * Lp * 4);
+    else heap.f32(ptr + (r * Lp + pad) * 4, L).set(heap.f32(src + r * L * 4, L));
+  }
+  return { ptr, Lp, T, rows, L };
+}
+
+/**
+ * torch.stft(x, n_fft, hop, win, window, center, pad_mode, onesided=True, return_complex=True) as real pairs:
+ * input (L) or (B, L) -> (nFft/2 + 1, T, 2) or (B, nFft/2 + 1, T, 2).
+ */
+export function stft(x: Tensor, options: STFTOptions): Tensor {
+  const op = "F.stft";
+  f32(op, "input", x);
+  const fr = framing(op, options);
+  const plan = rfftPlan(fr.nFft);
+  const { k, heap } = rt();
+  const nb = Math.floor(fr.nFft / 2) + 1;
+  return heap.scope(() => {
+    const s = padSignals(op, x, fr);
+    const pw = heap.put(fr.window);
+    const ws = heap.alloc(k.rfft_work_size(fr.nFft));
+    const out = heap.alloc(s.rows * nb * s.T * 2 * 4);
+    for (let r = 0; r < s.rows; r++) k.stft_complex_f32(plan, s.ptr + r * s.Lp * 4, s.T, fr.hop, pw, ws, out + r * nb * s.T * 8);
+    const shape = [nb, s.T, 2];
+    return new Tensor(heap.takeF32(out, s.rows * nb * s.T * 2), x.ndim === 2 ? [s.rows, ...shape] : shape);
+  });
+}
+
+export interface SpectrogramOptions extends STFTOptions {
+  /** 1 magnitude, 2 power (default 2). */
+  power?: number;
+  /** torchaudio's normalized=True: divide the STFT by sqrt(sum(window^2)). */
+  normalized?: boolean;
+}
+
+function powerOf(op: string, p: number | undefined): number {
+  const v = p ?? 2;
+  if (v !== 1 && v !== 2) fail(op, `power must be 1 or 2 in this build, got ${p}`);
+  return v;
+}
+
+function windowNorm(fr: Framing, power: number): number {
+  let s = 0;
+  for (const v of fr.window) s += v * v;
+  return power === 2 ? 1 / s : 1 / Math.sqrt(s);
+}
+
+/** |STFT|^power as torchaudio.transforms.Spectrogram: (L) or (B, L) -> ([B,] nFft/2 + 1, T). */
+export function spectrogram(x: Tensor, options: SpectrogramOptions): Tensor {
+  const op = "F.spectrogram";
+  f32(op, "input", x);
+  const fr = framing(op, options);
+  const power = powerOf(op, options.power);
+  const plan = rfftPlan(fr.nFft);
+  const { k, heap } = rt();
+  const nb = Math.floor(fr.nFft / 2) + 1;
+  return heap.scope(() => {
+    const s = padSignals(op, x, fr);
+    const pw = heap.put(fr.window);
+    const ws = heap.alloc(k.rfft_work_size(fr.nFft));
+    const n = nb * s.T;
+    const out = heap.alloc(s.rows * n * 4);
+    for (let r = 0; r < s.rows; r++) k.spectrogram_f32(plan, s.ptr + r * s.Lp * 4, s.T, fr.hop, pw, ws, out + r * n * 4, power);
+    if (options.normalized) k.affine_f32(out, out, s.rows * n, Math.fround(windowNorm(fr, power)), 0);
+    return new Tensor(heap.takeF32(out, s.rows * n), x.ndim === 2 ? [s.rows, nb, s.T] : [nb, s.T]);
+  });
+}
+
+export type MelNorm = null | "slaney";
+export type MelScale = "htk" | "slaney";
+
+/** torchaudio.functional.melscale_fbanks: (nFreqs, nMels) triangular filters. */
+export function melscaleFbanks(
+  nFreqs: number, fMin: number, fMax: number, nMels: number, sampleRate: number,
+  norm: MelNorm = null, melScale: MelScale = "htk",
+): Tensor {
+  const op = "melscaleFbanks";
+  posInt(op, "n_freqs", nFreqs); posInt(op, "n_mels", nMels); posInt(op, "sample_rate", sampleRate);
+  if (!(fMin >= 0) || !(fMax > fMin)) fail(op, `need 0 <= f_min < f_max, got f_min=${fMin}, f_max=${fMax}`);
+  if (norm !== null && norm !== "slaney") fail(op, `norm must be null or "slaney", got ${JSON.stringify(norm)}`);
+  if (melScale !== "htk" && melScale !== "slaney") fail(op, `mel_scale must be "htk" or "slaney", got ${JSON.stringify(melScale)}`);
+  const { k, heap } = rt();
+  return heap.scope(() => {
+    const work = heap.alloc((nMels + 2) * 4);
+    const fb = heap.alloc(nFreqs * nMels * 4);
+    k.melscale_fbanks_f32(nFreqs, Math.fround(fMin), Math.fround(fMax), nMels, sampleRate, norm === "slaney" ? 1 : 0, melScale === "htk" ? 1 : 0, work, fb);
+    return new Tensor(heap.takeF32(fb, nFreqs * nMels), [nFreqs, nMels]);
+  });
+}
+
+/** Sparse form of a (nFreqs, nMels) bank: per mel (first bin, count, weight offset) and the weights. */
+export function sparseFbanks(fb: Tensor): { idx: Int32Array; w: Float32Array } {
+  const [nF, nM] = fb.shape;
+  const idx = new Int32Array(nM * 3);
+  const w: number[] = [];
+  for (let m = 0; m < nM; m++) {
+    let lo = -1, hi = -1;
+    for (let f = 0; f < nF; f++) if (fb.data[f * nM + m] !== 0) { if (lo < 0) lo = f; hi = f; }
+    idx[m * 3] = Math.max(lo, 0);
+    idx[m * 3 + 1] = lo < 0 ? 0 : hi - lo + 1;
+    idx[m * 3 + 2] = w.length;
+    if (lo >= 0) for (let f = lo; f <= hi; f++) w.push(fb.data[f * nM + m]);
+  }
+  return { idx, w: Float32Array.from(w) };
+}
+
+export interface MelSpectrogramOptions {
+  sampleRate?: number;
+  nFft?: number;
+  winLength?: number;
+  hopLength?: number;
+  fMin?: number;
+  fMax?: number | null;
+  nMels?: number;
+  power?: number;
+  normalized?: boolean;
+  center?: boolean;
+  padMode?: "reflect" | "constant";
+  norm?: MelNorm;
+  melScale?: MelScale;
+  window?: Tensor | null;
+}
+
+/**
+ * torchaudio.transforms.MelSpectrogram with its defaults (sampleRate 16000, nFft 400, hop winLength/2,
+ * nMels 128, power 2, HTK scale, no norm): (L) or (B, L) -> ([B,] nMels, T).  The filter bank is applied
+ * sparsely (only its nonzero bins), fused with the STFT.
+ * @example
+ * const mel = F.melSpectrogram(Tensor.zeros([16000]), { nFft: 400, hopLength: 160, nMels: 80 }); // [80, 101]
+ */
+export function melSpectrogram(x: Tensor, options: MelSpectrogramOptions = {}): Tensor {
+  const op = "F.melSpectrogram";
+  f32(op, "input", x);
+  const sampleRate = posInt(op, "sampleRate", options.sampleRate ?? 16000);
+  const nFft = posInt(op, "nFft", options.nFft ?? 400);
+  const winLength = options.winLength ?? nFft;
+  const hopLength = options.hopLength ?? Math.floor(winLength / 2);
+  const nMels = posInt(op, "nMels", options.nMels ?? 128);
+  const power = powerOf(op, options.power);
+  const fr = framing(op, { nFft, winLength, hopLength, window: options.window, center: options.center, padMode: options.padMode });
+  const fb = melscaleFbanks(Math.floor(nFft / 2) + 1, options.fMin ?? 0, options.fMax ?? sampleRate / 2, nMels, sampleRate, options.norm ?? null, options.melScale ?? "htk");
+  const sp = sparseFbanks(fb);
+  const plan = rfftPlan(nFft);
+  const { k, heap } = rt();
+  return heap.scope(() => {
+    const s = padSignals(op, x, fr);
+    const pw = heap.put(fr.window);
+    const ws = heap.alloc(k.rfft_work_size(nFft));
+    const pi = heap.put(sp.idx), pf = heap.put(sp.w);
+    const n = nMels * s.T;
+    const out = heap.alloc(s.rows * n * 4);
+    for (let r = 0; r < s.rows; r++) {
+      k.mel_spectrogram_f32(plan, s.ptr + r * s.Lp * 4, s.T, fr.hop, pw, ws, pi, pf, nMels, out + r * n * 4, power);
+    }
+    if (options.normalized) k.affine_f32(out, out, s.rows * n, Math.fround(windowNorm(fr, power)), 0);
+    return new Tensor(heap.takeF32(out, s.rows * n), x.ndim === 2 ? [s.rows, nMels, s.T] : [nMels, s.T]);
+  });
+}
+
+/** log(x + eps) elementwise: the seed's log-mel step (AudioFeatureExtractor uses eps = 1e-6). */
+export function logEps(x: Tensor, eps = 1e-6): Tensor {
+  const op = "logEps";
+  f32(op, "input", x);
+  const { k, heap } = rt();
+  return heap.scope(() => {
+    const p = putFinite(op, "input", x);
+    k.log_eps_f32(p, p, x.size, Math.fround(eps));
+    return new Tensor(heap.takeF32(p, x.size), x.shape);
+  });
+}

@@ -1,0 +1,58 @@
+// Pointer-level GEMM helpers for ops that already hold their operands in scratch.  They pack B into scratch
+// and run the blocked kernel; callers are inside a Heap.scope().
+import { rt } from "../bindings/module.js";
+
+export const Bias = { none: 0, perColumn: 1, perRow: 2 } as const;
+export const Act = { none: 0, relu: 1 } as const;
+
+/** K = 0: the empty sum is 0, then bias and activation, as torch gives. */
+function emptyReduction(M: number, N: number, C: number, ldc: number, bias: number, act: number): void {
+  const { heap } = rt();
+  const b = bias ? heap.f32(bias, N) : null;
+  for (let m = 0; m < M; m++) {
+    const row = heap.f32(C + m * ldc * 4, N);
+    for (let n = 0; n < N; n++) row[n] = act === Act.relu ? Math.max(0, b ? b[n] : 0) : b ? b[n] : 0;
+  }
+}
+
+/** C (M, N) = A (M, K) x W (N, K)^T [+ bias (N)]: nn.Linear's layout. */
+export function gemmNT(
+  M: number, N: number, K: number, A: number, lda: number, W: number, ldw: number,
+  C: number, ldc: number, bias = 0, act: number = Act.none,
+): void {
+  if (K === 0) return emptyReduction(M, N, C, ldc, bias, act);
+  const { k, heap } = rt();
+  heap.scope(() => {
+    const bp = heap.alloc(k.sgemm_packed_size(K, N) * 4);
+    k.sgemm_pack_b(W, 1, ldw, K, N, bp);
+    gemmPacked(M, N, K, A, lda, bp, C, ldc, bias, bias ? Bias.perColumn : Bias.none, act);
+  });
+}
+
+/** C (M, N) = A (M, K) x B (K, N) [+ bias (N)]. */
+export function gemmNN(
+  M: number, N: number, K: number, A: number, lda: number, B: number, ldb: number,
+  C: number, ldc: number, bias = 0, act: number = Act.none,
+): void {
+  if (K === 0) return emptyReduction(M, N, C, ldc, bias, act);
+  const { k, heap } = rt();
+  heap.scope(() => {
+    const bp = heap.alloc(k.sgemm_packed_size(K, N) * 4);
+    k.sgemm_pack_b(B, ldb, 1, K, N, bp);
+    gemmPacked(M, N, K, A, lda, bp, C, ldc, bias, bias ? Bias.perColumn : Bias.none, act);
+  });
+}
+
+/** C (M, N) = A (M, K) x packed B: packs A's whole 4-row blocks into scratch, then runs the kernel. */
+export function gemmPacked(
+  M: number, N: number, K: number, A: number, lda: number, Bp: number, C: number, ldc: number,
+  bias: number, biasMode: number, act: number,
+): void {
+  const { k, heap } = rt();
+  // Own scope: callers in a loop (LSTM steps, attention heads) must not stack one A copy per call.
+  heap.scope(() => {
+    const ap = M >= 4 ? heap.alloc(k.sgemm_packed_a_size(M, K) * 4) : 0;
+    if (ap) k.sgemm_pack_a(A, lda, M, K, ap);
+    k.sgemm_packed(M, N, K, A, lda, ap, Bp, C, ldc, bias, biasMode, act);
+  });
+}
