@@ -34,6 +34,11 @@ export class Heap {
     return this.persistentTop - this.base - this.freeBlocks.reduce((s, b) => s + b.bytes, 0);
   }
 
+  /** Scratch bytes currently pushed (0 between ops). */
+  get scratchBytes(): number {
+    return this.top - this.persistentTop;
+  }
+
   /** Runs fn with a scratch frame; everything it allocates with alloc() is released when it returns or throws. */
   scope<T>(fn: () => T): T {
     const mark = this.top;

@@ -1,0 +1,93 @@
+// Node and headless Chromium give the same bits for every kernel case and workload.  Chromium is Debian's
+// (`apt-get install chromium`, done by .ci/run); without it the test is skipped locally and fails under CI.
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { beforeAll, describe, expect, it } from "vitest";
+import { init } from "../src/index.js";
+import { runCase } from "./harness/cases.js";
+import { hashBits } from "./harness/compare.js";
+import { loadKernelFixtures, caseTensors } from "./harness/fixtures.js";
+import { workloads } from "./harness/workloads.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const chromium = process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
+const haveChromium = chromium !== undefined;
+if (!haveChromium && process.env.CI) throw new Error("browser parity test: no Chromium found under CI (apt-get install chromium)");
+if (!haveChromium) console.warn("browser parity test skipped: install Debian's chromium to run it");
+
+async function bundlePage(): Promise<string> {
+  const r = await build({
+    entryPoints: [join(root, "test/browser/page.ts")],
+    bundle: true, format: "esm", platform: "browser", target: "es2022", write: false, minify: false,
+  });
+  return r.outputFiles[0].text;
+}
+
+function serve(page: string): Promise<{ server: Server; port: number; result: Promise<any> }> {
+  let resolveResult!: (v: any) => void;
+  const result = new Promise<any>((r) => (resolveResult = r));
+  const files: Record<string, [string, Buffer | string]> = {
+    "/": ["text/html", '<!doctype html><meta charset="utf-8"><title>polymodal parity</title><script type="module" src="/page.js"></script>'],
+    "/page.js": ["text/javascript", page],
+    "/fixtures/kernels.json": ["application/json", readFileSync(join(root, "test/fixtures/kernels.json"))],
+    "/fixtures/kernels.safetensors": ["application/octet-stream", readFileSync(join(root, "test/fixtures/kernels.safetensors"))],
+  };
+  const server = createServer((req, res) => {
+    if (req.method === "POST" && req.url === "/result") {
+      const chunks: Buffer[] = [];
+      req.on("data", (c) => chunks.push(c));
+      req.on("end", () => { res.end("ok"); resolveResult(JSON.parse(Buffer.concat(chunks).toString())); });
+      return;
+    }
+    const f = files[req.url ?? ""];
+    if (!f) { res.statusCode = 404; res.end(); return; }
+    res.setHeader("content-type", f[0]);
+    res.end(f[1]);
+  });
+  return new Promise((r) => server.listen(0, "127.0.0.1", () => r({ server, port: (server.address() as any).port, result })));
+}
+
+beforeAll(async () => {
+  await init();
+});
+
+describe.skipIf(!haveChromium)("Node and Chromium agree bit for bit", () => {
+  it("every kernel case and workload hashes the same", async () => {
+    const { cases, tensors } = loadKernelFixtures();
+    const node: Record<string, string> = {};
+    for (const c of cases) {
+      const res = runCase(c, caseTensors(c, tensors, c.inputs));
+      node[c.id] = c.outputs.map((n) => hashBits(res[n].data)).join(",");
+    }
+    for (const [name, fn] of Object.entries(workloads())) node[name] = hashBits(fn().data);
+
+    const { server, port, result } = await serve(await bundlePage());
+    const profile = mkdtempSync(join(tmpdir(), "polymodal-chromium-"));
+    const proc = spawn(chromium!, [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-extensions", `--user-data-dir=${profile}`,
+      `http://127.0.0.1:${port}/`,
+    ], { stdio: "ignore" });
+    try {
+      const timeout = new Promise((_, rej) => setTimeout(() => rej(new Error("Chromium did not report within 90 s")), 90_000));
+      const got = (await Promise.race([result, timeout])) as { ok: boolean; error?: string; ua: string; hashes: Record<string, string> };
+      expect(got.error ?? "").toBe("");
+      expect(got.ok).toBe(true);
+      expect(got.ua).toMatch(/Chrome/);
+      expect(Object.keys(got.hashes).length).toBe(Object.keys(node).length);
+      const diff = Object.keys(node).filter((k) => node[k] !== got.hashes[k]);
+      expect(diff, `outputs whose bits differ between Node and ${got.ua}`).toEqual([]);
+    } finally {
+      const exited = new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once("exit", r)));
+      proc.kill("SIGKILL");
+      await exited;
+      server.close();
+      rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    }
+  }, 150_000);
+});

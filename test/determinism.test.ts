@@ -1,0 +1,64 @@
+// Identical bits across runs, after WASM memory growth, and no memory growth over repeated calls.
+import { beforeAll, describe, expect, it } from "vitest";
+import { init, Tensor, F, memoryStats } from "../src/index.js";
+import { rt } from "../src/bindings/module.js";
+import { runCase } from "./harness/cases.js";
+import { hashBits } from "./harness/compare.js";
+import { loadKernelFixtures, caseTensors } from "./harness/fixtures.js";
+
+const { cases, tensors } = loadKernelFixtures();
+
+function hashAll(): string[] {
+  return cases.map((c) => {
+    const out = runCase(c, caseTensors(c, tensors, c.inputs));
+    return c.outputs.map((n) => hashBits(out[n].data)).join(",");
+  });
+}
+
+beforeAll(async () => {
+  await init();
+});
+
+describe("determinism", () => {
+  it("every case gives identical bits on a second run and after the memory grows", () => {
+    const first = hashAll();
+    const second = hashAll();
+    expect(second).toEqual(first);
+    // Grow WASM memory (a 96 MiB persistent block moves scratch above it), then run everything again.
+    const { heap } = rt();
+    const before = heap.byteLength;
+    const big = heap.allocPersistent(96 << 20);
+    expect(heap.byteLength).toBeGreaterThan(before);
+    const third = hashAll();
+    heap.freePersistent(big, 96 << 20);
+    expect(third).toEqual(first);
+  });
+
+  it("10,000 repeated calls of the same ops do not grow memory", () => {
+    const x = Tensor.from(new Float32Array(64 * 96).map((_, i) => Math.sin(i)), [64, 96]);
+    const w = Tensor.from(new Float32Array(48 * 96).map((_, i) => Math.cos(i)), [48, 96]);
+    const run = (): Tensor => F.softmax(F.layerNorm(F.gelu(F.linear(x, w)), 48));
+    const ref = hashBits(run().data);
+    const { heap } = rt();
+    const bytes = heap.byteLength;
+    const stats = memoryStats();
+    for (let i = 0; i < 10000; i++) {
+      const y = run();
+      if (i % 1000 === 0) expect(hashBits(y.data)).toBe(ref);
+    }
+    expect(heap.byteLength).toBe(bytes);
+    expect(memoryStats()).toEqual(stats);
+    expect(heap.scratchBytes).toBe(0);
+  });
+
+  it("a failing op releases its scratch (no leak on the error path)", () => {
+    const { heap } = rt();
+    const ok = F.linear(Tensor.zeros([2, 3]), Tensor.zeros([4, 3]));
+    expect(ok.shape).toEqual([2, 4]);
+    const stats = memoryStats();
+    const bad = Tensor.from(new Float32Array([1, NaN, 3, 4, 5, 6]), [2, 3]);
+    for (let i = 0; i < 100; i++) expect(() => F.linear(bad, Tensor.zeros([4, 3]))).toThrow(/NaN/);
+    expect(memoryStats()).toEqual(stats);
+    expect(heap.scratchBytes).toBe(0);
+  });
+});

@@ -1,0 +1,30 @@
+// Larger deterministic workloads (inputs from an integer generator, so both sides build identical bits) for
+// the Node <-> browser parity check, on top of the fixture cases.
+import { Tensor, F } from "../../src/index.js";
+
+export function lcg(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = (s / 2147483648 - 1) * scale;
+  }
+  return a;
+}
+
+export function workloads(): Record<string, () => Tensor> {
+  const t = (n: number[], seed: number, scale = 1): Tensor => Tensor.from(lcg(n.reduce((a, b) => a * b, 1), seed, scale), n);
+  const wave = t([16000 * 3], 9, 0.5);
+  return {
+    "linear 197x768x768": () => F.linear(t([197, 768], 1), t([768, 768], 2, 0.05), t([768], 3)),
+    "gelu 197x3072": () => F.gelu(t([197, 3072], 4, 4)),
+    "attention 2x4x50x32 masked": () => F.scaledDotProductAttention(t([2, 4, 50, 32], 5), t([2, 4, 50, 32], 6), t([2, 4, 50, 32], 7), {
+      keyPaddingMask: new Tensor(Int32Array.from({ length: 100 }, (_, i) => (i >= 90 ? 1 : 0)), [2, 50]),
+    }),
+    "conv2d 7x7/2 on 64x64": () => F.conv2d(t([1, 3, 64, 64], 8), t([16, 3, 7, 7], 10, 0.1), t([16], 11), { stride: 2, padding: 3 }),
+    "log-mel 3 s": () => F.logEps(F.melSpectrogram(wave, { nFft: 400, hopLength: 160, nMels: 80 })),
+    "stft prime 401": () => F.stft(wave, { nFft: 401, hopLength: 200 }),
+    "lstm 2x20x16->24": () => F.lstmLayer(t([2, 20, 16], 12), { weightIh: t([96, 16], 13, 0.3), weightHh: t([96, 24], 14, 0.3), biasIh: t([96], 15), biasHh: t([96], 16) }).output,
+    "layernorm+softmax 64x500": () => F.softmax(F.layerNorm(t([64, 500], 17, 3), 500)),
+  };
+}

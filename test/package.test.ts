@@ -1,0 +1,55 @@
+// The packed npm package works from another folder: `import { init, Tensor, F } from "polymodal"` in Node,
+// its types resolve, and the browser bundle imports no Node built-in.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dir = mkdtempSync(join(tmpdir(), "polymodal-pkg-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("installed package", () => {
+  it("packs, installs offline and runs from another folder", () => {
+    execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: root });
+    const tgz = readdirSync(dir).find((f) => f.endsWith(".tgz"))!;
+    const app = join(dir, "app");
+    execFileSync("mkdir", ["-p", app]);
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", type: "module", private: true }));
+    execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--silent", join(dir, tgz)], { cwd: app });
+    writeFileSync(join(app, "main.mjs"), `
+      import { init, Tensor, F } from "polymodal";
+      await init();
+      const y = F.softmax(Tensor.from(new Float32Array([1, 2, 3, 4]), [2, 2]));
+      console.log(JSON.stringify(y.toArray()));
+    `);
+    const out = execFileSync("node", ["main.mjs"], { cwd: app }).toString().trim();
+    expect(JSON.parse(out)[0][1]).toBeCloseTo(0.7310585975646973, 7);
+    // Types: a strict TypeScript consumer compiles against the installed package.
+    writeFileSync(join(app, "use.ts"), `
+      import { init, Tensor, F, type NestedArray } from "polymodal";
+      export async function f(): Promise<NestedArray> {
+        await init();
+        const x: Tensor = F.linear(Tensor.zeros([2, 3]), Tensor.zeros([4, 3]));
+        return x.toArray();
+      }
+    `);
+    execFileSync(join(root, "node_modules/.bin/tsc"), ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--lib", "es2022,dom", "use.ts"], { cwd: app });
+  }, 120_000);
+
+  it("the browser bundle is self-contained (no node: imports, wasm inlined)", () => {
+    const js = readFileSync(join(root, "dist/polymodal.browser.js"), "utf8");
+    expect(js).not.toMatch(/from\s*["']node:|require\(["'](fs|path|node:)/);
+    expect(js.length).toBeGreaterThan(60000);
+  });
+
+  it("the library sources import no Node built-in", () => {
+    const files = execFileSync("git", ["ls-files", "src"], { cwd: root }).toString().trim().split("\n");
+    for (const f of files) {
+      if (!f.endsWith(".ts")) continue;
+      expect(readFileSync(join(root, f), "utf8"), f).not.toMatch(/from\s+["'](node:|fs["']|path["']|os["']|child_process)/);
+    }
+  });
+});
