@@ -1,0 +1,58 @@
+// STFT (n_fft 400, hop 160, periodic Hann, centre reflect padding) + 80-band mel on 60 s of 16 kHz audio,
+// single-threaded.  torchaudio 0.13 runs as a separate process on the same samples (written to a file); Meyda
+// runs in this process (it needs power-of-two frames, so it gets 512-sample frames at the same hop).
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { F, Tensor } from "../dist/index.js";
+import { measure, report } from "./measure.mjs";
+
+export function signal(seconds = 60, sr = 16000) {
+  const n = seconds * sr;
+  const a = new Float32Array(n);
+  let s = 7;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = 0.3 * Math.sin((2 * Math.PI * 220 * i) / sr) + 0.2 * Math.sin((2 * Math.PI * 1375 * i) / sr) + 0.05 * (s / 2147483648 - 1);
+  }
+  return a;
+}
+
+export function torchaudioTime(sig, kind = "mel") {
+  if (!existsSync("/usr/bin/python3")) return null;
+  mkdirSync("bench/.cache", { recursive: true });
+  const f = "bench/.cache/signal60s.f32";
+  writeFileSync(f, Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength));
+  try {
+    return JSON.parse(execFileSync("/usr/bin/python3", ["bench/peers/torchaudio_mel.py", f, kind], { stdio: ["ignore", "pipe", "ignore"] }).toString());
+  } catch {
+    return null;
+  }
+}
+
+export async function benchAudio() {
+  const sig = signal();
+  const x = Tensor.from(sig);
+  const require = createRequire(import.meta.url);
+  const Meyda = require("meyda");
+  Meyda.bufferSize = 512;
+  Meyda.sampleRate = 16000;
+  Meyda.melBands = 80;
+  Meyda.windowingFunction = "hanning";
+  const hop = 160, nFrames = 1 + Math.floor((sig.length - 512) / hop);
+  const frame = new Float32Array(512);
+  const res = await measure({
+    "polymodal F.melSpectrogram": () => F.melSpectrogram(x, { sampleRate: 16000, nFft: 400, hopLength: 160, nMels: 80 }),
+    "Meyda melBands (512-sample frames)": () => {
+      for (let t = 0; t < nFrames; t++) { frame.set(sig.subarray(t * hop, t * hop + 512)); Meyda.extract("melBands", frame); }
+    },
+  }, { rounds: 7 });
+  const ta = torchaudioTime(sig, "mel");
+  if (ta) res["torchaudio 0.13 MelSpectrogram (separate process)"] = { median: ta.median_ms, best: ta.best_ms };
+  report("STFT + mel (n_fft 400, hop 160, 80 mels) on 60 s of 16 kHz audio", res);
+  return {
+    ms: res["polymodal F.melSpectrogram"].median,
+    torchaudioMs: ta?.median_ms ?? null,
+    vsMeyda: res["Meyda melBands (512-sample frames)"].median / res["polymodal F.melSpectrogram"].median,
+  };
+}

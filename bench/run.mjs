@@ -1,0 +1,26 @@
+// `npm run bench`: polymodal's kernels side by side with XNNPACK (tfjs-backend-wasm), onnxruntime-web and
+// Meyda in this process, and torchaudio in a separate process, all single-threaded; ratios, not absolute
+// times, are the result (these machines are shared and noisy).
+import { init } from "../dist/index.js";
+import { benchGemm } from "./gemm.mjs";
+import { benchConv } from "./conv.mjs";
+import { benchAudio } from "./audio.mjs";
+
+await init();
+const only = process.argv[2];
+console.log("polymodal benchmarks — single thread; medians of interleaved rounds");
+
+const lines = [];
+if (!only || only === "gemm") {
+  const g = await benchGemm([[197, 768, 768], [197, 768, 3072], [1024, 1024, 1024], [1, 512, 512]]);
+  for (const r of g) lines.push(`GEMM ${r.shape}: ${r.gflops.toFixed(1)} GFLOP/s, ${r.vsXnnpack.toFixed(2)}x XNNPACK's speed, ${r.vsOrt.toFixed(2)}x onnxruntime-web's`);
+}
+if (!only || only === "conv") {
+  for (const r of await benchConv()) lines.push(`conv2d ${r.name}: ${r.vsTfjs.toFixed(2)}x tfjs-backend-wasm's speed, ${r.vsOrt.toFixed(2)}x onnxruntime-web's`);
+}
+if (!only || only === "audio") {
+  const a = await benchAudio();
+  lines.push(`STFT+mel 60 s: ${a.ms.toFixed(2)} ms` + (a.torchaudioMs ? `, ${(a.ms / a.torchaudioMs).toFixed(2)}x torchaudio's time (target <= 1.5x)` : " (torchaudio not available)") + `, ${a.vsMeyda.toFixed(1)}x Meyda's speed`);
+}
+console.log("\nsummary");
+for (const l of lines) console.log("  " + l);
