@@ -1,11 +1,14 @@
 // STFT (n_fft 400, hop 160, periodic Hann, centre reflect padding) + 80-band mel on 60 s of 16 kHz audio,
 // single-threaded.  torchaudio 0.13 runs as a separate process on the same samples (written to a file); Meyda
-// runs in this process (it needs power-of-two frames, so it gets 512-sample frames at the same hop).
+// runs in this process (it needs power-of-two frames, so it gets 512-sample frames at the same hop), and so
+// does onnxruntime-web as STFT (opset 17) -> |.|^2 -> MatMul with the same mel bank, on the reflect-padded signal.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { F, Tensor } from "../dist/index.js";
 import { measure, report } from "./measure.mjs";
+import { loadOrt, session } from "./peers/ort.mjs";
+import { model, node, initializer } from "./peers/onnx-build.mjs";
 
 export function signal(seconds = 60, sr = 16000) {
   const n = seconds * sr;
@@ -40,13 +43,31 @@ export async function benchAudio() {
   Meyda.melBands = 80;
   Meyda.windowingFunction = "hanning";
   const hop = 160, nFrames = 1 + Math.floor((sig.length - 512) / hop);
+  const ort = await loadOrt();
+  const padded = new Float32Array(sig.length + 400);
+  padded.set(sig, 200);
+  for (let i = 0; i < 200; i++) { padded[199 - i] = sig[i + 1]; padded[200 + sig.length + i] = sig[sig.length - 2 - i]; }
+  const sess = await session(model({
+    nodes: [
+      node("STFT", ["X", "step", "win", "len"], ["S"], { onesided: 1 }),
+      node("Mul", ["S", "S"], ["S2"]),
+      node("ReduceSum", ["S2", "ax"], ["P"], { keepdims: 0 }),
+      node("MatMul", ["P", "fb"], ["M"]),
+    ],
+    initializers: [initializer("step", [], BigInt64Array.from([160n])), initializer("len", [], BigInt64Array.from([400n])),
+      initializer("win", [400], F.hannWindow(400).data), initializer("ax", [1], BigInt64Array.from([-1n])),
+      initializer("fb", [201, 80], F.melscaleFbanks(201, 0, 8000, 80, 16000).data)],
+    inputs: [["X", [1, padded.length, 1]]], outputs: [["M", [1, "T", 80]]],
+  }));
+  const ox = new ort.Tensor("float32", padded, [1, padded.length, 1]);
   const frame = new Float32Array(512);
   const res = await measure({
     "polymodal F.melSpectrogram": () => F.melSpectrogram(x, { sampleRate: 16000, nFft: 400, hopLength: 160, nMels: 80 }),
+    "onnxruntime-web STFT + MatMul(mel)": async () => (await sess.run({ X: ox })).M.data,
     "Meyda melBands (512-sample frames)": () => {
       for (let t = 0; t < nFrames; t++) { frame.set(sig.subarray(t * hop, t * hop + 512)); Meyda.extract("melBands", frame); }
     },
-  }, { rounds: 7 });
+  }, { rounds: 5 });
   const ta = torchaudioTime(sig, "mel");
   if (ta) res["torchaudio 0.13 MelSpectrogram (separate process)"] = { median: ta.median_ms, best: ta.best_ms };
   report("STFT + mel (n_fft 400, hop 160, 80 mels) on 60 s of 16 kHz audio", res);
@@ -54,5 +75,6 @@ export async function benchAudio() {
     ms: res["polymodal F.melSpectrogram"].median,
     torchaudioMs: ta?.median_ms ?? null,
     vsMeyda: res["Meyda melBands (512-sample frames)"].median / res["polymodal F.melSpectrogram"].median,
+    vsOrt: res["onnxruntime-web STFT + MatMul(mel)"].median / res["polymodal F.melSpectrogram"].median,
   };
 }

@@ -20,7 +20,7 @@ if (!only || only === "conv") {
 }
 if (!only || only === "audio") {
   const a = await benchAudio();
-  lines.push(`STFT+mel 60 s: ${a.ms.toFixed(2)} ms` + (a.torchaudioMs ? `, ${(a.ms / a.torchaudioMs).toFixed(2)}x torchaudio's time (target <= 1.5x)` : " (torchaudio not available)") + `, ${a.vsMeyda.toFixed(1)}x Meyda's speed`);
+  lines.push(`STFT+mel 60 s: ${a.ms.toFixed(2)} ms` + (a.torchaudioMs ? `, ${(a.ms / a.torchaudioMs).toFixed(2)}x torchaudio's time (target <= 1.5x)` : " (torchaudio not available)") + `, ${a.vsOrt.toFixed(1)}x onnxruntime-web's speed, ${a.vsMeyda.toFixed(1)}x Meyda's`);
 }
 console.log("\nsummary");
 for (const l of lines) console.log("  " + l);

@@ -37,9 +37,11 @@ export function node(op, inputs, outputs, attrs = {}) {
     ...Object.entries(attrs).map(([k, v]) => fBytes(5, attr(k, v)))]);
 }
 
+/** A constant tensor: Float32Array -> FLOAT, BigInt64Array -> INT64. */
 export function initializer(name, dims, data) {
   const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return cat([...dims.map((d) => fInt(1, d)), fInt(2, 1), fStr(8, name), fBytes(9, raw)]);
+  const type = data instanceof BigInt64Array ? 7 : 1;
+  return cat([...dims.map((d) => fInt(1, d)), fInt(2, type), fStr(8, name), fBytes(9, raw)]);
 }
 
 function valueInfo(name, dims) {
