@@ -13,3 +13,5 @@ export type { DType, TypedData, NestedArray } from "./tensor.js";
 export * as F from "./functional.js";
 export { memoryStats } from "./memory.js";
 export { loadSafetensors, saveSafetensors } from "./io/safetensors.js";
+export * as nn from "./nn/index.js";
+export * from "./models/index.js";

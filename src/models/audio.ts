@@ -1,0 +1,87 @@
+import { rt } from "../bindings/module.js";
+import { Tensor, fmtShape } from "../tensor.js";
+import { Module, scoped } from "../nn/module.js";
+import { Parameter, uniformInit, nextSeed } from "../nn/parameter.js";
+import { Conv1d } from "../nn/conv.js";
+import { Linear } from "../nn/linear.js";
+import { ReLU } from "../nn/basic.js";
+import { Sequential } from "../nn/containers.js";
+import { TransformerEncoder, TransformerEncoderLayer } from "../nn/transformer.js";
+import { Buf, toTensor } from "../nn/buf.js";
+import * as ops from "../nn/ops.js";
+import { melSpectrogram } from "../ops/audio.js";
+import { fromTensor } from "./common.js";
+
+export interface AudioFeatureExtractorConfig {
+  sampleRate?: number;
+  nMels?: number;
+  nFft?: number;
+  hopLength?: number;
+  embedDim?: number;
+}
+
+/**
+ * The seed's AudioFeatureExtractor with its spectrogram made real: torchaudio's MelSpectrogram (the module's
+ * sample rate, n_fft, hop, n_mels; centre reflect padding, periodic Hann, power 2, HTK, no norm) and
+ * log(x + 1e-6), then three conv1d+ReLU, a 4-layer transformer, mean pooling and a projection.
+ * mel_filters is kept (the seed's state_dict has it) but, as in the seed's reference, not used.
+ * waveform (B, samples) -> (B, embedDim).
+ */
+export class AudioFeatureExtractor extends Module {
+  mel_filters: Parameter;
+  conv_layers: Sequential;
+  transformer: TransformerEncoder;
+  projection: Linear;
+  readonly config: Required<AudioFeatureExtractorConfig>;
+
+  constructor(config: AudioFeatureExtractorConfig = {}) {
+    super();
+    const c = { sampleRate: 16000, nMels: 80, nFft: 400, hopLength: 160, embedDim: 512, ...config };
+    this.config = c;
+    this.mel_filters = new Parameter([c.nMels, Math.floor(c.nFft / 2) + 1], "raw", uniformInit(0.1, nextSeed()));
+    this.conv_layers = new Sequential(
+      new Conv1d(c.nMels, 128, 3, { padding: 1 }), new ReLU(),
+      new Conv1d(128, 256, 3, { padding: 1 }), new ReLU(),
+      new Conv1d(256, 512, 3, { padding: 1 }), new ReLU(),
+    );
+    this.transformer = new TransformerEncoder(() => new TransformerEncoderLayer(512, 8, { batchFirst: true }), 4);
+    this.projection = new Linear(512, c.embedDim);
+  }
+
+  /** waveform (B, samples) or (samples) -> log-mel (B, nMels, frames) = log(MelSpectrogram(x) + 1e-6). */
+  computeSpectrogram(waveform: Tensor): Tensor {
+    const who = "AudioFeatureExtractor.computeSpectrogram";
+    if (!(waveform instanceof Tensor) || (waveform.ndim !== 1 && waveform.ndim !== 2)) {
+      throw new Error(`${who}: waveform must be (batch, samples) or (samples), got ${waveform instanceof Tensor ? fmtShape(waveform.shape) : typeof waveform}`);
+    }
+    const c = this.config;
+    const mel = melSpectrogram(waveform, { sampleRate: c.sampleRate, nFft: c.nFft, hopLength: c.hopLength, nMels: c.nMels });
+    const { k, heap } = rt();
+    return heap.scope(() => {
+      const p = heap.put(mel.data);
+      k.log_eps_f32(p, p, mel.size, Math.fround(1e-6));
+      return new Tensor(heap.takeF32(p, mel.size), mel.shape);
+    });
+  }
+
+  /** log-mel (B, nMels, T) in scratch -> (B, embedDim). */
+  runMel(mel: Buf): Buf {
+    const f = this.conv_layers.run(mel); // (B, 512, T)
+    const h = this.transformer.run(ops.transpose12(f)); // (B, T, 512)
+    return this.projection.run(ops.meanMid(h));
+  }
+
+  /** forward() minus the spectrogram: log-mel (B, nMels, T) -> (B, embedDim). */
+  encodeMel(melSpec: Tensor): Tensor {
+    const who = "AudioFeatureExtractor.encodeMel";
+    if (!(melSpec instanceof Tensor) || melSpec.ndim !== 3 || melSpec.shape[1] !== this.config.nMels) {
+      throw new Error(`${who}: melSpec must be (batch, ${this.config.nMels}, frames), got ${melSpec instanceof Tensor ? fmtShape(melSpec.shape) : typeof melSpec}`);
+    }
+    return scoped(() => toTensor(this.runMel(fromTensor(who, "melSpec", melSpec))));
+  }
+
+  forward(waveform: Tensor): Tensor {
+    const mel = this.computeSpectrogram(waveform);
+    return this.encodeMel(mel.ndim === 2 ? mel.reshape([1, ...mel.shape]) : mel);
+  }
+}

@@ -1,0 +1,17 @@
+// The seed's model classes, with PyTorch state_dict names and camelCase options.
+export { VisionEncoder } from "./vision.js";
+export type { VisionEncoderConfig } from "./vision.js";
+export { TextEncoder } from "./text.js";
+export type { TextEncoderConfig } from "./text.js";
+export { CLIPModel } from "./clip.js";
+export type { CLIPConfig, CLIPOutput } from "./clip.js";
+export { ModalityFusion } from "./fusion.js";
+export type { ModalityFusionConfig, FusionType } from "./fusion.js";
+export { MultimodalEmbeddingModel } from "./multimodal.js";
+export type { MultimodalInputs } from "./multimodal.js";
+export { AudioFeatureExtractor } from "./audio.js";
+export type { AudioFeatureExtractorConfig } from "./audio.js";
+export { SpeechRecognitionModel } from "./speech.js";
+export type { SpeechRecognitionConfig } from "./speech.js";
+export { VideoEncoder, VideoTextModel } from "./video.js";
+export type { VideoEncoderConfig, VideoTextConfig, VideoTextOutput } from "./video.js";

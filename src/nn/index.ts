@@ -1,0 +1,14 @@
+// torch.nn-style layers whose field names are PyTorch's attribute names, so stateDict() keys are PyTorch's.
+export { Module } from "./module.js";
+export type { LoadOptions } from "./module.js";
+export { Parameter } from "./parameter.js";
+export { Layer } from "./layer.js";
+export { Linear, Embedding } from "./linear.js";
+export { Conv1d, Conv2d } from "./conv.js";
+export { LayerNorm, ReLU, Sigmoid, GELU, Tanh, Dropout, Identity, Flatten, AdaptiveAvgPool1d, AdaptiveAvgPool2d } from "./basic.js";
+export { Sequential, ModuleList, ModuleDict } from "./containers.js";
+export { MultiheadAttention } from "./attention.js";
+export { TransformerEncoderLayer, TransformerEncoder } from "./transformer.js";
+export type { TransformerEncoderLayerOptions } from "./transformer.js";
+export { LSTM } from "./lstm.js";
+export type { LSTMOptions, LSTMOutput } from "./lstm.js";

@@ -1,0 +1,124 @@
+import { rt } from "../bindings/module.js";
+import { Tensor, fmtShape } from "../tensor.js";
+import { Module, scoped } from "./module.js";
+import { Parameter, uniformInit, nextSeed } from "./parameter.js";
+import { Buf, empty, fromTensor, toTensor, zeros } from "./buf.js";
+import { gemmPacked, Bias } from "../ops/gemm.js";
+
+export interface LSTMOptions {
+  numLayers?: number;
+  bias?: boolean;
+  batchFirst?: boolean;
+  bidirectional?: boolean;
+}
+
+export interface LSTMOutput {
+  output: Tensor;
+  /** (numLayers * directions, B, H), as torch's h_n */
+  h: Tensor;
+  /** (numLayers * directions, B, H), as torch's c_n */
+  c: Tensor;
+}
+
+/**
+ * nn.LSTM with PyTorch's gate order (i, f, g, o).  State: weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k},
+ * bias_hh_l{k} and the _reverse keys when bidirectional.  The input projection of a whole sequence is one
+ * GEMM per layer and direction; each step is one small GEMM plus the cell kernel.
+ * @example
+ * const lstm = new LSTM(128, 64, { batchFirst: true, bidirectional: true });
+ * const { output } = lstm.forward(x); // x (B, T, 128) -> output (B, T, 128)
+ */
+export class LSTM extends Module {
+  readonly numLayers: number;
+  readonly batchFirst: boolean;
+  readonly bidirectional: boolean;
+  readonly hasBias: boolean;
+  constructor(readonly inputSize: number, readonly hiddenSize: number, o: LSTMOptions = {}) {
+    super();
+    this.numLayers = o.numLayers ?? 1;
+    this.batchFirst = o.batchFirst ?? false;
+    this.bidirectional = o.bidirectional ?? false;
+    this.hasBias = o.bias ?? true;
+    const H = hiddenSize, bound = 1 / Math.sqrt(H);
+    const self = this as unknown as Record<string, Parameter>;
+    for (let l = 0; l < this.numLayers; l++) {
+      const inp = l === 0 ? inputSize : H * (this.bidirectional ? 2 : 1);
+      for (const sfx of this.bidirectional ? ["", "_reverse"] : [""]) {
+        self[`weight_ih_l${l}${sfx}`] = new Parameter([4 * H, inp], "linear", uniformInit(bound, nextSeed()));
+        self[`weight_hh_l${l}${sfx}`] = new Parameter([4 * H, H], "linear", uniformInit(bound, nextSeed()));
+        if (this.hasBias) {
+          self[`bias_ih_l${l}${sfx}`] = new Parameter([4 * H], "raw", uniformInit(bound, nextSeed()));
+          self[`bias_hh_l${l}${sfx}`] = new Parameter([4 * H], "raw", uniformInit(bound, nextSeed()));
+        }
+      }
+    }
+  }
+
+  private p(name: string): Parameter | null {
+    return ((this as unknown as Record<string, Parameter>)[name] as Parameter | undefined) ?? null;
+  }
+
+  /** One layer, one direction: x (B, T, I) -> writes h_t into out (B, T, ldo) at column offset colOff. */
+  private direction(x: Buf, layer: number, reverse: boolean, out: Buf, colOff: number, hN: number, cN: number): void {
+    const { k, heap } = rt();
+    const [B, T, I] = x.shape;
+    const H = this.hiddenSize, G = 4 * H, ldo = out.shape[2];
+    const sfx = reverse ? "_reverse" : "";
+    const wih = this.p(`weight_ih_l${layer}${sfx}`)!, whh = this.p(`weight_hh_l${layer}${sfx}`)!;
+    const bih = this.p(`bias_ih_l${layer}${sfx}`), bhh = this.p(`bias_hh_l${layer}${sfx}`);
+    heap.scope(() => {
+      const gx = heap.alloc(B * T * G * 4); // (B, T, 4H): x W_ih^T + b_ih for every step at once
+      gemmPacked(B * T, G, I, x.ptr, I, wih.ptr, gx, G, bih ? bih.ptr : 0, bih ? Bias.perColumn : Bias.none, 0);
+      const h = heap.alloc(B * H * 4), gh = heap.alloc(B * G * 4);
+      heap.f32(h, B * H).fill(0);
+      heap.f32(cN, B * H).fill(0);
+      for (let s = 0; s < T; s++) {
+        const t = reverse ? T - 1 - s : s;
+        gemmPacked(B, G, H, h, H, whh.ptr, gh, G, bhh ? bhh.ptr : 0, bhh ? Bias.perColumn : Bias.none, 0);
+        k.lstm_cell_f32(B, H, gh, gx + t * G * 4, T * G, cN, out.ptr + (t * ldo + colOff) * 4, T * ldo);
+        for (let b = 0; b < B; b++) heap.f32(h + b * H * 4, H).set(heap.f32(out.ptr + ((b * T + t) * ldo + colOff) * 4, H));
+      }
+      heap.f32(hN, B * H).set(heap.f32(h, B * H));
+    });
+  }
+
+  /** x (B, T, I) batch-first in scratch -> output (B, T, H * dirs); hN/cN (layers*dirs, B, H) when given. */
+  run(x: Buf, state?: { h: Buf; c: Buf }): Buf {
+    const [B, T, I] = x.shape;
+    if (I !== this.inputSize) throw new Error(`LSTM: input must have ${this.inputSize} features, got shape ${fmtShape(x.shape)}`);
+    const H = this.hiddenSize, dirs = this.bidirectional ? 2 : 1;
+    const hN = state?.h ?? zeros([this.numLayers * dirs, B, H]);
+    const cN = state?.c ?? zeros([this.numLayers * dirs, B, H]);
+    let inp = x;
+    for (let l = 0; l < this.numLayers; l++) {
+      const out = empty([B, T, H * dirs]);
+      for (let d = 0; d < dirs; d++) {
+        const idx = l * dirs + d;
+        this.direction(inp, l, d === 1, out, d * H, hN.ptr + idx * B * H * 4, cN.ptr + idx * B * H * 4);
+      }
+      inp = out;
+    }
+    return inp;
+  }
+
+  /** input (B, T, I) if batchFirst else (T, B, I) -> { output, h, c }.  Initial states are zeros. */
+  forward(input: Tensor): LSTMOutput {
+    const who = "LSTM.forward";
+    if (!(input instanceof Tensor) || input.ndim !== 3) throw new Error(`${who}: input must be 3-D, got ${input instanceof Tensor ? fmtShape(input.shape) : typeof input}`);
+    const x = this.batchFirst ? input : swapBT(input);
+    return scoped(() => {
+      const dirs = this.bidirectional ? 2 : 1;
+      const [B] = x.shape;
+      const h = zeros([this.numLayers * dirs, B, this.hiddenSize]), c = zeros([this.numLayers * dirs, B, this.hiddenSize]);
+      const y = toTensor(this.run(fromTensor(who, "input", x), { h, c }));
+      return { output: this.batchFirst ? y : swapBT(y), h: toTensor(h), c: toTensor(c) };
+    });
+  }
+}
+
+function swapBT(t: Tensor): Tensor {
+  const [A, B, C] = t.shape;
+  const out = new Float32Array(t.size);
+  for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) out.set((t.data as Float32Array).subarray((a * B + b) * C, (a * B + b + 1) * C), (b * A + a) * C);
+  return new Tensor(out, [B, A, C]);
+}

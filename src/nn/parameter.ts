@@ -1,0 +1,102 @@
+// Parameter: a weight stored once, in persistent WASM memory.  GEMM weights (nn.Linear's W, LSTM and
+// attention projections) are kept only in the packed panel layout the GEMM kernel reads, so a forward pass
+// never repacks them; stateDict() unpacks on demand.
+import { rt } from "../bindings/module.js";
+import { Tensor, fmtShape, numel } from "../tensor.js";
+
+export type Layout = "raw" | "linear";
+
+const registry = new FinalizationRegistry<{ ptr: number; bytes: number }>((b) => {
+  try { rt().heap.freePersistent(b.ptr, b.bytes); } catch { /* runtime gone */ }
+});
+
+export class Parameter {
+  readonly shape: readonly number[];
+  readonly layout: Layout;
+  private ptr_: number;
+  private readonly bytes: number;
+  private disposed = false;
+
+  /**
+   * layout "linear": shape (out, in) stored as packed B = W^T panels.  init fills the initial values
+   * (row-major in `shape`); default zeros.
+   */
+  constructor(shape: readonly number[], layout: Layout = "raw", init?: (n: number) => Float32Array) {
+    this.shape = Object.freeze([...shape]);
+    this.layout = layout;
+    const { k, heap } = rt();
+    if (layout === "linear" && shape.length !== 2) throw new Error(`internal: linear parameter needs 2 dims, got ${fmtShape(shape)}`);
+    this.bytes = Math.max(4, (layout === "linear" ? k.sgemm_packed_size(shape[1], shape[0]) : numel(shape)) * 4);
+    this.ptr_ = heap.allocPersistent(this.bytes);
+    heap.u8(this.ptr_, this.bytes).fill(0);
+    registry.register(this, { ptr: this.ptr_, bytes: this.bytes }, this);
+    if (init) this.set(init(numel(shape)));
+  }
+
+  get numel(): number { return numel(this.shape); }
+
+  /** Pointer for the kernels (raw row-major, or packed panels for layout "linear"). */
+  get ptr(): number {
+    if (this.disposed) throw new Error("Parameter used after dispose()");
+    return this.ptr_;
+  }
+
+  /** Overwrites the values from row-major data of this parameter's shape. */
+  set(data: Float32Array): void {
+    const { k, heap } = rt();
+    if (data.length !== this.numel) throw new Error(`internal: parameter ${fmtShape(this.shape)} needs ${this.numel} values, got ${data.length}`);
+    if (this.layout === "raw") {
+      heap.f32(this.ptr, this.numel).set(data);
+      return;
+    }
+    const [N, K] = this.shape;
+    heap.scope(() => {
+      const tmp = heap.put(data);
+      k.sgemm_pack_b(tmp, 1, K, K, N, this.ptr);
+    });
+  }
+
+  /** A JS-owned row-major copy. */
+  toTensor(): Tensor {
+    const { heap } = rt();
+    if (this.layout === "raw") return new Tensor(heap.takeF32(this.ptr, this.numel), this.shape);
+    const [N, K] = this.shape;
+    const packed = heap.f32(this.ptr, this.bytes / 4);
+    const out = new Float32Array(N * K);
+    for (let n = 0; n < N; n++) {
+      const p = n >> 3, c = n & 7;
+      for (let kk = 0; kk < K; kk++) out[n * K + kk] = packed[(p * K + kk) * 8 + c];
+    }
+    return new Tensor(out, this.shape);
+  }
+
+  /** Returns the WASM memory now rather than at garbage collection. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    registry.unregister(this);
+    rt().heap.freePersistent(this.ptr_, this.bytes);
+  }
+}
+
+/** Deterministic initialisers (no Math.random: the same model on every engine). */
+export function uniformInit(bound: number, seed: number): (n: number) => Float32Array {
+  return (n) => {
+    const a = new Float32Array(n);
+    let s = seed >>> 0;
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x297a2d39) >>> 0;
+      s ^= s >>> 12;
+      a[i] = ((s >>> 8) / 16777216 * 2 - 1) * bound;
+    }
+    return a;
+  };
+}
+export const fill = (v: number) => (n: number): Float32Array => new Float32Array(n).fill(v);
+
+let seedCounter = 1;
+/** A fresh seed per parameter, so two layers never start identical. */
+export function nextSeed(): number {
+  seedCounter = (seedCounter * 0x9e3779b1 + 0x7f4a7c15) >>> 0;
+  return seedCounter;
+}

@@ -1,0 +1,39 @@
+// Procedural weights, bit-identical to scripts/fixtures/procedural.py: value i of key K is a 32-bit hash of
+// (FNV-1a(K), i) mapped to [-1, 1) and scaled by a rule on the key and shape.
+import { Tensor } from "../../src/index.js";
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(s)) { h ^= b; h = Math.imul(h, 0x01000193) >>> 0; }
+  return h >>> 0;
+}
+
+function unit(seed: number, n: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let h = (seed + Math.imul(i, 0x9e3779b9)) >>> 0;
+    h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b) >>> 0;
+    h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35) >>> 0;
+    h ^= h >>> 16;
+    out[i] = (h >>> 8) / 8388608 - 1;
+  }
+  return out;
+}
+
+function scale(key: string, shape: number[]): number {
+  if (key.endsWith("cls_token") || key.endsWith("pos_embed")) return 0.5;
+  if (shape.length >= 2) return Math.fround(1 / Math.sqrt(shape.slice(1).reduce((a, b) => a * b, 1)));
+  return 0.5;
+}
+
+export function proceduralTensor(key: string, shape: number[]): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const u = unit(fnv1a(key), n);
+  const s = scale(key, shape);
+  for (let i = 0; i < n; i++) u[i] = Math.fround(u[i] * s);
+  return new Tensor(u, shape);
+}
+
+export function proceduralStateDict(keys: Array<[string, number[]]>): Record<string, Tensor> {
+  return Object.fromEntries(keys.map(([k, s]) => [k, proceduralTensor(k, s)]));
+}
