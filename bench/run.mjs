@@ -5,6 +5,7 @@ import { init } from "../dist/index.js";
 import { benchGemm } from "./gemm.mjs";
 import { benchConv } from "./conv.mjs";
 import { benchAudio } from "./audio.mjs";
+import { benchModels } from "./models.mjs";
 
 await init();
 const only = process.argv[2];
@@ -21,6 +22,9 @@ if (!only || only === "conv") {
 if (!only || only === "audio") {
   const a = await benchAudio();
   lines.push(`STFT+mel 60 s: ${a.ms.toFixed(2)} ms` + (a.torchaudioMs ? `, ${(a.ms / a.torchaudioMs).toFixed(2)}x torchaudio's time (target <= 1.5x)` : " (torchaudio not available)") + `, ${a.vsOrt.toFixed(1)}x onnxruntime-web's speed, ${a.vsMeyda.toFixed(1)}x Meyda's`);
+}
+if (!only || only === "models") {
+  for (const r of await benchModels()) lines.push(`${r.title}: ${r.ms.toFixed(0)} ms` + (r.ratio ? `, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)` : ""));
 }
 console.log("\nsummary");
 for (const l of lines) console.log("  " + l);

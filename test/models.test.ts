@@ -11,7 +11,7 @@ import {
 } from "../src/index.js";
 import type { Module } from "../src/nn/module.js";
 import { compare } from "./harness/compare.js";
-import { proceduralStateDict } from "./harness/procedural.js";
+import { proceduralStateDict } from "./harness/procedural.mjs";
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 const manifest = JSON.parse(readFileSync(join(dir, "models.json"), "utf8"));
@@ -80,7 +80,7 @@ describe("models match PyTorch", () => {
   it.each((manifest.cases as ModelCase[]).map((c) => [c.id, c] as const))("%s", (_id, c) => {
     const m = new classes[c.model](camelConfig(c.config));
     try {
-      const dict = c.state_dict_file ? loadSafetensors(readFileSync(join(dir, c.state_dict_file))) : proceduralStateDict(c.keys);
+      const dict = c.state_dict_file ? loadSafetensors(readFileSync(join(dir, c.state_dict_file))) : proceduralStateDict(c.keys, Tensor);
       // torch's key list and ours are the same set
       expect(m.namedParameters().map(([k]) => k).sort()).toEqual(c.keys.map(([k]) => k).sort());
       m.loadStateDict(dict);
