@@ -97,9 +97,10 @@ export class Heap {
   private ensure(end: number): void {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;
-    // Grow by at least 1/8 of the current size so a slowly growing workload does not grow on every call.
+    // Grow by some slack (1/8 of the current size, at most 8 MiB) so a slowly growing workload does not
+    // grow on every call, while a large model's reserve stays close to what it uses.
     const need = Math.ceil((end - have) / PAGE);
-    const extra = Math.max(need, Math.ceil(have / PAGE / 8));
+    const extra = Math.max(need, Math.min(Math.ceil(have / PAGE / 8), 128));
     try {
       this.memory.grow(extra);
     } catch {

@@ -5,7 +5,7 @@ import { Linear } from "./linear.js";
 import { LayerNorm, Dropout } from "./basic.js";
 import { MultiheadAttention, swap01 } from "./attention.js";
 import { ModuleList } from "./containers.js";
-import { Buf, fromTensor, toTensor } from "./buf.js";
+import { Buf, empty, fromTensor, toTensor } from "./buf.js";
 import * as ops from "./ops.js";
 
 export interface TransformerEncoderLayerOptions {
@@ -92,8 +92,19 @@ export class TransformerEncoder extends Module {
   run(x: Buf, padding: ArrayLike<number> | null = null): Buf {
     const [B, T, E] = x.shape;
     const mask = padding ? ops.paddingMaskBuf(padding, B, T) : 0;
+    // Each layer runs in its own scratch frame and leaves only its output (ping-pong between two buffers),
+    // so a deep encoder needs one layer's intermediates at a time, not all of them.
+    const { heap } = rt();
+    const pong = [empty(x.shape), empty(x.shape)];
     let y = x;
-    for (const layer of this.layers) y = layer.run(y, mask);
+    [...this.layers].forEach((layer, i) => {
+      const dst = pong[i % 2];
+      heap.scope(() => {
+        const out = layer.run(y, mask);
+        heap.u8(dst.ptr, B * T * E * 4).set(heap.u8(out.ptr, B * T * E * 4));
+      });
+      y = dst;
+    });
     if (this.norm) y = this.norm.run(y);
     if (padding && this.zeroesPadding(padding, B, T)) {
       const v = rt().heap.f32(y.ptr, B * T * E);
