@@ -17,12 +17,28 @@
   return f;
 }
 
-// torch.linspace on CPU: start + step*i for the first half, end - step*(steps-1-i) for the second.
-@inline function linspace(start: f32, end: f32, steps: i32, i: i32): f32 {
+// f32 fused multiply-add: the product of two f32 is exact in f64, so one f64 add and one rounding to f32.
+@inline function fmaf(a: f32, b: f32, c: f32): f32 {
+  return <f32>(<f64>a * <f64>b + <f64>c);
+}
+
+/**
+ * torch.linspace(start, end, steps)[i] for float32 exactly as torch 1.13's CPU kernel computes it (AVX2 build,
+ * matched against Debian's torch on every size the mel code uses): blocks of two 8-lane vectors whose base is
+ * start + step*blk (or end - step*(steps-1-blk) from the halfway point on), fused; lane j adds j*step unfused;
+ * the tail past the last whole pair of vectors is scalar, fused.
+ */
+function linspace(start: f32, end: f32, steps: i32, i: i32): f32 {
   if (steps == 1) return start;
   const step: f32 = (end - start) / <f32>(steps - 1);
   const halfway = steps / 2;
-  return i < halfway ? start + step * <f32>i : end - step * <f32>(steps - i - 1);
+  const vecEnd = (steps / 16) * 16;
+  if (i < vecEnd) {
+    const blk = (i / 8) * 8;
+    const base: f32 = blk < halfway ? fmaf(step, <f32>blk, start) : fmaf(-step, <f32>(steps - blk - 1), end);
+    return base + <f32>(i - blk) * step;
+  }
+  return i < halfway ? fmaf(step, <f32>i, start) : fmaf(-step, <f32>(steps - i - 1), end);
 }
 
 /**

@@ -15,3 +15,4 @@ export { memoryStats } from "./memory.js";
 export { loadSafetensors, saveSafetensors } from "./io/safetensors.js";
 export * as nn from "./nn/index.js";
 export * from "./models/index.js";
+export * from "./audio/index.js";

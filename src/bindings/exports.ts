@@ -50,6 +50,11 @@ export interface KernelExports {
     sa: number, saStride: number, sw: number, swStride: number, bias: number, acc: number, C: number,
   ): void;
   quantize_rows_i8(x: number, rows: number, n: number, q: number, scale: number): void;
+  sinc_resample_kernel(origFreq: number, newFreq: number, width: number, lowpassWidth: number, baseFreq: number, out: number): void;
+  amplitude_to_db_f32(x: number, out: number, n: number, multiplier: number, amin: number): void;
+  clamp_min_f32(x: number, out: number, n: number, floor: number): void;
+  pow_f32(x: number, out: number, n: number, p: number): void;
+  create_dct_f32(nMfcc: number, nMels: number, ortho: number, out: number): void;
   scan_f32(q: number, X: number, N: number, D: number, ld: number, scores: number): void;
   scan_i8(q: number, X: number, N: number, D: number, ld: number, scores: number): void;
   topk_f32(scores: number, N: number, k: number, mask: number, outScore: number, outIndex: number): number;

@@ -6,7 +6,7 @@ import { f32, fail, putFinite, posInt } from "./check.js";
 
 const plans = new Map<number, number>();
 
-function rfftPlan(nFft: number): number {
+export function rfftPlan(nFft: number): number {
   let p = plans.get(nFft);
   if (p !== undefined) return p;
   const { k, heap } = rt();
