@@ -74,7 +74,7 @@ describe.skipIf(!haveChromium)("Node and Chromium agree bit for bit", () => {
       `http://127.0.0.1:${port}/`,
     ], { stdio: "ignore" });
     try {
-      const timeout = new Promise((_, rej) => setTimeout(() => rej(new Error("Chromium did not report within 90 s")), 90_000));
+      const timeout = new Promise((_, rej) => setTimeout(() => rej(new Error("Chromium did not report within 240 s")), 240_000));
       const got = (await Promise.race([result, timeout])) as { ok: boolean; error?: string; ua: string; hashes: Record<string, string> };
       expect(got.error ?? "").toBe("");
       expect(got.ok).toBe(true);
@@ -89,5 +89,5 @@ describe.skipIf(!haveChromium)("Node and Chromium agree bit for bit", () => {
       server.close();
       rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     }
-  }, 150_000);
+  }, 300_000);
 });
