@@ -16,5 +16,5 @@ export { scan_f32, scan_i8, topk_f32 } from "./scan";
 
 /** First byte the host may use: everything below is the module's static data. */
 export const HEAP_BASE: usize = __heap_base;
-export { sinc_resample_kernel } from "./resample";
+export { sinc_resample_kernel, resample_poly_f32 } from "./resample";
 export { amplitude_to_db_f32, clamp_min_f32, pow_f32, create_dct_f32 } from "./spectral";

@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { F, Tensor } from "../dist/index.js";
+import { F, Tensor, MFCC, resample, StreamingMelSpectrogram } from "../dist/index.js";
 import { measure, report } from "./measure.mjs";
 import { loadOrt, session } from "./peers/ort.mjs";
 import { model, node, initializer } from "./peers/onnx-build.mjs";
@@ -24,7 +24,7 @@ export function signal(seconds = 60, sr = 16000) {
 export function torchaudioTime(sig, kind = "mel") {
   if (!existsSync("/usr/bin/python3")) return null;
   mkdirSync("bench/.cache", { recursive: true });
-  const f = "bench/.cache/signal60s.f32";
+  const f = `bench/.cache/signal-${kind}.f32`;
   writeFileSync(f, Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength));
   try {
     return JSON.parse(execFileSync("/usr/bin/python3", ["bench/peers/torchaudio_mel.py", f, kind], { stdio: ["ignore", "pipe", "ignore"] }).toString());
@@ -71,7 +71,42 @@ export async function benchAudio() {
   const ta = torchaudioTime(sig, "mel");
   if (ta) res["torchaudio 0.13 MelSpectrogram (separate process)"] = { median: ta.median_ms, best: ta.best_ms };
   report("STFT + mel (n_fft 400, hop 160, 80 mels) on 60 s of 16 kHz audio", res);
+  // MFCC (40 coefficients over the same 80-band mel, dB with top_db 80, ortho DCT-II)
+  const mfcc = new MFCC({ sampleRate: 16000, nMfcc: 40, melkwargs: { nFft: 400, hopLength: 160, nMels: 80 } });
+  Meyda.numberOfMFCCCoefficients = 40;
+  const resM = await measure({
+    "polymodal MFCC": () => mfcc.forward(x),
+    "Meyda mfcc (512-sample frames)": () => {
+      for (let t = 0; t < nFrames; t++) { frame.set(sig.subarray(t * hop, t * hop + 512)); Meyda.extract("mfcc", frame); }
+    },
+  }, { rounds: 5 });
+  const taM = torchaudioTime(sig, "mfcc");
+  if (taM) resM["torchaudio 0.13 MFCC (separate process)"] = { median: taM.median_ms, best: taM.best_ms };
+  report("MFCC (40 from 80 mels, n_fft 400, hop 160) on 60 s of 16 kHz audio", resM);
+
+  // resample 44.1 kHz -> 16 kHz, 60 s
+  const sig44 = signal(60, 44100);
+  const x44 = Tensor.from(sig44);
+  const resR = await measure({ "polymodal resample 44.1k -> 16k": () => resample(x44, 44100, 16000) }, { rounds: 5 });
+  const taR = torchaudioTime(sig44, "resample");
+  if (taR) resR["torchaudio 0.13 resample (separate process)"] = { median: taR.median_ms, best: taR.best_ms };
+  report("resample 44.1 kHz -> 16 kHz (sinc_interp_hann, width 6, rolloff 0.99) on 60 s", resR);
+
+  // streaming: 20 ms chunks, as an AudioWorklet would deliver them
+  const stream = await measure({
+    "StreamingMelSpectrogram, 20 ms chunks": () => {
+      const s = new StreamingMelSpectrogram({ sampleRate: 16000, nFft: 400, hopLength: 160, nMels: 80 });
+      for (let i = 0; i < sig.length; i += 320) s.push(sig.subarray(i, Math.min(sig.length, i + 320)));
+      s.flush();
+    },
+  }, { rounds: 5 });
+  report("streaming mel on 60 s of 16 kHz audio", stream);
+  const rtf = stream["StreamingMelSpectrogram, 20 ms chunks"].median / 60000;
+  console.log(`  real-time factor ${rtf.toExponential(2)} (${(1 / rtf).toFixed(0)}x faster than real time)`);
+
   return {
+    mfccMs: resM["polymodal MFCC"].median, mfccTorch: taM?.median_ms ?? null,
+    resampleMs: resR["polymodal resample 44.1k -> 16k"].median, resampleTorch: taR?.median_ms ?? null, rtf,
     ms: res["polymodal F.melSpectrogram"].median,
     torchaudioMs: ta?.median_ms ?? null,
     vsMeyda: res["Meyda melBands (512-sample frames)"].median / res["polymodal F.melSpectrogram"].median,

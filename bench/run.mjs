@@ -22,6 +22,9 @@ if (!only || only === "conv") {
 if (!only || only === "audio") {
   const a = await benchAudio();
   lines.push(`STFT+mel 60 s: ${a.ms.toFixed(2)} ms` + (a.torchaudioMs ? `, ${(a.ms / a.torchaudioMs).toFixed(2)}x torchaudio's time (target <= 1.5x)` : " (torchaudio not available)") + `, ${a.vsOrt.toFixed(1)}x onnxruntime-web's speed, ${a.vsMeyda.toFixed(1)}x Meyda's`);
+  if (a.mfccTorch) lines.push(`MFCC 60 s: ${a.mfccMs.toFixed(2)} ms, ${(a.mfccMs / a.mfccTorch).toFixed(2)}x torchaudio's time (target <= 1.5x)`);
+  if (a.resampleTorch) lines.push(`resample 44.1k->16k 60 s: ${a.resampleMs.toFixed(1)} ms, ${(a.resampleMs / a.resampleTorch).toFixed(2)}x torchaudio's time`);
+  lines.push(`streaming mel: real-time factor ${a.rtf.toExponential(2)}`);
 }
 if (!only || only === "models") {
   for (const r of await benchModels()) lines.push(`${r.title}: ${r.ms.toFixed(0)} ms` + (r.ratio ? `, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)` : ""));

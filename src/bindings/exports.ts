@@ -50,6 +50,7 @@ export interface KernelExports {
     sa: number, saStride: number, sw: number, swStride: number, bias: number, acc: number, C: number,
   ): void;
   quantize_rows_i8(x: number, rows: number, n: number, q: number, scale: number): void;
+  resample_poly_f32(x: number, origFreq: number, newFreq: number, kernel: number, K: number, lo: number, len: number, out: number, target: number): void;
   sinc_resample_kernel(origFreq: number, newFreq: number, width: number, lowpassWidth: number, baseFreq: number, out: number): void;
   amplitude_to_db_f32(x: number, out: number, n: number, multiplier: number, amin: number): void;
   clamp_min_f32(x: number, out: number, n: number, floor: number): void;
