@@ -67,7 +67,8 @@ function check(c: AudioCase, a: ArrayLike<number>, r: ArrayLike<number>, name = 
       const p = c.opts.power ?? 2;
       const rel = maxRelAbove(a, r, Math.pow(1e-6, p / 2));
       if (process.env.POLYMODAL_VERBOSE) console.log(`${line} rel ${rel.toExponential(2)}`);
-      expect(rel, line).toBeLessThanOrEqual(name === "y64" ? 1e-4 : 2e-4);
+      // MelSpectrogram meets 1e-4 against both references (measured <= 7.1e-5 vs torchaudio's float32).
+      expect(rel, line).toBeLessThanOrEqual(name === "y64" || c.kind === "mel" ? 1e-4 : 2e-4);
       break;
     }
     case "amplitude_to_db":
