@@ -96,3 +96,51 @@ export function topk_f32(scores: usize, N: i32, k: i32, mask: usize, outScore: u
   }
   return n;
 }
+
+/** scores[i] = dot(q, X[i]) (exact i32) * scales[i] for int8 X (N, D), row stride ld bytes. */
+export function scan_i8_scaled(q: usize, X: usize, N: i32, D: i32, ld: i32, scales: usize, scores: usize): void {
+  for (let i = 0; i < N; i++) {
+    const px = X + <usize>i * ld;
+    let acc = i32x4.splat(0);
+    let d = 0;
+    for (; d + 16 <= D; d += 16) {
+      const a = v128.load(q + d), b = v128.load(px + d);
+      acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(b)));
+      acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(b)));
+    }
+    let s = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+    for (; d < D; d++) s += <i32>load<i8>(q + d) * <i32>load<i8>(px + d);
+    store<f32>(scores + (<usize>i << 2), <f32>s * load<f32>(scales + (<usize>i << 2)));
+  }
+}
+
+/** scores[j] = dot(q, X[ids[j]]) for a list of n row ids (f32 X, row stride ld floats): graph search batches. */
+export function scan_f32_ids(q: usize, X: usize, D: i32, ld: i32, ids: usize, n: i32, scores: usize): void {
+  for (let j = 0; j < n; j++) {
+    const px = X + (<usize>load<i32>(ids + (<usize>j << 2)) * ld << 2);
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+    let d = 0;
+    for (; d + 8 <= D; d += 8) {
+      const o = <usize>d << 2;
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(q + o), v128.load(px + o)));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(q + o, 16), v128.load(px + o, 16)));
+    }
+    let s = hsum(f32x4.add(a0, a1));
+    for (; d < D; d++) s += load<f32>(q + (<usize>d << 2)) * load<f32>(px + (<usize>d << 2));
+    store<f32>(scores + (<usize>j << 2), s);
+  }
+}
+
+/** The seed's cosine normalisation: x / (||x|| + 1e-8) per row (rows, n); returns nothing, writes out. */
+export function normalize_seed_f32(x: usize, out: usize, rows: i32, n: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const px = x + (<usize>r * n << 2), po = out + (<usize>r * n << 2);
+    let a = f32x4.splat(0);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) { const v = v128.load(px + (<usize>i << 2)); a = f32x4.add(a, f32x4.mul(v, v)); }
+    let s = hsum(a);
+    for (; i < n; i++) { const v = load<f32>(px + (<usize>i << 2)); s += v * v; }
+    const d: f32 = Mathf.sqrt(s) + <f32>1e-8;
+    for (i = 0; i < n; i++) store<f32>(po + (<usize>i << 2), load<f32>(px + (<usize>i << 2)) / d);
+  }
+}

@@ -16,3 +16,4 @@ export { loadSafetensors, saveSafetensors } from "./io/safetensors.js";
 export * as nn from "./nn/index.js";
 export * from "./models/index.js";
 export * from "./audio/index.js";
+export * from "./retrieval/index.js";

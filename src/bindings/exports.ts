@@ -58,6 +58,9 @@ export interface KernelExports {
   create_dct_f32(nMfcc: number, nMels: number, ortho: number, out: number): void;
   scan_f32(q: number, X: number, N: number, D: number, ld: number, scores: number): void;
   scan_i8(q: number, X: number, N: number, D: number, ld: number, scores: number): void;
+  scan_i8_scaled(q: number, X: number, N: number, D: number, ld: number, scales: number, scores: number): void;
+  scan_f32_ids(q: number, X: number, D: number, ld: number, ids: number, n: number, scores: number): void;
+  normalize_seed_f32(x: number, out: number, rows: number, n: number): void;
   topk_f32(scores: number, N: number, k: number, mask: number, outScore: number, outIndex: number): number;
 }
 

@@ -1,0 +1,142 @@
+// The index file: one format for Node and browsers.
+//   "PMIDX\r\n\x1a" (8) | u32 version | u32 header bytes | header JSON (UTF-8) | sections | u32 CRC-32 of all before
+// Sections, in order, sizes from the header: float32 rows (used x dim), int8 rows (used x dim8) + scales (used),
+// HNSW levels (used i32) + level-0 links (used x (2M+1) i32) + upper links (sum of levels x (M+1) i32).
+import { rt } from "../bindings/module.js";
+import type { MultimodalIndex, IndexOptions } from "./multimodal-index.js";
+
+const MAGIC = [0x50, 0x4d, 0x49, 0x44, 0x58, 0x0d, 0x0a, 0x1a];
+const VERSION = 1;
+
+let crcTable: Uint32Array | null = null;
+export function crc32(b: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = crcTable[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+interface Header {
+  dim: number; options: Required<IndexOptions>; used: number;
+  ids: Array<string | null>; modalities: string[]; metadata: Array<Record<string, unknown> | null>;
+  graph: { entry: number; maxLevel: number } | null;
+  sections: { f32: number; i8: number; scales: number; levels: number; links0: number; upper: number };
+}
+
+export function encodeIndex(ix: MultimodalIndex): Uint8Array {
+  const { heap } = rt();
+  const s = ix.store, n = ix.used, g = ix.graph;
+  const f32 = s.hasFloat ? n * s.dim * 4 : 0;
+  const i8 = s.hasInt8 ? n * s.dim8 : 0, scales = s.hasInt8 ? n * 4 : 0;
+  let upperInts = 0;
+  if (g) for (let i = 0; i < n; i++) upperInts += g.levels[i] * (g.M + 1);
+  const levels = g ? n * 4 : 0, links0 = g ? n * (g.maxM0 + 1) * 4 : 0, upper = upperInts * 4;
+  let metaJson: string;
+  const header: Header = {
+    dim: ix.embeddingDim, options: ix.options, used: n, ids: ix.ids.slice(0, n), modalities: ix.modalities,
+    metadata: ix.metadata.slice(0, n), graph: g ? { entry: g.entry, maxLevel: g.maxLevel } : null,
+    sections: { f32, i8, scales, levels, links0, upper },
+  };
+  try {
+    metaJson = JSON.stringify({ ...header, modalityCode: Array.from(ix.modalityCode.subarray(0, n)) });
+  } catch (e) {
+    throw new Error(`MultimodalIndex.save: metadata must be JSON-serialisable (${(e as Error).message})`);
+  }
+  const hb = new TextEncoder().encode(metaJson);
+  const total = 8 + 4 + 4 + hb.length + f32 + i8 + scales + levels + links0 + upper + 4;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  out.set(MAGIC, 0);
+  dv.setUint32(8, VERSION, true);
+  dv.setUint32(12, hb.length, true);
+  out.set(hb, 16);
+  let o = 16 + hb.length;
+  if (f32) { out.set(heap.u8(s.f32, f32), o); o += f32; }
+  if (i8) { out.set(heap.u8(s.i8, i8), o); o += i8; out.set(heap.u8(s.scales, scales), o); o += scales; }
+  if (g) {
+    out.set(new Uint8Array(g.levels.buffer, 0, levels), o); o += levels;
+    out.set(new Uint8Array(g.links0.buffer, 0, links0), o); o += links0;
+    for (let i = 0; i < n; i++) {
+      const u = g.upper.get(i);
+      if (g.levels[i] > 0 && u) { out.set(new Uint8Array(u.buffer, u.byteOffset, u.byteLength), o); o += u.byteLength; }
+    }
+  }
+  dv.setUint32(o, crc32(out.subarray(0, o)), true);
+  return out;
+}
+
+function bad(msg: string): never {
+  throw new Error(`MultimodalIndex.load: ${msg}`);
+}
+
+export function decodeIndex(bytes: Uint8Array, make: (dim: number, o: IndexOptions) => MultimodalIndex): MultimodalIndex {
+  if (!(bytes instanceof Uint8Array)) bad("expected a Uint8Array");
+  if (bytes.length < 20) bad(`${bytes.length} bytes is too short for an index file`);
+  for (let i = 0; i < 8; i++) if (bytes[i] !== MAGIC[i]) bad("not a polymodal index file (bad magic)");
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = dv.getUint32(8, true);
+  if (version !== VERSION) bad(`format version ${version} is not supported (this build reads version ${VERSION})`);
+  const stored = dv.getUint32(bytes.length - 4, true);
+  if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored) bad("checksum mismatch: the file is corrupt or truncated");
+  const hlen = dv.getUint32(12, true);
+  if (16 + hlen + 4 > bytes.length) bad("header length exceeds the file");
+  let h: Header & { modalityCode: number[] };
+  try {
+    h = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(16, 16 + hlen)));
+  } catch (e) {
+    bad(`header is not valid JSON (${(e as Error).message})`);
+  }
+  const ix = make(h.dim, h.options);
+  const s = ix.store, n = h.used;
+  const sec = h.sections;
+  const expect = { f32: s.hasFloat ? n * s.dim * 4 : 0, i8: s.hasInt8 ? n * s.dim8 : 0, scales: s.hasInt8 ? n * 4 : 0 };
+  if (sec.f32 !== expect.f32 || sec.i8 !== expect.i8 || sec.scales !== expect.scales) bad("section sizes do not match the header");
+  if (16 + hlen + sec.f32 + sec.i8 + sec.scales + sec.levels + sec.links0 + sec.upper + 4 !== bytes.length) bad("section sizes do not add up to the file length");
+  if (h.ids.length !== n || h.metadata.length !== n || h.modalityCode.length !== n) bad("item tables do not match the item count");
+  const { heap } = rt();
+  s.ensure(n);
+  let o = 16 + hlen;
+  const copy = (dst: number, len: number): void => { heap.u8(dst, len).set(bytes.subarray(o, o + len)); o += len; };
+  if (sec.f32) copy(s.f32, sec.f32);
+  if (sec.i8) { copy(s.i8, sec.i8); copy(s.scales, sec.scales); }
+  ix.used = n;
+  ix.ids = h.ids;
+  ix.metadata = h.metadata;
+  ix.modalities = h.modalities;
+  (ix as unknown as { growMeta(n: number): void }).growMeta(n);
+  ix.modalityCode.set(h.modalityCode);
+  h.ids.forEach((id, slot) => { if (id !== null) ix.slotOf.set(id, slot); });
+  const g = ix.graph;
+  if (g) {
+    if (!h.graph || sec.levels !== n * 4 || sec.links0 !== n * (g.maxM0 + 1) * 4) bad("graph sections do not match the header");
+    g.ensure(n);
+    const lv = new Int32Array(bytes.slice(o, o + sec.levels).buffer); o += sec.levels;
+    g.levels.set(lv);
+    const l0 = new Int32Array(bytes.slice(o, o + sec.links0).buffer); o += sec.links0;
+    g.links0.set(l0);
+    let upperLeft = sec.upper;
+    for (let i = 0; i < n; i++) {
+      const L = lv[i];
+      if (L < 0 || L > 64) bad(`node ${i} has level ${L}`);
+      if (L === 0) continue;
+      const len = L * (g.M + 1) * 4;
+      if (len > upperLeft) bad("upper-level links are truncated");
+      g.upper.set(i, new Int32Array(bytes.slice(o, o + len).buffer)); o += len; upperLeft -= len;
+    }
+    for (let i = 0; i < n * (g.maxM0 + 1); i += g.maxM0 + 1) {
+      const c = l0[i];
+      if (c < 0 || c > g.maxM0) bad("corrupt level-0 links");
+      for (let j = 1; j <= c; j++) if (l0[i + j] < 0 || l0[i + j] >= n) bad("corrupt level-0 links");
+    }
+    g.entry = h.graph.entry;
+    g.maxLevel = h.graph.maxLevel;
+  }
+  return ix;
+}

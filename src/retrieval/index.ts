@@ -1,0 +1,4 @@
+// Retrieval: the production MultimodalIndex (flat float32, flat int8, HNSW) and the CLIP-based retriever.
+export { MultimodalIndex } from "./multimodal-index.js";
+export type { IndexKind, IndexOptions, RetrievalResult, SearchOptions, MetadataFilter } from "./multimodal-index.js";
+export { CrossModalRetriever } from "./retriever.js";

@@ -1,0 +1,82 @@
+// Vectors of an index, in persistent WASM memory: float32 rows and/or int8 rows with one scale per row
+// (symmetric, max|x| / 127).  Capacity doubles by reallocation; rows are unit-normalised before they arrive.
+import { rt } from "../bindings/module.js";
+
+export class VectorStore {
+  readonly dim: number;
+  readonly hasFloat: boolean;
+  readonly hasInt8: boolean;
+  cap = 0;
+  f32 = 0; // (cap, dim) float32
+  i8 = 0; // (cap, dim8) int8, dim8 = dim rounded up to 16 (zero tail) for the SIMD scan
+  scales = 0; // (cap) float32
+  readonly dim8: number;
+
+  constructor(dim: number, float: boolean, int8: boolean) {
+    this.dim = dim;
+    this.hasFloat = float;
+    this.hasInt8 = int8;
+    this.dim8 = Math.ceil(dim / 16) * 16;
+  }
+
+  ensure(n: number): void {
+    if (n <= this.cap) return;
+    const cap = Math.max(n, this.cap * 2, 64);
+    const { heap } = rt();
+    const move = (old: number, oldBytes: number, bytes: number): number => {
+      const p = heap.allocPersistent(bytes);
+      if (old) { heap.u8(p, oldBytes).set(heap.u8(old, oldBytes)); heap.freePersistent(old, oldBytes); }
+      heap.u8(p + oldBytes, bytes - oldBytes).fill(0);
+      return p;
+    };
+    if (this.hasFloat) this.f32 = move(this.f32, this.cap * this.dim * 4, cap * this.dim * 4);
+    if (this.hasInt8) {
+      this.i8 = move(this.i8, this.cap * this.dim8, cap * this.dim8);
+      this.scales = move(this.scales, this.cap * 4, cap * 4);
+    }
+    this.cap = cap;
+  }
+
+  /** Writes unit-normalised rows (count, dim) starting at slot. */
+  write(slot: number, rows: Float32Array, count: number): void {
+    const { k, heap } = rt();
+    const D = this.dim;
+    if (this.hasFloat) heap.f32(this.f32 + slot * D * 4, count * D).set(rows.subarray(0, count * D));
+    if (this.hasInt8) {
+      heap.scope(() => {
+        const src = heap.put(rows.subarray(0, count * D));
+        const q = heap.alloc(count * D), s = heap.alloc(count * 4);
+        k.quantize_rows_i8(src, count, D, q, s);
+        const qv = heap.i8(q, count * D);
+        for (let r = 0; r < count; r++) {
+          const dst = heap.i8(this.i8 + (slot + r) * this.dim8, this.dim8);
+          dst.set(qv.subarray(r * D, (r + 1) * D));
+        }
+        heap.f32(this.scales + slot * 4, count).set(heap.f32(s, count));
+      });
+    }
+  }
+
+  /** Copies row `from` over row `to` (flat removal keeps the rows dense). */
+  move(from: number, to: number): void {
+    const { heap } = rt();
+    const D = this.dim;
+    if (this.hasFloat) heap.f32(this.f32 + to * D * 4, D).set(heap.f32(this.f32 + from * D * 4, D));
+    if (this.hasInt8) {
+      heap.i8(this.i8 + to * this.dim8, this.dim8).set(heap.i8(this.i8 + from * this.dim8, this.dim8));
+      heap.f32(this.scales + to * 4, 1)[0] = heap.f32(this.scales + from * 4, 1)[0];
+    }
+  }
+
+  rowF32(slot: number): Float32Array {
+    return rt().heap.f32(this.f32 + slot * this.dim * 4, this.dim).slice();
+  }
+
+  free(): void {
+    const { heap } = rt();
+    if (this.f32) heap.freePersistent(this.f32, this.cap * this.dim * 4);
+    if (this.i8) { heap.freePersistent(this.i8, this.cap * this.dim8); heap.freePersistent(this.scales, this.cap * 4); }
+    this.f32 = this.i8 = this.scales = 0;
+    this.cap = 0;
+  }
+}
