@@ -24,16 +24,7 @@ export function scan_f32(q: usize, X: usize, N: i32, D: i32, ld: i32, scores: us
 export function scan_i8(q: usize, X: usize, N: i32, D: i32, ld: i32, scores: usize): void {
   for (let i = 0; i < N; i++) {
     const px = X + <usize>i * ld;
-    let acc = i32x4.splat(0);
-    let d = 0;
-    for (; d + 16 <= D; d += 16) {
-      const a = v128.load(q + d), b = v128.load(px + d);
-      acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(b)));
-      acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(b)));
-    }
-    let s = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
-    for (; d < D; d++) s += <i32>load<i8>(q + d) * <i32>load<i8>(px + d);
-    store<i32>(scores + (<usize>i << 2), s);
+    store<i32>(scores + (<usize>i << 2), dotI8(q, px, D));
   }
 }
 
@@ -101,15 +92,7 @@ export function topk_f32(scores: usize, N: i32, k: i32, mask: usize, outScore: u
 export function scan_i8_scaled(q: usize, X: usize, N: i32, D: i32, ld: i32, scales: usize, scores: usize): void {
   for (let i = 0; i < N; i++) {
     const px = X + <usize>i * ld;
-    let acc = i32x4.splat(0);
-    let d = 0;
-    for (; d + 16 <= D; d += 16) {
-      const a = v128.load(q + d), b = v128.load(px + d);
-      acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(b)));
-      acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(b)));
-    }
-    let s = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
-    for (; d < D; d++) s += <i32>load<i8>(q + d) * <i32>load<i8>(px + d);
+    const s = dotI8(q, px, D);
     store<f32>(scores + (<usize>i << 2), <f32>s * load<f32>(scales + (<usize>i << 2)));
   }
 }
@@ -143,4 +126,49 @@ export function normalize_seed_f32(x: usize, out: usize, rows: i32, n: i32): voi
     const d: f32 = Mathf.sqrt(s) + <f32>1e-8;
     for (i = 0; i < n; i++) store<f32>(po + (<usize>i << 2), load<f32>(px + (<usize>i << 2)) / d);
   }
+}
+
+/**
+ * Exact int8 dot product for values in [-127, 127]: products fit in i16 (|p| <= 16129) and so does the sum of
+ * two (<= 32258), so one extmul pair, one i16 add and one pairwise widening per 16 bytes.
+ */
+@inline function dotI8(q: usize, px: usize, D: i32): i32 {
+  let acc = i32x4.splat(0);
+  let d = 0;
+  for (; d + 16 <= D; d += 16) {
+    const a = v128.load(q + d), b = v128.load(px + d);
+    const p = i16x8.add(i16x8.extmul_low_i8x16_s(a, b), i16x8.extmul_high_i8x16_s(a, b));
+    acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(p));
+  }
+  let s = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+  for (; d < D; d++) s += <i32>load<i8>(q + d) * <i32>load<i8>(px + d);
+  return s;
+}
+
+/** Sign-extends n int8 values to int16 (a query widened once for scan_i8w_scaled). */
+export function widen_i8_i16(src: usize, n: i32, dst: usize): void {
+  for (let i = 0; i < n; i++) store<i16>(dst + (<usize>i << 1), <i16>load<i8>(src + i));
+}
+
+/**
+ * scan_i8_scaled with the query pre-widened to int16 (q16, D values; D a multiple of 16): per 16 stored bytes,
+ * one load, two sign extensions and two i16 dot products against the widened query.  Same exact i32 sums.
+ */
+export function scan_i8w_scaled(q16: usize, X: usize, N: i32, D: i32, ld: i32, scales: usize, scores: usize): void {
+  // One row per pass: unrolling across rows makes V8 hoist every load and spill (measured slower).
+  for (let i = 0; i < N; i++) {
+    const px = X + <usize>i * ld;
+    let a = i32x4.splat(0), c = i32x4.splat(0);
+    for (let d = 0; d < D; d += 16) {
+      const qa = q16 + (<usize>d << 1);
+      const b = v128.load(px + d);
+      a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(qa), i16x8.extend_low_i8x16_s(b)));
+      c = i32x4.add(c, i32x4.dot_i16x8_s(v128.load(qa, 16), i16x8.extend_high_i8x16_s(b)));
+    }
+    store<f32>(scores + (<usize>i << 2), <f32>hsumi4(i32x4.add(a, c)) * load<f32>(scales + (<usize>i << 2)));
+  }
+}
+
+@inline function hsumi4(v: v128): i32 {
+  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }

@@ -6,6 +6,7 @@ import { benchGemm } from "./gemm.mjs";
 import { benchConv } from "./conv.mjs";
 import { benchAudio } from "./audio.mjs";
 import { benchModels } from "./models.mjs";
+import { benchRetrieval } from "./retrieval.mjs";
 
 await init();
 const only = process.argv[2];
@@ -29,5 +30,6 @@ if (!only || only === "audio") {
 if (!only || only === "models") {
   for (const r of await benchModels()) lines.push(`${r.title}: ${r.ms.toFixed(0)} ms` + (r.ratio ? `, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)` : ""));
 }
+if (!only || only === "retrieval") lines.push(...(await benchRetrieval()));
 console.log("\nsummary");
 for (const l of lines) console.log("  " + l);

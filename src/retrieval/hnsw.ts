@@ -81,13 +81,14 @@ export class HNSW {
     const D = this.store.dim;
     const ep = this.nextEpoch();
     top.clear(); cand.clear();
-    const idv = heap.i32(ws.ids, ws.cap);
+    // Views made once: nothing allocates WASM memory during the search, so they stay valid.
+    const idv = heap.i32(ws.ids, ws.cap), sv = heap.f32(ws.scores, ws.cap);
+    const X = this.store.f32, visited = this.visited;
     for (let i = 0; i < eps.length; i++) idv[i] = eps[i];
-    k.scan_f32_ids(q, this.store.f32, D, D, ws.ids, eps.length, ws.scores);
-    const sv = heap.f32(ws.scores, ws.cap);
+    k.scan_f32_ids(q, X, D, D, ws.ids, eps.length, ws.scores);
     for (let i = 0; i < eps.length; i++) {
       const e = eps[i], d = -sv[i];
-      this.visited[e] = ep;
+      visited[e] = ep;
       cand.push(d, e);
       if (!accept || accept(e)) top.push(d, e);
     }
@@ -95,21 +96,20 @@ export class HNSW {
       const cd = cand.topD(), c = cand.topId();
       if (top.size >= ef && cd > top.topD()) break;
       cand.pop();
-      const { arr, off } = this.linksAt(c, level);
+      const arr = level === 0 ? this.links0 : this.upper.get(c)!;
+      const off = level === 0 ? c * (this.maxM0 + 1) : (level - 1) * (this.M + 1);
       const cnt = arr[off];
       let n = 0;
-      const ids = heap.i32(ws.ids, ws.cap);
       for (let j = 1; j <= cnt; j++) {
         const nb = arr[off + j];
-        if (this.visited[nb] === ep) continue;
-        this.visited[nb] = ep;
-        ids[n++] = nb;
+        if (visited[nb] === ep) continue;
+        visited[nb] = ep;
+        idv[n++] = nb;
       }
       if (n === 0) continue;
-      k.scan_f32_ids(q, this.store.f32, D, D, ws.ids, n, ws.scores);
-      const sc = heap.f32(ws.scores, n), idr = heap.i32(ws.ids, n);
+      k.scan_f32_ids(q, X, D, D, ws.ids, n, ws.scores);
       for (let j = 0; j < n; j++) {
-        const d = -sc[j], nb = idr[j];
+        const d = -sv[j], nb = idv[j];
         if (top.size < ef || d < top.topD()) {
           cand.push(d, nb);
           if (!accept || accept(nb)) {

@@ -286,7 +286,9 @@ export class MultimodalIndex {
         const q8 = heap.alloc(this.store.dim8), sq = heap.alloc(4);
         heap.u8(q8, this.store.dim8).fill(0);
         k.quantize_rows_i8(pq, 1, D, q8, sq);
-        k.scan_i8_scaled(q8, this.store.i8, N, this.store.dim8, this.store.dim8, this.store.scales, scores);
+        const q16 = heap.alloc(this.store.dim8 * 2);
+        k.widen_i8_i16(q8, this.store.dim8, q16); // widened once, reused against every row
+        k.scan_i8w_scaled(q16, this.store.i8, N, this.store.dim8, this.store.dim8, this.store.scales, scores);
         const qs = heap.f32(sq, 1)[0];
         if (this.options.rerank > 0) {
           const R = Math.max(this.options.rerank, topK);
