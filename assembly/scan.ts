@@ -5,19 +5,21 @@ import { hsum } from "./vmath";
 
 /** scores[i] = dot(q, X[i]) for X (N, D) f32, row stride ld floats. */
 export function scan_f32(q: usize, X: usize, N: i32, D: i32, ld: i32, scores: usize): void {
-  for (let i = 0; i < N; i++) {
-    const px = X + (<usize>i * ld << 2);
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-    let d = 0;
-    for (; d + 8 <= D; d += 8) {
-      const o = <usize>d << 2;
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(q + o), v128.load(px + o)));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(q + o, 16), v128.load(px + o, 16)));
-    }
-    let s = hsum(f32x4.add(a0, a1));
-    for (; d < D; d++) s += load<f32>(q + (<usize>d << 2)) * load<f32>(px + (<usize>d << 2));
-    store<f32>(scores + (<usize>i << 2), s);
+  for (let i = 0; i < N; i++) store<f32>(scores + (<usize>i << 2), dotF32(q, X + (<usize>i * ld << 2), D));
+}
+
+/** The one f32 dot product every scan uses: 8 lane partials, a fixed horizontal order, then the tail. */
+@inline function dotF32(q: usize, px: usize, D: i32): f32 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  let d = 0;
+  for (; d + 8 <= D; d += 8) {
+    const o = <usize>d << 2;
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(q + o), v128.load(px + o)));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(q + o, 16), v128.load(px + o, 16)));
   }
+  let s = hsum(f32x4.add(a0, a1));
+  for (; d < D; d++) s += load<f32>(q + (<usize>d << 2)) * load<f32>(px + (<usize>d << 2));
+  return s;
 }
 
 /** scores[i] = dot(q, X[i]) as exact i32 for int8 X (N, D), row stride ld bytes. */
@@ -100,17 +102,7 @@ export function scan_i8_scaled(q: usize, X: usize, N: i32, D: i32, ld: i32, scal
 /** scores[j] = dot(q, X[ids[j]]) for a list of n row ids (f32 X, row stride ld floats): graph search batches. */
 export function scan_f32_ids(q: usize, X: usize, D: i32, ld: i32, ids: usize, n: i32, scores: usize): void {
   for (let j = 0; j < n; j++) {
-    const px = X + (<usize>load<i32>(ids + (<usize>j << 2)) * ld << 2);
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-    let d = 0;
-    for (; d + 8 <= D; d += 8) {
-      const o = <usize>d << 2;
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(q + o), v128.load(px + o)));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(q + o, 16), v128.load(px + o, 16)));
-    }
-    let s = hsum(f32x4.add(a0, a1));
-    for (; d < D; d++) s += load<f32>(q + (<usize>d << 2)) * load<f32>(px + (<usize>d << 2));
-    store<f32>(scores + (<usize>j << 2), s);
+    store<f32>(scores + (<usize>j << 2), dotF32(q, X + (<usize>load<i32>(ids + (<usize>j << 2)) * ld << 2), D));
   }
 }
 
@@ -160,10 +152,10 @@ export function scan_i8w_scaled(q16: usize, X: usize, N: i32, D: i32, ld: i32, s
     const px = X + <usize>i * ld;
     let a = i32x4.splat(0), c = i32x4.splat(0);
     for (let d = 0; d < D; d += 16) {
-      const qa = q16 + (<usize>d << 1);
-      const b = v128.load(px + d);
-      a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(qa), i16x8.extend_low_i8x16_s(b)));
-      c = i32x4.add(c, i32x4.dot_i16x8_s(v128.load(qa, 16), i16x8.extend_high_i8x16_s(b)));
+      const qa = q16 + (<usize>d << 1), pb = px + d;
+      // load8x8_s loads 8 bytes and sign-extends them in one instruction (no high-half shuffle)
+      a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(qa), v128.load8x8_s(pb)));
+      c = i32x4.add(c, i32x4.dot_i16x8_s(v128.load(qa, 16), v128.load8x8_s(pb, 8)));
     }
     store<f32>(scores + (<usize>i << 2), <f32>hsumi4(i32x4.add(a, c)) * load<f32>(scales + (<usize>i << 2)));
   }

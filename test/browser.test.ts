@@ -1,4 +1,5 @@
-// Node and headless Chromium give the same bits for every kernel case and workload.  Chromium is Debian's
+// Node and headless Chromium give the same bits for every kernel case and workload, save the same index to the
+// same bytes, and a Node-saved index reloads in Chromium with the same search results.  Chromium is Debian's
 // (`apt-get install chromium`, done by .ci/run); without it the test is skipped locally and fails under CI.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -12,7 +13,7 @@ import { init } from "../src/index.js";
 import { runCase } from "./harness/cases.js";
 import { hashBits } from "./harness/compare.js";
 import { loadKernelFixtures, caseTensors } from "./harness/fixtures.js";
-import { workloads } from "./harness/workloads.js";
+import { workloads, indexWorkload, indexQueries } from "./harness/workloads.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const chromium = process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
@@ -28,7 +29,7 @@ async function bundlePage(): Promise<string> {
   return r.outputFiles[0].text;
 }
 
-function serve(page: string): Promise<{ server: Server; port: number; result: Promise<any> }> {
+function serve(page: string, nodeIndex: Uint8Array): Promise<{ server: Server; port: number; result: Promise<any> }> {
   let resolveResult!: (v: any) => void;
   const result = new Promise<any>((r) => (resolveResult = r));
   const files: Record<string, [string, Buffer | string]> = {
@@ -36,6 +37,7 @@ function serve(page: string): Promise<{ server: Server; port: number; result: Pr
     "/page.js": ["text/javascript", page],
     "/fixtures/kernels.json": ["application/json", readFileSync(join(root, "test/fixtures/kernels.json"))],
     "/fixtures/kernels.safetensors": ["application/octet-stream", readFileSync(join(root, "test/fixtures/kernels.safetensors"))],
+    "/fixtures/node-index.bin": ["application/octet-stream", Buffer.from(nodeIndex)],
   };
   const server = createServer((req, res) => {
     if (req.method === "POST" && req.url === "/result") {
@@ -65,8 +67,12 @@ describe.skipIf(!haveChromium)("Node and Chromium agree bit for bit", () => {
       node[c.id] = c.outputs.map((n) => hashBits(res[n].data)).join(",");
     }
     for (const [name, fn] of Object.entries(workloads())) node[name] = hashBits(fn().data);
+    const ix = indexWorkload();
+    const nodeBytes = ix.save();
+    node["index save bytes"] = hashBits(nodeBytes);
+    node["index loaded from Node"] = indexQueries(ix);
 
-    const { server, port, result } = await serve(await bundlePage());
+    const { server, port, result } = await serve(await bundlePage(), nodeBytes);
     const profile = mkdtempSync(join(tmpdir(), "polymodal-chromium-"));
     const proc = spawn(chromium!, [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -20,13 +20,7 @@ export function gemmNT(
   M: number, N: number, K: number, A: number, lda: number, W: number, ldw: number,
   C: number, ldc: number, bias = 0, act: number = Act.none,
 ): void {
-  if (K === 0) return emptyReduction(M, N, C, ldc, bias, act);
-  const { k, heap } = rt();
-  heap.scope(() => {
-    const bp = heap.alloc(k.sgemm_packed_size(K, N) * 4);
-    k.sgemm_pack_b(W, 1, ldw, K, N, bp);
-    gemmPacked(M, N, K, A, lda, bp, C, ldc, bias, bias ? Bias.perColumn : Bias.none, act);
-  });
+  gemmStrided(M, N, K, A, lda, W, 1, ldw, C, ldc, bias, act);
 }
 
 /** C (M, N) = A (M, K) x B (K, N) [+ bias (N)]. */
@@ -34,11 +28,19 @@ export function gemmNN(
   M: number, N: number, K: number, A: number, lda: number, B: number, ldb: number,
   C: number, ldc: number, bias = 0, act: number = Act.none,
 ): void {
+  gemmStrided(M, N, K, A, lda, B, ldb, 1, C, ldc, bias, act);
+}
+
+/** B(k, n) = B[k*rs + n*cs]: packs B into scratch, then runs the blocked kernel. */
+function gemmStrided(
+  M: number, N: number, K: number, A: number, lda: number, B: number, rs: number, cs: number,
+  C: number, ldc: number, bias: number, act: number,
+): void {
   if (K === 0) return emptyReduction(M, N, C, ldc, bias, act);
   const { k, heap } = rt();
   heap.scope(() => {
     const bp = heap.alloc(k.sgemm_packed_size(K, N) * 4);
-    k.sgemm_pack_b(B, ldb, 1, K, N, bp);
+    k.sgemm_pack_b(B, rs, cs, K, N, bp);
     gemmPacked(M, N, K, A, lda, bp, C, ldc, bias, bias ? Bias.perColumn : Bias.none, act);
   });
 }

@@ -1,9 +1,9 @@
 // Runs in headless Chromium: every fixture case and workload through the library, hashes each output and
 // posts the hashes back to the test's loopback server.
-import { init, loadSafetensors } from "../../src/index.js";
+import { init, loadSafetensors, MultimodalIndex } from "../../src/index.js";
 import { runCase, type Case } from "../harness/cases.js";
 import { hashBits } from "../harness/compare.js";
-import { workloads } from "../harness/workloads.js";
+import { workloads, indexWorkload, indexQueries } from "../harness/workloads.js";
 
 async function main(): Promise<Record<string, string>> {
   await init();
@@ -16,6 +16,10 @@ async function main(): Promise<Record<string, string>> {
     out[c.id] = c.outputs.map((n) => hashBits(res[n].data)).join(",");
   }
   for (const [name, fn] of Object.entries(workloads())) out[name] = hashBits(fn().data);
+  // the same index built here saves to the same bytes; Node's saved bytes load and search identically here
+  out["index save bytes"] = hashBits(indexWorkload().save());
+  const nodeBytes = new Uint8Array(await (await fetch("/fixtures/node-index.bin")).arrayBuffer());
+  out["index loaded from Node"] = indexQueries(MultimodalIndex.load(nodeBytes));
   return out;
 }
 

@@ -1,6 +1,6 @@
 // Larger deterministic workloads (inputs from an integer generator, so both sides build identical bits) for
 // the Node <-> browser parity check, on top of the fixture cases.
-import { Tensor, F } from "../../src/index.js";
+import { Tensor, F, MultimodalIndex } from "../../src/index.js";
 
 export function lcg(n: number, seed: number, scale = 1): Float32Array {
   let s = seed >>> 0;
@@ -27,4 +27,20 @@ export function workloads(): Record<string, () => Tensor> {
     "lstm 2x20x16->24": () => F.lstmLayer(t([2, 20, 16], 12), { weightIh: t([96, 16], 13, 0.3), weightHh: t([96, 24], 14, 0.3), biasIh: t([96], 15), biasHh: t([96], 16) }).output,
     "layernorm+softmax 64x500": () => F.softmax(F.layerNorm(t([64, 500], 17, 3), 500)),
   };
+}
+
+/** A deterministic HNSW index (graph, int8-free) whose save() bytes must match across engines. */
+export function indexWorkload(): MultimodalIndex {
+  const D = 48, N = 600;
+  const ix = new MultimodalIndex(D, { kind: "hnsw", m: 8, efConstruction: 40 });
+  const v = lcg(N * D, 77);
+  ix.addBatch(Array.from({ length: N }, (_, i) => `n${i}`), new Tensor(v, [N, D]), "image", Array.from({ length: N }, (_, i) => ({ i })));
+  ix.remove("n5");
+  return ix;
+}
+
+/** Search results of an index as one string, for cross-engine comparison. */
+export function indexQueries(ix: MultimodalIndex): string {
+  const q = lcg(10 * 48, 78);
+  return JSON.stringify(Array.from({ length: 10 }, (_, i) => ix.search(q.subarray(i * 48, (i + 1) * 48), 5).map((r) => [r.itemId, r.score])));
 }
