@@ -222,3 +222,69 @@ export function sgemm_packed(
     }
   }
 }
+
+/**
+ * One row: C (N) = a (K) x packed B [+ bias], the same summation as sgemm_packed's rows (SB blocks added in
+ * order, bias last), so the bits are identical.  reverse = 1 walks the panels from the last to the first: a
+ * recurrence that multiplies by the same ~L2-sized matrix every step alternates the direction, so the panels it
+ * touched last are still cached when the next step starts with them.
+ */
+export function sgemv_packed(N: i32, K: i32, a: usize, Bp: usize, C: usize, bias: usize, biasMode: i32, reverse: i32): void {
+  const np = (N + NR - 1) / NR;
+  const full = N / NR; // panels with 8 valid columns
+  const ps = <usize>K * NR << 2; // bytes between panels
+  let i = 0;
+  // Two full panels per pass: one broadcast of a feeds four multiply-adds (the loop's fixed cost halves).
+  for (; i + 2 <= full; i += 2) {
+    const p = reverse ? full - 2 - i : i;
+    const col0 = p * NR;
+    const cp = C + (<usize>col0 << 2);
+    let pb = Bp + (<usize>p * K * NR << 2);
+    let pa = a;
+    for (let ks = 0; ks < K; ks += SB) {
+      const ke = min(K, ks + SB);
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      const paEnd = pa + (<usize>(ke - ks) << 2);
+      while (pa < paEnd) {
+        const av = v128.load32_splat(pa);
+        c0 = f32x4.add(c0, f32x4.mul(av, v128.load(pb)));
+        c1 = f32x4.add(c1, f32x4.mul(av, v128.load(pb, 16)));
+        c2 = f32x4.add(c2, f32x4.mul(av, v128.load(pb + ps)));
+        c3 = f32x4.add(c3, f32x4.mul(av, v128.load(pb + ps, 16)));
+        pa += 4; pb += NR << 2;
+      }
+      if (ke != K) { accum(cp, c0, c1, ks == 0); accum(cp + 32, c2, c3, ks == 0); }
+      else {
+        tileStore(cp, c0, c1, NR, ks == 0, true, bias, biasMode, col0, 0, 0);
+        tileStore(cp + 32, c2, c3, NR, ks == 0, true, bias, biasMode, col0 + NR, 0, 0);
+      }
+    }
+  }
+  // The panels no pair covered, one at a time: forward pairs covered [0, i), reverse pairs [full - i, full).
+  if (!reverse) {
+    for (let p = i; p < np; p++) sgemvPanel(p, N, K, a, Bp, C, bias, biasMode);
+  } else {
+    for (let p = full - i - 1; p >= 0; p--) sgemvPanel(p, N, K, a, Bp, C, bias, biasMode);
+    for (let p = np - 1; p >= full; p--) sgemvPanel(p, N, K, a, Bp, C, bias, biasMode);
+  }
+}
+
+function sgemvPanel(p: i32, N: i32, K: i32, a: usize, Bp: usize, C: usize, bias: usize, biasMode: i32): void {
+  const col0 = p * NR;
+  const nv = min(NR, N - col0);
+  const cp = C + (<usize>col0 << 2);
+  let pb = Bp + (<usize>p * K * NR << 2);
+  let pa = a;
+  for (let ks = 0; ks < K; ks += SB) {
+    const ke = min(K, ks + SB);
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+    for (let k = ks; k < ke; k++) {
+      const av = v128.load32_splat(pa);
+      c0 = f32x4.add(c0, f32x4.mul(av, v128.load(pb)));
+      c1 = f32x4.add(c1, f32x4.mul(av, v128.load(pb, 16)));
+      pa += 4; pb += NR << 2;
+    }
+    if (nv == NR && ke != K) accum(cp, c0, c1, ks == 0);
+    else tileStore(cp, c0, c1, nv, ks == 0, ke == K, bias, biasMode, col0, 0, 0);
+  }
+}

@@ -1,6 +1,6 @@
 // The kernel module's exports.  Every export takes pointers into the imported memory plus sizes, allocates
 // nothing and keeps no state: TypeScript (src/bindings) owns all memory and checks shapes first.
-export { sgemm_packed_size, sgemm_pack_b, sgemm_packed_a_size, sgemm_pack_a, sgemm_packed } from "./gemm";
+export { sgemm_packed_size, sgemm_pack_b, sgemm_packed_a_size, sgemm_pack_a, sgemm_packed, sgemv_packed } from "./gemm";
 export { im2col_pack } from "./conv";
 export { unary_f32, binary_f32, affine_f32, log_eps_f32, count_nonfinite_f32 } from "./elementwise";
 export { softmax_f32, layernorm_f32, mean_mid_f32, adaptive_avg_pool2d_f32, l2_normalize_f32 } from "./rows";

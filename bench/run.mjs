@@ -28,7 +28,7 @@ if (!only || only === "audio") {
   lines.push(`streaming mel: real-time factor ${a.rtf.toExponential(2)}`);
 }
 if (!only || only === "models") {
-  for (const r of await benchModels()) lines.push(`${r.title}: ${r.ms.toFixed(0)} ms` + (r.ratio ? `, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)` : ""));
+  for (const r of await benchModels(process.argv[3] ? process.argv[3].split(",") : undefined)) lines.push(`${r.title}: ${r.ms.toFixed(0)} ms` + (r.ratio ? `, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)` : ""));
 }
 if (!only || only === "retrieval") lines.push(...(await benchRetrieval()));
 console.log("\nsummary");

@@ -183,6 +183,24 @@ describe("GEMM: edge sizes, strides, batch invariance", () => {
     }
   });
 
+  it("the GEMV kernel (LSTM steps) gives sgemm's bits, walking panels forward or backward", () => {
+    const { k, heap } = rt();
+    for (const [N, K] of [[1, 1], [7, 3], [8, 64], [16, 65], [24, 130], [1024, 256], [33, 17], [1000, 512]]) {
+      heap.scope(() => {
+        const W = heap.put(fill(N * K, -1, 1, N + K)), a = heap.put(fill(K, -1, 1, K)), bias = heap.put(fill(N, -1, 1, 3));
+        const bp = heap.alloc(k.sgemm_packed_size(K, N) * 4);
+        k.sgemm_pack_b(W, 1, K, K, N, bp);
+        const ref = heap.alloc(N * 4), c0 = heap.alloc(N * 4), c1 = heap.alloc(N * 4);
+        k.sgemm_packed(1, N, K, a, K, 0, bp, ref, N, bias, 1, 0);
+        k.sgemv_packed(N, K, a, bp, c0, bias, 1, 0);
+        k.sgemv_packed(N, K, a, bp, c1, bias, 1, 1);
+        const r = Array.from(heap.f32(ref, N));
+        expect(Array.from(heap.f32(c0, N)), `forward N=${N} K=${K}`).toEqual(r);
+        expect(Array.from(heap.f32(c1, N)), `reverse N=${N} K=${K}`).toEqual(r);
+      });
+    }
+  });
+
   it("a row's result is the same bits alone or inside any batch (batch invariance)", () => {
     const { heap } = rt();
     const K = 300, N = 37;

@@ -10,6 +10,7 @@ export interface KernelExports {
     M: number, N: number, K: number, A: number, lda: number, Ap: number, Bp: number, C: number, ldc: number,
     bias: number, biasMode: number, act: number,
   ): void;
+  sgemv_packed(N: number, K: number, a: number, Bp: number, C: number, bias: number, biasMode: number, reverse: number): void;
   im2col_pack(
     x: number, C: number, H: number, W: number, KH: number, KW: number, sh: number, sw: number,
     ph: number, pw: number, dh: number, dw: number, OH: number, OW: number, dst: number,

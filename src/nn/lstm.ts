@@ -60,7 +60,7 @@ export class LSTM extends Module {
 
   /** One layer, one direction: x (B, T, I) -> writes h_t into out (B, T, ldo) at column offset colOff. */
   private direction(x: Buf, layer: number, reverse: boolean, out: Buf, colOff: number, hN: number, cN: number): void {
-    const { k, heap } = rt();
+    const { k: kr, heap } = rt();
     const [B, T, I] = x.shape;
     const H = this.hiddenSize, G = 4 * H, ldo = out.shape[2];
     const sfx = reverse ? "_reverse" : "";
@@ -69,16 +69,27 @@ export class LSTM extends Module {
     heap.scope(() => {
       const gx = heap.alloc(B * T * G * 4); // (B, T, 4H): x W_ih^T + b_ih for every step at once
       gemmPacked(B * T, G, I, x.ptr, I, wih.ptr, gx, G, bih ? bih.ptr : 0, bih ? Bias.perColumn : Bias.none, 0);
-      const h = heap.alloc(B * H * 4), gh = heap.alloc(B * G * 4);
-      heap.f32(h, B * H).fill(0);
+      const gh = heap.alloc(B * G * 4);
+      const zero = heap.alloc(B * H * 4);
+      heap.f32(zero, B * H).fill(0);
       heap.f32(cN, B * H).fill(0);
+      // h_{t-1} is read where the cell wrote it: row b of the output at the previous step (stride T * ldo);
+      // no copy per step.
+      let hp = zero, hs = H;
+      const bb = bhh ? bhh.ptr : 0, bm = bhh ? Bias.perColumn : Bias.none;
       for (let s = 0; s < T; s++) {
         const t = reverse ? T - 1 - s : s;
-        gemmPacked(B, G, H, h, H, whh.ptr, gh, G, bhh ? bhh.ptr : 0, bhh ? Bias.perColumn : Bias.none, 0);
-        k.lstm_cell_f32(B, H, gh, gx + t * G * 4, T * G, cN, out.ptr + (t * ldo + colOff) * 4, T * ldo);
-        for (let b = 0; b < B; b++) heap.f32(h + b * H * 4, H).set(heap.f32(out.ptr + ((b * T + t) * ldo + colOff) * 4, H));
+        if (B < 4) {
+          // Rows on their own (as sgemm does for them), panels in alternating order so W_hh stays cached.
+          for (let b = 0; b < B; b++) kr.sgemv_packed(G, H, hp + b * hs * 4, whh.ptr, gh + b * G * 4, bb, bm, s & 1);
+        } else {
+          gemmPacked(B, G, H, hp, hs, whh.ptr, gh, G, bb, bm, 0);
+        }
+        kr.lstm_cell_f32(B, H, gh, gx + t * G * 4, T * G, cN, out.ptr + (t * ldo + colOff) * 4, T * ldo);
+        hp = out.ptr + (t * ldo + colOff) * 4;
+        hs = T * ldo;
       }
-      heap.f32(hN, B * H).set(heap.f32(h, B * H));
+      for (let b = 0; b < B; b++) heap.f32(hN + b * H * 4, H).set(heap.f32(hp + b * hs * 4, H));
     });
   }
 
