@@ -17,3 +17,4 @@ export * as nn from "./nn/index.js";
 export * from "./models/index.js";
 export * from "./audio/index.js";
 export * from "./retrieval/index.js";
+export * from "./vision/index.js";

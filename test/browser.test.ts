@@ -9,7 +9,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
-import { init } from "../src/index.js";
+import { init, ImageProcessor } from "../src/index.js";
 import { runCase } from "./harness/cases.js";
 import { hashBits } from "./harness/compare.js";
 import { loadKernelFixtures, caseTensors } from "./harness/fixtures.js";
@@ -38,6 +38,7 @@ function serve(page: string, nodeIndex: Uint8Array): Promise<{ server: Server; p
     "/fixtures/kernels.json": ["application/json", readFileSync(join(root, "test/fixtures/kernels.json"))],
     "/fixtures/kernels.safetensors": ["application/octet-stream", readFileSync(join(root, "test/fixtures/kernels.safetensors"))],
     "/fixtures/node-index.bin": ["application/octet-stream", Buffer.from(nodeIndex)],
+    ...Object.fromEntries(["rgb.png", "palette.png", "photo420.jpg"].map((f) => [`/fixtures/images/${f}`, ["application/octet-stream", readFileSync(join(root, "test/fixtures/images", f))] as [string, Buffer]])),
   };
   const server = createServer((req, res) => {
     if (req.method === "POST" && req.url === "/result") {
@@ -71,6 +72,8 @@ describe.skipIf(!haveChromium)("Node and Chromium agree bit for bit", () => {
     const nodeBytes = ix.save();
     node["index save bytes"] = hashBits(nodeBytes);
     node["index loaded from Node"] = indexQueries(ix);
+    const imgProc = new ImageProcessor({ size: 224, cropSize: 224, interpolation: "bicubic" });
+    for (const f of ["rgb.png", "palette.png", "photo420.jpg"]) node[`image ${f}`] = hashBits(imgProc.process(new Uint8Array(readFileSync(join(root, "test/fixtures/images", f)))).data);
 
     const { server, port, result } = await serve(await bundlePage(), nodeBytes);
     const profile = mkdtempSync(join(tmpdir(), "polymodal-chromium-"));

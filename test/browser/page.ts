@@ -1,6 +1,6 @@
 // Runs in headless Chromium: every fixture case and workload through the library, hashes each output and
 // posts the hashes back to the test's loopback server.
-import { init, loadSafetensors, MultimodalIndex } from "../../src/index.js";
+import { init, loadSafetensors, MultimodalIndex, ImageProcessor } from "../../src/index.js";
 import { runCase, type Case } from "../harness/cases.js";
 import { hashBits } from "../harness/compare.js";
 import { workloads, indexWorkload, indexQueries } from "../harness/workloads.js";
@@ -20,6 +20,11 @@ async function main(): Promise<Record<string, string>> {
   out["index save bytes"] = hashBits(indexWorkload().save());
   const nodeBytes = new Uint8Array(await (await fetch("/fixtures/node-index.bin")).arrayBuffer());
   out["index loaded from Node"] = indexQueries(MultimodalIndex.load(nodeBytes));
+  // image decoding + torchvision-style preprocessing (TypeScript arithmetic, not WASM)
+  const proc = new ImageProcessor({ size: 224, cropSize: 224, interpolation: "bicubic" });
+  for (const f of ["rgb.png", "palette.png", "photo420.jpg"]) {
+    out[`image ${f}`] = hashBits(proc.process(new Uint8Array(await (await fetch(`/fixtures/images/${f}`)).arrayBuffer())).data);
+  }
   return out;
 }
 

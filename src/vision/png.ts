@@ -1,0 +1,151 @@
+// PNG decoding in pure JS: chunk parsing, CRC checks, zlib via fflate, scanline un-filtering, Adam7
+// interlacing, every colour type and bit depth.  Output: 8-bit RGB or RGBA, row-major HWC (16-bit samples keep
+// their high byte, as PIL and torchvision's decode_png do when converting to uint8).
+import { unzlibSync } from "fflate";
+
+export interface DecodedImage {
+  width: number;
+  height: number;
+  /** 3 (RGB) or 4 (RGBA) */
+  channels: 3 | 4;
+  /** row-major (height, width, channels) */
+  data: Uint8Array;
+}
+
+const SIG = [137, 80, 78, 71, 13, 10, 26, 10];
+const MAX_PIXELS = 1 << 28;
+
+function bad(msg: string): never {
+  throw new Error(`decodePng: ${msg}`);
+}
+
+let crcTable: Int32Array | null = null;
+function crc(b: Uint8Array, start: number, end: number): number {
+  if (!crcTable) {
+    crcTable = new Int32Array(256);
+    for (let n = 0; n < 256; n++) { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; crcTable[n] = c; }
+  }
+  let c = -1;
+  for (let i = start; i < end; i++) c = crcTable[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+export function isPng(b: Uint8Array): boolean {
+  return b.length >= 8 && SIG.every((v, i) => b[i] === v);
+}
+
+export function decodePng(bytes: Uint8Array): DecodedImage {
+  if (!isPng(bytes)) bad("not a PNG file (bad signature)");
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let off = 8;
+  let ihdr: { w: number; h: number; depth: number; type: number; interlace: number } | null = null;
+  let palette: Uint8Array | null = null, trns: Uint8Array | null = null;
+  const idat: Uint8Array[] = [];
+  let ended = false;
+  while (off + 12 <= bytes.length) {
+    const len = dv.getUint32(off);
+    const type = String.fromCharCode(bytes[off + 4], bytes[off + 5], bytes[off + 6], bytes[off + 7]);
+    if (len > bytes.length - off - 12) bad(`chunk ${JSON.stringify(type)} of ${len} bytes runs past the end of the file (truncated?)`);
+    const body = bytes.subarray(off + 8, off + 8 + len);
+    if (crc(bytes, off + 4, off + 8 + len) !== dv.getUint32(off + 8 + len)) bad(`CRC mismatch in chunk ${JSON.stringify(type)} (corrupt file)`);
+    if (type === "IHDR") {
+      if (len !== 13) bad("IHDR must be 13 bytes");
+      const b = new DataView(body.buffer, body.byteOffset, 13);
+      ihdr = { w: b.getUint32(0), h: b.getUint32(4), depth: body[8], type: body[9], interlace: body[12] };
+    } else if (type === "PLTE") palette = body;
+    else if (type === "tRNS") trns = body;
+    else if (type === "IDAT") idat.push(body);
+    else if (type === "IEND") { ended = true; break; }
+    off += 12 + len;
+  }
+  if (!ihdr) bad("no IHDR chunk");
+  if (!ended) bad("no IEND chunk (truncated file)");
+  const { w, h, depth, type, interlace } = ihdr;
+  if (w < 1 || h < 1 || w * h > MAX_PIXELS) bad(`image size ${w}x${h} is empty or too large`);
+  const okDepth: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+  if (!okDepth[type] || !okDepth[type].includes(depth)) bad(`invalid colour type ${type} with bit depth ${depth}`);
+  if (interlace > 1) bad(`unknown interlace method ${interlace}`);
+  if (type === 3 && !palette) bad("palette image without PLTE");
+  const samples = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[type]!;
+  const bpp = Math.max(1, (samples * depth) >> 3); // bytes per complete pixel, for filtering
+  let raw: Uint8Array;
+  try {
+    const all = new Uint8Array(idat.reduce((s, c) => s + c.length, 0));
+    let p = 0;
+    for (const c of idat) { all.set(c, p); p += c.length; }
+    raw = unzlibSync(all);
+  } catch (e) {
+    bad(`image data does not inflate (${(e as Error).message})`);
+  }
+  const alpha = type === 4 || type === 6 || trns !== null;
+  const C = alpha ? 4 : 3;
+  const out = new Uint8Array(w * h * C);
+  const passes = interlace ? [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] : [[0, 0, 1, 1]];
+  let rp = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    const pw = Math.ceil((w - x0) / dx), ph = Math.ceil((h - y0) / dy);
+    if (pw <= 0 || ph <= 0) continue;
+    const stride = Math.ceil((pw * samples * depth) / 8);
+    let prev = new Uint8Array(stride);
+    for (let y = 0; y < ph; y++) {
+      if (rp + 1 + stride > raw.length) bad("image data is shorter than the image (truncated)");
+      const f = raw[rp];
+      const line = raw.slice(rp + 1, rp + 1 + stride);
+      rp += 1 + stride;
+      unfilter(f, line, prev, bpp);
+      for (let x = 0; x < pw; x++) writePixel(line, x, depth, type, palette, trns, out, ((y0 + y * dy) * w + x0 + x * dx) * C, C);
+      prev = line;
+    }
+  }
+  return { width: w, height: h, channels: C as 3 | 4, data: out };
+}
+
+function unfilter(f: number, line: Uint8Array, prev: Uint8Array, bpp: number): void {
+  const n = line.length;
+  switch (f) {
+    case 0: return;
+    case 1: for (let i = bpp; i < n; i++) line[i] = (line[i] + line[i - bpp]) & 255; return;
+    case 2: for (let i = 0; i < n; i++) line[i] = (line[i] + prev[i]) & 255; return;
+    case 3: for (let i = 0; i < n; i++) line[i] = (line[i] + (((i >= bpp ? line[i - bpp] : 0) + prev[i]) >> 1)) & 255; return;
+    case 4:
+      for (let i = 0; i < n; i++) {
+        const a = i >= bpp ? line[i - bpp] : 0, b = prev[i], c = i >= bpp ? prev[i - bpp] : 0;
+        const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        line[i] = (line[i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 255;
+      }
+      return;
+    default: bad(`unknown scanline filter ${f}`);
+  }
+}
+
+function sample(line: Uint8Array, i: number, depth: number): number {
+  if (depth === 8) return line[i];
+  if (depth === 16) return line[2 * i]; // high byte
+  const per = 8 / depth, byte = line[Math.floor(i / per)];
+  const shift = 8 - depth * ((i % per) + 1);
+  return (byte >> shift) & ((1 << depth) - 1);
+}
+
+function writePixel(line: Uint8Array, x: number, depth: number, type: number, palette: Uint8Array | null, trns: Uint8Array | null, out: Uint8Array, o: number, C: number): void {
+  const scale = depth < 8 ? 255 / ((1 << depth) - 1) : 1;
+  let r: number, g: number, b: number, a = 255;
+  if (type === 3) {
+    const idx = sample(line, x, depth);
+    if (!palette || 3 * idx + 2 >= palette.length) bad(`palette index ${idx} is outside the palette`);
+    r = palette[3 * idx]; g = palette[3 * idx + 1]; b = palette[3 * idx + 2];
+    if (trns && idx < trns.length) a = trns[idx];
+  } else if (type === 0 || type === 4) {
+    const raw = depth === 16 ? (line[2 * x * (type === 4 ? 2 : 1)] << 8) | line[2 * x * (type === 4 ? 2 : 1) + 1] : 0;
+    const v = type === 4 ? sample(line, 2 * x, depth) : sample(line, x, depth);
+    r = g = b = Math.round(v * scale);
+    if (type === 4) a = sample(line, 2 * x + 1, depth);
+    else if (trns && trns.length >= 2 && (depth === 16 ? raw : v) === ((trns[0] << 8) | trns[1])) a = 0;
+  } else {
+    const s = type === 6 ? 4 : 3;
+    r = sample(line, s * x, depth); g = sample(line, s * x + 1, depth); b = sample(line, s * x + 2, depth);
+    if (type === 6) a = sample(line, s * x + 3, depth);
+    else if (trns && trns.length >= 6 && depth === 8 && r === trns[1] && g === trns[3] && b === trns[5]) a = 0;
+  }
+  out[o] = r; out[o + 1] = g; out[o + 2] = b;
+  if (C === 4) out[o + 3] = a;
+}
