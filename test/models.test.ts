@@ -95,7 +95,7 @@ describe("models match PyTorch", () => {
         expect(e.maxScaled, line).toBeLessThanOrEqual(2e-4);
         expect(e.nmse, line).toBeLessThanOrEqual(1e-7);
       }
-      if (c.decoded) expect(m.decodeGreedy(out.y as Tensor)).toEqual(c.decoded);
+      if (c.decoded) expect((m as SpeechRecognitionModel).decodeGreedy(out.y as Tensor)).toEqual(c.decoded);
     } finally {
       m.dispose();
     }
