@@ -68,7 +68,7 @@ async function runChromium(page: string, nodeBytes: Uint8Array): Promise<any> {
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-extensions", `--user-data-dir=${profile}`,
     `http://127.0.0.1:${port}/`,
-  ], { stdio: ["ignore", "ignore", "pipe"] });
+  ], { stdio: ["ignore", "ignore", "pipe"], detached: true }); // own process group: its helpers die with it
   proc.stderr!.on("data", (d) => { stderr = (stderr + d).slice(-2000); });
   try {
     const timeout = new Promise((res) => setTimeout(() => res({ infra: `Chromium did not report within 240 s; stderr: ${stderr}` }), 240_000));
@@ -76,10 +76,11 @@ async function runChromium(page: string, nodeBytes: Uint8Array): Promise<any> {
     return await Promise.race([result, timeout, exited]);
   } finally {
     const gone = new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once("exit", r)));
-    proc.kill("SIGKILL");
+    try { process.kill(-proc.pid!, "SIGKILL"); } catch { proc.kill("SIGKILL"); }
     await gone;
     server.close();
-    rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    // Chromium's helper processes can still be flushing the profile; a leftover temp dir is harmless.
+    try { rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }); } catch { /* ignore */ }
   }
 }
 
