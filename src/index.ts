@@ -18,3 +18,4 @@ export * from "./models/index.js";
 export * from "./audio/index.js";
 export * from "./retrieval/index.js";
 export * from "./vision/index.js";
+export * from "./text/index.js";

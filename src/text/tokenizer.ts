@@ -1,0 +1,350 @@
+// Text tokenizers: Hugging Face tokenizer.json (WordPiece with the BERT normaliser and pre-tokeniser, byte-level
+// BPE as GPT-2/RoBERTa/CLIP-style models use) and a dependency-free byte-level default.  Encodings come with
+// padding, truncation and attention masks, and batch straight into the int32 Tensors the text encoders take.
+import { Tensor } from "../tensor.js";
+
+export interface Encoding {
+  ids: number[];
+  tokens: string[];
+  attentionMask: number[];
+}
+
+export interface EncodeOptions {
+  /** add the post-processor's special tokens (e.g. [CLS] ... [SEP]); default true */
+  addSpecialTokens?: boolean;
+  /** truncate to this many tokens (special tokens included) */
+  maxLength?: number;
+  /** "max_length": pad to maxLength; "longest": pad a batch to its longest; false: no padding */
+  padding?: "max_length" | "longest" | false;
+}
+
+type Json = any;
+
+function bad(msg: string): never {
+  throw new Error(`Tokenizer: ${msg}`);
+}
+
+// ---- normalisers --------------------------------------------------------------------------------------------
+const isControl = (c: string): boolean => c !== "\t" && c !== "\n" && c !== "\r" && /[\p{Cc}\p{Cf}]/u.test(c);
+const isWhite = (c: string): boolean => c === " " || c === "\t" || c === "\n" || c === "\r" || /\p{Zs}/u.test(c);
+function isChinese(cp: number): boolean {
+  return (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x20000 && cp <= 0x2a6df) ||
+    (cp >= 0x2a700 && cp <= 0x2b73f) || (cp >= 0x2b740 && cp <= 0x2b81f) || (cp >= 0x2b820 && cp <= 0x2ceaf) ||
+    (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x2f800 && cp <= 0x2fa1f);
+}
+
+function normalizer(n: Json): (s: string) => string {
+  if (!n) return (s) => s;
+  switch (n.type) {
+    case "BertNormalizer": {
+      const lower = n.lowercase ?? true;
+      const strip = n.strip_accents ?? lower;
+      return (s) => {
+        let out = "";
+        for (const c of s) {
+          const cp = c.codePointAt(0)!;
+          if (n.clean_text !== false && (cp === 0 || cp === 0xfffd || isControl(c))) continue;
+          if (n.clean_text !== false && isWhite(c)) { out += " "; continue; }
+          if (n.handle_chinese_chars !== false && isChinese(cp)) { out += ` ${c} `; continue; }
+          out += c;
+        }
+        if (strip) out = out.normalize("NFD").replace(/\p{Mn}/gu, "");
+        if (lower) out = out.toLowerCase();
+        return out;
+      };
+    }
+    case "Lowercase": return (s) => s.toLowerCase();
+    case "NFD": case "NFC": case "NFKD": case "NFKC": return (s) => s.normalize(n.type);
+    case "StripAccents": return (s) => s.normalize("NFD").replace(/\p{Mn}/gu, "");
+    case "Sequence": { const fs = (n.normalizers as Json[]).map(normalizer); return (s) => fs.reduce((a, f) => f(a), s); }
+    default: bad(`normalizer ${JSON.stringify(n.type)} is not supported in this build`);
+  }
+}
+
+// ---- pre-tokenisers ---------------------------------------------------------------------------------------
+const isPunct = (c: string): boolean => /[!-/:-@[-`{-~]/.test(c) || /\p{P}/u.test(c);
+const GPT2_SPLIT = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+
+function byteToUnicode(): string[] {
+  const bs: number[] = [];
+  for (let b = 33; b <= 126; b++) bs.push(b);
+  for (let b = 161; b <= 172; b++) bs.push(b);
+  for (let b = 174; b <= 255; b++) bs.push(b);
+  const cs = bs.slice();
+  let n = 0;
+  for (let b = 0; b < 256; b++) if (!bs.includes(b)) { bs.push(b); cs.push(256 + n++); }
+  const map: string[] = new Array(256);
+  bs.forEach((b, i) => (map[b] = String.fromCodePoint(cs[i])));
+  return map;
+}
+const B2U = byteToUnicode();
+const U2B = new Map(B2U.map((u, b) => [u, b]));
+
+function preTokenizer(p: Json): (s: string) => string[] {
+  if (!p) return (s) => [s];
+  switch (p.type) {
+    case "BertPreTokenizer":
+      return (s) => {
+        const out: string[] = [];
+        let cur = "";
+        for (const c of s) {
+          if (isWhite(c)) { if (cur) out.push(cur); cur = ""; }
+          else if (isPunct(c)) { if (cur) out.push(cur); out.push(c); cur = ""; }
+          else cur += c;
+        }
+        if (cur) out.push(cur);
+        return out;
+      };
+    case "Whitespace": return (s) => s.match(/\w+|[^\w\s]+/gu) ?? [];
+    case "WhitespaceSplit": return (s) => s.split(/\s+/u).filter(Boolean);
+    case "ByteLevel": {
+      const prefix = p.add_prefix_space ?? false, regex = p.use_regex ?? true;
+      const enc = new TextEncoder();
+      return (s) => {
+        const t = prefix && s.length && s[0] !== " " ? " " + s : s;
+        const parts = regex ? (t.match(GPT2_SPLIT) ?? []) : [t];
+        return parts.map((w) => Array.from(enc.encode(w), (b) => B2U[b]).join(""));
+      };
+    }
+    case "Sequence": {
+      const fs = (p.pretokenizers as Json[]).map(preTokenizer);
+      return (s) => fs.reduce((words: string[], f) => words.flatMap((w) => f(w)), [s]);
+    }
+    default: bad(`pre-tokenizer ${JSON.stringify(p.type)} is not supported in this build`);
+  }
+}
+
+// ---- models ---------------------------------------------------------------------------------------------------
+interface Model { tokenize(word: string): string[]; vocab: Map<string, number>; unk: string | null }
+
+function wordPiece(m: Json): Model {
+  const vocab = new Map<string, number>(Object.entries(m.vocab as Record<string, number>));
+  const unk = m.unk_token ?? "[UNK]", pre = m.continuing_subword_prefix ?? "##", maxChars = m.max_input_chars_per_word ?? 100;
+  return {
+    vocab, unk,
+    tokenize(word) {
+      const chars = Array.from(word);
+      if (chars.length > maxChars) return [unk];
+      const out: string[] = [];
+      let start = 0;
+      while (start < chars.length) {
+        let end = chars.length, found: string | null = null;
+        while (start < end) {
+          let sub = chars.slice(start, end).join("");
+          if (start > 0) sub = pre + sub;
+          if (vocab.has(sub)) { found = sub; break; }
+          end--;
+        }
+        if (found === null) return [unk];
+        out.push(found);
+        start = end;
+      }
+      return out;
+    },
+  };
+}
+
+function bpe(m: Json): Model {
+  const vocab = new Map<string, number>(Object.entries(m.vocab as Record<string, number>));
+  const ranks = new Map<string, number>();
+  (m.merges as Array<string | [string, string]>).forEach((mg, i) => ranks.set(typeof mg === "string" ? mg : mg.join(" "), i));
+  const unk: string | null = m.unk_token ?? null;
+  const cache = new Map<string, string[]>();
+  return {
+    vocab, unk,
+    tokenize(word) {
+      const hit = cache.get(word);
+      if (hit) return hit;
+      let sym = Array.from(word);
+      // merge the lowest-ranked adjacent pair (leftmost on ties) until none is in the merge list
+      for (;;) {
+        let best = -1, bestRank = Infinity;
+        for (let i = 0; i + 1 < sym.length; i++) {
+          const r = ranks.get(sym[i] + " " + sym[i + 1]);
+          if (r !== undefined && r < bestRank) { bestRank = r; best = i; }
+        }
+        if (best < 0) break;
+        sym = [...sym.slice(0, best), sym[best] + sym[best + 1], ...sym.slice(best + 2)];
+      }
+      if (cache.size < 100000) cache.set(word, sym);
+      return sym;
+    },
+  };
+}
+
+// ---- the tokenizer -------------------------------------------------------------------------------------------
+/**
+ * A Hugging Face tokenizer.json (WordPiece or BPE) in pure TypeScript.
+ * @example
+ * const tok = Tokenizer.fromJSON(await (await fetch("tokenizer.json")).text());
+ * const { inputIds, attentionMask } = tok.encodeBatch(["a red circle", "two blue squares"], { maxLength: 77, padding: "max_length" });
+ * const emb = clip.encodeText(inputIds, attentionMask);
+ */
+export class Tokenizer {
+  private readonly model: Model;
+  private readonly normalize: (s: string) => string;
+  private readonly preTokenize: (s: string) => string[];
+  private readonly special: Map<string, number>;
+  private readonly specialRe: RegExp | null;
+  private readonly idToToken: string[];
+  private readonly post: Json;
+  private readonly decoder: Json;
+  private readonly byteLevel: boolean;
+  readonly padId: number;
+  readonly padToken: string;
+
+  private constructor(json: Json) {
+    const m = json.model;
+    if (!m || (m.type !== "WordPiece" && m.type !== "BPE")) bad(`model type ${JSON.stringify(m?.type)} is not supported (WordPiece, BPE)`);
+    this.model = m.type === "WordPiece" ? wordPiece(m) : bpe(m);
+    this.normalize = normalizer(json.normalizer);
+    this.preTokenize = preTokenizer(json.pre_tokenizer);
+    this.special = new Map();
+    for (const t of (json.added_tokens ?? []) as Json[]) { this.special.set(t.content, t.id); this.model.vocab.set(t.content, t.id); }
+    this.specialRe = this.special.size ? new RegExp(`(${[...this.special.keys()].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`, "u") : null;
+    this.idToToken = [];
+    for (const [t, id] of this.model.vocab) this.idToToken[id] = t;
+    this.post = json.post_processor ?? null;
+    this.decoder = json.decoder ?? null;
+    const pt = json.pre_tokenizer;
+    this.byteLevel = this.decoder?.type === "ByteLevel" || pt?.type === "ByteLevel" || (pt?.type === "Sequence" && (pt.pretokenizers as Json[]).some((x) => x.type === "ByteLevel"));
+    const pad = json.padding ?? null;
+    this.padToken = pad?.pad_token ?? (this.model.vocab.has("[PAD]") ? "[PAD]" : this.model.vocab.has("<pad>") ? "<pad>" : "");
+    this.padId = pad?.pad_id ?? this.model.vocab.get(this.padToken) ?? 0;
+  }
+
+  /** Parses a tokenizer.json (string or object). */
+  static fromJSON(json: string | object): Tokenizer {
+    let j: Json;
+    try { j = typeof json === "string" ? JSON.parse(json) : json; } catch (e) { bad(`tokenizer.json is not valid JSON (${(e as Error).message})`); }
+    if (!j || typeof j !== "object") bad("tokenizer.json must be an object");
+    return new Tokenizer(j);
+  }
+
+  get vocabSize(): number { return this.idToToken.length; }
+
+  tokenToId(t: string): number | undefined { return this.model.vocab.get(t); }
+
+  private tokensOf(text: string): string[] {
+    const pieces = this.specialRe ? text.split(this.specialRe) : [text];
+    const out: string[] = [];
+    pieces.forEach((piece, i) => {
+      if (this.specialRe && i % 2 === 1) { out.push(piece); return; } // a special token, matched before normalisation
+      for (const w of this.preTokenize(this.normalize(piece))) out.push(...this.model.tokenize(w));
+    });
+    return out;
+  }
+
+  private withSpecials(tokens: string[], budget: number | null): string[] {
+    const p = this.post;
+    let pre: string[] = [], suf: string[] = [];
+    if (p?.type === "BertProcessing" || p?.type === "RobertaProcessing") { pre = [p.cls[0]]; suf = [p.sep[0]]; }
+    else if (p?.type === "TemplateProcessing") {
+      // special tokens before the sequence item go in front, those after it behind
+      let afterSeq = false;
+      for (const item of p.single as Json[]) {
+        if (item.Sequence) afterSeq = true;
+        else if (item.SpecialToken) (afterSeq ? suf : pre).push(item.SpecialToken.id);
+      }
+    } else if (p && p.type !== "ByteLevel") bad(`post-processor ${JSON.stringify(p.type)} is not supported in this build`);
+    const room = budget === null ? tokens.length : Math.max(0, budget - pre.length - suf.length);
+    return [...pre, ...tokens.slice(0, room), ...suf];
+  }
+
+  /** One text -> ids, tokens and attention mask. */
+  encode(text: string, options: EncodeOptions = {}): Encoding {
+    if (typeof text !== "string") bad(`encode expects a string, got ${typeof text}`);
+    const max = options.maxLength ?? null;
+    if (max !== null && (!Number.isInteger(max) || max < 1)) bad(`maxLength must be a positive integer, got ${max}`);
+    let tokens = this.tokensOf(text);
+    tokens = options.addSpecialTokens === false ? (max === null ? tokens : tokens.slice(0, max)) : this.withSpecials(tokens, max);
+    const ids = tokens.map((t) => {
+      const id = this.model.vocab.get(t) ?? (this.model.unk !== null ? this.model.vocab.get(this.model.unk) : undefined);
+      if (id === undefined) bad(`token ${JSON.stringify(t)} is not in the vocabulary and there is no unknown token`);
+      return id;
+    });
+    const enc = { ids, tokens, attentionMask: ids.map(() => 1) };
+    if (options.padding === "max_length" && max !== null) this.pad(enc, max);
+    return enc;
+  }
+
+  private pad(e: Encoding, n: number): void {
+    while (e.ids.length < n) { e.ids.push(this.padId); e.tokens.push(this.padToken); e.attentionMask.push(0); }
+  }
+
+  /** Texts -> inputIds and attentionMask Tensors (B, L) int32, padded (to maxLength, or the longest). */
+  encodeBatch(texts: string[], options: EncodeOptions = {}): { inputIds: Tensor; attentionMask: Tensor; encodings: Encoding[] } {
+    if (!Array.isArray(texts) || texts.length === 0) bad("encodeBatch expects a non-empty array of strings");
+    const encs = texts.map((t) => this.encode(t, { ...options, padding: false }));
+    const L = options.padding === "max_length" && options.maxLength ? options.maxLength : Math.max(...encs.map((e) => e.ids.length));
+    for (const e of encs) this.pad(e, L);
+    const ids = new Int32Array(encs.length * L), mask = new Int32Array(encs.length * L);
+    encs.forEach((e, b) => { ids.set(e.ids, b * L); mask.set(e.attentionMask, b * L); });
+    return { inputIds: new Tensor(ids, [encs.length, L]), attentionMask: new Tensor(mask, [encs.length, L]), encodings: encs };
+  }
+
+  /** Ids -> text, as the tokenizer's decoder does (WordPiece joins ## pieces; ByteLevel maps back to UTF-8). */
+  decode(ids: ArrayLike<number>, options: { skipSpecialTokens?: boolean } = {}): string {
+    const skip = options.skipSpecialTokens ?? true;
+    const specialIds = new Set(this.special.values());
+    const toks: string[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const t = this.idToToken[ids[i]];
+      if (t === undefined) bad(`id ${ids[i]} is outside the vocabulary`);
+      if (skip && (specialIds.has(ids[i]) || ids[i] === this.padId && t === this.padToken)) continue;
+      toks.push(t);
+    }
+    const d = this.decoder;
+    if (this.byteLevel) {
+      const bytes = new Uint8Array([...toks.join("")].map((c) => U2B.get(c) ?? 63));
+      return new TextDecoder().decode(bytes);
+    }
+    // WordPiece decoder as Hugging Face's: strip the prefix or add a space, then clean up *each token*
+    const prefix = d?.prefix ?? "##";
+    let s = "";
+    toks.forEach((t, i) => {
+      let piece = t.startsWith(prefix) ? t.slice(prefix.length) : (i > 0 ? " " : "") + t;
+      if (d?.cleanup !== false) piece = cleanup(piece);
+      s += piece;
+    });
+    return s;
+  }
+}
+
+function cleanup(x: string): string {
+  return x.split(" .").join(".").split(" ?").join("?").split(" !").join("!").split(" ,").join(",").split(" ' ").join("'")
+    .split(" n't").join("n't").split(" 'm").join("'m").split(" do not").join(" don't").split(" 's").join("'s")
+    .split(" 've").join("'ve").split(" 're").join("'re");
+}
+
+/**
+ * The dependency-free default: UTF-8 bytes as tokens.  Ids: 0 pad, 1 start, 2 end, 3 + byte (259 in all).
+ * @example
+ * const { inputIds, attentionMask } = new ByteTokenizer().encodeBatch(["hello"], { maxLength: 16, padding: "max_length" });
+ */
+export class ByteTokenizer {
+  readonly vocabSize = 259;
+  encode(text: string, options: EncodeOptions = {}): Encoding {
+    if (typeof text !== "string") throw new Error(`ByteTokenizer: encode expects a string, got ${typeof text}`);
+    const specials = options.addSpecialTokens !== false;
+    let ids = Array.from(new TextEncoder().encode(text), (b) => b + 3);
+    const max = options.maxLength ?? null;
+    if (max !== null) ids = ids.slice(0, Math.max(0, max - (specials ? 2 : 0)));
+    if (specials) ids = [1, ...ids, 2];
+    const enc = { ids, tokens: ids.map(String), attentionMask: ids.map(() => 1) };
+    if (options.padding === "max_length" && max !== null) while (enc.ids.length < max) { enc.ids.push(0); enc.tokens.push("0"); enc.attentionMask.push(0); }
+    return enc;
+  }
+  encodeBatch(texts: string[], options: EncodeOptions = {}): { inputIds: Tensor; attentionMask: Tensor } {
+    const encs = texts.map((t) => this.encode(t, { ...options, padding: false }));
+    const L = options.padding === "max_length" && options.maxLength ? options.maxLength : Math.max(...encs.map((e) => e.ids.length));
+    const ids = new Int32Array(encs.length * L), mask = new Int32Array(encs.length * L);
+    encs.forEach((e, b) => { ids.set(e.ids, b * L); mask.set(e.attentionMask, b * L); });
+    return { inputIds: new Tensor(ids, [encs.length, L]), attentionMask: new Tensor(mask, [encs.length, L]) };
+  }
+  decode(ids: ArrayLike<number>): string {
+    const bytes: number[] = [];
+    for (let i = 0; i < ids.length; i++) if (ids[i] >= 3) bytes.push(ids[i] - 3);
+    return new TextDecoder().decode(new Uint8Array(bytes));
+  }
+}
