@@ -1,0 +1,9 @@
+export const SIZE: number;
+export const COUNTS: string[];
+export const SIZES: string[];
+export const COLORS: Record<string, [number, number, number]>;
+export const SHAPES: string[];
+export const POSITIONS: string[];
+export interface SceneAttributes { count: number; size: string; color: string; shape: string; position: string }
+export function captionOf(a: SceneAttributes): string;
+export function makeScene(seed: number): { pixels: Uint8Array; caption: string; attributes: SceneAttributes };
