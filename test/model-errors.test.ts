@@ -94,3 +94,18 @@ describe("model inputs", () => {
     expect(fn).toThrow(msg);
   });
 });
+
+describe("MultiheadAttention cross-attention", () => {
+  it("query != key works for any embed dim (E % 8 != 0 packs in scratch) and matches the self-attention path", () => {
+    for (const E of [12, 16]) {
+      const mha = new nn.MultiheadAttention(E, 2, { batchFirst: true });
+      const x = Tensor.from(new Float32Array(2 * 5 * E).map((_, i) => Math.sin(i * 0.37)), [2, 5, E]);
+      const self = mha.forward(x, x, x);
+      const cross = mha.forward(x, x.clone(), x.clone()); // separate projections
+      expect(Array.from(cross.data)).toEqual(Array.from(self.data));
+      const kv = Tensor.from(new Float32Array(2 * 3 * E).map((_, i) => Math.cos(i * 0.11)), [2, 3, E]);
+      expect(mha.forward(x, kv, kv).shape).toEqual([2, 5, E]);
+      mha.dispose();
+    }
+  });
+});

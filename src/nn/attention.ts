@@ -1,3 +1,4 @@
+import { rt } from "../bindings/module.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "./module.js";
 import { Parameter, uniformInit, nextSeed, fill } from "./parameter.js";
@@ -52,18 +53,20 @@ export class MultiheadAttention extends Module {
       const direct = E % 8 === 0;
       const tw = direct ? null : (this.in_proj_weight.toTensor().data as Float32Array);
       const proj = (x: Buf, part: number): Buf => {
+        const out = empty([x.shape[0], x.shape[1], E]);
         if (direct) {
-          const out = empty([x.shape[0], x.shape[1], E]);
           gemmPacked(x.shape[0] * x.shape[1], E, E, x.ptr, E, wq + part * E * E * 4, out.ptr, E, bq + part * E * 4, Bias.perColumn, 0);
           return out;
         }
-        const w = new Parameter([E, E], "linear");
-        try {
-          w.set(tw!.subarray(part * E * E, (part + 1) * E * E));
-          const out = empty([x.shape[0], x.shape[1], E]);
-          gemmPacked(x.shape[0] * x.shape[1], E, E, x.ptr, E, w.ptr, out.ptr, E, bq + part * E * 4, Bias.perColumn, 0);
-          return out;
-        } finally { w.dispose(); }
+        // pack the block in scratch (a forward pass must not allocate persistent memory)
+        const { k: kr, heap } = rt();
+        heap.scope(() => {
+          const raw = heap.put(tw!.subarray(part * E * E, (part + 1) * E * E));
+          const bp = heap.alloc(kr.sgemm_packed_size(E, E) * 4);
+          kr.sgemm_pack_b(raw, 1, E, E, E, bp);
+          gemmPacked(x.shape[0] * x.shape[1], E, E, x.ptr, E, bp, out.ptr, E, bq + part * E * 4, Bias.perColumn, 0);
+        });
+        return out;
       };
       const pq = proj(q, 0), pk = proj(k, 1), pv = proj(v, 2);
       ops.attentionCore(B, L, S, this.numHeads, this.headDim, pq.ptr, E, pk.ptr, E, pv.ptr, E, heads.ptr, mask);
