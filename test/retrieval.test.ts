@@ -6,8 +6,9 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, Tensor, MultimodalIndex, CrossModalRetriever, CLIPModel, type IndexKind } from "../src/index.js";
+import { init, Tensor, F, MultimodalIndex, CrossModalRetriever, CLIPModel, type IndexKind } from "../src/index.js";
 import { lcg } from "./harness/workloads.js";
+import { rt } from "../src/bindings/module.js";
 
 beforeAll(async () => {
   await init();
@@ -234,5 +235,29 @@ describe("CrossModalRetriever", () => {
     }
     expect(() => new CrossModalRetriever(clip, 32)).toThrow(/embeddingDim 32 differs from the model's projection dim 24/);
     clip.dispose();
+  });
+});
+
+describe("filters that run ops", () => {
+  it("a metadata filter that itself grows WASM memory does not corrupt the search", () => {
+    for (const kind of ["flat", "hnsw"] as const) {
+      const D = 16, N = 300;
+      const ix = new MultimodalIndex(D, { kind });
+      const v = Float32Array.from(lcg(N * D, 8));
+      ix.addBatch(Array.from({ length: N }, (_, i) => `x${i}`), new Tensor(v, [N, D]), "image", Array.from({ length: N }, (_, i) => ({ i })));
+      const q = v.subarray(7 * D, 8 * D);
+      const plain = ix.search(q, 5, null, { filter: (m) => (m.i as number) % 2 === 1 });
+      let grown = false;
+      const before = rt().heap.byteLength;
+      const heavy = ix.search(q, 5, null, {
+        filter: (m) => {
+          if (!grown) { grown = true; F.linear(Tensor.zeros([8192 + (kind === "hnsw" ? 4096 : 0), 4096]), Tensor.zeros([4, 4096])); } // >128 MB of scratch
+          return (m.i as number) % 2 === 1;
+        },
+      });
+      expect(rt().heap.byteLength).toBeGreaterThan(before); // the memory did grow mid-search
+      expect(heavy).toEqual(plain);
+      ix.dispose();
+    }
   });
 });

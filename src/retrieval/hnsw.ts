@@ -82,7 +82,11 @@ export class HNSW {
     const ep = this.nextEpoch();
     top.clear(); cand.clear();
     // Views made once: nothing allocates WASM memory during the search, so they stay valid.
-    const idv = heap.i32(ws.ids, ws.cap), sv = heap.f32(ws.scores, ws.cap);
+    let idv = heap.i32(ws.ids, ws.cap), sv = heap.f32(ws.scores, ws.cap);
+    // A user filter (accept) may run ops that grow WASM memory, which detaches views: refresh them then.
+    const fresh = (): void => {
+      if (sv.buffer !== heap.memory.buffer) { idv = heap.i32(ws.ids, ws.cap); sv = heap.f32(ws.scores, ws.cap); }
+    };
     const X = this.store.f32, visited = this.visited;
     for (let i = 0; i < eps.length; i++) idv[i] = eps[i];
     k.scan_f32_ids(q, X, D, D, ws.ids, eps.length, ws.scores);
@@ -91,6 +95,7 @@ export class HNSW {
       visited[e] = ep;
       cand.push(d, e);
       if (!accept || accept(e)) top.push(d, e);
+      fresh();
     }
     while (cand.size > 0) {
       const cd = cand.topD(), c = cand.topId();
@@ -116,6 +121,7 @@ export class HNSW {
             top.push(d, nb);
             if (top.size > ef) top.pop();
           }
+          if (accept) fresh();
         }
       }
     }

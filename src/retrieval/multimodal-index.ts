@@ -275,9 +275,10 @@ export class MultimodalIndex {
       }
       let mask = 0;
       if (accept) {
-        mask = heap.alloc(N);
-        const mv = heap.u8(mask, N);
+        // built on the JS side first: a user filter may itself run ops that grow WASM memory
+        const mv = new Uint8Array(N);
         for (let s = 0; s < N; s++) mv[s] = accept(s) ? 1 : 0;
+        mask = heap.put(mv);
       }
       const scores = heap.alloc(N * 4);
       if (this.kind === "flat") {
