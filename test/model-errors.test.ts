@@ -1,7 +1,7 @@
 // Strict state_dict loading and model input checks: clear Errors, nothing half-loaded.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  init, Tensor, nn, VisionEncoder, TextEncoder, CLIPModel, ModalityFusion, VideoEncoder, SpeechRecognitionModel,
+  init, Tensor, nn, F, VisionEncoder, TextEncoder, CLIPModel, ModalityFusion, VideoEncoder, SpeechRecognitionModel,
   AudioFeatureExtractor, MultimodalEmbeddingModel,
 } from "../src/index.js";
 
@@ -107,5 +107,22 @@ describe("MultiheadAttention cross-attention", () => {
       expect(mha.forward(x, kv, kv).shape).toEqual([2, 5, E]);
       mha.dispose();
     }
+  });
+});
+
+describe("LSTM paths agree", () => {
+  it("nn.LSTM (GEMV or strided GEMM on h in place) equals F.lstmLayer bit for bit at batch 1, 3, 5 and 9", () => {
+    const I = 12, H = 20, T = 7;
+    const lstm = new nn.LSTM(I, H, { batchFirst: true });
+    const sd = lstm.stateDict();
+    for (const B of [1, 3, 5, 9]) {
+      const x = Tensor.from(new Float32Array(B * T * I).map((_, i) => Math.sin(i * 0.13)), [B, T, I]);
+      const a = lstm.forward(x);
+      const b = F.lstmLayer(x, { weightIh: sd.weight_ih_l0, weightHh: sd.weight_hh_l0, biasIh: sd.bias_ih_l0, biasHh: sd.bias_hh_l0 });
+      expect(Array.from(a.output.data), `B=${B}`).toEqual(Array.from(b.output.data));
+      expect(Array.from(a.h.data)).toEqual(Array.from(b.h.data));
+      expect(Array.from(a.c.data)).toEqual(Array.from(b.c.data));
+    }
+    lstm.dispose();
   });
 });
