@@ -66,3 +66,7 @@ console.log(`\nlog-mel at 30 s: the 440 Hz tone peaks in mel bin ${best} (log po
 console.log(`top-3 rows of the scan: ${Array.from(top.indices.subarray(0, 3)).join(", ")} (scores ${Array.from(top.values.subarray(0, 3), (v) => v.toFixed(3)).join(", ")})`);
 const ms = memoryStats();
 console.log(`WASM memory: ${(ms.wasmBytes / 2 ** 20).toFixed(0)} MiB reserved; the bits column is identical in Node and browsers.`);
+
+// The real job on shipped defaults: generated scenes indexed and searched with the shipped CLIP.
+const { demoSearch } = await import("./demo-search.mjs");
+await demoSearch();
