@@ -2,7 +2,7 @@
 """Trains the shipped CLIP (the seed's CLIPModel, small config) on procedural scenes from scripts/scenes.mjs.
 Deterministic: fixed seeds, one thread order.  Writes models/clip-scenes.safetensors (the state_dict, unchanged
 keys), models/clip-scenes.json (config, tokenizer, preprocessing, metrics) and a few reference outputs.
-Run:  /usr/bin/python3 scripts/train/train_clip.py   (Debian python3-torch; about fifteen minutes on two cores with Debian's OpenBLAS: apt-get install libopenblas0-pthread)"""
+Run:  /usr/bin/python3 scripts/train/train_clip.py   (Debian python3-torch; about 35 minutes on two cores with Debian's OpenBLAS: apt-get install libopenblas0-pthread)"""
 import json
 import math
 import os
@@ -25,7 +25,7 @@ np.random.seed(0)
 torch.set_num_threads(2)
 SIZE, MAXLEN = 48, 48
 N_TRAIN, N_EVAL = int(os.environ.get("N_TRAIN", 40000)), 1000
-STEPS, BATCH = int(os.environ.get("STEPS", 1500)), int(os.environ.get("BATCH", 128))
+STEPS, BATCH = int(os.environ.get("STEPS", 3000)), int(os.environ.get("BATCH", 128))
 CONFIG = dict(vision_config=dict(image_size=SIZE, patch_size=8, in_channels=3, embed_dim=96, num_heads=4, num_layers=2),
               text_config=dict(vocab_size=259, max_seq_len=MAXLEN, embed_dim=96, num_heads=4, num_layers=2), projection_dim=64)
 
