@@ -5,20 +5,12 @@
 import { rt } from "../bindings/module.js";
 import { Tensor } from "../tensor.js";
 import { hannWindow, melscaleFbanks, sparseFbanks, rfftPlan } from "../ops/audio.js";
-import type { MelNorm, MelScale } from "../ops/audio.js";
+import type { MelSpectrogramOptions } from "../ops/audio.js";
 
-export interface StreamingMelOptions {
-  sampleRate?: number;
-  nFft?: number;
-  winLength?: number;
-  hopLength?: number;
-  fMin?: number;
-  fMax?: number | null;
-  nMels?: number;
+/** MelSpectrogram's options, centre reflect framing (what streaming reproduces), power 1 or 2. */
+export type StreamingMelOptions = Pick<MelSpectrogramOptions, "sampleRate" | "nFft" | "winLength" | "hopLength" | "fMin" | "fMax" | "nMels" | "norm" | "melScale"> & {
   power?: 1 | 2;
-  norm?: MelNorm;
-  melScale?: MelScale;
-}
+};
 
 /**
  * @example
