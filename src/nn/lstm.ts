@@ -3,7 +3,7 @@ import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "./module.js";
 import { Parameter, uniformInit, nextSeed } from "./parameter.js";
 import { Buf, empty, fromTensor, toTensor, zeros } from "./buf.js";
-import { gemmPacked, Bias } from "../ops/gemm.js";
+import { lstmRecurrence } from "../ops/lstm.js";
 
 export interface LSTMOptions {
   numLayers?: number;
@@ -60,37 +60,13 @@ export class LSTM extends Module {
 
   /** One layer, one direction: x (B, T, I) -> writes h_t into out (B, T, ldo) at column offset colOff. */
   private direction(x: Buf, layer: number, reverse: boolean, out: Buf, colOff: number, hN: number, cN: number): void {
-    const { k: kr, heap } = rt();
     const [B, T, I] = x.shape;
-    const H = this.hiddenSize, G = 4 * H, ldo = out.shape[2];
+    const H = this.hiddenSize, ldo = out.shape[2];
     const sfx = reverse ? "_reverse" : "";
     const wih = this.p(`weight_ih_l${layer}${sfx}`)!, whh = this.p(`weight_hh_l${layer}${sfx}`)!;
     const bih = this.p(`bias_ih_l${layer}${sfx}`), bhh = this.p(`bias_hh_l${layer}${sfx}`);
-    heap.scope(() => {
-      const gx = heap.alloc(B * T * G * 4); // (B, T, 4H): x W_ih^T + b_ih for every step at once
-      gemmPacked(B * T, G, I, x.ptr, I, wih.ptr, gx, G, bih ? bih.ptr : 0, bih ? Bias.perColumn : Bias.none, 0);
-      const gh = heap.alloc(B * G * 4);
-      const zero = heap.alloc(B * H * 4);
-      heap.f32(zero, B * H).fill(0);
-      heap.f32(cN, B * H).fill(0);
-      // h_{t-1} is read where the cell wrote it: row b of the output at the previous step (stride T * ldo);
-      // no copy per step.
-      let hp = zero, hs = H;
-      const bb = bhh ? bhh.ptr : 0, bm = bhh ? Bias.perColumn : Bias.none;
-      for (let s = 0; s < T; s++) {
-        const t = reverse ? T - 1 - s : s;
-        if (B < 4) {
-          // Rows on their own (as sgemm does for them), panels in alternating order so W_hh stays cached.
-          for (let b = 0; b < B; b++) kr.sgemv_packed(G, H, hp + b * hs * 4, whh.ptr, gh + b * G * 4, bb, bm, s & 1);
-        } else {
-          gemmPacked(B, G, H, hp, hs, whh.ptr, gh, G, bb, bm, 0);
-        }
-        kr.lstm_cell_f32(B, H, gh, gx + t * G * 4, T * G, cN, out.ptr + (t * ldo + colOff) * 4, T * ldo);
-        hp = out.ptr + (t * ldo + colOff) * 4;
-        hs = T * ldo;
-      }
-      for (let b = 0; b < B; b++) heap.f32(hN + b * H * 4, H).set(heap.f32(hp + b * hs * 4, H));
-    });
+    rt().heap.f32(cN, B * H).fill(0);
+    lstmRecurrence(B, T, I, H, x.ptr, wih.ptr, bih ? bih.ptr : 0, whh.ptr, bhh ? bhh.ptr : 0, reverse, out.ptr, ldo, colOff, 0, hN, cN);
   }
 
   /** x (B, T, I) batch-first in scratch -> output (B, T, H * dirs); hN/cN (layers*dirs, B, H) when given. */

@@ -3,7 +3,7 @@
 import { Tensor, fmtShape } from "../tensor.js";
 import { rt } from "../bindings/module.js";
 import { f32, fail, putFinite, shapeIs } from "./check.js";
-import { gemmNT, gemmPacked, Bias } from "./gemm.js";
+import { gemmPacked, Bias } from "./gemm.js";
 
 export interface LSTMWeights {
   weightIh: Tensor; // (4H, I)
@@ -45,28 +45,56 @@ export function lstmLayer(
     const pwi = putFinite(op, "weightIh", w.weightIh), pwh = putFinite(op, "weightHh", w.weightHh);
     const pbi = w.biasIh ? putFinite(op, "biasIh", w.biasIh) : 0;
     const pbh = w.biasHh ? putFinite(op, "biasHh", w.biasHh) : 0;
-    const gx = heap.alloc(B * T * 4 * H * 4); // (B, T, 4H)
-    if (B * T > 0) gemmNT(B * T, 4 * H, I, px, I, pwi, I, gx, 4 * H, pbi);
-    const h = heap.alloc(B * H * 4), c = heap.alloc(B * H * 4);
-    if (options.h0) heap.f32(h, B * H).set(options.h0.data as Float32Array); else heap.f32(h, B * H).fill(0);
+    const G = 4 * H;
+    const wih = heap.alloc(k.sgemm_packed_size(I, G) * 4), whh = heap.alloc(k.sgemm_packed_size(H, G) * 4);
+    k.sgemm_pack_b(pwi, 1, I, I, G, wih);
+    k.sgemm_pack_b(pwh, 1, H, H, G, whh);
+    const h0 = options.h0 ? heap.put(options.h0.data) : 0;
+    const c = heap.alloc(B * H * 4), h = heap.alloc(B * H * 4);
     if (options.c0) heap.f32(c, B * H).set(options.c0.data as Float32Array); else heap.f32(c, B * H).fill(0);
     const out = heap.alloc(B * T * H * 4); // (B, T, H)
-    const gh = heap.alloc(B * 4 * H * 4);
-    // W_hh is packed once for the whole sequence.
-    const bp = heap.alloc(k.sgemm_packed_size(H, 4 * H) * 4);
-    k.sgemm_pack_b(pwh, 1, H, H, 4 * H, bp);
-    for (let s = 0; s < T; s++) {
-      const t = options.reverse ? T - 1 - s : s;
-      gemmPacked(B, 4 * H, H, h, H, bp, gh, 4 * H, pbh, pbh ? Bias.perColumn : Bias.none, 0);
-      // h is written into out[:, t] and copied back as the next step's state.
-      k.lstm_cell_f32(B, H, gh, gx + t * 4 * H * 4, T * 4 * H, c, out + t * H * 4, T * H);
-      for (let b = 0; b < B; b++) heap.f32(h + b * H * 4, H).set(heap.f32(out + (b * T + t) * H * 4, H));
-    }
+    lstmRecurrence(B, T, I, H, px, wih, pbi, whh, pbh, !!options.reverse, out, H, 0, h0, h, c);
     return {
       output: new Tensor(heap.takeF32(out, B * T * H), [B, T, H]),
       h: new Tensor(heap.takeF32(h, B * H), [B, H]),
       c: new Tensor(heap.takeF32(c, B * H), [B, H]),
     };
+  });
+}
+
+/**
+ * One LSTM layer direction over pointers, shared by F.lstmLayer and nn.LSTM.  x (B, T, I); packed W_ih (I -> 4H)
+ * and W_hh (H -> 4H) with optional biases; writes h_t into out (B, T, ldo) at column colOff, leaves the last h in
+ * hN (B, H) and updates c (B, H, holding c0 on entry) in place.  h0: (B, H) or 0 for zeros.
+ * The input projection of all steps is one GEMM; h_{t-1} is read where the cell wrote it (row stride T * ldo),
+ * so no step copies.  Batches below 4 use the GEMV kernel (same bits as sgemm's rows), walking W_hh's panels in
+ * alternating order so they stay cached.
+ */
+export function lstmRecurrence(
+  B: number, T: number, I: number, H: number, x: number, wih: number, bih: number, whh: number, bhh: number,
+  reverse: boolean, out: number, ldo: number, colOff: number, h0: number, hN: number, c: number,
+): void {
+  const { k, heap } = rt();
+  const G = 4 * H;
+  heap.scope(() => {
+    const gx = heap.alloc(B * T * G * 4); // (B, T, 4H): x W_ih^T + b_ih for every step at once
+    if (B * T > 0) gemmPacked(B * T, G, I, x, I, wih, gx, G, bih, bih ? Bias.perColumn : Bias.none, 0);
+    const gh = heap.alloc(B * G * 4);
+    let hp = h0, hs = H;
+    if (!hp) { hp = heap.alloc(B * H * 4); heap.f32(hp, B * H).fill(0); }
+    const bm = bhh ? Bias.perColumn : Bias.none;
+    for (let s = 0; s < T; s++) {
+      const t = reverse ? T - 1 - s : s;
+      if (B < 4) {
+        for (let b = 0; b < B; b++) k.sgemv_packed(G, H, hp + b * hs * 4, whh, gh + b * G * 4, bhh, bm, s & 1);
+      } else {
+        gemmPacked(B, G, H, hp, hs, whh, gh, G, bhh, bm, 0);
+      }
+      k.lstm_cell_f32(B, H, gh, gx + t * G * 4, T * G, c, out + (t * ldo + colOff) * 4, T * ldo);
+      hp = out + (t * ldo + colOff) * 4;
+      hs = T * ldo;
+    }
+    for (let b = 0; b < B; b++) heap.f32(hN + b * H * 4, H).set(heap.f32(hp + b * hs * 4, H));
   });
 }
 
