@@ -1,72 +1,108 @@
-// `npm run demo`: the compute core on real-sized inputs (until the model zoo lands, this is the main job):
-// a ViT-B/16 block's GEMMs, the seed's convolutions, attention, an LSTM step and a log-mel front end,
-// each timed, with a checksum that is the same on every engine.
-import { init, Tensor, F, memoryStats } from "../dist/index.js";
+// `npm run demo`, the main job on shipped defaults: generate a sample collection with the repo's generators
+// (scenes as PNG, sound events as WAV, clips as Y4M video, espeak-ng speech), index it with the shipped models
+// through the CLI's indexer, then search it by text, by image, by sound and by text for video, transcribe the
+// speech, and score everything against the generators' ground truth.  `npm run demo -- --core` times the kernels.
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { init, loadPretrained, wordErrors, decodeImage } from "../dist/index.js";
+import { indexFolder } from "../dist/cli/indexer.js";
+import { Collection } from "../dist/cli/collection.js";
+import { Models } from "../dist/cli/models.js";
+import { writeSampleCollection } from "./sample-collection.mjs";
+import { makeScene, SIZE } from "./scenes.mjs";
+import { makeSound } from "./sounds.mjs";
+import { encodeWav } from "../dist/index.js";
 
+if (process.argv.includes("--core")) {
+  await import("./demo-core.mjs");
+  process.exit(0);
+}
 await init();
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dir = join(root, "demo-data");
+const ms = (t0) => `${(performance.now() - t0).toFixed(0)} ms`;
+const pct = (a, n) => `${((100 * a) / n).toFixed(1)}% (${a}/${n})`;
 
-function rand(n, seed) {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; a[i] = s / 2147483648 - 1; }
-  return a;
-}
-function fnv(t) {
-  const u8 = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  let h = 0x811c9dc5;
-  for (let i = 0; i < u8.length; i++) { h ^= u8[i]; h = Math.imul(h, 0x01000193); }
-  return (h >>> 0).toString(16).padStart(8, "0");
-}
-function time(label, flops, fn) {
-  fn();
-  const runs = [];
-  let out;
-  for (let i = 0; i < 5; i++) { const t0 = performance.now(); out = fn(); runs.push(performance.now() - t0); }
-  const ms = Math.min(...runs);
-  const rate = flops ? `${(flops / ms / 1e6).toFixed(1).padStart(6)} GFLOP/s` : "".padStart(14);
-  console.log(`${label.padEnd(52)} ${ms.toFixed(2).padStart(8)} ms ${rate}  shape ${JSON.stringify(out.shape).padEnd(16)} bits ${fnv(out)}`);
-  return out;
-}
+let t0 = performance.now();
+const truth = writeSampleCollection(dir);
+console.log(`1. sample collection: ${Object.keys(truth.images).length} scenes (PNG), ${Object.keys(truth.sounds).length} sound events (WAV), ` +
+  `${Object.keys(truth.videos).length} clips (Y4M video), ${Object.keys(truth.speech).length} spoken word sequences (WAV) -> demo-data/  [${ms(t0)}]`);
 
-console.log("polymodal compute core — single thread, WASM SIMD (best of 5)\n");
-const tokens = Tensor.from(rand(197 * 768, 1), [197, 768]);
-const wQkv = Tensor.from(rand(3 * 768 * 768, 2).map((v) => v * 0.03), [3 * 768, 768]);
-const wFc1 = Tensor.from(rand(3072 * 768, 3).map((v) => v * 0.03), [3072, 768]);
-const bFc1 = Tensor.from(rand(3072, 4), [3072]);
-time("linear 197x768 -> 2304 (ViT-B/16 qkv projection)", 2 * 197 * 768 * 2304, () => F.linear(tokens, wQkv));
-const h = time("linear 197x768 -> 3072 (ViT-B/16 MLP up)", 2 * 197 * 768 * 3072, () => F.linear(tokens, wFc1, bFc1));
-time("gelu over 197x3072", 0, () => F.gelu(h));
-time("layer norm 197x768", 0, () => F.layerNorm(tokens, 768, null, null, 1e-5));
-const q = Tensor.from(rand(12 * 197 * 64, 5), [1, 12, 197, 64]);
-time("attention 12 heads x 197 tokens x 64", 4 * 12 * 197 * 197 * 64, () => F.scaledDotProductAttention(q, q, q));
-const img = Tensor.from(rand(3 * 224 * 224, 6), [1, 3, 224, 224]);
-const wPatch = Tensor.from(rand(768 * 768, 7).map((v) => v * 0.05), [768, 3, 16, 16]);
-time("conv2d 3->768 k16 s16 (ViT patch embedding)", 2 * 768 * 196 * 768, () => F.conv2d(img, wPatch, null, { stride: 16 }));
-time("conv2d 3->64 k7 s2 p3 on 224x224 (seed image encoder)", 2 * 64 * 112 * 112 * 147, () => F.conv2d(img, Tensor.from(rand(64 * 147, 8), [64, 3, 7, 7]), null, { stride: 2, padding: 3 }));
-const mel = Tensor.from(rand(80 * 1000, 9), [1, 80, 1000]);
-time("conv1d 80->256 k3 p1 over 1000 frames (seed ASR)", 2 * 256 * 1000 * 240, () => F.conv1d(mel, Tensor.from(rand(256 * 240, 10).map((v) => v * 0.1), [256, 80, 3]), null, { padding: 1 }));
-const seq = Tensor.from(rand(1 * 100 * 512, 11), [1, 100, 512]);
-const H = 256;
-time("LSTM 512 -> 256 over 100 steps", 2 * 100 * 4 * H * (512 + H), () => F.lstmLayer(seq, {
-  weightIh: Tensor.from(rand(4 * H * 512, 12).map((v) => v * 0.05), [4 * H, 512]),
-  weightHh: Tensor.from(rand(4 * H * H, 13).map((v) => v * 0.05), [4 * H, H]),
-}).output);
-const t = new Float32Array(16000 * 60);
-for (let i = 0; i < t.length; i++) t[i] = 0.5 * Math.sin(2 * Math.PI * 440 * (i / 16000)) * (1 + 0.5 * Math.sin(i / 8000)) + 0.01 * ((i * 7919) % 13 - 6);
-const wave = Tensor.from(t);
-const m = time("log-mel: STFT 400/160 + 80 mels on 60 s at 16 kHz", 0, () => F.logEps(F.melSpectrogram(wave, { nFft: 400, hopLength: 160, nMels: 80 })));
-const db = Tensor.from(rand(100000 * 64, 14), [100000, 64]);
-const qv = Tensor.from(rand(64, 15), [64]);
-const s = time("similarity scan 100,000 x 64 + top-10", 2 * 100000 * 64, () => F.similarityScan(qv, db));
-const top = F.topk(s, 10);
-const T = m.shape[1];
-let best = 0;
-for (let b = 1; b < 80; b++) if (m.data[b * T + 3000] > m.data[best * T + 3000]) best = b;
-console.log(`\nlog-mel at 30 s: the 440 Hz tone peaks in mel bin ${best} (log power ${m.data[best * T + 3000].toFixed(3)})`);
-console.log(`top-3 rows of the scan: ${Array.from(top.indices.subarray(0, 3)).join(", ")} (scores ${Array.from(top.values.subarray(0, 3), (v) => v.toFixed(3)).join(", ")})`);
-const ms = memoryStats();
-console.log(`WASM memory: ${(ms.wasmBytes / 2 ** 20).toFixed(0)} MiB reserved; the bits column is identical in Node and browsers.`);
+t0 = performance.now();
+const models = new Models();
+const report = await indexFolder(dir, { models, progress: !!process.stderr.isTTY, warn: (m) => console.log(`   warning: ${m}`) });
+console.log(`2. indexed with the shipped models (clip-scenes, audio-events, video-text): ${report.counts.image} images, ${report.counts.audio} sounds, ` +
+  `${report.counts.video + 0} videos -> demo-data/.polymodal  [${ms(t0)}]`);
+console.log(`   the same from a shell: npx polymodal index demo-data && npx polymodal search "two small red circles on the left" --index demo-data/.polymodal`);
+const coll = await Collection.open(report.indexDir, null);
+const clip = await models.clip(), sounds = await models.audio(), vt = await models.video();
 
-// The real job on shipped defaults: generated scenes indexed and searched with the shipped CLIP.
-const { demoSearch } = await import("./demo-search.mjs");
-await demoSearch();
+// 3. text -> image
+console.log("3. text -> image search (top 3; * = caption matches the query):");
+const captions = [...new Set(Object.values(truth.images))];
+for (const q of captions.slice(0, 4)) {
+  t0 = performance.now();
+  const hits = coll.indexes.get("image").search(clip.embedTexts([q])[0], 3, "image");
+  console.log(`   "${q}"  [${ms(t0)}]`);
+  for (const h of hits) console.log(`      ${h.score.toFixed(3)} ${truth.images[h.itemId] === q ? "*" : " "} ${h.itemId}`);
+}
+t0 = performance.now();
+let ok = 0;
+for (const q of captions) if (truth.images[coll.indexes.get("image").search(clip.embedTexts([q])[0], 1, "image")[0].itemId] === q) ok++;
+console.log(`   top-1 accuracy over all ${captions.length} captions in the collection: ${pct(ok, captions.length)}  [${ms(t0)}]`);
+
+// 4. image -> image: the queries are new scenes (not in the collection) whose caption some indexed scene has
+t0 = performance.now();
+ok = 0;
+const NQ = 40, inCollection = new Set(Object.values(truth.images));
+let example = null, n = 0;
+for (let seed = 4_000_000; n < NQ; seed++) {
+  const s = makeScene(seed);
+  if (!inCollection.has(s.caption)) continue;
+  n++;
+  const hits = coll.indexes.get("image").search(clip.embedImages([{ width: SIZE, height: SIZE, channels: 3, data: s.pixels }])[0], 1, "image");
+  if (truth.images[hits[0].itemId] === s.caption) ok++;
+  example ??= { q: s.caption, hit: hits[0] };
+}
+console.log(`4. image -> image search with ${NQ} new scenes: the nearest indexed image has the query's caption in ${pct(ok, NQ)}  [${ms(t0)}]`);
+console.log(`   e.g. a new "${example.q}" -> ${example.hit.itemId} (${example.hit.score.toFixed(3)})`);
+
+// 5. sound -> sound, queries are new sound events written as WAV bytes
+t0 = performance.now();
+ok = 0;
+let okCls = 0;
+for (let i = 0; i < NQ; i++) {
+  const s = makeSound(4_000_000 + i), wav = encodeWav([s.samples], s.sampleRate);
+  const hit = coll.indexes.get("audio").search(sounds.embed(wav), 1, "audio")[0];
+  if (truth.sounds[hit.itemId] === s.label) ok++;
+  if (sounds.classify(wav).label === s.label) okCls++;
+}
+console.log(`5. sound -> sound search with ${NQ} new sound events: nearest sound is the same kind in ${pct(ok, NQ)}; kind classified right in ${pct(okCls, NQ)}  [${ms(t0)}]`);
+
+// 6. text -> video
+t0 = performance.now();
+const vcaps = [...new Set(Object.values(truth.videos))];
+ok = 0;
+for (const q of vcaps) if (truth.videos[coll.indexes.get("video").search(vt.embedTexts([q])[0], 1, "video")[0].itemId] === q) ok++;
+const vq = vcaps[0], vh = coll.indexes.get("video").search(vt.embedTexts([vq])[0], 2, "video");
+console.log(`6. text -> video search over ${report.counts.video} clips: "${vq}" -> ${vh.map((h) => `${h.itemId} (${h.score.toFixed(3)})`).join(", ")}`);
+console.log(`   top-1 accuracy over all ${vcaps.length} captions: ${pct(ok, vcaps.length)}  [${ms(t0)}]`);
+
+// 7. transcription
+t0 = performance.now();
+const asr = await loadPretrained("asr-words");
+let errs = 0, words = 0, audioSec = 0;
+const lines = [];
+for (const [f, ref] of Object.entries(truth.speech)) {
+  const r = asr.transcribe(readFileSync(join(dir, f)));
+  const refW = ref.split(" ");
+  errs += wordErrors(refW, r.words);
+  words += refW.length;
+  audioSec += r.duration;
+  lines.push(`      ${r.text === ref ? " " : "x"} ${f}: "${r.text}"${r.text === ref ? "" : `  (said: "${ref}")`}`);
+}
+const took = performance.now() - t0;
+console.log(`7. transcription of ${lines.length} recordings in voices never heard in training (${audioSec.toFixed(1)} s of audio in ${took.toFixed(0)} ms, ${(audioSec * 1000 / took).toFixed(0)}x real time):`);
+for (const l of lines.slice(0, 6)) console.log(l);
+console.log(`   word error rate ${(100 * errs / words).toFixed(1)}% (${errs} errors in ${words} words)`);

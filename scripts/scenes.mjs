@@ -8,12 +8,13 @@ export const COLORS = { red: [220, 40, 40], green: [40, 190, 60], blue: [40, 70,
 export const SHAPES = ["circle", "square", "triangle"];
 export const POSITIONS = ["left", "right", "top", "bottom"];
 
-function rng(seed) {
-  let s = (seed * 2654435761 + 1013904223) >>> 0 || 1;
+/** xorshift32 seeded by an affine hash of the seed; the generators use different hash constants. */
+export function rng(seed, mul = 2654435761, add = 1013904223) {
+  let s = (seed * mul + add) >>> 0 || 1;
   return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s; };
 }
 
-function inside(shape, dx, dy, r) {
+export function inside(shape, dx, dy, r) {
   if (shape === "circle") return dx * dx + dy * dy <= r * r;
   if (shape === "square") return Math.abs(dx) <= r && Math.abs(dy) <= r;
   // triangle pointing up: inside when below the two slanted edges and above the base

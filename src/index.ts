@@ -19,3 +19,5 @@ export * from "./audio/index.js";
 export * from "./retrieval/index.js";
 export * from "./vision/index.js";
 export * from "./text/index.js";
+export * from "./video/index.js";
+export * from "./pipelines/index.js";

@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { init, ImageProcessor } from "../src/index.js";
 import { runCase } from "./harness/cases.js";
 import { hashBits } from "./harness/compare.js";
+import { shippedOutputs } from "./harness/shipped.js";
 import { loadKernelFixtures, caseTensors } from "./harness/fixtures.js";
 import { workloads, indexWorkload, indexQueries } from "./harness/workloads.js";
 
@@ -39,6 +40,10 @@ function serve(page: string, nodeIndex: Uint8Array): Promise<{ server: Server; p
     "/fixtures/kernels.safetensors": ["application/octet-stream", readFileSync(join(root, "test/fixtures/kernels.safetensors"))],
     "/fixtures/node-index.bin": ["application/octet-stream", Buffer.from(nodeIndex)],
     ...Object.fromEntries(["rgb.png", "palette.png", "photo420.jpg"].map((f) => [`/fixtures/images/${f}`, ["application/octet-stream", readFileSync(join(root, "test/fixtures/images", f))] as [string, Buffer]])),
+    "/fixtures/speech/0000.wav": ["audio/wav", readFileSync(join(root, "test/fixtures/speech/0000.wav"))],
+    ...Object.fromEntries(["asr-words", "audio-events", "video-text", "clip-scenes"].flatMap((n) => [
+      [`/models/${n}.json`, ["application/json", readFileSync(join(root, `models/${n}.json`))] as [string, Buffer]],
+      [`/models/${n}.safetensors`, ["application/octet-stream", readFileSync(join(root, `models/${n}.safetensors`))] as [string, Buffer]]])),
   };
   const server = createServer((req, res) => {
     if (req.method === "POST" && req.url === "/result") {
@@ -99,6 +104,7 @@ describe.skipIf(!haveChromium)("Node and Chromium agree bit for bit", () => {
     node["index loaded from Node"] = indexQueries(ix);
     const imgProc = new ImageProcessor({ size: 224, cropSize: 224, interpolation: "bicubic" });
     for (const f of ["rgb.png", "palette.png", "photo420.jpg"]) node[`image ${f}`] = hashBits(imgProc.process(new Uint8Array(readFileSync(join(root, "test/fixtures/images", f)))).data);
+    Object.assign(node, await shippedOutputs({}, new Uint8Array(readFileSync(join(root, "test/fixtures/speech/0000.wav")))));
 
     const page = await bundlePage();
     // One retry when Chromium fails to start or to report (an infrastructure failure under load); a difference

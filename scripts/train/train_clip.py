@@ -2,7 +2,7 @@
 """Trains the shipped CLIP (the seed's CLIPModel, small config) on procedural scenes from scripts/scenes.mjs.
 Deterministic: fixed seeds, one thread order.  Writes models/clip-scenes.safetensors (the state_dict, unchanged
 keys), models/clip-scenes.json (config, tokenizer, preprocessing, metrics) and a few reference outputs.
-Run:  /usr/bin/python3 scripts/train/train_clip.py   (Debian python3-torch; about 35 minutes on two cores with Debian's OpenBLAS: apt-get install libopenblas0-pthread)"""
+Run:  /usr/bin/python3 scripts/train/train_clip.py   (Debian python3-torch; about 60 minutes on two cores with Debian's OpenBLAS: apt-get install libopenblas0-pthread)"""
 import json
 import math
 import os
@@ -22,10 +22,10 @@ from safetensors_io import save  # noqa: E402
 
 torch.manual_seed(0)
 np.random.seed(0)
-torch.set_num_threads(2)
+torch.set_num_threads(int(os.environ.get("THREADS", 2)))
 SIZE, MAXLEN = 48, 48
 N_TRAIN, N_EVAL = int(os.environ.get("N_TRAIN", 40000)), 1000
-STEPS, BATCH = int(os.environ.get("STEPS", 3000)), int(os.environ.get("BATCH", 128))
+BATCH = int(os.environ.get("BATCH", 128))
 CONFIG = dict(vision_config=dict(image_size=SIZE, patch_size=8, in_channels=3, embed_dim=96, num_heads=4, num_layers=2),
               text_config=dict(vocab_size=259, max_seq_len=MAXLEN, embed_dim=96, num_heads=4, num_layers=2), projection_dim=64)
 
@@ -67,16 +67,18 @@ def recall(model, px, caps):
     return t2i, i2t
 
 
-def main():
-    tr_px, tr_caps = scenes(N_TRAIN, 1)
-    ev_px, ev_caps = scenes(N_EVAL, 1_000_000)
-    model = S.CLIPModel(**CONFIG)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
-    g = torch.Generator().manual_seed(1)
-    t0 = time.time()
-    for step in range(STEPS):
+# Two cosine cycles (a warm restart): 3,000 steps at lr 2e-3 from scratch, then 2,000 at 1e-3 with a fresh
+# optimizer.  STAGE1_FROM=<safetensors> skips the first cycle by loading its result (the model shipped before
+# the second cycle existed), which is what the first cycle recomputes: training is deterministic.
+STAGES = [(int(os.environ.get("STEPS", 3000)), 2e-3, 1), (int(os.environ.get("STEPS2", 2000)), 1e-3, 2)]
+
+
+def train_cycle(model, tr_px, tr_caps, ev_px, ev_caps, steps, peak, seed, t0):
+    opt = torch.optim.AdamW(model.parameters(), lr=peak, weight_decay=0.01)
+    g = torch.Generator().manual_seed(seed)
+    for step in range(steps):
         model.train()
-        lr = 2e-3 * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * step / STEPS))
+        lr = peak * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * step / steps))
         for group in opt.param_groups:
             group["lr"] = lr
         idx = torch.randint(0, N_TRAIN, (BATCH,), generator=g).numpy()
@@ -86,11 +88,27 @@ def main():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if step % 250 == 0 or step == STEPS - 1:
-            msg = f"step {step} loss {loss.item():.3f} lr {lr:.2e} {time.time() - t0:.0f}s"
-            if step % 1000 == 0 or step == STEPS - 1:
+        if step % 250 == 0 or step == steps - 1:
+            msg = f"cycle {seed} step {step} loss {loss.item():.3f} lr {lr:.2e} {time.time() - t0:.0f}s"
+            if step % 1000 == 0 or step == steps - 1:
                 msg += " recall t2i/i2t %.3f/%.3f" % recall(model, ev_px, ev_caps)
             print(msg, flush=True)
+
+
+def main():
+    tr_px, tr_caps = scenes(N_TRAIN, 1)
+    ev_px, ev_caps = scenes(N_EVAL, 1_000_000)
+    model = S.CLIPModel(**CONFIG)
+    t0 = time.time()
+    start = os.environ.get("STAGE1_FROM")
+    if start:
+        from safetensors_io import load
+        model.load_state_dict(load(start))
+        print(f"cycle 1 loaded from {start}: recall t2i/i2t %.3f/%.3f" % recall(model, ev_px, ev_caps), flush=True)
+    for k, (steps, peak, seed) in enumerate(STAGES):
+        if k == 0 and start:
+            continue
+        train_cycle(model, tr_px, tr_caps, ev_px, ev_caps, steps, peak, seed, t0)
     t2i, i2t = recall(model, ev_px, ev_caps)
     model.eval()
     os.makedirs(os.path.join(ROOT, "models"), exist_ok=True)
@@ -104,7 +122,9 @@ def main():
         "data": f"{N_TRAIN} procedural scenes (scripts/scenes.mjs, seeds 1..{N_TRAIN}); held-out: {N_EVAL} scenes from seed 1000000",
         "tokenizer": "ByteTokenizer (UTF-8 bytes + 3; 1 start, 2 end, 0 pad), max length 48",
         "preprocessing": "48x48 RGB, (x / 255 - 0.5) / 0.25",
-        "training": f"AdamW lr 2e-3 (100-step warm-up, cosine), weight decay 0.01, batch {BATCH}, {STEPS} steps, seed 0, torch {torch.__version__}",
+        "processor": {"size": SIZE, "cropSize": SIZE, "interpolation": "bilinear", "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]},
+        "text": {"tokenizer": "byte", "maxLength": MAXLEN},
+        "training": f"AdamW, weight decay 0.01, batch {BATCH}, two cosine cycles with 100-step warm-up: {STAGES[0][0]} steps at lr 2e-3, then {STAGES[1][0]} at lr 1e-3 (fresh optimizer), seed 0, torch {torch.__version__}" + (f"; cycle 1 loaded from {os.path.basename(start)}" if start else ""),
         "metrics_pytorch": {"text_to_image_recall_at_1": t2i, "image_to_text_recall_at_1": i2t,
                             "criterion": "a hit when the retrieved item's caption equals the query's caption (captions repeat)"},
         "command": "/usr/bin/python3 scripts/train/train_clip.py",

@@ -18,6 +18,12 @@ export interface AudioFeatureExtractorConfig {
   nFft?: number;
   hopLength?: number;
   embedDim?: number;
+  /** Channels of the three conv layers; the last is the transformer's width (seed: [128, 256, 512]). */
+  convChannels?: [number, number, number];
+  /** Transformer layers (seed: 4), heads (seed: 8) and feed-forward width (torch default 2048). */
+  numLayers?: number;
+  nhead?: number;
+  dimFeedforward?: number;
 }
 
 /**
@@ -36,16 +42,21 @@ export class AudioFeatureExtractor extends Module {
 
   constructor(config: AudioFeatureExtractorConfig = {}) {
     super();
-    const c = { sampleRate: 16000, nMels: 80, nFft: 400, hopLength: 160, embedDim: 512, ...config };
+    const c: Required<AudioFeatureExtractorConfig> = {
+      sampleRate: 16000, nMels: 80, nFft: 400, hopLength: 160, embedDim: 512, convChannels: [128, 256, 512], numLayers: 4, nhead: 8, dimFeedforward: 2048, ...config,
+    };
+    const [c1, c2, d] = c.convChannels;
+    if (!Array.isArray(c.convChannels) || c.convChannels.length !== 3) throw new Error(`AudioFeatureExtractor: convChannels must be three numbers, got ${JSON.stringify(c.convChannels)}`);
+    if (d % c.nhead) throw new Error(`AudioFeatureExtractor: the transformer width ${d} (convChannels[2]) must be divisible by nhead ${c.nhead}`);
     this.config = c;
     this.mel_filters = new Parameter([c.nMels, Math.floor(c.nFft / 2) + 1], "raw", uniformInit(0.1, nextSeed()));
     this.conv_layers = new Sequential(
-      new Conv1d(c.nMels, 128, 3, { padding: 1 }), new ReLU(),
-      new Conv1d(128, 256, 3, { padding: 1 }), new ReLU(),
-      new Conv1d(256, 512, 3, { padding: 1 }), new ReLU(),
+      new Conv1d(c.nMels, c1, 3, { padding: 1 }), new ReLU(),
+      new Conv1d(c1, c2, 3, { padding: 1 }), new ReLU(),
+      new Conv1d(c2, d, 3, { padding: 1 }), new ReLU(),
     );
-    this.transformer = new TransformerEncoder(() => new TransformerEncoderLayer(512, 8, { batchFirst: true }), 4);
-    this.projection = new Linear(512, c.embedDim);
+    this.transformer = new TransformerEncoder(() => new TransformerEncoderLayer(d, c.nhead, { batchFirst: true, dimFeedforward: c.dimFeedforward }), c.numLayers);
+    this.projection = new Linear(d, c.embedDim);
   }
 
   /** waveform (B, samples) or (samples) -> log-mel (B, nMels, frames) = log(MelSpectrogram(x) + 1e-6). */

@@ -80,6 +80,8 @@ export interface VideoTextConfig {
   textDim?: number;
   projectionDim?: number;
   numClasses?: number | null;
+  /** Token vocabulary of the text encoder's embedding (seed: 10000). */
+  vocabSize?: number;
 }
 
 export interface VideoTextOutput {
@@ -103,10 +105,10 @@ export class VideoTextModel extends Module {
 
   constructor(config: VideoTextConfig = {}) {
     super();
-    const c = { videoDim: 512, textDim: 512, projectionDim: 256, numClasses: null, ...config };
+    const c = { videoDim: 512, textDim: 512, projectionDim: 256, numClasses: null, vocabSize: 10000, ...config };
     if (c.textDim % 2) throw new Error(`VideoTextModel: textDim must be even (two LSTM directions), got ${c.textDim}`);
     this.video_encoder = new VideoEncoder({ temporalDim: c.videoDim });
-    this.text_encoder = new Sequential(new Embedding(10000, 256), new LSTM(256, c.textDim / 2, { batchFirst: true, bidirectional: true }));
+    this.text_encoder = new Sequential(new Embedding(c.vocabSize, 256), new LSTM(256, c.textDim / 2, { batchFirst: true, bidirectional: true }));
     this.text_proj = new Linear(c.textDim, c.projectionDim);
     this.video_proj = new Linear(c.videoDim, c.projectionDim);
     this.classifier = c.numClasses ? new Linear(c.projectionDim, c.numClasses) : null;

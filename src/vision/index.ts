@@ -1,7 +1,7 @@
 // Images: PNG/JPEG decoding in pure JS and torchvision-style preprocessing.
 export { decodeImage, fromImageData } from "./image.js";
 export type { DecodedImage, ImageDataLike } from "./image.js";
-export { decodePng } from "./png.js";
+export { decodePng, encodePng } from "./png.js";
 export { ImageProcessor } from "./processor.js";
 export type { ImageProcessorOptions, ImageInput } from "./processor.js";
 export { resizePlanar } from "./resize.js";

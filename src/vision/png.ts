@@ -1,7 +1,7 @@
 // PNG decoding in pure JS: chunk parsing, CRC checks, zlib via fflate, scanline un-filtering, Adam7
 // interlacing, every colour type and bit depth.  Output: 8-bit RGB or RGBA, row-major HWC (16-bit samples keep
 // their high byte, as PIL and torchvision's decode_png do when converting to uint8).
-import { unzlibSync } from "fflate";
+import { unzlibSync, zlibSync } from "fflate";
 
 export interface DecodedImage {
   width: number;
@@ -148,4 +148,36 @@ function writePixel(line: Uint8Array, x: number, depth: number, type: number, pa
   }
   out[o] = r; out[o + 1] = g; out[o + 2] = b;
   if (C === 4) out[o + 3] = a;
+}
+
+/**
+ * Encodes 8-bit RGB or RGBA pixels (HWC) as a PNG (no filtering, zlib level 6).
+ * @example
+ * writeFileSync("scene.png", encodePng({ width: 48, height: 48, channels: 3, data: pixels }));
+ */
+export function encodePng(img: DecodedImage): Uint8Array {
+  const { width: w, height: h, channels: C, data } = img;
+  if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1) throw new Error(`encodePng: width and height must be positive integers, got ${w}x${h}`);
+  if ((C !== 3 && C !== 4) || !(data instanceof Uint8Array) || data.length !== w * h * C) {
+    throw new Error(`encodePng: expected ${w}x${h}x${C === 4 ? 4 : 3} = ${w * h * (C === 4 ? 4 : 3)} bytes of RGB/RGBA, got ${data?.length} bytes with channels ${C}`);
+  }
+  const raw = new Uint8Array(h * (1 + w * C));
+  for (let y = 0; y < h; y++) raw.set(data.subarray(y * w * C, (y + 1) * w * C), y * (1 + w * C) + 1);
+  const idat = zlibSync(raw, { level: 6 });
+  const chunks: [string, Uint8Array][] = [["IHDR", new Uint8Array(13)], ["IDAT", idat], ["IEND", new Uint8Array(0)]];
+  const ihdr = new DataView(chunks[0][1].buffer);
+  ihdr.setUint32(0, w); ihdr.setUint32(4, h);
+  chunks[0][1].set([8, C === 4 ? 6 : 2, 0, 0, 0], 8);
+  const out = new Uint8Array(8 + chunks.reduce((n, [, d]) => n + 12 + d.length, 0));
+  out.set(SIG);
+  let p = 8;
+  const dv = new DataView(out.buffer);
+  for (const [type, d] of chunks) {
+    dv.setUint32(p, d.length);
+    for (let i = 0; i < 4; i++) out[p + 4 + i] = type.charCodeAt(i);
+    out.set(d, p + 8);
+    dv.setUint32(p + 8 + d.length, crc(out, p + 4, p + 8 + d.length));
+    p += 12 + d.length;
+  }
+  return out;
 }

@@ -4,6 +4,7 @@ import { init, loadSafetensors, MultimodalIndex, ImageProcessor } from "../../sr
 import { runCase, type Case } from "../harness/cases.js";
 import { hashBits } from "../harness/compare.js";
 import { workloads, indexWorkload, indexQueries } from "../harness/workloads.js";
+import { shippedOutputs } from "../harness/shipped.js";
 
 async function main(): Promise<Record<string, string>> {
   await init();
@@ -25,6 +26,9 @@ async function main(): Promise<Record<string, string>> {
   for (const f of ["rgb.png", "palette.png", "photo420.jpg"]) {
     out[`image ${f}`] = hashBits(proc.process(new Uint8Array(await (await fetch(`/fixtures/images/${f}`)).arrayBuffer())).data);
   }
+  // the shipped models, loaded over HTTP the way a web app would
+  const wav = new Uint8Array(await (await fetch("/fixtures/speech/0000.wav")).arrayBuffer());
+  Object.assign(out, await shippedOutputs({ baseUrl: new URL("/models/", location.href).href }, wav));
   return out;
 }
 

@@ -1,0 +1,34 @@
+// The CLI's models, loaded once, lazily (a search by text needs no audio model).
+import { loadPretrained } from "../pipelines/pretrained.js";
+import type { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "../pipelines/embedders.js";
+import type { SpeechRecognizer } from "../pipelines/speech.js";
+import { readVideoFile } from "../video/file.js";
+import type { Modality } from "./media.js";
+import { readFileSync } from "node:fs";
+
+export class Models {
+  private cache = new Map<string, Promise<unknown>>();
+  constructor(readonly modelsDir?: string, readonly ffmpegPath?: string) {}
+  private get<T>(name: "clip-scenes" | "audio-events" | "video-text" | "asr-words"): Promise<T> {
+    if (!this.cache.has(name)) this.cache.set(name, loadPretrained(name, { modelsDir: this.modelsDir }));
+    return this.cache.get(name) as Promise<T>;
+  }
+  clip(): Promise<ImageTextEmbedder> { return this.get("clip-scenes"); }
+  audio(): Promise<AudioEmbedder> { return this.get("audio-events"); }
+  video(): Promise<VideoTextEmbedder> { return this.get("video-text"); }
+  asr(): Promise<SpeechRecognizer> { return this.get("asr-words"); }
+
+  /** One file -> its embedding in its modality's space. */
+  async embedFile(file: string, modality: Modality): Promise<Float32Array> {
+    if (modality === "image") return (await this.clip()).embedImages([readFileSync(file)])[0];
+    if (modality === "audio") return (await this.audio()).embed(readFileSync(file));
+    const vt = await this.video();
+    const { frames } = await readVideoFile(file, { numFrames: vt.processor.numFrames, ffmpegPath: this.ffmpegPath });
+    return vt.embedVideos([frames])[0];
+  }
+
+  /** Text -> a query in the image space and in the video space. */
+  async embedText(text: string, modality: "image" | "video"): Promise<Float32Array> {
+    return modality === "image" ? (await this.clip()).embedTexts([text])[0] : (await this.video()).embedTexts([text])[0];
+  }
+}

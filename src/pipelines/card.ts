@@ -1,0 +1,26 @@
+// Model cards (models/*.json) and weights: what every pipeline's fromCard() accepts.
+import { Tensor } from "../tensor.js";
+import { loadSafetensors } from "../io/safetensors.js";
+
+/** safetensors bytes, or a state_dict already loaded. */
+export type WeightsInput = Uint8Array | ArrayBuffer | Record<string, Tensor>;
+
+export function loadWeights(who: string, w: WeightsInput): Record<string, Tensor> {
+  if (w instanceof Uint8Array) return loadSafetensors(w);
+  if (w instanceof ArrayBuffer) return loadSafetensors(new Uint8Array(w));
+  if (w && typeof w === "object") return w;
+  throw new Error(`${who}: weights must be safetensors bytes or a state_dict, got ${w === null ? "null" : typeof w}`);
+}
+
+export function cardField<T>(who: string, card: unknown, key: string): T {
+  if (!card || typeof card !== "object") throw new Error(`${who}: the model card must be an object (the parsed models/*.json), got ${card === null ? "null" : typeof card}`);
+  const v = (card as Record<string, unknown>)[key];
+  if (v === undefined || v === null) throw new Error(`${who}: the model card has no "${key}"`);
+  return v as T;
+}
+
+/** snake_case config keys (as the training scripts write them) -> the camelCase options of the TS classes. */
+export function camelConfig(o: Record<string, unknown>): Record<string, any> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()),
+    v && typeof v === "object" && !Array.isArray(v) ? camelConfig(v as Record<string, unknown>) : v]));
+}

@@ -1,0 +1,7 @@
+// Pipelines: raw inputs (WAV, image bytes, strings, video frames) -> transcripts and embeddings, configured by model cards.
+export { SpeechRecognizer, wordErrors, audioAt } from "./speech.js";
+export type { SpeechCard, Transcript, AudioInput } from "./speech.js";
+export { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "./embedders.js";
+export { loadPretrained, PRETRAINED, modelsUrl } from "./pretrained.js";
+export type { PretrainedName } from "./pretrained.js";
+export type { WeightsInput } from "./card.js";

@@ -1,0 +1,110 @@
+// WAV in, words out: the shipped CTC recogniser's whole pipeline (decode, mono, resample, log-mel, normalise,
+// SpeechRecognitionModel, CTC decoding), configured by its model card so training and inference cannot drift.
+import { Tensor } from "../tensor.js";
+import { decodeWav, downmix } from "../audio/wav.js";
+import { resample } from "../audio/resample.js";
+import { MelSpectrogram } from "../audio/transforms.js";
+import { ctcGreedyDecode, ctcBeamSearch } from "../audio/ctc.js";
+import { logEps } from "../ops/audio.js";
+import { SpeechRecognitionModel } from "../models/speech.js";
+import { loadWeights, type WeightsInput, cardField } from "./card.js";
+
+/** The fields of a speech model card (models/asr-words.json) the pipeline reads. */
+export interface SpeechCard {
+  config: { vocab_size: number; n_mels: number; hidden_dim: number };
+  vocabulary: string[];
+  features: { sampleRate: number; nFft: number; hopLength: number; nMels: number; mean: number; std: number };
+}
+
+export interface Transcript {
+  text: string;
+  words: string[];
+  tokens: number[];
+  /** seconds of audio transcribed */
+  duration: number;
+}
+
+export type AudioInput = Uint8Array | ArrayBuffer | { waveform: Float32Array; sampleRate: number };
+
+/** WAV bytes or a mono waveform -> mono float32 at `rate` Hz. */
+export function audioAt(who: string, input: AudioInput, rate: number): Float32Array {
+  let wave: Float32Array, sr: number;
+  if (input instanceof Uint8Array || input instanceof ArrayBuffer) {
+    const d = decodeWav(input);
+    wave = downmix(d.channels);
+    sr = d.sampleRate;
+  } else if (input && input.waveform instanceof Float32Array && Number.isFinite(input.sampleRate) && input.sampleRate > 0) {
+    wave = input.waveform;
+    sr = input.sampleRate;
+  } else {
+    throw new Error(`${who}: expected WAV bytes (Uint8Array/ArrayBuffer) or { waveform: Float32Array, sampleRate }, got ${input === null ? "null" : typeof input}`);
+  }
+  if (wave.length === 0) throw new Error(`${who}: the audio is empty`);
+  for (let i = 0; i < wave.length; i++) if (!Number.isFinite(wave[i])) throw new Error(`${who}: sample ${i} is ${wave[i]}; audio must be finite`);
+  return sr === rate ? wave : (resample(new Tensor(wave, [wave.length]), sr, rate).data as Float32Array);
+}
+
+/**
+ * Speech to text with a CTC SpeechRecognitionModel and its model card.
+ * @example
+ * import { readFileSync } from "node:fs";
+ * import { init, SpeechRecognizer } from "polymodal";
+ * await init();
+ * const asr = SpeechRecognizer.fromCard(JSON.parse(readFileSync("models/asr-words.json", "utf8")), readFileSync("models/asr-words.safetensors"));
+ * asr.transcribe(readFileSync("test/fixtures/speech/0000.wav")).text; // "seven three nine"
+ */
+export class SpeechRecognizer {
+  readonly mel: MelSpectrogram;
+  constructor(readonly model: SpeechRecognitionModel, readonly card: SpeechCard) {
+    const f = card.features;
+    if (card.vocabulary.length !== model.config.vocabSize) {
+      throw new Error(`SpeechRecognizer: the card has ${card.vocabulary.length} words, the model ${model.config.vocabSize} outputs`);
+    }
+    if (f.nMels !== model.config.nMels) throw new Error(`SpeechRecognizer: the card's nMels ${f.nMels} differs from the model's ${model.config.nMels}`);
+    this.mel = new MelSpectrogram({ sampleRate: f.sampleRate, nFft: f.nFft, hopLength: f.hopLength, nMels: f.nMels });
+  }
+
+  static fromCard(card: SpeechCard, weights: WeightsInput): SpeechRecognizer {
+    const c = cardField<SpeechCard["config"]>("SpeechRecognizer", card, "config");
+    cardField("SpeechRecognizer", card, "vocabulary");
+    cardField("SpeechRecognizer", card, "features");
+    const model = new SpeechRecognitionModel({ vocabSize: c.vocab_size, nMels: c.n_mels, hiddenDim: c.hidden_dim });
+    model.loadStateDict(loadWeights("SpeechRecognizer", weights));
+    return new SpeechRecognizer(model, card);
+  }
+
+  /** Normalised log-mel features (1, nMels, frames) of mono audio at the card's sample rate. */
+  features(wave: Float32Array): Tensor {
+    const f = this.card.features;
+    const x = logEps(this.mel.forward(new Tensor(wave, [1, wave.length])), 1e-6);
+    const d = x.data as Float32Array;
+    const mean = Math.fround(f.mean), inv = Math.fround(1 / f.std);
+    for (let i = 0; i < d.length; i++) d[i] = Math.fround(Math.fround(d[i] - mean) * inv);
+    return x;
+  }
+
+  /** (1, frames, vocab) log-probabilities for one recording. */
+  logProbs(input: AudioInput): Tensor {
+    return this.model.forward(this.features(audioAt("SpeechRecognizer.logProbs", input, this.card.features.sampleRate)));
+  }
+
+  /** Greedy CTC (the seed's decode_greedy), or prefix beam search with { beamWidth }. */
+  transcribe(input: AudioInput, options: { beamWidth?: number } = {}): Transcript {
+    const wave = audioAt("SpeechRecognizer.transcribe", input, this.card.features.sampleRate);
+    const lp = this.model.forward(this.features(wave));
+    const tokens = options.beamWidth && options.beamWidth > 1 ? ctcBeamSearch(lp, { beamWidth: options.beamWidth })[0][0].tokens : ctcGreedyDecode(lp)[0];
+    const words = tokens.map((t) => this.card.vocabulary[t]);
+    return { text: words.join(" "), words, tokens, duration: wave.length / this.card.features.sampleRate };
+  }
+}
+
+/** Word error rate: (substitutions + deletions + insertions) / reference words, by edit distance. */
+export function wordErrors(reference: string[], hypothesis: string[]): number {
+  let d = Array.from({ length: hypothesis.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= reference.length; i++) {
+    const n = [i];
+    for (let j = 1; j <= hypothesis.length; j++) n.push(Math.min(d[j] + 1, n[j - 1] + 1, d[j - 1] + (reference[i - 1] === hypothesis[j - 1] ? 0 : 1)));
+    d = n;
+  }
+  return d[hypothesis.length];
+}

@@ -1,0 +1,87 @@
+// Video files in Node: .y4m natively, anything else through the system's ffmpeg/ffprobe (Debian: apt-get install
+// ffmpeg), asked for exactly the sampled frames as raw RGB.  Node built-ins load on demand, so the library itself
+// imports none.
+import type { DecodedImage } from "../vision/png.js";
+import { decodeY4M } from "./y4m.js";
+import { sampleFrameIndices } from "./processor.js";
+
+export interface ReadVideoOptions {
+  /** sample this many frames uniformly (VideoProcessor's rule); omitted: every frame */
+  numFrames?: number;
+  /** ffmpeg executable (default "ffmpeg" on PATH); ffprobe is looked up beside it */
+  ffmpegPath?: string;
+}
+
+export interface VideoFrames {
+  width: number;
+  height: number;
+  frameCount: number;
+  frames: DecodedImage[];
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+async function node(): Promise<{ fs: any; cp: any; path: any }> {
+  const im = (m: string): Promise<any> => import(/* @vite-ignore */ ["node", m].join(":"));
+  try {
+    return { fs: await im("fs/promises"), cp: await im("child_process"), path: await im("path") };
+  } catch {
+    throw new Error("readVideoFile needs Node; in a browser decode frames yourself (decodeY4M, or canvas ImageData) and pass them to VideoProcessor");
+  }
+}
+
+function run(cp: any, exe: string, args: string[], what: string): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const p = cp.spawn(exe, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const out: any[] = [], err: any[] = [];
+    p.stdout.on("data", (d: any) => out.push(d));
+    p.stderr.on("data", (d: any) => err.push(d));
+    p.on("error", (e: { code?: string; message: string }) => reject(e.code === "ENOENT"
+      ? new Error(`readVideoFile: ${what} needs ${exe}, which was not found; install ffmpeg (Debian: apt-get install ffmpeg), pass { ffmpegPath }, or use .y4m files`)
+      : new Error(`readVideoFile: could not run ${exe}: ${e.message}`)));
+    p.on("close", (code: number) => code === 0 ? resolve(concat(out))
+      : reject(new Error(`readVideoFile: ${what}: ${exe} exited with code ${code}: ${new TextDecoder().decode(concat(err)).trim().split("\n").slice(-3).join(" | ") || "no message"}`)));
+  });
+}
+
+/**
+ * Reads a video file's frames (RGB, HWC).
+ * @example
+ * const { frames } = await readVideoFile("clip.mp4", { numFrames: 8 });
+ * const video = new VideoProcessor({ numFrames: 8 }).process(frames);
+ */
+export async function readVideoFile(file: string, options: ReadVideoOptions = {}): Promise<VideoFrames> {
+  const { fs, cp, path } = await node();
+  const head = new Uint8Array(10);
+  try {
+    const fh = await fs.open(file, "r");
+    try { await fh.read(head, 0, 10, 0); } finally { await fh.close(); }
+  } catch (e) {
+    throw new Error(`readVideoFile: cannot read ${file}: ${(e as Error).message}`);
+  }
+  const pick = options.numFrames === undefined ? undefined : (n: number): number[] => sampleFrameIndices(n, options.numFrames!);
+  if (String.fromCharCode(...head) === "YUV4MPEG2 ") {
+    const v = decodeY4M(new Uint8Array(await fs.readFile(file)), pick);
+    return { width: v.width, height: v.height, frameCount: v.frameCount, frames: v.frames };
+  }
+  const ffmpeg = options.ffmpegPath ?? "ffmpeg";
+  const ffprobe = ffmpeg.includes("/") ? path.join(path.dirname(ffmpeg), path.basename(ffmpeg).replace("ffmpeg", "ffprobe")) : "ffprobe";
+  const probe = JSON.parse(new TextDecoder().decode(await run(cp, ffprobe, ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=width,height,nb_read_frames", "-of", "json", file], `probing ${file}`)));
+  const s = probe.streams?.[0];
+  if (!s || !(s.width > 0) || !(s.height > 0)) throw new Error(`readVideoFile: ${file} has no video stream`);
+  const count = Number(s.nb_read_frames);
+  if (!(count > 0)) throw new Error(`readVideoFile: ${file} has no decodable frames`);
+  const want = pick ? pick(count) : Array.from({ length: count }, (_, i) => i);
+  const uniq = [...new Set(want)];
+  const select = uniq.map((i) => `eq(n\\,${i})`).join("+");
+  const raw = await run(cp, ffmpeg, ["-v", "error", "-i", file, "-vf", `select='${select}'`, "-vsync", "0", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], `decoding ${file}`);
+  const n = s.width * s.height * 3;
+  if (raw.length !== uniq.length * n) throw new Error(`readVideoFile: ffmpeg returned ${raw.length} bytes for ${uniq.length} frames of ${s.width}x${s.height}`);
+  const byIndex = new Map(uniq.map((i, k) => [i, { width: s.width, height: s.height, channels: 3 as const, data: new Uint8Array(raw.subarray(k * n, (k + 1) * n)) }]));
+  return { width: s.width, height: s.height, frameCount: count, frames: want.map((i) => byIndex.get(i)!) };
+}

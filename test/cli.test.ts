@@ -1,0 +1,108 @@
+// The `polymodal` command as a user runs it (node bin/polymodal.js, built dist/): index a folder with a broken
+// file in it, resume, search by text / image / audio / video, transcribe, embed, info, and the exit codes of
+// bad usage and bad files.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, copyFileSync, utimesSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const tmp = mkdtempSync(join(tmpdir(), "pm-cli-"));
+const coll = join(tmp, "collection");
+let truth: Record<string, Record<string, string>>;
+
+function cli(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), ...args], { encoding: "utf8", cwd: tmp, timeout: 120_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+beforeAll(async () => {
+  const { writeSampleCollection } = await import("../scripts/sample-collection.mjs");
+  truth = writeSampleCollection(coll, { scenes: 24, sounds: 16, clips: 10, speech: 3 });
+  writeFileSync(join(coll, "images", "broken.png"), new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 1, 2, 3]));
+  writeFileSync(join(coll, "notes.txt"), "not media");
+}, 60_000);
+
+describe("polymodal CLI", () => {
+  it("indexes a folder, skipping an unreadable file with a warning", () => {
+    const r = cli("index", coll, "--quiet");
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/warning: skipped images\/broken\.png: decodePng/);
+    expect(r.out).toMatch(/indexed 53 new or changed files \(0 unchanged, 1 skipped as unreadable, 2 not media\)/);
+    expect(r.out).toMatch(/24 images, 19 sounds, 10 videos/); // 16 sound events + 3 speech WAVs
+    const manifest = JSON.parse(readFileSync(join(coll, ".polymodal", "manifest.json"), "utf8"));
+    expect(Object.keys(manifest.files).length).toBe(53);
+    expect(readdirSync(join(coll, ".polymodal")).sort()).toEqual(["audio.pmx", "image.pmx", "manifest.json", "video.pmx"]);
+  }, 120_000);
+
+  it("resumes: a second run embeds only new or changed files", () => {
+    copyFileSync(join(coll, "images", Object.keys(truth.images)[0].slice(7)), join(coll, "images", "copy.png"));
+    const f = join(coll, Object.keys(truth.images)[1]);
+    utimesSync(f, new Date(), new Date(Date.now() + 5000));
+    const r = cli("index", coll, "--quiet");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/indexed 2 new or changed files \(52 unchanged, 1 skipped/);
+    expect(r.out).toMatch(/25 images/);
+  }, 120_000);
+
+  it("searches by text (images and videos), by image, by sound and by video", () => {
+    const idx = ["--index", join(coll, ".polymodal")];
+    const caption = Object.values(truth.images)[3];
+    const t = JSON.parse(cli("search", caption, ...idx, "-k", "3", "--json").out);
+    expect(t.results.filter((r: any) => r.space === "image")).toHaveLength(3);
+    expect(t.results.filter((r: any) => r.space === "video")).toHaveLength(3);
+    expect(truth.images[t.results[0].path]).toBe(caption);
+    const img = Object.keys(truth.images)[5];
+    const i = JSON.parse(cli("search", "--image", join(coll, img), ...idx, "--json").out);
+    expect(i.results.every((r: any) => r.space === "image" && r.path !== img)).toBe(true); // the query itself is left out
+    const snd = Object.keys(truth.sounds)[2];
+    const a = JSON.parse(cli("search", "--audio", join(coll, snd), ...idx, "-k", "1", "--json").out);
+    expect(a.results).toHaveLength(1);
+    expect(a.results[0].space).toBe("audio");
+    const vid = Object.keys(truth.videos)[0];
+    const v = cli("search", "--video", join(coll, vid), ...idx, "-k", "2");
+    expect(v.code).toBe(0);
+    expect(v.out).toMatch(/^videos:\n  [0-9.]+  .*\.y4m\n  [0-9.]+  .*\.y4m\n\(\d+ ms\)/);
+  }, 120_000);
+
+  it("transcribes a WAV and embeds files and text as JSON", () => {
+    const [wav, text] = Object.entries(truth.speech)[0];
+    const t = cli("transcribe", join(coll, wav));
+    expect(t.code).toBe(0);
+    expect(t.out.trim()).toBe(text);
+    const e = JSON.parse(cli("embed", join(coll, Object.keys(truth.sounds)[0])).out);
+    expect([e.modality, e.model, e.dim, e.embedding.length]).toEqual(["audio", "audio-events", 32, 32]);
+    const x = JSON.parse(cli("embed", "--text", "a red circle that grows", "--space", "video").out);
+    expect([x.model, x.dim]).toEqual(["video-text", 64]);
+    expect(Math.hypot(...x.embedding)).toBeCloseTo(1, 5);
+  }, 60_000);
+
+  it("info lists the shipped models and the build", () => {
+    const r = cli("info");
+    expect(r.code).toBe(0);
+    for (const m of ["clip-scenes", "asr-words", "audio-events", "video-text"]) expect(r.out).toContain(m);
+    expect(r.out).toMatch(/SIMD128 supported/);
+  });
+
+  it("exit codes: 2 for bad usage, 3 for missing or unsupported files", () => {
+    expect(cli().code).toBe(2);
+    expect(cli("frobnicate").code).toBe(2);
+    const bad = cli("search", "x", "--frob");
+    expect([bad.code, bad.err]).toEqual([2, expect.stringMatching(/unknown option --frob/)]);
+    expect(cli("search", "--k").code).toBe(2);
+    expect(cli("search", "a", "-k", "0", "--index", join(coll, ".polymodal")).code).toBe(2);
+    expect(cli("index").code).toBe(2);
+    const missing = cli("transcribe", join(tmp, "nope.wav"));
+    expect([missing.code, missing.err]).toEqual([3, expect.stringMatching(/nope\.wav: no such file/)]);
+    expect(cli("transcribe", join(coll, "notes.txt")).code).toBe(3);
+    expect(cli("embed", join(coll, "notes.txt")).err).toMatch(/unsupported file type/);
+    expect(cli("index", join(tmp, "nowhere")).code).toBe(3);
+    const noIndex = cli("search", "a red circle", "--index", join(tmp, "empty"));
+    expect([noIndex.code, noIndex.err]).toEqual([1, expect.stringMatching(/no index at .*empty/)]);
+    writeFileSync(join(tmp, "corrupt.wav"), new Uint8Array(64).fill(3));
+    const corrupt = cli("transcribe", join(tmp, "corrupt.wav"));
+    expect([corrupt.code, corrupt.err]).toEqual([1, expect.stringMatching(/decodeWav: not a RIFF\/WAVE file/)]);
+  });
+});
