@@ -47,11 +47,11 @@ export function audioAt(who: string, input: AudioInput, rate: number): Float32Ar
 /**
  * Speech to text with a CTC SpeechRecognitionModel and its model card.
  * @example
- * import { readFileSync } from "node:fs";
  * import { init, SpeechRecognizer } from "polymodal";
  * await init();
- * const asr = SpeechRecognizer.fromCard(JSON.parse(readFileSync("models/asr-words.json", "utf8")), readFileSync("models/asr-words.safetensors"));
- * asr.transcribe(readFileSync("test/fixtures/speech/0000.wav")).text; // "seven three nine"
+ * const get = async (u: string) => new Uint8Array(await (await fetch(u)).arrayBuffer());
+ * const asr = SpeechRecognizer.fromCard(await (await fetch("models/asr-words.json")).json(), await get("models/asr-words.safetensors"));
+ * asr.transcribe(await get("speech.wav")).text; // "on nine up"
  */
 export class SpeechRecognizer {
   readonly mel: MelSpectrogram;
