@@ -102,7 +102,7 @@ def wer(model, waves, words_list, norm):
 
 
 # Cosine cycles (warm restarts, fresh optimizer each): (steps, peak lr, seed)
-CYCLES = [(STEPS, 2e-3, 1), (int(os.environ.get("STEPS2", 0)), 1e-3, 3)]
+CYCLES = [(STEPS, 2e-3, 1), (int(os.environ.get("STEPS2", 3000)), 1e-3, 3)]
 
 
 def train_cycle(model, tr_w, tr_words, te_w, te_words, norm, order, steps, peak, seed, t0):
