@@ -98,6 +98,15 @@ describe("MultimodalIndex search vs float64 brute force", () => {
 });
 
 describe("MultimodalIndex behaviour", () => {
+  it("addBatch takes a flat (n, D) Float32Array like a Tensor or a list of rows", () => {
+    const D = 8, n = 5, flat = Float32Array.from(lcg(n * D, 3));
+    const a = new MultimodalIndex(D), b = new MultimodalIndex(D);
+    a.addBatch(["0", "1", "2", "3", "4"], flat, "x");
+    b.addBatch(["0", "1", "2", "3", "4"], Array.from({ length: n }, (_, i) => flat.subarray(i * D, (i + 1) * D)), "x");
+    expect(a.search(flat.subarray(8, 16), 5)).toEqual(b.search(flat.subarray(8, 16), 5));
+    expect(() => a.addBatch(["p", "q"], new Float32Array(D * 2 + 1), "x")).toThrow(/must hold 2 x 8 = 16 values, got 17/);
+  });
+
   it("remove, upsert, get, size, searchBatch", () => {
     for (const kind of ["flat", "int8", "hnsw"] as const) {
       const D = 16;

@@ -89,6 +89,10 @@ export class MultimodalIndex {
         throw new Error(`${who}: embeddings must be a float32 Tensor of shape [${n}, ${D}], got ${embeddings.dtype} ${fmtShape(embeddings.shape)}`);
       }
       out.set(embeddings.data as Float32Array);
+    } else if (embeddings instanceof Float32Array && n > 1) {
+      // a flat (n, D) row-major buffer, as encoders and files hand them out
+      if (embeddings.length !== n * D) throw new Error(`${who}: a flat Float32Array must hold ${n} x ${D} = ${n * D} values, got ${embeddings.length}`);
+      out.set(embeddings);
     } else if (n === 1 && !Array.isArray((embeddings as unknown[])[0]) && !((embeddings as unknown[])[0] instanceof Float32Array) && !((embeddings as unknown[])[0] instanceof Tensor)) {
       const v = embeddings as Float32Array | number[];
       if (v.length !== D) throw new Error(`${who}: embedding must have ${D} values, got ${v.length}`);
