@@ -21,3 +21,4 @@ export * from "./vision/index.js";
 export * from "./text/index.js";
 export * from "./video/index.js";
 export * from "./pipelines/index.js";
+export * from "./serving/index.js";

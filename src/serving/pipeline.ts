@@ -1,0 +1,222 @@
+// The seed's MultimodalServingPipeline made real: per-modality preprocessors, task routing, and the dynamic
+// batching the seed declares (batch_size, max_wait_ms) but never runs.  Requests submitted within maxWaitMs with
+// the same task, modalities and input shapes run as one batch; the kernels sum in a fixed order whatever the
+// batch size, so a batched request gets the same bits it would alone.
+import { Tensor, fmtShape, type NestedArray } from "../tensor.js";
+
+/** The seed's MultimodalRequest: modality name -> data, a task ("embedding", "retrieval", "classification", ...) and parameters. */
+export interface MultimodalRequest {
+  requestId: string;
+  modalities: Record<string, unknown>;
+  task: string;
+  parameters?: Record<string, unknown>;
+}
+
+/** The seed's MultimodalResponse; results hold plain arrays (tensor.tolist()) and numbers. */
+export interface MultimodalResponse {
+  requestId: string;
+  results: Record<string, NestedArray | number | string | boolean | null>;
+  latencyMs: number;
+  modalitiesUsed: string[];
+}
+
+export interface ServingMetrics {
+  totalRequests: number;
+  avgLatencyMs: number;
+  avgBatchSize: number;
+}
+
+/** One request's inputs after preprocessing (no batch dimension) -> a batched model call. */
+export type Preprocessor = (data: any) => Tensor;
+/** Runs the model on batched inputs (leading batch dimension) for a task; returns named outputs. */
+export type Runner = (inputs: Record<string, Tensor>, task: string) => Record<string, Tensor | number>;
+
+export interface ServingOptions {
+  preprocessors?: Record<string, Preprocessor>;
+  batchSize?: number;
+  maxWaitMs?: number;
+  /** replaces the seed's routing (embedding: encodeImage / encodeText / encodeVideo / encodeAudio; else forward) */
+  runner?: Runner;
+  /** tasks whose outputs are one row per input and may be batched (default: ["embedding"]) */
+  batchedTasks?: string[];
+}
+
+interface Pending {
+  request: MultimodalRequest;
+  inputs: Record<string, Tensor>;
+  key: string;
+  start: number;
+  resolve: (r: MultimodalResponse) => void;
+  reject: (e: Error) => void;
+}
+
+const now = (): number => (typeof performance !== "undefined" ? performance.now() : Date.now());
+
+/** The seed's default routing, for the model classes of this package (and anything with the same methods). */
+function seedRunner(model: any): Runner {
+  return (inputs, task) => {
+    if (task === "embedding") {
+      if (inputs.image && typeof model.encodeImage === "function") return { embedding: model.encodeImage(inputs.image) };
+      if (inputs.text && typeof model.encodeText === "function") return { embedding: model.encodeText(inputs.text, inputs.attention_mask ?? inputs.attentionMask ?? null) };
+      if (inputs.video && typeof model.encodeVideo === "function") return { embedding: model.encodeVideo(inputs.video) };
+      if (inputs.audio && typeof model.encodeAudio === "function") return { embedding: model.encodeAudio(inputs.audio) };
+    }
+    if (typeof model.forward !== "function") throw new Error(`MultimodalServingPipeline: the model has no forward() for task ${JSON.stringify(task)}`);
+    // the seed calls model(**inputs): CLIP-style models take (image, text, mask), fusion models one object
+    const out = model.forward.length >= 2 ? model.forward(inputs.image, inputs.text, inputs.attention_mask ?? inputs.attentionMask ?? null) : model.forward(inputs);
+    if (out instanceof Tensor) return { output: out };
+    return out as Record<string, Tensor | number>;
+  };
+}
+
+function toTensor(modality: string, data: unknown): Tensor {
+  if (data instanceof Tensor) return data;
+  if (data instanceof Float32Array || data instanceof Int32Array) return Tensor.from(data);
+  if (Array.isArray(data)) {
+    const shape: number[] = [];
+    for (let d: unknown = data; Array.isArray(d); d = d[0]) shape.push(d.length);
+    const flat = (data as unknown[]).flat(Infinity) as number[];
+    if (flat.some((v) => typeof v !== "number")) throw new Error(`MultimodalServingPipeline: modality "${modality}" must hold numbers`);
+    const intLike = modality === "text" || modality.endsWith("mask");
+    const t = new Tensor(intLike ? Int32Array.from(flat) : Float32Array.from(flat), shape.length ? shape : [0]);
+    if (t.size !== flat.length) throw new Error(`MultimodalServingPipeline: modality "${modality}" is a ragged array`);
+    return t;
+  }
+  throw new Error(`MultimodalServingPipeline: no preprocessor for modality "${modality}" and its data is not a Tensor, typed array or nested array (got ${data === null ? "null" : typeof data})`);
+}
+
+/** (b, ...) tensors -> (B, ...) */
+function stack(ts: Tensor[]): Tensor {
+  const first = ts[0];
+  const data = first.dtype === "int32" ? new Int32Array(first.size * ts.length) : new Float32Array(first.size * ts.length);
+  ts.forEach((t, i) => data.set(t.data as any, i * first.size));
+  return new Tensor(data, [ts.length, ...first.shape]);
+}
+
+function row(t: Tensor, i: number, n: number): Tensor {
+  if (t.ndim === 0 || t.shape[0] !== n) return t; // shared outputs (a temperature, a scalar) go to every request
+  const per = t.size / n;
+  return new Tensor(t.data.slice(i * per, (i + 1) * per) as Float32Array, t.shape.slice(1));
+}
+
+/**
+ * @example
+ * const serving = new MultimodalServingPipeline(clip, { batchSize: 8, maxWaitMs: 5, preprocessors: { image: (png) => proc.process(png).reshape([3, 48, 48]) } });
+ * const r = await serving.submit({ requestId: "req_001", modalities: { image: pngBytes }, task: "embedding" });
+ * r.results.embedding; // number[] (64)
+ * serving.getMetrics(); // { totalRequests, avgLatencyMs, avgBatchSize }
+ */
+export class MultimodalServingPipeline {
+  readonly preprocessors: Record<string, Preprocessor>;
+  readonly batchSize: number;
+  readonly maxWaitMs: number;
+  private readonly runner: Runner;
+  private readonly batchedTasks: Set<string>;
+  private queue: Pending[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly metrics = { totalRequests: 0, totalLatencyMs: 0, batchSizes: [] as number[] };
+
+  constructor(readonly model: unknown, options: ServingOptions = {}) {
+    this.preprocessors = options.preprocessors ?? {};
+    this.batchSize = options.batchSize ?? 16;
+    this.maxWaitMs = options.maxWaitMs ?? 50;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`MultimodalServingPipeline: batchSize must be a positive integer, got ${this.batchSize}`);
+    if (!(this.maxWaitMs >= 0)) throw new Error(`MultimodalServingPipeline: maxWaitMs must be >= 0, got ${this.maxWaitMs}`);
+    const m = model as { train?: (on: boolean) => void } | null;
+    if (m && typeof m.train === "function") m.train(false); // the seed's self.model.train(False)
+    this.runner = options.runner ?? seedRunner(model);
+    this.batchedTasks = new Set(options.batchedTasks ?? ["embedding"]);
+  }
+
+  /** Per-modality preprocessing (no batch dimension yet). */
+  preprocess(request: MultimodalRequest): Record<string, Tensor> {
+    if (!request || typeof request.requestId !== "string" || typeof request.task !== "string" || !request.modalities || typeof request.modalities !== "object") {
+      throw new Error("MultimodalServingPipeline: a request needs requestId (string), task (string) and modalities (object)");
+    }
+    const names = Object.keys(request.modalities);
+    if (names.length === 0) throw new Error(`MultimodalServingPipeline: request ${request.requestId} has no modalities`);
+    const out: Record<string, Tensor> = {};
+    for (const [name, data] of Object.entries(request.modalities)) {
+      const pre = this.preprocessors[name];
+      out[name] = pre ? pre(data) : toTensor(name, data);
+      if (!(out[name] instanceof Tensor)) throw new Error(`MultimodalServingPipeline: the "${name}" preprocessor must return a Tensor`);
+    }
+    return out;
+  }
+
+  private respond(request: MultimodalRequest, outputs: Record<string, Tensor | number>, start: number, i: number, n: number): MultimodalResponse {
+    const results: MultimodalResponse["results"] = {};
+    for (const [k, v] of Object.entries(outputs)) results[k] = v instanceof Tensor ? row(v, i, n).toArray() : v;
+    const latencyMs = now() - start;
+    this.metrics.totalRequests++;
+    this.metrics.totalLatencyMs += latencyMs;
+    return { requestId: request.requestId, results, latencyMs, modalitiesUsed: Object.keys(request.modalities) };
+  }
+
+  /** One request now, as a batch of one (the seed's process_single). */
+  processSingle(request: MultimodalRequest): MultimodalResponse {
+    const start = now();
+    const inputs = this.preprocess(request);
+    const batched = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.reshape([1, ...v.shape])]));
+    return this.respond(request, this.runner(batched, request.task), start, 0, 1);
+  }
+
+  /**
+   * Queues a request; it runs with others of the same task, modalities and shapes once batchSize of them wait or
+   * maxWaitMs has passed.  A request that fails (bad input) rejects alone; the others in its batch still run.
+   */
+  submit(request: MultimodalRequest): Promise<MultimodalResponse> {
+    const start = now();
+    return new Promise((resolve, reject) => {
+      let inputs: Record<string, Tensor>;
+      try {
+        inputs = this.preprocess(request);
+      } catch (e) {
+        reject(e as Error);
+        return;
+      }
+      const key = `${request.task}|` + Object.keys(inputs).sort().map((k) => `${k}:${inputs[k].dtype}${fmtShape(inputs[k].shape)}`).join(",");
+      this.queue.push({ request, inputs, key, start, resolve, reject });
+      if (this.queue.filter((p) => p.key === key).length >= this.batchSize) this.flush();
+      else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.maxWaitMs);
+    });
+  }
+
+  /** Runs everything queued now. */
+  flush(): void {
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    const queue = this.queue;
+    this.queue = [];
+    const groups = new Map<string, Pending[]>();
+    for (const p of queue) (groups.get(p.key) ?? groups.set(p.key, []).get(p.key)!).push(p);
+    for (const [, group] of groups) {
+      const batchable = this.batchedTasks.has(group[0].request.task);
+      const size = batchable ? this.batchSize : 1;
+      for (let s = 0; s < group.length; s += size) this.runBatch(group.slice(s, s + size));
+    }
+  }
+
+  private runBatch(batch: Pending[]): void {
+    const n = batch.length;
+    try {
+      const names = Object.keys(batch[0].inputs);
+      const inputs = Object.fromEntries(names.map((k) => [k, stack(batch.map((p) => p.inputs[k]))]));
+      const outputs = this.runner(inputs, batch[0].request.task);
+      this.metrics.batchSizes.push(n);
+      batch.forEach((p, i) => p.resolve(this.respond(p.request, outputs, p.start, i, n)));
+    } catch (e) {
+      if (n === 1) { batch[0].reject(e as Error); return; }
+      for (const p of batch) this.runBatch([p]); // isolate the request that fails
+    }
+  }
+
+  /** The seed's get_metrics, camelCased. */
+  getMetrics(): ServingMetrics {
+    const { totalRequests, totalLatencyMs, batchSizes } = this.metrics;
+    return {
+      totalRequests,
+      avgLatencyMs: totalRequests > 0 ? totalLatencyMs / totalRequests : 0,
+      avgBatchSize: batchSizes.length ? batchSizes.reduce((a, b) => a + b, 0) / batchSizes.length : 0,
+    };
+  }
+}

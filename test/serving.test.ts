@@ -1,0 +1,74 @@
+// MultimodalServingPipeline: the seed's example (process_single on an image), dynamic batching that gives the
+// same bits as one-at-a-time, grouping by task / modalities / shapes, bad requests failing alone, metrics.
+import { beforeAll, describe, expect, it } from "vitest";
+import { init, loadPretrained, MultimodalServingPipeline, ImageProcessor, ByteTokenizer, Tensor, encodePng, type ImageTextEmbedder, type MultimodalRequest } from "../src/index.js";
+import { makeScene, SIZE } from "../scripts/scenes.mjs";
+
+let clip: ImageTextEmbedder;
+const proc = new ImageProcessor({ size: 48, cropSize: 48, interpolation: "bilinear", mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
+const tok = new ByteTokenizer();
+const png = (seed: number): Uint8Array => encodePng({ width: SIZE, height: SIZE, channels: 3, data: makeScene(seed).pixels });
+const pipeline = (o: { batchSize?: number; maxWaitMs?: number } = {}): MultimodalServingPipeline => new MultimodalServingPipeline(clip.model, {
+  ...o,
+  preprocessors: {
+    image: (bytes: Uint8Array) => proc.process(bytes).reshape([3, SIZE, SIZE]),
+    text: (s: string) => { const e = tok.encode(s, { maxLength: 48, padding: "max_length" }); return new Tensor(Int32Array.from(e.ids), [48]); },
+    attention_mask: (s: string) => { const e = tok.encode(s, { maxLength: 48, padding: "max_length" }); return new Tensor(Int32Array.from(e.attentionMask), [48]); },
+  },
+});
+const imageReq = (i: number): MultimodalRequest => ({ requestId: `img${i}`, modalities: { image: png(7000 + i) }, task: "embedding" });
+
+beforeAll(async () => {
+  await init();
+  clip = await loadPretrained("clip-scenes");
+});
+
+describe("MultimodalServingPipeline", () => {
+  it("process_single: the seed's example, through the package's own preprocessing", () => {
+    const s = pipeline({ batchSize: 8 });
+    const r = s.processSingle(imageReq(0));
+    expect(r.requestId).toBe("img0");
+    expect(r.modalitiesUsed).toEqual(["image"]);
+    expect((r.results.embedding as number[]).length).toBe(64);
+    expect(r.results.embedding).toEqual(Array.from(clip.embedImages([png(7000)])[0]));
+    expect(s.getMetrics()).toEqual({ totalRequests: 1, avgLatencyMs: r.latencyMs, avgBatchSize: 0 });
+  });
+
+  it("batches concurrent requests and returns the bits each would get alone", async () => {
+    const s = pipeline({ batchSize: 8, maxWaitMs: 5 });
+    const alone = Array.from({ length: 12 }, (_, i) => s.processSingle(imageReq(i)).results.embedding);
+    const batched = pipeline({ batchSize: 8, maxWaitMs: 5 });
+    const rs = await Promise.all(Array.from({ length: 12 }, (_, i) => batched.submit(imageReq(i))));
+    rs.forEach((r, i) => { expect(r.requestId).toBe(`img${i}`); expect(r.results.embedding).toEqual(alone[i]); });
+    const m = batched.getMetrics();
+    expect(m.totalRequests).toBe(12);
+    expect(m.avgBatchSize).toBe(6); // one full batch of 8 at once, the other 4 after maxWaitMs
+  });
+
+  it("groups by task, modalities and shapes; texts batch with their masks", async () => {
+    const s = pipeline({ batchSize: 4, maxWaitMs: 1 });
+    const caps = ["one small red circle on the left", "two large blue squares on the top", "three small white triangles on the bottom"];
+    const texts = caps.map((c, i) => s.submit({ requestId: `t${i}`, modalities: { text: c, attention_mask: c }, task: "embedding" }));
+    const images = [0, 1].map((i) => s.submit(imageReq(i)));
+    const both = s.submit({ requestId: "pair", modalities: { image: png(7000), text: caps[0], attention_mask: caps[0] }, task: "similarity" });
+    const t = await Promise.all(texts);
+    t.forEach((r, i) => expect(r.results.embedding).toEqual(Array.from(clip.embedTexts([caps[i]])[0])));
+    expect((await Promise.all(images)).map((r) => r.requestId)).toEqual(["img0", "img1"]);
+    const p = await both; // a non-embedding task runs the model's forward, one request at a time
+    expect(Object.keys(p.results).sort()).toEqual(["imageEmbeds", "logitScale", "logitsPerImage", "logitsPerText", "textEmbeds"]);
+    expect(p.results.logitsPerImage as number[]).toHaveLength(1); // row 0 of (1, 1), as the seed's v[0]
+    expect(s.getMetrics().avgBatchSize).toBeCloseTo((3 + 2 + 1) / 3, 10);
+  });
+
+  it("a bad request fails alone with a clear Error; the rest of its batch still runs", async () => {
+    const s = new MultimodalServingPipeline(clip.model, { batchSize: 4, maxWaitMs: 1 });
+    const good = new Tensor(new Float32Array(3 * SIZE * SIZE).fill(0.1), [3, SIZE, SIZE]);
+    const nan = new Tensor(new Float32Array(3 * SIZE * SIZE).fill(NaN), [3, SIZE, SIZE]);
+    const rs = await Promise.allSettled([good, nan, good].map((image, i) => s.submit({ requestId: `r${i}`, modalities: { image }, task: "embedding" })));
+    expect(rs.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(String((rs[1] as PromiseRejectedResult).reason)).toMatch(/NaN|finite/);
+    await expect(s.submit({ requestId: "x", modalities: {}, task: "embedding" })).rejects.toThrow(/has no modalities/);
+    await expect(s.submit({ requestId: "y", modalities: { image: { not: "data" } }, task: "embedding" })).rejects.toThrow(/no preprocessor for modality "image"/);
+    expect(() => new MultimodalServingPipeline(clip.model, { batchSize: 0 })).toThrow(/batchSize/);
+  });
+});
