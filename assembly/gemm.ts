@@ -83,7 +83,7 @@ export function sgemm_pack_b(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: 
 }
 
 /** Adds (bias per column, per row) and applies act, for the last K block only. */
-function tileStore(
+@inline function tileStore(
   cp: usize, c0v: v128, c1v: v128, nv: i32, first: bool, last: bool,
   bias: usize, biasMode: i32, col0: i32, row: i32, act: i32
 ): void {
