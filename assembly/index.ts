@@ -4,7 +4,7 @@ export { sgemm_packed_size, sgemm_pack_b, sgemm_packed_a_size, sgemm_pack_a, sge
 export { im2col_pack } from "./conv";
 export { unary_f32, binary_f32, affine_f32, log_eps_f32, count_nonfinite_f32 } from "./elementwise";
 export { softmax_f32, layernorm_f32, mean_mid_f32, adaptive_avg_pool2d_f32, l2_normalize_f32 } from "./rows";
-export { lstm_cell_f32 } from "./lstm";
+export { lstm_cell_f32, lstm_steps_f32 } from "./lstm";
 export { cfft_plan_size, cfft_work_size, cfft_plan_init, cfft4 } from "./fft";
 export {
   rfft_plan_size, rfft_work_size, rfft_plan_init, stft_complex_f32, spectrogram_f32, mel_spectrogram_f32,

@@ -2,6 +2,7 @@
 //   gates = (h W_hh^T + b_hh) + (x W_ih^T + b_ih)      (both products come from sgemm)
 //   c' = sigmoid(f) * c + sigmoid(i) * tanh(g);  h' = sigmoid(o) * tanh(c')
 import { vsigmoid, vtanh } from "./vmath";
+import { sgemv_packed } from "./gemm";
 
 @inline function step(gh: v128, gx: v128): v128 { return f32x4.add(gh, gx); }
 
@@ -42,4 +43,26 @@ export function lstm_cell_f32(B: i32, H: i32, gh: usize, gx: usize, ldgx: i32, c
   const c2 = f32x4.add(f32x4.mul(f, f32x4.splat(load<f32>(pc + o))), f32x4.mul(i, g));
   store<f32>(pc + o, f32x4.extract_lane(c2, 0));
   store<f32>(po + o, f32x4.extract_lane(f32x4.mul(og, vtanh(c2)), 0));
+}
+
+/**
+ * The whole recurrence of one LSTM layer and direction for a small batch (B < 4: one-row products), so the
+ * 2 x T kernel calls per sequence stay inside WASM.  Per step t (reversed when reverse = 1):
+ *   gh (B, 4H) = h_prev W_hh^T + b_hh;  cell(gh, gx[:, t]) -> c, out[:, t, colOff:colOff+H]
+ * gx (B, T, 4H) input products; h0 (B, H) with row stride H; out row stride ldo (floats), batch stride T*ldo.
+ */
+export function lstm_steps_f32(
+  B: i32, T: i32, H: i32, gx: usize, whh: usize, bhh: usize, biasMode: i32, reverse: i32,
+  out: usize, ldo: i32, colOff: i32, h0: usize, c: usize, gh: usize,
+): void {
+  const G = 4 * H;
+  let hp = h0, hs = H;
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? T - 1 - s : s;
+    for (let b = 0; b < B; b++) sgemv_packed(G, H, hp + (<usize>(b * hs) << 2), whh, gh + (<usize>(b * G) << 2), bhh, biasMode, s & 1);
+    const ho = out + (<usize>(t * ldo + colOff) << 2);
+    lstm_cell_f32(B, H, gh, gx + (<usize>(t * G) << 2), T * G, c, ho, T * ldo);
+    hp = ho;
+    hs = T * ldo;
+  }
 }

@@ -26,6 +26,7 @@ export interface KernelExports {
   adaptive_avg_pool2d_f32(x: number, out: number, P: number, H: number, W: number, OH: number, OW: number): void;
   l2_normalize_f32(x: number, out: number, rows: number, n: number, eps: number): void;
   lstm_cell_f32(B: number, H: number, gh: number, gx: number, ldgx: number, c: number, hout: number, ldh: number): void;
+  lstm_steps_f32(B: number, T: number, H: number, gx: number, whh: number, bhh: number, biasMode: number, reverse: number, out: number, ldo: number, colOff: number, h0: number, c: number, gh: number): void;
   cfft_plan_size(n: number): number;
   cfft_work_size(n: number): number;
   cfft_plan_init(n: number, plan: number, ws: number): void;

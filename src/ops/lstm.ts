@@ -83,13 +83,17 @@ export function lstmRecurrence(
     let hp = h0, hs = H;
     if (!hp) { hp = heap.alloc(B * H * 4); heap.f32(hp, B * H).fill(0); }
     const bm = bhh ? Bias.perColumn : Bias.none;
+    if (B < 4) {
+      // one-row products: the whole recurrence runs inside WASM (2 x T kernel calls saved per sequence)
+      if (T > 0) k.lstm_steps_f32(B, T, H, gx, whh, bhh, bm, reverse ? 1 : 0, out, ldo, colOff, hp, c, gh);
+      const last = reverse ? 0 : T - 1;
+      if (T > 0) for (let b = 0; b < B; b++) heap.f32(hN + b * H * 4, H).set(heap.f32(out + ((b * T + last) * ldo + colOff) * 4, H));
+      else for (let b = 0; b < B; b++) heap.f32(hN + b * H * 4, H).set(heap.f32(hp + b * H * 4, H));
+      return;
+    }
     for (let s = 0; s < T; s++) {
       const t = reverse ? T - 1 - s : s;
-      if (B < 4) {
-        for (let b = 0; b < B; b++) k.sgemv_packed(G, H, hp + b * hs * 4, whh, gh + b * G * 4, bhh, bm, s & 1);
-      } else {
-        gemmPacked(B, G, H, hp, hs, whh, gh, G, bhh, bm, 0);
-      }
+      gemmPacked(B, G, H, hp, hs, whh, gh, G, bhh, bm, 0);
       k.lstm_cell_f32(B, H, gh, gx + t * G * 4, T * G, c, out + (t * ldo + colOff) * 4, T * ldo);
       hp = out + (t * ldo + colOff) * 4;
       hs = T * ldo;
