@@ -52,7 +52,7 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
   const coll = await Collection.open(indexDir, { root, kind: options.kind ?? "flat" });
   const files: string[] = [];
   walk(root, indexDir, files);
-  const todo: Array<{ path: string; rel: string; mod: Modality; size: number; mtimeMs: number }> = [];
+  const pending: Array<{ path: string; rel: string; mod: Modality; size: number; mtimeMs: number }> = [];
   let ignored = 0, unchanged = 0;
   for (const p of files) {
     const mod = modalityOf(p);
@@ -61,13 +61,13 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
     const s = statSync(p);
     const prev = coll.manifest.files[rel];
     if (prev && prev.size === s.size && prev.mtimeMs === s.mtimeMs) { unchanged++; continue; }
-    todo.push({ path: p, rel, mod, size: s.size, mtimeMs: s.mtimeMs });
+    pending.push({ path: p, rel, mod, size: s.size, mtimeMs: s.mtimeMs });
   }
-  const bar = options.progress === false ? null : new Progress(todo.length, "indexing");
+  const bar = options.progress === false ? null : new Progress(pending.length, "indexing");
   let added = 0, failed = 0, sinceSave = 0;
   const saveEvery = options.saveEvery ?? 50;
-  for (let i = 0; i < todo.length; i++) {
-    const f = todo[i];
+  for (let i = 0; i < pending.length; i++) {
+    const f = pending[i];
     bar?.tick(i, f.rel);
     try {
       const emb = await models.embedFile(f.path, f.mod);
@@ -84,7 +84,7 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
     }
     if (++sinceSave >= saveEvery) { await coll.save(); sinceSave = 0; }
   }
-  bar?.tick(todo.length);
+  bar?.tick(pending.length);
   bar?.done();
   await coll.save();
   return { indexDir, added, unchanged, failed, ignored, counts: coll.counts(), seconds: (performance.now() - t0) / 1000 };
