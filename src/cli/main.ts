@@ -1,7 +1,7 @@
 // The `polymodal` command: index a folder, search it by text / image / audio / video, transcribe, embed, info.
 // Exit codes: 0 ok, 1 failure, 2 bad usage (unknown command or flag), 3 missing or unsupported input file.
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { resolve, join } from "node:path";
+import { resolve, join, relative, isAbsolute, sep } from "node:path";
 import { init } from "../bindings/module.js";
 import { parseArgs, intFlag, UsageError } from "./args.js";
 import { indexFolder } from "./indexer.js";
@@ -121,8 +121,8 @@ async function search(positional: string[], flags: Record<string, string | boole
     const m = byFile[0], f = needFile(flags[m] as string, `--${m}`);
     needModality(f, m);
     queries.push({ space: m, vec: await models.embedFile(f, m) });
-    const rel = resolve(f).startsWith(coll.manifest.root + "/") ? resolve(f).slice(coll.manifest.root.length + 1) : null;
-    exclude = rel; // the query file itself, when it is in the collection
+    const rel = relative(coll.manifest.root, resolve(f));
+    exclude = rel.startsWith("..") || isAbsolute(rel) ? null : rel.split(sep).join("/"); // the query file itself, when it is in the collection
   } else {
     for (const space of ["image", "video"] as const) if (coll.indexes.get(space)?.size) queries.push({ space, vec: await models.embedText(positional[0], space) });
   }

@@ -78,8 +78,9 @@ export async function readVideoFile(file: string, options: ReadVideoOptions = {}
   if (!(count > 0)) throw new Error(`readVideoFile: ${file} has no decodable frames`);
   const want = pick ? pick(count) : Array.from({ length: count }, (_, i) => i);
   const uniq = [...new Set(want)];
-  const select = uniq.map((i) => `eq(n\\,${i})`).join("+");
-  const raw = await run(cp, ffmpeg, ["-v", "error", "-i", file, "-vf", `select='${select}'`, "-vsync", "0", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], `decoding ${file}`);
+  // ask ffmpeg for exactly the sampled frames (every frame: no filter at all)
+  const filter = pick ? ["-vf", `select='${uniq.map((i) => `eq(n\\,${i})`).join("+")}'`] : [];
+  const raw = await run(cp, ffmpeg, ["-v", "error", "-i", file, ...filter, "-vsync", "0", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], `decoding ${file}`);
   const n = s.width * s.height * 3;
   if (raw.length !== uniq.length * n) throw new Error(`readVideoFile: ffmpeg returned ${raw.length} bytes for ${uniq.length} frames of ${s.width}x${s.height}`);
   const byIndex = new Map(uniq.map((i, k) => [i, { width: s.width, height: s.height, channels: 3 as const, data: new Uint8Array(raw.subarray(k * n, (k + 1) * n)) }]));
