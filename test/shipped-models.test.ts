@@ -126,3 +126,18 @@ describe("video-text (VideoTextModel)", () => {
     index.dispose();
   });
 });
+
+describe("pipeline errors", () => {
+  it("a wrong card, wrong weights or an unknown model name gives a clear Error", async () => {
+    const { SpeechRecognizer, AudioEmbedder, ImageTextEmbedder } = await import("../src/index.js");
+    const c = card("asr-words"), w = readFileSync(join(root, "models/asr-words.safetensors"));
+    expect(() => SpeechRecognizer.fromCard(null as any, w)).toThrow(/model card must be an object/);
+    expect(() => SpeechRecognizer.fromCard({ ...c, vocabulary: undefined }, w)).toThrow(/card has no "vocabulary"/);
+    expect(() => SpeechRecognizer.fromCard({ ...c, vocabulary: c.vocabulary.slice(1) }, w)).toThrow(/card has 20 words, the model 21 outputs/);
+    expect(() => SpeechRecognizer.fromCard(c, readFileSync(join(root, "models/audio-events.safetensors")))).toThrow(/missing|unexpected/);
+    expect(() => AudioEmbedder.fromCard({ ...card("audio-events"), prototypes: [[1, 2]] }, readFileSync(join(root, "models/audio-events.safetensors")))).toThrow(/one 32-d prototype per kind/);
+    expect(() => ImageTextEmbedder.fromCard(card("clip-scenes"), new Uint8Array(12))).toThrow(/safetensors/i);
+    await expect(loadPretrained("nope" as any)).rejects.toThrow(/unknown model "nope"; shipped: clip-scenes, asr-words, audio-events, video-text/);
+    await expect(loadPretrained("asr-words", { modelsDir: "/nonexistent" })).rejects.toThrow(/cannot read asr-words from \/nonexistent/);
+  });
+});
