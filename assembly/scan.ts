@@ -60,6 +60,10 @@ function siftDown(hs: usize, hi: usize, n: i32, i0: i32): void {
 export function topk_f32(scores: usize, N: i32, k: i32, mask: usize, outScore: usize, outIndex: usize): i32 {
   let n = 0;
   for (let i = 0; i < N; i++) {
+    // Once the heap is full only a score above its worst can enter (an equal one has a higher index, NaN never
+    // does): skip four at a time while none is.  The kept set and order are the same as one by one.
+    while (n == k && i + 4 <= N && !v128.any_true(f32x4.gt(v128.load(scores + (<usize>i << 2)), f32x4.splat(load<f32>(outScore))))) i += 4;
+    if (i >= N) break;
     if (mask != 0 && load<u8>(mask + i) == 0) continue;
     const s = load<f32>(scores + (<usize>i << 2));
     if (s != s) continue;
