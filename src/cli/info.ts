@@ -16,7 +16,8 @@ export async function info(modelsDir: string | undefined, json: boolean): Promis
     const card = JSON.parse(readFileSync(join(dir, f), "utf8"));
     const sd = loadSafetensors(readFileSync(w));
     const params = Object.values(sd).reduce((n, t) => n + t.size, 0);
-    return [{ name, model: card.model, params, bytes: st.size, metrics: card.metrics_polymodal ?? card.metrics_pytorch ?? {} }];
+    const measured = card.metrics_polymodal ? "through polymodal" : "in PyTorch (the tests check polymodal reproduces them)";
+    return [{ name, model: card.model, params, bytes: st.size, measured, metrics: card.metrics_polymodal ?? card.metrics_pytorch ?? {} }];
   });
   const wasmBytes = Math.floor((WASM_BASE64.length * 3) / 4);
   const simd = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]));
@@ -30,7 +31,7 @@ export async function info(modelsDir: string | undefined, json: boolean): Promis
     `wasm core: ${(wasmBytes / 1024).toFixed(0)} KiB, SIMD128 ${simd ? "supported" : "NOT supported by this engine"}, relaxed-SIMD off (bit-identical results everywhere), 1 thread`,
     `models (${dir}):`,
     ...models.map((m) => `  ${m.name.padEnd(13)} ${m.model}  ${(m.params / 1e6).toFixed(2)} M params, ${(m.bytes / 1e6).toFixed(1)} MB` +
-      (Object.keys(m.metrics).length ? `\n${" ".repeat(16)}${Object.entries(m.metrics).filter(([, v]) => typeof v === "number").map(([k, v]) => `${k} ${(v as number).toFixed(3)}`).join(", ")}` : "")),
+      (Object.keys(m.metrics).length ? `\n${" ".repeat(16)}${m.measured}: ${Object.entries(m.metrics).filter(([, v]) => typeof v === "number").map(([k, v]) => `${k} ${Number.isInteger(v) ? v : (v as number).toFixed(3)}`).join(", ")}` : "")),
   ];
   return lines.join("\n");
 }

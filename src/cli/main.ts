@@ -135,7 +135,7 @@ async function search(positional: string[], flags: Record<string, string | boole
   if (flags.json) { out(JSON.stringify({ query: positional[0] ?? flags[byFile[0]], results, ms: Math.round(ms) })); return 0; }
   if (queries.length === 0 || results.length === 0) { out("no indexed items of a matching kind"); return 0; }
   for (const { space } of queries) {
-    out(`${space}s:`);
+    out(`${{ image: "images", audio: "audio", video: "videos" }[space]}:`);
     for (const r of results.filter((x) => x.space === space)) out(`  ${r.score.toFixed(3)}  ${join(coll.manifest.root, r.path)}`);
   }
   out(`(${ms.toFixed(0)} ms)`);
