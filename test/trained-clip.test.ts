@@ -4,15 +4,12 @@ import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, CLIPModel, loadSafetensors, ImageProcessor, ByteTokenizer, MultimodalIndex, Tensor } from "../src/index.js";
+import { init, CLIPModel, camelConfig, loadSafetensors, ImageProcessor, ByteTokenizer, MultimodalIndex, Tensor } from "../src/index.js";
 import { makeScene, SIZE } from "../scripts/scenes.mjs";
 import { compare } from "./harness/compare.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const card = JSON.parse(readFileSync(join(root, "models/clip-scenes.json"), "utf8"));
-const camel = (s: string): string => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
-const camelCfg = (o: Record<string, any>): Record<string, any> =>
-  Object.fromEntries(Object.entries(o).map(([k, v]) => [camel(k), v && typeof v === "object" ? camelCfg(v) : v]));
 
 let clip: CLIPModel;
 const proc = new ImageProcessor({ size: null, cropSize: null, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
@@ -35,7 +32,7 @@ function embedScenes(first: number, n: number): { img: Tensor; txt: Tensor; caps
 
 beforeAll(async () => {
   await init();
-  clip = new CLIPModel(camelCfg(card.config));
+  clip = new CLIPModel(camelConfig(card.config));
   clip.loadStateDict(loadSafetensors(readFileSync(join(root, "models/clip-scenes.safetensors"))));
 });
 

@@ -1,10 +1,10 @@
 // The CLI's models, loaded once, lazily (a search by text needs no audio model).
+import { readFileSync } from "node:fs";
 import { loadPretrained } from "../pipelines/pretrained.js";
 import type { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "../pipelines/embedders.js";
 import type { SpeechRecognizer } from "../pipelines/speech.js";
 import { readVideoFile } from "../video/file.js";
 import type { Modality } from "./media.js";
-import { readFileSync } from "node:fs";
 
 export class Models {
   private cache = new Map<string, Promise<unknown>>();

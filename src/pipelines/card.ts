@@ -24,3 +24,12 @@ export function camelConfig(o: Record<string, unknown>): Record<string, any> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()),
     v && typeof v === "object" && !Array.isArray(v) ? camelConfig(v as Record<string, unknown>) : v]));
 }
+
+/** The card's model: `new Model(camelCased card.config)` with the weights loaded strictly (one Error lists every bad key). */
+export function modelFromCard<M extends { loadStateDict(sd: Record<string, Tensor>): unknown }>(
+  who: string, card: unknown, weights: WeightsInput, Model: new (config: any) => M,
+): M {
+  const model = new Model(camelConfig(cardField(who, card, "config")));
+  model.loadStateDict(loadWeights(who, weights));
+  return model;
+}

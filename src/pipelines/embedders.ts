@@ -9,7 +9,7 @@ import { VideoProcessor } from "../video/processor.js";
 import { ByteTokenizer } from "../text/tokenizer.js";
 import { normalize } from "../ops/norm.js";
 import { audioAt, type AudioInput } from "./speech.js";
-import { loadWeights, cardField, camelConfig, type WeightsInput } from "./card.js";
+import { cardField, modelFromCard, type WeightsInput } from "./card.js";
 
 /** Rows of a (B, D) tensor as Float32Arrays. */
 export function rows(t: Tensor): Float32Array[] {
@@ -32,8 +32,7 @@ export class ImageTextEmbedder {
 
   static fromCard(card: Record<string, any>, weights: WeightsInput): ImageTextEmbedder {
     const who = "ImageTextEmbedder";
-    const model = new CLIPModel(camelConfig(cardField(who, card, "config")));
-    model.loadStateDict(loadWeights(who, weights));
+    const model = modelFromCard(who, card, weights, CLIPModel);
     return new ImageTextEmbedder(model, new ImageProcessor(cardField<ImageProcessorOptions>(who, card, "processor")), cardField<TextCard>(who, card, "text").maxLength);
   }
   get dim(): number { return this.model.projectionDim; }
@@ -58,8 +57,7 @@ export class AudioEmbedder {
 
   static fromCard(card: Record<string, any>, weights: WeightsInput): AudioEmbedder {
     const who = "AudioEmbedder";
-    const model = new AudioFeatureExtractor(camelConfig(cardField(who, card, "config")));
-    model.loadStateDict(loadWeights(who, weights));
+    const model = modelFromCard(who, card, weights, AudioFeatureExtractor);
     const kinds = cardField<string[]>(who, card, "kinds"), protos = cardField<number[][]>(who, card, "prototypes");
     if (protos.length !== kinds.length || protos.some((p) => p.length !== model.config.embedDim)) {
       throw new Error(`${who}: the card needs one ${model.config.embedDim}-d prototype per kind (${kinds.length})`);
@@ -100,8 +98,7 @@ export class VideoTextEmbedder {
 
   static fromCard(card: Record<string, any>, weights: WeightsInput): VideoTextEmbedder {
     const who = "VideoTextEmbedder";
-    const model = new VideoTextModel(camelConfig(cardField(who, card, "config")));
-    model.loadStateDict(loadWeights(who, weights));
+    const model = modelFromCard(who, card, weights, VideoTextModel);
     const proc = new VideoProcessor(cardField(who, card, "processor"));
     return new VideoTextEmbedder(model, proc, cardField<TextCard>(who, card, "text").maxLength);
   }

@@ -4,4 +4,5 @@ export type { SpeechCard, Transcript, AudioInput } from "./speech.js";
 export { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "./embedders.js";
 export { loadPretrained, PRETRAINED, modelsUrl } from "./pretrained.js";
 export type { PretrainedName } from "./pretrained.js";
+export { camelConfig, modelFromCard } from "./card.js";
 export type { WeightsInput } from "./card.js";

@@ -7,7 +7,7 @@ import { MelSpectrogram } from "../audio/transforms.js";
 import { ctcGreedyDecode, ctcBeamSearch } from "../audio/ctc.js";
 import { logEps } from "../ops/audio.js";
 import { SpeechRecognitionModel } from "../models/speech.js";
-import { loadWeights, type WeightsInput, cardField } from "./card.js";
+import { modelFromCard, type WeightsInput, cardField } from "./card.js";
 
 /** The fields of a speech model card (models/asr-words.json) the pipeline reads. */
 export interface SpeechCard {
@@ -65,12 +65,9 @@ export class SpeechRecognizer {
   }
 
   static fromCard(card: SpeechCard, weights: WeightsInput): SpeechRecognizer {
-    const c = cardField<SpeechCard["config"]>("SpeechRecognizer", card, "config");
     cardField("SpeechRecognizer", card, "vocabulary");
     cardField("SpeechRecognizer", card, "features");
-    const model = new SpeechRecognitionModel({ vocabSize: c.vocab_size, nMels: c.n_mels, hiddenDim: c.hidden_dim });
-    model.loadStateDict(loadWeights("SpeechRecognizer", weights));
-    return new SpeechRecognizer(model, card);
+    return new SpeechRecognizer(modelFromCard("SpeechRecognizer", card, weights, SpeechRecognitionModel), card);
   }
 
   /** Normalised log-mel features (1, nMels, frames) of mono audio at the card's sample rate. */

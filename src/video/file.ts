@@ -71,10 +71,10 @@ export async function readVideoFile(file: string, options: ReadVideoOptions = {}
   }
   const ffmpeg = options.ffmpegPath ?? "ffmpeg";
   const ffprobe = ffmpeg.includes("/") ? path.join(path.dirname(ffmpeg), path.basename(ffmpeg).replace("ffmpeg", "ffprobe")) : "ffprobe";
-  const probe = JSON.parse(new TextDecoder().decode(await run(cp, ffprobe, ["-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=width,height,nb_read_frames", "-of", "json", file], `probing ${file}`)));
+  const probe = JSON.parse(new TextDecoder().decode(await run(cp, ffprobe, ["-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries", "stream=width,height,nb_read_packets", "-of", "json", file], `probing ${file}`)));
   const s = probe.streams?.[0];
   if (!s || !(s.width > 0) || !(s.height > 0)) throw new Error(`readVideoFile: ${file} has no video stream`);
-  const count = Number(s.nb_read_frames);
+  const count = Number(s.nb_read_packets); // one packet per video frame; counting packets needs no decoding
   if (!(count > 0)) throw new Error(`readVideoFile: ${file} has no decodable frames`);
   const want = pick ? pick(count) : Array.from({ length: count }, (_, i) => i);
   const uniq = [...new Set(want)];
