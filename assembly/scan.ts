@@ -141,36 +141,70 @@ export function normalize_seed_f32(x: usize, out: usize, rows: i32, n: i32): voi
   return s;
 }
 
-/** Sign-extends n int8 values to int16 (a query widened once for scan_i8w_scaled). */
+/** Sign-extends n int8 values to int16 (a query widened once for scan_i8t_scaled). */
 export function widen_i8_i16(src: usize, n: i32, dst: usize): void {
   for (let i = 0; i < n; i++) store<i16>(dst + (<usize>i << 1), <i16>load<i8>(src + i));
 }
 
+// int8 rows for the scan live in 4-row tiles: tile t holds rows 4t..4t+3 as (D / 16, 4, 16) bytes, i.e. the
+// first 16 bytes of each of the four rows, then the next 16 of each, and so on.  One pass over a tile reads a
+// single sequential stream and loads each 16 widened query values once for four rows (28% faster than one
+// row-major row per pass at 100,000 x 512, and faster than 2 or 8 rows, where V8 spills).
+
+/** Byte offset of row r's 16-byte chunk c in a tiled int8 store of row length D (a multiple of 16). */
+@inline function tileAt(r: i32, c: i32, D: i32): usize {
+  return <usize>(r >> 2) * (<usize>D << 2) + (<usize>c << 6) + (<usize>(r & 3) << 4);
+}
+
 /**
- * scan_i8_scaled with the query pre-widened to int16 (q16, D values; D a multiple of 16): per 16 stored bytes,
- * one load, two sign extensions and two i16 dot products against the widened query.  Same exact i32 sums.
+ * Writes `rows` row-major int8 rows of n values (src, (rows, n)) into rows slot..slot+rows-1 of a tiled store of
+ * row length D (multiple of 16, >= n); bytes n..D-1 of each row are zeroed.
  */
-export function scan_i8w_scaled(q16: usize, X: usize, N: i32, D: i32, ld: i32, scales: usize, scores: usize): void {
-  // One row per pass: unrolling across rows makes V8 hoist every load and spill (measured slower).  Within a row,
-  // 32 bytes per iteration with pointer bounds: 5-15% faster than 16 with an index (less loop arithmetic).
-  const qEnd32 = q16 + (<usize>(D & ~31) << 1);
-  for (let i = 0; i < N; i++) {
-    let pb = X + <usize>i * ld;
+export function pack_i8_tiles(src: usize, rows: i32, n: i32, D: i32, dst: usize, slot: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const ps = src + <usize>r * n;
+    for (let c = 0; c < D >> 4; c++) {
+      const pd = dst + tileAt(slot + r, c, D);
+      const d0 = c << 4;
+      if (d0 + 16 <= n) v128.store(pd, v128.load(ps + d0));
+      else for (let j = 0; j < 16; j++) store<i8>(pd + j, d0 + j < n ? load<i8>(ps + d0 + j) : 0);
+    }
+  }
+}
+
+/** Reads rows slot..slot+rows-1 of a tiled store (row length D) into row-major (rows, n), n <= D. */
+export function unpack_i8_tiles(src: usize, slot: i32, rows: i32, D: i32, n: i32, dst: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const pd = dst + <usize>r * n;
+    for (let d = 0; d < n; d++) store<i8>(pd + d, load<i8>(src + tileAt(slot + r, d >> 4, D) + (d & 15)));
+  }
+}
+
+/**
+ * scores[i] = dot(q, X[i]) (exact i32) * scales[i] for the first N rows of a tiled int8 store X of row length D
+ * (a multiple of 16), with the query pre-widened to int16 (q16, D values).  Writes exactly N scores.
+ */
+export function scan_i8t_scaled(q16: usize, X: usize, N: i32, D: i32, scales: usize, scores: usize): void {
+  const qEnd = q16 + (<usize>D << 1);
+  for (let i = 0; i < N; i += 4) {
+    let pb = X + <usize>i * D;
     let qa = q16;
-    let a = i32x4.splat(0), c = i32x4.splat(0);
-    while (qa < qEnd32) {
-      // load8x8_s loads 8 bytes and sign-extends them in one instruction (no high-half shuffle)
-      a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(qa), v128.load8x8_s(pb)));
-      c = i32x4.add(c, i32x4.dot_i16x8_s(v128.load(qa, 16), v128.load8x8_s(pb, 8)));
-      a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(qa, 32), v128.load8x8_s(pb, 16)));
-      c = i32x4.add(c, i32x4.dot_i16x8_s(v128.load(qa, 48), v128.load8x8_s(pb, 24)));
-      qa += 64; pb += 32;
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+    while (qa < qEnd) {
+      // load8x8_s loads 8 bytes and sign-extends them in one instruction
+      const ql = v128.load(qa), qh = v128.load(qa, 16);
+      a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(ql, v128.load8x8_s(pb)), i32x4.dot_i16x8_s(qh, v128.load8x8_s(pb, 8))));
+      a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(ql, v128.load8x8_s(pb, 16)), i32x4.dot_i16x8_s(qh, v128.load8x8_s(pb, 24))));
+      a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(ql, v128.load8x8_s(pb, 32)), i32x4.dot_i16x8_s(qh, v128.load8x8_s(pb, 40))));
+      a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(ql, v128.load8x8_s(pb, 48)), i32x4.dot_i16x8_s(qh, v128.load8x8_s(pb, 56))));
+      qa += 32; pb += 64;
     }
-    if (D & 16) {
-      a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(qa), v128.load8x8_s(pb)));
-      c = i32x4.add(c, i32x4.dot_i16x8_s(v128.load(qa, 16), v128.load8x8_s(pb, 8)));
-    }
-    store<f32>(scores + (<usize>i << 2), <f32>hsumi4(i32x4.add(a, c)) * load<f32>(scales + (<usize>i << 2)));
+    const o = scores + (<usize>i << 2), sc = scales + (<usize>i << 2);
+    store<f32>(o, <f32>hsumi4(a0) * load<f32>(sc));
+    // the last tile may be partial: its unused rows are scanned (they are in the tile) but not stored
+    if (i + 1 < N) store<f32>(o, <f32>hsumi4(a1) * load<f32>(sc, 4), 4);
+    if (i + 2 < N) store<f32>(o, <f32>hsumi4(a2) * load<f32>(sc, 8), 8);
+    if (i + 3 < N) store<f32>(o, <f32>hsumi4(a3) * load<f32>(sc, 12), 12);
   }
 }
 

@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { init, Tensor, F } from "../src/index.js";
 import { lcg } from "./harness/workloads.js";
+import { rt } from "../src/bindings/module.js";
 
 beforeAll(async () => {
   await init();
@@ -101,6 +102,41 @@ describe("similarity scan and top-k", () => {
           .slice(0, k);
         expect(Array.from(got.indices)).toEqual(order);
         expect(Array.from(got.values)).toEqual(order.map((i) => scores[i]));
+      }
+    }
+  });
+
+  it("tiled int8 scan: exact and scaled for every N (partial last tile) and D, rows packed at any slot", () => {
+    const { k, heap } = rt();
+    for (const D of [16, 48, 512]) {
+      for (const N of [1, 2, 3, 4, 5, 7, 37]) {
+        for (const n of [D, D - 5]) { // n < D: the packer zero-fills each row's tail
+          heap.scope(() => {
+            const slot0 = N % 3; // rows start mid-tile
+            const rows = Int8Array.from(lcg(N * n, N + D + n), (v) => Math.round(v * 127));
+            const q = Int16Array.from(lcg(D, D + 7), (v) => Math.round(v * 127));
+            const scales = Float32Array.from(lcg(slot0 + N, 3), (v) => 0.5 + Math.abs(v));
+            const tiles = heap.alloc(Math.ceil((slot0 + N) / 4) * 4 * D);
+            heap.u8(tiles, Math.ceil((slot0 + N) / 4) * 4 * D).fill(0x5a); // stale bytes must not leak into scores
+            k.pack_i8_tiles(heap.put(rows), N, n, D, tiles, slot0);
+            const q16 = heap.put(new Uint8Array(q.buffer));
+            const sc = heap.put(scales);
+            // scan from slot0's tile start, so the first slot0 rows are the 0x5a filler; then check rows slot0..
+            const total = slot0 + N, out = heap.alloc((total + 1) * 4);
+            heap.f32(out, total + 1).fill(-1);
+            k.scan_i8t_scaled(q16, tiles, total, D, sc, out);
+            const got = heap.f32(out, total + 1);
+            expect(got[total], "writes exactly N scores").toBe(-1);
+            for (let i = 0; i < N; i++) {
+              let r = 0;
+              for (let d = 0; d < n; d++) r += q[d] * rows[i * n + d];
+              expect(got[slot0 + i]).toBe(Math.fround(Math.fround(r) * scales[slot0 + i]));
+            }
+            const back = heap.alloc(N * n);
+            k.unpack_i8_tiles(tiles, slot0, N, D, n, back);
+            expect(Array.from(heap.i8(back, N * n))).toEqual(Array.from(rows));
+          });
+        }
       }
     }
   });

@@ -62,7 +62,9 @@ export interface KernelExports {
   scan_i8(q: number, X: number, N: number, D: number, ld: number, scores: number): void;
   scan_i8_scaled(q: number, X: number, N: number, D: number, ld: number, scales: number, scores: number): void;
   widen_i8_i16(src: number, n: number, dst: number): void;
-  scan_i8w_scaled(q16: number, X: number, N: number, D: number, ld: number, scales: number, scores: number): void;
+  scan_i8t_scaled(q16: number, X: number, N: number, D: number, scales: number, scores: number): void;
+  pack_i8_tiles(src: number, rows: number, n: number, D: number, dst: number, slot: number): void;
+  unpack_i8_tiles(src: number, slot: number, rows: number, D: number, n: number, dst: number): void;
   scan_f32_ids(q: number, X: number, D: number, ld: number, ids: number, n: number, scores: number): void;
   normalize_seed_f32(x: number, out: number, rows: number, n: number): void;
   topk_f32(scores: number, N: number, k: number, mask: number, outScore: number, outIndex: number): number;

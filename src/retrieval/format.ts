@@ -59,7 +59,7 @@ export function encodeIndex(ix: MultimodalIndex): Uint8Array {
   out.set(hb, 16);
   let o = 16 + hb.length;
   if (f32) { out.set(heap.u8(s.f32, f32), o); o += f32; }
-  if (i8) { out.set(heap.u8(s.i8, i8), o); o += i8; out.set(heap.u8(s.scales, scales), o); o += scales; }
+  if (i8) { out.set(new Uint8Array(s.rowsI8(0, n).buffer), o); o += i8; out.set(heap.u8(s.scales, scales), o); o += scales; }
   if (g) {
     out.set(new Uint8Array(g.levels.buffer, 0, levels), o); o += levels;
     out.set(new Uint8Array(g.links0.buffer, 0, links0), o); o += links0;
@@ -105,7 +105,7 @@ export function decodeIndex(bytes: Uint8Array, make: (dim: number, o: IndexOptio
   let o = 16 + hlen;
   const copy = (dst: number, len: number): void => { heap.u8(dst, len).set(bytes.subarray(o, o + len)); o += len; };
   if (sec.f32) copy(s.f32, sec.f32);
-  if (sec.i8) { copy(s.i8, sec.i8); copy(s.scales, sec.scales); }
+  if (sec.i8) { s.setRowsI8(0, bytes.subarray(o, o + sec.i8)); o += sec.i8; copy(s.scales, sec.scales); }
   ix.used = n;
   ix.ids = h.ids;
   ix.metadata = h.metadata;

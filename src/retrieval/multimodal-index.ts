@@ -204,7 +204,7 @@ export class MultimodalIndex {
     if (this.store.hasFloat) embedding = this.store.rowF32(slot);
     else {
       const { heap } = rt();
-      const q = heap.i8(this.store.i8 + slot * this.store.dim8, this.embeddingDim);
+      const q = this.store.rowsI8(slot, 1).subarray(0, this.embeddingDim);
       const s = heap.f32(this.store.scales + slot * 4, 1)[0];
       embedding = Float32Array.from(q, (v) => v * s);
     }
@@ -293,7 +293,7 @@ export class MultimodalIndex {
         k.quantize_rows_i8(pq, 1, D, q8, sq);
         const q16 = heap.alloc(this.store.dim8 * 2);
         k.widen_i8_i16(q8, this.store.dim8, q16); // widened once, reused against every row
-        k.scan_i8w_scaled(q16, this.store.i8, N, this.store.dim8, this.store.dim8, this.store.scales, scores);
+        k.scan_i8t_scaled(q16, this.store.i8, N, this.store.dim8, this.store.scales, scores);
         const qs = heap.f32(sq, 1)[0];
         if (this.options.rerank > 0) {
           const R = Math.max(this.options.rerank, topK);

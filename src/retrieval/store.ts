@@ -1,5 +1,7 @@
 // Vectors of an index, in persistent WASM memory: float32 rows and/or int8 rows with one scale per row
 // (symmetric, max|x| / 127).  Capacity doubles by reallocation; rows are unit-normalised before they arrive.
+// The int8 rows are kept in the scan's 4-row tiles (assembly/scan.ts); everything outside reads and writes
+// them row-major through rowsI8 / setRowsI8, so the file format does not depend on the tiling.
 import { rt } from "../bindings/module.js";
 
 export class VectorStore {
@@ -8,7 +10,7 @@ export class VectorStore {
   readonly hasInt8: boolean;
   cap = 0;
   f32 = 0; // (cap, dim) float32
-  i8 = 0; // (cap, dim8) int8, dim8 = dim rounded up to 16 (zero tail) for the SIMD scan
+  i8 = 0; // (cap / 4, dim8 / 16, 4, 16) int8 tiles, dim8 = dim rounded up to 16 (zero tail) for the SIMD scan
   scales = 0; // (cap) float32
   readonly dim8: number;
 
@@ -21,7 +23,7 @@ export class VectorStore {
 
   ensure(n: number): void {
     if (n <= this.cap) return;
-    const cap = Math.max(n, this.cap * 2, 64);
+    const cap = Math.ceil(Math.max(n, this.cap * 2, 64) / 4) * 4; // whole tiles
     const { heap } = rt();
     const move = (old: number, oldBytes: number, bytes: number): number => {
       const p = heap.allocPersistent(bytes);
@@ -47,11 +49,7 @@ export class VectorStore {
         const src = heap.put(rows.subarray(0, count * D));
         const q = heap.alloc(count * D), s = heap.alloc(count * 4);
         k.quantize_rows_i8(src, count, D, q, s);
-        const qv = heap.i8(q, count * D);
-        for (let r = 0; r < count; r++) {
-          const dst = heap.i8(this.i8 + (slot + r) * this.dim8, this.dim8);
-          dst.set(qv.subarray(r * D, (r + 1) * D));
-        }
+        k.pack_i8_tiles(q, count, D, this.dim8, this.i8, slot);
         heap.f32(this.scales + slot * 4, count).set(heap.f32(s, count));
       });
     }
@@ -63,9 +61,26 @@ export class VectorStore {
     const D = this.dim;
     if (this.hasFloat) heap.f32(this.f32 + to * D * 4, D).set(heap.f32(this.f32 + from * D * 4, D));
     if (this.hasInt8) {
-      heap.i8(this.i8 + to * this.dim8, this.dim8).set(heap.i8(this.i8 + from * this.dim8, this.dim8));
+      this.setRowsI8(to, this.rowsI8(from, 1));
       heap.f32(this.scales + to * 4, 1)[0] = heap.f32(this.scales + from * 4, 1)[0];
     }
+  }
+
+  /** Int8 rows slot..slot+count-1 as row-major (count, dim8) bytes (a copy). */
+  rowsI8(slot: number, count: number): Int8Array {
+    const { k, heap } = rt();
+    return heap.scope(() => {
+      const p = heap.alloc(count * this.dim8);
+      k.unpack_i8_tiles(this.i8, slot, count, this.dim8, this.dim8, p);
+      return heap.i8(p, count * this.dim8).slice();
+    });
+  }
+
+  /** Writes row-major (count, dim8) int8 rows into slots slot..slot+count-1. */
+  setRowsI8(slot: number, rows: Int8Array | Uint8Array): void {
+    const { k, heap } = rt();
+    const count = rows.length / this.dim8;
+    heap.scope(() => k.pack_i8_tiles(heap.put(rows), count, this.dim8, this.dim8, this.i8, slot));
   }
 
   rowF32(slot: number): Float32Array {
