@@ -1,14 +1,14 @@
 // MultimodalServingPipeline: the seed's example (process_single on an image), dynamic batching that gives the
 // same bits as one-at-a-time, grouping by task / modalities / shapes, bad requests failing alone, metrics.
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, loadPretrained, MultimodalServingPipeline, ImageProcessor, ByteTokenizer, Tensor, encodePng, type ImageTextEmbedder, type MultimodalRequest } from "../src/index.js";
+import { init, loadPretrained, MultimodalModelOptimizer, MultimodalServingPipeline, ImageProcessor, ByteTokenizer, Tensor, encodePng, type ImageTextEmbedder, type MultimodalRequest } from "../src/index.js";
 import { makeScene, SIZE } from "../scripts/scenes.mjs";
 
 let clip: ImageTextEmbedder;
 const proc = new ImageProcessor({ size: 48, cropSize: 48, interpolation: "bilinear", mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
 const tok = new ByteTokenizer();
 const png = (seed: number): Uint8Array => encodePng({ width: SIZE, height: SIZE, channels: 3, data: makeScene(seed).pixels });
-const pipeline = (o: { batchSize?: number; maxWaitMs?: number } = {}): MultimodalServingPipeline => new MultimodalServingPipeline(clip.model, {
+const pipeline = (o: { batchSize?: number; maxWaitMs?: number } = {}, model: unknown = clip.model): MultimodalServingPipeline => new MultimodalServingPipeline(model, {
   ...o,
   preprocessors: {
     image: (bytes: Uint8Array) => proc.process(bytes).reshape([3, SIZE, SIZE]),
@@ -43,6 +43,21 @@ describe("MultimodalServingPipeline", () => {
     const m = batched.getMetrics();
     expect(m.totalRequests).toBe(12);
     expect(m.avgBatchSize).toBe(6); // one full batch of 8 at once, the other 4 after maxWaitMs
+  });
+
+  it("a dynamically quantised model is served one request at a time, so each still gets its own bits", async () => {
+    const q = MultimodalModelOptimizer.quantizeModel(clip.model);
+    const alone = Array.from({ length: 5 }, (_, i) => pipeline({}, q).processSingle(imageReq(i)).results.embedding);
+    const s = pipeline({ batchSize: 8, maxWaitMs: 5 }, q);
+    const rs = await Promise.all(Array.from({ length: 5 }, (_, i) => s.submit(imageReq(i))));
+    rs.forEach((r, i) => expect(r.results.embedding).toEqual(alone[i]));
+    expect(s.getMetrics().avgBatchSize).toBe(1);
+    // and batching it would have changed them: one activation scale for the whole batch, as in torch
+    const per = SIZE * SIZE * 3, all = new Float32Array(5 * per);
+    for (let i = 0; i < 5; i++) all.set(proc.process(png(7000 + i)).data as Float32Array, i * per);
+    const together = q.encodeImage(new Tensor(all, [5, 3, SIZE, SIZE]));
+    expect(Array.from(together.data.slice(0, 64))).not.toEqual(alone[0]);
+    q.dispose();
   });
 
   it("groups by task, modalities and shapes; texts batch with their masks", async () => {

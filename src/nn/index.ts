@@ -11,4 +11,5 @@ export { MultiheadAttention } from "./attention.js";
 export { TransformerEncoderLayer, TransformerEncoder } from "./transformer.js";
 export type { TransformerEncoderLayerOptions } from "./transformer.js";
 export { LSTM } from "./lstm.js";
+export { DynamicQuantizedLinear, DynamicQuantizedLSTM } from "./quantized.js";
 export type { LSTMOptions, LSTMOutput } from "./lstm.js";

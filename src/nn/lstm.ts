@@ -59,7 +59,7 @@ export class LSTM extends Module {
   }
 
   /** One layer, one direction: x (B, T, I) -> writes h_t into out (B, T, ldo) at column offset colOff. */
-  private direction(x: Buf, layer: number, reverse: boolean, out: Buf, colOff: number, hN: number, cN: number): void {
+  protected direction(x: Buf, layer: number, reverse: boolean, out: Buf, colOff: number, hN: number, cN: number): void {
     const [B, T, I] = x.shape;
     const H = this.hiddenSize, ldo = out.shape[2];
     const sfx = reverse ? "_reverse" : "";

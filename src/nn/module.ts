@@ -85,12 +85,12 @@ export abstract class Module {
 
   /** Frees every parameter's WASM memory now (otherwise it is freed when the module is garbage collected). */
   dispose(): void {
-    for (const [, p] of this.namedParameters()) p.dispose();
+    for (const [, v] of this.entries()) v.dispose();
   }
 
-  /** Number of scalar parameters. */
+  /** Number of scalar parameters (a quantised layer counts its int8 weights). */
   numParameters(): number {
-    return this.namedParameters().reduce((s, [, p]) => s + p.numel, 0);
+    return this.entries().reduce((s, [, v]) => s + (v instanceof Parameter ? v.numel : v.numParameters()), 0);
   }
 }
 

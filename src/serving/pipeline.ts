@@ -2,6 +2,7 @@
 // batching the seed declares (batch_size, max_wait_ms) but never runs.  Requests submitted within maxWaitMs with
 // the same task, modalities and input shapes run as one batch; the kernels sum in a fixed order whatever the
 // batch size, so a batched request gets the same bits it would alone.
+import { hasDynamicQuantization } from "../nn/quantized.js";
 import { Tensor, fmtShape, type NestedArray } from "../tensor.js";
 
 /** The seed's MultimodalRequest: modality name -> data, a task ("embedding", "retrieval", "classification", ...) and parameters. */
@@ -37,7 +38,7 @@ export interface ServingOptions {
   maxWaitMs?: number;
   /** replaces the seed's routing (embedding: encodeImage / encodeText / encodeVideo / encodeAudio; else forward) */
   runner?: Runner;
-  /** tasks whose outputs are one row per input and may be batched (default: ["embedding"]) */
+  /** tasks whose outputs are one row per input and may be batched (default: ["embedding"]; none for a model with dynamically quantised layers) */
   batchedTasks?: string[];
 }
 
@@ -125,7 +126,9 @@ export class MultimodalServingPipeline {
     const m = model as { train?: (on: boolean) => void } | null;
     if (m && typeof m.train === "function") m.train(false); // the seed's self.model.train(False)
     this.runner = options.runner ?? seedRunner(model);
-    this.batchedTasks = new Set(options.batchedTasks ?? ["embedding"]);
+    // A dynamically quantised model picks one activation scale per call, so a batch would change each request's
+    // bits: such models run one request at a time unless batchedTasks says otherwise.
+    this.batchedTasks = new Set(options.batchedTasks ?? (hasDynamicQuantization(model) ? [] : ["embedding"]));
   }
 
   /** Per-modality preprocessing (no batch dimension yet). */
