@@ -1,6 +1,6 @@
 // Larger deterministic workloads (inputs from an integer generator, so both sides build identical bits) for
 // the Node <-> browser parity check, on top of the fixture cases.
-import { Tensor, F, MultimodalIndex } from "../../src/index.js";
+import { Tensor, F, MultimodalIndex, MultimodalModelOptimizer, nn } from "../../src/index.js";
 
 export function lcg(n: number, seed: number, scale = 1): Float32Array {
   let s = seed >>> 0;
@@ -26,6 +26,13 @@ export function workloads(): Record<string, () => Tensor> {
     "stft prime 401": () => F.stft(wave, { nFft: 401, hopLength: 200 }),
     "lstm 2x20x16->24": () => F.lstmLayer(t([2, 20, 16], 12), { weightIh: t([96, 16], 13, 0.3), weightHh: t([96, 24], 14, 0.3), biasIh: t([96], 15), biasHh: t([96], 16) }).output,
     "layernorm+softmax 64x500": () => F.softmax(F.layerNorm(t([64, 500], 17, 3), 500)),
+    "int8 LSTM+Linear, x86 range": () => quantizedWorkload(true),
+    "int8 LSTM+Linear, qnnpack range": () => quantizedWorkload(false),
+    "int8 index scores, partial tile": () => {
+      const D = 40, N = 37, ix = new MultimodalIndex(D, { kind: "int8" });
+      ix.addBatch(Array.from({ length: N }, (_, i) => `v${i}`), lcg(N * D, 21), "image");
+      return Tensor.from(Float32Array.from(ix.search(lcg(D, 22), N).map((r) => r.score)));
+    },
   };
 }
 
@@ -43,4 +50,14 @@ export function indexWorkload(): MultimodalIndex {
 export function indexQueries(ix: MultimodalIndex): string {
   const q = lcg(10 * 48, 78);
   return JSON.stringify(Array.from({ length: 10 }, (_, i) => ix.search(q.subarray(i * 48, (i + 1) * 48), 5).map((r) => [r.itemId, r.score])));
+}
+
+/** A dynamically quantised BiLSTM + Linear with generated weights: (2, 20, 16) -> (2, 20, 10). */
+function quantizedWorkload(reduceRange: boolean): Tensor {
+  const m = new nn.Sequential(new nn.LSTM(16, 24, { batchFirst: true, bidirectional: true }), new nn.Linear(48, 10));
+  m.loadStateDict(Object.fromEntries(m.namedParameters().map(([k, p], i) => [k, Tensor.from(lcg(p.numel, 100 + i, 0.3), [...p.shape])])));
+  const q = MultimodalModelOptimizer.quantizeModel(m, "dynamic", { reduceRange });
+  const y = q.forward(Tensor.from(lcg(2 * 20 * 16, 30), [2, 20, 16]));
+  q.dispose(); m.dispose();
+  return y;
 }
