@@ -31,6 +31,25 @@ describe("int8", () => {
     }
   });
 
+  it("qgemm (int16 activation codes x int8 weights) is exact at edge sizes and extreme codes", () => {
+    const { k, heap } = rt();
+    for (const [M, N, K] of [[1, 1, 1], [1, 5, 7], [3, 4, 8], [4, 2, 9], [5, 3, 16], [9, 7, 33], [8, 8, 200]]) {
+      heap.scope(() => {
+        // codes at the ends of their ranges (0 / 255, -128 / 127) as well as in between
+        const a = Int16Array.from(lcg(M * K, M * 7 + K), (v, i) => (i % 5 === 0 ? 255 : i % 7 === 0 ? 0 : Math.round((v + 1) * 127.5)));
+        const w = Int8Array.from(lcg(N * K, N * 11 + K), (v, i) => (i % 3 === 0 ? -128 : i % 4 === 0 ? 127 : Math.round(v * 127)));
+        const acc = heap.alloc(M * N * 4);
+        k.qgemm_nt_i32(M, N, K, heap.put(new Uint8Array(a.buffer)), heap.put(w), acc);
+        const got = heap.i32(acc, M * N);
+        for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+          let s = 0;
+          for (let j = 0; j < K; j++) s += a[m * K + j] * w[n * K + j];
+          expect(got[m * N + n], `(${M}, ${N}, ${K}) at ${m}, ${n}`).toBe(s);
+        }
+      });
+    }
+  });
+
   it("linearInt8 approximates the float product within the quantisation error", () => {
     const M = 6, K = 256, N = 10;
     const x = Tensor.from(lcg(M * K, 3), [M, K]), w = Tensor.from(lcg(N * K, 4, 0.2), [N, K]), b = Tensor.from(lcg(N, 5), [N]);

@@ -58,12 +58,12 @@ export function dynamicLinear(x: number, M: number, K: number, w: QuantizedWeigh
   const N = w.shape[0];
   if (M === 0) return;
   heap.scope(() => {
-    const q = heap.alloc(M * K), params = heap.alloc(8), acc = heap.alloc(M * N * 4);
+    const q = heap.alloc(M * K * 2), params = heap.alloc(8), acc = heap.alloc(M * N * 4);
     k.quantize_dynamic_u8(x, M * K, reduceRange ? 1 : 0, q, params);
     const sa = heap.f32(params, 1)[0], zp = heap.i32(params + 4, 1)[0];
-    k.i8gemm_nt_i32(M, N, K, q, K, w.ptr, K, acc);
+    k.qgemm_nt_i32(M, N, K, q, w.ptr, acc);
     // torch multiplies by the product of the two scales, rounded to float32 once
-    k.dq_linear_epilogue(acc, M, N, zp - 128, w.colSum, Math.fround(sa * w.scale), bias ? bias.ptr : 0, relu ? 1 : 0, out);
+    k.dq_linear_epilogue(acc, M, N, zp, w.colSum, Math.fround(sa * w.scale), bias ? bias.ptr : 0, relu ? 1 : 0, out);
   });
 }
 
