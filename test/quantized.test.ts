@@ -120,6 +120,7 @@ describe("quantizeModel semantics", () => {
     expect(MultimodalModelOptimizer.quantizeModel(m, "static")).toBe(m);
     expect(() => MultimodalModelOptimizer.quantizeModel(m, "qat" as never)).toThrow(/"dynamic" or "static", got "qat"/);
     expect(() => MultimodalModelOptimizer.quantizeModel(null as never)).toThrow(/expected a Module, got null/);
+    expect(() => MultimodalModelOptimizer.quantizeModel(m, "dynamic", { reduceRange: "yes" as never })).toThrow(/reduceRange must be true or false, got "yes"/);
     const ql = MultimodalModelOptimizer.quantizeModel(m);
     expect(() => ql.forward(Tensor.zeros([2, 5]))).toThrow(/input must be \(\.\.\., 4\), got shape \[2, 5\]/);
     expect(() => ql.forward(Tensor.from(new Float32Array([0, NaN, 0, 0]), [1, 4]))).toThrow(/NaN/);

@@ -66,6 +66,9 @@ export class MultimodalModelOptimizer {
     if (!(model instanceof Module)) throw new Error(`MultimodalModelOptimizer.quantizeModel: expected a Module, got ${model === null ? "null" : typeof model}`);
     if (quantizationType === "static") return model;
     if (quantizationType !== "dynamic") throw new Error(`MultimodalModelOptimizer.quantizeModel: quantizationType must be "dynamic" or "static", got ${JSON.stringify(quantizationType)}`);
+    if (options.reduceRange !== undefined && typeof options.reduceRange !== "boolean") {
+      throw new Error(`MultimodalModelOptimizer.quantizeModel: reduceRange must be true or false, got ${JSON.stringify(options.reduceRange)}`);
+    }
     const seen = new Map<object, unknown>();
     const copy = (v: unknown, parent: object, field: string): unknown => {
       if (!(v instanceof Module) && !(v instanceof Parameter)) return v;
