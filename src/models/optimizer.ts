@@ -1,5 +1,5 @@
-// The seed's MultimodalModelOptimizer: dynamic int8 quantisation with torch's numerics, and embedding caching
-// into a saved MultimodalIndex.  (ONNX export is not provided: see the README.)
+// The seed's MultimodalModelOptimizer: dynamic int8 quantisation with torch's numerics, ONNX export of the
+// supported models (src/onnx), and embedding caching into a saved MultimodalIndex.
 import { Tensor } from "../tensor.js";
 import { Module } from "../nn/module.js";
 import { Parameter } from "../nn/parameter.js";
@@ -8,6 +8,8 @@ import { LSTM } from "../nn/lstm.js";
 import { MultiheadAttention } from "../nn/attention.js";
 import { DynamicQuantizedLinear, DynamicQuantizedLSTM } from "../nn/quantized.js";
 import { MultimodalIndex } from "../retrieval/multimodal-index.js";
+import { exportOnnxBytes } from "../onnx/export.js";
+import { nodeFs } from "../io/node-fs.js";
 
 export interface QuantizeOptions {
   /**
@@ -53,6 +55,7 @@ function encoderFor(model: Module, modality: string): Encoder {
  * const q = MultimodalModelOptimizer.quantizeModel(model);          // int8 Linear and LSTM layers, a new model
  * const logits = q.forward(melSpec);
  * const index = await MultimodalModelOptimizer.cacheEmbeddings(clip, batches, "image", "images.pmidx");
+ * const onnx = await MultimodalModelOptimizer.exportOnnx(model, { mel_spec: Tensor.zeros([1, 80, 100]) }, "asr.onnx");
  */
 export class MultimodalModelOptimizer {
   /**
@@ -94,6 +97,18 @@ export class MultimodalModelOptimizer {
       return out;
     };
     return copy(model, ROOT, "") as T;
+  }
+
+  /**
+   * The seed's export_onnx, for real: ONNX (opset 17) bytes of model.forward for inputs named and shaped like
+   * sampleInputs, batch dimension dynamic; written atomically to outputPath when given (Node).  Supports the
+   * SpeechRecognitionModel and stacks of nn layers (Linear, Conv1d, LSTM, LayerNorm, activations); any other
+   * module is an Error naming what is supported.
+   */
+  static async exportOnnx(model: Module, sampleInputs: Record<string, Tensor>, outputPath?: string | null): Promise<Uint8Array> {
+    const bytes = exportOnnxBytes(model, sampleInputs);
+    if (outputPath) await (await nodeFs("MultimodalModelOptimizer.exportOnnx writes files with Node's fs; in a browser omit outputPath and use the returned bytes")).saveBytesAtomic(outputPath, bytes);
+    return bytes;
   }
 
   /**

@@ -3,6 +3,7 @@
 //   flat  - exact float32 scan (SIMD) + top-k heap, no sort
 //   int8  - exact scan over int8 rows (4x less memory); optionally re-ranks the best `rerank` in float32
 //   hnsw  - HNSW graph (m, efConstruction, efSearch); filters applied during the graph search
+import { nodeFs } from "../io/node-fs.js";
 import { rt } from "../bindings/module.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { VectorStore } from "./store.js";
@@ -333,13 +334,13 @@ export class MultimodalIndex {
 
   /** Node: writes save()'s bytes atomically (temporary file, fsync, rename), so a crash keeps the old file. */
   async saveToFile(path: string): Promise<void> {
-    const { saveBytesAtomic } = await nodeFs();
+    const { saveBytesAtomic } = await nodeFs("MultimodalIndex.saveToFile/loadFromFile need Node's fs; in a browser use save() / MultimodalIndex.load(bytes)");
     await saveBytesAtomic(path, this.save());
   }
 
   /** Node: MultimodalIndex.load of a file's bytes. */
   static async loadFromFile(path: string): Promise<MultimodalIndex> {
-    const { readBytes } = await nodeFs();
+    const { readBytes } = await nodeFs("MultimodalIndex.saveToFile/loadFromFile need Node's fs; in a browser use save() / MultimodalIndex.load(bytes)");
     return MultimodalIndex.load(await readBytes(path));
   }
 
@@ -348,33 +349,6 @@ export class MultimodalIndex {
     registry.unregister(this);
     this.store.free();
   }
-}
-
-/** Node-only file helpers, loaded on demand so the library itself imports no Node built-in. */
-async function nodeFs(): Promise<{ saveBytesAtomic(p: string, b: Uint8Array): Promise<void>; readBytes(p: string): Promise<Uint8Array> }> {
-  const spec = ["node", "fs/promises"].join(":");
-  let fs: any;
-  try {
-    fs = await import(/* @vite-ignore */ spec);
-  } catch {
-    throw new Error("MultimodalIndex.saveToFile/loadFromFile need Node's fs; in a browser use save() / MultimodalIndex.load(bytes)");
-  }
-  return {
-    async saveBytesAtomic(path: string, bytes: Uint8Array): Promise<void> {
-      const tmp = `${path}.${Date.now().toString(36)}${Math.floor(Math.random() * 1e9).toString(36)}.tmp`;
-      const fh = await fs.open(tmp, "w");
-      try {
-        await fh.writeFile(bytes);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fs.rename(tmp, path);
-    },
-    async readBytes(path: string): Promise<Uint8Array> {
-      return new Uint8Array(await fs.readFile(path));
-    },
-  };
 }
 
 function normalizeRows(x: Float32Array, n: number, D: number): Float32Array {
