@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, Tensor, nn, SpeechRecognitionModel, CLIPModel, MultimodalModelOptimizer } from "../src/index.js";
+import { init, Tensor, nn, SpeechRecognitionModel, CLIPModel, VisionEncoder, MultimodalModelOptimizer } from "../src/index.js";
 import { compare } from "./harness/compare.js";
 import { lcg } from "./harness/workloads.js";
 
@@ -52,6 +52,21 @@ describe("exportOnnx", () => {
     m.dispose();
   });
 
+  it("VisionEncoder (ViT: patches, cls token, post-norm and pre-norm layers): ONNX Runtime reproduces forward", async () => {
+    const m = new VisionEncoder({ imageSize: 16, patchSize: 4, embedDim: 24, numHeads: 3, numLayers: 2, projectionDim: 10 });
+    m.loadStateDict(Object.fromEntries(m.namedParameters().map(([k, p], i) => [k, Tensor.from(lcg(p.numel, 70 + i, 0.3), [...p.shape])])));
+    const x = Tensor.from(lcg(2 * 3 * 16 * 16, 5), [2, 3, 16, 16]);
+    const bytes = await MultimodalModelOptimizer.exportOnnx(m, { images: x });
+    expectClose(await runOnnx(bytes, { images: x }), m.forward(x), "vision");
+    const x3 = Tensor.from(lcg(3 * 3 * 16 * 16, 6), [3, 3, 16, 16]);
+    expectClose(await runOnnx(bytes, { images: x3 }), m.forward(x3), "vision, batch 3");
+    const pre = new nn.Sequential(new nn.TransformerEncoderLayer(16, 4, { batchFirst: true, normFirst: true, activation: "gelu", dimFeedforward: 32 }));
+    pre.loadStateDict(Object.fromEntries(pre.namedParameters().map(([k, p], i) => [k, Tensor.from(lcg(p.numel, 90 + i, 0.3), [...p.shape])])));
+    const t = Tensor.from(lcg(2 * 5 * 16, 7), [2, 5, 16]);
+    expectClose(await runOnnx(await MultimodalModelOptimizer.exportOnnx(pre, { t }), { t }), pre.forward(t), "pre-norm gelu layer");
+    m.dispose(); pre.dispose();
+  });
+
   it("a layer stack (Linear, LayerNorm, GELU, ReLU, Conv1d-free MLP) and a unidirectional 2-layer LSTM", async () => {
     const mlp = new nn.Sequential(new nn.Linear(10, 32), new nn.LayerNorm(32), new nn.GELU(), new nn.Dropout(0.1), new nn.Linear(32, 8), new nn.ReLU(), new nn.Linear(8, 3), new nn.Tanh());
     const x = Tensor.from(lcg(5 * 10, 3, 2), [5, 10]);
@@ -64,8 +79,9 @@ describe("exportOnnx", () => {
 
   it("names what it cannot export and checks the sample first", async () => {
     const clip = new CLIPModel({ visionConfig: { imageSize: 16, patchSize: 8, embedDim: 16, numLayers: 1, numHeads: 2 }, textConfig: { vocabSize: 10, maxSeqLen: 4, embedDim: 16, numLayers: 1, numHeads: 2 }, projectionDim: 8 });
-    await expect(MultimodalModelOptimizer.exportOnnx(clip, { images: Tensor.zeros([1, 3, 16, 16]) })).rejects.toThrow(/cannot export CLIPModel; supported: SpeechRecognitionModel, or a Sequential/);
-    await expect(MultimodalModelOptimizer.exportOnnx(new nn.Sequential(new nn.Linear(2, 2), new nn.Conv2d(1, 1, 1)), { x: Tensor.zeros([1, 2]) })).rejects.toThrow(/cannot export Sequential/);
+    await expect(MultimodalModelOptimizer.exportOnnx(clip, { images: Tensor.zeros([1, 3, 16, 16]) })).rejects.toThrow(/cannot export CLIPModel; supported: SpeechRecognitionModel, VisionEncoder, or a Sequential/);
+    await expect(MultimodalModelOptimizer.exportOnnx(new nn.Sequential(new nn.Linear(2, 2), new nn.Flatten()), { x: Tensor.zeros([1, 2]) })).rejects.toThrow(/cannot export Sequential/);
+    await expect(MultimodalModelOptimizer.exportOnnx(new nn.TransformerEncoderLayer(4, 2), { x: Tensor.zeros([3, 1, 4]) })).rejects.toThrow(/cannot export TransformerEncoderLayer/);
     const m = new SpeechRecognitionModel({ vocabSize: 5, nMels: 8, hiddenDim: 8 });
     await expect(MultimodalModelOptimizer.exportOnnx(m, { mel: Tensor.zeros([1, 9, 4]) })).rejects.toThrow(/melSpec must be \(batch, 8, frames\), got \[1, 9, 4\]/);
     await expect(MultimodalModelOptimizer.exportOnnx(m, { a: Tensor.zeros([1, 8, 4]), b: Tensor.zeros([1]) })).rejects.toThrow(/takes one input, got 2 \(a, b\)/);

@@ -1,7 +1,7 @@
 // ONNX export (opset 17) of polymodal modules from their weights: each supported layer writes its ONNX nodes,
 // weights become initializers, and the graph is checked against the module on the sample inputs by the tests
-// (onnxruntime-web).  Supported: SpeechRecognitionModel (forward), and any stack of nn layers below (a
-// Sequential or a single layer): Linear, Conv1d, LSTM, LayerNorm, ReLU, GELU, Sigmoid, Tanh, Dropout, Identity.
+// (onnxruntime-web).  Supported: SpeechRecognitionModel and VisionEncoder (forward), and any stack of the nn
+// layers SUPPORTED lists (a Sequential or a single layer).
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module } from "../nn/module.js";
 import { Parameter } from "../nn/parameter.js";
@@ -12,9 +12,14 @@ import { Sequential } from "../nn/containers.js";
 import { LayerNorm, ReLU, GELU, Sigmoid, Tanh, Dropout, Identity } from "../nn/basic.js";
 import { DynamicQuantizedLinear, DynamicQuantizedLSTM } from "../nn/quantized.js";
 import { SpeechRecognitionModel } from "../models/speech.js";
+import { VisionEncoder } from "../models/vision.js";
+import { MultiheadAttention } from "../nn/attention.js";
+import { TransformerEncoder, TransformerEncoderLayer } from "../nn/transformer.js";
+import { Conv2d } from "../nn/conv.js";
 import { nodeProto, tensorProto, valueInfo, modelProto, type AttrValue } from "./proto.js";
 
-const SUPPORTED = "SpeechRecognitionModel, or a Sequential / single layer of Linear, Conv1d, LSTM, LayerNorm, ReLU, GELU, Sigmoid, Tanh, Dropout, Identity";
+const SUPPORTED = "SpeechRecognitionModel, VisionEncoder, or a Sequential / single layer of Linear, Conv1d, Conv2d, LSTM, " +
+  "TransformerEncoderLayer / TransformerEncoder (batch-first, no padding mask), LayerNorm, ReLU, GELU, Sigmoid, Tanh, Dropout, Identity";
 
 class Graph {
   readonly nodes: Uint8Array[] = [];
@@ -71,12 +76,15 @@ function lstmLayerWeights(lstm: LSTM, layer: number): { W: Float32Array; R: Floa
   return { W, R, B, dirs, inp };
 }
 
-const LAYERS = [Linear, Conv1d, LSTM, LayerNorm, ReLU, GELU, Sigmoid, Tanh, Dropout, Identity];
+const LAYERS = [Linear, Conv1d, Conv2d, LSTM, TransformerEncoderLayer, TransformerEncoder, LayerNorm, ReLU, GELU, Sigmoid, Tanh, Dropout, Identity];
 
 /** A Sequential of supported layers (nested Sequentials too), or one supported layer other than a bare LSTM. */
 function isStack(m: Module, root = true): boolean {
   if (m instanceof Sequential) return Array.from({ length: m.length }, (_, i) => m[i]).every((c) => isStack(c, false));
   if (root && m instanceof LSTM) return false; // LSTM.forward returns { output, h, c }, not one tensor
+  // the graph reads (B, T, E) as run() does; forward reads (T, B, E) unless batchFirst
+  if (root && m instanceof TransformerEncoderLayer && !m.batchFirst) return false;
+  if (root && m instanceof TransformerEncoder && m.layers.length > 0 && !m.layers[0].batchFirst) return false;
   return LAYERS.some((L) => m.constructor === L);
 }
 
@@ -128,7 +136,60 @@ function emit(g: Graph, m: Module, x: string, path: string): string {
     }
     return g.op1("Transpose", [y], { perm: [1, 0, 2] });
   }
+  if (m instanceof Conv2d) {
+    const [, , KH, KW] = m.weight.shape;
+    const ins = [x, g.param("conv_weight", m.weight), ...(m.bias ? [g.param("conv_bias", m.bias)] : [])];
+    return g.op1("Conv", ins, { kernel_shape: [KH, KW], pads: [m.padding[0], m.padding[1], m.padding[0], m.padding[1]], strides: [...m.stride], dilations: [...m.dilation], group: m.groups });
+  }
+  if (m instanceof TransformerEncoder) {
+    let y = x;
+    for (let i = 0; i < m.layers.length; i++) y = emit(g, m.layers[i], y, `${path}.layers.${i}`);
+    return m.norm ? emit(g, m.norm, y, `${path}.norm`) : y;
+  }
+  if (m instanceof TransformerEncoderLayer) {
+    const ff = (h: string): string => {
+      let a = emit(g, m.linear1, h, `${path}.linear1`);
+      a = m.activation === "relu" ? g.op1("Relu", [a]) : emit(g, new GELU(), a, `${path}.activation`);
+      return emit(g, m.linear2, a, `${path}.linear2`);
+    };
+    if (m.normFirst) {
+      const y = g.op1("Add", [selfAttention(g, m.self_attn, emit(g, m.norm1, x, `${path}.norm1`)), x]);
+      return g.op1("Add", [ff(emit(g, m.norm2, y, `${path}.norm2`)), y]);
+    }
+    const h = emit(g, m.norm1, g.op1("Add", [selfAttention(g, m.self_attn, x), x]), `${path}.norm1`);
+    return emit(g, m.norm2, g.op1("Add", [ff(h), h]), `${path}.norm2`);
+  }
   throw new Error(`MultimodalModelOptimizer.exportOnnx: cannot export ${path} (${m.constructor.name}); supported: ${SUPPORTED}`);
+}
+
+/** Batch-first self-attention without a mask: x (B, T, E) -> (B, T, E), q scaled by 1/sqrt(D) first, as torch. */
+function selfAttention(g: Graph, a: MultiheadAttention, x: string): string {
+  const E = a.embedDim, H = a.numHeads, D = a.headDim;
+  const w = g.constF("in_proj_t", [E, 3 * E], transposed(a.in_proj_weight));
+  const qkv = g.op1("Add", [g.op1("MatMul", [x, w]), g.param("in_proj_bias", a.in_proj_bias)]);
+  const [q, k, v] = g.op("Split", [qkv, g.constI("split", [E, E, E])], { axis: -1 }, 3);
+  const heads = (t: string): string => g.op1("Transpose", [g.op1("Reshape", [t, g.constI("shape", [0, 0, H, D])])], { perm: [0, 2, 1, 3] }); // (B, H, T, D)
+  const qs = g.op1("Div", [heads(q), g.constF("sqrt_d", [], Float32Array.of(Math.fround(Math.sqrt(D))))]);
+  const kt = g.op1("Transpose", [g.op1("Reshape", [k, g.constI("shape", [0, 0, H, D])])], { perm: [0, 2, 3, 1] }); // (B, H, D, T)
+  const p = g.op1("Softmax", [g.op1("MatMul", [qs, kt])], { axis: -1 });
+  const o = g.op1("Reshape", [g.op1("Transpose", [g.op1("MatMul", [p, heads(v)])], { perm: [0, 2, 1, 3] }), g.constI("shape", [0, 0, E])]);
+  return emit(g, a.out_proj, o, "out_proj");
+}
+
+/** VisionEncoder.forward: patches -> [cls; tokens] + pos -> transformer -> ln(cls) -> projection. */
+function visionEncoder(g: Graph, m: VisionEncoder, x: string): string {
+  const E = m.config.embedDim;
+  const p = emit(g, m.patch_embed, x, "patch_embed"); // (B, E, gh, gw)
+  const tokens = g.op1("Transpose", [g.op1("Reshape", [p, g.constI("shape", [0, E, -1])])], { perm: [0, 2, 1] }); // (B, N, E)
+  // the cls token, repeated over the batch: Expand to (B, 1, E) with B read from the input's shape
+  const b = g.op1("Slice", [g.op1("Shape", [x]), g.constI("start", [0]), g.constI("end", [1])]);
+  const shape = g.op1("Concat", [b, g.constI("one_e", [1, E])], { axis: 0 });
+  const cls = g.op1("Expand", [g.param("cls_token", m.cls_token), shape]);
+  const seq = g.op1("Add", [g.op1("Concat", [cls, tokens], { axis: 1 }), g.param("pos_embed", m.pos_embed)]);
+  const h = emit(g, m.transformer, seq, "transformer");
+  const first = g.op1("Gather", [h, g.constI("zero", [0])], { axis: 1 }); // (B, 1, E)
+  const c = g.op1("Reshape", [first, g.constI("shape", [0, E])]);
+  return emit(g, m.projection, emit(g, m.ln, c, "ln"), "projection");
 }
 
 /**
@@ -143,7 +204,7 @@ export function exportOnnxBytes(model: Module, sampleInputs: Record<string, Tens
   const names = Object.keys(sampleInputs);
   for (const n of names) if (!(sampleInputs[n] instanceof Tensor)) throw new Error(`${who}: sample input "${n}" must be a Tensor`);
   if (names.length !== 1) throw new Error(`${who}: ${model.constructor.name} takes one input, got ${names.length} (${names.join(", ")})`);
-  if (!(model instanceof SpeechRecognitionModel) && !isStack(model)) {
+  if (!(model instanceof SpeechRecognitionModel) && !(model instanceof VisionEncoder) && !isStack(model)) {
     throw new Error(`${who}: cannot export ${model.constructor.name}; supported: ${SUPPORTED}`);
   }
   const name = names[0], sample = sampleInputs[name];
@@ -159,6 +220,8 @@ export function exportOnnxBytes(model: Module, sampleInputs: Record<string, Tens
     inDims[2] = "frames"; outDims[1] = "frames";
     const f = g.op1("Transpose", [emit(g, model.encoder, name, "encoder")], { perm: [0, 2, 1] }); // (B, T, hidden)
     out = g.op1("LogSoftmax", [emit(g, model.output, emit(g, model.lstm, f, "lstm"), "output")], { axis: -1 });
+  } else if (model instanceof VisionEncoder) {
+    out = visionEncoder(g, model, name);
   } else {
     out = emit(g, model, name, model.constructor.name);
   }
