@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, Tensor, nn, SpeechRecognitionModel, CLIPModel, VisionEncoder, MultimodalModelOptimizer } from "../src/index.js";
+import { init, Tensor, nn, SpeechRecognitionModel, CLIPModel, VisionEncoder, AudioFeatureExtractor, MultimodalModelOptimizer } from "../src/index.js";
 import { compare } from "./harness/compare.js";
 import { lcg } from "./harness/workloads.js";
 
@@ -16,13 +16,17 @@ beforeAll(async () => {
   ort.env.logLevel = "error";
 });
 
-async function runOnnx(bytes: Uint8Array, feeds: Record<string, Tensor>): Promise<{ data: Float32Array; dims: number[] }> {
+type Out = { data: Float32Array; dims: number[] };
+async function runAll(bytes: Uint8Array, feeds: Record<string, Tensor>): Promise<Record<string, Out>> {
   const s = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
-  const inputs = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor("float32", t.data as Float32Array, [...t.shape])]));
+  const inputs = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(t.dtype === "int32" ? "int32" : "float32", t.data, [...t.shape])]));
   const out = await s.run(inputs);
-  const y = out[s.outputNames[0]];
+  const res = Object.fromEntries(s.outputNames.map((n: string) => [n, { data: out[n].data as Float32Array, dims: [...out[n].dims] }]));
   await s.release();
-  return { data: y.data as Float32Array, dims: [...y.dims] };
+  return res;
+}
+async function runOnnx(bytes: Uint8Array, feeds: Record<string, Tensor>): Promise<Out> {
+  return Object.values(await runAll(bytes, feeds))[0];
 }
 
 function expectClose(got: { data: Float32Array; dims: number[] }, ref: Tensor, what: string): void {
@@ -67,6 +71,29 @@ describe("exportOnnx", () => {
     m.dispose(); pre.dispose();
   });
 
+  it("CLIPModel: both towers, the attention mask, logits and logit scale, at other batch sizes and lengths", async () => {
+    const m = new CLIPModel({ visionConfig: { imageSize: 16, patchSize: 8, embedDim: 16, numLayers: 2, numHeads: 2 }, textConfig: { vocabSize: 30, maxSeqLen: 10, embedDim: 16, numLayers: 2, numHeads: 2 }, projectionDim: 8 });
+    m.loadStateDict(Object.fromEntries(m.namedParameters().map(([k, p], i) => [k, Tensor.from(lcg(p.numel, 120 + i, k === "logit_scale" ? 2 : 0.3), [...p.shape])])));
+    const ids = (B: number, T: number, seed: number) => new Tensor(Int32Array.from(lcg(B * T, seed), (v) => Math.floor((v + 1) * 14.99)), [B, T]);
+    const mask = (rows: number[][]) => new Tensor(Int32Array.from(rows.flat()), [rows.length, rows[0].length]);
+    const images = Tensor.from(lcg(3 * 3 * 16 * 16, 8), [3, 3, 16, 16]);
+    const sample = { images, input_ids: ids(3, 6, 9), attention_mask: mask([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 0]]) };
+    const bytes = await MultimodalModelOptimizer.exportOnnx(m, sample);
+    for (const feeds of [sample, { images: Tensor.from(lcg(2 * 3 * 16 * 16, 10), [2, 3, 16, 16]), input_ids: ids(2, 9, 11), attention_mask: mask([[1, 1, 0, 0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1]]) }]) {
+      const got = await runAll(bytes, feeds);
+      const ref = m.forward(feeds.images, feeds.input_ids, feeds.attention_mask);
+      expectClose(got.image_embeds, ref.imageEmbeds, "image_embeds");
+      expectClose(got.text_embeds, ref.textEmbeds, "text_embeds");
+      expectClose(got.logits_per_image, ref.logitsPerImage, "logits_per_image");
+      expectClose(got.logits_per_text, ref.logitsPerText, "logits_per_text");
+      expect(Math.abs(got.logit_scale.data[0] - ref.logitScale) / ref.logitScale).toBeLessThanOrEqual(2e-7);
+    }
+    // the text tower alone, without a mask
+    const t = ids(2, 7, 12);
+    expectClose(await runOnnx(await MultimodalModelOptimizer.exportOnnx(m.text_encoder, { input_ids: t }), { input_ids: t }), m.text_encoder.forward(t), "text tower, no mask");
+    m.dispose();
+  });
+
   it("a layer stack (Linear, LayerNorm, GELU, ReLU, Conv1d-free MLP) and a unidirectional 2-layer LSTM", async () => {
     const mlp = new nn.Sequential(new nn.Linear(10, 32), new nn.LayerNorm(32), new nn.GELU(), new nn.Dropout(0.1), new nn.Linear(32, 8), new nn.ReLU(), new nn.Linear(8, 3), new nn.Tanh());
     const x = Tensor.from(lcg(5 * 10, 3, 2), [5, 10]);
@@ -78,15 +105,17 @@ describe("exportOnnx", () => {
   });
 
   it("names what it cannot export and checks the sample first", async () => {
+    const audio = new AudioFeatureExtractor({});
+    await expect(MultimodalModelOptimizer.exportOnnx(audio, { waveform: Tensor.zeros([1, 1, 1600]) })).rejects.toThrow(/cannot export AudioFeatureExtractor; supported: SpeechRecognitionModel, VisionEncoder, TextEncoder, CLIPModel, or a Sequential/);
     const clip = new CLIPModel({ visionConfig: { imageSize: 16, patchSize: 8, embedDim: 16, numLayers: 1, numHeads: 2 }, textConfig: { vocabSize: 10, maxSeqLen: 4, embedDim: 16, numLayers: 1, numHeads: 2 }, projectionDim: 8 });
-    await expect(MultimodalModelOptimizer.exportOnnx(clip, { images: Tensor.zeros([1, 3, 16, 16]) })).rejects.toThrow(/cannot export CLIPModel; supported: SpeechRecognitionModel, VisionEncoder, or a Sequential/);
+    await expect(MultimodalModelOptimizer.exportOnnx(clip, { images: Tensor.zeros([1, 3, 16, 16]) })).rejects.toThrow(/CLIPModel takes images, inputIds and optionally attentionMask, got 1 sample input\(s\) \(images\)/);
     await expect(MultimodalModelOptimizer.exportOnnx(new nn.Sequential(new nn.Linear(2, 2), new nn.Flatten()), { x: Tensor.zeros([1, 2]) })).rejects.toThrow(/cannot export Sequential/);
     await expect(MultimodalModelOptimizer.exportOnnx(new nn.TransformerEncoderLayer(4, 2), { x: Tensor.zeros([3, 1, 4]) })).rejects.toThrow(/cannot export TransformerEncoderLayer/);
     const m = new SpeechRecognitionModel({ vocabSize: 5, nMels: 8, hiddenDim: 8 });
     await expect(MultimodalModelOptimizer.exportOnnx(m, { mel: Tensor.zeros([1, 9, 4]) })).rejects.toThrow(/melSpec must be \(batch, 8, frames\), got \[1, 9, 4\]/);
-    await expect(MultimodalModelOptimizer.exportOnnx(m, { a: Tensor.zeros([1, 8, 4]), b: Tensor.zeros([1]) })).rejects.toThrow(/takes one input, got 2 \(a, b\)/);
+    await expect(MultimodalModelOptimizer.exportOnnx(m, { a: Tensor.zeros([1, 8, 4]), b: Tensor.zeros([1]) })).rejects.toThrow(/takes one input \(melSpec\), got 2 sample input\(s\) \(a, b\)/);
     const q = MultimodalModelOptimizer.quantizeModel(m);
     await expect(MultimodalModelOptimizer.exportOnnx(q, { mel: Tensor.zeros([1, 8, 4]) })).rejects.toThrow(/dynamically quantised; export the float model/);
-    clip.dispose(); m.dispose(); q.dispose();
+    clip.dispose(); m.dispose(); q.dispose(); audio.dispose();
   });
 });

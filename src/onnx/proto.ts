@@ -46,10 +46,15 @@ export function nodeProto(op: string, inputs: string[], outputs: string[], attrs
     ...Object.entries(attrs).map(([k, v]) => fBytes(5, attr(k, v)))]);
 }
 
-/** A constant: Float32Array -> FLOAT, BigInt64Array -> INT64. */
-export function tensorProto(name: string, dims: number[], data: Float32Array | BigInt64Array): Uint8Array {
+/** ONNX element type of a typed array: FLOAT 1, INT32 6, INT64 7. */
+export function elemType(data: Float32Array | Int32Array | BigInt64Array): number {
+  return data instanceof BigInt64Array ? 7 : data instanceof Int32Array ? 6 : 1;
+}
+
+/** A constant: Float32Array -> FLOAT, Int32Array -> INT32, BigInt64Array -> INT64. */
+export function tensorProto(name: string, dims: number[], data: Float32Array | Int32Array | BigInt64Array): Uint8Array {
   const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return cat([...dims.map((d) => fInt(1, d)), fInt(2, data instanceof BigInt64Array ? 7 : 1), fStr(8, name), fBytes(9, raw)]);
+  return cat([...dims.map((d) => fInt(1, d)), fInt(2, elemType(data)), fStr(8, name), fBytes(9, raw)]);
 }
 
 export function valueInfo(name: string, dims: Array<number | string>, elemType = 1): Uint8Array {
