@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, Tensor, nn, SpeechRecognitionModel, CLIPModel, VisionEncoder, AudioFeatureExtractor, MultimodalModelOptimizer } from "../src/index.js";
+import { init, Tensor, nn, SpeechRecognitionModel, CLIPModel, VisionEncoder, AudioFeatureExtractor, VideoEncoder, VideoTextModel, ModalityFusion, MultimodalEmbeddingModel, MultimodalModelOptimizer } from "../src/index.js";
 import { compare } from "./harness/compare.js";
 import { lcg } from "./harness/workloads.js";
 
@@ -94,6 +94,63 @@ describe("exportOnnx", () => {
     m.dispose();
   });
 
+  it("AudioFeatureExtractor: the mel spectrogram as ONNX STFT, then the encoder, for other lengths too", async () => {
+    const m = new AudioFeatureExtractor({ convChannels: [16, 16, 32], nhead: 4, numLayers: 2, dimFeedforward: 64, embedDim: 12 });
+    m.loadStateDict(Object.fromEntries(m.namedParameters().map(([k, p], i) => [k, Tensor.from(lcg(p.numel, 150 + i, 0.3), [...p.shape])])));
+    const wave = (B: number, n: number, seed: number) => Tensor.from(lcg(B * n, seed, 0.5), [B, n]);
+    const sample = wave(2, 4000, 13);
+    const bytes = await MultimodalModelOptimizer.exportOnnx(m, { waveform: sample });
+    for (const w of [sample, wave(1, 6400, 14)]) expectClose(await runOnnx(bytes, { waveform: w }), m.forward(w), `audio ${w.shape}`);
+    m.dispose();
+  });
+
+  it("VideoEncoder and VideoTextModel (frame CNN, temporal transformer, BiLSTM text, logits, classifier)", async () => {
+    const fill = (m: any, seed: number) => m.loadStateDict(Object.fromEntries(m.namedParameters().map(([k, p]: [string, any], i: number) => [k, Tensor.from(lcg(p.numel, seed + i, 0.3), [...p.shape])])));
+    const video = (B: number, T: number, seed: number) => Tensor.from(lcg(B * T * 3 * 12 * 12, seed), [B, T, 3, 12, 12]);
+    const enc = new VideoEncoder({ frameDim: 24, numFrames: 6, temporalDim: 16, numTemporalLayers: 2 });
+    fill(enc, 200);
+    const eb = await MultimodalModelOptimizer.exportOnnx(enc, { video: video(2, 5, 15) });
+    for (const v of [video(2, 5, 15), video(1, 3, 16)]) {
+      const got = await runAll(eb, { video: v }), ref = enc.forward(v);
+      expectClose(got.video_embedding, ref.videoEmbedding, "video_embedding");
+      expectClose(got.frame_embeddings, ref.frameEmbeddings, "frame_embeddings");
+    }
+    const vt = new VideoTextModel({ videoDim: 16, textDim: 12, projectionDim: 8, numClasses: 5, vocabSize: 40 });
+    fill(vt, 300);
+    const ids = (B: number, T: number, seed: number) => new Tensor(Int32Array.from(lcg(B * T, seed), (v) => Math.floor((v + 1) * 19.99)), [B, T]);
+    const vb = await MultimodalModelOptimizer.exportOnnx(vt, { video: video(2, 4, 17), input_ids: ids(2, 7, 18) });
+    for (const [v, t] of [[video(2, 4, 17), ids(2, 7, 18)], [video(3, 2, 19), ids(3, 4, 20)]] as const) {
+      const got = await runAll(vb, { video: v, input_ids: t }), ref = vt.forward(v, t);
+      expectClose(got.video_embedding, ref.videoEmbedding, "video");
+      expectClose(got.text_embedding, ref.textEmbedding!, "text");
+      expectClose(got.logits, ref.logits!, "logits");
+      expectClose(got.class_logits, ref.classLogits!, "class_logits");
+    }
+    enc.dispose(); vt.dispose();
+  });
+
+  it("ModalityFusion (concat with a missing modality, attention, gated) and MultimodalEmbeddingModel", async () => {
+    const fill = (m: any, seed: number) => m.loadStateDict(Object.fromEntries(m.namedParameters().map(([k, p]: [string, any], i: number) => [k, Tensor.from(lcg(p.numel, seed + i, 0.3), [...p.shape])])));
+    for (const fusionType of ["concat", "attention", "gated"] as const) {
+      const f = new ModalityFusion({ embedDims: { image: 6, text: 5, audio: 4 }, fusionDim: 16, fusionType });
+      fill(f, 400);
+      const sample = { image: Tensor.from(lcg(3 * 6, 21), [3, 6]), audio: Tensor.from(lcg(3 * 4, 22), [3, 4]) }; // text missing
+      const bytes = await MultimodalModelOptimizer.exportOnnx(f, sample);
+      expectClose(await runOnnx(bytes, sample), f.forward(sample), `fusion ${fusionType}`);
+      f.dispose();
+    }
+    const mm = new MultimodalEmbeddingModel({ fusionDim: 16, fusionType: "attention" });
+    fill(mm, 500);
+    const sample = {
+      image: Tensor.from(lcg(2 * 3 * 16 * 16, 23), [2, 3, 16, 16]),
+      text: new Tensor(Int32Array.from(lcg(2 * 6, 24), (v) => Math.floor((v + 1) * 4999)), [2, 6]),
+      audio: Tensor.from(lcg(2 * 1 * 400, 25), [2, 1, 400]),
+    };
+    const bytes = await MultimodalModelOptimizer.exportOnnx(mm, sample);
+    expectClose(await runOnnx(bytes, sample), mm.forward(sample), "multimodal");
+    mm.dispose();
+  });
+
   it("a layer stack (Linear, LayerNorm, GELU, ReLU, Conv1d-free MLP) and a unidirectional 2-layer LSTM", async () => {
     const mlp = new nn.Sequential(new nn.Linear(10, 32), new nn.LayerNorm(32), new nn.GELU(), new nn.Dropout(0.1), new nn.Linear(32, 8), new nn.ReLU(), new nn.Linear(8, 3), new nn.Tanh());
     const x = Tensor.from(lcg(5 * 10, 3, 2), [5, 10]);
@@ -105,15 +162,19 @@ describe("exportOnnx", () => {
   });
 
   it("names what it cannot export and checks the sample first", async () => {
-    const audio = new AudioFeatureExtractor({});
-    await expect(MultimodalModelOptimizer.exportOnnx(audio, { waveform: Tensor.zeros([1, 1, 1600]) })).rejects.toThrow(/cannot export AudioFeatureExtractor; supported: SpeechRecognitionModel, VisionEncoder, TextEncoder, CLIPModel, or a Sequential/);
+    const audio = new AudioFeatureExtractor({ convChannels: [8, 8, 8], nhead: 2, numLayers: 1, dimFeedforward: 16, embedDim: 4 });
+    await expect(MultimodalModelOptimizer.exportOnnx(audio, { waveform: Tensor.zeros([1600]) })).rejects.toThrow(/waveform sample must be \(batch, samples\), got \[1600\]/);
+    await expect(MultimodalModelOptimizer.exportOnnx(new nn.Sequential(new nn.Linear(2, 2), new nn.AdaptiveAvgPool1d(2)), { x: Tensor.zeros([1, 2, 2]) })).rejects.toThrow(/cannot export Sequential.1 \(AdaptiveAvgPool1d\); supported: SpeechRecognitionModel, VisionEncoder, TextEncoder, CLIPModel, AudioFeatureExtractor, VideoEncoder, VideoTextModel, ModalityFusion, MultimodalEmbeddingModel, or a Sequential/);
     const clip = new CLIPModel({ visionConfig: { imageSize: 16, patchSize: 8, embedDim: 16, numLayers: 1, numHeads: 2 }, textConfig: { vocabSize: 10, maxSeqLen: 4, embedDim: 16, numLayers: 1, numHeads: 2 }, projectionDim: 8 });
     await expect(MultimodalModelOptimizer.exportOnnx(clip, { images: Tensor.zeros([1, 3, 16, 16]) })).rejects.toThrow(/CLIPModel takes images, inputIds and optionally attentionMask, got 1 sample input\(s\) \(images\)/);
-    await expect(MultimodalModelOptimizer.exportOnnx(new nn.Sequential(new nn.Linear(2, 2), new nn.Flatten()), { x: Tensor.zeros([1, 2]) })).rejects.toThrow(/cannot export Sequential/);
+    await expect(MultimodalModelOptimizer.exportOnnx(new nn.Sequential(new nn.Linear(2, 2), new nn.Flatten(0)), { x: Tensor.zeros([1, 2]) })).rejects.toThrow(/cannot export Sequential.1 \(Flatten\)/);
     await expect(MultimodalModelOptimizer.exportOnnx(new nn.TransformerEncoderLayer(4, 2), { x: Tensor.zeros([3, 1, 4]) })).rejects.toThrow(/cannot export TransformerEncoderLayer/);
     const m = new SpeechRecognitionModel({ vocabSize: 5, nMels: 8, hiddenDim: 8 });
     await expect(MultimodalModelOptimizer.exportOnnx(m, { mel: Tensor.zeros([1, 9, 4]) })).rejects.toThrow(/melSpec must be \(batch, 8, frames\), got \[1, 9, 4\]/);
     await expect(MultimodalModelOptimizer.exportOnnx(m, { a: Tensor.zeros([1, 8, 4]), b: Tensor.zeros([1]) })).rejects.toThrow(/takes one input \(melSpec\), got 2 sample input\(s\) \(a, b\)/);
+    const f = new ModalityFusion({ embedDims: { image: 2, text: 2 }, fusionDim: 8 });
+    await expect(MultimodalModelOptimizer.exportOnnx(f, { video: Tensor.zeros([1, 2]) })).rejects.toThrow(/ModalityFusion takes inputs named by its modalities \(image, text\), got video/);
+    f.dispose();
     const q = MultimodalModelOptimizer.quantizeModel(m);
     await expect(MultimodalModelOptimizer.exportOnnx(q, { mel: Tensor.zeros([1, 8, 4]) })).rejects.toThrow(/dynamically quantised; export the float model/);
     clip.dispose(); m.dispose(); q.dispose(); audio.dispose();
