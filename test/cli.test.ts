@@ -72,11 +72,36 @@ describe("polymodal CLI", () => {
     const t = cli("transcribe", join(coll, wav));
     expect(t.code).toBe(0);
     expect(t.out.trim()).toBe(text);
+    const q = cli("transcribe", join(coll, wav), "--int8"); // the int8 model hears the same words here
+    expect([q.code, q.out.trim()]).toEqual([0, text]);
     const e = JSON.parse(cli("embed", join(coll, Object.keys(truth.sounds)[0])).out);
     expect([e.modality, e.model, e.dim, e.embedding.length]).toEqual(["audio", "audio-events", 32, 32]);
     const x = JSON.parse(cli("embed", "--text", "a red circle that grows", "--space", "video").out);
     expect([x.model, x.dim]).toEqual(["video-text", 64]);
     expect(Math.hypot(...x.embedding)).toBeCloseTo(1, 5);
+  }, 60_000);
+
+  it("exports a shipped model as ONNX that onnxruntime-web runs to the same log-probabilities", async () => {
+    const path = join(tmp, "asr.onnx");
+    const r = cli("export", "asr-words", path);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/wrote .*asr\.onnx: asr-words as ONNX; inputs mel_spec \[1, 40, 100\]/);
+    const { init, loadPretrained, Tensor } = await import("../src/index.js");
+    await init();
+    const asr = await loadPretrained("asr-words");
+    const mel = Tensor.from(Float32Array.from({ length: 2 * 40 * 60 }, (_, i) => Math.sin(i * 0.37)), [2, 40, 60]);
+    const ort: any = await import("onnxruntime-web");
+    ort.env.wasm.numThreads = 1;
+    const s = await ort.InferenceSession.create(new Uint8Array(readFileSync(path)), { executionProviders: ["wasm"] });
+    const got = (await s.run({ mel_spec: new ort.Tensor("float32", mel.data, [2, 40, 60]) })).log_probs;
+    const ref = asr.model.forward(mel);
+    expect([...got.dims]).toEqual(ref.shape);
+    let worst = 0;
+    for (let i = 0; i < ref.size; i++) worst = Math.max(worst, Math.abs(got.data[i] - ref.data[i]) / Math.max(1, Math.abs(ref.data[i])));
+    expect(worst).toBeLessThan(2e-5);
+    await s.release();
+    expect(cli("export", "nope", path).code).toBe(2);
+    expect(cli("export", "asr-words").code).toBe(2);
   }, 60_000);
 
   it("info lists the shipped models and the build", () => {

@@ -1,4 +1,5 @@
-// The `polymodal` command: index a folder, search it by text / image / audio / video, transcribe, embed, info.
+// The `polymodal` command: index a folder, search it by text / image / audio / video, transcribe, embed, export,
+// info.
 // Exit codes: 0 ok, 1 failure, 2 bad usage (unknown command or flag), 3 missing or unsupported input file.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve, join, relative, isAbsolute, sep } from "node:path";
@@ -9,6 +10,9 @@ import { Collection } from "./collection.js";
 import { Models } from "./models.js";
 import { modalityOf, SUPPORTED, type Modality } from "./media.js";
 import { info } from "./info.js";
+import { exportShipped, EXPORTABLE } from "./export.js";
+import { MultimodalModelOptimizer } from "../models/optimizer.js";
+import { SpeechRecognizer } from "../pipelines/speech.js";
 import type { IndexKind } from "../retrieval/multimodal-index.js";
 
 const USAGE = `polymodal — multimodal search and speech on a WebAssembly SIMD core, offline
@@ -19,8 +23,11 @@ usage:
       shipped models into a saved index (default <folder>/.polymodal); re-running resumes and skips unchanged files
   polymodal search "<text>" | --image FILE | --audio FILE | --video FILE  [--index DIR] [-k N] [--json]
       text finds images and videos; a file finds the most similar files of its kind
-  polymodal transcribe <wav> [--beam N] [--json]
+  polymodal transcribe <wav> [--beam N] [--int8] [--json]
+      --int8: the model dynamically quantised to int8 (torch's quantize_dynamic numerics)
   polymodal embed <file> | --text "<text>" [--space image|video]
+  polymodal export <model> <out.onnx>
+      a shipped model (${EXPORTABLE.join(", ")}) as ONNX (opset 17, dynamic batch)
   polymodal info
 options:  --models DIR (default: the package's models/)   --ffmpeg PATH   -h, --help
 exit codes: 0 ok, 1 failure, 2 bad usage, 3 missing or unsupported input file`;
@@ -70,12 +77,14 @@ export async function main(argv: string[]): Promise<number> {
       return search(positional, flags, withModels(flags));
     }
     case "transcribe": {
-      const { positional, flags } = parseArgs(rest, { ...common, beam: "string", json: "boolean" }, { h: "help" });
+      const { positional, flags } = parseArgs(rest, { ...common, beam: "string", json: "boolean", int8: "boolean" }, { h: "help" });
       if (positional.length !== 1) throw new UsageError(`transcribe takes one WAV file, got ${positional.length} arguments`);
       const f = needFile(positional[0], "transcribe");
       needModality(f, "audio");
       const t0 = performance.now();
-      const r = (await withModels(flags).asr()).transcribe(readFileSync(f), { beamWidth: intFlag(flags, "beam", 1) });
+      const asr = await withModels(flags).asr();
+      const rec = flags.int8 ? new SpeechRecognizer(MultimodalModelOptimizer.quantizeModel(asr.model), asr.card) : asr;
+      const r = rec.transcribe(readFileSync(f), { beamWidth: intFlag(flags, "beam", 1) });
       const ms = performance.now() - t0;
       out(flags.json ? JSON.stringify({ file: f, ...r, ms: Math.round(ms) }) : r.text || "(no words recognised)");
       return 0;
@@ -97,13 +106,21 @@ export async function main(argv: string[]): Promise<number> {
       out(JSON.stringify({ file: f, modality: m, model: { image: "clip-scenes", audio: "audio-events", video: "video-text" }[m], dim: e.length, embedding: Array.from(e) }));
       return 0;
     }
+    case "export": {
+      const { positional, flags } = parseArgs(rest, { ...common }, { h: "help" });
+      if (flags.help) { out(USAGE); return 0; }
+      if (positional.length !== 2) throw new UsageError(`export takes a model name and an output path, got ${positional.length} arguments`);
+      const inputs = await exportShipped(positional[0], positional[1], withModels(flags));
+      out(`wrote ${positional[1]}: ${positional[0]} as ONNX; inputs ${inputs} (batch and lengths dynamic)`);
+      return 0;
+    }
     case "info": {
       const { flags } = parseArgs(rest, { ...common, json: "boolean" }, { h: "help" });
       out(await info(flags.models as string | undefined, !!flags.json));
       return 0;
     }
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(cmd)}; commands: index, search, transcribe, embed, info (polymodal --help)`);
+      throw new UsageError(`unknown command ${JSON.stringify(cmd)}; commands: index, search, transcribe, embed, export, info (polymodal --help)`);
   }
 }
 
