@@ -3,12 +3,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { init, loadPretrained, MultimodalModelOptimizer, MultimodalServingPipeline, ImageProcessor, ByteTokenizer, Tensor, encodePng, type ImageTextEmbedder, type MultimodalRequest } from "../src/index.js";
 import { makeScene, SIZE } from "../scripts/scenes.mjs";
+import { createHash } from "node:crypto";
+import { Sha256 } from "../src/serving/sha256.js";
 
 let clip: ImageTextEmbedder;
 const proc = new ImageProcessor({ size: 48, cropSize: 48, interpolation: "bilinear", mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
 const tok = new ByteTokenizer();
 const png = (seed: number): Uint8Array => encodePng({ width: SIZE, height: SIZE, channels: 3, data: makeScene(seed).pixels });
-const pipeline = (o: { batchSize?: number; maxWaitMs?: number } = {}, model: unknown = clip.model): MultimodalServingPipeline => new MultimodalServingPipeline(model, {
+const pipeline = (o: { batchSize?: number; maxWaitMs?: number; cacheSize?: number } = {}, model: unknown = clip.model): MultimodalServingPipeline => new MultimodalServingPipeline(model, {
   ...o,
   preprocessors: {
     image: (bytes: Uint8Array) => proc.process(bytes).reshape([3, SIZE, SIZE]),
@@ -31,7 +33,7 @@ describe("MultimodalServingPipeline", () => {
     expect(r.modalitiesUsed).toEqual(["image"]);
     expect((r.results.embedding as number[]).length).toBe(64);
     expect(r.results.embedding).toEqual(Array.from(clip.embedImages([png(7000)])[0]));
-    expect(s.getMetrics()).toEqual({ totalRequests: 1, avgLatencyMs: r.latencyMs, avgBatchSize: 0 });
+    expect(s.getMetrics()).toEqual({ totalRequests: 1, cacheHits: 0, avgLatencyMs: r.latencyMs, avgBatchSize: 0 });
   });
 
   it("batches concurrent requests and returns the bits each would get alone", async () => {
@@ -60,6 +62,39 @@ describe("MultimodalServingPipeline", () => {
     q.dispose();
   });
 
+  it("caches embeddings of byte-identical requests (LRU by SHA-256 of the preprocessed inputs)", async () => {
+    const s = pipeline({ cacheSize: 2, batchSize: 4, maxWaitMs: 1 });
+    let runs = 0;
+    const counting = new MultimodalServingPipeline(clip.model, { cacheSize: 2, preprocessors: s.preprocessors, runner: (inputs, task) => { runs++; return { embedding: clip.model.encodeImage(inputs.image), task: task.length }; } });
+    const a = counting.processSingle(imageReq(0));
+    const again = counting.processSingle({ ...imageReq(0), requestId: "again" });
+    expect(runs).toBe(1);
+    expect(again.requestId).toBe("again");
+    expect(again.results).toEqual(a.results);
+    (again.results.embedding as number[])[0] = 123; // a caller's changes do not reach the cache
+    expect((counting.processSingle(imageReq(0)).results.embedding as number[])[0]).toBe((a.results.embedding as number[])[0]);
+    counting.processSingle(imageReq(1)); counting.processSingle(imageReq(2)); // evicts image 0 (least recently used)
+    expect(runs).toBe(3);
+    counting.processSingle(imageReq(0));
+    expect(runs).toBe(4);
+    expect(counting.getMetrics().cacheHits).toBe(2);
+    // one changed pixel is another request; other tasks are not cached
+    const px = makeScene(7000).pixels.slice();
+    px[5] ^= 1;
+    const n = runs;
+    counting.processSingle({ requestId: "x", modalities: { image: encodePng({ width: SIZE, height: SIZE, channels: 3, data: px }) }, task: "embedding" });
+    expect(runs).toBe(n + 1);
+    counting.processSingle({ requestId: "c1", modalities: { image: png(7003) }, task: "classify" });
+    counting.processSingle({ requestId: "c2", modalities: { image: png(7003) }, task: "classify" });
+    expect(runs).toBe(n + 3);
+    // submit() answers from the cache too, with the values the model gave
+    const first = await s.submit(imageReq(5));
+    const second = await s.submit({ ...imageReq(5), requestId: "img5b" });
+    expect(second.results).toEqual(first.results);
+    expect(s.getMetrics().cacheHits).toBe(1);
+    expect(() => pipeline({ cacheSize: -1 })).toThrow(/cacheSize must be a non-negative integer, got -1/);
+  });
+
   it("groups by task, modalities and shapes; texts batch with their masks", async () => {
     const s = pipeline({ batchSize: 4, maxWaitMs: 1 });
     const caps = ["one small red circle on the left", "two large blue squares on the top", "three small white triangles on the bottom"];
@@ -85,5 +120,16 @@ describe("MultimodalServingPipeline", () => {
     await expect(s.submit({ requestId: "x", modalities: {}, task: "embedding" })).rejects.toThrow(/has no modalities/);
     await expect(s.submit({ requestId: "y", modalities: { image: { not: "data" } }, task: "embedding" })).rejects.toThrow(/no preprocessor for modality "image"/);
     expect(() => new MultimodalServingPipeline(clip.model, { batchSize: 0 })).toThrow(/batchSize/);
+  });
+
+  it("the cache key's SHA-256 matches FIPS 180-4 (Node's crypto) at block edges and in chunks", () => {
+    const enc = new TextEncoder();
+    for (const n of [0, 1, 55, 56, 63, 64, 65, 119, 120, 1000]) {
+      const msg = enc.encode("abc".repeat(400).slice(0, n));
+      expect(new Sha256().update(msg).hex(), `${n} bytes`).toBe(createHash("sha256").update(msg).digest("hex"));
+    }
+    expect(new Sha256().update(enc.encode("abc")).hex()).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const big = Uint8Array.from({ length: 70000 }, (_, i) => (i * 31) & 255);
+    expect(new Sha256().update(big.subarray(0, 7)).update(big.subarray(7, 9000)).update(big.subarray(9000)).hex()).toBe(createHash("sha256").update(big).digest("hex"));
   });
 });

@@ -3,6 +3,7 @@
 // the same task, modalities and input shapes run as one batch; the kernels sum in a fixed order whatever the
 // batch size, so a batched request gets the same bits it would alone.
 import { hasDynamicQuantization } from "../nn/quantized.js";
+import { Sha256 } from "./sha256.js";
 import { Tensor, fmtShape, type NestedArray } from "../tensor.js";
 
 /** The seed's MultimodalRequest: modality name -> data, a task ("embedding", "retrieval", "classification", ...) and parameters. */
@@ -23,6 +24,8 @@ export interface MultimodalResponse {
 
 export interface ServingMetrics {
   totalRequests: number;
+  /** requests answered from the cache (ServingOptions.cacheSize) */
+  cacheHits: number;
   avgLatencyMs: number;
   avgBatchSize: number;
 }
@@ -40,12 +43,21 @@ export interface ServingOptions {
   runner?: Runner;
   /** tasks whose outputs are one row per input and may be batched (default: ["embedding"]; none for a model with dynamically quantised layers) */
   batchedTasks?: string[];
+  /**
+   * Keep the results of the last `cacheSize` distinct requests of the cached tasks (default 0: no cache): a
+   * request whose preprocessed inputs are byte-identical to a cached one (SHA-256 of task, names, dtypes, shapes
+   * and bytes) is answered without running the model, with the same values.
+   */
+  cacheSize?: number;
+  /** tasks whose results are cached (default: ["embedding"]) */
+  cachedTasks?: string[];
 }
 
 interface Pending {
   request: MultimodalRequest;
   inputs: Record<string, Tensor>;
   key: string;
+  cacheKey: string | null;
   start: number;
   resolve: (r: MultimodalResponse) => void;
   reject: (e: Error) => void;
@@ -115,7 +127,10 @@ export class MultimodalServingPipeline {
   private readonly batchedTasks: Set<string>;
   private queue: Pending[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private readonly metrics = { totalRequests: 0, totalLatencyMs: 0, batchSizes: [] as number[] };
+  private readonly metrics = { totalRequests: 0, totalLatencyMs: 0, batchSizes: [] as number[], cacheHits: 0 };
+  readonly cacheSize: number;
+  private readonly cachedTasks: Set<string>;
+  private readonly cache = new Map<string, MultimodalResponse["results"]>(); // insertion order = recency
 
   constructor(readonly model: unknown, options: ServingOptions = {}) {
     this.preprocessors = options.preprocessors ?? {};
@@ -129,6 +144,46 @@ export class MultimodalServingPipeline {
     // A dynamically quantised model picks one activation scale per call, so a batch would change each request's
     // bits: such models run one request at a time unless batchedTasks says otherwise.
     this.batchedTasks = new Set(options.batchedTasks ?? (hasDynamicQuantization(model) ? [] : ["embedding"]));
+    this.cacheSize = options.cacheSize ?? 0;
+    if (!Number.isInteger(this.cacheSize) || this.cacheSize < 0) throw new Error(`MultimodalServingPipeline: cacheSize must be a non-negative integer, got ${this.cacheSize}`);
+    this.cachedTasks = new Set(options.cachedTasks ?? ["embedding"]);
+  }
+
+  /** The cache key of a request's preprocessed inputs, or null when its task is not cached. */
+  private cacheKey(task: string, inputs: Record<string, Tensor>): string | null {
+    if (this.cacheSize === 0 || !this.cachedTasks.has(task)) return null;
+    const h = new Sha256(), enc = new TextEncoder();
+    h.update(enc.encode(JSON.stringify(task)));
+    for (const k of Object.keys(inputs).sort()) {
+      const t = inputs[k];
+      h.update(enc.encode(`|${JSON.stringify(k)}:${t.dtype}${fmtShape(t.shape)}|`));
+      h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    }
+    return h.hex();
+  }
+
+  private cached(key: string | null): MultimodalResponse["results"] | null {
+    if (key === null) return null;
+    const r = this.cache.get(key);
+    if (!r) return null;
+    this.cache.delete(key);
+    this.cache.set(key, r); // most recently used last
+    this.metrics.cacheHits++;
+    return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.isArray(v) ? v.slice() : v]));
+  }
+
+  private remember(key: string | null, results: MultimodalResponse["results"]): void {
+    if (key === null) return;
+    this.cache.set(key, Object.fromEntries(Object.entries(results).map(([k, v]) => [k, Array.isArray(v) ? v.slice() : v])));
+    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
+  }
+
+  /** A response from the cache: its latency is the lookup's. */
+  private fromCache(request: MultimodalRequest, results: MultimodalResponse["results"], start: number): MultimodalResponse {
+    const latencyMs = now() - start;
+    this.metrics.totalRequests++;
+    this.metrics.totalLatencyMs += latencyMs;
+    return { requestId: request.requestId, results, latencyMs, modalitiesUsed: Object.keys(request.modalities) };
   }
 
   /** Per-modality preprocessing (no batch dimension yet). */
@@ -160,8 +215,13 @@ export class MultimodalServingPipeline {
   processSingle(request: MultimodalRequest): MultimodalResponse {
     const start = now();
     const inputs = this.preprocess(request);
+    const key = this.cacheKey(request.task, inputs);
+    const hit = this.cached(key);
+    if (hit) return this.fromCache(request, hit, start);
     const batched = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.reshape([1, ...v.shape])]));
-    return this.respond(request, this.runner(batched, request.task), start, 0, 1);
+    const r = this.respond(request, this.runner(batched, request.task), start, 0, 1);
+    this.remember(key, r.results);
+    return r;
   }
 
   /**
@@ -178,8 +238,11 @@ export class MultimodalServingPipeline {
         reject(e as Error);
         return;
       }
+      const cacheKey = this.cacheKey(request.task, inputs);
+      const hit = this.cached(cacheKey);
+      if (hit) { resolve(this.fromCache(request, hit, start)); return; }
       const key = `${request.task}|` + Object.keys(inputs).sort().map((k) => `${k}:${inputs[k].dtype}${fmtShape(inputs[k].shape)}`).join(",");
-      this.queue.push({ request, inputs, key, start, resolve, reject });
+      this.queue.push({ request, inputs, key, cacheKey, start, resolve, reject });
       if (this.queue.filter((p) => p.key === key).length >= this.batchSize) this.flush();
       else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.maxWaitMs);
     });
@@ -206,7 +269,11 @@ export class MultimodalServingPipeline {
       const inputs = Object.fromEntries(names.map((k) => [k, stack(batch.map((p) => p.inputs[k]))]));
       const outputs = this.runner(inputs, batch[0].request.task);
       this.metrics.batchSizes.push(n);
-      batch.forEach((p, i) => p.resolve(this.respond(p.request, outputs, p.start, i, n)));
+      batch.forEach((p, i) => {
+        const r = this.respond(p.request, outputs, p.start, i, n);
+        this.remember(p.cacheKey, r.results);
+        p.resolve(r);
+      });
     } catch (e) {
       if (n === 1) { batch[0].reject(e as Error); return; }
       for (const p of batch) this.runBatch([p]); // isolate the request that fails
@@ -215,9 +282,10 @@ export class MultimodalServingPipeline {
 
   /** The seed's get_metrics, camelCased. */
   getMetrics(): ServingMetrics {
-    const { totalRequests, totalLatencyMs, batchSizes } = this.metrics;
+    const { totalRequests, totalLatencyMs, batchSizes, cacheHits } = this.metrics;
     return {
       totalRequests,
+      cacheHits,
       avgLatencyMs: totalRequests > 0 ? totalLatencyMs / totalRequests : 0,
       avgBatchSize: batchSizes.length ? batchSizes.reduce((a, b) => a + b, 0) / batchSizes.length : 0,
     };
