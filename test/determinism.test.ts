@@ -1,6 +1,6 @@
 // Identical bits across runs, after WASM memory growth, and no memory growth over repeated calls.
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, Tensor, F, memoryStats } from "../src/index.js";
+import { init, Tensor, F, memoryStats, nn, MultimodalModelOptimizer } from "../src/index.js";
 import { rt } from "../src/bindings/module.js";
 import { runCase } from "./harness/cases.js";
 import { hashBits } from "./harness/compare.js";
@@ -49,6 +49,24 @@ describe("determinism", () => {
     expect(heap.byteLength).toBe(bytes);
     expect(memoryStats()).toEqual(stats);
     expect(heap.scratchBytes).toBe(0);
+  });
+
+  it("a quantised model: repeated forwards keep their bits and memory; disposing it returns its weights", () => {
+    const { heap } = rt();
+    const before = memoryStats();
+    const m = new nn.Sequential(new nn.LSTM(12, 16, { batchFirst: true, bidirectional: true }), new nn.Linear(32, 7));
+    const q = MultimodalModelOptimizer.quantizeModel(m);
+    const x = Tensor.from(new Float32Array(2 * 9 * 12).map((_, i) => Math.sin(i)), [2, 9, 12]);
+    const ref = hashBits(q.forward(x).data);
+    const stats = memoryStats();
+    for (let i = 0; i < 500; i++) {
+      const y = q.forward(x);
+      if (i % 100 === 0) expect(hashBits(y.data)).toBe(ref);
+    }
+    expect(memoryStats()).toEqual(stats);
+    expect(heap.scratchBytes).toBe(0);
+    q.dispose(); m.dispose();
+    expect(memoryStats()).toEqual(before);
   });
 
   it("a failing op releases its scratch (no leak on the error path)", () => {

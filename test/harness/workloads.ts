@@ -1,6 +1,7 @@
 // Larger deterministic workloads (inputs from an integer generator, so both sides build identical bits) for
 // the Node <-> browser parity check, on top of the fixture cases.
-import { Tensor, F, MultimodalIndex, MultimodalModelOptimizer, nn } from "../../src/index.js";
+import { Tensor, F, MultimodalIndex, MultimodalModelOptimizer, nn, CLIPModel } from "../../src/index.js";
+import { exportOnnxBytes } from "../../src/onnx/export.js";
 
 export function lcg(n: number, seed: number, scale = 1): Float32Array {
   let s = seed >>> 0;
@@ -28,6 +29,13 @@ export function workloads(): Record<string, () => Tensor> {
     "layernorm+softmax 64x500": () => F.softmax(F.layerNorm(t([64, 500], 17, 3), 500)),
     "int8 LSTM+Linear, x86 range": () => quantizedWorkload(true),
     "int8 LSTM+Linear, qnnpack range": () => quantizedWorkload(false),
+    "ONNX export bytes of a small CLIP": () => {
+      const m = new CLIPModel({ visionConfig: { imageSize: 8, patchSize: 4, embedDim: 8, numLayers: 1, numHeads: 2 }, textConfig: { vocabSize: 9, maxSeqLen: 4, embedDim: 8, numLayers: 1, numHeads: 2 }, projectionDim: 4 });
+      m.loadStateDict(Object.fromEntries(m.namedParameters().map(([k, p], i) => [k, Tensor.from(lcg(p.numel, 60 + i, 0.3), [...p.shape])])));
+      const bytes = exportOnnxBytes(m, { images: t([1, 3, 8, 8], 61), input_ids: new Tensor(Int32Array.from([1, 2, 3]), [1, 3]) });
+      m.dispose();
+      return Tensor.from(Float32Array.from(bytes));
+    },
     "int8 index scores, partial tile": () => {
       const D = 40, N = 37, ix = new MultimodalIndex(D, { kind: "int8" });
       ix.addBatch(Array.from({ length: N }, (_, i) => `v${i}`), lcg(N * D, 21), "image");
