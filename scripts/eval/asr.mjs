@@ -26,9 +26,10 @@ for (const { file, text } of list) {
 const ms = performance.now() - t0;
 const wer = errs / words;
 console.log(`WER ${wer.toFixed(4)} (${errs} errors / ${words} words, ${list.length} utterances, ${sec.toFixed(0)} s of audio in ${(ms / 1000).toFixed(1)} s)`);
-if (process.argv.includes("--write-card") && !quantize) {
+if (process.argv.includes("--write-card")) {
   const p = new URL("../../models/asr-words.json", import.meta.url);
   const card = JSON.parse(readFileSync(p, "utf8"));
-  card.metrics_polymodal = { held_out_wer: wer, held_out_utterances: list.length, words, measured_by: "node scripts/eval/asr.mjs" };
+  const by = `node scripts/eval/asr.mjs${quantize ? " --quantize" : ""}${process.argv.includes("--qnnpack") ? " --qnnpack" : ""}`;
+  card[quantize ? "metrics_polymodal_int8" : "metrics_polymodal"] = { held_out_wer: wer, held_out_utterances: list.length, words, measured_by: by };
   writeFileSync(p, JSON.stringify(card, null, 1));
 }

@@ -17,7 +17,7 @@ export async function info(modelsDir: string | undefined, json: boolean): Promis
     const sd = loadSafetensors(readFileSync(w));
     const params = Object.values(sd).reduce((n, t) => n + t.size, 0);
     const measured = card.metrics_polymodal ? "through polymodal" : "in PyTorch (the tests check polymodal reproduces them)";
-    return [{ name, model: card.model, params, bytes: st.size, measured, metrics: card.metrics_polymodal ?? card.metrics_pytorch ?? {} }];
+    return [{ name, model: card.model, params, bytes: st.size, measured, metrics: card.metrics_polymodal ?? card.metrics_pytorch ?? {}, int8: card.metrics_polymodal_int8 ?? null }];
   });
   const wasmBytes = Math.floor((WASM_BASE64.length * 3) / 4);
   const simd = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]));
@@ -31,7 +31,12 @@ export async function info(modelsDir: string | undefined, json: boolean): Promis
     `wasm core: ${(wasmBytes / 1024).toFixed(0)} KiB, SIMD128 ${simd ? "supported" : "NOT supported by this engine"}, relaxed-SIMD off (bit-identical results everywhere), 1 thread`,
     `models (${dir}):`,
     ...models.map((m) => `  ${m.name.padEnd(13)} ${m.model}  ${(m.params / 1e6).toFixed(2)} M params, ${(m.bytes / 1e6).toFixed(1)} MB` +
-      (Object.keys(m.metrics).length ? `\n${" ".repeat(16)}${m.measured}: ${Object.entries(m.metrics).filter(([, v]) => typeof v === "number").map(([k, v]) => `${k} ${Number.isInteger(v) ? v : (v as number).toFixed(3)}`).join(", ")}` : "")),
+      (Object.keys(m.metrics).length ? `\n${" ".repeat(16)}${m.measured}: ${numbers(m.metrics)}` : "") +
+      (m.int8 ? `\n${" ".repeat(16)}quantised to int8 (quantizeModel, --int8): ${numbers(m.int8)}` : "")),
   ];
   return lines.join("\n");
+}
+
+function numbers(metrics: Record<string, unknown>): string {
+  return Object.entries(metrics).filter(([, v]) => typeof v === "number").map(([k, v]) => `${k} ${Number.isInteger(v) ? v : (v as number).toFixed(3)}`).join(", ");
 }
