@@ -76,7 +76,7 @@ export function qgemm_nt_i32(M: i32, N: i32, K: i32, A: usize, W: usize, acc: us
     const pa = A + <usize>m * lda;
     let n = 0;
     for (; n + 2 <= N; n += 2) tile4x2(pa, lda, W + <usize>n * K, K, acc + ((<usize>m * N + n) << 2), <usize>N << 2);
-    if (n < N) for (let r = 0; r < 4; r++) store<i32>(acc + ((<usize>(m + r) * N + n) << 2), dotQ(pa + r * lda, W + <usize>n * K, K));
+    if (n < N) for (let r = 0; r < 4; r++) store<i32>(acc + ((<usize>(m + r) * N + n) << 2), dotQ(pa + <usize>r * lda, W + <usize>n * K, K));
   }
   for (; m < M; m++) {
     // the leftover rows (every row of an LSTM step at batch 1-3): four W rows per pass share each A load

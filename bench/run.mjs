@@ -8,6 +8,7 @@ import { benchAudio } from "./audio.mjs";
 import { benchModels } from "./models.mjs";
 import { benchRetrieval } from "./retrieval.mjs";
 import { benchQuantized } from "./quantized.mjs";
+import { benchThreads } from "./threads.mjs";
 
 await init();
 const only = process.argv[2];
@@ -32,6 +33,7 @@ if (!only || only === "models") {
   for (const r of await benchModels(process.argv[3] ? process.argv[3].split(",") : undefined)) lines.push(`${r.title}: ${r.ms.toFixed(0)} ms` + (r.ratio ? `, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)` : ""));
 }
 if (!only || only === "quantized") lines.push(...(await benchQuantized()));
+if (!only || only === "threads") lines.push(...(await benchThreads()));
 if (!only || only === "retrieval") lines.push(...(await benchRetrieval()));
 console.log("\nsummary");
 for (const l of lines) console.log("  " + l);

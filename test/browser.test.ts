@@ -52,9 +52,12 @@ function serve(page: string, nodeIndex: Uint8Array): Promise<{ server: Server; p
       req.on("end", () => { res.end("ok"); resolveResult(JSON.parse(Buffer.concat(chunks).toString())); });
       return;
     }
-    const f = files[req.url ?? ""];
+    const f = files[(req.url ?? "").split("?")[0]];
     if (!f) { res.statusCode = 404; res.end(); return; }
     res.setHeader("content-type", f[0]);
+    // cross-origin isolation, so the page may share WASM memory with workers (init({ threads }))
+    res.setHeader("cross-origin-opener-policy", "same-origin");
+    res.setHeader("cross-origin-embedder-policy", "require-corp");
     res.end(f[1]);
   });
   return new Promise((r) => server.listen(0, "127.0.0.1", () => r({ server, port: (server.address() as any).port, result })));
@@ -65,14 +68,14 @@ beforeAll(async () => {
 });
 
 /** Serves the page, runs headless Chromium against it, returns what the page posted or why nothing came. */
-async function runChromium(page: string, nodeBytes: Uint8Array): Promise<any> {
+async function runChromium(page: string, nodeBytes: Uint8Array, threads: number): Promise<any> {
   const { server, port, result } = await serve(page, nodeBytes);
   const profile = mkdtempSync(join(tmpdir(), "polymodal-chromium-"));
   let stderr = "";
   const proc = spawn(chromium!, [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-extensions", `--user-data-dir=${profile}`,
-    `http://127.0.0.1:${port}/`,
+    `http://127.0.0.1:${port}/?threads=${threads}`,
   ], { stdio: ["ignore", "ignore", "pipe"], detached: true }); // own process group: its helpers die with it
   proc.stderr!.on("data", (d) => { stderr = (stderr + d).slice(-2000); });
   try {
@@ -89,7 +92,7 @@ async function runChromium(page: string, nodeBytes: Uint8Array): Promise<any> {
   }
 }
 
-describe.skipIf(!haveChromium)("Node and Chromium agree bit for bit", () => {
+describe.skipIf(!haveChromium)("Node and Chromium (1 and 2 threads) agree bit for bit", () => {
   it("every kernel case and workload hashes the same", async () => {
     const { cases, tensors } = loadKernelFixtures();
     const node: Record<string, string> = {};
@@ -107,21 +110,25 @@ describe.skipIf(!haveChromium)("Node and Chromium agree bit for bit", () => {
     Object.assign(node, await shippedOutputs({}, new Uint8Array(readFileSync(join(root, "test/fixtures/speech/0000.wav")))));
 
     const page = await bundlePage();
-    // One retry when Chromium fails to start or to report (an infrastructure failure under load); a difference
-    // in the hashes is never retried.
-    let got: { ok: boolean; error?: string; ua: string; hashes: Record<string, string> } | null = null;
-    let failure = "";
-    for (let attempt = 0; attempt < 2 && !got; attempt++) {
-      const r = await runChromium(page, nodeBytes);
-      if ("hashes" in r || "error" in r) got = r as typeof got;
-      else failure += `attempt ${attempt + 1}: ${r.infra}\n`;
+    // Chromium on one thread and on two (workers sharing the WASM memory) must both give Node's bits.
+    for (const threads of [1, 2]) {
+      // One retry when Chromium fails to start or to report (an infrastructure failure under load); a difference
+      // in the hashes is never retried.
+      let got: { ok: boolean; error?: string; ua: string; threads: number; hashes: Record<string, string> } | null = null;
+      let failure = "";
+      for (let attempt = 0; attempt < 2 && !got; attempt++) {
+        const r = await runChromium(page, nodeBytes, threads);
+        if ("hashes" in r || "error" in r) got = r as typeof got;
+        else failure += `attempt ${attempt + 1}: ${r.infra}\n`;
+      }
+      expect(got, failure).not.toBeNull();
+      expect(got!.error ?? "").toBe("");
+      expect(got!.ok).toBe(true);
+      expect(got!.ua).toMatch(/Chrome/);
+      expect(got!.threads, "threads the page ran with").toBe(threads);
+      expect(Object.keys(got!.hashes).length).toBe(Object.keys(node).length);
+      const diff = Object.keys(node).filter((k) => node[k] !== got!.hashes[k]);
+      expect(diff, `outputs whose bits differ between Node and ${got!.ua} on ${threads} thread(s)`).toEqual([]);
     }
-    expect(got, failure).not.toBeNull();
-    expect(got!.error ?? "").toBe("");
-    expect(got!.ok).toBe(true);
-    expect(got!.ua).toMatch(/Chrome/);
-    expect(Object.keys(got!.hashes).length).toBe(Object.keys(node).length);
-    const diff = Object.keys(node).filter((k) => node[k] !== got!.hashes[k]);
-    expect(diff, `outputs whose bits differ between Node and ${got!.ua}`).toEqual([]);
   }, 300_000);
 });

@@ -1,7 +1,8 @@
 // Loads and instantiates the kernel module once per realm.  The default source is the module inlined into
 // the package as base64, so init() works the same in Node, browsers and workers without fs, fetch or a
 // bundler plugin.  A caller may pass its own bytes, a URL, a Response or a compiled WebAssembly.Module.
-import { WASM_BASE64 } from "./wasm-inline.js";
+import { WASM_BASE64, WASM_THREADS_BASE64 } from "./wasm-inline.js";
+import { ThreadPool } from "./threads.js";
 import type { KernelExports } from "./exports.js";
 import { Heap } from "./heap.js";
 
@@ -12,11 +13,19 @@ export interface InitOptions {
   wasm?: WasmSource;
   /** Initial WASM memory in 64 KiB pages (default 256 = 16 MiB); it grows on demand. */
   initialPages?: number;
+  /**
+   * Threads for the large kernels (default 1).  Above 1, the kernels run on a shared memory with workers
+   * (Node worker_threads, or Web Workers in a cross-origin-isolated page); results are bit-identical to one
+   * thread.  Ignores `wasm` (the threaded build is inlined too).
+   */
+  threads?: number;
 }
 
 export interface Runtime {
   readonly k: KernelExports;
   readonly heap: Heap;
+  /** Worker threads, when init({ threads > 1 }). */
+  readonly pool: ThreadPool | null;
 }
 
 let runtime: Runtime | null = null;
@@ -52,12 +61,19 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
   if (runtime) return runtime;
   if (pending) return pending;
   pending = (async () => {
-    const module = await compile(options.wasm);
-    const memory = new WebAssembly.Memory({ initial: options.initialPages ?? 256 });
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new Error(`polymodal.init: threads must be a positive integer, got ${threads}`);
+    if (threads > 1 && typeof SharedArrayBuffer === "undefined") {
+      throw new Error("polymodal.init: threads need SharedArrayBuffer (in a browser: a cross-origin-isolated page, COOP same-origin + COEP require-corp)");
+    }
+    const module = threads > 1 ? await WebAssembly.compile(decodeBase64(WASM_THREADS_BASE64)) : await compile(options.wasm);
+    const initial = options.initialPages ?? 256;
+    const memory = threads > 1 ? new WebAssembly.Memory({ initial, maximum: 65536, shared: true }) : new WebAssembly.Memory({ initial });
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const k = instance.exports as unknown as KernelExports;
     const heapBase = (k.HEAP_BASE as WebAssembly.Global).value as number;
-    runtime = { k, heap: new Heap(memory, heapBase) };
+    const pool = threads > 1 ? await ThreadPool.create(threads, module, memory, instance.exports as Record<string, unknown>) : null;
+    runtime = { k, heap: new Heap(memory, heapBase), pool };
     return runtime;
   })();
   try {

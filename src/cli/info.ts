@@ -1,4 +1,5 @@
 // `polymodal info`: the shipped models (size, parameters, metrics from their cards), the build and the runtime.
+import { rt } from "../bindings/module.js";
 import { readFileSync, statSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,12 +24,12 @@ export async function info(modelsDir: string | undefined, json: boolean): Promis
   const simd = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]));
   const r = {
     polymodal: pkg.version, node: process.versions.node, v8: process.versions.v8, platform: `${process.platform}-${process.arch}`,
-    wasm: { bytes: wasmBytes, simd128: simd, relaxedSimd: false, threads: 1 }, modelsDir: dir, models,
+    wasm: { bytes: wasmBytes, simd128: simd, relaxedSimd: false, threads: rt().pool?.size ?? 1 }, modelsDir: dir, models,
   };
   if (json) return JSON.stringify(r, null, 1);
   const lines = [
     `polymodal ${r.polymodal}  (node ${r.node}, ${r.platform})`,
-    `wasm core: ${(wasmBytes / 1024).toFixed(0)} KiB, SIMD128 ${simd ? "supported" : "NOT supported by this engine"}, relaxed-SIMD off (bit-identical results everywhere), 1 thread`,
+    `wasm core: ${(wasmBytes / 1024).toFixed(0)} KiB, SIMD128 ${simd ? "supported" : "NOT supported by this engine"}, relaxed-SIMD off (bit-identical results everywhere), ${r.wasm.threads} thread${r.wasm.threads > 1 ? "s" : ""}`,
     `models (${dir}):`,
     ...models.map((m) => `  ${m.name.padEnd(13)} ${m.model}  ${(m.params / 1e6).toFixed(2)} M params, ${(m.bytes / 1e6).toFixed(1)} MB` +
       (Object.keys(m.metrics).length ? `\n${" ".repeat(16)}${m.measured}: ${numbers(m.metrics)}` : "") +

@@ -29,7 +29,7 @@ usage:
   polymodal export <model> <out.onnx>
       a shipped model (${EXPORTABLE.join(", ")}) as ONNX (opset 17, dynamic batch)
   polymodal info
-options:  --models DIR (default: the package's models/)   --ffmpeg PATH   -h, --help
+options:  --models DIR (default: the package's models/)   --ffmpeg PATH   --threads N (default 1; same results)   -h, --help
 exit codes: 0 ok, 1 failure, 2 bad usage, 3 missing or unsupported input file`;
 
 class InputError extends Error {
@@ -56,9 +56,13 @@ const out = (s: string): boolean => process.stdout.write(s + "\n");
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === "-h" || cmd === "--help" || cmd === "help") { out(USAGE); return cmd ? 0 : 2; }
-  const common = { models: "string", ffmpeg: "string", help: "boolean" } as const;
+  const common = { models: "string", ffmpeg: "string", help: "boolean", threads: "string" } as const;
   const withModels = (f: Record<string, string | boolean>): Models => new Models(f.models as string | undefined, f.ffmpeg as string | undefined);
-  await init();
+  // --threads is read before any command runs: the runtime is made once
+  const ti = rest.indexOf("--threads");
+  const threads = ti >= 0 ? Number(rest[ti + 1]) : 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new UsageError(`--threads must be an integer from 1 to 64, got ${JSON.stringify(rest[ti + 1] ?? "")}`);
+  await init({ threads });
   switch (cmd) {
     case "index": {
       const { positional, flags } = parseArgs(rest, { ...common, index: "string", kind: "string", quiet: "boolean" }, { h: "help" });

@@ -46,6 +46,9 @@ function gemmStrided(
 }
 
 /** C (M, N) = A (M, K) x packed B: packs A's whole 4-row blocks into scratch, then runs the kernel. */
+/** Below this many multiply-adds a GEMM stays on one thread (dispatch costs more than it saves). */
+const PARALLEL_MIN_MACS = 1 << 20;
+
 export function gemmPacked(
   M: number, N: number, K: number, A: number, lda: number, Bp: number, C: number, ldc: number,
   bias: number, biasMode: number, act: number,
@@ -55,6 +58,20 @@ export function gemmPacked(
   heap.scope(() => {
     const ap = M >= 4 ? heap.alloc(k.sgemm_packed_a_size(M, K) * 4) : 0;
     if (ap) k.sgemm_pack_a(A, lda, M, K, ap);
+    const pool = rt().pool;
+    const panels = Math.ceil(N / 8);
+    if (pool && M * N * K >= PARALLEL_MIN_MACS && panels >= 2) {
+      // Whole 8-column panels per thread: each output column is computed exactly as on one thread.
+      const t = Math.min(pool.size, panels), jobs: number[][] = [];
+      for (let i = 0; i < t; i++) {
+        const p0 = Math.floor((panels * i) / t), p1 = Math.floor((panels * (i + 1)) / t);
+        const n0 = p0 * 8, n1 = Math.min(N, p1 * 8);
+        jobs.push([M, n1 - n0, K, A, lda, ap, Bp + p0 * K * 8 * 4, C + n0 * 4, ldc,
+          bias && biasMode === Bias.perColumn ? bias + n0 * 4 : bias, biasMode, act]);
+      }
+      pool.run("sgemm_packed", jobs);
+      return;
+    }
     k.sgemm_packed(M, N, K, A, lda, ap, Bp, C, ldc, bias, biasMode, act);
   });
 }

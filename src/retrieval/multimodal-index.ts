@@ -3,12 +3,16 @@
 //   flat  - exact float32 scan (SIMD) + top-k heap, no sort
 //   int8  - exact scan over int8 rows (4x less memory); optionally re-ranks the best `rerank` in float32
 //   hnsw  - HNSW graph (m, efConstruction, efSearch); filters applied during the graph search
-import { nodeFs } from "../io/node-fs.js";
 import { rt } from "../bindings/module.js";
+import { splitRows } from "../bindings/threads.js";
+import { nodeFs } from "../io/node-fs.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { VectorStore } from "./store.js";
 import { HNSW } from "./hnsw.js";
 import { encodeIndex, decodeIndex } from "./format.js";
+
+/** Below this many rows a scan stays on one thread. */
+const PARALLEL_MIN_ROWS = 4096;
 
 export type IndexKind = "flat" | "int8" | "hnsw";
 
@@ -286,15 +290,20 @@ export class MultimodalIndex {
         mask = heap.put(mv);
       }
       const scores = heap.alloc(N * 4);
+      // Large scans split their rows over the threads (init({ threads })); each row's score is the same.
+      const pool = N >= PARALLEL_MIN_ROWS ? rt().pool : null;
       if (this.kind === "flat") {
-        k.scan_f32(pq, this.store.f32, N, D, D, scores);
+        if (pool) pool.run("scan_f32", splitRows(N, pool.size).map(([r0, n]) => [pq, this.store.f32 + r0 * D * 4, n, D, D, scores + r0 * 4]));
+        else k.scan_f32(pq, this.store.f32, N, D, D, scores);
       } else {
         const q8 = heap.alloc(this.store.dim8), sq = heap.alloc(4);
         heap.u8(q8, this.store.dim8).fill(0);
         k.quantize_rows_i8(pq, 1, D, q8, sq);
         const q16 = heap.alloc(this.store.dim8 * 2);
         k.widen_i8_i16(q8, this.store.dim8, q16); // widened once, reused against every row
-        k.scan_i8t_scaled(q16, this.store.i8, N, this.store.dim8, this.store.scales, scores);
+        const d8 = this.store.dim8;
+        if (pool) pool.run("scan_i8t_scaled", splitRows(N, pool.size, 4).map(([r0, n]) => [q16, this.store.i8 + r0 * d8, n, d8, this.store.scales + r0 * 4, scores + r0 * 4]));
+        else k.scan_i8t_scaled(q16, this.store.i8, N, d8, this.store.scales, scores);
         const qs = heap.f32(sq, 1)[0];
         if (this.options.rerank > 0) {
           const R = Math.max(this.options.rerank, topK);
