@@ -129,7 +129,9 @@ export class ThreadPool {
 }
 
 async function spawn(): Promise<{ worker: AnyWorker; ready: Promise<void> }> {
-  if (typeof Worker !== "undefined" && typeof Blob !== "undefined" && typeof URL !== "undefined" && typeof (globalThis as { window?: unknown }).window !== "undefined") {
+  // Browsers (a page or a worker) use Web Workers from a Blob URL; Node uses worker_threads.
+  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
+  if (!isNode && typeof Worker !== "undefined" && typeof Blob !== "undefined" && typeof URL !== "undefined") {
     const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
     const worker = new Worker(url);
     const ready = new Promise<void>((resolve, reject) => {
