@@ -65,22 +65,23 @@ export function dq_linear_epilogue(acc: usize, M: i32, N: i32, zp: i32, colSum: 
 }
 
 /**
- * acc (M, N) = A (M, K) int16 codes x W (N, K) int8 codes ^T, exact int32.  Tiles of 4 A rows x 2 W rows: each
- * 8-value step loads four A pieces as they are and sign-extends two W pieces as it loads them (load8x8_s),
- * then eight i16 dot products (4 x 2 measured faster than 2 x 4 over int8 A, and than 4 x 3, which spills).
+ * acc (M, N) = A (M, K) int16 codes x W (N, K) int8 codes ^T, exact int32; acc's rows are ldc int32 apart (a
+ * thread computing a block of columns passes the full row stride).  Tiles of 4 A rows x 2 W rows: each 8-value
+ * step loads four A pieces as they are and sign-extends two W pieces as it loads them (load8x8_s), then eight
+ * i16 dot products (4 x 2 measured faster than 2 x 4 over int8 A, and than 4 x 3, which spills).
  */
-export function qgemm_nt_i32(M: i32, N: i32, K: i32, A: usize, W: usize, acc: usize): void {
-  const lda = <usize>K << 1;
+export function qgemm_nt_i32(M: i32, N: i32, K: i32, A: usize, W: usize, acc: usize, ldc: i32): void {
+  const lda = <usize>K << 1, ldo = <usize>ldc << 2;
   let m = 0;
   for (; m + 4 <= M; m += 4) {
-    const pa = A + <usize>m * lda;
+    const pa = A + <usize>m * lda, po = acc + <usize>m * ldo;
     let n = 0;
-    for (; n + 2 <= N; n += 2) tile4x2(pa, lda, W + <usize>n * K, K, acc + ((<usize>m * N + n) << 2), <usize>N << 2);
-    if (n < N) for (let r = 0; r < 4; r++) store<i32>(acc + ((<usize>(m + r) * N + n) << 2), dotQ(pa + <usize>r * lda, W + <usize>n * K, K));
+    for (; n + 2 <= N; n += 2) tile4x2(pa, lda, W + <usize>n * K, K, po + (<usize>n << 2), ldo);
+    if (n < N) for (let r = 0; r < 4; r++) store<i32>(po + <usize>r * ldo + (<usize>n << 2), dotQ(pa + <usize>r * lda, W + <usize>n * K, K));
   }
   for (; m < M; m++) {
     // the leftover rows (every row of an LSTM step at batch 1-3): four W rows per pass share each A load
-    const pa = A + <usize>m * lda, po = acc + ((<usize>m * N) << 2);
+    const pa = A + <usize>m * lda, po = acc + <usize>m * ldo;
     let n = 0;
     for (; n + 4 <= N; n += 4) row1x4(pa, W + <usize>n * K, K, po + (<usize>n << 2));
     for (; n < N; n++) store<i32>(po + (<usize>n << 2), dotQ(pa, W + <usize>n * K, K));

@@ -39,12 +39,17 @@ describe("int8", () => {
         const a = Int16Array.from(lcg(M * K, M * 7 + K), (v, i) => (i % 5 === 0 ? 255 : i % 7 === 0 ? 0 : Math.round((v + 1) * 127.5)));
         const w = Int8Array.from(lcg(N * K, N * 11 + K), (v, i) => (i % 3 === 0 ? -128 : i % 4 === 0 ? 127 : Math.round(v * 127)));
         const acc = heap.alloc(M * N * 4);
-        k.qgemm_nt_i32(M, N, K, heap.put(new Uint8Array(a.buffer)), heap.put(w), acc);
-        const got = heap.i32(acc, M * N);
+        k.qgemm_nt_i32(M, N, K, heap.put(new Uint8Array(a.buffer)), heap.put(w), acc, N);
+        // and a block of columns [n0, N) written into the same (M, N) rows, as a thread does
+        const n0 = Math.floor(N / 2), acc2 = heap.alloc(M * N * 4);
+        heap.i32(acc2, M * N).fill(-7);
+        k.qgemm_nt_i32(M, N - n0, K, heap.put(new Uint8Array(a.buffer)), heap.put(w.subarray(n0 * K)), acc2 + n0 * 4, N);
+        const got = heap.i32(acc, M * N), block = heap.i32(acc2, M * N);
         for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
           let s = 0;
           for (let j = 0; j < K; j++) s += a[m * K + j] * w[n * K + j];
           expect(got[m * N + n], `(${M}, ${N}, ${K}) at ${m}, ${n}`).toBe(s);
+          expect(block[m * N + n], `column block at ${m}, ${n}`).toBe(n < n0 ? -7 : s);
         }
       });
     }

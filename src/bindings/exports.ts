@@ -60,7 +60,7 @@ export interface KernelExports {
   create_dct_f32(nMfcc: number, nMels: number, ortho: number, out: number): void;
   quantize_dynamic_u8(x: number, n: number, reduceRange: number, q: number, params: number): void;
   quantize_weight_i8(w: number, n: number, q: number, scale: number): void;
-  qgemm_nt_i32(M: number, N: number, K: number, A: number, W: number, acc: number): void;
+  qgemm_nt_i32(M: number, N: number, K: number, A: number, W: number, acc: number, ldc: number): void;
   dq_linear_epilogue(acc: number, M: number, N: number, zp: number, colSum: number, scale: number, bias: number, relu: number, y: number): void;
   scan_f32(q: number, X: number, N: number, D: number, ld: number, scores: number): void;
   scan_i8(q: number, X: number, N: number, D: number, ld: number, scores: number): void;

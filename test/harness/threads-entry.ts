@@ -2,7 +2,7 @@
 // workload and two whole models, hashed, printed as JSON, so runs at different thread counts can be compared.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { init, loadSafetensors, Tensor, CLIPModel, SpeechRecognitionModel, MultimodalIndex } from "../../src/index.js";
+import { init, loadSafetensors, Tensor, CLIPModel, SpeechRecognitionModel, MultimodalIndex, MultimodalModelOptimizer } from "../../src/index.js";
 import { rt } from "../../src/bindings/module.js";
 import { runCase, type Case } from "./cases.js";
 import { hashBits } from "./compare.js";
@@ -21,6 +21,7 @@ for (const [name, fn] of Object.entries(workloads())) out[name] = hashBits(fn().
 const clip = new CLIPModel({ visionConfig: { numLayers: 2 }, textConfig: { numLayers: 2, vocabSize: 1000 } });
 out["CLIP ViT-B/16 (2 layers) image embeddings, batch 2"] = hashBits(clip.encodeImage(Tensor.from(lcg(2 * 3 * 224 * 224, 5), [2, 3, 224, 224])).data);
 out["CLIP text embeddings, batch 3"] = hashBits(clip.encodeText(new Tensor(Int32Array.from(lcg(3 * 20, 6), (v) => Math.floor((v + 1) * 499)), [3, 20])).data);
+out["CLIP image embeddings, dynamically quantised"] = hashBits(MultimodalModelOptimizer.quantizeModel(clip).encodeImage(Tensor.from(lcg(2 * 3 * 224 * 224, 5), [2, 3, 224, 224])).data);
 const asr = new SpeechRecognitionModel({ vocabSize: 40, nMels: 40, hiddenDim: 128 });
 out["SpeechRecognitionModel 300 frames, batch 4"] = hashBits(asr.forward(Tensor.from(lcg(4 * 40 * 300, 7), [4, 40, 300])).data);
 // scans large enough to be split over the threads (flat f32 and int8 tiles, N not a multiple of 4)
