@@ -13,7 +13,7 @@ export async function benchThreads(rounds = 7) {
   const time = (w, name) => new Promise((resolve) => { w.once("message", resolve); w.postMessage(name); });
   const out = [];
   console.log(`\nthreads (init({ threads }); ${cpus().length} cores; results are bit-identical, see test/threads.test.ts)`);
-  for (const name of ["Linear 1576 x 768 -> 3072", "CLIP ViT-B/16 image tower, batch 2", "flat f32 search, 100,000 x 512"]) {
+  for (const name of ["SpeechRecognitionModel, 1,000 frames", "Linear 1576 x 768 -> 3072", "CLIP ViT-B/16 image tower, batch 2", "flat f32 search, 100,000 x 512"]) {
     const t = counts.map(() => []);
     for (const [i, w] of realms.entries()) await time(w, name); // warm-up
     for (let r = 0; r < rounds; r++) for (const [i, w] of realms.entries()) t[i].push(await time(w, name));

@@ -4,7 +4,7 @@
 // same order whatever the thread count: results are bit-identical to one thread.
 
 /** Kernels a worker can run (index = job id). */
-export const PARALLEL_KERNELS = ["sgemm_packed", "scan_f32", "scan_i8t_scaled", "qgemm_nt_i32"] as const;
+export const PARALLEL_KERNELS = ["sgemm_packed", "scan_f32", "scan_i8t_scaled", "qgemm_nt_i32", "lstm_steps_f32"] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 const MAX_ARGS = 16;

@@ -3,7 +3,7 @@ import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "./module.js";
 import { Parameter, uniformInit, nextSeed } from "./parameter.js";
 import { Buf, empty, fromTensor, toTensor, zeros } from "./buf.js";
-import { lstmRecurrence } from "../ops/lstm.js";
+import { lstmRecurrence, lstmBidirectional } from "../ops/lstm.js";
 
 export interface LSTMOptions {
   numLayers?: number;
@@ -69,6 +69,27 @@ export class LSTM extends Module {
     lstmRecurrence(B, T, I, H, x.ptr, wih.ptr, bih ? bih.ptr : 0, whh.ptr, bhh ? bhh.ptr : 0, reverse, out.ptr, ldo, colOff, 0, hN, cN);
   }
 
+  /**
+   * Both directions of a layer: on two threads at once when there are workers and the batch takes the one-row
+   * recurrence (B < 4), else one after the other.  The same bits either way.
+   */
+  protected bothDirections(x: Buf, layer: number, out: Buf, hN: [number, number], cN: [number, number]): void {
+    const [B, T, I] = x.shape;
+    const H = this.hiddenSize;
+    if (!rt().pool || B >= 4 || T === 0) {
+      this.direction(x, layer, false, out, 0, hN[0], cN[0]);
+      this.direction(x, layer, true, out, H, hN[1], cN[1]);
+      return;
+    }
+    const dir = (d: number) => {
+      const sfx = `_l${layer}${d ? "_reverse" : ""}`;
+      const p = (n: string): number => this.p(`${n}${sfx}`)?.ptr ?? 0;
+      rt().heap.f32(cN[d], B * H).fill(0);
+      return { wih: p("weight_ih"), bih: p("bias_ih"), whh: p("weight_hh"), bhh: p("bias_hh"), hN: hN[d], c: cN[d] };
+    };
+    lstmBidirectional(B, T, I, H, x.ptr, [dir(0), dir(1)], out.ptr, out.shape[2]);
+  }
+
   /** x (B, T, I) batch-first in scratch -> output (B, T, H * dirs); hN/cN (layers*dirs, B, H) when given. */
   run(x: Buf, state?: { h: Buf; c: Buf }): Buf {
     const [B, T, I] = x.shape;
@@ -79,10 +100,9 @@ export class LSTM extends Module {
     let inp = x;
     for (let l = 0; l < this.numLayers; l++) {
       const out = empty([B, T, H * dirs]);
-      for (let d = 0; d < dirs; d++) {
-        const idx = l * dirs + d;
-        this.direction(inp, l, d === 1, out, d * H, hN.ptr + idx * B * H * 4, cN.ptr + idx * B * H * 4);
-      }
+      const at = (buf: Buf, d: number): number => buf.ptr + (l * dirs + d) * B * H * 4;
+      if (dirs === 2) this.bothDirections(inp, l, out, [at(hN, 0), at(hN, 1)], [at(cN, 0), at(cN, 1)]);
+      else this.direction(inp, l, false, out, 0, at(hN, 0), at(cN, 0));
       inp = out;
     }
     return inp;

@@ -170,6 +170,11 @@ export class DynamicQuantizedLSTM extends LSTM {
     });
   }
 
+  protected override bothDirections(x: Buf, layer: number, out: Buf, hN: [number, number], cN: [number, number]): void {
+    this.direction(x, layer, false, out, 0, hN[0], cN[0]);
+    this.direction(x, layer, true, out, this.hiddenSize, hN[1], cN[1]);
+  }
+
   override namedParameters(): Array<[string, Parameter]> { throw NO_STATE("DynamicQuantizedLSTM"); }
   override numParameters(): number {
     let n = 0;

@@ -102,6 +102,34 @@ export function lstmRecurrence(
   });
 }
 
+/** One direction's weights and state pointers for lstmBidirectional. */
+export interface LSTMDirection { wih: number; bih: number; whh: number; bhh: number; hN: number; c: number }
+
+/**
+ * Both directions of a bidirectional layer at batch < 4 with worker threads: the input projections first (each
+ * a GEMM that may itself use the threads), then the two recurrences at once, one per thread.  Each direction
+ * runs exactly the code lstmRecurrence runs, so the bits are the same.  The caller checks pool and B.
+ */
+export function lstmBidirectional(B: number, T: number, I: number, H: number, x: number, dirs: [LSTMDirection, LSTMDirection], out: number, ldo: number): void {
+  const { heap } = rt();
+  const pool = rt().pool!;
+  const G = 4 * H;
+  heap.scope(() => {
+    const jobs = dirs.map((d, i) => {
+      const gx = heap.alloc(B * T * G * 4); // (B, T, 4H)
+      gemmPacked(B * T, G, I, x, I, d.wih, gx, G, d.bih, d.bih ? Bias.perColumn : Bias.none, 0);
+      const gh = heap.alloc(B * G * 4), h0 = heap.alloc(B * H * 4);
+      heap.f32(h0, B * H).fill(0);
+      return [B, T, H, gx, d.whh, d.bhh, d.bhh ? Bias.perColumn : Bias.none, i, out, ldo, i * H, h0, d.c, gh];
+    });
+    pool.run("lstm_steps_f32", jobs);
+    dirs.forEach((d, i) => {
+      const last = i === 1 ? 0 : T - 1;
+      for (let b = 0; b < B; b++) heap.f32(d.hN + b * H * 4, H).set(heap.f32(out + ((b * T + last) * ldo + i * H) * 4, H));
+    });
+  });
+}
+
 /** One LSTM cell step, as torch.nn.LSTMCell: input (B, I), h and c (B, H) -> { h, c }. */
 export function lstmCell(input: Tensor, h: Tensor, c: Tensor, w: LSTMWeights): { h: Tensor; c: Tensor } {
   const op = "F.lstmCell";

@@ -24,6 +24,9 @@ out["CLIP text embeddings, batch 3"] = hashBits(clip.encodeText(new Tensor(Int32
 out["CLIP image embeddings, dynamically quantised"] = hashBits(MultimodalModelOptimizer.quantizeModel(clip).encodeImage(Tensor.from(lcg(2 * 3 * 224 * 224, 5), [2, 3, 224, 224])).data);
 const asr = new SpeechRecognitionModel({ vocabSize: 40, nMels: 40, hiddenDim: 128 });
 out["SpeechRecognitionModel 300 frames, batch 4"] = hashBits(asr.forward(Tensor.from(lcg(4 * 40 * 300, 7), [4, 40, 300])).data);
+// batch 1: the two directions of each BiLSTM layer run on two threads at once
+out["SpeechRecognitionModel 300 frames, batch 1"] = hashBits(asr.forward(Tensor.from(lcg(40 * 300, 10), [1, 40, 300])).data);
+out["SpeechRecognitionModel, batch 2, dynamically quantised"] = hashBits(MultimodalModelOptimizer.quantizeModel(asr).forward(Tensor.from(lcg(2 * 40 * 50, 11), [2, 40, 50])).data);
 // scans large enough to be split over the threads (flat f32 and int8 tiles, N not a multiple of 4)
 for (const kind of ["flat", "int8"] as const) {
   const N = 9001, D = 64, ix = new MultimodalIndex(D, { kind });
