@@ -38,5 +38,6 @@ describe("threads", () => {
   it("rejects a bad thread count before loading anything", async () => {
     await expect(init({ threads: 0 })).rejects.toThrow(/threads must be a positive integer, got 0/);
     await expect(init({ threads: 1.5 })).rejects.toThrow(/threads must be a positive integer, got 1.5/);
+    await expect(init({ threads: 2, maximumPages: 100 })).rejects.toThrow(/maximumPages must be an integer from initialPages \(256\) to 65536, got 100/);
   });
 });

@@ -19,6 +19,11 @@ export interface InitOptions {
    * thread.  Ignores `wasm` (the threaded build is inlined too).
    */
   threads?: number;
+  /**
+   * With threads: the most the shared memory may grow to, in 64 KiB pages (default 65536 = 4 GiB, the wasm32
+   * limit).  A shared memory reserves this much address space up front; lower it where that is scarce.
+   */
+  maximumPages?: number;
 }
 
 export interface Runtime {
@@ -68,7 +73,17 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
     }
     const module = threads > 1 ? await WebAssembly.compile(decodeBase64(WASM_THREADS_BASE64)) : await compile(options.wasm);
     const initial = options.initialPages ?? 256;
-    const memory = threads > 1 ? new WebAssembly.Memory({ initial, maximum: 65536, shared: true }) : new WebAssembly.Memory({ initial });
+    const maximum = options.maximumPages ?? 65536;
+    if (threads > 1 && (!Number.isInteger(maximum) || maximum < initial || maximum > 65536)) {
+      throw new Error(`polymodal.init: maximumPages must be an integer from initialPages (${initial}) to 65536, got ${maximum}`);
+    }
+    let memory: WebAssembly.Memory;
+    try {
+      memory = threads > 1 ? new WebAssembly.Memory({ initial, maximum, shared: true }) : new WebAssembly.Memory({ initial });
+    } catch (e) {
+      throw new Error(`polymodal.init: could not reserve ${threads > 1 ? `a shared memory of up to ${maximum} pages` : `${initial} pages`} (${(e as Error).message}); ` +
+        (threads > 1 ? "pass a smaller maximumPages" : "pass a smaller initialPages"));
+    }
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const k = instance.exports as unknown as KernelExports;
     const heapBase = (k.HEAP_BASE as WebAssembly.Global).value as number;
