@@ -14,6 +14,8 @@ describe("init", () => {
     const a = await init({ wasm: bytes });
     const b = await init();
     expect(a).toBe(b);
+    expect(await init({ threads: 1 })).toBe(a);
+    await expect(init({ threads: 2 })).rejects.toThrow(/already initialised with 1 thread; .* ask for threads in the first init\(\)/);
     expect(Array.from(F.relu(Tensor.from([-1, 2])).data)).toEqual([0, 2]);
   });
 });

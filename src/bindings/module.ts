@@ -63,7 +63,13 @@ async function compile(src: WasmSource | undefined): Promise<WebAssembly.Module>
  * const y = F.relu(Tensor.from(new Float32Array([-1, 2]), [2]));
  */
 export async function init(options: InitOptions = {}): Promise<Runtime> {
-  if (runtime) return runtime;
+  if (runtime) {
+    const have = runtime.pool?.size ?? 1;
+    if (options.threads !== undefined && options.threads !== have) {
+      throw new Error(`polymodal.init: already initialised with ${have} thread${have > 1 ? "s" : ""}; a page or process has one runtime, so ask for threads in the first init()`);
+    }
+    return runtime;
+  }
   if (pending) return pending;
   pending = (async () => {
     const threads = options.threads ?? 1;
