@@ -1,11 +1,13 @@
 // `npm run demo`, the main job on shipped defaults: generate a sample collection with the repo's generators
 // (scenes as PNG, sound events as WAV, clips as Y4M video, espeak-ng speech), index it with the shipped models
 // through the CLI's indexer, then search it by text, by image, by sound and by text for video, transcribe the
-// speech, and score everything against the generators' ground truth.  `npm run demo -- --core` times the kernels.
+// speech (and again with the model quantised to int8), and score everything against the generators' ground
+// truth.  `npm run demo -- --threads 2` runs on two threads (same results); `npm run demo -- --core` times the
+// kernels.
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readFileSync } from "node:fs";
-import { init, loadPretrained, wordErrors, decodeImage } from "../dist/index.js";
+import { init, loadPretrained, wordErrors, decodeImage, MultimodalModelOptimizer, SpeechRecognizer } from "../dist/index.js";
 import { indexFolder } from "../dist/cli/indexer.js";
 import { Collection } from "../dist/cli/collection.js";
 import { Models } from "../dist/cli/models.js";
@@ -18,7 +20,9 @@ if (process.argv.includes("--core")) {
   await import("./demo-core.mjs");
   process.exit(0);
 }
-await init();
+const ti = process.argv.indexOf("--threads");
+const threads = ti >= 0 ? Number(process.argv[ti + 1]) : 1;
+await init({ threads });
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dir = join(root, "demo-data");
 const ms = (t0) => `${(performance.now() - t0).toFixed(0)} ms`;
@@ -26,6 +30,7 @@ const pct = (a, n) => `${((100 * a) / n).toFixed(1)}% (${a}/${n})`;
 
 let t0 = performance.now();
 const truth = writeSampleCollection(dir);
+if (threads > 1) console.log(`(running on ${threads} threads: the same results as one, bit for bit)`);
 console.log(`1. sample collection: ${Object.keys(truth.images).length} scenes (PNG), ${Object.keys(truth.sounds).length} sound events (WAV), ` +
   `${Object.keys(truth.videos).length} clips (Y4M video), ${Object.keys(truth.speech).length} spoken word sequences (WAV) -> demo-data/  [${ms(t0)}]`);
 
@@ -107,3 +112,10 @@ const took = performance.now() - t0;
 console.log(`7. transcription of ${lines.length} recordings in voices never heard in training (${audioSec.toFixed(1)} s of audio in ${took.toFixed(0)} ms, ${(audioSec * 1000 / took).toFixed(0)}x real time):`);
 for (const l of lines.slice(0, 6)) console.log(l);
 console.log(`   word error rate ${(100 * errs / words).toFixed(1)}% (${errs} errors in ${words} words)`);
+
+// 8. the same recordings through the recogniser quantised to int8 (torch's quantize_dynamic numerics)
+t0 = performance.now();
+const q = new SpeechRecognizer(MultimodalModelOptimizer.quantizeModel(asr.model), asr.card);
+let qErrs = 0;
+for (const [f, ref] of Object.entries(truth.speech)) qErrs += wordErrors(ref.split(" "), q.transcribe(readFileSync(join(dir, f))).words);
+console.log(`8. the same with the model quantised to int8 (MultimodalModelOptimizer.quantizeModel): word error rate ${(100 * qErrs / words).toFixed(1)}% (${qErrs} errors)  [${ms(t0)}]`);
