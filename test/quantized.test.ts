@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, Tensor, loadSafetensors, nn, CLIPModel, SpeechRecognitionModel, MultimodalModelOptimizer, MultimodalIndex, camelConfig } from "../src/index.js";
+import { init, Tensor, loadSafetensors, nn, CLIPModel, SpeechRecognitionModel, AudioFeatureExtractor, MultimodalModelOptimizer, MultimodalIndex, camelConfig } from "../src/index.js";
 import type { Module } from "../src/nn/module.js";
 import { compare } from "./harness/compare.js";
 import { proceduralStateDict } from "./harness/procedural.mjs";
@@ -162,6 +162,16 @@ describe("cacheEmbeddings", () => {
       rmSync(dirPath, { recursive: true, force: true });
       m.dispose();
     }
+  });
+
+  it("caches sound embeddings through an AudioFeatureExtractor's forward", async () => {
+    const a = new AudioFeatureExtractor({ convChannels: [8, 8, 8], nhead: 2, numLayers: 1, dimFeedforward: 16, embedDim: 6 });
+    const w = Tensor.from(Float32Array.from({ length: 2 * 3200 }, (_, i) => Math.sin(i * (i < 3200 ? 0.05 : 0.31))), [2, 3200]);
+    const ix = await MultimodalModelOptimizer.cacheEmbeddings(a, [{ ids: ["low", "high"], inputs: w }], "audio");
+    const ref = a.forward(w);
+    expect(ix.search((ref.data as Float32Array).slice(6, 12), 1)[0].itemId).toBe("high");
+    expect(ix.get("low")!.modality).toBe("audio");
+    a.dispose();
   });
 
   it("rejects what it cannot cache, naming the problem", async () => {

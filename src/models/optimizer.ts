@@ -8,6 +8,7 @@ import { LSTM } from "../nn/lstm.js";
 import { MultiheadAttention } from "../nn/attention.js";
 import { DynamicQuantizedLinear, DynamicQuantizedLSTM } from "../nn/quantized.js";
 import { MultimodalIndex } from "../retrieval/multimodal-index.js";
+import { AudioFeatureExtractor } from "./audio.js";
 import { exportOnnxBytes } from "../onnx/export.js";
 import { nodeFs } from "../io/node-fs.js";
 
@@ -40,11 +41,13 @@ function encoderFor(model: Module, modality: string): Encoder {
     image: call("encodeImage", false),
     text: call("encodeText", true),
     video: call("encodeVideo", false),
+    // the seed's audio encoder is its forward: waveform (B, samples) -> (B, embedDim)
+    audio: call("encodeAudio", false) ?? (model instanceof AudioFeatureExtractor ? call("forward", false) : null),
   };
   const enc = byModality[modality] ?? (typeof m.encode === "function" ? call("encode", false) : null);
   if (!enc) {
     throw new Error(`MultimodalModelOptimizer.cacheEmbeddings: ${model.constructor.name} has no encoder for modality "${modality}" ` +
-      `(expected a model with encodeImage / encodeText / encodeVideo for "image" / "text" / "video", or an encode() method)`);
+      `(expected encodeImage / encodeText / encodeVideo / encodeAudio for "image" / "text" / "video" / "audio", an AudioFeatureExtractor for "audio", or an encode() method)`);
   }
   return enc;
 }
