@@ -107,7 +107,7 @@ export class Heap {
       try {
         this.memory.grow(need);
       } catch {
-        throw new Error(`polymodal: out of WASM memory: need ${end} bytes, have ${have} (the 4 GiB wasm32 limit or the engine's)`);
+        throw new Error(`polymodal: out of WASM memory: need ${end} bytes, have ${have} (the 4 GiB wasm32 limit, init's maximumPages when threaded, or the engine's)`);
       }
     }
   }
