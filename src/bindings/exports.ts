@@ -46,11 +46,7 @@ export interface KernelExports {
     nFreqs: number, fMin: number, fMax: number, nMels: number, sampleRate: number, norm: number, htk: number,
     work: number, fb: number,
   ): void;
-  i8gemm_nt_i32(M: number, N: number, K: number, A: number, lda: number, W: number, ldw: number, acc: number): void;
-  i8gemm_nt_f32(
-    M: number, N: number, K: number, A: number, lda: number, W: number, ldw: number,
-    sa: number, saStride: number, sw: number, swStride: number, bias: number, acc: number, C: number,
-  ): void;
+  i8_dequant_f32(M: number, N: number, acc: number, sa: number, saStride: number, sw: number, swStride: number, bias: number, C: number): void;
   quantize_rows_i8(x: number, rows: number, n: number, q: number, scale: number): void;
   resample_poly_f32(x: number, origFreq: number, newFreq: number, kernel: number, K: number, lo: number, len: number, out: number, target: number): void;
   sinc_resample_kernel(origFreq: number, newFreq: number, width: number, lowpassWidth: number, baseFreq: number, out: number): void;

@@ -5,7 +5,7 @@
 // float epilogue is within a few ulp of onednn's.  Like torch's, a quantised layer's output depends on the
 // whole input tensor it is given (one activation scale per call), so a batch is not bitwise its rows run alone.
 import { rt } from "../bindings/module.js";
-import { splitRows } from "../bindings/threads.js";
+import { qgemm } from "../ops/quant.js";
 import { Module } from "./module.js";
 import { Layer, expectFloat, expectShape } from "./layer.js";
 import { Parameter } from "./parameter.js";
@@ -62,11 +62,7 @@ export function dynamicLinear(x: number, M: number, K: number, w: QuantizedWeigh
     const q = heap.alloc(M * K * 2), params = heap.alloc(8), acc = heap.alloc(M * N * 4);
     k.quantize_dynamic_u8(x, M * K, reduceRange ? 1 : 0, q, params);
     const sa = heap.f32(params, 1)[0], zp = heap.i32(params + 4, 1)[0];
-    const pool = rt().pool;
-    if (pool && M * N * K >= 1 << 20 && N >= 8) {
-      // column blocks (even widths, whole 4 x 2 tiles) per thread: each sum is the same exact integer
-      pool.run("qgemm_nt_i32", splitRows(N, pool.size, 2).map(([n0, n]) => [M, n, K, q, w.ptr + n0 * K, acc + n0 * 4, N]));
-    } else k.qgemm_nt_i32(M, N, K, q, w.ptr, acc, N);
+    qgemm(M, N, K, q, w.ptr, acc);
     // torch multiplies by the product of the two scales, rounded to float32 once
     k.dq_linear_epilogue(acc, M, N, zp, w.colSum, Math.fround(sa * w.scale), bias ? bias.ptr : 0, relu ? 1 : 0, out);
   });
