@@ -24,6 +24,7 @@ describe("threads", () => {
       const one = run(1);
       expect(one.threads).toBe(1);
       expect(Object.keys(one.hashes).length).toBeGreaterThan(100);
+      expect(execFileSync(process.execPath, [entry, "2", root, "kill-worker"], { encoding: "utf8", timeout: 60_000 })).toMatch(/a worker thread exited/);
       for (const t of [2, 3]) {
         const many = run(t);
         expect(many.threads).toBe(t);

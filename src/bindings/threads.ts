@@ -58,7 +58,7 @@ export function splitRows(n: number, threads: number, align = 1): Array<[number,
 interface AnyWorker { postMessage(m: unknown): void; terminate(): unknown; unref?: () => void }
 
 export class ThreadPool {
-  private readonly ctrl: Int32Array; // [0] job sequence, [1] jobs done, [2] failures
+  private readonly ctrl: Int32Array; // [0] job sequence, [1] jobs done, [2] failures, [3] workers gone
   private readonly jobs: Int32Array; // per worker: kernel index, -1 none, -2 stop
   private readonly sab: SharedArrayBuffer;
   private readonly canWait: boolean;
@@ -77,8 +77,13 @@ export class ThreadPool {
     const sab = new SharedArrayBuffer(512 + size * MAX_ARGS * 8);
     const workers: AnyWorker[] = [];
     const ready: Promise<void>[] = [];
+    const gone = (): void => { // a worker that exits would never report: wake the main thread with an Error
+      const ctrl = new Int32Array(sab, 0, 4);
+      Atomics.add(ctrl, 3, 1);
+      Atomics.notify(ctrl, 1);
+    };
     for (let index = 1; index < size; index++) {
-      const w = await spawn();
+      const w = await spawn(gone);
       workers.push(w.worker);
       ready.push(w.ready);
       w.worker.postMessage({ module, memory, sab, index, names: [...PARALLEL_KERNELS] });
@@ -113,6 +118,7 @@ export class ThreadPool {
     }
     const others = this.size - 1;
     for (let d = Atomics.load(this.ctrl, 1); d < others; d = Atomics.load(this.ctrl, 1)) {
+      if (Atomics.load(this.ctrl, 3)) throw new Error("polymodal: a worker thread exited; init a new page or process to use threads again");
       if (this.canWait) Atomics.wait(this.ctrl, 1, d, 1000);
     }
     if (failure) throw failure;
@@ -128,15 +134,19 @@ export class ThreadPool {
   }
 }
 
-async function spawn(): Promise<{ worker: AnyWorker; ready: Promise<void> }> {
+async function spawn(gone: () => void): Promise<{ worker: AnyWorker; ready: Promise<void> }> {
   // Browsers (a page or a worker) use Web Workers from a Blob URL; Node uses worker_threads.
   const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
   if (!isNode && typeof Worker !== "undefined" && typeof Blob !== "undefined" && typeof URL !== "undefined") {
     const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
     const worker = new Worker(url);
+    let started = false;
     const ready = new Promise<void>((resolve, reject) => {
-      worker.onmessage = () => resolve();
-      worker.onerror = (e) => reject(new Error(`polymodal.init: a worker failed to start (${e.message})`));
+      worker.onmessage = () => { started = true; resolve(); };
+      worker.onerror = (e) => {
+        if (started) gone();
+        else reject(new Error(`polymodal.init: a worker failed to start (${e.message})`));
+      };
     });
     return { worker, ready };
   }
@@ -149,9 +159,11 @@ async function spawn(): Promise<{ worker: AnyWorker; ready: Promise<void> }> {
   }
   const worker = new wt.Worker(WORKER_SOURCE, { eval: true });
   worker.unref?.(); // idle workers must not keep Node running
+  let started = false;
   const ready = new Promise<void>((resolve, reject) => {
-    worker.once("message", () => resolve());
+    worker.once("message", () => { started = true; resolve(); });
     worker.once("error", (e) => reject(new Error(`polymodal.init: a worker failed to start (${(e as Error).message})`)));
+    worker.once("exit", () => (started ? gone() : reject(new Error("polymodal.init: a worker exited before it started"))));
   });
   return { worker, ready };
 }

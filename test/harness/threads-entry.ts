@@ -2,7 +2,7 @@
 // workload and two whole models, hashed, printed as JSON, so runs at different thread counts can be compared.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { init, loadSafetensors, Tensor, CLIPModel, SpeechRecognitionModel, MultimodalIndex, MultimodalModelOptimizer } from "../../src/index.js";
+import { init, F, loadSafetensors, Tensor, CLIPModel, SpeechRecognitionModel, MultimodalIndex, MultimodalModelOptimizer } from "../../src/index.js";
 import { rt } from "../../src/bindings/module.js";
 import { runCase, type Case } from "./cases.js";
 import { hashBits } from "./compare.js";
@@ -10,6 +10,19 @@ import { workloads, lcg } from "./workloads.js";
 
 const threads = Number(process.argv[2]), root = process.argv[3];
 await init({ threads });
+if (process.argv[4] === "kill-worker") {
+  // a worker that dies must surface as an Error on the next parallel op, not as a hang
+  const w = (rt().pool as unknown as { workers: Array<{ terminate(): Promise<number> }> }).workers[0];
+  await w.terminate();
+  await new Promise((r) => setTimeout(r, 100));
+  try {
+    F.linear(Tensor.from(lcg(256 * 512, 1), [256, 512]), Tensor.from(lcg(512 * 512, 2), [512, 512]));
+    process.stdout.write("no error");
+  } catch (e) {
+    process.stdout.write(String((e as Error).message));
+  }
+  process.exit(0);
+}
 const out: Record<string, string> = {};
 const manifest = JSON.parse(readFileSync(join(root, "test/fixtures/kernels.json"), "utf8"));
 const tensors = loadSafetensors(readFileSync(join(root, "test/fixtures/kernels.safetensors")));
