@@ -88,6 +88,14 @@ describe("exportOnnx", () => {
       expectClose(got.logits_per_text, ref.logitsPerText, "logits_per_text");
       expect(Math.abs(got.logit_scale.data[0] - ref.logitScale) / ref.logitScale).toBeLessThanOrEqual(2e-7);
     }
+    // a row of only padding in a left-aligned batch (torch's nested path zeroes it: finite), a right-padded
+    // unaligned batch, and a row of only padding in an unaligned batch (NaN in torch's regular path, and here)
+    for (const rows of [[[0, 0, 0, 0, 0], [1, 1, 1, 0, 0]], [[0, 1, 1, 1, 1], [1, 1, 1, 1, 1]], [[0, 0, 0, 0, 0], [0, 1, 1, 1, 1]]]) {
+      const feeds = { images: Tensor.from(lcg(2 * 3 * 16 * 16, 30), [2, 3, 16, 16]), input_ids: ids(2, 5, 31), attention_mask: mask(rows) };
+      const ref = m.forward(feeds.images, feeds.input_ids, feeds.attention_mask);
+      expect(Array.from(ref.textEmbeds.data).some(Number.isNaN), JSON.stringify(rows)).toBe(rows[1][0] === 0);
+      expectClose((await runAll(bytes, feeds)).text_embeds, ref.textEmbeds, `text_embeds, mask ${JSON.stringify(rows)}`);
+    }
     // the text tower alone, without a mask
     const t = ids(2, 7, 12);
     expectClose(await runOnnx(await MultimodalModelOptimizer.exportOnnx(m.text_encoder, { input_ids: t }), { input_ids: t }), m.text_encoder.forward(t), "text tower, no mask");

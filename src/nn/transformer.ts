@@ -113,11 +113,18 @@ export class TransformerEncoder extends Module {
     return y;
   }
 
+  /**
+   * The layer conditions under which torch 1.13 may take its nested-tensor path (which leaves padded positions
+   * at 0); it then also needs every padding mask row to be left-aligned.
+   */
+  nestedTensorLayers(): boolean {
+    const first = this.layers[0];
+    return !!first && !first.normFirst && first.batchFirst && first.nhead % 2 === 0 && first.norm1.eps === first.norm2.eps;
+  }
+
   /** The conditions under which torch 1.13 runs the nested-tensor path (TransformerEncoder.forward). */
   private zeroesPadding(padding: ArrayLike<number>, B: number, T: number): boolean {
-    const first = this.layers[0];
-    if (!first || first.normFirst || !first.batchFirst || first.nhead % 2 === 1) return false;
-    if (first.norm1.eps !== first.norm2.eps) return false;
+    if (!this.nestedTensorLayers()) return false;
     for (let b = 0; b < B; b++) {
       let seenPad = false;
       for (let t = 0; t < T; t++) {

@@ -39,12 +39,28 @@ function keyMask(g: Graph, mask: string, sample: Tensor): string {
 }
 
 
+/**
+ * torch's nested-tensor path, as the library runs it: when every mask row is left-aligned (no token after a
+ * pad), padded positions of the encoder output are 0 (which also turns a row of only padding, NaN after its
+ * fully masked attention, into zeros).
+ */
+function zeroPadding(g: Graph, h: string, mask: string, sample: Tensor): string {
+  const pads = g.op1("Equal", [mask, g.constLike("zero", sample, [], [0])]); // (B, T)
+  const padsSoFar = g.op1("CumSum", [g.op1("Cast", [pads], { to: 1 }), g.scalarI("axis", 1)]);
+  const tokenAfterPad = g.op1("And", [g.op1("Not", [pads]), g.op1("Greater", [padsSoFar, g.constF("zero_f", [], Float32Array.of(0))])]);
+  const anyUnaligned = g.op1("ReduceMax", [g.op1("Cast", [tokenAfterPad], { to: 1 })], { keepdims: 0 }); // scalar
+  const aligned = g.op1("Equal", [anyUnaligned, g.constF("zero_f", [], Float32Array.of(0))]);
+  const zero = g.op1("Unsqueeze", [g.op1("And", [pads, aligned]), g.constI("axes", [2])]); // (B, T, 1)
+  return g.op1("Where", [zero, g.constF("zero_f", [], Float32Array.of(0)), h]);
+}
+
 /** TextEncoder.run: token + position embeddings, transformer, LayerNorm and projection of the last real token. */
 function textEncoder(g: Graph, m: TextEncoder, ids: string, mask: string | null, maskSample: Tensor | null): string {
   const x = g.op1("Gather", [g.param("token_embed", m.token_embed.weight), ids], { axis: 0 }); // (B, T, E)
   const T = g.op1("Slice", [g.op1("Shape", [ids]), g.constI("start", [1]), g.constI("end", [2])]); // [T] int64
   const pos = g.op1("Slice", [g.param("pos_embed", m.pos_embed), g.constI("start", [0]), T, g.constI("axes", [1])]); // (1, T, E)
-  const h = emit(g, m.transformer, g.op1("Add", [x, pos]), "transformer", mask ? keyMask(g, mask, maskSample!) : null);
+  let h = emit(g, m.transformer, g.op1("Add", [x, pos]), "transformer", mask ? keyMask(g, mask, maskSample!) : null);
+  if (mask && m.transformer.nestedTensorLayers()) h = zeroPadding(g, h, mask, maskSample!);
   // EOS pooling: position (number of tokens - 1), or the last position when there is no mask or no token
   const last = g.op1("Sub", [T, g.constI("one", [1])]); // [T - 1]
   let idx: string;
