@@ -81,9 +81,7 @@ export class MultimodalModelOptimizer {
       if (seen.has(v)) return seen.get(v);
       let out: unknown;
       if (v instanceof Parameter) {
-        const p = new Parameter(v.shape, v.layout);
-        p.set(v.toTensor().data as Float32Array);
-        out = p;
+        out = v.clone();
       } else if (v.constructor === Linear && parent !== ROOT && !(parent instanceof MultiheadAttention && field === "out_proj")) {
         out = DynamicQuantizedLinear.fromFloat(v as Linear, options);
       } else if (v.constructor === LSTM && parent !== ROOT) {

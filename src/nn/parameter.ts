@@ -70,6 +70,13 @@ export class Parameter {
     return new Tensor(out, this.shape);
   }
 
+  /** An independent copy (its own WASM memory, same layout and values). */
+  clone(): Parameter {
+    const c = new Parameter(this.shape, this.layout);
+    c.set(this.toTensor().data as Float32Array);
+    return c;
+  }
+
   /** Returns the WASM memory now rather than at garbage collection. */
   dispose(): void {
     if (this.disposed) return;

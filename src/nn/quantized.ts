@@ -68,12 +68,6 @@ export function dynamicLinear(x: number, M: number, K: number, w: QuantizedWeigh
   });
 }
 
-function cloneBias(p: Parameter | null): Parameter | null {
-  if (!p) return null;
-  const c = new Parameter(p.shape, "raw");
-  c.set(p.toTensor().data as Float32Array);
-  return c;
-}
 
 const NO_STATE = (who: string): Error => new Error(
   `${who} holds int8 weights, not PyTorch's float parameters, so a quantised model has no float state_dict: ` +
@@ -94,7 +88,7 @@ export class DynamicQuantizedLinear extends Layer {
 
   static fromFloat(lin: Linear, options: { reduceRange?: boolean } = {}): DynamicQuantizedLinear {
     if (!(lin instanceof Linear)) throw new Error(`DynamicQuantizedLinear.fromFloat: expected an nn.Linear, got ${lin === null ? "null" : typeof lin === "object" ? (lin as object).constructor.name : typeof lin}`);
-    return new DynamicQuantizedLinear(lin.inFeatures, lin.outFeatures, new QuantizedWeight(lin.weight), cloneBias(lin.bias), options.reduceRange ?? true);
+    return new DynamicQuantizedLinear(lin.inFeatures, lin.outFeatures, new QuantizedWeight(lin.weight), lin.bias?.clone() ?? null, options.reduceRange ?? true);
   }
 
   /** The qint8 weight codes (N, K) and their scale, as torch's weight().int_repr() and q_scale(). */
@@ -138,7 +132,7 @@ export class DynamicQuantizedLSTM extends LSTM {
     q.reduceRange_ = options.reduceRange ?? true;
     for (const [name, p] of lstm.namedParameters()) {
       if (name.startsWith("weight_")) q.qw.set(name, new QuantizedWeight(p));
-      else q.qb.set(name, cloneBias(p)!);
+      else q.qb.set(name, p.clone());
     }
     return q;
   }

@@ -77,20 +77,18 @@ export function lstmRecurrence(
   const { k, heap } = rt();
   const G = 4 * H;
   heap.scope(() => {
+    if (B < 4 && T > 0) {
+      // one-row products: the whole recurrence runs inside WASM (2 x T kernel calls saved per sequence)
+      k.lstm_steps_f32(...(oneRowJob(B, T, I, H, x, wih, bih, whh, bhh, reverse, out, ldo, colOff, h0, c) as Parameters<typeof k.lstm_steps_f32>));
+      copyLastH(B, T, H, out, ldo, colOff, reverse, hN);
+      return;
+    }
     const gx = heap.alloc(B * T * G * 4); // (B, T, 4H): x W_ih^T + b_ih for every step at once
     if (B * T > 0) gemmPacked(B * T, G, I, x, I, wih, gx, G, bih, bih ? Bias.perColumn : Bias.none, 0);
     const gh = heap.alloc(B * G * 4);
     let hp = h0, hs = H;
     if (!hp) { hp = heap.alloc(B * H * 4); heap.f32(hp, B * H).fill(0); }
     const bm = bhh ? Bias.perColumn : Bias.none;
-    if (B < 4) {
-      // one-row products: the whole recurrence runs inside WASM (2 x T kernel calls saved per sequence)
-      if (T > 0) k.lstm_steps_f32(B, T, H, gx, whh, bhh, bm, reverse ? 1 : 0, out, ldo, colOff, hp, c, gh);
-      const last = reverse ? 0 : T - 1;
-      if (T > 0) for (let b = 0; b < B; b++) heap.f32(hN + b * H * 4, H).set(heap.f32(out + ((b * T + last) * ldo + colOff) * 4, H));
-      else for (let b = 0; b < B; b++) heap.f32(hN + b * H * 4, H).set(heap.f32(hp + b * H * 4, H));
-      return;
-    }
     for (let s = 0; s < T; s++) {
       const t = reverse ? T - 1 - s : s;
       gemmPacked(B, G, H, hp, hs, whh, gh, G, bhh, bm, 0);
@@ -112,22 +110,36 @@ export interface LSTMDirection { wih: number; bih: number; whh: number; bhh: num
  */
 export function lstmBidirectional(B: number, T: number, I: number, H: number, x: number, dirs: [LSTMDirection, LSTMDirection], out: number, ldo: number): void {
   const { heap } = rt();
-  const pool = rt().pool!;
-  const G = 4 * H;
   heap.scope(() => {
-    const jobs = dirs.map((d, i) => {
-      const gx = heap.alloc(B * T * G * 4); // (B, T, 4H)
-      gemmPacked(B * T, G, I, x, I, d.wih, gx, G, d.bih, d.bih ? Bias.perColumn : Bias.none, 0);
-      const gh = heap.alloc(B * G * 4), h0 = heap.alloc(B * H * 4);
-      heap.f32(h0, B * H).fill(0);
-      return [B, T, H, gx, d.whh, d.bhh, d.bhh ? Bias.perColumn : Bias.none, i, out, ldo, i * H, h0, d.c, gh];
-    });
-    pool.run("lstm_steps_f32", jobs);
-    dirs.forEach((d, i) => {
-      const last = i === 1 ? 0 : T - 1;
-      for (let b = 0; b < B; b++) heap.f32(d.hN + b * H * 4, H).set(heap.f32(out + ((b * T + last) * ldo + i * H) * 4, H));
-    });
+    const jobs = dirs.map((d, i) => oneRowJob(B, T, I, H, x, d.wih, d.bih, d.whh, d.bhh, i === 1, out, ldo, i * H, 0, d.c));
+    rt().pool!.run("lstm_steps_f32", jobs);
+    dirs.forEach((d, i) => copyLastH(B, T, H, out, ldo, i * H, i === 1, d.hN));
   });
+}
+
+/**
+ * One direction's input projection for every step (one GEMM, in the caller's scratch frame) and the arguments
+ * of lstm_steps_f32 that runs its recurrence.  h0 0 = zeros.
+ */
+function oneRowJob(
+  B: number, T: number, I: number, H: number, x: number, wih: number, bih: number, whh: number, bhh: number,
+  reverse: boolean, out: number, ldo: number, colOff: number, h0: number, c: number,
+): number[] {
+  const { heap } = rt();
+  const G = 4 * H;
+  const gx = heap.alloc(B * T * G * 4); // (B, T, 4H): x W_ih^T + b_ih for every step at once
+  gemmPacked(B * T, G, I, x, I, wih, gx, G, bih, bih ? Bias.perColumn : Bias.none, 0);
+  const gh = heap.alloc(B * G * 4);
+  let hp = h0;
+  if (!hp) { hp = heap.alloc(B * H * 4); heap.f32(hp, B * H).fill(0); }
+  return [B, T, H, gx, whh, bhh, bhh ? Bias.perColumn : Bias.none, reverse ? 1 : 0, out, ldo, colOff, hp, c, gh];
+}
+
+/** hN (B, H) = the last step's h (the first step for the reverse direction), read from out. */
+function copyLastH(B: number, T: number, H: number, out: number, ldo: number, colOff: number, reverse: boolean, hN: number): void {
+  const { heap } = rt();
+  const last = reverse ? 0 : T - 1;
+  for (let b = 0; b < B; b++) heap.f32(hN + b * H * 4, H).set(heap.f32(out + ((b * T + last) * ldo + colOff) * 4, H));
 }
 
 /** One LSTM cell step, as torch.nn.LSTMCell: input (B, I), h and c (B, H) -> { h, c }. */

@@ -178,13 +178,6 @@ export class MultimodalServingPipeline {
     if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
   }
 
-  /** A response from the cache: its latency is the lookup's. */
-  private fromCache(request: MultimodalRequest, results: MultimodalResponse["results"], start: number): MultimodalResponse {
-    const latencyMs = now() - start;
-    this.metrics.totalRequests++;
-    this.metrics.totalLatencyMs += latencyMs;
-    return { requestId: request.requestId, results, latencyMs, modalitiesUsed: Object.keys(request.modalities) };
-  }
 
   /** Per-modality preprocessing (no batch dimension yet). */
   preprocess(request: MultimodalRequest): Record<string, Tensor> {
@@ -205,6 +198,11 @@ export class MultimodalServingPipeline {
   private respond(request: MultimodalRequest, outputs: Record<string, Tensor | number>, start: number, i: number, n: number): MultimodalResponse {
     const results: MultimodalResponse["results"] = {};
     for (const [k, v] of Object.entries(outputs)) results[k] = v instanceof Tensor ? row(v, i, n).toArray() : v;
+    return this.finish(request, results, start);
+  }
+
+  /** The response to a request, its latency counted now (a cache hit's is the lookup's). */
+  private finish(request: MultimodalRequest, results: MultimodalResponse["results"], start: number): MultimodalResponse {
     const latencyMs = now() - start;
     this.metrics.totalRequests++;
     this.metrics.totalLatencyMs += latencyMs;
@@ -217,7 +215,7 @@ export class MultimodalServingPipeline {
     const inputs = this.preprocess(request);
     const key = this.cacheKey(request.task, inputs);
     const hit = this.cached(key);
-    if (hit) return this.fromCache(request, hit, start);
+    if (hit) return this.finish(request, hit, start);
     const batched = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.reshape([1, ...v.shape])]));
     const r = this.respond(request, this.runner(batched, request.task), start, 0, 1);
     this.remember(key, r.results);
@@ -240,7 +238,7 @@ export class MultimodalServingPipeline {
       }
       const cacheKey = this.cacheKey(request.task, inputs);
       const hit = this.cached(cacheKey);
-      if (hit) { resolve(this.fromCache(request, hit, start)); return; }
+      if (hit) { resolve(this.finish(request, hit, start)); return; }
       const key = `${request.task}|` + Object.keys(inputs).sort().map((k) => `${k}:${inputs[k].dtype}${fmtShape(inputs[k].shape)}`).join(",");
       this.queue.push({ request, inputs, key, cacheKey, start, resolve, reject });
       if (this.queue.filter((p) => p.key === key).length >= this.batchSize) this.flush();
