@@ -14,11 +14,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe("installed package", () => {
   it("packs, installs offline and runs from another folder", () => {
     execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: root });
-    const tgz = readdirSync(dir).find((f) => f.endsWith(".tgz"))!;
-    const app = join(dir, "app");
+        const app = join(dir, "app");
     execFileSync("mkdir", ["-p", app]);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", type: "module", private: true }));
-    execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--silent", join(dir, tgz)], { cwd: app });
+    // Offline on purpose (a test must not depend on the registry), so the runtime dependencies come as tarballs
+    // packed from this checkout's node_modules: `npm ci` caches tarballs but not the registry metadata that
+    // resolving a semver range needs, so on a fresh machine a plain `--offline` install fails with ENOTCACHED.
+    const deps = Object.keys(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).dependencies ?? {});
+    for (const d of deps) execFileSync("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", dir, join(root, "node_modules", d)]);
+    const tarballs = readdirSync(dir).filter((f) => f.endsWith(".tgz")).map((f) => join(dir, f));
+    execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--silent", ...tarballs], { cwd: app });
     writeFileSync(join(app, "main.mjs"), `
       import { init, Tensor, F } from "polymodal";
       await init();
