@@ -64,7 +64,7 @@ describe("polymodal CLI", () => {
     const vid = Object.keys(truth.videos)[0];
     const v = cli("search", "--video", join(coll, vid), ...idx, "-k", "2");
     expect(v.code).toBe(0);
-    expect(v.out).toMatch(/^videos:\n  [0-9.]+  .*\.y4m\n  [0-9.]+  .*\.y4m\n\(\d+ ms\)/);
+    expect(v.out).toMatch(/^videos:\n  [0-9.]+  .*\.y4m\n  [0-9.]+  .*\.y4m\n\(\d+ ms; index .*\.polymodal\)/);
   }, 120_000);
 
   it("transcribes a WAV and embeds files and text as JSON", () => {
@@ -110,6 +110,57 @@ describe("polymodal CLI", () => {
     for (const m of ["clip-scenes", "asr-words", "audio-events", "video-text"]) expect(r.out).toContain(m);
     expect(r.out).toMatch(/SIMD128 supported/);
   });
+
+  it("follows command-line conventions: --version, --help per command, global flags anywhere, --flag=value", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    expect(cli("--version")).toMatchObject({ code: 0, out: `${pkg.version}\n` });
+    const h = cli("search", "--help");
+    expect([h.code, h.out]).toEqual([0, expect.stringMatching(/^usage: polymodal search[\s\S]*--index DIR[\s\S]*--threads N/)]);
+    for (const c of ["index", "transcribe", "embed", "export", "info"]) expect(cli(c, "-h").out).toMatch(new RegExp(`^usage: polymodal ${c}`));
+    expect(cli("help", "transcribe").out).toMatch(/--beam N/);
+    expect(cli("--help").out).toMatch(/commands:\n  index +embed every image/);
+    for (const args of [["--threads=2", "info", "--json"], ["--threads", "2", "info", "--json"], ["info", "--json", "--threads=2"]]) {
+      const r = cli(...args);
+      expect([r.code, JSON.parse(r.out).wasm.threads], args.join(" ")).toEqual([0, 2]);
+    }
+    const bad = cli("info", "--beam", "3");
+    expect([bad.code, bad.err]).toEqual([2, expect.stringMatching(/unknown option --beam for info/)]);
+    expect(cli("--threads=0", "info").code).toBe(2);
+  });
+
+  it("search finds the index that index wrote, and says where; a closed pipe ends it quietly", () => {
+    const s = cli("search", Object.values(truth.images)[3], "-k", "1", "--json"); // cwd holds collection/.polymodal
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.out).index).toBe(join(coll, ".polymodal"));
+    expect(cli("search", "x", "--index", coll, "--json").code).toBe(0); // the indexed folder works too
+    const piped = spawnSync("bash", ["-c", `"${process.execPath}" "${join(root, "bin/polymodal.js")}" search "a red circle" --index "${coll}" | true; echo "\${PIPESTATUS[0]}"`], { encoding: "utf8", cwd: tmp, timeout: 60_000 });
+    expect([piped.stdout.trim(), piped.stderr]).toEqual(["0", ""]);
+  }, 60_000);
+
+  it("the progress bar fits an 80-column terminal and warnings print on their own line", async () => {
+    const { Progress } = await import("../src/cli/progress.js");
+    let written = "";
+    const tty = { isTTY: true, columns: 80, write: (s: string) => { written += s; return true; } } as unknown as NodeJS.WriteStream;
+    const bar = new Progress(1234, "indexing", tty);
+    bar.tick(5, "photos/2024/a very long folder name/that goes on and on/IMG_20240101_123456789.jpg");
+    bar.log("warning: skipped x.png: decodePng: bad");
+    bar.tick(6, "short.png");
+    bar.done();
+    const screen = written.split(/\r\x1b\[K|\n/).filter(Boolean);
+    expect(screen.every((l) => l.length < 80), screen.join("|")).toBe(true);
+    expect(written).toContain("\r\x1b[Kwarning: skipped x.png: decodePng: bad\n");
+  });
+
+  it("reads a file from standard input where a file is expected (-)", () => {
+    const [wav, text] = Object.entries(truth.speech)[0];
+    const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "transcribe", "-"], { input: readFileSync(join(coll, wav)), encoding: "utf8", cwd: tmp, timeout: 60_000 });
+    expect([r.status, r.stdout.trim()]).toEqual([0, text]);
+    const img = Object.keys(truth.images)[0];
+    const e = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "embed", "-"], { input: readFileSync(join(coll, img)), encoding: "utf8", cwd: tmp, timeout: 60_000 });
+    expect(JSON.parse(e.stdout)).toMatchObject({ modality: "image", model: "clip-scenes" });
+    const none = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "embed", "-"], { input: "", encoding: "utf8", cwd: tmp, timeout: 60_000 });
+    expect([none.status, none.stderr]).toEqual([3, expect.stringMatching(/standard input is empty/)]);
+  }, 60_000);
 
   it("exit codes: 2 for bad usage, 3 for missing or unsupported files", () => {
     expect(cli().code).toBe(2);

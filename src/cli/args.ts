@@ -1,44 +1,58 @@
-// Flag parsing for the CLI: --name value, --name=value, -k value, and boolean flags; unknown flags are errors.
+// Command-line parsing on node:util parseArgs: `--name value`, `--name=value`, `-k value`, boolean flags; global
+// flags may stand before or after the command; an option the command does not take is a usage error.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
 export class UsageError extends Error {
   readonly exitCode = 2;
 }
 
-export interface Parsed {
+export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+export type Values = Record<string, string | boolean | undefined>;
+
+export interface CommandLine {
+  /** the first positional argument ("" when there is none) */
+  command: string;
   positional: string[];
-  flags: Record<string, string | boolean>;
+  values: Values;
+  /** every option name given, as typed (for "unknown option" checks against one command's options) */
+  given: Array<{ name: string; raw: string }>;
 }
 
-/** spec: flag name -> "string" | "boolean"; aliases: short -> long */
-export function parseArgs(argv: string[], spec: Record<string, "string" | "boolean">, aliases: Record<string, string> = {}): Parsed {
-  const positional: string[] = [], flags: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--") { positional.push(...argv.slice(i + 1)); break; }
-    if (!a.startsWith("-") || a === "-") { positional.push(a); continue; }
-    let name = a.replace(/^--?/, ""), value: string | undefined;
-    const eq = name.indexOf("=");
-    if (eq >= 0) { value = name.slice(eq + 1); name = name.slice(0, eq); }
-    name = aliases[name] ?? name;
-    const type = spec[name];
-    if (!type) throw new UsageError(`unknown option ${a.split("=")[0]}; options here: ${Object.keys(spec).map((k) => `--${k}`).join(" ") || "none"}`);
-    if (type === "boolean") {
-      if (value !== undefined) throw new UsageError(`--${name} takes no value`);
-      flags[name] = true;
-    } else {
-      if (value === undefined) {
-        if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a value`);
-        value = argv[++i];
-      }
-      flags[name] = value;
+/**
+ * Parses argv once against the union of every command's options (so a flag's value is never mistaken for the
+ * command), then the caller checks `given` against the chosen command.
+ */
+export function parseCommandLine(argv: string[], options: OptionSpec): CommandLine {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const m = /Unknown option '([^']+)'/.exec(err.message);
+    if (m) throw new UsageError(`unknown option ${m[1]}`);
+    throw new UsageError(err.message.split("\n")[0]);
+  }
+  const given = parsed.tokens.flatMap((t) => (t.kind === "option" ? [{ name: t.name, raw: t.rawName }] : []));
+  const [command = "", ...positional] = parsed.positionals;
+  return { command, positional, values: parsed.values as Values, given };
+}
+
+/** Throws a UsageError for an option given that `allowed` does not list. */
+export function checkAllowed(cl: CommandLine, allowed: OptionSpec, where: string): void {
+  for (const g of cl.given) {
+    if (!(g.name in allowed)) {
+      const names = Object.keys(allowed).map((k) => `--${k}`).join(" ");
+      throw new UsageError(`unknown option ${g.raw} for ${where}; options here: ${names}`);
     }
   }
-  return { positional, flags };
 }
 
-export function intFlag(flags: Record<string, string | boolean>, name: string, def: number, min = 1): number {
-  const v = flags[name];
+export function intFlag(values: Values, name: string, def: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  const v = values[name];
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  if (typeof v !== "string" || !/^\s*-?\d+\s*$/.test(v) || !Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : " up"}, got ${JSON.stringify(v)}`);
+  }
   return n;
 }

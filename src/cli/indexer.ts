@@ -48,7 +48,6 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
   if (!st || !st.isDirectory()) throw Object.assign(new Error(`${folder} is not a folder`), { exitCode: 3 });
   const indexDir = resolve(options.indexDir ?? join(root, ".polymodal"));
   const models = options.models ?? new Models();
-  const warn = options.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
   const coll = await Collection.open(indexDir, { root, kind: options.kind ?? "flat" });
   const files: string[] = [];
   walk(root, indexDir, files);
@@ -64,6 +63,7 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
     pending.push({ path: p, rel, mod, size: s.size, mtimeMs: s.mtimeMs });
   }
   const bar = options.progress === false ? null : new Progress(pending.length, "indexing");
+  const warn = options.warn ?? ((m: string) => (bar ? bar.log(`warning: ${m}`) : process.stderr.write(`warning: ${m}\n`)));
   let added = 0, failed = 0, sinceSave = 0;
   const saveEvery = options.saveEvery ?? 50;
   for (let i = 0; i < pending.length; i++) {

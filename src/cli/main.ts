@@ -1,47 +1,157 @@
 // The `polymodal` command: index a folder, search it by text / image / audio / video, transcribe, embed, export,
 // info.
 // Exit codes: 0 ok, 1 failure, 2 bad usage (unknown command or flag), 3 missing or unsupported input file.
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve, join, relative, isAbsolute, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import { init } from "../bindings/module.js";
-import { parseArgs, intFlag, UsageError } from "./args.js";
+import { parseCommandLine, checkAllowed, intFlag, UsageError, type OptionSpec, type Values } from "./args.js";
+import { inputFile, locateIndex, InputError } from "./input.js";
 import { indexFolder } from "./indexer.js";
 import { Collection } from "./collection.js";
 import { Models } from "./models.js";
-import { modalityOf, SUPPORTED, type Modality } from "./media.js";
+import { modalityOf, SUPPORTED, MODEL_FOR, type Modality } from "./media.js";
 import { info } from "./info.js";
 import { exportShipped, EXPORTABLE } from "./export.js";
 import { MultimodalModelOptimizer } from "../models/optimizer.js";
 import { SpeechRecognizer } from "../pipelines/speech.js";
 import type { IndexKind } from "../retrieval/multimodal-index.js";
 
-const USAGE = `polymodal — multimodal search and speech on a WebAssembly SIMD core, offline
-
-usage:
-  polymodal index <folder> [--index DIR] [--kind flat|int8|hnsw] [--quiet]
-      embed every image (png, jpg), WAV and video (y4m; mp4/webm/... through ffmpeg) under <folder> with the
-      shipped models into a saved index (default <folder>/.polymodal); re-running resumes and skips unchanged files
-  polymodal search "<text>" | --image FILE | --audio FILE | --video FILE  [--index DIR] [-k N] [--json]
-      text finds images and videos; a file finds the most similar files of its kind
-  polymodal transcribe <wav> [--beam N] [--int8] [--json]
-      --int8: the model dynamically quantised to int8 (torch's quantize_dynamic numerics)
-  polymodal embed <file> | --text "<text>" [--space image|video]
-  polymodal export <model> <out.onnx>
-      a shipped model (${EXPORTABLE.join(", ")}) as ONNX (opset 17, dynamic batch)
-  polymodal info
-options:  --models DIR (default: the package's models/)   --ffmpeg PATH   --threads N (default 1; same results)   -h, --help
-exit codes: 0 ok, 1 failure, 2 bad usage, 3 missing or unsupported input file`;
-
-class InputError extends Error {
-  readonly exitCode = 3;
+interface Command {
+  /** one line for the command list */
+  summary: string;
+  /** usage lines and option descriptions for `polymodal <command> --help` */
+  help: string;
+  options: OptionSpec;
+  run(positional: string[], values: Values, models: Models): Promise<number>;
 }
 
-function needFile(f: string | undefined, what: string): string {
-  if (!f) throw new UsageError(`${what}: missing file argument`);
-  const st = statSync(f, { throwIfNoEntry: false });
-  if (!st) throw new InputError(`${f}: no such file`);
-  if (!st.isFile()) throw new InputError(`${f}: not a file`);
-  return f;
+const GLOBAL: OptionSpec = {
+  models: { type: "string" }, ffmpeg: { type: "string" }, threads: { type: "string" },
+  help: { type: "boolean", short: "h" }, version: { type: "boolean" },
+};
+const GLOBAL_HELP = `global options (before or after the command, --flag value or --flag=value):
+  --models DIR    model cards and weights (default: the package's models/)
+  --ffmpeg PATH   ffmpeg for non-Y4M video (default: ffmpeg on PATH; Debian: apt-get install ffmpeg)
+  --threads N     worker threads for the large kernels (default 1; results are the same bits at any N)
+  -h, --help      help for polymodal or for one command
+  --version       print the version
+a FILE argument may be - to read the file from standard input
+exit codes: 0 ok, 1 failure, 2 bad usage, 3 missing or unsupported input file`;
+
+const COMMANDS: Record<string, Command> = {
+  index: {
+    summary: "embed every image, WAV and video under a folder into a saved index",
+    help: `usage: polymodal index <folder> [--index DIR] [--kind flat|int8|hnsw] [--quiet]
+  Embeds every image (png, jpg), WAV and video (y4m; mp4/webm/... through ffmpeg) under <folder> with the shipped
+  models into <folder>/.polymodal (or --index DIR).  Re-running resumes and skips unchanged files.
+  --kind    index kind of a new index (flat: exact float32; int8: 4x smaller, exact re-rank; hnsw: graph)
+  --quiet   no progress bar`,
+    options: { index: { type: "string" }, kind: { type: "string" }, quiet: { type: "boolean" } },
+    async run(positional, values, models) {
+      if (positional.length !== 1) throw new UsageError(`index takes one folder, got ${positional.length} arguments`);
+      const kind = (values.kind ?? "flat") as IndexKind;
+      if (!["flat", "int8", "hnsw"].includes(kind)) throw new UsageError(`--kind must be flat, int8 or hnsw, got ${JSON.stringify(values.kind)}`);
+      if (!existsSync(positional[0])) throw new InputError(`${positional[0]}: no such folder`);
+      const r = await indexFolder(positional[0], { indexDir: values.index as string | undefined, kind, models, progress: !values.quiet });
+      out(`indexed ${r.added} new or changed files (${r.unchanged} unchanged, ${r.failed} skipped as unreadable, ${r.ignored} not media) in ${r.seconds.toFixed(1)} s`);
+      out(`index ${r.indexDir}: ${r.counts.image} images, ${r.counts.audio} sounds, ${r.counts.video} videos`);
+      return 0;
+    },
+  },
+  search: {
+    summary: "search an index by text, or by an image, a sound or a video",
+    help: `usage: polymodal search "<text>" | --image FILE | --audio FILE | --video FILE  [--index DIR] [-k N] [--json]
+  Text finds images and videos; a file finds the most similar files of its kind.
+  --index DIR   the index folder or the folder that was indexed (default: the nearest .polymodal in this folder
+                or a parent, else the only one in a subfolder)
+  -k N          results per kind (default 5)
+  --json        one JSON object on stdout`,
+    options: {
+      index: { type: "string" }, image: { type: "string" }, audio: { type: "string" }, video: { type: "string" },
+      json: { type: "boolean" }, k: { type: "string", short: "k" },
+    },
+    run: search,
+  },
+  transcribe: {
+    summary: "transcribe a WAV with the shipped speech recogniser",
+    help: `usage: polymodal transcribe <wav> [--beam N] [--int8] [--json]
+  --beam N   CTC prefix beam search of width N (default 1: greedy)
+  --int8     the model dynamically quantised to int8 (torch's quantize_dynamic numerics)
+  --json     text, per-step details and the time as JSON`,
+    options: { beam: { type: "string" }, json: { type: "boolean" }, int8: { type: "boolean" } },
+    async run(positional, values, models) {
+      if (positional.length !== 1) throw new UsageError(`transcribe takes one WAV file, got ${positional.length} arguments`);
+      const f = inputFile(positional[0], "transcribe", "audio");
+      needModality(f, "audio");
+      const beamWidth = intFlag(values, "beam", 1, 1, 1024);
+      const t0 = performance.now();
+      const asr = await models.asr();
+      const rec = values.int8 ? new SpeechRecognizer(MultimodalModelOptimizer.quantizeModel(asr.model), asr.card) : asr;
+      const r = rec.transcribe(readFileSync(f), { beamWidth });
+      const ms = performance.now() - t0;
+      out(values.json ? JSON.stringify({ file: positional[0], ...r, ms: Math.round(ms) }) : r.text || "(no words recognised)");
+      return 0;
+    },
+  },
+  embed: {
+    summary: "print a file's or a text's embedding as JSON",
+    help: `usage: polymodal embed <file> | --text "<text>" [--space image|video]
+  --space   for --text: the image space (clip-scenes, default) or the video space (video-text)`,
+    options: { text: { type: "string" }, space: { type: "string" } },
+    async run(positional, values, models) {
+      if (values.text !== undefined) {
+        const space = (values.space ?? "image") as string;
+        if (space !== "image" && space !== "video") throw new UsageError(`--space must be image or video, got ${JSON.stringify(space)}`);
+        const e = await models.embedText(String(values.text), space);
+        out(JSON.stringify({ text: values.text, space, model: MODEL_FOR[space], dim: e.length, embedding: Array.from(e) }));
+        return 0;
+      }
+      if (positional.length !== 1) throw new UsageError(`embed takes one file (or --text), got ${positional.length} arguments`);
+      const f = inputFile(positional[0], "embed");
+      const m = needModality(f);
+      const e = await models.embedFile(f, m);
+      out(JSON.stringify({ file: positional[0], modality: m, model: MODEL_FOR[m], dim: e.length, embedding: Array.from(e) }));
+      return 0;
+    },
+  },
+  export: {
+    summary: "write a shipped model as ONNX",
+    help: `usage: polymodal export <model> <out.onnx>
+  A shipped model (${EXPORTABLE.join(", ")}) as ONNX (opset 17, dynamic batch and lengths).`,
+    options: {},
+    async run(positional, _values, models) {
+      if (positional.length !== 2) throw new UsageError(`export takes a model name and an output path, got ${positional.length} arguments`);
+      const inputs = await exportShipped(positional[0], positional[1], models);
+      out(`wrote ${positional[1]}: ${positional[0]} as ONNX; inputs ${inputs} (batch and lengths dynamic)`);
+      return 0;
+    },
+  },
+  info: {
+    summary: "the shipped models, their measured metrics, the build and the runtime",
+    help: `usage: polymodal info [--json]`,
+    options: { json: { type: "boolean" } },
+    async run(_positional, values, models) {
+      out(await info(models.modelsDir, !!values.json));
+      return 0;
+    },
+  },
+};
+
+function usage(): string {
+  const w = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    "polymodal — multimodal search and speech on a WebAssembly SIMD core, offline",
+    "",
+    "usage: polymodal <command> [options]    (polymodal <command> --help for its options)",
+    "commands:",
+    ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(w)}  ${c.summary}`),
+    GLOBAL_HELP,
+  ].join("\n");
+}
+
+function version(): string {
+  return JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")).version;
 }
 
 function needModality(f: string, want?: Modality): Modality {
@@ -54,92 +164,36 @@ function needModality(f: string, want?: Modality): Modality {
 const out = (s: string): boolean => process.stdout.write(s + "\n");
 
 export async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (!cmd || cmd === "-h" || cmd === "--help" || cmd === "help") { out(USAGE); return cmd ? 0 : 2; }
-  const common = { models: "string", ffmpeg: "string", help: "boolean", threads: "string" } as const;
-  const withModels = (f: Record<string, string | boolean>): Models => new Models(f.models as string | undefined, f.ffmpeg as string | undefined);
-  // --threads is read before any command runs: the runtime is made once
-  const ti = rest.indexOf("--threads");
-  const threads = ti >= 0 ? Number(rest[ti + 1]) : 1;
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new UsageError(`--threads must be an integer from 1 to 64, got ${JSON.stringify(rest[ti + 1] ?? "")}`);
-  await init({ threads });
-  switch (cmd) {
-    case "index": {
-      const { positional, flags } = parseArgs(rest, { ...common, index: "string", kind: "string", quiet: "boolean" }, { h: "help" });
-      if (flags.help) { out(USAGE); return 0; }
-      if (positional.length !== 1) throw new UsageError(`index takes one folder, got ${positional.length} arguments`);
-      const kind = (flags.kind ?? "flat") as IndexKind;
-      if (!["flat", "int8", "hnsw"].includes(kind)) throw new UsageError(`--kind must be flat, int8 or hnsw, got ${JSON.stringify(flags.kind)}`);
-      if (!existsSync(positional[0])) throw new InputError(`${positional[0]}: no such folder`);
-      const r = await indexFolder(positional[0], { indexDir: flags.index as string | undefined, kind, models: withModels(flags), progress: !flags.quiet });
-      out(`indexed ${r.added} new or changed files (${r.unchanged} unchanged, ${r.failed} skipped as unreadable, ${r.ignored} not media) in ${r.seconds.toFixed(1)} s`);
-      out(`index ${r.indexDir}: ${r.counts.image} images, ${r.counts.audio} sounds, ${r.counts.video} videos`);
-      return 0;
-    }
-    case "search": {
-      const { positional, flags } = parseArgs(rest, { ...common, index: "string", image: "string", audio: "string", video: "string", json: "boolean", k: "string" }, { h: "help" });
-      return search(positional, flags, withModels(flags));
-    }
-    case "transcribe": {
-      const { positional, flags } = parseArgs(rest, { ...common, beam: "string", json: "boolean", int8: "boolean" }, { h: "help" });
-      if (positional.length !== 1) throw new UsageError(`transcribe takes one WAV file, got ${positional.length} arguments`);
-      const f = needFile(positional[0], "transcribe");
-      needModality(f, "audio");
-      const t0 = performance.now();
-      const asr = await withModels(flags).asr();
-      const rec = flags.int8 ? new SpeechRecognizer(MultimodalModelOptimizer.quantizeModel(asr.model), asr.card) : asr;
-      const r = rec.transcribe(readFileSync(f), { beamWidth: intFlag(flags, "beam", 1) });
-      const ms = performance.now() - t0;
-      out(flags.json ? JSON.stringify({ file: f, ...r, ms: Math.round(ms) }) : r.text || "(no words recognised)");
-      return 0;
-    }
-    case "embed": {
-      const { positional, flags } = parseArgs(rest, { ...common, text: "string", space: "string" }, { h: "help" });
-      const models = withModels(flags);
-      if (flags.text !== undefined) {
-        const space = (flags.space ?? "image") as string;
-        if (space !== "image" && space !== "video") throw new UsageError(`--space must be image or video, got ${JSON.stringify(space)}`);
-        const e = await models.embedText(String(flags.text), space);
-        out(JSON.stringify({ text: flags.text, space, model: space === "image" ? "clip-scenes" : "video-text", dim: e.length, embedding: Array.from(e) }));
-        return 0;
-      }
-      if (positional.length !== 1) throw new UsageError(`embed takes one file (or --text), got ${positional.length} arguments`);
-      const f = needFile(positional[0], "embed");
-      const m = needModality(f);
-      const e = await models.embedFile(f, m);
-      out(JSON.stringify({ file: f, modality: m, model: { image: "clip-scenes", audio: "audio-events", video: "video-text" }[m], dim: e.length, embedding: Array.from(e) }));
-      return 0;
-    }
-    case "export": {
-      const { positional, flags } = parseArgs(rest, { ...common }, { h: "help" });
-      if (flags.help) { out(USAGE); return 0; }
-      if (positional.length !== 2) throw new UsageError(`export takes a model name and an output path, got ${positional.length} arguments`);
-      const inputs = await exportShipped(positional[0], positional[1], withModels(flags));
-      out(`wrote ${positional[1]}: ${positional[0]} as ONNX; inputs ${inputs} (batch and lengths dynamic)`);
-      return 0;
-    }
-    case "info": {
-      const { flags } = parseArgs(rest, { ...common, json: "boolean" }, { h: "help" });
-      out(await info(flags.models as string | undefined, !!flags.json));
-      return 0;
-    }
-    default:
-      throw new UsageError(`unknown command ${JSON.stringify(cmd)}; commands: index, search, transcribe, embed, export, info (polymodal --help)`);
+  const all: OptionSpec = { ...GLOBAL };
+  for (const c of Object.values(COMMANDS)) Object.assign(all, c.options);
+  const cl = parseCommandLine(argv, all);
+  if (cl.values.version) { out(version()); return 0; }
+  if (!cl.command || cl.command === "help") {
+    const sub = cl.command === "help" ? cl.positional[0] : undefined;
+    out(sub && COMMANDS[sub] ? `${COMMANDS[sub].help}\n${GLOBAL_HELP}` : usage());
+    return cl.values.help || cl.command === "help" ? 0 : 2;
   }
+  const cmd = COMMANDS[cl.command];
+  if (!cmd) throw new UsageError(`unknown command ${JSON.stringify(cl.command)}; commands: ${Object.keys(COMMANDS).join(", ")}`);
+  if (cl.values.help) { out(`${cmd.help}\n${GLOBAL_HELP}`); return 0; }
+  checkAllowed(cl, { ...GLOBAL, ...cmd.options }, cl.command);
+  // the runtime is made once, before any command runs
+  await init({ threads: intFlag(cl.values, "threads", 1, 1, 64) });
+  return cmd.run(cl.positional, cl.values, new Models(cl.values.models as string | undefined, cl.values.ffmpeg as string | undefined));
 }
 
-async function search(positional: string[], flags: Record<string, string | boolean>, models: Models): Promise<number> {
-  const k = intFlag(flags, "k", 5);
-  const dir = resolve((flags.index as string | undefined) ?? join(".", ".polymodal"));
-  const byFile = (["image", "audio", "video"] as Modality[]).filter((m) => flags[m] !== undefined);
+async function search(positional: string[], values: Values, models: Models): Promise<number> {
+  const k = intFlag(values, "k", 5, 1, 100_000);
+  const byFile = (["image", "audio", "video"] as Modality[]).filter((m) => values[m] !== undefined);
   if (byFile.length + (positional.length ? 1 : 0) !== 1) throw new UsageError('search takes one query: "<text>", --image FILE, --audio FILE or --video FILE');
   if (positional.length > 1) throw new UsageError(`search takes one text query (quote it), got ${positional.length} words`);
+  const dir = locateIndex(values.index as string | undefined);
   const coll = await Collection.open(dir, null);
   const t0 = performance.now();
   const queries: Array<{ space: Modality; vec: Float32Array }> = [];
   let exclude: string | null = null;
   if (byFile.length) {
-    const m = byFile[0], f = needFile(flags[m] as string, `--${m}`);
+    const m = byFile[0], f = inputFile(values[m] as string, `--${m}`, m);
     needModality(f, m);
     queries.push({ space: m, vec: await models.embedFile(f, m) });
     const rel = relative(coll.manifest.root, resolve(f));
@@ -153,17 +207,21 @@ async function search(positional: string[], flags: Record<string, string | boole
     return ix.search(vec, k + (exclude ? 1 : 0), space).filter((h) => h.itemId !== exclude).slice(0, k).map((h) => ({ space, path: h.itemId, score: h.score }));
   });
   const ms = performance.now() - t0;
-  if (flags.json) { out(JSON.stringify({ query: positional[0] ?? flags[byFile[0]], results, ms: Math.round(ms) })); return 0; }
+  if (values.json) { out(JSON.stringify({ query: positional[0] ?? values[byFile[0]], index: dir, results, ms: Math.round(ms) })); return 0; }
   if (queries.length === 0 || results.length === 0) { out("no indexed items of a matching kind"); return 0; }
   for (const { space } of queries) {
     out(`${{ image: "images", audio: "audio", video: "videos" }[space]}:`);
     for (const r of results.filter((x) => x.space === space)) out(`  ${r.score.toFixed(3)}  ${join(coll.manifest.root, r.path)}`);
   }
-  out(`(${ms.toFixed(0)} ms)`);
+  out(`(${ms.toFixed(0)} ms; index ${relative(process.cwd(), dir) || "."})`);
   return 0;
 }
 
 export async function run(argv: string[]): Promise<void> {
+  // `polymodal search x | head -1`: a reader that closes the pipe ends the process quietly, as Unix tools do
+  for (const s of [process.stdout, process.stderr]) {
+    s.on("error", (e: NodeJS.ErrnoException) => { if (e.code === "EPIPE") process.exit(process.exitCode ?? 0); else throw e; });
+  }
   try {
     process.exitCode = await main(argv);
   } catch (e) {
