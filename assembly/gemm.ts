@@ -8,7 +8,7 @@
 // 76 instead of 768), which keeps a 768-term product within 1e-5 of the float64 result (4.5e-6 measured).
 
 export const NR: i32 = 8; // columns per packed panel (two f32x4)
-const MR: i32 = 4; // rows per register tile
+export const MR: i32 = 4; // rows per register tile (and per packed A block)
 const KC: i32 = 256; // cache block of K: a 4xKC slice of A and a KCx8 panel stay in L1
 const NCP: i32 = 16; // panels per column chunk: 16 * KC * 8 floats = 128 KiB of B stay in L2
 const SB: i32 = 64; // summation block: each run of SB products gets its own accumulator

@@ -94,15 +94,6 @@ export function topk_f32(scores: usize, N: i32, k: i32, mask: usize, outScore: u
   return n;
 }
 
-/** scores[i] = dot(q, X[i]) (exact i32) * scales[i] for int8 X (N, D), row stride ld bytes. */
-export function scan_i8_scaled(q: usize, X: usize, N: i32, D: i32, ld: i32, scales: usize, scores: usize): void {
-  for (let i = 0; i < N; i++) {
-    const px = X + <usize>i * ld;
-    const s = dotI8(q, px, D);
-    store<f32>(scores + (<usize>i << 2), <f32>s * load<f32>(scales + (<usize>i << 2)));
-  }
-}
-
 /** scores[j] = dot(q, X[ids[j]]) for a list of n row ids (f32 X, row stride ld floats): graph search batches. */
 export function scan_f32_ids(q: usize, X: usize, D: i32, ld: i32, ids: usize, n: i32, scores: usize): void {
   for (let j = 0; j < n; j++) {

@@ -15,6 +15,8 @@ export { memoryStats } from "./memory.js";
 export { loadSafetensors, saveSafetensors } from "./io/safetensors.js";
 export * as nn from "./nn/index.js";
 export * from "./models/index.js";
+export { MultimodalModelOptimizer } from "./optimize/optimizer.js";
+export type { QuantizeOptions, EmbeddingBatch } from "./optimize/optimizer.js";
 export * from "./audio/index.js";
 export * from "./retrieval/index.js";
 export * from "./vision/index.js";

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { init } from "../src/index.js";
 import { rt } from "../src/bindings/module.js";
 import { UnaryOp } from "../src/bindings/exports.js";
-import { gemmNT, gemmNN } from "../src/ops/gemm.js";
+import { gemmNT, gemmNN } from "../src/core/index.js";
 import { unaryRef, unaryRange } from "./harness/ref64.js";
 
 beforeAll(async () => {

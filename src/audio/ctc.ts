@@ -2,7 +2,7 @@
 // torch.nn.functional.ctc_loss computes it.  Log-space arithmetic in float64 with the deterministic
 // exp/log of detmath.ts, so results are the same on every engine.
 import { Tensor, fmtShape } from "../tensor.js";
-import { exp, log, logAddExp } from "./detmath.js";
+import { exp, log, logAddExp } from "../util/detmath.js";
 
 function logProbsArg(who: string, lp: unknown): Tensor {
   if (!(lp instanceof Tensor) || lp.ndim !== 3 || lp.dtype !== "float32") {

@@ -4,7 +4,7 @@
 // (f32 cos(pi/2)^2 residues, not exact zeros): their whole contribution is below 1e-13 of the signal, far
 // under an f32 ulp, so the kernel here sums only each phase's span of taps above 1e-12 of the largest tap
 // (44.1 -> 16 kHz: 34 of 475 taps).
-import { rt } from "../bindings/module.js";
+import * as core from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 
 export interface ResampleOptions {
@@ -16,37 +16,6 @@ export interface ResampleOptions {
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
   return a;
-}
-
-interface Kernel { ptr: number; width: number; K: number; lo: number; len: number }
-const kernels = new Map<string, Kernel>();
-
-function kernel(orig: number, nw: number, lw: number, rolloff: number): Kernel {
-  const key = `${orig}/${nw}/${lw}/${rolloff}`;
-  let k = kernels.get(key);
-  if (k) return k;
-  const { k: kr, heap } = rt();
-  const base = Math.min(orig, nw) * rolloff;
-  const width = Math.ceil((lw * orig) / base);
-  const K = 2 * width + orig;
-  const ptr = heap.allocPersistent(nw * K * 4);
-  kr.sinc_resample_kernel(orig, nw, width, lw, base, ptr);
-  // significant span of every phase
-  const lo = heap.allocPersistent(nw * 4), len = heap.allocPersistent(nw * 4);
-  const taps = heap.f32(ptr, nw * K), lov = heap.i32(lo, nw), lenv = heap.i32(len, nw);
-  let peak = 0;
-  for (let i = 0; i < nw * K; i++) peak = Math.max(peak, Math.abs(taps[i]));
-  const tiny = peak * 1e-12;
-  for (let j = 0; j < nw; j++) {
-    let a = 0, b = K - 1;
-    while (a < K && Math.abs(taps[j * K + a]) <= tiny) a++;
-    while (b >= a && Math.abs(taps[j * K + b]) <= tiny) b--;
-    lov[j] = a < K ? a : 0;
-    lenv[j] = a < K ? b - a + 1 : 0;
-  }
-  k = { ptr, width, K, lo, len };
-  kernels.set(key, k);
-  return k;
 }
 
 /**
@@ -71,9 +40,9 @@ export function resample(waveform: Tensor, origFreq: number, newFreq: number, op
   const L = waveform.shape[waveform.ndim - 1];
   const rows = L === 0 ? 0 : waveform.size / L;
   const target = Math.ceil((nw * L) / orig);
-  const { k, heap } = rt();
-  const kern = kernel(orig, nw, lw, rolloff);
-  const bad = heap.scope(() => k.count_nonfinite_f32(heap.put(waveform.data), waveform.size));
+  const heap = core.heap();
+  const kern = core.resampleKernel(orig, nw, lw, rolloff);
+  const bad = heap.scope(() => core.countNonfinite(heap.put(waveform.data), waveform.size));
   if (bad) throw new Error(`${who}: waveform holds ${bad} NaN or infinite values`);
   const out = new Float32Array(rows * target);
   heap.scope(() => {
@@ -84,7 +53,7 @@ export function resample(waveform: Tensor, origFreq: number, newFreq: number, op
       const xv = heap.f32(x, Lp);
       xv.fill(0);
       xv.set((waveform.data as Float32Array).subarray(r * L, (r + 1) * L), kern.width);
-      k.resample_poly_f32(x, orig, nw, kern.ptr, kern.K, kern.lo, kern.len, y, target);
+      core.resamplePoly(x, orig, nw, kern, y, target);
       out.set(heap.f32(y, target), r * target);
     }
   });

@@ -2,9 +2,9 @@
 // complete; flush() at the end.  For any chunking, the concatenated frames equal the offline
 // MelSpectrogram (center=True, reflect padding) bit for bit: each frame is computed by the same kernel from
 // the same samples, and the kernel's SIMD lanes never mix frames.
-import { rt } from "../bindings/module.js";
+import * as core from "../core/index.js";
 import { Tensor } from "../tensor.js";
-import { hannWindow, melscaleFbanks, sparseFbanks, rfftPlan } from "../ops/audio.js";
+import { hannWindow, melscaleFbanks, sparseFbanks } from "../ops/audio.js";
 import type { MelSpectrogramOptions } from "../ops/audio.js";
 
 /** MelSpectrogram's options, centre reflect framing (what streaming reproduces), power 1 or 2. */
@@ -125,8 +125,8 @@ export class StreamingMelSpectrogram {
   private emit(end: number, L: number): Tensor {
     const n = end - this.next;
     if (n <= 0) return new Tensor(new Float32Array(0), [this.nMels, 0]);
-    const { k, heap } = rt();
-    const plan = rfftPlan(this.nFft);
+    const heap = core.heap();
+    const plan = core.rfftPlan(this.nFft);
     const t0 = this.next;
     const span = (n - 1) * this.hop + this.nFft;
     const out = heap.scope(() => {
@@ -135,10 +135,10 @@ export class StreamingMelSpectrogram {
       rv.fill(0);
       for (let j = 0; j < span; j++) rv[j] = this.sample(t0 * this.hop + j, L);
       const pw = heap.put(this.window);
-      const ws = heap.alloc(k.rfft_work_size(this.nFft));
+      const ws = core.fftWork(this.nFft);
       const pi = heap.put(this.fbIdx), pf = heap.put(this.fbW);
       const o = heap.alloc(this.nMels * n * 4);
-      k.mel_spectrogram_f32(plan, region, n, this.hop, pw, ws, pi, pf, this.nMels, o, this.power);
+      core.melFrames(plan, region, n, this.hop, pw, ws, pi, pf, this.nMels, o, this.power);
       return heap.takeF32(o, this.nMels * n);
     });
     this.next = end;

@@ -1,9 +1,9 @@
 // torchaudio.transforms (0.13) as classes with camelCase options: Spectrogram, MelSpectrogram, AmplitudeToDB,
 // MFCC.  Input (..., time); the leading dimensions are kept.
-import { rt } from "../bindings/module.js";
+import * as core from "../core/index.js";
+import { gemmNN } from "../core/index.js";
 import { Tensor, fmtShape, numel } from "../tensor.js";
 import { spectrogram, melSpectrogram, melscaleFbanks, type MelNorm, type MelScale } from "../ops/audio.js";
-import { gemmNN } from "../ops/gemm.js";
 
 function waveArg(who: string, x: unknown): Tensor {
   if (!(x instanceof Tensor) || x.dtype !== "float32" || x.ndim < 1) {
@@ -47,10 +47,10 @@ function checkCommon(who: string, o: { pad?: number; onesided?: boolean; power?:
 }
 
 function powInPlace(t: Tensor, p: number): Tensor {
-  const { k, heap } = rt();
+  const heap = core.heap();
   return heap.scope(() => {
     const ptr = heap.put(t.data);
-    k.pow_f32(ptr, ptr, t.size, Math.fround(p));
+    core.powInto(ptr, ptr, t.size, p);
     return new Tensor(heap.takeF32(ptr, t.size), t.shape);
   });
 }
@@ -137,7 +137,7 @@ export class MelSpectrogram {
 /** (rows, F, T) x fb (F, M) -> (rows, M, T) */
 function applyFb(spec: Tensor, fb: Tensor): Tensor {
   const [R, Fq, T] = spec.shape, M = fb.shape[1];
-  const { heap } = rt();
+  const heap = core.heap();
   const fbT = new Float32Array(M * Fq);
   for (let f = 0; f < Fq; f++) for (let m = 0; m < M; m++) fbT[m * Fq + f] = fb.data[f * M + m];
   return heap.scope(() => {
@@ -162,11 +162,11 @@ export class AmplitudeToDB {
   }
   forward(x: Tensor): Tensor {
     if (!(x instanceof Tensor) || x.dtype !== "float32" || x.ndim < 1) throw new Error(`AmplitudeToDB.forward: input must be a float32 Tensor`);
-    const { k, heap } = rt();
+    const heap = core.heap();
     const topDb = this.options.topDb;
     return heap.scope(() => {
       const p = heap.put(x.data);
-      k.amplitude_to_db_f32(p, p, x.size, this.multiplier, Math.fround(1e-10));
+      core.amplitudeToDb(p, p, x.size, this.multiplier, Math.fround(1e-10));
       if (topDb != null && x.size > 0) {
         const nd = x.ndim;
         const item = nd > 2 ? numel(x.shape.slice(-3)) : numel(x.shape.slice(-2));
@@ -174,7 +174,7 @@ export class AmplitudeToDB {
         for (let s = 0; s < x.size; s += item) {
           let m = -Infinity;
           for (let i = s; i < s + item; i++) if (v[i] > m) m = v[i];
-          k.clamp_min_f32(p + s * 4, p + s * 4, item, Math.fround(m - topDb));
+          core.clampMin(p + s * 4, p + s * 4, item, Math.fround(m - topDb));
         }
       }
       return new Tensor(heap.takeF32(p, x.size), x.shape);
@@ -206,19 +206,19 @@ export class MFCC {
     const nMels = this.melSpectrogram.nMels;
     if (!Number.isInteger(this.nMfcc) || this.nMfcc < 1 || this.nMfcc > nMels) throw new Error(`MFCC: nMfcc must be in [1, nMels = ${nMels}], got ${this.nMfcc}`);
     const norm = options.norm === undefined ? "ortho" : options.norm;
-    const { k, heap } = rt();
+    const heap = core.heap();
     this.dct = heap.scope(() => {
       const p = heap.alloc(this.nMfcc * nMels * 4);
-      k.create_dct_f32(this.nMfcc, nMels, norm === "ortho" ? 1 : 0, p);
+      core.createDct(this.nMfcc, nMels, norm === "ortho", p);
       return heap.takeF32(p, this.nMfcc * nMels);
     });
   }
   forward(waveform: Tensor): Tensor {
     const x = waveArg("MFCC.forward", waveform);
     let mel = this.melSpectrogram.forward(x); // (..., nMels, T)
-    const { k, heap } = rt();
+    const heap = core.heap();
     if (this.options.logMels) {
-      mel = heap.scope(() => { const p = heap.put(mel.data); k.log_eps_f32(p, p, mel.size, Math.fround(1e-6)); return new Tensor(heap.takeF32(p, mel.size), mel.shape); });
+      mel = heap.scope(() => { const p = heap.put(mel.data); core.logEps(p, p, mel.size, 1e-6); return new Tensor(heap.takeF32(p, mel.size), mel.shape); });
     } else {
       mel = new AmplitudeToDB({ stype: "power", topDb: 80 }).forward(mel);
     }

@@ -110,6 +110,11 @@ export function rt(): Runtime {
   return runtime;
 }
 
+/** Bytes of the single-thread kernel module shipped inside the package. */
+export function kernelModuleBytes(): number {
+  return Math.floor((WASM_BASE64.length * 3) / 4) - (WASM_BASE64.endsWith("==") ? 2 : WASM_BASE64.endsWith("=") ? 1 : 0);
+}
+
 export function isInitialized(): boolean {
   return runtime !== null;
 }

@@ -1,6 +1,6 @@
 // `polymodal export <model> <out.onnx>`: a shipped model as ONNX, with sample inputs shaped from its card.
 import { Tensor } from "../tensor.js";
-import { MultimodalModelOptimizer } from "../models/optimizer.js";
+import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
 import type { Module } from "../nn/module.js";
 import { UsageError } from "./args.js";
 import type { Models } from "./models.js";

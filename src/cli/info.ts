@@ -1,9 +1,9 @@
 // `polymodal info`: the shipped models (size, parameters, metrics from their cards), the build and the runtime.
-import { rt } from "../bindings/module.js";
+import * as core from "../core/index.js";
 import { readFileSync, statSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { WASM_BASE64 } from "../bindings/wasm-inline.js";
+import { kernelModuleBytes } from "../bindings/module.js";
 import { modelsUrl } from "../pipelines/pretrained.js";
 import { loadSafetensors } from "../io/safetensors.js";
 
@@ -20,11 +20,11 @@ export async function info(modelsDir: string | undefined, json: boolean): Promis
     const measured = card.metrics_polymodal ? "through polymodal" : "in PyTorch (the tests check polymodal reproduces them)";
     return [{ name, model: card.model, params, bytes: st.size, measured, metrics: card.metrics_polymodal ?? card.metrics_pytorch ?? {}, int8: card.metrics_polymodal_int8 ?? null }];
   });
-  const wasmBytes = Math.floor((WASM_BASE64.length * 3) / 4);
+  const wasmBytes = kernelModuleBytes();
   const simd = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]));
   const r = {
     polymodal: pkg.version, node: process.versions.node, v8: process.versions.v8, platform: `${process.platform}-${process.arch}`,
-    wasm: { bytes: wasmBytes, simd128: simd, relaxedSimd: false, threads: rt().pool?.size ?? 1 }, modelsDir: dir, models,
+    wasm: { bytes: wasmBytes, simd128: simd, relaxedSimd: false, threads: core.pool()?.size ?? 1 }, modelsDir: dir, models,
   };
   if (json) return JSON.stringify(r, null, 1);
   const lines = [

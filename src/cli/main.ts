@@ -13,7 +13,7 @@ import { Models } from "./models.js";
 import { modalityOf, SUPPORTED, MODEL_FOR, type Modality } from "./media.js";
 import { info } from "./info.js";
 import { exportShipped, EXPORTABLE } from "./export.js";
-import { MultimodalModelOptimizer } from "../models/optimizer.js";
+import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
 import { SpeechRecognizer } from "../pipelines/speech.js";
 import type { IndexKind } from "../retrieval/multimodal-index.js";
 

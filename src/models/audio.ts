@@ -1,4 +1,7 @@
-import { rt } from "../bindings/module.js";
+import type { DType } from "../tensor.js";
+import { type Embedder, type NamedForward, type Modality, type ModalityEncoder, asOutputs } from "../nn/embedder.js";
+import * as core from "../core/index.js";
+import { Buf, toTensor } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Parameter, uniformInit, nextSeed } from "../nn/parameter.js";
@@ -7,8 +10,6 @@ import { Linear } from "../nn/linear.js";
 import { ReLU } from "../nn/basic.js";
 import { Sequential } from "../nn/containers.js";
 import { TransformerEncoder, TransformerEncoderLayer } from "../nn/transformer.js";
-import { Buf, toTensor } from "../nn/buf.js";
-import * as ops from "../nn/ops.js";
 import { melSpectrogram } from "../ops/audio.js";
 import { fromTensor } from "./common.js";
 
@@ -33,7 +34,7 @@ export interface AudioFeatureExtractorConfig {
  * mel_filters is kept (the seed's state_dict has it) but, as in the seed's reference, not used.
  * waveform (B, samples) -> (B, embedDim).
  */
-export class AudioFeatureExtractor extends Module {
+export class AudioFeatureExtractor extends Module implements Embedder, NamedForward {
   mel_filters: Parameter;
   conv_layers: Sequential;
   transformer: TransformerEncoder;
@@ -67,10 +68,10 @@ export class AudioFeatureExtractor extends Module {
     }
     const c = this.config;
     const mel = melSpectrogram(waveform, { sampleRate: c.sampleRate, nFft: c.nFft, hopLength: c.hopLength, nMels: c.nMels });
-    const { k, heap } = rt();
+    const heap = core.heap();
     return heap.scope(() => {
       const p = heap.put(mel.data);
-      k.log_eps_f32(p, p, mel.size, Math.fround(1e-6));
+      core.logEps(p, p, mel.size, 1e-6);
       return new Tensor(heap.takeF32(p, mel.size), mel.shape);
     });
   }
@@ -78,8 +79,8 @@ export class AudioFeatureExtractor extends Module {
   /** log-mel (B, nMels, T) in scratch -> (B, embedDim). */
   runMel(mel: Buf): Buf {
     const f = this.conv_layers.run(mel); // (B, 512, T)
-    const h = this.transformer.run(ops.transpose12(f)); // (B, T, 512)
-    return this.projection.run(ops.meanMid(h));
+    const h = this.transformer.run(core.transpose12(f)); // (B, T, 512)
+    return this.projection.run(core.meanAxis1(h));
   }
 
   /** forward() minus the spectrogram: log-mel (B, nMels, T) -> (B, embedDim). */
@@ -90,6 +91,14 @@ export class AudioFeatureExtractor extends Module {
     }
     return scoped(() => toTensor(this.runMel(fromTensor(who, "melSpec", melSpec))));
   }
+
+  /** Embedder: waveforms (B, samples) float32 through forward(). */
+  encoders(): Partial<Record<Modality, ModalityEncoder>> {
+    return { audio: { dtype: "float32", takesMask: false, encode: (x) => this.forward(x) } };
+  }
+
+  get namedInputs(): Record<string, DType> { return { audio: "float32" }; }
+  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> { return asOutputs(this.forward(inputs.audio)); }
 
   forward(waveform: Tensor): Tensor {
     const mel = this.computeSpectrogram(waveform);

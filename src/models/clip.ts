@@ -1,10 +1,10 @@
-import { rt } from "../bindings/module.js";
+import type { DType } from "../tensor.js";
+import { type Embedder, type NamedForward, type Modality, type ModalityEncoder, asOutputs } from "../nn/embedder.js";
+import * as core from "../core/index.js";
+import { Buf, empty, toTensor } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Parameter, fill } from "../nn/parameter.js";
-import { Buf, empty, toTensor } from "../nn/buf.js";
-import * as ops from "../nn/ops.js";
-import { UnaryOp } from "../bindings/exports.js";
 import { VisionEncoder, type VisionEncoderConfig } from "./vision.js";
 import { TextEncoder, type TextEncoderConfig } from "./text.js";
 import { tensorArg, idsArg, fromTensor, paddingFromAttentionMask } from "./common.js";
@@ -34,7 +34,7 @@ export interface CLIPOutput {
  * clip.loadStateDict(loadSafetensors(bytes));
  * const { logitsPerImage } = clip.forward(images, inputIds, attentionMask);
  */
-export class CLIPModel extends Module {
+export class CLIPModel extends Module implements Embedder, NamedForward {
   vision_encoder: VisionEncoder;
   text_encoder: TextEncoder;
   logit_scale: Parameter;
@@ -51,7 +51,7 @@ export class CLIPModel extends Module {
   private imageBuf(images: Tensor): Buf {
     const who = "CLIPModel.encodeImage";
     tensorArg(who, "images", images, 4, "(batch, channels, height, width)", "float32");
-    return ops.l2normalize(this.vision_encoder.run(fromTensor(who, "images", images)));
+    return core.l2normalize(this.vision_encoder.run(fromTensor(who, "images", images)));
   }
 
   private textBuf(inputIds: Tensor, attentionMask?: Tensor | null): Buf {
@@ -59,7 +59,21 @@ export class CLIPModel extends Module {
     idsArg(who, inputIds);
     const [B, T] = inputIds.shape;
     const pad = attentionMask ? paddingFromAttentionMask(who, attentionMask, B, T) : null;
-    return ops.l2normalize(this.text_encoder.run(fromTensor(who, "inputIds", inputIds), pad));
+    return core.l2normalize(this.text_encoder.run(fromTensor(who, "inputIds", inputIds), pad));
+  }
+
+  /** Embedder: images (float32) and token ids (int32, with an attention mask). */
+  encoders(): Partial<Record<Modality, ModalityEncoder>> {
+    return {
+      image: { dtype: "float32", takesMask: false, encode: (x) => this.encodeImage(x) },
+      text: { dtype: "int32", takesMask: true, encode: (ids, mask) => this.encodeText(ids, mask) },
+    };
+  }
+
+  /** NamedForward: { image, text, attention_mask? } -> the fields of forward()'s CLIPOutput. */
+  get namedInputs(): Record<string, DType> { return { image: "float32", text: "int32", attention_mask: "int32", attentionMask: "int32" }; }
+  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> {
+    return { ...this.forward(inputs.image, inputs.text, inputs.attention_mask ?? inputs.attentionMask ?? null) };
   }
 
   /** images (B, C, H, W) -> unit-norm embeddings (B, projectionDim). */
@@ -74,10 +88,10 @@ export class CLIPModel extends Module {
 
   /** exp(logit_scale), with the package's own exp. */
   get logitScaleExp(): number {
-    const { k, heap } = rt();
+    const heap = core.heap();
     return heap.scope(() => {
       const p = heap.alloc(4);
-      k.unary_f32(UnaryOp.exp, this.logit_scale.ptr, p, 1);
+      core.unary("exp", this.logit_scale.ptr, p, 1);
       return heap.f32(p, 1)[0];
     });
   }
@@ -89,8 +103,8 @@ export class CLIPModel extends Module {
       const [Bi, P] = img.shape, Bt = txt.shape[0];
       // torch: logit_scale * image_embeds @ text_embeds.T == (scale * image) @ text^T
       const scaled = empty([Bi, P]);
-      rt().k.affine_f32(img.ptr, scaled.ptr, Bi * P, scale, 0);
-      const logits = ops.linearRaw(scaled, txt);
+      core.affine(img.ptr, scaled.ptr, Bi * P, scale, 0);
+      const logits = core.linearRaw(scaled, txt);
       const lpi = toTensor(logits);
       const lpt = new Float32Array(Bi * Bt);
       for (let i = 0; i < Bi; i++) for (let j = 0; j < Bt; j++) lpt[j * Bi + i] = lpi.data[i * Bt + j];

@@ -1,9 +1,8 @@
 // Helpers shared by the model classes: input checks that name the model, and small scratch operations.
-import { rt } from "../bindings/module.js";
+import * as core from "../core/index.js";
+import { Buf, empty, fromTensor } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
-import { Buf, empty, fromTensor } from "../nn/buf.js";
 import { Parameter } from "../nn/parameter.js";
-import { BinaryOp } from "../bindings/exports.js";
 
 export function tensorArg(who: string, name: string, t: unknown, ndim: number, layout: string, dtype?: "float32" | "int32"): Tensor {
   if (!(t instanceof Tensor)) throw new Error(`${who}: ${name} must be a Tensor ${layout}, got ${t === null ? "null" : typeof t}`);
@@ -21,12 +20,12 @@ export function idsArg(who: string, t: unknown): Tensor {
 export function addRows(x: Buf, p: Parameter | Buf, pRows: number): void {
   const E = x.shape[x.shape.length - 1];
   const rows = x.shape.reduce((a, b) => a * b, 1) / E;
-  rt().k.binary_f32(BinaryOp.add, x.ptr, p.ptr, x.ptr, rows, E, pRows);
+  core.binary("add", x.ptr, p.ptr, x.ptr, rows, E, pRows);
 }
 
 /** Rows idx[b] of each batch item of x (B, T, E) -> (B, E). */
 export function gatherTokens(x: Buf, idx: number[]): Buf {
-  const { heap } = rt();
+  const heap = core.heap();
   const [B, T, E] = x.shape;
   const y = empty([B, E]);
   for (let b = 0; b < B; b++) heap.f32(y.ptr + b * E * 4, E).set(heap.f32(x.ptr + (b * T + idx[b]) * E * 4, E));
@@ -35,7 +34,7 @@ export function gatherTokens(x: Buf, idx: number[]): Buf {
 
 /** [cls; rows] per batch item: x (B, N, E) -> (B, N + 1, E) with row 0 = cls (E). */
 export function prependToken(x: Buf, cls: Parameter): Buf {
-  const { heap } = rt();
+  const heap = core.heap();
   const [B, N, E] = x.shape;
   const y = empty([B, N + 1, E]);
   for (let b = 0; b < B; b++) {

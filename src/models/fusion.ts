@@ -1,13 +1,13 @@
-import { rt } from "../bindings/module.js";
+import type { DType } from "../tensor.js";
+import { type NamedForward, asOutputs } from "../nn/embedder.js";
+import * as core from "../core/index.js";
+import { Buf, empty, zeros, toTensor } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Linear } from "../nn/linear.js";
 import { Sigmoid } from "../nn/basic.js";
 import { Sequential, ModuleDict } from "../nn/containers.js";
 import { MultiheadAttention } from "../nn/attention.js";
-import { Buf, empty, zeros, toTensor } from "../nn/buf.js";
-import * as ops from "../nn/ops.js";
-import { BinaryOp } from "../bindings/exports.js";
 import { fromTensor } from "./common.js";
 
 export type FusionType = "concat" | "attention" | "gated";
@@ -27,7 +27,7 @@ export interface ModalityFusionConfig {
  * const fusion = new ModalityFusion({ embedDims: { image: 512, text: 256, audio: 128 }, fusionType: "attention" });
  * const fused = fusion.forward({ image: img, text: txt }); // audio missing
  */
-export class ModalityFusion extends Module {
+export class ModalityFusion extends Module implements NamedForward {
   projections: ModuleDict<Linear>;
   cross_attention: MultiheadAttention | null = null;
   gates: ModuleDict<Sequential> | null = null;
@@ -75,7 +75,7 @@ export class ModalityFusion extends Module {
       projected[m] = lin.run(x);
     }
     const fd = this.fusionDim;
-    const { heap, k } = rt();
+    const heap = core.heap();
     if (this.fusionType === "concat") {
       const n = this.modalities.length;
       const cat = zeros([B, fd * n]);
@@ -93,19 +93,23 @@ export class ModalityFusion extends Module {
         for (let b = 0; b < B; b++) heap.f32(stacked.ptr + ((b * n + j) * fd) * 4, fd).set(heap.f32(projected[m].ptr + b * fd * 4, fd));
       });
       const att = this.cross_attention!.run(stacked, stacked, stacked, 0);
-      return this.fusion_layer.run(ops.meanMid(att));
+      return this.fusion_layer.run(core.meanAxis1(att));
     }
     // gated: sum over modalities (in the seed's order) of gate(p) * p; Python's sum() starts from 0.
     const acc = zeros([B, fd]);
     for (const m of present) {
       const g = this.gates!.get(m).run(projected[m]); // Linear writes a new buffer; Sigmoid then works in place
-      k.binary_f32(BinaryOp.mul, g.ptr, projected[m].ptr, g.ptr, B, fd, B);
-      ops.addInPlace(acc, g);
+      core.binary("mul", g.ptr, projected[m].ptr, g.ptr, B, fd, B);
+      core.addInPlace(acc, g);
     }
     return this.fusion_layer.run(acc);
   }
 
   /** modality name -> (B, dim) tensor; missing modalities are fused as documented above. */
+  /** NamedForward: one (B, dim) float32 embedding per modality it fuses. */
+  get namedInputs(): Record<string, DType> { return Object.fromEntries(this.modalities.map((m) => [m, "float32" as DType])); }
+  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> { return asOutputs(this.forward(inputs)); }
+
   forward(modalityEmbeds: Record<string, Tensor | undefined | null>): Tensor {
     const who = "ModalityFusion.forward";
     if (!modalityEmbeds || typeof modalityEmbeds !== "object") throw new Error(`${who}: expected an object of modality -> Tensor`);

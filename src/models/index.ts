@@ -15,5 +15,3 @@ export { SpeechRecognitionModel } from "./speech.js";
 export type { SpeechRecognitionConfig } from "./speech.js";
 export { VideoEncoder, VideoTextModel } from "./video.js";
 export type { VideoEncoderConfig, VideoTextConfig, VideoTextOutput } from "./video.js";
-export { MultimodalModelOptimizer } from "./optimizer.js";
-export type { QuantizeOptions, EmbeddingBatch } from "./optimizer.js";

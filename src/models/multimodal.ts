@@ -1,3 +1,6 @@
+import type { DType } from "../tensor.js";
+import { type NamedForward, asOutputs } from "../nn/embedder.js";
+import { Buf, toTensor } from "../core/index.js";
 import { Tensor } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Conv1d, Conv2d } from "../nn/conv.js";
@@ -5,7 +8,6 @@ import { Embedding, Linear } from "../nn/linear.js";
 import { ReLU, AdaptiveAvgPool1d, AdaptiveAvgPool2d, Flatten } from "../nn/basic.js";
 import { Sequential } from "../nn/containers.js";
 import { LSTM } from "../nn/lstm.js";
-import { Buf, toTensor } from "../nn/buf.js";
 import { ModalityFusion, type FusionType } from "./fusion.js";
 import { tensorArg, idsArg, fromTensor, gatherTokens } from "./common.js";
 
@@ -22,7 +24,7 @@ export interface MultimodalInputs {
  * The seed's MultimodalEmbeddingModel: small image (conv), text (embedding + LSTM) and audio (conv1d)
  * encoders to 256-d each, fused by ModalityFusion.  Any subset of modalities works (see ModalityFusion).
  */
-export class MultimodalEmbeddingModel extends Module {
+export class MultimodalEmbeddingModel extends Module implements NamedForward {
   image_encoder: Sequential;
   text_encoder: Sequential;
   text_proj: Linear;
@@ -37,6 +39,10 @@ export class MultimodalEmbeddingModel extends Module {
     this.audio_encoder = new Sequential(new Conv1d(1, 32, 7, { stride: 2, padding: 3 }), new ReLU(), new AdaptiveAvgPool1d(1), new Flatten(), new Linear(32, 256));
     this.fusion = new ModalityFusion({ embedDims: { image: 256, text: 256, audio: 256 }, fusionDim: config.fusionDim ?? 512, fusionType: config.fusionType ?? "attention" });
   }
+
+  /** NamedForward: { image?, text?, audio? } -> the fused embedding. */
+  get namedInputs(): Record<string, DType> { return { image: "float32", text: "int32", audio: "float32" }; }
+  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> { return asOutputs(this.forward(inputs)); }
 
   forward(inputs: MultimodalInputs): Tensor {
     const who = "MultimodalEmbeddingModel.forward";

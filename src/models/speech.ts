@@ -1,3 +1,7 @@
+import type { DType } from "../tensor.js";
+import { type NamedForward, asOutputs } from "../nn/embedder.js";
+import * as core from "../core/index.js";
+import { toTensor } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Conv1d } from "../nn/conv.js";
@@ -5,9 +9,6 @@ import { Linear } from "../nn/linear.js";
 import { ReLU } from "../nn/basic.js";
 import { Sequential } from "../nn/containers.js";
 import { LSTM } from "../nn/lstm.js";
-import { toTensor } from "../nn/buf.js";
-import * as ops from "../nn/ops.js";
-import { rt } from "../bindings/module.js";
 import { fromTensor } from "./common.js";
 
 export interface SpeechRecognitionConfig {
@@ -20,7 +21,7 @@ export interface SpeechRecognitionConfig {
  * The seed's CTC speech recogniser: two conv1d+ReLU, a 4-layer bidirectional LSTM and a projection to
  * log-probabilities.  melSpec (B, nMels, T) -> logProbs (B, T, vocabSize).
  */
-export class SpeechRecognitionModel extends Module {
+export class SpeechRecognitionModel extends Module implements NamedForward {
   encoder: Sequential;
   lstm: LSTM;
   output: Linear;
@@ -40,6 +41,12 @@ export class SpeechRecognitionModel extends Module {
    * inputLengths (B) is accepted and checked (1 <= length <= T) but, as in the seed, every frame is
    * processed: the BiLSTM's backward direction sees the padded frames too.
    */
+  /** NamedForward: { mel_spec, input_lengths? } -> { log_probs } (the ONNX export's names). */
+  get namedInputs(): Record<string, DType> { return { mel_spec: "float32", input_lengths: "int32" }; }
+  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> {
+    return { log_probs: this.forward(inputs.mel_spec, inputs.input_lengths ?? null) };
+  }
+
   forward(melSpec: Tensor, inputLengths?: Tensor | null): Tensor {
     const who = "SpeechRecognitionModel.forward";
     const c = this.config;
@@ -53,9 +60,9 @@ export class SpeechRecognitionModel extends Module {
       for (const v of inputLengths.data) if (!(v >= 1 && v <= T) || !Number.isInteger(v)) throw new Error(`${who}: inputLengths must be integers in [1, ${T}], got ${v}`);
     }
     return scoped(() => {
-      const f = ops.transpose12(this.encoder.run(fromTensor(who, "melSpec", melSpec))); // (B, T, hidden)
+      const f = core.transpose12(this.encoder.run(fromTensor(who, "melSpec", melSpec))); // (B, T, hidden)
       const logits = this.output.run(this.lstm.run(f));
-      rt().k.softmax_f32(logits.ptr, logits.ptr, B * T, c.vocabSize, 0, 1, 1);
+      core.softmaxRows(logits.ptr, logits.ptr, B * T, c.vocabSize, 0, 1, true);
       return toTensor(logits);
     });
   }

@@ -1,10 +1,12 @@
+import type { DType } from "../tensor.js";
+import { type Embedder, type NamedForward, type Modality, type ModalityEncoder, asOutputs } from "../nn/embedder.js";
+import { Buf, toTensor } from "../core/index.js";
 import { Tensor } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Parameter, fill } from "../nn/parameter.js";
 import { Embedding, Linear } from "../nn/linear.js";
 import { LayerNorm } from "../nn/basic.js";
 import { TransformerEncoder, TransformerEncoderLayer } from "../nn/transformer.js";
-import { Buf, toTensor } from "../nn/buf.js";
 import { idsArg, addRows, gatherTokens, fromTensor, paddingFromAttentionMask } from "./common.js";
 
 export interface TextEncoderConfig {
@@ -21,7 +23,7 @@ export interface TextEncoderConfig {
  * attention mask), EOS pooling at the last real token (mask.sum - 1, or the last position without a mask),
  * LayerNorm and a projection.  inputIds (B, T) int32 -> (B, projectionDim).
  */
-export class TextEncoder extends Module {
+export class TextEncoder extends Module implements Embedder, NamedForward {
   token_embed: Embedding;
   pos_embed: Parameter;
   transformer: TransformerEncoder;
@@ -59,6 +61,14 @@ export class TextEncoder extends Module {
     }
     return this.projection.run(this.ln.run(gatherTokens(h, idx)));
   }
+
+  /** Embedder: token ids (B, T) int32 with an attention mask. */
+  encoders(): Partial<Record<Modality, ModalityEncoder>> {
+    return { text: { dtype: "int32", takesMask: true, encode: (ids, mask) => this.forward(ids, mask) } };
+  }
+
+  get namedInputs(): Record<string, DType> { return { text: "int32", attention_mask: "int32" }; }
+  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> { return asOutputs(this.forward(inputs.text, inputs.attention_mask ?? null)); }
 
   forward(inputIds: Tensor, attentionMask?: Tensor | null): Tensor {
     const who = "TextEncoder.forward";

@@ -1,4 +1,7 @@
-import { rt } from "../bindings/module.js";
+import type { DType } from "../tensor.js";
+import { type Embedder, type NamedForward, type Modality, type ModalityEncoder, asOutputs } from "../nn/embedder.js";
+import * as core from "../core/index.js";
+import { Buf, empty, toTensor, view } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Parameter, fill } from "../nn/parameter.js";
@@ -9,9 +12,6 @@ import { Sequential } from "../nn/containers.js";
 import type { Runnable } from "../nn/layer.js";
 import { LSTM } from "../nn/lstm.js";
 import { TransformerEncoder, TransformerEncoderLayer } from "../nn/transformer.js";
-import { Buf, empty, toTensor, view } from "../nn/buf.js";
-import * as ops from "../nn/ops.js";
-import { UnaryOp } from "../bindings/exports.js";
 import { tensorArg, idsArg, fromTensor, addRows, prependToken, gatherTokens } from "./common.js";
 
 export interface VideoEncoderConfig {
@@ -27,7 +27,7 @@ export interface VideoEncoderConfig {
  * The seed's VideoEncoder: a per-frame encoder, projection, temporal position embedding, CLS token and a
  * temporal transformer.  video (B, T, C, H, W), T <= numFrames -> { videoEmbedding (B, D), frameEmbeddings (B, T, D) }.
  */
-export class VideoEncoder extends Module {
+export class VideoEncoder extends Module implements Embedder, NamedForward {
   frame_encoder: Runnable;
   temporal_pos_embed: Parameter;
   frame_proj: Linear;
@@ -60,10 +60,18 @@ export class VideoEncoder extends Module {
     const h = this.temporal_transformer.run(prependToken(p, this.cls_token)); // (B, T + 1, D)
     const videoEmb = this.output_proj.run(gatherTokens(h, new Array(B).fill(0)));
     const frames = empty([B, T, D]);
-    const { heap } = rt();
+    const heap = core.heap();
     for (let b = 0; b < B; b++) heap.u8(frames.ptr + b * T * D * 4, T * D * 4).set(heap.u8(h.ptr + (b * (T + 1) + 1) * D * 4, T * D * 4));
     return { video: videoEmb, frames };
   }
+
+  /** Embedder: clips (B, frames, C, H, W) float32 -> their video embeddings. */
+  encoders(): Partial<Record<Modality, ModalityEncoder>> {
+    return { video: { dtype: "float32", takesMask: false, encode: (x) => this.forward(x).videoEmbedding } };
+  }
+
+  get namedInputs(): Record<string, DType> { return { video: "float32" }; }
+  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> { return { ...this.forward(inputs.video) }; }
 
   forward(video: Tensor): { videoEmbedding: Tensor; frameEmbeddings: Tensor } {
     const who = "VideoEncoder.forward";
@@ -95,7 +103,7 @@ export interface VideoTextOutput {
  * The seed's VideoTextModel: VideoEncoder + BiLSTM text encoder projected to one space, a temperature, and
  * an optional classifier on the video embedding.
  */
-export class VideoTextModel extends Module {
+export class VideoTextModel extends Module implements Embedder, NamedForward {
   video_encoder: VideoEncoder;
   text_encoder: Sequential;
   text_proj: Linear;
@@ -118,20 +126,33 @@ export class VideoTextModel extends Module {
   private videoBuf(video: Tensor): Buf {
     const who = "VideoTextModel.encodeVideo";
     tensorArg(who, "video", video, 5, "(batch, frames, channels, height, width)", "float32");
-    return ops.l2normalize(this.video_proj.run(this.video_encoder.run(fromTensor(who, "video", video)).video));
+    return core.l2normalize(this.video_proj.run(this.video_encoder.run(fromTensor(who, "video", video)).video));
   }
 
   private textBuf(inputIds: Tensor): Buf {
     const who = "VideoTextModel.encodeText";
     const out = this.text_encoder.run(fromTensor(who, "inputIds", idsArg(who, inputIds))); // (B, T, textDim)
-    return ops.l2normalize(this.text_proj.run(gatherTokens(out, new Array(out.shape[0]).fill(out.shape[1] - 1))));
+    return core.l2normalize(this.text_proj.run(gatherTokens(out, new Array(out.shape[0]).fill(out.shape[1] - 1))));
   }
 
   encodeVideo(video: Tensor): Tensor { return scoped(() => toTensor(this.videoBuf(video))); }
   encodeText(inputIds: Tensor): Tensor { return scoped(() => toTensor(this.textBuf(inputIds))); }
 
+  /** Embedder: clips (float32) and token ids (int32, no mask: the seed's text tower pools the last token). */
+  encoders(): Partial<Record<Modality, ModalityEncoder>> {
+    return {
+      video: { dtype: "float32", takesMask: false, encode: (x) => this.encodeVideo(x) },
+      text: { dtype: "int32", takesMask: false, encode: (ids) => this.encodeText(ids) },
+    };
+  }
+
+  get namedInputs(): Record<string, DType> { return { video: "float32", text: "int32" }; }
+  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> {
+    return Object.fromEntries(Object.entries(this.forward(inputs.video, inputs.text ?? null)).filter(([, v]) => v !== undefined));
+  }
+
   forward(video: Tensor, inputIds?: Tensor | null): VideoTextOutput {
-    const { k, heap } = rt();
+    const heap = core.heap();
     return scoped(() => {
       const v = this.videoBuf(video);
       const out: VideoTextOutput = { videoEmbedding: toTensor(v) };
@@ -139,10 +160,10 @@ export class VideoTextModel extends Module {
         const t = this.textBuf(inputIds);
         out.textEmbedding = toTensor(t);
         const s = heap.alloc(4);
-        k.unary_f32(UnaryOp.exp, this.logit_scale.ptr, s, 1);
+        core.unary("exp", this.logit_scale.ptr, s, 1);
         const scaled = empty(v.shape);
-        k.affine_f32(v.ptr, scaled.ptr, v.shape[0] * v.shape[1], heap.f32(s, 1)[0], 0);
-        out.logits = toTensor(ops.linearRaw(scaled, t));
+        core.affine(v.ptr, scaled.ptr, v.shape[0] * v.shape[1], heap.f32(s, 1)[0], 0);
+        out.logits = toTensor(core.linearRaw(scaled, t));
       }
       if (this.classifier) out.classLogits = toTensor(this.classifier.run(v));
       return out;

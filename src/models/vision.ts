@@ -1,3 +1,7 @@
+import type { DType } from "../tensor.js";
+import { type Embedder, type NamedForward, type Modality, type ModalityEncoder, asOutputs } from "../nn/embedder.js";
+import * as core from "../core/index.js";
+import { Buf, toTensor, view } from "../core/index.js";
 import { Tensor } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Parameter, fill } from "../nn/parameter.js";
@@ -5,8 +9,6 @@ import { Conv2d } from "../nn/conv.js";
 import { Linear } from "../nn/linear.js";
 import { LayerNorm } from "../nn/basic.js";
 import { TransformerEncoder, TransformerEncoderLayer } from "../nn/transformer.js";
-import { Buf, toTensor, view } from "../nn/buf.js";
-import * as ops from "../nn/ops.js";
 import { tensorArg, addRows, gatherTokens, prependToken, fromTensor } from "./common.js";
 
 export interface VisionEncoderConfig {
@@ -27,7 +29,7 @@ export interface VisionEncoderConfig {
  * enc.loadStateDict(loadSafetensors(bytes));
  * const emb = enc.forward(images); // [B, 512]
  */
-export class VisionEncoder extends Module {
+export class VisionEncoder extends Module implements Embedder, NamedForward {
   patch_embed: Conv2d;
   cls_token: Parameter;
   pos_embed: Parameter;
@@ -60,13 +62,21 @@ export class VisionEncoder extends Module {
     }
     const E = c.embedDim;
     const p = this.patch_embed.run(x); // (B, E, gh, gw)
-    const tokens = ops.transpose12(view(p, [B, E, gh * gw])); // (B, N, E)
+    const tokens = core.transpose12(view(p, [B, E, gh * gw])); // (B, N, E)
     const seq = prependToken(tokens, this.cls_token); // (B, N + 1, E)
     addRows(seq, this.pos_embed, this.numPatches + 1);
     const h = this.transformer.run(seq);
     const cls = gatherTokens(h, new Array(B).fill(0));
     return this.projection.run(this.ln.run(cls));
   }
+
+  /** Embedder: images (B, C, H, W) float32. */
+  encoders(): Partial<Record<Modality, ModalityEncoder>> {
+    return { image: { dtype: "float32", takesMask: false, encode: (x) => this.forward(x) } };
+  }
+
+  get namedInputs(): Record<string, DType> { return { image: "float32" }; }
+  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> { return asOutputs(this.forward(inputs.image)); }
 
   forward(images: Tensor): Tensor {
     const who = "VisionEncoder.forward";

@@ -1,11 +1,9 @@
-import { rt } from "../bindings/module.js";
+import * as core from "../core/index.js";
+import { Buf, empty, fromTensor, toTensor, gemmPacked, Bias } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "./module.js";
 import { Parameter, uniformInit, nextSeed, fill } from "./parameter.js";
 import { Linear } from "./linear.js";
-import { Buf, empty, fromTensor, toTensor } from "./buf.js";
-import * as ops from "./ops.js";
-import { gemmPacked, Bias } from "../ops/gemm.js";
 
 /**
  * nn.MultiheadAttention (batch_first).  State: in_proj_weight (3E, E), in_proj_bias (3E), out_proj.weight,
@@ -42,15 +40,15 @@ export class MultiheadAttention extends Module {
     const y = empty([B, L, E]);
     const heads = empty([B, L, E]);
     const wq = this.in_proj_weight.ptr, bq = this.in_proj_bias.ptr;
-    // Packed panels of 8 output columns: rows [0, E) of in_proj_weight are panels [0, E/8) when E % 8 == 0.
+    // Packed panels of panelCols() output columns: rows [0, E) of in_proj_weight are whole panels when E is a multiple.
     if (q === k && k === v) {
       const qkv = empty([B, L, 3 * E]);
       gemmPacked(B * L, 3 * E, E, q.ptr, E, wq, qkv.ptr, 3 * E, bq, Bias.perColumn, 0);
-      ops.attentionCore(B, L, S, this.numHeads, this.headDim, qkv.ptr, 3 * E, qkv.ptr + E * 4, 3 * E, qkv.ptr + 2 * E * 4, 3 * E, heads.ptr, mask);
+      core.attentionCore(B, L, S, this.numHeads, this.headDim, qkv.ptr, 3 * E, qkv.ptr + E * 4, 3 * E, qkv.ptr + 2 * E * 4, 3 * E, heads.ptr, mask);
     } else {
-      // Separate projections use row blocks of W.  With E % 8 == 0 each block is a run of whole packed
-      // panels (panel p starts at p * E * 8 floats), usable in place; otherwise repack the block.
-      const direct = E % 8 === 0;
+      // Separate projections use row blocks of W.  With E a multiple of the panel width each block is a run of
+      // whole packed panels (panel p starts at p * E * panelCols() floats), usable in place; otherwise repack it.
+      const direct = E % core.panelCols() === 0;
       const tw = direct ? null : (this.in_proj_weight.toTensor().data as Float32Array);
       const proj = (x: Buf, part: number): Buf => {
         const out = empty([x.shape[0], x.shape[1], E]);
@@ -59,19 +57,17 @@ export class MultiheadAttention extends Module {
           return out;
         }
         // pack the block in scratch (a forward pass must not allocate persistent memory)
-        const { k: kr, heap } = rt();
+        const heap = core.heap();
         heap.scope(() => {
-          const raw = heap.put(tw!.subarray(part * E * E, (part + 1) * E * E));
-          const bp = heap.alloc(kr.sgemm_packed_size(E, E) * 4);
-          kr.sgemm_pack_b(raw, 1, E, E, E, bp);
+          const bp = core.packWeightScratch(heap.put(tw!.subarray(part * E * E, (part + 1) * E * E)), E, E);
           gemmPacked(x.shape[0] * x.shape[1], E, E, x.ptr, E, bp, out.ptr, E, bq + part * E * 4, Bias.perColumn, 0);
         });
         return out;
       };
       const pq = proj(q, 0), pk = proj(k, 1), pv = proj(v, 2);
-      ops.attentionCore(B, L, S, this.numHeads, this.headDim, pq.ptr, E, pk.ptr, E, pv.ptr, E, heads.ptr, mask);
+      core.attentionCore(B, L, S, this.numHeads, this.headDim, pq.ptr, E, pk.ptr, E, pv.ptr, E, heads.ptr, mask);
     }
-    return ops.linear(heads, this.out_proj.weight, this.out_proj.bias, 0, y);
+    return core.linear(heads, this.out_proj.weight, this.out_proj.bias, 0, y);
   }
 
   /** Tensor API: (query, key, value[, keyPaddingMask (B, S) int32]) -> attention output (weights not returned). */
@@ -92,7 +88,7 @@ export class MultiheadAttention extends Module {
       const q = fromTensor(who, "query", qb);
       const same = query === key && key === value;
       const k = same ? q : fromTensor(who, "key", kb), v = same ? q : fromTensor(who, "value", vb);
-      const mask = keyPaddingMask ? ops.paddingMaskBuf(keyPaddingMask.data, B, S) : 0;
+      const mask = keyPaddingMask ? core.paddingMaskBuf(keyPaddingMask.data, B, S) : 0;
       return toTensor(this.run(q, k, v, mask));
     });
     return this.batchFirst ? out : swap01(out);

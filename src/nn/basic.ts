@@ -1,9 +1,8 @@
-import { rt } from "../bindings/module.js";
+import * as core from "../core/index.js";
+import { Buf, empty, view, size } from "../core/index.js";
 import { numel } from "../tensor.js";
 import { Parameter, fill } from "./parameter.js";
 import { Layer, expectShape, expectFloat } from "./layer.js";
-import { Buf, empty, view, size } from "./buf.js";
-import * as ops from "./ops.js";
 
 /** nn.LayerNorm over the last dimension.  State: weight, bias (dim). */
 export class LayerNorm extends Layer {
@@ -17,21 +16,21 @@ export class LayerNorm extends Layer {
   run(x: Buf): Buf {
     expectFloat("LayerNorm", x);
     expectShape("LayerNorm", "input", x, x.shape[x.shape.length - 1] === this.normalizedShape, `(..., ${this.normalizedShape})`);
-    return ops.layerNorm(x, this.weight, this.bias, this.eps);
+    return core.layerNorm(x, this.weight, this.bias, this.eps);
   }
 }
 
 export class ReLU extends Layer {
-  run(x: Buf): Buf { return ops.unaryInPlace("relu", x); }
+  run(x: Buf): Buf { return core.unaryInPlace("relu", x); }
 }
 export class Sigmoid extends Layer {
-  run(x: Buf): Buf { return ops.unaryInPlace("sigmoid", x); }
+  run(x: Buf): Buf { return core.unaryInPlace("sigmoid", x); }
 }
 export class GELU extends Layer {
-  run(x: Buf): Buf { return ops.unaryInPlace("gelu", x); }
+  run(x: Buf): Buf { return core.unaryInPlace("gelu", x); }
 }
 export class Tanh extends Layer {
-  run(x: Buf): Buf { return ops.unaryInPlace("tanh", x); }
+  run(x: Buf): Buf { return core.unaryInPlace("tanh", x); }
 }
 /** Inference: dropout is the identity. */
 export class Dropout extends Layer {
@@ -55,7 +54,7 @@ export class Flatten extends Layer {
 
 function pool(x: Buf, P: number, H: number, W: number, OH: number, OW: number): Buf {
   const y = empty([P * OH * OW]);
-  rt().k.adaptive_avg_pool2d_f32(x.ptr, y.ptr, P, H, W, OH, OW);
+  core.adaptiveAvgPool(x.ptr, y.ptr, P, H, W, OH, OW);
   return y;
 }
 

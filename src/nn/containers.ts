@@ -1,6 +1,6 @@
+import { Buf } from "../core/index.js";
 import { Module } from "./module.js";
 import { Layer, type Runnable } from "./layer.js";
-import { Buf } from "./buf.js";
 
 /**
  * nn.Sequential: children named "0", "1", ...; run chains them.  forward returns the last child's main

@@ -1,7 +1,7 @@
+import * as core from "../core/index.js";
+import { Buf, view } from "../core/index.js";
 import { Parameter, uniformInit, nextSeed } from "./parameter.js";
 import { Layer, expectShape, expectFloat } from "./layer.js";
-import { Buf, view } from "./buf.js";
-import * as ops from "./ops.js";
 
 type Pair = number | [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === "number" ? [v, v] : v);
@@ -40,7 +40,7 @@ export class Conv2d extends Layer {
     const OH = Math.floor((x.shape[2] + 2 * this.padding[0] - this.dilation[0] * (KH - 1) - 1) / this.stride[0]) + 1;
     const OW = Math.floor((x.shape[3] + 2 * this.padding[1] - this.dilation[1] * (KW - 1) - 1) / this.stride[1]) + 1;
     expectShape("Conv2d", "input", x, OH >= 1 && OW >= 1, `at least the ${KH}x${KW} kernel's extent`);
-    return ops.conv(x, this.weight, this.bias, this.stride, this.padding, this.dilation, this.groups, act);
+    return core.conv(x, this.weight, this.bias, this.stride, this.padding, this.dilation, this.groups, act);
   }
 }
 
@@ -67,7 +67,7 @@ export class Conv1d extends Layer {
     const L = Math.floor((x.shape[2] + 2 * this.padding - this.dilation * (K - 1) - 1) / this.stride) + 1;
     expectShape("Conv1d", "input", x, L >= 1, `long enough for kernel ${K}`);
     const [B, C, Lin] = x.shape;
-    const y = ops.conv(view(x, [B, C, 1, Lin]), this.weight, this.bias, [1, this.stride], [0, this.padding], [1, this.dilation], this.groups, act);
+    const y = core.conv(view(x, [B, C, 1, Lin]), this.weight, this.bias, [1, this.stride], [0, this.padding], [1, this.dilation], this.groups, act);
     return view(y, [B, this.outChannels, L]);
   }
 }

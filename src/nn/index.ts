@@ -13,3 +13,6 @@ export type { TransformerEncoderLayerOptions } from "./transformer.js";
 export { LSTM } from "./lstm.js";
 export { DynamicQuantizedLinear, DynamicQuantizedLSTM } from "./quantized.js";
 export type { LSTMOptions, LSTMOutput } from "./lstm.js";
+export { quantizeDynamic } from "./quantize.js";
+export { MODALITIES, isEmbedder, isNamedForward, encoderFor } from "./embedder.js";
+export type { Modality, ModalityEncoder, Embedder, NamedForward } from "./embedder.js";

@@ -1,6 +1,6 @@
+import { Buf, fromTensor, toTensor } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "./module.js";
-import { Buf, fromTensor, toTensor } from "./buf.js";
 
 /** Anything nn.Sequential can chain: a module with one scratch activation in and one out. */
 export interface Runnable extends Module {

@@ -1,8 +1,7 @@
-import { rt } from "../bindings/module.js";
+import * as core from "../core/index.js";
+import { Buf, empty, size } from "../core/index.js";
 import { Parameter, uniformInit, nextSeed } from "./parameter.js";
 import { Layer, expectShape, expectFloat } from "./layer.js";
-import { Buf, empty, size } from "./buf.js";
-import * as ops from "./ops.js";
 
 /**
  * nn.Linear: y = x W^T + b.  State: weight (out, in), bias (out).  Initialised like PyTorch's bound
@@ -23,7 +22,7 @@ export class Linear extends Layer {
   run(x: Buf, act = 0): Buf {
     expectFloat("Linear", x);
     expectShape("Linear", "input", x, x.shape.length >= 1 && x.shape[x.shape.length - 1] === this.inFeatures, `(..., ${this.inFeatures})`);
-    return ops.linear(x, this.weight, this.bias, act);
+    return core.linear(x, this.weight, this.bias, act);
   }
 }
 
@@ -38,7 +37,7 @@ export class Embedding extends Layer {
   }
   run(ids: Buf): Buf {
     if (ids.dtype !== "int32") throw new Error(`Embedding: ids must be int32, got ${ids.dtype}`);
-    const { heap } = rt();
+    const heap = core.heap();
     const n = size(ids), D = this.embeddingDim;
     const idv = heap.i32(ids.ptr, n);
     for (let i = 0; i < n; i++) {

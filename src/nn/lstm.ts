@@ -1,9 +1,9 @@
-import { rt } from "../bindings/module.js";
+import * as core from "../core/index.js";
+import { lstmRecurrence, lstmBidirectional } from "../core/index.js";
+import { Buf, empty, fromTensor, toTensor, zeros } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "./module.js";
 import { Parameter, uniformInit, nextSeed } from "./parameter.js";
-import { Buf, empty, fromTensor, toTensor, zeros } from "./buf.js";
-import { lstmRecurrence, lstmBidirectional } from "../ops/lstm.js";
 
 export interface LSTMOptions {
   numLayers?: number;
@@ -65,7 +65,7 @@ export class LSTM extends Module {
     const sfx = reverse ? "_reverse" : "";
     const wih = this.p(`weight_ih_l${layer}${sfx}`)!, whh = this.p(`weight_hh_l${layer}${sfx}`)!;
     const bih = this.p(`bias_ih_l${layer}${sfx}`), bhh = this.p(`bias_hh_l${layer}${sfx}`);
-    rt().heap.f32(cN, B * H).fill(0);
+    core.heap().f32(cN, B * H).fill(0);
     lstmRecurrence(B, T, I, H, x.ptr, wih.ptr, bih ? bih.ptr : 0, whh.ptr, bhh ? bhh.ptr : 0, reverse, out.ptr, ldo, colOff, 0, hN, cN);
   }
 
@@ -76,7 +76,7 @@ export class LSTM extends Module {
   protected bothDirections(x: Buf, layer: number, out: Buf, hN: [number, number], cN: [number, number]): void {
     const [B, T, I] = x.shape;
     const H = this.hiddenSize;
-    if (!rt().pool || B >= 4 || T === 0) {
+    if (!core.pool() || B >= 4 || T === 0) {
       this.direction(x, layer, false, out, 0, hN[0], cN[0]);
       this.direction(x, layer, true, out, H, hN[1], cN[1]);
       return;
@@ -84,7 +84,7 @@ export class LSTM extends Module {
     const dir = (d: number) => {
       const sfx = `_l${layer}${d ? "_reverse" : ""}`;
       const p = (n: string): number => this.p(`${n}${sfx}`)?.ptr ?? 0;
-      rt().heap.f32(cN[d], B * H).fill(0);
+      core.heap().f32(cN[d], B * H).fill(0);
       return { wih: p("weight_ih"), bih: p("bias_ih"), whh: p("weight_hh"), bhh: p("bias_hh"), hN: hN[d], c: cN[d] };
     };
     lstmBidirectional(B, T, I, H, x.ptr, [dir(0), dir(1)], out.ptr, out.shape[2]);

@@ -1,8 +1,8 @@
 // Module: a plain class whose fields are PyTorch's attribute names.  Parameters and child modules are found
 // by walking the fields, so state_dict keys come from field names and nowhere else (as tinygrad's
 // get_state_dict does); loadStateDict() checks every key and shape before writing anything.
+import * as core from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
-import { rt } from "../bindings/module.js";
 import { Parameter } from "./parameter.js";
 
 export interface LoadOptions {
@@ -73,11 +73,11 @@ export abstract class Module {
     if (strict && missing.length) problems.push(`missing ${missing.length} key(s):\n    ${missing.join("\n    ")}`);
     if (strict && unexpected.length) problems.push(`unexpected ${unexpected.length} key(s):\n    ${unexpected.join("\n    ")}`);
     if (problems.length) throw new Error(`loadStateDict(${this.constructor.name}): ${problems.join("\n  ")}`);
-    const { k, heap } = rt();
+    const heap = core.heap();
     for (const [key, t] of Object.entries(dict)) {
       const p = params.get(key);
       if (!p) continue;
-      const bad = heap.scope(() => k.count_nonfinite_f32(heap.put(t.data), t.size));
+      const bad = heap.scope(() => core.countNonfinite(heap.put(t.data), t.size));
       if (bad) throw new Error(`loadStateDict(${this.constructor.name}): ${key} holds ${bad} NaN or infinite values`);
     }
     for (const [key, t] of Object.entries(dict)) params.get(key)?.set(t.data as Float32Array);
@@ -96,5 +96,5 @@ export abstract class Module {
 
 /** Runs fn in one scratch frame: the entry point of every public forward. */
 export function scoped<T>(fn: () => T): T {
-  return rt().heap.scope(fn);
+  return core.heap().scope(fn);
 }

@@ -1,13 +1,13 @@
 // Parameter: a weight stored once, in persistent WASM memory.  GEMM weights (nn.Linear's W, LSTM and
 // attention projections) are kept only in the packed panel layout the GEMM kernel reads, so a forward pass
 // never repacks them; stateDict() unpacks on demand.
-import { rt } from "../bindings/module.js";
+import * as core from "../core/index.js";
 import { Tensor, fmtShape, numel } from "../tensor.js";
 
 export type Layout = "raw" | "linear";
 
 const registry = new FinalizationRegistry<{ ptr: number; bytes: number }>((b) => {
-  try { rt().heap.freePersistent(b.ptr, b.bytes); } catch { /* runtime gone */ }
+  try { core.heap().freePersistent(b.ptr, b.bytes); } catch { /* runtime gone */ }
 });
 
 export class Parameter {
@@ -24,9 +24,9 @@ export class Parameter {
   constructor(shape: readonly number[], layout: Layout = "raw", init?: (n: number) => Float32Array) {
     this.shape = Object.freeze([...shape]);
     this.layout = layout;
-    const { k, heap } = rt();
+    const heap = core.heap();
     if (layout === "linear" && shape.length !== 2) throw new Error(`internal: linear parameter needs 2 dims, got ${fmtShape(shape)}`);
-    this.bytes = Math.max(4, (layout === "linear" ? k.sgemm_packed_size(shape[1], shape[0]) : numel(shape)) * 4);
+    this.bytes = Math.max(4, (layout === "linear" ? core.packedSize(shape[1], shape[0]) : numel(shape)) * 4);
     this.ptr_ = heap.allocPersistent(this.bytes);
     heap.u8(this.ptr_, this.bytes).fill(0);
     registry.register(this, { ptr: this.ptr_, bytes: this.bytes }, this);
@@ -43,31 +43,22 @@ export class Parameter {
 
   /** Overwrites the values from row-major data of this parameter's shape. */
   set(data: Float32Array): void {
-    const { k, heap } = rt();
+    const heap = core.heap();
     if (data.length !== this.numel) throw new Error(`internal: parameter ${fmtShape(this.shape)} needs ${this.numel} values, got ${data.length}`);
     if (this.layout === "raw") {
       heap.f32(this.ptr, this.numel).set(data);
       return;
     }
     const [N, K] = this.shape;
-    heap.scope(() => {
-      const tmp = heap.put(data);
-      k.sgemm_pack_b(tmp, 1, K, K, N, this.ptr);
-    });
+    heap.scope(() => core.packB(heap.put(data), 1, K, K, N, this.ptr));
   }
 
   /** A JS-owned row-major copy. */
   toTensor(): Tensor {
-    const { heap } = rt();
+    const heap = core.heap();
     if (this.layout === "raw") return new Tensor(heap.takeF32(this.ptr, this.numel), this.shape);
     const [N, K] = this.shape;
-    const packed = heap.f32(this.ptr, this.bytes / 4);
-    const out = new Float32Array(N * K);
-    for (let n = 0; n < N; n++) {
-      const p = n >> 3, c = n & 7;
-      for (let kk = 0; kk < K; kk++) out[n * K + kk] = packed[(p * K + kk) * 8 + c];
-    }
-    return new Tensor(out, this.shape);
+    return new Tensor(core.unpackWeight(heap.f32(this.ptr, this.bytes / 4), N, K), this.shape);
   }
 
   /** An independent copy (its own WASM memory, same layout and values). */
@@ -82,7 +73,7 @@ export class Parameter {
     if (this.disposed) return;
     this.disposed = true;
     registry.unregister(this);
-    rt().heap.freePersistent(this.ptr_, this.bytes);
+    core.heap().freePersistent(this.ptr_, this.bytes);
   }
 }
 

@@ -4,17 +4,16 @@
 // for bit; with reduceRange true (torch's x86 engines, the default) the integer products are the same and the
 // float epilogue is within a few ulp of onednn's.  Like torch's, a quantised layer's output depends on the
 // whole input tensor it is given (one activation scale per call), so a batch is not bitwise its rows run alone.
-import { rt } from "../bindings/module.js";
-import { qgemm } from "../ops/quant.js";
+import * as core from "../core/index.js";
+import { Buf, empty, size } from "../core/index.js";
 import { Module } from "./module.js";
 import { Layer, expectFloat, expectShape } from "./layer.js";
 import { Parameter } from "./parameter.js";
-import { Buf, empty, size } from "./buf.js";
 import { Linear } from "./linear.js";
 import { LSTM } from "./lstm.js";
 
 const registry = new FinalizationRegistry<{ ptr: number; bytes: number }>((b) => {
-  try { rt().heap.freePersistent(b.ptr, b.bytes); } catch { /* runtime gone */ }
+  try { core.heap().freePersistent(b.ptr, b.bytes); } catch { /* runtime gone */ }
 });
 
 /** An (N, K) float weight as qint8 codes with one scale, plus each output's code sum (for the zero point). */
@@ -27,27 +26,23 @@ export class QuantizedWeight {
   private disposed = false;
   constructor(w: Parameter) {
     const [N, K] = w.shape;
-    const { k, heap } = rt();
+    const heap = core.heap();
     this.shape = [N, K];
     this.bytes = N * 4 + N * K;
     this.colSum = heap.allocPersistent(this.bytes);
     this.ptr = this.colSum + N * 4;
     registry.register(this, { ptr: this.colSum, bytes: this.bytes }, this);
-    this.scale = heap.scope(() => {
-      const s = heap.alloc(4);
-      k.quantize_weight_i8(heap.put(w.toTensor().data), N * K, this.ptr, s);
-      return heap.f32(s, 1)[0];
-    });
+    this.scale = core.quantizeWeight(w.toTensor().data as Float32Array, this.ptr);
     const q = heap.i8(this.ptr, N * K), cs = heap.i32(this.colSum, N);
     for (let n = 0; n < N; n++) { let s = 0; for (let j = 0; j < K; j++) s += q[n * K + j]; cs[n] = s; }
   }
   /** The int8 codes, row-major (N, K) (a copy). */
-  codes(): Int8Array { return rt().heap.i8(this.ptr, this.shape[0] * this.shape[1]).slice(); }
+  codes(): Int8Array { return core.heap().i8(this.ptr, this.shape[0] * this.shape[1]).slice(); }
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     registry.unregister(this);
-    rt().heap.freePersistent(this.colSum, this.bytes);
+    core.heap().freePersistent(this.colSum, this.bytes);
   }
 }
 
@@ -55,17 +50,7 @@ export class QuantizedWeight {
  * y (M, N) = dynamic-quantised x (M, K) times w^T + bias, written to out.  One activation scale for all M rows.
  */
 export function dynamicLinear(x: number, M: number, K: number, w: QuantizedWeight, bias: Parameter | null, reduceRange: boolean, relu: boolean, out: number): void {
-  const { k, heap } = rt();
-  const N = w.shape[0];
-  if (M === 0) return;
-  heap.scope(() => {
-    const q = heap.alloc(M * K * 2), params = heap.alloc(8), acc = heap.alloc(M * N * 4);
-    k.quantize_dynamic_u8(x, M * K, reduceRange ? 1 : 0, q, params);
-    const sa = heap.f32(params, 1)[0], zp = heap.i32(params + 4, 1)[0];
-    qgemm(M, N, K, q, w.ptr, acc);
-    // torch multiplies by the product of the two scales, rounded to float32 once
-    k.dq_linear_epilogue(acc, M, N, zp, w.colSum, Math.fround(sa * w.scale), bias ? bias.ptr : 0, relu ? 1 : 0, out);
-  });
+  core.dynamicLinear(x, M, K, w.shape[0], w.ptr, w.colSum, w.scale, bias ? bias.ptr : 0, reduceRange, relu, out);
 }
 
 
@@ -138,7 +123,7 @@ export class DynamicQuantizedLSTM extends LSTM {
   }
 
   protected override direction(x: Buf, layer: number, reverse: boolean, out: Buf, colOff: number, hN: number, cN: number): void {
-    const { k, heap } = rt();
+    const heap = core.heap();
     const [B, T, I] = x.shape;
     const H = this.hiddenSize, G = 4 * H, ldo = out.shape[2];
     const sfx = `_l${layer}${reverse ? "_reverse" : ""}`;
@@ -153,7 +138,7 @@ export class DynamicQuantizedLSTM extends LSTM {
       for (let s = 0; s < T; s++) {
         const t = reverse ? T - 1 - s : s;
         dynamicLinear(h, B, H, whh, bhh, this.reduceRange_, false, gh);
-        k.lstm_cell_f32(B, H, gh, gi + t * G * 4, T * G, cN, h, H);
+        core.lstmCellStep(B, H, gh, gi + t * G * 4, T * G, cN, h, H);
         for (let b = 0; b < B; b++) heap.f32(out.ptr + ((b * T + t) * ldo + colOff) * 4, H).set(heap.f32(h + b * H * 4, H));
       }
       heap.f32(hN, B * H).set(heap.f32(h, B * H));

@@ -1,12 +1,11 @@
-import { rt } from "../bindings/module.js";
+import * as core from "../core/index.js";
+import { Buf, empty, fromTensor, toTensor } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "./module.js";
 import { Linear } from "./linear.js";
 import { LayerNorm, Dropout } from "./basic.js";
 import { MultiheadAttention, swap01 } from "./attention.js";
 import { ModuleList } from "./containers.js";
-import { Buf, empty, fromTensor, toTensor } from "./buf.js";
-import * as ops from "./ops.js";
 
 export interface TransformerEncoderLayerOptions {
   dimFeedforward?: number;
@@ -51,7 +50,7 @@ export class TransformerEncoderLayer extends Module {
 
   private ff(x: Buf): Buf {
     const h = this.linear1.run(x, this.activation === "relu" ? 1 : 0);
-    if (this.activation === "gelu") ops.unaryInPlace("gelu", h);
+    if (this.activation === "gelu") core.unaryInPlace("gelu", h);
     return this.linear2.run(h);
   }
 
@@ -60,12 +59,12 @@ export class TransformerEncoderLayer extends Module {
     const E = this.dModel;
     if (this.normFirst) {
       const a = this.norm1.run(x);
-      const y = ops.addInPlace(this.self_attn.run(a, a, a, mask), x);
-      return ops.addInPlace(this.ff(this.norm2.run(y)), y);
+      const y = core.addInPlace(this.self_attn.run(a, a, a, mask), x);
+      return core.addInPlace(this.ff(this.norm2.run(y)), y);
     }
-    const s = ops.addInPlace(this.self_attn.run(x, x, x, mask), x); // x + sa(x), as torch: x + sa(x)
+    const s = core.addInPlace(this.self_attn.run(x, x, x, mask), x); // x + sa(x), as torch: x + sa(x)
     const h = this.norm1.run(s);
-    const f = ops.addInPlace(this.ff(h), h);
+    const f = core.addInPlace(this.ff(h), h);
     void E;
     return this.norm2.run(f);
   }
@@ -91,10 +90,10 @@ export class TransformerEncoder extends Module {
 
   run(x: Buf, padding: ArrayLike<number> | null = null): Buf {
     const [B, T, E] = x.shape;
-    const mask = padding ? ops.paddingMaskBuf(padding, B, T) : 0;
+    const mask = padding ? core.paddingMaskBuf(padding, B, T) : 0;
     // Each layer runs in its own scratch frame and leaves only its output (ping-pong between two buffers),
     // so a deep encoder needs one layer's intermediates at a time, not all of them.
-    const { heap } = rt();
+    const heap = core.heap();
     const pong = [empty(x.shape), empty(x.shape)];
     let y = x;
     [...this.layers].forEach((layer, i) => {
@@ -107,7 +106,7 @@ export class TransformerEncoder extends Module {
     });
     if (this.norm) y = this.norm.run(y);
     if (padding && this.zeroesPadding(padding, B, T)) {
-      const v = rt().heap.f32(y.ptr, B * T * E);
+      const v = core.heap().f32(y.ptr, B * T * E);
       for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) if (padding[b * T + t] !== 0) v.fill(0, (b * T + t) * E, (b * T + t + 1) * E);
     }
     return y;
@@ -155,7 +154,7 @@ function encoderForward(
   }
   const out = scoped(() => {
     const b = fromTensor(who, "src", x);
-    const mask = !maskInside && kpm ? ops.paddingMaskBuf(kpm.data, B, T) : 0;
+    const mask = !maskInside && kpm ? core.paddingMaskBuf(kpm.data, B, T) : 0;
     return toTensor(run(b, mask));
   });
   return batchFirst ? out : swap01(out);

@@ -9,12 +9,7 @@ import { MultiheadAttention } from "../nn/attention.js";
 import { TransformerEncoder, TransformerEncoderLayer } from "../nn/transformer.js";
 import { DynamicQuantizedLinear, DynamicQuantizedLSTM } from "../nn/quantized.js";
 import { Graph, transposed } from "./graph.js";
-
-export const SUPPORTED = "SpeechRecognitionModel, VisionEncoder, TextEncoder, CLIPModel, AudioFeatureExtractor, VideoEncoder, VideoTextModel, " +
-  "ModalityFusion, MultimodalEmbeddingModel, " +
-  "or a Sequential / single layer of Linear, Embedding, Conv1d, Conv2d, LSTM, TransformerEncoderLayer / TransformerEncoder (batch-first, " +
-  "no padding mask), LayerNorm, ReLU, GELU, Sigmoid, Tanh, Dropout, Identity, AdaptiveAvgPool1d/2d to size 1, Flatten(1, -1)";
-
+import { registerLayer, layerWriter, supported } from "./registry.js";
 
 function lstmLayerWeights(lstm: LSTM, layer: number): { W: Float32Array; R: Float32Array; B: Float32Array; dirs: number; inp: number } {
   // ONNX orders gates i, o, f, c; torch i, f, g, o: ONNX block j takes torch block ORDER[j]
@@ -39,98 +34,112 @@ function lstmLayerWeights(lstm: LSTM, layer: number): { W: Float32Array; R: Floa
 }
 
 
-const LAYERS = [Linear, Conv1d, Conv2d, LSTM, TransformerEncoderLayer, TransformerEncoder, LayerNorm, ReLU, GELU, Sigmoid, Tanh, Dropout, Identity, Embedding, AdaptiveAvgPool1d, AdaptiveAvgPool2d, Flatten];
-
 /** A Sequential of supported layers (nested Sequentials too), or one supported layer other than a bare LSTM. */
 export function isStack(m: Module, root = true): boolean {
   if (m instanceof Sequential) return Array.from({ length: m.length }, (_, i) => m[i]).every((c) => isStack(c, false));
-  if (root && m instanceof LSTM) return false; // LSTM.forward returns { output, h, c }, not one tensor
+  const e = layerWriter(m);
+  if (!e || e.ctor !== m.constructor) return false;
+  if (root && !e.stackable) return false;
   // the graph reads (B, T, E) as run() does; forward reads (T, B, E) unless batchFirst
   if (root && m instanceof TransformerEncoderLayer && !m.batchFirst) return false;
   if (root && m instanceof TransformerEncoder && m.layers.length > 0 && !m.layers[0].batchFirst) return false;
-  return LAYERS.some((L) => m.constructor === L);
+  return true;
 }
 
+const cannot = (path: string, m: Module): Error => new Error(`MultimodalModelOptimizer.exportOnnx: cannot export ${path} (${m.constructor.name}); supported: ${supported()}`);
 
 /** Writes m's nodes after x; returns the output name. */
 export function emit(g: Graph, m: Module, x: string, path: string, mask: string | null = null): string {
-  if (m instanceof DynamicQuantizedLinear || m instanceof DynamicQuantizedLSTM) {
-    throw new Error(`MultimodalModelOptimizer.exportOnnx: ${path} is dynamically quantised; export the float model (quantise in the ONNX runtime)`);
-  }
-  if (m instanceof Sequential) {
-    let y = x;
-    for (let i = 0; i < m.length; i++) y = emit(g, m[i], y, `${path}.${i}`);
-    return y;
-  }
-  if (m instanceof Linear) {
-    const y = g.op1("MatMul", [x, g.constF("weight_t", [m.inFeatures, m.outFeatures], transposed(m.weight))]);
-    return m.bias ? g.op1("Add", [y, g.param("bias", m.bias)]) : y;
-  }
-  if (m instanceof Conv1d) {
-    const K = m.weight.shape[2];
-    const ins = [x, g.param("conv_weight", m.weight), ...(m.bias ? [g.param("conv_bias", m.bias)] : [])];
-    return g.op1("Conv", ins, { kernel_shape: [K], pads: [m.padding, m.padding], strides: [m.stride], dilations: [m.dilation], group: m.groups });
-  }
-  if (m instanceof LayerNorm) {
-    const n = m.normalizedShape;
-    const p = new Map(m.namedParameters());
-    const scale = p.get("weight") ? g.param("ln_weight", p.get("weight")!) : g.constF("ln_ones", [n], new Float32Array(n).fill(1));
-    const bias = p.get("bias") ? g.param("ln_bias", p.get("bias")!) : g.constF("ln_zeros", [n], new Float32Array(n));
-    return g.op1("LayerNormalization", [x, scale, bias], { axis: -1, epsilon: { float: m.eps } });
-  }
-  if (m instanceof ReLU) return g.op1("Relu", [x]);
-  if (m instanceof Sigmoid) return g.op1("Sigmoid", [x]);
-  if (m instanceof Tanh) return g.op1("Tanh", [x]);
-  if (m instanceof GELU) {
-    // exact GELU (opset 17 has no Gelu op): 0.5 x (1 + erf(x / sqrt 2))
-    const e = g.op1("Erf", [g.op1("Div", [x, g.constF("sqrt2", [], Float32Array.of(Math.SQRT2))])]);
-    return g.op1("Mul", [g.op1("Mul", [x, g.op1("Add", [e, g.constF("one", [], Float32Array.of(1))])]), g.constF("half", [], Float32Array.of(0.5))]);
-  }
-  if (m instanceof Dropout || m instanceof Identity) return x;
-  if (m instanceof Embedding) return g.op1("Gather", [g.param("embedding", m.weight), x], { axis: 0 });
-  if ((m instanceof AdaptiveAvgPool2d && m.outputSize[0] === 1 && m.outputSize[1] === 1) || (m instanceof AdaptiveAvgPool1d && m.outputSize === 1)) {
-    return g.op1("GlobalAveragePool", [x]);
-  }
-  if (m instanceof Flatten && m.startDim === 1 && m.endDim === -1) return g.op1("Flatten", [x], { axis: 1 });
-  if (m instanceof LSTM) {
-    // as LSTM.run, which layers call: (B, T, I) in, (B, T, dirs * H) out, whatever batchFirst says (batchFirst
-    // only tells LSTM.forward how to read its argument)
-    const H = m.hiddenSize;
-    let y = g.op1("Transpose", [x], { perm: [1, 0, 2] }); // (T, B, I)
-    for (let l = 0; l < m.numLayers; l++) {
-      const w = lstmLayerWeights(m, l);
-      const out = g.op1("LSTM", [y, g.constF("lstm_W", [w.dirs, 4 * H, w.inp], w.W), g.constF("lstm_R", [w.dirs, 4 * H, H], w.R), g.constF("lstm_B", [w.dirs, 8 * H], w.B)],
-        { hidden_size: H, direction: m.bidirectional ? "bidirectional" : "forward" }); // Y (T, dirs, B, H)
-      y = g.op1("Reshape", [g.op1("Transpose", [out], { perm: [0, 2, 1, 3] }), g.constI("shape", [0, 0, -1])]); // (T, B, dirs * H)
-    }
-    return g.op1("Transpose", [y], { perm: [1, 0, 2] });
-  }
-  if (m instanceof Conv2d) {
-    const [, , KH, KW] = m.weight.shape;
-    const ins = [x, g.param("conv_weight", m.weight), ...(m.bias ? [g.param("conv_bias", m.bias)] : [])];
-    return g.op1("Conv", ins, { kernel_shape: [KH, KW], pads: [m.padding[0], m.padding[1], m.padding[0], m.padding[1]], strides: [...m.stride], dilations: [...m.dilation], group: m.groups });
-  }
-  if (m instanceof TransformerEncoder) {
-    let y = x;
-    for (let i = 0; i < m.layers.length; i++) y = emit(g, m.layers[i], y, `${path}.layers.${i}`, mask);
-    return m.norm ? emit(g, m.norm, y, `${path}.norm`) : y;
-  }
-  if (m instanceof TransformerEncoderLayer) {
-    const ff = (h: string): string => {
-      let a = emit(g, m.linear1, h, `${path}.linear1`);
-      a = m.activation === "relu" ? g.op1("Relu", [a]) : emit(g, new GELU(), a, `${path}.activation`);
-      return emit(g, m.linear2, a, `${path}.linear2`);
-    };
-    if (m.normFirst) {
-      const y = g.op1("Add", [selfAttention(g, m.self_attn, emit(g, m.norm1, x, `${path}.norm1`), mask), x]);
-      return g.op1("Add", [ff(emit(g, m.norm2, y, `${path}.norm2`)), y]);
-    }
-    const h = emit(g, m.norm1, g.op1("Add", [selfAttention(g, m.self_attn, x, mask), x]), `${path}.norm1`);
-    return emit(g, m.norm2, g.op1("Add", [ff(h), h]), `${path}.norm2`);
-  }
-  throw new Error(`MultimodalModelOptimizer.exportOnnx: cannot export ${path} (${m.constructor.name}); supported: ${SUPPORTED}`);
+  const e = layerWriter(m);
+  if (!e) throw cannot(path, m);
+  return e.write(g, m, x, path, mask);
 }
 
+const quantised = (_g: Graph, _m: Module, _x: string, path: string): string => {
+  throw new Error(`MultimodalModelOptimizer.exportOnnx: ${path} is dynamically quantised; export the float model (quantise in the ONNX runtime)`);
+};
+registerLayer(DynamicQuantizedLinear, quantised, "", false);
+registerLayer(DynamicQuantizedLSTM, quantised, "", false);
+registerLayer(Sequential, (g, m, x, path) => {
+  let y = x;
+  for (let i = 0; i < m.length; i++) y = emit(g, m[i], y, `${path}.${i}`);
+  return y;
+}, "", false);
+registerLayer(Linear, (g, m, x) => {
+  const y = g.op1("MatMul", [x, g.constF("weight_t", [m.inFeatures, m.outFeatures], transposed(m.weight))]);
+  return m.bias ? g.op1("Add", [y, g.param("bias", m.bias)]) : y;
+});
+registerLayer(Embedding, (g, m, x) => g.op1("Gather", [g.param("embedding", m.weight), x], { axis: 0 }));
+registerLayer(Conv1d, (g, m, x) => {
+  const K = m.weight.shape[2];
+  const ins = [x, g.param("conv_weight", m.weight), ...(m.bias ? [g.param("conv_bias", m.bias)] : [])];
+  return g.op1("Conv", ins, { kernel_shape: [K], pads: [m.padding, m.padding], strides: [m.stride], dilations: [m.dilation], group: m.groups });
+});
+registerLayer(Conv2d, (g, m, x) => {
+  const [, , KH, KW] = m.weight.shape;
+  const ins = [x, g.param("conv_weight", m.weight), ...(m.bias ? [g.param("conv_bias", m.bias)] : [])];
+  return g.op1("Conv", ins, { kernel_shape: [KH, KW], pads: [m.padding[0], m.padding[1], m.padding[0], m.padding[1]], strides: [...m.stride], dilations: [...m.dilation], group: m.groups });
+});
+// as LSTM.run, which layers call: (B, T, I) in, (B, T, dirs * H) out, whatever batchFirst says (batchFirst only
+// tells LSTM.forward how to read its argument); not exportable alone: LSTM.forward returns { output, h, c }
+registerLayer(LSTM, (g, m, x) => {
+  const H = m.hiddenSize;
+  let y = g.op1("Transpose", [x], { perm: [1, 0, 2] }); // (T, B, I)
+  for (let l = 0; l < m.numLayers; l++) {
+    const w = lstmLayerWeights(m, l);
+    const out = g.op1("LSTM", [y, g.constF("lstm_W", [w.dirs, 4 * H, w.inp], w.W), g.constF("lstm_R", [w.dirs, 4 * H, H], w.R), g.constF("lstm_B", [w.dirs, 8 * H], w.B)],
+      { hidden_size: H, direction: m.bidirectional ? "bidirectional" : "forward" }); // Y (T, dirs, B, H)
+    y = g.op1("Reshape", [g.op1("Transpose", [out], { perm: [0, 2, 1, 3] }), g.constI("shape", [0, 0, -1])]); // (T, B, dirs * H)
+  }
+  return g.op1("Transpose", [y], { perm: [1, 0, 2] });
+}, "inside a Sequential", false);
+registerLayer(TransformerEncoderLayer, (g, m, x, path, mask) => {
+  const ff = (h: string): string => {
+    let a = emit(g, m.linear1, h, `${path}.linear1`);
+    a = m.activation === "relu" ? g.op1("Relu", [a]) : emit(g, new GELU(), a, `${path}.activation`);
+    return emit(g, m.linear2, a, `${path}.linear2`);
+  };
+  if (m.normFirst) {
+    const y = g.op1("Add", [selfAttention(g, m.self_attn, emit(g, m.norm1, x, `${path}.norm1`), mask), x]);
+    return g.op1("Add", [ff(emit(g, m.norm2, y, `${path}.norm2`)), y]);
+  }
+  const h = emit(g, m.norm1, g.op1("Add", [selfAttention(g, m.self_attn, x, mask), x]), `${path}.norm1`);
+  return emit(g, m.norm2, g.op1("Add", [ff(h), h]), `${path}.norm2`);
+}, "batch-first, no padding mask");
+registerLayer(TransformerEncoder, (g, m, x, path, mask) => {
+  let y = x;
+  for (let i = 0; i < m.layers.length; i++) y = emit(g, m.layers[i], y, `${path}.layers.${i}`, mask);
+  return m.norm ? emit(g, m.norm, y, `${path}.norm`) : y;
+}, "batch-first, no padding mask");
+registerLayer(LayerNorm, (g, m, x) => {
+  const n = m.normalizedShape;
+  const p = new Map(m.namedParameters());
+  const scale = p.get("weight") ? g.param("ln_weight", p.get("weight")!) : g.constF("ln_ones", [n], new Float32Array(n).fill(1));
+  const bias = p.get("bias") ? g.param("ln_bias", p.get("bias")!) : g.constF("ln_zeros", [n], new Float32Array(n));
+  return g.op1("LayerNormalization", [x, scale, bias], { axis: -1, epsilon: { float: m.eps } });
+});
+registerLayer(ReLU, (g, _m, x) => g.op1("Relu", [x]));
+registerLayer(GELU, (g, _m, x) => {
+  // exact GELU (opset 17 has no Gelu op): 0.5 x (1 + erf(x / sqrt 2))
+  const e = g.op1("Erf", [g.op1("Div", [x, g.constF("sqrt2", [], Float32Array.of(Math.SQRT2))])]);
+  return g.op1("Mul", [g.op1("Mul", [x, g.op1("Add", [e, g.constF("one", [], Float32Array.of(1))])]), g.constF("half", [], Float32Array.of(0.5))]);
+});
+registerLayer(Sigmoid, (g, _m, x) => g.op1("Sigmoid", [x]));
+registerLayer(Tanh, (g, _m, x) => g.op1("Tanh", [x]));
+registerLayer(Dropout, (_g, _m, x) => x);
+registerLayer(Identity, (_g, _m, x) => x);
+registerLayer(AdaptiveAvgPool1d, (g, m, x, path) => {
+  if (m.outputSize !== 1) throw cannot(path, m);
+  return g.op1("GlobalAveragePool", [x]);
+}, "to size 1");
+registerLayer(AdaptiveAvgPool2d, (g, m, x, path) => {
+  if (m.outputSize[0] !== 1 || m.outputSize[1] !== 1) throw cannot(path, m);
+  return g.op1("GlobalAveragePool", [x]);
+}, "to size 1");
+registerLayer(Flatten, (g, m, x, path) => {
+  if (m.startDim !== 1 || m.endDim !== -1) throw cannot(path, m);
+  return g.op1("Flatten", [x], { axis: 1 });
+}, "1, -1");
 
 /**
  * Batch-first self-attention: x (B, T, E) -> (B, T, E), q scaled by 1/sqrt(D) first, as torch; mask: an additive

@@ -12,7 +12,8 @@ import { ModalityFusion } from "../models/fusion.js";
 import { MultimodalEmbeddingModel } from "../models/multimodal.js";
 import { hannWindow, melscaleFbanks } from "../ops/audio.js";
 import { Graph, dimsOf, batchToken, l2normalize, lastStep } from "./graph.js";
-import { emit, isStack, selfAttention, SUPPORTED } from "./layers.js";
+import { emit, isStack, selfAttention } from "./layers.js";
+import { registerModel, modelWriter, supported, type Dims, type Spec } from "./registry.js";
 
 /** VisionEncoder.forward: patches -> [cls; tokens] + pos -> transformer -> ln(cls) -> projection. */
 function visionEncoder(g: Graph, m: VisionEncoder, x: string): string {
@@ -134,102 +135,106 @@ function fusion(g: Graph, m: ModalityFusion, inputs: Record<string, string>): st
 }
 
 
-export type Dims = Array<number | string>;
-export interface Spec { inputs: Array<[string, Tensor, Dims]>; outputs: Array<[string, string, Dims]> }
+const batched = (t: Tensor, extra: Record<number, string> = {}): Dims => t.shape.map((d, i) => (i === 0 ? "batch" : extra[i] ?? d));
+
+/** Sample input names and tensors, checked against how many the model's forward takes. */
+function samples(model: Module, sample: Record<string, Tensor>, who: string, counts: number[], what: string): { names: string[]; t: Tensor[] } {
+  const names = Object.keys(sample);
+  if (!counts.includes(names.length)) throw new Error(`${who}: ${model.constructor.name} takes ${what}, got ${names.length} sample input(s) (${names.join(", ")})`);
+  return { names, t: names.map((n) => sample[n]) };
+}
+
+registerModel(SpeechRecognitionModel, (g, model, sample, who) => {
+  const { names, t: [a] } = samples(model, sample, who, [1], "one input (melSpec)");
+  const ref = model.forward(a);
+  const f = g.op1("Transpose", [emit(g, model.encoder, names[0], "encoder")], { perm: [0, 2, 1] }); // (B, T, hidden)
+  const out = g.op1("LogSoftmax", [emit(g, model.output, emit(g, model.lstm, f, "lstm"), "output")], { axis: -1 });
+  return { inputs: [[names[0], a, batched(a, { 2: "frames" })]], outputs: [["log_probs", out, batched(ref, { 1: "frames" })]] };
+});
+registerModel(VisionEncoder, (g, model, sample, who) => {
+  const { names, t: [a] } = samples(model, sample, who, [1], "one input (images)");
+  const ref = model.forward(a);
+  return { inputs: [[names[0], a, batched(a)]], outputs: [["embeddings", visionEncoder(g, model, names[0]), batched(ref)]] };
+});
+registerModel(TextEncoder, (g, model, sample, who) => {
+  const { names, t: [a, b] } = samples(model, sample, who, [1, 2], "inputIds and optionally attentionMask");
+  const ref = model.forward(a, b ?? null);
+  const out = textEncoder(g, model, names[0], b ? names[1] : null, b ?? null);
+  return { inputs: names.map((n) => [n, sample[n], batched(sample[n], { 1: "tokens" })] as [string, Tensor, Dims]), outputs: [["embeddings", out, batched(ref)]] };
+});
+registerModel(CLIPModel, (g, model, sample, who) => {
+  const { names, t: [a, b, c] } = samples(model, sample, who, [2, 3], "images, inputIds and optionally attentionMask");
+  const ref = model.forward(a, b, c ?? null);
+  const img = l2normalize(g, visionEncoder(g, model.vision_encoder, names[0]));
+  const txt = l2normalize(g, textEncoder(g, model.text_encoder, names[1], c ? names[2] : null, c ?? null));
+  const scale = g.op1("Exp", [g.param("logit_scale", model.logit_scale)]);
+  const lpi = g.op1("MatMul", [g.op1("Mul", [img, scale]), g.op1("Transpose", [txt], { perm: [1, 0] })]);
+  return {
+    inputs: [[names[0], a, batched(a)], ...names.slice(1).map((n) => [n, sample[n], batched(sample[n], { 1: "tokens" })] as [string, Tensor, Dims])],
+    outputs: [
+      ["image_embeds", img, batched(ref.imageEmbeds)], ["text_embeds", txt, batched(ref.textEmbeds)],
+      ["logits_per_image", lpi, ["batch", "text_batch"]], ["logits_per_text", g.op1("Transpose", [lpi], { perm: [1, 0] }), ["text_batch", "batch"]],
+      ["logit_scale", scale, []],
+    ],
+  };
+});
+registerModel(AudioFeatureExtractor, (g, model, sample, who) => {
+  const { names, t: [a] } = samples(model, sample, who, [1], "one input (waveform)");
+  if (a.ndim !== 2) throw new Error(`${who}: the waveform sample must be (batch, samples), got ${fmtShape(a.shape)}`);
+  const ref = model.forward(a);
+  return { inputs: [[names[0], a, batched(a, { 1: "samples" })]], outputs: [["embeddings", audioFeatures(g, model, names[0]), batched(ref)]] };
+});
+registerModel(VideoEncoder, (g, model, sample, who) => {
+  const { names, t: [a] } = samples(model, sample, who, [1], "one input (video)");
+  const ref = model.forward(a);
+  const o = videoEncoder(g, model, names[0], a);
+  return {
+    inputs: [[names[0], a, batched(a, { 1: "frames" })]],
+    outputs: [["video_embedding", o.video, batched(ref.videoEmbedding)], ["frame_embeddings", o.frames, batched(ref.frameEmbeddings, { 1: "frames" })]],
+  };
+});
+registerModel(VideoTextModel, (g, model, sample, who) => {
+  const { names, t: [a, b] } = samples(model, sample, who, [1, 2], "video and optionally inputIds");
+  const ref = model.forward(a, b ?? null);
+  const v = l2normalize(g, emit(g, model.video_proj, videoEncoder(g, model.video_encoder, names[0], a).video, "video_proj"));
+  const spec: Spec = { inputs: [[names[0], a, batched(a, { 1: "frames" })]], outputs: [["video_embedding", v, batched(ref.videoEmbedding)]] };
+  if (b) {
+    const seqOut = emit(g, model.text_encoder, names[1], "text_encoder"); // (B, T, textDim)
+    const lastTok = lastStep(g, seqOut);
+    const t = l2normalize(g, emit(g, model.text_proj, lastTok, "text_proj"));
+    const logits = g.op1("MatMul", [g.op1("Mul", [v, g.op1("Exp", [g.param("logit_scale", model.logit_scale)])]), g.op1("Transpose", [t], { perm: [1, 0] })]);
+    spec.inputs.push([names[1], b, batched(b, { 1: "tokens" })]);
+    spec.outputs.push(["text_embedding", t, batched(ref.textEmbedding!)], ["logits", logits, ["batch", "text_batch"]]);
+  }
+  if (model.classifier) spec.outputs.push(["class_logits", emit(g, model.classifier, v, "classifier"), batched(ref.classLogits!)]);
+  return spec;
+});
+registerModel(ModalityFusion, (g, model, sample, who) => {
+  const names = Object.keys(sample);
+  const unknown = names.filter((n) => !model.modalities.includes(n));
+  if (unknown.length || names.length === 0) throw new Error(`${who}: ModalityFusion takes inputs named by its modalities (${model.modalities.join(", ")}), got ${names.join(", ") || "none"}`);
+  const ref = model.forward(sample);
+  return { inputs: names.map((n) => [n, sample[n], batched(sample[n])] as [string, Tensor, Dims]), outputs: [["fused", fusion(g, model, Object.fromEntries(names.map((n) => [n, n]))), batched(ref)]] };
+});
+registerModel(MultimodalEmbeddingModel, (g, model, sample, who) => {
+  const names = Object.keys(sample);
+  const unknown = names.filter((n) => !["image", "text", "audio"].includes(n));
+  if (unknown.length || names.length === 0) throw new Error(`${who}: MultimodalEmbeddingModel takes inputs named image, text and/or audio, got ${names.join(", ") || "none"}`);
+  const ref = model.forward(sample);
+  const embeds: Record<string, string> = {};
+  if (sample.image) embeds.image = emit(g, model.image_encoder, "image", "image_encoder");
+  if (sample.text) embeds.text = emit(g, model.text_proj, lastStep(g, emit(g, model.text_encoder, "text", "text_encoder")), "text_proj");
+  if (sample.audio) embeds.audio = emit(g, model.audio_encoder, "audio", "audio_encoder");
+  const extra: Record<string, Record<number, string>> = { text: { 1: "tokens" }, audio: { 2: "samples" } };
+  return { inputs: names.map((n) => [n, sample[n], batched(sample[n], extra[n])] as [string, Tensor, Dims]), outputs: [["embedding", fusion(g, model.fusion, embeds), batched(ref)]] };
+});
 
 /** Runs the model on the sample (which checks it as the model would) and writes its graph; returns the I/O spec. */
 export function buildModel(g: Graph, model: Module, sample: Record<string, Tensor>, who: string): Spec {
-  const names = Object.keys(sample);
-  const want = (n: number[], what: string): void => {
-    if (!n.includes(names.length)) throw new Error(`${who}: ${model.constructor.name} takes ${what}, got ${names.length} sample input(s) (${names.join(", ")})`);
-  };
-  const batched = (t: Tensor, extra: Record<number, string> = {}): Dims => t.shape.map((d, i) => (i === 0 ? "batch" : extra[i] ?? d));
-  const [a, b, c] = names.map((n) => sample[n]);
-  if (model instanceof SpeechRecognitionModel) {
-    want([1], "one input (melSpec)");
-    const ref = model.forward(a);
-    const f = g.op1("Transpose", [emit(g, model.encoder, names[0], "encoder")], { perm: [0, 2, 1] }); // (B, T, hidden)
-    const out = g.op1("LogSoftmax", [emit(g, model.output, emit(g, model.lstm, f, "lstm"), "output")], { axis: -1 });
-    return { inputs: [[names[0], a, batched(a, { 2: "frames" })]], outputs: [["log_probs", out, batched(ref, { 1: "frames" })]] };
-  }
-  if (model instanceof VisionEncoder) {
-    want([1], "one input (images)");
-    const ref = model.forward(a);
-    return { inputs: [[names[0], a, batched(a)]], outputs: [["embeddings", visionEncoder(g, model, names[0]), batched(ref)]] };
-  }
-  if (model instanceof TextEncoder) {
-    want([1, 2], "inputIds and optionally attentionMask");
-    const ref = model.forward(a, b ?? null);
-    const out = textEncoder(g, model, names[0], b ? names[1] : null, b ?? null);
-    return { inputs: names.map((n, i) => [n, sample[n], batched(sample[n], { 1: "tokens" })] as [string, Tensor, Dims]), outputs: [["embeddings", out, batched(ref)]] };
-  }
-  if (model instanceof CLIPModel) {
-    want([2, 3], "images, inputIds and optionally attentionMask");
-    const ref = model.forward(a, b, c ?? null);
-    const img = l2normalize(g, visionEncoder(g, model.vision_encoder, names[0]));
-    const txt = l2normalize(g, textEncoder(g, model.text_encoder, names[1], c ? names[2] : null, c ?? null));
-    const scale = g.op1("Exp", [g.param("logit_scale", model.logit_scale)]);
-    const lpi = g.op1("MatMul", [g.op1("Mul", [img, scale]), g.op1("Transpose", [txt], { perm: [1, 0] })]);
-    return {
-      inputs: [[names[0], a, batched(a)], ...names.slice(1).map((n) => [n, sample[n], batched(sample[n], { 1: "tokens" })] as [string, Tensor, Dims])],
-      outputs: [
-        ["image_embeds", img, batched(ref.imageEmbeds)], ["text_embeds", txt, batched(ref.textEmbeds)],
-        ["logits_per_image", lpi, ["batch", "text_batch"]], ["logits_per_text", g.op1("Transpose", [lpi], { perm: [1, 0] }), ["text_batch", "batch"]],
-        ["logit_scale", scale, []],
-      ],
-    };
-  }
-  if (model instanceof AudioFeatureExtractor) {
-    want([1], "one input (waveform)");
-    if (a.ndim !== 2) throw new Error(`${who}: the waveform sample must be (batch, samples), got ${fmtShape(a.shape)}`);
-    const ref = model.forward(a);
-    return { inputs: [[names[0], a, batched(a, { 1: "samples" })]], outputs: [["embeddings", audioFeatures(g, model, names[0]), batched(ref)]] };
-  }
-  if (model instanceof VideoEncoder) {
-    want([1], "one input (video)");
-    const ref = model.forward(a);
-    const o = videoEncoder(g, model, names[0], a);
-    return {
-      inputs: [[names[0], a, batched(a, { 1: "frames" })]],
-      outputs: [["video_embedding", o.video, batched(ref.videoEmbedding)], ["frame_embeddings", o.frames, batched(ref.frameEmbeddings, { 1: "frames" })]],
-    };
-  }
-  if (model instanceof VideoTextModel) {
-    want([1, 2], "video and optionally inputIds");
-    const ref = model.forward(a, b ?? null);
-    const v = l2normalize(g, emit(g, model.video_proj, videoEncoder(g, model.video_encoder, names[0], a).video, "video_proj"));
-    const spec: Spec = { inputs: [[names[0], a, batched(a, { 1: "frames" })]], outputs: [["video_embedding", v, batched(ref.videoEmbedding)]] };
-    if (b) {
-      const seqOut = emit(g, model.text_encoder, names[1], "text_encoder"); // (B, T, textDim)
-      const lastTok = lastStep(g, seqOut);
-      const t = l2normalize(g, emit(g, model.text_proj, lastTok, "text_proj"));
-      const logits = g.op1("MatMul", [g.op1("Mul", [v, g.op1("Exp", [g.param("logit_scale", model.logit_scale)])]), g.op1("Transpose", [t], { perm: [1, 0] })]);
-      spec.inputs.push([names[1], b, batched(b, { 1: "tokens" })]);
-      spec.outputs.push(["text_embedding", t, batched(ref.textEmbedding!)], ["logits", logits, ["batch", "text_batch"]]);
-    }
-    if (model.classifier) spec.outputs.push(["class_logits", emit(g, model.classifier, v, "classifier"), batched(ref.classLogits!)]);
-    return spec;
-  }
-  if (model instanceof ModalityFusion) {
-    const unknown = names.filter((n) => !model.modalities.includes(n));
-    if (unknown.length || names.length === 0) throw new Error(`${who}: ModalityFusion takes inputs named by its modalities (${model.modalities.join(", ")}), got ${names.join(", ") || "none"}`);
-    const ref = model.forward(sample);
-    return { inputs: names.map((n) => [n, sample[n], batched(sample[n])] as [string, Tensor, Dims]), outputs: [["fused", fusion(g, model, Object.fromEntries(names.map((n) => [n, n]))), batched(ref)]] };
-  }
-  if (model instanceof MultimodalEmbeddingModel) {
-    const unknown = names.filter((n) => !["image", "text", "audio"].includes(n));
-    if (unknown.length || names.length === 0) throw new Error(`${who}: MultimodalEmbeddingModel takes inputs named image, text and/or audio, got ${names.join(", ") || "none"}`);
-    const ref = model.forward(sample);
-    const embeds: Record<string, string> = {};
-    if (sample.image) embeds.image = emit(g, model.image_encoder, "image", "image_encoder");
-    if (sample.text) embeds.text = emit(g, model.text_proj, lastStep(g, emit(g, model.text_encoder, "text", "text_encoder")), "text_proj");
-    if (sample.audio) embeds.audio = emit(g, model.audio_encoder, "audio", "audio_encoder");
-    const extra: Record<string, Record<number, string>> = { text: { 1: "tokens" }, audio: { 2: "samples" } };
-    return { inputs: names.map((n) => [n, sample[n], batched(sample[n], extra[n])] as [string, Tensor, Dims]), outputs: [["embedding", fusion(g, model.fusion, embeds), batched(ref)]] };
-  }
-  if (!isStack(model)) throw new Error(`${who}: cannot export ${model.constructor.name}; supported: ${SUPPORTED}`);
-  want([1], "one input");
+  const writer = modelWriter(model);
+  if (writer) return writer.write(g, model, sample, who);
+  if (!isStack(model)) throw new Error(`${who}: cannot export ${model.constructor.name}; supported: ${supported()}`);
+  const { names, t: [a] } = samples(model, sample, who, [1], "one input");
   const ref = (model as unknown as { forward(x: Tensor): Tensor }).forward(a);
   return { inputs: [[names[0], a, batched(a)]], outputs: [[names[0] === "output" ? "y" : "output", emit(g, model, names[0], model.constructor.name), batched(ref)]] };
 }
-

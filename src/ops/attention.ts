@@ -1,10 +1,8 @@
 // Scaled dot-product attention composed from the GEMM and softmax kernels, with torch 1.13's arithmetic:
 // q / sqrt(E), then q k^T + mask, softmax over keys, then x v.
+import { heap as getHeap, divideRows, attention } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
-import { rt } from "../bindings/module.js";
-import { BinaryOp } from "../bindings/exports.js";
 import { f32, fail, putFinite, isTensor } from "./check.js";
-import { gemmNT, gemmNN } from "./gemm.js";
 
 export interface AttentionOptions {
   /** Additive float mask (L, S) or (B, L, S), or a boolean-like int32 mask where nonzero = not allowed. */
@@ -73,23 +71,15 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
     for (let b = 0; b < B; b++) for (let i = 0; i < L; i++) for (let j = i + 1; j < S; j++) m[(b * L + i) * S + j] = -Infinity;
   }
 
-  const { k: kr, heap } = rt();
+  const heap = getHeap();
   const out = heap.scope(() => {
     const pq = putFinite(op, "query", q), pk = putFinite(op, "key", k), pv = putFinite(op, "value", v);
     const pm = mask ? heap.put(mask) : 0;
-    const sq = heap.alloc(E * 4);
-    heap.f32(sq, E).fill(Math.fround(Math.sqrt(E)));
-    kr.binary_f32(BinaryOp.div, pq, sq, pq, q.size / E, E, 1);
-    const scores = heap.alloc(L * S * 4);
     const po = heap.alloc(B * H * L * Ev * 4);
-    for (let b = 0; b < B; b++) {
-      for (let h = 0; h < H; h++) {
-        const bh = b * H + h;
-        gemmNT(L, S, E, pq + bh * L * E * 4, E, pk + bh * S * E * 4, E, scores, S);
-        kr.softmax_f32(scores, scores, L, S, pm ? pm + b * L * S * 4 : 0, L, 0);
-        gemmNN(L, Ev, S, scores, S, pv + bh * S * Ev * 4, Ev, po + bh * L * Ev * 4, Ev);
-      }
-    }
+    divideRows(pq, q.size / E, E, E, Math.sqrt(E));
+    // (B, H, rows, cols) contiguous: item b's head h starts at (b * H + h) * rows * cols
+    const at = (ptr: number, rows: number, cols: number) => ({ ptr, ld: cols, batch: H * rows * cols, head: rows * cols });
+    attention(B, H, L, S, E, Ev, at(pq, L, E), at(pk, S, E), at(pv, S, Ev), at(po, L, Ev), pm, L * S, L);
     return heap.takeF32(po, B * H * L * Ev);
   });
   return new Tensor(out, [...lead, L, Ev]);

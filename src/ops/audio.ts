@@ -1,29 +1,16 @@
-// STFT, spectrogram and mel primitives with torch.stft / torchaudio 0.13 semantics.  FFT plans live in
-// persistent WASM memory, one per n_fft, made on first use.
+// STFT, spectrogram and mel primitives with torch.stft / torchaudio 0.13 semantics: option and shape checks here,
+// the frames computed by the op core (src/core/spectral.ts, which keeps one FFT plan per n_fft).
+import { heap as getHeap, affine, rfftPlan, fftWork, hannWindowInto, padReflect, stftFrames, spectrogramFrames, melFrames, melscaleFbanksInto, logEps as logEpsKernel } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
-import { rt } from "../bindings/module.js";
 import { f32, fail, putFinite, posInt } from "./check.js";
-
-const plans = new Map<number, number>();
-
-export function rfftPlan(nFft: number): number {
-  let p = plans.get(nFft);
-  if (p !== undefined) return p;
-  const { k, heap } = rt();
-  p = heap.allocPersistent(k.rfft_plan_size(nFft));
-  const plan = p;
-  heap.scope(() => k.rfft_plan_init(nFft, plan, heap.alloc(k.rfft_work_size(nFft))));
-  plans.set(nFft, p);
-  return p;
-}
 
 /** torch.hann_window(n, periodic). */
 export function hannWindow(n: number, periodic = true): Tensor {
   posInt("hannWindow", "window_length", n);
-  const { k, heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const p = heap.alloc(n * 4);
-    k.hann_window_f32(n, periodic ? 1 : 0, p);
+    hannWindowInto(n, periodic, p);
     return new Tensor(heap.takeF32(p, n), [n]);
   });
 }
@@ -72,7 +59,7 @@ function framing(op: string, o: STFTOptions): Framing {
 
 /** Copies signals (rows, L) into scratch with centre padding; returns pointer, padded length, frame count. */
 function padSignals(op: string, x: Tensor, fr: Framing): { ptr: number; Lp: number; T: number; rows: number; L: number } {
-  const { k, heap } = rt();
+  const heap = getHeap();
   if (x.ndim !== 1 && x.ndim !== 2) fail(op, `input must be 1-D (time) or 2-D (batch, time), got shape ${fmtShape(x.shape)}`);
   const L = x.shape[x.ndim - 1];
   const rows = x.ndim === 2 ? x.shape[0] : 1;
@@ -88,7 +75,7 @@ function padSignals(op: string, x: Tensor, fr: Framing): { ptr: number; Lp: numb
   const ptr = heap.alloc((rows * Lp + fr.nFft) * 4);
   heap.f32(ptr, rows * Lp + fr.nFft).fill(0);
   for (let r = 0; r < rows; r++) {
-    if (pad > 0 && fr.padMode === "reflect") k.pad_reflect_f32(src + r * L * 4, L, pad, ptr + r * Lp * 4);
+    if (pad > 0 && fr.padMode === "reflect") padReflect(src + r * L * 4, L, pad, ptr + r * Lp * 4);
     else heap.f32(ptr + (r * Lp + pad) * 4, L).set(heap.f32(src + r * L * 4, L));
   }
   return { ptr, Lp, T, rows, L };
@@ -103,14 +90,14 @@ export function stft(x: Tensor, options: STFTOptions): Tensor {
   f32(op, "input", x);
   const fr = framing(op, options);
   const plan = rfftPlan(fr.nFft);
-  const { k, heap } = rt();
+  const heap = getHeap();
   const nb = Math.floor(fr.nFft / 2) + 1;
   return heap.scope(() => {
     const s = padSignals(op, x, fr);
     const pw = heap.put(fr.window);
-    const ws = heap.alloc(k.rfft_work_size(fr.nFft));
+    const ws = fftWork(fr.nFft);
     const out = heap.alloc(s.rows * nb * s.T * 2 * 4);
-    for (let r = 0; r < s.rows; r++) k.stft_complex_f32(plan, s.ptr + r * s.Lp * 4, s.T, fr.hop, pw, ws, out + r * nb * s.T * 8);
+    for (let r = 0; r < s.rows; r++) stftFrames(plan, s.ptr + r * s.Lp * 4, s.T, fr.hop, pw, ws, out + r * nb * s.T * 8);
     const shape = [nb, s.T, 2];
     return new Tensor(heap.takeF32(out, s.rows * nb * s.T * 2), x.ndim === 2 ? [s.rows, ...shape] : shape);
   });
@@ -142,16 +129,16 @@ export function spectrogram(x: Tensor, options: SpectrogramOptions): Tensor {
   const fr = framing(op, options);
   const power = powerOf(op, options.power);
   const plan = rfftPlan(fr.nFft);
-  const { k, heap } = rt();
+  const heap = getHeap();
   const nb = Math.floor(fr.nFft / 2) + 1;
   return heap.scope(() => {
     const s = padSignals(op, x, fr);
     const pw = heap.put(fr.window);
-    const ws = heap.alloc(k.rfft_work_size(fr.nFft));
+    const ws = fftWork(fr.nFft);
     const n = nb * s.T;
     const out = heap.alloc(s.rows * n * 4);
-    for (let r = 0; r < s.rows; r++) k.spectrogram_f32(plan, s.ptr + r * s.Lp * 4, s.T, fr.hop, pw, ws, out + r * n * 4, power);
-    if (options.normalized) k.affine_f32(out, out, s.rows * n, Math.fround(windowNorm(fr, power)), 0);
+    for (let r = 0; r < s.rows; r++) spectrogramFrames(plan, s.ptr + r * s.Lp * 4, s.T, fr.hop, pw, ws, out + r * n * 4, power);
+    if (options.normalized) affine(out, out, s.rows * n, Math.fround(windowNorm(fr, power)), 0);
     return new Tensor(heap.takeF32(out, s.rows * n), x.ndim === 2 ? [s.rows, nb, s.T] : [nb, s.T]);
   });
 }
@@ -169,11 +156,11 @@ export function melscaleFbanks(
   if (!(fMin >= 0) || !(fMax > fMin)) fail(op, `need 0 <= f_min < f_max, got f_min=${fMin}, f_max=${fMax}`);
   if (norm !== null && norm !== "slaney") fail(op, `norm must be null or "slaney", got ${JSON.stringify(norm)}`);
   if (melScale !== "htk" && melScale !== "slaney") fail(op, `mel_scale must be "htk" or "slaney", got ${JSON.stringify(melScale)}`);
-  const { k, heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const work = heap.alloc((nMels + 2) * 4);
     const fb = heap.alloc(nFreqs * nMels * 4);
-    k.melscale_fbanks_f32(nFreqs, Math.fround(fMin), Math.fround(fMax), nMels, sampleRate, norm === "slaney" ? 1 : 0, melScale === "htk" ? 1 : 0, work, fb);
+    melscaleFbanksInto(nFreqs, fMin, fMax, nMels, sampleRate, norm === "slaney", melScale === "htk", work, fb);
     return new Tensor(heap.takeF32(fb, nFreqs * nMels), [nFreqs, nMels]);
   });
 }
@@ -231,18 +218,18 @@ export function melSpectrogram(x: Tensor, options: MelSpectrogramOptions = {}): 
   const fb = melscaleFbanks(Math.floor(nFft / 2) + 1, options.fMin ?? 0, options.fMax ?? sampleRate / 2, nMels, sampleRate, options.norm ?? null, options.melScale ?? "htk");
   const sp = sparseFbanks(fb);
   const plan = rfftPlan(nFft);
-  const { k, heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const s = padSignals(op, x, fr);
     const pw = heap.put(fr.window);
-    const ws = heap.alloc(k.rfft_work_size(nFft));
+    const ws = fftWork(nFft);
     const pi = heap.put(sp.idx), pf = heap.put(sp.w);
     const n = nMels * s.T;
     const out = heap.alloc(s.rows * n * 4);
     for (let r = 0; r < s.rows; r++) {
-      k.mel_spectrogram_f32(plan, s.ptr + r * s.Lp * 4, s.T, fr.hop, pw, ws, pi, pf, nMels, out + r * n * 4, power);
+      melFrames(plan, s.ptr + r * s.Lp * 4, s.T, fr.hop, pw, ws, pi, pf, nMels, out + r * n * 4, power);
     }
-    if (options.normalized) k.affine_f32(out, out, s.rows * n, Math.fround(windowNorm(fr, power)), 0);
+    if (options.normalized) affine(out, out, s.rows * n, Math.fround(windowNorm(fr, power)), 0);
     return new Tensor(heap.takeF32(out, s.rows * n), x.ndim === 2 ? [s.rows, nMels, s.T] : [nMels, s.T]);
   });
 }
@@ -251,10 +238,10 @@ export function melSpectrogram(x: Tensor, options: MelSpectrogramOptions = {}): 
 export function logEps(x: Tensor, eps = 1e-6): Tensor {
   const op = "logEps";
   f32(op, "input", x);
-  const { k, heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const p = putFinite(op, "input", x);
-    k.log_eps_f32(p, p, x.size, Math.fround(eps));
+    logEpsKernel(p, p, x.size, eps);
     return new Tensor(heap.takeF32(p, x.size), x.shape);
   });
 }

@@ -1,6 +1,6 @@
 // Shape, dtype and value checks shared by the ops: every message names the op, what it expected and what came.
+import { putFinite as putFiniteData } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
-import { rt } from "../bindings/module.js";
 
 export function fail(op: string, msg: string): never {
   throw new Error(`${op}: ${msg}`);
@@ -44,11 +44,7 @@ export function posInt(op: string, name: string, v: number, min = 1): number {
  * into every output).  Returns the scratch pointer.
  */
 export function putFinite(op: string, name: string, x: Tensor): number {
-  const { k, heap } = rt();
-  const ptr = heap.put(x.data);
-  const bad = k.count_nonfinite_f32(ptr, x.size);
-  if (bad > 0) fail(op, `${name} holds ${bad} NaN or infinite value${bad > 1 ? "s" : ""}; expected finite numbers`);
-  return ptr;
+  return putFiniteData(op, name, x.data as Float32Array);
 }
 
 /** Normalises a possibly negative dim against ndim. */

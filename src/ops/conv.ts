@@ -1,8 +1,7 @@
 // Convolution = im2col written straight into packed GEMM panels, then W (Cout/g, Cin/g*kh*kw) x cols.
+import { heap as getHeap, convInto, convOutSize, type ConvGeometry } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
-import { rt } from "../bindings/module.js";
 import { f32, fail, putFinite } from "./check.js";
-import { Bias, gemmPacked } from "./gemm.js";
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -36,7 +35,7 @@ function convCore(
   if (C % groups !== 0 || Cout % groups !== 0) {
     fail(op, `in_channels (${C}) and out_channels (${Cout}) must both be divisible by groups (${groups})`);
   }
-  const Cg = C / groups, Og = Cout / groups;
+  const Cg = C / groups;
   if (weight.shape[1] !== Cg) {
     fail(op, `weight ${fmtShape(weight.shape)} expects ${weight.shape[1] * groups} input channels (groups=${groups}), input has ${C} (shape ${fmtShape(input.shape)})`);
   }
@@ -44,29 +43,19 @@ function convCore(
     f32(op, "bias", bias);
     if (bias.ndim !== 1 || bias.shape[0] !== Cout) fail(op, `bias must have shape [${Cout}], got ${fmtShape(bias.shape)}`);
   }
-  const OH = Math.floor((H + 2 * p[0] - d[0] * (KH - 1) - 1) / s[0]) + 1;
-  const OW = Math.floor((W + 2 * p[1] - d[1] * (KW - 1) - 1) / s[1]) + 1;
+  const g: ConvGeometry = { B, C, H, W, Cout, KH, KW, stride: s, padding: p, dilation: d, groups };
+  const [OH, OW] = convOutSize(g);
   if (OH < 1 || OW < 1) {
     fail(op, `input spatial size ${fmtShape(input.shape.slice(2))} is too small for kernel ${KH === 1 && op === "F.conv1d" ? `[${KW}]` : `[${KH}, ${KW}]`} with padding ${JSON.stringify(p)} and dilation ${JSON.stringify(d)}`);
   }
-  const { k, heap } = rt();
+  const heap = getHeap();
   const data = heap.scope(() => {
     const px = putFinite(op, "input", input);
     const pw = putFinite(op, "weight", weight);
     const pb = bias ? putFinite(op, "bias", bias) : 0;
-    const N = OH * OW, K = Cg * KH * KW;
-    const cols = heap.alloc(k.sgemm_packed_size(K, N) * 4);
-    const out = heap.alloc(B * Cout * N * 4);
-    for (let b = 0; b < B; b++) {
-      for (let g = 0; g < groups; g++) {
-        k.im2col_pack(px + ((b * C + g * Cg) * H * W) * 4, Cg, H, W, KH, KW, s[0], s[1], p[0], p[1], d[0], d[1], OH, OW, cols);
-        gemmPacked(
-          Og, N, K, pw + g * Og * K * 4, K, cols, out + (b * Cout + g * Og) * N * 4, N,
-          pb ? pb + g * Og * 4 : 0, pb ? Bias.perRow : Bias.none, 0,
-        );
-      }
-    }
-    return heap.takeF32(out, B * Cout * N);
+    const out = heap.alloc(B * Cout * OH * OW * 4);
+    convInto(px, pw, pb, g, 0, out);
+    return heap.takeF32(out, B * Cout * OH * OW);
   });
   return { data, OH, OW, Cout };
 }

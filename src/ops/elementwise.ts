@@ -1,32 +1,31 @@
+import { heap as getHeap, unary as unaryKernel, binary as binaryKernel, type Unary, type Binary } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
-import { rt } from "../bindings/module.js";
-import { UnaryOp, BinaryOp } from "../bindings/exports.js";
 import { f32, fail, putFinite } from "./check.js";
 
-function unary(op: string, code: number, x: Tensor, checkFinite = true): Tensor {
+function unary(op: string, code: Unary, x: Tensor): Tensor {
   f32(op, "input", x);
-  const { k, heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
-    const p = checkFinite ? putFinite(op, "input", x) : heap.put(x.data);
-    k.unary_f32(code, p, p, x.size);
+    const p = putFinite(op, "input", x);
+    unaryKernel(code, p, p, x.size);
     return new Tensor(heap.takeF32(p, x.size), x.shape);
   });
 }
 
 /** max(x, 0) elementwise. */
-export const relu = (x: Tensor): Tensor => unary("F.relu", UnaryOp.relu, x);
+export const relu = (x: Tensor): Tensor => unary("F.relu", "relu", x);
 /** Exact-erf GELU, torch's default (approximate="none"). */
-export const gelu = (x: Tensor): Tensor => unary("F.gelu", UnaryOp.gelu, x);
+export const gelu = (x: Tensor): Tensor => unary("F.gelu", "gelu", x);
 /** 1 / (1 + e^-x). */
-export const sigmoid = (x: Tensor): Tensor => unary("F.sigmoid", UnaryOp.sigmoid, x);
-export const tanh = (x: Tensor): Tensor => unary("F.tanh", UnaryOp.tanh, x);
+export const sigmoid = (x: Tensor): Tensor => unary("F.sigmoid", "sigmoid", x);
+export const tanh = (x: Tensor): Tensor => unary("F.tanh", "tanh", x);
 /** e^x with the package's own exp (same bits on every engine). */
-export const exp = (x: Tensor): Tensor => unary("exp", UnaryOp.exp, x);
+export const exp = (x: Tensor): Tensor => unary("exp", "exp", x);
 /** Natural log (log 0 = -inf, negative -> NaN, as torch). */
-export const log = (x: Tensor): Tensor => unary("log", UnaryOp.log, x);
+export const log = (x: Tensor): Tensor => unary("log", "log", x);
 
 /** Broadcast rule supported by the kernel: same shape, or b matching a trailing block of a's shape. */
-function binary(op: string, code: number, a: Tensor, b: Tensor): Tensor {
+function binary(op: string, code: Binary, a: Tensor, b: Tensor): Tensor {
   f32(op, "a", a); f32(op, "b", b);
   let big = a, small = b, swapped = false;
   if (b.size > a.size) { big = b; small = a; swapped = true; }
@@ -35,19 +34,19 @@ function binary(op: string, code: number, a: Tensor, b: Tensor): Tensor {
   while (sm.length > 0 && sm[0] === 1 && sm.length > tail.length) sm.shift();
   const ok = small.ndim <= big.ndim && small.shape.every((d, i) => d === big.shape[big.ndim - small.ndim + i]);
   if (!ok) fail(op, `shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} must be equal or the second must match the trailing dimensions of the first`);
-  if (swapped && (code === BinaryOp.sub || code === BinaryOp.div)) {
+  if (swapped && (code === "sub" || code === "div")) {
     fail(op, `the larger operand must come first for sub/div broadcasting, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   }
-  const { k, heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const pa = putFinite(op, "a", big), pb = putFinite(op, "b", small);
     const cols = Math.max(1, small.size), rows = big.size / cols;
-    if (big.size > 0) k.binary_f32(code, pa, pb, pa, rows, cols, 1);
+    if (big.size > 0) binaryKernel(code, pa, pb, pa, rows, cols, 1);
     return new Tensor(heap.takeF32(pa, big.size), big.shape);
   });
 }
 
-export const add = (a: Tensor, b: Tensor): Tensor => binary("add", BinaryOp.add, a, b);
-export const sub = (a: Tensor, b: Tensor): Tensor => binary("sub", BinaryOp.sub, a, b);
-export const mul = (a: Tensor, b: Tensor): Tensor => binary("mul", BinaryOp.mul, a, b);
-export const div = (a: Tensor, b: Tensor): Tensor => binary("div", BinaryOp.div, a, b);
+export const add = (a: Tensor, b: Tensor): Tensor => binary("add", "add", a, b);
+export const sub = (a: Tensor, b: Tensor): Tensor => binary("sub", "sub", a, b);
+export const mul = (a: Tensor, b: Tensor): Tensor => binary("mul", "mul", a, b);
+export const div = (a: Tensor, b: Tensor): Tensor => binary("div", "div", a, b);

@@ -1,7 +1,6 @@
+import { heap as getHeap, gemmNT, gemmNN } from "../core/index.js";
 import { Tensor, fmtShape, numel } from "../tensor.js";
-import { rt } from "../bindings/module.js";
 import { f32, fail, putFinite } from "./check.js";
-import { gemmNT, gemmNN } from "./gemm.js";
 
 /**
  * y = x W^T + b, as torch.nn.functional.linear.  input (..., in), weight (out, in), bias (out).
@@ -22,7 +21,7 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
   }
   const M = input.size / K;
   const outShape = [...input.shape.slice(0, -1), N];
-  const { heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const a = putFinite(op, "input", input);
     const w = putFinite(op, "weight", weight);
@@ -67,7 +66,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     }
     return idx;
   };
-  const { heap } = rt();
+  const heap = getHeap();
   const out = heap.scope(() => {
     const pa = putFinite(op, "a", a), pb = putFinite(op, "b", b);
     const pc = heap.alloc(nBatch * M * N * 4);

@@ -1,5 +1,5 @@
+import { heap as getHeap, layerNormRows, l2NormalizeRows } from "../core/index.js";
 import { Tensor, fmtShape, numel } from "../tensor.js";
-import { rt } from "../bindings/module.js";
 import { f32, fail, putFinite, dimIndex } from "./check.js";
 import { around, toLast, fromLast } from "./layout.js";
 
@@ -26,14 +26,14 @@ export function layerNorm(
   }
   if (!(eps >= 0)) fail(op, `eps must be >= 0, got ${eps}`);
   const rows = n === 0 ? 0 : x.size / n;
-  const { k, heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const p = putFinite(op, "input", x);
     let pw = weight ? putFinite(op, "weight", weight) : 0;
     let pb = bias ? putFinite(op, "bias", bias) : 0;
     if (pw && !pb) { pb = heap.alloc(n * 4); heap.f32(pb, n).fill(0); }
     if (pb && !pw) { pw = heap.alloc(n * 4); heap.f32(pw, n).fill(1); }
-    if (rows > 0) k.layernorm_f32(p, p, rows, n, pw, pb, Math.fround(eps));
+    if (rows > 0) layerNormRows(p, p, rows, n, pw, pb, eps);
     return new Tensor(heap.takeF32(p, x.size), x.shape);
   });
 }
@@ -44,11 +44,11 @@ export function normalize(x: Tensor, dim = -1, eps = 1e-12): Tensor {
   f32(op, "input", x);
   const d = dimIndex(op, dim, Math.max(1, x.ndim));
   const [pre, n, post] = around(x.shape, d);
-  const { k, heap } = rt();
+  const heap = getHeap();
   const src = new Tensor(toLast(x.data as Float32Array, pre, n, post), [x.size]);
   const out = heap.scope(() => {
     const p = putFinite(op, "input", src);
-    if (n > 0) k.l2_normalize_f32(p, p, pre * post, n, Math.fround(eps));
+    if (n > 0) l2NormalizeRows(p, p, pre * post, n, eps);
     return heap.takeF32(p, x.size);
   });
   return new Tensor(fromLast(out, pre, n, post), x.shape);

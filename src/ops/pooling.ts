@@ -1,5 +1,5 @@
+import { heap as getHeap, adaptiveAvgPool, meanMid } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
-import { rt } from "../bindings/module.js";
 import { f32, fail, putFinite, dimIndex } from "./check.js";
 
 function outSize(op: string, v: number | [number, number], i: number): number {
@@ -17,11 +17,11 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | [number, numbe
   if (H < 1 || W < 1) fail(op, `input spatial size must be non-empty, got shape ${fmtShape(x.shape)}`);
   const OH = outSize(op, outputSize, 0), OW = outSize(op, outputSize, 1);
   const P = x.size / (H * W);
-  const { k, heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const p = putFinite(op, "input", x);
     const o = heap.alloc(P * OH * OW * 4);
-    k.adaptive_avg_pool2d_f32(p, o, P, H, W, OH, OW);
+    adaptiveAvgPool(p, o, P, H, W, OH, OW);
     return new Tensor(heap.takeF32(o, P * OH * OW), [...x.shape.slice(0, -2), OH, OW]);
   });
 }
@@ -35,11 +35,11 @@ export function adaptiveAvgPool1d(x: Tensor, outputSize: number): Tensor {
   if (L < 1) fail(op, `input length must be non-empty, got shape ${fmtShape(x.shape)}`);
   const O = outSize(op, outputSize, 0);
   const P = x.size / L;
-  const { k, heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const p = putFinite(op, "input", x);
     const o = heap.alloc(P * O * 4);
-    k.adaptive_avg_pool2d_f32(p, o, P, 1, L, 1, O);
+    adaptiveAvgPool(p, o, P, 1, L, 1, O);
     return new Tensor(heap.takeF32(o, P * O), [...x.shape.slice(0, -1), O]);
   });
 }
@@ -54,11 +54,11 @@ export function mean(x: Tensor, dim: number): Tensor {
   let B = 1, C = 1;
   for (let i = 0; i < d; i++) B *= x.shape[i];
   for (let i = d + 1; i < x.ndim; i++) C *= x.shape[i];
-  const { k, heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const p = putFinite(op, "input", x);
     const o = heap.alloc(B * C * 4);
-    k.mean_mid_f32(p, o, B, T, C);
+    meanMid(p, o, B, T, C);
     return new Tensor(heap.takeF32(o, B * C), x.shape.filter((_, i) => i !== d));
   });
 }

@@ -1,7 +1,6 @@
 // int8 GEMM and quantisation: symmetric per-row int8 (scale = max|row| / 127), exact i32 accumulation.
+import { heap as getHeap, quantizeRows, int8Products, dequantRows } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
-import { rt } from "../bindings/module.js";
-import { splitRows } from "../bindings/threads.js";
 import { f32, fail, putFinite } from "./check.js";
 
 /** Rows of int8 values with one float scale per row: value ~= data[r, i] * scales[r]. */
@@ -21,11 +20,11 @@ export function quantizePerRow(x: Tensor): QuantizedRows {
   f32(op, "input", x);
   if (x.ndim !== 2) fail(op, `input must be 2-D (rows, n), got shape ${fmtShape(x.shape)}`);
   const [rows, n] = x.shape;
-  const { k, heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const p = putFinite(op, "input", x);
     const q = heap.alloc(rows * n), s = heap.alloc(rows * 4);
-    k.quantize_rows_i8(p, rows, n, q, s);
+    quantizeRows(p, rows, n, q, s);
     return { data: heap.i8(q, rows * n).slice(), scales: heap.f32(s, rows).slice(), shape: [rows, n] };
   });
 }
@@ -51,14 +50,14 @@ export function linearInt8(x: QuantizedRows, w: QuantizedRows, bias?: Tensor | n
   if (K !== K2) fail(op, `input has ${K} features but weight ${fmtShape(w.shape)} expects ${K2}`);
   if (K > 133000) fail(op, `K = ${K} exceeds the i32-exact bound of 133000 for int8 products`);
   if (bias) { f32(op, "bias", bias); if (bias.ndim !== 1 || bias.size !== N) fail(op, `bias must have shape [${N}], got ${fmtShape(bias.shape)}`); }
-  const { k, heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const pa = heap.put(x.data), pw = heap.put(w.data);
     const sa = heap.put(x.scales), sw = heap.put(w.scales);
     const pb = bias ? putFinite(op, "bias", bias) : 0;
     const acc = heap.alloc(M * N * 4), c = heap.alloc(M * N * 4);
     int8Products(pa, M, K, pw, N, acc);
-    k.i8_dequant_f32(M, N, acc, sa, 1, sw, 1, pb, c);
+    dequantRows(M, N, acc, sa, 1, sw, 1, pb, c);
     return new Tensor(heap.takeF32(c, M * N), [M, N]);
   });
 }
@@ -68,32 +67,10 @@ export function matmulInt8(a: Int8Array, b: Int8Array, M: number, N: number, K: 
   const op = "matmulInt8";
   if (a.length !== M * K || b.length !== N * K) fail(op, `expected ${M * K} and ${N * K} values, got ${a.length} and ${b.length}`);
   if (K > 131072) fail(op, `K = ${K} exceeds the i32-exact bound of 131072 for int8 products`);
-  const { heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const pa = heap.put(a), pb = heap.put(b), acc = heap.alloc(M * N * 4);
     int8Products(pa, M, K, pb, N, acc);
     return heap.takeI32(acc, M * N);
   });
-}
-
-/** acc (M, N) = a (M, K) x w (N, K)^T, int8 in, exact int32 out: a is widened to int16 once, then qgemm. */
-function int8Products(pa: number, M: number, K: number, pw: number, N: number, acc: number): void {
-  const { k, heap } = rt();
-  heap.scope(() => {
-    const a16 = heap.alloc(M * K * 2);
-    k.widen_i8_i16(pa, M * K, a16);
-    qgemm(M, N, K, a16, pw, acc);
-  });
-}
-
-/**
- * acc (M, N) = A (M, K) int16 x W (N, K) int8 ^T, exact int32 (qgemm_nt_i32); with worker threads a large
- * product gives each thread whole 2-column tiles, so every sum is the same integer.
- */
-export function qgemm(M: number, N: number, K: number, A16: number, W: number, acc: number): void {
-  const { k } = rt();
-  const pool = rt().pool;
-  if (pool && M * N * K >= 1 << 20 && N >= 8) {
-    pool.run("qgemm_nt_i32", splitRows(N, pool.size, 2).map(([n0, n]) => [M, n, K, A16, W + n0 * K, acc + n0 * 4, N]));
-  } else k.qgemm_nt_i32(M, N, K, A16, W, acc, N);
 }

@@ -1,7 +1,7 @@
 // Similarity scans and top-k for retrieval: dot products of one query with every stored row, then the k
 // best (score descending, lower index first on ties) through a heap in WASM, with no full sort.
+import { heap as getHeap, scanF32, scanI8, topkPairs } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
-import { rt } from "../bindings/module.js";
 import { f32, fail, putFinite, posInt } from "./check.js";
 
 /** scores (N) = matrix (N, D) . query (D). */
@@ -11,11 +11,11 @@ export function similarityScan(query: Tensor, matrix: Tensor): Tensor {
   if (matrix.ndim !== 2) fail(op, `matrix must be 2-D (rows, dim), got shape ${fmtShape(matrix.shape)}`);
   const [N, D] = matrix.shape;
   if (query.size !== D || query.ndim !== 1) fail(op, `query must have shape [${D}], got ${fmtShape(query.shape)}`);
-  const { k, heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const pq = putFinite(op, "query", query), px = putFinite(op, "matrix", matrix);
     const s = heap.alloc(N * 4);
-    k.scan_f32(pq, px, N, D, D, s);
+    scanF32(pq, px, N, D, D, s, false);
     return new Tensor(heap.takeF32(s, N), [N]);
   });
 }
@@ -26,10 +26,10 @@ export function similarityScanInt8(query: Int8Array, matrix: Int8Array, D: numbe
   posInt(op, "dim", D);
   if (query.length !== D || matrix.length % D !== 0) fail(op, `query must hold ${D} values and matrix a multiple of ${D}, got ${query.length} and ${matrix.length}`);
   const N = matrix.length / D;
-  const { k, heap } = rt();
+  const heap = getHeap();
   return heap.scope(() => {
     const pq = heap.put(query), px = heap.put(matrix), s = heap.alloc(N * 4);
-    k.scan_i8(pq, px, N, D, D, s);
+    scanI8(pq, px, N, D, D, s);
     return heap.takeI32(s, N);
   });
 }
@@ -45,13 +45,7 @@ export function topk(scores: Tensor, k: number, mask?: Uint8Array | null): { val
   posInt(op, "k", k);
   const N = scores.size;
   if (mask && mask.length !== N) fail(op, `mask must hold ${N} bytes, got ${mask.length}`);
-  const kk = Math.min(k, N);
-  const { k: kr, heap } = rt();
-  return heap.scope(() => {
-    const ps = heap.put(scores.data);
-    const pm = mask ? heap.put(mask) : 0;
-    const ov = heap.alloc(kk * 4), oi = heap.alloc(kk * 4);
-    const n = kk > 0 ? kr.topk_f32(ps, N, kk, pm, ov, oi) : 0;
-    return { values: heap.takeF32(ov, n), indices: heap.takeI32(oi, n) };
-  });
+  const heap = getHeap();
+  const best = heap.scope(() => topkPairs(heap.put(scores.data), N, k, mask ? heap.put(mask) : 0));
+  return { values: Float32Array.from(best, ([v]) => v), indices: Int32Array.from(best, ([, i]) => i) };
 }

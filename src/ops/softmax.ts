@@ -1,5 +1,5 @@
+import { heap as getHeap, softmaxRows } from "../core/index.js";
 import { Tensor } from "../tensor.js";
-import { rt } from "../bindings/module.js";
 import { f32, putFinite, dimIndex } from "./check.js";
 import { around, toLast, fromLast } from "./layout.js";
 
@@ -8,11 +8,11 @@ function softmaxImpl(op: string, x: Tensor, dim: number, log: number): Tensor {
   if (x.ndim === 0) return new Tensor(new Float32Array([log ? 0 : 1]), []);
   const d = dimIndex(op, dim, x.ndim);
   const [pre, n, post] = around(x.shape, d);
-  const { k, heap } = rt();
+  const heap = getHeap();
   const src = new Tensor(toLast(x.data as Float32Array, pre, n, post), [x.size]);
   const out = heap.scope(() => {
     const p = putFinite(op, "input", src);
-    if (n > 0) k.softmax_f32(p, p, pre * post, n, 0, 1, log);
+    if (n > 0) softmaxRows(p, p, pre * post, n, 0, 1, log === 1);
     return heap.takeF32(p, x.size);
   });
   return new Tensor(fromLast(out, pre, n, post), x.shape);

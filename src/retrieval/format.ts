@@ -2,8 +2,8 @@
 //   "PMIDX\r\n\x1a" (8) | u32 version | u32 header bytes | header JSON (UTF-8) | sections | u32 CRC-32 of all before
 // Sections, in order, sizes from the header: float32 rows (used x dim), int8 rows (used x dim8) + scales (used),
 // HNSW levels (used i32) + level-0 links (used x (2M+1) i32) + upper links (sum of levels x (M+1) i32).
-import { rt } from "../bindings/module.js";
-import type { MultimodalIndex, IndexOptions } from "./multimodal-index.js";
+import * as core from "../core/index.js";
+import { type IndexOptions, type IndexState, indexOptions, emptyState, growMeta } from "./state.js";
 
 const MAGIC = [0x50, 0x4d, 0x49, 0x44, 0x58, 0x0d, 0x0a, 0x1a];
 const VERSION = 1;
@@ -30,8 +30,8 @@ interface Header {
   sections: { f32: number; i8: number; scales: number; levels: number; links0: number; upper: number };
 }
 
-export function encodeIndex(ix: MultimodalIndex): Uint8Array {
-  const { heap } = rt();
+export function encodeIndex(ix: IndexState): Uint8Array {
+  const heap = core.heap();
   const s = ix.store, n = ix.used, g = ix.graph;
   const f32 = s.hasFloat ? n * s.dim * 4 : 0;
   const i8 = s.hasInt8 ? n * s.dim8 : 0, scales = s.hasInt8 ? n * 4 : 0;
@@ -40,7 +40,7 @@ export function encodeIndex(ix: MultimodalIndex): Uint8Array {
   const levels = g ? n * 4 : 0, links0 = g ? n * (g.maxM0 + 1) * 4 : 0, upper = upperInts * 4;
   let metaJson: string;
   const header: Header = {
-    dim: ix.embeddingDim, options: ix.options, used: n, ids: ix.ids.slice(0, n), modalities: ix.modalities,
+    dim: ix.dim, options: ix.options, used: n, ids: ix.ids.slice(0, n), modalities: ix.modalities,
     metadata: ix.metadata.slice(0, n), graph: g ? { entry: g.entry, maxLevel: g.maxLevel } : null,
     sections: { f32, i8, scales, levels, links0, upper },
   };
@@ -76,7 +76,7 @@ function bad(msg: string): never {
   throw new Error(`MultimodalIndex.load: ${msg}`);
 }
 
-export function decodeIndex(bytes: Uint8Array, make: (dim: number, o: IndexOptions) => MultimodalIndex): MultimodalIndex {
+export function decodeIndex(bytes: Uint8Array): IndexState {
   if (!(bytes instanceof Uint8Array)) bad("expected a Uint8Array");
   if (bytes.length < 20) bad(`${bytes.length} bytes is too short for an index file`);
   for (let i = 0; i < 8; i++) if (bytes[i] !== MAGIC[i]) bad("not a polymodal index file (bad magic)");
@@ -93,16 +93,27 @@ export function decodeIndex(bytes: Uint8Array, make: (dim: number, o: IndexOptio
   } catch (e) {
     bad(`header is not valid JSON (${(e as Error).message})`);
   }
-  const ix = make(h.dim, h.options);
+  if (!Number.isInteger(h.dim) || h.dim < 1) bad(`dimension ${JSON.stringify(h.dim)} is not a positive integer`);
+  const ix = emptyState(h.dim, indexOptions(h.options ?? {}, "MultimodalIndex.load: header"));
+  try {
+    fill(ix, h, bytes, 16 + hlen);
+  } catch (e) {
+    ix.store.free(); // nothing of a file that fails to load stays in WASM memory
+    throw e;
+  }
+  return ix;
+}
+
+function fill(ix: IndexState, h: Header & { modalityCode: number[] }, bytes: Uint8Array, start: number): void {
   const s = ix.store, n = h.used;
   const sec = h.sections;
   const expect = { f32: s.hasFloat ? n * s.dim * 4 : 0, i8: s.hasInt8 ? n * s.dim8 : 0, scales: s.hasInt8 ? n * 4 : 0 };
   if (sec.f32 !== expect.f32 || sec.i8 !== expect.i8 || sec.scales !== expect.scales) bad("section sizes do not match the header");
-  if (16 + hlen + sec.f32 + sec.i8 + sec.scales + sec.levels + sec.links0 + sec.upper + 4 !== bytes.length) bad("section sizes do not add up to the file length");
+  if (start + sec.f32 + sec.i8 + sec.scales + sec.levels + sec.links0 + sec.upper + 4 !== bytes.length) bad("section sizes do not add up to the file length");
   if (h.ids.length !== n || h.metadata.length !== n || h.modalityCode.length !== n) bad("item tables do not match the item count");
-  const { heap } = rt();
+  const heap = core.heap();
   s.ensure(n);
-  let o = 16 + hlen;
+  let o = start;
   const copy = (dst: number, len: number): void => { heap.u8(dst, len).set(bytes.subarray(o, o + len)); o += len; };
   if (sec.f32) copy(s.f32, sec.f32);
   if (sec.i8) { s.setRowsI8(0, bytes.subarray(o, o + sec.i8)); o += sec.i8; copy(s.scales, sec.scales); }
@@ -110,7 +121,7 @@ export function decodeIndex(bytes: Uint8Array, make: (dim: number, o: IndexOptio
   ix.ids = h.ids;
   ix.metadata = h.metadata;
   ix.modalities = h.modalities;
-  (ix as unknown as { growMeta(n: number): void }).growMeta(n);
+  growMeta(ix, n);
   ix.modalityCode.set(h.modalityCode);
   h.ids.forEach((id, slot) => { if (id !== null) ix.slotOf.set(id, slot); });
   const g = ix.graph;
@@ -138,5 +149,4 @@ export function decodeIndex(bytes: Uint8Array, make: (dim: number, o: IndexOptio
     g.entry = h.graph.entry;
     g.maxLevel = h.graph.maxLevel;
   }
-  return ix;
 }

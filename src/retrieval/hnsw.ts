@@ -3,8 +3,8 @@
 // call.  Levels come from a seeded generator and a deterministic log, so the same inserts build the same graph
 // on every engine.  Removed nodes stay in the graph for navigation and never appear in results; filters are
 // applied during the search (filtered-out nodes are traversed, not returned).
-import { rt } from "../bindings/module.js";
-import { log } from "../audio/detmath.js";
+import * as core from "../core/index.js";
+import { log } from "../util/detmath.js";
 import { VectorStore } from "./store.js";
 import { DistHeap } from "./heap.js";
 
@@ -60,7 +60,7 @@ export class HNSW {
   }
 
   private scratch(ef: number): Scratch {
-    const { heap } = rt();
+    const heap = core.heap();
     const cap = Math.max(this.maxM0, ef) + 2;
     return { ids: heap.alloc(cap * 4), scores: heap.alloc(cap * 4), cap };
   }
@@ -77,7 +77,7 @@ export class HNSW {
    */
   searchLayer(q: number, eps: number[], ef: number, level: number, ws: Scratch,
     accept: ((id: number) => boolean) | null, top: DistHeap, cand: DistHeap): DistHeap {
-    const { k, heap } = rt();
+    const heap = core.heap();
     const D = this.store.dim;
     const ep = this.nextEpoch();
     top.clear(); cand.clear();
@@ -89,7 +89,7 @@ export class HNSW {
     };
     const X = this.store.f32, visited = this.visited;
     for (let i = 0; i < eps.length; i++) idv[i] = eps[i];
-    k.scan_f32_ids(q, X, D, D, ws.ids, eps.length, ws.scores);
+    core.scanF32Ids(q, X, D, D, ws.ids, eps.length, ws.scores);
     for (let i = 0; i < eps.length; i++) {
       const e = eps[i], d = -sv[i];
       visited[e] = ep;
@@ -112,7 +112,7 @@ export class HNSW {
         idv[n++] = nb;
       }
       if (n === 0) continue;
-      k.scan_f32_ids(q, X, D, D, ws.ids, n, ws.scores);
+      core.scanF32Ids(q, X, D, D, ws.ids, n, ws.scores);
       for (let j = 0; j < n; j++) {
         const d = -sv[j], nb = idv[j];
         if (top.size < ef || d < top.topD()) {
@@ -131,7 +131,7 @@ export class HNSW {
   /** hnswlib's neighbour heuristic: keep a candidate only if it is closer to the base than to every kept one. */
   private selectNeighbors(sorted: Array<[number, number]>, M: number, ws: Scratch): number[] {
     if (sorted.length <= M) return sorted.map(([, id]) => id);
-    const { k, heap } = rt();
+    const heap = core.heap();
     const D = this.store.dim;
     const kept: number[] = [];
     for (const [dq, c] of sorted) {
@@ -140,7 +140,7 @@ export class HNSW {
       for (let i = 0; i < kept.length; i++) idv[i] = kept[i];
       let good = true;
       if (kept.length) {
-        k.scan_f32_ids(this.store.f32 + c * D * 4, this.store.f32, D, D, ws.ids, kept.length, ws.scores);
+        core.scanF32Ids(this.store.f32 + c * D * 4, this.store.f32, D, D, ws.ids, kept.length, ws.scores);
         const sv = heap.f32(ws.scores, kept.length);
         for (let i = 0; i < kept.length; i++) if (-sv[i] < dq) { good = false; break; }
       }
@@ -156,7 +156,7 @@ export class HNSW {
   }
 
   insert(node: number): void {
-    const { heap } = rt();
+    const heap = core.heap();
     const D = this.store.dim;
     this.ensure(node + 1);
     const level = this.randomLevel();
@@ -191,12 +191,12 @@ export class HNSW {
     const { arr, off } = this.linksAt(nb, level);
     const cnt = arr[off];
     if (cnt < cap) { arr[off + 1 + cnt] = node; arr[off] = cnt + 1; return; }
-    const { k, heap } = rt();
+    const heap = core.heap();
     const D = this.store.dim;
     const idv = heap.i32(ws.ids, ws.cap);
     for (let i = 0; i < cnt; i++) idv[i] = arr[off + 1 + i];
     idv[cnt] = node;
-    k.scan_f32_ids(this.store.f32 + nb * D * 4, this.store.f32, D, D, ws.ids, cnt + 1, ws.scores);
+    core.scanF32Ids(this.store.f32 + nb * D * 4, this.store.f32, D, D, ws.ids, cnt + 1, ws.scores);
     const sv = heap.f32(ws.scores, cnt + 1), ids = heap.i32(ws.ids, cnt + 1);
     const cands: Array<[number, number]> = [];
     for (let i = 0; i <= cnt; i++) cands.push([-sv[i], ids[i]]);
@@ -219,7 +219,7 @@ export class HNSW {
   /** k nearest accepted nodes to the query at pointer q: [distance, id] ascending. */
   search(q: number, k: number, ef: number, accept: ((id: number) => boolean) | null): Array<[number, number]> {
     if (this.entry < 0) return [];
-    const { heap } = rt();
+    const heap = core.heap();
     return heap.scope(() => {
       const ws = this.scratch(ef);
       const top = new DistHeap(ef + 1, true), cand = new DistHeap(ef * 4, false);

@@ -2,3 +2,5 @@
 export { MultimodalIndex } from "./multimodal-index.js";
 export type { IndexKind, IndexOptions, RetrievalResult, SearchOptions, MetadataFilter } from "./multimodal-index.js";
 export { CrossModalRetriever } from "./retriever.js";
+export { cacheEmbeddings } from "./cache.js";
+export type { ImageTextModel } from "./retriever.js";

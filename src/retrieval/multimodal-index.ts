@@ -3,30 +3,15 @@
 //   flat  - exact float32 scan (SIMD) + top-k heap, no sort
 //   int8  - exact scan over int8 rows (4x less memory); optionally re-ranks the best `rerank` in float32
 //   hnsw  - HNSW graph (m, efConstruction, efSearch); filters applied during the graph search
-import { rt } from "../bindings/module.js";
-import { splitRows } from "../bindings/threads.js";
+import * as core from "../core/index.js";
 import { nodeFs } from "../io/node-fs.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { VectorStore } from "./store.js";
-import { HNSW } from "./hnsw.js";
 import { encodeIndex, decodeIndex } from "./format.js";
+import { type IndexKind, type IndexOptions, type IndexState, indexOptions, emptyState, growMeta } from "./state.js";
+import { BACKENDS, type IndexBackend } from "./backends.js";
 
-/** Below this many rows a scan stays on one thread. */
-const PARALLEL_MIN_ROWS = 4096;
-
-export type IndexKind = "flat" | "int8" | "hnsw";
-
-export interface IndexOptions {
-  kind?: IndexKind;
-  /** HNSW: neighbours per node (default 16) */
-  m?: number;
-  /** HNSW: beam width while building (default 200) */
-  efConstruction?: number;
-  /** HNSW: beam width while searching (default 64) */
-  efSearch?: number;
-  /** int8: re-rank this many best int8 candidates with float32 vectors (kept only when > 0; default 0) */
-  rerank?: number;
-}
+export type { IndexKind, IndexOptions };
 
 export interface RetrievalResult {
   itemId: string;
@@ -58,33 +43,22 @@ export class MultimodalIndex {
   readonly embeddingDim: number;
   readonly kind: IndexKind;
   readonly options: Required<IndexOptions>;
-  /** @internal */ store: VectorStore;
-  /** @internal */ graph: HNSW | null;
-  /** @internal */ ids: Array<string | null> = []; // per slot; null = removed (hnsw tombstone)
-  /** @internal */ modalityCode = new Uint16Array(0);
-  /** @internal */ modalities: string[] = [];
-  /** @internal */ metadata: Array<Record<string, unknown> | null> = [];
-  /** @internal */ slotOf = new Map<string, number>();
-  /** @internal */ used = 0; // slots in use (flat/int8: dense; hnsw: including tombstones)
+  /** @internal the index's state (state.ts), shared with its backend and the file format */
+  readonly s: IndexState;
+  private readonly backend: IndexBackend;
 
-  constructor(embeddingDim: number, options: IndexOptions = {}) {
+  constructor(embeddingDim: number, options: IndexOptions = {}, state?: IndexState) {
     if (!Number.isInteger(embeddingDim) || embeddingDim < 1) throw new Error(`MultimodalIndex: embeddingDim must be a positive integer, got ${embeddingDim}`);
-    const kind = options.kind ?? "flat";
-    if (!["flat", "int8", "hnsw"].includes(kind)) throw new Error(`MultimodalIndex: kind must be "flat", "int8" or "hnsw", got ${JSON.stringify(kind)}`);
-    const o = { kind, m: options.m ?? 16, efConstruction: options.efConstruction ?? 200, efSearch: options.efSearch ?? 64, rerank: options.rerank ?? 0 };
-    for (const [n, v, min] of [["m", o.m, 2], ["efConstruction", o.efConstruction, 1], ["efSearch", o.efSearch, 1], ["rerank", o.rerank, 0]] as const) {
-      if (!Number.isInteger(v) || v < min) throw new Error(`MultimodalIndex: ${n} must be an integer >= ${min}, got ${v}`);
-    }
+    this.s = state ?? emptyState(embeddingDim, indexOptions(options, "MultimodalIndex"));
     this.embeddingDim = embeddingDim;
-    this.kind = kind;
-    this.options = o;
-    this.store = new VectorStore(embeddingDim, kind !== "int8" || o.rerank > 0, kind === "int8");
-    this.graph = kind === "hnsw" ? new HNSW(this.store, { m: o.m, efConstruction: o.efConstruction, efSearch: o.efSearch }) : null;
-    registry.register(this, this.store, this);
+    this.options = this.s.options;
+    this.kind = this.options.kind;
+    this.backend = BACKENDS[this.kind];
+    registry.register(this, this.s.store, this);
   }
 
   /** Number of items. */
-  get size(): number { return this.slotOf.size; }
+  get size(): number { return this.s.slotOf.size; }
 
   private vectors(who: string, embeddings: Vec | Vec[], n: number): Float32Array {
     const D = this.embeddingDim;
@@ -124,8 +98,8 @@ export class MultimodalIndex {
   }
 
   private code(modality: string): number {
-    let c = this.modalities.indexOf(modality);
-    if (c < 0) { c = this.modalities.length; this.modalities.push(modality); }
+    let c = this.s.modalities.indexOf(modality);
+    if (c < 0) { c = this.s.modalities.length; this.s.modalities.push(modality); }
     return c;
   }
 
@@ -150,78 +124,71 @@ export class MultimodalIndex {
     for (let i = 0; i < n; i++) {
       const id = itemIds[i];
       const meta = metadataList?.[i] ?? {};
-      let slot = this.slotOf.get(id);
-      if (slot !== undefined && this.kind === "hnsw") { this.tombstone(slot); slot = undefined; }
+      let slot = this.s.slotOf.get(id);
+      if (slot !== undefined && !this.backend.dense) { this.tombstone(slot); slot = undefined; }
       if (slot === undefined) {
-        slot = this.used++;
-        this.store.ensure(this.used);
-        this.growMeta(this.used);
+        slot = this.s.used++;
+        this.s.store.ensure(this.s.used);
+        growMeta(this.s, this.s.used);
       }
-      this.store.write(slot, rows.subarray(i * D, (i + 1) * D), 1);
-      this.ids[slot] = id;
-      this.modalityCode[slot] = code;
-      this.metadata[slot] = meta;
-      this.slotOf.set(id, slot);
-      if (this.graph) this.graph.insert(slot);
+      this.s.store.write(slot, rows.subarray(i * D, (i + 1) * D), 1);
+      this.s.ids[slot] = id;
+      this.s.modalityCode[slot] = code;
+      this.s.metadata[slot] = meta;
+      this.s.slotOf.set(id, slot);
+      this.backend.inserted(this.s, slot);
     }
   }
 
-  /** @internal */ growMeta(n: number): void {
-    if (this.modalityCode.length >= n) return;
-    const c = new Uint16Array(Math.max(n, this.modalityCode.length * 2, 64));
-    c.set(this.modalityCode);
-    this.modalityCode = c;
-  }
-
   private tombstone(slot: number): void {
-    const id = this.ids[slot];
-    if (id !== null) this.slotOf.delete(id);
-    this.ids[slot] = null;
-    this.metadata[slot] = null;
+    const id = this.s.ids[slot];
+    if (id !== null) this.s.slotOf.delete(id);
+    this.s.ids[slot] = null;
+    this.s.metadata[slot] = null;
   }
 
   /** Removes an item; returns whether it was there. */
   remove(itemId: string): boolean {
-    const slot = this.slotOf.get(itemId);
+    const slot = this.s.slotOf.get(itemId);
     if (slot === undefined) return false;
-    if (this.kind === "hnsw") { this.tombstone(slot); return true; }
+    if (!this.backend.dense) { this.tombstone(slot); return true; }
     // flat kinds stay dense: the last row moves into the hole
-    const last = this.used - 1;
-    this.slotOf.delete(itemId);
+    const last = this.s.used - 1;
+    this.s.slotOf.delete(itemId);
     if (slot !== last) {
-      this.store.move(last, slot);
-      this.ids[slot] = this.ids[last];
-      this.modalityCode[slot] = this.modalityCode[last];
-      this.metadata[slot] = this.metadata[last];
-      this.slotOf.set(this.ids[slot]!, slot);
+      this.s.store.move(last, slot);
+      this.s.ids[slot] = this.s.ids[last];
+      this.s.modalityCode[slot] = this.s.modalityCode[last];
+      this.s.metadata[slot] = this.s.metadata[last];
+      this.s.slotOf.set(this.s.ids[slot]!, slot);
     }
-    this.ids.length = last;
-    this.metadata.length = last;
-    this.used = last;
+    this.s.ids.length = last;
+    this.s.metadata.length = last;
+    this.s.used = last;
     return true;
   }
 
   /** The stored item (its embedding is the normalised one). */
   get(itemId: string): { itemId: string; embedding: Float32Array; modality: string; metadata: Record<string, unknown> } | null {
-    const slot = this.slotOf.get(itemId);
+    const slot = this.s.slotOf.get(itemId);
     if (slot === undefined) return null;
     let embedding: Float32Array;
-    if (this.store.hasFloat) embedding = this.store.rowF32(slot);
+    if (this.s.store.hasFloat) embedding = this.s.store.rowF32(slot);
     else {
-      const { heap } = rt();
-      const q = this.store.rowsI8(slot, 1).subarray(0, this.embeddingDim);
-      const s = heap.f32(this.store.scales + slot * 4, 1)[0];
+      const heap = core.heap();
+      const q = this.s.store.rowsI8(slot, 1).subarray(0, this.embeddingDim);
+      const s = heap.f32(this.s.store.scales + slot * 4, 1)[0];
       embedding = Float32Array.from(q, (v) => v * s);
     }
-    return { itemId, embedding, modality: this.modalities[this.modalityCode[slot]], metadata: this.metadata[slot]! };
+    return { itemId, embedding, modality: this.s.modalities[this.s.modalityCode[slot]], metadata: this.s.metadata[slot]! };
   }
 
   private checkSearch(who: string, topK: number, modalityFilter: string | null | undefined): number {
     if (!Number.isInteger(topK) || topK < 1) throw new Error(`${who}: topK must be a positive integer, got ${topK}`);
     if (modalityFilter !== undefined && modalityFilter !== null) {
       if (typeof modalityFilter !== "string") throw new Error(`${who}: modalityFilter must be a string, got ${typeof modalityFilter}`);
-      const c = this.modalities.indexOf(modalityFilter);
-      if (c < 0) throw new Error(`${who}: unknown modality ${JSON.stringify(modalityFilter)} (the index holds ${this.modalities.map((m) => JSON.stringify(m)).join(", ") || "none"})`);
+      const c = this.s.modalities.indexOf(modalityFilter);
+      if (c < 0) throw new Error(`${who}: unknown modality ${JSON.stringify(modalityFilter)} (the index holds ${this.s.modalities.map((m) => JSON.stringify(m)).join(", ") || "none"})`);
       return c;
     }
     return -1;
@@ -229,13 +196,13 @@ export class MultimodalIndex {
 
   /** Which slots may be returned: live, of the modality, passing the filter. null = all live slots of a dense index. */
   private acceptor(code: number, filter: MetadataFilter | undefined): ((slot: number) => boolean) | null {
-    const dense = this.kind !== "hnsw" || this.slotOf.size === this.used;
+    const dense = this.backend.dense || this.s.slotOf.size === this.s.used;
     if (code < 0 && !filter && dense) return null;
     return (slot) => {
-      const id = this.ids[slot];
+      const id = this.s.ids[slot];
       if (id === null || id === undefined) return false;
-      if (code >= 0 && this.modalityCode[slot] !== code) return false;
-      return !filter || filter(this.metadata[slot]!, id, this.modalities[this.modalityCode[slot]]);
+      if (code >= 0 && this.s.modalityCode[slot] !== code) return false;
+      return !filter || filter(this.s.metadata[slot]!, id, this.s.modalities[this.s.modalityCode[slot]]);
     };
   }
 
@@ -268,78 +235,21 @@ export class MultimodalIndex {
 
   private searchNormalized(q: Float32Array, topK: number, code: number, options: SearchOptions): RetrievalResult[] {
     const accept = this.acceptor(code, options.filter);
-    const { k, heap } = rt();
-    const D = this.embeddingDim, N = this.used;
-    const hits = heap.scope((): Array<[number, number]> => {
-      const pq = heap.put(q);
-      if (this.graph) {
-        // A selective filter would leave the graph walk with few acceptable nodes: scan those exactly instead.
-        if (accept) {
-          const pass: number[] = [];
-          for (let s = 0; s < N; s++) if (accept(s)) pass.push(s);
-          const ef = Math.max(options.efSearch ?? this.options.efSearch, topK);
-          if (pass.length <= Math.max(4 * ef, N / 32)) return this.exactOver(pq, pass, topK);
-        }
-        return this.graph.search(pq, topK, Math.max(options.efSearch ?? this.options.efSearch, topK), accept).map(([d, id]) => [-d, id]);
-      }
-      let mask = 0;
-      if (accept) {
-        // built on the JS side first: a user filter may itself run ops that grow WASM memory
-        const mv = new Uint8Array(N);
-        for (let s = 0; s < N; s++) mv[s] = accept(s) ? 1 : 0;
-        mask = heap.put(mv);
-      }
-      const scores = heap.alloc(N * 4);
-      // Large scans split their rows over the threads (init({ threads })); each row's score is the same.
-      const pool = N >= PARALLEL_MIN_ROWS ? rt().pool : null;
-      if (this.kind === "flat") {
-        if (pool) pool.run("scan_f32", splitRows(N, pool.size).map(([r0, n]) => [pq, this.store.f32 + r0 * D * 4, n, D, D, scores + r0 * 4]));
-        else k.scan_f32(pq, this.store.f32, N, D, D, scores);
-      } else {
-        const q8 = heap.alloc(this.store.dim8), sq = heap.alloc(4);
-        heap.u8(q8, this.store.dim8).fill(0);
-        k.quantize_rows_i8(pq, 1, D, q8, sq);
-        const q16 = heap.alloc(this.store.dim8 * 2);
-        k.widen_i8_i16(q8, this.store.dim8, q16); // widened once, reused against every row
-        const d8 = this.store.dim8;
-        if (pool) pool.run("scan_i8t_scaled", splitRows(N, pool.size, 4).map(([r0, n]) => [q16, this.store.i8 + r0 * d8, n, d8, this.store.scales + r0 * 4, scores + r0 * 4]));
-        else k.scan_i8t_scaled(q16, this.store.i8, N, d8, this.store.scales, scores);
-        const qs = heap.f32(sq, 1)[0];
-        if (this.options.rerank > 0) {
-          const R = Math.max(this.options.rerank, topK);
-          const cand = topkPtr(scores, N, R, mask);
-          return this.exactOver(pq, cand.map(([, s]) => s), topK);
-        }
-        const out = topkPtr(scores, N, topK, mask);
-        return out.map(([s, slot]) => [Math.fround(s * qs), slot]);
-      }
-      return topkPtr(scores, N, topK, mask);
-    });
+    const heap = core.heap();
+    const hits = heap.scope(() => this.backend.search(this.s, heap.put(q), topK, accept, options.efSearch ?? this.options.efSearch));
     return hits.map(([score, slot]) => ({
-      itemId: this.ids[slot]!, score, modality: this.modalities[this.modalityCode[slot]], metadata: this.metadata[slot]!,
+      itemId: this.s.ids[slot]!, score, modality: this.s.modalities[this.s.modalityCode[slot]], metadata: this.s.metadata[slot]!,
     }));
   }
 
-  /** Exact float32 scores over a list of slots, best topK (ties: lower slot). */
-  private exactOver(pq: number, slots: number[], topK: number): Array<[number, number]> {
-    if (slots.length === 0) return [];
-    const { k, heap } = rt();
-    return heap.scope(() => {
-      const ids = heap.put(Int32Array.from(slots));
-      const sc = heap.alloc(slots.length * 4);
-      k.scan_f32_ids(pq, this.store.f32, this.embeddingDim, this.embeddingDim, ids, slots.length, sc);
-      const sv = heap.f32(sc, slots.length);
-      const order = slots.map((s, i) => [sv[i], s] as [number, number]);
-      order.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-      return order.slice(0, topK);
-    });
-  }
-
   /** A versioned, checksummed snapshot, identical in Node and browsers. */
-  save(): Uint8Array { return encodeIndex(this); }
+  save(): Uint8Array { return encodeIndex(this.s); }
 
   /** Restores save()'s bytes; corrupt or truncated input gives a clear Error. */
-  static load(bytes: Uint8Array): MultimodalIndex { return decodeIndex(bytes, (dim, o) => new MultimodalIndex(dim, o)); }
+  static load(bytes: Uint8Array): MultimodalIndex {
+    const state = decodeIndex(bytes);
+    return new MultimodalIndex(state.dim, state.options, state);
+  }
 
   /** Node: writes save()'s bytes atomically (temporary file, fsync, rename), so a crash keeps the old file. */
   async saveToFile(path: string): Promise<void> {
@@ -356,27 +266,15 @@ export class MultimodalIndex {
   /** Frees the index's WASM memory now (otherwise at garbage collection). */
   dispose(): void {
     registry.unregister(this);
-    this.store.free();
+    this.s.store.free();
   }
 }
 
 function normalizeRows(x: Float32Array, n: number, D: number): Float32Array {
-  const { k, heap } = rt();
+  const heap = core.heap();
   return heap.scope(() => {
     const p = heap.put(x);
-    k.normalize_seed_f32(p, p, n, D);
+    core.normalizeSeedRows(p, p, n, D);
     return heap.takeF32(p, n * D);
-  });
-}
-
-/** top-k of scores in scratch via the WASM heap: [score, slot] best first. */
-function topkPtr(scores: number, N: number, k: number, mask: number): Array<[number, number]> {
-  const { k: kr, heap } = rt();
-  return heap.scope(() => {
-    const kk = Math.min(k, N);
-    const ov = heap.alloc(kk * 4), oi = heap.alloc(kk * 4);
-    const n = kr.topk_f32(scores, N, kk, mask, ov, oi);
-    const v = heap.f32(ov, n), id = heap.i32(oi, n);
-    return Array.from({ length: n }, (_, i) => [v[i], id[i]] as [number, number]);
   });
 }

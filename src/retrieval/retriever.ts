@@ -1,6 +1,12 @@
 import { Tensor, fmtShape } from "../tensor.js";
-import type { CLIPModel } from "../models/clip.js";
 import { MultimodalIndex, type IndexOptions, type RetrievalResult } from "./multimodal-index.js";
+
+/** What the retriever needs of a model: image and text embeddings in one space (CLIPModel is one). */
+export interface ImageTextModel {
+  readonly projectionDim: number;
+  encodeImage(images: Tensor): Tensor;
+  encodeText(inputIds: Tensor, attentionMask?: Tensor | null): Tensor;
+}
 
 /**
  * The seed's CrossModalRetriever: a CLIPModel that embeds images into a MultimodalIndex (any kind) and answers
@@ -11,9 +17,9 @@ import { MultimodalIndex, type IndexOptions, type RetrievalResult } from "./mult
  * const hits = retriever.searchByText(inputIds, attentionMask, 5);
  */
 export class CrossModalRetriever {
-  readonly model: CLIPModel;
+  readonly model: ImageTextModel;
   readonly index: MultimodalIndex;
-  constructor(clipModel: CLIPModel, embeddingDim = 512, indexOptions: IndexOptions & { batchSize?: number } = {}) {
+  constructor(clipModel: ImageTextModel, embeddingDim = 512, indexOptions: IndexOptions & { batchSize?: number } = {}) {
     this.model = clipModel;
     if (embeddingDim !== clipModel.projectionDim) throw new Error(`CrossModalRetriever: embeddingDim ${embeddingDim} differs from the model's projection dim ${clipModel.projectionDim}`);
     this.index = new MultimodalIndex(embeddingDim, indexOptions);

@@ -2,7 +2,6 @@
 // (symmetric, max|x| / 127).  Capacity doubles by reallocation; rows are unit-normalised before they arrive.
 // The int8 rows are kept in the scan's 4-row tiles (assembly/scan.ts); everything outside reads and writes
 // them row-major through rowsI8 / setRowsI8, so the file format does not depend on the tiling.
-import { rt } from "../bindings/module.js";
 
 export class VectorStore {
   readonly dim: number;
@@ -10,7 +9,7 @@ export class VectorStore {
   readonly hasInt8: boolean;
   cap = 0;
   f32 = 0; // (cap, dim) float32
-  i8 = 0; // (cap / 4, dim8 / 16, 4, 16) int8 tiles, dim8 = dim rounded up to 16 (zero tail) for the SIMD scan
+  i8 = 0; // (cap / 4, dim8 / 16, 4, 16) int8 tiles (core.i8TileRows x core.i8TileBytes), dim8 = dim rounded up to a whole chunk (zero tail)
   scales = 0; // (cap) float32
   readonly dim8: number;
 
@@ -18,13 +17,14 @@ export class VectorStore {
     this.dim = dim;
     this.hasFloat = float;
     this.hasInt8 = int8;
-    this.dim8 = Math.ceil(dim / 16) * 16;
+    this.dim8 = core.i8RowBytes(dim);
   }
 
   ensure(n: number): void {
     if (n <= this.cap) return;
-    const cap = Math.ceil(Math.max(n, this.cap * 2, 64) / 4) * 4; // whole tiles
-    const { heap } = rt();
+    const t = core.i8TileRows();
+    const cap = Math.ceil(Math.max(n, this.cap * 2, 64) / t) * t; // whole tiles
+    const heap = core.heap();
     const move = (old: number, oldBytes: number, bytes: number): number => {
       const p = heap.allocPersistent(bytes);
       if (old) { heap.u8(p, oldBytes).set(heap.u8(old, oldBytes)); heap.freePersistent(old, oldBytes); }
@@ -41,15 +41,15 @@ export class VectorStore {
 
   /** Writes unit-normalised rows (count, dim) starting at slot. */
   write(slot: number, rows: Float32Array, count: number): void {
-    const { k, heap } = rt();
+    const heap = core.heap();
     const D = this.dim;
     if (this.hasFloat) heap.f32(this.f32 + slot * D * 4, count * D).set(rows.subarray(0, count * D));
     if (this.hasInt8) {
       heap.scope(() => {
         const src = heap.put(rows.subarray(0, count * D));
         const q = heap.alloc(count * D), s = heap.alloc(count * 4);
-        k.quantize_rows_i8(src, count, D, q, s);
-        k.pack_i8_tiles(q, count, D, this.dim8, this.i8, slot);
+        core.quantizeRows(src, count, D, q, s);
+        core.packI8Tiles(q, count, D, this.dim8, this.i8, slot);
         heap.f32(this.scales + slot * 4, count).set(heap.f32(s, count));
       });
     }
@@ -57,7 +57,7 @@ export class VectorStore {
 
   /** Copies row `from` over row `to` (flat removal keeps the rows dense). */
   move(from: number, to: number): void {
-    const { heap } = rt();
+    const heap = core.heap();
     const D = this.dim;
     if (this.hasFloat) heap.f32(this.f32 + to * D * 4, D).set(heap.f32(this.f32 + from * D * 4, D));
     if (this.hasInt8) {
@@ -68,30 +68,31 @@ export class VectorStore {
 
   /** Int8 rows slot..slot+count-1 as row-major (count, dim8) bytes (a copy). */
   rowsI8(slot: number, count: number): Int8Array {
-    const { k, heap } = rt();
+    const heap = core.heap();
     return heap.scope(() => {
       const p = heap.alloc(count * this.dim8);
-      k.unpack_i8_tiles(this.i8, slot, count, this.dim8, this.dim8, p);
+      core.unpackI8Tiles(this.i8, slot, count, this.dim8, this.dim8, p);
       return heap.i8(p, count * this.dim8).slice();
     });
   }
 
   /** Writes row-major (count, dim8) int8 rows into slots slot..slot+count-1. */
   setRowsI8(slot: number, rows: Int8Array | Uint8Array): void {
-    const { k, heap } = rt();
+    const heap = core.heap();
     const count = rows.length / this.dim8;
-    heap.scope(() => k.pack_i8_tiles(heap.put(rows), count, this.dim8, this.dim8, this.i8, slot));
+    heap.scope(() => core.packI8Tiles(heap.put(rows), count, this.dim8, this.dim8, this.i8, slot));
   }
 
   rowF32(slot: number): Float32Array {
-    return rt().heap.f32(this.f32 + slot * this.dim * 4, this.dim).slice();
+    return core.heap().f32(this.f32 + slot * this.dim * 4, this.dim).slice();
   }
 
   free(): void {
-    const { heap } = rt();
+    const heap = core.heap();
     if (this.f32) heap.freePersistent(this.f32, this.cap * this.dim * 4);
     if (this.i8) { heap.freePersistent(this.i8, this.cap * this.dim8); heap.freePersistent(this.scales, this.cap * 4); }
     this.f32 = this.i8 = this.scales = 0;
     this.cap = 0;
   }
-}
+}import * as core from "../core/index.js";
+

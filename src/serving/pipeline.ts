@@ -3,8 +3,9 @@
 // the same task, modalities and input shapes run as one batch; the kernels sum in a fixed order whatever the
 // batch size, so a batched request gets the same bits it would alone.
 import { hasDynamicQuantization } from "../nn/quantized.js";
+import { MODALITIES, encoderFor, isEmbedder, isNamedForward, type Modality } from "../nn/embedder.js";
 import { Sha256 } from "./sha256.js";
-import { Tensor, fmtShape, type NestedArray } from "../tensor.js";
+import { Tensor, fmtShape, type DType, type NestedArray } from "../tensor.js";
 
 /** The seed's MultimodalRequest: modality name -> data, a task ("embedding", "retrieval", "classification", ...) and parameters. */
 export interface MultimodalRequest {
@@ -39,7 +40,7 @@ export interface ServingOptions {
   preprocessors?: Record<string, Preprocessor>;
   batchSize?: number;
   maxWaitMs?: number;
-  /** replaces the seed's routing (embedding: encodeImage / encodeText / encodeVideo / encodeAudio; else forward) */
+  /** replaces the task table's routing (TASKS: "embedding" through the model's encoders; any other task its forwardNamed) */
   runner?: Runner;
   /** tasks whose outputs are one row per input and may be batched (default: ["embedding"]; none for a model with dynamically quantised layers) */
   batchedTasks?: string[];
@@ -65,24 +66,47 @@ interface Pending {
 
 const now = (): number => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
-/** The seed's default routing, for the model classes of this package (and anything with the same methods). */
-function seedRunner(model: any): Runner {
-  return (inputs, task) => {
-    if (task === "embedding") {
-      if (inputs.image && typeof model.encodeImage === "function") return { embedding: model.encodeImage(inputs.image) };
-      if (inputs.text && typeof model.encodeText === "function") return { embedding: model.encodeText(inputs.text, inputs.attention_mask ?? inputs.attentionMask ?? null) };
-      if (inputs.video && typeof model.encodeVideo === "function") return { embedding: model.encodeVideo(inputs.video) };
-      if (inputs.audio && typeof model.encodeAudio === "function") return { embedding: model.encodeAudio(inputs.audio) };
-    }
-    if (typeof model.forward !== "function") throw new Error(`MultimodalServingPipeline: the model has no forward() for task ${JSON.stringify(task)}`);
-    // the seed calls model(**inputs): CLIP-style models take (image, text, mask), fusion models one object
-    const out = model.forward.length >= 2 ? model.forward(inputs.image, inputs.text, inputs.attention_mask ?? inputs.attentionMask ?? null) : model.forward(inputs);
-    if (out instanceof Tensor) return { output: out };
-    return out as Record<string, Tensor | number>;
-  };
+/** How a task runs on a model's batched inputs. */
+export type TaskRunner = (model: unknown, inputs: Record<string, Tensor>) => Record<string, Tensor | number>;
+
+const who = "MultimodalServingPipeline";
+
+/** The seed's `model(**inputs)`, through the model's NamedForward. */
+function forwardTask(model: unknown, inputs: Record<string, Tensor>, task: string): Record<string, Tensor | number> {
+  if (!isNamedForward(model)) throw new Error(`${who}: task ${JSON.stringify(task)} runs the model's forwardNamed(), and ${model === null ? "null" : typeof model === "object" ? (model as object).constructor.name : typeof model} has none (implement NamedForward, or pass a runner)`);
+  return model.forwardNamed(inputs);
 }
 
-function toTensor(modality: string, data: unknown): Tensor {
+/**
+ * The task table: "embedding" embeds the request's one modality through the model's declared encoder (its mask
+ * passed along when the encoder takes one); a task not listed runs the model's forwardNamed.
+ */
+export const TASKS: Readonly<Record<string, TaskRunner>> = {
+  embedding(model, inputs) {
+    const present = MODALITIES.filter((m) => inputs[m] !== undefined);
+    if (present.length === 1 && isEmbedder(model) && model.encoders()[present[0]]) {
+      const enc = encoderFor(model, present[0], who);
+      return { embedding: enc.encode(inputs[present[0]], enc.takesMask ? inputs.attention_mask ?? inputs.attentionMask ?? null : undefined) };
+    }
+    return forwardTask(model, inputs, "embedding");
+  },
+};
+
+const taskRunner = (model: unknown): Runner => (inputs, task) => (TASKS[task] ?? ((m, i) => forwardTask(m, i, task)))(model, inputs);
+
+/** The dtype the model declares for an input name (its encoders', then its forwardNamed's); float32 otherwise. */
+function declaredDtype(model: unknown, name: string): DType {
+  if (isEmbedder(model)) {
+    const encoders = model.encoders();
+    const enc = encoders[name as Modality];
+    if (enc) return enc.dtype;
+    if ((name === "attention_mask" || name === "attentionMask") && Object.values(encoders).some((e) => e?.takesMask)) return "int32";
+  }
+  if (isNamedForward(model) && model.namedInputs[name]) return model.namedInputs[name];
+  return "float32";
+}
+
+function toTensor(modality: string, data: unknown, dtype: DType): Tensor {
   if (data instanceof Tensor) return data;
   if (data instanceof Float32Array || data instanceof Int32Array) return Tensor.from(data);
   if (Array.isArray(data)) {
@@ -90,8 +114,7 @@ function toTensor(modality: string, data: unknown): Tensor {
     for (let d: unknown = data; Array.isArray(d); d = d[0]) shape.push(d.length);
     const flat = (data as unknown[]).flat(Infinity) as number[];
     if (flat.some((v) => typeof v !== "number")) throw new Error(`MultimodalServingPipeline: modality "${modality}" must hold numbers`);
-    const intLike = modality === "text" || modality.endsWith("mask");
-    const t = new Tensor(intLike ? Int32Array.from(flat) : Float32Array.from(flat), shape.length ? shape : [0]);
+    const t = new Tensor(dtype === "int32" ? Int32Array.from(flat) : Float32Array.from(flat), shape.length ? shape : [0]);
     if (t.size !== flat.length) throw new Error(`MultimodalServingPipeline: modality "${modality}" is a ragged array`);
     return t;
   }
@@ -127,7 +150,8 @@ export class MultimodalServingPipeline {
   private readonly batchedTasks: Set<string>;
   private queue: Pending[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private readonly metrics = { totalRequests: 0, totalLatencyMs: 0, batchSizes: [] as number[], cacheHits: 0 };
+  // running sums, so a long-lived pipeline keeps constant memory
+  private readonly metrics = { totalRequests: 0, totalLatencyMs: 0, batches: 0, batchedRequests: 0, cacheHits: 0 };
   readonly cacheSize: number;
   private readonly cachedTasks: Set<string>;
   private readonly cache = new Map<string, MultimodalResponse["results"]>(); // insertion order = recency
@@ -140,7 +164,7 @@ export class MultimodalServingPipeline {
     if (!(this.maxWaitMs >= 0)) throw new Error(`MultimodalServingPipeline: maxWaitMs must be >= 0, got ${this.maxWaitMs}`);
     const m = model as { train?: (on: boolean) => void } | null;
     if (m && typeof m.train === "function") m.train(false); // the seed's self.model.train(False)
-    this.runner = options.runner ?? seedRunner(model);
+    this.runner = options.runner ?? taskRunner(model);
     // A dynamically quantised model picks one activation scale per call, so a batch would change each request's
     // bits: such models run one request at a time unless batchedTasks says otherwise.
     this.batchedTasks = new Set(options.batchedTasks ?? (hasDynamicQuantization(model) ? [] : ["embedding"]));
@@ -189,7 +213,7 @@ export class MultimodalServingPipeline {
     const out: Record<string, Tensor> = {};
     for (const [name, data] of Object.entries(request.modalities)) {
       const pre = this.preprocessors[name];
-      out[name] = pre ? pre(data) : toTensor(name, data);
+      out[name] = pre ? pre(data) : toTensor(name, data, declaredDtype(this.model, name));
       if (!(out[name] instanceof Tensor)) throw new Error(`MultimodalServingPipeline: the "${name}" preprocessor must return a Tensor`);
     }
     return out;
@@ -266,7 +290,8 @@ export class MultimodalServingPipeline {
       const names = Object.keys(batch[0].inputs);
       const inputs = Object.fromEntries(names.map((k) => [k, stack(batch.map((p) => p.inputs[k]))]));
       const outputs = this.runner(inputs, batch[0].request.task);
-      this.metrics.batchSizes.push(n);
+      this.metrics.batches++;
+      this.metrics.batchedRequests += n;
       batch.forEach((p, i) => {
         const r = this.respond(p.request, outputs, p.start, i, n);
         this.remember(p.cacheKey, r.results);
@@ -280,12 +305,12 @@ export class MultimodalServingPipeline {
 
   /** The seed's get_metrics, camelCased. */
   getMetrics(): ServingMetrics {
-    const { totalRequests, totalLatencyMs, batchSizes, cacheHits } = this.metrics;
+    const { totalRequests, totalLatencyMs, batches, batchedRequests, cacheHits } = this.metrics;
     return {
       totalRequests,
       cacheHits,
       avgLatencyMs: totalRequests > 0 ? totalLatencyMs / totalRequests : 0,
-      avgBatchSize: batchSizes.length ? batchSizes.reduce((a, b) => a + b, 0) / batchSizes.length : 0,
+      avgBatchSize: batches ? batchedRequests / batches : 0,
     };
   }
 }

@@ -1,0 +1,73 @@
+// Scaled dot-product attention composed from the GEMM and softmax kernels, with torch 1.13's arithmetic:
+// q / sqrt(head dim) (rounded to float32), then q k^T + mask, softmax over keys, then x v.  One implementation
+// for F.scaledDotProductAttention ((B, H, L, D) tensors) and nn.MultiheadAttention (heads interleaved in rows).
+import { heap } from "./runtime.js";
+import { binary, softmaxRows } from "./elementwise.js";
+import { gemmNT, gemmNN } from "./gemm.js";
+
+/** Where one operand's rows live: element (b, h, i, :) starts at ptr + (b*batch + h*head + i*ld) floats. */
+export interface HeadLayout {
+  ptr: number;
+  ld: number;
+  batch: number;
+  head: number;
+}
+
+/** Divides `rows` rows of n floats (row stride ld) by value, in place. */
+export function divideRows(ptr: number, rows: number, ld: number, n: number, value: number): void {
+  const h = heap();
+  h.scope(() => {
+    const v = h.alloc(n * 4);
+    h.f32(v, n).fill(Math.fround(value));
+    if (ld === n) binary("div", ptr, v, ptr, rows, n, 1);
+    else for (let r = 0; r < rows; r++) binary("div", ptr + r * ld * 4, v, ptr + r * ld * 4, 1, n, 1);
+  });
+}
+
+/**
+ * out = softmax(q k^T + mask) v for every batch item b < B and head h < H: q (L, D), k (S, D), v (S, Dv), out
+ * (L, Dv) per (b, h).  q must already be scaled (divideRows).  mask: additive rows of S floats (0 / -inf), item b's
+ * at mask + b * maskBatch floats, maskRows of them (1: one row for every query), or 0 for none.
+ */
+export function attention(
+  B: number, H: number, L: number, S: number, D: number, Dv: number,
+  q: HeadLayout, k: HeadLayout, v: HeadLayout, out: HeadLayout, mask = 0, maskBatch = 0, maskRows = 1,
+): void {
+  const h = heap();
+  h.scope(() => {
+    const scores = h.alloc(L * S * 4);
+    const at = (o: HeadLayout, b: number, hd: number): number => o.ptr + (b * o.batch + hd * o.head) * 4;
+    for (let b = 0; b < B; b++) {
+      for (let hd = 0; hd < H; hd++) {
+        gemmNT(L, S, D, at(q, b, hd), q.ld, at(k, b, hd), k.ld, scores, S);
+        softmaxRows(scores, scores, L, S, mask ? mask + b * maskBatch * 4 : 0, maskRows);
+        gemmNN(L, Dv, S, scores, S, at(v, b, hd), v.ld, at(out, b, hd), out.ld);
+      }
+    }
+  });
+}
+
+/**
+ * Multi-head attention over packed projections (nn.MultiheadAttention): q rows at qp (row stride ldq), k at kp
+ * (ldk), v at vp (ldv), all (B, L|S, E) batch-first, E = H * D.  Writes (B, L, E) merged heads into out.  mask:
+ * per batch item an additive (S) row of 0 / -inf, or 0 for none.  q is divided by sqrt(D) in place first.
+ */
+export function attentionCore(
+  B: number, L: number, S: number, H: number, D: number,
+  qp: number, ldq: number, kp: number, ldk: number, vp: number, ldv: number, out: number, mask: number,
+): void {
+  const E = H * D;
+  divideRows(qp, B * L, ldq, E, Math.sqrt(D));
+  attention(B, H, L, S, D, D,
+    { ptr: qp, ld: ldq, batch: L * ldq, head: D }, { ptr: kp, ld: ldk, batch: S * ldk, head: D },
+    { ptr: vp, ld: ldv, batch: S * ldv, head: D }, { ptr: out, ld: E, batch: L * E, head: D }, mask, S, 1);
+}
+
+/** Additive key masks (B, S) of 0 / -inf in scratch from a boolean-like int mask (nonzero = padded). */
+export function paddingMaskBuf(mask: ArrayLike<number>, B: number, S: number): number {
+  const h = heap();
+  const p = h.alloc(B * S * 4);
+  const m = h.f32(p, B * S);
+  for (let i = 0; i < B * S; i++) m[i] = mask[i] !== 0 ? -Infinity : 0;
+  return p;
+}

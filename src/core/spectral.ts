@@ -1,0 +1,98 @@
+// Spectral kernels with torch.stft / torchaudio 0.13 semantics: FFT plans (persistent, one per n_fft, made on
+// first use), windows, reflect padding, STFT / power spectrogram / fused sparse mel frames, torchaudio's mel
+// filter banks, dB conversion, DCT matrices and the polyphase sinc resampler.  Callers hold scratch frames.
+import { kernels, heap } from "./runtime.js";
+
+const plans = new Map<number, number>();
+
+/** The real-FFT plan for nFft (persistent memory, made once per size). */
+export function rfftPlan(nFft: number): number {
+  let p = plans.get(nFft);
+  if (p !== undefined) return p;
+  const k = kernels(), h = heap();
+  p = h.allocPersistent(k.rfft_plan_size(nFft));
+  const plan = p;
+  h.scope(() => k.rfft_plan_init(nFft, plan, h.alloc(k.rfft_work_size(nFft))));
+  plans.set(nFft, p);
+  return p;
+}
+
+/** Scratch work space for one transform of nFft (in the caller's frame). */
+export const fftWork = (nFft: number): number => heap().alloc(kernels().rfft_work_size(nFft));
+
+/** torch.hann_window(n, periodic) written to out (n floats). */
+export const hannWindowInto = (n: number, periodic: boolean, out: number): void => kernels().hann_window_f32(n, periodic ? 1 : 0, out);
+
+/** out (n + 2 pad) = x (n) reflect-padded by pad on both sides (pad < n). */
+export const padReflect = (x: number, n: number, pad: number, out: number): void => kernels().pad_reflect_f32(x, n, pad, out);
+
+/** T frames (hop apart) of x, windowed, as (nFft/2 + 1, T, 2) complex pairs.  x must hold nFft floats past the last frame. */
+export const stftFrames = (plan: number, x: number, T: number, hop: number, window: number, ws: number, out: number): void =>
+  kernels().stft_complex_f32(plan, x, T, hop, window, ws, out);
+
+/** |STFT|^power (1 or 2) of T frames as (nFft/2 + 1, T). */
+export const spectrogramFrames = (plan: number, x: number, T: number, hop: number, window: number, ws: number, out: number, power: number): void =>
+  kernels().spectrogram_f32(plan, x, T, hop, window, ws, out, power);
+
+/** Mel spectrogram (nMels, T) of T frames through a sparse filter bank (per mel: first bin, count, weight offset). */
+export const melFrames = (
+  plan: number, x: number, T: number, hop: number, window: number, ws: number, fbIdx: number, fbW: number, nMels: number, out: number, power: number,
+): void => kernels().mel_spectrogram_f32(plan, x, T, hop, window, ws, fbIdx, fbW, nMels, out, power);
+
+/** torchaudio.functional.melscale_fbanks into fb (nFreqs, nMels); work holds nMels + 2 floats. */
+export const melscaleFbanksInto = (
+  nFreqs: number, fMin: number, fMax: number, nMels: number, sampleRate: number, slaneyNorm: boolean, htk: boolean, work: number, fb: number,
+): void => kernels().melscale_fbanks_f32(nFreqs, Math.fround(fMin), Math.fround(fMax), nMels, sampleRate, slaneyNorm ? 1 : 0, htk ? 1 : 0, work, fb);
+
+/** out = multiplier * log10(max(x, amin)) for n floats (AmplitudeToDB before the top_db clamp). */
+export const amplitudeToDb = (x: number, out: number, n: number, multiplier: number, amin: number): void =>
+  kernels().amplitude_to_db_f32(x, out, n, multiplier, amin);
+
+/** out = max(x, floor) for n floats. */
+export const clampMin = (x: number, out: number, n: number, floor: number): void => kernels().clamp_min_f32(x, out, n, floor);
+
+/** out = x^p for n floats. */
+export const powInto = (x: number, out: number, n: number, p: number): void => kernels().pow_f32(x, out, n, Math.fround(p));
+
+/** torchaudio.functional.create_dct (nMels, nMfcc) into out; ortho or no norm. */
+export const createDct = (nMfcc: number, nMels: number, ortho: boolean, out: number): void => kernels().create_dct_f32(nMfcc, nMels, ortho ? 1 : 0, out);
+
+/** A polyphase sinc kernel in persistent memory, with each phase's significant span of taps. */
+export interface ResampleKernel { ptr: number; width: number; K: number; lo: number; len: number }
+const resampleKernels = new Map<string, ResampleKernel>();
+
+/**
+ * torchaudio's sinc_interp_hann kernel for orig -> nw (reduced by their gcd), lowpass width lw, rolloff; made once
+ * per rate pair.  Taps below 1e-12 of the largest at a phase's ends are skipped (see src/audio/resample.ts).
+ */
+export function resampleKernel(orig: number, nw: number, lw: number, rolloff: number): ResampleKernel {
+  const key = `${orig}/${nw}/${lw}/${rolloff}`;
+  let r = resampleKernels.get(key);
+  if (r) return r;
+  const k = kernels(), h = heap();
+  const base = Math.min(orig, nw) * rolloff;
+  const width = Math.ceil((lw * orig) / base);
+  const K = 2 * width + orig;
+  const ptr = h.allocPersistent(nw * K * 4);
+  k.sinc_resample_kernel(orig, nw, width, lw, base, ptr);
+  // significant span of every phase
+  const lo = h.allocPersistent(nw * 4), len = h.allocPersistent(nw * 4);
+  const taps = h.f32(ptr, nw * K), lov = h.i32(lo, nw), lenv = h.i32(len, nw);
+  let peak = 0;
+  for (let i = 0; i < nw * K; i++) peak = Math.max(peak, Math.abs(taps[i]));
+  const tiny = peak * 1e-12;
+  for (let j = 0; j < nw; j++) {
+    let a = 0, b = K - 1;
+    while (a < K && Math.abs(taps[j * K + a]) <= tiny) a++;
+    while (b >= a && Math.abs(taps[j * K + b]) <= tiny) b--;
+    lov[j] = a < K ? a : 0;
+    lenv[j] = a < K ? b - a + 1 : 0;
+  }
+  r = { ptr, width, K, lo, len };
+  resampleKernels.set(key, r);
+  return r;
+}
+
+/** y (target) = resampled x (zero-padded by kern.width in front, orig extra at the end). */
+export const resamplePoly = (x: number, orig: number, nw: number, kern: ResampleKernel, y: number, target: number): void =>
+  kernels().resample_poly_f32(x, orig, nw, kern.ptr, kern.K, kern.lo, kern.len, y, target);

@@ -1,0 +1,133 @@
+// The source tree's architecture, checked on the import graph of src/ (docs/concepts.md draws it):
+//   1. only src/core/ calls kernels: no file outside src/core/ and src/bindings/ reaches the kernel exports
+//      (it may import src/core/index.ts, which does not export them, and init() from bindings/module.ts);
+//   2. nothing imports upward: each folder has a layer, and an import may only go to the same or a lower one;
+//   3. no import cycles.
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const src = join(root, "src");
+
+/** Layer of each part of src/ (a folder, or a file at the top); imports may only go to a layer <= their own. */
+export const LAYERS: Record<string, number> = {
+  "bindings": 0, "tensor.ts": 0, "util": 0,
+  "core": 1,
+  "ops": 2, "functional.ts": 2, "memory.ts": 2, "io": 2,
+  "audio": 3, "vision": 3, "video": 3, "text": 3,
+  "nn": 4,
+  "retrieval": 5,
+  "models": 6,
+  "onnx": 7,
+  "optimize": 8,
+  "pipelines": 9, "serving": 9,
+  "cli": 10,
+  "index.ts": 11,
+};
+
+/** What a file outside src/core/ and src/bindings/ may import from src/bindings/. */
+const BINDINGS_ALLOWED: Record<string, string[]> = {
+  "bindings/module.js": ["init", "isInitialized", "kernelModuleBytes", "InitOptions", "WasmSource"],
+};
+
+export interface Import { from: string; to: string; names: string[] }
+
+function listTs(dir: string, out: string[] = []): string[] {
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) listTs(p, out);
+    else if (n.endsWith(".ts")) out.push(p);
+  }
+  return out;
+}
+
+/** Static relative imports and re-exports of every .ts file under src/ (paths relative to src/, .ts). */
+export function importGraph(): Import[] {
+  const out: Import[] = [];
+  for (const f of listTs(src)) {
+    const text = readFileSync(f, "utf8");
+    const re = /(?:^|\n)\s*(?:import|export)\s+(type\s+)?([^;]*?)\s+from\s+"(\.[^"]+)"/g;
+    for (let m; (m = re.exec(text)); ) {
+      const names = (m[2].match(/\{([^}]*)\}/)?.[1] ?? m[2]).split(",").map((s) => s.trim().replace(/^type\s+/, "").split(/\s+as\s+/)[0]).filter(Boolean);
+      out.push({ from: relative(src, f), to: relative(src, resolve(dirname(f), m[3])).replace(/\.js$/, ".ts"), names });
+    }
+  }
+  return out;
+}
+
+const part = (p: string): string => (p.includes("/") ? p.split("/")[0] : p);
+
+/** Violations of rule 1 in a graph. */
+export function kernelReach(graph: Import[]): string[] {
+  const bad: string[] = [];
+  for (const i of graph) {
+    const inside = ["core", "bindings"].includes(part(i.from));
+    if (inside) continue;
+    if (part(i.to) === "core" && i.to !== "core/index.ts") bad.push(`${i.from} imports ${i.to} (use core/index.ts)`);
+    if (part(i.to) === "bindings") {
+      const allowed = BINDINGS_ALLOWED[i.to.replace(/\.ts$/, ".js")] ?? [];
+      for (const n of i.names) if (!allowed.includes(n)) bad.push(`${i.from} imports ${n} from ${i.to}`);
+    }
+  }
+  return bad;
+}
+
+/** Violations of rule 2 in a graph. */
+export function upward(graph: Import[]): string[] {
+  const bad: string[] = [];
+  for (const i of graph) {
+    const a = LAYERS[part(i.from)], b = LAYERS[part(i.to)];
+    if (a === undefined) bad.push(`${i.from}: ${part(i.from)} has no layer in test/layers.test.ts`);
+    else if (b === undefined) bad.push(`${i.to}: ${part(i.to)} has no layer in test/layers.test.ts`);
+    else if (b > a) bad.push(`${i.from} (layer ${a}, ${part(i.from)}) imports ${i.to} (layer ${b}, ${part(i.to)})`);
+  }
+  return bad;
+}
+
+/** Import cycles (each as a path of files). */
+export function cycles(graph: Import[]): string[][] {
+  const adj = new Map<string, string[]>();
+  for (const i of graph) adj.set(i.from, [...(adj.get(i.from) ?? []), i.to]);
+  const state = new Map<string, number>(), stack: string[] = [], found: string[][] = [];
+  const visit = (n: string): void => {
+    state.set(n, 1); stack.push(n);
+    for (const m of adj.get(n) ?? []) {
+      if (state.get(m) === 1) found.push([...stack.slice(stack.indexOf(m)), m]);
+      else if (!state.has(m)) visit(m);
+    }
+    stack.pop(); state.set(n, 2);
+  };
+  for (const n of adj.keys()) if (!state.has(n)) visit(n);
+  return found;
+}
+
+describe("source architecture", () => {
+  const graph = importGraph();
+
+  it("reads the import graph", () => {
+    expect(graph.length).toBeGreaterThan(200);
+    expect(graph).toContainEqual(expect.objectContaining({ from: "ops/linear.ts", to: "core/index.ts" }));
+  });
+
+  it("only src/core/ calls kernels", () => {
+    expect(kernelReach(graph)).toEqual([]);
+    // core's public surface does not hand the kernel exports out
+    const index = readFileSync(join(src, "core/index.ts"), "utf8");
+    expect(index).not.toMatch(/\bkernels\b\s*[,}]/);
+    // and the check bites: a model file reaching the kernels is reported
+    expect(kernelReach([...graph, { from: "models/clip.ts", to: "bindings/module.ts", names: ["rt"] }])).toEqual(["models/clip.ts imports rt from bindings/module.ts"]);
+    expect(kernelReach([{ from: "nn/linear.ts", to: "core/runtime.ts", names: ["kernels"] }])).toHaveLength(1);
+  });
+
+  it("nothing imports upward", () => {
+    expect(upward(graph)).toEqual([]);
+    expect(upward([{ from: "models/optimizer.ts", to: "onnx/export.ts", names: [] }])).toHaveLength(1);
+  });
+
+  it("has no import cycles", () => {
+    expect(cycles(graph)).toEqual([]);
+    expect(cycles([{ from: "a.ts", to: "b.ts", names: [] }, { from: "b.ts", to: "a.ts", names: [] }])).toHaveLength(1);
+  });
+});
