@@ -11,11 +11,13 @@
 export interface KernelSpec {
   readonly args: readonly string[];
   readonly returns: "void" | "i32";
-  /** the src/core/ file that calls it */
-  readonly core: string;
+  /** the src/core/ file that calls it; null for a building block exported only for its own test */
+  readonly core: string | null;
   readonly tests: readonly string[];
   /** bench group (`npm run bench -- <group>`) */
   readonly bench: string;
+  /** worker threads may run it on a share of the output (bindings/threads.ts) */
+  readonly parallel?: true;
 }
 
 const GEMM_TESTS = ["kernels.json: \"linear\"", "kernel-edges.test.ts: GEMM: edge sizes, strides, batch invariance"] as const;
@@ -29,9 +31,11 @@ export const KERNELS = {
   sgemm_packed: {
     args: ["M", "N", "K", "A", "lda", "Ap", "Bp", "C", "ldc", "bias", "biasMode", "act"], returns: "void", core: "gemm.ts",
     tests: [...GEMM_TESTS, "threads.test.ts: 1, 2 and 3 threads give identical bits"], bench: "gemm",
+    parallel: true,
   },
+  // the one-row GEMV inside lstm_steps_f32, exported so its test can compare it with sgemm directly
   sgemv_packed: {
-    args: ["N", "K", "a", "Bp", "C", "bias", "biasMode", "reverse"], returns: "void", core: "lstm.ts",
+    args: ["N", "K", "a", "Bp", "C", "bias", "biasMode", "reverse"], returns: "void", core: null,
     tests: ["kernel-edges.test.ts: the GEMV kernel (LSTM steps) gives sgemm's bits"], bench: "models",
   },
   // convolution (assembly/conv.ts)
@@ -41,10 +45,10 @@ export const KERNELS = {
   },
   // elementwise (assembly/elementwise.ts)
   unary_f32: { args: ["op", "x", "out", "n"], returns: "void", core: "elementwise.ts", tests: ["kernels.json: \"gelu\"", "kernel-edges.test.ts: unary kernels: edge sizes"], bench: "models" },
-  binary_f32: { args: ["op", "a", "b", "out", "rows", "cols", "bRows"], returns: "void", core: "elementwise.ts", tests: ["kernels.json: \"sdpa\"", "errors.test.ts: add"], bench: "models" },
+  binary_f32: { args: ["op", "a", "b", "out", "rows", "cols", "bRows"], returns: "void", core: "elementwise.ts", tests: ["kernels.json: \"sdpa\"", "kernels.json: \"mha\""], bench: "models" },
   affine_f32: { args: ["x", "out", "n", "s", "t"], returns: "void", core: "elementwise.ts", tests: ["kernels.json: \"spectrogram\"", "models.test.ts: models match PyTorch"], bench: "audio" },
   log_eps_f32: { args: ["x", "out", "n", "eps"], returns: "void", core: "elementwise.ts", tests: ["kernels.json: \"log_mel\""], bench: "audio" },
-  count_nonfinite_f32: { args: ["x", "n"], returns: "i32", core: "buf.ts", tests: ["errors.test.ts: NaN"], bench: "models" },
+  count_nonfinite_f32: { args: ["x", "n"], returns: "i32", core: "buf.ts", tests: ["errors.test.ts: names the NaN/inf count"], bench: "models" },
   // row kernels (assembly/rows.ts)
   softmax_f32: { args: ["x", "out", "rows", "n", "mask", "maskRows", "log"], returns: "void", core: "elementwise.ts", tests: ["kernels.json: \"softmax\"", "kernel-edges.test.ts: softmax / log_softmax vs float64"], bench: "models" },
   layernorm_f32: { args: ["x", "out", "rows", "n", "w", "b", "eps"], returns: "void", core: "elementwise.ts", tests: ["kernels.json: \"layer_norm\"", "kernel-edges.test.ts: layer norm vs float64"], bench: "models" },
@@ -56,6 +60,7 @@ export const KERNELS = {
   lstm_steps_f32: {
     args: ["B", "T", "H", "gx", "whh", "bhh", "biasMode", "reverse", "out", "ldo", "colOff", "h0", "c", "gh"], returns: "void", core: "lstm.ts",
     tests: ["kernels.json: \"lstm\"", "threads.test.ts: 1, 2 and 3 threads give identical bits"], bench: "models",
+    parallel: true,
   },
   // FFT, STFT and mel (assembly/stft.ts, mel.ts)
   rfft_plan_size: { args: ["nfft"], returns: "i32", core: "spectral.ts", tests: ["kernels.json: \"stft\""], bench: "audio" },
@@ -88,6 +93,7 @@ export const KERNELS = {
   qgemm_nt_i32: {
     args: ["M", "N", "K", "A", "W", "acc", "ldc"], returns: "void", core: "quant.ts",
     tests: ["int8-scan.test.ts: qgemm (int16 activation codes x int8 weights) is exact", "threads.test.ts: 1, 2 and 3 threads give identical bits"], bench: "quantized",
+    parallel: true,
   },
   dq_linear_epilogue: {
     args: ["acc", "M", "N", "zp", "colSum", "scale", "bias", "relu", "y"], returns: "void", core: "quant.ts",
@@ -95,9 +101,9 @@ export const KERNELS = {
   },
   widen_i8_i16: { args: ["src", "n", "dst"], returns: "void", core: "quant.ts", tests: ["int8-scan.test.ts: matmulInt8 is exact"], bench: "retrieval" },
   // retrieval scans (assembly/scan.ts)
-  scan_f32: { args: ["q", "X", "N", "D", "ld", "scores"], returns: "void", core: "scan.ts", tests: ["int8-scan.test.ts: f32 scan equals the float64 dot product", "kernels.json: \"scan\""], bench: "retrieval" },
+  scan_f32: { args: ["q", "X", "N", "D", "ld", "scores"], returns: "void", core: "scan.ts", tests: ["int8-scan.test.ts: f32 scan equals the float64 dot product", "kernels.json: \"scan\""], bench: "retrieval", parallel: true },
   scan_i8: { args: ["q", "X", "N", "D", "ld", "scores"], returns: "void", core: "scan.ts", tests: ["int8-scan.test.ts: int8 scan is exact"], bench: "retrieval" },
-  scan_i8t_scaled: { args: ["q16", "X", "N", "D", "scales", "scores"], returns: "void", core: "scan.ts", tests: ["int8-scan.test.ts: tiled int8 scan: exact and scaled"], bench: "retrieval" },
+  scan_i8t_scaled: { args: ["q16", "X", "N", "D", "scales", "scores"], returns: "void", core: "scan.ts", tests: ["int8-scan.test.ts: tiled int8 scan: exact and scaled"], bench: "retrieval", parallel: true },
   pack_i8_tiles: { args: ["src", "rows", "n", "D", "dst", "slot"], returns: "void", core: "scan.ts", tests: ["int8-scan.test.ts: tiled int8 scan: exact and scaled"], bench: "retrieval" },
   unpack_i8_tiles: { args: ["src", "slot", "rows", "D", "n", "dst"], returns: "void", core: "scan.ts", tests: ["int8-scan.test.ts: tiled int8 scan: exact and scaled"], bench: "retrieval" },
   scan_f32_ids: { args: ["q", "X", "D", "ld", "ids", "n", "scores"], returns: "void", core: "scan.ts", tests: ["retrieval.test.ts: MultimodalIndex search vs float64 brute force"], bench: "retrieval" },
@@ -109,6 +115,10 @@ export const KERNELS = {
 export const GEOMETRY = ["SGEMM_PANEL_COLS", "SGEMM_TILE_ROWS", "I8_TILE_ROWS", "I8_TILE_BYTES", "QGEMM_TILE_COLS"] as const;
 
 export type KernelName = keyof typeof KERNELS;
+
+/** Kernels a worker thread can run (derived from the table). */
+export type ParallelKernel = { [K in KernelName]: (typeof KERNELS)[K] extends { parallel: true } ? K : never }[KernelName];
+export const PARALLEL_KERNELS = (Object.keys(KERNELS) as KernelName[]).filter((k): k is ParallelKernel => (KERNELS[k] as KernelSpec).parallel === true);
 type Numbers<A> = A extends readonly unknown[] ? { -readonly [I in keyof A]: number } : never;
 type Fn<S extends KernelSpec> = (...args: Numbers<S["args"]>) => S["returns"] extends "void" ? void : number;
 

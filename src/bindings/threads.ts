@@ -3,9 +3,9 @@
 // the others.  Callers split work along output rows / columns only, so every output element is summed in the
 // same order whatever the thread count: results are bit-identical to one thread.
 
-/** Kernels a worker can run (index = job id). */
-export const PARALLEL_KERNELS = ["sgemm_packed", "scan_f32", "scan_i8t_scaled", "qgemm_nt_i32", "lstm_steps_f32"] as const;
-export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
+import { PARALLEL_KERNELS, type ParallelKernel } from "./kernels.js";
+
+export { PARALLEL_KERNELS, type ParallelKernel };
 
 const MAX_ARGS = 16;
 
