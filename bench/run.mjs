@@ -9,31 +9,38 @@ import { benchModels } from "./models.mjs";
 import { benchRetrieval } from "./retrieval.mjs";
 import { benchQuantized } from "./quantized.mjs";
 import { benchThreads } from "./threads.mjs";
+import { writeBenchmarksDoc } from "./report.mjs";
 
 await init();
 const only = process.argv[2];
 console.log("polymodal benchmarks — single thread; medians of interleaved rounds");
 
 const lines = [];
+const byGroup = new Map(); // group -> its summary lines, for docs/benchmarks.md
+function push(group, ...ls) {
+  lines.push(...ls);
+  byGroup.set(group, [...(byGroup.get(group) ?? []), ...ls]);
+}
 if (!only || only === "gemm") {
   const g = await benchGemm([[197, 768, 768], [197, 768, 3072], [1024, 1024, 1024], [1, 512, 512]]);
-  for (const r of g) lines.push(`GEMM ${r.shape}: ${r.gflops.toFixed(1)} GFLOP/s, ${r.vsXnnpack.toFixed(2)}x XNNPACK's speed, ${r.vsOrt.toFixed(2)}x onnxruntime-web's`);
+  for (const r of g) push("gemm", `GEMM ${r.shape}: ${r.gflops.toFixed(1)} GFLOP/s, ${r.vsXnnpack.toFixed(2)}x XNNPACK's speed, ${r.vsOrt.toFixed(2)}x onnxruntime-web's`);
 }
 if (!only || only === "conv") {
-  for (const r of await benchConv()) lines.push(`conv2d ${r.name}: ${r.vsTfjs.toFixed(2)}x tfjs-backend-wasm's speed, ${r.vsOrt.toFixed(2)}x onnxruntime-web's`);
+  for (const r of await benchConv()) push("conv", `conv2d ${r.name}: ${r.vsTfjs.toFixed(2)}x tfjs-backend-wasm's speed, ${r.vsOrt.toFixed(2)}x onnxruntime-web's`);
 }
 if (!only || only === "audio") {
   const a = await benchAudio();
-  lines.push(`STFT+mel 60 s: ${a.ms.toFixed(2)} ms` + (a.torchaudioMs ? `, ${(a.ms / a.torchaudioMs).toFixed(2)}x torchaudio's time (target <= 1.5x)` : " (torchaudio not available)") + `, ${a.vsOrt.toFixed(1)}x onnxruntime-web's speed, ${a.vsMeyda.toFixed(1)}x Meyda's`);
-  if (a.mfccTorch) lines.push(`MFCC 60 s: ${a.mfccMs.toFixed(2)} ms, ${(a.mfccMs / a.mfccTorch).toFixed(2)}x torchaudio's time (target <= 1.5x)`);
-  if (a.resampleTorch) lines.push(`resample 44.1k->16k 60 s: ${a.resampleMs.toFixed(1)} ms, ${(a.resampleMs / a.resampleTorch).toFixed(2)}x torchaudio's time`);
-  lines.push(`streaming mel: real-time factor ${a.rtf.toExponential(2)}`);
+  push("audio", `STFT+mel 60 s: ${a.ms.toFixed(2)} ms` + (a.torchaudioMs ? `, ${(a.ms / a.torchaudioMs).toFixed(2)}x torchaudio's time (target <= 1.5x)` : " (torchaudio not available)") + `, ${a.vsOrt.toFixed(1)}x onnxruntime-web's speed, ${a.vsMeyda.toFixed(1)}x Meyda's`);
+  if (a.mfccTorch) push("audio", `MFCC 60 s: ${a.mfccMs.toFixed(2)} ms, ${(a.mfccMs / a.mfccTorch).toFixed(2)}x torchaudio's time (target <= 1.5x)`);
+  if (a.resampleTorch) push("audio", `resample 44.1k->16k 60 s: ${a.resampleMs.toFixed(1)} ms, ${(a.resampleMs / a.resampleTorch).toFixed(2)}x torchaudio's time`);
+  push("audio", `streaming mel: real-time factor ${a.rtf.toExponential(2)}`);
 }
 if (!only || only === "models") {
-  for (const r of await benchModels(process.argv[3] ? process.argv[3].split(",") : undefined)) lines.push(`${r.title}: ${r.ms.toFixed(0)} ms` + (r.ratio ? `, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)` : ""));
+  for (const r of await benchModels(process.argv[3] ? process.argv[3].split(",") : undefined)) push("models", `${r.title}: ${r.ms.toFixed(0)} ms` + (r.ratio ? `, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)` : ""));
 }
-if (!only || only === "quantized") lines.push(...(await benchQuantized()));
-if (!only || only === "threads") lines.push(...(await benchThreads()));
-if (!only || only === "retrieval") lines.push(...(await benchRetrieval()));
+if (!only || only === "quantized") push("quantized", ...(await benchQuantized()));
+if (!only || only === "threads") push("threads", ...(await benchThreads()));
+if (!only || only === "retrieval") push("retrieval", ...(await benchRetrieval()));
 console.log("\nsummary");
 for (const l of lines) console.log("  " + l);
+writeBenchmarksDoc(byGroup);

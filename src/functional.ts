@@ -2,7 +2,7 @@
 export { linear, matmul } from "./ops/linear.js";
 export { conv1d, conv2d } from "./ops/conv.js";
 export type { Conv1dOptions, Conv2dOptions } from "./ops/conv.js";
-export { relu, gelu, sigmoid, tanh, exp, log, add, sub, mul, div } from "./ops/elementwise.js";
+export { relu, gelu, sigmoid, silu, tanh, exp, log, add, sub, mul, div } from "./ops/elementwise.js";
 export { softmax, logSoftmax } from "./ops/softmax.js";
 export { layerNorm, normalize } from "./ops/norm.js";
 export { adaptiveAvgPool1d, adaptiveAvgPool2d, mean } from "./ops/pooling.js";

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   init, Tensor, loadSafetensors, Spectrogram, MelSpectrogram, AmplitudeToDB, MFCC, resample, decodeWav, encodeWav, downmix,
-  ctcLoss, ctcBeamSearch, ctcGreedyDecode, CTCVocabulary, StreamingMelSpectrogram,
+  ctcLoss, ctcBeamSearch, ctcGreedyDecode, CTCVocabulary, StreamingMelSpectrogram, camelConfig,
 } from "../src/index.js";
 import { compare, maxRelAbove } from "./harness/compare.js";
 import { lcg } from "./harness/workloads.js";
@@ -17,9 +17,8 @@ const tensors = loadSafetensors(readFileSync(join(dir, "audio.safetensors")));
 
 interface AudioCase { id: string; kind: string; inputs: Record<string, string>; outputs: string[]; opts: Record<string, any> }
 
-const camel = (s: string): string => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
 const camelOpts = (o: Record<string, any>, drop: string[] = []): Record<string, any> =>
-  Object.fromEntries(Object.entries(o).filter(([k]) => !drop.includes(k)).map(([k, v]) => [camel(k), v && typeof v === "object" && !Array.isArray(v) ? camelOpts(v) : v]));
+  camelConfig(Object.fromEntries(Object.entries(o).filter(([k]) => !drop.includes(k))));
 
 function run(c: AudioCase, t: Record<string, Tensor>): Tensor | number[] {
   const o = c.opts;

@@ -55,6 +55,7 @@ describe("non-finite inputs", () => {
     ["softmax", () => F.softmax(Tensor.from([0, -Infinity, 1]))],
     ["mel", () => F.melSpectrogram(Tensor.from(new Float32Array(1000).fill(NaN)))],
     ["attention", () => F.scaledDotProductAttention(Tensor.from([NaN, 1], [1, 1, 2]), z(1, 1, 2), z(1, 1, 2))],
+    ["silu", () => F.silu(Tensor.from([1, -Infinity]))],
   ])("%s names the NaN/inf count", (_n, fn) => {
     expect(fn).toThrow(/holds \d+ NaN or infinite values?; expected finite numbers/);
   });

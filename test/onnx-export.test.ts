@@ -169,6 +169,13 @@ describe("exportOnnx", () => {
     mlp.dispose(); lstm.dispose();
   });
 
+  it("nn.SiLU (added by following CONTRIBUTING.md) exports as x / (1 + exp(-x))", async () => {
+    const m = new nn.Sequential(new nn.Linear(6, 9), new nn.SiLU(), new nn.Linear(9, 2));
+    const x = Tensor.from(lcg(4 * 6, 31, 3), [4, 6]);
+    expectClose(await runOnnx(await MultimodalModelOptimizer.exportOnnx(m, { x }), { x }), m.forward(x), "silu");
+    m.dispose();
+  });
+
   it("names what it cannot export and checks the sample first", async () => {
     const audio = new AudioFeatureExtractor({ convChannels: [8, 8, 8], nhead: 2, numLayers: 1, dimFeedforward: 16, embedDim: 4 });
     await expect(MultimodalModelOptimizer.exportOnnx(audio, { waveform: Tensor.zeros([1600]) })).rejects.toThrow(/waveform sample must be \(batch, samples\), got \[1600\]/);

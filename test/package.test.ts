@@ -1,10 +1,10 @@
 // The packed npm package works from another folder: `import { init, Tensor, F } from "polymodal"` in Node,
 // its types resolve, and the browser bundle imports no Node built-in.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -35,6 +35,8 @@ describe("installed package", () => {
     // Types: a strict TypeScript consumer compiles against the installed package.
     writeFileSync(join(app, "use.ts"), `
       import { init, Tensor, F, type NestedArray } from "polymodal";
+      import * as browser from "polymodal/browser";
+      export const sameApi: typeof init = browser.init;
       export async function f(): Promise<NestedArray> {
         await init();
         const x: Tensor = F.linear(Tensor.zeros([2, 3]), Tensor.zeros([4, 3]));
@@ -53,12 +55,41 @@ describe("installed package", () => {
     const list = JSON.parse(readFileSync(join(root, "test/fixtures/speech/transcripts.json"), "utf8"));
     expect(execFileSync("node", ["asr.mjs", join(root, "test/fixtures/speech", list[0].file)], { cwd: app }).toString().trim()).toBe(list[0].text);
     expect(execFileSync(join(app, "node_modules/.bin/polymodal"), ["info"], { cwd: app }).toString()).toMatch(/clip-scenes[\s\S]*video-text/);
+    // the README's code quick starts run as written against the installed package (file paths from the repo root)
+    const blocks = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    blocks.forEach((code, i) => {
+      writeFileSync(join(app, `quickstart${i}.mjs`), code);
+      expect(() => execFileSync("node", [join(app, `quickstart${i}.mjs`)], { cwd: root, stdio: "pipe" }), `README quick start ${i + 1}`).not.toThrow();
+    });
   }, 120_000);
 
-  it("the browser bundle is self-contained (no node: imports, wasm inlined)", () => {
-    const js = readFileSync(join(root, "dist/polymodal.browser.js"), "utf8");
+  it("the browser bundle is self-contained (no node: imports, wasm inlined) and loads the threaded build only on demand", () => {
+    const js = readFileSync(join(root, "dist/browser/polymodal.js"), "utf8");
     expect(js).not.toMatch(/from\s*["']node:|require\(["'](fs|path|node:)/);
     expect(js.length).toBeGreaterThan(60000);
+    // the threaded kernels are a chunk of their own, imported dynamically from the main file
+    const chunk = readdirSync(join(root, "dist/browser")).find((f) => f.startsWith("wasm-threads-inline-") && f.endsWith(".js"))!;
+    expect(chunk).toBeDefined();
+    expect(js).toContain(chunk);
+    // one inlined module in the main file (the two builds share most bytes, so count them rather than search)
+    expect(js.match(/"[A-Za-z0-9+/=]{50000,}"/g)).toHaveLength(1);
+    expect(readFileSync(join(root, "dist/browser", chunk), "utf8").match(/"[A-Za-z0-9+/=]{50000,}"/g)).toHaveLength(1);
+    // models resolve from the bundle's own URL by default: dist/browser/ is two levels below the package root
+    expect(js).toContain('"../../models/"');
+    expect(existsSync(new URL("../../models/asr-words.json", pathToFileURL(join(root, "dist/browser/polymodal.js"))))).toBe(true);
+    // only jpeg-js's decoder is bundled (the encoder registers itself as window["jpeg-js"]._encode_ outside CommonJS)
+    expect(js).not.toContain("_encode_");
+  });
+
+  it("every export path has types", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    for (const [path, target] of Object.entries(pkg.exports as Record<string, unknown>)) {
+      if (typeof target === "string") { expect(target, path).toMatch(/\.(wasm|json)$/); continue; }
+      const types = (target as Record<string, string>).types;
+      expect(types, `${path} has types`).toBeDefined();
+      expect(readFileSync(join(root, types), "utf8").length, types).toBeGreaterThan(100);
+    }
   });
 
   it("the library sources import no Node built-in (the CLI, src/cli/, is Node-only)", () => {

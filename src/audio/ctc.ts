@@ -11,7 +11,7 @@ function logProbsArg(who: string, lp: unknown): Tensor {
   return lp;
 }
 
-/** Greedy CTC decoding (the seed's): per-frame argmax (first maximum), repeats collapsed, blanks dropped. */
+/** Greedy CTC decoding (the reference design's): per-frame argmax (first maximum), repeats collapsed, blanks dropped. */
 export function ctcGreedyDecode(logProbs: Tensor, options: { blank?: number; lengths?: ArrayLike<number> } = {}): number[][] {
   const lp = logProbsArg("ctcGreedyDecode", logProbs);
   const [B, T, V] = lp.shape;

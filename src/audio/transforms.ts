@@ -3,7 +3,7 @@
 import * as core from "../core/index.js";
 import { gemmNN } from "../core/index.js";
 import { Tensor, fmtShape, numel } from "../tensor.js";
-import { spectrogram, melSpectrogram, melscaleFbanks, type MelNorm, type MelScale } from "../ops/audio.js";
+import { spectrogram, melscaleFbanks, logEps, melPlan, applyMelPlan, type MelPlan, type MelNorm, type MelScale } from "../ops/audio.js";
 
 function waveArg(who: string, x: unknown): Tensor {
   if (!(x instanceof Tensor) || x.dtype !== "float32" || x.ndim < 1) {
@@ -106,6 +106,8 @@ export class MelSpectrogram {
   readonly nMels: number;
   readonly fMin: number;
   readonly fMax: number;
+  /** window and sparse filter bank, built on the first forward and reused (they depend only on the options) */
+  private plan: MelPlan | null = null;
   constructor(readonly options: MelSpectrogramOptions = {}) {
     this.spectrogram = new Spectrogram(options);
     this.sampleRate = options.sampleRate ?? 16000;
@@ -122,12 +124,13 @@ export class MelSpectrogram {
     const s = this.spectrogram, o = this.options;
     const rows = rowsOf(x, s.pad);
     if (s.power === 1 || s.power === 2) {
-      const m = melSpectrogram(rows, {
+      const op = "F.melSpectrogram";
+      this.plan ??= melPlan(op, {
         sampleRate: this.sampleRate, nFft: s.nFft, winLength: s.winLength, hopLength: s.hopLength, fMin: this.fMin, fMax: this.fMax,
         nMels: this.nMels, power: s.power, normalized: o.normalized, center: o.center, padMode: o.padMode, norm: o.norm ?? null,
         melScale: o.melScale ?? "htk", window: o.window,
       });
-      return unrows(m, x.shape.slice(0, -1));
+      return unrows(applyMelPlan(op, rows, this.plan), x.shape.slice(0, -1));
     }
     const spec = s.forward(rows); // (rows, F, T)
     return unrows(applyFb(spec, this.fb), x.shape.slice(0, -1));
@@ -218,7 +221,7 @@ export class MFCC {
     let mel = this.melSpectrogram.forward(x); // (..., nMels, T)
     const heap = core.heap();
     if (this.options.logMels) {
-      mel = heap.scope(() => { const p = heap.put(mel.data); core.logEps(p, p, mel.size, 1e-6); return new Tensor(heap.takeF32(p, mel.size), mel.shape); });
+      mel = logEps(mel, 1e-6);
     } else {
       mel = new AmplitudeToDB({ stype: "power", topDb: 80 }).forward(mel);
     }

@@ -46,7 +46,7 @@ export const KERNELS = {
   // elementwise (assembly/elementwise.ts)
   unary_f32: { args: ["op", "x", "out", "n"], returns: "void", core: "elementwise.ts", tests: ["kernels.json: \"gelu\"", "kernel-edges.test.ts: unary kernels: edge sizes"], bench: "models" },
   binary_f32: { args: ["op", "a", "b", "out", "rows", "cols", "bRows"], returns: "void", core: "elementwise.ts", tests: ["kernels.json: \"sdpa\"", "kernels.json: \"mha\""], bench: "models" },
-  affine_f32: { args: ["x", "out", "n", "s", "t"], returns: "void", core: "elementwise.ts", tests: ["kernels.json: \"spectrogram\"", "models.test.ts: models match PyTorch"], bench: "audio" },
+  affine_f32: { args: ["x", "out", "n", "s", "t"], returns: "void", core: "elementwise.ts", tests: ["kernels.json: \"spectrogram\"", "kernels.json: \"silu\"", "models.test.ts: models match PyTorch"], bench: "audio" },
   log_eps_f32: { args: ["x", "out", "n", "eps"], returns: "void", core: "elementwise.ts", tests: ["kernels.json: \"log_mel\""], bench: "audio" },
   count_nonfinite_f32: { args: ["x", "n"], returns: "i32", core: "buf.ts", tests: ["errors.test.ts: names the NaN/inf count"], bench: "models" },
   // row kernels (assembly/rows.ts)

@@ -1,7 +1,7 @@
 // Loads and instantiates the kernel module once per realm.  The default source is the module inlined into
 // the package as base64, so init() works the same in Node, browsers and workers without fs, fetch or a
 // bundler plugin.  A caller may pass its own bytes, a URL, a Response or a compiled WebAssembly.Module.
-import { WASM_BASE64, WASM_THREADS_BASE64 } from "./wasm-inline.js";
+import { WASM_BASE64 } from "./wasm-inline.js";
 import { ThreadPool } from "./threads.js";
 import type { KernelExports } from "./exports.js";
 import { Heap } from "./heap.js";
@@ -77,7 +77,10 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
     if (threads > 1 && typeof SharedArrayBuffer === "undefined") {
       throw new Error("polymodal.init: threads need SharedArrayBuffer (in a browser: a cross-origin-isolated page, COOP same-origin + COEP require-corp)");
     }
-    const module = threads > 1 ? await WebAssembly.compile(decodeBase64(WASM_THREADS_BASE64)) : await compile(options.wasm);
+    // the threaded build is a separate module (a separate chunk of the browser bundle), loaded only here
+    const module = threads > 1
+      ? await WebAssembly.compile(decodeBase64((await import("./wasm-threads-inline.js")).WASM_THREADS_BASE64))
+      : await compile(options.wasm);
     const initial = options.initialPages ?? 256;
     const maximum = options.maximumPages ?? 65536;
     if (threads > 1 && (!Number.isInteger(maximum) || maximum < initial || maximum > 65536)) {

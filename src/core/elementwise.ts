@@ -21,7 +21,7 @@ export const binary = (op: Binary, a: number, b: number, out: number, rows: numb
 /** out = x * s + t for n floats (s and t rounded to float32 by the caller). */
 export const affine = (x: number, out: number, n: number, s: number, t: number): void => kernels().affine_f32(x, out, n, s, t);
 
-/** out = log(x + eps) for n floats (the seed's log-mel step). */
+/** out = log(x + eps) for n floats (the reference design's log-mel step). */
 export const logEps = (x: number, out: number, n: number, eps: number): void => kernels().log_eps_f32(x, out, n, Math.fround(eps));
 
 /** Softmax (log = false) or log-softmax of each of `rows` rows of n; mask: additive (maskRows, n) rows or 0. */
@@ -42,6 +42,21 @@ export const meanMid = (x: number, out: number, B: number, T: number, C: number)
 /** Adaptive average pooling of P planes (H, W) -> (OH, OW), torch's bin edges. */
 export const adaptiveAvgPool = (x: number, out: number, P: number, H: number, W: number, OH: number, OW: number): void =>
   kernels().adaptive_avg_pool2d_f32(x, out, P, H, W, OH, OW);
+
+/**
+ * out = x / (1 + exp(-x)) for n floats (torch's silu, in its order of operations), composed from the affine, exp and
+ * divide kernels: no kernel of its own.  out may be x.
+ */
+export function silu(x: number, out: number, n: number): void {
+  const h = heap();
+  h.scope(() => {
+    const d = h.alloc(n * 4);
+    affine(x, d, n, -1, 0); // -x (exact)
+    unary("exp", d, d, n); // exp(-x)
+    affine(d, d, n, 1, 1); // exp(-x) + 1 (exact times 1, then one rounding, as torch's 1 + exp(-x))
+    binary("div", x, d, out, 1, n, 1);
+  });
+}
 
 // ---- Buf forms for layers ----
 

@@ -9,7 +9,7 @@ export {
 } from "./buf.js";
 export { Bias, Act, gemmNT, gemmNN, gemmPacked, packedSize, packB, packWeightScratch, unpackWeight, linear, linearRaw } from "./gemm.js";
 export {
-  type Unary, type Binary, unary, binary, affine, logEps, softmaxRows, layerNormRows, l2NormalizeRows, meanMid, adaptiveAvgPool,
+  type Unary, type Binary, unary, binary, affine, silu, logEps, softmaxRows, layerNormRows, l2NormalizeRows, meanMid, adaptiveAvgPool,
   unaryInPlace, addInPlace, layerNorm, meanAxis1, l2normalize, transpose12,
 } from "./elementwise.js";
 export { type ConvGeometry, convOutSize, convInto, conv } from "./conv.js";

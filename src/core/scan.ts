@@ -1,6 +1,6 @@
 // Retrieval scans: dot products of a query with stored rows (float32, int8 row-major, int8 in the scan's tiles,
 // or a list of row ids), large scans split into row ranges over the threads (each row's score is the same on any
-// thread), the tile packing, the seed's row normalisation, and the top-k heap (no full sort).
+// thread), the tile packing, the reference design's row normalisation, and the top-k heap (no full sort).
 import { splitRows } from "../bindings/threads.js";
 import { kernels, heap, pool as getPool } from "./runtime.js";
 import { i8TileRows, i8TileBytes } from "./geometry.js";
@@ -59,7 +59,7 @@ export const unpackI8Tiles = (src: number, slot: number, rows: number, D: number
 export const scanF32Ids = (q: number, X: number, D: number, ld: number, ids: number, n: number, scores: number): void =>
   kernels().scan_f32_ids(q, X, D, ld, ids, n, scores);
 
-/** The seed's cosine normalisation x / (||x|| + 1e-8) of each of `rows` rows of n. */
+/** The reference design's cosine normalisation x / (||x|| + 1e-8) of each of `rows` rows of n. */
 export const normalizeSeedRows = (x: number, out: number, rows: number, n: number): void => kernels().normalize_seed_f32(x, out, rows, n);
 
 /**

@@ -10,7 +10,7 @@ import { Linear } from "../nn/linear.js";
 import { ReLU } from "../nn/basic.js";
 import { Sequential } from "../nn/containers.js";
 import { TransformerEncoder, TransformerEncoderLayer } from "../nn/transformer.js";
-import { melSpectrogram } from "../ops/audio.js";
+import { melSpectrogram, logEps } from "../ops/audio.js";
 import { fromTensor } from "./common.js";
 
 export interface AudioFeatureExtractorConfig {
@@ -28,10 +28,10 @@ export interface AudioFeatureExtractorConfig {
 }
 
 /**
- * The seed's AudioFeatureExtractor with its spectrogram made real: torchaudio's MelSpectrogram (the module's
+ * The reference design's AudioFeatureExtractor with its spectrogram made real: torchaudio's MelSpectrogram (the module's
  * sample rate, n_fft, hop, n_mels; centre reflect padding, periodic Hann, power 2, HTK, no norm) and
  * log(x + 1e-6), then three conv1d+ReLU, a 4-layer transformer, mean pooling and a projection.
- * mel_filters is kept (the seed's state_dict has it) but, as in the seed's reference, not used.
+ * mel_filters is kept (the reference design's state_dict has it) but, as in the reference design's reference, not used.
  * waveform (B, samples) -> (B, embedDim).
  */
 export class AudioFeatureExtractor extends Module implements Embedder, NamedForward {
@@ -68,12 +68,7 @@ export class AudioFeatureExtractor extends Module implements Embedder, NamedForw
     }
     const c = this.config;
     const mel = melSpectrogram(waveform, { sampleRate: c.sampleRate, nFft: c.nFft, hopLength: c.hopLength, nMels: c.nMels });
-    const heap = core.heap();
-    return heap.scope(() => {
-      const p = heap.put(mel.data);
-      core.logEps(p, p, mel.size, 1e-6);
-      return new Tensor(heap.takeF32(p, mel.size), mel.shape);
-    });
+    return logEps(mel, 1e-6);
   }
 
   /** log-mel (B, nMels, T) in scratch -> (B, embedDim). */

@@ -1,5 +1,5 @@
 import type { DType } from "../tensor.js";
-import { type Embedder, type NamedForward, type Modality, type ModalityEncoder, asOutputs } from "../nn/embedder.js";
+import { type Embedder, type NamedForward, type Modality, type ModalityEncoder } from "../nn/embedder.js";
 import * as core from "../core/index.js";
 import { Buf, empty, toTensor } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
@@ -26,7 +26,7 @@ export interface CLIPOutput {
 }
 
 /**
- * The seed's CLIPModel: a VisionEncoder and a TextEncoder projected to one space, L2-normalised, compared with
+ * The reference design's CLIPModel: a VisionEncoder and a TextEncoder projected to one space, L2-normalised, compared with
  * a learned temperature (logit_scale).
  * @example
  * const clip = new CLIPModel({ visionConfig: { imageSize: 224, patchSize: 16, numLayers: 4 },
@@ -115,7 +115,7 @@ export class CLIPModel extends Module implements Embedder, NamedForward {
     });
   }
 
-  /** The seed's contrastive loss: (CE(logits_per_image, arange) + CE(logits_per_text, arange)) / 2. */
+  /** The reference design's contrastive loss: (CE(logits_per_image, arange) + CE(logits_per_text, arange)) / 2. */
   computeLoss(outputs: Pick<CLIPOutput, "logitsPerImage" | "logitsPerText">): number {
     const li = outputs.logitsPerImage, lt = outputs.logitsPerText;
     if (!(li instanceof Tensor) || li.ndim !== 2 || li.shape[0] !== li.shape[1]) {

@@ -19,8 +19,8 @@ export interface ModalityFusionConfig {
 }
 
 /**
- * The seed's ModalityFusion: per-modality projections to fusionDim, then concat, attention across modalities
- * (8 heads), or sigmoid-gated sum.  Missing modalities degrade gracefully (the seed raises KeyError):
+ * The reference design's ModalityFusion: per-modality projections to fusionDim, then concat, attention across modalities
+ * (8 heads), or sigmoid-gated sum.  Missing modalities degrade gracefully (the reference design raises KeyError):
  * concat puts zeros where a modality's projection would be; attention attends over the present modalities
  * only; gated sums the present ones.  At least one modality is required.
  * @example
@@ -95,7 +95,7 @@ export class ModalityFusion extends Module implements NamedForward {
       const att = this.cross_attention!.run(stacked, stacked, stacked, 0);
       return this.fusion_layer.run(core.meanAxis1(att));
     }
-    // gated: sum over modalities (in the seed's order) of gate(p) * p; Python's sum() starts from 0.
+    // gated: sum over modalities (in the reference design's order) of gate(p) * p; Python's sum() starts from 0.
     const acc = zeros([B, fd]);
     for (const m of present) {
       const g = this.gates!.get(m).run(projected[m]); // Linear writes a new buffer; Sigmoid then works in place

@@ -1,4 +1,5 @@
-// The seed's model classes, with PyTorch state_dict names and camelCase options.
+// The reference design's model classes (docs/design.md: "Multimodal Production Systems", whose PyTorch classes are in
+// reference/seed_models.py), with PyTorch's state_dict keys.  Comments in src/ call it "the reference design".
 export { VisionEncoder } from "./vision.js";
 export type { VisionEncoderConfig } from "./vision.js";
 export { TextEncoder } from "./text.js";

@@ -21,7 +21,7 @@ export interface MultimodalInputs {
 }
 
 /**
- * The seed's MultimodalEmbeddingModel: small image (conv), text (embedding + LSTM) and audio (conv1d)
+ * The reference design's MultimodalEmbeddingModel: small image (conv), text (embedding + LSTM) and audio (conv1d)
  * encoders to 256-d each, fused by ModalityFusion.  Any subset of modalities works (see ModalityFusion).
  */
 export class MultimodalEmbeddingModel extends Module implements NamedForward {

@@ -1,5 +1,5 @@
 import type { DType } from "../tensor.js";
-import { type NamedForward, asOutputs } from "../nn/embedder.js";
+import type { NamedForward } from "../nn/embedder.js";
 import * as core from "../core/index.js";
 import { toTensor } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
@@ -10,6 +10,7 @@ import { ReLU } from "../nn/basic.js";
 import { Sequential } from "../nn/containers.js";
 import { LSTM } from "../nn/lstm.js";
 import { fromTensor } from "./common.js";
+import { ctcGreedyDecode } from "../audio/ctc.js";
 
 export interface SpeechRecognitionConfig {
   vocabSize?: number;
@@ -18,7 +19,7 @@ export interface SpeechRecognitionConfig {
 }
 
 /**
- * The seed's CTC speech recogniser: two conv1d+ReLU, a 4-layer bidirectional LSTM and a projection to
+ * The reference design's CTC speech recogniser: two conv1d+ReLU, a 4-layer bidirectional LSTM and a projection to
  * log-probabilities.  melSpec (B, nMels, T) -> logProbs (B, T, vocabSize).
  */
 export class SpeechRecognitionModel extends Module implements NamedForward {
@@ -38,7 +39,7 @@ export class SpeechRecognitionModel extends Module implements NamedForward {
   }
 
   /**
-   * inputLengths (B) is accepted and checked (1 <= length <= T) but, as in the seed, every frame is
+   * inputLengths (B) is accepted and checked (1 <= length <= T) but, as in the reference design, every frame is
    * processed: the BiLSTM's backward direction sees the padded frames too.
    */
   /** NamedForward: { mel_spec, input_lengths? } -> { log_probs } (the ONNX export's names). */
@@ -70,20 +71,6 @@ export class SpeechRecognitionModel extends Module implements NamedForward {
   /** Greedy CTC decoding (blank 0): argmax per frame, collapse repeats, drop blanks. */
   decodeGreedy(logProbs: Tensor): number[][] {
     if (!(logProbs instanceof Tensor) || logProbs.ndim !== 3) throw new Error(`SpeechRecognitionModel.decodeGreedy: logProbs must be (batch, time, vocab), got ${logProbs instanceof Tensor ? fmtShape(logProbs.shape) : typeof logProbs}`);
-    const [B, T, V] = logProbs.shape;
-    const out: number[][] = [];
-    for (let b = 0; b < B; b++) {
-      const tokens: number[] = [];
-      let prev = -1;
-      for (let t = 0; t < T; t++) {
-        let best = 0, bv = -Infinity;
-        const o = (b * T + t) * V;
-        for (let v = 0; v < V; v++) if (logProbs.data[o + v] > bv) { bv = logProbs.data[o + v]; best = v; } // first max, as torch.argmax
-        if (best !== prev && best !== 0) tokens.push(best);
-        prev = best;
-      }
-      out.push(tokens);
-    }
-    return out;
+    return ctcGreedyDecode(logProbs, { blank: 0 });
   }
 }

@@ -19,7 +19,7 @@ export interface TextEncoderConfig {
 }
 
 /**
- * The seed's TextEncoder: token + position embeddings, a post-norm transformer (padding mask from the
+ * The reference design's TextEncoder: token + position embeddings, a post-norm transformer (padding mask from the
  * attention mask), EOS pooling at the last real token (mask.sum - 1, or the last position without a mask),
  * LayerNorm and a projection.  inputIds (B, T) int32 -> (B, projectionDim).
  */

@@ -1,5 +1,5 @@
 import type { DType } from "../tensor.js";
-import { type Embedder, type NamedForward, type Modality, type ModalityEncoder, asOutputs } from "../nn/embedder.js";
+import { type Embedder, type NamedForward, type Modality, type ModalityEncoder } from "../nn/embedder.js";
 import * as core from "../core/index.js";
 import { Buf, empty, toTensor, view } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
@@ -15,7 +15,7 @@ import { TransformerEncoder, TransformerEncoderLayer } from "../nn/transformer.j
 import { tensorArg, idsArg, fromTensor, addRows, prependToken, gatherTokens } from "./common.js";
 
 export interface VideoEncoderConfig {
-  /** A frame encoder (B*T, C, H, W) -> (B*T, frameDim); default the seed's small conv net. */
+  /** A frame encoder (B*T, C, H, W) -> (B*T, frameDim); default the reference design's small conv net. */
   frameEncoder?: Runnable | null;
   frameDim?: number;
   numFrames?: number;
@@ -24,7 +24,7 @@ export interface VideoEncoderConfig {
 }
 
 /**
- * The seed's VideoEncoder: a per-frame encoder, projection, temporal position embedding, CLS token and a
+ * The reference design's VideoEncoder: a per-frame encoder, projection, temporal position embedding, CLS token and a
  * temporal transformer.  video (B, T, C, H, W), T <= numFrames -> { videoEmbedding (B, D), frameEmbeddings (B, T, D) }.
  */
 export class VideoEncoder extends Module implements Embedder, NamedForward {
@@ -49,6 +49,7 @@ export class VideoEncoder extends Module implements Embedder, NamedForward {
   }
 
   run(video: Buf): { video: Buf; frames: Buf } {
+    if (video.shape.length !== 5) throw new Error(`VideoEncoder: video must be (batch, frames, channels, height, width), got ${fmtShape(video.shape)}`);
     const [B, T, C, H, W] = video.shape;
     if (T > this.config.numFrames) throw new Error(`VideoEncoder: video has ${T} frames, more than num_frames (${this.config.numFrames})`);
     if (T < 1) throw new Error("VideoEncoder: video needs at least one frame");
@@ -100,7 +101,7 @@ export interface VideoTextOutput {
 }
 
 /**
- * The seed's VideoTextModel: VideoEncoder + BiLSTM text encoder projected to one space, a temperature, and
+ * The reference design's VideoTextModel: VideoEncoder + BiLSTM text encoder projected to one space, a temperature, and
  * an optional classifier on the video embedding.
  */
 export class VideoTextModel extends Module implements Embedder, NamedForward {
@@ -138,7 +139,7 @@ export class VideoTextModel extends Module implements Embedder, NamedForward {
   encodeVideo(video: Tensor): Tensor { return scoped(() => toTensor(this.videoBuf(video))); }
   encodeText(inputIds: Tensor): Tensor { return scoped(() => toTensor(this.textBuf(inputIds))); }
 
-  /** Embedder: clips (float32) and token ids (int32, no mask: the seed's text tower pools the last token). */
+  /** Embedder: clips (float32) and token ids (int32, no mask: the reference design's text tower pools the last token). */
   encoders(): Partial<Record<Modality, ModalityEncoder>> {
     return {
       video: { dtype: "float32", takesMask: false, encode: (x) => this.encodeVideo(x) },

@@ -22,7 +22,7 @@ export interface VisionEncoderConfig {
 }
 
 /**
- * The seed's VisionEncoder: a ViT (patch conv, CLS token, position embedding, post-norm transformer with
+ * The reference design's VisionEncoder: a ViT (patch conv, CLS token, position embedding, post-norm transformer with
  * dim_feedforward 4E), LayerNorm on the CLS output, then a projection.  images (B, C, H, W) -> (B, projectionDim).
  * @example
  * const enc = new VisionEncoder({ imageSize: 224, patchSize: 16, numLayers: 4 });

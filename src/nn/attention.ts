@@ -4,6 +4,7 @@ import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "./module.js";
 import { Parameter, uniformInit, nextSeed, fill } from "./parameter.js";
 import { Linear } from "./linear.js";
+import { swap01 } from "../ops/layout.js";
 
 /**
  * nn.MultiheadAttention (batch_first).  State: in_proj_weight (3E, E), in_proj_bias (3E), out_proj.weight,
@@ -94,12 +95,3 @@ export class MultiheadAttention extends Module {
     return this.batchFirst ? out : swap01(out);
   }
 }
-
-/** (A, B, C) -> (B, A, C) */
-function swap01(t: Tensor): Tensor {
-  const [A, B, C] = t.shape;
-  const out = new Float32Array(t.size);
-  for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) out.set(t.data.subarray((a * B + b) * C, (a * B + b + 1) * C) as Float32Array, (b * A + a) * C);
-  return new Tensor(out, [B, A, C]);
-}
-export { swap01 };

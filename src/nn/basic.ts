@@ -29,6 +29,17 @@ export class Sigmoid extends Layer {
 export class GELU extends Layer {
   run(x: Buf): Buf { return core.unaryInPlace("gelu", x); }
 }
+/**
+ * nn.SiLU: x * sigmoid(x), as F.silu.
+ * @example
+ * new SiLU().forward(Tensor.from([-1, 0, 2])); // [-0.2689, 0, 1.7616]
+ */
+export class SiLU extends Layer {
+  run(x: Buf): Buf {
+    core.silu(x.ptr, x.ptr, core.size(x));
+    return x;
+  }
+}
 export class Tanh extends Layer {
   run(x: Buf): Buf { return core.unaryInPlace("tanh", x); }
 }

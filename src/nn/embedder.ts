@@ -1,7 +1,7 @@
 // What a model declares about itself, so callers (serving, embedding caches, retrieval, the CLI) route by
 // interface instead of guessing from method names, argument counts or modality names.
 //   Embedder      - the modalities a model embeds, each with its input dtype and whether it takes a mask;
-//   NamedForward  - the seed's `model(**inputs)`: named inputs (with their dtypes) in, named outputs out.
+//   NamedForward  - the reference design's `model(**inputs)`: named inputs (with their dtypes) in, named outputs out.
 import { Tensor, type DType } from "../tensor.js";
 
 export type Modality = "image" | "text" | "audio" | "video";
@@ -22,7 +22,7 @@ export interface Embedder {
   encoders(): Partial<Record<Modality, ModalityEncoder>>;
 }
 
-/** A model callable with named inputs, as the seed's serving calls `model(**inputs)`. */
+/** A model callable with named inputs, as the reference design's serving calls `model(**inputs)`. */
 export interface NamedForward {
   /** every input name it reads, with its dtype */
   readonly namedInputs: Readonly<Record<string, DType>>;

@@ -1,3 +1,4 @@
+import { swap01 } from "../ops/layout.js";
 import * as core from "../core/index.js";
 import { lstmRecurrence, lstmBidirectional } from "../core/index.js";
 import { Buf, empty, fromTensor, toTensor, zeros } from "../core/index.js";
@@ -112,20 +113,14 @@ export class LSTM extends Module {
   forward(input: Tensor): LSTMOutput {
     const who = "LSTM.forward";
     if (!(input instanceof Tensor) || input.ndim !== 3) throw new Error(`${who}: input must be 3-D, got ${input instanceof Tensor ? fmtShape(input.shape) : typeof input}`);
-    const x = this.batchFirst ? input : swapBT(input);
+    const x = this.batchFirst ? input : swap01(input);
     return scoped(() => {
       const dirs = this.bidirectional ? 2 : 1;
       const [B] = x.shape;
       const h = zeros([this.numLayers * dirs, B, this.hiddenSize]), c = zeros([this.numLayers * dirs, B, this.hiddenSize]);
       const y = toTensor(this.run(fromTensor(who, "input", x), { h, c }));
-      return { output: this.batchFirst ? y : swapBT(y), h: toTensor(h), c: toTensor(c) };
+      return { output: this.batchFirst ? y : swap01(y), h: toTensor(h), c: toTensor(c) };
     });
   }
 }
 
-function swapBT(t: Tensor): Tensor {
-  const [A, B, C] = t.shape;
-  const out = new Float32Array(t.size);
-  for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) out.set((t.data as Float32Array).subarray((a * B + b) * C, (a * B + b + 1) * C), (b * A + a) * C);
-  return new Tensor(out, [B, A, C]);
-}

@@ -4,7 +4,8 @@ import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "./module.js";
 import { Linear } from "./linear.js";
 import { LayerNorm, Dropout } from "./basic.js";
-import { MultiheadAttention, swap01 } from "./attention.js";
+import { MultiheadAttention } from "./attention.js";
+import { swap01 } from "../ops/layout.js";
 import { ModuleList } from "./containers.js";
 
 export interface TransformerEncoderLayerOptions {

@@ -1,6 +1,6 @@
 // ONNX export (opset 17) of polymodal modules from their weights: each supported layer writes its ONNX nodes
-// (layers.ts), each seed model its forward's glue (models.ts), weights become initializers; the tests run the
-// graphs in onnxruntime-web against the modules on the same inputs.  Supported: every model of the seed
+// (layers.ts), each reference-design model its forward's glue (models.ts), weights become initializers; the tests run the
+// graphs in onnxruntime-web against the modules on the same inputs.  Supported: every model of the reference design
 // (forward), and any stack of the nn layers SUPPORTED lists (a Sequential or a single layer).
 import { Tensor } from "../tensor.js";
 import { Module } from "../nn/module.js";
@@ -10,7 +10,7 @@ import { buildModel } from "./models.js";
 
 /**
  * The ONNX bytes of model's forward on inputs shaped like sampleInputs (names kept, in order); dimension 0 is
- * dynamic ("batch"), as the seed's dynamic_axes ask, and so is SpeechRecognitionModel's frame axis.  The sample
+ * dynamic ("batch"), as the reference design's dynamic_axes ask, and so is SpeechRecognitionModel's frame axis.  The sample
  * is run through the model first, so a wrong sample fails here, naming what the model expects.
  */
 export function exportOnnxBytes(model: Module, sampleInputs: Record<string, Tensor>): Uint8Array {

@@ -4,7 +4,7 @@ import { Linear, Embedding } from "../nn/linear.js";
 import { Conv1d, Conv2d } from "../nn/conv.js";
 import { LSTM } from "../nn/lstm.js";
 import { Sequential } from "../nn/containers.js";
-import { LayerNorm, ReLU, GELU, Sigmoid, Tanh, Dropout, Identity, AdaptiveAvgPool1d, AdaptiveAvgPool2d, Flatten } from "../nn/basic.js";
+import { LayerNorm, ReLU, GELU, Sigmoid, SiLU, Tanh, Dropout, Identity, AdaptiveAvgPool1d, AdaptiveAvgPool2d, Flatten } from "../nn/basic.js";
 import { MultiheadAttention } from "../nn/attention.js";
 import { TransformerEncoder, TransformerEncoderLayer } from "../nn/transformer.js";
 import { DynamicQuantizedLinear, DynamicQuantizedLSTM } from "../nn/quantized.js";
@@ -125,6 +125,7 @@ registerLayer(GELU, (g, _m, x) => {
   return g.op1("Mul", [g.op1("Mul", [x, g.op1("Add", [e, g.constF("one", [], Float32Array.of(1))])]), g.constF("half", [], Float32Array.of(0.5))]);
 });
 registerLayer(Sigmoid, (g, _m, x) => g.op1("Sigmoid", [x]));
+registerLayer(SiLU, (g, _m, x) => g.op1("Div", [x, g.op1("Add", [g.op1("Exp", [g.op1("Neg", [x])]), g.constF("one", [], Float32Array.of(1))])]));
 registerLayer(Tanh, (g, _m, x) => g.op1("Tanh", [x]));
 registerLayer(Dropout, (_g, _m, x) => x);
 registerLayer(Identity, (_g, _m, x) => x);

@@ -1,4 +1,4 @@
-// Whole-model ONNX writers for the seed's models: the glue of each forward around the layer writers, and the
+// Whole-model ONNX writers for the reference design's models: the glue of each forward around the layer writers, and the
 // input / output spec (names, dynamic axes) of the exported graph.
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module } from "../nn/module.js";

@@ -28,7 +28,7 @@ export interface STFTOptions {
   padMode?: "reflect" | "constant";
 }
 
-interface Framing {
+export interface Framing {
   nFft: number; hop: number; window: Float32Array; center: boolean; padMode: "reflect" | "constant";
 }
 
@@ -208,6 +208,14 @@ export interface MelSpectrogramOptions {
 export function melSpectrogram(x: Tensor, options: MelSpectrogramOptions = {}): Tensor {
   const op = "F.melSpectrogram";
   f32(op, "input", x);
+  return applyMelPlan(op, x, melPlan(op, options));
+}
+
+/** Everything about a mel spectrogram that does not depend on the signal: framing, window, sparse filter bank. */
+export interface MelPlan { fr: Framing; sp: { idx: Int32Array; w: Float32Array }; nMels: number; power: number; normalized: boolean }
+
+/** Checks the options and builds the window and the sparse filter bank once (MelSpectrogram keeps its plan). */
+export function melPlan(op: string, options: MelSpectrogramOptions): MelPlan {
   const sampleRate = posInt(op, "sampleRate", options.sampleRate ?? 16000);
   const nFft = posInt(op, "nFft", options.nFft ?? 400);
   const winLength = options.winLength ?? nFft;
@@ -216,25 +224,30 @@ export function melSpectrogram(x: Tensor, options: MelSpectrogramOptions = {}): 
   const power = powerOf(op, options.power);
   const fr = framing(op, { nFft, winLength, hopLength, window: options.window, center: options.center, padMode: options.padMode });
   const fb = melscaleFbanks(Math.floor(nFft / 2) + 1, options.fMin ?? 0, options.fMax ?? sampleRate / 2, nMels, sampleRate, options.norm ?? null, options.melScale ?? "htk");
-  const sp = sparseFbanks(fb);
-  const plan = rfftPlan(nFft);
+  return { fr, sp: sparseFbanks(fb), nMels, power, normalized: !!options.normalized };
+}
+
+/** The mel spectrogram of float signals x (L) or (B, L) under a plan: ([B,] nMels, T). */
+export function applyMelPlan(op: string, x: Tensor, p: MelPlan): Tensor {
+  const { fr, sp, nMels, power } = p;
+  const plan = rfftPlan(fr.nFft);
   const heap = getHeap();
   return heap.scope(() => {
     const s = padSignals(op, x, fr);
     const pw = heap.put(fr.window);
-    const ws = fftWork(nFft);
+    const ws = fftWork(fr.nFft);
     const pi = heap.put(sp.idx), pf = heap.put(sp.w);
     const n = nMels * s.T;
     const out = heap.alloc(s.rows * n * 4);
     for (let r = 0; r < s.rows; r++) {
       melFrames(plan, s.ptr + r * s.Lp * 4, s.T, fr.hop, pw, ws, pi, pf, nMels, out + r * n * 4, power);
     }
-    if (options.normalized) affine(out, out, s.rows * n, Math.fround(windowNorm(fr, power)), 0);
+    if (p.normalized) affine(out, out, s.rows * n, Math.fround(windowNorm(fr, power)), 0);
     return new Tensor(heap.takeF32(out, s.rows * n), x.ndim === 2 ? [s.rows, nMels, s.T] : [nMels, s.T]);
   });
 }
 
-/** log(x + eps) elementwise: the seed's log-mel step (AudioFeatureExtractor uses eps = 1e-6). */
+/** log(x + eps) elementwise: the reference design's log-mel step (AudioFeatureExtractor uses eps = 1e-6). */
 export function logEps(x: Tensor, eps = 1e-6): Tensor {
   const op = "logEps";
   f32(op, "input", x);

@@ -1,4 +1,4 @@
-import { heap as getHeap, unary as unaryKernel, binary as binaryKernel, type Unary, type Binary } from "../core/index.js";
+import { heap as getHeap, unary as unaryKernel, binary as binaryKernel, silu as siluCore, type Unary, type Binary } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { f32, fail, putFinite } from "./check.js";
 
@@ -21,6 +21,21 @@ export const sigmoid = (x: Tensor): Tensor => unary("F.sigmoid", "sigmoid", x);
 export const tanh = (x: Tensor): Tensor => unary("F.tanh", "tanh", x);
 /** e^x with the package's own exp (same bits on every engine). */
 export const exp = (x: Tensor): Tensor => unary("exp", "exp", x);
+/**
+ * x * sigmoid(x), computed as torch does: x / (1 + exp(-x)).
+ * @example
+ * F.silu(Tensor.from([-1, 0, 2])).toArray(); // [-0.2689, 0, 1.7616]
+ */
+export function silu(x: Tensor): Tensor {
+  const op = "F.silu";
+  f32(op, "input", x);
+  const heap = getHeap();
+  return heap.scope(() => {
+    const p = putFinite(op, "input", x);
+    if (x.size > 0) siluCore(p, p, x.size);
+    return new Tensor(heap.takeF32(p, x.size), x.shape);
+  });
+}
 /** Natural log (log 0 = -inf, negative -> NaN, as torch). */
 export const log = (x: Tensor): Tensor => unary("log", "log", x);
 

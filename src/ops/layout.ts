@@ -43,3 +43,12 @@ export function transposeLast2(x: Tensor): Tensor {
   }
   return new Tensor(out, [...x.shape.slice(0, -2), C, R]);
 }
+
+/** (A, B, C) -> (B, A, C): batch-first <-> sequence-first for the torch layers' batch_first option. */
+export function swap01(t: Tensor): Tensor {
+  const [A, B, C] = t.shape;
+  const out = new Float32Array(t.size);
+  const src = t.data as Float32Array;
+  for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) out.set(src.subarray((a * B + b) * C, (a * B + b + 1) * C), (b * A + a) * C);
+  return new Tensor(out, [B, A, C]);
+}

@@ -1,4 +1,4 @@
-// The seed's MultimodalModelOptimizer: a thin facade over dynamic int8 quantisation (nn/quantize.ts, with the
+// The reference design's MultimodalModelOptimizer: a thin facade over dynamic int8 quantisation (nn/quantize.ts, with the
 // quantised layers), ONNX export (onnx/) and embedding caches (retrieval/cache.ts).
 import { Tensor } from "../tensor.js";
 import { Module } from "../nn/module.js";
@@ -14,7 +14,7 @@ export type { QuantizeOptions, EmbeddingBatch };
 const who = "MultimodalModelOptimizer";
 
 /**
- * Optimisation helpers for multimodal models, the seed's class with its promises kept.
+ * Optimisation helpers for multimodal models, the reference design's class with its promises kept.
  * @example
  * const q = MultimodalModelOptimizer.quantizeModel(model);          // int8 Linear and LSTM layers, a new model
  * const logits = q.forward(melSpec);
@@ -24,7 +24,7 @@ const who = "MultimodalModelOptimizer";
 export class MultimodalModelOptimizer {
   /**
    * torch.quantization.quantize_dynamic(model, {nn.Linear, nn.LSTM}, dtype=torch.qint8): a quantised copy (see
-   * quantizeDynamic).  "static" returns the model unchanged, as the seed does (static quantisation needs
+   * quantizeDynamic).  "static" returns the model unchanged, as the reference design does (static quantisation needs
    * calibration data).
    */
   static quantizeModel<T extends Module>(model: T, quantizationType: "dynamic" | "static" = "dynamic", options: QuantizeOptions = {}): T {
@@ -38,7 +38,7 @@ export class MultimodalModelOptimizer {
   }
 
   /**
-   * The seed's export_onnx, for real: ONNX (opset 17) bytes of model.forward for inputs named and shaped like
+   * The reference design's export_onnx, for real: ONNX (opset 17) bytes of model.forward for inputs named and shaped like
    * sampleInputs, batch dimension dynamic; written atomically to outputPath when given (Node).  Supported models
    * and layers: EXPORTABLE (src/onnx); any other module is an Error naming them.
    */

@@ -109,7 +109,7 @@ export class VideoTextEmbedder {
     return rows(this.model.encodeVideo(this.processor.process(clips)));
   }
   embedTexts(texts: string[]): Float32Array[] {
-    // the seed's text encoder reads the BiLSTM's last position, so every caption is padded to the same length
+    // the reference design's text encoder reads the BiLSTM's last position, so every caption is padded to the same length
     const { inputIds } = this.tokenizer.encodeBatch(texts, { maxLength: this.maxLength, padding: "max_length" });
     return rows(this.model.encodeText(inputIds));
   }

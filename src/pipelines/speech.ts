@@ -85,7 +85,7 @@ export class SpeechRecognizer {
     return this.model.forward(this.features(audioAt("SpeechRecognizer.logProbs", input, this.card.features.sampleRate)));
   }
 
-  /** Greedy CTC (the seed's decode_greedy), or prefix beam search with { beamWidth }. */
+  /** Greedy CTC (the reference design's decode_greedy), or prefix beam search with { beamWidth }. */
   transcribe(input: AudioInput, options: { beamWidth?: number } = {}): Transcript {
     const wave = audioAt("SpeechRecognizer.transcribe", input, this.card.features.sampleRate);
     const lp = this.model.forward(this.features(wave));

@@ -3,25 +3,12 @@
 // Sections, in order, sizes from the header: float32 rows (used x dim), int8 rows (used x dim8) + scales (used),
 // HNSW levels (used i32) + level-0 links (used x (2M+1) i32) + upper links (sum of levels x (M+1) i32).
 import * as core from "../core/index.js";
+import { crc32 } from "../util/crc32.js";
 import { type IndexOptions, type IndexState, indexOptions, emptyState, growMeta } from "./state.js";
 
 const MAGIC = [0x50, 0x4d, 0x49, 0x44, 0x58, 0x0d, 0x0a, 0x1a];
 const VERSION = 1;
 
-let crcTable: Uint32Array | null = null;
-export function crc32(b: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = crcTable[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 interface Header {
   dim: number; options: Required<IndexOptions>; used: number;

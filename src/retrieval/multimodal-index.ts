@@ -1,5 +1,5 @@
-// MultimodalIndex: the seed's in-memory index made a production one.  Embeddings are normalised once, at
-// insert, as the seed does before scoring (x / (||x|| + 1e-8)); scores are cosine similarities.  Kinds:
+// MultimodalIndex: the reference design's in-memory index made a production one.  Embeddings are normalised once, at
+// insert, as the reference design does before scoring (x / (||x|| + 1e-8)); scores are cosine similarities.  Kinds:
 //   flat  - exact float32 scan (SIMD) + top-k heap, no sort
 //   int8  - exact scan over int8 rows (4x less memory); optionally re-ranks the best `rerank` in float32
 //   hnsw  - HNSW graph (m, efConstruction, efSearch); filters applied during the graph search

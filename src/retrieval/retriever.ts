@@ -9,7 +9,7 @@ export interface ImageTextModel {
 }
 
 /**
- * The seed's CrossModalRetriever: a CLIPModel that embeds images into a MultimodalIndex (any kind) and answers
+ * The reference design's CrossModalRetriever: a CLIPModel that embeds images into a MultimodalIndex (any kind) and answers
  * text or image queries.
  * @example
  * const retriever = new CrossModalRetriever(clip, 256, { kind: "hnsw" });

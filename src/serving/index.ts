@@ -1,3 +1,3 @@
-// Serving: the seed's MultimodalServingPipeline with real dynamic batching.
+// Serving: the reference design's MultimodalServingPipeline with real dynamic batching.
 export { MultimodalServingPipeline } from "./pipeline.js";
 export type { MultimodalRequest, MultimodalResponse, ServingMetrics, ServingOptions, Preprocessor, Runner } from "./pipeline.js";

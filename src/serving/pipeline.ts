@@ -1,5 +1,5 @@
-// The seed's MultimodalServingPipeline made real: per-modality preprocessors, task routing, and the dynamic
-// batching the seed declares (batch_size, max_wait_ms) but never runs.  Requests submitted within maxWaitMs with
+// The reference design's MultimodalServingPipeline made real: per-modality preprocessors, task routing, and the dynamic
+// batching the reference design declares (batch_size, max_wait_ms) but never runs.  Requests submitted within maxWaitMs with
 // the same task, modalities and input shapes run as one batch; the kernels sum in a fixed order whatever the
 // batch size, so a batched request gets the same bits it would alone.
 import { hasDynamicQuantization } from "../nn/quantized.js";
@@ -7,7 +7,7 @@ import { MODALITIES, encoderFor, isEmbedder, isNamedForward, type Modality } fro
 import { Sha256 } from "./sha256.js";
 import { Tensor, fmtShape, type DType, type NestedArray } from "../tensor.js";
 
-/** The seed's MultimodalRequest: modality name -> data, a task ("embedding", "retrieval", "classification", ...) and parameters. */
+/** The reference design's MultimodalRequest: modality name -> data, a task ("embedding", "retrieval", "classification", ...) and parameters. */
 export interface MultimodalRequest {
   requestId: string;
   modalities: Record<string, unknown>;
@@ -15,7 +15,7 @@ export interface MultimodalRequest {
   parameters?: Record<string, unknown>;
 }
 
-/** The seed's MultimodalResponse; results hold plain arrays (tensor.tolist()) and numbers. */
+/** The reference design's MultimodalResponse; results hold plain arrays (tensor.tolist()) and numbers. */
 export interface MultimodalResponse {
   requestId: string;
   results: Record<string, NestedArray | number | string | boolean | null>;
@@ -71,7 +71,7 @@ export type TaskRunner = (model: unknown, inputs: Record<string, Tensor>) => Rec
 
 const who = "MultimodalServingPipeline";
 
-/** The seed's `model(**inputs)`, through the model's NamedForward. */
+/** The reference design's `model(**inputs)`, through the model's NamedForward. */
 function forwardTask(model: unknown, inputs: Record<string, Tensor>, task: string): Record<string, Tensor | number> {
   if (!isNamedForward(model)) throw new Error(`${who}: task ${JSON.stringify(task)} runs the model's forwardNamed(), and ${model === null ? "null" : typeof model === "object" ? (model as object).constructor.name : typeof model} has none (implement NamedForward, or pass a runner)`);
   return model.forwardNamed(inputs);
@@ -163,7 +163,7 @@ export class MultimodalServingPipeline {
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`MultimodalServingPipeline: batchSize must be a positive integer, got ${this.batchSize}`);
     if (!(this.maxWaitMs >= 0)) throw new Error(`MultimodalServingPipeline: maxWaitMs must be >= 0, got ${this.maxWaitMs}`);
     const m = model as { train?: (on: boolean) => void } | null;
-    if (m && typeof m.train === "function") m.train(false); // the seed's self.model.train(False)
+    if (m && typeof m.train === "function") m.train(false); // the reference design's self.model.train(False)
     this.runner = options.runner ?? taskRunner(model);
     // A dynamically quantised model picks one activation scale per call, so a batch would change each request's
     // bits: such models run one request at a time unless batchedTasks says otherwise.
@@ -233,7 +233,7 @@ export class MultimodalServingPipeline {
     return { requestId: request.requestId, results, latencyMs, modalitiesUsed: Object.keys(request.modalities) };
   }
 
-  /** One request now, as a batch of one (the seed's process_single). */
+  /** One request now, as a batch of one (the reference design's process_single). */
   processSingle(request: MultimodalRequest): MultimodalResponse {
     const start = now();
     const inputs = this.preprocess(request);
@@ -303,7 +303,7 @@ export class MultimodalServingPipeline {
     }
   }
 
-  /** The seed's get_metrics, camelCased. */
+  /** The reference design's get_metrics, camelCased. */
   getMetrics(): ServingMetrics {
     const { totalRequests, totalLatencyMs, batches, batchedRequests, cacheHits } = this.metrics;
     return {

@@ -5,7 +5,7 @@ import { Tensor } from "../tensor.js";
 import { ImageProcessor, type ImageProcessorOptions, type ImageInput } from "../vision/processor.js";
 
 export interface VideoProcessorOptions extends ImageProcessorOptions {
-  /** frames per clip (the seed's VideoEncoder default: 16) */
+  /** frames per clip (the reference design's VideoEncoder default: 16) */
   numFrames?: number;
 }
 

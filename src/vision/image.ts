@@ -1,6 +1,6 @@
 // Image decoding: PNG (png.ts) and JPEG (jpeg-js: a pure-JS baseline/progressive decoder with an integer IDCT,
 // so the same pixels on every engine), plus ImageData-like RGBA buffers.  Output is 8-bit HWC.
-import jpeg from "jpeg-js";
+import decodeJpeg from "jpeg-js/lib/decoder.js"; // the decoder only: the package index also bundles the encoder
 import { decodePng, isPng, type DecodedImage } from "./png.js";
 
 export type { DecodedImage };
@@ -26,7 +26,7 @@ export function decodeImage(bytes: Uint8Array | ArrayBuffer): DecodedImage {
   if (isPng(b)) return decodePng(b);
   if (isJpeg(b)) {
     try {
-      const r = jpeg.decode(b, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 256, maxMemoryUsageInMB: 1024 });
+      const r = decodeJpeg(b, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 256, maxMemoryUsageInMB: 1024 });
       return { width: r.width, height: r.height, channels: 3, data: r.data as Uint8Array };
     } catch (e) {
       throw new Error(`decodeImage: corrupt or unsupported JPEG (${(e as Error).message})`);

@@ -1,6 +1,7 @@
 // PNG decoding in pure JS: chunk parsing, CRC checks, zlib via fflate, scanline un-filtering, Adam7
 // interlacing, every colour type and bit depth.  Output: 8-bit RGB or RGBA, row-major HWC (16-bit samples keep
 // their high byte, as PIL and torchvision's decode_png do when converting to uint8).
+import { crc32 } from "../util/crc32.js";
 import { unzlibSync, zlibSync } from "fflate";
 
 export interface DecodedImage {
@@ -19,16 +20,6 @@ function bad(msg: string): never {
   throw new Error(`decodePng: ${msg}`);
 }
 
-let crcTable: Int32Array | null = null;
-function crc(b: Uint8Array, start: number, end: number): number {
-  if (!crcTable) {
-    crcTable = new Int32Array(256);
-    for (let n = 0; n < 256; n++) { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; crcTable[n] = c; }
-  }
-  let c = -1;
-  for (let i = start; i < end; i++) c = crcTable[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ -1) >>> 0;
-}
 
 export function isPng(b: Uint8Array): boolean {
   return b.length >= 8 && SIG.every((v, i) => b[i] === v);
@@ -47,7 +38,7 @@ export function decodePng(bytes: Uint8Array): DecodedImage {
     const type = String.fromCharCode(bytes[off + 4], bytes[off + 5], bytes[off + 6], bytes[off + 7]);
     if (len > bytes.length - off - 12) bad(`chunk ${JSON.stringify(type)} of ${len} bytes runs past the end of the file (truncated?)`);
     const body = bytes.subarray(off + 8, off + 8 + len);
-    if (crc(bytes, off + 4, off + 8 + len) !== dv.getUint32(off + 8 + len)) bad(`CRC mismatch in chunk ${JSON.stringify(type)} (corrupt file)`);
+    if (crc32(bytes, off + 4, off + 8 + len) !== dv.getUint32(off + 8 + len)) bad(`CRC mismatch in chunk ${JSON.stringify(type)} (corrupt file)`);
     if (type === "IHDR") {
       if (len !== 13) bad("IHDR must be 13 bytes");
       const b = new DataView(body.buffer, body.byteOffset, 13);
@@ -176,7 +167,7 @@ export function encodePng(img: DecodedImage): Uint8Array {
     dv.setUint32(p, d.length);
     for (let i = 0; i < 4; i++) out[p + 4 + i] = type.charCodeAt(i);
     out.set(d, p + 8);
-    dv.setUint32(p + 8 + d.length, crc(out, p + 4, p + 8 + d.length));
+    dv.setUint32(p + 8 + d.length, crc32(out, p + 4, p + 8 + d.length));
     p += 12 + d.length;
   }
   return out;

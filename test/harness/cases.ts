@@ -78,6 +78,7 @@ function runOp(c: Case, t: Inputs): Record<string, Tensor> {
     case "relu": return { y: F.relu(t.x) };
     case "gelu": return { y: F.gelu(t.x) };
     case "sigmoid": return { y: F.sigmoid(t.x) };
+    case "silu": return { y: F.silu(t.x) };
     case "tanh": return { y: F.tanh(t.x) };
     case "exp": return { y: F.exp(t.x) };
     case "log": return { y: F.log(t.x) };
