@@ -48,6 +48,19 @@ export function attention(
 }
 
 /**
+ * torch's scaled_dot_product_attention over contiguous (B, H, L|S, E|Ev) operands: q scaled by 1/sqrt(E) in place,
+ * then attention; mask: additive (B, L, S) floats or 0.  Writes (B, H, L, Ev) to out.
+ */
+export function attentionContiguous(
+  B: number, H: number, L: number, S: number, E: number, Ev: number, q: number, k: number, v: number, mask: number, out: number,
+): void {
+  divideRows(q, B * H * L, E, E, Math.sqrt(E));
+  // item b's head h starts at (b * H + h) * rows * cols
+  const at = (ptr: number, rows: number, cols: number): HeadLayout => ({ ptr, ld: cols, batch: H * rows * cols, head: rows * cols });
+  attention(B, H, L, S, E, Ev, at(q, L, E), at(k, S, E), at(v, S, Ev), at(out, L, Ev), mask, L * S, L);
+}
+
+/**
  * Multi-head attention over packed projections (nn.MultiheadAttention): q rows at qp (row stride ldq), k at kp
  * (ldk), v at vp (ldv), all (B, L|S, E) batch-first, E = H * D.  Writes (B, L, E) merged heads into out.  mask:
  * per batch item an additive (S) row of 0 / -inf, or 0 for none.  q is divided by sqrt(D) in place first.

@@ -102,6 +102,17 @@ export function unpackWeight(packed: Float32Array, N: number, K: number): Float3
   return out;
 }
 
+/**
+ * Batched C[i] (M, N) = A[aIndex[i]] (M, K) x B[bIndex[i]] (K, N) for i < aIndex.length: contiguous matrices,
+ * the index lists saying which operand matrix each product reads (broadcast batch dimensions repeat an index).
+ */
+export function matmulBatch(M: number, N: number, K: number, A: number, aIndex: ArrayLike<number>, B: number, bIndex: ArrayLike<number>, C: number): void {
+  if (M * N === 0) return;
+  for (let i = 0; i < aIndex.length; i++) {
+    gemmNN(M, N, K, A + aIndex[i] * M * K * 4, K, B + bIndex[i] * K * N * 4, N, C + i * M * N * 4, N);
+  }
+}
+
 /** y (..., N) = x (..., K) W^T + b with W a packed "linear" weight (N, K).  act: 0 none, 1 relu. */
 export function linear(x: Buf, w: WeightRef, b: WeightRef | null, act = 0, out?: Buf): Buf {
   const [N, K] = w.shape;

@@ -2,7 +2,7 @@
 // quantised LSTM's float recurrence.  The input projection of a whole sequence is one GEMM; each step is one small
 // GEMM for h W_hh^T + b_hh and the pointwise cell kernel (or, at batch < 4, the whole recurrence in one call).
 import { kernels, heap as getHeap, pool as getPool } from "./runtime.js";
-import { gemmPacked, Bias } from "./gemm.js";
+import { gemmPacked, packWeightScratch, Bias } from "./gemm.js";
 
 /** One pointwise LSTM cell over precomputed gates: gh (B, 4H) + gx rows (stride ldgx) -> c in place, h to hout (stride ldh). */
 export const lstmCellStep = (B: number, H: number, gh: number, gx: number, ldgx: number, c: number, hout: number, ldh: number): void =>
@@ -88,3 +88,18 @@ function copyLastH(B: number, T: number, H: number, out: number, ldo: number, co
   for (let b = 0; b < B; b++) heap.f32(hN + b * H * 4, H).set(heap.f32(out + ((b * T + last) * ldo + colOff) * 4, H));
 }
 
+
+/**
+ * One LSTM layer direction from row-major weights (F.lstmLayer): W_ih (4H, I) and W_hh (4H, H) packed into scratch,
+ * then lstmRecurrence writing out (B, T, H); hN (B, H) gets the last h, c (B, H, holding c0) is updated in place.
+ */
+export function lstmLayerRowMajor(
+  B: number, T: number, I: number, H: number, x: number, wih: number, bih: number, whh: number, bhh: number, reverse: boolean,
+  out: number, h0: number, hN: number, c: number,
+): void {
+  const h = getHeap();
+  h.scope(() => {
+    const G = 4 * H;
+    lstmRecurrence(B, T, I, H, x, packWeightScratch(wih, G, I), bih, packWeightScratch(whh, G, H), bhh, reverse, out, H, 0, h0, hN, c);
+  });
+}

@@ -36,6 +36,19 @@ export function int8Products(pa: number, M: number, K: number, pw: number, N: nu
 export const dequantRows = (M: number, N: number, acc: number, sa: number, saStride: number, sw: number, swStride: number, bias: number, C: number): void =>
   kernels().i8_dequant_f32(M, N, acc, sa, saStride, sw, swStride, bias, C);
 
+/**
+ * C (M, N) = (a (M, K) int8 x w (N, K) int8 ^T, exact) * sa[m] * sw[n] + bias[n] (bias 0: none): per-row quantised
+ * operands, as F.linearInt8.
+ */
+export function linearInt8Rows(pa: number, sa: number, M: number, K: number, pw: number, sw: number, N: number, bias: number, C: number): void {
+  const h = heap();
+  h.scope(() => {
+    const acc = h.alloc(M * N * 4);
+    int8Products(pa, M, K, pw, N, acc);
+    dequantRows(M, N, acc, sa, 1, sw, 1, bias, C);
+  });
+}
+
 /** torch's per-tensor symmetric qint8 codes of w (n floats) into q; returns the scale. */
 export function quantizeWeight(w: Float32Array, q: number): number {
   const h = heap();

@@ -2,6 +2,7 @@
 // first use), windows, reflect padding, STFT / power spectrogram / fused sparse mel frames, torchaudio's mel
 // filter banks, dB conversion, DCT matrices and the polyphase sinc resampler.  Callers hold scratch frames.
 import { kernels, heap } from "./runtime.js";
+import { putFinite } from "./buf.js";
 
 const plans = new Map<number, number>();
 
@@ -25,14 +26,6 @@ export const hannWindowInto = (n: number, periodic: boolean, out: number): void 
 
 /** out (n + 2 pad) = x (n) reflect-padded by pad on both sides (pad < n). */
 export const padReflect = (x: number, n: number, pad: number, out: number): void => kernels().pad_reflect_f32(x, n, pad, out);
-
-/** T frames (hop apart) of x, windowed, as (nFft/2 + 1, T, 2) complex pairs.  x must hold nFft floats past the last frame. */
-export const stftFrames = (plan: number, x: number, T: number, hop: number, window: number, ws: number, out: number): void =>
-  kernels().stft_complex_f32(plan, x, T, hop, window, ws, out);
-
-/** |STFT|^power (1 or 2) of T frames as (nFft/2 + 1, T). */
-export const spectrogramFrames = (plan: number, x: number, T: number, hop: number, window: number, ws: number, out: number, power: number): void =>
-  kernels().spectrogram_f32(plan, x, T, hop, window, ws, out, power);
 
 /** Mel spectrogram (nMels, T) of T frames through a sparse filter bank (per mel: first bin, count, weight offset). */
 export const melFrames = (
@@ -96,3 +89,59 @@ export function resampleKernel(orig: number, nw: number, lw: number, rolloff: nu
 /** y (target) = resampled x (zero-padded by kern.width in front, orig extra at the end). */
 export const resamplePoly = (x: number, orig: number, nw: number, kern: ResampleKernel, y: number, target: number): void =>
   kernels().resample_poly_f32(x, orig, nw, kern.ptr, kern.K, kern.lo, kern.len, y, target);
+
+/** How signals are cut into frames: nFft, hop, the window (nFft floats, zero-padded if shorter), centre padding. */
+export interface FrameSpec { nFft: number; hop: number; window: Float32Array; pad: number; reflect: boolean }
+
+/** What each frame becomes: complex bins (bins, T, 2), |X|^power (bins, T), or mel energies (nMels, T). */
+export type SpectralOutput =
+  | { kind: "complex" }
+  | { kind: "power"; power: number }
+  | { kind: "mel"; power: number; fbIdx: Int32Array; fbW: Float32Array; nMels: number };
+
+/** Padded length and frame count of a signal of L samples. */
+export function framesOf(L: number, f: FrameSpec): { Lp: number; T: number } {
+  const Lp = L + 2 * f.pad;
+  return { Lp, T: 1 + Math.floor((Lp - f.nFft) / f.hop) };
+}
+
+/** Floats per signal of a spectral output. */
+export function spectralSize(T: number, f: FrameSpec, what: SpectralOutput): number {
+  const bins = Math.floor(f.nFft / 2) + 1;
+  return what.kind === "complex" ? bins * T * 2 : what.kind === "power" ? bins * T : what.nMels * T;
+}
+
+/**
+ * The spectra of `rows` signals of L samples (row-major in signals; the caller has checked the padding possible:
+ * reflect needs pad < L, and L + 2 pad >= nFft), each frame windowed and transformed, optionally multiplied by
+ * scale (0: none).  NaN or inf in the signals is an Error naming op.  Returns (rows, spectralSize) floats.
+ */
+export function spectra(op: string, signals: Float32Array, rows: number, L: number, f: FrameSpec, what: SpectralOutput, scale = 0): Float32Array {
+  const plan = rfftPlan(f.nFft); // persistent: made outside any scratch frame
+  const k = kernels(), h = heap();
+  const { Lp, T } = framesOf(L, f);
+  const n = spectralSize(T, f, what);
+  return h.scope(() => {
+    const src = putFinite(op, "input", signals);
+    // + nFft of zeros so the 4-frame kernel may over-read the last group harmlessly.
+    const x = h.alloc((rows * Lp + f.nFft) * 4);
+    h.f32(x, rows * Lp + f.nFft).fill(0);
+    for (let r = 0; r < rows; r++) {
+      if (f.pad > 0 && f.reflect) padReflect(src + r * L * 4, L, f.pad, x + r * Lp * 4);
+      else h.f32(x + (r * Lp + f.pad) * 4, L).set(h.f32(src + r * L * 4, L));
+    }
+    const pw = h.put(f.window);
+    const ws = fftWork(f.nFft);
+    const out = h.alloc(rows * n * 4);
+    if (what.kind === "complex") {
+      for (let r = 0; r < rows; r++) k.stft_complex_f32(plan, x + r * Lp * 4, T, f.hop, pw, ws, out + r * n * 4);
+    } else if (what.kind === "power") {
+      for (let r = 0; r < rows; r++) k.spectrogram_f32(plan, x + r * Lp * 4, T, f.hop, pw, ws, out + r * n * 4, what.power);
+    } else {
+      const pi = h.put(what.fbIdx), pf = h.put(what.fbW);
+      for (let r = 0; r < rows; r++) k.mel_spectrogram_f32(plan, x + r * Lp * 4, T, f.hop, pw, ws, pi, pf, what.nMels, out + r * n * 4, what.power);
+    }
+    if (scale) k.affine_f32(out, out, rows * n, Math.fround(scale), 0);
+    return h.takeF32(out, rows * n);
+  });
+}

@@ -1,6 +1,6 @@
 // Scaled dot-product attention composed from the GEMM and softmax kernels, with torch 1.13's arithmetic:
 // q / sqrt(E), then q k^T + mask, softmax over keys, then x v.
-import { heap as getHeap, divideRows, attention } from "../core/index.js";
+import { heap as getHeap, attentionContiguous } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { f32, fail, putFinite, isTensor } from "./check.js";
 
@@ -76,10 +76,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
     const pq = putFinite(op, "query", q), pk = putFinite(op, "key", k), pv = putFinite(op, "value", v);
     const pm = mask ? heap.put(mask) : 0;
     const po = heap.alloc(B * H * L * Ev * 4);
-    divideRows(pq, q.size / E, E, E, Math.sqrt(E));
-    // (B, H, rows, cols) contiguous: item b's head h starts at (b * H + h) * rows * cols
-    const at = (ptr: number, rows: number, cols: number) => ({ ptr, ld: cols, batch: H * rows * cols, head: rows * cols });
-    attention(B, H, L, S, E, Ev, at(pq, L, E), at(pk, S, E), at(pv, S, Ev), at(po, L, Ev), pm, L * S, L);
+    attentionContiguous(B, H, L, S, E, Ev, pq, pk, pv, pm, po);
     return heap.takeF32(po, B * H * L * Ev);
   });
   return new Tensor(out, [...lead, L, Ev]);

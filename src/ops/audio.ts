@@ -1,6 +1,6 @@
 // STFT, spectrogram and mel primitives with torch.stft / torchaudio 0.13 semantics: option and shape checks here,
 // the frames computed by the op core (src/core/spectral.ts, which keeps one FFT plan per n_fft).
-import { heap as getHeap, affine, rfftPlan, fftWork, hannWindowInto, padReflect, stftFrames, spectrogramFrames, melFrames, melscaleFbanksInto, logEps as logEpsKernel } from "../core/index.js";
+import { heap as getHeap, hannWindowInto, melscaleFbanksInto, logEps as logEpsKernel, spectra, framesOf, type FrameSpec } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { f32, fail, putFinite, posInt } from "./check.js";
 
@@ -57,9 +57,8 @@ function framing(op: string, o: STFTOptions): Framing {
   return { nFft, hop, window, center: o.center ?? true, padMode };
 }
 
-/** Copies signals (rows, L) into scratch with centre padding; returns pointer, padded length, frame count. */
-function padSignals(op: string, x: Tensor, fr: Framing): { ptr: number; Lp: number; T: number; rows: number; L: number } {
-  const heap = getHeap();
+/** Checks that signals x (L) or (B, L) can be framed as fr says; returns the core's frame spec and the sizes. */
+function framed(op: string, x: Tensor, fr: Framing): { spec: FrameSpec; rows: number; L: number; T: number } {
   if (x.ndim !== 1 && x.ndim !== 2) fail(op, `input must be 1-D (time) or 2-D (batch, time), got shape ${fmtShape(x.shape)}`);
   const L = x.shape[x.ndim - 1];
   const rows = x.ndim === 2 ? x.shape[0] : 1;
@@ -67,18 +66,9 @@ function padSignals(op: string, x: Tensor, fr: Framing): { ptr: number; Lp: numb
   if (fr.center && fr.padMode === "reflect" && pad >= L) {
     fail(op, `reflect padding of ${pad} needs more than ${pad} samples per signal, got ${L} (shape ${fmtShape(x.shape)})`);
   }
-  const Lp = L + 2 * pad;
-  if (Lp < fr.nFft) fail(op, `signal of ${L} samples is shorter than nFft (${fr.nFft}) with center=false`);
-  const T = 1 + Math.floor((Lp - fr.nFft) / fr.hop);
-  const src = putFinite(op, "input", x);
-  // + nFft of zeros so the 4-frame kernel may over-read the last group harmlessly.
-  const ptr = heap.alloc((rows * Lp + fr.nFft) * 4);
-  heap.f32(ptr, rows * Lp + fr.nFft).fill(0);
-  for (let r = 0; r < rows; r++) {
-    if (pad > 0 && fr.padMode === "reflect") padReflect(src + r * L * 4, L, pad, ptr + r * Lp * 4);
-    else heap.f32(ptr + (r * Lp + pad) * 4, L).set(heap.f32(src + r * L * 4, L));
-  }
-  return { ptr, Lp, T, rows, L };
+  if (L + 2 * pad < fr.nFft) fail(op, `signal of ${L} samples is shorter than nFft (${fr.nFft}) with center=false`);
+  const spec: FrameSpec = { nFft: fr.nFft, hop: fr.hop, window: fr.window, pad, reflect: fr.padMode === "reflect" };
+  return { spec, rows, L, T: framesOf(L, spec).T };
 }
 
 /**
@@ -89,18 +79,9 @@ export function stft(x: Tensor, options: STFTOptions): Tensor {
   const op = "F.stft";
   f32(op, "input", x);
   const fr = framing(op, options);
-  const plan = rfftPlan(fr.nFft);
-  const heap = getHeap();
-  const nb = Math.floor(fr.nFft / 2) + 1;
-  return heap.scope(() => {
-    const s = padSignals(op, x, fr);
-    const pw = heap.put(fr.window);
-    const ws = fftWork(fr.nFft);
-    const out = heap.alloc(s.rows * nb * s.T * 2 * 4);
-    for (let r = 0; r < s.rows; r++) stftFrames(plan, s.ptr + r * s.Lp * 4, s.T, fr.hop, pw, ws, out + r * nb * s.T * 8);
-    const shape = [nb, s.T, 2];
-    return new Tensor(heap.takeF32(out, s.rows * nb * s.T * 2), x.ndim === 2 ? [s.rows, ...shape] : shape);
-  });
+  const { spec, rows, L, T } = framed(op, x, fr);
+  const shape = [Math.floor(fr.nFft / 2) + 1, T, 2];
+  return new Tensor(spectra(op, x.data as Float32Array, rows, L, spec, { kind: "complex" }), x.ndim === 2 ? [rows, ...shape] : shape);
 }
 
 export interface SpectrogramOptions extends STFTOptions {
@@ -128,19 +109,10 @@ export function spectrogram(x: Tensor, options: SpectrogramOptions): Tensor {
   f32(op, "input", x);
   const fr = framing(op, options);
   const power = powerOf(op, options.power);
-  const plan = rfftPlan(fr.nFft);
-  const heap = getHeap();
+  const { spec, rows, L, T } = framed(op, x, fr);
   const nb = Math.floor(fr.nFft / 2) + 1;
-  return heap.scope(() => {
-    const s = padSignals(op, x, fr);
-    const pw = heap.put(fr.window);
-    const ws = fftWork(fr.nFft);
-    const n = nb * s.T;
-    const out = heap.alloc(s.rows * n * 4);
-    for (let r = 0; r < s.rows; r++) spectrogramFrames(plan, s.ptr + r * s.Lp * 4, s.T, fr.hop, pw, ws, out + r * n * 4, power);
-    if (options.normalized) affine(out, out, s.rows * n, Math.fround(windowNorm(fr, power)), 0);
-    return new Tensor(heap.takeF32(out, s.rows * n), x.ndim === 2 ? [s.rows, nb, s.T] : [nb, s.T]);
-  });
+  const data = spectra(op, x.data as Float32Array, rows, L, spec, { kind: "power", power }, options.normalized ? windowNorm(fr, power) : 0);
+  return new Tensor(data, x.ndim === 2 ? [rows, nb, T] : [nb, T]);
 }
 
 export type MelNorm = null | "slaney";
@@ -229,22 +201,10 @@ export function melPlan(op: string, options: MelSpectrogramOptions): MelPlan {
 
 /** The mel spectrogram of float signals x (L) or (B, L) under a plan: ([B,] nMels, T). */
 export function applyMelPlan(op: string, x: Tensor, p: MelPlan): Tensor {
-  const { fr, sp, nMels, power } = p;
-  const plan = rfftPlan(fr.nFft);
-  const heap = getHeap();
-  return heap.scope(() => {
-    const s = padSignals(op, x, fr);
-    const pw = heap.put(fr.window);
-    const ws = fftWork(fr.nFft);
-    const pi = heap.put(sp.idx), pf = heap.put(sp.w);
-    const n = nMels * s.T;
-    const out = heap.alloc(s.rows * n * 4);
-    for (let r = 0; r < s.rows; r++) {
-      melFrames(plan, s.ptr + r * s.Lp * 4, s.T, fr.hop, pw, ws, pi, pf, nMels, out + r * n * 4, power);
-    }
-    if (p.normalized) affine(out, out, s.rows * n, Math.fround(windowNorm(fr, power)), 0);
-    return new Tensor(heap.takeF32(out, s.rows * n), x.ndim === 2 ? [s.rows, nMels, s.T] : [nMels, s.T]);
-  });
+  const { spec, rows, L, T } = framed(op, x, p.fr);
+  const what = { kind: "mel" as const, power: p.power, fbIdx: p.sp.idx, fbW: p.sp.w, nMels: p.nMels };
+  const data = spectra(op, x.data as Float32Array, rows, L, spec, what, p.normalized ? windowNorm(p.fr, p.power) : 0);
+  return new Tensor(data, x.ndim === 2 ? [rows, p.nMels, T] : [p.nMels, T]);
 }
 
 /** log(x + eps) elementwise: the reference design's log-mel step (AudioFeatureExtractor uses eps = 1e-6). */

@@ -1,4 +1,4 @@
-import { heap as getHeap, gemmNT, gemmNN } from "../core/index.js";
+import { heap as getHeap, gemmNT, matmulBatch } from "../core/index.js";
 import { Tensor, fmtShape, numel } from "../tensor.js";
 import { f32, fail, putFinite } from "./check.js";
 
@@ -70,10 +70,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const out = heap.scope(() => {
     const pa = putFinite(op, "a", a), pb = putFinite(op, "b", b);
     const pc = heap.alloc(nBatch * M * N * 4);
-    for (let i = 0; i < nBatch && M * N > 0; i++) {
-      const ia = index(aB, i), ib = index(bB, i);
-      gemmNN(M, N, K, pa + ia * M * K * 4, K, pb + ib * K * N * 4, N, pc + i * M * N * 4, N);
-    }
+    const ia = Array.from({ length: nBatch }, (_, i) => index(aB, i)), ib = Array.from({ length: nBatch }, (_, i) => index(bB, i));
+    matmulBatch(M, N, K, pa, ia, pb, ib, pc);
     return heap.takeF32(pc, nBatch * M * N);
   });
   const shape = [...batch, ...(a.ndim === 1 ? [] : [M]), ...(b.ndim === 1 ? [] : [N])];

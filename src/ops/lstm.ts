@@ -1,6 +1,6 @@
 // LSTM in PyTorch's gate order (i, f, g, o).  The input projection of a whole sequence is one GEMM;
 // each step is one small GEMM for h W_hh^T + b_hh and the pointwise cell kernel.
-import { heap as getHeap, packWeightScratch, lstmRecurrence } from "../core/index.js";
+import { heap as getHeap, lstmLayerRowMajor } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { f32, fail, putFinite, shapeIs } from "./check.js";
 
@@ -44,13 +44,12 @@ export function lstmLayer(
     const pwi = putFinite(op, "weightIh", w.weightIh), pwh = putFinite(op, "weightHh", w.weightHh);
     const pbi = w.biasIh ? putFinite(op, "biasIh", w.biasIh) : 0;
     const pbh = w.biasHh ? putFinite(op, "biasHh", w.biasHh) : 0;
-    const G = 4 * H;
-    const wih = packWeightScratch(pwi, G, I), whh = packWeightScratch(pwh, G, H);
+
     const h0 = options.h0 ? heap.put(options.h0.data) : 0;
     const c = heap.alloc(B * H * 4), h = heap.alloc(B * H * 4);
     if (options.c0) heap.f32(c, B * H).set(options.c0.data as Float32Array); else heap.f32(c, B * H).fill(0);
     const out = heap.alloc(B * T * H * 4); // (B, T, H)
-    lstmRecurrence(B, T, I, H, px, wih, pbi, whh, pbh, !!options.reverse, out, H, 0, h0, h, c);
+    lstmLayerRowMajor(B, T, I, H, px, pwi, pbi, pwh, pbh, !!options.reverse, out, h0, h, c);
     return {
       output: new Tensor(heap.takeF32(out, B * T * H), [B, T, H]),
       h: new Tensor(heap.takeF32(h, B * H), [B, H]),

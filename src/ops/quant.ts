@@ -1,5 +1,5 @@
 // int8 GEMM and quantisation: symmetric per-row int8 (scale = max|row| / 127), exact i32 accumulation.
-import { heap as getHeap, quantizeRows, int8Products, dequantRows } from "../core/index.js";
+import { heap as getHeap, quantizeRows, int8Products, linearInt8Rows } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { f32, fail, putFinite } from "./check.js";
 
@@ -55,9 +55,8 @@ export function linearInt8(x: QuantizedRows, w: QuantizedRows, bias?: Tensor | n
     const pa = heap.put(x.data), pw = heap.put(w.data);
     const sa = heap.put(x.scales), sw = heap.put(w.scales);
     const pb = bias ? putFinite(op, "bias", bias) : 0;
-    const acc = heap.alloc(M * N * 4), c = heap.alloc(M * N * 4);
-    int8Products(pa, M, K, pw, N, acc);
-    dequantRows(M, N, acc, sa, 1, sw, 1, pb, c);
+    const c = heap.alloc(M * N * 4);
+    linearInt8Rows(pa, sa, M, K, pw, sw, N, pb, c);
     return new Tensor(heap.takeF32(c, M * N), [M, N]);
   });
 }
