@@ -47,6 +47,7 @@ export class MultimodalIndex {
   readonly s: IndexState;
   private readonly backend: IndexBackend;
 
+  /** @param state internal: a state decoded from a file (MultimodalIndex.load); omit it. */
   constructor(embeddingDim: number, options: IndexOptions = {}, state?: IndexState) {
     if (!Number.isInteger(embeddingDim) || embeddingDim < 1) throw new Error(`MultimodalIndex: embeddingDim must be a positive integer, got ${embeddingDim}`);
     this.s = state ?? emptyState(embeddingDim, indexOptions(options, "MultimodalIndex"));
