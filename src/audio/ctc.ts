@@ -45,6 +45,9 @@ export interface BeamHypothesis {
  * likely tokens are expanded (tokenPrune); ties are broken by the token sequence, so results are deterministic.
  * Returns, per batch item, up to nBest hypotheses, best first.
  */
+/** The widest beam ctcBeamSearch accepts. */
+export const MAX_BEAM = 1024;
+
 export function ctcBeamSearch(
   logProbs: Tensor,
   options: { beamWidth?: number; blank?: number; nBest?: number; lengths?: ArrayLike<number>; tokenPrune?: number } = {},
@@ -52,7 +55,11 @@ export function ctcBeamSearch(
   const lp = logProbsArg("ctcBeamSearch", logProbs);
   const [B, T, V] = lp.shape;
   const beamWidth = options.beamWidth ?? 10, blank = options.blank ?? 0, nBest = options.nBest ?? 1;
-  if (!Number.isInteger(beamWidth) || beamWidth < 1) throw new Error(`ctcBeamSearch: beamWidth must be a positive integer, got ${beamWidth}`);
+  // the search keeps beamWidth prefixes per frame and extends each by up to tokenPrune tokens: bounded so a
+  // request cannot ask for unbounded memory (beamWidth 1e9 used to abort Node)
+  if (!Number.isInteger(beamWidth) || beamWidth < 1 || beamWidth > MAX_BEAM) throw new Error(`ctcBeamSearch: beamWidth must be an integer from 1 to ${MAX_BEAM}, got ${beamWidth}`);
+  if (!Number.isInteger(nBest) || nBest < 1 || nBest > beamWidth) throw new Error(`ctcBeamSearch: nBest must be an integer from 1 to beamWidth (${beamWidth}), got ${nBest}`);
+  if (options.tokenPrune !== undefined && (!Number.isInteger(options.tokenPrune) || options.tokenPrune < 1)) throw new Error(`ctcBeamSearch: tokenPrune must be a positive integer, got ${options.tokenPrune}`);
   if (!Number.isInteger(blank) || blank < 0 || blank >= V) throw new Error(`ctcBeamSearch: blank must be in [0, ${V}), got ${blank}`);
   const prune = Math.min(V, options.tokenPrune ?? Math.max(beamWidth, 2));
   const results: BeamHypothesis[][] = [];

@@ -3,7 +3,11 @@
 import { Tensor, fmtShape, numel } from "../tensor.js";
 
 const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, F64: 8, I8: 1, U8: 1, BOOL: 1 };
-const MAX_HEADER = 100 * 1024 * 1024;
+/** Default header limit: a real state_dict's header is kilobytes (thousands of tensors); JSON.parse of a huge one costs
+ *  seconds and gigabytes. */
+export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+/** The largest dimension accepted (a larger one cannot be a real tensor's). */
+const MAX_DIM = 2 ** 31 - 1;
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 function bad(msg: string): never {
@@ -25,12 +29,14 @@ function f16ToF32(h: number): number {
  * @example
  * const dict = loadSafetensors(new Uint8Array(await (await fetch("model.safetensors")).arrayBuffer()));
  */
-export function loadSafetensors(bytes: Uint8Array | ArrayBuffer): Record<string, Tensor> {
+export function loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: { maxHeaderBytes?: number } = {}): Record<string, Tensor> {
+  const maxHeader = options.maxHeaderBytes ?? MAX_HEADER_BYTES;
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   if (u8.length < 8) bad(`file is ${u8.length} bytes, shorter than the 8-byte header length`);
   const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
   const hlen = Number(dv.getBigUint64(0, true));
-  if (hlen > MAX_HEADER || 8 + hlen > u8.length) bad(`header length ${hlen} does not fit in a file of ${u8.length} bytes`);
+  if (hlen > maxHeader) bad(`header of ${hlen} bytes exceeds the limit of ${maxHeader} bytes (options.maxHeaderBytes)`);
+  if (8 + hlen > u8.length) bad(`header length ${hlen} does not fit in a file of ${u8.length} bytes`);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(u8.subarray(8, 8 + hlen)));
@@ -38,17 +44,24 @@ export function loadSafetensors(bytes: Uint8Array | ArrayBuffer): Record<string,
     bad(`header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== "object" || Array.isArray(header)) bad("header must be a JSON object");
+  // JSON.parse keeps the last of duplicate keys silently: count the entries' data_offsets in the text instead
+  const headerText = new TextDecoder().decode(u8.subarray(8, 8 + hlen));
+  const declared = (headerText.match(/(?<!\\)"data_offsets"\s*:/g) ?? []).length;
+  const parsed = Object.values(header).filter((v) => v !== null && typeof v === "object" && "data_offsets" in (v as object)).length;
+  if (declared !== parsed) bad(`header holds duplicate tensor names (${declared} entries declared, ${parsed} distinct)`);
   const dataStart = 8 + hlen;
   const dataLen = u8.length - dataStart;
   const out: Record<string, Tensor> = {};
+  const spans: Array<[number, number, string]> = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === "__metadata__") continue;
+    if (name === "__proto__" || name === "constructor" || name === "prototype") bad(`entry name ${JSON.stringify(name)} is not allowed`);
     const t = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!t || typeof t !== "object") bad(`entry "${name}" must be an object`);
     const dtype = t.dtype as string;
     if (typeof dtype !== "string" || !(dtype in BYTES)) bad(`entry "${name}" has unsupported dtype ${JSON.stringify(t.dtype)} (supported: ${Object.keys(BYTES).join(", ")})`);
     const shape = t.shape as number[];
-    if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) bad(`entry "${name}" has invalid shape ${JSON.stringify(t.shape)}`);
+    if (!Array.isArray(shape) || shape.length > 16 || shape.some((d) => !Number.isInteger(d) || d < 0 || d > MAX_DIM)) bad(`entry "${name}" has invalid shape ${JSON.stringify(t.shape)} (expected at most 16 integer dimensions from 0 to ${MAX_DIM})`);
     const offs = t.data_offsets as number[];
     if (!Array.isArray(offs) || offs.length !== 2 || offs.some((o) => !Number.isInteger(o) || o < 0) || offs[1] < offs[0]) {
       bad(`entry "${name}" has invalid data_offsets ${JSON.stringify(t.data_offsets)}`);
@@ -57,8 +70,14 @@ export function loadSafetensors(bytes: Uint8Array | ArrayBuffer): Record<string,
     const nbytes = n * BYTES[dtype];
     if (offs[1] - offs[0] !== nbytes) bad(`entry "${name}" (${dtype} ${fmtShape(shape)}) needs ${nbytes} bytes, data_offsets span ${offs[1] - offs[0]}`);
     if (offs[1] > dataLen) bad(`entry "${name}" ends at byte ${offs[1]} of the data section, which holds only ${dataLen} (truncated file?)`);
+    spans.push([offs[0], offs[1], name]);
     const view = new DataView(u8.buffer, u8.byteOffset + dataStart + offs[0], nbytes);
     out[name] = decode(name, dtype, view, n, shape);
+  }
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  for (let i = 1; i < spans.length; i++) {
+    const [s, , n] = spans[i], [, e, p] = spans[i - 1];
+    if (s < e) bad(`entries "${p}" and "${n}" overlap in the data section (bytes ${s} to ${Math.min(e, spans[i][1])})`);
   }
   return out;
 }

@@ -234,7 +234,10 @@ export class MultimodalIndex {
     return Array.from({ length: n }, (_, i) => this.searchNormalized(q.subarray(i * D, (i + 1) * D), topK, code, options));
   }
 
-  private searchNormalized(q: Float32Array, topK: number, code: number, options: SearchOptions): RetrievalResult[] {
+  private searchNormalized(q: Float32Array, topKAsked: number, code: number, options: SearchOptions): RetrievalResult[] {
+    // never more results than items: a huge topK must not size scratch buffers or graph beams (k = 1e8 used to grow
+    // WASM memory to ~4 GB for good)
+    const topK = Math.min(topKAsked, this.s.slotOf.size);
     const accept = this.acceptor(code, options.filter);
     const heap = core.heap();
     const hits = heap.scope(() => this.backend.search(this.s, heap.put(q), topK, accept, options.efSearch ?? this.options.efSearch));

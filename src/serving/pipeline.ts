@@ -64,6 +64,10 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** Bounds of the options: a batch is one stacked tensor per input, and timers hold at most 2^31 - 1 ms. */
+export const MAX_BATCH = 4096;
+export const MAX_WAIT_MS = 2 ** 31 - 1;
+
 const now = (): number => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
 /** How a task runs on a model's batched inputs. */
@@ -160,8 +164,9 @@ export class MultimodalServingPipeline {
     this.preprocessors = options.preprocessors ?? {};
     this.batchSize = options.batchSize ?? 16;
     this.maxWaitMs = options.maxWaitMs ?? 50;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`MultimodalServingPipeline: batchSize must be a positive integer, got ${this.batchSize}`);
-    if (!(this.maxWaitMs >= 0)) throw new Error(`MultimodalServingPipeline: maxWaitMs must be >= 0, got ${this.maxWaitMs}`);
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > MAX_BATCH) throw new Error(`MultimodalServingPipeline: batchSize must be an integer from 1 to ${MAX_BATCH}, got ${this.batchSize}`);
+    // setTimeout fires at once for delays of 2^31 ms or more, so larger waits would flush immediately
+    if (!(this.maxWaitMs >= 0 && this.maxWaitMs <= MAX_WAIT_MS)) throw new Error(`MultimodalServingPipeline: maxWaitMs must be from 0 to ${MAX_WAIT_MS}, got ${this.maxWaitMs}`);
     const m = model as { train?: (on: boolean) => void } | null;
     if (m && typeof m.train === "function") m.train(false); // the reference design's self.model.train(False)
     this.runner = options.runner ?? taskRunner(model);

@@ -1,9 +1,29 @@
 // Image decoding: PNG (png.ts) and JPEG (jpeg-js: a pure-JS baseline/progressive decoder with an integer IDCT,
 // so the same pixels on every engine), plus ImageData-like RGBA buffers.  Output is 8-bit HWC.
 import decodeJpeg from "jpeg-js/lib/decoder.js"; // the decoder only: the package index also bundles the encoder
-import { decodePng, isPng, type DecodedImage } from "./png.js";
+import { decodePng, isPng, maxPixelsOf, type DecodedImage, type ImageLimits } from "./png.js";
 
-export type { DecodedImage };
+export type { DecodedImage, ImageLimits };
+
+/**
+ * A JPEG's frame size from its SOF marker (the first one), read before decoding so an oversized claim costs nothing;
+ * null when no SOF comes before the scan data.
+ */
+export function jpegSize(b: Uint8Array): { width: number; height: number } | null {
+  let o = 2;
+  while (o + 4 <= b.length) {
+    if (b[o] !== 0xff) return null;
+    const m = b[o + 1];
+    if (m === 0xff) { o++; continue; } // fill byte
+    if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) { o += 2; continue; } // markers without a length
+    const len = (b[o + 2] << 8) | b[o + 3];
+    const sof = m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
+    if (sof) return o + 9 <= b.length ? { height: (b[o + 5] << 8) | b[o + 6], width: (b[o + 7] << 8) | b[o + 8] } : null;
+    if (m === 0xda || m === 0xd9) return null; // scan data or end before any frame header
+    o += 2 + len;
+  }
+  return null;
+}
 
 /** Anything with width, height and RGBA bytes, such as a canvas ImageData. */
 export interface ImageDataLike {
@@ -21,12 +41,17 @@ function isJpeg(b: Uint8Array): boolean {
  * @example
  * const img = decodeImage(new Uint8Array(await (await fetch("cat.jpg")).arrayBuffer())); // { width, height, channels, data }
  */
-export function decodeImage(bytes: Uint8Array | ArrayBuffer): DecodedImage {
+export function decodeImage(bytes: Uint8Array | ArrayBuffer, limits?: ImageLimits): DecodedImage {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  if (isPng(b)) return decodePng(b);
+  if (isPng(b)) return decodePng(b, limits);
   if (isJpeg(b)) {
+    const maxPixels = maxPixelsOf("decodeImage", limits);
+    const size = jpegSize(b);
+    if (size && size.width * size.height > maxPixels) {
+      throw new Error(`decodeImage: JPEG of ${size.width}x${size.height} = ${size.width * size.height} pixels exceeds the limit of ${maxPixels} (limits.maxPixels)`);
+    }
     try {
-      const r = decodeJpeg(b, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 256, maxMemoryUsageInMB: 1024 });
+      const r = decodeJpeg(b, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: 1024 });
       return { width: r.width, height: r.height, channels: 3, data: r.data as Uint8Array };
     } catch (e) {
       throw new Error(`decodeImage: corrupt or unsupported JPEG (${(e as Error).message})`);

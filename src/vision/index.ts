@@ -1,5 +1,6 @@
 // Images: PNG/JPEG decoding in pure JS and torchvision-style preprocessing.
-export { decodeImage, fromImageData } from "./image.js";
+export { decodeImage, fromImageData, jpegSize } from "./image.js";
+export type { ImageLimits } from "./image.js";
 export type { DecodedImage, ImageDataLike } from "./image.js";
 export { decodePng, encodePng } from "./png.js";
 export { ImageProcessor } from "./processor.js";

@@ -2,7 +2,7 @@
 // interlacing, every colour type and bit depth.  Output: 8-bit RGB or RGBA, row-major HWC (16-bit samples keep
 // their high byte, as PIL and torchvision's decode_png do when converting to uint8).
 import { crc32 } from "../util/crc32.js";
-import { unzlibSync, zlibSync } from "fflate";
+import { Unzlib, zlibSync } from "fflate";
 
 export interface DecodedImage {
   width: number;
@@ -14,7 +14,41 @@ export interface DecodedImage {
 }
 
 const SIG = [137, 80, 78, 71, 13, 10, 26, 10];
-const MAX_PIXELS = 1 << 28;
+
+/** Resource limits of the image decoders (a breach is an Error naming the limit). */
+export interface ImageLimits {
+  /** most pixels (width x height) decoded; default 50 million (a 50 MP photo) */
+  maxPixels?: number;
+}
+export const DEFAULT_MAX_PIXELS = 50_000_000;
+
+/** maxPixels from options, checked. */
+export function maxPixelsOf(who: string, limits: ImageLimits | undefined): number {
+  const m = limits?.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (!Number.isInteger(m) || m < 1) throw new Error(`${who}: limits.maxPixels must be a positive integer, got ${m}`);
+  return m;
+}
+
+/**
+ * zlib data (in parts) inflated into at most `size` bytes: stops as soon as the image's own size is reached, so a
+ * small file that inflates to gigabytes costs no more than the image it claims to be.
+ */
+function inflateAtMost(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let got = 0, full = false;
+  const u = new Unzlib((c) => {
+    const n = Math.min(c.length, size - got);
+    out.set(c.subarray(0, n), got);
+    got += n;
+    if (got >= size) full = true;
+  });
+  const STEP = 4096; // <= ~4 MB of output per step at zlib's maximum ratio
+  for (let i = 0; i < parts.length && !full; i++) {
+    const p = parts[i];
+    for (let o = 0; o < p.length && !full; o += STEP) u.push(p.subarray(o, Math.min(p.length, o + STEP)), i === parts.length - 1 && o + STEP >= p.length);
+  }
+  return out.subarray(0, got);
+}
 
 function bad(msg: string): never {
   throw new Error(`decodePng: ${msg}`);
@@ -25,8 +59,13 @@ export function isPng(b: Uint8Array): boolean {
   return b.length >= 8 && SIG.every((v, i) => b[i] === v);
 }
 
-export function decodePng(bytes: Uint8Array): DecodedImage {
+/**
+ * Decodes PNG bytes to 8-bit RGB or RGBA.  The image size is checked against limits.maxPixels before anything is
+ * allocated, and the pixel data is inflated only up to the size the header implies.
+ */
+export function decodePng(bytes: Uint8Array, limits?: ImageLimits): DecodedImage {
   if (!isPng(bytes)) bad("not a PNG file (bad signature)");
+  const maxPixels = maxPixelsOf("decodePng", limits);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let off = 8;
   let ihdr: { w: number; h: number; depth: number; type: number; interlace: number } | null = null;
@@ -52,26 +91,29 @@ export function decodePng(bytes: Uint8Array): DecodedImage {
   if (!ihdr) bad("no IHDR chunk");
   if (!ended) bad("no IEND chunk (truncated file)");
   const { w, h, depth, type, interlace } = ihdr;
-  if (w < 1 || h < 1 || w * h > MAX_PIXELS) bad(`image size ${w}x${h} is empty or too large`);
+  if (w < 1 || h < 1) bad(`image size ${w}x${h} is empty`);
+  if (w * h > maxPixels) bad(`image of ${w}x${h} = ${w * h} pixels exceeds the limit of ${maxPixels} (limits.maxPixels)`);
   const okDepth: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
   if (!okDepth[type] || !okDepth[type].includes(depth)) bad(`invalid colour type ${type} with bit depth ${depth}`);
   if (interlace > 1) bad(`unknown interlace method ${interlace}`);
   if (type === 3 && !palette) bad("palette image without PLTE");
   const samples = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[type]!;
   const bpp = Math.max(1, (samples * depth) >> 3); // bytes per complete pixel, for filtering
+  const passes = interlace ? [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] : [[0, 0, 1, 1]];
+  let rawSize = 0; // filter byte + packed samples per row, over every pass
+  for (const [x0, y0, dx, dy] of passes) {
+    const pw = Math.ceil((w - x0) / dx), ph = Math.ceil((h - y0) / dy);
+    if (pw > 0 && ph > 0) rawSize += ph * (1 + Math.ceil((pw * samples * depth) / 8));
+  }
   let raw: Uint8Array;
   try {
-    const all = new Uint8Array(idat.reduce((s, c) => s + c.length, 0));
-    let p = 0;
-    for (const c of idat) { all.set(c, p); p += c.length; }
-    raw = unzlibSync(all);
+    raw = inflateAtMost(idat, rawSize);
   } catch (e) {
     bad(`image data does not inflate (${(e as Error).message})`);
   }
   const alpha = type === 4 || type === 6 || trns !== null;
   const C = alpha ? 4 : 3;
   const out = new Uint8Array(w * h * C);
-  const passes = interlace ? [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] : [[0, 0, 1, 1]];
   let rp = 0;
   for (const [x0, y0, dx, dy] of passes) {
     const pw = Math.ceil((w - x0) / dx), ph = Math.ceil((h - y0) / dy);
