@@ -16,7 +16,7 @@ export { scan_f32, scan_i8, topk_f32, scan_f32_ids, normalize_seed_f32, widen_i8
 
 /** First byte the host may use: everything below is the module's static data. */
 export const HEAP_BASE: usize = __heap_base;
-export { sinc_resample_kernel, resample_poly_f32 } from "./resample";
+export { sinc_resample_taps, resample_poly_f32 } from "./resample";
 export { amplitude_to_db_f32, clamp_min_f32, pow_f32, create_dct_f32 } from "./spectral";
 
 // Layout geometry the host must agree with (read by src/core, never restated there): the f32 GEMM's packed

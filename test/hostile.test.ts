@@ -3,7 +3,7 @@
 import { zlibSync } from "fflate";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  init, Tensor, decodeImage, encodePng, loadSafetensors, ctcBeamSearch, MultimodalIndex, MultimodalServingPipeline, memoryStats,
+  init, Tensor, decodeImage, encodePng, loadSafetensors, ctcBeamSearch, MultimodalIndex, MultimodalServingPipeline, memoryStats, resample,
 } from "../src/index.js";
 import { lcg } from "./harness/workloads.js";
 
@@ -85,6 +85,23 @@ describe("safetensors: strict", () => {
     const big = st(null, new Uint8Array(0), `{"__metadata__":{"x":"${"y".repeat(20 << 20)}"}}`);
     expect(() => loadSafetensors(big)).toThrow(/header of \d+ bytes exceeds the limit of 16777216 bytes \(options\.maxHeaderBytes\)/);
     expect(Object.keys(loadSafetensors(big, { maxHeaderBytes: 32 << 20 }))).toEqual([]);
+  });
+});
+
+describe("audio: nothing pinned by input", () => {
+  it("odd sample rates cost time and memory in proportion to the audio, and cached kernels stay bounded", () => {
+    // before: a 1-second tone at 44,101 Hz took 25.6 s and left 2.83 GB pinned; 32,003 Hz 2.05 GB
+    const start = memoryStats();
+    const t0 = performance.now();
+    for (const rate of [44101, 32003, 44099, 47999, 22051, 11027, 8009, 16001, 96001, 12007]) {
+      const y = resample(Tensor.from(lcg(rate, rate)), rate, 16000);
+      expect(y.shape).toEqual([16000]);
+    }
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    const end = memoryStats();
+    // at most RESAMPLE_CACHE_SIZE (8) compact kernels stay: a few MB, whatever the rates were
+    expect(end.persistentBytes - start.persistentBytes).toBeLessThan(32 << 20);
+    expect(end.wasmBytes).toBeLessThan(256 << 20);
   });
 });
 

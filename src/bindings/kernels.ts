@@ -83,8 +83,8 @@ export const KERNELS = {
   clamp_min_f32: { args: ["x", "out", "n", "floor"], returns: "void", core: "spectral.ts", tests: ["audio.json: \"amplitude_to_db\""], bench: "audio" },
   pow_f32: { args: ["x", "out", "n", "p"], returns: "void", core: "spectral.ts", tests: ["audio.json: \"spectrogram\""], bench: "audio" },
   create_dct_f32: { args: ["nMfcc", "nMels", "ortho", "out"], returns: "void", core: "spectral.ts", tests: ["audio.json: \"mfcc\""], bench: "audio" },
-  sinc_resample_kernel: { args: ["origFreq", "newFreq", "width", "lowpassWidth", "baseFreq", "out"], returns: "void", core: "spectral.ts", tests: ["audio.json: \"resample\""], bench: "audio" },
-  resample_poly_f32: { args: ["x", "origFreq", "newFreq", "kernel", "K", "lo", "len", "out", "target"], returns: "void", core: "spectral.ts", tests: ["audio.json: \"resample\""], bench: "audio" },
+  sinc_resample_taps: { args: ["origFreq", "newFreq", "width", "lowpassWidth", "baseFreq", "j", "i0", "n", "out"], returns: "void", core: "spectral.ts", tests: ["audio.json: \"resample\"", "hostile.test.ts: odd sample rates"], bench: "audio" },
+  resample_poly_f32: { args: ["x", "origFreq", "newFreq", "kernel", "offs", "lo", "len", "out", "target"], returns: "void", core: "spectral.ts", tests: ["audio.json: \"resample\"", "hostile.test.ts: odd sample rates"], bench: "audio" },
   // int8 (assembly/int8.ts, qdynamic.ts)
   quantize_rows_i8: { args: ["x", "rows", "n", "q", "scale"], returns: "void", core: "quant.ts", tests: ["int8-scan.test.ts: quantizePerRow: scale = max|row| / 127"], bench: "retrieval" },
   i8_dequant_f32: { args: ["M", "N", "acc", "sa", "saStride", "sw", "swStride", "bias", "C"], returns: "void", core: "quant.ts", tests: ["int8-scan.test.ts: linearInt8 approximates the float product"], bench: "quantized" },

@@ -50,45 +50,84 @@ export const powInto = (x: number, out: number, n: number, p: number): void => k
 /** torchaudio.functional.create_dct (nMels, nMfcc) into out; ortho or no norm. */
 export const createDct = (nMfcc: number, nMels: number, ortho: boolean, out: number): void => kernels().create_dct_f32(nMfcc, nMels, ortho ? 1 : 0, out);
 
-/** A polyphase sinc kernel in persistent memory, with each phase's significant span of taps. */
-export interface ResampleKernel { ptr: number; width: number; K: number; lo: number; len: number }
-const resampleKernels = new Map<string, ResampleKernel>();
+/**
+ * A compact polyphase sinc kernel in persistent memory: per phase j, its len_j significant taps from float offs_j
+ * of ptr, applied from input offset lo_j (ints at offs / lo / len, newFreq each).
+ */
+export interface ResampleKernel { ptr: number; offs: number; lo: number; len: number; width: number; bytes: number }
+
+/** Kernels kept for reuse; more distinct rate pairs than this evict the least recently used (nothing pinned by input). */
+export const RESAMPLE_CACHE_SIZE = 8;
+const resampleKernels = new Map<string, ResampleKernel>(); // insertion order = recency
 
 /**
- * torchaudio's sinc_interp_hann kernel for orig -> nw (reduced by their gcd), lowpass width lw, rolloff; made once
- * per rate pair.  Taps below 1e-12 of the largest at a phase's ends are skipped (see src/audio/resample.ts).
+ * torchaudio's sinc_interp_hann kernel for orig -> nw (reduced by their gcd), lowpass width lw, rolloff.  Only each
+ * phase's window support is evaluated (about 2 x width taps, not width + orig: an odd rate such as 44,101 Hz made the
+ * full kernel 2.8 GB), then taps at or below 1e-12 of the largest are dropped at a phase's ends (see
+ * src/audio/resample.ts); the kept taps are exactly those of the full kernel.
  */
 export function resampleKernel(orig: number, nw: number, lw: number, rolloff: number): ResampleKernel {
   const key = `${orig}/${nw}/${lw}/${rolloff}`;
-  let r = resampleKernels.get(key);
-  if (r) return r;
+  const hit = resampleKernels.get(key);
+  if (hit) {
+    resampleKernels.delete(key);
+    resampleKernels.set(key, hit);
+    return hit;
+  }
   const k = kernels(), h = heap();
   const base = Math.min(orig, nw) * rolloff;
   const width = Math.ceil((lw * orig) / base);
   const K = 2 * width + orig;
-  const ptr = h.allocPersistent(nw * K * 4);
-  k.sinc_resample_kernel(orig, nw, width, lw, base, ptr);
-  // significant span of every phase
-  const lo = h.allocPersistent(nw * 4), len = h.allocPersistent(nw * 4);
-  const taps = h.f32(ptr, nw * K), lov = h.i32(lo, nw), lenv = h.i32(len, nw);
-  let peak = 0;
-  for (let i = 0; i < nw * K; i++) peak = Math.max(peak, Math.abs(taps[i]));
-  const tiny = peak * 1e-12;
+  // phase j's taps i have t = (-j/nw + (i - width)/orig) * base; the window is zero (to ~1e-16) for |t| >= lw
+  const c0 = new Int32Array(nw), cn = new Int32Array(nw);
+  let total = 0;
   for (let j = 0; j < nw; j++) {
-    let a = 0, b = K - 1;
-    while (a < K && Math.abs(taps[j * K + a]) <= tiny) a++;
-    while (b >= a && Math.abs(taps[j * K + b]) <= tiny) b--;
-    lov[j] = a < K ? a : 0;
-    lenv[j] = a < K ? b - a + 1 : 0;
+    const a = Math.max(0, Math.floor(width + orig * (j / nw - lw / base)) - 2);
+    const b = Math.min(K - 1, Math.ceil(width + orig * (j / nw + lw / base)) + 2);
+    c0[j] = a; cn[j] = Math.max(0, b - a + 1); total += cn[j];
   }
-  r = { ptr, width, K, lo, len };
+  const taps = h.scope(() => {
+    const p = h.alloc(total * 4);
+    for (let j = 0, o = 0; j < nw; o += cn[j], j++) k.sinc_resample_taps(orig, nw, width, lw, base, j, c0[j], cn[j], p + o * 4);
+    return h.takeF32(p, total);
+  });
+  let peak = 0;
+  for (let i = 0; i < total; i++) peak = Math.max(peak, Math.abs(taps[i]));
+  const tiny = peak * 1e-12;
+  const lo = new Int32Array(nw), len = new Int32Array(nw), from = new Int32Array(nw);
+  let kept = 0;
+  for (let j = 0, o = 0; j < nw; o += cn[j], j++) {
+    let a = 0, b = cn[j] - 1;
+    while (a < cn[j] && Math.abs(taps[o + a]) <= tiny) a++;
+    while (b >= a && Math.abs(taps[o + b]) <= tiny) b--;
+    lo[j] = a < cn[j] ? c0[j] + a : 0;
+    len[j] = a < cn[j] ? b - a + 1 : 0;
+    from[j] = o + a;
+    kept += len[j];
+  }
+  const bytes = (kept + 3 * nw) * 4;
+  const ptr = h.allocPersistent(bytes);
+  const offs = ptr + kept * 4, loP = offs + nw * 4, lenP = loP + nw * 4;
+  const kv = h.f32(ptr, kept), ov = h.i32(offs, nw);
+  for (let j = 0, o = 0; j < nw; o += len[j], j++) {
+    kv.set(taps.subarray(from[j], from[j] + len[j]), o);
+    ov[j] = o;
+  }
+  h.i32(loP, nw).set(lo);
+  h.i32(lenP, nw).set(len);
+  const r: ResampleKernel = { ptr, offs, lo: loP, len: lenP, width, bytes };
   resampleKernels.set(key, r);
+  if (resampleKernels.size > RESAMPLE_CACHE_SIZE) {
+    const [oldKey, old] = resampleKernels.entries().next().value as [string, ResampleKernel];
+    resampleKernels.delete(oldKey);
+    h.freePersistent(old.ptr, old.bytes);
+  }
   return r;
 }
 
 /** y (target) = resampled x (zero-padded by kern.width in front, orig extra at the end). */
 export const resamplePoly = (x: number, orig: number, nw: number, kern: ResampleKernel, y: number, target: number): void =>
-  kernels().resample_poly_f32(x, orig, nw, kern.ptr, kern.K, kern.lo, kern.len, y, target);
+  kernels().resample_poly_f32(x, orig, nw, kern.ptr, kern.offs, kern.lo, kern.len, y, target);
 
 /** How signals are cut into frames: nFft, hop, the window (nFft floats, zero-padded if shorter), centre padding. */
 export interface FrameSpec { nFft: number; hop: number; window: Float32Array; pad: number; reflect: boolean }
