@@ -6,6 +6,7 @@ import {
   init, Tensor, decodeImage, encodePng, loadSafetensors, ctcBeamSearch, MultimodalIndex, MultimodalServingPipeline, memoryStats, resample,
 } from "../src/index.js";
 import { lcg } from "./harness/workloads.js";
+import { crc32 } from "../src/util/crc32.js";
 
 beforeAll(async () => {
   await init();
@@ -128,5 +129,90 @@ describe("bounded parameters", () => {
   it("serving refuses waits a timer cannot hold and absurd batch sizes", () => {
     expect(() => new MultimodalServingPipeline({}, { maxWaitMs: 2 ** 31 })).toThrow(/maxWaitMs must be from 0 to 2147483647, got 2147483648/);
     expect(() => new MultimodalServingPipeline({}, { batchSize: 1e7 })).toThrow(/batchSize must be an integer from 1 to 4096, got 10000000/);
+  });
+});
+
+describe("index files: validated after the checksum", () => {
+  const build = (kind: "flat" | "int8" | "hnsw"): Uint8Array => {
+    const ix = new MultimodalIndex(8, { kind, m: 4, efConstruction: 16, rerank: kind === "int8" ? 4 : 0 });
+    ix.addBatch(Array.from({ length: 24 }, (_, i) => `item${i}`), lcg(24 * 8, 11), "image", Array.from({ length: 24 }, (_, i) => ({ n: i })));
+    ix.remove("item3");
+    const bytes = ix.save();
+    ix.dispose();
+    return bytes;
+  };
+  /** Same bytes with the CRC recomputed, as a crafted file would have. */
+  const resealed = (b: Uint8Array): Uint8Array => {
+    const out = b.slice();
+    new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+    return out;
+  };
+  const headerOf = (b: Uint8Array): { json: any; rest: Uint8Array } => {
+    const hlen = new DataView(b.buffer, b.byteOffset).getUint32(12, true);
+    return { json: JSON.parse(new TextDecoder().decode(b.subarray(16, 16 + hlen))), rest: b.subarray(16 + hlen) };
+  };
+  const withHeader = (b: Uint8Array, edit: (h: any) => void): Uint8Array => {
+    const { json, rest } = headerOf(b);
+    edit(json);
+    const hb = new TextEncoder().encode(JSON.stringify(json));
+    const out = new Uint8Array(16 + hb.length + rest.length);
+    out.set(b.subarray(0, 16)); new DataView(out.buffer).setUint32(12, hb.length, true);
+    out.set(hb, 16); out.set(rest, 16 + hb.length);
+    return resealed(out);
+  };
+
+  it("crafted tables, graphs and vectors with a valid CRC give an Error naming the section and index", () => {
+    const hnsw = build("hnsw"), flat = build("flat"), int8 = build("int8");
+    const cases: Array<[Uint8Array, RegExp]> = [
+      [withHeader(hnsw, (h) => { h.graph.entry = 999; }), /graph: entry point 999 .* is not a node of the top level/],
+      [withHeader(flat, (h) => { h.ids[5] = "item7"; }), /ids\[7\] "item7" appears twice/],
+      [withHeader(flat, (h) => { h.ids[2] = null; h.metadata[2] = null; }), /ids\[2\] is null, but only a graph index keeps removed slots/],
+      [withHeader(flat, (h) => { h.modalityCode[1] = 4; }), /modalityCode\[1\] is 4, not a modality index/],
+      [withHeader(flat, (h) => { h.metadata[0] = 5; }), /metadata\[0\] must be an object/],
+      [withHeader(flat, (h) => { h.used = "x"; }), /header: used must be a non-negative integer/],
+    ];
+    // an unnormalised row (it used to score 5,656) and an absurd int8 scale (3.8e31)
+    const f = flat.slice();
+    new DataView(f.buffer).setFloat32(16 + new DataView(flat.buffer).getUint32(12, true) + 4 * 8 * 2, 80, true); // row 2, dimension 0
+    cases.push([resealed(f), /float vectors: row 2 has squared norm/]);
+    const { json: hi } = headerOf(int8);
+    const i8 = int8.slice(), hl = new DataView(int8.buffer).getUint32(12, true);
+    new DataView(i8.buffer).setFloat32(16 + hl + hi.sections.f32 + hi.sections.i8 + 4, 1e30, true);
+    cases.push([resealed(i8), /int8 scales: row 1 has scale 1\.0000000150474662e\+30/]);
+    for (const [bytes, msg] of cases) expect(() => MultimodalIndex.load(bytes)).toThrow(msg);
+  });
+
+  it("fuzz: random flips with the CRC recomputed load cleanly or fail with a load Error, never trap", () => {
+    let s = 12345;
+    const rnd = (n: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % n; };
+    const before = memoryStats().persistentBytes;
+    let loaded = 0, refused = 0;
+    for (const kind of ["flat", "int8", "hnsw"] as const) {
+      const good = build(kind);
+      for (let t = 0; t < 300; t++) {
+        const b = good.slice();
+        for (let f = 0, nf = 1 + rnd(3); f < nf; f++) b[16 + rnd(b.length - 20)] ^= 1 << rnd(8);
+        let ix: MultimodalIndex;
+        try {
+          ix = MultimodalIndex.load(resealed(b));
+        } catch (e) {
+          expect(e, `${kind} flip ${t}`).toBeInstanceOf(Error);
+          expect((e as Error).constructor, `${kind} flip ${t}: ${(e as Error).message}`).toBe(Error);
+          expect((e as Error).message).toMatch(/^MultimodalIndex\.load: /);
+          refused++;
+          continue;
+        }
+        for (const r of ix.search(lcg(8, t), 30)) {
+          expect(typeof r.itemId).toBe("string");
+          expect(Math.abs(r.score)).toBeLessThan(1.05);
+        }
+        ix.dispose();
+        loaded++;
+      }
+    }
+    expect(loaded + refused).toBe(900);
+    expect(refused).toBeGreaterThan(100);
+    // refused files leave nothing behind in WASM memory
+    expect(memoryStats().persistentBytes - before).toBeLessThan(1 << 20);
   });
 });
