@@ -118,11 +118,27 @@ function toTensor(modality: string, data: unknown, dtype: DType): Tensor {
     for (let d: unknown = data; Array.isArray(d); d = d[0]) shape.push(d.length);
     const flat = (data as unknown[]).flat(Infinity) as number[];
     if (flat.some((v) => typeof v !== "number")) throw new Error(`MultimodalServingPipeline: modality "${modality}" must hold numbers`);
+    if (dtype === "int32") {
+      // token ids and masks are validated, never coerced (1.7 -> 1, NaN -> 0 and 2^32 + 5 -> 5 used to pass)
+      const isMask = /mask$/i.test(modality);
+      for (let i = 0; i < flat.length; i++) {
+        const v = flat[i];
+        if (isMask ? v !== 0 && v !== 1 : !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {
+          throw new Error(`MultimodalServingPipeline: modality "${modality}" must hold ${isMask ? "0 or 1" : "int32 integers"}, got ${v} at position ${i}`);
+        }
+      }
+    }
     const t = new Tensor(dtype === "int32" ? Int32Array.from(flat) : Float32Array.from(flat), shape.length ? shape : [0]);
     if (t.size !== flat.length) throw new Error(`MultimodalServingPipeline: modality "${modality}" is a ragged array`);
     return t;
   }
   throw new Error(`MultimodalServingPipeline: no preprocessor for modality "${modality}" and its data is not a Tensor, typed array or nested array (got ${data === null ? "null" : typeof data})`);
+}
+
+/** A deep copy of results (nested arrays included), so no caller's edit reaches the cache or another caller. */
+function copyResults(r: MultimodalResponse["results"]): MultimodalResponse["results"] {
+  const deep = (v: unknown): unknown => (Array.isArray(v) ? v.map(deep) : v);
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, deep(v) as MultimodalResponse["results"][string]]));
 }
 
 /** (b, ...) tensors -> (B, ...) */
@@ -152,7 +168,8 @@ export class MultimodalServingPipeline {
   readonly maxWaitMs: number;
   private readonly runner: Runner;
   private readonly batchedTasks: Set<string>;
-  private queue: Pending[] = [];
+  // requests waiting, by batch key (task + input names, dtypes, shapes): O(1) to add, a full bucket runs alone
+  private buckets = new Map<string, Pending[]>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   // running sums, so a long-lived pipeline keeps constant memory
   private readonly metrics = { totalRequests: 0, totalLatencyMs: 0, batches: 0, batchedRequests: 0, cacheHits: 0 };
@@ -198,12 +215,12 @@ export class MultimodalServingPipeline {
     this.cache.delete(key);
     this.cache.set(key, r); // most recently used last
     this.metrics.cacheHits++;
-    return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.isArray(v) ? v.slice() : v]));
+    return copyResults(r);
   }
 
   private remember(key: string | null, results: MultimodalResponse["results"]): void {
     if (key === null) return;
-    this.cache.set(key, Object.fromEntries(Object.entries(results).map(([k, v]) => [k, Array.isArray(v) ? v.slice() : v])));
+    this.cache.set(key, copyResults(results));
     if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
   }
 
@@ -269,43 +286,53 @@ export class MultimodalServingPipeline {
       const hit = this.cached(cacheKey);
       if (hit) { resolve(this.finish(request, hit, start)); return; }
       const key = `${request.task}|` + Object.keys(inputs).sort().map((k) => `${k}:${inputs[k].dtype}${fmtShape(inputs[k].shape)}`).join(",");
-      this.queue.push({ request, inputs, key, cacheKey, start, resolve, reject });
-      if (this.queue.filter((p) => p.key === key).length >= this.batchSize) this.flush();
-      else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.maxWaitMs);
+      const bucket = this.buckets.get(key) ?? [];
+      if (bucket.length === 0) this.buckets.set(key, bucket);
+      bucket.push({ request, inputs, key, cacheKey, start, resolve, reject });
+      if (bucket.length >= this.batchSize) {
+        this.buckets.delete(key);
+        this.runGroup(bucket);
+      } else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.maxWaitMs);
     });
   }
 
   /** Runs everything queued now. */
   flush(): void {
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-    const queue = this.queue;
-    this.queue = [];
-    const groups = new Map<string, Pending[]>();
-    for (const p of queue) (groups.get(p.key) ?? groups.set(p.key, []).get(p.key)!).push(p);
-    for (const [, group] of groups) {
-      const batchable = this.batchedTasks.has(group[0].request.task);
-      const size = batchable ? this.batchSize : 1;
-      for (let s = 0; s < group.length; s += size) this.runBatch(group.slice(s, s + size));
-    }
+    const buckets = this.buckets;
+    this.buckets = new Map();
+    for (const group of buckets.values()) this.runGroup(group);
+  }
+
+  /** Requests of one key: in batches of batchSize when the task batches, else one at a time. */
+  private runGroup(group: Pending[]): void {
+    const size = this.batchedTasks.has(group[0].request.task) ? this.batchSize : 1;
+    for (let s = 0; s < group.length; s += size) this.runBatch(group.slice(s, s + size));
   }
 
   private runBatch(batch: Pending[]): void {
     const n = batch.length;
+    let outputs: Record<string, Tensor | number>;
     try {
       const names = Object.keys(batch[0].inputs);
       const inputs = Object.fromEntries(names.map((k) => [k, stack(batch.map((p) => p.inputs[k]))]));
-      const outputs = this.runner(inputs, batch[0].request.task);
-      this.metrics.batches++;
-      this.metrics.batchedRequests += n;
-      batch.forEach((p, i) => {
-        const r = this.respond(p.request, outputs, p.start, i, n);
-        this.remember(p.cacheKey, r.results);
-        p.resolve(r);
-      });
+      outputs = this.runner(inputs, batch[0].request.task);
     } catch (e) {
       if (n === 1) { batch[0].reject(e as Error); return; }
-      for (const p of batch) this.runBatch([p]); // isolate the request that fails
+      // a request that fails must fail alone: halve the batch until it is isolated (about 2 log2(n) extra runs for
+      // one bad request, instead of running every member alone); results are the same bits at any batch size
+      const h = n >> 1;
+      this.runBatch(batch.slice(0, h));
+      this.runBatch(batch.slice(h));
+      return;
     }
+    this.metrics.batches++;
+    this.metrics.batchedRequests += n;
+    batch.forEach((p, i) => {
+      const r = this.respond(p.request, outputs, p.start, i, n);
+      this.remember(p.cacheKey, r.results);
+      p.resolve(r);
+    });
   }
 
   /** The reference design's get_metrics, camelCased. */
