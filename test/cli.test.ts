@@ -182,3 +182,36 @@ describe("polymodal CLI", () => {
     expect([corrupt.code, corrupt.err]).toEqual([1, expect.stringMatching(/decodeWav: not a RIFF\/WAVE file/)]);
   });
 });
+
+describe("polymodal index on hostile folders", () => {
+  it("skips unreadable folders, symlink loops and odd names with a warning, escapes names, and refuses a concurrent run", async () => {
+    const { mkdirSync, symlinkSync, chmodSync, writeFileSync: wf, readFileSync: rf, existsSync } = await import("node:fs");
+    const dir = join(tmp, "hostile");
+    mkdirSync(join(dir, "ok"), { recursive: true });
+    copyFileSync(join(coll, Object.keys(truth.images)[0]), join(dir, "ok", "a.png"));
+    copyFileSync(join(coll, Object.keys(truth.images)[1]), join(dir, "ok", "line\nbreak.png"));
+    mkdirSync(join(dir, "locked"));
+    copyFileSync(join(coll, Object.keys(truth.images)[2]), join(dir, "locked", "b.png"));
+    chmodSync(join(dir, "locked"), 0o000);
+    symlinkSync("loop2", join(dir, "loop1"));
+    symlinkSync("loop1", join(dir, "loop2"));
+    symlinkSync(".", join(dir, "ok", "self")); // a link back up the tree
+    const asRoot = process.getuid?.() === 0; // root reads a 000 folder anyway
+    const r = cli("index", dir, "--quiet");
+    chmodSync(join(dir, "locked"), 0o755);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/warning: skipped loop1: symbolic link loop/);
+    if (!asRoot) expect(r.err).toMatch(/warning: skipped locked: cannot read the folder \(EACCES\)/);
+    expect(r.out).toMatch(asRoot ? /indexed 3 new or changed files \(0 unchanged, 2 skipped as unreadable/ : /indexed 2 new or changed files \(0 unchanged, 3 skipped as unreadable/);
+    const s = cli("search", "x", "--index", dir, "-k", "5");
+    expect(s.out).toContain(JSON.stringify(join(dir, "ok", "line\nbreak.png")));
+    // a live lock (this test process's pid) makes a second run refuse; a stale one is taken over
+    wf(join(dir, ".polymodal", "index.lock"), String(process.pid));
+    const busy = cli("index", dir, "--quiet");
+    expect([busy.code, busy.err]).toEqual([1, expect.stringMatching(/another polymodal index run \(pid \d+\) is writing/)]);
+    wf(join(dir, ".polymodal", "index.lock"), "999999999");
+    expect(cli("index", dir, "--quiet").code).toBe(0);
+    expect(existsSync(join(dir, ".polymodal", "index.lock"))).toBe(false);
+    expect(rf(join(dir, ".polymodal", "manifest.json"), "utf8")).toContain("a.png");
+  }, 120_000);
+});

@@ -1,7 +1,7 @@
 // A saved collection: one MultimodalIndex per embedding space (images, audio, video) plus a manifest of the
 // files indexed (size, mtime) so `index` can resume and skip unchanged files.  Indexes are written before the
 // manifest, each atomically, so an interrupted run at worst re-embeds a few files.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MultimodalIndex, type IndexKind } from "../retrieval/multimodal-index.js";
 import type { Modality } from "./media.js";
@@ -52,9 +52,14 @@ export class Collection {
 
   async save(): Promise<void> {
     for (const [mod, ix] of this.indexes) await ix.saveToFile(join(this.dir, `${mod}.pmx`));
-    const mf = join(this.dir, "manifest.json"), tmp = `${mf}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.manifest, null, 1));
-    renameSync(tmp, mf);
+    const mf = join(this.dir, "manifest.json"), tmp = `${mf}.${process.pid}.${Date.now().toString(36)}.tmp`;
+    try {
+      writeFileSync(tmp, JSON.stringify(this.manifest, null, 1));
+      renameSync(tmp, mf);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
   }
 
   counts(): Record<Modality, number> {

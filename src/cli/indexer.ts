@@ -1,6 +1,6 @@
 // `polymodal index <folder>`: every image, WAV and video under a folder, embedded by the shipped models into a
 // saved collection; resumable (unchanged files are skipped), unreadable files skipped with a warning.
-import { readdirSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import type { IndexKind } from "../retrieval/multimodal-index.js";
 import { Collection } from "./collection.js";
@@ -29,16 +29,76 @@ export interface IndexReport {
   seconds: number;
 }
 
-function walk(dir: string, skip: string, out: string[]): void {
-  for (const name of readdirSync(dir).sort()) {
+/**
+ * Files under dir, sorted.  A folder that cannot be read (EACCES), a broken link, a symlink loop or a name that is
+ * not valid UTF-8 is skipped with a reason instead of ending the run; each real folder is walked once, so links
+ * back up the tree cannot loop.
+ */
+function walk(dir: string, skip: string, out: string[], skipped: Array<{ path: string; why: string }>, seen = new Set<string>()): void {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch (e) {
+    skipped.push({ path: dir, why: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
+    return;
+  }
+  if (seen.has(real)) return;
+  seen.add(real);
+  let entries: Buffer[];
+  try {
+    entries = readdirSync(dir, { encoding: "buffer" });
+  } catch (e) {
+    skipped.push({ path: dir, why: `cannot read the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+    return;
+  }
+  const names: string[] = [];
+  for (const raw of entries) {
+    const name = raw.toString("utf8");
+    if (!Buffer.from(name, "utf8").equals(raw)) { skipped.push({ path: join(dir, JSON.stringify(raw.toString("latin1")).slice(1, -1)), why: "the name is not valid UTF-8" }); continue; }
+    names.push(name);
+  }
+  for (const name of names.sort()) {
     if (name.startsWith(".")) continue;
     const p = join(dir, name);
     if (resolve(p) === skip) continue;
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (!st) continue;
-    if (st.isDirectory()) walk(p, skip, out);
+    let st;
+    try {
+      st = statSync(p);
+    } catch (e) {
+      skipped.push({ path: p, why: (e as NodeJS.ErrnoException).code === "ELOOP" ? "symbolic link loop" : `cannot stat (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+      continue;
+    }
+    if (st.isDirectory()) walk(p, skip, out, skipped, seen);
     else if (st.isFile()) out.push(p);
   }
+}
+
+/** A path as printed: JSON-quoted when it holds control characters (a newline in a name cannot fake a line). */
+export const shown = (p: string): string => (/[\u0000-\u001f\u007f]/.test(p) ? JSON.stringify(p) : p);
+
+/**
+ * An exclusive lock on the index folder (a file holding the pid), so two runs cannot write one index at once; a lock
+ * left by a process that no longer runs is taken over.  Returns the release function.
+ */
+function lockIndex(indexDir: string): () => void {
+  mkdirSync(indexDir, { recursive: true });
+  const lock = join(indexDir, "index.lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: "wx" });
+      const release = (): void => { try { if (readFileSync(lock, "utf8") === String(process.pid)) unlinkSync(lock); } catch { /* already gone */ } };
+      process.once("exit", release);
+      return release;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const pid = Number(readFileSync(lock, "utf8"));
+      let alive = false;
+      try { alive = Number.isInteger(pid) && pid > 0 && process.kill(pid, 0); } catch (k) { alive = (k as NodeJS.ErrnoException).code === "EPERM"; }
+      if (alive) throw Object.assign(new Error(`another polymodal index run (pid ${pid}) is writing ${indexDir}; wait for it to finish`), { exitCode: 1 });
+      unlinkSync(lock); // stale: its process is gone
+    }
+  }
+  throw new Error(`could not lock ${indexDir}`);
 }
 
 export async function indexFolder(folder: string, options: IndexFolderOptions = {}): Promise<IndexReport> {
@@ -48,23 +108,35 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
   if (!st || !st.isDirectory()) throw Object.assign(new Error(`${folder} is not a folder`), { exitCode: 3 });
   const indexDir = resolve(options.indexDir ?? join(root, ".polymodal"));
   const models = options.models ?? new Models();
+  const release = lockIndex(indexDir);
+  try {
+    return await indexLocked(root, indexDir, models, options, t0);
+  } finally {
+    release();
+  }
+}
+
+async function indexLocked(root: string, indexDir: string, models: Models, options: IndexFolderOptions, t0: number): Promise<IndexReport> {
   const coll = await Collection.open(indexDir, { root, kind: options.kind ?? "flat" });
   const files: string[] = [];
-  walk(root, indexDir, files);
+  const unreadable: Array<{ path: string; why: string }> = [];
+  walk(root, indexDir, files, unreadable);
   const pending: Array<{ path: string; rel: string; mod: Modality; size: number; mtimeMs: number }> = [];
   let ignored = 0, unchanged = 0;
   for (const p of files) {
     const mod = modalityOf(p);
     if (!mod) { ignored++; continue; }
     const rel = relative(root, p).split(sep).join("/");
-    const s = statSync(p);
+    const s = statSync(p, { throwIfNoEntry: false });
+    if (!s) { unreadable.push({ path: p, why: "removed while indexing" }); continue; }
     const prev = coll.manifest.files[rel];
     if (prev && prev.size === s.size && prev.mtimeMs === s.mtimeMs) { unchanged++; continue; }
     pending.push({ path: p, rel, mod, size: s.size, mtimeMs: s.mtimeMs });
   }
   const bar = options.progress === false ? null : new Progress(pending.length, "indexing");
   const warn = options.warn ?? ((m: string) => (bar ? bar.log(`warning: ${m}`) : process.stderr.write(`warning: ${m}\n`)));
-  let added = 0, failed = 0, sinceSave = 0;
+  for (const u of unreadable) warn(`skipped ${shown(relative(root, u.path) || u.path)}: ${u.why}`);
+  let added = 0, failed = unreadable.length, sinceSave = 0;
   const saveEvery = options.saveEvery ?? 50;
   for (let i = 0; i < pending.length; i++) {
     const f = pending[i];
@@ -80,7 +152,7 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
     } catch (e) {
       failed++;
       coll.manifest.failed[f.rel] = (e as Error).message;
-      warn(`skipped ${f.rel}: ${(e as Error).message}`);
+      warn(`skipped ${shown(f.rel)}: ${(e as Error).message}`);
     }
     if (++sinceSave >= saveEvery) { await coll.save(); sinceSave = 0; }
   }

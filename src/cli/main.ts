@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { init } from "../bindings/module.js";
 import { parseCommandLine, checkAllowed, intFlag, UsageError, type OptionSpec, type Values } from "./args.js";
 import { inputFile, locateIndex, InputError } from "./input.js";
-import { indexFolder } from "./indexer.js";
+import { indexFolder, shown } from "./indexer.js";
 import { Collection } from "./collection.js";
 import { Models } from "./models.js";
 import { modalityOf, SUPPORTED, MODEL_FOR, type Modality } from "./media.js";
@@ -211,7 +211,7 @@ async function search(positional: string[], values: Values, models: Models): Pro
   if (queries.length === 0 || results.length === 0) { out("no indexed items of a matching kind"); return 0; }
   for (const { space } of queries) {
     out(`${{ image: "images", audio: "audio", video: "videos" }[space]}:`);
-    for (const r of results.filter((x) => x.space === space)) out(`  ${r.score.toFixed(3)}  ${join(coll.manifest.root, r.path)}`);
+    for (const r of results.filter((x) => x.space === space)) out(`  ${r.score.toFixed(3)}  ${shown(join(coll.manifest.root, r.path))}`);
   }
   out(`(${ms.toFixed(0)} ms; index ${relative(process.cwd(), dir) || "."})`);
   return 0;

@@ -12,14 +12,19 @@ export async function nodeFs(unavailable: string): Promise<{ saveBytesAtomic(p: 
   return {
     async saveBytesAtomic(path: string, bytes: Uint8Array): Promise<void> {
       const tmp = `${path}.${Date.now().toString(36)}${Math.floor(Math.random() * 1e9).toString(36)}.tmp`;
-      const fh = await fs.open(tmp, "w");
       try {
-        await fh.writeFile(bytes);
-        await fh.sync();
-      } finally {
-        await fh.close();
+        const fh = await fs.open(tmp, "w");
+        try {
+          await fh.writeFile(bytes);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await fs.rename(tmp, path);
+      } catch (e) {
+        await fs.rm(tmp, { force: true }).catch(() => undefined); // disk full, permission: no temporary file left behind
+        throw e;
       }
-      await fs.rename(tmp, path);
     },
     async readBytes(path: string): Promise<Uint8Array> {
       return new Uint8Array(await fs.readFile(path));
