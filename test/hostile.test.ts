@@ -296,3 +296,27 @@ describe("tokenizers: linear in the input", () => {
     expect(performance.now() - t0).toBeLessThan(5_000);
   });
 });
+
+describe("WAV: limits from the header", () => {
+  it("odd rates, absurd channel counts and hours of audio are refused before any sample is read", async () => {
+    const { decodeWav, encodeWav } = await import("../src/index.js");
+    const withHeader = (rate: number, channels: number, dataBytes: number): Uint8Array => {
+      // a 44-byte header claiming dataBytes of 16-bit PCM; only the header and a few bytes follow (checked first)
+      const w = encodeWav([new Float32Array(4)], 16000).slice(0, 44);
+      const dv = new DataView(w.buffer);
+      dv.setUint16(22, channels, true); dv.setUint32(24, rate, true); dv.setUint16(32, 2 * channels, true);
+      dv.setUint32(28, rate * 2 * channels, true); dv.setUint32(40, dataBytes, true); dv.setUint32(4, 36 + dataBytes, true);
+      const out = new Uint8Array(44 + dataBytes); out.set(w); return out;
+    };
+    expect(() => decodeWav(withHeader(1, 1, 16))).toThrow(/sample rate 1 Hz is outside 1000 to 768000 Hz \(limits\.minSampleRate \/ maxSampleRate\)/);
+    expect(() => decodeWav(withHeader(8, 1, 16))).toThrow(/sample rate 8 Hz/);
+    expect(() => decodeWav(withHeader(16000, 1000, 2000))).toThrow(/1000 channels exceed the limit of 64 \(limits\.maxChannels\)/);
+    // 2 hours at 16 kHz mono (230 MB): refused from the header; allowed when the caller raises the limit
+    const t0 = performance.now();
+    const long = withHeader(16000, 1, 16000 * 2 * 7200);
+    expect(() => decodeWav(long)).toThrow(/7200\.0 s of audio exceeds the limit of 3600 s \(limits\.maxSeconds\)/);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(decodeWav(withHeader(16000, 1, 3200), { maxSeconds: 1 }).channels[0].length).toBe(1600);
+    expect(decodeWav(withHeader(4, 1, 8), { minSampleRate: 1 }).sampleRate).toBe(4);
+  });
+});

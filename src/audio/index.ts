@@ -1,12 +1,12 @@
 // Audio front end: torchaudio transforms, WAV I/O, resampling, streaming features and CTC decoding.
 export { Spectrogram, MelSpectrogram, AmplitudeToDB, MFCC } from "./transforms.js";
 export type { SpectrogramOptions, MelSpectrogramOptions, MFCCOptions } from "./transforms.js";
-export { decodeWav, encodeWav, downmix } from "./wav.js";
-export type { DecodedAudio, EncodeWavOptions } from "./wav.js";
+export { decodeWav, encodeWav, downmix, DEFAULT_AUDIO_LIMITS } from "./wav.js";
+export type { DecodedAudio, EncodeWavOptions, AudioLimits } from "./wav.js";
 export { resample } from "./resample.js";
 export type { ResampleOptions } from "./resample.js";
 export { StreamingMelSpectrogram } from "./streaming.js";
 export type { StreamingMelOptions } from "./streaming.js";
-export { ctcGreedyDecode, ctcBeamSearch, ctcLoss, CTCVocabulary } from "./ctc.js";
+export { ctcGreedyDecode, ctcBeamSearch, ctcLoss, CTCVocabulary, MAX_BEAM } from "./ctc.js";
 export type { BeamHypothesis, CTCLossOptions } from "./ctc.js";
 export { melscaleFbanks } from "../ops/audio.js";

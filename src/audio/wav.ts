@@ -11,6 +11,18 @@ export interface DecodedAudio {
 
 const PCM = 1, FLOAT = 3, EXTENSIBLE = 0xfffe;
 
+/** Resource limits of decodeWav, checked from the header before any sample is read (a breach names the limit). */
+export interface AudioLimits {
+  /** longest audio decoded, in seconds (default 3,600) */
+  maxSeconds?: number;
+  /** most channels (default 64) */
+  maxChannels?: number;
+  /** accepted sample rates in Hz (default 1,000 to 768,000: a 1 Hz "file" of an hour's samples is not audio) */
+  minSampleRate?: number;
+  maxSampleRate?: number;
+}
+export const DEFAULT_AUDIO_LIMITS: Required<AudioLimits> = { maxSeconds: 3600, maxChannels: 64, minSampleRate: 1000, maxSampleRate: 768_000 };
+
 function bad(msg: string): never {
   throw new Error(`decodeWav: ${msg}`);
 }
@@ -20,7 +32,8 @@ function bad(msg: string): never {
  * @example
  * const { sampleRate, channels } = decodeWav(new Uint8Array(await (await fetch("speech.wav")).arrayBuffer()));
  */
-export function decodeWav(bytes: Uint8Array | ArrayBuffer): DecodedAudio {
+export function decodeWav(bytes: Uint8Array | ArrayBuffer, limits: AudioLimits = {}): DecodedAudio {
+  const lim = { ...DEFAULT_AUDIO_LIMITS, ...limits };
   const u8 = bytes instanceof Uint8Array ? bytes : bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bad("expected a Uint8Array or ArrayBuffer");
   const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
   const tag = (o: number): string => String.fromCharCode(u8[o], u8[o + 1], u8[o + 2], u8[o + 3]);
@@ -56,12 +69,14 @@ export function decodeWav(bytes: Uint8Array | ArrayBuffer): DecodedAudio {
   if (!data) bad("no data chunk");
   const { format, channels, rate, bits, align } = fmt;
   if (channels < 1) bad("channel count is 0");
-  if (rate < 1) bad("sample rate is 0");
+  if (channels > lim.maxChannels) bad(`${channels} channels exceed the limit of ${lim.maxChannels} (limits.maxChannels)`);
+  if (rate < lim.minSampleRate || rate > lim.maxSampleRate) bad(`sample rate ${rate} Hz is outside ${lim.minSampleRate} to ${lim.maxSampleRate} Hz (limits.minSampleRate / maxSampleRate)`);
   const valid = (format === PCM && [8, 16, 24, 32].includes(bits)) || (format === FLOAT && (bits === 32 || bits === 64));
   if (!valid) bad(`unsupported encoding: format ${format} with ${bits} bits (supported: PCM 8/16/24/32-bit, IEEE float 32/64-bit)`);
   const bps = bits / 8;
   if (align !== bps * channels) bad(`block align ${align} does not match ${channels} channel(s) of ${bits} bits`);
   const frames = Math.floor(data.len / align);
+  if (frames / rate > lim.maxSeconds) bad(`${(frames / rate).toFixed(1)} s of audio exceeds the limit of ${lim.maxSeconds} s (limits.maxSeconds)`);
   const out = Array.from({ length: channels }, () => new Float32Array(frames));
   let p = data.off;
   for (let i = 0; i < frames; i++) {
