@@ -44,7 +44,7 @@ export class MultimodalIndex {
   readonly kind: IndexKind;
   readonly options: Required<IndexOptions>;
   /** @internal the index's state (state.ts), shared with its backend and the file format */
-  readonly s: IndexState;
+  s: IndexState;
   private readonly backend: IndexBackend;
 
   /** @param state internal: a state decoded from a file (MultimodalIndex.load); omit it. */
@@ -141,6 +141,30 @@ export class MultimodalIndex {
     }
   }
 
+  /** Rebuilds the state over the live items, in slot order, from their stored (already normalised) rows. */
+  private compact(): void {
+    const old = this.s, D = this.embeddingDim;
+    const live: number[] = [];
+    for (let slot = 0; slot < old.used; slot++) if (old.ids[slot] !== null) live.push(slot);
+    const st = emptyState(D, old.options);
+    st.store.ensure(live.length);
+    growMeta(st, live.length);
+    st.modalities = old.modalities.slice();
+    live.forEach((slot, i) => {
+      st.store.write(i, old.store.rowF32(slot), 1);
+      st.ids[i] = old.ids[slot];
+      st.modalityCode[i] = old.modalityCode[slot];
+      st.metadata[i] = old.metadata[slot];
+      st.slotOf.set(old.ids[slot]!, i);
+      st.used = i + 1;
+      this.backend.inserted(st, i);
+    });
+    registry.unregister(this);
+    old.store.free();
+    this.s = st;
+    registry.register(this, st.store, this);
+  }
+
   private tombstone(slot: number): void {
     const id = this.s.ids[slot];
     if (id !== null) this.s.slotOf.delete(id);
@@ -152,7 +176,13 @@ export class MultimodalIndex {
   remove(itemId: string): boolean {
     const slot = this.s.slotOf.get(itemId);
     if (slot === undefined) return false;
-    if (!this.backend.dense) { this.tombstone(slot); return true; }
+    if (!this.backend.dense) {
+      this.tombstone(slot);
+      // a graph keeps removed nodes for navigation; once they outnumber the live ones, rebuild over the live items
+      // so churn at a constant size keeps memory and file size constant
+      if (this.s.used - this.s.slotOf.size > Math.max(64, this.s.slotOf.size)) this.compact();
+      return true;
+    }
     // flat kinds stay dense: the last row moves into the hole
     const last = this.s.used - 1;
     this.s.slotOf.delete(itemId);
