@@ -343,3 +343,27 @@ describe("HNSW under churn", () => {
     ix.dispose(); again.dispose();
   });
 });
+
+describe("video: limits from the header", () => {
+  it("a Y4M or ffmpeg video whose frames exceed the limits is refused before decoding", async () => {
+    const { decodeY4M, encodeY4M, readVideoFile } = await import("../src/index.js");
+    const { execFileSync } = await import("node:child_process");
+    const { mkdtempSync, writeFileSync: wf } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join: pj } = await import("node:path");
+    // a 40-byte Y4M claiming 8192 x 8192 frames (the 8192^2 video took 151 s and 6.2 GB through ffmpeg)
+    const y4m = new TextEncoder().encode("YUV4MPEG2 W8192 H8192 F25:1 C420jpeg\nFRAME\n");
+    expect(() => decodeY4M(y4m)).toThrow(/frames of 8192x8192 exceed the limit of 16777216 pixels \(limits\.maxPixels\)/);
+    const d = mkdtempSync(pj(tmpdir(), "pm-vid-"));
+    const frames = Array.from({ length: 4 }, () => ({ width: 64, height: 48, channels: 3 as const, data: new Uint8Array(64 * 48 * 3).fill(90) }));
+    wf(pj(d, "small.y4m"), encodeY4M(frames));
+    await expect(readVideoFile(pj(d, "small.y4m"), { limits: { maxPixels: 1000 } })).rejects.toThrow(/64x48 exceed the limit of 1000 pixels/);
+    let ffmpeg = true;
+    try { execFileSync("ffmpeg", ["-version"], { stdio: "ignore" }); } catch { ffmpeg = false; }
+    if (!ffmpeg) return;
+    execFileSync("ffmpeg", ["-v", "error", "-y", "-i", pj(d, "small.y4m"), "-c:v", "ffv1", pj(d, "small.mkv")]);
+    await expect(readVideoFile(pj(d, "small.mkv"), { limits: { maxPixels: 1000 } })).rejects.toThrow(/frames of 64x48 exceed the limit of 1000 pixels \(limits\.maxPixels\)/);
+    await expect(readVideoFile(pj(d, "small.mkv"), { numFrames: 4, limits: { maxBytes: 10_000 } })).rejects.toThrow(/4 frames of 64x48 need 36864 bytes, more than the limit of 10000 \(limits\.maxBytes\)/);
+    expect((await readVideoFile(pj(d, "small.mkv"), { numFrames: 2 })).frames).toHaveLength(2);
+  }, 60_000);
+});

@@ -10,7 +10,19 @@ export interface ReadVideoOptions {
   numFrames?: number;
   /** ffmpeg executable (default "ffmpeg" on PATH); ffprobe is looked up beside it */
   ffmpegPath?: string;
+  /** resource limits, checked from the stream's header before decoding (each breach names the limit) */
+  limits?: VideoLimits;
 }
+
+export interface VideoLimits {
+  /** most pixels per frame (default 16,777,216 = 4096 x 4096) */
+  maxPixels?: number;
+  /** most bytes of decoded RGB frames returned (default 1 GiB) */
+  maxBytes?: number;
+  /** ffmpeg/ffprobe are stopped after this many milliseconds (default 120,000) */
+  timeoutMs?: number;
+}
+export const DEFAULT_VIDEO_LIMITS: Required<VideoLimits> = { maxPixels: 4096 * 4096, maxBytes: 2 ** 30, timeoutMs: 120_000 };
 
 export interface VideoFrames {
   width: number;
@@ -35,11 +47,18 @@ async function node(): Promise<{ fs: any; cp: any; path: any }> {
   }
 }
 
-function run(cp: any, exe: string, args: string[], what: string): Promise<any> {
+function run(cp: any, exe: string, args: string[], what: string, timeoutMs: number, maxBytes = Infinity): Promise<any> {
   return new Promise((resolve, reject) => {
     const p = cp.spawn(exe, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let got = 0;
+    const timer = setTimeout(() => { p.kill("SIGKILL"); reject(new Error(`readVideoFile: ${what} took longer than ${timeoutMs} ms (limits.timeoutMs)`)); }, timeoutMs);
+    p.on("close", () => clearTimeout(timer));
     const out: any[] = [], err: any[] = [];
-    p.stdout.on("data", (d: any) => out.push(d));
+    p.stdout.on("data", (d: any) => {
+      got += d.length;
+      if (got > maxBytes) { p.kill("SIGKILL"); reject(new Error(`readVideoFile: ${what} produced more than ${maxBytes} bytes (limits.maxBytes)`)); return; }
+      out.push(d);
+    });
     p.stderr.on("data", (d: any) => err.push(d));
     p.on("error", (e: { code?: string; message: string }) => reject(e.code === "ENOENT"
       ? new Error(`readVideoFile: ${what} needs ${exe}, which was not found; install ffmpeg (Debian: apt-get install ffmpeg), pass { ffmpegPath }, or use .y4m files`)
@@ -57,6 +76,7 @@ function run(cp: any, exe: string, args: string[], what: string): Promise<any> {
  */
 export async function readVideoFile(file: string, options: ReadVideoOptions = {}): Promise<VideoFrames> {
   const { fs, cp, path } = await node();
+  const lim = { ...DEFAULT_VIDEO_LIMITS, ...options.limits };
   const head = new Uint8Array(10);
   try {
     const fh = await fs.open(file, "r");
@@ -66,21 +86,24 @@ export async function readVideoFile(file: string, options: ReadVideoOptions = {}
   }
   const pick = options.numFrames === undefined ? undefined : (n: number): number[] => sampleFrameIndices(n, options.numFrames!);
   if (String.fromCharCode(...head) === "YUV4MPEG2 ") {
-    const v = decodeY4M(new Uint8Array(await fs.readFile(file)), pick);
+    const v = decodeY4M(new Uint8Array(await fs.readFile(file)), pick, { maxPixels: lim.maxPixels });
     return { width: v.width, height: v.height, frameCount: v.frameCount, frames: v.frames };
   }
   const ffmpeg = options.ffmpegPath ?? "ffmpeg";
   const ffprobe = ffmpeg.includes("/") ? path.join(path.dirname(ffmpeg), path.basename(ffmpeg).replace("ffmpeg", "ffprobe")) : "ffprobe";
-  const probe = JSON.parse(new TextDecoder().decode(await run(cp, ffprobe, ["-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries", "stream=width,height,nb_read_packets", "-of", "json", file], `probing ${file}`)));
+  const probe = JSON.parse(new TextDecoder().decode(await run(cp, ffprobe, ["-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries", "stream=width,height,nb_read_packets", "-of", "json", file], `probing ${file}`, lim.timeoutMs)));
   const s = probe.streams?.[0];
   if (!s || !(s.width > 0) || !(s.height > 0)) throw new Error(`readVideoFile: ${file} has no video stream`);
   const count = Number(s.nb_read_packets); // one packet per video frame; counting packets needs no decoding
   if (!(count > 0)) throw new Error(`readVideoFile: ${file} has no decodable frames`);
+  if (s.width * s.height > lim.maxPixels) throw new Error(`readVideoFile: ${file}: frames of ${s.width}x${s.height} exceed the limit of ${lim.maxPixels} pixels (limits.maxPixels)`);
   const want = pick ? pick(count) : Array.from({ length: count }, (_, i) => i);
   const uniq = [...new Set(want)];
+  const need = uniq.length * s.width * s.height * 3;
+  if (need > lim.maxBytes) throw new Error(`readVideoFile: ${file}: ${uniq.length} frames of ${s.width}x${s.height} need ${need} bytes, more than the limit of ${lim.maxBytes} (limits.maxBytes)`);
   // ask ffmpeg for exactly the sampled frames (every frame: no filter at all)
   const filter = pick ? ["-vf", `select='${uniq.map((i) => `eq(n\\,${i})`).join("+")}'`] : [];
-  const raw = await run(cp, ffmpeg, ["-v", "error", "-i", file, ...filter, "-vsync", "0", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], `decoding ${file}`);
+  const raw = await run(cp, ffmpeg, ["-v", "error", "-i", file, ...filter, "-vsync", "0", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], `decoding ${file}`, lim.timeoutMs, need);
   const n = s.width * s.height * 3;
   if (raw.length !== uniq.length * n) throw new Error(`readVideoFile: ffmpeg returned ${raw.length} bytes for ${uniq.length} frames of ${s.width}x${s.height}`);
   const byIndex = new Map(uniq.map((i, k) => [i, { width: s.width, height: s.height, channels: 3 as const, data: new Uint8Array(raw.subarray(k * n, (k + 1) * n)) }]));

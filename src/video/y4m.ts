@@ -36,7 +36,8 @@ function layout(cs: string, w: number, h: number): Layout {
  * @example
  * const { frames, fps } = decodeY4M(new Uint8Array(await (await fetch("clip.y4m")).arrayBuffer()));
  */
-export function decodeY4M(bytes: Uint8Array | ArrayBuffer, indices?: number[] | ((frameCount: number) => number[])): Y4MVideo {
+export function decodeY4M(bytes: Uint8Array | ArrayBuffer, indices?: number[] | ((frameCount: number) => number[]), limits: { maxPixels?: number } = {}): Y4MVideo {
+  const maxPixels = limits.maxPixels ?? 4096 * 4096;
   const b = bytes instanceof Uint8Array ? bytes : bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bad("expected a Uint8Array or ArrayBuffer");
   const magic = "YUV4MPEG2 ";
   for (let i = 0; i < magic.length; i++) if (b[i] !== magic.charCodeAt(i)) bad("not a YUV4MPEG2 file (missing the 'YUV4MPEG2 ' signature)");
@@ -53,7 +54,8 @@ export function decodeY4M(bytes: Uint8Array | ArrayBuffer, indices?: number[] | 
     else if (t === "XCOLORRANGE=FULL") full = true;
     else if (t[0] === "I" && v !== "p" && v !== "?") bad(`interlaced video (I${v}) is not supported`);
   }
-  if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1 || w * h > 1 << 26) bad(`bad frame size W${w} H${h}`);
+  if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1) bad(`bad frame size W${w} H${h}`);
+  if (w * h > maxPixels) bad(`frames of ${w}x${h} exceed the limit of ${maxPixels} pixels (limits.maxPixels)`);
   const L = layout(cs, w, h);
   const planeBytes = w * h + (L.mono ? 0 : 2 * L.cw * L.ch);
   // frame offsets: each frame is "FRAME[ params]\n" + planes
