@@ -367,3 +367,42 @@ describe("video: limits from the header", () => {
     expect((await readVideoFile(pj(d, "small.mkv"), { numFrames: 2 })).frames).toHaveLength(2);
   }, 60_000);
 });
+
+describe("tokenizer.json: validated", () => {
+  it("malformed files give Tokenizer errors (fuzz), ids past int32, empty added tokens and deep nesting are refused", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { Tokenizer } = await import("../src/index.js");
+    const dir = new URL("./fixtures/text/", import.meta.url);
+    for (const f of ["bpe.tokenizer.json", "wordpiece.tokenizer.json"]) {
+      const good = JSON.parse(readFileSync(new URL(f, dir), "utf8"));
+      const bad = (edit: (j: any) => void): object => { const j = structuredClone(good); edit(j); return j; };
+      expect(() => Tokenizer.fromJSON(bad((j) => { j.model.vocab.x = 2 ** 31; }))).toThrow(/model\.vocab\["x"\] must be an id from 0 to 2147483647, got 2147483648/);
+      expect(() => Tokenizer.fromJSON(bad((j) => { j.added_tokens = [{ id: 5, content: "" }]; }))).toThrow(/added_tokens\[0\] must have a non-empty string "content"/);
+      let deep: any = { type: "Lowercase" };
+      for (let i = 0; i < 10_000; i++) deep = { type: "Sequence", normalizers: [deep] };
+      expect(() => Tokenizer.fromJSON(bad((j) => { j.normalizer = deep; }))).toThrow(/normalizer(\.normalizers\[0\])+ is nested more than 32 deep/);
+      // mutation fuzz: replace a random value somewhere in the file with a random other JSON value
+      let s = 7;
+      const rnd = (n: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % n; };
+      const values = [null, 0, -1, 1.5, 2 ** 40, "", "x", [], {}, [1, 2], { type: 3 }, true];
+      for (let t = 0; t < 300; t++) {
+        const j = structuredClone(good);
+        let node: any = j;
+        for (let d = 0; d < 4 && node && typeof node === "object"; d++) {
+          const keys = Object.keys(node);
+          if (!keys.length) break;
+          const k = keys[rnd(keys.length)];
+          if (d === 3 || !node[k] || typeof node[k] !== "object" || rnd(3) === 0) { node[k] = values[rnd(values.length)]; break; }
+          node = node[k];
+        }
+        try {
+          const tok = Tokenizer.fromJSON(j);
+          tok.encode("hello world, ünïcödé 123");
+        } catch (e) {
+          expect((e as Error).constructor, `mutation ${t}: ${(e as Error).message}`).toBe(Error);
+          expect((e as Error).message, `mutation ${t}`).toMatch(/^Tokenizer: /);
+        }
+      }
+    }
+  });
+});

@@ -244,6 +244,57 @@ function bpe(m: Json): Model {
   };
 }
 
+// ---- schema checks ---------------------------------------------------------------------------------------------
+const MAX_ID = 2 ** 31 - 1;
+const MAX_DEPTH = 32;
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** A component (normalizer, pre-tokenizer, post-processor, decoder): null or { type }, Sequences nested <= 32 deep. */
+function checkComponent(what: string, c: unknown, depth = 0): void {
+  if (c === null || c === undefined) return;
+  if (depth > MAX_DEPTH) bad(`${what} is nested more than ${MAX_DEPTH} deep`);
+  if (!isObj(c) || typeof c.type !== "string") bad(`${what} must be null or an object with a string "type", got ${JSON.stringify(c)?.slice(0, 80)}`);
+  for (const key of ["normalizers", "pretokenizers", "processors", "decoders"]) {
+    if (key in c) {
+      const list = c[key];
+      if (!Array.isArray(list)) bad(`${what}.${key} must be an array`);
+      list.forEach((x, i) => checkComponent(`${what}.${key}[${i}]`, x, depth + 1));
+    }
+  }
+}
+
+/** The parts of tokenizer.json the tokenizer reads, checked before anything is built (a malformed file names its fault). */
+function checkSchema(j: Record<string, unknown>): void {
+  const m = j.model;
+  if (!isObj(m) || (m.type !== "WordPiece" && m.type !== "BPE")) bad(`model type ${JSON.stringify(isObj(m) ? m.type : undefined)} is not supported (WordPiece, BPE)`);
+  if (!isObj(m.vocab)) bad("model.vocab must be an object of token -> id");
+  for (const [t, id] of Object.entries(m.vocab)) {
+    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) > MAX_ID) bad(`model.vocab[${JSON.stringify(t)}] must be an id from 0 to ${MAX_ID}, got ${JSON.stringify(id)}`);
+  }
+  if (m.type === "BPE") {
+    if (!Array.isArray(m.merges)) bad("model.merges must be an array");
+    m.merges.forEach((mg, i) => {
+      const ok = typeof mg === "string" ? mg.split(" ").length === 2 : Array.isArray(mg) && mg.length === 2 && mg.every((x) => typeof x === "string");
+      if (!ok) bad(`model.merges[${i}] must be "a b" or ["a", "b"], got ${JSON.stringify(mg)}`);
+    });
+  }
+  for (const k of ["unk_token", "continuing_subword_prefix"]) if (m[k] !== undefined && m[k] !== null && typeof m[k] !== "string") bad(`model.${k} must be a string`);
+  if (m.max_input_chars_per_word !== undefined && (!Number.isInteger(m.max_input_chars_per_word) || (m.max_input_chars_per_word as number) < 1)) bad("model.max_input_chars_per_word must be a positive integer");
+  if (j.added_tokens !== undefined && j.added_tokens !== null) {
+    if (!Array.isArray(j.added_tokens)) bad("added_tokens must be an array");
+    j.added_tokens.forEach((t, i) => {
+      if (!isObj(t) || typeof t.content !== "string" || t.content === "") bad(`added_tokens[${i}] must have a non-empty string "content"`);
+      if (!Number.isInteger(t.id) || (t.id as number) < 0 || (t.id as number) > MAX_ID) bad(`added_tokens[${i}].id must be an id from 0 to ${MAX_ID}, got ${JSON.stringify(t.id)}`);
+    });
+  }
+  for (const k of ["normalizer", "pre_tokenizer", "post_processor", "decoder"]) checkComponent(k, j[k]);
+  if (j.padding !== undefined && j.padding !== null) {
+    if (!isObj(j.padding)) bad("padding must be null or an object");
+    if (j.padding.pad_id !== undefined && (!Number.isInteger(j.padding.pad_id) || (j.padding.pad_id as number) < 0 || (j.padding.pad_id as number) > MAX_ID)) bad("padding.pad_id must be an id");
+    if (j.padding.pad_token !== undefined && typeof j.padding.pad_token !== "string") bad("padding.pad_token must be a string");
+  }
+}
+
 // ---- the tokenizer -------------------------------------------------------------------------------------------
 /**
  * A Hugging Face tokenizer.json (WordPiece or BPE) in pure TypeScript.
@@ -289,8 +340,15 @@ export class Tokenizer {
   static fromJSON(json: string | object): Tokenizer {
     let j: Json;
     try { j = typeof json === "string" ? JSON.parse(json) : json; } catch (e) { bad(`tokenizer.json is not valid JSON (${(e as Error).message})`); }
-    if (!j || typeof j !== "object") bad("tokenizer.json must be an object");
-    return new Tokenizer(j);
+    if (!isObj(j)) bad("tokenizer.json must be an object");
+    checkSchema(j);
+    try {
+      return new Tokenizer(j);
+    } catch (e) {
+      // anything the schema check did not foresee still surfaces as a Tokenizer error, never a bare TypeError
+      if (e instanceof Error && e.message.startsWith("Tokenizer: ")) throw e;
+      bad(`tokenizer.json is malformed (${(e as Error).message})`);
+    }
   }
 
   get vocabSize(): number { return this.idToToken.length; }
