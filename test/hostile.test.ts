@@ -406,3 +406,55 @@ describe("tokenizer.json: validated", () => {
     }
   });
 });
+
+describe("decoders: fuzz with valid checksums", () => {
+  it("PNG chunks with recomputed CRCs and Y4M byte flips give clean decoder Errors only", async () => {
+    const { decodeY4M, encodeY4M } = await import("../src/index.js");
+    let s = 99;
+    const rnd = (n: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % n; };
+    const img = encodePng({ width: 23, height: 17, channels: 4, data: Uint8Array.from({ length: 23 * 17 * 4 }, (_, i) => (i * 37) & 255) });
+    const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+    const reseal = (b: Uint8Array): void => { // recompute every chunk's CRC so the decoder must judge the contents
+      const dv = new DataView(b.buffer);
+      for (let o = 8; o + 12 <= b.length;) {
+        const len = dv.getUint32(o);
+        if (o + 12 + len > b.length) break;
+        let c = 0xffffffff;
+        for (let i = o + 4; i < o + 8 + len; i++) c = crcTable[(c ^ b[i]) & 0xff] ^ (c >>> 8);
+        dv.setUint32(o + 8 + len, (c ^ 0xffffffff) >>> 0);
+        o += 12 + len;
+      }
+    };
+    let clean = 0;
+    for (let t = 0; t < 400; t++) {
+      const b = img.slice();
+      for (let f = 0, nf = 1 + rnd(4); f < nf; f++) b[8 + rnd(b.length - 8)] ^= 1 << rnd(8);
+      reseal(b);
+      try { decodeImage(b); clean++; } catch (e) {
+        expect((e as Error).constructor, `png ${t}: ${(e as Error).message}`).toBe(Error);
+        expect((e as Error).message).toMatch(/^(decodePng|decodeImage): /);
+      }
+    }
+    const frames = Array.from({ length: 3 }, (_, k) => ({ width: 10, height: 6, channels: 3 as const, data: new Uint8Array(180).fill(40 * k) }));
+    const y4m = encodeY4M(frames);
+    for (let t = 0; t < 400; t++) {
+      const b = y4m.slice();
+      for (let f = 0, nf = 1 + rnd(4); f < nf; f++) b[rnd(b.length)] = rnd(256);
+      try { decodeY4M(b); clean++; } catch (e) {
+        expect((e as Error).constructor, `y4m ${t}: ${(e as Error).message}`).toBe(Error);
+        expect((e as Error).message).toMatch(/^decodeY4M: /);
+      }
+    }
+    expect(clean).toBeGreaterThan(0);
+  });
+});
+
+describe("every hostile input within bounds", () => {
+  it("each bomb (<= 10 MB) decodes or is refused in <= 10 s and <= 1 GB resident, in a fresh process (scripts/bombs.mjs)", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const out = execFileSync(process.execPath, [new URL("../scripts/bombs.mjs", import.meta.url).pathname], { encoding: "utf8", timeout: 300_000 });
+    console.log(out); // the table and the worst case, in the test log
+    expect(out).toMatch(/worst case: [\d.]+ s, \d+ MB \(bounds 10 s, 1024 MB\)/);
+    expect(out).not.toContain("OVER THE BOUND");
+  }, 300_000);
+});

@@ -360,7 +360,8 @@ export class Tokenizer {
     const out: string[] = [];
     pieces.forEach((piece, i) => {
       if (this.specialRe && i % 2 === 1) { out.push(piece); return; } // a special token, matched before normalisation
-      for (const w of this.preTokenize(this.normalize(piece))) out.push(...this.model.tokenize(w));
+      // one push per token: spreading a long word's tokens into push() overflows the stack (a 1,000,000-character word)
+      for (const w of this.preTokenize(this.normalize(piece))) for (const t of this.model.tokenize(w)) out.push(t);
     });
     return out;
   }
