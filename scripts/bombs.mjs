@@ -53,6 +53,21 @@ const BOMBS = {
     ix.dispose();
     pm.MultimodalIndex.load(bytes).search(Float32Array.from({ length: D }, (_, i) => Math.cos(i)), 1e8);
   },
+  async "polymodal index over a folder of these files"(pm) {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const d = mkdtempSync(join(tmpdir(), "pm-bombs-"));
+    writeFileSync(join(d, "inflate.png"), png(64, 64, 2, 8, zlibSync(new Uint8Array(64 << 20), { level: 9 })));
+    writeFileSync(join(d, "huge.png"), png(16384, 16384, 6, 16, zlibSync(new Uint8Array(1 << 20))));
+    const j = new Uint8Array(464); j.set([0xff, 0xd8, 0xff, 0xc0, 0, 17, 8, 0x3e, 0x80, 0x3e, 0x80, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]); j.set([0xff, 0xd9], 462);
+    writeFileSync(join(d, "sof.jpg"), j);
+    writeFileSync(join(d, "odd.wav"), pm.encodeWav([new Float32Array(44101 * 5).map((_, i) => Math.sin(i / 9))], 44101));
+    writeFileSync(join(d, "slow.wav"), pm.encodeWav([new Float32Array(1000)], 4));
+    writeFileSync(join(d, "huge.y4m"), new TextEncoder().encode("YUV4MPEG2 W8192 H8192 F25:1 C420jpeg\nFRAME\n"));
+    const { indexFolder } = await import(new URL("../dist/cli/indexer.js", import.meta.url).href);
+    await indexFolder(d, { progress: false, warn: () => undefined });
+  },
 };
 
 function png(w, h, colorType, depth, idat) {

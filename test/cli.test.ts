@@ -215,3 +215,24 @@ describe("polymodal index on hostile folders", () => {
     expect(rf(join(dir, ".polymodal", "manifest.json"), "utf8")).toContain("a.png");
   }, 120_000);
 });
+
+describe("files: nothing left behind, nothing dropped silently", () => {
+  it("an atomic save that fails removes its temporary file; a non-UTF-8 file name is reported", async () => {
+    const { mkdirSync, readdirSync: rd, writeFileSync: wf } = await import("node:fs");
+    const { nodeFs } = await import("../src/io/node-fs.js");
+    const dir = join(tmp, "atomic");
+    mkdirSync(join(dir, "target.bin"), { recursive: true }); // renaming a file over a folder fails after the write
+    const fsx = await nodeFs("no fs");
+    await expect(fsx.saveBytesAtomic(join(dir, "target.bin"), new Uint8Array(10))).rejects.toThrow();
+    expect(rd(dir)).toEqual(["target.bin"]); // no *.tmp left
+    // a file whose name is not valid UTF-8
+    const odd = join(tmp, "oddnames");
+    mkdirSync(odd);
+    copyFileSync(join(coll, Object.keys(truth.images)[0]), join(odd, "ok.png"));
+    wf(Buffer.concat([Buffer.from(odd + "/"), Buffer.from([0x66, 0xff, 0xfe, 0x2e, 0x70, 0x6e, 0x67])]), "x");
+    const r = cli("index", odd, "--quiet");
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/warning: skipped .*: the name is not valid UTF-8/);
+    expect(r.out).toMatch(/indexed 1 new or changed files \(0 unchanged, 1 skipped as unreadable/);
+  }, 60_000);
+});
