@@ -12,6 +12,8 @@ export { Tensor } from "./tensor.js";
 export type { DType, TypedData, NestedArray } from "./tensor.js";
 export * as F from "./functional.js";
 export { memoryStats } from "./memory.js";
+export { limits } from "./util/limits.js";
+export type { Limits } from "./util/limits.js";
 export { loadSafetensors, saveSafetensors } from "./io/safetensors.js";
 export * as nn from "./nn/index.js";
 export * from "./models/index.js";

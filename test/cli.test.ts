@@ -234,5 +234,12 @@ describe("files: nothing left behind, nothing dropped silently", () => {
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/warning: skipped .*: the name is not valid UTF-8/);
     expect(r.out).toMatch(/indexed 1 new or changed files \(0 unchanged, 1 skipped as unreadable/);
+    // the input limits are the user's to set from the command line
+    const img = join(odd, "ok.png");
+    const tight = cli("embed", img, "--max-pixels", "100");
+    expect([tight.code, tight.err]).toEqual([1, expect.stringMatching(/exceeds the limit of 100 \(limits\.maxPixels\)/)]);
+    expect(cli("embed", img, "--max-pixels=100000000").code).toBe(0);
+    const wav = join(root, "test/fixtures/audio/speech_44k.wav"); // 1.5 s
+    expect(cli("transcribe", wav, "--max-seconds", "1").err).toMatch(/exceeds the limit of 1 s \(limits\.maxSeconds\)/);
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 // Audio front end: torchaudio transforms, WAV I/O, resampling, streaming features and CTC decoding.
 export { Spectrogram, MelSpectrogram, AmplitudeToDB, MFCC } from "./transforms.js";
 export type { SpectrogramOptions, MelSpectrogramOptions, MFCCOptions } from "./transforms.js";
-export { decodeWav, encodeWav, downmix, DEFAULT_AUDIO_LIMITS } from "./wav.js";
+export { decodeWav, encodeWav, downmix } from "./wav.js";
 export type { DecodedAudio, EncodeWavOptions, AudioLimits } from "./wav.js";
 export { resample } from "./resample.js";
 export type { ResampleOptions } from "./resample.js";

@@ -9,6 +9,8 @@ export interface DecodedAudio {
   channels: Float32Array[];
 }
 
+import { limits } from "../util/limits.js";
+
 const PCM = 1, FLOAT = 3, EXTENSIBLE = 0xfffe;
 
 /** Resource limits of decodeWav, checked from the header before any sample is read (a breach names the limit). */
@@ -21,7 +23,9 @@ export interface AudioLimits {
   minSampleRate?: number;
   maxSampleRate?: number;
 }
-export const DEFAULT_AUDIO_LIMITS: Required<AudioLimits> = { maxSeconds: 3600, maxChannels: 64, minSampleRate: 1000, maxSampleRate: 768_000 };
+/** The current defaults (from the global `limits`). */
+export const defaultAudioLimits = (): Required<AudioLimits> =>
+  ({ maxSeconds: limits.maxAudioSeconds, maxChannels: limits.maxChannels, minSampleRate: limits.minSampleRate, maxSampleRate: limits.maxSampleRate });
 
 function bad(msg: string): never {
   throw new Error(`decodeWav: ${msg}`);
@@ -32,8 +36,8 @@ function bad(msg: string): never {
  * @example
  * const { sampleRate, channels } = decodeWav(new Uint8Array(await (await fetch("speech.wav")).arrayBuffer()));
  */
-export function decodeWav(bytes: Uint8Array | ArrayBuffer, limits: AudioLimits = {}): DecodedAudio {
-  const lim = { ...DEFAULT_AUDIO_LIMITS, ...limits };
+export function decodeWav(bytes: Uint8Array | ArrayBuffer, options: AudioLimits = {}): DecodedAudio {
+  const lim = { ...defaultAudioLimits(), ...options };
   const u8 = bytes instanceof Uint8Array ? bytes : bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bad("expected a Uint8Array or ArrayBuffer");
   const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
   const tag = (o: number): string => String.fromCharCode(u8[o], u8[o + 1], u8[o + 2], u8[o + 3]);

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve, join, relative, isAbsolute, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { init } from "../bindings/module.js";
+import { limits } from "../util/limits.js";
 import { parseCommandLine, checkAllowed, intFlag, UsageError, type OptionSpec, type Values } from "./args.js";
 import { inputFile, locateIndex, InputError } from "./input.js";
 import { indexFolder, shown } from "./indexer.js";
@@ -29,11 +30,14 @@ interface Command {
 const GLOBAL: OptionSpec = {
   models: { type: "string" }, ffmpeg: { type: "string" }, threads: { type: "string" },
   help: { type: "boolean", short: "h" }, version: { type: "boolean" },
+  "max-pixels": { type: "string" }, "max-seconds": { type: "string" },
 };
 const GLOBAL_HELP = `global options (before or after the command, --flag value or --flag=value):
   --models DIR    model cards and weights (default: the package's models/)
   --ffmpeg PATH   ffmpeg for non-Y4M video (default: ffmpeg on PATH; Debian: apt-get install ffmpeg)
   --threads N     worker threads for the large kernels (default 1; results are the same bits at any N)
+  --max-pixels N  largest image decoded, in pixels (default 50000000)
+  --max-seconds N longest audio decoded, in seconds (default 3600)
   -h, --help      help for polymodal or for one command
   --version       print the version
 a FILE argument may be - to read the file from standard input
@@ -177,6 +181,9 @@ export async function main(argv: string[]): Promise<number> {
   if (!cmd) throw new UsageError(`unknown command ${JSON.stringify(cl.command)}; commands: ${Object.keys(COMMANDS).join(", ")}`);
   if (cl.values.help) { out(`${cmd.help}\n${GLOBAL_HELP}`); return 0; }
   checkAllowed(cl, { ...GLOBAL, ...cmd.options }, cl.command);
+  // input limits (src/util/limits.ts) before anything is decoded
+  if (cl.values["max-pixels"] !== undefined) limits.maxPixels = intFlag(cl.values, "max-pixels", limits.maxPixels, 1);
+  if (cl.values["max-seconds"] !== undefined) limits.maxAudioSeconds = intFlag(cl.values, "max-seconds", limits.maxAudioSeconds, 1);
   // the runtime is made once, before any command runs
   await init({ threads: intFlag(cl.values, "threads", 1, 1, 64) });
   return cmd.run(cl.positional, cl.values, new Models(cl.values.models as string | undefined, cl.values.ffmpeg as string | undefined));

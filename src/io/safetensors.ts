@@ -3,9 +3,9 @@
 import { Tensor, fmtShape, numel } from "../tensor.js";
 
 const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, F64: 8, I8: 1, U8: 1, BOOL: 1 };
-/** Default header limit: a real state_dict's header is kilobytes (thousands of tensors); JSON.parse of a huge one costs
- *  seconds and gigabytes. */
-export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+// Default header limit (limits.maxSafetensorsHeaderBytes, 16 MiB): a real state_dict's header is kilobytes (thousands
+// of tensors); JSON.parse of a huge one costs seconds and gigabytes.
+import { limits } from "../util/limits.js";
 /** The largest dimension accepted (a larger one cannot be a real tensor's). */
 const MAX_DIM = 2 ** 31 - 1;
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -30,7 +30,7 @@ function f16ToF32(h: number): number {
  * const dict = loadSafetensors(new Uint8Array(await (await fetch("model.safetensors")).arrayBuffer()));
  */
 export function loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: { maxHeaderBytes?: number } = {}): Record<string, Tensor> {
-  const maxHeader = options.maxHeaderBytes ?? MAX_HEADER_BYTES;
+  const maxHeader = options.maxHeaderBytes ?? limits.maxSafetensorsHeaderBytes;
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   if (u8.length < 8) bad(`file is ${u8.length} bytes, shorter than the 8-byte header length`);
   const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);

@@ -4,6 +4,7 @@
 import type { DecodedImage } from "../vision/png.js";
 import { decodeY4M } from "./y4m.js";
 import { sampleFrameIndices } from "./processor.js";
+import { limits } from "../util/limits.js";
 
 export interface ReadVideoOptions {
   /** sample this many frames uniformly (VideoProcessor's rule); omitted: every frame */
@@ -22,7 +23,8 @@ export interface VideoLimits {
   /** ffmpeg/ffprobe are stopped after this many milliseconds (default 120,000) */
   timeoutMs?: number;
 }
-export const DEFAULT_VIDEO_LIMITS: Required<VideoLimits> = { maxPixels: 4096 * 4096, maxBytes: 2 ** 30, timeoutMs: 120_000 };
+/** The current defaults (from the global `limits`). */
+export const defaultVideoLimits = (): Required<VideoLimits> => ({ maxPixels: limits.maxVideoPixels, maxBytes: limits.maxVideoBytes, timeoutMs: limits.videoTimeoutMs });
 
 export interface VideoFrames {
   width: number;
@@ -76,7 +78,7 @@ function run(cp: any, exe: string, args: string[], what: string, timeoutMs: numb
  */
 export async function readVideoFile(file: string, options: ReadVideoOptions = {}): Promise<VideoFrames> {
   const { fs, cp, path } = await node();
-  const lim = { ...DEFAULT_VIDEO_LIMITS, ...options.limits };
+  const lim = { ...defaultVideoLimits(), ...options.limits };
   const head = new Uint8Array(10);
   try {
     const fh = await fs.open(file, "r");

@@ -3,5 +3,5 @@ export { decodeY4M, encodeY4M } from "./y4m.js";
 export type { Y4MVideo } from "./y4m.js";
 export { VideoProcessor, sampleFrameIndices } from "./processor.js";
 export type { VideoProcessorOptions } from "./processor.js";
-export { readVideoFile, DEFAULT_VIDEO_LIMITS } from "./file.js";
+export { readVideoFile } from "./file.js";
 export type { ReadVideoOptions, VideoFrames, VideoLimits } from "./file.js";

@@ -3,6 +3,7 @@
 // limited range unless the header says XCOLORRANGE=FULL; arithmetic is +, -, * and Math.round, the same on
 // every engine.
 import type { DecodedImage } from "../vision/png.js";
+import { limits } from "../util/limits.js";
 
 export interface Y4MVideo {
   width: number;
@@ -36,8 +37,8 @@ function layout(cs: string, w: number, h: number): Layout {
  * @example
  * const { frames, fps } = decodeY4M(new Uint8Array(await (await fetch("clip.y4m")).arrayBuffer()));
  */
-export function decodeY4M(bytes: Uint8Array | ArrayBuffer, indices?: number[] | ((frameCount: number) => number[]), limits: { maxPixels?: number } = {}): Y4MVideo {
-  const maxPixels = limits.maxPixels ?? 4096 * 4096;
+export function decodeY4M(bytes: Uint8Array | ArrayBuffer, indices?: number[] | ((frameCount: number) => number[]), options: { maxPixels?: number } = {}): Y4MVideo {
+  const maxPixels = options.maxPixels ?? limits.maxVideoPixels;
   const b = bytes instanceof Uint8Array ? bytes : bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bad("expected a Uint8Array or ArrayBuffer");
   const magic = "YUV4MPEG2 ";
   for (let i = 0; i < magic.length; i++) if (b[i] !== magic.charCodeAt(i)) bad("not a YUV4MPEG2 file (missing the 'YUV4MPEG2 ' signature)");

@@ -2,6 +2,7 @@
 // interlacing, every colour type and bit depth.  Output: 8-bit RGB or RGBA, row-major HWC (16-bit samples keep
 // their high byte, as PIL and torchvision's decode_png do when converting to uint8).
 import { crc32 } from "../util/crc32.js";
+import { limits } from "../util/limits.js";
 import { Unzlib, zlibSync } from "fflate";
 
 export interface DecodedImage {
@@ -17,14 +18,12 @@ const SIG = [137, 80, 78, 71, 13, 10, 26, 10];
 
 /** Resource limits of the image decoders (a breach is an Error naming the limit). */
 export interface ImageLimits {
-  /** most pixels (width x height) decoded; default 50 million (a 50 MP photo) */
+  /** most pixels (width x height) decoded; default `limits.maxPixels` (50 million, a 50 MP photo) */
   maxPixels?: number;
 }
-export const DEFAULT_MAX_PIXELS = 50_000_000;
-
-/** maxPixels from options, checked. */
-export function maxPixelsOf(who: string, limits: ImageLimits | undefined): number {
-  const m = limits?.maxPixels ?? DEFAULT_MAX_PIXELS;
+/** maxPixels from options (else the `limits` default), checked. */
+export function maxPixelsOf(who: string, options: ImageLimits | undefined): number {
+  const m = options?.maxPixels ?? limits.maxPixels;
   if (!Number.isInteger(m) || m < 1) throw new Error(`${who}: limits.maxPixels must be a positive integer, got ${m}`);
   return m;
 }
