@@ -104,6 +104,18 @@ describe("audio: nothing pinned by input", () => {
     expect(end.persistentBytes - start.persistentBytes).toBeLessThan(32 << 20);
     expect(end.wasmBytes).toBeLessThan(256 << 20);
   });
+
+  it("FFT plans for many distinct sizes stay bounded (least recently used evicted)", async () => {
+    const { F } = await import("../src/index.js");
+    const x = Tensor.from(lcg(9000, 5));
+    F.spectrogram(x, { nFft: 400 });
+    const before = memoryStats().persistentBytes;
+    for (let n = 401; n < 441; n++) F.spectrogram(x, { nFft: n }); // 40 sizes, 16 kept
+    expect(memoryStats().persistentBytes - before).toBeLessThan(4 << 20);
+    // a size seen before still gives the same bits after its plan was evicted and rebuilt
+    const a = F.spectrogram(x, { nFft: 401 }), b = F.spectrogram(x, { nFft: 401 });
+    expect(Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer))).toBe(true);
+  });
 });
 
 describe("bounded parameters", () => {

@@ -4,17 +4,30 @@
 import { kernels, heap } from "./runtime.js";
 import { putFinite } from "./buf.js";
 
-const plans = new Map<number, number>();
+/** FFT plans kept; more distinct sizes than this evict the least recently used (sizes come from callers' options). */
+export const FFT_PLAN_CACHE_SIZE = 16;
+const plans = new Map<number, number>(); // nFft -> plan pointer; insertion order = recency
 
-/** The real-FFT plan for nFft (persistent memory, made once per size). */
+/**
+ * The real-FFT plan for nFft (persistent memory, made once per size and reused; at most FFT_PLAN_CACHE_SIZE kept).
+ * A plan is used only inside the synchronous op that asked for it, so evicting another is safe.
+ */
 export function rfftPlan(nFft: number): number {
-  let p = plans.get(nFft);
-  if (p !== undefined) return p;
+  const hit = plans.get(nFft);
+  if (hit !== undefined) {
+    plans.delete(nFft);
+    plans.set(nFft, hit);
+    return hit;
+  }
   const k = kernels(), h = heap();
-  p = h.allocPersistent(k.rfft_plan_size(nFft));
-  const plan = p;
-  h.scope(() => k.rfft_plan_init(nFft, plan, h.alloc(k.rfft_work_size(nFft))));
+  const p = h.allocPersistent(k.rfft_plan_size(nFft));
+  h.scope(() => k.rfft_plan_init(nFft, p, h.alloc(k.rfft_work_size(nFft))));
   plans.set(nFft, p);
+  if (plans.size > FFT_PLAN_CACHE_SIZE) {
+    const [oldN, oldP] = plans.entries().next().value as [number, number];
+    plans.delete(oldN);
+    h.freePersistent(oldP, k.rfft_plan_size(oldN));
+  }
   return p;
 }
 
