@@ -4,6 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { zlibSync } from "fflate";
+import { craftPng } from "./craft-png.mjs";
 
 const self = fileURLToPath(import.meta.url);
 const dist = new URL("../dist/index.js", import.meta.url).href;
@@ -71,23 +72,7 @@ const BOMBS = {
 };
 
 function png(w, h, colorType, depth, idat) {
-  const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
-  const chunk = (type, body) => {
-    const out = new Uint8Array(12 + body.length), dv = new DataView(out.buffer);
-    dv.setUint32(0, body.length);
-    for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-    out.set(body, 8);
-    let c = 0xffffffff;
-    for (let i = 4; i < 8 + body.length; i++) c = crcTable[(c ^ out[i]) & 0xff] ^ (c >>> 8);
-    dv.setUint32(8 + body.length, (c ^ 0xffffffff) >>> 0);
-    return out;
-  };
-  const ihdr = new Uint8Array(13), dv = new DataView(ihdr.buffer);
-  dv.setUint32(0, w); dv.setUint32(4, h); ihdr[8] = depth; ihdr[9] = colorType;
-  const parts = [Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10), chunk("IHDR", ihdr), chunk("IDAT", idat), chunk("IEND", new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  const out = craftPng(w, h, colorType, depth, idat);
   if (out.length > 10 << 20) throw new Error(`bomb input is ${out.length} bytes, more than 10 MB`);
   return out;
 }

@@ -7,31 +7,13 @@ import {
 } from "../src/index.js";
 import { lcg } from "./harness/workloads.js";
 import { crc32 } from "../src/util/crc32.js";
+import { craftPng, resealPng } from "../scripts/craft-png.mjs";
 
 beforeAll(async () => {
   await init();
 });
 
-/** A PNG with the given IHDR and IDAT payload (CRCs computed). */
-function png(w: number, h: number, colorType: number, depth: number, idat: Uint8Array): Uint8Array {
-  const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
-  const crc = (b: Uint8Array): number => { let c = 0xffffffff; for (const v of b) c = crcTable[(c ^ v) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
-  const chunk = (type: string, body: Uint8Array): Uint8Array => {
-    const out = new Uint8Array(12 + body.length), dv = new DataView(out.buffer);
-    dv.setUint32(0, body.length);
-    for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-    out.set(body, 8);
-    dv.setUint32(8 + body.length, crc(out.subarray(4, 8 + body.length)));
-    return out;
-  };
-  const ihdr = new Uint8Array(13), dv = new DataView(ihdr.buffer);
-  dv.setUint32(0, w); dv.setUint32(4, h); ihdr[8] = depth; ihdr[9] = colorType;
-  const parts = [new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", idat), chunk("IEND", new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
-}
+const png = craftPng;
 
 describe("image decoders: bounded by the header", () => {
   it("a PNG whose data inflates far beyond its IHDR stops at the image's size (the rest of the stream is never read)", () => {
@@ -425,18 +407,7 @@ describe("decoders: fuzz with valid checksums", () => {
     let s = 99;
     const rnd = (n: number): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % n; };
     const img = encodePng({ width: 23, height: 17, channels: 4, data: Uint8Array.from({ length: 23 * 17 * 4 }, (_, i) => (i * 37) & 255) });
-    const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
-    const reseal = (b: Uint8Array): void => { // recompute every chunk's CRC so the decoder must judge the contents
-      const dv = new DataView(b.buffer);
-      for (let o = 8; o + 12 <= b.length;) {
-        const len = dv.getUint32(o);
-        if (o + 12 + len > b.length) break;
-        let c = 0xffffffff;
-        for (let i = o + 4; i < o + 8 + len; i++) c = crcTable[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-        dv.setUint32(o + 8 + len, (c ^ 0xffffffff) >>> 0);
-        o += 12 + len;
-      }
-    };
+    const reseal = resealPng; // recompute every chunk's CRC so the decoder must judge the contents
     let clean = 0;
     for (let t = 0; t < 400; t++) {
       const b = img.slice();

@@ -24,7 +24,7 @@ export async function info(modelsDir: string | undefined, json: boolean): Promis
   const simd = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]));
   const r = {
     polymodal: pkg.version, node: process.versions.node, v8: process.versions.v8, platform: `${process.platform}-${process.arch}`,
-    wasm: { bytes: wasmBytes, simd128: simd, relaxedSimd: false, threads: core.pool()?.size ?? 1 }, modelsDir: dir, models,
+    wasm: { bytes: wasmBytes, simd128: simd, relaxedSimd: false, threads: core.threadCount() }, modelsDir: dir, models,
   };
   if (json) return JSON.stringify(r, null, 1);
   const lines = [

@@ -57,9 +57,6 @@ export function toTensor(b: Buf): Tensor {
   return new Tensor(b.dtype === "float32" ? heap().takeF32(b.ptr, n) : heap().takeI32(b.ptr, n), b.shape);
 }
 
-/** A float32 tensor of `shape` from n floats at ptr (a copy). */
-export const takeTensor = (ptr: number, shape: readonly number[]): Tensor => new Tensor(heap().takeF32(ptr, numel(shape)), shape);
-
 export function view(b: Buf, shape: number[]): Buf {
   if (numel(shape) !== size(b)) throw new Error(`internal: cannot view ${fmtShape(b.shape)} as ${fmtShape(shape)}`);
   return { ptr: b.ptr, shape, dtype: b.dtype };

@@ -1,8 +1,7 @@
-import type { DType } from "../tensor.js";
 import { type Embedder, type NamedForward, type Modality, type ModalityEncoder, asOutputs } from "../nn/embedder.js";
 import * as core from "../core/index.js";
 import { Buf, toTensor } from "../core/index.js";
-import { Tensor, fmtShape } from "../tensor.js";
+import { Tensor, fmtShape, type DType } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Parameter, uniformInit, nextSeed } from "../nn/parameter.js";
 import { Conv1d } from "../nn/conv.js";

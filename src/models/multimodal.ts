@@ -1,7 +1,6 @@
-import type { DType } from "../tensor.js";
 import { type NamedForward, asOutputs } from "../nn/embedder.js";
 import { Buf, toTensor } from "../core/index.js";
-import { Tensor } from "../tensor.js";
+import { Tensor, type DType } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Conv1d, Conv2d } from "../nn/conv.js";
 import { Embedding, Linear } from "../nn/linear.js";

@@ -50,8 +50,3 @@ export function supported(): string {
   const ls = [...layers.values()].filter((e) => e.stackable || e.note).map((e) => (e.note ? `${e.ctor.name} (${e.note})` : e.ctor.name));
   return `${[...models.values()].map((e) => e.ctor.name).join(", ")}, or a Sequential / single layer of ${ls.join(", ")}`;
 }
-
-/** The registered model and layer classes (for tests and docs). */
-export const exportable = (): { models: string[]; layers: string[] } => ({
-  models: [...models.values()].map((e) => e.ctor.name), layers: [...layers.values()].map((e) => e.ctor.name),
-});
