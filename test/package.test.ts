@@ -16,14 +16,27 @@ describe("installed package", () => {
     execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: root });
         const app = join(dir, "app");
     execFileSync("mkdir", ["-p", app]);
-    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", type: "module", private: true }));
-    // Offline on purpose (a test must not depend on the registry), so the runtime dependencies come as tarballs
-    // packed from this checkout's node_modules: `npm ci` caches tarballs but not the registry metadata that
-    // resolving a semver range needs, so on a fresh machine a plain `--offline` install fails with ENOTCACHED.
-    const deps = Object.keys(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).dependencies ?? {});
-    for (const d of deps) execFileSync("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", dir, join(root, "node_modules", d)]);
-    const tarballs = readdirSync(dir).filter((f) => f.endsWith(".tgz")).map((f) => join(dir, f));
-    execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--silent", ...tarballs], { cwd: app });
+    // Offline on purpose (a test must not depend on the registry), the way `npm ci` installs: a lockfile naming
+    // every runtime dependency at the version and integrity of ours, so each comes out of the npm cache that this
+    // checkout's own `npm ci` filled (a range to resolve would need registry metadata the cache does not hold).
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    const tgz = `file:../polymodal-${pkg.version}.tgz`;
+    const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8"));
+    const packages: Record<string, unknown> = {
+      "": { name: "app", dependencies: { polymodal: tgz } },
+      "node_modules/polymodal": { version: pkg.version, resolved: tgz, dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines },
+    };
+    // our lockfile records no download addresses, and without one npm asks the registry for each package's
+    // metadata; with the registry's tarball address (the one the cache keys on) it needs nothing but the cache
+    const registry = execFileSync("npm", ["config", "get", "registry"]).toString().trim().replace(/\/$/, "");
+    for (const [k, v] of Object.entries(lock.packages as Record<string, { version: string; dev?: boolean; devOptional?: boolean; resolved?: string }>)) {
+      if (!k.startsWith("node_modules/") || v.dev || v.devOptional) continue;
+      const name = k.slice(k.lastIndexOf("node_modules/") + 13);
+      packages[k] = { resolved: `${registry}/${name}/-/${name.split("/").pop()}-${v.version}.tgz`, ...v };
+    }
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", type: "module", private: true, dependencies: { polymodal: tgz } }));
+    writeFileSync(join(app, "package-lock.json"), JSON.stringify({ name: "app", lockfileVersion: 3, requires: true, packages }));
+    execFileSync("npm", ["ci", "--offline", "--no-audit", "--no-fund", "--silent"], { cwd: app });
     writeFileSync(join(app, "main.mjs"), `
       import { init, Tensor, F } from "polymodal";
       await init();
@@ -55,6 +68,25 @@ describe("installed package", () => {
     const list = JSON.parse(readFileSync(join(root, "test/fixtures/speech/transcripts.json"), "utf8"));
     expect(execFileSync("node", ["asr.mjs", join(root, "test/fixtures/speech", list[0].file)], { cwd: app }).toString().trim()).toBe(list[0].text);
     expect(execFileSync(join(app, "node_modules/.bin/polymodal"), ["info"], { cwd: app }).toString()).toMatch(/clip-scenes[\s\S]*video-text/);
+    // the installed `polymodal serve` starts (its fastify, prom-client and ioredis came with the package), answers, stops on SIGTERM
+    writeFileSync(join(app, "serve.mjs"), `
+      import { spawn } from "node:child_process";
+      const p = spawn("node_modules/.bin/polymodal", ["serve", "--port", "0", "--workers", "1"], { stdio: ["ignore", "pipe", "inherit"] });
+      const limit = setTimeout(() => { p.kill("SIGKILL"); process.exit(2); }, 60000);
+      let out = "", asked = false;
+      p.stdout.on("data", async (d) => {
+        out += d;
+        const m = out.match(/listening on (\\S+)/);
+        if (!m || asked) return;
+        asked = true;
+        const health = await (await fetch(m[1] + "/healthz")).json();
+        const r = await (await fetch(m[1] + "/v1/embed", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "clip-scenes", inputs: [{ text: "x" }] }) })).json();
+        console.log(JSON.stringify({ health, dim: r.dim }));
+        p.kill("SIGTERM");
+      });
+      p.on("exit", (code) => { clearTimeout(limit); process.exitCode = code; });
+    `);
+    expect(JSON.parse(execFileSync("node", ["serve.mjs"], { cwd: app }).toString())).toEqual({ health: { status: "ok" }, dim: 64 });
     // the README's code quick starts run as written against the installed package (file paths from the repo root)
     const blocks = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
     expect(blocks.length).toBeGreaterThanOrEqual(2);
@@ -92,10 +124,10 @@ describe("installed package", () => {
     }
   });
 
-  it("the library sources import no Node built-in (the CLI, src/cli/, is Node-only)", () => {
+  it("the library sources import no Node built-in (the CLI and the service, src/cli/, src/app/ and src/server/, are Node-only)", () => {
     const files = execFileSync("git", ["ls-files", "src"], { cwd: root }).toString().trim().split("\n");
     for (const f of files) {
-      if (!f.endsWith(".ts") || f.startsWith("src/cli/")) continue;
+      if (!f.endsWith(".ts") || /^src\/(cli|app|server)\//.test(f)) continue;
       expect(readFileSync(join(root, f), "utf8"), f).not.toMatch(/from\s+["'](node:|fs["']|path["']|os["']|child_process)/);
     }
   });

@@ -118,6 +118,11 @@ export function kernelModuleBytes(): number {
   return Math.floor((WASM_BASE64.length * 3) / 4) - (WASM_BASE64.endsWith("==") ? 2 : WASM_BASE64.endsWith("=") ? 1 : 0);
 }
 
+/** The single-thread kernel module as shipped (base64): what a build stamp hashes (both builds give the same bits). */
+export function kernelModuleBase64(): string {
+  return WASM_BASE64;
+}
+
 export function isInitialized(): boolean {
   return runtime !== null;
 }

@@ -3,7 +3,7 @@ import { Tensor } from "../tensor.js";
 import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
 import type { Module } from "../nn/module.js";
 import { UsageError } from "./args.js";
-import type { Models } from "./models.js";
+import type { Models } from "../app/models.js";
 
 export const EXPORTABLE = ["clip-scenes", "asr-words", "audio-events", "video-text"] as const;
 

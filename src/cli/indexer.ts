@@ -1,11 +1,12 @@
 // `polymodal index <folder>`: every image, WAV and video under a folder, embedded by the shipped models into a
 // saved collection; resumable (unchanged files are skipped), unreadable files skipped with a warning.
-import { mkdirSync, readdirSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { readdirSync, realpathSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import type { IndexKind } from "../retrieval/multimodal-index.js";
-import { Collection } from "./collection.js";
-import { modalityOf, type Modality } from "./media.js";
-import { Models } from "./models.js";
+import { Collection } from "../app/collection.js";
+import { lockIndex } from "../app/lock.js";
+import { modalityOf, MODEL_FOR, type Modality } from "../app/media.js";
+import { Models } from "../app/models.js";
 import { Progress } from "./progress.js";
 
 export interface IndexFolderOptions {
@@ -76,31 +77,6 @@ function walk(dir: string, skip: string, out: string[], skipped: Array<{ path: s
 /** A path as printed: JSON-quoted when it holds control characters (a newline in a name cannot fake a line). */
 export const shown = (p: string): string => (/[\u0000-\u001f\u007f]/.test(p) ? JSON.stringify(p) : p);
 
-/**
- * An exclusive lock on the index folder (a file holding the pid), so two runs cannot write one index at once; a lock
- * left by a process that no longer runs is taken over.  Returns the release function.
- */
-function lockIndex(indexDir: string): () => void {
-  mkdirSync(indexDir, { recursive: true });
-  const lock = join(indexDir, "index.lock");
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(lock, String(process.pid), { flag: "wx" });
-      const release = (): void => { try { if (readFileSync(lock, "utf8") === String(process.pid)) unlinkSync(lock); } catch { /* already gone */ } };
-      process.once("exit", release);
-      return release;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const pid = Number(readFileSync(lock, "utf8"));
-      let alive = false;
-      try { alive = Number.isInteger(pid) && pid > 0 && process.kill(pid, 0); } catch (k) { alive = (k as NodeJS.ErrnoException).code === "EPERM"; }
-      if (alive) throw Object.assign(new Error(`another polymodal index run (pid ${pid}) is writing ${indexDir}; wait for it to finish`), { exitCode: 1 });
-      unlinkSync(lock); // stale: its process is gone
-    }
-  }
-  throw new Error(`could not lock ${indexDir}`);
-}
-
 export async function indexFolder(folder: string, options: IndexFolderOptions = {}): Promise<IndexReport> {
   const t0 = performance.now();
   const root = resolve(folder);
@@ -133,6 +109,8 @@ async function indexLocked(root: string, indexDir: string, models: Models, optio
     if (prev && prev.size === s.size && prev.mtimeMs === s.mtimeMs) { unchanged++; continue; }
     pending.push({ path: p, rel, mod, size: s.size, mtimeMs: s.mtimeMs });
   }
+  // before any work: every space the new files go to must hold embeddings of these models' version
+  for (const mod of new Set(pending.map((f) => f.mod))) coll.checkVersion(mod, models.version(MODEL_FOR[mod]), true);
   const bar = options.progress === false ? null : new Progress(pending.length, "indexing");
   const warn = options.warn ?? ((m: string) => (bar ? bar.log(`warning: ${m}`) : process.stderr.write(`warning: ${m}\n`)));
   for (const u of unreadable) warn(`skipped ${shown(relative(root, u.path) || u.path)}: ${u.why}`);

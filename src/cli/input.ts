@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { UsageError } from "./args.js";
-import type { Modality } from "./media.js";
+import type { Modality } from "../app/media.js";
 
 export class InputError extends Error {
   readonly exitCode = 3;

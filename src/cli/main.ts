@@ -9,10 +9,11 @@ import { limits } from "../util/limits.js";
 import { parseCommandLine, checkAllowed, intFlag, UsageError, type OptionSpec, type Values } from "./args.js";
 import { inputFile, locateIndex, InputError } from "./input.js";
 import { indexFolder, shown } from "./indexer.js";
-import { Collection } from "./collection.js";
-import { Models } from "./models.js";
-import { modalityOf, SUPPORTED, MODEL_FOR, type Modality } from "./media.js";
+import { Collection } from "../app/collection.js";
+import { Models } from "../app/models.js";
+import { modalityOf, SUPPORTED, MODEL_FOR, type Modality } from "../app/media.js";
 import { info } from "./info.js";
+import { serve, SERVE_OPTIONS, SERVE_HELP } from "./serve.js";
 import { exportShipped, EXPORTABLE } from "./export.js";
 import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
 import { SpeechRecognizer } from "../pipelines/speech.js";
@@ -131,6 +132,15 @@ const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  serve: {
+    summary: "an HTTP service: embed, search, index and transcribe over JSON, with metrics",
+    help: SERVE_HELP,
+    options: SERVE_OPTIONS,
+    async run(positional, values, models) {
+      const code = await serve(positional, values, models.dir, intFlag(values, "threads", 1, 1, 64));
+      process.exit(code); // worker threads and sockets are closed; nothing is left to flush
+    },
+  },
   info: {
     summary: "the shipped models, their measured metrics, the build and the runtime",
     help: `usage: polymodal info [--json]`,
@@ -185,7 +195,8 @@ export async function main(argv: string[]): Promise<number> {
   if (cl.values["max-pixels"] !== undefined) limits.maxPixels = intFlag(cl.values, "max-pixels", limits.maxPixels, 1);
   if (cl.values["max-seconds"] !== undefined) limits.maxAudioSeconds = intFlag(cl.values, "max-seconds", limits.maxAudioSeconds, 1);
   // the runtime is made once, before any command runs
-  await init({ threads: intFlag(cl.values, "threads", 1, 1, 64) });
+  // (serve: the kernel threads are the workers'; its event loop only searches the index)
+  await init({ threads: cl.command === "serve" ? 1 : intFlag(cl.values, "threads", 1, 1, 64) });
   return cmd.run(cl.positional, cl.values, new Models(cl.values.models as string | undefined, cl.values.ffmpeg as string | undefined));
 }
 
@@ -202,11 +213,16 @@ async function search(positional: string[], values: Values, models: Models): Pro
   if (byFile.length) {
     const m = byFile[0], f = inputFile(values[m] as string, `--${m}`, m);
     needModality(f, m);
+    coll.checkVersion(m, models.version(MODEL_FOR[m]));
     queries.push({ space: m, vec: await models.embedFile(f, m) });
     const rel = relative(coll.manifest.root, resolve(f));
     exclude = rel.startsWith("..") || isAbsolute(rel) ? null : rel.split(sep).join("/"); // the query file itself, when it is in the collection
   } else {
-    for (const space of ["image", "video"] as const) if (coll.indexes.get(space)?.size) queries.push({ space, vec: await models.embedText(positional[0], space) });
+    for (const space of ["image", "video"] as const) {
+      if (!coll.indexes.get(space)?.size) continue;
+      coll.checkVersion(space, models.version(MODEL_FOR[space]));
+      queries.push({ space, vec: await models.embedText(positional[0], space) });
+    }
   }
   const results = queries.flatMap(({ space, vec }) => {
     const ix = coll.indexes.get(space);

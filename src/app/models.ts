@@ -1,14 +1,22 @@
-// The CLI's models, loaded once, lazily (a search by text needs no audio model).
+// The shipped (or --models) models, loaded once, lazily (a search by text needs no audio model).
 import { readFileSync } from "node:fs";
-import { loadPretrained } from "../pipelines/pretrained.js";
+import { fileURLToPath } from "node:url";
+import { loadPretrained as loadPretrained, modelsUrl } from "../pipelines/pretrained.js";
 import type { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "../pipelines/embedders.js";
 import type { SpeechRecognizer } from "../pipelines/speech.js";
 import { readVideoFile } from "../video/file.js";
 import type { Modality } from "./media.js";
+import { embeddingVersion } from "./version.js";
 
 export class Models {
   private cache = new Map<string, Promise<unknown>>();
-  constructor(readonly modelsDir?: string, readonly ffmpegPath?: string) {}
+  /** the folder the models load from */
+  readonly dir: string;
+  constructor(readonly modelsDir?: string, readonly ffmpegPath?: string) {
+    this.dir = modelsDir ?? fileURLToPath(modelsUrl());
+  }
+  /** The embedding version stamp of a model (src/app/version.ts). */
+  version(name: string): string { return embeddingVersion(this.dir, name); }
   private get<T>(name: "clip-scenes" | "audio-events" | "video-text" | "asr-words"): Promise<T> {
     if (!this.cache.has(name)) this.cache.set(name, loadPretrained(name, { modelsDir: this.modelsDir }));
     return this.cache.get(name) as Promise<T>;

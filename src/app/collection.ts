@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from "node:path";
 import { MultimodalIndex, type IndexKind } from "../retrieval/multimodal-index.js";
 import type { Modality } from "./media.js";
+import { VersionMismatchError } from "./version.js";
 
 export interface FileEntry { size: number; mtimeMs: number; modality: Modality }
 export interface Manifest {
@@ -14,6 +15,8 @@ export interface Manifest {
   kind: IndexKind;
   files: Record<string, FileEntry>;
   failed: Record<string, string>;
+  /** the embedding version stamp of each space (src/app/version.ts); absent in collections made before stamps */
+  versions?: Partial<Record<Modality, string>>;
 }
 
 const DIMS: Record<Modality, number> = { image: 0, audio: 0, video: 0 };
@@ -42,6 +45,22 @@ export class Collection {
       if (existsSync(f)) c.indexes.set(mod, await MultimodalIndex.loadFromFile(f));
     }
     return c;
+  }
+
+  /**
+   * Refuses a space whose embeddings another model version made: a query or a new item from `version` would be
+   * compared with vectors of a different space.  A space without a stamp takes `version` when `adopt` is set.
+   */
+  checkVersion(mod: Modality, version: string, adopt = false): void {
+    const have = this.manifest.versions?.[mod];
+    if (have === undefined) {
+      if (adopt) (this.manifest.versions ??= {})[mod] = version;
+      return;
+    }
+    if (have !== version) {
+      throw new VersionMismatchError(`the ${mod} index in ${this.dir} was built by ${have}, and the models here are ${version}: ` +
+        "embeddings of different versions are not comparable; re-index into a new folder (or delete this one) with these models");
+    }
   }
 
   index(mod: Modality, dim: number): MultimodalIndex {

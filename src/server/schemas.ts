@@ -1,0 +1,146 @@
+// JSON schemas of every route: fastify validates requests with them (ajv, no coercion, no silent removal of unknown
+// fields), serialises responses with them, and @fastify/swagger turns them into the OpenAPI document.
+export interface SchemaLimits {
+  maxBatch: number;
+  maxTextLength: number;
+  maxK: number;
+  models: string[];
+}
+
+const error = {
+  type: "object",
+  properties: { statusCode: { type: "integer" }, error: { type: "string" }, message: { type: "string" }, field: { type: "string" } },
+} as const;
+const errors = { 400: error, 401: error, 404: error, 409: error, 413: error, 415: error, 429: error, 500: error, 503: error, 504: error };
+
+const b64 = (what: string) => ({ type: "string", minLength: 1, description: `${what}, base64 (standard alphabet, padded)` });
+
+/** One input: exactly one of text / image / audio / video. */
+const input = (l: SchemaLimits) => ({
+  type: "object",
+  minProperties: 1,
+  maxProperties: 1,
+  additionalProperties: false,
+  properties: {
+    text: { type: "string", maxLength: l.maxTextLength },
+    image: b64("a PNG or JPEG file"),
+    audio: b64("a WAV file"),
+    video: b64("a Y4M (YUV4MPEG2) file"),
+  },
+});
+
+const metadata = { type: "object", maxProperties: 64, description: "any JSON object; returned with search results and matched by filter" };
+const vector = { type: "array", items: { type: "number" } };
+
+/** Content types a route takes as a raw body (the file's bytes; text/plain a text input). */
+export const RAW_TYPES: Record<string, "text" | "image" | "audio" | "video"> = {
+  "image/png": "image", "image/jpeg": "image", "audio/wav": "audio", "audio/x-wav": "audio", "audio/wave": "audio",
+  "audio/vnd.wave": "audio", "video/x-yuv4mpeg2": "video", "text/plain": "text",
+};
+
+/**
+ * A body schema per content type (fastify validates each against its own; a type not listed is a 415): the JSON
+ * schema, and for raw bodies of the given kinds any bytes (the handler checks them).
+ */
+function body(json: object, kinds: string[]) {
+  const raw = Object.entries(RAW_TYPES).filter(([, k]) => kinds.includes(k));
+  return { content: { "application/json": { schema: json }, ...Object.fromEntries(raw.map(([t]) => [t, { schema: {} }])) } };
+}
+
+export function schemas(l: SchemaLimits) {
+  return {
+    embed: {
+      summary: "Embed inputs with a model",
+      description: "JSON with base64 media, or a raw body (Content-Type image/png, image/jpeg, audio/wav, video/x-yuv4mpeg2 or text/plain) with ?model=.",
+      querystring: { type: "object", additionalProperties: false, properties: { model: { type: "string", enum: l.models } } },
+      body: body({
+        type: "object",
+        required: ["model", "inputs"],
+        additionalProperties: false,
+        properties: {
+          model: { type: "string", enum: l.models },
+          inputs: { type: "array", minItems: 1, maxItems: l.maxBatch, items: input(l) },
+        },
+      }, ["text", "image", "audio", "video"]),
+      response: {
+        200: {
+          type: "object",
+          properties: { model: { type: "string" }, version: { type: "string" }, dim: { type: "integer" }, embeddings: { type: "array", items: vector } },
+        },
+        ...errors,
+      },
+    },
+    search: {
+      summary: "Search the index by text, an image, a sound or a video",
+      body: {
+        type: "object",
+        required: ["query"],
+        additionalProperties: false,
+        properties: {
+          query: input(l),
+          k: { type: "integer", minimum: 1, maximum: l.maxK, default: 10 },
+          modality: { type: "string", enum: ["image", "audio", "video"] },
+          filter: { type: "object", maxProperties: 16, additionalProperties: { anyOf: [{ type: "string" }, { type: "number" }, { type: "boolean" }, { type: "null" }] }, description: "metadata field -> value every result must have" },
+        },
+      },
+      response: {
+        200: {
+          type: "object",
+          properties: {
+            results: {
+              type: "array",
+              items: { type: "object", properties: { id: { type: "string" }, score: { type: "number" }, modality: { type: "string" }, metadata: { type: "object", additionalProperties: true } } },
+            },
+          },
+        },
+        ...errors,
+      },
+    },
+    index: {
+      summary: "Add or replace items in the index, then save it",
+      body: {
+        type: "object",
+        required: ["items"],
+        additionalProperties: false,
+        properties: {
+          items: {
+            type: "array",
+            minItems: 1,
+            maxItems: l.maxBatch,
+            items: {
+              type: "object",
+              required: ["id"],
+              additionalProperties: false,
+              minProperties: 2,
+              properties: { id: { type: "string", minLength: 1, maxLength: 1024 }, image: b64("a PNG or JPEG file"), audio: b64("a WAV file"), video: b64("a Y4M file"), metadata },
+            },
+          },
+        },
+      },
+      response: {
+        200: { type: "object", properties: { added: { type: "integer" }, counts: { type: "object", additionalProperties: { type: "integer" } } } },
+        ...errors,
+      },
+    },
+    transcribe: {
+      summary: "Transcribe a WAV (JSON with base64, or a raw audio/wav body)",
+      querystring: { type: "object", additionalProperties: false, properties: { beam: { type: "string", pattern: "^[1-9][0-9]?$", description: "CTC beam width, 1 to 99" } } },
+      body: body({
+        type: "object",
+        required: ["audio"],
+        additionalProperties: false,
+        properties: { audio: b64("a WAV file"), beam: { type: "integer", minimum: 1, maximum: 99, default: 1 } },
+      }, ["audio"]),
+      response: { 200: { type: "object", properties: { text: { type: "string" } } }, ...errors },
+    },
+    healthz: { summary: "The process is alive (no auth)", response: { 200: { type: "object", properties: { status: { type: "string" } } } } },
+    readyz: {
+      summary: "Models loaded, index open, cache reachable",
+      response: {
+        200: { type: "object", additionalProperties: true },
+        503: { type: "object", additionalProperties: true },
+      },
+    },
+    metrics: { summary: "Prometheus metrics (text format)", produces: ["text/plain"] },
+  };
+}

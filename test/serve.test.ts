@@ -1,0 +1,331 @@
+// `polymodal serve` as a deployer runs it: started on an ephemeral loopback port by the test, every route, every
+// error class, auth, the queue bound, deadlines, graceful shutdown with requests in flight, a Redis cache shared by
+// two service processes, and embeddings bit-identical to the library's own calls.
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { init, loadPretrained, decodeY4M, type ImageTextEmbedder, type AudioEmbedder, type VideoTextEmbedder, type SpeechRecognizer } from "../src/index.js";
+import { startServe, startRedis, hasRedis, type Running } from "./harness/servers.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "pm-serve-"));
+const coll = join(tmp, "collection");
+let truth: Record<string, Record<string, string>>;
+let clip: ImageTextEmbedder, sounds: AudioEmbedder, vt: VideoTextEmbedder, asr: SpeechRecognizer;
+let main: Running;
+
+const file = (rel: string): Buffer => readFileSync(join(coll, rel));
+const b64 = (rel: string): string => file(rel).toString("base64");
+
+async function post(base: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
+  const raw = typeof body === "string" || body instanceof Uint8Array;
+  const r = await fetch(base + path, { method: "POST", body: raw ? (body as BodyInit) : JSON.stringify(body), headers: { "content-type": "application/json", ...headers } });
+  const text = await r.text();
+  let json: any = text;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, json, headers: r.headers };
+}
+
+/** The same float32 bits: a JSON number array read back as float32 against the library's Float32Array. */
+function sameBits(json: number[], lib: Float32Array): void {
+  expect(json.length).toBe(lib.length);
+  const back = Float32Array.from(json);
+  expect(Buffer.from(back.buffer).equals(Buffer.from(lib.buffer, lib.byteOffset, lib.byteLength))).toBe(true);
+}
+
+const metric = (text: string, name: string, labels = ""): number => {
+  const line = text.split("\n").find((l) => l.startsWith(name + (labels ? `{${labels}` : "")) && !l.startsWith("#"));
+  return line ? Number(line.split(" ").pop()) : 0;
+};
+
+beforeAll(async () => {
+  const { writeSampleCollection } = await import("../scripts/sample-collection.mjs");
+  truth = writeSampleCollection(coll, { scenes: 12, sounds: 4, clips: 3, speech: 2 });
+  await init();
+  [clip, sounds, vt, asr] = await Promise.all([loadPretrained("clip-scenes"), loadPretrained("audio-events"), loadPretrained("video-text"), loadPretrained("asr-words")]);
+  main = await startServe(["--index", join(tmp, "served-index"), "--workers", "2"]);
+}, 120_000);
+
+afterAll(async () => {
+  await main?.stop();
+});
+
+describe("polymodal serve", () => {
+  it("binds loopback, answers /healthz and /readyz, and documents its routes in OpenAPI", async () => {
+    expect(main.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await (await fetch(`${main.url}/healthz`)).json()).toEqual({ status: "ok" });
+    const ready = await (await fetch(`${main.url}/readyz`)).json();
+    expect(ready.ready).toBe(true);
+    expect(Object.keys(ready.models).sort()).toEqual(["asr-words", "audio-events", "clip-scenes", "video-text"]);
+    expect(ready.models["clip-scenes"]).toMatch(/^clip-scenes@[0-9a-f]{16}$/);
+    const api = await (await fetch(`${main.url}/openapi.json`)).json();
+    expect(api.openapi).toMatch(/^3\./);
+    expect(Object.keys(api.paths).sort()).toEqual(["/healthz", "/metrics", "/readyz", "/v1/embed", "/v1/index", "/v1/search", "/v1/transcribe"]);
+    expect(api.paths["/v1/embed"].post.requestBody.content["application/json"].schema.required).toEqual(["model", "inputs"]);
+  });
+
+  it("/v1/embed returns exactly the library's values for text, images (batched), audio and video", async () => {
+    const imgs = Object.keys(truth.images).slice(0, 5);
+    const r = await post(main.url, "/v1/embed", { model: "clip-scenes", inputs: [{ text: "two small red circles" }, ...imgs.map((f) => ({ image: b64(f) }))] });
+    expect(r.status).toBe(200);
+    expect(r.json.model).toBe("clip-scenes");
+    expect(r.json.dim).toBe(64);
+    sameBits(r.json.embeddings[0], clip.embedTexts(["two small red circles"])[0]);
+    imgs.forEach((f, i) => sameBits(r.json.embeddings[i + 1], clip.embedImages([file(f)])[0]));
+
+    const snd = Object.keys(truth.sounds)[0];
+    const a = await post(main.url, "/v1/embed", { model: "audio-events", inputs: [{ audio: b64(snd) }] });
+    sameBits(a.json.embeddings[0], sounds.embed(file(snd)));
+
+    const vid = Object.keys(truth.videos)[0];
+    const v = await post(main.url, "/v1/embed", { model: "video-text", inputs: [{ video: b64(vid) }, { text: "a red circle" }] });
+    sameBits(v.json.embeddings[0], vt.embedVideos([decodeY4M(file(vid)).frames])[0]);
+    sameBits(v.json.embeddings[1], vt.embedTexts(["a red circle"])[0]);
+  });
+
+  it("takes raw uploads: an image/png body with ?model=, a text/plain body, an audio/wav body to transcribe", async () => {
+    const f = Object.keys(truth.images)[2];
+    const r = await post(main.url, "/v1/embed?model=clip-scenes", new Uint8Array(file(f)), { "content-type": "image/png" });
+    expect(r.status).toBe(200);
+    sameBits(r.json.embeddings[0], clip.embedImages([file(f)])[0]);
+    const t = await post(main.url, "/v1/embed?model=clip-scenes", "a blue square", { "content-type": "text/plain" });
+    sameBits(t.json.embeddings[0], clip.embedTexts(["a blue square"])[0]);
+    const sp = Object.keys(truth.speech)[0];
+    const tr = await post(main.url, "/v1/transcribe", new Uint8Array(file(sp)), { "content-type": "audio/wav" });
+    expect(tr.status).toBe(200);
+    expect(tr.json.text).toBe(asr.transcribe(file(sp)).text);
+    const j = await post(main.url, "/v1/transcribe", { audio: b64(sp), beam: 4 });
+    expect(j.json.text).toBe(asr.transcribe(file(sp), { beamWidth: 4 }).text);
+    expect(j.json.text).toBe(truth.speech[sp]);
+  });
+
+  it("every bad request is a 4xx JSON error naming the field, and never affects the others", async () => {
+    const png = b64(Object.keys(truth.images)[0]);
+    const cases: Array<[string, unknown, number, RegExp, Record<string, string>?]> = [
+      ["/v1/embed", "{\"model\": ", 400, /not valid JSON/],
+      ["/v1/embed", { model: "clip-scenes", inputs: "x" }, 400, /body\.inputs must be array/],
+      ["/v1/embed", { model: "clip-scenes", inputs: [{ text: 5 }] }, 400, /body\.inputs\[0\]\.text must be string/],
+      ["/v1/embed", { model: "clip-scenes", inputs: [{ image: "not base64!" }] }, 400, /body\.inputs\[0\]\.image is not valid base64/],
+      ["/v1/embed", { model: "clip-scenes", inputs: [{ image: png }, { image: Buffer.from("corrupt PNG bytes").toString("base64") }] }, 400, /body\.inputs\[1\]\.image: decodeImage/],
+      ["/v1/embed", { model: "clip-scenes", inputs: [{ audio: png }] }, 400, /clip-scenes does not embed audio/],
+      ["/v1/embed", { model: "gpt-9", inputs: [{ text: "x" }] }, 400, /body\.model must be equal to one of the allowed values/],
+      ["/v1/embed", { model: "clip-scenes", inputs: [] }, 400, /body\.inputs must NOT have fewer than 1 items/],
+      ["/v1/embed", { model: "clip-scenes", inputs: Array.from({ length: 65 }, () => ({ text: "x" })) }, 400, /body\.inputs must NOT have more than 64 items/],
+      ["/v1/embed", { model: "clip-scenes", inputs: [{ text: "x".repeat(10_001) }] }, 400, /body\.inputs\[0\]\.text must NOT have more than 10000 characters/],
+      ["/v1/embed", { model: "clip-scenes", inputs: [{ text: "x", image: png }] }, 400, /must NOT have more than 1 properties/],
+      ["/v1/embed", { model: "clip-scenes", inputs: [{ text: "x" }], extra: 1 }, 400, /must NOT have additional properties \("extra"\)/],
+      ["/v1/embed", { model: "clip-scenes", inputs: [{ text: "x".repeat(17 * 1024 * 1024) }] }, 413, /too large/i],
+      ["/v1/embed", "x", 415, /Unsupported Media Type|content-type/i, { "content-type": "application/x-nope" }],
+      ["/v1/embed", new Uint8Array(file(Object.keys(truth.images)[0])), 400, /needs \?model=/, { "content-type": "image/png" }],
+      ["/v1/search", { query: { text: "x" }, k: 0 }, 400, /body\.k must be >= 1/],
+      ["/v1/search", { query: { text: "x" }, k: "5" }, 400, /body\.k must be integer/],
+      ["/v1/search", { query: { text: "x" }, k: 100_000 }, 400, /body\.k must be <= 1000/],
+      ["/v1/search", { query: { text: "x" }, modality: "audio" }, 400, /a text query cannot search audio/],
+      ["/v1/index", { items: [{ id: "a", text: "caption" }] }, 400, /must NOT have additional properties \("text"\)/],
+      ["/v1/index", { items: [{ id: "a", image: png }, { id: "a", image: png }] }, 400, /appears twice/],
+      ["/v1/transcribe", { audio: png }, 400, /body\.audio: decodeWav/],
+      ["/v1/transcribe", { audio: b64(Object.keys(truth.speech)[0]), beam: 0 }, 400, /body\.beam must be >= 1/],
+    ];
+    const results = await Promise.all(cases.map(([path, body, , , h]) => post(main.url, path, body, h)));
+    results.forEach((r, i) => {
+      const [path, , status, re] = cases[i];
+      expect(r.status, `case ${i} ${path}: ${JSON.stringify(r.json).slice(0, 300)}`).toBe(status);
+      expect(r.json.message, `case ${i}`).toMatch(re);
+      expect(r.json.statusCode).toBe(status);
+    });
+    // the service is fine afterwards and still gives the library's values
+    const ok = await post(main.url, "/v1/embed", { model: "clip-scenes", inputs: [{ text: "still fine" }] });
+    sameBits(ok.json.embeddings[0], clip.embedTexts(["still fine"])[0]);
+  }, 60_000);
+
+  it("/v1/index adds items and saves them; /v1/search finds them by text, image, sound and video, with filters", async () => {
+    const imgs = Object.keys(truth.images);
+    const items = [
+      ...imgs.map((f, i) => ({ id: f, image: b64(f), metadata: { caption: truth.images[f], even: i % 2 === 0 } })),
+      ...Object.keys(truth.sounds).map((f) => ({ id: f, audio: b64(f), metadata: { label: truth.sounds[f] } })),
+      ...Object.keys(truth.videos).map((f) => ({ id: f, video: b64(f) })),
+    ];
+    const r = await post(main.url, "/v1/index", { items });
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ added: items.length, counts: { image: 12, audio: 4, video: 3 } });
+    const dir = join(tmp, "served-index");
+    expect(existsSync(join(dir, "image.pmx")) && existsSync(join(dir, "manifest.json"))).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")).versions.image).toMatch(/^clip-scenes@/);
+
+    const caption = truth.images[imgs[3]];
+    const t = await post(main.url, "/v1/search", { query: { text: caption }, k: 3, modality: "image" });
+    expect(t.status).toBe(200);
+    expect(t.json.results).toHaveLength(3);
+    expect(t.json.results[0].metadata.caption).toBe(caption);
+    expect(t.json.results[0].modality).toBe("image");
+    // the library's own search over the same vectors gives the same order and scores
+    const q = clip.embedTexts([caption])[0];
+    const lib = imgs.map((f) => { const e = clip.embedImages([file(f)])[0]; let s = 0; for (let i = 0; i < 64; i++) s += e[i] * q[i]; return { f, s }; }).sort((a, b) => b.s - a.s);
+    expect(t.json.results.map((x: any) => x.id)).toEqual(lib.slice(0, 3).map((x) => x.f));
+
+    const both = await post(main.url, "/v1/search", { query: { text: caption }, k: 30 });
+    expect(new Set(both.json.results.map((x: any) => x.modality))).toEqual(new Set(["image", "video"]));
+    const filtered = await post(main.url, "/v1/search", { query: { text: caption }, k: 30, modality: "image", filter: { even: true } });
+    expect(filtered.json.results).toHaveLength(6);
+    expect(filtered.json.results.every((x: any) => x.metadata.even === true)).toBe(true);
+    const byImage = await post(main.url, "/v1/search", { query: { image: b64(imgs[5]) }, k: 1 });
+    expect(byImage.json.results[0].id).toBe(imgs[5]);
+    const snd = Object.keys(truth.sounds)[1];
+    expect((await post(main.url, "/v1/search", { query: { audio: b64(snd) }, k: 1 })).json.results[0].id).toBe(snd);
+    const vid = Object.keys(truth.videos)[2];
+    expect((await post(main.url, "/v1/search", { query: { video: b64(vid) }, k: 1 })).json.results[0]).toMatchObject({ id: vid, modality: "video" });
+    // upsert: the same id again replaces, it does not duplicate
+    const again = await post(main.url, "/v1/index", { items: [{ id: imgs[0], image: b64(imgs[1]), metadata: { replaced: true } }] });
+    expect(again.json.counts.image).toBe(12);
+  }, 60_000);
+
+  it("/metrics: Prometheus counters by route and status, latency and batch-size histograms, queue depth, cache hits", async () => {
+    const q = { model: "clip-scenes", inputs: [{ text: "cached text" }] };
+    await post(main.url, "/v1/embed", q);
+    await post(main.url, "/v1/embed", q);
+    const text = await (await fetch(`${main.url}/metrics`)).text();
+    expect(metric(text, "polymodal_http_requests_total", 'route="/v1/embed",method="POST",status="200"')).toBeGreaterThan(3);
+    expect(metric(text, "polymodal_http_requests_total", 'route="/v1/embed",method="POST",status="400"')).toBeGreaterThan(3);
+    expect(text).toMatch(/polymodal_http_request_duration_seconds_bucket\{le="0\.005",route="\/v1\/embed"\}/);
+    expect(metric(text, "polymodal_batch_size_count", 'model="clip-scenes",kind="image"')).toBeGreaterThan(0);
+    expect(text).toMatch(/^polymodal_queue_depth 0$/m);
+    expect(metric(text, "polymodal_cache_hits_total", 'layer="lru"')).toBeGreaterThan(0);
+    expect(metric(text, "polymodal_worker_busy_seconds_total", 'worker="0"')).toBeGreaterThan(0);
+    expect(metric(text, "polymodal_process_resident_memory_bytes")).toBeGreaterThan(0);
+  });
+
+  it("refuses to search or add to an index built by another model version (409)", async () => {
+    const dir = join(tmp, "other-version");
+    const s = await startServe(["--index", dir, "--workers", "1"]);
+    try {
+      const f = Object.keys(truth.images)[0];
+      expect((await post(s.url, "/v1/index", { items: [{ id: "x", image: b64(f) }] })).status).toBe(200);
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
+    const mf = join(dir, "manifest.json");
+    const m = JSON.parse(readFileSync(mf, "utf8"));
+    m.versions.image = "clip-scenes@0000000000000000";
+    writeFileSync(mf, JSON.stringify(m));
+    const s2 = await startServe(["--index", dir, "--workers", "1"]);
+    try {
+      const r = await post(s2.url, "/v1/search", { query: { text: "x" } });
+      expect(r.status).toBe(409);
+      expect(r.json.message).toMatch(/built by clip-scenes@0000000000000000.*not comparable/);
+      expect((await post(s2.url, "/v1/index", { items: [{ id: "y", image: b64(Object.keys(truth.images)[1]) }] })).status).toBe(409);
+    } finally {
+      await s2.stop();
+    }
+  }, 120_000);
+
+  it("needs the bearer token on every route but /healthz when started with one; no index: 404", async () => {
+    const s = await startServe(["--workers", "1"], { POLYMODAL_TOKEN: "s3cret-token" });
+    try {
+      expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+      for (const path of ["/readyz", "/metrics", "/openapi.json"]) expect((await fetch(s.url + path)).status).toBe(401);
+      const r = await post(s.url, "/v1/embed", { model: "clip-scenes", inputs: [{ text: "x" }] });
+      expect(r.status).toBe(401);
+      expect(r.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      expect((await post(s.url, "/v1/embed", { model: "clip-scenes", inputs: [{ text: "x" }] }, { authorization: "Bearer wrong-token" })).status).toBe(401);
+      const auth = { authorization: "Bearer s3cret-token" };
+      expect((await post(s.url, "/v1/embed", { model: "clip-scenes", inputs: [{ text: "x" }] }, auth)).status).toBe(200);
+      const noIndex = await post(s.url, "/v1/search", { query: { text: "x" } }, auth);
+      expect(noIndex.status).toBe(404);
+      expect(noIndex.json.message).toMatch(/--index/);
+      // no CORS headers unless asked
+      expect((await fetch(`${s.url}/healthz`, { headers: { origin: "http://evil.example" } })).headers.get("access-control-allow-origin")).toBeNull();
+    } finally {
+      await s.stop();
+    }
+  }, 120_000);
+
+  it("bounds the queue: under overload only 200 and 429 (with Retry-After), and /healthz answers while every worker is busy", async () => {
+    const s = await startServe(["--workers", "1", "--max-queue", "4", "--cache-size", "0"]);
+    try {
+      const imgs = Object.keys(truth.images), vids = Object.keys(truth.videos);
+      // one long batch (64 clips) keeps the only worker busy while the overload arrives
+      let heavyDone = Infinity;
+      const heavy = post(s.url, "/v1/embed", { model: "video-text", inputs: Array.from({ length: 64 }, (_, j) => ({ video: b64(vids[j % vids.length]) })) })
+        .then((r) => { heavyDone = performance.now(); return r; });
+      await new Promise((r) => setTimeout(r, 30));
+      const bodies = Array.from({ length: 40 }, (_, i) => ({ model: "clip-scenes", inputs: Array.from({ length: 2 }, (_, j) => ({ image: b64(imgs[(i + j) % imgs.length]) })) }));
+      const all = bodies.map((b) => post(s.url, "/v1/embed", b));
+      const h = await fetch(`${s.url}/healthz`);
+      const healthzAt = performance.now();
+      expect(h.status).toBe(200);
+      expect(healthzAt).toBeLessThan(heavyDone); // answered while the worker was busy
+      expect((await heavy).status).toBe(200);
+      const rs = await Promise.all(all);
+      const statuses = rs.map((r) => r.status);
+      expect(statuses.every((x) => x === 200 || x === 429)).toBe(true);
+      expect(statuses.filter((x) => x === 429).length).toBeGreaterThan(0);
+      expect(statuses.filter((x) => x === 200).length).toBeGreaterThan(0);
+      const limited = rs.find((r) => r.status === 429)!;
+      expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(limited.json.message).toMatch(/queue is full/);
+      const m = await (await fetch(`${s.url}/metrics`)).text();
+      expect(metric(m, "polymodal_rejected_total", 'reason="queue_full"')).toBe(statuses.filter((x) => x === 429).length);
+    } finally {
+      await s.stop();
+    }
+  }, 120_000);
+
+  it("gives every request a deadline: past it 504 and queued work is dropped; the service goes on", async () => {
+    const s = await startServe(["--workers", "1", "--timeout-ms", "150", "--cache-size", "0", "--max-queue", "10000"]);
+    try {
+      const imgs = Object.keys(truth.images);
+      const bodies = Array.from({ length: 12 }, (_, i) => ({ model: "clip-scenes", inputs: Array.from({ length: 64 }, (_, j) => ({ image: b64(imgs[(i * 7 + j) % imgs.length]) })) }));
+      const rs = await Promise.all(bodies.map((b) => post(s.url, "/v1/embed", b)));
+      const statuses = rs.map((r) => r.status);
+      expect(statuses.every((x) => x === 200 || x === 504)).toBe(true);
+      expect(statuses.filter((x) => x === 504).length).toBeGreaterThan(0);
+      expect(rs.find((r) => r.status === 504)!.json.message).toMatch(/deadline/);
+      const m = await (await fetch(`${s.url}/metrics`)).text();
+      // dropped work never ran: fewer inputs ran than were asked for
+      expect(metric(m, "polymodal_batch_size_sum", 'model="clip-scenes",kind="image"')).toBeLessThan(12 * 64);
+      const ok = await post(s.url, "/v1/embed", { model: "clip-scenes", inputs: [{ text: "after" }] });
+      expect(ok.status).toBe(200);
+    } finally {
+      await s.stop();
+    }
+  }, 120_000);
+
+  it("SIGTERM: stops accepting, answers every accepted request, exits 0", async () => {
+    const s = await startServe(["--workers", "1", "--cache-size", "0"]);
+    const imgs = Object.keys(truth.images);
+    const inflight = Array.from({ length: 6 }, (_, i) => post(s.url, "/v1/embed", { model: "clip-scenes", inputs: Array.from({ length: 32 }, (_, j) => ({ image: b64(imgs[(i + j) % imgs.length]) })) }));
+    await new Promise((r) => setTimeout(r, 100));
+    const code = s.stop();
+    const rs = await Promise.all(inflight);
+    expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(await code).toBe(0);
+    expect(s.err()).toMatch(/SIGTERM: finishing accepted requests[\s\S]*stopped/);
+    await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
+  }, 120_000);
+
+  it.skipIf(!hasRedis())("shares one Redis embedding cache between two service processes", async () => {
+    const redis = await startRedis();
+    const a = await startServe(["--workers", "1", "--redis", redis.url, "--cache-size", "0"]);
+    const b = await startServe(["--workers", "1", "--redis", redis.url, "--cache-size", "0"]);
+    try {
+      const f = Object.keys(truth.images)[4];
+      const body = { model: "clip-scenes", inputs: [{ image: b64(f) }, { text: "shared" }] };
+      const ra = await post(a.url, "/v1/embed", body);
+      const rb = await post(b.url, "/v1/embed", body);
+      expect(rb.json.embeddings).toEqual(ra.json.embeddings);
+      sameBits(rb.json.embeddings[0], clip.embedImages([file(f)])[0]);
+      const ma = await (await fetch(`${a.url}/metrics`)).text(), mb = await (await fetch(`${b.url}/metrics`)).text();
+      expect(metric(ma, "polymodal_cache_misses_total")).toBe(2);
+      expect(metric(mb, "polymodal_cache_hits_total", 'layer="redis"')).toBe(2);
+      expect(metric(mb, "polymodal_cache_misses_total")).toBe(0);
+      expect((await (await fetch(`${b.url}/readyz`)).json()).redis).toBe("ready");
+      // Redis going away turns the cache into misses, never into failed requests
+      await redis.stop();
+      const after = await post(b.url, "/v1/embed", { model: "clip-scenes", inputs: [{ text: "redis is gone" }] });
+      expect(after.status).toBe(200);
+      sameBits(after.json.embeddings[0], clip.embedTexts(["redis is gone"])[0]);
+    } finally {
+      await Promise.all([a.stop(), b.stop(), redis.stop()]);
+    }
+  }, 120_000);
+});
