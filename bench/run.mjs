@@ -9,6 +9,7 @@ import { benchModels } from "./models.mjs";
 import { benchRetrieval } from "./retrieval.mjs";
 import { benchQuantized } from "./quantized.mjs";
 import { benchThreads } from "./threads.mjs";
+import { benchServe } from "./serve.mjs";
 import { writeBenchmarksDoc } from "./report.mjs";
 
 await init();
@@ -41,6 +42,7 @@ if (!only || only === "models") {
 if (!only || only === "quantized") push("quantized", ...(await benchQuantized()));
 if (!only || only === "threads") push("threads", ...(await benchThreads()));
 if (!only || only === "retrieval") push("retrieval", ...(await benchRetrieval()));
+if (!only || only === "serve") push("serve", ...(await benchServe()));
 console.log("\nsummary");
 for (const l of lines) console.log("  " + l);
 writeBenchmarksDoc(byGroup);

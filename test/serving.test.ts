@@ -1,11 +1,17 @@
 // MultimodalServingPipeline: the seed's example (process_single on an image), dynamic batching that gives the
 // same bits as one-at-a-time, grouping by task / modalities / shapes, bad requests failing alone, metrics.
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, loadPretrained, MultimodalModelOptimizer, MultimodalServingPipeline, ImageProcessor, ByteTokenizer, Tensor, encodePng, type ImageTextEmbedder, type MultimodalRequest } from "../src/index.js";
+import { init, loadPretrained, MultimodalModelOptimizer, MultimodalServingPipeline, ServingQueueFullError, ServingTimeoutError, RemoteServingPipeline, ImageProcessor, ByteTokenizer, Tensor, encodePng, type ImageTextEmbedder, type MultimodalRequest, type ServingCache } from "../src/index.js";
+import { Worker } from "node:worker_threads";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { makeScene, SIZE } from "../scripts/scenes.mjs";
 import { createHash } from "node:crypto";
 import { Sha256 } from "../src/serving/sha256.js";
 
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 let clip: ImageTextEmbedder;
 const proc = new ImageProcessor({ size: 48, cropSize: 48, interpolation: "bilinear", mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
 const tok = new ByteTokenizer();
@@ -33,7 +39,10 @@ describe("MultimodalServingPipeline", () => {
     expect(r.modalitiesUsed).toEqual(["image"]);
     expect((r.results.embedding as number[]).length).toBe(64);
     expect(r.results.embedding).toEqual(Array.from(clip.embedImages([png(7000)])[0]));
-    expect(s.getMetrics()).toEqual({ totalRequests: 1, cacheHits: 0, avgLatencyMs: r.latencyMs, avgBatchSize: 0 });
+    expect(s.getMetrics()).toEqual({
+      totalRequests: 1, cacheHits: 0, avgLatencyMs: r.latencyMs, avgBatchSize: 0,
+      p50LatencyMs: r.latencyMs, p95LatencyMs: r.latencyMs, p99LatencyMs: r.latencyMs, queueDepth: 0, rejectedQueueFull: 0, timedOut: 0,
+    });
   });
 
   it("batches concurrent requests and returns the bits each would get alone", async () => {
@@ -121,6 +130,87 @@ describe("MultimodalServingPipeline", () => {
     await expect(s.submit({ requestId: "y", modalities: { image: { not: "data" } }, task: "embedding" })).rejects.toThrow(/no preprocessor for modality "image"/);
     expect(() => new MultimodalServingPipeline(clip.model, { batchSize: 0 })).toThrow(/batchSize/);
   });
+
+  it("bounds the queue (ServingQueueFullError at once) and drops requests that wait past timeoutMs (ServingTimeoutError)", async () => {
+    let runs = 0;
+    const runner = (inputs: Record<string, Tensor>): Record<string, Tensor> => { runs++; return { embedding: clip.model.encodeImage(inputs.image) }; };
+    const s = new MultimodalServingPipeline(clip.model, { batchSize: 100, maxWaitMs: 60_000, maxQueue: 3, preprocessors: pipeline().preprocessors, runner });
+    const rs = [0, 1, 2, 3, 4].map((i) => s.submit(imageReq(i)).then(() => "ok", (e) => e));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(s.getMetrics().queueDepth).toBe(3);
+    s.flush();
+    const out = await Promise.all(rs);
+    expect(out.slice(0, 3)).toEqual(["ok", "ok", "ok"]);
+    expect(out[3]).toBeInstanceOf(ServingQueueFullError);
+    expect(String(out[4])).toMatch(/queue is full \(3 requests waiting, maxQueue 3\)/);
+    expect(s.getMetrics()).toMatchObject({ queueDepth: 0, rejectedQueueFull: 2, totalRequests: 3 });
+
+    const slow = new MultimodalServingPipeline(clip.model, { batchSize: 100, maxWaitMs: 60_000, timeoutMs: 20, preprocessors: pipeline().preprocessors, runner });
+    const before = runs;
+    const late = await Promise.allSettled([slow.submit(imageReq(0)), slow.submit(imageReq(1))]);
+    expect(late.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect((late[0] as PromiseRejectedResult).reason).toBeInstanceOf(ServingTimeoutError);
+    expect(String((late[0] as PromiseRejectedResult).reason)).toMatch(/waited 20 ms \(timeoutMs\).*dropped/);
+    slow.flush();
+    expect(runs).toBe(before); // dropped work never ran
+    expect(slow.getMetrics()).toMatchObject({ queueDepth: 0, timedOut: 2, totalRequests: 0 });
+    expect(() => new MultimodalServingPipeline(clip.model, { maxQueue: 0 })).toThrow(/maxQueue must be a positive integer/);
+    expect(() => new MultimodalServingPipeline(clip.model, { timeoutMs: 0 })).toThrow(/timeoutMs must be from 1/);
+  });
+
+  it("reports latency percentiles over a window, and takes a pluggable (async) cache", async () => {
+    const store = new Map<string, unknown>();
+    let gets = 0;
+    const cache: ServingCache = {
+      async get(k) { gets++; return store.get(k) as any; },
+      async set(k, v) { store.set(k, v); },
+    };
+    const s = pipeline({ batchSize: 4, maxWaitMs: 1 }).preprocessors;
+    const p = new MultimodalServingPipeline(clip.model, { batchSize: 4, maxWaitMs: 1, preprocessors: s, cache });
+    const first = await Promise.all([0, 1, 2].map((i) => p.submit(imageReq(i))));
+    const again = await p.submit({ ...imageReq(1), requestId: "again" });
+    expect(again.results).toEqual(first[1].results);
+    expect(again.results.embedding).toEqual(Array.from(clip.embedImages([png(7001)])[0]));
+    expect(gets).toBe(4);
+    expect(store.size).toBe(3);
+    const m = p.getMetrics();
+    expect(m.cacheHits).toBe(1);
+    expect(m.totalRequests).toBe(4);
+    expect(m.p50LatencyMs).toBeGreaterThanOrEqual(0);
+    expect(m.p50LatencyMs).toBeLessThanOrEqual(m.p95LatencyMs);
+    expect(m.p95LatencyMs).toBeLessThanOrEqual(m.p99LatencyMs);
+    expect(() => p.processSingle(imageReq(0))).toThrow(/get\(\) is async; use submit/);
+    expect(() => new MultimodalServingPipeline(clip.model, { cache, cacheSize: 3 })).toThrow(/not both/);
+  });
+
+  it("runs inside a worker thread (RemoteServingPipeline <-> exposeServingPipeline) with the same bits", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pm-remote-"));
+    const entry = pathToFileURL(join(root, "dist/index.js")).href;
+    writeFileSync(join(dir, "worker.mjs"), `
+      import { parentPort } from "node:worker_threads";
+      import { init, loadPretrained, MultimodalServingPipeline, exposeServingPipeline, ImageProcessor } from ${JSON.stringify(entry)};
+      await init();
+      const clip = await loadPretrained("clip-scenes");
+      const proc = clip.processor;
+      exposeServingPipeline(new MultimodalServingPipeline(clip.model, { batchSize: 4, maxWaitMs: 2,
+        preprocessors: { image: (b) => proc.process(b).reshape([3, 48, 48]) } }), parentPort);
+    `);
+    const worker = new Worker(join(dir, "worker.mjs"));
+    try {
+      const remote = new RemoteServingPipeline(worker);
+      const rs = await Promise.all([0, 1, 2].map((i) => remote.submit(imageReq(i))));
+      rs.forEach((r, i) => expect(r.results.embedding).toEqual(Array.from(clip.embedImages([png(7000 + i)])[0])));
+      // a Tensor crosses too (token ids and mask, int32)
+      const e = tok.encode("a red circle", { maxLength: 48, padding: "max_length" });
+      const t = await remote.submit({ requestId: "t", task: "embedding", modalities: { text: new Tensor(Int32Array.from(e.ids), [48]), attention_mask: new Tensor(Int32Array.from(e.attentionMask), [48]) } });
+      expect(t.results.embedding).toEqual(Array.from(clip.embedTexts(["a red circle"])[0]));
+      await expect(remote.submit({ requestId: "bad", task: "embedding", modalities: {} })).rejects.toThrow(/has no modalities/);
+      expect((await remote.getMetrics()).totalRequests).toBe(4);
+      expect(remote.inFlight).toBe(0);
+    } finally {
+      await worker.terminate();
+    }
+  }, 60_000);
 
   it("the cache key's SHA-256 matches FIPS 180-4 (Node's crypto) at block edges and in chunks", () => {
     const enc = new TextEncoder();

@@ -25,11 +25,41 @@ export interface MultimodalResponse {
 
 export interface ServingMetrics {
   totalRequests: number;
-  /** requests answered from the cache (ServingOptions.cacheSize) */
+  /** requests answered from the cache (ServingOptions.cacheSize or cache) */
   cacheHits: number;
   avgLatencyMs: number;
   avgBatchSize: number;
+  /** latency percentiles (nearest rank) over the last 4,096 answered requests; 0 before the first */
+  p50LatencyMs: number;
+  p95LatencyMs: number;
+  p99LatencyMs: number;
+  /** requests waiting to run now */
+  queueDepth: number;
+  /** requests refused because the queue was full (ServingQueueFullError) */
+  rejectedQueueFull: number;
+  /** requests dropped because their deadline passed while they waited (ServingTimeoutError) */
+  timedOut: number;
 }
+
+/** A request refused because maxQueue requests already wait. */
+export class ServingQueueFullError extends Error {
+  readonly code = "queue_full";
+}
+/** A request that waited past its deadline (timeoutMs); it never ran. */
+export class ServingTimeoutError extends Error {
+  readonly code = "timeout";
+}
+
+/**
+ * Where results of cached tasks are kept between requests: the in-process LRU (cacheSize) by default, or your own
+ * (a Redis client, IndexedDB, ...).  `get` and `set` may be async; processSingle needs a synchronous get.  Values
+ * are copied on the way in and out, so a cache may keep what it is given.
+ */
+export interface ServingCache {
+  get(key: string): Results | null | undefined | Promise<Results | null | undefined>;
+  set(key: string, results: Results): void | Promise<void>;
+}
+type Results = MultimodalResponse["results"];
 
 /** One request's inputs after preprocessing (no batch dimension) -> a batched model call. */
 export type Preprocessor = (data: any) => Tensor;
@@ -52,6 +82,12 @@ export interface ServingOptions {
   cacheSize?: number;
   /** tasks whose results are cached (default: ["embedding"]) */
   cachedTasks?: string[];
+  /** your own cache instead of the in-process LRU (see ServingCache) */
+  cache?: ServingCache;
+  /** most requests waiting at once; beyond it submit() rejects with ServingQueueFullError (default 1,024) */
+  maxQueue?: number;
+  /** a submitted request still waiting after this many ms is dropped with ServingTimeoutError (default 30,000) */
+  timeoutMs?: number;
 }
 
 interface Pending {
@@ -60,9 +96,30 @@ interface Pending {
   key: string;
   cacheKey: string | null;
   start: number;
+  timer: ReturnType<typeof setTimeout> | null;
   resolve: (r: MultimodalResponse) => void;
   reject: (e: Error) => void;
 }
+
+/** The default cache: the last `size` distinct results, least recently used out first. */
+class LruCache implements ServingCache {
+  private readonly map = new Map<string, Results>(); // insertion order = recency
+  constructor(readonly size: number) {}
+  get(key: string): Results | null {
+    const r = this.map.get(key);
+    if (!r) return null;
+    this.map.delete(key);
+    this.map.set(key, r);
+    return r;
+  }
+  set(key: string, results: Results): void {
+    this.map.delete(key);
+    this.map.set(key, results);
+    if (this.map.size > this.size) this.map.delete(this.map.keys().next().value as string);
+  }
+}
+
+const LATENCY_WINDOW = 4096;
 
 /** Bounds of the options: a batch is one stacked tensor per input, and timers hold at most 2^31 - 1 ms. */
 export const MAX_BATCH = 4096;
@@ -171,11 +228,15 @@ export class MultimodalServingPipeline {
   // requests waiting, by batch key (task + input names, dtypes, shapes): O(1) to add, a full bucket runs alone
   private buckets = new Map<string, Pending[]>();
   private timer: ReturnType<typeof setTimeout> | null = null;
-  // running sums, so a long-lived pipeline keeps constant memory
-  private readonly metrics = { totalRequests: 0, totalLatencyMs: 0, batches: 0, batchedRequests: 0, cacheHits: 0 };
+  // running sums and a fixed window of latencies, so a long-lived pipeline keeps constant memory
+  private readonly metrics = { totalRequests: 0, totalLatencyMs: 0, batches: 0, batchedRequests: 0, cacheHits: 0, rejectedQueueFull: 0, timedOut: 0 };
+  private readonly latencies = new Float64Array(LATENCY_WINDOW);
+  private queued = 0;
   readonly cacheSize: number;
+  readonly maxQueue: number;
+  readonly timeoutMs: number;
   private readonly cachedTasks: Set<string>;
-  private readonly cache = new Map<string, MultimodalResponse["results"]>(); // insertion order = recency
+  private readonly cache: ServingCache | null;
 
   constructor(readonly model: unknown, options: ServingOptions = {}) {
     this.preprocessors = options.preprocessors ?? {};
@@ -192,12 +253,19 @@ export class MultimodalServingPipeline {
     this.batchedTasks = new Set(options.batchedTasks ?? (hasDynamicQuantization(model) ? [] : ["embedding"]));
     this.cacheSize = options.cacheSize ?? 0;
     if (!Number.isInteger(this.cacheSize) || this.cacheSize < 0) throw new Error(`MultimodalServingPipeline: cacheSize must be a non-negative integer, got ${this.cacheSize}`);
+    if (options.cache && (typeof options.cache.get !== "function" || typeof options.cache.set !== "function")) throw new Error("MultimodalServingPipeline: cache must have get(key) and set(key, results)");
+    if (options.cache && options.cacheSize) throw new Error("MultimodalServingPipeline: pass cacheSize (the built-in LRU) or cache (your own), not both");
+    this.cache = options.cache ?? (this.cacheSize > 0 ? new LruCache(this.cacheSize) : null);
     this.cachedTasks = new Set(options.cachedTasks ?? ["embedding"]);
+    this.maxQueue = options.maxQueue ?? 1024;
+    if (!Number.isInteger(this.maxQueue) || this.maxQueue < 1) throw new Error(`MultimodalServingPipeline: maxQueue must be a positive integer, got ${this.maxQueue}`);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    if (!(this.timeoutMs > 0 && this.timeoutMs <= MAX_WAIT_MS)) throw new Error(`MultimodalServingPipeline: timeoutMs must be from 1 to ${MAX_WAIT_MS}, got ${this.timeoutMs}`);
   }
 
   /** The cache key of a request's preprocessed inputs, or null when its task is not cached. */
   private cacheKey(task: string, inputs: Record<string, Tensor>): string | null {
-    if (this.cacheSize === 0 || !this.cachedTasks.has(task)) return null;
+    if (!this.cache || !this.cachedTasks.has(task)) return null;
     const h = new Sha256(), enc = new TextEncoder();
     h.update(enc.encode(JSON.stringify(task)));
     for (const k of Object.keys(inputs).sort()) {
@@ -208,22 +276,23 @@ export class MultimodalServingPipeline {
     return h.hex();
   }
 
-  private cached(key: string | null): MultimodalResponse["results"] | null {
-    if (key === null) return null;
+  /** A cache lookup: the results (copied), null on a miss, or a promise of either when the cache is async. */
+  private cached(key: string | null): Results | null | Promise<Results | null> {
+    if (key === null || !this.cache) return null;
+    const hit = (r: Results | null | undefined): Results | null => {
+      if (!r) return null;
+      this.metrics.cacheHits++;
+      return copyResults(r);
+    };
     const r = this.cache.get(key);
-    if (!r) return null;
-    this.cache.delete(key);
-    this.cache.set(key, r); // most recently used last
-    this.metrics.cacheHits++;
-    return copyResults(r);
+    return r instanceof Promise ? r.then(hit, () => null) : hit(r);
   }
 
-  private remember(key: string | null, results: MultimodalResponse["results"]): void {
-    if (key === null) return;
-    this.cache.set(key, copyResults(results));
-    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
+  private remember(key: string | null, results: Results): void {
+    if (key === null || !this.cache) return;
+    const done = this.cache.set(key, copyResults(results));
+    if (done instanceof Promise) done.catch(() => { /* a cache that fails to store costs a recomputation later, never a request */ });
   }
-
 
   /** Per-modality preprocessing (no batch dimension yet). */
   preprocess(request: MultimodalRequest): Record<string, Tensor> {
@@ -250,6 +319,7 @@ export class MultimodalServingPipeline {
   /** The response to a request, its latency counted now (a cache hit's is the lookup's). */
   private finish(request: MultimodalRequest, results: MultimodalResponse["results"], start: number): MultimodalResponse {
     const latencyMs = now() - start;
+    this.latencies[this.metrics.totalRequests % LATENCY_WINDOW] = latencyMs;
     this.metrics.totalRequests++;
     this.metrics.totalLatencyMs += latencyMs;
     return { requestId: request.requestId, results, latencyMs, modalitiesUsed: Object.keys(request.modalities) };
@@ -261,6 +331,7 @@ export class MultimodalServingPipeline {
     const inputs = this.preprocess(request);
     const key = this.cacheKey(request.task, inputs);
     const hit = this.cached(key);
+    if (hit instanceof Promise) throw new Error("MultimodalServingPipeline.processSingle: the cache's get() is async; use submit()");
     if (hit) return this.finish(request, hit, start);
     const batched = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.reshape([1, ...v.shape])]));
     const r = this.respond(request, this.runner(batched, request.task), start, 0, 1);
@@ -284,16 +355,42 @@ export class MultimodalServingPipeline {
       }
       const cacheKey = this.cacheKey(request.task, inputs);
       const hit = this.cached(cacheKey);
-      if (hit) { resolve(this.finish(request, hit, start)); return; }
-      const key = `${request.task}|` + Object.keys(inputs).sort().map((k) => `${k}:${inputs[k].dtype}${fmtShape(inputs[k].shape)}`).join(",");
-      const bucket = this.buckets.get(key) ?? [];
-      if (bucket.length === 0) this.buckets.set(key, bucket);
-      bucket.push({ request, inputs, key, cacheKey, start, resolve, reject });
-      if (bucket.length >= this.batchSize) {
-        this.buckets.delete(key);
-        this.runGroup(bucket);
-      } else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.maxWaitMs);
+      const enqueue = (): void => {
+        if (this.queued >= this.maxQueue) {
+          this.metrics.rejectedQueueFull++;
+          reject(new ServingQueueFullError(`MultimodalServingPipeline: the queue is full (${this.queued} requests waiting, maxQueue ${this.maxQueue}); retry later`));
+          return;
+        }
+        const key = `${request.task}|` + Object.keys(inputs).sort().map((k) => `${k}:${inputs[k].dtype}${fmtShape(inputs[k].shape)}`).join(",");
+        const bucket = this.buckets.get(key) ?? [];
+        if (bucket.length === 0) this.buckets.set(key, bucket);
+        const p: Pending = { request, inputs, key, cacheKey, start, timer: null, resolve, reject };
+        p.timer = setTimeout(() => this.expire(p), Math.max(0, start + this.timeoutMs - now()));
+        bucket.push(p);
+        this.queued++;
+        if (bucket.length >= this.batchSize) {
+          this.buckets.delete(key);
+          this.runGroup(bucket);
+        } else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.maxWaitMs);
+      };
+      if (hit instanceof Promise) {
+        hit.then((r) => (r ? resolve(this.finish(request, r, start)) : enqueue()), reject);
+      } else if (hit) {
+        resolve(this.finish(request, hit, start));
+      } else enqueue();
     });
+  }
+
+  /** A request still waiting at its deadline leaves its bucket unrun. */
+  private expire(p: Pending): void {
+    const bucket = this.buckets.get(p.key);
+    const i = bucket ? bucket.indexOf(p) : -1;
+    if (!bucket || i < 0) return;
+    bucket.splice(i, 1);
+    if (bucket.length === 0) this.buckets.delete(p.key);
+    this.queued--;
+    this.metrics.timedOut++;
+    p.reject(new ServingTimeoutError(`MultimodalServingPipeline: request ${p.request.requestId} waited ${this.timeoutMs} ms (timeoutMs) without running; it was dropped`));
   }
 
   /** Runs everything queued now. */
@@ -306,6 +403,8 @@ export class MultimodalServingPipeline {
 
   /** Requests of one key: in batches of batchSize when the task batches, else one at a time. */
   private runGroup(group: Pending[]): void {
+    for (const p of group) if (p.timer) { clearTimeout(p.timer); p.timer = null; }
+    this.queued -= group.length;
     const size = this.batchedTasks.has(group[0].request.task) ? this.batchSize : 1;
     for (let s = 0; s < group.length; s += size) this.runBatch(group.slice(s, s + size));
   }
@@ -337,12 +436,20 @@ export class MultimodalServingPipeline {
 
   /** The reference design's get_metrics, camelCased. */
   getMetrics(): ServingMetrics {
-    const { totalRequests, totalLatencyMs, batches, batchedRequests, cacheHits } = this.metrics;
+    const { totalRequests, totalLatencyMs, batches, batchedRequests, cacheHits, rejectedQueueFull, timedOut } = this.metrics;
+    const window = this.latencies.slice(0, Math.min(totalRequests, LATENCY_WINDOW)).sort();
+    const pct = (q: number): number => (window.length ? window[Math.min(window.length - 1, Math.ceil(q * window.length) - 1)] : 0);
     return {
       totalRequests,
       cacheHits,
       avgLatencyMs: totalRequests > 0 ? totalLatencyMs / totalRequests : 0,
       avgBatchSize: batches ? batchedRequests / batches : 0,
+      p50LatencyMs: pct(0.5),
+      p95LatencyMs: pct(0.95),
+      p99LatencyMs: pct(0.99),
+      queueDepth: this.queued,
+      rejectedQueueFull,
+      timedOut,
     };
   }
 }
