@@ -1,13 +1,17 @@
 // `polymodal serve` as a deployer runs it: started on an ephemeral loopback port by the test, every route, every
 // error class, auth, the queue bound, deadlines, graceful shutdown with requests in flight, a Redis cache shared by
 // two service processes, and embeddings bit-identical to the library's own calls.
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { dirname } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { init, loadPretrained, decodeY4M, type ImageTextEmbedder, type AudioEmbedder, type VideoTextEmbedder, type SpeechRecognizer } from "../src/index.js";
 import { startServe, startRedis, hasRedis, type Running } from "./harness/servers.js";
 
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const tmp = mkdtempSync(join(tmpdir(), "pm-serve-"));
 const coll = join(tmp, "collection");
 let truth: Record<string, Record<string, string>>;
@@ -216,6 +220,31 @@ describe("polymodal serve", () => {
     } finally {
       await s2.stop();
     }
+    // the command refuses the same index
+    const cli = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "search", "a red circle", "--index", dir], { encoding: "utf8", timeout: 60_000 });
+    expect(cli.status).toBe(1);
+    expect(cli.stderr).toMatch(/the image index in .* was built by clip-scenes@0000000000000000, and the models here are clip-scenes@[0-9a-f]{16}/);
+  }, 120_000);
+
+  it("a write while another process holds the index lock is a 409; CORS headers only for the origins given", async () => {
+    const dir = join(tmp, "locked");
+    const s = await startServe(["--index", dir, "--workers", "1", "--cors", "http://app.example"]);
+    try {
+      writeFileSync(join(dir, "index.lock"), String(process.pid)); // this test process: alive
+      const item = { items: [{ id: "x", image: b64(Object.keys(truth.images)[0]) }] };
+      const r = await post(s.url, "/v1/index", item);
+      expect(r.status).toBe(409);
+      expect(r.json.message).toMatch(/another polymodal process \(pid \d+\) is writing/);
+      rmSync(join(dir, "index.lock"));
+      expect((await post(s.url, "/v1/index", item)).status).toBe(200);
+      const allowed = await fetch(`${s.url}/healthz`, { headers: { origin: "http://app.example" } });
+      expect(allowed.headers.get("access-control-allow-origin")).toBe("http://app.example");
+      const other = await fetch(`${s.url}/healthz`, { headers: { origin: "http://evil.example" } });
+      expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
+    expect(existsSync(join(dir, "index.lock"))).toBe(false); // released on shutdown
   }, 120_000);
 
   it("needs the bearer token on every route but /healthz when started with one; no index: 404", async () => {
@@ -301,6 +330,25 @@ describe("polymodal serve", () => {
     expect(await code).toBe(0);
     expect(s.err()).toMatch(/SIGTERM: finishing accepted requests[\s\S]*stopped/);
     await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
+  }, 120_000);
+
+  it("a worker that dies fails only its own batch (500) and is replaced; the pool goes on", async () => {
+    const { WorkerPool } = await import(pathToFileURL(join(root, "dist/server/pool.js")).href);
+    const { limits } = await import("../src/index.js");
+    const pool = await WorkerPool.start({ workers: 1, threads: 1, modelsDir: join(root, "models"), models: ["clip-scenes"], maxQueue: 100, maxBatch: 64, limits: { ...limits } });
+    try {
+      const imgs = Object.keys(truth.images).map((f) => new Uint8Array(file(f)));
+      const job = { model: "clip-scenes", op: "embed", kind: "image", inputs: Array.from({ length: 64 }, (_, i) => imgs[i % imgs.length]) };
+      const running = pool.run(job, performance.now() + 60_000);
+      await new Promise((r) => setTimeout(r, 5));
+      await (pool as any).slots[0].worker.terminate(); // the worker dies mid-batch
+      await expect(running).rejects.toMatchObject({ statusCode: 500, message: expect.stringMatching(/the worker running this request failed/) });
+      for (let i = 0; i < 200 && pool.size === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      const [r] = await pool.run({ model: "clip-scenes", op: "embed", kind: "text", inputs: ["after the crash"] }, performance.now() + 60_000);
+      expect(Array.from(r.embedding)).toEqual(Array.from(clip.embedTexts(["after the crash"])[0]));
+    } finally {
+      await pool.close();
+    }
   }, 120_000);
 
   it.skipIf(!hasRedis())("shares one Redis embedding cache between two service processes", async () => {

@@ -17,6 +17,7 @@ import { LruEmbeddingCache, RedisEmbeddingCache, cacheKey } from "./cache.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
 import { schemas, RAW_TYPES } from "./schemas.js";
 import { ServiceStore } from "./store.js";
+import { HttpError } from "./errors.js";
 
 export interface ServeOptions {
   /** interface to bind (default 127.0.0.1: loopback only) */
@@ -52,11 +53,6 @@ export interface ServeOptions {
   cors?: string[];
   /** fastify's logger (default off) */
   logger?: boolean;
-}
-
-/** An error the client caused or must know about: its status, and the request field it concerns. */
-export class HttpError extends Error {
-  constructor(readonly statusCode: number, message: string, readonly field?: string) { super(message); }
 }
 
 export interface Service {

@@ -153,7 +153,8 @@ export class WorkerPool {
   get depth(): number { return this.queued; }
   /** Workers running a batch now. */
   get busy(): number { return this.slots.filter((s) => s && s.running).length; }
-  get size(): number { return this.slots.filter(Boolean).length; }
+  /** Workers alive (a dead one is being replaced). */
+  get size(): number { return this.slots.filter((s) => s && !s.dead).length; }
 
   /**
    * Runs a job's inputs (one result per input, in order).  Rejects at once with QueueFullError when the queue holds

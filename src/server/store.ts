@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Collection } from "../app/collection.js";
 import { lockIndex } from "../app/lock.js";
+import { HttpError } from "./errors.js";
 import type { Modality } from "../app/media.js";
 import type { RetrievalResult } from "../retrieval/multimodal-index.js";
 
@@ -60,7 +61,13 @@ export class ServiceStore {
   upsert(items: StoreItem[], versions: Record<Modality, string>): Promise<void> {
     const run = async (): Promise<void> => {
       for (const m of new Set(items.map((i) => i.modality))) this.collection.checkVersion(m, versions[m], true);
-      if (!this.release) this.release = lockIndex(this.dir);
+      if (!this.release) {
+        try {
+          this.release = lockIndex(this.dir);
+        } catch (e) {
+          throw new HttpError(409, `cannot write the index: ${(e as Error).message}`);
+        }
+      }
       for (const it of items) {
         for (const other of this.collection.indexes.values()) other.remove(it.id); // an id lives in one space
         const ix = this.collection.index(it.modality, it.embedding.length);

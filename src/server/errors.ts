@@ -1,0 +1,6 @@
+// The service's own errors: a status and the request field concerned, sent as {statusCode, error, message, field}.
+
+/** An error the client caused or must know about: its status, and the request field it concerns. */
+export class HttpError extends Error {
+  constructor(readonly statusCode: number, message: string, readonly field?: string) { super(message); }
+}
