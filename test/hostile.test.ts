@@ -217,7 +217,7 @@ describe("serving internals", () => {
   it("queueing is O(1) per request: 40,000 requests over 4,000 batch keys queue without scanning the queue", async () => {
     // before: every submit filtered the whole queue; 40,000 queued requests blocked the event loop for minutes
     let runs = 0;
-    const s = new MultimodalServingPipeline(echo, { batchSize: 16, maxWaitMs: 60_000, runner: (inputs) => { runs++; return { embedding: inputs.x }; } });
+    const s = new MultimodalServingPipeline(echo, { batchSize: 16, maxWaitMs: 60_000, maxQueue: 40_000, runner: (inputs) => { runs++; return { embedding: inputs.x }; } });
     const t0 = performance.now();
     const all: Array<Promise<unknown>> = [];
     for (let i = 0; i < 40_000; i++) all.push(s.submit({ requestId: `r${i}`, modalities: { x: new Float32Array((i % 4000) + 1) }, task: "embedding" }));

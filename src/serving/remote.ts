@@ -40,7 +40,7 @@ const fromWire = (modalities: Record<string, unknown>): Record<string, unknown> 
  * pass Node's `parentPort`).
  * @example
  * // worker.mjs
- * import { parentPort } from "node:worker_threads";
+ * const { parentPort } = await import("node:worker_threads");
  * import { init, loadPretrained, MultimodalServingPipeline, exposeServingPipeline } from "polymodal";
  * await init();
  * const clip = await loadPretrained("clip-scenes");
@@ -73,7 +73,7 @@ export function exposeServingPipeline(pipeline: Submitter, endpoint: MessageEndp
  * Errors come back as Errors with the worker's message; a full queue or a timeout as ServingQueueFullError /
  * ServingTimeoutError.
  * @example
- * import { Worker } from "node:worker_threads";
+ * const { Worker } = await import("node:worker_threads");
  * import { RemoteServingPipeline } from "polymodal";
  * const serving = new RemoteServingPipeline(new Worker(new URL("./worker.mjs", import.meta.url)));
  * const r = await serving.submit({ requestId: "1", modalities: { image: pngBytes }, task: "embedding" });
