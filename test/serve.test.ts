@@ -3,6 +3,7 @@
 // two service processes, and embeddings bit-identical to the library's own calls.
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
 import { spawnSync } from "node:child_process";
+import { request } from "node:http";
 import { dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { tmpdir } from "node:os";
@@ -20,6 +21,24 @@ let main: Running;
 
 const file = (rel: string): Buffer => readFileSync(join(coll, rel));
 const b64 = (rel: string): string => file(rel).toString("base64");
+
+/**
+ * A POST that announces `bytes` of body and sends only its start: the service must refuse it from the
+ * Content-Length alone (413) without reading the body (sending it all races the server's close with EPIPE).
+ */
+function postAnnounced(base: string, path: string, bytes: number): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(base + path, { method: "POST", headers: { "content-type": "application/json", "content-length": bytes } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (d) => { text += d; }).on("end", () => {
+        req.destroy();
+        try { resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }); } catch (e) { reject(e); }
+      });
+    });
+    req.on("error", (e: NodeJS.ErrnoException) => { if (e.code !== "EPIPE" && e.code !== "ECONNRESET") reject(e); });
+    req.write(`{"model":"clip-scenes","inputs":[{"text":"${"x".repeat(1000)}`);
+  });
+}
 
 async function post(base: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
   const raw = typeof body === "string" || body instanceof Uint8Array;
@@ -118,7 +137,6 @@ describe("polymodal serve", () => {
       ["/v1/embed", { model: "clip-scenes", inputs: [{ text: "x".repeat(10_001) }] }, 400, /body\.inputs\[0\]\.text must NOT have more than 10000 characters/],
       ["/v1/embed", { model: "clip-scenes", inputs: [{ text: "x", image: png }] }, 400, /must NOT have more than 1 properties/],
       ["/v1/embed", { model: "clip-scenes", inputs: [{ text: "x" }], extra: 1 }, 400, /must NOT have additional properties \("extra"\)/],
-      ["/v1/embed", { model: "clip-scenes", inputs: [{ text: "x".repeat(17 * 1024 * 1024) }] }, 413, /too large/i],
       ["/v1/embed", "x", 415, /Unsupported Media Type|content-type/i, { "content-type": "application/x-nope" }],
       ["/v1/embed", new Uint8Array(file(Object.keys(truth.images)[0])), 400, /needs \?model=/, { "content-type": "image/png" }],
       ["/v1/search", { query: { text: "x" }, k: 0 }, 400, /body\.k must be >= 1/],
@@ -137,6 +155,9 @@ describe("polymodal serve", () => {
       expect(r.json.message, `case ${i}`).toMatch(re);
       expect(r.json.statusCode).toBe(status);
     });
+    const big = await postAnnounced(main.url, "/v1/embed", 17 * 1024 * 1024);
+    expect(big.status).toBe(413);
+    expect(big.json.message).toMatch(/too large/i);
     // the service is fine afterwards and still gives the library's values
     const ok = await post(main.url, "/v1/embed", { model: "clip-scenes", inputs: [{ text: "still fine" }] });
     sameBits(ok.json.embeddings[0], clip.embedTexts(["still fine"])[0]);

@@ -4,3 +4,5 @@ export type { IndexKind, IndexOptions, RetrievalResult, SearchOptions, MetadataF
 export { CrossModalRetriever } from "./retriever.js";
 export { cacheEmbeddings } from "./cache.js";
 export type { ImageTextModel } from "./retriever.js";
+export { MemoryStore, StoreVersionError, checkVersion, filterFunction, jsonlLine, validateItems } from "./embedding-store.js";
+export type { EmbeddingStore, StoredItem, StoreHit, StoreSearchOptions, FilterValue } from "./embedding-store.js";

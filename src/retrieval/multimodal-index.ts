@@ -214,6 +214,14 @@ export class MultimodalIndex {
     return { itemId, embedding, modality: this.s.modalities[this.s.modalityCode[slot]], metadata: this.s.metadata[slot]! };
   }
 
+  /** Every live item, in storage order (embeddings as stored: normalised). */
+  *entries(): Generator<{ itemId: string; embedding: Float32Array; modality: string; metadata: Record<string, unknown> }> {
+    for (let slot = 0; slot < this.s.used; slot++) {
+      const id = this.s.ids[slot];
+      if (id !== null && id !== undefined) yield this.get(id)!;
+    }
+  }
+
   private checkSearch(who: string, topK: number, modalityFilter: string | null | undefined): number {
     if (!Number.isInteger(topK) || topK < 1) throw new Error(`${who}: topK must be a positive integer, got ${topK}`);
     if (modalityFilter !== undefined && modalityFilter !== null) {

@@ -1,0 +1,210 @@
+// LanceStore: an EmbeddingStore in a LanceDB table (@lancedb/lancedb: embedded, no server; tables on local disk or
+// object storage).  One table per space:
+//   id (utf8, the key) | modality (utf8) | vector (fixed-size list of float32, unit length) | metadata (utf8 JSON)
+//   | filter_kv (list of utf8: one exact token per scalar metadata value, for pushed-down filters)
+// plus a `polymodal_meta` table holding each space's version stamp.  Upserts are merge-inserts on id; searches are
+// dot-product (cosine on unit vectors) with modality and metadata filters pushed down as SQL `where` clauses; past `annThreshold` rows an IVF-PQ index is built and searched with refinement, below it the
+// search is exact (brute force), and exact searches give the same top-k as the in-process flat index.
+// Connections read with readConsistencyInterval 0, so a write by another process (a serve replica, a worker) is
+// visible to the next search.
+import type { Connection, Table } from "@lancedb/lancedb";
+import { validateItems, type EmbeddingStore, type StoredItem, type StoreHit, type StoreSearchOptions } from "../retrieval/embedding-store.js";
+
+const META = "polymodal_meta";
+
+export interface LanceStoreOptions {
+  /** build an ANN index (IVF-PQ) once the table holds this many rows (default 100,000) */
+  annThreshold?: number;
+  /** ANN search: partitions probed (default 20) and refine factor (default 10) */
+  nprobes?: number;
+  refineFactor?: number;
+}
+
+/** A SQL string literal. */
+const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * The filter tokens of an item: JSON.stringify([field, value]) for each top-level scalar metadata value, plus "{}"
+ * so the list is never empty.  Equal JS scalars give equal tokens (JSON.stringify is exact for doubles), so
+ * `array_has_all(filter_kv, [tokens])` pushes a { field: value } filter down exactly.
+ */
+function filterTokens(metadata: Record<string, unknown>): string[] {
+  const out = ["{}"];
+  for (const [k, v] of Object.entries(metadata)) {
+    if (v === null || typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))) out.push(JSON.stringify([k, v]));
+  }
+  return out;
+}
+
+/** A search's modality and metadata filter as a `where` clause. */
+function whereOf(options: StoreSearchOptions): string | null {
+  const parts: string[] = [];
+  if (options.modality) parts.push(`modality = ${lit(options.modality)}`);
+  const tokens = Object.entries(options.filter ?? {}).map(([k, v]) => lit(JSON.stringify([k, v])));
+  if (tokens.length) parts.push(`array_has_all(filter_kv, [${tokens.join(", ")}])`);
+  return parts.length ? parts.join(" AND ") : null;
+}
+
+/**
+ * @example
+ * const store = await LanceStore.open("/data/polymodal-lance", "image", 512);
+ * await store.upsert(items);
+ * const [hits] = await store.search([query], 10, { filter: { user: "ana" } });
+ */
+export class LanceStore implements EmbeddingStore {
+  readonly backend = "lancedb";
+  private stamp: string | null = null;
+  private writes: Promise<unknown> = Promise.resolve();
+  private indexed = false;
+
+  private constructor(readonly uri: string, readonly space: string, readonly dim: number, private db: Connection, private table: Table | null, private readonly opts: Required<LanceStoreOptions>) {}
+
+  /** Opens (or creates on first write) the table `space` in the LanceDB database at `uri` (a folder, s3://..., ...). */
+  static async open(uri: string, space: string, dim: number, options: LanceStoreOptions = {}): Promise<LanceStore> {
+    let lancedb: typeof import("@lancedb/lancedb");
+    try {
+      lancedb = await import("@lancedb/lancedb");
+    } catch (e) {
+      throw new Error(`LanceStore: @lancedb/lancedb is not installed (${(e as Error).message.split("\n")[0]}); it is an optional peer of polymodal: npm install -E @lancedb/lancedb@0.31.0`);
+    }
+    const db = await lancedb.connect(uri, { readConsistencyInterval: 0 });
+    const names = await db.tableNames();
+    const table = names.includes(space) ? await db.openTable(space) : null;
+    const s = new LanceStore(uri, space, dim, db, table, { annThreshold: options.annThreshold ?? 100_000, nprobes: options.nprobes ?? 20, refineFactor: options.refineFactor ?? 10 });
+    if (table) {
+      const field = (await table.schema()).fields.find((f) => f.name === "vector");
+      const have = (field?.type as { listSize?: number } | undefined)?.listSize;
+      if (have !== dim) throw new Error(`LanceStore: table ${space} in ${uri} holds ${have}-d vectors, expected ${dim}`);
+      s.indexed = (await table.listIndices()).some((i) => i.columns.includes("vector"));
+    }
+    await s.readVersion();
+    return s;
+  }
+
+  /** The table, opened on first need when another process created it after this store opened. */
+  private async tbl(): Promise<Table | null> {
+    if (!this.table && (await this.db.tableNames()).includes(this.space)) this.table = await this.db.openTable(this.space);
+    return this.table;
+  }
+
+  private async meta(): Promise<Table | null> {
+    return (await this.db.tableNames()).includes(META) ? this.db.openTable(META) : null;
+  }
+
+  private async readVersion(): Promise<void> {
+    const m = await this.meta();
+    if (!m) return;
+    const rows = await m.query().where(`space = ${lit(this.space)}`).toArray();
+    this.stamp = rows.length ? String(rows[0].version) : null;
+  }
+
+  version(): string | null { return this.stamp; }
+
+  async setVersion(version: string): Promise<void> {
+    const row = [{ space: this.space, version }];
+    const m = await this.meta();
+    if (!m) {
+      try {
+        await this.db.createTable(META, row);
+        this.stamp = version;
+        return;
+      } catch {
+        // another process created it first: fall through to the merge
+      }
+    }
+    await (m ?? (await this.db.openTable(META))).mergeInsert("space").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(row);
+    this.stamp = version;
+  }
+
+  private rows(items: StoredItem[]): Array<Record<string, unknown>> {
+    return items.map((it) => {
+      // unit vectors, normalised as MultimodalIndex does (float64 sum, float32 result), so scores are cosines
+      let n = 0;
+      for (let i = 0; i < it.embedding.length; i++) n += it.embedding[i] * it.embedding[i];
+      const inv = n > 0 ? 1 / Math.sqrt(n) : 0;
+      return { id: it.id, modality: it.modality, vector: Array.from(it.embedding, (v) => Math.fround(v * inv)), metadata: JSON.stringify(it.metadata), filter_kv: filterTokens(it.metadata) };
+    });
+  }
+
+  /** Writes run one at a time per store; LanceDB resolves concurrent writers across processes itself. */
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const p = this.writes.then(f);
+    this.writes = p.catch(() => {});
+    return p;
+  }
+
+  async upsert(items: StoredItem[]): Promise<void> {
+    validateItems(items, this.dim);
+    if (items.length === 0) return;
+    await this.serial(async () => {
+      const rows = this.rows(items);
+      if (!(await this.tbl())) {
+        try {
+          this.table = await this.db.createTable(this.space, rows);
+          return;
+        } catch {
+          this.table = await this.db.openTable(this.space); // created meanwhile by another process
+        }
+      }
+      await this.table!.mergeInsert("id").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows);
+      await this.maybeIndex();
+    });
+  }
+
+  /** Past the threshold, an IVF-PQ index over the vectors (dot product); rebuilt by optimize() as data grows. */
+  private async maybeIndex(): Promise<void> {
+    if (this.indexed || !this.table) return;
+    const n = await this.table.countRows();
+    if (n < this.opts.annThreshold) return;
+    const { Index } = await import("@lancedb/lancedb");
+    await this.table.createIndex("vector", { config: Index.ivfPq({ distanceType: "dot", numPartitions: Math.max(1, Math.round(Math.sqrt(n))), numSubVectors: Math.max(1, Math.floor(this.dim / 16)) }) });
+    this.indexed = true;
+  }
+
+  async remove(ids: string[]): Promise<number> {
+    if (!(await this.tbl()) || ids.length === 0) return 0;
+    return this.serial(async () => {
+      const where = `id IN (${ids.map(lit).join(", ")})`;
+      const before = await this.table!.countRows(where);
+      if (before) await this.table!.delete(where);
+      return before;
+    });
+  }
+
+  async search(queries: Float32Array[], k: number, options: StoreSearchOptions = {}): Promise<StoreHit[][]> {
+    if (!(await this.tbl())) return queries.map(() => []);
+    const where = whereOf(options);
+    return Promise.all(queries.map(async (q) => {
+      let norm = 0;
+      for (let i = 0; i < q.length; i++) norm += q[i] * q[i];
+      const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+      let s = this.table!.vectorSearch(Float32Array.from(q, (v) => v * inv)).distanceType("dot").limit(k);
+      if (where) s = s.where(where);
+      if (this.indexed) s = s.nprobes(this.opts.nprobes).refineFactor(this.opts.refineFactor);
+      const rows = await s.toArray();
+      // LanceDB's dot distance is 1 - dot
+      return rows.map((r: Record<string, unknown>): StoreHit => ({ id: String(r.id), score: 1 - Number(r._distance), modality: String(r.modality), metadata: JSON.parse(String(r.metadata)) }));
+    }));
+  }
+
+  async *entries(): AsyncIterable<StoredItem> {
+    const t = await this.tbl();
+    if (!t) return;
+    for await (const batch of t.query().select(["id", "modality", "vector", "metadata"])) {
+      for (const r of batch.toArray()) {
+        yield { id: String(r.id), modality: String(r.modality), embedding: Float32Array.from(r.vector.toArray ? r.vector.toArray() : r.vector), metadata: JSON.parse(String(r.metadata)) };
+      }
+    }
+  }
+
+  async count(): Promise<number> {
+    const t = await this.tbl();
+    return t ? t.countRows() : 0;
+  }
+
+  async close(): Promise<void> {
+    await this.writes;
+    this.table?.close();
+    this.db.close();
+  }
+}
