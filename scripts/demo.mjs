@@ -41,6 +41,7 @@ console.log(`2. indexed with the shipped models (clip-scenes, audio-events, vide
   `${report.counts.video + 0} videos -> demo-data/.polymodal  [${ms(t0)}]`);
 console.log(`   the same from a shell: npx polymodal index demo-data && npx polymodal search "two small red circles on the left" --index demo-data/.polymodal`);
 const coll = await Collection.open(report.indexDir, null);
+const ix = (space) => coll.stores.get(space).index; // the file stores' in-process MultimodalIndex, searched directly
 const clip = await models.clip(), sounds = await models.audio(), vt = await models.video();
 
 // 3. text -> image
@@ -48,13 +49,13 @@ console.log("3. text -> image search (top 3; * = caption matches the query):");
 const captions = [...new Set(Object.values(truth.images))];
 for (const q of captions.slice(0, 4)) {
   t0 = performance.now();
-  const hits = coll.indexes.get("image").search(clip.embedTexts([q])[0], 3, "image");
+  const hits = ix("image").search(clip.embedTexts([q])[0], 3, "image");
   console.log(`   "${q}"  [${ms(t0)}]`);
   for (const h of hits) console.log(`      ${h.score.toFixed(3)} ${truth.images[h.itemId] === q ? "*" : " "} ${h.itemId}`);
 }
 t0 = performance.now();
 let ok = 0;
-for (const q of captions) if (truth.images[coll.indexes.get("image").search(clip.embedTexts([q])[0], 1, "image")[0].itemId] === q) ok++;
+for (const q of captions) if (truth.images[ix("image").search(clip.embedTexts([q])[0], 1, "image")[0].itemId] === q) ok++;
 console.log(`   top-1 accuracy over all ${captions.length} captions in the collection: ${pct(ok, captions.length)}  [${ms(t0)}]`);
 
 // 4. image -> image: the queries are new scenes (not in the collection) whose caption some indexed scene has
@@ -66,7 +67,7 @@ for (let seed = 4_000_000; n < NQ; seed++) {
   const s = makeScene(seed);
   if (!inCollection.has(s.caption)) continue;
   n++;
-  const hits = coll.indexes.get("image").search(clip.embedImages([{ width: SIZE, height: SIZE, channels: 3, data: s.pixels }])[0], 1, "image");
+  const hits = ix("image").search(clip.embedImages([{ width: SIZE, height: SIZE, channels: 3, data: s.pixels }])[0], 1, "image");
   if (truth.images[hits[0].itemId] === s.caption) ok++;
   example ??= { q: s.caption, hit: hits[0] };
 }
@@ -80,7 +81,7 @@ let okCls = 0;
 for (let i = 0; i < NQ; i++) {
   const s = makeSound(4_000_000 + i), wav = encodeWav([s.samples], s.sampleRate);
   // the audio index also holds the speech recordings: search the sound events, as a metadata filter does
-  const hit = coll.indexes.get("audio").search(sounds.embed(wav), 1, "audio", { filter: (meta) => String(meta.path).startsWith("sounds/") })[0];
+  const hit = ix("audio").search(sounds.embed(wav), 1, "audio", { filter: (meta) => String(meta.path).startsWith("sounds/") })[0];
   if (truth.sounds[hit.itemId] === s.label) ok++;
   if (sounds.classify(wav).label === s.label) okCls++;
 }
@@ -90,8 +91,8 @@ console.log(`5. sound -> sound search with ${NQ} new sound events: nearest sound
 t0 = performance.now();
 const vcaps = [...new Set(Object.values(truth.videos))];
 ok = 0;
-for (const q of vcaps) if (truth.videos[coll.indexes.get("video").search(vt.embedTexts([q])[0], 1, "video")[0].itemId] === q) ok++;
-const vq = vcaps[0], vh = coll.indexes.get("video").search(vt.embedTexts([vq])[0], 2, "video");
+for (const q of vcaps) if (truth.videos[ix("video").search(vt.embedTexts([q])[0], 1, "video")[0].itemId] === q) ok++;
+const vq = vcaps[0], vh = ix("video").search(vt.embedTexts([vq])[0], 2, "video");
 console.log(`6. text -> video search over ${report.counts.video} clips: "${vq}" -> ${vh.map((h) => `${h.itemId} (${h.score.toFixed(3)})`).join(", ")}`);
 console.log(`   top-1 accuracy over all ${vcaps.length} captions: ${pct(ok, vcaps.length)}  [${ms(t0)}]`);
 

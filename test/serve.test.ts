@@ -1,7 +1,7 @@
 // `polymodal serve` as a deployer runs it: started on an ephemeral loopback port by the test, every route, every
 // error class, auth, the queue bound, deadlines, graceful shutdown with requests in flight, a Redis cache shared by
 // two service processes, and embeddings bit-identical to the library's own calls.
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, cpSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { dirname } from "node:path";
@@ -174,8 +174,8 @@ describe("polymodal serve", () => {
     expect(r.status).toBe(200);
     expect(r.json).toEqual({ added: items.length, counts: { image: 12, audio: 4, video: 3 } });
     const dir = join(tmp, "served-index");
-    expect(existsSync(join(dir, "image.pmx")) && existsSync(join(dir, "manifest.json"))).toBe(true);
-    expect(JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")).versions.image).toMatch(/^clip-scenes@/);
+    expect(existsSync(join(dir, "image.1.log")) && existsSync(join(dir, "manifest.json"))).toBe(true);
+    expect(readFileSync(join(dir, "image.1.log")).toString("latin1")).toMatch(/"version":"clip-scenes@[0-9a-f]{16}"/); // the space's stamp
 
     const caption = truth.images[imgs[3]];
     const t = await post(main.url, "/v1/search", { query: { text: caption }, k: 3, modality: "image" });
@@ -228,23 +228,24 @@ describe("polymodal serve", () => {
     } finally {
       expect(await s.stop()).toBe(0);
     }
-    const mf = join(dir, "manifest.json");
-    const m = JSON.parse(readFileSync(mf, "utf8"));
-    m.versions.image = "clip-scenes@0000000000000000";
-    writeFileSync(mf, JSON.stringify(m));
-    const s2 = await startServe(["--index", dir, "--workers", "1"]);
+    // other models: the same weights with an edited card are another version
+    const other = join(tmp, "other-models");
+    cpSync(join(root, "models"), other, { recursive: true });
+    const card = JSON.parse(readFileSync(join(other, "clip-scenes.json"), "utf8"));
+    writeFileSync(join(other, "clip-scenes.json"), JSON.stringify({ ...card, note: "retrained" }));
+    const s2 = await startServe(["--index", dir, "--workers", "1", "--models", other]);
     try {
       const r = await post(s2.url, "/v1/search", { query: { text: "x" } });
       expect(r.status).toBe(409);
-      expect(r.json.message).toMatch(/built by clip-scenes@0000000000000000.*not comparable/);
+      expect(r.json.message).toMatch(/built by clip-scenes@[0-9a-f]{16}, and the models here are clip-scenes@[0-9a-f]{16}.*not comparable/);
       expect((await post(s2.url, "/v1/index", { items: [{ id: "y", image: b64(Object.keys(truth.images)[1]) }] })).status).toBe(409);
     } finally {
       await s2.stop();
     }
     // the command refuses the same index
-    const cli = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "search", "a red circle", "--index", dir], { encoding: "utf8", timeout: 60_000 });
+    const cli = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "search", "a red circle", "--index", dir, "--models", other], { encoding: "utf8", timeout: 60_000 });
     expect(cli.status).toBe(1);
-    expect(cli.stderr).toMatch(/the image index in .* was built by clip-scenes@0000000000000000, and the models here are clip-scenes@[0-9a-f]{16}/);
+    expect(cli.stderr).toMatch(/the image index in .* was built by clip-scenes@[0-9a-f]{16}, and the models here are clip-scenes@[0-9a-f]{16}/);
   }, 120_000);
 
   it("a write while another process holds the index lock is a 409; CORS headers only for the origins given", async () => {

@@ -1,79 +1,169 @@
-// A saved collection: one MultimodalIndex per embedding space (images, audio, video) plus a manifest of the
-// files indexed (size, mtime) so `index` can resume and skip unchanged files.  Indexes are written before the
-// manifest, each atomically, so an interrupted run at worst re-embeds a few files.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+// A saved collection: one EmbeddingStore per embedding space (image, audio, video) plus a small manifest.
+//
+//   <dir>/manifest.json   {format, version: 2, root, kind, store, failed}: the folder indexed, the index kind, where
+//                         the vectors live ("file", or "lancedb:<uri>"), files that could not be read
+//   <dir>/<space>.<g>.pmx + <space>.<g>.log   the file store of each space (src/app/file-store.ts), unless
+//                         the vectors live in LanceDB
+//
+// Which files are indexed, and their size and mtime, is read back from the items themselves (an indexed file is an
+// item whose id is its path, with metadata {path, bytes, mtimeMs}), so every add is one durable store write and the
+// manifest stays small.  Version 1 manifests (a files map, `<space>.pmx` snapshots, versions per space) open as
+// they are: their snapshots are generation 0 of the file stores and their stamps move into the stores.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MultimodalIndex, type IndexKind } from "../retrieval/multimodal-index.js";
+import type { IndexKind } from "../retrieval/multimodal-index.js";
+import { checkVersion, type EmbeddingStore } from "../retrieval/embedding-store.js";
+import { FileStore } from "./file-store.js";
+import { LanceStore } from "./lance-store.js";
 import type { Modality } from "./media.js";
 import { VersionMismatchError } from "./version.js";
 
 export interface FileEntry { size: number; mtimeMs: number; modality: Modality }
 export interface Manifest {
   format: "polymodal-collection";
-  version: 1;
+  version: 1 | 2;
   root: string;
   kind: IndexKind;
-  files: Record<string, FileEntry>;
+  /** "file" (default) or "lancedb:<uri>" */
+  store?: string;
   failed: Record<string, string>;
-  /** the embedding version stamp of each space (src/app/version.ts); absent in collections made before stamps */
+  /** version 1 (kept for the items it made): file -> size, mtime, space */
+  files?: Record<string, FileEntry>;
   versions?: Partial<Record<Modality, string>>;
 }
 
-const DIMS: Record<Modality, number> = { image: 0, audio: 0, video: 0 };
+export const SPACES: Modality[] = ["image", "audio", "video"];
+
+/** Whether a file store exists for a space under dir (any generation, or a version-1 snapshot). */
+function hasFileStore(dir: string, space: Modality): boolean {
+  if (!existsSync(dir)) return false;
+  const re = new RegExp(`^${space}\\.(\\d+\\.)?pmx$`);
+  return readdirSync(dir).some((f) => re.test(f));
+}
+
+/** A store spec ("file", "lancedb:<uri>") checked. */
+export function parseStoreSpec(spec: string | undefined): { kind: "file" } | { kind: "lancedb"; uri: string } {
+  if (spec === undefined || spec === "file") return { kind: "file" };
+  const m = spec.match(/^lancedb:(.+)$/);
+  if (m) return { kind: "lancedb", uri: m[1] };
+  throw Object.assign(new Error(`--store must be file or lancedb:<folder or URI>, got ${JSON.stringify(spec)}`), { exitCode: 2 });
+}
 
 export class Collection {
-  readonly indexes = new Map<Modality, MultimodalIndex>();
-  private constructor(readonly dir: string, readonly manifest: Manifest) {}
+  /** the spaces opened so far (every existing one after open) */
+  readonly stores = new Map<Modality, EmbeddingStore>();
+  /** indexed files (relative path -> size, mtime, space) */
+  readonly files = new Map<string, FileEntry>();
+  /** dir null: a collection that is only its stores (a shared LanceDB; no manifest, no file list) */
+  private constructor(readonly dir: string | null, readonly manifest: Manifest) {}
 
-  static async open(dir: string, create: { root: string; kind: IndexKind } | null): Promise<Collection> {
-    const mf = join(dir, "manifest.json");
-    if (!existsSync(mf)) {
-      if (!create) throw new Error(`no index at ${dir} (run \`polymodal index <folder>\` first, or pass --index <dir>)`);
-      mkdirSync(dir, { recursive: true });
-      return new Collection(dir, { format: "polymodal-collection", version: 1, root: create.root, kind: create.kind, files: {}, failed: {} });
-    }
-    let m: Manifest;
-    try {
-      m = JSON.parse(readFileSync(mf, "utf8"));
-    } catch (e) {
-      throw new Error(`the index manifest ${mf} is unreadable: ${(e as Error).message}`);
-    }
-    if (m.format !== "polymodal-collection" || m.version !== 1) throw new Error(`${mf} is not a polymodal collection manifest (version 1)`);
-    const c = new Collection(dir, m);
-    for (const mod of ["image", "audio", "video"] as Modality[]) {
-      const f = join(dir, `${mod}.pmx`);
-      if (existsSync(f)) c.indexes.set(mod, await MultimodalIndex.loadFromFile(f));
+  /** The stores of a shared database alone ("lancedb:<uri>"), for services that search and add to it. */
+  static async openStore(spec: string): Promise<Collection> {
+    if (parseStoreSpec(spec).kind === "file") throw Object.assign(new Error("--store file needs an index folder (--index DIR)"), { exitCode: 2 });
+    const c = new Collection(null, { format: "polymodal-collection", version: 2, root: "", kind: "flat", store: spec, failed: {} });
+    for (const space of SPACES) {
+      const st = await c.openExisting(space);
+      if (st) c.stores.set(space, st);
     }
     return c;
+  }
+
+  /** The store of a space if it exists now (another process may have created it since this one opened). */
+  async existing(space: Modality): Promise<EmbeddingStore | null> {
+    let st = this.stores.get(space) ?? null;
+    if (!st) {
+      st = await this.openExisting(space);
+      if (st) this.stores.set(space, st);
+    }
+    return st;
+  }
+
+  /**
+   * Opens the collection at dir (null `create`: it must exist).  `store` picks where a new collection's vectors go;
+   * an existing collection keeps the store it was made with.
+   */
+  static async open(dir: string, create: { root: string; kind: IndexKind; store?: string } | null): Promise<Collection> {
+    const mf = join(dir, "manifest.json");
+    let m: Manifest;
+    if (!existsSync(mf)) {
+      if (!create) throw new Error(`no index at ${dir} (run \`polymodal index <folder>\` first, or pass --index <dir>)`);
+      parseStoreSpec(create.store);
+      mkdirSync(dir, { recursive: true });
+      m = { format: "polymodal-collection", version: 2, root: create.root, kind: create.kind, store: create.store ?? "file", failed: {} };
+    } else {
+      try {
+        m = JSON.parse(readFileSync(mf, "utf8"));
+      } catch (e) {
+        throw new Error(`the index manifest ${mf} is unreadable: ${(e as Error).message}`);
+      }
+      if (m.format !== "polymodal-collection" || (m.version !== 1 && m.version !== 2)) throw new Error(`${mf} is not a polymodal collection manifest (version 1 or 2)`);
+      if (create?.store !== undefined && (create.store ?? "file") !== (m.store ?? "file")) {
+        throw Object.assign(new Error(`${dir} keeps its vectors in ${m.store ?? "file"}, not ${create.store}; index into a new folder to use another store`), { exitCode: 2 });
+      }
+    }
+    const c = new Collection(dir, m);
+    for (const space of SPACES) {
+      const st = await c.openExisting(space);
+      if (!st) continue;
+      c.stores.set(space, st);
+      const legacy = m.versions?.[space];
+      if (legacy && st.version() === null) await st.setVersion(legacy);
+      for await (const it of st.entries()) {
+        const md = it.metadata as { path?: unknown; bytes?: unknown; mtimeMs?: unknown };
+        if (md.path === it.id && typeof md.bytes === "number" && typeof md.mtimeMs === "number") c.files.set(it.id, { size: md.bytes, mtimeMs: md.mtimeMs, modality: space });
+        else if (m.files?.[it.id]) c.files.set(it.id, m.files[it.id]); // version 1: the manifest had the file's size and mtime
+      }
+    }
+    return c;
+  }
+
+  private get spec(): ReturnType<typeof parseStoreSpec> { return parseStoreSpec(this.manifest.store); }
+
+  private async openExisting(space: Modality): Promise<EmbeddingStore | null> {
+    const spec = this.spec;
+    if (spec.kind === "file") return this.dir && hasFileStore(this.dir, space) ? FileStore.open(join(this.dir, space), 0) : null;
+    const st = await LanceStore.open(spec.uri, space, 0);
+    return (await st.count()) > 0 || st.version() !== null ? st : (await st.close(), null);
+  }
+
+  /** Whether writes need the folder's writer lock (file stores have one writer; LanceDB takes many). */
+  get singleWriter(): boolean { return this.spec.kind === "file"; }
+
+  /** The store of a space, created with `dim` when it does not exist yet. */
+  async store(space: Modality, dim: number): Promise<EmbeddingStore> {
+    let st = this.stores.get(space) ?? (await this.existing(space)) ?? undefined;
+    if (!st) {
+      const spec = this.spec;
+      st = spec.kind === "file" ? await FileStore.open(join(this.dir!, space), dim, { kind: this.manifest.kind }) : await LanceStore.open(spec.uri, space, dim);
+      this.stores.set(space, st);
+    }
+    if (st.dim !== dim) throw new Error(`the ${space} store in ${this.dir ?? this.manifest.store} holds ${st.dim}-d embeddings, and these are ${dim}-d`);
+    return st;
   }
 
   /**
    * Refuses a space whose embeddings another model version made: a query or a new item from `version` would be
    * compared with vectors of a different space.  A space without a stamp takes `version` when `adopt` is set.
    */
-  checkVersion(mod: Modality, version: string, adopt = false): void {
-    const have = this.manifest.versions?.[mod];
-    if (have === undefined) {
-      if (adopt) (this.manifest.versions ??= {})[mod] = version;
-      return;
-    }
-    if (have !== version) {
-      throw new VersionMismatchError(`the ${mod} index in ${this.dir} was built by ${have}, and the models here are ${version}: ` +
-        "embeddings of different versions are not comparable; re-index into a new folder (or delete this one) with these models");
+  async checkVersion(space: Modality, version: string, adopt = false): Promise<void> {
+    const st = this.stores.get(space);
+    if (!st) return;
+    try {
+      await checkVersion(st, version, adopt, `the ${space} index in ${this.dir ?? this.manifest.store}`);
+    } catch (e) {
+      throw new VersionMismatchError((e as Error).message.replace(/ holds embeddings of (\S+), and these are /, " was built by $1, and the models here are "));
     }
   }
 
-  index(mod: Modality, dim: number): MultimodalIndex {
-    let ix = this.indexes.get(mod);
-    if (!ix) { ix = new MultimodalIndex(dim, { kind: this.manifest.kind }); this.indexes.set(mod, ix); }
-    return ix;
-  }
-
+  /** Writes the manifest atomically (the vectors are durable already: every store write is). */
   async save(): Promise<void> {
-    for (const [mod, ix] of this.indexes) await ix.saveToFile(join(this.dir, `${mod}.pmx`));
+    if (this.dir === null) return;
+    // a version-1 files map stays (its items carry no size and mtime of their own); the stamps are in the stores now
+    const { versions: _v, ...rest } = this.manifest;
+    const m: Manifest = { ...rest, version: 2, store: this.manifest.store ?? "file" };
     const mf = join(this.dir, "manifest.json"), tmp = `${mf}.${process.pid}.${Date.now().toString(36)}.tmp`;
     try {
-      writeFileSync(tmp, JSON.stringify(this.manifest, null, 1));
+      writeFileSync(tmp, JSON.stringify(m, null, 1));
       renameSync(tmp, mf);
     } catch (e) {
       rmSync(tmp, { force: true });
@@ -82,8 +172,12 @@ export class Collection {
   }
 
   counts(): Record<Modality, number> {
-    const c = { ...DIMS };
-    for (const e of Object.values(this.manifest.files)) c[e.modality]++;
+    const c: Record<Modality, number> = { image: 0, audio: 0, video: 0 };
+    for (const e of this.files.values()) c[e.modality]++;
     return c;
+  }
+
+  async close(): Promise<void> {
+    for (const st of this.stores.values()) await st.close();
   }
 }

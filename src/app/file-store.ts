@@ -104,7 +104,7 @@ export class FileStore extends MemoryStore {
     this.snapshotBytes = snapshotBytes;
   }
 
-  /** Opens the store at `base` (a path prefix), creating it with `dim` and `options` when none exists. */
+  /** Opens the store at `base` (a path prefix), creating it with `dim` and `options` when none exists (dim 0: open an existing store whatever its dim). */
   static async open(base: string, dim: number, options: IndexOptions & { compactMinBytes?: number } = {}): Promise<FileStore> {
     const { compactMinBytes, ...indexOptions } = options;
     mkdirSync(dirname(base), { recursive: true });
@@ -122,6 +122,7 @@ export class FileStore extends MemoryStore {
       }
     }
     if (!index || !gen) {
+      if (!(dim > 0)) throw new Error(`FileStore: no store at ${base}`);
       index = new MultimodalIndex(dim, indexOptions);
       const dir = dirname(base), name = basename(base);
       gen = { g: 1, snapshot: join(dir, `${name}.1.pmx`), log: join(dir, `${name}.1.log`) };
@@ -129,6 +130,7 @@ export class FileStore extends MemoryStore {
       await index.saveToFile(gen.snapshot);
       snapshotBytes = bytes.length;
     }
+    if (dim === 0) dim = index.embeddingDim; // open whatever it holds
     if (index.embeddingDim !== dim) throw new Error(`FileStore: ${base} holds ${index.embeddingDim}-d embeddings, expected ${dim}`);
     let stamp: string | null = null, logBytes = 0;
     if (existsSync(gen.log)) {

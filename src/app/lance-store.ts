@@ -57,9 +57,9 @@ export class LanceStore implements EmbeddingStore {
   private writes: Promise<unknown> = Promise.resolve();
   private indexed = false;
 
-  private constructor(readonly uri: string, readonly space: string, readonly dim: number, private db: Connection, private table: Table | null, private readonly opts: Required<LanceStoreOptions>) {}
+  private constructor(readonly uri: string, readonly space: string, public dim: number, private db: Connection, private table: Table | null, private readonly opts: Required<LanceStoreOptions>) {}
 
-  /** Opens (or creates on first write) the table `space` in the LanceDB database at `uri` (a folder, s3://..., ...). */
+  /** Opens (or creates on first write) the table `space` in the LanceDB database at `uri` (a folder, s3://..., ...); dim 0 takes an existing table's. */
   static async open(uri: string, space: string, dim: number, options: LanceStoreOptions = {}): Promise<LanceStore> {
     let lancedb: typeof import("@lancedb/lancedb");
     try {
@@ -74,6 +74,7 @@ export class LanceStore implements EmbeddingStore {
     if (table) {
       const field = (await table.schema()).fields.find((f) => f.name === "vector");
       const have = (field?.type as { listSize?: number } | undefined)?.listSize;
+      if (dim === 0 && have) s.dim = dim = have; // open whatever it holds
       if (have !== dim) throw new Error(`LanceStore: table ${space} in ${uri} holds ${have}-d vectors, expected ${dim}`);
       s.indexed = (await table.listIndices()).some((i) => i.columns.includes("vector"));
     }

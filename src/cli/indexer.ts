@@ -14,8 +14,10 @@ export interface IndexFolderOptions {
   indexDir?: string;
   kind?: IndexKind;
   models?: Models;
-  /** save every this many files (default 50), so an interrupted run resumes close to where it stopped */
+  /** write the manifest (the list of unreadable files) every this many files (default 50); vectors are durable per file */
   saveEvery?: number;
+  /** where a new collection keeps its vectors: "file" (default) or "lancedb:<uri>" */
+  store?: string;
   warn?: (msg: string) => void;
   progress?: boolean;
 }
@@ -93,7 +95,15 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
 }
 
 async function indexLocked(root: string, indexDir: string, models: Models, options: IndexFolderOptions, t0: number): Promise<IndexReport> {
-  const coll = await Collection.open(indexDir, { root, kind: options.kind ?? "flat" });
+  const coll = await Collection.open(indexDir, { root, kind: options.kind ?? "flat", store: options.store });
+  try {
+    return await indexInto(coll, root, indexDir, models, options, t0);
+  } finally {
+    await coll.close();
+  }
+}
+
+async function indexInto(coll: Collection, root: string, indexDir: string, models: Models, options: IndexFolderOptions, t0: number): Promise<IndexReport> {
   const files: string[] = [];
   const unreadable: Array<{ path: string; why: string }> = [];
   walk(root, indexDir, files, unreadable);
@@ -105,12 +115,12 @@ async function indexLocked(root: string, indexDir: string, models: Models, optio
     const rel = relative(root, p).split(sep).join("/");
     const s = statSync(p, { throwIfNoEntry: false });
     if (!s) { unreadable.push({ path: p, why: "removed while indexing" }); continue; }
-    const prev = coll.manifest.files[rel];
+    const prev = coll.files.get(rel);
     if (prev && prev.size === s.size && prev.mtimeMs === s.mtimeMs) { unchanged++; continue; }
     pending.push({ path: p, rel, mod, size: s.size, mtimeMs: s.mtimeMs });
   }
   // before any work: every space the new files go to must hold embeddings of these models' version
-  for (const mod of new Set(pending.map((f) => f.mod))) coll.checkVersion(mod, models.version(MODEL_FOR[mod]), true);
+  for (const mod of new Set(pending.map((f) => f.mod))) await coll.checkVersion(mod, models.version(MODEL_FOR[mod]), true);
   const bar = options.progress === false ? null : new Progress(pending.length, "indexing");
   const warn = options.warn ?? ((m: string) => (bar ? bar.log(`warning: ${m}`) : process.stderr.write(`warning: ${m}\n`)));
   for (const u of unreadable) warn(`skipped ${shown(relative(root, u.path) || u.path)}: ${u.why}`);
@@ -121,10 +131,11 @@ async function indexLocked(root: string, indexDir: string, models: Models, optio
     bar?.tick(i, f.rel);
     try {
       const emb = await models.embedFile(f.path, f.mod);
-      const ix = coll.index(f.mod, emb.length);
-      ix.remove(f.rel); // a changed file replaces its old entry
-      ix.add(f.rel, emb, f.mod, { path: f.rel, bytes: f.size });
-      coll.manifest.files[f.rel] = { size: f.size, mtimeMs: f.mtimeMs, modality: f.mod };
+      const st = await coll.store(f.mod, emb.length);
+      await coll.checkVersion(f.mod, models.version(MODEL_FOR[f.mod]), true); // a new space takes the models' stamp
+      // one durable write per file (a changed file replaces its item); the file's size and mtime travel with it
+      await st.upsert([{ id: f.rel, modality: f.mod, embedding: emb, metadata: { path: f.rel, bytes: f.size, mtimeMs: f.mtimeMs } }]);
+      coll.files.set(f.rel, { size: f.size, mtimeMs: f.mtimeMs, modality: f.mod });
       delete coll.manifest.failed[f.rel];
       added++;
     } catch (e) {

@@ -47,18 +47,20 @@ exit codes: 0 ok, 1 failure, 2 bad usage, 3 missing or unsupported input file`;
 const COMMANDS: Record<string, Command> = {
   index: {
     summary: "embed every image, WAV and video under a folder into a saved index",
-    help: `usage: polymodal index <folder> [--index DIR] [--kind flat|int8|hnsw] [--quiet]
+    help: `usage: polymodal index <folder> [--index DIR] [--kind flat|int8|hnsw] [--store file|lancedb:DIR] [--quiet]
   Embeds every image (png, jpg), WAV and video (y4m; mp4/webm/... through ffmpeg) under <folder> with the shipped
   models into <folder>/.polymodal (or --index DIR).  Re-running resumes and skips unchanged files.
   --kind    index kind of a new index (flat: exact float32; int8: 4x smaller, exact re-rank; hnsw: graph)
+  --store   where a new index keeps its vectors: file (default: in the index folder, written incrementally) or
+            lancedb:DIR (a LanceDB database; needs npm install -E @lancedb/lancedb@0.31.0)
   --quiet   no progress bar`,
-    options: { index: { type: "string" }, kind: { type: "string" }, quiet: { type: "boolean" } },
+    options: { index: { type: "string" }, kind: { type: "string" }, quiet: { type: "boolean" }, store: { type: "string" } },
     async run(positional, values, models) {
       if (positional.length !== 1) throw new UsageError(`index takes one folder, got ${positional.length} arguments`);
       const kind = (values.kind ?? "flat") as IndexKind;
       if (!["flat", "int8", "hnsw"].includes(kind)) throw new UsageError(`--kind must be flat, int8 or hnsw, got ${JSON.stringify(values.kind)}`);
       if (!existsSync(positional[0])) throw new InputError(`${positional[0]}: no such folder`);
-      const r = await indexFolder(positional[0], { indexDir: values.index as string | undefined, kind, models, progress: !values.quiet });
+      const r = await indexFolder(positional[0], { indexDir: values.index as string | undefined, kind, models, progress: !values.quiet, store: values.store as string | undefined });
       out(`indexed ${r.added} new or changed files (${r.unchanged} unchanged, ${r.failed} skipped as unreadable, ${r.ignored} not media) in ${r.seconds.toFixed(1)} s`);
       out(`index ${r.indexDir}: ${r.counts.image} images, ${r.counts.audio} sounds, ${r.counts.video} videos`);
       return 0;
@@ -66,7 +68,7 @@ const COMMANDS: Record<string, Command> = {
   },
   search: {
     summary: "search an index by text, or by an image, a sound or a video",
-    help: `usage: polymodal search "<text>" | --image FILE | --audio FILE | --video FILE  [--index DIR] [-k N] [--json]
+    help: `usage: polymodal search "<text>" | --image FILE | --audio FILE | --video FILE  [--index DIR | --store lancedb:DIR] [-k N] [--json]
   Text finds images and videos; a file finds the most similar files of its kind.
   --index DIR   the index folder or the folder that was indexed (default: the nearest .polymodal in this folder
                 or a parent, else the only one in a subfolder)
@@ -74,7 +76,7 @@ const COMMANDS: Record<string, Command> = {
   --json        one JSON object on stdout`,
     options: {
       index: { type: "string" }, image: { type: "string" }, audio: { type: "string" }, video: { type: "string" },
-      json: { type: "boolean" }, k: { type: "string", short: "k" },
+      json: { type: "boolean" }, k: { type: "string", short: "k" }, store: { type: "string" },
     },
     run: search,
   },
@@ -205,30 +207,34 @@ async function search(positional: string[], values: Values, models: Models): Pro
   const byFile = (["image", "audio", "video"] as Modality[]).filter((m) => values[m] !== undefined);
   if (byFile.length + (positional.length ? 1 : 0) !== 1) throw new UsageError('search takes one query: "<text>", --image FILE, --audio FILE or --video FILE');
   if (positional.length > 1) throw new UsageError(`search takes one text query (quote it), got ${positional.length} words`);
-  const dir = locateIndex(values.index as string | undefined);
-  const coll = await Collection.open(dir, null);
+  // a shared LanceDB alone (--store lancedb:URI), or an index folder
+  const shared = values.store !== undefined && values.index === undefined;
+  const dir = shared ? String(values.store) : locateIndex(values.index as string | undefined);
+  const coll = shared ? await Collection.openStore(dir) : await Collection.open(dir, null);
   const t0 = performance.now();
   const queries: Array<{ space: Modality; vec: Float32Array }> = [];
   let exclude: string | null = null;
   if (byFile.length) {
     const m = byFile[0], f = inputFile(values[m] as string, `--${m}`, m);
     needModality(f, m);
-    coll.checkVersion(m, models.version(MODEL_FOR[m]));
+    await coll.checkVersion(m, models.version(MODEL_FOR[m]));
     queries.push({ space: m, vec: await models.embedFile(f, m) });
-    const rel = relative(coll.manifest.root, resolve(f));
+    const rel = relative(coll.manifest.root || process.cwd(), resolve(f));
     exclude = rel.startsWith("..") || isAbsolute(rel) ? null : rel.split(sep).join("/"); // the query file itself, when it is in the collection
   } else {
     for (const space of ["image", "video"] as const) {
-      if (!coll.indexes.get(space)?.size) continue;
-      coll.checkVersion(space, models.version(MODEL_FOR[space]));
+      if (!(await coll.stores.get(space)?.count())) continue;
+      await coll.checkVersion(space, models.version(MODEL_FOR[space]));
       queries.push({ space, vec: await models.embedText(positional[0], space) });
     }
   }
-  const results = queries.flatMap(({ space, vec }) => {
-    const ix = coll.indexes.get(space);
-    if (!ix || ix.size === 0) return [];
-    return ix.search(vec, k + (exclude ? 1 : 0), space).filter((h) => h.itemId !== exclude).slice(0, k).map((h) => ({ space, path: h.itemId, score: h.score }));
-  });
+  const results = (await Promise.all(queries.map(async ({ space, vec }) => {
+    const st = coll.stores.get(space);
+    if (!st) return [];
+    const [hits] = await st.search([vec], k + (exclude ? 1 : 0));
+    return hits.filter((h) => h.id !== exclude).slice(0, k).map((h) => ({ space, path: h.id, score: h.score }));
+  }))).flat();
+  await coll.close();
   const ms = performance.now() - t0;
   if (values.json) { out(JSON.stringify({ query: positional[0] ?? values[byFile[0]], index: dir, results, ms: Math.round(ms) })); return 0; }
   if (queries.length === 0 || results.length === 0) { out("no indexed items of a matching kind"); return 0; }

@@ -5,7 +5,7 @@ import { startService, type ServeOptions } from "../server/app.js";
 import { intFlag, UsageError, type Values } from "./args.js";
 
 export const SERVE_OPTIONS = {
-  host: { type: "string" }, port: { type: "string" }, index: { type: "string" }, workers: { type: "string" },
+  host: { type: "string" }, port: { type: "string" }, index: { type: "string" }, store: { type: "string" }, workers: { type: "string" },
   "max-queue": { type: "string" }, "timeout-ms": { type: "string" }, "max-batch": { type: "string" }, "max-body-mb": { type: "string" },
   "cache-size": { type: "string" }, redis: { type: "string" }, token: { type: "string" }, cors: { type: "string" }, log: { type: "boolean" },
 } as const;
@@ -16,6 +16,7 @@ export const SERVE_HELP = `usage: polymodal serve [--host H] [--port P] [--index
   --host H         interface to bind (default 127.0.0.1, this machine only; 0.0.0.0 for every interface)
   --port P         port (default 8080; 0 picks a free one)
   --index DIR      the index to search and add to (a folder \`polymodal index\` wrote, or a new one)
+  --store URI      lancedb:DIR: vectors in a LanceDB that several services share (alone, or for a new --index)
   --workers N      worker threads running models (default: the number of cores, ${availableParallelism()} here)
   --max-queue N    inputs waiting for a worker before requests get 429 (default 256)
   --timeout-ms N   each request's deadline; past it 504 (default 30000)
@@ -38,6 +39,7 @@ export async function serve(positional: string[], values: Values, modelsDir: str
     port: intFlag(values, "port", 8080, 0, 65535),
     modelsDir,
     indexDir: values.index as string | undefined,
+    store: values.store as string | undefined,
     workers: intFlag(values, "workers", availableParallelism(), 1, 256),
     threads,
     maxQueue: intFlag(values, "max-queue", 256, 0, 1_000_000),

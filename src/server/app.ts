@@ -17,6 +17,7 @@ import { LruEmbeddingCache, RedisEmbeddingCache, cacheKey } from "./cache.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
 import { schemas, RAW_TYPES } from "./schemas.js";
 import { ServiceStore } from "./store.js";
+import type { FilterValue } from "../retrieval/embedding-store.js";
 import { HttpError } from "./errors.js";
 
 export interface ServeOptions {
@@ -25,8 +26,10 @@ export interface ServeOptions {
   /** port (default 8080; 0: any free port) */
   port?: number;
   modelsDir: string;
-  /** the index folder (or the folder `polymodal index` was given); without it /v1/search and /v1/index answer 404 */
+  /** the index folder (or the folder `polymodal index` was given); without it (and without store) /v1/search and /v1/index answer 404 */
   indexDir?: string;
+  /** "lancedb:<uri>": the vectors in a LanceDB that several services share (alone, or for a new --index folder) */
+  store?: string;
   /** worker threads running models (default 2) */
   workers?: number;
   /** kernel threads per worker (default 1) */
@@ -101,7 +104,7 @@ export async function startService(o: ServeOptions): Promise<Service> {
   if (models.length === 0) throw new Error(`no servable model in ${o.modelsDir} (expected some of ${Object.keys(SERVED).join(", ")} as <name>.json + <name>.safetensors)`);
   const versions: Record<string, string> = Object.fromEntries(models.map((m) => [m, embeddingVersion(o.modelsDir, m)]));
 
-  const store = o.indexDir !== undefined ? await ServiceStore.open(o.indexDir) : null;
+  const store = o.indexDir !== undefined || o.store !== undefined ? await ServiceStore.open({ indexDir: o.indexDir, store: o.store }) : null;
   let pool: WorkerPool | null = null;
   const metrics = createMetrics({ depth: () => pool?.depth ?? 0, busy: () => pool?.busy ?? 0 });
   pool = await WorkerPool.start({
@@ -220,7 +223,7 @@ export async function startService(o: ServeOptions): Promise<Service> {
 
   const deadlineOf = (req: FastifyRequest): number => deadlines.get(req) ?? performance.now() + opt.timeoutMs;
   const needStore = (): ServiceStore => {
-    if (!store) throw new HttpError(404, "this service has no index; start it with --index DIR");
+    if (!store) throw new HttpError(404, "this service has no index; start it with --index DIR or --store lancedb:URI");
     return store;
   };
   /** A raw body's input kind, from its Content-Type. */
@@ -262,15 +265,16 @@ export async function startService(o: ServeOptions): Promise<Service> {
     const st = needStore();
     const b = req.body as { query: Record<string, string>; k: number; modality?: Modality; filter?: Record<string, unknown> };
     const q = parseInput(b.query, "body.query");
-    const spaces = SPACES[q.kind].filter((sp) => (!b.modality || sp === b.modality) && (st.collection.indexes.get(sp)?.size ?? 0) > 0 && versions[MODEL_FOR[sp]]);
+    const candidates = SPACES[q.kind].filter((sp) => (!b.modality || sp === b.modality) && versions[MODEL_FOR[sp]]);
+    const spaces = (await Promise.all(candidates.map(async (sp) => ((await st.has(sp)) ? sp : null)))).filter((sp): sp is Modality => sp !== null);
     if (b.modality && !SPACES[q.kind].includes(b.modality)) throw new HttpError(400, `a ${q.kind} query cannot search ${b.modality} items (it searches ${SPACES[q.kind].join(", ")})`, "body.modality");
     const hits = (await Promise.all(spaces.map(async (sp) => {
-      st.checkVersion(sp, versions[MODEL_FOR[sp]]);
+      await st.checkVersion(sp, versions[MODEL_FOR[sp]]);
       const [vec] = await embed(MODEL_FOR[sp], [q], deadlineOf(req));
-      return st.search(sp, vec, b.k, b.filter);
+      return st.search(sp, vec, b.k, b.filter as Record<string, FilterValue> | undefined);
     }))).flat();
-    hits.sort((x, y) => y.score - x.score || (x.itemId < y.itemId ? -1 : 1));
-    return { results: hits.slice(0, b.k).map((h) => ({ id: h.itemId, score: h.score, modality: h.modality, metadata: h.metadata })) };
+    hits.sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : 1));
+    return { results: hits.slice(0, b.k).map((h) => ({ id: h.id, score: h.score, modality: h.modality, metadata: h.metadata })) };
   });
 
   app.post("/v1/index", { schema: s.index }, async (req) => {
@@ -296,7 +300,7 @@ export async function startService(o: ServeOptions): Promise<Service> {
     }
     const vs = Object.fromEntries((["image", "audio", "video"] as const).map((m) => [m, versions[MODEL_FOR[m]]])) as Record<Modality, string>;
     await st.upsert(parsed.map((p, i) => ({ id: p.id, modality: p.modality, embedding: embeddings.get(i)!, metadata: p.metadata })), vs);
-    return { added: parsed.length, counts: st.counts() };
+    return { added: parsed.length, counts: await st.counts() };
   });
 
   app.post("/v1/transcribe", { schema: s.transcribe }, async (req) => {
@@ -322,7 +326,7 @@ export async function startService(o: ServeOptions): Promise<Service> {
       ready: pool!.size > 0 && (!redis || redis.ready),
       models: versions,
       workers: pool!.size,
-      index: store ? { dir: store.dir, counts: store.counts() } : null,
+      index: store ? { where: store.where, counts: await store.counts() } : null,
       redis: redis ? (redis.ready ? "ready" : "unreachable") : null,
     };
     return reply.status(body.ready ? 200 : 503).send(body);
