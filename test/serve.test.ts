@@ -373,6 +373,23 @@ describe("polymodal serve", () => {
     }
   }, 120_000);
 
+  it("replicas on one LanceDB store (--store lancedb:DIR) see each other's writes", async () => {
+    const store = `lancedb:${join(tmp, "replicas-lance")}`;
+    const [a, b] = await Promise.all([startServe(["--store", store, "--workers", "1"]), startServe(["--store", store, "--workers", "1"])]);
+    try {
+      const imgs = Object.keys(truth.images);
+      expect((await post(a.url, "/v1/index", { items: imgs.slice(0, 6).map((f) => ({ id: f, image: b64(f), metadata: { by: "a" } })) })).status).toBe(200);
+      const onB = await post(b.url, "/v1/search", { query: { image: b64(imgs[2]) }, k: 1 });
+      expect(onB.json.results[0]).toMatchObject({ id: imgs[2], metadata: { by: "a" } });
+      expect((await post(b.url, "/v1/index", { items: [{ id: imgs[7], image: b64(imgs[7]), metadata: { by: "b" } }] })).json.counts.image).toBe(7);
+      const onA = await post(a.url, "/v1/search", { query: { text: truth.images[imgs[7]] }, k: 7, filter: { by: "b" } });
+      expect(onA.json.results.map((r: any) => r.id)).toEqual([imgs[7]]);
+      expect((await (await fetch(`${a.url}/readyz`)).json()).index).toMatchObject({ where: store, counts: { image: 7 } });
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  }, 120_000);
+
   it.skipIf(!hasRedis())("shares one Redis embedding cache between two service processes", async () => {
     const redis = await startRedis();
     const a = await startServe(["--workers", "1", "--redis", redis.url, "--cache-size", "0"]);

@@ -8,12 +8,15 @@ import { init } from "../bindings/module.js";
 import { limits } from "../util/limits.js";
 import { parseCommandLine, checkAllowed, intFlag, UsageError, type OptionSpec, type Values } from "./args.js";
 import { inputFile, locateIndex, InputError } from "./input.js";
-import { indexFolder, shown } from "./indexer.js";
+import { indexFolder } from "./indexer.js";
 import { Collection } from "../app/collection.js";
 import { Models } from "../app/models.js";
 import { modalityOf, SUPPORTED, MODEL_FOR, type Modality } from "../app/media.js";
 import { info } from "./info.js";
-import { serve, SERVE_OPTIONS, SERVE_HELP } from "./serve.js";
+import { SERVE_OPTIONS, SERVE_HELP } from "./serve-options.js";
+// the service (fastify) and the queue (BullMQ) load only for the commands that use them
+const queue = (): Promise<typeof import("../app/queue.js")> => import("../app/queue.js");
+import { shown } from "../app/walk.js";
 import { exportShipped, EXPORTABLE } from "./export.js";
 import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
 import { SpeechRecognizer } from "../pipelines/speech.js";
@@ -48,14 +51,36 @@ const COMMANDS: Record<string, Command> = {
   index: {
     summary: "embed every image, WAV and video under a folder into a saved index",
     help: `usage: polymodal index <folder> [--index DIR] [--kind flat|int8|hnsw] [--store file|lancedb:DIR] [--quiet]
+       polymodal index <folder> --queue redis://HOST:PORT --store lancedb:DIR [--batch N]   (distributed)
+       polymodal index --status --queue redis://HOST:PORT
   Embeds every image (png, jpg), WAV and video (y4m; mp4/webm/... through ffmpeg) under <folder> with the shipped
   models into <folder>/.polymodal (or --index DIR).  Re-running resumes and skips unchanged files.
   --kind    index kind of a new index (flat: exact float32; int8: 4x smaller, exact re-rank; hnsw: graph)
   --store   where a new index keeps its vectors: file (default: in the index folder, written incrementally) or
             lancedb:DIR (a LanceDB database; needs npm install -E @lancedb/lancedb@0.31.0)
+  --queue   enqueue the files that are new or changed (by content) as jobs of --batch files (default 16) on a BullMQ
+            queue in Redis, for \`polymodal worker\` processes to embed into the --store; prints what it enqueued
+  --status  with --queue: jobs waiting, running, done and failed, and files that could not be read (dead letters)
   --quiet   no progress bar`,
-    options: { index: { type: "string" }, kind: { type: "string" }, quiet: { type: "boolean" }, store: { type: "string" } },
+    options: { index: { type: "string" }, kind: { type: "string" }, quiet: { type: "boolean" }, store: { type: "string" }, queue: { type: "string" }, status: { type: "boolean" }, batch: { type: "string" } },
     async run(positional, values, models) {
+      if (values.status) {
+        if (!values.queue) throw new UsageError("--status needs --queue redis://HOST:PORT");
+        const s = await (await queue()).queueStatus(String(values.queue));
+        out(`queue ${values.queue}: ${s.waiting} jobs waiting, ${s.active} running, ${s.delayed} to retry, ${s.completed} done, ${s.failed} failed; ${Object.keys(s.dead).length} unreadable files`);
+        for (const [f, why] of Object.entries(s.dead)) out(`  dead letter ${shown(f)}: ${why}`);
+        return 0;
+      }
+      if (values.queue !== undefined) {
+        if (positional.length !== 1) throw new UsageError(`index takes one folder, got ${positional.length} arguments`);
+        if (!values.store) throw new UsageError("--queue needs --store lancedb:<folder or URI> (a store every worker can write)");
+        if (!existsSync(positional[0])) throw new InputError(`${positional[0]}: no such folder`);
+        const r = await (await queue()).enqueueFolder(positional[0], { queue: String(values.queue), store: String(values.store), batch: intFlag(values, "batch", 16, 1, 10_000) });
+        for (const u of r.skipped) process.stderr.write(`warning: skipped ${shown(u.path)}: ${u.why}\n`);
+        out(`enqueued ${r.files} new or changed files as ${r.jobs} jobs (${r.added} new, ${r.jobs - r.added} already queued or done; ${r.unchanged} files unchanged in the store)`);
+        out(`run \`polymodal worker --queue ${values.queue}\` on any machine that sees these files; \`polymodal index --status --queue ${values.queue}\` for progress`);
+        return 0;
+      }
       if (positional.length !== 1) throw new UsageError(`index takes one folder, got ${positional.length} arguments`);
       const kind = (values.kind ?? "flat") as IndexKind;
       if (!["flat", "int8", "hnsw"].includes(kind)) throw new UsageError(`--kind must be flat, int8 or hnsw, got ${JSON.stringify(values.kind)}`);
@@ -134,11 +159,39 @@ const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  worker: {
+    summary: "embed files from an index queue (Redis/BullMQ) into its store, until stopped",
+    help: `usage: polymodal worker --queue redis://HOST:PORT [--concurrency N] [--lock-ms N] [--quiet]
+  Takes jobs that \`polymodal index <folder> --queue ... --store lancedb:...\` enqueued, embeds their files with the
+  shipped models (or --models) and upserts them into the job's store.  Run one per core, on any number of machines
+  that see the files at the same paths.  SIGTERM / Ctrl-C finishes the job in hand, then exits.
+  --concurrency N  jobs at once in this process (default 1)
+  --lock-ms N      how long a job stays claimed by a worker that stopped answering before another takes it (default 30000)
+  --quiet          no line per file`,
+    options: { queue: { type: "string" }, concurrency: { type: "string" }, "lock-ms": { type: "string" }, quiet: { type: "boolean" } },
+    async run(positional, values, models) {
+      if (positional.length) throw new UsageError(`worker takes no arguments, got ${positional.join(" ")}`);
+      if (!values.queue) throw new UsageError("worker needs --queue redis://HOST:PORT");
+      const w = (await queue()).startWorker({
+        queue: String(values.queue), models, concurrency: intFlag(values, "concurrency", 1, 1, 64), lockMs: intFlag(values, "lock-ms", 30_000, 100, 3_600_000),
+        onFile: values.quiet ? undefined : (f, error) => out(error ? `skipped ${shown(f.rel)}: ${error}` : `indexed ${shown(f.rel)}`),
+      });
+      await w.worker.waitUntilReady();
+      out(`polymodal worker: waiting for jobs on ${values.queue}`);
+      await new Promise<void>((done) => {
+        const stop = (sig: string): void => { process.stderr.write(`polymodal worker: ${sig}: finishing the job in hand\n`); void w.close().then(done); };
+        process.once("SIGTERM", () => stop("SIGTERM"));
+        process.once("SIGINT", () => stop("SIGINT"));
+      });
+      process.exit(0); // sockets closed; nothing left to flush
+    },
+  },
   serve: {
     summary: "an HTTP service: embed, search, index and transcribe over JSON, with metrics",
     help: SERVE_HELP,
     options: SERVE_OPTIONS,
     async run(positional, values, models) {
+      const { serve } = await import("./serve.js");
       const code = await serve(positional, values, models.dir, intFlag(values, "threads", 1, 1, 64));
       process.exit(code); // worker threads and sockets are closed; nothing is left to flush
     },

@@ -1,0 +1,158 @@
+// Distributed indexing on BullMQ (Redis): `polymodal index <folder> --queue redis://… --store lancedb:…` enqueues
+// one job per batch of files; `polymodal worker --queue redis://…` on any number of machines embeds them and
+// upserts into the store named in the job.  Workers must see the files at the same paths (a shared mount) and the
+// store must take many writers (LanceDB; a file store has one writer).
+//
+// Exactly once, whatever dies: a job's id is a digest of its files' paths and content hashes, so enqueueing the
+// same work twice adds nothing; an item's id is its path, so running a job twice (a worker killed mid-job, its job
+// retried after lockMs) upserts the same items again instead of adding copies.  A file that cannot be read or
+// decoded is not retried: it goes to the dead-letter hash (path -> reason) and the job goes on.  A job that fails
+// for another reason (the store unreachable) is retried with exponential backoff.
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { relative, resolve, sep } from "node:path";
+import { Queue, Worker, UnrecoverableError, type Job } from "bullmq";
+import { Redis } from "ioredis";
+import { Collection, parseStoreSpec } from "./collection.js";
+import { modalityOf, MODEL_FOR, type Modality } from "./media.js";
+import type { Models } from "./models.js";
+import { walk } from "./walk.js";
+
+export const QUEUE_NAME = "polymodal-index";
+
+export interface QueuedFile { rel: string; path: string; sha256: string; size: number; mtimeMs: number; modality: Modality }
+export interface IndexJobData { root: string; store: string; files: QueuedFile[] }
+
+const deadKey = (name: string): string => `polymodal:${name}:dead`;
+
+function connect(url: string): Redis {
+  // BullMQ needs maxRetriesPerRequest null: its blocking commands wait for Redis to come back instead of failing
+  return new Redis(url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) });
+}
+
+/** The files of a folder that need (re)embedding into the store: new, or whose content hash differs. */
+export async function enqueueFolder(folder: string, o: { queue: string; store: string; batch?: number; name?: string }): Promise<{ jobs: number; added: number; files: number; unchanged: number; skipped: Array<{ path: string; why: string }> }> {
+  if (parseStoreSpec(o.store).kind !== "lancedb") throw Object.assign(new Error("--queue needs a store every worker can write: --store lancedb:<folder or URI>"), { exitCode: 2 });
+  const root = resolve(folder);
+  const files: string[] = [], skipped: Array<{ path: string; why: string }> = [];
+  walk(root, "", files, skipped);
+  // what the store holds already: path -> content hash
+  const coll = await Collection.openStore(o.store);
+  const have = new Map<string, string>();
+  for (const st of coll.stores.values()) for await (const it of st.entries()) if (typeof it.metadata.sha256 === "string") have.set(it.id, it.metadata.sha256);
+  await coll.close();
+  const todo: QueuedFile[] = [];
+  let unchanged = 0;
+  for (const p of files) {
+    const modality = modalityOf(p);
+    if (!modality) continue;
+    const rel = relative(root, p).split(sep).join("/");
+    let bytes: Buffer, st;
+    try {
+      bytes = readFileSync(p);
+      st = statSync(p);
+    } catch (e) {
+      skipped.push({ path: p, why: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
+      continue;
+    }
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    if (have.get(rel) === sha256) { unchanged++; continue; }
+    todo.push({ rel, path: p, sha256, size: st.size, mtimeMs: st.mtimeMs, modality });
+  }
+  const batch = o.batch ?? 16;
+  const connection = connect(o.queue);
+  const queue = new Queue<IndexJobData>(o.name ?? QUEUE_NAME, { connection });
+  let added = 0, jobs = 0;
+  try {
+    for (let i = 0; i < todo.length; i += batch) {
+      const part = todo.slice(i, i + batch);
+      const jobId = createHash("sha256").update(JSON.stringify([o.store, part.map((f) => [f.rel, f.sha256])])).digest("hex");
+      const before = await queue.getJob(jobId);
+      await queue.add("embed", { root, store: o.store, files: part }, {
+        jobId, attempts: 8, backoff: { type: "exponential", delay: 1000 }, removeOnComplete: { count: 100_000 }, removeOnFail: false,
+      });
+      jobs++;
+      if (!before) added++;
+    }
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+  return { jobs, added, files: todo.length, unchanged, skipped };
+}
+
+export interface QueueStatus { waiting: number; active: number; delayed: number; completed: number; failed: number; dead: Record<string, string> }
+
+/** Job counts and the dead-letter list (unreadable files and why). */
+export async function queueStatus(url: string, name = QUEUE_NAME): Promise<QueueStatus> {
+  const connection = connect(url);
+  const queue = new Queue(name, { connection });
+  try {
+    const c = await queue.getJobCounts("waiting", "active", "delayed", "completed", "failed", "prioritized");
+    const dead = await connection.hgetall(deadKey(name));
+    return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0, dead };
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+export interface WorkerOptions {
+  queue: string;
+  models: Models;
+  name?: string;
+  /** jobs at once in this process (default 1: embedding uses the core) */
+  concurrency?: number;
+  /** ms a job's lock lasts; a worker that dies holds its job this long before another takes it (default 30,000) */
+  lockMs?: number;
+  onFile?: (f: QueuedFile, error: string | null) => void;
+}
+
+/** Runs jobs until close(); every store named by a job is opened once and kept. */
+export function startWorker(o: WorkerOptions): { close(): Promise<void>; worker: Worker<IndexJobData> } {
+  const stores = new Map<string, Promise<Collection>>();
+  const connection = connect(o.queue);
+  const name = o.name ?? QUEUE_NAME;
+  const process = async (job: Job<IndexJobData>): Promise<{ indexed: number; dead: number }> => {
+    const { store, files } = job.data;
+    if (!stores.has(store)) stores.set(store, Collection.openStore(store));
+    const coll = await stores.get(store)!;
+    let indexed = 0, dead = 0;
+    const bySpace = new Map<Modality, Array<{ f: QueuedFile; emb: Float32Array }>>();
+    for (const f of files) {
+      try {
+        const emb = await o.models.embedFile(f.path, f.modality);
+        (bySpace.get(f.modality) ?? bySpace.set(f.modality, []).get(f.modality)!).push({ f, emb });
+        o.onFile?.(f, null);
+      } catch (e) {
+        // unreadable or undecodable: no retry will help; it is listed with its reason and the job goes on
+        await connection.hset(deadKey(name), f.rel, (e as Error).message);
+        dead++;
+        o.onFile?.(f, (e as Error).message);
+      }
+    }
+    for (const [space, items] of bySpace) {
+      const st = await coll.store(space, items[0].emb.length);
+      try {
+        await coll.checkVersion(space, o.models.version(MODEL_FOR[space]), true);
+      } catch (e) {
+        throw new UnrecoverableError((e as Error).message); // another model version: retrying cannot fix it
+      }
+      await st.upsert(items.map(({ f, emb }) => ({ id: f.rel, modality: space, embedding: emb, metadata: { path: f.rel, bytes: f.size, mtimeMs: f.mtimeMs, sha256: f.sha256 } })));
+      for (const { f } of items) await connection.hdel(deadKey(name), f.rel);
+      indexed += items.length;
+    }
+    return { indexed, dead };
+  };
+  const lockDuration = o.lockMs ?? 30_000;
+  const worker = new Worker<IndexJobData>(name, process, { connection, concurrency: o.concurrency ?? 1, lockDuration, stalledInterval: Math.max(500, Math.floor(lockDuration / 2)) });
+  worker.on("error", () => { /* connection errors: ioredis reconnects; BullMQ resumes */ });
+  return {
+    worker,
+    async close() {
+      await worker.close(); // waits for the job in hand
+      for (const c of stores.values()) await (await c).close();
+      connection.disconnect();
+    },
+  };
+}

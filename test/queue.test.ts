@@ -1,0 +1,145 @@
+// Distributed indexing as a user runs it: `polymodal index <folder> --queue redis://… --store lancedb:…` enqueues,
+// `polymodal worker` processes embed, on a redis-server the test starts on a free loopback port.  Whatever dies —
+// a worker SIGKILLed mid-job, Redis restarted during indexing — every file ends up in the store exactly once.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { init } from "../src/index.js";
+import { LanceStore } from "../src/app/lance-store.js";
+import { queueStatus } from "../src/app/queue.js";
+import { startRedis, hasRedis, freePort, type Running } from "./harness/servers.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const tmp = mkdtempSync(join(tmpdir(), "pm-queue-"));
+const coll = join(tmp, "collection");
+let truth: Record<string, Record<string, string>>;
+let expected: string[];
+const procs = new Set<ChildProcess>();
+
+function cli(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), ...args], { encoding: "utf8", timeout: 120_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/** A `polymodal worker`; resolves once it waits for jobs.  `lines` holds what it printed. */
+async function worker(queue: string, lockMs = 1000): Promise<{ p: ChildProcess; lines: string[] }> {
+  const p = spawn(process.execPath, [join(root, "bin/polymodal.js"), "worker", "--queue", queue, "--lock-ms", String(lockMs)], { stdio: ["ignore", "pipe", "pipe"] });
+  procs.add(p);
+  p.once("exit", () => procs.delete(p));
+  const lines: string[] = [];
+  let buf = "";
+  p.stdout!.setEncoding("utf8").on("data", (d: string) => { buf += d; const ls = buf.split("\n"); buf = ls.pop()!; lines.push(...ls); });
+  await until(() => lines.some((l) => l.includes("waiting for jobs")), 30_000, "the worker to start");
+  return { p, lines };
+}
+
+async function until(f: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await f())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function drained(queue: string): Promise<boolean> {
+  const s = await queueStatus(queue);
+  return s.waiting + s.active + s.delayed === 0 && s.completed > 0;
+}
+
+/** Every item of the store's spaces: ids, and whether any repeats. */
+async function storeIds(uri: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (const space of ["image", "audio", "video"]) {
+    const st = await LanceStore.open(uri, space, 0);
+    for await (const it of st.entries()) ids.push(it.id);
+    await st.close();
+  }
+  return ids.sort();
+}
+
+const stopAll = async (): Promise<void> => {
+  for (const p of procs) p.kill("SIGKILL");
+  await new Promise((r) => setTimeout(r, 100));
+};
+
+beforeAll(async () => {
+  await init();
+  const { writeSampleCollection } = await import("../scripts/sample-collection.mjs");
+  truth = writeSampleCollection(coll, { scenes: 60, sounds: 6, clips: 4, speech: 0 });
+  writeFileSync(join(coll, "images", "zz-broken.png"), "not a png");
+  expected = [...Object.keys(truth.images), ...Object.keys(truth.sounds), ...Object.keys(truth.videos)].sort();
+}, 60_000);
+
+afterAll(stopAll);
+
+describe.skipIf(!hasRedis())("distributed indexing (BullMQ + LanceDB)", () => {
+  let redis: Running;
+  beforeAll(async () => { redis = await startRedis(); });
+  afterAll(async () => { await redis?.stop(); });
+
+  it("enqueues idempotent jobs; two workers index every file once; unreadable files are dead letters; re-enqueueing adds nothing", async () => {
+    const store = join(tmp, "lance-a");
+    const e = cli("index", coll, "--queue", redis.url, "--store", `lancedb:${store}`, "--batch", "8");
+    expect(e.code, e.err).toBe(0);
+    expect(e.out).toMatch(/enqueued 71 new or changed files as 9 jobs \(9 new, 0 already queued/);
+    const again = cli("index", coll, "--queue", redis.url, "--store", `lancedb:${store}`, "--batch", "8");
+    expect(again.out).toMatch(/as 9 jobs \(0 new, 9 already queued or done/); // same files, same jobs
+    const [a, b] = await Promise.all([worker(redis.url), worker(redis.url)]);
+    await until(() => drained(redis.url), 120_000, "the queue to drain");
+    expect(await storeIds(store)).toEqual(expected);
+    // both workers took jobs
+    expect(a.lines.filter((l) => l.startsWith("indexed")).length).toBeGreaterThan(0);
+    expect(b.lines.filter((l) => l.startsWith("indexed")).length).toBeGreaterThan(0);
+    const st = cli("index", "--status", "--queue", redis.url);
+    expect(st.out).toMatch(/0 jobs waiting, 0 running, 0 to retry, 9 done, 0 failed; 1 unreadable files/);
+    expect(st.out).toMatch(/dead letter images\/zz-broken\.png: decodeImage/);
+    // the store answers searches; a second enqueue finds everything unchanged but the unreadable file
+    const s = cli("search", Object.values(truth.images)[3], "--store", `lancedb:${store}`, "-k", "1", "--json");
+    expect(truth.images[JSON.parse(s.out).results[0].path]).toBe(Object.values(truth.images)[3]);
+    expect(cli("index", coll, "--queue", redis.url, "--store", `lancedb:${store}`, "--batch", "8").out).toMatch(/enqueued 1 new or changed files .* 70 files unchanged in the store/);
+    await stopAll();
+  }, 180_000);
+
+  it("a worker SIGKILLed mid-job loses nothing and duplicates nothing", async () => {
+    const store = join(tmp, "lance-b");
+    const q = `${redis.url}/1`; // a database of its own: a fresh queue
+    expect(cli("index", coll, "--queue", q, "--store", `lancedb:${store}`, "--batch", "30").code).toBe(0);
+    const first = await worker(q, 1000);
+    await until(() => first.lines.some((l) => l.startsWith("indexed")), 60_000, "the first file");
+    first.p.kill("SIGKILL"); // mid-job: its batch's files are embedded one by one and written together at the end
+    await new Promise((r) => first.p.once("exit", r));
+    await worker(q, 1000); // takes over, the stalled job included once its lock expires
+    await until(() => drained(q), 120_000, "the queue to drain");
+    expect(await storeIds(store)).toEqual(expected);
+    await stopAll();
+  }, 180_000);
+
+  it("Redis restarted during indexing: the queue survives (AOF) and every file is indexed once", async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmp, "aof-"));
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir];
+    const start = async (): Promise<ChildProcess> => {
+      const p = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+      procs.add(p);
+      let out = "";
+      p.stdout!.on("data", (d) => { out += d; });
+      await until(() => /Ready to accept connections/i.test(out), 20_000, "redis-server");
+      return p;
+    };
+    let r = await start();
+    const q = `redis://127.0.0.1:${port}`, store = join(tmp, "lance-c");
+    expect(cli("index", coll, "--queue", q, "--store", `lancedb:${store}`, "--batch", "4").code).toBe(0);
+    const w = await worker(q, 1000);
+    await until(() => w.lines.filter((l) => l.startsWith("indexed")).length >= 8, 60_000, "some progress");
+    r.kill("SIGTERM");
+    await new Promise((res) => r.once("exit", res));
+    await new Promise((res) => setTimeout(res, 500));
+    r = await start(); // the same port and data: the worker reconnects by itself
+    await until(() => drained(q), 120_000, "the queue to drain after the restart");
+    expect(await storeIds(store)).toEqual(expected);
+    await stopAll();
+  }, 180_000);
+});
