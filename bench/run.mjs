@@ -10,6 +10,7 @@ import { benchRetrieval } from "./retrieval.mjs";
 import { benchQuantized } from "./quantized.mjs";
 import { benchThreads } from "./threads.mjs";
 import { benchServe } from "./serve.mjs";
+import { benchScale } from "./scale.mjs";
 import { writeBenchmarksDoc } from "./report.mjs";
 
 await init();
@@ -43,6 +44,7 @@ if (!only || only === "quantized") push("quantized", ...(await benchQuantized())
 if (!only || only === "threads") push("threads", ...(await benchThreads()));
 if (!only || only === "retrieval") push("retrieval", ...(await benchRetrieval()));
 if (!only || only === "serve") push("serve", ...(await benchServe()));
+if (!only || only === "scale") push("scale", ...(await benchScale()));
 console.log("\nsummary");
 for (const l of lines) console.log("  " + l);
 writeBenchmarksDoc(byGroup);

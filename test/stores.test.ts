@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, MemoryStore, StoreVersionError, checkVersion, jsonlLine, type EmbeddingStore, type StoredItem, type StoreSearchOptions } from "../src/index.js";
+import { init, MemoryStore, StoreVersionError, checkVersion, jsonlLine, loadPretrained, encodePng, cacheEmbeddings, cacheEmbeddingsInto, type EmbeddingStore, type StoredItem, type StoreSearchOptions } from "../src/index.js";
 import { FileStore } from "../src/app/file-store.js";
 import { LanceStore } from "../src/app/lance-store.js";
 
@@ -190,6 +190,28 @@ describe("FileStore persistence", () => {
     expect(readdirSync(dirname(base)).filter((f) => f.endsWith(".pmx"))).toHaveLength(1);
     void statSync;
   }, 120_000);
+});
+
+describe("cacheEmbeddingsInto", () => {
+  it("fills any store with the vectors cacheEmbeddings puts in its index", async () => {
+    const clip = await loadPretrained("clip-scenes");
+    const { makeScene, SIZE } = await import("../scripts/scenes.mjs");
+    const images = clip.processor.process([1, 2, 3].map((i) => encodePng({ width: SIZE, height: SIZE, channels: 3, data: makeScene(i).pixels })));
+    const batches = [{ ids: ["s1", "s2", "s3"], inputs: images, metadata: [{ n: 1 }, { n: 2 }, { n: 3 }] }];
+    const ix = await cacheEmbeddings(clip.model, batches, "image");
+    const store = await LanceStore.open(join(tmp, "cached-lance"), "image", 64);
+    try {
+      expect(await cacheEmbeddingsInto(store, clip.model, batches, "image")).toBe(3);
+      for (const id of ["s1", "s2", "s3"]) {
+        const [hits] = await store.search([ix.get(id)!.embedding], 1);
+        expect(hits[0].id).toBe(id);
+        expect(hits[0].score).toBeCloseTo(1, 5);
+      }
+      expect((await store.search([ix.get("s2")!.embedding], 1, { filter: { n: 2 } }))[0][0].metadata).toEqual({ n: 2 });
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 });
 
 describe("LanceStore across connections", () => {

@@ -2,7 +2,7 @@
 export { MultimodalIndex } from "./multimodal-index.js";
 export type { IndexKind, IndexOptions, RetrievalResult, SearchOptions, MetadataFilter } from "./multimodal-index.js";
 export { CrossModalRetriever } from "./retriever.js";
-export { cacheEmbeddings } from "./cache.js";
+export { cacheEmbeddings, cacheEmbeddingsInto } from "./cache.js";
 export type { ImageTextModel } from "./retriever.js";
 export { MemoryStore, StoreVersionError, checkVersion, filterFunction, jsonlLine, validateItems } from "./embedding-store.js";
 export type { EmbeddingStore, StoredItem, StoreHit, StoreSearchOptions, FilterValue } from "./embedding-store.js";

@@ -1,0 +1,193 @@
+// `npm run bench -- scale`: polymodal past one machine, on loopback only, printed as ratios.
+//   1. embedding throughput of the distributed indexer (BullMQ on a redis-server started here) with 1 and 2 workers;
+//   2. search over N x 512 vectors (SCALE_N, default 1,000,000; a clustered set, as real embeddings are): LanceDB
+//      (IVF-PQ, refined) and the in-process HNSW against the exact in-process flat index: latency and recall@10
+//      (HNSW is built over min(N, SCALE_HNSW_N = 100,000) items: its single-threaded build is the slow part);
+//   3. incremental persistence: adding 1,000 items (20 writes of 50) to a FileStore of N items: bytes written
+//      against the bytes of those items, and time.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { init, MultimodalIndex } from "../dist/index.js";
+import { FileStore } from "../dist/app/file-store.js";
+import { LanceStore } from "../dist/app/lance-store.js";
+
+const bin = fileURLToPath(new URL("../bin/polymodal.js", import.meta.url));
+const N = Number(process.env.SCALE_N ?? 1_000_000);
+const N_HNSW = Math.min(N, Number(process.env.SCALE_HNSW_N ?? 100_000));
+const D = 512, Q = 100, K = 10;
+const f2 = (x) => x.toFixed(2);
+
+/** N clustered unit-ish vectors (1,000 Gaussian clusters): xorshift + Box-Muller, deterministic. */
+function dataset(n, seed) {
+  let s = seed >>> 0 || 1;
+  const u = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return (s + 0.5) / 2 ** 32; };
+  const gauss = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  const C = 1000, centers = new Float32Array(C * D);
+  for (let i = 0; i < centers.length; i++) centers[i] = gauss();
+  return (count, offset = 0) => {
+    const out = new Float32Array(count * D);
+    for (let i = 0; i < count; i++) {
+      const c = ((i + offset) * 7919) % C;
+      for (let j = 0; j < D; j++) out[i * D + j] = centers[c * D + j] + 0.6 * gauss();
+    }
+    return out;
+  };
+}
+
+const rows = (flat, n) => Array.from({ length: n }, (_, i) => flat.subarray(i * D, (i + 1) * D));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function startRedis(port, dir) {
+  return new Promise((resolve, reject) => {
+    const p = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    const t = setTimeout(() => { p.kill("SIGKILL"); reject(new Error("redis-server did not start")); }, 20_000);
+    p.stdout.on("data", (d) => { out += d; if (/Ready to accept/i.test(out)) { clearTimeout(t); resolve(p); } });
+    p.once("error", (e) => { clearTimeout(t); reject(e); });
+  });
+}
+
+function startWorker(queue) {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [bin, "worker", "--queue", queue, "--quiet"], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    p.stdout.on("data", (d) => { out += d; if (out.includes("waiting for jobs")) resolve(p); });
+  });
+}
+
+async function throughput(lines) {
+  const { writeSampleCollection } = await import("../scripts/sample-collection.mjs");
+  const { queueStatus } = await import("../dist/app/queue.js");
+  const { spawnSync } = await import("node:child_process");
+  const tmp = mkdtempSync(join(tmpdir(), "pm-scale-"));
+  const folder = join(tmp, "photos");
+  writeSampleCollection(folder, { scenes: 800, sounds: 0, clips: 0, speech: 0 });
+  const port = 16000 + Math.floor(Math.random() * 20000);
+  const redis = await startRedis(port, tmp);
+  const rates = {};
+  try {
+    for (const [w, db] of [[1, 1], [2, 2], [1, 3], [2, 4]]) { // interleaved: 1, 2, 1, 2 workers
+      const queue = `redis://127.0.0.1:${port}/${db}`;
+      const workers = await Promise.all(Array.from({ length: w }, () => startWorker(queue)));
+      const t0 = performance.now();
+      spawnSync(process.execPath, [bin, "index", folder, "--queue", queue, "--store", `lancedb:${join(tmp, `lance-${db}`)}`, "--batch", "20"]);
+      for (;;) {
+        const s = await queueStatus(queue);
+        if (s.waiting + s.active + s.delayed === 0 && s.completed > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const rate = 800 / ((performance.now() - t0) / 1000);
+      (rates[w] ??= []).push(rate);
+      for (const p of workers) p.kill("SIGTERM");
+      await Promise.all(workers.map((p) => new Promise((r) => p.once("exit", r))));
+    }
+  } finally {
+    redis.kill("SIGTERM");
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const one = Math.max(...rates[1]), two = Math.max(...rates[2]);
+  lines.push(`distributed indexing, 800 images (enqueue + embed + LanceDB upserts): 1 worker ${one.toFixed(0)} files/s, 2 workers ${two.toFixed(0)} files/s = ${f2(two / one)}x (target >= 1.7x on 2 cores)`);
+}
+
+async function search(lines) {
+  const gen = dataset(N, 12345);
+  const queries = gen(Q, 987_654_321);
+  // exact truth: the in-process flat index
+  const flat = new MultimodalIndex(D, { kind: "flat" });
+  const tLoad = performance.now();
+  for (let i = 0; i < N; i += 20_000) {
+    const n = Math.min(20_000, N - i);
+    flat.addBatch(Array.from({ length: n }, (_, j) => `v${i + j}`), rows(gen(n, i), n), "image");
+  }
+  const loadFlat = performance.now() - tLoad;
+  const exact = [], flatMs = [];
+  for (const q of rows(queries, Q)) {
+    const t0 = performance.now();
+    exact.push(flat.search(q, K).map((h) => h.itemId));
+    flatMs.push(performance.now() - t0);
+  }
+  // LanceDB, IVF-PQ built once the table holds N rows
+  const dir = mkdtempSync(join(tmpdir(), "pm-scale-lance-"));
+  const lance = await LanceStore.open(dir, "image", D, { annThreshold: N, nprobes: 30, refineFactor: 20 });
+  const tLance = performance.now();
+  for (let i = 0; i < N; i += 50_000) {
+    const n = Math.min(50_000, N - i), vs = rows(gen(n, i), n);
+    await lance.upsert(vs.map((embedding, j) => ({ id: `v${i + j}`, modality: "image", embedding, metadata: {} })));
+  }
+  const buildLance = performance.now() - tLance;
+  let hitL = 0;
+  const lanceMs = [];
+  for (let qi = 0; qi < Q; qi++) {
+    const t0 = performance.now();
+    const [hits] = await lance.search([queries.subarray(qi * D, (qi + 1) * D)], K);
+    lanceMs.push(performance.now() - t0);
+    const truth = new Set(exact[qi]);
+    hitL += hits.filter((h) => truth.has(h.id)).length;
+  }
+  await lance.close();
+  rmSync(dir, { recursive: true, force: true });
+  lines.push(`search over ${N.toLocaleString("en")} x ${D} (clustered): in-process flat (exact) ${f2(median(flatMs))} ms/query (load ${(loadFlat / 1000).toFixed(0)} s); ` +
+    `LanceDB IVF-PQ (nprobes 30, refine 20) ${f2(median(lanceMs))} ms/query = ${f2(median(lanceMs) / median(flatMs))}x flat's time, recall@10 ${f2(hitL / (Q * K))} (target >= 0.95), load + index ${(buildLance / 1000).toFixed(0)} s`);
+  flat.dispose();
+  // HNSW over the first N_HNSW items, against the exact answer on the same items
+  const sub = new MultimodalIndex(D, { kind: "flat" }), hnsw = new MultimodalIndex(D, { kind: "hnsw" });
+  const tH = performance.now();
+  for (let i = 0; i < N_HNSW; i += 10_000) {
+    const n = Math.min(10_000, N_HNSW - i), ids = Array.from({ length: n }, (_, j) => `v${i + j}`), vs = rows(gen(n, i), n);
+    sub.addBatch(ids, vs, "image");
+    hnsw.addBatch(ids, vs, "image");
+  }
+  const buildH = performance.now() - tH;
+  let hitH = 0;
+  const hMs = [], sMs = [];
+  for (const q of rows(queries, Q)) {
+    let t0 = performance.now();
+    const truth = new Set(sub.search(q, K).map((h) => h.itemId));
+    sMs.push(performance.now() - t0);
+    t0 = performance.now();
+    hitH += hnsw.search(q, K).filter((h) => truth.has(h.itemId)).length;
+    hMs.push(performance.now() - t0);
+  }
+  lines.push(`in-process HNSW over ${N_HNSW.toLocaleString("en")}: ${f2(median(hMs))} ms/query = ${f2(median(hMs) / median(sMs))}x flat's time on the same items, recall@10 ${f2(hitH / (Q * K))}, build ${(buildH / 1000).toFixed(0)} s`);
+  sub.dispose();
+  hnsw.dispose();
+}
+
+async function persistence(lines) {
+  const gen = dataset(N, 777);
+  const dir = mkdtempSync(join(tmpdir(), "pm-scale-file-"));
+  const base = join(dir, "image");
+  let st = await FileStore.open(base, D);
+  for (let i = 0; i < N; i += 20_000) {
+    const n = Math.min(20_000, N - i), vs = rows(gen(n, i), n);
+    await st.upsert(vs.map((embedding, j) => ({ id: `v${i + j}`, modality: "image", embedding, metadata: { n: i + j } })));
+  }
+  await st.close();
+  st = await FileStore.open(base, D);
+  const before = st.diskBytes();
+  const add = rows(gen(1000, 5_000_000), 1000).map((embedding, j) => ({ id: `new${j}`, modality: "image", embedding, metadata: { n: j } }));
+  const raw = add.reduce((s, it) => s + it.embedding.byteLength + it.id.length + JSON.stringify(it.metadata).length, 0);
+  const t0 = performance.now();
+  for (let j = 0; j < 1000; j += 50) await st.upsert(add.slice(j, j + 50));
+  const ms = performance.now() - t0;
+  const written = st.diskBytes() - before;
+  await st.close();
+  rmSync(dir, { recursive: true, force: true });
+  lines.push(`adding 1,000 items (20 durable writes of 50) to a ${N.toLocaleString("en")}-item file store: ${(written / 1e6).toFixed(2)} MB written = ${f2(written / raw)}x the items' own bytes (target <= 2x; ` +
+    `the store is ${(before / 1e9).toFixed(2)} GB), ${ms.toFixed(0)} ms`);
+}
+
+export async function benchScale() {
+  await init();
+  const lines = [];
+  await throughput(lines);
+  await persistence(lines);
+  await search(lines);
+  for (const l of lines) console.log("  " + l);
+  return lines;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await benchScale();
