@@ -30,7 +30,7 @@ describe("installed package", () => {
     // metadata; with the registry's tarball address (the one the cache keys on) it needs nothing but the cache
     const registry = execFileSync("npm", ["config", "get", "registry"]).toString().trim().replace(/\/$/, "");
     for (const [k, v] of Object.entries(lock.packages as Record<string, { version: string; dev?: boolean; devOptional?: boolean; resolved?: string }>)) {
-      if (!k.startsWith("node_modules/") || v.dev || v.devOptional) continue;
+      if (!k.startsWith("node_modules/") || v.dev) continue; // devOptional: also an optional runtime dependency's (detect-libc for msgpackr-extract)
       const name = k.slice(k.lastIndexOf("node_modules/") + 13);
       packages[k] = { resolved: `${registry}/${name}/-/${name.split("/").pop()}-${v.version}.tgz`, ...v };
     }
