@@ -34,6 +34,23 @@ describe("determinism", () => {
     expect(third).toEqual(first);
   });
 
+  it("growPersistent grows the topmost block in place and moves any other, keeping its bytes", () => {
+    const { heap } = rt();
+    const a = heap.allocPersistent(1000);
+    heap.u8(a, 1000).set(Uint8Array.from({ length: 1000 }, (_, i) => i & 255));
+    const held = heap.persistentBytes;
+    const a2 = heap.growPersistent(a, 1000, 5000);
+    expect(a2).toBe(a); // the topmost block: no copy, no second region
+    expect(heap.persistentBytes - held).toBe(5056 - 1024);
+    const b = heap.allocPersistent(64);
+    const a3 = heap.growPersistent(a2, 5000, 9000); // b sits above it now: moved
+    expect(a3).not.toBe(a2);
+    expect(Array.from(heap.u8(a3, 1000))).toEqual(Array.from({ length: 1000 }, (_, i) => i & 255));
+    heap.freePersistent(b, 64);
+    heap.freePersistent(a3, 9000);
+    expect(heap.persistentBytes).toBe(held - 1024);
+  });
+
   it("10,000 repeated calls of the same ops do not grow memory", () => {
     const x = Tensor.from(new Float32Array(64 * 96).map((_, i) => Math.sin(i)), [64, 96]);
     const w = Tensor.from(new Float32Array(48 * 96).map((_, i) => Math.cos(i)), [48, 96]);

@@ -99,6 +99,7 @@ export class FileStore extends MemoryStore {
 
   private constructor(readonly base: string, private gen: Generation, index: MultimodalIndex, fd: number, logBytes: number, snapshotBytes: number) {
     super(index.embeddingDim, {}, index);
+    this.ownsIndex = true; // loaded by open(): closing the store frees it
     this.fd = fd;
     this.logBytes = logBytes;
     this.snapshotBytes = snapshotBytes;
@@ -136,6 +137,9 @@ export class FileStore extends MemoryStore {
     if (existsSync(gen.log)) {
       const bytes = readFileSync(gen.log);
       const { records, valid } = readLog(bytes, dim);
+      // one allocation for everything the log adds (an index near the wasm32 limit cannot afford to double)
+      const adds = records.reduce((n, { rec }) => n + (rec.op === "upsert" ? rec.items.length : 0), 0);
+      if (index.kind !== "hnsw") index.reserve(index.s.used + adds);
       for (const { rec, rows } of records) {
         if (rec.op === "version") stamp = rec.version;
         else if (rec.op === "remove") for (const id of rec.ids) index.remove(id);
@@ -213,6 +217,9 @@ export class FileStore extends MemoryStore {
 
   override async close(): Promise<void> {
     await this.writes;
-    if (this.fd >= 0) { closeSync(this.fd); this.fd = -1; }
+    if (this.fd < 0) return;
+    closeSync(this.fd);
+    this.fd = -1;
+    await super.close();
   }
 }

@@ -78,6 +78,27 @@ export class Heap {
     return ptr;
   }
 
+  /**
+   * Grows a long-lived block to newBytes, keeping its bytes (the new tail is not cleared): in place when it is the
+   * topmost block, so a growing index never holds its old and new copies at once (1 M x 512 floats is 2 GiB of
+   * the 4 GiB wasm32 has); otherwise moved (allocate, copy, free).  Only between ops.
+   */
+  growPersistent(ptr: number, bytes: number, newBytes: number): number {
+    if (this.depth !== 0) throw new Error("polymodal internal error: persistent allocation inside an op");
+    const size = align(Math.max(bytes, 1), 64), newSize = align(Math.max(newBytes, 1), 64);
+    if (newSize <= size) return ptr;
+    if (ptr + size === this.persistentTop) {
+      this.ensure(ptr + newSize);
+      this.persistentTop = ptr + newSize;
+      this.top = Math.max(this.top, this.persistentTop);
+      return ptr;
+    }
+    const p = this.allocPersistent(newBytes);
+    this.u8(p, bytes).set(this.u8(ptr, bytes));
+    this.freePersistent(ptr, bytes);
+    return p;
+  }
+
   freePersistent(ptr: number, bytes: number): void {
     this.freeBlocks.push({ ptr, bytes: align(Math.max(bytes, 1), 64) });
     this.freeBlocks.sort((a, b) => a.ptr - b.ptr);

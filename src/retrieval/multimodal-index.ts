@@ -214,6 +214,16 @@ export class MultimodalIndex {
     return { itemId, embedding, modality: this.s.modalities[this.s.modalityCode[slot]], metadata: this.s.metadata[slot]! };
   }
 
+  /**
+   * Makes room for `n` items in all (live plus those about to be added) in one step, so a known bulk load (a log
+   * replayed, a batch of a million) grows memory once instead of by repeated reallocation.
+   */
+  reserve(n: number): void {
+    if (!Number.isInteger(n) || n < 0) throw new Error(`MultimodalIndex.reserve: n must be a non-negative integer, got ${n}`);
+    this.s.store.ensure(n, true);
+    growMeta(this.s, n);
+  }
+
   /** Every live item, in storage order (embeddings as stored: normalised). */
   *entries(): Generator<{ itemId: string; embedding: Float32Array; modality: string; metadata: Record<string, unknown> }> {
     for (let slot = 0; slot < this.s.used; slot++) {

@@ -20,14 +20,19 @@ export class VectorStore {
     this.dim8 = core.i8RowBytes(dim);
   }
 
-  ensure(n: number): void {
+  /**
+   * Room for n rows.  Growth reallocates and copies, so old and new regions coexist for a moment: capacity doubles
+   * while small, and grows by half past 2^18 rows, so a large index (1 M x 512 floats = 2 GiB) still fits the
+   * 4 GiB of wasm32 while it grows.  `exact`: exactly n (rounded to whole tiles), for a size known in advance.
+   */
+  ensure(n: number, exact = false): void {
     if (n <= this.cap) return;
     const t = core.i8TileRows();
-    const cap = Math.ceil(Math.max(n, this.cap * 2, 64) / t) * t; // whole tiles
+    const grown = this.cap < 1 << 18 ? this.cap * 2 : Math.ceil(this.cap * 1.5);
+    const cap = Math.ceil(Math.max(n, exact ? 0 : grown, 64) / t) * t; // whole tiles
     const heap = core.heap();
     const move = (old: number, oldBytes: number, bytes: number): number => {
-      const p = heap.allocPersistent(bytes);
-      if (old) { heap.u8(p, oldBytes).set(heap.u8(old, oldBytes)); heap.freePersistent(old, oldBytes); }
+      const p = old ? heap.growPersistent(old, oldBytes, bytes) : heap.allocPersistent(bytes);
       heap.u8(p + oldBytes, bytes - oldBytes).fill(0);
       return p;
     };
