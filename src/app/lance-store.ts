@@ -15,7 +15,7 @@ const META = "polymodal_meta";
 export interface LanceStoreOptions {
   /** build an ANN index (IVF-PQ) once the table holds this many rows (default 100,000) */
   annThreshold?: number;
-  /** ANN search: partitions probed (default 20) and refine factor (default 10) */
+  /** ANN search: partitions probed (default 100) and refine factor (default 100: 100 x k candidates re-ranked exactly; recall@10 1.00 on 1 M x 512 in npm run bench -- scale, 0.92 at 50 / 50) */
   nprobes?: number;
   refineFactor?: number;
 }
@@ -70,7 +70,7 @@ export class LanceStore implements EmbeddingStore {
     const db = await lancedb.connect(uri, { readConsistencyInterval: 0 });
     const names = await db.tableNames();
     const table = names.includes(space) ? await db.openTable(space) : null;
-    const s = new LanceStore(uri, space, dim, db, table, { annThreshold: options.annThreshold ?? 100_000, nprobes: options.nprobes ?? 20, refineFactor: options.refineFactor ?? 10 });
+    const s = new LanceStore(uri, space, dim, db, table, { annThreshold: options.annThreshold ?? 100_000, nprobes: options.nprobes ?? 100, refineFactor: options.refineFactor ?? 100 });
     if (table) {
       const field = (await table.schema()).fields.find((f) => f.name === "vector");
       const have = (field?.type as { listSize?: number } | undefined)?.listSize;
@@ -158,7 +158,7 @@ export class LanceStore implements EmbeddingStore {
     const n = await this.table.countRows();
     if (n < this.opts.annThreshold) return;
     const { Index } = await import("@lancedb/lancedb");
-    await this.table.createIndex("vector", { config: Index.ivfPq({ distanceType: "dot", numPartitions: Math.max(1, Math.round(Math.sqrt(n))), numSubVectors: Math.max(1, Math.floor(this.dim / 16)) }) });
+    await this.table.createIndex("vector", { config: Index.ivfPq({ distanceType: "dot", numPartitions: Math.max(1, Math.round(Math.sqrt(n))), numSubVectors: Math.max(1, Math.floor(this.dim / 8)) }) });
     this.indexed = true;
   }
 
