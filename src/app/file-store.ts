@@ -16,7 +16,7 @@
 import { closeSync, existsSync, mkdirSync, fsyncSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { MultimodalIndex, type IndexOptions } from "../retrieval/multimodal-index.js";
-import { MemoryStore, validateItems, type StoredItem } from "../retrieval/embedding-store.js";
+import { MemoryStore, upsertInto, validateItems, type StoredItem } from "../retrieval/embedding-store.js";
 import { crc32 } from "../util/crc32.js";
 
 const COMPACT_MIN_BYTES = 1 << 20;
@@ -55,11 +55,11 @@ function encodeRecord(json: object, rows: Float32Array[]): Uint8Array {
   return out;
 }
 
-type Record_ = { op: "upsert"; items: Array<{ id: string; modality: string; metadata: Record<string, unknown> }> } | { op: "remove"; ids: string[] } | { op: "version"; version: string };
+type LogRecord = { op: "upsert"; items: Array<{ id: string; modality: string; metadata: Record<string, unknown> }> } | { op: "remove"; ids: string[] } | { op: "version"; version: string };
 
 /** Whole records of a log, and the byte length they cover (a torn tail is not counted). */
-function readLog(bytes: Uint8Array, dim: number): { records: Array<{ rec: Record_; rows: Float32Array }>; valid: number } {
-  const records: Array<{ rec: Record_; rows: Float32Array }> = [];
+function readLog(bytes: Uint8Array, dim: number): { records: Array<{ rec: LogRecord; rows: Float32Array }>; valid: number } {
+  const records: Array<{ rec: LogRecord; rows: Float32Array }> = [];
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   while (at + 8 <= bytes.length) {
@@ -69,7 +69,7 @@ function readLog(bytes: Uint8Array, dim: number): { records: Array<{ rec: Record
     if (crc32(payload) !== dv.getUint32(at + 4, true)) break;
     const jl = dv.getUint32(at + 8, true);
     if (4 + jl > n) break;
-    let rec: Record_;
+    let rec: LogRecord;
     try {
       rec = JSON.parse(new TextDecoder().decode(payload.subarray(4, 4 + jl)));
     } catch {
@@ -143,7 +143,7 @@ export class FileStore extends MemoryStore {
       for (const { rec, rows } of records) {
         if (rec.op === "version") stamp = rec.version;
         else if (rec.op === "remove") for (const id of rec.ids) index.remove(id);
-        else rec.items.forEach((it, i) => { index!.remove(it.id); index!.add(it.id, rows.subarray(i * dim, (i + 1) * dim), it.modality, it.metadata); });
+        else upsertInto(index, rec.items.map((it, i) => ({ ...it, embedding: rows.subarray(i * dim, (i + 1) * dim) })));
       }
       if (valid < bytes.length) truncateSync(gen.log, valid); // a torn last record: never acknowledged
       logBytes = valid;
@@ -157,7 +157,7 @@ export class FileStore extends MemoryStore {
   }
 
   /** Appends a record and fsyncs it (the durability point), then applies it in memory. */
-  private append(json: Record_, rows: Float32Array[], apply: () => void): Promise<void> {
+  private append(json: LogRecord, rows: Float32Array[], apply: () => void): Promise<void> {
     const run = async (): Promise<void> => {
       if (this.fd < 0) throw new Error(`FileStore: ${this.base} is closed`);
       if (this.logBytes > Math.max(this.snapshotBytes, this.compactMinBytes)) await this.compact();

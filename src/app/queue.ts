@@ -41,7 +41,7 @@ export async function enqueueFolder(folder: string, o: { queue: string; store: s
   const have = new Map<string, string>();
   for (const st of coll.stores.values()) for await (const it of st.entries()) if (typeof it.metadata.sha256 === "string") have.set(it.id, it.metadata.sha256);
   await coll.close();
-  const todo: QueuedFile[] = [];
+  const changed: QueuedFile[] = [];
   let unchanged = 0;
   for (const p of files) {
     const modality = modalityOf(p);
@@ -57,15 +57,15 @@ export async function enqueueFolder(folder: string, o: { queue: string; store: s
     }
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     if (have.get(rel) === sha256) { unchanged++; continue; }
-    todo.push({ rel, path: p, sha256, size: st.size, mtimeMs: st.mtimeMs, modality });
+    changed.push({ rel, path: p, sha256, size: st.size, mtimeMs: st.mtimeMs, modality });
   }
   const batch = o.batch ?? 16;
   const connection = connect(o.queue);
   const queue = new Queue<IndexJobData>(o.name ?? QUEUE_NAME, { connection });
   let added = 0, jobs = 0;
   try {
-    for (let i = 0; i < todo.length; i += batch) {
-      const part = todo.slice(i, i + batch);
+    for (let i = 0; i < changed.length; i += batch) {
+      const part = changed.slice(i, i + batch);
       const jobId = createHash("sha256").update(JSON.stringify([o.store, part.map((f) => [f.rel, f.sha256])])).digest("hex");
       const before = await queue.getJob(jobId);
       await queue.add("embed", { root, store: o.store, files: part }, {
@@ -78,7 +78,7 @@ export async function enqueueFolder(folder: string, o: { queue: string; store: s
     await queue.close();
     connection.disconnect();
   }
-  return { jobs, added, files: todo.length, unchanged, skipped };
+  return { jobs, added, files: changed.length, unchanged, skipped };
 }
 
 export interface QueueStatus { waiting: number; active: number; delayed: number; completed: number; failed: number; dead: Record<string, string> }

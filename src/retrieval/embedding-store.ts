@@ -100,12 +100,7 @@ export class MemoryStore implements EmbeddingStore {
   async setVersion(version: string): Promise<void> { this.stamp = version; }
 
   /** Applies items in memory (FileStore logs them first). */
-  protected apply(items: StoredItem[]): void {
-    for (const it of items) {
-      this.index.remove(it.id); // an id lives under one modality
-      this.index.add(it.id, it.embedding, it.modality, it.metadata);
-    }
-  }
+  protected apply(items: StoredItem[]): void { upsertInto(this.index, items); }
   protected applyRemove(ids: string[]): number {
     let n = 0;
     for (const id of ids) if (this.index.remove(id)) n++;
@@ -132,6 +127,14 @@ export class MemoryStore implements EmbeddingStore {
     if (this.ownsIndex) this.index.dispose();
     this.ownsIndex = false; // once
   }
+}
+
+/**
+ * Items into an index, in order: a known id is replaced where it is (its modality and metadata too), so one write
+ * path serves upserts and a FileStore's log replay.
+ */
+export function upsertInto(index: MultimodalIndex, items: Array<Pick<StoredItem, "id" | "modality" | "embedding" | "metadata">>): void {
+  for (const it of items) index.add(it.id, it.embedding, it.modality, it.metadata);
 }
 
 /** Checks items before any is applied, so a bad one rejects the whole call and changes nothing. */
