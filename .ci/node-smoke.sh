@@ -16,7 +16,7 @@ for v in "$@"; do
   bin="$d/node_modules/$pkg/bin"
   out="node$v-results.json"
   PATH="$bin:$PATH" node --version >/dev/null || { echo "node $v smoke: the installed binary does not run"; status=1; continue; }
-  PATH="$bin:$PATH" npx vitest run "${tests[@]}" --reporter=dot --reporter=json --outputFile.json="$out" >"node$v-smoke.log" 2>&1 || { status=1; tail -30 "node$v-smoke.log"; }
+  PATH="$bin:$PATH" npx vitest run "${tests[@]}" --reporter=dot --reporter=json --outputFile.json="$out" >"node$v-smoke.log" 2>&1 || { status=1; sed -n '/Failed Tests/,/Test Files/p' "node$v-smoke.log" | head -200; tail -30 "node$v-smoke.log"; }
   echo "node $("$bin/node" --version) smoke: $(node scripts/test-summary.mjs "$out")"
   rm -rf "$d"
 done

@@ -18,6 +18,7 @@ const coll = join(tmp, "collection");
 let truth: Record<string, Record<string, string>>;
 let expected: string[];
 const procs = new Set<ChildProcess>();
+const workerLogs: Array<() => string> = [];
 
 function cli(...args: string[]): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), ...args], { encoding: "utf8", timeout: 120_000 });
@@ -25,21 +26,28 @@ function cli(...args: string[]): { code: number; out: string; err: string } {
 }
 
 /** A `polymodal worker`; resolves once it waits for jobs.  `lines` holds what it printed. */
-async function worker(queue: string, lockMs = 1000): Promise<{ p: ChildProcess; lines: string[] }> {
+async function worker(queue: string, lockMs = 1000): Promise<{ p: ChildProcess; lines: string[]; err: () => string }> {
   const p = spawn(process.execPath, [join(root, "bin/polymodal.js"), "worker", "--queue", queue, "--lock-ms", String(lockMs)], { stdio: ["ignore", "pipe", "pipe"] });
   procs.add(p);
   p.once("exit", () => procs.delete(p));
   const lines: string[] = [];
   let buf = "";
   p.stdout!.setEncoding("utf8").on("data", (d: string) => { buf += d; const ls = buf.split("\n"); buf = ls.pop()!; lines.push(...ls); });
+  let err = "";
+  p.stderr!.setEncoding("utf8").on("data", (d: string) => { err += d; });
+  workerLogs.push(() => err);
   await until(() => lines.some((l) => l.includes("waiting for jobs")), 30_000, "the worker to start");
-  return { p, lines };
+  return { p, lines, err: () => err };
 }
 
-async function until(f: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+/** Waits for f(); past `ms`, an error naming what it waited for and, for a queue, its state and the workers' stderr. */
+async function until(f: () => boolean | Promise<boolean>, ms: number, what: string, queue?: string): Promise<void> {
   const end = Date.now() + ms;
   while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) {
+      const state = queue ? `; queue ${JSON.stringify(await queueStatus(queue))}; workers' stderr: ${workerLogs.map((l) => l()).join("\n---\n").slice(-3000)}` : "";
+      throw new Error(`timed out waiting for ${what}${state}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -88,7 +96,7 @@ describe.skipIf(!hasRedis())("distributed indexing (BullMQ + LanceDB)", () => {
     const again = cli("index", coll, "--queue", redis.url, "--store", `lancedb:${store}`, "--batch", "8");
     expect(again.out).toMatch(/as 9 jobs \(0 new, 9 already queued or done/); // same files, same jobs
     const [a, b] = await Promise.all([worker(redis.url), worker(redis.url)]);
-    await until(() => drained(redis.url), 120_000, "the queue to drain");
+    await until(() => drained(redis.url), 120_000, "the queue to drain", redis.url);
     expect(await storeIds(store)).toEqual(expected);
     // both workers took jobs
     expect(a.lines.filter((l) => l.startsWith("indexed")).length).toBeGreaterThan(0);
@@ -112,7 +120,7 @@ describe.skipIf(!hasRedis())("distributed indexing (BullMQ + LanceDB)", () => {
     first.p.kill("SIGKILL"); // mid-job: its batch's files are embedded one by one and written together at the end
     await new Promise((r) => first.p.once("exit", r));
     await worker(q, 1000); // takes over, the stalled job included once its lock expires
-    await until(() => drained(q), 120_000, "the queue to drain");
+    await until(() => drained(q), 120_000, "the queue to drain", q);
     expect(await storeIds(store)).toEqual(expected);
     await stopAll();
   }, 180_000);
@@ -138,7 +146,7 @@ describe.skipIf(!hasRedis())("distributed indexing (BullMQ + LanceDB)", () => {
     await new Promise((res) => r.once("exit", res));
     await new Promise((res) => setTimeout(res, 500));
     r = await start(); // the same port and data: the worker reconnects by itself
-    await until(() => drained(q), 120_000, "the queue to drain after the restart");
+    await until(() => drained(q), 120_000, "the queue to drain after the restart", q);
     expect(await storeIds(store)).toEqual(expected);
     await stopAll();
   }, 180_000);

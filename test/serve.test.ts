@@ -49,6 +49,16 @@ async function post(base: string, path: string, body: unknown, headers: Record<s
   return { status: r.status, json, headers: r.headers };
 }
 
+/** post(), with a failure below HTTP (a reset connection) as status 0 and the error's cause in json.message. */
+async function postOrError(base: string, path: string, body: unknown): Promise<{ status: number; json: any; headers: Headers }> {
+  try {
+    return await post(base, path, body);
+  } catch (e) {
+    const cause = (e as Error & { cause?: Error }).cause;
+    return { status: 0, json: { message: `${(e as Error).message}: ${cause?.message ?? ""}` }, headers: new Headers() };
+  }
+}
+
 /** The same float32 bits: a JSON number array read back as float32 against the library's Float32Array. */
 function sameBits(json: number[], lib: Float32Array): void {
   expect(json.length).toBe(lib.length);
@@ -292,23 +302,28 @@ describe("polymodal serve", () => {
 
   it("bounds the queue: under overload only 200 and 429 (with Retry-After), and /healthz answers while every worker is busy", async () => {
     const s = await startServe(["--workers", "1", "--max-queue", "4", "--cache-size", "0"]);
+    // a request that fails below HTTP (a reset connection) is a status 0 naming why, so a failure says what happened
+    const post = (base: string, path: string, body: unknown) => postOrError(base, path, body);
     try {
       const imgs = Object.keys(truth.images), vids = Object.keys(truth.videos);
       // one long batch (64 clips) keeps the only worker busy while the overload arrives
       let heavyDone = Infinity;
       const heavy = post(s.url, "/v1/embed", { model: "video-text", inputs: Array.from({ length: 64 }, (_, j) => ({ video: b64(vids[j % vids.length]) })) })
         .then((r) => { heavyDone = performance.now(); return r; });
-      await new Promise((r) => setTimeout(r, 30));
+      // the overload starts once the worker has the long batch (not before: arriving behind the flood, it would be
+      // refused too)
+      for (let i = 0; i < 1000 && metric(await (await fetch(`${s.url}/metrics`)).text(), "polymodal_workers_busy") < 1; i++) await new Promise((r) => setTimeout(r, 10));
       const bodies = Array.from({ length: 40 }, (_, i) => ({ model: "clip-scenes", inputs: Array.from({ length: 2 }, (_, j) => ({ image: b64(imgs[(i + j) % imgs.length]) })) }));
       const all = bodies.map((b) => post(s.url, "/v1/embed", b));
       const h = await fetch(`${s.url}/healthz`);
       const healthzAt = performance.now();
       expect(h.status).toBe(200);
       expect(healthzAt).toBeLessThan(heavyDone); // answered while the worker was busy
-      expect((await heavy).status).toBe(200);
+      const hv = await heavy;
+      expect(hv.status, JSON.stringify(hv.json).slice(0, 500)).toBe(200);
       const rs = await Promise.all(all);
       const statuses = rs.map((r) => r.status);
-      expect(statuses.every((x) => x === 200 || x === 429)).toBe(true);
+      expect(statuses.every((x) => x === 200 || x === 429), JSON.stringify(rs.filter((r) => r.status !== 200 && r.status !== 429).map((r) => [r.status, r.json]))).toBe(true);
       expect(statuses.filter((x) => x === 429).length).toBeGreaterThan(0);
       expect(statuses.filter((x) => x === 200).length).toBeGreaterThan(0);
       const limited = rs.find((r) => r.status === 429)!;
@@ -316,6 +331,8 @@ describe("polymodal serve", () => {
       expect(limited.json.message).toMatch(/queue is full/);
       const m = await (await fetch(`${s.url}/metrics`)).text();
       expect(metric(m, "polymodal_rejected_total", 'reason="queue_full"')).toBe(statuses.filter((x) => x === 429).length);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\nserver stderr: ${s.err().slice(-3000)}`);
     } finally {
       await s.stop();
     }
@@ -352,7 +369,12 @@ describe("polymodal serve", () => {
     const s = await startServe(["--workers", "1", "--cache-size", "0"]);
     const imgs = Object.keys(truth.images);
     const inflight = Array.from({ length: 6 }, (_, i) => post(s.url, "/v1/embed", { model: "clip-scenes", inputs: Array.from({ length: 32 }, (_, j) => ({ image: b64(imgs[(i + j) % imgs.length]) })) }));
-    await new Promise((r) => setTimeout(r, 100));
+    // accepted = received: all six are in flight (a request that arrives after SIGTERM gets 503, as it should)
+    for (let i = 0; i < 500; i++) {
+      const m = await (await fetch(`${s.url}/metrics`)).text();
+      if (metric(m, "polymodal_http_requests_in_flight", 'route="/v1/embed"') + metric(m, "polymodal_http_requests_total", 'route="/v1/embed",method="POST",status="200"') === 6) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const code = s.stop();
     const rs = await Promise.all(inflight);
     expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);

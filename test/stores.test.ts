@@ -231,4 +231,36 @@ describe("LanceStore across connections", () => {
       await b.close();
     }
   }, 60_000);
+
+  it("writers that each create the same new table at once lose no rows (one table, created empty, then merge-inserts)", async () => {
+    // before: the first write created the table with its rows, and two creators could both succeed, the second
+    // replacing the first one's rows
+    for (let round = 0; round < 6; round++) {
+      const uri = join(tmp, `race-${round}`);
+      const writers = await Promise.all([0, 1, 2, 3].map(() => LanceStore.open(uri, "image", DIM)));
+      try {
+        await Promise.all(writers.map((w, j) => w.upsert(ITEMS.slice(j * 25, j * 25 + 25))));
+        expect(await writers[0].count(), `round ${round}`).toBe(100);
+      } finally {
+        for (const w of writers) await w.close();
+      }
+    }
+  }, 60_000);
+
+  it("a space with a version stamp and no rows yet takes the width of its first write", async () => {
+    const uri = join(tmp, "stamp-only");
+    const a = await LanceStore.open(uri, "image", DIM);
+    await a.setVersion("m@1");
+    await a.close();
+    const b = await LanceStore.open(uri, "image", 0); // what a worker opens before any row exists
+    try {
+      expect(b.dim).toBe(0);
+      await b.upsert(ITEMS.slice(0, 3));
+      expect(b.dim).toBe(DIM);
+      expect(await b.count()).toBe(3);
+      await expect(b.upsert([{ ...ITEMS[3], embedding: new Float32Array(8) }])).rejects.toThrow(/32/);
+    } finally {
+      await b.close();
+    }
+  }, 60_000);
 });

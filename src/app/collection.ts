@@ -137,7 +137,8 @@ export class Collection {
       st = spec.kind === "file" ? await FileStore.open(join(this.dir!, space), dim, { kind: this.manifest.kind }) : await LanceStore.open(spec.uri, space, dim);
       this.stores.set(space, st);
     }
-    if (st.dim !== dim) throw new Error(`the ${space} store in ${this.dir ?? this.manifest.store} holds ${st.dim}-d embeddings, and these are ${dim}-d`);
+    // dim 0: a shared space with a version stamp and no rows yet; its first write sets the width
+    if (st.dim !== 0 && st.dim !== dim) throw new Error(`the ${space} store in ${this.dir ?? this.manifest.store} holds ${st.dim}-d embeddings, and these are ${dim}-d`);
     return st;
   }
 

@@ -68,24 +68,29 @@ export class LanceStore implements EmbeddingStore {
       throw new Error(`LanceStore: @lancedb/lancedb is not installed (${(e as Error).message.split("\n")[0]}); it is an optional peer of polymodal: npm install -E @lancedb/lancedb@0.31.0`);
     }
     const db = await lancedb.connect(uri, { readConsistencyInterval: 0 });
-    const names = await db.tableNames();
-    const table = names.includes(space) ? await db.openTable(space) : null;
-    const s = new LanceStore(uri, space, dim, db, table, { annThreshold: options.annThreshold ?? 100_000, nprobes: options.nprobes ?? 100, refineFactor: options.refineFactor ?? 100 });
-    if (table) {
-      const field = (await table.schema()).fields.find((f) => f.name === "vector");
-      const have = (field?.type as { listSize?: number } | undefined)?.listSize;
-      if (dim === 0 && have) s.dim = dim = have; // open whatever it holds
-      if (have !== dim) throw new Error(`LanceStore: table ${space} in ${uri} holds ${have}-d vectors, expected ${dim}`);
-      s.indexed = (await table.listIndices()).some((i) => i.columns.includes("vector"));
-    }
+    const s = new LanceStore(uri, space, dim, db, null, { annThreshold: options.annThreshold ?? 100_000, nprobes: options.nprobes ?? 100, refineFactor: options.refineFactor ?? 100 });
+    await s.tbl();
     await s.readVersion();
     return s;
   }
 
   /** The table, opened on first need when another process created it after this store opened. */
   private async tbl(): Promise<Table | null> {
-    if (!this.table && (await this.db.tableNames()).includes(this.space)) this.table = await this.db.openTable(this.space);
+    if (!this.table && (await this.db.tableNames()).includes(this.space)) await this.adopt(await this.db.openTable(this.space));
     return this.table;
+  }
+
+  /** Takes `t` as this store's table: its vector width becomes the store's dim when that was not known (0). */
+  private async adopt(t: Table): Promise<void> {
+    const field = (await t.schema()).fields.find((f) => f.name === "vector");
+    const have = (field?.type as { listSize?: number } | undefined)?.listSize ?? 0;
+    if (this.dim === 0) this.dim = have;
+    if (have !== this.dim) {
+      t.close();
+      throw new Error(`LanceStore: table ${this.space} in ${this.uri} holds ${have}-d vectors, expected ${this.dim}`);
+    }
+    this.table = t;
+    this.indexed = (await t.listIndices()).some((i) => i.columns.includes("vector"));
   }
 
   private async meta(): Promise<Table | null> {
@@ -103,17 +108,8 @@ export class LanceStore implements EmbeddingStore {
 
   async setVersion(version: string): Promise<void> {
     const row = [{ space: this.space, version }];
-    const m = await this.meta();
-    if (!m) {
-      try {
-        await this.db.createTable(META, row);
-        this.stamp = version;
-        return;
-      } catch {
-        // another process created it first: fall through to the merge
-      }
-    }
-    await (m ?? (await this.db.openTable(META))).mergeInsert("space").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(row);
+    const m = (await this.meta()) ?? (await this.createEmpty(META, row));
+    await m.mergeInsert("space").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(row);
     this.stamp = version;
   }
 
@@ -134,19 +130,28 @@ export class LanceStore implements EmbeddingStore {
     return p;
   }
 
+  /**
+   * A table created empty (or opened, when another process created it first), so that rows are only ever written
+   * by merge-inserts.  Creating a table *with* rows is not safe with several writers: two processes creating the
+   * same table at once can both succeed on local disk, the second replacing the first one's rows (seen: 1 in 20
+   * tries); an empty table replaced by another empty one loses nothing.
+   */
+  private async createEmpty(name: string, rows: Array<Record<string, unknown>>): Promise<Table> {
+    const { makeArrowTable } = await import("@lancedb/lancedb");
+    return this.db.createEmptyTable(name, makeArrowTable(rows).schema, { existOk: true });
+  }
+
   async upsert(items: StoredItem[]): Promise<void> {
+    // a space no process has written yet takes the width of its first items
+    if (this.dim === 0 && items.length) {
+      await this.tbl();
+      if (this.dim === 0) this.dim = items[0].embedding.length;
+    }
     validateItems(items, this.dim);
     if (items.length === 0) return;
     await this.serial(async () => {
       const rows = this.rows(items);
-      if (!(await this.tbl())) {
-        try {
-          this.table = await this.db.createTable(this.space, rows);
-          return;
-        } catch {
-          this.table = await this.db.openTable(this.space); // created meanwhile by another process
-        }
-      }
+      if (!(await this.tbl())) await this.adopt(await this.createEmpty(this.space, rows));
       await this.table!.mergeInsert("id").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows);
       await this.maybeIndex();
     });

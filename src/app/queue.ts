@@ -106,6 +106,8 @@ export interface WorkerOptions {
   /** ms a job's lock lasts; a worker that dies holds its job this long before another takes it (default 30,000) */
   lockMs?: number;
   onFile?: (f: QueuedFile, error: string | null) => void;
+  /** a job that failed (and will be retried, or not) or stalled (its worker stopped renewing its lock) */
+  onJob?: (event: "failed" | "stalled", jobId: string, detail: string) => void;
 }
 
 /** Runs jobs until close(); every store named by a job is opened once and kept. */
@@ -147,6 +149,10 @@ export function startWorker(o: WorkerOptions): { close(): Promise<void>; worker:
   const lockDuration = o.lockMs ?? 30_000;
   const worker = new Worker<IndexJobData>(name, process, { connection, concurrency: o.concurrency ?? 1, lockDuration, stalledInterval: Math.max(500, Math.floor(lockDuration / 2)) });
   worker.on("error", () => { /* connection errors: ioredis reconnects; BullMQ resumes */ });
+  worker.on("failed", (job, err) => {
+    if (job) o.onJob?.("failed", job.id ?? "?", `attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1}: ${err.message}`);
+  });
+  worker.on("stalled", (jobId) => o.onJob?.("stalled", jobId, "its worker stopped renewing the lock; it runs again"));
   return {
     worker,
     async close() {

@@ -175,6 +175,7 @@ const COMMANDS: Record<string, Command> = {
       const w = (await queue()).startWorker({
         queue: String(values.queue), models, concurrency: intFlag(values, "concurrency", 1, 1, 64), lockMs: intFlag(values, "lock-ms", 30_000, 100, 3_600_000),
         onFile: values.quiet ? undefined : (f, error) => out(error ? `skipped ${shown(f.rel)}: ${error}` : `indexed ${shown(f.rel)}`),
+        onJob: (event, id, detail) => process.stderr.write(`polymodal worker: job ${id.slice(0, 12)} ${event}: ${detail}\n`),
       });
       await w.worker.waitUntilReady();
       out(`polymodal worker: waiting for jobs on ${values.queue}`);

@@ -152,6 +152,10 @@ export async function startService(o: ServeOptions): Promise<Service> {
   const token = o.token ? sha256Digest(o.token) : null;
   app.addHook("onRequest", async (req, reply) => {
     deadlines.set(req, performance.now() + opt.timeoutMs);
+    // 'close' fires once the answer is sent or the connection is gone, whichever way the request ended
+    const route = { route: req.routeOptions.url ?? "unmatched" };
+    metrics.inFlight.inc(route);
+    reply.raw.once("close", () => metrics.inFlight.dec(route));
     if (!token || req.url === "/healthz") return;
     const h = req.headers.authorization ?? "";
     const given = h.startsWith("Bearer ") ? sha256Digest(h.slice(7)) : null;

@@ -6,6 +6,7 @@ export interface ServiceMetrics {
   registry: Registry;
   requests: Counter<"route" | "method" | "status">;
   latency: Histogram<"route">;
+  inFlight: Gauge<"route">;
   batchSize: Histogram<"model" | "kind">;
   queueDepth: Gauge;
   workersBusy: Gauge;
@@ -27,6 +28,7 @@ export function createMetrics(sample: { depth: () => number; busy: () => number 
       name: "polymodal_http_request_duration_seconds", help: "Time from request to response, by route", labelNames: ["route"], registers,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     }),
+    inFlight: new Gauge({ name: "polymodal_http_requests_in_flight", help: "Requests received and not yet answered, by route", labelNames: ["route"], registers }),
     batchSize: new Histogram({ name: "polymodal_batch_size", help: "Inputs per batch a worker ran, by model and input kind", labelNames: ["model", "kind"], registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128] }),
     queueDepth: new Gauge({ name: "polymodal_queue_depth", help: "Inputs waiting for a worker", registers, collect() { this.set(sample.depth()); } }),
     workersBusy: new Gauge({ name: "polymodal_workers_busy", help: "Workers running a batch now", registers, collect() { this.set(sample.busy()); } }),
