@@ -93,6 +93,13 @@ describe.skipIf(!hasRedis())("distributed indexing (BullMQ + LanceDB)", () => {
     const e = cli("index", coll, "--queue", redis.url, "--store", `lancedb:${store}`, "--batch", "8");
     expect(e.code, e.err).toBe(0);
     expect(e.out).toMatch(/enqueued 71 new or changed files as 9 jobs \(9 new, 0 already queued/);
+    // the enqueuer made every space the jobs write, empty and stamped: workers never race to create one
+    for (const space of ["image", "audio", "video"]) {
+      const st = await LanceStore.open(store, space, 0);
+      expect([space, st.dim > 0, st.version()]).toEqual([space, true, expect.stringMatching(/@[0-9a-f]{16}$/)]);
+      expect(await st.count()).toBe(0);
+      await st.close();
+    }
     const again = cli("index", coll, "--queue", redis.url, "--store", `lancedb:${store}`, "--batch", "8");
     expect(again.out).toMatch(/as 9 jobs \(0 new, 9 already queued or done/); // same files, same jobs
     const [a, b] = await Promise.all([worker(redis.url), worker(redis.url)]);

@@ -232,15 +232,17 @@ describe("LanceStore across connections", () => {
     }
   }, 60_000);
 
-  it("writers that each create the same new table at once lose no rows (one table, created empty, then merge-inserts)", async () => {
+  it("writers that each create the same new tables at once lose no rows and fail no write (tables created empty, then merge-inserts)", async () => {
     // before: the first write created the table with its rows, and two creators could both succeed, the second
     // replacing the first one's rows
     for (let round = 0; round < 6; round++) {
       const uri = join(tmp, `race-${round}`);
       const writers = await Promise.all([0, 1, 2, 3].map(() => LanceStore.open(uri, "image", DIM)));
       try {
-        await Promise.all(writers.map((w, j) => w.upsert(ITEMS.slice(j * 25, j * 25 + 25))));
+        // as workers do: stamp the space, then write; every step races the other writers
+        await Promise.all(writers.map(async (w, j) => { await w.setVersion("m@1"); await w.upsert(ITEMS.slice(j * 25, j * 25 + 25)); }));
         expect(await writers[0].count(), `round ${round}`).toBe(100);
+        expect(writers.map((w) => w.version())).toEqual(["m@1", "m@1", "m@1", "m@1"]);
       } finally {
         for (const w of writers) await w.close();
       }

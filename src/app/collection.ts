@@ -143,6 +143,16 @@ export class Collection {
   }
 
   /**
+   * Makes a space's store exist now, stamped with `version` (refused if stamped with another): what a coordinator
+   * does before many writers start, so that they find it instead of racing to create it.
+   */
+  async prepare(space: Modality, dim: number, version: string): Promise<void> {
+    const st = await this.store(space, dim);
+    await this.checkVersion(space, version, true);
+    await st.prepare?.();
+  }
+
+  /**
    * Refuses a space whose embeddings another model version made: a query or a new item from `version` would be
    * compared with vectors of a different space.  A space without a stamp takes `version` when `adopt` is set.
    */

@@ -11,6 +11,10 @@ import type { Connection, Table } from "@lancedb/lancedb";
 import { validateItems, type EmbeddingStore, type StoredItem, type StoreHit, type StoreSearchOptions } from "../retrieval/embedding-store.js";
 
 const META = "polymodal_meta";
+/** LanceDB's error for a table whose folder exists without a first version: being created by another process */
+const NOT_YET = /was not found|_versions/;
+/** LanceDB's errors for a commit that lost to a concurrent one and could not be rebased */
+const CONFLICT = /Incompatible transaction|Commit conflict|Retryable commit conflict/i;
 
 export interface LanceStoreOptions {
   /** build an ANN index (IVF-PQ) once the table holds this many rows (default 100,000) */
@@ -76,8 +80,25 @@ export class LanceStore implements EmbeddingStore {
 
   /** The table, opened on first need when another process created it after this store opened. */
   private async tbl(): Promise<Table | null> {
-    if (!this.table && (await this.db.tableNames()).includes(this.space)) await this.adopt(await this.db.openTable(this.space));
+    if (!this.table) {
+      const t = await this.openReady(this.space);
+      if (t) await this.adopt(t);
+    }
     return this.table;
+  }
+
+  /**
+   * The table `name`, or null while it does not exist.  A table another process is creating is listed (its folder
+   * exists) before its first version is written; until then it is not there yet.
+   */
+  private async openReady(name: string): Promise<Table | null> {
+    if (!(await this.db.tableNames()).includes(name)) return null;
+    try {
+      return await this.db.openTable(name);
+    } catch (e) {
+      if (NOT_YET.test((e as Error).message)) return null;
+      throw e;
+    }
   }
 
   /** Takes `t` as this store's table: its vector width becomes the store's dim when that was not known (0). */
@@ -93,8 +114,8 @@ export class LanceStore implements EmbeddingStore {
     this.indexed = (await t.listIndices()).some((i) => i.columns.includes("vector"));
   }
 
-  private async meta(): Promise<Table | null> {
-    return (await this.db.tableNames()).includes(META) ? this.db.openTable(META) : null;
+  private meta(): Promise<Table | null> {
+    return this.openReady(META);
   }
 
   private async readVersion(): Promise<void> {
@@ -109,7 +130,7 @@ export class LanceStore implements EmbeddingStore {
   async setVersion(version: string): Promise<void> {
     const row = [{ space: this.space, version }];
     const m = (await this.meta()) ?? (await this.createEmpty(META, row));
-    await m.mergeInsert("space").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(row);
+    await this.merge(m, "space", row);
     this.stamp = version;
   }
 
@@ -138,7 +159,40 @@ export class LanceStore implements EmbeddingStore {
    */
   private async createEmpty(name: string, rows: Array<Record<string, unknown>>): Promise<Table> {
     const { makeArrowTable } = await import("@lancedb/lancedb");
-    return this.db.createEmptyTable(name, makeArrowTable(rows).schema, { existOk: true });
+    const schema = makeArrowTable(rows).schema;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.createEmptyTable(name, schema, { existOk: true });
+      } catch (e) {
+        // another process is creating it and has not written its first version yet (seen with two workers)
+        if (!NOT_YET.test((e as Error).message) || attempt === 100) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  /** The table, created empty if no process has created it yet (its schema from an all-zero row of this width). */
+  async prepare(): Promise<void> {
+    if (this.dim === 0) throw new Error(`LanceStore: ${this.space} in ${this.uri} has no rows yet; open it with the embedding width to prepare it`);
+    await this.serial(async () => {
+      if (!(await this.tbl())) await this.adopt(await this.createEmpty(this.space, this.rows([{ id: "", modality: "", embedding: new Float32Array(this.dim), metadata: {} }])));
+    });
+  }
+
+  /**
+   * A merge-insert, retried when a concurrent transaction made it incompatible (another process creating the
+   * table at the same moment): a merge that failed committed nothing, and upserts are idempotent.
+   */
+  private async merge(t: Table, key: string, rows: Array<Record<string, unknown>>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await t.mergeInsert(key).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows);
+        return;
+      } catch (e) {
+        if (!CONFLICT.test((e as Error).message) || attempt === 10) throw e;
+        await new Promise((r) => setTimeout(r, 10 * attempt));
+      }
+    }
   }
 
   async upsert(items: StoredItem[]): Promise<void> {
@@ -152,7 +206,7 @@ export class LanceStore implements EmbeddingStore {
     await this.serial(async () => {
       const rows = this.rows(items);
       if (!(await this.tbl())) await this.adopt(await this.createEmpty(this.space, rows));
-      await this.table!.mergeInsert("id").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows);
+      await this.merge(this.table!, "id", rows);
       await this.maybeIndex();
     });
   }

@@ -26,6 +26,11 @@ export class Models {
   video(): Promise<VideoTextEmbedder> { return this.get("video-text"); }
   asr(): Promise<SpeechRecognizer> { return this.get("asr-words"); }
 
+  /** The width of a modality's embedding space. */
+  async dim(modality: Modality): Promise<number> {
+    return modality === "image" ? (await this.clip()).dim : modality === "audio" ? (await this.audio()).dim : (await this.video()).dim;
+  }
+
   /** One file -> its embedding in its modality's space. */
   async embedFile(file: string, modality: Modality): Promise<Float32Array> {
     if (modality === "image") return (await this.clip()).embedImages([readFileSync(file)])[0];

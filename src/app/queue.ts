@@ -31,7 +31,7 @@ function connect(url: string): Redis {
 }
 
 /** The files of a folder that need (re)embedding into the store: new, or whose content hash differs. */
-export async function enqueueFolder(folder: string, o: { queue: string; store: string; batch?: number; name?: string }): Promise<{ jobs: number; added: number; files: number; unchanged: number; skipped: Array<{ path: string; why: string }> }> {
+export async function enqueueFolder(folder: string, o: { queue: string; store: string; batch?: number; name?: string; models?: Models }): Promise<{ jobs: number; added: number; files: number; unchanged: number; skipped: Array<{ path: string; why: string }> }> {
   if (parseStoreSpec(o.store).kind !== "lancedb") throw Object.assign(new Error("--queue needs a store every worker can write: --store lancedb:<folder or URI>"), { exitCode: 2 });
   const root = resolve(folder);
   const files: string[] = [], skipped: Array<{ path: string; why: string }> = [];
@@ -58,6 +58,17 @@ export async function enqueueFolder(folder: string, o: { queue: string; store: s
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     if (have.get(rel) === sha256) { unchanged++; continue; }
     changed.push({ rel, path: p, sha256, size: st.size, mtimeMs: st.mtimeMs, modality });
+  }
+  // the spaces the jobs write exist, stamped, before any worker starts: workers never race to create them, and a
+  // store of other model versions is refused here rather than by every job
+  if (o.models) {
+    const spaces = [...new Set(changed.map((f) => f.modality))];
+    const c = await Collection.openStore(o.store);
+    try {
+      for (const space of spaces) await c.prepare(space, await o.models.dim(space), o.models.version(MODEL_FOR[space]));
+    } finally {
+      await c.close();
+    }
   }
   const batch = o.batch ?? 16;
   const connection = connect(o.queue);

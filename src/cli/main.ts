@@ -75,7 +75,7 @@ const COMMANDS: Record<string, Command> = {
         if (positional.length !== 1) throw new UsageError(`index takes one folder, got ${positional.length} arguments`);
         if (!values.store) throw new UsageError("--queue needs --store lancedb:<folder or URI> (a store every worker can write)");
         if (!existsSync(positional[0])) throw new InputError(`${positional[0]}: no such folder`);
-        const r = await (await queue()).enqueueFolder(positional[0], { queue: String(values.queue), store: String(values.store), batch: intFlag(values, "batch", 16, 1, 10_000) });
+        const r = await (await queue()).enqueueFolder(positional[0], { queue: String(values.queue), store: String(values.store), batch: intFlag(values, "batch", 16, 1, 10_000), models });
         for (const u of r.skipped) process.stderr.write(`warning: skipped ${shown(u.path)}: ${u.why}\n`);
         out(`enqueued ${r.files} new or changed files as ${r.jobs} jobs (${r.added} new, ${r.jobs - r.added} already queued or done; ${r.unchanged} files unchanged in the store)`);
         out(`run \`polymodal worker --queue ${values.queue}\` on any machine that sees these files; \`polymodal index --status --queue ${values.queue}\` for progress`);

@@ -48,6 +48,11 @@ export interface EmbeddingStore {
   count(): Promise<number>;
   /** records the version stamp (a store holds one version; see checkVersion) */
   setVersion(version: string): Promise<void>;
+  /**
+   * Makes the store's persistent structure exist now, empty (a shared backend creates its table), so that writers
+   * that start together never race to create it.  Backends without one leave it out.
+   */
+  prepare?(): Promise<void>;
   close(): Promise<void>;
 }
 
