@@ -61,8 +61,12 @@ export class ImageProcessor {
   private prepare(input: ImageInput): { data: Float32Array; h: number; w: number } {
     const img = input instanceof Uint8Array || input instanceof ArrayBuffer ? decodeImage(input) : "channels" in input ? input : fromImageData(input);
     const { width: W, height: H, channels: C, data } = img;
-    let plane: Float32Array = new Float32Array(3 * H * W);
-    for (let i = 0; i < H * W; i++) for (let c = 0; c < 3; c++) plane[c * H * W + i] = data[i * C + c];
+    const planar = (): Float32Array => {
+      const p = new Float32Array(3 * H * W);
+      for (let i = 0; i < H * W; i++) for (let c = 0; c < 3; c++) p[c * H * W + i] = data[i * C + c];
+      return p;
+    };
+    let plane: Float32Array | null = null;
     let h = H, w = W;
     const size = this.options.size;
     if (size !== null) {
@@ -72,11 +76,13 @@ export class ImageProcessor {
         if (w <= h) { ow = size; oh = Math.trunc((size * h) / w); } else { oh = size; ow = Math.trunc((size * w) / h); }
       } else [oh, ow] = size;
       if (oh !== h || ow !== w) {
-        const r = resizePlanar(plane, 3, h, w, oh, ow, this.options.interpolation);
+        // a width change reads the decoded pixels as they are; a height-only change needs the planar copy
+        const r = ow !== w ? resizePlanar(data, 3, h, w, oh, ow, this.options.interpolation, C) : resizePlanar(planar(), 3, h, w, oh, ow, this.options.interpolation);
         for (let i = 0; i < r.length; i++) r[i] = Math.min(255, Math.max(0, roundHalfEven(r[i])));
         plane = r; h = oh; w = ow;
       }
     }
+    plane ??= planar();
     const crop = this.options.cropSize;
     if (crop !== null) {
       const [ch, cw] = typeof crop === "number" ? [crop, crop] : crop;

@@ -41,18 +41,26 @@ function weights(kind: Interpolation, inSize: number, outSize: number): { start:
 
 /**
  * Resizes a planar float image (C, H, W) to (C, outH, outW).  Returns float32 values (not rounded).
+ *
+ * `pixelStride` > 0 reads `src` as interleaved 8-bit pixels instead, (H, W, pixelStride) with the C channels first
+ * in each pixel (decoded RGB or RGBA): the same values (0..255 either way), so the same bits, without a planar
+ * float copy of a large image (a 640x480 photo: 3.7 MB per image that the width pass would read once).  It
+ * needs outW !== W, since the width pass is what reads the source.
  */
-export function resizePlanar(src: Float32Array, C: number, H: number, W: number, outH: number, outW: number, kind: Interpolation): Float32Array {
+export function resizePlanar(src: Float32Array | Uint8Array, C: number, H: number, W: number, outH: number, outW: number, kind: Interpolation, pixelStride = 0): Float32Array {
+  if (pixelStride && outW === W) throw new Error("resizePlanar: an interleaved source needs a width change");
   let cur = src, h = H, w = W;
   if (outW !== W) {
     const k = weights(kind, W, outW);
     const tmp = new Float32Array(C * h * outW);
+    // element (c, y, x) of the source is cur[row + x * step]
+    const step = pixelStride || 1;
     for (let c = 0; c < C; c++) for (let y = 0; y < h; y++) {
-      const row = (c * h + y) * w, orow = (c * h + y) * outW;
+      const row = pixelStride ? y * w * pixelStride + c : (c * h + y) * w, orow = (c * h + y) * outW;
       for (let x = 0; x < outW; x++) {
         const s = k.start[x], n = k.size[x], o = x * k.stride;
-        let t = f(cur[row + s] * k.w[o]);
-        for (let j = 1; j < n; j++) t = f(t + f(cur[row + s + j] * k.w[o + j]));
+        let t = f(cur[row + s * step] * k.w[o]);
+        for (let j = 1; j < n; j++) t = f(t + f(cur[row + (s + j) * step] * k.w[o + j]));
         tmp[orow + x] = t;
       }
     }
@@ -72,5 +80,5 @@ export function resizePlanar(src: Float32Array, C: number, H: number, W: number,
     }
     cur = tmp; h = outH;
   }
-  return cur === src ? src.slice() : cur;
+  return cur === src ? (src as Float32Array).slice() : (cur as Float32Array);
 }
