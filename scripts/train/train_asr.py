@@ -189,6 +189,8 @@ def main():
         "metrics_pytorch": {"held_out_wer": test_wer, "held_out_utterances": N_TEST},
         "command": "/usr/bin/python3 scripts/train/train_asr.py",
     }
+    from safetensors_io import card_files
+    card["files"] = card_files(os.path.join(ROOT, "models", "asr-words.safetensors"))
     json.dump(card, open(os.path.join(ROOT, "models", "asr-words.json"), "w"), indent=1)
     print(f"final held-out WER {test_wer:.4f} ({time.time() - t0:.0f}s)")
 

@@ -112,6 +112,8 @@ def main():
                             "criterion": "held-out sounds; recall@1: the nearest other held-out sound has the same kind"},
         "command": "/usr/bin/python3 scripts/train/train_audio.py",
     }
+    from safetensors_io import card_files
+    card["files"] = card_files(os.path.join(ROOT, "models", "audio-events.safetensors"))
     json.dump(card, open(os.path.join(ROOT, "models", "audio-events.json"), "w"), indent=1)
     print(f"final accuracy {acc:.4f} recall@1 {r1:.4f} ({time.time() - t0:.0f}s)")
 

@@ -129,6 +129,8 @@ def main():
                             "criterion": "a hit when the retrieved item's caption equals the query's caption (captions repeat)"},
         "command": "/usr/bin/python3 scripts/train/train_clip.py",
     }
+    from safetensors_io import card_files
+    card["files"] = card_files(os.path.join(ROOT, "models", "clip-scenes.safetensors"))
     json.dump(card, open(os.path.join(ROOT, "models", "clip-scenes.json"), "w"), indent=1)
     print("final recall t2i %.3f i2t %.3f" % (t2i, i2t))
 

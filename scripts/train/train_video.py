@@ -120,6 +120,8 @@ def main():
                             "criterion": "a hit when the retrieved item's caption equals the query's caption (captions repeat)"},
         "command": "/usr/bin/python3 scripts/train/train_video.py",
     }
+    from safetensors_io import card_files
+    card["files"] = card_files(os.path.join(ROOT, "models", "video-text.safetensors"))
     json.dump(card, open(os.path.join(ROOT, "models", "video-text.json"), "w"), indent=1)
     print(f"final recall t2v {t2v:.3f} v2t {v2t:.3f} ({time.time() - t0:.0f}s)")
 

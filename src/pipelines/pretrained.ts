@@ -1,6 +1,8 @@
 // The models shipped in the package (models/*.safetensors + model cards), loaded by name.
 import { SpeechRecognizer } from "./speech.js";
 import { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "./embedders.js";
+import { env } from "./env.js";
+import { fetchModelFile, matches, sha256Hex, type FetchOptions } from "./model-files.js";
 
 export const PRETRAINED = {
   "clip-scenes": ImageTextEmbedder,
@@ -16,37 +18,63 @@ export function modelsUrl(): URL {
   return new URL("../../models/", import.meta.url);
 }
 
+export interface LoadOptions extends FetchOptions {
+  /** Node: read the model from this folder (default: the package's models/) */
+  modelsDir?: string;
+  /** fetch `<name>.json` and `<name>.safetensors` from here (default env.baseUrl; in Node without either: the disk) */
+  baseUrl?: string | URL;
+}
+
 /**
- * Loads a shipped model by name: in Node from the package's models/ folder (or `modelsDir`); in a browser from
- * `baseUrl` (where you serve models/), or pass the card and weights yourself to the pipeline's fromCard().
+ * Loads a shipped model by name: in Node from the package's models/ folder (or `modelsDir`); in a browser, or
+ * with `baseUrl`, over HTTP, with byte progress (`onProgress`), cancellation (`signal`) and a cache (the Cache API
+ * in browsers, a folder in Node: see `env`) so a second load makes no request.  The weights file must have the size
+ * and SHA-256 its card records (`files`), or the load fails naming both.
  * @example
  * const asr = await loadPretrained("asr-words");
  * asr.transcribe(readFileSync("digits.wav")).text;
+ * @example
+ * // in a page: models/ served next to it, a progress bar, a cancel button
+ * const ctl = new AbortController();
+ * const clip = await loadPretrained("clip-scenes", { baseUrl: "/models/", signal: ctl.signal, onProgress: (p) => { bar.max = p.total; bar.value = p.loaded; } });
  */
-export async function loadPretrained<N extends PretrainedName>(name: N, options: { modelsDir?: string; baseUrl?: string | URL } = {}): Promise<Loaded<N>> {
+export async function loadPretrained<N extends PretrainedName>(name: N, options: LoadOptions = {}): Promise<Loaded<N>> {
   const cls = PRETRAINED[name];
   if (!cls) throw new Error(`loadPretrained: unknown model ${JSON.stringify(name)}; shipped: ${Object.keys(PRETRAINED).join(", ")}`);
+  const weightsFile = `${name}.safetensors`;
   let card: Record<string, any>, weights: Uint8Array;
-  if (options.baseUrl !== undefined || typeof (globalThis as any).process?.versions?.node !== "string") {
-    const base = new URL(String(options.baseUrl ?? modelsUrl()), (globalThis as any).location?.href);
-    const get = async (f: string): Promise<Response> => {
-      const r = await fetch(new URL(f, base));
-      if (!r.ok) throw new Error(`loadPretrained: fetching ${new URL(f, base)} gave HTTP ${r.status}`);
-      return r;
-    };
-    card = await (await get(`${name}.json`)).json();
-    weights = new Uint8Array(await (await get(`${name}.safetensors`)).arrayBuffer());
+  const baseUrl = options.baseUrl ?? env.baseUrl ?? undefined;
+  if (baseUrl !== undefined || typeof (globalThis as any).process?.versions?.node !== "string") {
+    const base = new URL(String(baseUrl ?? modelsUrl()), (globalThis as any).location?.href);
+    const cardBytes = await fetchModelFile(String(new URL(`${name}.json`, base)), `${name}.json`, options);
+    card = parseCard(cardBytes, String(new URL(`${name}.json`, base)));
+    weights = await fetchModelFile(String(new URL(weightsFile, base)), weightsFile, { ...options, expected: card.files?.[weightsFile] });
   } else {
     const fs = await import(/* @vite-ignore */ ["node", "fs/promises"].join(":"));
     const url = await import(/* @vite-ignore */ ["node", "url"].join(":"));
     const path = await import(/* @vite-ignore */ ["node", "path"].join(":"));
     const dir = options.modelsDir ?? url.fileURLToPath(modelsUrl());
+    options.signal?.throwIfAborted();
     try {
-      card = JSON.parse(await fs.readFile(path.join(dir, `${name}.json`), "utf8"));
-      weights = new Uint8Array(await fs.readFile(path.join(dir, `${name}.safetensors`)));
+      card = parseCard(new Uint8Array(await fs.readFile(path.join(dir, `${name}.json`))), path.join(dir, `${name}.json`));
+      weights = new Uint8Array(await fs.readFile(path.join(dir, weightsFile)));
     } catch (e) {
       throw new Error(`loadPretrained: cannot read ${name} from ${dir}: ${(e as Error).message}`);
     }
+    options.signal?.throwIfAborted();
+    const expected = card.files?.[weightsFile];
+    if (!(await matches(weights, expected))) {
+      throw new Error(`loadPretrained: ${path.join(dir, weightsFile)} is not the file its model card names: expected ${expected.bytes} bytes with SHA-256 ${expected.sha256}, got ${weights.length} bytes with SHA-256 ${await sha256Hex(weights)}`);
+    }
+    options.onProgress?.({ file: weightsFile, loaded: weights.length, total: weights.length, status: "done", fromCache: false });
   }
   return (cls as any).fromCard(card, weights) as Loaded<N>;
+}
+
+function parseCard(bytes: Uint8Array, where: string): Record<string, any> {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new Error(`loadPretrained: the model card ${where} is not JSON (${(e as Error).message})`);
+  }
 }

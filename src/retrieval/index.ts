@@ -5,4 +5,4 @@ export { CrossModalRetriever } from "./retriever.js";
 export { cacheEmbeddings, cacheEmbeddingsInto } from "./cache.js";
 export type { ImageTextModel } from "./retriever.js";
 export { MemoryStore, StoreVersionError, checkVersion, filterFunction, jsonlLine, validateItems } from "./embedding-store.js";
-export type { EmbeddingStore, StoredItem, StoreHit, StoreSearchOptions, FilterValue } from "./embedding-store.js";
+export type { EmbeddingStore, StoredItem, StoreHit, StoreSearchOptions, FilterValue, EntryOptions } from "./embedding-store.js";
