@@ -77,6 +77,10 @@ describe.each(backends)("EmbeddingStore: %s", (name, make) => {
       for (const v of one.embedding) n += v * v;
       expect(n).toBeCloseTo(1, 5);
       expect(JSON.parse(jsonlLine(one))).toMatchObject({ id: "item-5", modality: "image", metadata: ITEMS[5].metadata });
+      // a listing without vectors: the same items, modalities and metadata, no vector read
+      const bare: StoredItem[] = [];
+      for await (const e of store.entries({ vectors: false })) bare.push(e);
+      expect(bare.map((e) => [e.id, e.modality, e.metadata, e.embedding.length])).toEqual(listed.map((e) => [e.id, e.modality, e.metadata, 0]));
       // bad input changes nothing
       await expect(store.upsert([{ ...ITEMS[0], embedding: new Float32Array(3) }])).rejects.toThrow(/Float32Array of 32, got 3/);
       await expect(store.upsert([{ ...ITEMS[0], embedding: new Float32Array(DIM).fill(NaN) }])).rejects.toThrow(/is NaN/);

@@ -108,7 +108,7 @@ export class Collection {
       c.stores.set(space, st);
       const legacy = m.versions?.[space];
       if (legacy && st.version() === null) await st.setVersion(legacy);
-      for await (const it of st.entries()) {
+      for await (const it of st.entries({ vectors: false })) {
         const md = it.metadata as { path?: unknown; bytes?: unknown; mtimeMs?: unknown };
         if (md.path === it.id && typeof md.bytes === "number" && typeof md.mtimeMs === "number") c.files.set(it.id, { size: md.bytes, mtimeMs: md.mtimeMs, modality: space });
         else if (m.files?.[it.id]) c.files.set(it.id, m.files[it.id]); // version 1: the manifest had the file's size and mtime

@@ -8,7 +8,7 @@
 // Connections read with readConsistencyInterval 0, so a write by another process (a serve replica, a worker) is
 // visible to the next search.
 import type { Connection, Table } from "@lancedb/lancedb";
-import { validateItems, type EmbeddingStore, type StoredItem, type StoreHit, type StoreSearchOptions } from "../retrieval/embedding-store.js";
+import { validateItems, type EmbeddingStore, type EntryOptions, type StoredItem, type StoreHit, type StoreSearchOptions } from "../retrieval/embedding-store.js";
 
 const META = "polymodal_meta";
 /** LanceDB's error for a table whose folder exists without a first version: being created by another process */
@@ -247,12 +247,15 @@ export class LanceStore implements EmbeddingStore {
     }));
   }
 
-  async *entries(): AsyncIterable<StoredItem> {
+  async *entries(options: EntryOptions = {}): AsyncIterable<StoredItem> {
     const t = await this.tbl();
     if (!t) return;
-    for await (const batch of t.query().select(["id", "modality", "vector", "metadata"])) {
+    const vectors = options.vectors ?? true;
+    // without vectors the scan reads the small columns only (1 M x 512 floats are 2 GB)
+    for await (const batch of t.query().select(vectors ? ["id", "modality", "vector", "metadata"] : ["id", "modality", "metadata"])) {
       for (const r of batch.toArray()) {
-        yield { id: String(r.id), modality: String(r.modality), embedding: Float32Array.from(r.vector.toArray ? r.vector.toArray() : r.vector), metadata: JSON.parse(String(r.metadata)) };
+        const embedding = vectors ? Float32Array.from(r.vector.toArray ? r.vector.toArray() : r.vector) : new Float32Array(0);
+        yield { id: String(r.id), modality: String(r.modality), embedding, metadata: JSON.parse(String(r.metadata)) };
       }
     }
   }

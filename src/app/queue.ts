@@ -39,7 +39,7 @@ export async function enqueueFolder(folder: string, o: { queue: string; store: s
   // what the store holds already: path -> content hash
   const coll = await Collection.openStore(o.store);
   const have = new Map<string, string>();
-  for (const st of coll.stores.values()) for await (const it of st.entries()) if (typeof it.metadata.sha256 === "string") have.set(it.id, it.metadata.sha256);
+  for (const st of coll.stores.values()) for await (const it of st.entries({ vectors: false })) if (typeof it.metadata.sha256 === "string") have.set(it.id, it.metadata.sha256);
   await coll.close();
   const changed: QueuedFile[] = [];
   let unchanged = 0;

@@ -31,6 +31,11 @@ export interface StoreSearchOptions {
   filter?: Record<string, FilterValue>;
 }
 
+export interface EntryOptions {
+  /** read the vectors (default true); false lists ids, modality and metadata only, each embedding empty */
+  vectors?: boolean;
+}
+
 export interface EmbeddingStore {
   /** "memory", "file" or "lancedb" */
   readonly backend: string;
@@ -43,8 +48,8 @@ export interface EmbeddingStore {
   remove(ids: string[]): Promise<number>;
   /** the k best items per query, best first (ties: earlier-stored first where the backend keeps an order) */
   search(queries: Float32Array[], k: number, options?: StoreSearchOptions): Promise<StoreHit[][]>;
-  /** every item (vectors as stored: unit length) */
-  entries(): AsyncIterable<StoredItem>;
+  /** every item (vectors as stored: unit length; `vectors: false`: empty, for listings that need ids and metadata) */
+  entries(options?: EntryOptions): AsyncIterable<StoredItem>;
   count(): Promise<number>;
   /** records the version stamp (a store holds one version; see checkVersion) */
   setVersion(version: string): Promise<void>;
@@ -123,8 +128,8 @@ export class MemoryStore implements EmbeddingStore {
     return rs.map((r) => r.map((h) => ({ id: h.itemId, score: h.score, modality: h.modality, metadata: h.metadata })));
   }
 
-  async *entries(): AsyncIterable<StoredItem> {
-    for (const e of this.index.entries()) yield { id: e.itemId, modality: e.modality, embedding: e.embedding, metadata: e.metadata };
+  async *entries(options: EntryOptions = {}): AsyncIterable<StoredItem> {
+    for (const e of this.index.entries(options)) yield { id: e.itemId, modality: e.modality, embedding: e.embedding, metadata: e.metadata };
   }
   async count(): Promise<number> { return this.index.size; }
   /** Frees the index's WASM memory now when the store made it (a 1 M x 512 index holds 2 GiB of wasm32's 4). */

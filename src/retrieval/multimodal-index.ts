@@ -11,6 +11,9 @@ import { encodeIndex, decodeIndex } from "./format.js";
 import { type IndexKind, type IndexOptions, type IndexState, indexOptions, emptyState, growMeta } from "./state.js";
 import { BACKENDS, type IndexBackend } from "./backends.js";
 
+/** the embedding of an entry listed without vectors */
+const NO_VECTOR = new Float32Array(0);
+
 export type { IndexKind, IndexOptions };
 
 export interface RetrievalResult {
@@ -224,11 +227,16 @@ export class MultimodalIndex {
     growMeta(this.s, n);
   }
 
-  /** Every live item, in storage order (embeddings as stored: normalised). */
-  *entries(): Generator<{ itemId: string; embedding: Float32Array; modality: string; metadata: Record<string, unknown> }> {
+  /**
+   * Every live item, in storage order (embeddings as stored: normalised).  `vectors: false` leaves each embedding
+   * empty: a listing of ids and metadata that copies no vector out of the index.
+   */
+  *entries(options: { vectors?: boolean } = {}): Generator<{ itemId: string; embedding: Float32Array; modality: string; metadata: Record<string, unknown> }> {
+    const vectors = options.vectors ?? true;
     for (let slot = 0; slot < this.s.used; slot++) {
       const id = this.s.ids[slot];
-      if (id !== null && id !== undefined) yield this.get(id)!;
+      if (id === null || id === undefined) continue;
+      yield vectors ? this.get(id)! : { itemId: id, embedding: NO_VECTOR, modality: this.s.modalities[this.s.modalityCode[slot]], metadata: this.s.metadata[slot]! };
     }
   }
 
