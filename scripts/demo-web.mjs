@@ -1,0 +1,89 @@
+// `npm run demo:web`: the web demo.  Writes the sample collection (as `npm run demo` does) when demo-data/ has none,
+// embeds it in Node with the shipped models into one index per space (demo-data/.web/<space>.pmx: the page loads
+// these bytes and searches them with the same bits), bundles web/app.ts with esbuild, and serves the page on
+// 127.0.0.1 with the headers threads need (COOP/COEP).  Prints the URL; Ctrl-C stops it.
+//   node scripts/demo-web.mjs [--port 8080] [--host 127.0.0.1]
+import { createServer } from "node:http";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, extname, join, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { build } from "esbuild";
+import { init, MultimodalIndex, decodeY4M } from "../dist/index.js";
+import { Models } from "../dist/app/models.js";
+import { writeSampleCollection } from "./sample-collection.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const { values } = parseArgs({ options: { port: { type: "string", default: "8080" }, host: { type: "string", default: "127.0.0.1" }, data: { type: "string" } } });
+const data = resolve(values.data ?? join(root, "demo-data"));
+
+/** One index per space from the collection's files, with each file's caption (its name says it) as metadata. */
+async function buildIndexes() {
+  if (!existsSync(join(data, "images"))) writeSampleCollection(data);
+  await init();
+  const models = new Models();
+  const [clip, vt, sounds] = await Promise.all([models.clip(), models.video(), models.audio()]);
+  const spaces = { image: ["images", clip.dim, (b) => clip.embedImages([b])[0]], video: ["videos", vt.dim, (b) => vt.embedVideos([decodeY4M(b).frames])[0]], audio: ["sounds", sounds.dim, (b) => sounds.embed(b)] };
+  mkdirSync(join(data, ".web"), { recursive: true });
+  const counts = {};
+  for (const [space, [folder, dim, embed]] of Object.entries(spaces)) {
+    const ix = new MultimodalIndex(dim, { kind: "flat" });
+    const files = existsSync(join(data, folder)) ? readdirSync(join(data, folder)).sort() : [];
+    for (const f of files) {
+      const id = `${folder}/${f}`;
+      try {
+        // the page embeds a dropped file the same way: decoded from its bytes
+        ix.add(id, embed(readFileSync(join(data, id))), space, { caption: f.replace(/^\d+-/, "").replace(/\.\w+$/, "").replace(/-/g, " ") });
+      } catch (e) {
+        console.warn(`skipped ${id}: ${e.message}`);
+      }
+    }
+    writeFileSync(join(data, ".web", `${space}.pmx`), ix.save());
+    counts[space] = ix.size;
+    ix.dispose?.();
+  }
+  return counts;
+}
+
+async function bundle() {
+  const r = await build({
+    entryPoints: [join(root, "web/app.ts")], bundle: true, format: "esm", platform: "browser", target: "es2022",
+    write: false, minify: true, sourcemap: "inline", outdir: "/", logLevel: "error",
+  });
+  return r.outputFiles[0].text;
+}
+
+const TYPES = { ".html": "text/html; charset=utf-8", ".css": "text/css", ".js": "text/javascript", ".json": "application/json", ".png": "image/png", ".jpg": "image/jpeg", ".wav": "audio/wav", ".y4m": "video/x-yuv4mpeg2", ".pmx": "application/octet-stream", ".safetensors": "application/octet-stream" };
+
+/** A file under `base` (never outside it), or null. */
+function under(base, rel) {
+  const p = resolve(base, "." + sep + decodeURIComponent(rel));
+  return p.startsWith(base + sep) && existsSync(p) && statSync(p).isFile() ? p : null;
+}
+
+const t0 = performance.now();
+const counts = await buildIndexes();
+const app = await bundle();
+const server = createServer((req, res) => {
+  const url = new URL(req.url, "http://x");
+  const headers = { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp", "cross-origin-resource-policy": "same-origin", "cache-control": "no-cache" };
+  let file = null, body = null;
+  if (req.method !== "GET" && req.method !== "HEAD") { res.writeHead(405, headers).end(); return; }
+  if (url.pathname === "/") file = join(root, "web/index.html");
+  else if (url.pathname === "/app.js") body = app;
+  else if (url.pathname === "/app.css") file = join(root, "web/app.css");
+  else if (url.pathname.startsWith("/models/")) file = under(join(root, "models"), url.pathname.slice(8));
+  else if (url.pathname.startsWith("/index/")) file = under(join(data, ".web"), url.pathname.slice(7));
+  else if (url.pathname.startsWith("/data/")) file = under(data, url.pathname.slice(6));
+  if (!file && body === null) { res.writeHead(404, { ...headers, "content-type": "text/plain" }).end("not found"); return; }
+  const bytes = body !== null ? Buffer.from(body) : readFileSync(file);
+  res.writeHead(200, { ...headers, "content-type": TYPES[extname(file ?? "x.js")] ?? "application/octet-stream", "content-length": bytes.length });
+  res.end(req.method === "HEAD" ? undefined : bytes);
+});
+server.listen(Number(values.port), values.host, () => {
+  const a = server.address();
+  console.log(`indexed ${counts.image} images, ${counts.video} clips, ${counts.audio} sounds from ${data} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`polymodal web demo: http://${values.host}:${a.port}/`);
+});
+server.on("error", (e) => { console.error(`cannot serve on ${values.host}:${values.port}: ${e.message}`); process.exit(1); });
+for (const sig of ["SIGINT", "SIGTERM"]) process.once(sig, () => { server.close(); server.closeAllConnections(); process.exit(0); });
