@@ -1,6 +1,6 @@
 // `npm run demo:web`: the web demo.  Writes the sample collection (as `npm run demo` does) when demo-data/ has none,
 // embeds it in Node with the shipped models into one index per space (demo-data/.web/<space>.pmx: the page loads
-// these bytes and searches them with the same bits), bundles web/app.ts with esbuild, and serves the page on
+// these bytes and searches them with the same bits), bundles web/app.ts and its worker (web/worker.ts, where the models run) with esbuild, and serves the page on
 // 127.0.0.1 with the headers threads need (COOP/COEP).  Prints the URL; Ctrl-C stops it.
 //   node scripts/demo-web.mjs [--port 8080] [--host 127.0.0.1]
 import { createServer } from "node:http";
@@ -45,12 +45,13 @@ async function buildIndexes() {
   return counts;
 }
 
+/** The page's script and its worker's, bundled from the package's entry as a user's bundler would. */
 async function bundle() {
   const r = await build({
-    entryPoints: [join(root, "web/app.ts")], bundle: true, format: "esm", platform: "browser", target: "es2022",
-    write: false, minify: true, sourcemap: "inline", outdir: "/", logLevel: "error",
+    entryPoints: { app: join(root, "web/app.ts"), worker: join(root, "web/worker.ts") }, bundle: true, format: "esm", platform: "browser", target: "es2022",
+    write: false, minify: true, sourcemap: "inline", outdir: "/out", logLevel: "error",
   });
-  return r.outputFiles[0].text;
+  return Object.fromEntries(r.outputFiles.map((f) => [`/${f.path.split("/").pop()}`, f.text]));
 }
 
 const TYPES = { ".html": "text/html; charset=utf-8", ".css": "text/css", ".js": "text/javascript", ".json": "application/json", ".png": "image/png", ".jpg": "image/jpeg", ".wav": "audio/wav", ".y4m": "video/x-yuv4mpeg2", ".pmx": "application/octet-stream", ".safetensors": "application/octet-stream" };
@@ -63,14 +64,14 @@ function under(base, rel) {
 
 const t0 = performance.now();
 const counts = await buildIndexes();
-const app = await bundle();
+const scripts = await bundle(); // /app.js, /worker.js
 const server = createServer((req, res) => {
   const url = new URL(req.url, "http://x");
   const headers = { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp", "cross-origin-resource-policy": "same-origin", "cache-control": "no-cache" };
   let file = null, body = null;
   if (req.method !== "GET" && req.method !== "HEAD") { res.writeHead(405, headers).end(); return; }
   if (url.pathname === "/") file = join(root, "web/index.html");
-  else if (url.pathname === "/app.js") body = app;
+  else if (scripts[url.pathname] !== undefined) body = scripts[url.pathname];
   else if (url.pathname === "/app.css") file = join(root, "web/app.css");
   else if (url.pathname.startsWith("/models/")) file = under(join(root, "models"), url.pathname.slice(8));
   else if (url.pathname.startsWith("/index/")) file = under(join(data, ".web"), url.pathname.slice(7));

@@ -2,4 +2,5 @@
 export { MultimodalServingPipeline, ServingQueueFullError, ServingTimeoutError } from "./pipeline.js";
 export type { MultimodalRequest, MultimodalResponse, ServingMetrics, ServingOptions, ServingCache, Preprocessor, Runner } from "./pipeline.js";
 export { exposeServingPipeline, RemoteServingPipeline } from "./remote.js";
-export type { MessageEndpoint } from "./remote.js";
+export { exposeWorker, wrapWorker, WorkerCallError } from "./worker-rpc.js";
+export type { MessageEndpoint, Remote } from "./worker-rpc.js";

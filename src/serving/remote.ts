@@ -1,39 +1,30 @@
 // A MultimodalServingPipeline inside a Worker (a browser Web Worker or a Node worker_threads Worker), so the model
 // runs off the page's or the server's main thread.  The worker calls exposeServingPipeline(pipeline); the main
 // thread talks to it through RemoteServingPipeline, which has the same submit() and getMetrics() (async).
-//   main -> worker  { id, op: "submit", request } | { id, op: "metrics" }
-//   worker -> main  { id, ok: true, value } | { id, ok: false, error, code? }
+// The calls cross by the worker RPC (worker-rpc.ts): submit(request) and metrics().
 // Tensors inside a request cross as { __tensor: dtype, data, shape } and are rebuilt on the other side; bytes,
 // strings, typed arrays and nested arrays cross as they are (structured clone).
 import { Tensor, type DType } from "../tensor.js";
 import { ServingQueueFullError, ServingTimeoutError, type MultimodalRequest, type MultimodalResponse, type ServingMetrics } from "./pipeline.js";
+import { exposeWorker, wrapWorker, type MessageEndpoint, type Remote, type WorkerCallError } from "./worker-rpc.js";
 
-/** What both ends need of a Worker / worker scope / MessagePort: postMessage and a message listener. */
-export interface MessageEndpoint {
-  postMessage(message: unknown): void;
-  /** browsers (Worker, DedicatedWorkerGlobalScope) and Node's MessagePort */
-  addEventListener?(type: "message", listener: (event: { data: unknown }) => void): void;
-  /** Node's Worker and parentPort (EventEmitter) */
-  on?(type: "message", listener: (data: unknown) => void): void;
-}
+type Wire = { __tensor: DType; data: Float32Array | Int32Array; shape: number[] };
+
+const toWire = (modalities: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(modalities).map(([k, v]) => [k, v instanceof Tensor ? ({ __tensor: v.dtype, data: v.data, shape: [...v.shape] } as Wire) : v]));
+const fromWire = (modalities: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(modalities).map(([k, v]) => [k, v && typeof v === "object" && "__tensor" in v ? new Tensor((v as Wire).data, (v as Wire).shape) : v]));
 
 interface Submitter {
   submit(request: MultimodalRequest): Promise<MultimodalResponse>;
   getMetrics(): ServingMetrics;
 }
 
-type Wire = { __tensor: DType; data: Float32Array | Int32Array; shape: number[] };
-
-function listen(end: MessageEndpoint, f: (data: unknown) => void): void {
-  if (typeof end.on === "function") end.on("message", f);
-  else if (typeof end.addEventListener === "function") end.addEventListener("message", (e) => f(e.data));
-  else throw new Error("serving worker: the endpoint has neither on() nor addEventListener()");
+/** What crosses: the pipeline's two calls, requests with their tensors as Wire. */
+interface ServingWorker {
+  submit(request: MultimodalRequest): Promise<MultimodalResponse>;
+  metrics(): ServingMetrics;
 }
-
-const toWire = (modalities: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(modalities).map(([k, v]) => [k, v instanceof Tensor ? ({ __tensor: v.dtype, data: v.data, shape: [...v.shape] } as Wire) : v]));
-const fromWire = (modalities: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(modalities).map(([k, v]) => [k, v && typeof v === "object" && "__tensor" in v ? new Tensor((v as Wire).data, (v as Wire).shape) : v]));
 
 /**
  * In the worker: answers the main thread's requests with `pipeline` (default endpoint: the worker's own scope, or
@@ -47,25 +38,11 @@ const fromWire = (modalities: Record<string, unknown>): Record<string, unknown> 
  * exposeServingPipeline(new MultimodalServingPipeline(clip.model, { batchSize: 8, maxWaitMs: 2 }), parentPort);
  */
 export function exposeServingPipeline(pipeline: Submitter, endpoint: MessageEndpoint = globalThis as unknown as MessageEndpoint): void {
-  listen(endpoint, (data) => {
-    const m = data as { id: number; op: string; request?: MultimodalRequest };
-    const reply = (ok: boolean, value: unknown): void => {
-      if (ok) { endpoint.postMessage({ id: m.id, ok, value }); return; }
-      const e = value as Error & { code?: string };
-      endpoint.postMessage({ id: m.id, ok, error: e?.message ?? String(value), code: e?.code });
-    };
-    if (m.op === "metrics") { reply(true, pipeline.getMetrics()); return; }
-    if (m.op !== "submit" || !m.request) { reply(false, new Error(`serving worker: unknown message ${JSON.stringify(m.op)}`)); return; }
-    const r = m.request;
-    let p: Promise<MultimodalResponse>;
-    try {
-      p = pipeline.submit({ ...r, modalities: fromWire(r.modalities ?? {}) });
-    } catch (e) {
-      reply(false, e);
-      return;
-    }
-    p.then((v) => reply(true, v), (e) => reply(false, e));
-  });
+  const served: ServingWorker = {
+    submit: (r) => pipeline.submit({ ...r, modalities: fromWire(r.modalities ?? {}) }),
+    metrics: () => pipeline.getMetrics(),
+  };
+  exposeWorker(served, endpoint);
 }
 
 /**
@@ -79,48 +56,22 @@ export function exposeServingPipeline(pipeline: Submitter, endpoint: MessageEndp
  * const r = await serving.submit({ requestId: "1", modalities: { image: pngBytes }, task: "embedding" });
  */
 export class RemoteServingPipeline {
-  private next = 1;
-  private readonly pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  private readonly remote: Remote<ServingWorker> & { readonly inFlight: number };
 
   constructor(readonly worker: MessageEndpoint) {
-    listen(worker, (data) => {
-      const m = data as { id: number; ok: boolean; value?: unknown; error?: string; code?: string };
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.ok) p.resolve(m.value);
-      else p.reject(m.code === "queue_full" ? new ServingQueueFullError(m.error) : m.code === "timeout" ? new ServingTimeoutError(m.error) : new Error(m.error));
-    });
-    // a worker that dies fails what it had, instead of leaving those promises pending forever
-    const fail = (why: string): void => {
-      for (const p of this.pending.values()) p.reject(new Error(`RemoteServingPipeline: the worker ${why}`));
-      this.pending.clear();
-    };
-    const w = worker as MessageEndpoint & { on?(t: string, f: (x: any) => void): void; addEventListener?(t: string, f: (x: any) => void): void };
-    if (typeof w.on === "function") {
-      w.on("error", (e: Error) => fail(`failed: ${e?.message ?? e}`));
-      w.on("exit", (code: number) => fail(`exited (code ${code})`));
-    } else if (typeof w.addEventListener === "function") {
-      w.addEventListener("error", (e: { message?: string }) => fail(`failed: ${e?.message ?? "error"}`));
-    }
-  }
-
-  private call<T>(message: Record<string, unknown>): Promise<T> {
-    const id = this.next++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, ...message });
-    });
+    this.remote = wrapWorker<ServingWorker>(worker);
   }
 
   submit(request: MultimodalRequest): Promise<MultimodalResponse> {
-    return this.call({ op: "submit", request: { ...request, modalities: toWire(request.modalities ?? {}) } });
+    return this.remote.submit({ ...request, modalities: toWire(request.modalities ?? {}) }).catch((e: WorkerCallError) => {
+      throw e.code === "queue_full" ? new ServingQueueFullError(e.message) : e.code === "timeout" ? new ServingTimeoutError(e.message) : e.code === "worker_gone" ? new Error(`RemoteServingPipeline: the ${e.message}`) : new Error(e.message);
+    });
   }
 
   getMetrics(): Promise<ServingMetrics> {
-    return this.call({ op: "metrics" });
+    return this.remote.metrics();
   }
 
   /** Requests sent and not yet answered. */
-  get inFlight(): number { return this.pending.size; }
+  get inFlight(): number { return this.remote.inFlight; }
 }

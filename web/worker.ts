@@ -1,0 +1,124 @@
+// The web demo's Worker: every model, index and search runs here, off the page's main thread, behind the worker
+// RPC (exposeWorker; the page calls it through wrapWorker).  Load progress is posted as { progress } messages
+// beside the RPC's answers.
+import {
+  init, env, loadPretrained, exposeWorker, MultimodalIndex, VisionEncoder, Tensor, decodeY4M, saveIndex, loadIndex, deleteIndex, browserStorage,
+  type BrowserStorage, type RetrievalResult, type ImageTextEmbedder, type VideoTextEmbedder, type AudioEmbedder,
+} from "../dist/index.js";
+
+type Space = "image" | "video" | "audio";
+export type Hit = { id: string; score: number; caption: string; yours: boolean };
+const SPACES: Space[] = ["image", "video", "audio"];
+
+let clip: ImageTextEmbedder, vt: VideoTextEmbedder, sounds: AudioEmbedder;
+let sample: Record<Space, MultimodalIndex>, mine: Record<Space, MultimodalIndex>, dims: Record<Space, number>;
+let storage: BrowserStorage;
+let vit: VisionEncoder | null = null;
+
+const hit = (h: RetrievalResult): Hit => ({ id: h.itemId, score: h.score, caption: String(h.metadata?.caption ?? h.itemId), yours: h.metadata?.yours === true });
+const counts = (ix: Record<Space, MultimodalIndex>): Record<Space, number> => ({ image: ix.image.size, video: ix.video.size, audio: ix.audio.size });
+
+/** The k best of the sample collection and the person's own files together. */
+function both(space: Space, q: Float32Array, k: number): Hit[] {
+  const hits = [...sample[space].search(q, k, space), ...(mine[space].size ? mine[space].search(q, k, space) : [])];
+  return hits.sort((a, b) => b.score - a.score).slice(0, k).map(hit);
+}
+
+/** A file's space and embedding, decoded from its bytes as Node does. */
+function embedFile(name: string, bytes: Uint8Array): [Space, Float32Array] {
+  const n = name.toLowerCase();
+  if (/\.(png|jpe?g)$/.test(n)) return ["image", clip.embedImages([bytes])[0]];
+  if (n.endsWith(".wav")) return ["audio", sounds.embed(bytes)];
+  if (n.endsWith(".y4m")) return ["video", vt.embedVideos([decodeY4M(bytes).frames])[0]];
+  throw new Error("not a PNG, JPEG, WAV or Y4M file");
+}
+
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+const ms = (t0: number): number => r1(performance.now() - t0);
+
+export class DemoWorker {
+  /** Loads the models (posting progress) and the indexes; the person's files from `wanted` storage. */
+  async start(threads: number, wanted: BrowserStorage | null, origin: string): Promise<{ sample: Record<Space, number>; mine: Record<Space, number>; storage: BrowserStorage; threads: number; warnings: string[] }> {
+    await init({ threads });
+    env.baseUrl = new URL("/models/", origin).href;
+    const onProgress = (name: string) => (p: unknown) => postMessage({ progress: { name, ...(p as object) } });
+    [clip, vt, sounds] = await Promise.all([
+      loadPretrained("clip-scenes", { onProgress: onProgress("clip-scenes") }),
+      loadPretrained("video-text", { onProgress: onProgress("video-text") }),
+      loadPretrained("audio-events", { onProgress: onProgress("audio-events") }),
+    ]);
+    const loaded = await Promise.all(SPACES.map(async (s) => {
+      const r = await fetch(new URL(`/index/${s}.pmx`, origin));
+      if (!r.ok) throw new Error(`the ${s} index did not load (HTTP ${r.status})`);
+      return MultimodalIndex.load(new Uint8Array(await r.arrayBuffer()));
+    }));
+    sample = { image: loaded[0], video: loaded[1], audio: loaded[2] };
+    dims = { image: clip.dim, video: vt.dim, audio: sounds.dim };
+    storage = browserStorage({ storage: wanted ?? undefined });
+    mine = {} as Record<Space, MultimodalIndex>;
+    const warnings: string[] = [];
+    for (const s of SPACES) {
+      let saved: MultimodalIndex | null = null;
+      try {
+        saved = await loadIndex(`mine-${s}`, { storage });
+      } catch (e) {
+        // a damaged copy: said, and replaced by the next save (it cannot be read anyway)
+        warnings.push(`your saved ${s} files could not be read (${(e as Error).message})`);
+      }
+      mine[s] = saved ?? new MultimodalIndex(dims[s], { kind: "flat" });
+    }
+    return { sample: counts(sample), mine: counts(mine), storage, threads, warnings };
+  }
+
+  searchText(q: string): { image: Hit[]; video: Hit[]; timing: string } {
+    const t1 = performance.now();
+    const [ti] = clip.embedTexts([q]);
+    const t2 = performance.now();
+    const image = both("image", ti, 8);
+    const t3 = performance.now();
+    const video = both("video", vt.embedTexts([q])[0], 5);
+    return { image, video, timing: `embed text ${r1(t2 - t1)} ms, search images ${r1(t3 - t2)} ms, clips (embed + search) ${ms(t3)} ms` };
+  }
+
+  searchFile(name: string, bytes: Uint8Array): { space: Space; hits: Hit[]; timing: string } {
+    const t1 = performance.now();
+    const [space, e] = embedFile(name, bytes);
+    return { space, hits: both(space, e, space === "image" ? 8 : 5), timing: `${name}: decode, embed and search ${ms(t1)} ms` };
+  }
+
+  /** Adds files to the person's indexes and saves the indexes that changed (atomically) before answering. */
+  async addFiles(files: Array<{ name: string; bytes: Uint8Array }>): Promise<{ added: number; skipped: string[]; mine: Record<Space, number>; timing: string }> {
+    const t1 = performance.now(), changed = new Set<Space>(), skipped: string[] = [];
+    for (const f of files) {
+      try {
+        const [space, e] = embedFile(f.name, f.bytes);
+        mine[space].add(`yours/${f.name}`, e, space, { caption: f.name, yours: true });
+        changed.add(space);
+      } catch (err) {
+        skipped.push(`${f.name} (${(err as Error).message})`);
+      }
+    }
+    for (const s of changed) await saveIndex(mine[s], `mine-${s}`, { storage });
+    return { added: files.length - skipped.length, skipped, mine: counts(mine), timing: `added ${files.length - skipped.length} file(s) in ${ms(t1)} ms, saved ${storage === "opfs" ? "to OPFS" : "to IndexedDB"}` };
+  }
+
+  async forget(): Promise<Record<Space, number>> {
+    for (const s of SPACES) {
+      await deleteIndex(`mine-${s}`, { storage });
+      mine[s].dispose();
+      mine[s] = new MultimodalIndex(dims[s], { kind: "flat" });
+    }
+    return counts(mine);
+  }
+
+  /** One ViT-B/16 (the reference design's VisionEncoder defaults, 86 M parameters) embedding of a 224x224 image: ms. */
+  vitB16(): number {
+    vit ??= new VisionEncoder();
+    const x = Tensor.from(new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i * 0.001)), [1, 3, 224, 224]);
+    const t0 = performance.now();
+    vit.forward(x);
+    return ms(t0);
+  }
+}
+
+exposeWorker(new DemoWorker());
