@@ -114,6 +114,17 @@ describe("installed package", () => {
     expect(js).not.toContain("_encode_");
   });
 
+  it("the single-thread browser bundle, wasm included, is at most 150 KB gzipped", async () => {
+    const { gzipSync } = await import("node:zlib");
+    const js = readFileSync(join(root, "dist/browser/polymodal.js"));
+    // what a page downloads for init(): the main file and the chunks it imports statically (the threaded build
+    // is a dynamic import, fetched only by init({ threads }))
+    const statics = [...js.toString("utf8").matchAll(/(?:^|[;}\s])import\s*(?:[\w{},*\s$]+from\s*)?"\.\/([\w.-]+\.js)"/g)].map((m) => m[1]);
+    const bytes = [js, ...statics.map((f) => readFileSync(join(root, "dist/browser", f)))].reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0);
+    console.log(`browser bundle (single thread, wasm inlined): ${(bytes / 1024).toFixed(1)} KB gzipped (${statics.length} static chunk(s))`);
+    expect(bytes).toBeLessThanOrEqual(150 * 1024);
+  });
+
   it("every export path has types", () => {
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
     for (const [path, target] of Object.entries(pkg.exports as Record<string, unknown>)) {

@@ -200,6 +200,33 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
     }
   }, 180_000);
 
+  it("records the microphone (a WAV as Chromium's fake device): draws its log-mel as it streams and transcribes it", async () => {
+    const { chromium } = await import("playwright-core");
+    const list = JSON.parse(readFileSync(join(root, "test/fixtures/speech/transcripts.json"), "utf8")) as Array<{ file: string; text: string }>;
+    const { file, text } = list[1];
+    // the fake device plays the file in a loop, so the live transcript holds the words, repeated
+    const micBrowser = await chromium.launch({
+      executablePath: chromiumPath, timeout: 60_000,
+      args: [...ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required", `--use-file-for-fake-audio-capture=${join(root, "test/fixtures/speech", file)}`],
+    });
+    try {
+      const context = await micBrowser.newContext();
+      await context.grantPermissions(["microphone"]);
+      const page = await open(context);
+      await page.click("#record");
+      await page.waitForFunction((want) => (globalThis as unknown as { polymodalDemo: { transcript: string } }).polymodalDemo.transcript.includes(want), text, { timeout: 30_000 });
+      const frames = await page.evaluate(() => (globalThis as unknown as { polymodalDemo: { melFrames: number } }).polymodalDemo.melFrames);
+      console.log(`web demo microphone: ${file} ("${text}") transcribed live as "${await page.textContent("#transcript")}" after ${frames} log-mel frames`);
+      await page.locator("section[aria-labelledby=mic-h]").screenshot({ path: join(root, "test-artifacts/web-demo-mic.png") });
+      expect(frames).toBeGreaterThan(50); // 50 frames/s at hop 320: the spectrogram streamed for over a second
+      await page.click("#record");
+      await expect.poll(() => page.textContent("#mic-status")).toBe("stopped");
+      expect(await page.getAttribute("#record", "aria-pressed")).toBe("false");
+    } finally {
+      await micBrowser.close();
+    }
+  }, 120_000);
+
   it("works at 360 px wide, every control labelled and reachable by keyboard", async () => {
     const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
     try {

@@ -15,6 +15,8 @@ const state = {
   ready: false, threads, results: {} as Record<string, Array<{ id: string; score: number }>>, timing: "", mine: 0, storage: "",
   /** frames the page drew per second while the worker ran one ViT-B/16 embedding, and how long that took */
   vit: null as null | { fps: number; ms: number },
+  /** the live transcript and the log-mel frames drawn so far */
+  transcript: "", melFrames: 0,
 };
 (globalThis as unknown as { polymodalDemo: typeof state }).polymodalDemo = state;
 
@@ -38,7 +40,9 @@ function progressRow(name: string): void {
 }
 worker.addEventListener("message", (e: MessageEvent) => {
   const p = (e.data as { progress?: LoadProgress & { name: string } }).progress;
-  if (p) bars.get(p.name)?.(p);
+  if (!p) return;
+  if (!bars.has(p.name)) progressRow(p.name); // the recogniser loads on the first recording
+  bars.get(p.name)!(p);
 });
 
 function show(list: string, hits: Hit[], space: string): void {
@@ -80,6 +84,80 @@ async function fpsDuring<T>(work: Promise<T>): Promise<{ fps: number; value: T }
   const value = await work;
   running = false;
   return { fps: (frames * 1000) / (performance.now() - t0), value };
+}
+
+// The microphone: an AudioContext at 16 kHz (the browser resamples), an AudioWorklet handing 128-sample blocks to
+// this thread, sent to the worker every 100 ms; the worker returns the log-mel frames they completed (drawn as a
+// scrolling image) and the transcript of the last seconds.
+const CAPTURE = `class Capture extends AudioWorkletProcessor {
+  process(inputs) { const c = inputs[0] && inputs[0][0]; if (c) this.port.postMessage(c.slice(0)); return true; }
+}
+registerProcessor("polymodal-capture", Capture);`;
+let recording: { ctx: AudioContext; stream: MediaStream; timer: number; blocks: Float32Array[]; nMels: number } | null = null;
+
+function drawMel(mel: Float32Array, frames: number, nMels: number): void {
+  if (!frames) return;
+  const canvas = $("mel") as HTMLCanvasElement, g = canvas.getContext("2d")!;
+  const W = canvas.width, H = canvas.height, rows = H / nMels;
+  // scroll left by `frames` pixels, then draw the new columns (low frequencies at the bottom)
+  g.drawImage(canvas, -frames, 0);
+  for (let t = 0; t < frames; t++) {
+    for (let b = 0; b < nMels; b++) {
+      const v = Math.max(0, Math.min(1, (mel[b * frames + t] + 2) / 5));
+      g.fillStyle = `hsl(${250 - 200 * v}, 90%, ${10 + 55 * v}%)`;
+      g.fillRect(W - frames + t, H - (b + 1) * rows, 1, rows);
+    }
+  }
+  state.melFrames += frames;
+}
+
+async function startRecording(): Promise<void> {
+  const button = $("record");
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+    const ctx = new AudioContext({ sampleRate: 16000 });
+    const nMels = await remote.micStart(ctx.sampleRate);
+    await ctx.audioWorklet.addModule(URL.createObjectURL(new Blob([CAPTURE], { type: "text/javascript" })));
+    const node = new AudioWorkletNode(ctx, "polymodal-capture");
+    const silent = ctx.createGain();
+    silent.gain.value = 0; // the graph must reach the destination to be pulled; nothing is heard
+    ctx.createMediaStreamSource(stream).connect(node).connect(silent).connect(ctx.destination);
+    const blocks: Float32Array[] = [];
+    node.port.onmessage = (e: MessageEvent) => blocks.push(e.data as Float32Array);
+    let busy = false;
+    const timer = window.setInterval(async () => {
+      if (busy || !blocks.length) return;
+      busy = true;
+      const n = blocks.reduce((a, b) => a + b.length, 0), chunk = new Float32Array(n);
+      let at = 0;
+      for (const b of blocks.splice(0)) { chunk.set(b, at); at += b.length; }
+      const r = await remote.micPush(chunk);
+      drawMel(r.mel, r.frames, nMels);
+      if (r.text !== state.transcript) { state.transcript = r.text; $("transcript").textContent = r.text; }
+      busy = false;
+    }, 100);
+    recording = { ctx, stream, timer, blocks, nMels };
+    button.textContent = "Stop";
+    button.setAttribute("aria-pressed", "true");
+    $("mic-status").textContent = "listening…";
+  } catch (e) {
+    $("mic-status").textContent = `cannot record: ${(e as Error).message}`;
+  }
+}
+
+async function stopRecording(): Promise<void> {
+  if (!recording) return;
+  const r = recording;
+  recording = null;
+  window.clearInterval(r.timer);
+  for (const t of r.stream.getTracks()) t.stop();
+  await r.ctx.close();
+  const text = await remote.micStop();
+  state.transcript = text;
+  $("transcript").textContent = text;
+  $("record").textContent = "Record";
+  $("record").setAttribute("aria-pressed", "false");
+  $("mic-status").textContent = "stopped";
 }
 
 async function main(): Promise<void> {
@@ -135,7 +213,8 @@ async function main(): Promise<void> {
     timing(`ViT-B/16 (86 M parameters) embedded a 224x224 image in ${value.toFixed(0)} ms in the worker; meanwhile this page drew ${fps.toFixed(0)} frames per second`);
     ($("vit") as HTMLButtonElement).disabled = false;
   });
-  for (const id of ["q", "go", "file", "add", "forget", "vit"]) ($(id) as HTMLInputElement).disabled = false;
+  $("record").addEventListener("click", () => void (recording ? stopRecording() : startRecording()));
+  for (const id of ["q", "go", "file", "add", "forget", "vit", "record"]) ($(id) as HTMLInputElement).disabled = false;
   state.ready = true;
 }
 

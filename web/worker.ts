@@ -3,7 +3,7 @@
 // beside the RPC's answers.
 import {
   init, env, loadPretrained, exposeWorker, MultimodalIndex, VisionEncoder, Tensor, decodeY4M, saveIndex, loadIndex, deleteIndex, browserStorage,
-  type BrowserStorage, type RetrievalResult, type ImageTextEmbedder, type VideoTextEmbedder, type AudioEmbedder,
+  StreamingMelSpectrogram, type BrowserStorage, type RetrievalResult, type ImageTextEmbedder, type VideoTextEmbedder, type AudioEmbedder, type SpeechRecognizer,
 } from "../dist/index.js";
 
 type Space = "image" | "video" | "audio";
@@ -14,6 +14,11 @@ let clip: ImageTextEmbedder, vt: VideoTextEmbedder, sounds: AudioEmbedder;
 let sample: Record<Space, MultimodalIndex>, mine: Record<Space, MultimodalIndex>, dims: Record<Space, number>;
 let storage: BrowserStorage;
 let vit: VisionEncoder | null = null;
+let asr: SpeechRecognizer | null = null;
+
+/** The microphone: its log-mel (what the page draws) as it streams, and the last seconds of audio to transcribe. */
+const MIC_SECONDS = 8, RATE = 16000;
+let mic: { mel: StreamingMelSpectrogram; audio: Float32Array; filled: number; sinceText: number; text: string } | null = null;
 
 const hit = (h: RetrievalResult): Hit => ({ id: h.itemId, score: h.score, caption: String(h.metadata?.caption ?? h.itemId), yours: h.metadata?.yours === true });
 const counts = (ix: Record<Space, MultimodalIndex>): Record<Space, number> => ({ image: ix.image.size, video: ix.video.size, audio: ix.audio.size });
@@ -109,6 +114,48 @@ export class DemoWorker {
       mine[s] = new MultimodalIndex(dims[s], { kind: "flat" });
     }
     return counts(mine);
+  }
+
+  /**
+   * Starts a microphone stream at 16 kHz (the page's AudioContext resamples): loads the recogniser on first use.
+   * Returns the log-mel's number of bands.
+   */
+  async micStart(sampleRate: number): Promise<number> {
+    if (sampleRate !== RATE) throw new Error(`the microphone stream must be ${RATE} Hz, got ${sampleRate}`);
+    asr ??= await loadPretrained("asr-words", { onProgress: (p) => postMessage({ progress: { name: "asr-words", ...p } }) });
+    const f = asr.card.features;
+    mic = { mel: new StreamingMelSpectrogram({ sampleRate: f.sampleRate, nFft: f.nFft, hopLength: f.hopLength, nMels: f.nMels }), audio: new Float32Array(MIC_SECONDS * RATE), filled: 0, sinceText: 0, text: "" };
+    return f.nMels;
+  }
+
+  /**
+   * Samples from the microphone: the log-mel frames they completed, normalised as the recogniser sees them
+   * ((nMels, frames) row-major), and the transcript of the last seconds, recomputed once a second.
+   */
+  micPush(chunk: Float32Array): { mel: Float32Array; frames: number; text: string } {
+    if (!mic || !asr) throw new Error("micPush before micStart");
+    const m = mic.mel.push(chunk), frames = m.shape[1], f = asr.card.features;
+    const mel = new Float32Array(m.data.length);
+    for (let i = 0; i < mel.length; i++) mel[i] = (Math.log((m.data as Float32Array)[i] + 1e-6) - f.mean) / f.std;
+    // keep the last MIC_SECONDS of audio
+    const a = mic.audio, n = Math.min(chunk.length, a.length);
+    if (mic.filled + n > a.length) { a.copyWithin(0, mic.filled + n - a.length, mic.filled); mic.filled = a.length - n; }
+    a.set(chunk.subarray(chunk.length - n), mic.filled);
+    mic.filled += n;
+    mic.sinceText += chunk.length;
+    if (mic.sinceText >= RATE && mic.filled >= RATE / 4) {
+      mic.sinceText = 0;
+      mic.text = asr.transcribe({ waveform: a.slice(0, mic.filled), sampleRate: RATE }).text;
+    }
+    return { mel, frames, text: mic.text };
+  }
+
+  /** Ends the stream: the transcript of the last seconds. */
+  micStop(): string {
+    if (!mic || !asr) return "";
+    const text = mic.filled >= RATE / 4 ? asr.transcribe({ waveform: mic.audio.slice(0, mic.filled), sampleRate: RATE }).text : mic.text;
+    mic = null;
+    return text;
   }
 
   /** One ViT-B/16 (the reference design's VisionEncoder defaults, 86 M parameters) embedding of a 224x224 image: ms. */
