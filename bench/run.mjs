@@ -1,4 +1,5 @@
-// `npm run bench`: polymodal's kernels side by side with XNNPACK (tfjs-backend-wasm), onnxruntime-web and
+// `npm run bench` (or `npm run bench -- <group>`: gemm, conv, audio, models, quantized, threads, retrieval, serve,
+// scale, browser): polymodal's kernels side by side with XNNPACK (tfjs-backend-wasm), onnxruntime-web and
 // Meyda in this process, and torchaudio in a separate process, all single-threaded; ratios, not absolute
 // times, are the result (these machines are shared and noisy).
 import { init } from "../dist/index.js";
@@ -11,6 +12,7 @@ import { benchQuantized } from "./quantized.mjs";
 import { benchThreads } from "./threads.mjs";
 import { benchServe } from "./serve.mjs";
 import { benchScale } from "./scale.mjs";
+import { benchBrowser } from "./browser.mjs";
 import { writeBenchmarksDoc } from "./report.mjs";
 
 await init();
@@ -45,6 +47,7 @@ if (!only || only === "threads") push("threads", ...(await benchThreads()));
 if (!only || only === "retrieval") push("retrieval", ...(await benchRetrieval()));
 if (!only || only === "serve") push("serve", ...(await benchServe()));
 if (!only || only === "scale") push("scale", ...(await benchScale()));
+if (!only || only === "browser") push("browser", ...(await benchBrowser()));
 console.log("\nsummary");
 for (const l of lines) console.log("  " + l);
 writeBenchmarksDoc(byGroup);
