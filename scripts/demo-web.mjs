@@ -74,6 +74,7 @@ const server = createServer((req, res) => {
   else if (scripts[url.pathname] !== undefined) body = scripts[url.pathname];
   else if (url.pathname === "/app.css") file = join(root, "web/app.css");
   else if (url.pathname.startsWith("/models/")) file = under(join(root, "models"), url.pathname.slice(8));
+  else if (url.pathname.startsWith("/polymodal/")) file = under(join(root, "dist/browser"), url.pathname.slice(11)); // the prebuilt bundle and worker
   else if (url.pathname.startsWith("/index/")) file = under(join(data, ".web"), url.pathname.slice(7));
   else if (url.pathname.startsWith("/data/")) file = under(data, url.pathname.slice(6));
   if (!file && body === null) { res.writeHead(404, { ...headers, "content-type": "text/plain" }).end("not found"); return; }

@@ -26,7 +26,7 @@ export const LAYERS: Record<string, number> = {
   "app": 10,
   "server": 11,
   "cli": 12,
-  "index.ts": 13,
+  "index.ts": 13, "worker.ts": 13,
 };
 
 /** What a file outside src/core/ and src/bindings/ may import from src/bindings/. */

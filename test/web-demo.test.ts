@@ -227,6 +227,36 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
     }
   }, 120_000);
 
+  it("the prebuilt polymodal/worker (dist/browser/worker.js) hosts a pipeline in a page's Worker with Node's bits", async () => {
+    const clip = await loadPretrained("clip-scenes");
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(url);
+      // the worker RPC's messages by hand: { id, method, args } -> { id, ok, value | error }
+      const got = await page.evaluate(async () => {
+        const w = new Worker("/polymodal/worker.js", { type: "module" });
+        let next = 0;
+        const call = (method: string, ...args: unknown[]) => new Promise<any>((resolve, reject) => {
+          const id = ++next;
+          const on = (e: MessageEvent) => { if (e.data?.id !== id) return; w.removeEventListener("message", on); e.data.ok ? resolve(e.data.value) : reject(new Error(e.data.error)); };
+          w.addEventListener("message", on);
+          w.postMessage({ id, method, args });
+        });
+        await call("init");
+        await call("load", "clip-scenes", { baseUrl: "/models/" });
+        const [e] = await call("embedTexts", "clip-scenes", ["two small red circles on the left"]);
+        const err = await call("transcribe", "clip-scenes", new Uint8Array(4)).catch((x: Error) => x.message);
+        w.terminate();
+        return { e: Array.from(e as Float32Array), err };
+      });
+      expect(Float32Array.from(got.e)).toEqual(clip.embedTexts(["two small red circles on the left"])[0]);
+      expect(got.err).toMatch(/clip-scenes does not transcribe speech/);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
   it("works at 360 px wide, every control labelled and reachable by keyboard", async () => {
     const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
     try {

@@ -87,3 +87,42 @@ describe("worker RPC", () => {
     await Promise.all([expect(pending).rejects.toThrow(/worker exited \(code 3\)/), expect(gone).rejects.toThrow(/worker exited/)]);
   });
 });
+
+describe("polymodal/worker: a whole pipeline in a worker thread (PipelineHost)", () => {
+  it("loads models, embeds, transcribes, indexes and searches with the same bits as this thread", async () => {
+    const { PipelineHost, MultimodalIndex, encodePng } = await import("../src/index.js");
+    const { readFileSync, readdirSync } = await import("node:fs");
+    const { makeScene, SIZE } = await import("../scripts/scenes.mjs");
+    const w = new Worker(join(root, "dist/worker.js"));
+    try {
+      const host = wrapWorker<InstanceType<typeof PipelineHost>>(w);
+      await host.init();
+      expect(await host.load("clip-scenes")).toEqual({ name: "clip-scenes", dim: 64 });
+      await host.load("asr-words");
+      const clip = await loadPretrained("clip-scenes"), asr = await loadPretrained("asr-words");
+      const pngs = [1, 2, 3].map((i) => encodePng({ width: SIZE, height: SIZE, channels: 3, data: makeScene(9_000_000 + i).pixels }));
+      const embs = await host.embedImages("clip-scenes", pngs);
+      embs.forEach((e, i) => expect(Buffer.from(e.buffer).equals(Buffer.from(clip.embedImages([pngs[i]])[0].buffer))).toBe(true));
+      const [q] = await host.embedTexts("clip-scenes", [makeScene(9_000_002).caption]);
+      expect(Buffer.from(q.buffer).equals(Buffer.from(clip.embedTexts([makeScene(9_000_002).caption])[0].buffer))).toBe(true);
+      // an index in the worker: add, search (with a metadata filter as an object), save; the bytes reload here
+      await host.createIndex("photos", 64);
+      expect(await host.add("photos", ["a", "b", "c"], embs, "image", [{ n: 1 }, { n: 2 }, { n: 3 }])).toBe(3);
+      const local = new MultimodalIndex(64);
+      local.addBatch(["a", "b", "c"], embs, "image", [{ n: 1 }, { n: 2 }, { n: 3 }]);
+      expect(await host.search("photos", q, 3)).toEqual(local.search(q, 3));
+      expect((await host.search("photos", q, 3, "image", { filter: { n: 1 } })).map((h) => h.itemId)).toEqual(["a"]);
+      expect(MultimodalIndex.load(await host.saveIndex("photos")).search(q, 3)).toEqual(local.search(q, 3));
+      // speech
+      const dir = join(root, "test/fixtures/speech"), wav = new Uint8Array(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith(".wav"))!)));
+      expect((await host.transcribe("asr-words", wav)).text).toBe(asr.transcribe(wav).text);
+      // errors name what is wrong
+      await expect(host.load("nope" as never)).rejects.toThrow(/unknown model "nope"; shipped: /);
+      await expect(host.embedTexts("video-text", ["x"])).rejects.toThrow(/load\("video-text"\) first/);
+      await expect(host.transcribe("clip-scenes", wav)).rejects.toThrow(/clip-scenes does not transcribe speech/);
+      await expect(host.search("nothing", q, 1)).rejects.toThrow(/no index "nothing"/);
+    } finally {
+      await w.terminate();
+    }
+  }, 60_000);
+});

@@ -4,3 +4,4 @@ export type { MultimodalRequest, MultimodalResponse, ServingMetrics, ServingOpti
 export { exposeServingPipeline, RemoteServingPipeline } from "./remote.js";
 export { exposeWorker, wrapWorker, WorkerCallError } from "./worker-rpc.js";
 export type { MessageEndpoint, Remote } from "./worker-rpc.js";
+export { PipelineHost, exposePipelineHost } from "./pipeline-host.js";
