@@ -146,7 +146,18 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
         const demo = (): Promise<Demo & { mine: number; storage: string }> => page.evaluate(() => (globalThis as unknown as { polymodalDemo: Demo & { mine: number; storage: string } }).polymodalDemo);
         expect((await demo()).storage).toBe(storage);
         const payload = (f: string, mimeType: string) => ({ name: f.split("/").pop()!, mimeType, buffer: readFileSync(f) });
-        await page.setInputFiles("#add", [payload(png, "image/png"), { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("x") }, payload(wav, "audio/wav")]);
+        if (storage === "opfs") {
+          // dropped on the page, as a person does: a DataTransfer holding the files
+          const files = [payload(png, "image/png"), { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("x") }, payload(wav, "audio/wav")];
+          const dt = await page.evaluateHandle((fs) => {
+            const d = new DataTransfer();
+            for (const f of fs) d.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.mimeType }));
+            return d;
+          }, files.map((f) => ({ name: f.name, mimeType: f.mimeType, bytes: [...f.buffer] })));
+          await page.dispatchEvent("#mine", "drop", { dataTransfer: dt });
+        } else {
+          await page.setInputFiles("#add", [payload(png, "image/png"), { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("x") }, payload(wav, "audio/wav")]);
+        }
         await page.waitForFunction(() => (globalThis as unknown as { polymodalDemo: { mine: number } }).polymodalDemo.mine === 2);
         expect(await page.textContent("#timing")).toMatch(/added 2 file\(s\) .* skipped notes\.txt \(not a PNG, JPEG, WAV or Y4M file\)/);
         await page.reload();

@@ -197,13 +197,17 @@ async function main(): Promise<void> {
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); const f = e.dataTransfer?.files[0]; if (f) void searchFile(f); });
-  $("add").addEventListener("change", async (e) => {
-    const files = Array.from((e.target as HTMLInputElement).files ?? []);
+  const addFiles = async (files: File[]): Promise<void> => {
     if (!files.length) return;
     const r = await remote.addFiles(await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) }))));
     showMine(r.mine);
     timing(`${r.timing}${r.skipped.length ? `; skipped ${r.skipped.join(", ")}` : ""}`);
-  });
+  };
+  $("add").addEventListener("change", (e) => void addFiles(Array.from((e.target as HTMLInputElement).files ?? [])));
+  const mineDrop = $("mine");
+  mineDrop.addEventListener("dragover", (e) => { e.preventDefault(); mineDrop.classList.add("over"); });
+  mineDrop.addEventListener("dragleave", () => mineDrop.classList.remove("over"));
+  mineDrop.addEventListener("drop", (e) => { e.preventDefault(); mineDrop.classList.remove("over"); void addFiles(Array.from(e.dataTransfer?.files ?? [])); });
   $("forget").addEventListener("click", async () => showMine(await remote.forget()));
   $("vit").addEventListener("click", async () => {
     ($("vit") as HTMLButtonElement).disabled = true;
