@@ -1,3 +1,3 @@
 // Text: Hugging Face tokenizer.json tokenizers and a byte-level default.
-export { Tokenizer, ByteTokenizer } from "./tokenizer.js";
+export { Tokenizer, ByteTokenizer, onigToRegExp } from "./tokenizer.js";
 export type { Encoding, EncodeOptions } from "./tokenizer.js";

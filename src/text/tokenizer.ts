@@ -24,9 +24,82 @@ function bad(msg: string): never {
   throw new Error(`Tokenizer: ${msg}`);
 }
 
+// ---- patterns as the reference reads them -------------------------------------------------------------------
+// tokenizer.json regexes are Oniguruma's (the Rust crate uses onig); JS RegExp differs in two ways that change
+// results on real text, both translated here: `\s` is Unicode White_Space in Oniguruma (JS adds U+FEFF and drops
+// U+0085), and JS before ES2025 has no inline case-insensitive group `(?i:...)`.  Anything else Oniguruma-only
+// is refused by name rather than read differently.
+const WHITE = "\\t\\n\\v\\f\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+/** Oniguruma's Unicode word characters: letters, marks, decimal digits, connector punctuation. */
+const WORD = "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\u200c\\u200d";
+/** Rust's char::is_whitespace (Unicode White_Space), for Strip and friends. */
+const WHITE_RE = new RegExp(`[${WHITE}]`, "u");
+
+/** An Oniguruma pattern from tokenizer.json as an equivalent JS RegExp (global, Unicode). */
+export function onigToRegExp(pattern: string): RegExp {
+  let out = "", inClass = 0, ci = 0;
+  const groups: boolean[] = []; // per open group: whether it opened a (?i:
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === "\\") {
+      const n = pattern[i + 1];
+      if (n === undefined) bad(`pattern ${JSON.stringify(pattern)} ends with a backslash`);
+      if (n === "s") { out += inClass ? WHITE : `[${WHITE}]`; i++; continue; }
+      // \w and \d are Unicode in Oniguruma, ASCII in JS
+      if (n === "w") { out += inClass ? WORD : `[${WORD}]`; i++; continue; }
+      if (n === "d") { out += "\\p{Nd}"; i++; continue; }
+      if (n === "W" || n === "D") { if (inClass) bad(`pattern ${JSON.stringify(pattern)}: \\${n} inside a character class is not supported`); out += n === "W" ? `[^${WORD}]` : "\\P{Nd}"; i++; continue; }
+      if (n === "S") { if (inClass) bad(`pattern ${JSON.stringify(pattern)}: \\S inside a character class is not supported`); out += `[^${WHITE}]`; i++; continue; }
+      if (n === "p" || n === "P" || n === "u" || n === "x") {
+        // \p{..} / \u.... / \x.. pass through whole
+        const m = pattern.slice(i).match(/^\\[pP]\{[^}]*\}|^\\u[0-9a-fA-F]{4}|^\\u\{[0-9a-fA-F]+\}|^\\x[0-9a-fA-F]{2}|^\\x\{[0-9a-fA-F]+\}/);
+        if (!m) bad(`pattern ${JSON.stringify(pattern)}: unsupported escape at ${i}`);
+        out += m[0].replace(/^\\x\{/, "\\u{");
+        i += m[0].length - 1;
+        continue;
+      }
+      if (/[AzZGhHRXKyYk]/.test(n)) bad(`pattern ${JSON.stringify(pattern)}: Oniguruma escape \\${n} is not supported`);
+      out += c + n; i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === "[") bad(`pattern ${JSON.stringify(pattern)}: ${pattern[i + 1] === ":" ? "POSIX classes" : "nested character classes"} are not supported`);
+      if (c === "]") { inClass = 0; out += c; continue; }
+      out += c;
+      continue;
+    }
+    if (c === "[") { inClass = 1; out += c; if (pattern[i + 1] === "^") { out += "^"; i++; } if (pattern[i + 1] === "]") { out += "\\]"; i++; } continue; }
+    if (c === "(") {
+      if (pattern.startsWith("(?i:", i)) { groups.push(true); ci++; out += "(?:"; i += 3; continue; }
+      if (pattern[i + 1] === "?" && !/^\(\?(?::|=|!|<=|<!)/.test(pattern.slice(i))) bad(`pattern ${JSON.stringify(pattern)}: group ${pattern.slice(i, i + 4)} is not supported`);
+      groups.push(false); out += c; continue;
+    }
+    if (c === ")") { if (groups.pop()) ci--; out += c; continue; }
+    if (ci && /\p{L}/u.test(c) && c.toLowerCase() !== c.toUpperCase()) { out += `[${c.toLowerCase()}${c.toUpperCase()}]`; continue; }
+    out += c;
+  }
+  try {
+    return new RegExp(out, "gu");
+  } catch (e) {
+    bad(`pattern ${JSON.stringify(pattern)} cannot be read (${(e as Error).message})`);
+  }
+}
+
+/** A tokenizer.json pattern ({ String } literal or { Regex }) as a global RegExp. */
+function patternOf(what: string, p: Json): RegExp {
+  if (p && typeof p.String === "string") return new RegExp(p.String.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gu");
+  if (p && typeof p.Regex === "string") return onigToRegExp(p.Regex);
+  bad(`${what}: pattern must be { "String": ... } or { "Regex": ... }, got ${JSON.stringify(p)}`);
+}
+
+/** Lower-casing character by character, as the reference does (a final Σ becomes σ, not ς). */
+const lowercase = (s: string): string => { let o = ""; for (const c of s) o += c.toLowerCase(); return o; };
+
 // ---- normalisers --------------------------------------------------------------------------------------------
-const isControl = (c: string): boolean => c !== "\t" && c !== "\n" && c !== "\r" && /[\p{Cc}\p{Cf}]/u.test(c);
-const isWhite = (c: string): boolean => c === " " || c === "\t" || c === "\n" || c === "\r" || /\p{Zs}/u.test(c);
+// as the reference's BertNormalizer: "other" characters (control, format, private use, unassigned, surrogates) are
+// removed, and whitespace is Unicode White_Space (U+2028 and U+2029 too)
+const isControl = (c: string): boolean => c !== "\t" && c !== "\n" && c !== "\r" && /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}]/u.test(c);
+const isWhite = (c: string): boolean => c === "\t" || c === "\n" || c === "\r" || WHITE_RE.test(c);
 function isChinese(cp: number): boolean {
   return (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x20000 && cp <= 0x2a6df) ||
     (cp >= 0x2a700 && cp <= 0x2b73f) || (cp >= 0x2b740 && cp <= 0x2b81f) || (cp >= 0x2b820 && cp <= 0x2ceaf) ||
@@ -49,11 +122,21 @@ function normalizer(n: Json): (s: string) => string {
           out += c;
         }
         if (strip) out = out.normalize("NFD").replace(/\p{Mn}/gu, "");
-        if (lower) out = out.toLowerCase();
+        if (lower) out = lowercase(out);
         return out;
       };
     }
-    case "Lowercase": return (s) => s.toLowerCase();
+    case "Lowercase": return lowercase;
+    case "Replace": {
+      const re = patternOf("Replace normalizer", n.pattern), content = String(n.content ?? "");
+      return (s) => s.replace(re, () => content);
+    }
+    case "Prepend": { const pre = String(n.prepend ?? ""); return (s) => (s.length ? pre + s : s); }
+    case "Strip": {
+      const left = n.strip_left ?? true, right = n.strip_right ?? true;
+      const l = new RegExp(`^[${WHITE}]+`, "u"), r = new RegExp(`[${WHITE}]+$`, "u");
+      return (s) => { if (left) s = s.replace(l, ""); if (right) s = s.replace(r, ""); return s; };
+    }
     case "NFD": case "NFC": case "NFKD": case "NFKC": return (s) => s.normalize(n.type);
     case "StripAccents": return (s) => s.normalize("NFD").replace(/\p{Mn}/gu, "");
     case "Sequence": { const fs = (n.normalizers as Json[]).map(normalizer); return (s) => fs.reduce((a, f) => f(a), s); }
@@ -95,8 +178,8 @@ function preTokenizer(p: Json): (s: string) => string[] {
         if (cur) out.push(cur);
         return out;
       };
-    case "Whitespace": return (s) => s.match(/\w+|[^\w\s]+/gu) ?? [];
-    case "WhitespaceSplit": return (s) => s.split(/\s+/u).filter(Boolean);
+    case "Whitespace": { const re = onigToRegExp("\\w+|[^\\w\\s]+"); return (s) => s.match(re) ?? []; }
+    case "WhitespaceSplit": { const re = new RegExp(`[${WHITE}]+`, "u"); return (s) => s.split(re).filter(Boolean); }
     case "ByteLevel": {
       const prefix = p.add_prefix_space ?? false, regex = p.use_regex ?? true;
       const enc = new TextEncoder();
@@ -106,12 +189,84 @@ function preTokenizer(p: Json): (s: string) => string[] {
         return parts.map((w) => Array.from(enc.encode(w), (b) => B2U[b]).join(""));
       };
     }
+    case "Split": {
+      const re = patternOf("Split pre-tokenizer", p.pattern), invert = p.invert === true;
+      return splitter(p.behavior ?? "Isolated", (s) => {
+        const marks: Array<[number, number, boolean]> = [];
+        let at = 0;
+        for (const m of s.matchAll(re)) {
+          if (m[0].length === 0) continue;
+          if (m.index! > at) marks.push([at, m.index!, invert]);
+          marks.push([m.index!, m.index! + m[0].length, !invert]);
+          at = m.index! + m[0].length;
+        }
+        if (at < s.length) marks.push([at, s.length, invert]);
+        return marks;
+      });
+    }
+    case "Punctuation": return splitter(p.behavior ?? "Isolated", charMarks(isPunct));
+    case "Digits": return splitter(p.individual_digits ? "Isolated" : "Contiguous", charMarks((c) => /\p{N}/u.test(c)), !p.individual_digits);
     case "Sequence": {
       const fs = (p.pretokenizers as Json[]).map(preTokenizer);
       return (s) => fs.reduce((words: string[], f) => words.flatMap((w) => f(w)), [s]);
     }
     default: bad(`pre-tokenizer ${JSON.stringify(p.type)} is not supported in this build`);
   }
+}
+
+/** Each character as its own segment, marked by `test` (adjacent characters of one kind are joined later if asked). */
+function charMarks(test: (c: string) => boolean): (s: string) => Array<[number, number, boolean]> {
+  return (s) => {
+    const out: Array<[number, number, boolean]> = [];
+    let at = 0;
+    for (const c of s) { out.push([at, at + c.length, test(c)]); at += c.length; }
+    // runs of non-matching characters are one segment, as the reference's find_matches gives them
+    const merged: Array<[number, number, boolean]> = [];
+    for (const m of out) {
+      const last = merged[merged.length - 1];
+      if (last && !last[2] && !m[2]) last[1] = m[1];
+      else merged.push(m);
+    }
+    return merged;
+  };
+}
+
+/**
+ * A pre-tokenizer splitting by marked segments (start, end, matched), with the reference's behaviours: Removed
+ * drops matches; Isolated keeps every segment; MergedWithPrevious / MergedWithNext attach a match to the segment
+ * before / after it (unless that is a match too); Contiguous joins runs of the same kind.  Empty pieces are dropped.
+ */
+function splitter(behavior: string, marks: (s: string) => Array<[number, number, boolean]>, contiguousDigits = false): (s: string) => string[] {
+  if (!["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"].includes(behavior)) bad(`split behavior ${JSON.stringify(behavior)} is not supported`);
+  void contiguousDigits;
+  return (s) => {
+    const ms = marks(s);
+    let segs: Array<[number, number]> = [];
+    if (behavior === "Removed") segs = ms.filter((m) => !m[2]).map((m) => [m[0], m[1]]);
+    else if (behavior === "Isolated") segs = ms.map((m) => [m[0], m[1]]);
+    else if (behavior === "MergedWithPrevious") {
+      let prev = false;
+      for (const [a, b, m] of ms) {
+        if (m && !prev && segs.length) segs[segs.length - 1][1] = b; else segs.push([a, b]);
+        prev = m;
+      }
+    } else if (behavior === "MergedWithNext") {
+      let prev = false;
+      for (let i = ms.length - 1; i >= 0; i--) {
+        const [a, b, m] = ms[i];
+        if (m && !prev && segs.length) segs[segs.length - 1][0] = a; else segs.push([a, b]);
+        prev = m;
+      }
+      segs.reverse();
+    } else {
+      let prev: boolean | null = null;
+      for (const [a, b, m] of ms) {
+        if (m === prev && segs.length) segs[segs.length - 1][1] = b; else segs.push([a, b]);
+        prev = m;
+      }
+    }
+    return segs.filter(([a, b]) => b > a).map(([a, b]) => s.slice(a, b));
+  };
 }
 
 // ---- models ---------------------------------------------------------------------------------------------------
@@ -202,12 +357,14 @@ function bpe(m: Json): Model {
   const ranks = new Map<string, number>();
   (m.merges as Array<string | [string, string]>).forEach((mg, i) => ranks.set(typeof mg === "string" ? mg : mg.join(" "), i));
   const unk: string | null = m.unk_token ?? null;
+  const ignoreMerges = m.ignore_merges === true;
   const cache = new Map<string, string[]>();
   return {
     vocab, unk,
     tokenize(word) {
       const hit = cache.get(word);
       if (hit) return hit;
+      if (ignoreMerges && vocab.has(word)) return [word]; // a whole word in the vocabulary is one token
       // merge the lowest-ranked adjacent pair (leftmost on ties) until none is in the merge list: symbols in a linked
       // list, candidate pairs in a heap keyed by their left symbol's first character, so a word of n characters
       // costs O(n log n) (one 20,000-character word took 48.7 s with a rescan per merge)
@@ -428,7 +585,7 @@ export class Tokenizer {
     const d = this.decoder;
     if (this.byteLevel) {
       const bytes = new Uint8Array([...toks.join("")].map((c) => U2B.get(c) ?? 63));
-      return new TextDecoder().decode(bytes);
+      return new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes); // a leading BOM is text, as the reference keeps it
     }
     // WordPiece decoder as Hugging Face's: strip the prefix or add a space, then clean up *each token*
     const prefix = d?.prefix ?? "##";
@@ -476,6 +633,6 @@ export class ByteTokenizer {
   decode(ids: ArrayLike<number>): string {
     const bytes: number[] = [];
     for (let i = 0; i < ids.length; i++) if (ids[i] >= 3) bytes.push(ids[i] - 3);
-    return new TextDecoder().decode(new Uint8Array(bytes));
+    return new TextDecoder("utf-8", { ignoreBOM: true }).decode(new Uint8Array(bytes));
   }
 }

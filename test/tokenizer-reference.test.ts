@@ -1,0 +1,48 @@
+// polymodal's Tokenizer against Hugging Face's own (the `tokenizers` Rust crate, run by
+// scripts/fixtures/gen_tokenizer_cases.mjs): every case — a tokenizer.json configured as today's model families
+// configure theirs — encodes every line of test/fixtures/tokenizers/corpus.txt (accents, Greek final sigma, CJK,
+// Arabic, emoji and ZWJ sequences, U+2028/2029, BOMs, private-use and control characters, code) to the reference's
+// ids and tokens, and decodes them to the reference's text: 100%, not a rate.
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { Tokenizer, onigToRegExp } from "../src/index.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const fixture = JSON.parse(readFileSync(join(root, "test/fixtures/tokenizers/cases.json"), "utf8")) as {
+  reference: string;
+  cases: Record<string, { tokenizer: object; lines: Array<{ text: string; ids: number[]; tokens: string[]; decoded: string }> }>;
+};
+
+describe(`Tokenizer vs ${fixture.reference}`, () => {
+  it("covers the cases the fixture script writes", () => {
+    expect(Object.keys(fixture.cases).length).toBeGreaterThanOrEqual(10);
+  });
+  for (const [name, c] of Object.entries(fixture.cases)) {
+    it(`${name}: the reference's ids, tokens and decodes on every corpus line`, () => {
+      const tok = Tokenizer.fromJSON(c.tokenizer);
+      for (const line of c.lines) {
+        const e = tok.encode(line.text, { addSpecialTokens: false });
+        expect({ line: line.text, tokens: e.tokens }).toEqual({ line: line.text, tokens: line.tokens });
+        expect(e.ids).toEqual(line.ids);
+        expect(tok.decode(line.ids, { skipSpecialTokens: false })).toBe(line.decoded);
+      }
+    });
+  }
+});
+
+describe("Oniguruma patterns read as the reference reads them", () => {
+  it("\\s is Unicode White_Space (U+0085 and U+2028 yes, U+FEFF no); (?i:...) is case-insensitive", () => {
+    const ws = onigToRegExp("\\s+");
+    expect("a\u0085b\u2028c\ufeffd".split(ws)).toEqual(["a", "b", "c\ufeffd"]);
+    expect("IT'S it's".match(onigToRegExp("(?i:'s|'t)"))).toEqual(["'S", "'s"]);
+    expect("a b".match(onigToRegExp("\\S+"))).toEqual(["a", "b"]);
+  });
+  it("refuses what it cannot read the same way, naming it", () => {
+    expect(() => onigToRegExp("[a[b]]")).toThrow(/nested character classes are not supported/);
+    expect(() => onigToRegExp("[[:alpha:]]")).toThrow(/POSIX classes are not supported/);
+    expect(() => onigToRegExp("\\Aabc")).toThrow(/Oniguruma escape \\A is not supported/);
+    expect(() => onigToRegExp("(?<name>x)")).toThrow(/group \(\?<n is not supported/);
+  });
+});
