@@ -205,6 +205,18 @@ function preTokenizer(p: Json): (s: string) => string[] {
       });
     }
     case "Punctuation": return splitter(p.behavior ?? "Isolated", charMarks(isPunct));
+    case "Metaspace": {
+      const rep: string = p.replacement ?? "▁", scheme: string = p.prepend_scheme ?? (p.add_prefix_space === false ? "never" : "always");
+      if (!["always", "first", "never"].includes(scheme)) bad(`Metaspace prepend_scheme ${JSON.stringify(scheme)} is not supported`);
+      const split = p.split ?? true;
+      const at = splitter("MergedWithNext", charMarks((c) => c === rep));
+      return (s) => {
+        let t = s.replace(/ /g, rep);
+        // "first": only the text's first piece (added tokens split a text into pieces); here every text is one piece
+        if (scheme !== "never" && !t.startsWith(rep)) t = rep + t;
+        return split ? at(t) : [t];
+      };
+    }
     case "Digits": return splitter(p.individual_digits ? "Isolated" : "Contiguous", charMarks((c) => /\p{N}/u.test(c)), !p.individual_digits);
     case "Sequence": {
       const fs = (p.pretokenizers as Json[]).map(preTokenizer);
@@ -358,17 +370,43 @@ function bpe(m: Json): Model {
   (m.merges as Array<string | [string, string]>).forEach((mg, i) => ranks.set(typeof mg === "string" ? mg : mg.join(" "), i));
   const unk: string | null = m.unk_token ?? null;
   const ignoreMerges = m.ignore_merges === true;
+  const prefix: string = m.continuing_subword_prefix ?? "", suffix: string = m.end_of_word_suffix ?? "";
+  const byteFallback = m.byte_fallback === true, fuseUnk = m.fuse_unk === true;
+  if (m.dropout !== undefined && m.dropout !== null && m.dropout !== 0) bad(`BPE dropout ${m.dropout} is not supported (it makes encoding random); use null`);
+  const enc = new TextEncoder();
+  const byteToken = (b: number): string => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`;
+  /**
+   * A word's first symbols, as the reference builds them: each character (the continuing prefix on all but the
+   * first, the end-of-word suffix on the last); one not in the vocabulary becomes its UTF-8 bytes' <0xXX> tokens
+   * (byte_fallback), else the unknown token (consecutive ones fused into one with fuse_unk), else nothing.
+   */
+  const symbols = (word: string): string[] => {
+    const cs = Array.from(word), out: string[] = [];
+    let lastUnk = false;
+    cs.forEach((c, i) => {
+      const s = (i > 0 ? prefix : "") + c + (i === cs.length - 1 ? suffix : "");
+      if (vocab.has(s)) { out.push(s); lastUnk = false; return; }
+      if (byteFallback) {
+        const bs = Array.from(enc.encode(c), byteToken);
+        if (bs.every((b) => vocab.has(b))) { out.push(...bs); lastUnk = false; return; }
+      }
+      if (unk === null) return;
+      if (!(fuseUnk && lastUnk)) out.push(unk);
+      lastUnk = true;
+    });
+    return out;
+  };
   const cache = new Map<string, string[]>();
   return {
     vocab, unk,
     tokenize(word) {
       const hit = cache.get(word);
       if (hit) return hit;
-      if (ignoreMerges && vocab.has(word)) return [word]; // a whole word in the vocabulary is one token
+      if (ignoreMerges && vocab.has(word + suffix)) return [word + suffix]; // a whole word in the vocabulary is one token
       // merge the lowest-ranked adjacent pair (leftmost on ties) until none is in the merge list: symbols in a linked
       // list, candidate pairs in a heap keyed by their left symbol's first character, so a word of n characters
       // costs O(n log n) (one 20,000-character word took 48.7 s with a rescan per merge)
-      const sym = Array.from(word);
+      const sym = symbols(word);
       const n = sym.length;
       const next = Int32Array.from({ length: n }, (_, i) => (i + 1 < n ? i + 1 : -1));
       const prev = Int32Array.from({ length: n }, (_, i) => i - 1);
@@ -386,7 +424,7 @@ function bpe(m: Json): Model {
         const j = alive[i] ? next[i] : -1;
         // stale entry: its left symbol was merged away or changed, or the pair is no longer this rank
         if (j < 0 || ranks.get(sym[i] + " " + sym[j]) !== r) continue;
-        sym[i] = sym[i] + sym[j];
+        sym[i] = sym[i] + (prefix && sym[j].startsWith(prefix) ? sym[j].slice(prefix.length) : sym[j]);
         alive[j] = 0;
         next[i] = next[j];
         if (next[j] >= 0) prev[next[j]] = i;
@@ -468,8 +506,7 @@ export class Tokenizer {
   private readonly specialRe: RegExp | null;
   private readonly idToToken: string[];
   private readonly post: Json;
-  private readonly decoder: Json;
-  private readonly byteLevel: boolean;
+  private readonly decodeTokens: DecodeStep;
   readonly padId: number;
   readonly padToken: string;
 
@@ -485,9 +522,7 @@ export class Tokenizer {
     this.idToToken = [];
     for (const [t, id] of this.model.vocab) this.idToToken[id] = t;
     this.post = json.post_processor ?? null;
-    this.decoder = json.decoder ?? null;
-    const pt = json.pre_tokenizer;
-    this.byteLevel = this.decoder?.type === "ByteLevel" || pt?.type === "ByteLevel" || (pt?.type === "Sequence" && (pt.pretokenizers as Json[]).some((x) => x.type === "ByteLevel"));
+    this.decodeTokens = decoderOf(json.decoder ?? null);
     const pad = json.padding ?? null;
     this.padToken = pad?.pad_token ?? (this.model.vocab.has("[PAD]") ? "[PAD]" : this.model.vocab.has("<pad>") ? "<pad>" : "");
     this.padId = pad?.pad_id ?? this.model.vocab.get(this.padToken) ?? 0;
@@ -582,20 +617,69 @@ export class Tokenizer {
       if (skip && (specialIds.has(ids[i]) || ids[i] === this.padId && t === this.padToken)) continue;
       toks.push(t);
     }
-    const d = this.decoder;
-    if (this.byteLevel) {
-      const bytes = new Uint8Array([...toks.join("")].map((c) => U2B.get(c) ?? 63));
-      return new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes); // a leading BOM is text, as the reference keeps it
+    return this.decodeTokens(toks).join("");
+  }
+}
+
+/** A decoder as the reference runs it: tokens in, pieces out (joined at the end); null joins tokens with spaces. */
+type DecodeStep = (tokens: string[]) => string[];
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true }); // a leading BOM is text, as the reference keeps it
+
+function decoderOf(d: Json): DecodeStep {
+  if (!d) return (t) => [t.join(" ")];
+  switch (d.type) {
+    case "ByteLevel": return (t) => [utf8.decode(new Uint8Array([...t.join("")].map((c) => U2B.get(c) ?? 63)))];
+    case "WordPiece": {
+      // strip the prefix or add a space, then clean up *each token*
+      const prefix: string = d.prefix ?? "##", clean = d.cleanup !== false;
+      return (t) => t.map((tok, i) => { const p = tok.startsWith(prefix) ? tok.slice(prefix.length) : (i > 0 ? " " : "") + tok; return clean ? cleanup(p) : p; });
     }
-    // WordPiece decoder as Hugging Face's: strip the prefix or add a space, then clean up *each token*
-    const prefix = d?.prefix ?? "##";
-    let s = "";
-    toks.forEach((t, i) => {
-      let piece = t.startsWith(prefix) ? t.slice(prefix.length) : (i > 0 ? " " : "") + t;
-      if (d?.cleanup !== false) piece = cleanup(piece);
-      s += piece;
-    });
-    return s;
+    case "Metaspace": {
+      const rep: string = d.replacement ?? "▁", scheme: string = d.prepend_scheme ?? (d.add_prefix_space === false ? "never" : "always");
+      return (t) => t.map((tok, i) => { const p = tok.split(rep).join(" "); return i === 0 && scheme !== "never" && p.startsWith(" ") ? p.slice(1) : p; });
+    }
+    case "BPEDecoder": {
+      const suffix: string = d.suffix ?? "</w>";
+      return (t) => t.map((tok, i) => tok.split(suffix).join(i === t.length - 1 ? "" : " "));
+    }
+    case "ByteFallback":
+      // runs of <0xXX> tokens become their UTF-8 text; bytes that are not UTF-8 become one U+FFFD each
+      return (t) => {
+        const out: string[] = [];
+        let bytes: number[] = [];
+        const flush = (): void => {
+          if (!bytes.length) return;
+          try { out.push(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(new Uint8Array(bytes))); } catch { for (let k = 0; k < bytes.length; k++) out.push("\ufffd"); }
+          bytes = [];
+        };
+        for (const tok of t) {
+          const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(tok);
+          if (m) bytes.push(parseInt(m[1], 16));
+          else { flush(); out.push(tok); }
+        }
+        flush();
+        return out;
+      };
+    case "Fuse": return (t) => [t.join("")];
+    case "Strip": {
+      const c: string = d.content ?? " ", start: number = d.start ?? 0, stop: number = d.stop ?? 0;
+      return (t) => t.map((tok) => {
+        const cs = Array.from(tok);
+        let a = 0, b = cs.length;
+        for (let k = 0; k < start && a < b && cs[a] === c; k++) a++;
+        for (let k = 0; k < stop && b > a && cs[b - 1] === c; k++) b--;
+        return cs.slice(a, b).join("");
+      });
+    }
+    case "Replace": {
+      const re = patternOf("Replace decoder", d.pattern), content = String(d.content ?? "");
+      return (t) => t.map((tok) => tok.replace(re, () => content));
+    }
+    case "Sequence": {
+      const steps = (d.decoders as Json[]).map(decoderOf);
+      return (t) => steps.reduce((acc, f) => f(acc), t);
+    }
+    default: bad(`decoder ${JSON.stringify(d.type)} is not supported in this build`);
   }
 }
 
