@@ -39,6 +39,15 @@ describe("Oniguruma patterns read as the reference reads them", () => {
     expect("IT'S it's".match(onigToRegExp("(?i:'s|'t)"))).toEqual(["'S", "'s"]);
     expect("a b".match(onigToRegExp("\\S+"))).toEqual(["a", "b"]);
   });
+  it("a tokenizer.json using what this build does not read yet is refused, naming it", () => {
+    const base = JSON.parse(JSON.stringify(Object.values(fixture.cases)[0].tokenizer));
+    expect(() => Tokenizer.fromJSON({ ...base, added_tokens: [{ id: 0, content: "<mask>", lstrip: true, rstrip: false, single_word: false, normalized: false, special: true }] })).toThrow(/added token "<mask>" has lstrip: true/);
+    expect(() => Tokenizer.fromJSON({ ...base, model: { ...base.model, type: "Unigram" } })).toThrow(/model type "Unigram" is not supported/);
+    expect(() => Tokenizer.fromJSON({ ...base, model: { ...base.model, dropout: 0.1 } })).toThrow(/BPE dropout 0.1 is not supported/);
+    expect(() => Tokenizer.fromJSON({ ...base, decoder: { type: "CTC" } })).toThrow(/decoder "CTC" is not supported/);
+    expect(() => Tokenizer.fromJSON({ ...base, pre_tokenizer: { type: "Split", pattern: { Regex: "[[:alpha:]]" }, behavior: "Isolated" } })).toThrow(/POSIX classes are not supported/);
+  });
+
   it("refuses what it cannot read the same way, naming it", () => {
     expect(() => onigToRegExp("[a[b]]")).toThrow(/nested character classes are not supported/);
     expect(() => onigToRegExp("[[:alpha:]]")).toThrow(/POSIX classes are not supported/);

@@ -480,6 +480,10 @@ function checkSchema(j: Record<string, unknown>): void {
     j.added_tokens.forEach((t, i) => {
       if (!isObj(t) || typeof t.content !== "string" || t.content === "") bad(`added_tokens[${i}] must have a non-empty string "content"`);
       if (!Number.isInteger(t.id) || (t.id as number) < 0 || (t.id as number) > MAX_ID) bad(`added_tokens[${i}].id must be an id from 0 to ${MAX_ID}, got ${JSON.stringify(t.id)}`);
+      // matched as written, before normalisation: a token asking for anything else is refused rather than misread
+      for (const flag of ["lstrip", "rstrip", "single_word", "normalized"]) {
+        if (t[flag] === true) bad(`added token ${JSON.stringify(t.content)} has ${flag}: true, which this build does not support yet`);
+      }
     });
   }
   for (const k of ["normalizer", "pre_tokenizer", "post_processor", "decoder"]) checkComponent(k, j[k]);
