@@ -62,7 +62,7 @@ describe("batches, the byte default and errors", () => {
 
   it("bad input gets clear Errors", () => {
     expect(() => Tokenizer.fromJSON("{not json")).toThrow(/tokenizer.json is not valid JSON/);
-    expect(() => Tokenizer.fromJSON({ model: { type: "Unigram" } })).toThrow(/model type "Unigram" is not supported \(WordPiece, BPE\)/);
+    expect(() => Tokenizer.fromJSON({ model: { type: "Lattice" } })).toThrow(/model type "Lattice" is not supported \(WordPiece, BPE, Unigram, WordLevel\)/);
     expect(() => wp.encode(42 as unknown as string)).toThrow(/encode expects a string, got number/);
     expect(() => wp.encode("x", { maxLength: 0 })).toThrow(/maxLength must be a positive integer/);
     expect(() => wp.decode([99999])).toThrow(/id 99999 is outside the vocabulary/);

@@ -331,6 +331,85 @@ function wordPiece(m: Json): Model {
   };
 }
 
+/**
+ * Unigram (SentencePiece): the segmentation of highest total score (Viterbi over a trie of pieces), as the
+ * reference computes it: scores summed in float64, a candidate replacing the best only when strictly greater
+ * (shorter pieces are tried first), a character no piece starts with scored as the unknown token (the lowest
+ * score minus 10), and consecutive unknown characters fused into one.  A piece outside the vocabulary becomes its
+ * bytes' <0xXX> tokens with byte_fallback, else the unknown token.
+ */
+function unigram(m: Json): Model {
+  if (!Array.isArray(m.vocab)) bad("Unigram model.vocab must be an array of [piece, score]");
+  const pieces = m.vocab as Array<[string, number]>;
+  const vocab = new Map<string, number>(), scores: number[] = [];
+  pieces.forEach(([p, sc], i) => {
+    if (typeof p !== "string" || typeof sc !== "number" || !Number.isFinite(sc)) bad(`Unigram model.vocab[${i}] must be [piece, finite score], got ${JSON.stringify([p, sc])}`);
+    if (!vocab.has(p)) vocab.set(p, i);
+    scores.push(sc);
+  });
+  const unkId: number | null = m.unk_id ?? null;
+  if (unkId !== null && (!Number.isInteger(unkId) || unkId < 0 || unkId >= pieces.length)) bad(`Unigram unk_id ${unkId} is outside the vocabulary`);
+  const unk = unkId === null ? null : pieces[unkId][0];
+  const byteFallback = m.byte_fallback === true;
+  const minScore = scores.reduce((a, b) => Math.min(a, b), Infinity);
+  const unkScore = minScore - 10;
+  const trie = trieOf(vocab.keys());
+  const enc = new TextEncoder();
+  return {
+    vocab, unk,
+    tokenize(word) {
+      const cs = Array.from(word), n = cs.length;
+      const best = new Float64Array(n + 1), from = new Int32Array(n + 1).fill(-1), id = new Int32Array(n + 1);
+      for (let start = 0; start < n; start++) {
+        if (start > 0 && from[start] < 0) continue; // unreachable (cannot happen: every character is covered)
+        const base = best[start];
+        let single = false, node: TrieNode | undefined = trie;
+        for (let i = start; i < n && node; i++) {
+          node = node.next.get(cs[i]);
+          if (!node?.end) continue;
+          const piece = cs.slice(start, i + 1).join(""), pid = vocab.get(piece)!, cand = scores[pid] + base;
+          if (from[i + 1] < 0 || cand > best[i + 1]) { best[i + 1] = cand; from[i + 1] = start; id[i + 1] = pid; }
+          if (i === start) single = true;
+        }
+        if (!single) {
+          if (unkId === null) bad(`Unigram: ${JSON.stringify(cs[start])} has no piece and the model has no unk_id`);
+          const cand = unkScore + base;
+          if (from[start + 1] < 0 || cand > best[start + 1]) { best[start + 1] = cand; from[start + 1] = start; id[start + 1] = unkId; }
+        }
+      }
+      // back from the end; unknown runs fused
+      const parts: string[] = [];
+      let fused: string[] = [];
+      for (let end = n; end > 0; end = from[end]) {
+        const piece = cs.slice(from[end], end).join("");
+        if (unkId !== null && id[end] === unkId) { fused.push(piece); continue; }
+        if (fused.length) { parts.push(fused.reverse().join("")); fused = []; }
+        parts.push(piece);
+      }
+      if (fused.length) parts.push(fused.reverse().join(""));
+      parts.reverse();
+      const out: string[] = [];
+      for (const p of parts) {
+        if (vocab.has(p)) { out.push(p); continue; }
+        if (byteFallback) {
+          const bs = Array.from(enc.encode(p), (b) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
+          if (bs.every((b) => vocab.has(b))) { out.push(...bs); continue; }
+        }
+        // as the reference: the token keeps its text, its id is the unknown token's
+        if (unk !== null) out.push(p);
+      }
+      return out;
+    },
+  };
+}
+
+/** WordLevel: each pre-tokenised word is a token, or the unknown token. */
+function wordLevel(m: Json): Model {
+  const vocab = new Map<string, number>(Object.entries(m.vocab as Record<string, number>));
+  const unk: string | null = m.unk_token ?? null;
+  return { vocab, unk, tokenize: (w) => (vocab.has(w) ? [w] : unk !== null ? [unk] : bad(`WordLevel: ${JSON.stringify(w)} is not in the vocabulary and there is no unk_token`)) };
+}
+
 /** A binary min-heap of candidate merges (rank, then left position: lowest rank first, leftmost on ties). */
 class MergeHeap {
   private rank: number[] = [];
@@ -439,6 +518,9 @@ function bpe(m: Json): Model {
   };
 }
 
+/** The models by tokenizer.json type. */
+const MODELS: Record<string, (m: Json) => Model> = { WordPiece: wordPiece, BPE: bpe, Unigram: unigram, WordLevel: wordLevel };
+
 // ---- schema checks ---------------------------------------------------------------------------------------------
 const MAX_ID = 2 ** 31 - 1;
 const MAX_DEPTH = 32;
@@ -461,9 +543,10 @@ function checkComponent(what: string, c: unknown, depth = 0): void {
 /** The parts of tokenizer.json the tokenizer reads, checked before anything is built (a malformed file names its fault). */
 function checkSchema(j: Record<string, unknown>): void {
   const m = j.model;
-  if (!isObj(m) || (m.type !== "WordPiece" && m.type !== "BPE")) bad(`model type ${JSON.stringify(isObj(m) ? m.type : undefined)} is not supported (WordPiece, BPE)`);
-  if (!isObj(m.vocab)) bad("model.vocab must be an object of token -> id");
-  for (const [t, id] of Object.entries(m.vocab)) {
+  if (!isObj(m) || !(typeof m.type === "string" && m.type in MODELS)) bad(`model type ${JSON.stringify(isObj(m) ? m.type : undefined)} is not supported (${Object.keys(MODELS).join(", ")})`);
+  if (m.type === "Unigram") { if (!Array.isArray(m.vocab)) bad("Unigram model.vocab must be an array of [piece, score]"); }
+  else if (!isObj(m.vocab)) bad("model.vocab must be an object of token -> id");
+  if (isObj(m.vocab)) for (const [t, id] of Object.entries(m.vocab)) {
     if (!Number.isInteger(id) || (id as number) < 0 || (id as number) > MAX_ID) bad(`model.vocab[${JSON.stringify(t)}] must be an id from 0 to ${MAX_ID}, got ${JSON.stringify(id)}`);
   }
   if (m.type === "BPE") {
@@ -516,8 +599,7 @@ export class Tokenizer {
 
   private constructor(json: Json) {
     const m = json.model;
-    if (!m || (m.type !== "WordPiece" && m.type !== "BPE")) bad(`model type ${JSON.stringify(m?.type)} is not supported (WordPiece, BPE)`);
-    this.model = m.type === "WordPiece" ? wordPiece(m) : bpe(m);
+    this.model = MODELS[m.type as string](m);
     this.normalize = normalizer(json.normalizer);
     this.preTokenize = preTokenizer(json.pre_tokenizer);
     this.special = new Map();
