@@ -9,6 +9,7 @@ import { normalizer } from "./normalizers.js";
 import { preTokenizer } from "./pre-tokenizers.js";
 import { MODELS, type Model } from "./tokenizer-models.js";
 import { decoderOf, type DecodeStep } from "./decoders.js";
+import { AddedTokenMatcher, addedTokensOf, type Piece } from "./added-tokens.js";
 
 export { onigToRegExp } from "./onig.js";
 
@@ -69,9 +70,8 @@ function checkSchema(j: Record<string, unknown>): void {
     j.added_tokens.forEach((t, i) => {
       if (!isObj(t) || typeof t.content !== "string" || t.content === "") bad(`added_tokens[${i}] must have a non-empty string "content"`);
       if (!Number.isInteger(t.id) || (t.id as number) < 0 || (t.id as number) > MAX_ID) bad(`added_tokens[${i}].id must be an id from 0 to ${MAX_ID}, got ${JSON.stringify(t.id)}`);
-      // matched as written, before normalisation: a token asking for anything else is refused rather than misread
-      for (const flag of ["lstrip", "rstrip", "single_word", "normalized"]) {
-        if (t[flag] === true) bad(`added token ${JSON.stringify(t.content)} has ${flag}: true, which this build does not support yet`);
+      for (const flag of ["lstrip", "rstrip", "single_word", "normalized", "special"]) {
+        if (t[flag] !== undefined && typeof t[flag] !== "boolean") bad(`added_tokens[${i}].${flag} must be true or false, got ${JSON.stringify(t[flag])}`);
       }
     });
   }
@@ -96,7 +96,10 @@ export class Tokenizer {
   private readonly normalize: (s: string) => string;
   private readonly preTokenize: (s: string) => string[];
   private readonly special: Map<string, number>;
-  private readonly specialRe: RegExp | null;
+  private readonly rawAdded: AddedTokenMatcher;
+  private readonly normalizedAdded: AddedTokenMatcher;
+  /** an added token's matched text that is not its content (" <mask>") -> its id */
+  private readonly matchedText = new Map<string, number>();
   private readonly idToToken: string[];
   private readonly post: Json;
   private readonly decodeTokens: DecodeStep;
@@ -108,11 +111,16 @@ export class Tokenizer {
     this.model = MODELS[m.type as string](m);
     this.normalize = normalizer(json.normalizer);
     this.preTokenize = preTokenizer(json.pre_tokenizer);
-    this.special = new Map();
-    for (const t of (json.added_tokens ?? []) as Json[]) { this.special.set(t.content, t.id); this.model.vocab.set(t.content, t.id); }
-    this.specialRe = this.special.size ? new RegExp(`(${[...this.special.keys()].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`, "u") : null;
+    const added = addedTokensOf(json);
+    for (const t of added) this.model.vocab.set(t.content, t.id);
+    this.special = new Map(added.filter((t) => t.special).map((t) => [t.content, t.id]));
+    // tokens with normalized: false are found in the raw text, the others in the normalised text
+    this.rawAdded = new AddedTokenMatcher(added.filter((t) => !t.normalized).map((t) => ({ match: t.content, token: t })));
+    this.normalizedAdded = new AddedTokenMatcher(added.filter((t) => t.normalized).map((t) => ({ match: this.normalize(t.content), token: t })));
     this.idToToken = [];
     for (const [t, id] of this.model.vocab) this.idToToken[id] = t;
+    // the reference gives a normalized added token's id back as its normalised content ("Hello" -> "hello")
+    for (const t of added) if (t.normalized) this.idToToken[t.id] = this.normalize(t.content);
     this.post = json.post_processor ?? null;
     this.decodeTokens = decoderOf(json.decoder ?? null);
     const pad = json.padding ?? null;
@@ -139,14 +147,21 @@ export class Tokenizer {
 
   tokenToId(t: string): number | undefined { return this.model.vocab.get(t); }
 
+  /** The text's tokens; an added token keeps the text it matched (whitespace lstrip/rstrip swallowed included), as the reference's do. */
   private tokensOf(text: string): string[] {
-    const pieces = this.specialRe ? text.split(this.specialRe) : [text];
     const out: string[] = [];
-    pieces.forEach((piece, i) => {
-      if (this.specialRe && i % 2 === 1) { out.push(piece); return; } // a special token, matched before normalisation
-      // one push per token: spreading a long word's tokens into push() overflows the stack (a 1,000,000-character word)
-      for (const w of this.preTokenize(this.normalize(piece))) for (const t of this.model.tokenize(w)) out.push(t);
-    });
+    const added = (p: Piece): void => {
+      out.push(p.text);
+      if (p.text !== p.token!.content && this.matchedText.size < 4096) this.matchedText.set(p.text, p.token!.id);
+    };
+    for (const p of this.rawAdded.split(text)) {
+      if (p.token) { added(p); continue; }
+      for (const q of this.normalizedAdded.split(this.normalize(p.text))) {
+        if (q.token) { added(q); continue; }
+        // one push per token: spreading a long word's tokens into push() overflows the stack (a 1,000,000-character word)
+        for (const w of this.preTokenize(q.text)) for (const t of this.model.tokenize(w)) out.push(t);
+      }
+    }
     return out;
   }
 
@@ -174,7 +189,7 @@ export class Tokenizer {
     let tokens = this.tokensOf(text);
     tokens = options.addSpecialTokens === false ? (max === null ? tokens : tokens.slice(0, max)) : this.withSpecials(tokens, max);
     const ids = tokens.map((t) => {
-      const id = this.model.vocab.get(t) ?? (this.model.unk !== null ? this.model.vocab.get(this.model.unk) : undefined);
+      const id = this.model.vocab.get(t) ?? this.matchedText.get(t) ?? (this.model.unk !== null ? this.model.vocab.get(this.model.unk) : undefined);
       if (id === undefined) bad(`token ${JSON.stringify(t)} is not in the vocabulary and there is no unknown token`);
       return id;
     });
