@@ -64,8 +64,8 @@ const real = JSON.parse(readFileSync(join(root, "test/fixtures/tokenizers/real.j
 describe(`real tokenizer.json files vs ${real.reference}`, () => {
   // each file is the family's own (from the npm package named), reduced by the fixture script to the vocabulary and
   // merges the corpus touches; the script checked the reference encodes the corpus identically with both
-  it("holds GPT-4o, Llama 3, Qwen3 and Gemma 3", () => {
-    expect(Object.keys(real.families).sort()).toEqual(["gemma3", "gpt4o", "llama3", "qwen3"]);
+  it("holds GPT-3.5/4 (cl100k), GPT-4o, gpt-oss, Llama 2, Llama 3 and 3.1, Qwen3, DeepSeek-V3 and Gemma 3", () => {
+    expect(Object.keys(real.families).sort()).toEqual(["deepseek_v3", "gemma3", "gpt35turbo", "gpt4o", "gptoss", "llama2", "llama3", "llama3_1", "qwen3"]);
   });
   for (const [fam, f] of Object.entries(real.families)) {
     it(`${fam} (${f.package}): the reference's ids, tokens and decodes on every corpus line`, () => {
