@@ -36,39 +36,34 @@ export async function enqueueFolder(folder: string, o: { queue: string; store: s
   const root = resolve(folder);
   const files: string[] = [], skipped: Array<{ path: string; why: string }> = [];
   walk(root, "", files, skipped);
-  // what the store holds already: path -> content hash
   const coll = await Collection.openStore(o.store);
-  const have = new Map<string, string>();
-  for (const st of coll.stores.values()) for await (const it of st.entries({ vectors: false })) if (typeof it.metadata.sha256 === "string") have.set(it.id, it.metadata.sha256);
-  await coll.close();
   const changed: QueuedFile[] = [];
   let unchanged = 0;
-  for (const p of files) {
-    const modality = modalityOf(p);
-    if (!modality) continue;
-    const rel = relative(root, p).split(sep).join("/");
-    let bytes: Buffer, st;
-    try {
-      bytes = readFileSync(p);
-      st = statSync(p);
-    } catch (e) {
-      skipped.push({ path: p, why: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
-      continue;
+  try {
+    // what the store holds already: path -> content hash
+    const have = new Map<string, string>();
+    for (const st of coll.stores.values()) for await (const it of st.entries({ vectors: false })) if (typeof it.metadata.sha256 === "string") have.set(it.id, it.metadata.sha256);
+    for (const p of files) {
+      const modality = modalityOf(p);
+      if (!modality) continue;
+      const rel = relative(root, p).split(sep).join("/");
+      let bytes: Buffer, st;
+      try {
+        bytes = readFileSync(p);
+        st = statSync(p);
+      } catch (e) {
+        skipped.push({ path: p, why: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
+        continue;
+      }
+      const sha256 = createHash("sha256").update(bytes).digest("hex");
+      if (have.get(rel) === sha256) { unchanged++; continue; }
+      changed.push({ rel, path: p, sha256, size: st.size, mtimeMs: st.mtimeMs, modality });
     }
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
-    if (have.get(rel) === sha256) { unchanged++; continue; }
-    changed.push({ rel, path: p, sha256, size: st.size, mtimeMs: st.mtimeMs, modality });
-  }
-  // the spaces the jobs write exist, stamped, before any worker starts: workers never race to create them, and a
-  // store of other model versions is refused here rather than by every job
-  if (o.models) {
-    const spaces = [...new Set(changed.map((f) => f.modality))];
-    const c = await Collection.openStore(o.store);
-    try {
-      for (const space of spaces) await c.prepare(space, await o.models.dim(space), o.models.version(MODEL_FOR[space]));
-    } finally {
-      await c.close();
-    }
+    // the spaces the jobs write exist, stamped, before any worker starts: workers never race to create them, and a
+    // store of other model versions is refused here rather than by every job
+    if (o.models) for (const space of new Set(changed.map((f) => f.modality))) await coll.prepare(space, await o.models.dim(space), o.models.version(MODEL_FOR[space]));
+  } finally {
+    await coll.close();
   }
   const batch = o.batch ?? 16;
   const connection = connect(o.queue);

@@ -126,10 +126,7 @@ export async function fetchModelFile(url: string, file: string, o: FetchOptions 
   const bytes = new Uint8Array(loaded);
   let at = 0;
   for (const p of parts) { bytes.set(p, at); at += p.length; }
-  if (o.expected && !(await matches(bytes, o.expected))) {
-    const got = await sha256Hex(bytes);
-    throw new Error(`loadPretrained: ${url} is not the file its model card names: expected ${o.expected.bytes ?? "?"} bytes with SHA-256 ${o.expected.sha256 ?? "?"}, got ${bytes.length} bytes with SHA-256 ${got}`);
-  }
+  await checkModelFile(bytes, o.expected, url);
   if (cache) await cache.put(url, bytes);
   o.onProgress?.({ file, loaded, total: loaded, status: "done", fromCache: false });
   return bytes;
@@ -140,4 +137,10 @@ export async function matches(bytes: Uint8Array, expected: { bytes?: number; sha
   if (!expected) return true;
   if (expected.bytes !== undefined && bytes.length !== expected.bytes) return false;
   return expected.sha256 === undefined || (await sha256Hex(bytes)) === expected.sha256.toLowerCase();
+}
+
+/** Throws, naming both, when bytes are not the file a model card records (`where`: its URL or path). */
+export async function checkModelFile(bytes: Uint8Array, expected: { bytes?: number; sha256?: string } | undefined, where: string): Promise<void> {
+  if (await matches(bytes, expected)) return;
+  throw new Error(`loadPretrained: ${where} is not the file its model card names: expected ${expected!.bytes ?? "?"} bytes with SHA-256 ${expected!.sha256 ?? "?"}, got ${bytes.length} bytes with SHA-256 ${await sha256Hex(bytes)}`);
 }

@@ -2,7 +2,7 @@
 import { SpeechRecognizer } from "./speech.js";
 import { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "./embedders.js";
 import { env } from "./env.js";
-import { fetchModelFile, matches, sha256Hex, type FetchOptions } from "./model-files.js";
+import { checkModelFile, fetchModelFile, type FetchOptions } from "./model-files.js";
 
 export const PRETRAINED = {
   "clip-scenes": ImageTextEmbedder,
@@ -62,10 +62,7 @@ export async function loadPretrained<N extends PretrainedName>(name: N, options:
       throw new Error(`loadPretrained: cannot read ${name} from ${dir}: ${(e as Error).message}`);
     }
     options.signal?.throwIfAborted();
-    const expected = card.files?.[weightsFile];
-    if (!(await matches(weights, expected))) {
-      throw new Error(`loadPretrained: ${path.join(dir, weightsFile)} is not the file its model card names: expected ${expected.bytes} bytes with SHA-256 ${expected.sha256}, got ${weights.length} bytes with SHA-256 ${await sha256Hex(weights)}`);
-    }
+    await checkModelFile(weights, card.files?.[weightsFile], path.join(dir, weightsFile));
     options.onProgress?.({ file: weightsFile, loaded: weights.length, total: weights.length, status: "done", fromCache: false });
   }
   return (cls as any).fromCard(card, weights) as Loaded<N>;

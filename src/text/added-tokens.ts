@@ -3,7 +3,7 @@
 // whitespace before / after them.  Tokens with `normalized: false` are looked for in the raw text, the others in
 // the normalised text (their own content normalised too).
 import type { Json } from "./tokenizer-error.js";
-import { WHITE_RE } from "./onig.js";
+import { WHITE_RE, escapeRegExp } from "./onig.js";
 
 export interface AddedToken { content: string; id: number; lstrip: boolean; rstrip: boolean; singleWord: boolean; normalized: boolean; special: boolean }
 
@@ -27,7 +27,7 @@ export class AddedTokenMatcher {
 
   constructor(tokens: Array<{ match: string; token: AddedToken }>) {
     for (const t of tokens) if (t.match && !this.byText.has(t.match)) this.byText.set(t.match, t.token);
-    const alts = [...this.byText.keys()].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    const alts = [...this.byText.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
     this.re = alts.length ? new RegExp(alts.join("|"), "gu") : null;
   }
 

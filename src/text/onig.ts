@@ -61,9 +61,12 @@ export function onigToRegExp(pattern: string): RegExp {
   }
 }
 
+/** Text as a RegExp that matches it literally. */
+export const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 /** A tokenizer.json pattern ({ String } literal or { Regex }) as a global RegExp. */
 export function patternOf(what: string, p: Json): RegExp {
-  if (p && typeof p.String === "string") return new RegExp(p.String.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gu");
+  if (p && typeof p.String === "string") return new RegExp(escapeRegExp(p.String), "gu");
   if (p && typeof p.Regex === "string") return onigToRegExp(p.Regex);
   bad(`${what}: pattern must be { "String": ... } or { "Regex": ... }, got ${JSON.stringify(p)}`);
 }

@@ -76,7 +76,7 @@ export function preTokenizer(p: Json): (s: string) => string[] {
         return split ? at(t) : [t];
       };
     }
-    case "Digits": return splitter(p.individual_digits ? "Isolated" : "Contiguous", charMarks((c) => /\p{N}/u.test(c)), !p.individual_digits);
+    case "Digits": return splitter(p.individual_digits ? "Isolated" : "Contiguous", charMarks((c) => /\p{N}/u.test(c)));
     case "Sequence": {
       const fs = (p.pretokenizers as Json[]).map(preTokenizer);
       return (s) => fs.reduce((words: string[], f) => words.flatMap((w) => f(w)), [s]);
@@ -107,9 +107,8 @@ function charMarks(test: (c: string) => boolean): (s: string) => Array<[number, 
  * drops matches; Isolated keeps every segment; MergedWithPrevious / MergedWithNext attach a match to the segment
  * before / after it (unless that is a match too); Contiguous joins runs of the same kind.  Empty pieces are dropped.
  */
-function splitter(behavior: string, marks: (s: string) => Array<[number, number, boolean]>, contiguousDigits = false): (s: string) => string[] {
+function splitter(behavior: string, marks: (s: string) => Array<[number, number, boolean]>): (s: string) => string[] {
   if (!["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"].includes(behavior)) bad(`split behavior ${JSON.stringify(behavior)} is not supported`);
-  void contiguousDigits;
   return (s) => {
     const ms = marks(s);
     let segs: Array<[number, number]> = [];
