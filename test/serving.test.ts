@@ -1,7 +1,7 @@
 // MultimodalServingPipeline: the seed's example (process_single on an image), dynamic batching that gives the
 // same bits as one-at-a-time, grouping by task / modalities / shapes, bad requests failing alone, metrics.
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, loadPretrained, MultimodalModelOptimizer, MultimodalServingPipeline, ServingQueueFullError, ServingTimeoutError, RemoteServingPipeline, ImageProcessor, ByteTokenizer, Tensor, encodePng, type ImageTextEmbedder, type MultimodalRequest, type ServingCache } from "../src/index.js";
+import { init, loadPretrained, MultimodalModelOptimizer, MultimodalServingPipeline, ServingQueueFullError, ServingTimeoutError, RemoteServingPipeline, ImageProcessor, ByteTokenizer, Tensor, encodePng, type ImageTextEmbedder, type CLIPModel, type MultimodalRequest, type ServingCache } from "../src/index.js";
 import { Worker } from "node:worker_threads";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { Sha256 } from "../src/serving/sha256.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-let clip: ImageTextEmbedder;
+let clip: ImageTextEmbedder<CLIPModel>;
 const proc = new ImageProcessor({ size: 48, cropSize: 48, interpolation: "bilinear", mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
 const tok = new ByteTokenizer();
 const png = (seed: number): Uint8Array => encodePng({ width: SIZE, height: SIZE, channels: 3, data: makeScene(seed).pixels });

@@ -9,10 +9,23 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Tokenizer, onigToRegExp } from "../src/index.js";
 
+/** One corpus line as the reference encodes it: without special tokens (ids, tokens, decode), and with them (the
+ * post-processor's ids, and their decode skipping special tokens). */
+interface Line { text: string; ids: number[]; tokens: string[]; decoded: string; withSpecials: number[]; decodedSkipping: string }
+
+function expectLine(tok: Tokenizer, line: Line): void {
+  const e = tok.encode(line.text, { addSpecialTokens: false });
+  expect({ line: line.text, tokens: e.tokens }).toEqual({ line: line.text, tokens: line.tokens });
+  expect(e.ids).toEqual(line.ids);
+  expect(tok.decode(line.ids, { skipSpecialTokens: false })).toBe(line.decoded);
+  expect({ line: line.text, withSpecials: tok.encode(line.text).ids }).toEqual({ line: line.text, withSpecials: line.withSpecials });
+  expect(tok.decode(line.withSpecials, { skipSpecialTokens: true })).toBe(line.decodedSkipping);
+}
+
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const fixture = JSON.parse(readFileSync(join(root, "test/fixtures/tokenizers/cases.json"), "utf8")) as {
   reference: string;
-  cases: Record<string, { tokenizer: object; lines: Array<{ text: string; ids: number[]; tokens: string[]; decoded: string }> }>;
+  cases: Record<string, { tokenizer: object; lines: Line[] }>;
 };
 
 describe(`Tokenizer vs ${fixture.reference}`, () => {
@@ -22,12 +35,7 @@ describe(`Tokenizer vs ${fixture.reference}`, () => {
   for (const [name, c] of Object.entries(fixture.cases)) {
     it(`${name}: the reference's ids, tokens and decodes on every corpus line`, () => {
       const tok = Tokenizer.fromJSON(c.tokenizer);
-      for (const line of c.lines) {
-        const e = tok.encode(line.text, { addSpecialTokens: false });
-        expect({ line: line.text, tokens: e.tokens }).toEqual({ line: line.text, tokens: line.tokens });
-        expect(e.ids).toEqual(line.ids);
-        expect(tok.decode(line.ids, { skipSpecialTokens: false })).toBe(line.decoded);
-      }
+      for (const line of c.lines) expectLine(tok, line);
     });
   }
 });
@@ -58,7 +66,7 @@ describe("Oniguruma patterns read as the reference reads them", () => {
 
 const real = JSON.parse(readFileSync(join(root, "test/fixtures/tokenizers/real.json"), "utf8")) as {
   reference: string;
-  families: Record<string, { package: string; vocab: number; fullVocab: number; merges: number; fullMerges: number; lines: Array<{ text: string; ids: number[]; tokens: string[]; decoded: string }> }>;
+  families: Record<string, { package: string; vocab: number; fullVocab: number; merges: number; fullMerges: number; lines: Line[] }>;
 };
 
 describe(`real tokenizer.json files vs ${real.reference}`, () => {
@@ -70,12 +78,7 @@ describe(`real tokenizer.json files vs ${real.reference}`, () => {
   for (const [fam, f] of Object.entries(real.families)) {
     it(`${fam} (${f.package}): the reference's ids, tokens and decodes on every corpus line`, () => {
       const tok = Tokenizer.fromJSON(readFileSync(join(root, "test/fixtures/tokenizers/real", `${fam}.tokenizer.json`), "utf8"));
-      for (const line of f.lines) {
-        const e = tok.encode(line.text, { addSpecialTokens: false });
-        expect({ line: line.text, tokens: e.tokens }).toEqual({ line: line.text, tokens: line.tokens });
-        expect(e.ids).toEqual(line.ids);
-        expect(tok.decode(line.ids, { skipSpecialTokens: false })).toBe(line.decoded);
-      }
+      for (const line of f.lines) expectLine(tok, line);
     });
   }
 });

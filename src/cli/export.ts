@@ -4,6 +4,8 @@ import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
 import type { Module } from "../nn/module.js";
 import { UsageError } from "./args.js";
 import type { Models } from "../app/models.js";
+import { HFCLIPModel } from "../models/hf-clip.js";
+import type { CLIPModel } from "../models/clip.js";
 
 export const EXPORTABLE = ["clip-scenes", "asr-words", "audio-events", "video-text"] as const;
 
@@ -13,8 +15,9 @@ export async function exportShipped(name: string, path: string, models: Models):
   const ids = (T: number): Tensor => new Tensor(new Int32Array(T).fill(1), [1, T]);
   let model: Module, sample: Record<string, Tensor>;
   if (name === "clip-scenes") {
-    const c = await models.clip(), s = c.model.vision_encoder.config.imageSize;
-    model = c.model;
+    const c = await models.clip();
+    const s = c.model instanceof HFCLIPModel ? c.model.config.visionConfig.imageSize : (c.model as CLIPModel).vision_encoder.config.imageSize;
+    model = c.model as CLIPModel | HFCLIPModel;
     sample = { images: Tensor.zeros([1, 3, s, s]), input_ids: ids(c.maxLength), attention_mask: new Tensor(new Int32Array(c.maxLength).fill(1), [1, c.maxLength]) };
   } else if (name === "asr-words") {
     const a = await models.asr();

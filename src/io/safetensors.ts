@@ -14,6 +14,16 @@ function bad(msg: string): never {
   throw new Error(`loadSafetensors: ${msg}`);
 }
 
+let f16Values: Float32Array | null = null;
+/** Every half-precision value, decoded once (256 KB): a checkpoint's hundreds of millions of halves become lookups. */
+function f16Table(): Float32Array {
+  if (!f16Values) {
+    f16Values = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) f16Values[h] = f16ToF32(h);
+  }
+  return f16Values;
+}
+
 function f16ToF32(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
@@ -103,8 +113,8 @@ function decode(name: string, dtype: string, v: DataView, n: number, shape: numb
       return new Tensor(a, shape);
     }
     case "F16": {
-      const a = new Float32Array(n);
-      for (let i = 0; i < n; i++) a[i] = f16ToF32(v.getUint16(i * 2, true));
+      const a = new Float32Array(n), t = f16Table();
+      for (let i = 0; i < n; i++) a[i] = t[v.getUint16(i * 2, true)];
       return new Tensor(a, shape);
     }
     case "BF16": {

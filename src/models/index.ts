@@ -16,3 +16,8 @@ export { SpeechRecognitionModel } from "./speech.js";
 export type { SpeechRecognitionConfig } from "./speech.js";
 export { VideoEncoder, VideoTextModel } from "./video.js";
 export type { VideoEncoderConfig, VideoTextConfig, VideoTextOutput } from "./video.js";
+// Hugging Face's CLIP, by its own config.json and key names (loadPretrained(dir) builds it from a model folder).
+export { HFCLIPModel, CLIPTextTransformer, CLIPVisionTransformer, clipConfigFromJSON } from "./hf-clip.js";
+export type { HFCLIPConfig, CLIPTextConfigHF, CLIPVisionConfigHF } from "./hf-clip.js";
+export { CLIPAttention, CLIPMLP, CLIPEncoderLayer, CLIPEncoder } from "./hf-clip-encoder.js";
+export type { CLIPEncoderConfig, HiddenAct } from "./hf-clip-encoder.js";

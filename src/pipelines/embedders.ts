@@ -6,9 +6,10 @@ import { AudioFeatureExtractor } from "../models/audio.js";
 import { VideoTextModel } from "../models/video.js";
 import { ImageProcessor, type ImageProcessorOptions, type ImageInput } from "../vision/processor.js";
 import { VideoProcessor } from "../video/processor.js";
-import { ByteTokenizer } from "../text/tokenizer.js";
+import { ByteTokenizer, type EncodeOptions } from "../text/tokenizer.js";
 import { normalize } from "../ops/norm.js";
 import { audioAt, type AudioInput } from "./speech.js";
+import type { ImageTextModel } from "../retrieval/retriever.js";
 import { cardField, modelFromCard, type WeightsInput } from "./card.js";
 
 /** Rows of a (B, D) tensor as Float32Arrays. */
@@ -19,18 +20,30 @@ export function rows(t: Tensor): Float32Array[] {
 
 interface TextCard { maxLength: number }
 
+/** Images -> a pixel batch (ImageProcessor, CLIPImageProcessor). */
+export interface ImageBatcher { process(images: ImageInput[]): Tensor }
+/** Texts -> padded ids and mask (ByteTokenizer, Tokenizer). */
+export interface TextBatcher { encodeBatch(texts: string[], options: EncodeOptions): { inputIds: Tensor; attentionMask: Tensor } }
+
 /**
- * Images and captions into one space with a CLIPModel and its card.
+ * Images and captions into one space: a CLIP model with its image processor and tokenizer.  `fromCard` builds the
+ * shipped clip-scenes; `loadPretrained(dir)` a Hugging Face CLIP folder.
  * @example
  * const clip = ImageTextEmbedder.fromCard(JSON.parse(readFileSync("models/clip-scenes.json", "utf8")), readFileSync("models/clip-scenes.safetensors"));
  * const [img] = clip.embedImages([readFileSync("scene.png")]);
  * const [txt] = clip.embedTexts(["two small red circles on the left"]);
  */
-export class ImageTextEmbedder {
-  readonly tokenizer = new ByteTokenizer();
-  constructor(readonly model: CLIPModel, readonly processor: ImageProcessor, readonly maxLength: number) {}
+export class ImageTextEmbedder<M extends ImageTextModel = ImageTextModel> {
+  /**
+   * maxLength: the longest token sequence (truncated beyond); padding: "max_length" pads every batch to it (the
+   * shipped models were trained so), "longest" to the batch's longest (a causal text model is unaffected by padding).
+   */
+  constructor(
+    readonly model: M, readonly processor: ImageBatcher, readonly maxLength: number,
+    readonly tokenizer: TextBatcher = new ByteTokenizer(), readonly padding: "max_length" | "longest" = "max_length",
+  ) {}
 
-  static fromCard(card: Record<string, any>, weights: WeightsInput): ImageTextEmbedder {
+  static fromCard(card: Record<string, any>, weights: WeightsInput): ImageTextEmbedder<CLIPModel> {
     const who = "ImageTextEmbedder";
     const model = modelFromCard(who, card, weights, CLIPModel);
     return new ImageTextEmbedder(model, new ImageProcessor(cardField<ImageProcessorOptions>(who, card, "processor")), cardField<TextCard>(who, card, "text").maxLength);
@@ -41,7 +54,7 @@ export class ImageTextEmbedder {
     return rows(this.model.encodeImage(this.processor.process(images)));
   }
   embedTexts(texts: string[]): Float32Array[] {
-    const { inputIds, attentionMask } = this.tokenizer.encodeBatch(texts, { maxLength: this.maxLength, padding: "max_length" });
+    const { inputIds, attentionMask } = this.tokenizer.encodeBatch(texts, { maxLength: this.maxLength, padding: this.padding });
     return rows(this.model.encodeText(inputIds, attentionMask));
   }
 }

@@ -2,6 +2,9 @@
 export { SpeechRecognizer, wordErrors, audioAt } from "./speech.js";
 export type { SpeechCard, Transcript, AudioInput } from "./speech.js";
 export { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "./embedders.js";
+export type { ImageBatcher, TextBatcher } from "./embedders.js";
+export { loadHuggingFaceFolder, localFolder, remoteFolder, readWeights, HF_ARCHITECTURES } from "./hf-folder.js";
+export type { FolderReader } from "./hf-folder.js";
 export { loadPretrained, PRETRAINED, modelsUrl } from "./pretrained.js";
 export type { PretrainedName, LoadOptions } from "./pretrained.js";
 export { env } from "./env.js";

@@ -3,6 +3,8 @@ import { SpeechRecognizer } from "./speech.js";
 import { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "./embedders.js";
 import { env } from "./env.js";
 import { checkModelFile, fetchModelFile, type FetchOptions } from "./model-files.js";
+import type { HFCLIPModel } from "../models/hf-clip.js";
+import { loadHuggingFaceFolder, localFolder, remoteFolder } from "./hf-folder.js";
 
 export const PRETRAINED = {
   "clip-scenes": ImageTextEmbedder,
@@ -38,9 +40,29 @@ export interface LoadOptions extends FetchOptions {
  * const ctl = new AbortController();
  * const clip = await loadPretrained("clip-scenes", { baseUrl: "/models/", signal: ctl.signal, onProgress: (p) => { bar.max = p.total; bar.value = p.loaded; } });
  */
-export async function loadPretrained<N extends PretrainedName>(name: N, options: LoadOptions = {}): Promise<Loaded<N>> {
-  const cls = PRETRAINED[name];
-  if (!cls) throw new Error(`loadPretrained: unknown model ${JSON.stringify(name)}; shipped: ${Object.keys(PRETRAINED).join(", ")}`);
+export async function loadPretrained<N extends PretrainedName>(name: N, options?: LoadOptions): Promise<Loaded<N>>;
+/**
+ * A Hugging Face model folder (a path in Node, or a URL): config.json, model.safetensors (or shards with
+ * model.safetensors.index.json), tokenizer.json, preprocessor_config.json, as `save_pretrained` writes them for
+ * openai/clip-vit-base-patch32 and its kin.  Returns the same ImageTextEmbedder the shipped clip-scenes is.
+ * @example
+ * const clip = await loadPretrained("./clip-vit-base-patch32");
+ * const [img] = clip.embedImages([readFileSync("cat.jpg")]);
+ * const [txt] = clip.embedTexts(["a photo of a cat"]);
+ */
+export async function loadPretrained(folder: string, options?: LoadOptions): Promise<ImageTextEmbedder<HFCLIPModel>>;
+export async function loadPretrained(name: string, options: LoadOptions = {}): Promise<unknown> {
+  if (typeof name !== "string" || name === "") throw new Error(`loadPretrained: expected a shipped model's name or a model folder, got ${JSON.stringify(name)}`);
+  const cls = PRETRAINED[name as PretrainedName];
+  if (!cls) {
+    const isNode = typeof (globalThis as any).process?.versions?.node === "string";
+    if (/^(https?|file|blob):/.test(name) || !isNode) return loadHuggingFaceFolder(remoteFolder(name, options), name);
+    const fs = await import(/* @vite-ignore */ ["node", "fs"].join(":"));
+    if (!fs.existsSync(name) || !fs.statSync(name).isDirectory()) {
+      throw new Error(`loadPretrained: unknown model ${JSON.stringify(name)}; shipped: ${Object.keys(PRETRAINED).join(", ")}, or give a Hugging Face model folder (no folder ${name})`);
+    }
+    return loadHuggingFaceFolder(localFolder(name), name);
+  }
   const weightsFile = `${name}.safetensors`;
   let card: Record<string, any>, weights: Uint8Array;
   const baseUrl = options.baseUrl ?? env.baseUrl ?? undefined;
@@ -65,7 +87,7 @@ export async function loadPretrained<N extends PretrainedName>(name: N, options:
     await checkModelFile(weights, card.files?.[weightsFile], path.join(dir, weightsFile));
     options.onProgress?.({ file: weightsFile, loaded: weights.length, total: weights.length, status: "done", fromCache: false });
   }
-  return (cls as any).fromCard(card, weights) as Loaded<N>;
+  return (cls as any).fromCard(card, weights);
 }
 
 function parseCard(bytes: Uint8Array, where: string): Record<string, any> {

@@ -101,7 +101,8 @@ export class Tokenizer {
   /** an added token's matched text that is not its content (" <mask>") -> its id */
   private readonly matchedText = new Map<string, number>();
   private readonly idToToken: string[];
-  private readonly post: Json;
+  /** the special tokens the post-processor puts before and after a single sequence */
+  private readonly specials: { pre: string[]; suf: string[] };
   private readonly decodeTokens: DecodeStep;
   readonly padId: number;
   readonly padToken: string;
@@ -121,7 +122,7 @@ export class Tokenizer {
     for (const [t, id] of this.model.vocab) this.idToToken[id] = t;
     // the reference gives a normalized added token's id back as its normalised content ("Hello" -> "hello")
     for (const t of added) if (t.normalized) this.idToToken[t.id] = this.normalize(t.content);
-    this.post = json.post_processor ?? null;
+    this.specials = specialsOf(json.post_processor ?? null);
     this.decodeTokens = decoderOf(json.decoder ?? null);
     const pad = json.padding ?? null;
     this.padToken = pad?.pad_token ?? (this.model.vocab.has("[PAD]") ? "[PAD]" : this.model.vocab.has("<pad>") ? "<pad>" : "");
@@ -166,17 +167,7 @@ export class Tokenizer {
   }
 
   private withSpecials(tokens: string[], budget: number | null): string[] {
-    const p = this.post;
-    let pre: string[] = [], suf: string[] = [];
-    if (p?.type === "BertProcessing" || p?.type === "RobertaProcessing") { pre = [p.cls[0]]; suf = [p.sep[0]]; }
-    else if (p?.type === "TemplateProcessing") {
-      // special tokens before the sequence item go in front, those after it behind
-      let afterSeq = false;
-      for (const item of p.single as Json[]) {
-        if (item.Sequence) afterSeq = true;
-        else if (item.SpecialToken) (afterSeq ? suf : pre).push(item.SpecialToken.id);
-      }
-    } else if (p && p.type !== "ByteLevel") bad(`post-processor ${JSON.stringify(p.type)} is not supported in this build`);
+    const { pre, suf } = this.specials;
     const room = budget === null ? tokens.length : Math.max(0, budget - pre.length - suf.length);
     return [...pre, ...tokens.slice(0, room), ...suf];
   }
@@ -226,6 +217,34 @@ export class Tokenizer {
     }
     return this.decodeTokens(toks).join("");
   }
+}
+
+/**
+ * The special tokens a post-processor adds around one sequence.  A Sequence applies its processors in order, each
+ * wrapping what the ones before it produced.  ByteLevel only adjusts offsets, which encode() does not return.
+ */
+function specialsOf(p: Json | null): { pre: string[]; suf: string[] } {
+  if (p === null || p.type === "ByteLevel") return { pre: [], suf: [] };
+  if (p.type === "BertProcessing" || p.type === "RobertaProcessing") return { pre: [p.cls[0]], suf: [p.sep[0]] };
+  if (p.type === "TemplateProcessing") {
+    const pre: string[] = [], suf: string[] = [];
+    let afterSeq = false;
+    for (const item of p.single as Json[]) {
+      if (item.Sequence) { afterSeq = true; continue; }
+      if (!item.SpecialToken) continue;
+      // a template names a special token; special_tokens says which token(s) it stands for
+      const named = p.special_tokens?.[item.SpecialToken.id];
+      const toks: string[] = named && Array.isArray(named.tokens) ? named.tokens : [item.SpecialToken.id];
+      (afterSeq ? suf : pre).push(...toks);
+    }
+    return { pre, suf };
+  }
+  if (p.type === "Sequence" && Array.isArray(p.processors)) {
+    let pre: string[] = [], suf: string[] = [];
+    for (const q of p.processors as Json[]) { const s = specialsOf(q); pre = [...s.pre, ...pre]; suf = [...suf, ...s.suf]; }
+    return { pre, suf };
+  }
+  bad(`post-processor ${JSON.stringify(p.type)} is not supported in this build (supported: BertProcessing, RobertaProcessing, TemplateProcessing, ByteLevel, Sequence)`);
 }
 
 /**

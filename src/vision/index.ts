@@ -7,3 +7,6 @@ export { ImageProcessor } from "./processor.js";
 export type { ImageProcessorOptions, ImageInput } from "./processor.js";
 export { resizePlanar } from "./resize.js";
 export type { Interpolation } from "./resize.js";
+export { resizePIL, PIL_FILTERS } from "./pil-resize.js";
+export { CLIPImageProcessor, clipImageProcessorConfig } from "./clip-image-processor.js";
+export type { CLIPImageProcessorConfig } from "./clip-image-processor.js";

@@ -7,6 +7,11 @@ function fnv1a(s) {
   return h >>> 0;
 }
 
+/** n hash values in [-1, 1) (multiples of 2^-23) for a key's FNV-1a seed. */
+export function proceduralUnit(key, n) {
+  return unit(fnv1a(key), n);
+}
+
 function unit(seed, n) {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {

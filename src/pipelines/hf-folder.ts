@@ -1,0 +1,118 @@
+// A Hugging Face model folder, read as Hugging Face writes it: config.json says the architecture, the weights are
+// model.safetensors or shards named by model.safetensors.index.json (F32, F16 or BF16), tokenizer.json and
+// preprocessor_config.json configure the text and image processing.  From a local folder (Node) or a URL
+// (fetched with progress, cancellation and the model cache, as loadPretrained's shipped models are).
+import { Tensor } from "../tensor.js";
+import { loadSafetensors } from "../io/safetensors.js";
+import { HFCLIPModel } from "../models/hf-clip.js";
+import { CLIPImageProcessor } from "../vision/clip-image-processor.js";
+import { Tokenizer } from "../text/tokenizer.js";
+import { ImageTextEmbedder } from "./embedders.js";
+import { fetchModelFile, type FetchOptions } from "./model-files.js";
+
+/** The files of a folder by name: bytes, or null when the folder has no such file. */
+export type FolderReader = (file: string) => Promise<Uint8Array | null>;
+
+const node = (m: string): Promise<any> => import(/* @vite-ignore */ ["node", m].join(":"));
+
+/** Reads files from a local folder (Node). */
+export function localFolder(dir: string): FolderReader {
+  return async (file) => {
+    const [fs, path] = await Promise.all([node("fs/promises"), node("path")]);
+    try {
+      return new Uint8Array(await fs.readFile(path.join(dir, file)));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw new Error(`loadPretrained: cannot read ${path.join(dir, file)}: ${(e as Error).message}`);
+    }
+  };
+}
+
+/** Fetches files below a base URL (a 404 means the folder has no such file). */
+export function remoteFolder(base: string | URL, options: FetchOptions = {}): FolderReader {
+  const root = new URL(String(base).endsWith("/") ? String(base) : `${base}/`, (globalThis as any).location?.href);
+  return async (file) => {
+    const url = String(new URL(file, root));
+    try {
+      return await fetchModelFile(url, file, options);
+    } catch (e) {
+      if (/gave HTTP 404/.test((e as Error).message)) return null;
+      throw e;
+    }
+  };
+}
+
+function json(where: string, bytes: Uint8Array): any {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new Error(`loadPretrained: ${where} is not JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * The checkpoint's tensors by their own key names: model.safetensors, or every shard model.safetensors.index.json
+ * names (each key must be in the shard its weight_map says, and no shard may repeat a key).
+ */
+export async function readWeights(read: FolderReader, where: string): Promise<Record<string, Tensor>> {
+  const single = await read("model.safetensors");
+  if (single) return loadSafetensors(single);
+  const indexBytes = await read("model.safetensors.index.json");
+  if (!indexBytes) {
+    const pickle = (await read("pytorch_model.bin")) !== null;
+    throw new Error(`loadPretrained: ${where} has no model.safetensors or model.safetensors.index.json${pickle ? " (only pytorch_model.bin: pickle files are not read; save the weights with safetensors, e.g. model.save_pretrained(dir, safe_serialization=True))" : ""}`);
+  }
+  const index = json(`${where}/model.safetensors.index.json`, indexBytes);
+  const map = index?.weight_map;
+  if (!map || typeof map !== "object" || Array.isArray(map)) throw new Error(`loadPretrained: ${where}/model.safetensors.index.json has no "weight_map" object`);
+  const shards = [...new Set(Object.values(map as Record<string, unknown>))];
+  const bad = shards.filter((s) => typeof s !== "string" || !/^[\w.-]+\.safetensors$/.test(s) || s.startsWith("."));
+  if (bad.length) throw new Error(`loadPretrained: ${where}/model.safetensors.index.json names shard(s) that are not safetensors files in the folder: ${bad.map((s) => JSON.stringify(s)).join(", ")}`);
+  const out: Record<string, Tensor> = {};
+  const problems: string[] = [];
+  for (const shard of shards as string[]) {
+    const bytes = await read(shard);
+    if (!bytes) { problems.push(`shard ${shard} is missing`); continue; }
+    for (const [k, t] of Object.entries(loadSafetensors(bytes))) {
+      if (k in out) problems.push(`${k} is in more than one shard`);
+      else if (map[k] !== shard) problems.push(`${k} is in ${shard} but the index says ${map[k] === undefined ? "nothing of it" : map[k]}`);
+      out[k] = t;
+    }
+  }
+  for (const k of Object.keys(map)) if (!(k in out) && !problems.some((p) => p.startsWith(`shard ${map[k]} `))) problems.push(`${k} is in no shard (the index says ${map[k]})`);
+  if (problems.length) throw new Error(`loadPretrained: ${where}: the sharded checkpoint is inconsistent:\n  ${problems.slice(0, 20).join("\n  ")}${problems.length > 20 ? `\n  ... ${problems.length - 20} more` : ""}`);
+  return out;
+}
+
+/** The architectures loadPretrained reads from a Hugging Face folder (config.json's model_type). */
+export const HF_ARCHITECTURES = ["clip"] as const;
+
+/**
+ * A Hugging Face CLIP folder -> an ImageTextEmbedder (HFCLIPModel + CLIPImageProcessor + Tokenizer): texts padded to
+ * the batch's longest, truncated to max_position_embeddings with the end-of-text token kept.
+ */
+export async function loadHuggingFaceFolder(read: FolderReader, where: string): Promise<ImageTextEmbedder<HFCLIPModel>> {
+  const need = async (file: string): Promise<Uint8Array> => {
+    const b = await read(file);
+    if (!b) throw new Error(`loadPretrained: ${where} has no ${file} (a Hugging Face model folder holds config.json, model.safetensors, tokenizer.json and preprocessor_config.json)`);
+    return b;
+  };
+  const config = json(`${where}/config.json`, await need("config.json"));
+  const type = config?.model_type;
+  if (!(HF_ARCHITECTURES as readonly string[]).includes(type)) {
+    throw new Error(`loadPretrained: ${where}/config.json has model_type ${JSON.stringify(type)}; supported: ${HF_ARCHITECTURES.join(", ")}`);
+  }
+  const model = HFCLIPModel.fromConfig(config);
+  const processor = CLIPImageProcessor.fromJSON(json(`${where}/preprocessor_config.json`, await need("preprocessor_config.json")));
+  const tokenizer = Tokenizer.fromJSON(new TextDecoder().decode(await need("tokenizer.json")));
+  const weights = await readWeights(read, where);
+  try {
+    model.loadStateDict(weights);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  const tv = model.config.textConfig.vocabSize;
+  if (tokenizer.vocabSize > tv) throw new Error(`loadPretrained: ${where}/tokenizer.json has ids up to ${tokenizer.vocabSize - 1} but config.json's text_config.vocab_size is ${tv}`);
+  return new ImageTextEmbedder(model, processor, model.config.textConfig.maxPositionEmbeddings, tokenizer, "longest");
+}

@@ -1,0 +1,171 @@
+// Hugging Face CLIP from its own files against reference/hf_clip.py (PyTorch 1.13, outputs from
+// scripts/fixtures/gen_hf_clip.py): folders written as save_pretrained writes them (test/harness/hf-clip.mjs,
+// procedural weights by Hugging Face's key names) at a small size and at the real ViT-B/32 and ViT-B/16 sizes,
+// loaded with one loadPretrained(dir) call.  Pixel values (PIL bicubic resize, crop, rescale, normalise) must equal
+// the reference's exactly; model outputs are held to the model zoo's budget: max |a - ref| <= 2e-4 x max(1, |ref|),
+// NMSE <= 1e-7.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { init, loadPretrained, loadSafetensors, resizePIL, HFCLIPModel, CLIPImageProcessor, Tensor } from "../src/index.js";
+import { compare } from "./harness/compare.js";
+import { HF_CLIP_FIXTURES, HF_CLIP_CONFIGS, PHOTOS, photo, writeHFClipFolder, f16Bits } from "./harness/hf-clip.mjs";
+
+const expected = (name: string): Record<string, Tensor> => loadSafetensors(readFileSync(join(HF_CLIP_FIXTURES, `${name}.expected.safetensors`)));
+const photos = () => PHOTOS.map(([k, w, h, c]) => photo(k, w, h, c));
+let tmp: string;
+
+beforeAll(async () => {
+  await init();
+  tmp = mkdtempSync(join(tmpdir(), "polymodal-hf-clip-"));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function expectClose(name: string, got: Tensor, want: Tensor): void {
+  expect(got.shape).toEqual(want.shape);
+  const e = compare(got.data, want.data);
+  const line = `${name}: maxAbs ${e.maxAbs.toExponential(2)} scaled ${e.maxScaled.toExponential(2)} nmse ${e.nmse.toExponential(2)}`;
+  expect(e.maxScaled, line).toBeLessThanOrEqual(2e-4);
+  expect(e.nmse, line).toBeLessThanOrEqual(1e-7);
+}
+
+/** Every output the reference wrote, from the loaded embedder's model on the reference's inputs. */
+function expectMatches(clip: Awaited<ReturnType<typeof loadPretrained>> & { model: HFCLIPModel }, want: Record<string, Tensor>, tag: string): void {
+  const pixels = clip.processor.process(photos());
+  if (want.pixel_values) expect(Array.from(pixels.data)).toEqual(Array.from(want.pixel_values.data)); // exact
+  const ids = want.input_ids, mask = want.attention_mask;
+  expectClose(`${tag} image_features`, clip.model.getImageFeatures(pixels), want.image_features);
+  expectClose(`${tag} text_features`, clip.model.getTextFeatures(ids, mask), want.text_features);
+  const img = clip.model.encodeImage(pixels), txt = clip.model.encodeText(ids, mask);
+  expectClose(`${tag} image_embeds`, img, want.image_embeds);
+  expectClose(`${tag} text_embeds`, txt, want.text_embeds);
+  // logits_per_image = exp(logit_scale) * image_embeds @ text_embeds^T
+  const s = clip.model.logitScaleExp, [Bi, P] = img.shape, Bt = txt.shape[0];
+  const lpi = new Float32Array(Bi * Bt);
+  for (let i = 0; i < Bi; i++) for (let j = 0; j < Bt; j++) {
+    let d = 0;
+    for (let k = 0; k < P; k++) d += img.data[i * P + k] * txt.data[j * P + k];
+    lpi[i * Bt + j] = d * s;
+  }
+  expectClose(`${tag} logits_per_image`, new Tensor(lpi, [Bi, Bt]), want.logits_per_image);
+}
+
+describe("PIL's resize, bit for bit (Pillow's Resample.c: 22-bit fixed point, horizontal pass first)", () => {
+  const cases = loadSafetensors(readFileSync(join(HF_CLIP_FIXTURES, "pil-resize.expected.safetensors")));
+  const bytes = readFileSync(join(HF_CLIP_FIXTURES, "pil-resize.expected.safetensors"));
+  const meta = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString("utf8")).__metadata__;
+  const list: Array<[string, number, number, number, number, number, number]> = JSON.parse(meta.cases);
+  it("covers down, up, mixed, one-axis, bilinear, box and large-ratio cases", () => expect(list.length).toBe(8));
+  for (const [name, h, w, c, oh, ow, rs] of list) {
+    it(`${name}: ${w}x${h} -> ${ow}x${oh}, resample ${rs}, every byte equal`, () => {
+      const src = photo(`resize.${name}`, w, h, c);
+      const got = resizePIL(src.data, h, w, c, oh, ow, rs);
+      expect(Array.from(got)).toEqual(Array.from(cases[name].data));
+    });
+  }
+  it("refuses filters it cannot compute identically everywhere, naming them", () => {
+    expect(() => resizePIL(new Uint8Array(12), 2, 2, 3, 1, 1, 1)).toThrow(/resample 1 \(LANCZOS\) is not supported; supported: 2 \(BILINEAR\), 3 \(BICUBIC\), 4 \(BOX\)/);
+  });
+});
+
+describe("a Hugging Face CLIP folder, small", () => {
+  it("loads with one call and matches the reference: pixel values exactly, features, embeddings and logits within budget", async () => {
+    const dir = writeHFClipFolder(join(tmp, "small"), "small");
+    const clip = await loadPretrained(dir);
+    expect(clip.model).toBeInstanceOf(HFCLIPModel);
+    expect(clip.dim).toBe(32);
+    expectMatches(clip, expected("small"), "small");
+    // the pipeline's own path: bytes-free decoded images and strings
+    const [a] = clip.embedImages([photos()[0]]);
+    expect(Array.from(a)).toEqual(Array.from(clip.model.encodeImage(clip.processor.process([photos()[0]])).data));
+  });
+
+  it("float16 weights load (and match the reference run on the same float16-rounded weights)", async () => {
+    const clip = await loadPretrained(writeHFClipFolder(join(tmp, "small-f16"), "small", { dtype: "F16" }));
+    expectMatches(clip, expected("small-f16"), "small f16");
+  });
+
+  it("sharded weights with an index file (and the position_ids buffers older transformers saved) give the single file's bits", async () => {
+    const one = await loadPretrained(join(tmp, "small"));
+    const dir = writeHFClipFolder(join(tmp, "small-sharded"), "small", { shards: 3, positionIds: true });
+    const clip = await loadPretrained(dir);
+    const w = expected("small");
+    const px = clip.processor.process(photos());
+    expect(Array.from(clip.model.encodeImage(px).data)).toEqual(Array.from(one.model.encodeImage(px).data));
+    expect(Array.from(clip.model.encodeText(w.input_ids, w.attention_mask).data)).toEqual(Array.from(one.model.encodeText(w.input_ids, w.attention_mask).data));
+  });
+
+  it("tokenizes with the folder's tokenizer.json: <|startoftext|> ... <|endoftext|>, pooled at the end of text", async () => {
+    const clip = await loadPretrained(join(tmp, "small"));
+    const tok = clip.tokenizer as unknown as { encode(t: string): { ids: number[] } };
+    const ids = tok.encode("a photo of a cat").ids;
+    expect(ids[0]).toBe(49406);
+    expect(ids[ids.length - 1]).toBe(49407);
+    // padding to the batch's longest changes nothing for a causal text model
+    const [alone] = clip.embedTexts(["a photo of a cat"]);
+    const [batched] = clip.embedTexts(["a photo of a cat", "a much longer caption about a small red circle on the left of the frame"]);
+    expect(Array.from(batched)).toEqual(Array.from(alone));
+  });
+
+  it("float16 rounding in the fixture writer is numpy's (round half to even, subnormals, overflow)", () => {
+    expect(f16Bits(1)).toBe(0x3c00);
+    expect(f16Bits(65504)).toBe(0x7bff);
+    expect(f16Bits(65520)).toBe(0x7c00);
+    expect(f16Bits(2 ** -24)).toBe(1);
+    expect(f16Bits(-(2 ** -25))).toBe(0x8000); // a tie rounds to the even 0
+    expect(f16Bits(1 + 2 ** -11)).toBe(0x3c00); // tie -> even
+    expect(f16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02);
+  });
+});
+
+describe("a Hugging Face CLIP folder that is not right is refused, naming what is wrong", () => {
+  const broken = (name: string, edit: (dir: string) => void): string => {
+    const dir = writeHFClipFolder(join(tmp, name), "small");
+    edit(dir);
+    return dir;
+  };
+  it("missing files, pickle-only weights, unknown architectures and activations", async () => {
+    await expect(loadPretrained(broken("no-tok", (d) => unlinkSync(join(d, "tokenizer.json"))))).rejects.toThrow(/has no tokenizer\.json/);
+    await expect(loadPretrained(broken("pickle", (d) => renameSync(join(d, "model.safetensors"), join(d, "pytorch_model.bin"))))).rejects.toThrow(/only pytorch_model\.bin: pickle files are not read/);
+    const cfg = HF_CLIP_CONFIGS.small.config;
+    await expect(loadPretrained(broken("siglip", (d) => writeFileSync(join(d, "config.json"), JSON.stringify({ ...cfg, model_type: "siglip" }))))).rejects.toThrow(/model_type "siglip"; supported: clip/);
+    await expect(loadPretrained(broken("silu", (d) => writeFileSync(join(d, "config.json"), JSON.stringify({ ...cfg, vision_config: { ...cfg.vision_config, hidden_act: "silu" } }))))).rejects.toThrow(/vision_config\.hidden_act "silu" is not supported \(supported: quick_gelu, gelu\)/);
+    await expect(loadPretrained(join(tmp, "nothing-here"))).rejects.toThrow(/unknown model .*nothing-here.*shipped: clip-scenes/);
+  });
+  it("weights of another size or with other key names: every bad key named", async () => {
+    const cfg = HF_CLIP_CONFIGS.small.config;
+    const dir = broken("wider", (d) => writeFileSync(join(d, "config.json"), JSON.stringify({ ...cfg, projection_dim: 48 })));
+    await expect(loadPretrained(dir)).rejects.toThrow(/visual_projection\.weight: expected \[48, 64\], got \[32, 64\][\s\S]*text_projection\.weight/);
+  });
+  it("a sharded checkpoint whose index disagrees with its shards", async () => {
+    const dir = writeHFClipFolder(join(tmp, "bad-index"), "small", { shards: 2 });
+    const idx = JSON.parse(readFileSync(join(dir, "model.safetensors.index.json"), "utf8"));
+    idx.weight_map["logit_scale"] = "model-00001-of-00002.safetensors";
+    writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify(idx));
+    await expect(loadPretrained(dir)).rejects.toThrow(/logit_scale is in model-00002-of-00002\.safetensors but the index says model-00001-of-00002\.safetensors/);
+    idx.weight_map["../../etc/passwd"] = "../x.safetensors";
+    writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify(idx));
+    await expect(loadPretrained(dir)).rejects.toThrow(/names shard\(s\) that are not safetensors files in the folder: "\.\.\/x\.safetensors"/);
+  });
+  it("a preprocessor config it cannot follow", () => {
+    expect(() => CLIPImageProcessor.fromJSON({ resample: 1 })).toThrow(/resample 1 is not supported/);
+    expect(() => CLIPImageProcessor.fromJSON({ image_processor_type: "SiglipImageProcessor" })).toThrow(/"SiglipImageProcessor" is not supported/);
+    expect(() => CLIPImageProcessor.fromJSON({ size: { longest_edge: 3 } })).toThrow(/size must be/);
+  });
+});
+
+// The real sizes: 151 M parameters (a 600 MB folder each), written, loaded and run here
+describe.each(["b32", "b16"])("a Hugging Face CLIP folder at the real %s size", (name) => {
+  it("loads with one call and matches the reference", async () => {
+    const dir = writeHFClipFolder(join(tmp, name), name);
+    try {
+      const clip = await loadPretrained(dir);
+      expect(clip.dim).toBe(512);
+      expectMatches(clip, expected(name), name);
+      clip.model.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
