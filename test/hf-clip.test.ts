@@ -4,14 +4,17 @@
 // loaded with one loadPretrained(dir) call.  Pixel values (PIL bicubic resize, crop, rescale, normalise) must equal
 // the reference's exactly; model outputs are held to the model zoo's budget: max |a - ref| <= 2e-4 x max(1, |ref|),
 // NMSE <= 1e-7.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync, unlinkSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { init, loadPretrained, loadSafetensors, resizePIL, HFCLIPModel, CLIPImageProcessor, Tensor } from "../src/index.js";
+import { init, loadPretrained, loadSafetensors, resizePIL, encodePng, HFCLIPModel, CLIPImageProcessor, Tensor } from "../src/index.js";
 import { compare } from "./harness/compare.js";
 import { HF_CLIP_FIXTURES, HF_CLIP_CONFIGS, PHOTOS, photo, writeHFClipFolder, f16Bits } from "./harness/hf-clip.mjs";
 
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const expected = (name: string): Record<string, Tensor> => loadSafetensors(readFileSync(join(HF_CLIP_FIXTURES, `${name}.expected.safetensors`)));
 const photos = () => PHOTOS.map(([k, w, h, c]) => photo(k, w, h, c));
 let tmp: string;
@@ -168,4 +171,40 @@ describe.each(["b32", "b16"])("a Hugging Face CLIP folder at the real %s size", 
       rmSync(dir, { recursive: true, force: true });
     }
   }, 180_000);
+});
+
+describe("polymodal index / search --model <Hugging Face folder>", () => {
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), ...args], { encoding: "utf8", cwd: tmp, timeout: 120_000 });
+    return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  };
+  it("indexes a folder with the checkpoint, searches it by text and by image, and refuses the index to other models", async () => {
+    const model = join(tmp, "small");
+    if (!existsSync(join(model, "model.safetensors"))) writeHFClipFolder(model, "small");
+    const coll = join(tmp, "photos");
+    mkdirSync(coll, { recursive: true });
+    const imgs = Array.from({ length: 5 }, (_, i) => photo(`cli.photo.${i}`, 40 + 7 * i, 36 + 3 * i, 3));
+    imgs.forEach((im, i) => writeFileSync(join(coll, `p${i}.png`), encodePng(im)));
+    const idx = cli("index", coll, "--model", model, "--quiet");
+    expect(idx.err).toBe("");
+    expect(idx.code).toBe(0);
+    expect(idx.out).toMatch(/indexed 5 new or changed files/);
+    const t = JSON.parse(cli("search", "a photo of a cat", "--model", model, "--index", join(coll, ".polymodal"), "-k", "5", "--json").out);
+    expect(t.results).toHaveLength(5);
+    // the scores are the library's: the embedder's text embedding against its image embeddings
+    const clip = await loadPretrained(model);
+    const [q] = clip.embedTexts(["a photo of a cat"]);
+    const want = imgs.map((im, i) => ({ path: `p${i}.png`, score: clip.embedImages([im])[0].reduce((s, v, k) => s + v * q[k], 0) })).sort((a, b) => b.score - a.score);
+    expect(t.results.map((r: { path: string }) => r.path)).toEqual(want.map((w) => w.path));
+    t.results.forEach((r: { score: number }, i: number) => expect(r.score).toBeCloseTo(want[i].score, 5));
+    // by image: a copy of p3 outside the collection finds p3 first, at cosine 1
+    writeFileSync(join(tmp, "query.png"), encodePng(imgs[3]));
+    const byImage = JSON.parse(cli("search", "--image", join(tmp, "query.png"), "--model", model, "--index", join(coll, ".polymodal"), "-k", "1", "--json").out);
+    expect(byImage.results[0].path).toBe("p3.png");
+    expect(byImage.results[0].score).toBeCloseTo(1, 5);
+    // the shipped clip-scenes made none of these embeddings: searching with it is refused, not mixed
+    const other = cli("search", "a photo of a cat", "--index", join(coll, ".polymodal"));
+    expect(other.code).toBe(1);
+    expect(other.err).toMatch(/small@[0-9a-f]{16}.*clip-scenes@|clip-scenes@.*small@[0-9a-f]{16}/);
+  }, 120_000);
 });

@@ -6,19 +6,27 @@ import type { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "../pip
 import type { SpeechRecognizer } from "../pipelines/speech.js";
 import { readVideoFile } from "../video/file.js";
 import type { Modality } from "./media.js";
-import { embeddingVersion } from "./version.js";
+import { embeddingVersion, folderVersion } from "./version.js";
 
 export class Models {
   private cache = new Map<string, Promise<unknown>>();
   /** the folder the models load from */
   readonly dir: string;
-  constructor(readonly modelsDir?: string, readonly ffmpegPath?: string) {
+  /**
+   * imageTextDir: a Hugging Face CLIP folder (config.json, model.safetensors, tokenizer.json,
+   * preprocessor_config.json) that embeds images and image-space text queries instead of the shipped clip-scenes.
+   */
+  constructor(readonly modelsDir?: string, readonly ffmpegPath?: string, readonly imageTextDir?: string) {
     this.dir = modelsDir ?? fileURLToPath(modelsUrl());
   }
-  /** The embedding version stamp of a model (src/app/version.ts). */
-  version(name: string): string { return embeddingVersion(this.dir, name); }
+  /** The embedding version stamp of a model (src/app/version.ts); clip-scenes' is the --model folder's when one is given. */
+  version(name: string): string {
+    return name === "clip-scenes" && this.imageTextDir ? folderVersion(this.imageTextDir) : embeddingVersion(this.dir, name);
+  }
   private get<T>(name: "clip-scenes" | "audio-events" | "video-text" | "asr-words"): Promise<T> {
-    if (!this.cache.has(name)) this.cache.set(name, loadPretrained(name, { modelsDir: this.modelsDir }));
+    if (!this.cache.has(name)) {
+      this.cache.set(name, name === "clip-scenes" && this.imageTextDir ? loadPretrained(this.imageTextDir) : loadPretrained(name, { modelsDir: this.modelsDir }));
+    }
     return this.cache.get(name) as Promise<T>;
   }
   clip(): Promise<ImageTextEmbedder> { return this.get("clip-scenes"); }

@@ -1,7 +1,7 @@
 // The `polymodal` command: index a folder, search it by text / image / audio / video, transcribe, embed, export,
 // info.
 // Exit codes: 0 ok, 1 failure, 2 bad usage (unknown command or flag), 3 missing or unsupported input file.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve, join, relative, isAbsolute, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { init } from "../bindings/module.js";
@@ -32,12 +32,14 @@ interface Command {
 }
 
 const GLOBAL: OptionSpec = {
-  models: { type: "string" }, ffmpeg: { type: "string" }, threads: { type: "string" },
+  models: { type: "string" }, model: { type: "string" }, ffmpeg: { type: "string" }, threads: { type: "string" },
   help: { type: "boolean", short: "h" }, version: { type: "boolean" },
   "max-pixels": { type: "string" }, "max-seconds": { type: "string" },
 };
 const GLOBAL_HELP = `global options (before or after the command, --flag value or --flag=value):
   --models DIR    model cards and weights (default: the package's models/)
+  --model DIR     a Hugging Face CLIP folder (config.json, model.safetensors, tokenizer.json,
+                  preprocessor_config.json) for images and text instead of the shipped clip-scenes
   --ffmpeg PATH   ffmpeg for non-Y4M video (default: ffmpeg on PATH; Debian: apt-get install ffmpeg)
   --threads N     worker threads for the large kernels (default 1; results are the same bits at any N)
   --max-pixels N  largest image decoded, in pixels (default 50000000)
@@ -193,6 +195,7 @@ const COMMANDS: Record<string, Command> = {
     options: SERVE_OPTIONS,
     async run(positional, values, models) {
       const { serve } = await import("./serve.js");
+      if (models.imageTextDir) throw new UsageError("serve does not take --model yet: it serves the models of --models (card + weights); index and search take --model");
       const code = await serve(positional, values, models.dir, intFlag(values, "threads", 1, 1, 64));
       process.exit(code); // worker threads and sockets are closed; nothing is left to flush
     },
@@ -253,7 +256,9 @@ export async function main(argv: string[]): Promise<number> {
   // the runtime is made once, before any command runs
   // (serve: the kernel threads are the workers'; its event loop only searches the index)
   await init({ threads: cl.command === "serve" ? 1 : intFlag(cl.values, "threads", 1, 1, 64) });
-  return cmd.run(cl.positional, cl.values, new Models(cl.values.models as string | undefined, cl.values.ffmpeg as string | undefined));
+  const hf = cl.values.model as string | undefined;
+  if (hf !== undefined && !(existsSync(hf) && statSync(hf).isDirectory())) throw new UsageError(`--model ${hf}: no such folder (a Hugging Face CLIP folder holds config.json, model.safetensors, tokenizer.json and preprocessor_config.json)`);
+  return cmd.run(cl.positional, cl.values, new Models(cl.values.models as string | undefined, cl.values.ffmpeg as string | undefined, hf));
 }
 
 async function search(positional: string[], values: Values, models: Models): Promise<number> {

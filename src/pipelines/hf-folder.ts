@@ -22,7 +22,7 @@ export function localFolder(dir: string): FolderReader {
     try {
       return new Uint8Array(await fs.readFile(path.join(dir, file)));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      if ((e as { code?: string }).code === "ENOENT") return null;
       throw new Error(`loadPretrained: cannot read ${path.join(dir, file)}: ${(e as Error).message}`);
     }
   };
