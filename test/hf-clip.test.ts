@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { init, loadPretrained, loadSafetensors, resizePIL, encodePng, HFCLIPModel, CLIPImageProcessor, Tensor } from "../src/index.js";
+import { init, loadPretrained, loadSafetensors, resizePIL, encodePng, HFCLIPModel, CLIPImageProcessor, MultimodalModelOptimizer, Tensor } from "../src/index.js";
 import { compare } from "./harness/compare.js";
 import { HF_CLIP_FIXTURES, HF_CLIP_CONFIGS, PHOTOS, photo, writeHFClipFolder, f16Bits } from "./harness/hf-clip.mjs";
 
@@ -207,4 +207,41 @@ describe("polymodal index / search --model <Hugging Face folder>", () => {
     expect(other.code).toBe(1);
     expect(other.err).toMatch(/small@[0-9a-f]{16}.*clip-scenes@|clip-scenes@.*small@[0-9a-f]{16}/);
   }, 120_000);
+});
+
+describe("exportOnnx of a Hugging Face CLIP, run by onnxruntime-web", () => {
+  it("gives the model's embeddings and logits (and the reference's), for another batch and length too", async () => {
+    const model = join(tmp, "small");
+    if (!existsSync(join(model, "model.safetensors"))) writeHFClipFolder(model, "small");
+    const clip = await loadPretrained(model);
+    const w = expected("small");
+    const pixels = clip.processor.process(photos());
+    const bytes = await MultimodalModelOptimizer.exportOnnx(clip.model, { pixel_values: pixels, input_ids: w.input_ids, attention_mask: w.attention_mask });
+    const ort = await import("onnxruntime-web");
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = "error";
+    const s = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+    const run = async (px: Tensor, ids: Tensor, mask: Tensor) => s.run({
+      pixel_values: new ort.Tensor("float32", px.data as Float32Array, [...px.shape]),
+      input_ids: new ort.Tensor("int32", ids.data as Int32Array, [...ids.shape]), attention_mask: new ort.Tensor("int32", mask.data as Int32Array, [...mask.shape]),
+    });
+    const close = (got: { data: unknown; dims: readonly number[] }, want: Tensor, what: string) => {
+      expect([...got.dims], what).toEqual(want.shape);
+      const e = compare(got.data as Float32Array, want.data);
+      expect(e.maxScaled, `${what}: ${e.maxScaled}`).toBeLessThanOrEqual(2e-5);
+    };
+    const out = await run(pixels, w.input_ids, w.attention_mask);
+    close(out.image_embeds, clip.model.encodeImage(pixels), "image_embeds");
+    close(out.text_embeds, clip.model.encodeText(w.input_ids, w.attention_mask), "text_embeds");
+    const ref = compare(out.text_embeds.data as Float32Array, w.text_embeds.data);
+    expect(ref.maxScaled).toBeLessThanOrEqual(2e-4); // and PyTorch's, within the parity budget
+    // one image, three captions of another length
+    const tok = clip.tokenizer.encodeBatch(["a cat", "two small red circles on the left", "x"], { maxLength: 77, padding: "longest" });
+    const one = clip.processor.process([photos()[1]]);
+    const o2 = await run(one, tok.inputIds, tok.attentionMask);
+    close(o2.image_embeds, clip.model.encodeImage(one), "image_embeds (batch 1)");
+    close(o2.text_embeds, clip.model.encodeText(tok.inputIds, tok.attentionMask), `text_embeds (3 x ${tok.inputIds.shape[1]} tokens)`);
+    expect([...o2.logits_per_image.dims]).toEqual([1, 3]);
+    await s.release();
+  }, 60_000);
 });

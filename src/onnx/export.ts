@@ -7,6 +7,9 @@ import { Module } from "../nn/module.js";
 import { nodeProto, valueInfo, modelProto, elemType } from "./proto.js";
 import { Graph } from "./graph.js";
 import { buildModel } from "./models.js";
+import { HF_CLIP_WRITERS } from "./hf-clip.js";
+
+void HF_CLIP_WRITERS; // (the package is sideEffects: false: a bare import could be dropped by a bundler)
 
 /**
  * The ONNX bytes of model's forward on inputs shaped like sampleInputs (names kept, in order); dimension 0 is
