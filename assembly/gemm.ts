@@ -11,7 +11,9 @@ export const NR: i32 = 8; // columns per packed panel (two f32x4)
 export const MR: i32 = 4; // rows per register tile (and per packed A block)
 const KC: i32 = 256; // cache block of K: a 4xKC slice of A and a KCx8 panel stay in L1
 const NCP: i32 = 16; // panels per column chunk: 16 * KC * 8 floats = 128 KiB of B stay in L2
-const SB: i32 = 64; // summation block: each run of SB products gets its own accumulator
+const SB: i32 = 64;
+const SMALL_M: i32 = 256; // below this many rows B is walked panel-contiguous (see sgemm_packed)
+const SMALL_CHUNK: i32 = 256 * 1024; // bytes of B per chunk then // summation block: each run of SB products gets its own accumulator
 
 /** Floats needed to pack a K x N operand. */
 export function sgemm_packed_size(K: i32, N: i32): i32 {
@@ -151,10 +153,16 @@ export function sgemm_packed(
   bias: usize, biasMode: i32, act: i32
 ): void {
   const np = (N + NR - 1) / NR;
-  for (let k0 = 0; k0 < K; k0 += KC) {
-    const k1 = min(K, k0 + KC);
-    for (let p0 = 0; p0 < np; p0 += NCP) {
-      const p1 = min(np, p0 + NCP);
+  // Few rows (a short text, a ViT-B/32's 50 tokens, a recurrence) reuse each B panel only M / 4 times, so reading B
+  // dominates: walk all of K per panel, in chunks of whole consecutive panels (one contiguous run of memory, about
+  // 256 KiB, kept in L2 for the row tiles).  Same per-element sums either way.
+  const small = M < SMALL_M;
+  const kc = small ? K : KC;
+  const ncp = small ? max(1, SMALL_CHUNK / (K * NR * 4)) : NCP;
+  for (let k0 = 0; k0 < K; k0 += kc) {
+    const k1 = min(K, k0 + kc);
+    for (let p0 = 0; p0 < np; p0 += ncp) {
+      const p1 = min(np, p0 + ncp);
       let m = 0;
       for (; m + MR <= M; m += MR) {
         for (let p = p0; p < p1; p++) {
@@ -193,6 +201,35 @@ export function sgemm_packed(
             tileStore(cp1, c10, c11, nv, f, l, bias, biasMode, col0, m + 1, act);
             tileStore(cp2, c20, c21, nv, f, l, bias, biasMode, col0, m + 2, act);
             tileStore(cp3, c30, c31, nv, f, l, bias, biasMode, col0, m + 3, act);
+          }
+          }
+        }
+      }
+      // Two leftover rows at a time (one broadcast of each B row feeds both), then a last single row: each element
+      // is still summed exactly as in a 4-row tile, so the tile a row falls in changes no bit.
+      for (; m + 2 <= M; m += 2) {
+        const a0 = A + ((<usize>m * lda + k0) << 2), a1 = a0 + (<usize>lda << 2);
+        for (let p = p0; p < p1; p++) {
+          const col0 = p * NR;
+          const nv = min(NR, N - col0);
+          const cp0 = C + ((<usize>m * ldc + col0) << 2), cp1 = cp0 + (<usize>ldc << 2);
+          let pa0 = a0, pa1 = a1;
+          let pb = Bp + ((<usize>p * K + k0) * NR << 2);
+          for (let ks = k0; ks < k1; ks += SB) {
+          const ke = min(k1, ks + SB);
+          let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+          for (let k = ks; k < ke; k++) {
+            const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+            let a = v128.load32_splat(pa0);
+            c00 = f32x4.add(c00, f32x4.mul(a, b0)); c01 = f32x4.add(c01, f32x4.mul(a, b1));
+            a = v128.load32_splat(pa1);
+            c10 = f32x4.add(c10, f32x4.mul(a, b0)); c11 = f32x4.add(c11, f32x4.mul(a, b1));
+            pa0 += 4; pa1 += 4; pb += NR << 2;
+          }
+          if (nv == NR && ke != K) { accum(cp0, c00, c01, ks == 0); accum(cp1, c10, c11, ks == 0); }
+          else {
+            tileStore(cp0, c00, c01, nv, ks == 0, ke == K, bias, biasMode, col0, m, act);
+            tileStore(cp1, c10, c11, nv, ks == 0, ke == K, bias, biasMode, col0, m + 1, act);
           }
           }
         }

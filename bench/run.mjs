@@ -1,4 +1,4 @@
-// `npm run bench` (or `npm run bench -- <group>`: gemm, conv, audio, models, quantized, threads, retrieval, serve,
+// `npm run bench` (or `npm run bench -- <group>`: gemm, conv, audio, models, hfclip, quantized, threads, retrieval, serve,
 // scale, browser): polymodal's kernels side by side with XNNPACK (tfjs-backend-wasm), onnxruntime-web and
 // Meyda in this process, and torchaudio in a separate process, all single-threaded; ratios, not absolute
 // times, are the result (these machines are shared and noisy).
@@ -7,6 +7,7 @@ import { benchGemm } from "./gemm.mjs";
 import { benchConv } from "./conv.mjs";
 import { benchAudio } from "./audio.mjs";
 import { benchModels } from "./models.mjs";
+import { benchHfClip } from "./hf-clip.mjs";
 import { benchRetrieval } from "./retrieval.mjs";
 import { benchQuantized } from "./quantized.mjs";
 import { benchThreads } from "./threads.mjs";
@@ -41,6 +42,9 @@ if (!only || only === "audio") {
 }
 if (!only || only === "models") {
   for (const r of await benchModels(process.argv[3] ? process.argv[3].split(",") : undefined)) push("models", `${r.title}: ${r.ms.toFixed(0)} ms` + (r.ratio ? `, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)` : ""));
+}
+if (!only || only === "hfclip") {
+  for (const r of await benchHfClip()) push("hfclip", `${r.title}: ${r.ms.toFixed(1)} ms, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)`);
 }
 if (!only || only === "quantized") push("quantized", ...(await benchQuantized()));
 if (!only || only === "threads") push("threads", ...(await benchThreads()));

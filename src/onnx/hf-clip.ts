@@ -7,7 +7,7 @@ import { HFCLIPModel, type CLIPTextTransformer, type CLIPVisionTransformer } fro
 import { CLIPEncoder, CLIPEncoderLayer, type CLIPAttention } from "../models/hf-clip-encoder.js";
 import { Graph, dimsOf, l2normalize } from "./graph.js";
 import { emit } from "./layers.js";
-import { registerLayer, registerModel, type Dims } from "./registry.js";
+import { registerLayer, registerModel, type Dims, type Spec } from "./registry.js";
 
 const LOW = -3.4028234663852886e38;
 
@@ -72,23 +72,37 @@ function text(g: Graph, m: CLIPTextTransformer, ids: string, mask: string | null
 
 const batched = (t: Tensor, extra: Record<number, string> = {}): Dims => t.shape.map((d, i) => (i === 0 ? "batch" : extra[i] ?? d));
 
+/**
+ * Pixel values (float32, 4-D) and/or input ids (int32) with an optional attention mask, by dtype: both give the
+ * embeddings of each and the logits; one gives that modality's embeddings alone (image_embeds or text_embeds).
+ */
 registerModel(HFCLIPModel, (g, model, sample, who) => {
   const names = Object.keys(sample);
-  if (names.length < 2 || names.length > 3) throw new Error(`${who}: HFCLIPModel takes pixel values, input ids and optionally an attention mask, got ${names.length} sample input(s) (${names.join(", ")})`);
-  const [px, ids, mask] = names.map((n) => sample[n]);
-  const refImg = model.encodeImage(px), refTxt = model.encodeText(ids, mask ?? null); // checks the sample as the model would
-  const img = l2normalize(g, emit(g, model.visual_projection, vision(g, model.vision_model, names[0]), "visual_projection"));
-  const txt = l2normalize(g, emit(g, model.text_projection, text(g, model.text_model, names[1], mask ? names[2] : null, ids), "text_projection"));
-  const scale = g.op1("Exp", [g.param("logit_scale", model.logit_scale)]);
-  const lpi = g.op1("MatMul", [g.op1("Mul", [img, scale]), g.op1("Transpose", [txt], { perm: [1, 0] })]);
-  return {
-    inputs: [[names[0], px, batched(px)], ...names.slice(1).map((n) => [n, sample[n], ["text_batch", "tokens"]] as [string, Tensor, Dims])],
-    outputs: [
-      ["image_embeds", img, batched(refImg)], ["text_embeds", txt, ["text_batch", refTxt.shape[1]]],
-      ["logits_per_image", lpi, ["batch", "text_batch"]], ["logits_per_text", g.op1("Transpose", [lpi], { perm: [1, 0] }), ["text_batch", "batch"]],
-      ["logit_scale", scale, []],
-    ],
-  };
+  const pxName = names.find((n) => sample[n].dtype === "float32");
+  const [idsName, maskName, ...extra] = names.filter((n) => sample[n].dtype === "int32");
+  if (names.length === 0 || extra.length || names.filter((n) => sample[n].dtype === "float32").length > 1) {
+    throw new Error(`${who}: HFCLIPModel takes pixel values (float32) and/or input ids (int32) with an optional attention mask, got ${names.map((n) => `${n} ${sample[n].dtype}`).join(", ") || "none"}`);
+  }
+  const spec: Spec = { inputs: [], outputs: [] };
+  let img: string | null = null, txt: string | null = null;
+  if (pxName) {
+    const px = sample[pxName], ref = model.encodeImage(px); // checks the sample as the model would
+    img = l2normalize(g, emit(g, model.visual_projection, vision(g, model.vision_model, pxName), "visual_projection"));
+    spec.inputs.push([pxName, px, batched(px)]);
+    spec.outputs.push(["image_embeds", img, batched(ref)]);
+  }
+  if (idsName) {
+    const ids = sample[idsName], mask = maskName ? sample[maskName] : null, ref = model.encodeText(ids, mask);
+    txt = l2normalize(g, emit(g, model.text_projection, text(g, model.text_model, idsName, maskName ?? null, ids), "text_projection"));
+    for (const n of [idsName, maskName].filter((x): x is string => !!x)) spec.inputs.push([n, sample[n], ["text_batch", "tokens"]]);
+    spec.outputs.push(["text_embeds", txt, ["text_batch", ref.shape[1]]]);
+  }
+  if (img && txt) {
+    const scale = g.op1("Exp", [g.param("logit_scale", model.logit_scale)]);
+    const lpi = g.op1("MatMul", [g.op1("Mul", [img, scale]), g.op1("Transpose", [txt], { perm: [1, 0] })]);
+    spec.outputs.push(["logits_per_image", lpi, ["batch", "text_batch"]], ["logits_per_text", g.op1("Transpose", [lpi], { perm: [1, 0] }), ["text_batch", "batch"]], ["logit_scale", scale, []]);
+  }
+  return spec;
 });
 
 /** Imported by export.ts so the writers above are registered wherever exportOnnx is. */
