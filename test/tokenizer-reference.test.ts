@@ -53,6 +53,8 @@ describe("Oniguruma patterns read as the reference reads them", () => {
     expect(() => Tokenizer.fromJSON({ ...base, model: { ...base.model, type: "Lattice" } })).toThrow(/model type "Lattice" is not supported/);
     expect(() => Tokenizer.fromJSON({ ...base, model: { ...base.model, dropout: 0.1 } })).toThrow(/BPE dropout 0.1 is not supported/);
     expect(() => Tokenizer.fromJSON({ ...base, decoder: { type: "CTC" } })).toThrow(/decoder "CTC" is not supported/);
+    expect(() => Tokenizer.fromJSON({ ...base, normalizer: { type: "Precompiled", precompiled_charsmap: "AAAA" } })).toThrow(/normalizer "Precompiled" is not supported/);
+    expect(() => Tokenizer.fromJSON({ ...base, post_processor: { type: "Sequence", processors: [{ type: "ByteLevel" }, { type: "Pairwise" }] } })).toThrow(/post-processor "Pairwise" is not supported in this build \(supported: .*Sequence\)/);
     expect(() => Tokenizer.fromJSON({ ...base, pre_tokenizer: { type: "Split", pattern: { Regex: "[[:alpha:]]" }, behavior: "Isolated" } })).toThrow(/POSIX classes are not supported/);
   });
 
@@ -72,8 +74,8 @@ const real = JSON.parse(readFileSync(join(root, "test/fixtures/tokenizers/real.j
 describe(`real tokenizer.json files vs ${real.reference}`, () => {
   // each file is the family's own (from the npm package named), reduced by the fixture script to the vocabulary and
   // merges the corpus touches; the script checked the reference encodes the corpus identically with both
-  it("holds GPT-3.5/4 (cl100k), GPT-4o, gpt-oss, Llama 2, Llama 3 and 3.1, Qwen3, DeepSeek-V3 and Gemma 3", () => {
-    expect(Object.keys(real.families).sort()).toEqual(["deepseek_v3", "gemma3", "gpt35turbo", "gpt4o", "gptoss", "llama2", "llama3", "llama3_1", "qwen3"]);
+  it("holds GPT-3.5/4 (cl100k), GPT-4o, gpt-oss, Llama 2, Llama 3 and 3.1, Qwen3, DeepSeek-V3, Gemma 3, Claude and Gemini", () => {
+    expect(Object.keys(real.families).sort()).toEqual(["claude", "deepseek_v3", "gemini", "gemma3", "gpt35turbo", "gpt4o", "gptoss", "llama2", "llama3", "llama3_1", "qwen3"]);
   });
   for (const [fam, f] of Object.entries(real.families)) {
     it(`${fam} (${f.package}): the reference's ids, tokens and decodes on every corpus line`, () => {
