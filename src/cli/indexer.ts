@@ -1,7 +1,7 @@
 // `polymodal index <folder>`: every image, WAV and video under a folder, embedded by the shipped models into a
 // saved collection; resumable (unchanged files are skipped), unreadable files skipped with a warning.
-import { statSync } from "node:fs";
-import { join, relative, resolve, sep } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { extname, join, relative, resolve, sep } from "node:path";
 import type { IndexKind } from "../retrieval/multimodal-index.js";
 import { Collection } from "../app/collection.js";
 import { lockIndex } from "../app/lock.js";
@@ -14,6 +14,7 @@ import { Progress } from "./progress.js";
 export interface IndexFolderOptions {
   /** where the collection is saved (default <folder>/.polymodal) */
   indexDir?: string;
+  /** the index kind of a new collection; given for an existing one of another kind, an Error (exit 2) */
   kind?: IndexKind;
   models?: Models;
   /** write the manifest (the list of unreadable files) every this many files (default 50); vectors are durable per file */
@@ -22,6 +23,10 @@ export interface IndexFolderOptions {
   store?: string;
   warn?: (msg: string) => void;
   progress?: boolean;
+  /** only say what would change: nothing is embedded, written or created */
+  dryRun?: boolean;
+  /** stop after the file in hand when this aborts (SIGINT/SIGTERM in the CLI); what is done stays saved */
+  signal?: AbortSignal;
 }
 
 export interface IndexReport {
@@ -30,8 +35,18 @@ export interface IndexReport {
   unchanged: number;
   failed: number;
   ignored: number;
+  /** items whose files are gone from the folder, taken out of the index */
+  removed: number;
+  /** items whose files became unreadable, taken out of the index (each warned about) */
+  dropped: number;
   counts: Record<Modality, number>;
   seconds: number;
+  /** files left to do when the signal stopped the run (0 when it finished) */
+  left: number;
+  /** with dryRun: the files that would be embedded (new or changed) and the items that would be removed */
+  plan?: { embed: string[]; remove: string[] };
+  /** files that are not media, by extension (".txt" -> paths) */
+  notMedia: Record<string, string[]>;
 }
 
 export async function indexFolder(folder: string, options: IndexFolderOptions = {}): Promise<IndexReport> {
@@ -41,6 +56,7 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
   if (!st || !st.isDirectory()) throw Object.assign(new Error(`${folder} is not a folder`), { exitCode: 3 });
   const indexDir = resolve(options.indexDir ?? join(root, ".polymodal"));
   const models = options.models ?? new Models();
+  if (options.dryRun) return dryRun(root, indexDir, options, t0);
   const release = lockIndex(indexDir);
   try {
     return await indexLocked(root, indexDir, models, options, t0);
@@ -52,36 +68,94 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
 async function indexLocked(root: string, indexDir: string, models: Models, options: IndexFolderOptions, t0: number): Promise<IndexReport> {
   const coll = await Collection.open(indexDir, { root, kind: options.kind ?? "flat", store: options.store });
   try {
+    if (options.kind && coll.manifest.kind !== options.kind && coll.files.size > 0) {
+      throw Object.assign(new Error(`${indexDir} is a --kind ${coll.manifest.kind} index; asked for --kind ${options.kind}: leave --kind out to update it, or index into a new folder (--index DIR) to build a ${options.kind} index`), { exitCode: 2 });
+    }
     return await indexInto(coll, root, indexDir, models, options, t0);
   } finally {
     await coll.close();
   }
 }
 
-async function indexInto(coll: Collection, root: string, indexDir: string, models: Models, options: IndexFolderOptions, t0: number): Promise<IndexReport> {
-  const files: string[] = [];
+interface Scan {
+  pending: Array<{ path: string; rel: string; mod: Modality; size: number; mtimeMs: number }>;
+  /** indexed items whose files are no longer media files in the folder */
+  gone: string[];
+  unreadable: Array<{ path: string; why: string }>;
+  unchanged: number;
+  ignored: number;
+  notMedia: Record<string, string[]>;
+}
+
+/** The folder against what the collection holds (files: rel path -> size and mtime of the indexed version). */
+function scan(root: string, indexDir: string, files: Map<string, { size: number; mtimeMs: number }>): Scan {
+  const found: string[] = [];
   const unreadable: Array<{ path: string; why: string }> = [];
-  walk(root, indexDir, files, unreadable);
-  const pending: Array<{ path: string; rel: string; mod: Modality; size: number; mtimeMs: number }> = [];
-  let ignored = 0, unchanged = 0;
-  for (const p of files) {
-    const mod = modalityOf(p);
-    if (!mod) { ignored++; continue; }
+  walk(root, indexDir, found, unreadable);
+  const out: Scan = { pending: [], gone: [], unreadable, unchanged: 0, ignored: 0, notMedia: {} };
+  const present = new Set<string>();
+  for (const p of found) {
     const rel = relative(root, p).split(sep).join("/");
+    const mod = modalityOf(p);
+    if (!mod) {
+      out.ignored++;
+      const ext = extname(p).toLowerCase() || "(no extension)";
+      (out.notMedia[ext] ??= []).push(rel);
+      continue;
+    }
+    present.add(rel);
     const s = statSync(p, { throwIfNoEntry: false });
     if (!s) { unreadable.push({ path: p, why: "removed while indexing" }); continue; }
-    const prev = coll.files.get(rel);
-    if (prev && prev.size === s.size && prev.mtimeMs === s.mtimeMs) { unchanged++; continue; }
-    pending.push({ path: p, rel, mod, size: s.size, mtimeMs: s.mtimeMs });
+    const prev = files.get(rel);
+    if (prev && prev.size === s.size && prev.mtimeMs === s.mtimeMs) { out.unchanged++; continue; }
+    out.pending.push({ path: p, rel, mod, size: s.size, mtimeMs: s.mtimeMs });
   }
+  for (const rel of files.keys()) if (!present.has(rel)) out.gone.push(rel);
+  return out;
+}
+
+async function dryRun(root: string, indexDir: string, options: IndexFolderOptions, t0: number): Promise<IndexReport> {
+  const exists = existsSync(join(indexDir, "manifest.json"));
+  const coll = exists ? await Collection.open(indexDir, null) : null;
+  try {
+    const sc = scan(root, indexDir, coll?.files ?? new Map());
+    return {
+      indexDir, added: 0, unchanged: sc.unchanged, failed: sc.unreadable.length, ignored: sc.ignored, removed: 0, dropped: 0,
+      counts: coll?.counts() ?? { image: 0, audio: 0, video: 0 }, seconds: (performance.now() - t0) / 1000, left: sc.pending.length,
+      plan: { embed: sc.pending.map((f) => f.rel), remove: sc.gone }, notMedia: sc.notMedia,
+    };
+  } finally {
+    await coll?.close();
+  }
+}
+
+async function indexInto(coll: Collection, root: string, indexDir: string, models: Models, options: IndexFolderOptions, t0: number): Promise<IndexReport> {
+  const { pending, gone, unreadable, unchanged, ignored, notMedia } = scan(root, indexDir, coll.files);
   // before any work: every space the new files go to must hold embeddings of these models' version
   for (const mod of new Set(pending.map((f) => f.mod))) await coll.checkVersion(mod, models.version(MODEL_FOR[mod]), true);
   const bar = options.progress === false ? null : new Progress(pending.length, "indexing");
   const warn = options.warn ?? ((m: string) => (bar ? bar.log(`warning: ${m}`) : process.stderr.write(`warning: ${m}\n`)));
   for (const u of unreadable) warn(`skipped ${shown(relative(root, u.path) || u.path)}: ${u.why}`);
-  let added = 0, failed = unreadable.length, sinceSave = 0;
+  /** Takes indexed items out of their spaces (one durable write per space). */
+  const takeOut = async (rels: string[]): Promise<void> => {
+    const bySpace = new Map<Modality, string[]>();
+    for (const rel of rels) {
+      const e = coll.files.get(rel);
+      if (!e) continue;
+      bySpace.set(e.modality, [...(bySpace.get(e.modality) ?? []), rel]);
+    }
+    for (const [space, ids] of bySpace) {
+      const st = coll.stores.get(space);
+      if (st) await st.remove(ids);
+      for (const id of ids) coll.files.delete(id);
+    }
+  };
+  // files deleted from the folder leave the index (and the list of unreadable files)
+  await takeOut(gone);
+  for (const rel of Object.keys(coll.manifest.failed)) if (!existsSync(join(root, rel))) delete coll.manifest.failed[rel];
+  let added = 0, failed = unreadable.length, dropped = 0, sinceSave = 0, i = 0;
   const saveEvery = options.saveEvery ?? 50;
-  for (let i = 0; i < pending.length; i++) {
+  for (; i < pending.length && !options.signal?.aborted; i++) {
     const f = pending[i];
     bar?.tick(i, f.rel);
     try {
@@ -96,12 +170,23 @@ async function indexInto(coll: Collection, root: string, indexDir: string, model
     } catch (e) {
       failed++;
       coll.manifest.failed[f.rel] = (e as Error).message;
-      warn(`skipped ${shown(f.rel)}: ${(e as Error).message}`);
+      if (coll.files.has(f.rel)) {
+        // the file changed into something unreadable: its old embedding no longer describes it
+        await takeOut([f.rel]);
+        dropped++;
+        warn(`dropped ${shown(f.rel)} from the index (it was indexed before, and now: ${(e as Error).message})`);
+      } else warn(`skipped ${shown(f.rel)}: ${(e as Error).message}`);
     }
     if (++sinceSave >= saveEvery) { await coll.save(); sinceSave = 0; }
+    // a turn of the event loop per file: the stores' writes resolve as microtasks, and a signal (Ctrl-C) is only
+    // seen when the loop turns
+    if (options.signal) await new Promise((r) => setImmediate(r));
   }
-  bar?.tick(pending.length);
+  bar?.tick(i);
   bar?.done();
   await coll.save();
-  return { indexDir, added, unchanged, failed, ignored, counts: coll.counts(), seconds: (performance.now() - t0) / 1000 };
+  return {
+    indexDir, added, unchanged, failed, ignored, removed: gone.length, dropped, counts: coll.counts(),
+    seconds: (performance.now() - t0) / 1000, left: pending.length - i, notMedia,
+  };
 }

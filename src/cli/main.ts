@@ -56,15 +56,19 @@ const COMMANDS: Record<string, Command> = {
        polymodal index <folder> --queue redis://HOST:PORT --store lancedb:DIR [--batch N]   (distributed)
        polymodal index --status --queue redis://HOST:PORT
   Embeds every image (png, jpg), WAV and video (y4m; mp4/webm/... through ffmpeg) under <folder> with the shipped
-  models into <folder>/.polymodal (or --index DIR).  Re-running resumes and skips unchanged files.
-  --kind    index kind of a new index (flat: exact float32; int8: 4x smaller, exact re-rank; hnsw: graph)
+  models into <folder>/.polymodal (or --index DIR).  Re-running brings the index up to date with the folder: new and
+  changed files are embedded, unchanged ones skipped, items whose files are gone removed, and files that became
+  unreadable dropped (with a warning).  Ctrl-C (or SIGTERM) stops after the file in hand; what is done stays saved.
+  --dry-run list what would be embedded and removed, changing nothing
+  --kind    index kind of a new index (flat: exact float32; int8: 4x smaller, exact re-rank; hnsw: graph); an
+            existing index of another kind is refused (index into a new folder with --index DIR)
   --store   where a new index keeps its vectors: file (default: in the index folder, written incrementally) or
             lancedb:DIR (a LanceDB database; needs npm install -E @lancedb/lancedb@0.31.0)
   --queue   enqueue the files that are new or changed (by content) as jobs of --batch files (default 16) on a BullMQ
             queue in Redis, for \`polymodal worker\` processes to embed into the --store; prints what it enqueued
   --status  with --queue: jobs waiting, running, done and failed, and files that could not be read (dead letters)
   --quiet   no progress bar`,
-    options: { index: { type: "string" }, kind: { type: "string" }, quiet: { type: "boolean" }, store: { type: "string" }, queue: { type: "string" }, status: { type: "boolean" }, batch: { type: "string" } },
+    options: { index: { type: "string" }, kind: { type: "string" }, quiet: { type: "boolean" }, store: { type: "string" }, queue: { type: "string" }, status: { type: "boolean" }, batch: { type: "string" }, "dry-run": { type: "boolean" } },
     async run(positional, values, models) {
       if (values.status) {
         if (!values.queue) throw new UsageError("--status needs --queue redis://HOST:PORT");
@@ -87,9 +91,40 @@ const COMMANDS: Record<string, Command> = {
       const kind = (values.kind ?? "flat") as IndexKind;
       if (!["flat", "int8", "hnsw"].includes(kind)) throw new UsageError(`--kind must be flat, int8 or hnsw, got ${JSON.stringify(values.kind)}`);
       if (!existsSync(positional[0])) throw new InputError(`${positional[0]}: no such folder`);
-      const r = await indexFolder(positional[0], { indexDir: values.index as string | undefined, kind, models, progress: !values.quiet, store: values.store as string | undefined });
-      out(`indexed ${r.added} new or changed files (${r.unchanged} unchanged, ${r.failed} skipped as unreadable, ${r.ignored} not media) in ${r.seconds.toFixed(1)} s`);
+      // Ctrl-C / SIGTERM: finish the file in hand, save, say what is left (every finished file is already durable)
+      const stop = new AbortController();
+      const onSignal = (sig: NodeJS.Signals): void => {
+        if (stop.signal.aborted) process.exit(sig === "SIGINT" ? 130 : 143); // a second signal: leave now
+        process.stderr.write(`\n${sig}: stopping after the file in hand (again to stop at once)\n`);
+        stop.abort(sig);
+      };
+      process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
+      let r;
+      try {
+        r = await indexFolder(positional[0], {
+          indexDir: values.index as string | undefined, kind: values.kind === undefined ? undefined : kind, models, progress: !values.quiet,
+          store: values.store as string | undefined, dryRun: !!values["dry-run"], signal: stop.signal,
+        });
+      } finally {
+        process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+      }
+      const notMedia = Object.entries(r.notMedia).sort((a, b) => b[1].length - a[1].length)
+        .map(([ext, fs]) => `${fs.length} ${ext} (${fs.slice(0, 3).map(shown).join(", ")}${fs.length > 3 ? ", ..." : ""})`).join("; ");
+      if (r.plan) {
+        out(`would embed ${r.plan.embed.length} new or changed files and remove ${r.plan.remove.length} items whose files are gone (${r.unchanged} unchanged, ${r.failed} unreadable, ${r.ignored} not media); nothing was written`);
+        for (const f of r.plan.embed) out(`  embed   ${shown(f)}`);
+        for (const f of r.plan.remove) out(`  remove  ${shown(f)}`);
+        if (notMedia) out(`not media: ${notMedia}`);
+        return 0;
+      }
+      const also = r.removed || r.dropped ? `; ${r.removed} removed as gone, ${r.dropped} dropped as now unreadable` : "";
+      out(`indexed ${r.added} new or changed files (${r.unchanged} unchanged, ${r.failed} skipped as unreadable, ${r.ignored} not media${also}) in ${r.seconds.toFixed(1)} s`);
+      if (notMedia) out(`not media: ${notMedia}`);
       out(`index ${r.indexDir}: ${r.counts.image} images, ${r.counts.audio} sounds, ${r.counts.video} videos`);
+      if (r.left) {
+        out(`interrupted: ${r.left} files left; what was indexed is saved, and the same command finishes the rest`);
+        return stop.signal.reason === "SIGTERM" ? 143 : 130;
+      }
       return 0;
     },
   },
