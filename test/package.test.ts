@@ -96,6 +96,27 @@ describe("installed package", () => {
     });
   }, 120_000);
 
+  it("installs from git: npm install git+file://<repo> builds dist/ (the prepare script) and runs", () => {
+    // what `npm install git+https://.../polymodal.git` does on a new machine: clone the committed tree, install its
+    // dev dependencies, run prepare (the wasm, TypeScript and browser builds), pack by "files", install the result
+    const head = execFileSync("git", ["rev-parse", "HEAD"], { cwd: root }).toString().trim();
+    const app = join(dir, "from-git");
+    execFileSync("mkdir", ["-p", app]);
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app-git", type: "module", private: true }));
+    // --prefer-offline: the dev dependencies come from the npm cache this checkout's own install filled
+    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--silent", `git+file://${root}#${head}`], { cwd: app, stdio: "pipe", timeout: 900_000 });
+    const pkg = join(app, "node_modules", "polymodal");
+    expect(existsSync(join(pkg, "dist", "index.js")) && existsSync(join(pkg, "dist", "polymodal.wasm")) && existsSync(join(pkg, "dist", "browser", "polymodal.js"))).toBe(true);
+    expect(existsSync(join(pkg, "src"))).toBe(false); // packed by "files": no sources, tests or fixtures
+    writeFileSync(join(app, "smoke.mjs"), `
+      import { init, Tensor, F } from "polymodal";
+      await init();
+      console.log(JSON.stringify(Array.from(F.softmax(Tensor.from([0, 0])).data)));
+    `);
+    expect(execFileSync("node", ["smoke.mjs"], { cwd: app }).toString().trim()).toBe("[0.5,0.5]");
+    expect(execFileSync(join(app, "node_modules/.bin/polymodal"), ["--version"], { cwd: app }).toString()).toMatch(/^0\.1\.0$/m);
+  }, 900_000);
+
   it("the browser bundle is self-contained (no node: imports, wasm inlined) and loads the threaded build only on demand", () => {
     // the main file and the chunks it imports statically (shared with worker.js, the prebuilt polymodal/worker)
     const js = browserBundle().map((f) => readFileSync(join(root, "dist/browser", f), "utf8")).join("\n");
