@@ -1,5 +1,7 @@
 // The shipped (or --models) models, loaded once, lazily (a search by text needs no audio model).
-import { readFileSync } from "node:fs";
+import { readImageFile } from "../vision/file.js";
+import { readAudioFile } from "../audio/file.js";
+import { downmix } from "../audio/wav.js";
 import { fileURLToPath } from "node:url";
 import { loadPretrained as loadPretrained, modelsUrl } from "../pipelines/pretrained.js";
 import type { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "../pipelines/embedders.js";
@@ -41,11 +43,17 @@ export class Models {
 
   /** One file -> its embedding in its modality's space. */
   async embedFile(file: string, modality: Modality): Promise<Float32Array> {
-    if (modality === "image") return (await this.clip()).embedImages([readFileSync(file)])[0];
-    if (modality === "audio") return (await this.audio()).embed(readFileSync(file));
+    if (modality === "image") return (await this.clip()).embedImages([await readImageFile(file, { ffmpegPath: this.ffmpegPath })])[0];
+    if (modality === "audio") return (await this.audio()).embed(await this.readAudio(file));
     const vt = await this.video();
     const { frames } = await readVideoFile(file, { numFrames: vt.processor.numFrames, ffmpegPath: this.ffmpegPath });
     return vt.embedVideos([frames])[0];
+  }
+
+  /** An audio file (WAV, or MP3/FLAC/Ogg/M4A/... through ffmpeg) as a mono waveform at its own rate. */
+  async readAudio(file: string): Promise<{ waveform: Float32Array; sampleRate: number }> {
+    const a = await readAudioFile(file, { ffmpegPath: this.ffmpegPath });
+    return { waveform: downmix(a.channels), sampleRate: a.sampleRate };
   }
 
   /** Text -> a query in the image space and in the video space. */

@@ -10,3 +10,5 @@ export type { StreamingMelOptions } from "./streaming.js";
 export { ctcGreedyDecode, ctcBeamSearch, ctcLoss, CTCVocabulary, MAX_BEAM } from "./ctc.js";
 export type { BeamHypothesis, CTCLossOptions } from "./ctc.js";
 export { melscaleFbanks } from "../ops/audio.js";
+export { readAudioFile, FFMPEG_AUDIO } from "./file.js";
+export type { ReadAudioOptions } from "./file.js";

@@ -55,7 +55,8 @@ const COMMANDS: Record<string, Command> = {
     help: `usage: polymodal index <folder> [--index DIR] [--kind flat|int8|hnsw] [--store file|lancedb:DIR] [--quiet]
        polymodal index <folder> --queue redis://HOST:PORT --store lancedb:DIR [--batch N]   (distributed)
        polymodal index --status --queue redis://HOST:PORT
-  Embeds every image (png, jpg), WAV and video (y4m; mp4/webm/... through ffmpeg) under <folder> with the shipped
+  Embeds every image (png, jpg; webp/bmp/tiff/gif through ffmpeg), sound (wav; mp3/flac/ogg/opus/m4a through ffmpeg)
+  and video (y4m; mp4/webm/... through ffmpeg) under <folder> with the shipped
   models into <folder>/.polymodal (or --index DIR).  Re-running brings the index up to date with the folder: new and
   changed files are embedded, unchanged ones skipped, items whose files are gone removed, and files that became
   unreadable dropped (with a warning).  Ctrl-C (or SIGTERM) stops after the file in hand; what is done stays saved.
@@ -144,7 +145,7 @@ const COMMANDS: Record<string, Command> = {
   },
   transcribe: {
     summary: "transcribe a WAV with the shipped speech recogniser",
-    help: `usage: polymodal transcribe <wav> [--beam N] [--int8] [--json]
+    help: `usage: polymodal transcribe <audio file: WAV, or MP3/FLAC/Ogg/M4A through ffmpeg> [--beam N] [--int8] [--json]
   --beam N   CTC prefix beam search of width N (default 1: greedy)
   --int8     the model dynamically quantised to int8 (torch's quantize_dynamic numerics)
   --json     text, per-step details and the time as JSON`,
@@ -157,7 +158,7 @@ const COMMANDS: Record<string, Command> = {
       const t0 = performance.now();
       const asr = await models.asr();
       const rec = values.int8 ? new SpeechRecognizer(MultimodalModelOptimizer.quantizeModel(asr.model), asr.card) : asr;
-      const r = rec.transcribe(readFileSync(f), { beamWidth });
+      const r = rec.transcribe(await models.readAudio(f), { beamWidth });
       const ms = performance.now() - t0;
       out(values.json ? JSON.stringify({ file: positional[0], ...r, ms: Math.round(ms) }) : r.text || "(no words recognised)");
       return 0;

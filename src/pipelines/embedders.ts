@@ -81,7 +81,7 @@ export class AudioEmbedder {
 
   /** One recording (WAV bytes or waveform) -> unit-norm embedding. */
   embed(input: AudioInput): Float32Array {
-    const wave = audioAt("AudioEmbedder.embed", input, this.model.config.sampleRate);
+    const wave = audioAt("AudioEmbedder.embed", input, this.model.config.sampleRate, this.model.config.nFft);
     return rows(normalize(this.model.forward(new Tensor(wave, [1, wave.length]))))[0];
   }
 

@@ -26,8 +26,11 @@ export interface Transcript {
 
 export type AudioInput = Uint8Array | ArrayBuffer | { waveform: Float32Array; sampleRate: number };
 
-/** WAV bytes or a mono waveform -> mono float32 at `rate` Hz. */
-export function audioAt(who: string, input: AudioInput, rate: number): Float32Array {
+/**
+ * WAV bytes or a mono waveform -> mono float32 at `rate` Hz.  nFft: the model's window, whose centre padding
+ * (reflect, n_fft / 2) needs more samples than that: shorter audio is an Error saying how long it must be.
+ */
+export function audioAt(who: string, input: AudioInput, rate: number, nFft = 0): Float32Array {
   let wave: Float32Array, sr: number;
   if (input instanceof Uint8Array || input instanceof ArrayBuffer) {
     const d = decodeWav(input);
@@ -41,7 +44,13 @@ export function audioAt(who: string, input: AudioInput, rate: number): Float32Ar
   }
   if (wave.length === 0) throw new Error(`${who}: the audio is empty`);
   for (let i = 0; i < wave.length; i++) if (!Number.isFinite(wave[i])) throw new Error(`${who}: sample ${i} is ${wave[i]}; audio must be finite`);
-  return sr === rate ? wave : (resample(new Tensor(wave, [wave.length]), sr, rate).data as Float32Array);
+  const out = sr === rate ? wave : (resample(new Tensor(wave, [wave.length]), sr, rate).data as Float32Array);
+  const need = Math.floor(nFft / 2) + 1;
+  if (out.length < need) {
+    const ms = (n: number): string => `${((n / rate) * 1000).toFixed(1)} ms`;
+    throw Object.assign(new Error(`${who}: the audio is too short: ${ms(out.length)} (${out.length} samples at ${rate} Hz); the model's ${nFft}-sample window needs at least ${need} samples (${ms(need)})`), { exitCode: 3 });
+  }
+  return out;
 }
 
 /**
@@ -82,12 +91,12 @@ export class SpeechRecognizer {
 
   /** (1, frames, vocab) log-probabilities for one recording. */
   logProbs(input: AudioInput): Tensor {
-    return this.model.forward(this.features(audioAt("SpeechRecognizer.logProbs", input, this.card.features.sampleRate)));
+    return this.model.forward(this.features(audioAt("SpeechRecognizer.logProbs", input, this.card.features.sampleRate, this.card.features.nFft)));
   }
 
   /** Greedy CTC (the reference design's decode_greedy), or prefix beam search with { beamWidth }. */
   transcribe(input: AudioInput, options: { beamWidth?: number } = {}): Transcript {
-    const wave = audioAt("SpeechRecognizer.transcribe", input, this.card.features.sampleRate);
+    const wave = audioAt("SpeechRecognizer.transcribe", input, this.card.features.sampleRate, this.card.features.nFft);
     const lp = this.model.forward(this.features(wave));
     const tokens = options.beamWidth && options.beamWidth > 1 ? ctcBeamSearch(lp, { beamWidth: options.beamWidth })[0][0].tokens : ctcGreedyDecode(lp)[0];
     const words = tokens.map((t) => this.card.vocabulary[t]);

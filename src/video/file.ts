@@ -5,6 +5,7 @@ import type { DecodedImage } from "../vision/png.js";
 import { decodeY4M } from "./y4m.js";
 import { sampleFrameIndices } from "./processor.js";
 import { limits } from "../util/limits.js";
+import { nodeModules, runFfmpeg, ffprobeFor } from "../io/ffmpeg.js";
 
 export interface ReadVideoOptions {
   /** sample this many frames uniformly (VideoProcessor's rule); omitted: every frame */
@@ -33,41 +34,12 @@ export interface VideoFrames {
   frames: DecodedImage[];
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
-}
-
 async function node(): Promise<{ fs: any; cp: any; path: any }> {
-  const im = (m: string): Promise<any> => import(/* @vite-ignore */ ["node", m].join(":"));
-  try {
-    return { fs: await im("fs/promises"), cp: await im("child_process"), path: await im("path") };
-  } catch {
-    throw new Error("readVideoFile needs Node; in a browser decode frames yourself (decodeY4M, or canvas ImageData) and pass them to VideoProcessor");
-  }
+  return nodeModules("readVideoFile", "in a browser decode frames yourself (decodeY4M, or canvas ImageData) and pass them to VideoProcessor");
 }
 
-function run(cp: any, exe: string, args: string[], what: string, timeoutMs: number, maxBytes = Infinity): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const p = cp.spawn(exe, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let got = 0;
-    const timer = setTimeout(() => { p.kill("SIGKILL"); reject(new Error(`readVideoFile: ${what} took longer than ${timeoutMs} ms (limits.timeoutMs)`)); }, timeoutMs);
-    p.on("close", () => clearTimeout(timer));
-    const out: any[] = [], err: any[] = [];
-    p.stdout.on("data", (d: any) => {
-      got += d.length;
-      if (got > maxBytes) { p.kill("SIGKILL"); reject(new Error(`readVideoFile: ${what} produced more than ${maxBytes} bytes (limits.maxBytes)`)); return; }
-      out.push(d);
-    });
-    p.stderr.on("data", (d: any) => err.push(d));
-    p.on("error", (e: { code?: string; message: string }) => reject(e.code === "ENOENT"
-      ? new Error(`readVideoFile: ${what} needs ${exe}, which was not found; install ffmpeg (Debian: apt-get install ffmpeg), pass { ffmpegPath }, or use .y4m files`)
-      : new Error(`readVideoFile: could not run ${exe}: ${e.message}`)));
-    p.on("close", (code: number) => code === 0 ? resolve(concat(out))
-      : reject(new Error(`readVideoFile: ${what}: ${exe} exited with code ${code}: ${new TextDecoder().decode(concat(err)).trim().split("\n").slice(-3).join(" | ") || "no message"}`)));
-  });
+function run(_cp: unknown, exe: string, args: string[], what: string, timeoutMs: number, maxBytes = Infinity): Promise<Uint8Array> {
+  return runFfmpeg({ exe, args, what, who: "readVideoFile", timeoutMs, maxBytes, fix: "or use .y4m files" });
 }
 
 /**
@@ -92,7 +64,7 @@ export async function readVideoFile(file: string, options: ReadVideoOptions = {}
     return { width: v.width, height: v.height, frameCount: v.frameCount, frames: v.frames };
   }
   const ffmpeg = options.ffmpegPath ?? "ffmpeg";
-  const ffprobe = ffmpeg.includes("/") ? path.join(path.dirname(ffmpeg), path.basename(ffmpeg).replace("ffmpeg", "ffprobe")) : "ffprobe";
+  const ffprobe = ffprobeFor(ffmpeg, path);
   const probe = JSON.parse(new TextDecoder().decode(await run(cp, ffprobe, ["-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries", "stream=width,height,nb_read_packets", "-of", "json", file], `probing ${file}`, lim.timeoutMs)));
   const s = probe.streams?.[0];
   if (!s || !(s.width > 0) || !(s.height > 0)) throw new Error(`readVideoFile: ${file} has no video stream`);

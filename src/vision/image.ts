@@ -43,6 +43,7 @@ function isJpeg(b: Uint8Array): boolean {
  */
 export function decodeImage(bytes: Uint8Array | ArrayBuffer, limits?: ImageLimits): DecodedImage {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  if (b.length === 0) throw new Error("decodeImage: the image is empty (0 bytes)");
   if (isPng(b)) return decodePng(b, limits);
   if (isJpeg(b)) {
     const maxPixels = maxPixelsOf("decodeImage", limits);
@@ -57,7 +58,15 @@ export function decodeImage(bytes: Uint8Array | ArrayBuffer, limits?: ImageLimit
       throw new Error(`decodeImage: corrupt or unsupported JPEG (${(e as Error).message})`);
     }
   }
-  throw new Error(`decodeImage: unsupported image format (expected PNG or JPEG; the file starts with ${Array.from(b.subarray(0, 4), (v) => v.toString(16).padStart(2, "0")).join(" ")})`);
+  throw new Error(`decodeImage: unsupported image format (expected PNG or JPEG${sniff(b)}; the file starts with bytes ${Array.from(b.subarray(0, 4), (v) => v.toString(16).padStart(2, "0")).join(" ")})`);
+}
+
+/** What the bytes look like, when it is a format we can name (", got WebP"). */
+function sniff(b: Uint8Array): string {
+  const s = (o: number, n: number): string => String.fromCharCode(...b.subarray(o, o + n));
+  const name = s(0, 4) === "RIFF" && s(8, 4) === "WEBP" ? "WebP" : s(0, 2) === "BM" ? "BMP" : s(0, 4) === "GIF8" ? "GIF"
+    : (s(0, 4) === "II*\u0000" || s(0, 4) === "MM\u0000*") ? "TIFF" : s(4, 4) === "ftyp" && /^(heic|heix|mif1|msf1|avif)$/.test(s(8, 4)) ? (s(8, 4) === "avif" ? "AVIF" : "HEIC") : "";
+  return name ? `, got ${name}: readImageFile in Node decodes WebP, BMP, TIFF and GIF through ffmpeg` : "";
 }
 
 /** An ImageData-like RGBA buffer as a DecodedImage (alpha kept). */

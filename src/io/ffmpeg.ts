@@ -1,0 +1,65 @@
+// Running the system's ffmpeg / ffprobe (Node only; Debian: apt-get install ffmpeg) for the media formats polymodal
+// does not decode itself: bounded in time and output bytes, and a missing executable named with its fix.  Node
+// built-ins load on demand, so the library itself imports none.
+
+export interface FfmpegRun {
+  /** executable (default "ffmpeg" on PATH) */
+  exe: string;
+  args: string[];
+  /** what the run is for, for errors ("decoding clip.mp4") */
+  what: string;
+  /** the caller's name, prefixed to errors ("readVideoFile") */
+  who: string;
+  timeoutMs: number;
+  maxBytes?: number;
+  /** how to get on without ffmpeg, for the not-found error */
+  fix?: string;
+}
+
+export async function nodeModules(who: string, hint: string): Promise<{ fs: any; cp: any; path: any }> {
+  const im = (m: string): Promise<any> => import(/* @vite-ignore */ ["node", m].join(":"));
+  try {
+    return { fs: await im("fs/promises"), cp: await im("child_process"), path: await im("path") };
+  } catch {
+    throw new Error(`${who} needs Node; ${hint}`);
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+/** ffprobe beside a given ffmpeg (or on PATH). */
+export function ffprobeFor(ffmpeg: string, path: { join(...p: string[]): string; dirname(p: string): string; basename(p: string): string }): string {
+  return ffmpeg.includes("/") ? path.join(path.dirname(ffmpeg), path.basename(ffmpeg).replace("ffmpeg", "ffprobe")) : "ffprobe";
+}
+
+/** Runs it; resolves with stdout, rejects naming the limit, the missing executable or ffmpeg's last lines. */
+export async function runFfmpeg(o: FfmpegRun): Promise<Uint8Array> {
+  const { cp } = await nodeModules(o.who, "decode the file yourself");
+  const maxBytes = o.maxBytes ?? Infinity;
+  return new Promise((resolve, reject) => {
+    const p = cp.spawn(o.exe, o.args, { stdio: ["ignore", "pipe", "pipe"] });
+    let got = 0, done = false;
+    const fail = (e: Error): void => { if (!done) { done = true; reject(e); } };
+    const timer = setTimeout(() => { p.kill("SIGKILL"); fail(new Error(`${o.who}: ${o.what} took longer than ${o.timeoutMs} ms (limits.timeoutMs)`)); }, o.timeoutMs);
+    p.on("close", () => clearTimeout(timer));
+    const out: Uint8Array[] = [], err: Uint8Array[] = [];
+    p.stdout.on("data", (d: Uint8Array) => {
+      got += d.length;
+      if (got > maxBytes) { p.kill("SIGKILL"); fail(new Error(`${o.who}: ${o.what} produced more than ${maxBytes} bytes (limits.maxBytes)`)); return; }
+      out.push(d);
+    });
+    p.stderr.on("data", (d: Uint8Array) => err.push(d));
+    p.on("error", (e: { code?: string; message: string }) => fail(e.code === "ENOENT"
+      ? Object.assign(new Error(`${o.who}: ${o.what} needs ${o.exe}, which was not found; install ffmpeg (Debian: apt-get install ffmpeg) or pass { ffmpegPath }${o.fix ? `, ${o.fix}` : ""}`), { exitCode: 3 })
+      : new Error(`${o.who}: could not run ${o.exe}: ${e.message}`)));
+    p.on("close", (code: number) => {
+      if (code === 0) { if (!done) { done = true; resolve(concat(out)); } return; }
+      fail(new Error(`${o.who}: ${o.what}: ${o.exe} exited with code ${code}: ${new TextDecoder().decode(concat(err)).trim().split("\n").slice(-3).join(" | ") || "no message"}`));
+    });
+  });
+}
