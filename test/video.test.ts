@@ -89,6 +89,19 @@ describe("readVideoFile", () => {
     await expect(readVideoFile(f, { ffmpegPath: "/nonexistent/ffmpeg" })).rejects.toThrow(/ffprobe, which was not found; install ffmpeg \(Debian: apt-get install ffmpeg\)/);
     await expect(readVideoFile(join(tmp, "absent.mp4"))).rejects.toThrow(/cannot read .*absent\.mp4/);
   });
+  it.skipIf(!hasFfmpeg)("samples a long file by seeking to each frame: the same frames as one decoding pass (H.264 and VP9, keyframes every 2 s)", async () => {
+    const enc: Record<string, string[]> = { mp4: ["-c:v", "libx264", "-pix_fmt", "yuv420p"], webm: ["-c:v", "libvpx-vp9", "-b:v", "200k"] };
+    for (const [ext, codec] of Object.entries(enc)) {
+      const f = join(tmp, `long.${ext}`);
+      execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-t", "12", "-g", "50", ...codec, f]);
+      const seek = await readVideoFile(f, { numFrames: 8, seek: "always" }), pass = await readVideoFile(f, { numFrames: 8, seek: "never" });
+      expect([ext, seek.frameCount, seek.frames.length]).toEqual([ext, 300, 8]);
+      seek.frames.forEach((fr, k) => expect(`${ext} frame ${k}: ${maxDiff(fr.data, pass.frames[k].data)}`).toBe(`${ext} frame ${k}: 0`));
+      // "auto" seeks in a file of 10 s or more, and gives those frames too
+      const auto = await readVideoFile(f, { numFrames: 8 });
+      auto.frames.forEach((fr, k) => expect(maxDiff(fr.data, pass.frames[k].data)).toBe(0));
+    }
+  }, 120_000);
   it.skipIf(!hasFfmpeg)("decodes other formats through ffmpeg: lossless FFV1 frames come back exact", async () => {
     const f = frames(14), src = join(tmp, "rgb.y4m"), mkv = join(tmp, "lossless.mkv");
     // exact pixels through a lossless RGB codec: write raw RGB frames to ffmpeg
