@@ -2,7 +2,8 @@
 // seeking vs one decoding pass, same frames.  The files are generated once into bench/.cache (not committed).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
-import { readVideoFile } from "../dist/index.js";
+import { readFileSync } from "node:fs";
+import { readVideoFile, ImageProcessor } from "../dist/index.js";
 
 const CACHE = "bench/.cache";
 const hasFfmpeg = (() => { try { execFileSync("ffmpeg", ["-version"], { stdio: "ignore" }); return true; } catch { return false; } })();
@@ -37,6 +38,21 @@ export async function benchMedia() {
   const clip = await timed(() => readVideoFile(short, { numFrames: 8 }), 5);
   const nullDecode = await timed(async () => execFileSync("ffmpeg", ["-v", "error", "-threads", "1", "-i", short, "-f", "null", "-"]), 5);
   lines.push(`video: 8 frames of a 5-second 320x240 clip: ${clip.ms.toFixed(0)} ms; ffmpeg decoding the whole clip to nothing takes ${nullDecode.ms.toFixed(0)} ms, so reading frames adds ${(clip.ms - nullDecode.ms).toFixed(0)} ms (ffprobe, one more process, the frames' copy; target <= 200 ms)`);
+  // 12-megapixel JPEGs (4:2:0) to CLIP's 224 px input: a test pattern, and the same under heavy per-pixel noise (the
+  // hardest case for both the entropy decoding and the reduced scale)
+  const on = new ImageProcessor({ size: 224, cropSize: 224 }), off = new ImageProcessor({ size: 224, cropSize: 224, jpegScaling: false });
+  for (const [name, vf, what] of [["photo-12mp-clean.jpg", "format=yuvj420p", "a clean 12 MP picture"], ["photo-12mp.jpg", "noise=alls=24:allf=t,format=yuvj420p", "a 12 MP picture under heavy noise"]]) {
+    const jpg = make(name, ["-f", "lavfi", "-i", "testsrc2=size=4000x3000", "-vf", vf, "-frames:v", "1", "-q:v", "3"]);
+    const bytes = new Uint8Array(readFileSync(jpg));
+    globalThis.gc?.();
+    const rss0 = process.memoryUsage().rss;
+    const scaled = await timed(() => on.process([bytes]), 5);
+    const rssScaled = process.memoryUsage().rss - rss0;
+    const full = await timed(() => off.process([bytes]), 3);
+    let sum = 0, max = 0;
+    for (let i = 0; i < scaled.out.data.length; i++) { const d = Math.abs(scaled.out.data[i] - full.out.data[i]) * 0.27 * 255; sum += d; max = Math.max(max, d); }
+    lines.push(`large JPEG, ${what} (${(bytes.length / 2 ** 20).toFixed(1)} MB) to 224x224 pixel values: ${scaled.ms.toFixed(0)} ms decoding at 1/8 scale = ${(scaled.ms / full.ms).toFixed(2)}x a full decode + resize's ${full.ms.toFixed(0)} ms (target <= 500 ms); resident memory +${(Math.max(0, rssScaled) / 2 ** 20).toFixed(0)} MB; values within ${(sum / scaled.out.data.length).toFixed(2)} levels on average (max ${max.toFixed(1)}) of the full decode's`);
+  }
   for (const l of lines) console.log(l);
   return lines;
 }

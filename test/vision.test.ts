@@ -51,7 +51,7 @@ describe("decodeImage vs torchvision.io", () => {
     expect(() => decodeImage(png.subarray(0, 1000))).toThrow(/truncated/);
     expect(() => decodeImage(new TextEncoder().encode("GIF89a..."))).toThrow(/unsupported image format \(expected PNG or JPEG, got GIF: readImageFile in Node decodes .*; the file starts with bytes 47 49 46 38\)/);
     const jpg = new Uint8Array(readFileSync(join(dir, "images", "photo420.jpg")));
-    expect(() => decodeImage(jpg.subarray(0, 300))).toThrow(/decodeImage: corrupt or unsupported JPEG/);
+    expect(() => decodeImage(jpg.subarray(0, 300))).toThrow(/decodeImage: corrupt (or unsupported JPEG|JPEG data)/);
     expect(() => fromImageData({ width: 2, height: 2, data: new Uint8Array(3) })).toThrow(/must hold width \* height \* 4 = 16 bytes, got 3/);
     // fuzz: flipped bytes never crash
     let s = 9;

@@ -2,6 +2,7 @@
 // so the same pixels on every engine), plus ImageData-like RGBA buffers.  Output is 8-bit HWC.
 import decodeJpeg from "jpeg-js/lib/decoder.js"; // the decoder only: the package index also bundles the encoder
 import { decodePng, isPng, maxPixelsOf, type DecodedImage, type ImageLimits } from "./png.js";
+import { decodeScaledJpeg } from "./jpeg-scaled.js";
 
 export type { DecodedImage, ImageLimits };
 
@@ -32,8 +33,18 @@ export interface ImageDataLike {
   data: Uint8Array | Uint8ClampedArray;
 }
 
-function isJpeg(b: Uint8Array): boolean {
+/** Whether bytes start as a JPEG does (SOI, then a marker). */
+export function isJpegBytes(b: Uint8Array): boolean {
   return b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
+}
+const isJpeg = isJpegBytes;
+
+/** Throws when a JPEG's header claims more pixels than the limit allows (before any decoding). */
+export function checkJpegPixels(size: { width: number; height: number }, limits?: ImageLimits): void {
+  const maxPixels = maxPixelsOf("decodeImage", limits);
+  if (size.width * size.height > maxPixels) {
+    throw new Error(`decodeImage: JPEG of ${size.width}x${size.height} = ${size.width * size.height} pixels exceeds the limit of ${maxPixels} (limits.maxPixels)`);
+  }
 }
 
 /**
@@ -48,9 +59,10 @@ export function decodeImage(bytes: Uint8Array | ArrayBuffer, limits?: ImageLimit
   if (isJpeg(b)) {
     const maxPixels = maxPixelsOf("decodeImage", limits);
     const size = jpegSize(b);
-    if (size && size.width * size.height > maxPixels) {
-      throw new Error(`decodeImage: JPEG of ${size.width}x${size.height} = ${size.width * size.height} pixels exceeds the limit of ${maxPixels} (limits.maxPixels)`);
-    }
+    if (size) checkJpegPixels(size, limits);
+    // jpeg-js decodes corrupt entropy data into silent garbage: a baseline file's data is checked first by the strict
+    // scaled decoder at 1/8 (DC only: a small fraction of a full decode's time); it throws naming what is wrong
+    decodeScaledJpeg(b, 1);
     try {
       const r = decodeJpeg(b, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: 1024 });
       return { width: r.width, height: r.height, channels: 3, data: r.data as Uint8Array };
@@ -74,4 +86,58 @@ export function fromImageData(img: ImageDataLike): DecodedImage {
   if (!img || !Number.isInteger(img.width) || !Number.isInteger(img.height) || img.width < 1 || img.height < 1) throw new Error("fromImageData: width and height must be positive integers");
   if (!img.data || img.data.length !== img.width * img.height * 4) throw new Error(`fromImageData: data must hold width * height * 4 = ${img.width * img.height * 4} bytes, got ${img.data ? img.data.length : 0}`);
   return { width: img.width, height: img.height, channels: 4, data: new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.length) };
+}
+
+/**
+ * A JPEG's EXIF orientation (1..8, the TIFF tag 0x0112 in its APP1 "Exif" segment), or 1 when it has none.
+ * @example
+ * const o = jpegOrientation(bytes); // 6: the camera was turned 90 degrees clockwise
+ */
+export function jpegOrientation(b: Uint8Array): number {
+  if (!isJpegBytes(b)) return 1;
+  let o = 2;
+  while (o + 4 <= b.length && b[o] === 0xff) {
+    const m = b[o + 1], len = (b[o + 2] << 8) | b[o + 3];
+    if (m === 0xda || m === 0xd9) return 1;
+    if (m === 0xe1 && len >= 16 && String.fromCharCode(...b.subarray(o + 4, o + 10)) === "Exif\u0000\u0000") {
+      const t = o + 10; // TIFF header
+      if (t + 8 > b.length) return 1;
+      const le = b[t] === 0x49;
+      const u16 = (p: number): number => (p + 1 < b.length ? (le ? b[p] | (b[p + 1] << 8) : (b[p] << 8) | b[p + 1]) : 0);
+      const u32 = (p: number): number => (le ? u16(p) + u16(p + 2) * 65536 : u16(p) * 65536 + u16(p + 2));
+      const ifd = t + u32(t + 4), n = u16(ifd);
+      for (let i = 0; i < n && ifd + 2 + 12 * (i + 1) <= o + 2 + len; i++) {
+        const e = ifd + 2 + 12 * i;
+        if (u16(e) === 0x0112) { const v = u16(e + 8); return v >= 1 && v <= 8 ? v : 1; }
+      }
+      return 1;
+    }
+    o += 2 + len;
+  }
+  return 1;
+}
+
+/** The image as EXIF orientation `o` says to show it (PIL's ImageOps.exif_transpose): flips and quarter turns. */
+export function applyOrientation(img: DecodedImage, o: number): DecodedImage {
+  if (o <= 1 || o > 8) return img;
+  const { width: W, height: H, channels: C, data } = img;
+  const swap = o >= 5;
+  const w = swap ? H : W, h = swap ? W : H;
+  const out = new Uint8Array(w * h * C);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    // source pixel of output (x, y) for each orientation
+    let sx: number, sy: number;
+    switch (o) {
+      case 2: sx = W - 1 - x; sy = y; break; // mirrored
+      case 3: sx = W - 1 - x; sy = H - 1 - y; break; // 180
+      case 4: sx = x; sy = H - 1 - y; break; // flipped vertically
+      case 5: sx = y; sy = x; break; // transposed
+      case 6: sx = y; sy = H - 1 - x; break; // turned 90 clockwise to show
+      case 7: sx = W - 1 - y; sy = H - 1 - x; break; // transversed
+      default: sx = W - 1 - y; sy = x; // 8: turned 90 counter-clockwise to show
+    }
+    const si = (sy * W + sx) * C, di = (y * w + x) * C;
+    for (let c = 0; c < C; c++) out[di + c] = data[si + c];
+  }
+  return { width: w, height: h, channels: C, data: out };
 }

@@ -1,5 +1,5 @@
 // Images: PNG/JPEG decoding in pure JS and torchvision-style preprocessing.
-export { decodeImage, fromImageData, jpegSize } from "./image.js";
+export { decodeImage, fromImageData, jpegSize, jpegOrientation, applyOrientation } from "./image.js";
 export { readImageFile, FFMPEG_IMAGE, REFUSED_IMAGE } from "./file.js";
 export type { ReadImageOptions } from "./file.js";
 export type { ImageLimits } from "./image.js";
