@@ -164,8 +164,9 @@ export class LanceStore implements EmbeddingStore {
       try {
         return await this.db.createEmptyTable(name, schema, { existOk: true });
       } catch (e) {
-        // another process is creating it and has not written its first version yet (seen with two workers)
-        if (!NOT_YET.test((e as Error).message) || attempt === 100) throw e;
+        // another process is creating it and has not written its first version yet (seen with two workers), or
+        // created it in the same instant (an Overwrite commit conflict; seen once in a CI run): the next try opens it
+        if (!(NOT_YET.test((e as Error).message) || CONFLICT.test((e as Error).message)) || attempt === 100) throw e;
         await new Promise((r) => setTimeout(r, 20));
       }
     }

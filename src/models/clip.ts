@@ -6,7 +6,7 @@ import { Module, scoped } from "../nn/module.js";
 import { Parameter, fill } from "../nn/parameter.js";
 import { VisionEncoder, type VisionEncoderConfig } from "./vision.js";
 import { TextEncoder, type TextEncoderConfig } from "./text.js";
-import { tensorArg, idsArg, fromTensor, paddingFromAttentionMask } from "./common.js";
+import { tensorArg, idsArg, fromTensor, paddingFromAttentionMask, expOfScalar } from "./common.js";
 import { logSoftmax } from "../ops/softmax.js";
 
 export interface CLIPConfig {
@@ -86,14 +86,7 @@ export class CLIPModel extends Module implements Embedder, NamedForward {
   }
 
   /** exp(logit_scale), with the package's own exp. */
-  get logitScaleExp(): number {
-    const heap = core.heap();
-    return heap.scope(() => {
-      const p = heap.alloc(4);
-      core.unary("exp", this.logit_scale.ptr, p, 1);
-      return heap.f32(p, 1)[0];
-    });
-  }
+  get logitScaleExp(): number { return expOfScalar(this.logit_scale); }
 
   forward(images: Tensor, inputIds: Tensor, attentionMask?: Tensor | null): CLIPOutput {
     const scale = this.logitScaleExp;

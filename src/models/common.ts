@@ -59,3 +59,13 @@ export function paddingFromAttentionMask(who: string, mask: Tensor, B: number, T
 }
 
 export { fromTensor };
+
+/** exp of a scalar parameter with the package's own exp kernel (CLIP's logit_scale -> the factor on similarities). */
+export function expOfScalar(p: Parameter): number {
+  const heap = core.heap();
+  return heap.scope(() => {
+    const out = heap.alloc(4);
+    core.unary("exp", p.ptr, out, 1);
+    return heap.f32(out, 1)[0];
+  });
+}

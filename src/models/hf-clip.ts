@@ -10,7 +10,7 @@ import { Conv2d } from "../nn/conv.js";
 import { Embedding, Linear } from "../nn/linear.js";
 import { LayerNorm } from "../nn/basic.js";
 import { CLIPEncoder, HIDDEN_ACTS, type CLIPEncoderConfig, type HiddenAct } from "./hf-clip-encoder.js";
-import { tensorArg, idsArg, addRows, gatherTokens, prependToken, fromTensor, paddingFromAttentionMask } from "./common.js";
+import { tensorArg, idsArg, addRows, gatherTokens, prependToken, fromTensor, paddingFromAttentionMask, expOfScalar } from "./common.js";
 
 export interface CLIPTextConfigHF extends CLIPEncoderConfig {
   vocabSize: number;
@@ -265,14 +265,7 @@ export class HFCLIPModel extends Module implements Embedder {
   }
 
   /** exp(logit_scale): the factor CLIPModel.forward scales cosine similarities by. */
-  get logitScaleExp(): number {
-    const heap = core.heap();
-    return heap.scope(() => {
-      const p = heap.alloc(4);
-      core.unary("exp", this.logit_scale.ptr, p, 1);
-      return heap.f32(p, 1)[0];
-    });
-  }
+  get logitScaleExp(): number { return expOfScalar(this.logit_scale); }
 
   /** Embedder: pixel values (float32) and token ids (int32, with an attention mask). */
   encoders(): Partial<Record<Modality, ModalityEncoder>> {
