@@ -11,9 +11,9 @@ export const NR: i32 = 8; // columns per packed panel (two f32x4)
 export const MR: i32 = 4; // rows per register tile (and per packed A block)
 const KC: i32 = 256; // cache block of K: a 4xKC slice of A and a KCx8 panel stay in L1
 const NCP: i32 = 16; // panels per column chunk: 16 * KC * 8 floats = 128 KiB of B stay in L2
-const SB: i32 = 64;
+const SB: i32 = 64; // summation block: each run of SB products gets its own accumulator
 const SMALL_M: i32 = 256; // below this many rows B is walked panel-contiguous (see sgemm_packed)
-const SMALL_CHUNK: i32 = 256 * 1024; // bytes of B per chunk then // summation block: each run of SB products gets its own accumulator
+const SMALL_CHUNK: i32 = 256 * 1024; // bytes of B per chunk then
 
 /** Floats needed to pack a K x N operand. */
 export function sgemm_packed_size(K: i32, N: i32): i32 {
