@@ -245,3 +245,26 @@ describe("exportOnnx of a Hugging Face CLIP, run by onnxruntime-web", () => {
     await s.release();
   }, 60_000);
 });
+
+describe("polymodal serve --model <Hugging Face folder>", () => {
+  it("serves the folder in the image-text slot: /v1/embed gives the library's exact values and the folder's stamp", async () => {
+    const { startServe } = await import("./harness/servers.js");
+    const model = join(tmp, "small");
+    if (!existsSync(join(model, "model.safetensors"))) writeHFClipFolder(model, "small");
+    const clip = await loadPretrained(model);
+    const s = await startServe(["--model", model, "--workers", "1"]);
+    try {
+      const im = photo("serve.photo", 50, 41, 3);
+      const png = Buffer.from(encodePng(im)).toString("base64");
+      const r = await fetch(`${s.url}/v1/embed`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "clip-scenes", inputs: [{ text: "a photo of a cat" }, { image: png }] }) });
+      const j = await r.json();
+      expect(r.status).toBe(200);
+      expect(j.dim).toBe(32);
+      expect(j.version).toMatch(/^small@[0-9a-f]{16}$/);
+      expect(j.embeddings[0]).toEqual(Array.from(clip.embedTexts(["a photo of a cat"])[0]));
+      expect(j.embeddings[1]).toEqual(Array.from(clip.embedImages([im])[0]));
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
+  }, 120_000);
+});

@@ -231,8 +231,7 @@ const COMMANDS: Record<string, Command> = {
     options: SERVE_OPTIONS,
     async run(positional, values, models) {
       const { serve } = await import("./serve.js");
-      if (models.imageTextDir) throw new UsageError("serve does not take --model yet: it serves the models of --models (card + weights); index and search take --model");
-      const code = await serve(positional, values, models.dir, intFlag(values, "threads", 1, 1, 64));
+      const code = await serve(positional, values, models.dir, intFlag(values, "threads", 1, 1, 64), models.imageTextDir);
       process.exit(code); // worker threads and sockets are closed; nothing is left to flush
     },
   },

@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
 import cors from "@fastify/cors";
 import { MODEL_FOR, type Modality } from "../app/media.js";
-import { embeddingVersion, VersionMismatchError } from "../app/version.js";
+import { embeddingVersion, folderVersion, VersionMismatchError } from "../app/version.js";
 import { limits } from "../util/limits.js";
 import { WorkerPool, QueueFullError } from "./pool.js";
 import { SERVED, type InputKind, type Job } from "./jobs.js";
@@ -26,6 +26,12 @@ export interface ServeOptions {
   /** port (default 8080; 0: any free port) */
   port?: number;
   modelsDir: string;
+  /**
+   * A Hugging Face CLIP folder (config.json, model.safetensors, tokenizer.json, preprocessor_config.json) served in
+   * the image-text slot instead of modelsDir's clip-scenes: requests still name "clip-scenes", responses carry the
+   * folder's version stamp.
+   */
+  imageTextDir?: string;
   /** the index folder (or the folder `polymodal index` was given); without it (and without store) /v1/search and /v1/index answer 404 */
   indexDir?: string;
   /** "lancedb:<uri>": the vectors in a LanceDB that several services share (alone, or for a new --index folder) */
@@ -101,14 +107,15 @@ export async function startService(o: ServeOptions): Promise<Service> {
     maxTextLength: o.maxTextLength ?? 10_000, maxK: o.maxK ?? 1000, cacheSize: o.cacheSize ?? 10_000,
   };
   const models = servedModels(o.modelsDir);
+  if (o.imageTextDir && !models.includes("clip-scenes")) models.unshift("clip-scenes");
   if (models.length === 0) throw new Error(`no servable model in ${o.modelsDir} (expected some of ${Object.keys(SERVED).join(", ")} as <name>.json + <name>.safetensors)`);
-  const versions: Record<string, string> = Object.fromEntries(models.map((m) => [m, embeddingVersion(o.modelsDir, m)]));
+  const versions: Record<string, string> = Object.fromEntries(models.map((m) => [m, m === "clip-scenes" && o.imageTextDir ? folderVersion(o.imageTextDir) : embeddingVersion(o.modelsDir, m)]));
 
   const store = o.indexDir !== undefined || o.store !== undefined ? await ServiceStore.open({ indexDir: o.indexDir, store: o.store }) : null;
   let pool: WorkerPool | null = null;
   const metrics = createMetrics({ depth: () => pool?.depth ?? 0, busy: () => pool?.busy ?? 0 });
   pool = await WorkerPool.start({
-    workers: opt.workers, threads: opt.threads, modelsDir: o.modelsDir, models, maxQueue: opt.maxQueue, maxBatch: opt.maxBatch, limits: { ...limits },
+    workers: opt.workers, threads: opt.threads, modelsDir: o.modelsDir, imageTextDir: o.imageTextDir, models, maxQueue: opt.maxQueue, maxBatch: opt.maxBatch, limits: { ...limits },
     onBatch(job, seconds, worker) {
       metrics.batchSize.observe({ model: job.model, kind: job.kind }, job.inputs.length);
       metrics.workerBusySeconds.inc({ worker: String(worker) }, seconds);

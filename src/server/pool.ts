@@ -29,6 +29,8 @@ export interface PoolOptions {
   /** kernel threads per worker (the library's own threads; results are the same bits at any count) */
   threads: number;
   modelsDir: string;
+  /** a Hugging Face CLIP folder loaded as clip-scenes */
+  imageTextDir?: string;
   models: string[];
   /** most inputs waiting (not counting those running) */
   maxQueue: number;
@@ -80,7 +82,7 @@ export class WorkerPool {
   }
 
   private spawn(index: number): Promise<void> {
-    const config: WorkerConfig = { modelsDir: this.options.modelsDir, models: this.options.models, threads: this.options.threads, limits: { ...this.options.limits } };
+    const config: WorkerConfig = { modelsDir: this.options.modelsDir, imageTextDir: this.options.imageTextDir, models: this.options.models, threads: this.options.threads, limits: { ...this.options.limits } };
     const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: config });
     const slot: Slot = { index, worker, running: null, batchId: 0, dead: false };
     return new Promise((resolve, reject) => {

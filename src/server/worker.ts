@@ -10,6 +10,8 @@ import { runJob, type Job, type Loaded } from "./jobs.js";
 
 export interface WorkerConfig {
   modelsDir: string;
+  /** a Hugging Face CLIP folder loaded as clip-scenes */
+  imageTextDir?: string;
   /** model names to load (those of SERVED present in modelsDir) */
   models: string[];
   threads: number;
@@ -22,7 +24,10 @@ const config = workerData as WorkerConfig;
 Object.assign(limits, config.limits);
 await init({ threads: config.threads });
 const loaded: Loaded = {};
-for (const name of config.models) (loaded as Record<string, unknown>)[name] = await loadPretrained(name as PretrainedName, { modelsDir: config.modelsDir });
+for (const name of config.models) {
+  (loaded as Record<string, unknown>)[name] = name === "clip-scenes" && config.imageTextDir
+    ? await loadPretrained(config.imageTextDir) : await loadPretrained(name as PretrainedName, { modelsDir: config.modelsDir });
+}
 port.postMessage({ type: "ready", models: Object.keys(loaded) });
 
 port.on("message", (m: { id: number; job: Job }) => {
