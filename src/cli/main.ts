@@ -160,7 +160,8 @@ const COMMANDS: Record<string, Command> = {
       const rec = values.int8 ? new SpeechRecognizer(MultimodalModelOptimizer.quantizeModel(asr.model), asr.card) : asr;
       const r = rec.transcribe(await models.readAudio(f), { beamWidth });
       const ms = performance.now() - t0;
-      out(values.json ? JSON.stringify({ file: positional[0], ...r, ms: Math.round(ms) }) : r.text || "(no words recognised)");
+      for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+      out(values.json ? JSON.stringify({ file: positional[0], ...r, ms: Math.round(ms) }) : r.text || (r.speech ? "(no words recognised)" : "(no speech)"));
       return 0;
     },
   },

@@ -8,6 +8,8 @@ import { ctcGreedyDecode, ctcBeamSearch } from "../audio/ctc.js";
 import { logEps } from "../ops/audio.js";
 import { SpeechRecognitionModel } from "../models/speech.js";
 import { modelFromCard, type WeightsInput, cardField } from "./card.js";
+import { voiceActivity, MIN_VOICED_FRAMES } from "./voice-activity.js";
+import { exp } from "../ops/elementwise.js";
 
 /** The fields of a speech model card (models/asr-words.json) the pipeline reads. */
 export interface SpeechCard {
@@ -17,11 +19,20 @@ export interface SpeechCard {
 }
 
 export interface Transcript {
+  /** the words, space-separated; "" when there is no speech */
   text: string;
   words: string[];
   tokens: number[];
   /** seconds of audio transcribed */
   duration: number;
+  /** whether the audio holds speech (voice activity); false gives an empty transcript */
+  speech: boolean;
+  /** per word, the model's probability for it at its most certain frame (greedy decoding; beam search: omitted) */
+  wordConfidences?: number[];
+  /** the lowest word confidence (1 for no words) */
+  confidence?: number;
+  /** what may make this transcript less reliable: audio recorded below the model's sample rate, or without its band */
+  warnings: string[];
 }
 
 export type AudioInput = Uint8Array | ArrayBuffer | { waveform: Float32Array; sampleRate: number };
@@ -31,6 +42,11 @@ export type AudioInput = Uint8Array | ArrayBuffer | { waveform: Float32Array; sa
  * (reflect, n_fft / 2) needs more samples than that: shorter audio is an Error saying how long it must be.
  */
 export function audioAt(who: string, input: AudioInput, rate: number, nFft = 0): Float32Array {
+  return audioIn(who, input, rate, nFft).wave;
+}
+
+/** audioAt, also saying the rate the audio came at. */
+function audioIn(who: string, input: AudioInput, rate: number, nFft: number): { wave: Float32Array; sourceRate: number } {
   let wave: Float32Array, sr: number;
   if (input instanceof Uint8Array || input instanceof ArrayBuffer) {
     const d = decodeWav(input);
@@ -50,8 +66,16 @@ export function audioAt(who: string, input: AudioInput, rate: number, nFft = 0):
     const ms = (n: number): string => `${((n / rate) * 1000).toFixed(1)} ms`;
     throw Object.assign(new Error(`${who}: the audio is too short: ${ms(out.length)} (${out.length} samples at ${rate} Hz); the model's ${nFft}-sample window needs at least ${need} samples (${ms(need)})`), { exitCode: 3 });
   }
-  return out;
+  return { wave: out, sourceRate: sr };
 }
+
+/**
+ * Below this share of the voiced frames' power in the mel bands centred above 5 kHz (whose skirts stay clear of a
+ * 4 kHz band limit), 16 kHz audio is telephone-band (8 kHz) audio.  Measured on the test utterances: full band >=
+ * 1.4e-5, the same resampled through 8 kHz <= 2.5e-6.
+ */
+const MIN_HIGH_BAND = 5e-6;
+const HIGH_BAND_HZ = 5000;
 
 /**
  * Speech to text with a CTC SpeechRecognitionModel and its model card.
@@ -81,8 +105,13 @@ export class SpeechRecognizer {
 
   /** Normalised log-mel features (1, nMels, frames) of mono audio at the card's sample rate. */
   features(wave: Float32Array): Tensor {
+    return this.normalised(this.mel.forward(new Tensor(wave, [1, wave.length])));
+  }
+
+  /** log(mel + 1e-6), then the card's mean and std. */
+  private normalised(mel: Tensor): Tensor {
     const f = this.card.features;
-    const x = logEps(this.mel.forward(new Tensor(wave, [1, wave.length])), 1e-6);
+    const x = logEps(mel, 1e-6);
     const d = x.data as Float32Array;
     const mean = Math.fround(f.mean), inv = Math.fround(1 / f.std);
     for (let i = 0; i < d.length; i++) d[i] = Math.fround(Math.fround(d[i] - mean) * inv);
@@ -94,14 +123,56 @@ export class SpeechRecognizer {
     return this.model.forward(this.features(audioAt("SpeechRecognizer.logProbs", input, this.card.features.sampleRate, this.card.features.nFft)));
   }
 
-  /** Greedy CTC (the reference design's decode_greedy), or prefix beam search with { beamWidth }. */
-  transcribe(input: AudioInput, options: { beamWidth?: number } = {}): Transcript {
-    const wave = audioAt("SpeechRecognizer.transcribe", input, this.card.features.sampleRate, this.card.features.nFft);
-    const lp = this.model.forward(this.features(wave));
-    const tokens = options.beamWidth && options.beamWidth > 1 ? ctcBeamSearch(lp, { beamWidth: options.beamWidth })[0][0].tokens : ctcGreedyDecode(lp)[0];
+  /**
+   * Greedy CTC (the reference design's decode_greedy), or prefix beam search with { beamWidth }.  Audio without
+   * speech (silence, noise: see voice-activity.ts) gives an empty transcript unless { vad: false }.  Warnings say
+   * when the audio lacks the band the model was trained on (8 kHz telephone audio: expect many more errors).
+   */
+  transcribe(input: AudioInput, options: { beamWidth?: number; vad?: boolean } = {}): Transcript {
+    const f = this.card.features;
+    const { wave, sourceRate } = audioIn("SpeechRecognizer.transcribe", input, f.sampleRate, f.nFft);
+    const duration = wave.length / f.sampleRate;
+    const mel = this.mel.forward(new Tensor(wave, [1, wave.length]));
+    const va = voiceActivity(mel, f.sampleRate, HIGH_BAND_HZ);
+    const warnings: string[] = [];
+    if (sourceRate < f.sampleRate) {
+      warnings.push(`the audio was recorded at ${sourceRate} Hz; the model was trained on ${f.sampleRate} Hz audio, so nothing above ${sourceRate / 2} Hz is there and more words may be wrong`);
+    } else if (va.voiced >= MIN_VOICED_FRAMES && va.highBand < MIN_HIGH_BAND) {
+      warnings.push(`the audio has almost nothing above 4000 Hz (telephone-band audio resampled to ${sourceRate} Hz?); the model was trained on full-band ${f.sampleRate} Hz audio, so more words may be wrong`);
+    }
+    if ((options.vad ?? true) && va.voiced < MIN_VOICED_FRAMES) {
+      return { text: "", words: [], tokens: [], duration, speech: false, wordConfidences: [], confidence: 1, warnings };
+    }
+    const lp = this.model.forward(this.normalised(mel));
+    if (options.beamWidth && options.beamWidth > 1) {
+      const tokens = ctcBeamSearch(lp, { beamWidth: options.beamWidth })[0][0].tokens;
+      const words = tokens.map((t) => this.card.vocabulary[t]);
+      return { text: words.join(" "), words, tokens, duration, speech: true, warnings };
+    }
+    const tokens = ctcGreedyDecode(lp)[0];
     const words = tokens.map((t) => this.card.vocabulary[t]);
-    return { text: words.join(" "), words, tokens, duration: wave.length / this.card.features.sampleRate };
+    const wordConfidences = greedyConfidences(lp, tokens.length);
+    return { text: words.join(" "), words, tokens, duration, speech: true, wordConfidences, confidence: Math.min(1, ...wordConfidences), warnings };
   }
+}
+
+/**
+ * Per emitted token of the greedy path through (1, T, V) log-probabilities: the highest probability its frames gave
+ * it (exp by the package's kernel).
+ */
+function greedyConfidences(lp: Tensor, n: number): number[] {
+  if (n === 0) return [];
+  const [, T, V] = lp.shape;
+  const best = new Float32Array(n).fill(-Infinity);
+  let prev = -1, k = -1;
+  for (let t = 0; t < T; t++) {
+    let arg = 0, bv = -Infinity;
+    for (let v = 0; v < V; v++) if (lp.data[t * V + v] > bv) { bv = lp.data[t * V + v]; arg = v; }
+    if (arg !== 0 && arg !== prev) k++;
+    if (arg !== 0 && k >= 0 && k < n && bv > best[k]) best[k] = bv;
+    prev = arg;
+  }
+  return Array.from(exp(new Tensor(best, [n])).data as Float32Array);
 }
 
 /** Word error rate: (substitutions + deletions + insertions) / reference words, by edit distance. */
