@@ -13,42 +13,37 @@ const stamps = new Map<string, string>();
  * weights file and the kernel build.  The card is hashed whole, so any edit to it counts as a new version.
  */
 export function embeddingVersion(modelsDir: string, name: string): string {
-  const key = `${modelsDir}\u0000${name}`;
-  let s = stamps.get(key);
-  if (!s) {
-    const h = createHash("sha256");
-    for (const part of [readFileSync(join(modelsDir, `${name}.json`)), readFileSync(join(modelsDir, `${name}.safetensors`)), Buffer.from(kernelModuleBase64())]) {
-      h.update(String(part.length) + ":");
-      h.update(part);
-    }
-    s = `${name}@${h.digest("hex").slice(0, 16)}`;
-    stamps.set(key, s);
-  }
-  return s;
+  return stamped(`${modelsDir}\u0000${name}`, () =>
+    `${name}@${digest([readFileSync(join(modelsDir, `${name}.json`)), readFileSync(join(modelsDir, `${name}.safetensors`)), Buffer.from(kernelModuleBase64())])}`);
 }
 
 /**
- * `<folder name>@<16 hex>` for a Hugging Face model folder: SHA-256 over its configs, tokenizer, every weights file
- * and the kernel build, as embeddingVersion does for a shipped model.
+ * `<folder name>@<16 hex>` for a Hugging Face model folder: the same digest over the names and bytes of its configs,
+ * tokenizer and every weights file, and the kernel build.
  */
 export function folderVersion(dir: string): string {
-  const key = `folder\u0000${dir}`;
-  let s = stamps.get(key);
-  if (!s) {
+  return stamped(`folder\u0000${dir}`, () => {
     const files = readdirSync(dir).filter((f) => /^(config\.json|preprocessor_config\.json|tokenizer\.json|model(-\d+-of-\d+)?\.safetensors(\.index\.json)?)$/.test(f)).sort();
-    const h = createHash("sha256");
-    for (const f of files) {
-      const part = readFileSync(join(dir, f));
-      h.update(`${f}:${part.length}:`);
-      h.update(part);
-    }
-    const k = Buffer.from(kernelModuleBase64());
-    h.update(`kernels:${k.length}:`);
-    h.update(k);
-    s = `${basename(resolve(dir))}@${h.digest("hex").slice(0, 16)}`;
-    stamps.set(key, s);
-  }
+    const parts = files.flatMap((f) => [Buffer.from(f), readFileSync(join(dir, f))]);
+    return `${basename(resolve(dir))}@${digest([...parts, Buffer.from(kernelModuleBase64())])}`;
+  });
+}
+
+/** A stamp computed once per process. */
+function stamped(key: string, make: () => string): string {
+  let s = stamps.get(key);
+  if (!s) { s = make(); stamps.set(key, s); }
   return s;
+}
+
+/** The first 16 hex of SHA-256 over length-prefixed parts (so no two part lists hash alike). */
+function digest(parts: Uint8Array[]): string {
+  const h = createHash("sha256");
+  for (const part of parts) {
+    h.update(String(part.length) + ":");
+    h.update(part);
+  }
+  return h.digest("hex").slice(0, 16);
 }
 
 export class VersionMismatchError extends Error {

@@ -2,7 +2,7 @@
 // in encodings decodeWav does not read (mu-law, A-law, ADPCM) -- through the system's ffmpeg, asked for the file's
 // own rate and channels as 32-bit float, so resampling and downmixing stay polymodal's (torchaudio's arithmetic).
 import { decodeWav, defaultAudioLimits, type AudioLimits, type DecodedAudio } from "./wav.js";
-import { nodeModules, runFfmpeg, ffprobeFor } from "../io/ffmpeg.js";
+import { nodeModules, runFfmpeg, ffprobeFor, readMediaFile, extensionOf } from "../io/ffmpeg.js";
 import { limits } from "../util/limits.js";
 
 /** The audio formats read through ffmpeg, by extension (their names for messages). */
@@ -17,8 +17,6 @@ export interface ReadAudioOptions extends AudioLimits {
   timeoutMs?: number;
 }
 
-const ext = (f: string): string => { const d = f.lastIndexOf("."); return d < 0 ? "" : f.slice(d).toLowerCase(); };
-
 /**
  * Reads an audio file's samples: one Float32Array per channel at the file's own rate.
  * @example
@@ -27,13 +25,7 @@ const ext = (f: string): string => { const d = f.lastIndexOf("."); return d < 0 
  */
 export async function readAudioFile(file: string, options: ReadAudioOptions = {}): Promise<DecodedAudio> {
   const { fs, path } = await nodeModules("readAudioFile", "in a browser decode audio with decodeWav or the Web Audio API");
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await fs.readFile(file));
-  } catch (e) {
-    throw Object.assign(new Error(`readAudioFile: cannot read ${file}: ${(e as Error).message}`), { exitCode: 3 });
-  }
-  if (bytes.length === 0) throw Object.assign(new Error(`readAudioFile: ${file} is empty (0 bytes)`), { exitCode: 3 });
+  const bytes = await readMediaFile("readAudioFile", file, fs);
   const lim = { ...defaultAudioLimits(), ...options };
   const riff = bytes.length >= 12 && String.fromCharCode(...bytes.subarray(0, 4)) === "RIFF" && String.fromCharCode(...bytes.subarray(8, 12)) === "WAVE";
   let format: string;
@@ -46,10 +38,10 @@ export async function readAudioFile(file: string, options: ReadAudioOptions = {}
       if (!m) throw e;
       format = `WAV in encoding ${({ 2: "MS ADPCM", 6: "A-law", 7: "mu-law", 17: "IMA ADPCM" } as Record<string, string>)[m[1]] ?? `format ${m[1]}`}`;
     }
-  } else if (ext(file) === ".wav" || ext(file) === ".wave") {
+  } else if (extensionOf(file) === ".wav" || extensionOf(file) === ".wave") {
     return decodeWav(bytes, lim); // not RIFF/WAVE at all: decodeWav's Error says what it starts with
   } else {
-    format = FFMPEG_AUDIO[ext(file)] ?? `${ext(file) || "extensionless"} audio`;
+    format = FFMPEG_AUDIO[extensionOf(file)] ?? `${extensionOf(file) || "extensionless"} audio`;
   }
   const ffmpeg = options.ffmpegPath ?? "ffmpeg";
   const timeoutMs = options.timeoutMs ?? limits.videoTimeoutMs;

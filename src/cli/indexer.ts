@@ -142,7 +142,8 @@ async function indexInto(coll: Collection, root: string, indexDir: string, model
     for (const rel of rels) {
       const e = coll.files.get(rel);
       if (!e) continue;
-      bySpace.set(e.modality, [...(bySpace.get(e.modality) ?? []), rel]);
+      const ids = bySpace.get(e.modality);
+      if (ids) ids.push(rel); else bySpace.set(e.modality, [rel]);
     }
     for (const [space, ids] of bySpace) {
       const st = coll.stores.get(space);

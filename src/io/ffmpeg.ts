@@ -25,6 +25,24 @@ export async function nodeModules(who: string, hint: string): Promise<{ fs: any;
   }
 }
 
+/** A media file's lower-case extension with its dot (".mp3"), or "" for none. */
+export function extensionOf(file: string): string {
+  const d = file.lastIndexOf(".");
+  return d < 0 ? "" : file.slice(d).toLowerCase();
+}
+
+/** A media file's bytes; unreadable or empty is an Error naming it (exit code 3 in the CLI). */
+export async function readMediaFile(who: string, file: string, fs: { readFile(p: string): Promise<Uint8Array> }): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await fs.readFile(file));
+  } catch (e) {
+    throw Object.assign(new Error(`${who}: cannot read ${file}: ${(e as Error).message}`), { exitCode: 3 });
+  }
+  if (bytes.length === 0) throw Object.assign(new Error(`${who}: ${file} is empty (0 bytes)`), { exitCode: 3 });
+  return bytes;
+}
+
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;

@@ -1,9 +1,9 @@
 // Image files in Node: PNG and JPEG natively (decodeImage), and WebP, BMP, TIFF and GIF (its first frame) through the
 // system's ffmpeg, which re-encodes the first frame as PNG for decodeImage (lossless, so the pixels are ffmpeg's
 // decode).  HEIC/HEIF is refused by name: ffmpeg here does not read it.
-import { decodeImage, type ImageLimits } from "./image.js";
-import type { DecodedImage } from "./png.js";
-import { nodeModules, runFfmpeg } from "../io/ffmpeg.js";
+import { decodeImage, isJpegBytes, type ImageLimits } from "./image.js";
+import { isPng, type DecodedImage } from "./png.js";
+import { nodeModules, runFfmpeg, readMediaFile, extensionOf } from "../io/ffmpeg.js";
 import { limits } from "../util/limits.js";
 
 /** The image formats read through ffmpeg, by extension (their names for messages). */
@@ -20,8 +20,6 @@ export interface ReadImageOptions extends ImageLimits {
   timeoutMs?: number;
 }
 
-const ext = (f: string): string => { const d = f.lastIndexOf("."); return d < 0 ? "" : f.slice(d).toLowerCase(); };
-
 /**
  * Reads an image file: PNG and JPEG by polymodal's decoders, WebP/BMP/TIFF/GIF through ffmpeg.
  * @example
@@ -30,17 +28,10 @@ const ext = (f: string): string => { const d = f.lastIndexOf("."); return d < 0 
  */
 export async function readImageFile(file: string, options: ReadImageOptions = {}): Promise<DecodedImage> {
   const { fs } = await nodeModules("readImageFile", "in a browser pass the bytes to decodeImage, or canvas ImageData");
-  const e = ext(file);
+  const e = extensionOf(file);
   if (REFUSED_IMAGE[e]) throw Object.assign(new Error(`readImageFile: ${file}: ${REFUSED_IMAGE[e]}`), { exitCode: 3 });
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await fs.readFile(file));
-  } catch (err) {
-    throw Object.assign(new Error(`readImageFile: cannot read ${file}: ${(err as Error).message}`), { exitCode: 3 });
-  }
-  if (bytes.length === 0) throw Object.assign(new Error(`readImageFile: ${file} is empty (0 bytes)`), { exitCode: 3 });
-  const png = bytes[0] === 0x89 && bytes[1] === 0x50, jpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
-  if (png || jpeg || !FFMPEG_IMAGE[e]) return decodeImage(bytes, options);
+  const bytes = await readMediaFile("readImageFile", file, fs);
+  if (isPng(bytes) || isJpegBytes(bytes) || !FFMPEG_IMAGE[e]) return decodeImage(bytes, options);
   const format = FFMPEG_IMAGE[e];
   const maxPixels = options.maxPixels ?? limits.maxPixels;
   const out = await runFfmpeg({

@@ -1,14 +1,16 @@
 // A baseline JPEG decoded at 1/2, 1/4 or 1/8 of its size in the DCT domain, as libjpeg's scaled decoding does:
-// each 8x8 block's low-frequency N x N coefficients (N = 4, 2, 1) go through an N-point inverse DCT, so a 12 MP
-// photo wanted at 224 px never exists at full size (1/64 of the pixels, no full IDCT).  Strict: every Huffman code,
-// coefficient run, restart marker and the scan's length are checked, so corrupt data is an Error, not garbage.
-// Progressive, arithmetic-coded, 12-bit and CMYK files are not read here (decodeScaledJpeg returns null; callers
-// decode them at full size).
+// each 8x8 block becomes N x N samples (N = 4, 2, 1), each the mean of the full-size block's pixels over its
+// 8/N x 8/N share, computed straight from the coefficients (REDUCE below), so a 12 MP photo wanted at 224 px never
+// exists at full size (1/64 of the pixels, no full IDCT).  A subsampled chroma component is reduced less (up to no
+// reduction), so it comes out on the output grid as libjpeg's does; only a factor past that is replicated.
+// Strict: every Huffman code, coefficient run, restart marker and the scan's length are checked, so corrupt data is
+// an Error, not garbage.  Progressive, arithmetic-coded, 12-bit and CMYK files are not read here (decodeScaledJpeg
+// returns null; callers decode them at full size).
 //
-// Arithmetic: float64 with constants written out (no Math.cos: the same bits on every engine); each output sample is
-// round(idct + 128) clamped to 0..255.  Chroma is replicated to the luma grid (box upsampling), then converted
-// with JFIF's YCbCr -> RGB.  Against a full decode + the same resize, the pixels after ImageProcessor's resize
-// differ by at most a few levels (test/jpeg-scaled.test.ts measures and bounds it).
+// Arithmetic: float64 with constants written out (no Math.cos: the same bits on every engine); each sample is
+// round(mean + 128) clamped to 0..255, then JFIF's YCbCr -> RGB.  Against libjpeg's own scaled decode: within
+// rounding (mean <= 0.15 levels); after ImageProcessor's resize, about half a level from a full decode's
+// (test/jpeg-scaled.test.ts measures and bounds both).
 import type { DecodedImage } from "./png.js";
 
 function corrupt(msg: string): never {
@@ -146,7 +148,7 @@ export function decodeScaledJpeg(b: Uint8Array, N: 1 | 2 | 4): DecodedImage | nu
         if (!dc[c.td] || !ac[c.ta] || !qt[c.tq]) corrupt(`component ${c.id} uses a table that was not defined`);
         sc.push(c);
       }
-      o = decodeScan(b, end, sc, comps.length, restart, N, ns === 1 ? Math.ceil(Math.ceil((W * sc[0].h) / hmax) / 8) : mcux(),
+      o = decodeScan(b, end, sc, restart, ns === 1 ? Math.ceil(Math.ceil((W * sc[0].h) / hmax) / 8) : mcux(),
         ns === 1 ? Math.ceil(Math.ceil((H * sc[0].v) / vmax) / 8) : mcuy(), qt, dc, ac);
       scans++;
       continue;
@@ -175,10 +177,9 @@ export function decodeScaledJpeg(b: Uint8Array, N: 1 | 2 | 4): DecodedImage | nu
 
 /** One scan's entropy-coded data from `start`; returns the offset of the marker after it. */
 function decodeScan(
-  b: Uint8Array, start: number, sc: Component[], frameComps: number, restart: number, N: number, mx: number, my: number,
+  b: Uint8Array, start: number, sc: Component[], restart: number, mx: number, my: number,
   qt: Array<Float64Array | undefined>, dc: Array<Huff | undefined>, ac: Array<Huff | undefined>,
 ): number {
-  void N;
   let o = start, bits = 0, nbits = 0, marker = -1, fed = 0, overrun = false;
   for (const c of sc) c.pred = 0;
   // bits: the next nbits (<= 24) bits of the stream in its low bits; at a marker zeros are fed (fed of them), and using one means
@@ -283,7 +284,6 @@ function decodeScan(
     if (sc.length === 1) { block(sc[0], mxi, myi); continue; } // non-interleaved: one block per MCU, the component's own grid
     for (const c of sc) for (let v = 0; v < c.v; v++) for (let h = 0; h < c.h; h++) block(c, mxi * c.h + h, myi * c.v + v);
   }
-  void frameComps;
   if (overrun) corrupt("the scan ended early (its coded data is shorter than its blocks need)");
   // the next marker (after any padding byte of ones)
   const left = o;
