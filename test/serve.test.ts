@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { init, loadPretrained, decodeY4M, type ImageTextEmbedder, type AudioEmbedder, type VideoTextEmbedder, type SpeechRecognizer } from "../src/index.js";
+import { init, loadPretrained, decodeY4M, type ImageTextEmbedder, type AudioEmbedder, type VideoTextEmbedder, type SpeechRecognizer, type Transcript } from "../src/index.js";
 import { startServe, startRedis, hasRedis, type Running } from "./harness/servers.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -126,9 +126,11 @@ describe("polymodal serve", () => {
     const sp = Object.keys(truth.speech)[0];
     const tr = await post(main.url, "/v1/transcribe", new Uint8Array(file(sp)), { "content-type": "audio/wav" });
     expect(tr.status).toBe(200);
-    expect(tr.json.text).toBe(asr.transcribe(file(sp)).text);
+    // text, words, speech, per-word confidences and warnings: the library's values
+    const served = (t: Transcript) => ({ text: t.text, words: t.words, speech: t.speech, wordConfidences: t.wordConfidences, confidence: t.confidence, warnings: t.warnings });
+    expect(tr.json).toEqual(served(asr.transcribe(file(sp))));
     const j = await post(main.url, "/v1/transcribe", { audio: b64(sp), beam: 4 });
-    expect(j.json.text).toBe(asr.transcribe(file(sp), { beamWidth: 4 }).text);
+    expect(j.json).toEqual(served(asr.transcribe(file(sp), { beamWidth: 4 })));
     expect(j.json.text).toBe(truth.speech[sp]);
   });
 

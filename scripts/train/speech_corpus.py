@@ -1,7 +1,10 @@
 """Spoken word-sequence corpus synthesised with Debian's espeak-ng: sequences of 1-5 words from a 20-word
 vocabulary (digits and commands), across espeak's English accents and voice variants, speeds, pitches, word
 gaps and amplitudes.  Voices (variants) are split: the held-out variants never occur in training.
-Deterministic: every utterance is a pure function of (split, index)."""
+Two sets, both deterministic (every utterance is a pure function of (split, index)):
+- `utterance`: the first release's set (speed 120-220 wpm, seven English accents);
+- `utterance_wide`: the second release's additions: speed 80-400 wpm, New York English, and English read by
+  voices of other languages (FOREIGN; FOREIGN_HELD_OUT never occur in training)."""
 import os
 import random
 import subprocess
@@ -14,6 +17,8 @@ VOCAB = ["<blank>"] + WORDS  # CTC blank is id 0, as the seed's decode_greedy as
 ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029"]
 VARIANT_DIR = "/usr/lib/x86_64-linux-gnu/espeak-ng-data/voices/!v"
 HELD_OUT = ["m4", "f4", "Andy", "belinda", "klatt3", "iven2", "Mike", "linda"]
+FOREIGN = ["fr-fr", "it", "pl", "sv", "pt", "af", "hu", "ro", "el", "da", "fi", "cs"]
+FOREIGN_HELD_OUT = ["de", "nl", "es"]
 RATE = 22050  # espeak-ng's native output rate
 
 
@@ -32,6 +37,26 @@ def utterance(split, i):
     words = [rng.choice(WORDS) for _ in range(n)]
     voice = f"{rng.choice(ACCENTS)}+{rng.choice(train_v if split == 'train' else test_v)}"
     args = ["-v", voice, "-s", str(rng.randint(120, 220)), "-p", str(rng.randint(20, 80)),
+            "-g", str(rng.randint(0, 8)), "-a", str(rng.randint(60, 160))]
+    return words, args
+
+
+def utterance_wide(split, i, rate=None, foreign=None):
+    """-> (words, espeak args) for wide utterance i of split 'train' | 'test': speeds 80-400 wpm (or `rate`),
+    a third of them read by another language's voice (`foreign` True/False forces the choice)."""
+    rng = random.Random(f"{split}-wide:{i}")
+    train_v, test_v = variants()
+    n = rng.randint(1, 5)
+    words = [rng.choice(WORDS) for _ in range(n)]
+    if foreign is None:
+        foreign = rng.random() < 1 / 3
+    if foreign:
+        accent = rng.choice(FOREIGN if split == "train" else FOREIGN_HELD_OUT)
+    else:
+        accent = rng.choice(ACCENTS + ["en-us-nyc"])
+    voice = f"{accent}+{rng.choice(train_v if split == 'train' else test_v)}"
+    speed = rng.randint(80, 400)
+    args = ["-v", voice, "-s", str(rate or speed), "-p", str(rng.randint(20, 80)),
             "-g", str(rng.randint(0, 8)), "-a", str(rng.randint(60, 160))]
     return words, args
 

@@ -27,10 +27,10 @@ export interface Transcript {
   duration: number;
   /** whether the audio holds speech (voice activity); false gives an empty transcript */
   speech: boolean;
-  /** per word, the model's probability for it at its most certain frame (greedy decoding; beam search: omitted) */
-  wordConfidences?: number[];
+  /** per word, the model's probability for it at its most certain frame of the best alignment of these words */
+  wordConfidences: number[];
   /** the lowest word confidence (1 for no words) */
-  confidence?: number;
+  confidence: number;
   /** what may make this transcript less reliable: audio recorded below the model's sample rate, or without its band */
   warnings: string[];
 }
@@ -144,33 +144,43 @@ export class SpeechRecognizer {
       return { text: "", words: [], tokens: [], duration, speech: false, wordConfidences: [], confidence: 1, warnings };
     }
     const lp = this.model.forward(this.normalised(mel));
-    if (options.beamWidth && options.beamWidth > 1) {
-      const tokens = ctcBeamSearch(lp, { beamWidth: options.beamWidth })[0][0].tokens;
-      const words = tokens.map((t) => this.card.vocabulary[t]);
-      return { text: words.join(" "), words, tokens, duration, speech: true, warnings };
-    }
-    const tokens = ctcGreedyDecode(lp)[0];
+    const beam = options.beamWidth !== undefined && options.beamWidth > 1;
+    const tokens = beam ? ctcBeamSearch(lp, { beamWidth: options.beamWidth })[0][0].tokens : ctcGreedyDecode(lp)[0];
     const words = tokens.map((t) => this.card.vocabulary[t]);
-    const wordConfidences = greedyConfidences(lp, tokens.length);
+    const wordConfidences = tokenConfidences(lp, tokens);
     return { text: words.join(" "), words, tokens, duration, speech: true, wordConfidences, confidence: Math.min(1, ...wordConfidences), warnings };
   }
 }
 
 /**
- * Per emitted token of the greedy path through (1, T, V) log-probabilities: the highest probability its frames gave
- * it (exp by the package's kernel).
+ * Per token of a transcript (greedy or beam): the highest probability the frames aligned to it gave it, on the
+ * best CTC alignment of exactly these tokens (Viterbi over the blank-interleaved states; exp by the package's
+ * kernel).  For the greedy transcript that alignment is the per-frame argmax path itself.
  */
-function greedyConfidences(lp: Tensor, n: number): number[] {
+function tokenConfidences(lp: Tensor, tokens: number[]): number[] {
+  const n = tokens.length;
   if (n === 0) return [];
   const [, T, V] = lp.shape;
+  const S = 2 * n + 1; // states: blank, t1, blank, t2, ..., tn, blank
+  const label = (j: number): number => (j % 2 === 0 ? 0 : tokens[(j - 1) >> 1]);
+  const score = new Float64Array(S).fill(-Infinity);
+  const from = new Int32Array(T * S); // (T, S): the state each state came from at the frame before
+  score[0] = lp.data[label(0)];
+  score[1] = lp.data[label(1)];
+  for (let t = 1; t < T; t++) {
+    for (let j = S - 1; j >= 0; j--) {
+      let best = score[j], arg = j;
+      if (j >= 1 && score[j - 1] > best) { best = score[j - 1]; arg = j - 1; }
+      if (j >= 2 && j % 2 === 1 && label(j) !== label(j - 2) && score[j - 2] > best) { best = score[j - 2]; arg = j - 2; }
+      score[j] = best + lp.data[t * V + label(j)];
+      from[t * S + j] = arg;
+    }
+  }
+  let j = S > 1 && score[S - 2] > score[S - 1] ? S - 2 : S - 1;
   const best = new Float32Array(n).fill(-Infinity);
-  let prev = -1, k = -1;
-  for (let t = 0; t < T; t++) {
-    let arg = 0, bv = -Infinity;
-    for (let v = 0; v < V; v++) if (lp.data[t * V + v] > bv) { bv = lp.data[t * V + v]; arg = v; }
-    if (arg !== 0 && arg !== prev) k++;
-    if (arg !== 0 && k >= 0 && k < n && bv > best[k]) best[k] = bv;
-    prev = arg;
+  for (let t = T - 1; t >= 0; t--) {
+    if (j % 2 === 1) { const k = (j - 1) >> 1; best[k] = Math.max(best[k], lp.data[t * V + tokens[k]]); }
+    if (t > 0) j = from[t * S + j];
   }
   return Array.from(exp(new Tensor(best, [n])).data as Float32Array);
 }

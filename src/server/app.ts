@@ -328,7 +328,8 @@ export async function startService(o: ServeOptions): Promise<Service> {
     }
     const [r] = await pool!.run({ model: "asr-words", op: "transcribe", kind: "audio", inputs: [audio], beam }, deadlineOf(req));
     if ("error" in r) throw new HttpError(400, `body.audio: ${r.error}`, "body.audio");
-    return { text: "text" in r ? r.text : "" };
+    if (!("transcript" in r)) throw new Error("a transcribe job returned no transcript");
+    return r.transcript;
   });
 
   app.get("/healthz", { schema: s.healthz }, async () => ({ status: "ok" }));

@@ -7,7 +7,7 @@ import { decodeY4M } from "../video/y4m.js";
 import { sampleFrameIndices } from "../video/processor.js";
 import { limits } from "../util/limits.js";
 import { rows, type ImageTextEmbedder, type AudioEmbedder, type VideoTextEmbedder } from "../pipelines/embedders.js";
-import type { SpeechRecognizer } from "../pipelines/speech.js";
+import type { SpeechRecognizer, Transcript } from "../pipelines/speech.js";
 
 export type InputKind = "text" | "image" | "audio" | "video";
 export type Op = "embed" | "transcribe";
@@ -23,7 +23,9 @@ export interface Job {
   beam?: number;
 }
 
-export type ItemResult = { embedding: Float32Array } | { text: string } | { error: string };
+/** A transcript as the service returns it: the library's Transcript without its token ids. */
+export type SpokenText = Pick<Transcript, "text" | "words" | "speech" | "wordConfidences" | "confidence" | "warnings">;
+export type ItemResult = { embedding: Float32Array } | { transcript: SpokenText } | { error: string };
 
 /** The models a worker holds, by name. */
 export interface Loaded {
@@ -83,7 +85,10 @@ export function runJob(models: Loaded, job: Job): ItemResult[] {
   if (job.op === "transcribe") {
     const asr = models["asr-words"];
     if (job.model !== "asr-words" || !asr) throw new Error(`${job.model} does not transcribe`);
-    return each(job.inputs, (x) => ({ text: asr.transcribe(bytes(x), { beamWidth: job.beam ?? 1 }).text }));
+    return each(job.inputs, (x) => {
+      const { text, words, speech, wordConfidences, confidence, warnings } = asr.transcribe(bytes(x), { beamWidth: job.beam ?? 1 });
+      return { transcript: { text, words, speech, wordConfidences, confidence, warnings } };
+    });
   }
   const texts = (): string[] => job.inputs.map((x) => (typeof x === "string" ? x : new TextDecoder().decode(x)));
   switch (`${job.model}/${job.kind}`) {

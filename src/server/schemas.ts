@@ -131,7 +131,20 @@ export function schemas(l: SchemaLimits) {
         additionalProperties: false,
         properties: { audio: b64("a WAV file"), beam: { type: "integer", minimum: 1, maximum: 99, default: 1 } },
       }, ["audio"]),
-      response: { 200: { type: "object", properties: { text: { type: "string" } } }, ...errors },
+      response: {
+        200: {
+          type: "object",
+          properties: {
+            text: { type: "string", description: "the words, space-separated; empty when there is no speech" },
+            words: { type: "array", items: { type: "string" } },
+            speech: { type: "boolean", description: "whether voice activity found speech" },
+            wordConfidences: { type: "array", items: { type: "number" }, description: "per word, the model's probability for it (0 to 1)" },
+            confidence: { type: "number", description: "the lowest word confidence (1 for no words)" },
+            warnings: { type: "array", items: { type: "string" }, description: "e.g. audio recorded below 16 kHz" },
+          },
+        },
+        ...errors,
+      },
     },
     healthz: { summary: "The process is alive (no auth)", response: { 200: { type: "object", properties: { status: { type: "string" } } } } },
     readyz: {
