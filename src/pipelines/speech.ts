@@ -176,7 +176,7 @@ function tokenConfidences(lp: Tensor, tokens: number[]): number[] {
       from[t * S + j] = arg;
     }
   }
-  let j = S > 1 && score[S - 2] > score[S - 1] ? S - 2 : S - 1;
+  let j = score[S - 2] > score[S - 1] ? S - 2 : S - 1; // end on the last token or the blank after it
   const best = new Float32Array(n).fill(-Infinity);
   for (let t = T - 1; t >= 0; t--) {
     if (j % 2 === 1) { const k = (j - 1) >> 1; best[k] = Math.max(best[k], lp.data[t * V + tokens[k]]); }
