@@ -55,12 +55,11 @@ describe("asr-words in real listening conditions (40 held-out-voice utterances, 
     });
   }
 
-  // The issue's target is 10% from 80 to 320 wpm; 320 wpm misses it narrowly (13 errors in 129 words here, 10.1%),
-  // so its bound guards that measurement rather than the target.
-  it.skipIf(!HAVE_ESPEAK)("the same words and voices at 80, 160 and 240 words per minute (espeak-ng): WER <= 10% each; 320: <= 11%", () => {
-    for (const [wpm, bound] of [[80, 0.1], [160, 0.1], [240, 0.1], [320, 0.11]]) {
+  // 320 wpm is the hardest of the four (11 errors in 129 words here, 8.5%; 9.5% on all 500 held-out utterances).
+  it.skipIf(!HAVE_ESPEAK)("the same words and voices at 80, 160, 240 and 320 words per minute (espeak-ng): WER <= 10% each", () => {
+    for (const wpm of [80, 160, 240, 320]) {
       const r = werOf((it) => espeakWav(withArg(it.espeak, "-s", wpm), it.text));
-      expect(r.wer, `${wpm} wpm:\n${r.wrong.join("\n")}`).toBeLessThanOrEqual(bound);
+      expect(r.wer, `${wpm} wpm:\n${r.wrong.join("\n")}`).toBeLessThanOrEqual(0.1);
     }
   }, 60_000);
 

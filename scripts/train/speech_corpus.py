@@ -4,7 +4,8 @@ gaps and amplitudes.  Voices (variants) are split: the held-out variants never o
 Two sets, both deterministic (every utterance is a pure function of (split, index)):
 - `utterance`: the first release's set (speed 120-220 wpm, seven English accents);
 - `utterance_wide`: the second release's additions: speed 80-400 wpm, New York English, and English read by
-  voices of other languages (FOREIGN; FOREIGN_HELD_OUT never occur in training)."""
+  voices of other languages (FOREIGN; FOREIGN_HELD_OUT never occur in training); the third release adds more
+  of them at 280-400 wpm (`slowest=280`, indices after the second release's)."""
 import os
 import random
 import subprocess
@@ -41,9 +42,9 @@ def utterance(split, i):
     return words, args
 
 
-def utterance_wide(split, i, rate=None, foreign=None):
-    """-> (words, espeak args) for wide utterance i of split 'train' | 'test': speeds 80-400 wpm (or `rate`),
-    a third of them read by another language's voice (`foreign` True/False forces the choice)."""
+def utterance_wide(split, i, rate=None, foreign=None, slowest=80):
+    """-> (words, espeak args) for wide utterance i of split 'train' | 'test': speeds `slowest`-400 wpm (or
+    `rate`), a third of them read by another language's voice (`foreign` True/False forces the choice)."""
     rng = random.Random(f"{split}-wide:{i}")
     train_v, test_v = variants()
     n = rng.randint(1, 5)
@@ -55,7 +56,7 @@ def utterance_wide(split, i, rate=None, foreign=None):
     else:
         accent = rng.choice(ACCENTS + ["en-us-nyc"])
     voice = f"{accent}+{rng.choice(train_v if split == 'train' else test_v)}"
-    speed = rng.randint(80, 400)
+    speed = rng.randint(slowest, 400)
     args = ["-v", voice, "-s", str(rate or speed), "-p", str(rng.randint(20, 80)),
             "-g", str(rng.randint(0, 8)), "-a", str(rng.randint(60, 160))]
     return words, args
