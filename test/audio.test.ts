@@ -8,6 +8,7 @@ import {
   init, Tensor, loadSafetensors, Spectrogram, MelSpectrogram, AmplitudeToDB, MFCC, resample, decodeWav, encodeWav, downmix,
   ctcLoss, ctcBeamSearch, ctcGreedyDecode, CTCVocabulary, StreamingMelSpectrogram, camelConfig,
 } from "../src/index.js";
+import { ctcAlign } from "../src/audio/ctc.js";
 import { compare, maxRelAbove } from "./harness/compare.js";
 import { lcg } from "./harness/workloads.js";
 
@@ -195,6 +196,28 @@ describe("CTC decoding", () => {
       const [hyp] = ctcBeamSearch(lp, { beamWidth: 64, tokenPrune: V })[0];
       expect(hyp.tokens.join(",")).toBe(best[0]);
       expect(Math.exp(hyp.logProb)).toBeCloseTo(best[1], 10);
+    }
+  });
+
+  it("ctcAlign finds the most probable alignment of given tokens (brute force over all alignments)", () => {
+    const cases = [[1, 2], [2, 2], [1], [2, 1, 2], [1, 2, 1]].flatMap((tokens) => [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => [seed, tokens] as const));
+    for (const [seed, tokens] of cases) {
+      const T = 6, V = 3;
+      const lp = randomLogProbs(T, V, seed);
+      let best = -Infinity, bestPath = "";
+      for (let a = 0; a < V ** T; a++) {
+        let rest = a, p = 0, prev = -1;
+        const seq: number[] = [], path: number[] = [];
+        for (let t = 0; t < T; t++) {
+          const c = rest % V; rest = Math.floor(rest / V);
+          p += lp.data[t * V + c];
+          if (c !== prev && c !== 0) seq.push(c);
+          path.push(c === 0 ? -1 : seq.length - 1);
+          prev = c;
+        }
+        if (seq.join(",") === tokens.join(",") && p > best) { best = p; bestPath = path.join(","); }
+      }
+      expect(Array.from(ctcAlign(lp.data as Float32Array, T, V, tokens)).join(","), `tokens ${tokens}, seed ${seed}`).toBe(bestPath);
     }
   });
 

@@ -227,4 +227,36 @@ export function ctcLoss(
   return Math.fround(s / N);
 }
 
+/**
+ * The best CTC alignment (Viterbi) of exactly `tokens` through one utterance's log-probabilities: the max-product
+ * twin of ctcLoss's alpha recursion over the same extended labels (blank, t1, blank, t2, ..., tn, blank).  Returns,
+ * per frame, the index into `tokens` of the token that frame is aligned to, or -1 for a blank frame.  Ties keep
+ * the state a frame is already in, so the greedy path (a best alignment of its own tokens) comes back unchanged.
+ * Internal (not exported by the package): SpeechRecognizer's word confidences.
+ */
+export function ctcAlign(lp: Float32Array, T: number, V: number, tokens: readonly number[], blank = 0): Int32Array {
+  const S = 2 * tokens.length + 1;
+  const label = (j: number): number => (j % 2 === 0 ? blank : tokens[(j - 1) >> 1]);
+  const score = new Float64Array(S).fill(-Infinity); // (S): best log-probability ending in each state
+  const from = new Int32Array(T * S); // (T, S): the state each state came from at the frame before
+  score[0] = lp[label(0)];
+  if (S > 1) score[1] = lp[label(1)];
+  for (let t = 1; t < T; t++) {
+    for (let j = S - 1; j >= 0; j--) { // descending: score[j - 1], score[j - 2] still hold frame t - 1
+      let best = score[j], arg = j;
+      if (j >= 1 && score[j - 1] > best) { best = score[j - 1]; arg = j - 1; }
+      if (j >= 2 && j % 2 === 1 && label(j) !== label(j - 2) && score[j - 2] > best) { best = score[j - 2]; arg = j - 2; }
+      score[j] = best + lp[t * V + label(j)];
+      from[t * S + j] = arg;
+    }
+  }
+  const path = new Int32Array(T); // (T): token index per frame, -1 for blank
+  let j = S > 1 && score[S - 2] > score[S - 1] ? S - 2 : S - 1; // end on the last token or the blank after it
+  for (let t = T - 1; t >= 0; t--) {
+    path[t] = j % 2 === 1 ? (j - 1) >> 1 : -1;
+    if (t > 0) j = from[t * S + j];
+  }
+  return path;
+}
+
 export { exp as detExp, log as detLog };

@@ -4,7 +4,7 @@ import { Tensor } from "../tensor.js";
 import { decodeWav, downmix } from "../audio/wav.js";
 import { resample } from "../audio/resample.js";
 import { MelSpectrogram } from "../audio/transforms.js";
-import { ctcGreedyDecode, ctcBeamSearch } from "../audio/ctc.js";
+import { ctcGreedyDecode, ctcBeamSearch, ctcAlign } from "../audio/ctc.js";
 import { logEps } from "../ops/audio.js";
 import { SpeechRecognitionModel } from "../models/speech.js";
 import { modelFromCard, type WeightsInput, cardField } from "./card.js";
@@ -154,33 +154,18 @@ export class SpeechRecognizer {
 
 /**
  * Per token of a transcript (greedy or beam): the highest probability the frames aligned to it gave it, on the
- * best CTC alignment of exactly these tokens (Viterbi over the blank-interleaved states; exp by the package's
- * kernel).  For the greedy transcript that alignment is the per-frame argmax path itself.
+ * best CTC alignment of exactly these tokens (ctcAlign; exp by the package's kernel).  For the greedy transcript
+ * that alignment is the per-frame argmax path itself.
  */
 function tokenConfidences(lp: Tensor, tokens: number[]): number[] {
   const n = tokens.length;
   if (n === 0) return [];
   const [, T, V] = lp.shape;
-  const S = 2 * n + 1; // states: blank, t1, blank, t2, ..., tn, blank
-  const label = (j: number): number => (j % 2 === 0 ? 0 : tokens[(j - 1) >> 1]);
-  const score = new Float64Array(S).fill(-Infinity);
-  const from = new Int32Array(T * S); // (T, S): the state each state came from at the frame before
-  score[0] = lp.data[label(0)];
-  score[1] = lp.data[label(1)];
-  for (let t = 1; t < T; t++) {
-    for (let j = S - 1; j >= 0; j--) {
-      let best = score[j], arg = j;
-      if (j >= 1 && score[j - 1] > best) { best = score[j - 1]; arg = j - 1; }
-      if (j >= 2 && j % 2 === 1 && label(j) !== label(j - 2) && score[j - 2] > best) { best = score[j - 2]; arg = j - 2; }
-      score[j] = best + lp.data[t * V + label(j)];
-      from[t * S + j] = arg;
-    }
-  }
-  let j = score[S - 2] > score[S - 1] ? S - 2 : S - 1; // end on the last token or the blank after it
+  const path = ctcAlign(lp.data as Float32Array, T, V, tokens);
   const best = new Float32Array(n).fill(-Infinity);
-  for (let t = T - 1; t >= 0; t--) {
-    if (j % 2 === 1) { const k = (j - 1) >> 1; best[k] = Math.max(best[k], lp.data[t * V + tokens[k]]); }
-    if (t > 0) j = from[t * S + j];
+  for (let t = 0; t < T; t++) {
+    const k = path[t];
+    if (k >= 0 && lp.data[t * V + tokens[k]] > best[k]) best[k] = lp.data[t * V + tokens[k]];
   }
   return Array.from(exp(new Tensor(best, [n])).data as Float32Array);
 }
