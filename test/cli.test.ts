@@ -209,7 +209,7 @@ describe("polymodal index on hostile folders", () => {
     // a live lock (this test process's pid) makes a second run refuse; a stale one is taken over
     wf(join(dir, ".polymodal", "index.lock"), String(process.pid));
     const busy = cli("index", dir, "--quiet");
-    expect([busy.code, busy.err]).toEqual([1, expect.stringMatching(/another polymodal process \(pid \d+\) is writing/)]);
+    expect([busy.code, busy.err]).toEqual([1, expect.stringMatching(/is being written by pid \d+ on this host/)]);
     wf(join(dir, ".polymodal", "index.lock"), "999999999");
     expect(cli("index", dir, "--quiet").code).toBe(0);
     expect(existsSync(join(dir, ".polymodal", "index.lock"))).toBe(false);

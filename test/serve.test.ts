@@ -2,11 +2,11 @@
 // error class, auth, the queue bound, deadlines, graceful shutdown with requests in flight, a Redis cache shared by
 // two service processes, and embeddings bit-identical to the library's own calls.
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, cpSync } from "node:fs";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { init, loadPretrained, decodeY4M, type ImageTextEmbedder, type AudioEmbedder, type VideoTextEmbedder, type SpeechRecognizer, type Transcript } from "../src/index.js";
@@ -260,26 +260,61 @@ describe("polymodal serve", () => {
     expect(cli.stderr).toMatch(/the image index in .* was built by clip-scenes@[0-9a-f]{16}, and the models here are clip-scenes@[0-9a-f]{16}/);
   }, 120_000);
 
-  it("a write while another process holds the index lock is a 409; CORS headers only for the origins given", async () => {
+  it("one writer per folder: a service holds the lock from start (an index run is refused), serves read-only while another process writes, follows it and takes over; CORS only for the origins given", async () => {
     const dir = join(tmp, "locked");
+    // another writer: a live process (sleep) named in the lock, as `polymodal index` would be
+    const built = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "index", coll, "--index", dir, "--quiet"], { encoding: "utf8", timeout: 120_000 });
+    expect(built.status, built.stderr).toBe(0);
+    const holder = spawn("sleep", ["60"], { stdio: "ignore" });
+    const stat = readFileSync(`/proc/${holder.pid}/stat`, "utf8");
+    const lock = { pid: holder.pid, host: hostname(), boot: readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim(), start: stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19], token: "holder0", since: new Date().toISOString() };
+    writeFileSync(join(dir, "index.lock"), JSON.stringify(lock));
     const s = await startServe(["--index", dir, "--workers", "1", "--cors", "http://app.example"]);
     try {
-      writeFileSync(join(dir, "index.lock"), String(process.pid)); // this test process: alive
-      const item = { items: [{ id: "x", image: b64(Object.keys(truth.images)[0]) }] };
+      const ready = await (await fetch(`${s.url}/readyz`)).json();
+      expect(ready.index).toEqual({ name: "locked", mode: "reader", counts: { image: 12, audio: 6, video: 3 } });
+      const imgs = Object.keys(truth.images);
+      const item = { items: [{ id: "x", image: b64(imgs[0]) }] };
       const r = await post(s.url, "/v1/index", item);
       expect(r.status).toBe(409);
-      expect(r.json.message).toMatch(/another polymodal process \(pid \d+\) is writing/);
-      rmSync(join(dir, "index.lock"));
+      expect(r.json.message).toMatch(new RegExp(`cannot write its index: .* is being written by pid ${holder.pid} on this host`));
+      // the writer appends (here: the test, as the lock holder): the service's searches follow its log
+      const { FileStore } = await import("../src/app/file-store.js");
+      const w = await FileStore.open(join(dir, "image"), 0);
+      let first: any = null;
+      for await (const e of w.entries()) { first = e; break; }
+      await w.upsert([{ ...first, id: "copy-by-holder", metadata: { by: "holder" } }]);
+      await w.close();
+      const seen = await post(s.url, "/v1/search", { query: { image: b64(imgs[0]) }, k: 3, filter: { by: "holder" } });
+      expect(seen.json.results.map((x: any) => x.id)).toEqual(["copy-by-holder"]);
+      // the holder stops: the next write takes the lock, and the service is the writer from then on
+      holder.kill("SIGKILL");
+      await new Promise((res) => holder.once("exit", res));
       expect((await post(s.url, "/v1/index", item)).status).toBe(200);
+      expect((await (await fetch(`${s.url}/readyz`)).json()).index).toMatchObject({ mode: "writer", counts: { image: 14 } });
+      // ... so an index run on its folder is refused, naming the service, instead of writing under it
+      const run = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "index", coll, "--index", dir, "--quiet"], { encoding: "utf8", timeout: 60_000 });
+      expect([run.status, run.stderr]).toEqual([1, expect.stringMatching(new RegExp(`is being written by pid ${s.proc.pid} on this host`))]);
       const allowed = await fetch(`${s.url}/healthz`, { headers: { origin: "http://app.example" } });
       expect(allowed.headers.get("access-control-allow-origin")).toBe("http://app.example");
       const other = await fetch(`${s.url}/healthz`, { headers: { origin: "http://evil.example" } });
       expect(other.headers.get("access-control-allow-origin")).toBeNull();
     } finally {
+      holder.kill("SIGKILL");
       expect(await s.stop()).toBe(0);
     }
     expect(existsSync(join(dir, "index.lock"))).toBe(false); // released on shutdown
-  }, 120_000);
+    // every acknowledged write is there after the restart, and --read-only never writes
+    const ro = await startServe(["--index", dir, "--workers", "1", "--read-only"]);
+    try {
+      expect((await (await fetch(`${ro.url}/readyz`)).json()).index).toMatchObject({ mode: "reader", counts: { image: 14 } });
+      const r = await post(ro.url, "/v1/index", { items: [{ id: "y", image: b64(Object.keys(truth.images)[1]) }] });
+      expect([r.status, r.json.message]).toEqual([409, expect.stringMatching(/started with --read-only/)]);
+      expect(existsSync(join(dir, "index.lock"))).toBe(false);
+    } finally {
+      expect(await ro.stop()).toBe(0);
+    }
+  }, 180_000);
 
   it("needs the bearer token on every route but /healthz when started with one; no index: 404", async () => {
     const s = await startServe(["--workers", "1"], { POLYMODAL_TOKEN: "s3cret-token" });
@@ -415,7 +450,7 @@ describe("polymodal serve", () => {
       expect((await post(b.url, "/v1/index", { items: [{ id: imgs[7], image: b64(imgs[7]), metadata: { by: "b" } }] })).json.counts.image).toBe(7);
       const onA = await post(a.url, "/v1/search", { query: { text: truth.images[imgs[7]] }, k: 7, filter: { by: "b" } });
       expect(onA.json.results.map((r: any) => r.id)).toEqual([imgs[7]]);
-      expect((await (await fetch(`${a.url}/readyz`)).json()).index).toMatchObject({ where: store, counts: { image: 7 } });
+      expect((await (await fetch(`${a.url}/readyz`)).json()).index).toEqual({ name: "lancedb", mode: "writer", counts: { image: 7 } }); // no path or URI
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }

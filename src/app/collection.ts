@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type { IndexKind } from "../retrieval/multimodal-index.js";
 import { checkVersion, type EmbeddingStore } from "../retrieval/embedding-store.js";
 import { FileStore } from "./file-store.js";
+import { lockIndex } from "./lock.js";
 import { LanceStore } from "./lance-store.js";
 import type { Modality } from "./media.js";
 import { VersionMismatchError } from "./version.js";
@@ -55,7 +56,7 @@ export class Collection {
   /** indexed files (relative path -> size, mtime, space) */
   readonly files = new Map<string, FileEntry>();
   /** dir null: a collection that is only its stores (a shared LanceDB; no manifest, no file list) */
-  private constructor(readonly dir: string | null, readonly manifest: Manifest) {}
+  private constructor(readonly dir: string | null, readonly manifest: Manifest, readonly readOnly = false, private release: (() => void) | null = null) {}
 
   /** The stores of a shared database alone ("lancedb:<uri>"), for services that search and add to it. */
   static async openStore(spec: string): Promise<Collection> {
@@ -80,9 +81,24 @@ export class Collection {
 
   /**
    * Opens the collection at dir (null `create`: it must exist).  `store` picks where a new collection's vectors go;
-   * an existing collection keeps the store it was made with.
+   * an existing collection keeps the store it was made with.  A writer (the default) takes the folder's lock
+   * (src/app/lock.ts) for as long as the collection is open, so it never writes from a stale view; `readOnly`
+   * writes nothing at all (a read-only folder opens) and its file stores follow the writer's log.
    */
-  static async open(dir: string, create: { root: string; kind: IndexKind; store?: string } | null): Promise<Collection> {
+  static async open(dir: string, create: { root: string; kind: IndexKind; store?: string } | null, options: { readOnly?: boolean } = {}): Promise<Collection> {
+    const readOnly = options.readOnly ?? false;
+    const mf = join(dir, "manifest.json");
+    if (!existsSync(mf) && (!create || readOnly)) throw new Error(`no index at ${dir} (run \`polymodal index <folder>\` first, or pass --index <dir>)`);
+    const release = readOnly ? null : lockIndex(dir);
+    try {
+      return await Collection.openLocked(dir, create, readOnly, release);
+    } catch (e) {
+      release?.();
+      throw e;
+    }
+  }
+
+  private static async openLocked(dir: string, create: { root: string; kind: IndexKind; store?: string } | null, readOnly: boolean, release: (() => void) | null): Promise<Collection> {
     const mf = join(dir, "manifest.json");
     let m: Manifest;
     if (!existsSync(mf)) {
@@ -96,18 +112,19 @@ export class Collection {
       } catch (e) {
         throw new Error(`the index manifest ${mf} is unreadable: ${(e as Error).message}`);
       }
-      if (m.format !== "polymodal-collection" || (m.version !== 1 && m.version !== 2)) throw new Error(`${mf} is not a polymodal collection manifest (version 1 or 2)`);
+      if (m === null || typeof m !== "object" || m.format !== "polymodal-collection" || (m.version !== 1 && m.version !== 2)) throw new Error(`${mf} is not a polymodal collection manifest (version 1 or 2)`);
+      if (typeof m.failed !== "object" || m.failed === null || Array.isArray(m.failed)) m.failed = {};
       if (create?.store !== undefined && (create.store ?? "file") !== (m.store ?? "file")) {
         throw Object.assign(new Error(`${dir} keeps its vectors in ${m.store ?? "file"}, not ${create.store}; index into a new folder to use another store`), { exitCode: 2 });
       }
     }
-    const c = new Collection(dir, m);
+    const c = new Collection(dir, m, readOnly, release);
     for (const space of SPACES) {
       const st = await c.openExisting(space);
       if (!st) continue;
       c.stores.set(space, st);
       const legacy = m.versions?.[space];
-      if (legacy && st.version() === null) await st.setVersion(legacy);
+      if (legacy && st.version() === null && !readOnly) await st.setVersion(legacy);
       for await (const it of st.entries({ vectors: false })) {
         const md = it.metadata as { path?: unknown; bytes?: unknown; mtimeMs?: unknown };
         if (md.path === it.id && typeof md.bytes === "number" && typeof md.mtimeMs === "number") c.files.set(it.id, { size: md.bytes, mtimeMs: md.mtimeMs, modality: space });
@@ -117,11 +134,33 @@ export class Collection {
     return c;
   }
 
+  /**
+   * Repairs a collection whose file store logs are damaged (StoreDamagedError): takes the writer lock, keeps every
+   * valid record of every space (a damaged log is kept beside as `<log>.damaged-<time>`), and writes each space as
+   * a new generation.  Returns, per space, the items kept and the damaged byte ranges skipped.
+   */
+  static async repair(dir: string): Promise<Array<{ space: Modality; items: number; damaged: Array<{ log: string; ranges: Array<[number, number]> }> }>> {
+    if (!existsSync(join(dir, "manifest.json"))) throw new Error(`no index at ${dir}`);
+    const release = lockIndex(dir);
+    const out: Array<{ space: Modality; items: number; damaged: Array<{ log: string; ranges: Array<[number, number]> }> }> = [];
+    try {
+      for (const space of SPACES) {
+        if (!hasFileStore(dir, space)) continue;
+        const st = await FileStore.open(join(dir, space), 0, { salvage: true });
+        out.push({ space, items: await st.count(), damaged: st.salvaged });
+        await st.close();
+      }
+    } finally {
+      release();
+    }
+    return out;
+  }
+
   private get spec(): ReturnType<typeof parseStoreSpec> { return parseStoreSpec(this.manifest.store); }
 
   private async openExisting(space: Modality): Promise<EmbeddingStore | null> {
     const spec = this.spec;
-    if (spec.kind === "file") return this.dir && hasFileStore(this.dir, space) ? FileStore.open(join(this.dir, space), 0) : null;
+    if (spec.kind === "file") return this.dir && hasFileStore(this.dir, space) ? FileStore.open(join(this.dir, space), 0, { readOnly: this.readOnly }) : null;
     const st = await LanceStore.open(spec.uri, space, 0);
     return (await st.count()) > 0 || st.version() !== null ? st : (await st.close(), null);
   }
@@ -133,6 +172,7 @@ export class Collection {
   async store(space: Modality, dim: number): Promise<EmbeddingStore> {
     let st = this.stores.get(space) ?? (await this.existing(space)) ?? undefined;
     if (!st) {
+      if (this.readOnly) throw new Error(`the index in ${this.dir} is open read-only: no ${space} store can be created`);
       const spec = this.spec;
       st = spec.kind === "file" ? await FileStore.open(join(this.dir!, space), dim, { kind: this.manifest.kind }) : await LanceStore.open(spec.uri, space, dim);
       this.stores.set(space, st);
@@ -159,8 +199,11 @@ export class Collection {
   async checkVersion(space: Modality, version: string, adopt = false): Promise<void> {
     const st = this.stores.get(space);
     if (!st) return;
+    // a version-1 manifest's stamp, where a reader could not move it into the store
+    const legacy = st.version() === null ? this.manifest.versions?.[space] : undefined;
+    const target: Pick<EmbeddingStore, "version" | "setVersion"> = legacy ? { version: () => legacy, setVersion: async () => {} } : st;
     try {
-      await checkVersion(st, version, adopt, `the ${space} index in ${this.dir ?? this.manifest.store}`);
+      await checkVersion(target as EmbeddingStore, version, adopt && !this.readOnly, `the ${space} index in ${this.dir ?? this.manifest.store}`);
     } catch (e) {
       throw new VersionMismatchError((e as Error).message.replace(/ holds embeddings of (\S+), and these are /, " was built by $1, and the models here are "));
     }
@@ -169,6 +212,7 @@ export class Collection {
   /** Writes the manifest atomically (the vectors are durable already: every store write is). */
   async save(): Promise<void> {
     if (this.dir === null) return;
+    if (this.readOnly) throw new Error(`the index in ${this.dir} is open read-only`);
     // a version-1 files map stays (its items carry no size and mtime of their own); the stamps are in the stores now
     const { versions: _v, ...rest } = this.manifest;
     const m: Manifest = { ...rest, version: 2, store: this.manifest.store ?? "file" };
@@ -188,7 +232,13 @@ export class Collection {
     return c;
   }
 
+  /** Closes the stores, then releases the writer lock. */
   async close(): Promise<void> {
-    for (const st of this.stores.values()) await st.close();
+    try {
+      for (const st of this.stores.values()) await st.close();
+    } finally {
+      this.release?.();
+      this.release = null;
+    }
   }
 }

@@ -4,7 +4,6 @@ import { existsSync, statSync } from "node:fs";
 import { extname, join, relative, resolve, sep } from "node:path";
 import type { IndexKind } from "../retrieval/multimodal-index.js";
 import { Collection } from "../app/collection.js";
-import { lockIndex } from "../app/lock.js";
 import { walk, shown } from "../app/walk.js";
 export { shown };
 import { modalityOf, MODEL_FOR, type Modality } from "../app/media.js";
@@ -57,15 +56,7 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
   const indexDir = resolve(options.indexDir ?? join(root, ".polymodal"));
   const models = options.models ?? new Models();
   if (options.dryRun) return dryRun(root, indexDir, options, t0);
-  const release = lockIndex(indexDir);
-  try {
-    return await indexLocked(root, indexDir, models, options, t0);
-  } finally {
-    release();
-  }
-}
-
-async function indexLocked(root: string, indexDir: string, models: Models, options: IndexFolderOptions, t0: number): Promise<IndexReport> {
+  // a writer: the collection holds the folder's lock until it is closed
   const coll = await Collection.open(indexDir, { root, kind: options.kind ?? "flat", store: options.store });
   try {
     if (options.kind && coll.manifest.kind !== options.kind && coll.files.size > 0) {
@@ -116,7 +107,7 @@ function scan(root: string, indexDir: string, files: Map<string, { size: number;
 
 async function dryRun(root: string, indexDir: string, options: IndexFolderOptions, t0: number): Promise<IndexReport> {
   const exists = existsSync(join(indexDir, "manifest.json"));
-  const coll = exists ? await Collection.open(indexDir, null) : null;
+  const coll = exists ? await Collection.open(indexDir, null, { readOnly: true }) : null;
   try {
     const sc = scan(root, indexDir, coll?.files ?? new Map());
     return {

@@ -236,6 +236,23 @@ const COMMANDS: Record<string, Command> = {
       process.exit(code); // worker threads and sockets are closed; nothing is left to flush
     },
   },
+  repair: {
+    summary: "keep every valid record of an index whose log is damaged (when a command says so)",
+    help: `usage: polymodal repair [--index DIR]
+  When a disk error or an edit damaged an index's log, commands refuse it and name the byte.  repair keeps every
+  valid record around the damage, writes each space anew and keeps the damaged log beside it (<log>.damaged-<time>).
+  --index DIR   the index folder or the folder that was indexed (default: as for search)`,
+    options: { index: { type: "string" } },
+    async run(positional, values) {
+      if (positional.length) throw new UsageError(`repair takes no arguments, got ${positional.join(" ")}`);
+      const dir = locateIndex(values.index as string | undefined);
+      for (const r of await Collection.repair(dir)) {
+        const bad = r.damaged.flatMap((d) => d.ranges.map(([a, b]) => `${shown(d.log)} bytes ${a}-${b}`));
+        out(`${r.space}: ${r.items} items${bad.length ? `; skipped damaged ${bad.join(", ")} (kept beside as .damaged-*)` : ", no damage found"}`);
+      }
+      return 0;
+    },
+  },
   info: {
     summary: "the shipped models, their measured metrics, the build and the runtime",
     help: `usage: polymodal info [--json]`,
@@ -305,7 +322,7 @@ async function search(positional: string[], values: Values, models: Models): Pro
   // a shared LanceDB alone (--store lancedb:URI), or an index folder
   const shared = values.store !== undefined && values.index === undefined;
   const dir = shared ? String(values.store) : locateIndex(values.index as string | undefined);
-  const coll = shared ? await Collection.openStore(dir) : await Collection.open(dir, null);
+  const coll = shared ? await Collection.openStore(dir) : await Collection.open(dir, null, { readOnly: true }); // searching writes nothing
   const t0 = performance.now();
   const queries: Array<{ space: Modality; vec: Float32Array }> = [];
   let exclude: string | null = null;

@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 export const SERVE_OPTIONS = {
   host: { type: "string" }, port: { type: "string" }, index: { type: "string" }, store: { type: "string" }, workers: { type: "string" },
   "max-queue": { type: "string" }, "timeout-ms": { type: "string" }, "max-batch": { type: "string" }, "max-body-mb": { type: "string" },
-  "cache-size": { type: "string" }, redis: { type: "string" }, token: { type: "string" }, cors: { type: "string" }, log: { type: "boolean" },
+  "cache-size": { type: "string" }, redis: { type: "string" }, token: { type: "string" }, cors: { type: "string" }, log: { type: "boolean" }, "read-only": { type: "boolean" },
 } as const;
 
 export const SERVE_HELP = `usage: polymodal serve [--host H] [--port P] [--index DIR] [--workers N] [--max-queue N] [--timeout-ms N] [--redis URL] [--token T]
@@ -13,6 +13,7 @@ export const SERVE_HELP = `usage: polymodal serve [--host H] [--port P] [--index
   --host H         interface to bind (default 127.0.0.1, this machine only; 0.0.0.0 for every interface)
   --port P         port (default 8080; 0 picks a free one)
   --index DIR      the index to search and add to (a folder \`polymodal index\` wrote, or a new one)
+  --read-only      search --index DIR without ever writing it (POST /v1/index: 409); it follows whoever writes it
   --store URI      lancedb:DIR: vectors in a LanceDB that several services share (alone, or for a new --index)
   --workers N      worker threads running models (default: the number of cores, ${availableParallelism()} here)
   --max-queue N    inputs waiting for a worker before requests get 429 (default 256)

@@ -16,6 +16,7 @@ export async function serve(positional: string[], values: Values, modelsDir: str
     imageTextDir,
     indexDir: values.index as string | undefined,
     store: values.store as string | undefined,
+    readOnly: !!values["read-only"],
     workers: intFlag(values, "workers", availableParallelism(), 1, 256),
     threads,
     maxQueue: intFlag(values, "max-queue", 256, 0, 1_000_000),

@@ -96,15 +96,17 @@ export function jsonlLine(item: StoredItem): string {
  */
 export class MemoryStore implements EmbeddingStore {
   readonly backend: string = "memory";
-  readonly index: MultimodalIndex;
+  /** the index (FileStore replaces it when a writer it follows compacts) */
+  protected held: MultimodalIndex;
   protected stamp: string | null = null;
   /** whether close() frees the index's memory (an index passed in stays the caller's) */
   protected ownsIndex: boolean;
 
   constructor(dim: number, options: IndexOptions = {}, index?: MultimodalIndex) {
-    this.index = index ?? new MultimodalIndex(dim, options);
+    this.held = index ?? new MultimodalIndex(dim, options);
     this.ownsIndex = !index;
   }
+  get index(): MultimodalIndex { return this.held; }
   get dim(): number { return this.index.embeddingDim; }
   version(): string | null { return this.stamp; }
   async setVersion(version: string): Promise<void> { this.stamp = version; }

@@ -4,7 +4,7 @@
 import { timingSafeEqual, createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { STATUS_CODES } from "node:http";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
 import cors from "@fastify/cors";
@@ -36,6 +36,8 @@ export interface ServeOptions {
   indexDir?: string;
   /** "lancedb:<uri>": the vectors in a LanceDB that several services share (alone, or for a new --index folder) */
   store?: string;
+  /** open --index DIR read-only: search it (following whoever writes it), never write it (POST /v1/index: 409) */
+  readOnly?: boolean;
   /** worker threads running models (default 2) */
   workers?: number;
   /** kernel threads per worker (default 1) */
@@ -111,7 +113,7 @@ export async function startService(o: ServeOptions): Promise<Service> {
   if (models.length === 0) throw new Error(`no servable model in ${o.modelsDir} (expected some of ${Object.keys(SERVED).join(", ")} as <name>.json + <name>.safetensors)`);
   const versions: Record<string, string> = Object.fromEntries(models.map((m) => [m, m === "clip-scenes" && o.imageTextDir ? folderVersion(o.imageTextDir) : embeddingVersion(o.modelsDir, m)]));
 
-  const store = o.indexDir !== undefined || o.store !== undefined ? await ServiceStore.open({ indexDir: o.indexDir, store: o.store }) : null;
+  const store = o.indexDir !== undefined || o.store !== undefined ? await ServiceStore.open({ indexDir: o.indexDir, store: o.store, readOnly: o.readOnly }) : null;
   let pool: WorkerPool | null = null;
   const metrics = createMetrics({ depth: () => pool?.depth ?? 0, busy: () => pool?.busy ?? 0 });
   pool = await WorkerPool.start({
@@ -338,7 +340,8 @@ export async function startService(o: ServeOptions): Promise<Service> {
       ready: pool!.size > 0 && (!redis || redis.ready),
       models: versions,
       workers: pool!.size,
-      index: store ? { where: store.where, counts: await store.counts() } : null,
+      // the folder's name, not its path: a probe's answer need not tell the file system's layout
+      index: store ? { name: store.where.startsWith("lancedb:") ? "lancedb" : basename(store.where), mode: store.mode, counts: await store.counts() } : null,
       redis: redis ? (redis.ready ? "ready" : "unreachable") : null,
     };
     return reply.status(body.ready ? 200 : 503).send(body);

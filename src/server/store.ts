@@ -1,12 +1,17 @@
 // The service's index: a collection (src/app/collection.ts) — the folder `polymodal index` writes (`--index DIR`,
 // its vectors in file stores or in LanceDB), or a shared LanceDB alone (`--store lancedb:URI`, for replicas).
-// Writes are serialised and each is durable before it is acknowledged.  A file-backed index has one writer: the
-// first write takes the folder's writer lock and holds it until the service stops, so a concurrent
-// `polymodal index` run cannot interleave with it.  LanceDB takes writes from every replica at once.
+// Writes are serialised and each is durable before it is acknowledged.
+//
+// A folder has one writer for its whole life.  The service opens `--index DIR` as its writer at start, taking the
+// folder's lock and holding it until it stops, so a `polymodal index` run on the same folder is refused while it
+// serves.  If another process holds the lock (an index run in progress), or the folder cannot be written (a
+// read-only mount), or the service was started with `--read-only`, it opens the folder read-only instead: it
+// writes nothing, its searches follow the writer's log, and POST /v1/index answers 409 naming why — until the lock
+// is free, when the next write takes it and the service becomes the writer.  LanceDB takes writes from every replica.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Collection } from "../app/collection.js";
-import { lockIndex } from "../app/lock.js";
+import { IndexLockedError } from "../app/lock.js";
 import type { Modality } from "../app/media.js";
 import type { FilterValue, StoreHit } from "../retrieval/embedding-store.js";
 import { HttpError } from "./errors.js";
@@ -25,18 +30,62 @@ export function resolveIndexDir(dir: string): string {
   return d;
 }
 
+/** Errors that mean "this folder cannot be written here" (rather than "something is wrong"). */
+const READ_ONLY_CODES = new Set(["EACCES", "EROFS", "EPERM"]);
+
 export class ServiceStore {
   private writes: Promise<unknown> = Promise.resolve();
-  private release: (() => void) | null = null;
-  private constructor(readonly where: string, readonly collection: Collection) {}
+  /**
+   * @param readOnlyWhy null for a writer; else why this service only reads (its 409's message)
+   * @param pinned `--read-only`: never becomes the writer
+   */
+  private constructor(readonly where: string, private coll: Collection, private readOnlyWhy: string | null, private readonly pinned = false) {}
 
-  /** `--index DIR` (with `store` for a new one), or `--store lancedb:URI` alone. */
-  static async open(o: { indexDir?: string; store?: string }): Promise<ServiceStore> {
-    if (o.indexDir === undefined) return new ServiceStore(o.store!, await Collection.openStore(o.store!));
+  get collection(): Collection { return this.coll; }
+  /** "writer" or "reader" (a reader follows another process's writes) */
+  get mode(): "writer" | "reader" { return this.readOnlyWhy === null ? "writer" : "reader"; }
+
+  /** `--index DIR` (with `store` for a new one), or `--store lancedb:URI` alone; `readOnly`: never write. */
+  static async open(o: { indexDir?: string; store?: string; readOnly?: boolean }): Promise<ServiceStore> {
+    if (o.indexDir === undefined) {
+      if (o.readOnly) throw new Error("--read-only needs --index DIR (a shared LanceDB takes writes from every replica)");
+      return new ServiceStore(o.store!, await Collection.openStore(o.store!), null);
+    }
     const d = resolveIndexDir(o.indexDir);
     const exists = existsSync(join(d, "manifest.json"));
-    const coll = await Collection.open(d, exists ? (o.store ? { root: d, kind: "flat", store: o.store } : null) : { root: d, kind: "flat", store: o.store });
-    return new ServiceStore(d, coll);
+    if (o.readOnly) return new ServiceStore(d, await Collection.open(d, null, { readOnly: true }), "the service was started with --read-only", true);
+    try {
+      const coll = await Collection.open(d, exists ? (o.store ? { root: d, kind: "flat", store: o.store } : null) : { root: d, kind: "flat", store: o.store });
+      return new ServiceStore(d, coll, null);
+    } catch (e) {
+      const why = ServiceStore.readOnlyReason(e);
+      if (!why || !exists) throw e;
+      return new ServiceStore(d, await Collection.open(d, null, { readOnly: true }), why);
+    }
+  }
+
+  private static readOnlyReason(e: unknown): string | null {
+    if (e instanceof IndexLockedError) return e.message;
+    const code = (e as NodeJS.ErrnoException).code;
+    return code && READ_ONLY_CODES.has(code) ? `the index folder cannot be written (${(e as Error).message})` : null;
+  }
+
+  /** A reader becomes the writer when the folder's lock is free (the index run it waited for finished). */
+  private async tryToWrite(): Promise<void> {
+    if (this.readOnlyWhy === null || this.pinned) return;
+    let coll: Collection;
+    try {
+      coll = await Collection.open(this.where, null);
+    } catch (e) {
+      const why = ServiceStore.readOnlyReason(e);
+      if (!why) throw e;
+      this.readOnlyWhy = why;
+      return;
+    }
+    const old = this.coll;
+    this.coll = coll;
+    this.readOnlyWhy = null;
+    await old.close();
   }
 
   async counts(): Promise<Record<string, number>> {
@@ -72,13 +121,8 @@ export class ServiceStore {
    */
   upsert(items: ServiceItem[], versions: Record<Modality, string>): Promise<void> {
     const run = async (): Promise<void> => {
-      if (this.collection.singleWriter && !this.release) {
-        try {
-          this.release = lockIndex(this.where);
-        } catch (e) {
-          throw new HttpError(409, `cannot write the index: ${(e as Error).message}`);
-        }
-      }
+      await this.tryToWrite();
+      if (this.readOnlyWhy !== null) throw new HttpError(409, `this service cannot write its index: ${this.readOnlyWhy}`);
       const spaces = new Set(items.map((i) => i.modality));
       for (const m of spaces) await this.collection.checkVersion(m, versions[m], true);
       // an id lives in one space: drop it from the others first
@@ -102,8 +146,6 @@ export class ServiceStore {
   /** Waits for pending writes, closes the stores and releases the writer lock. */
   async close(): Promise<void> {
     await this.writes;
-    await this.collection.close();
-    this.release?.();
-    this.release = null;
+    await this.coll.close();
   }
 }
