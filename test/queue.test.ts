@@ -2,7 +2,7 @@
 // `polymodal worker` processes embed, on a redis-server the test starts on a free loopback port.  Whatever dies —
 // a worker SIGKILLed mid-job, Redis restarted during indexing — every file ends up in the store exactly once.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,8 +26,8 @@ function cli(...args: string[]): { code: number; out: string; err: string } {
 }
 
 /** A `polymodal worker`; resolves once it waits for jobs.  `lines` holds what it printed. */
-async function worker(queue: string, lockMs = 1000): Promise<{ p: ChildProcess; lines: string[]; err: () => string }> {
-  const p = spawn(process.execPath, [join(root, "bin/polymodal.js"), "worker", "--queue", queue, "--lock-ms", String(lockMs)], { stdio: ["ignore", "pipe", "pipe"] });
+async function worker(queue: string, store: string, lockMs = 1000): Promise<{ p: ChildProcess; lines: string[]; err: () => string }> {
+  const p = spawn(process.execPath, [join(root, "bin/polymodal.js"), "worker", "--queue", queue, "--root", coll, "--store", `lancedb:${store}`, "--lock-ms", String(lockMs)], { stdio: ["ignore", "pipe", "pipe"] });
   procs.add(p);
   p.once("exit", () => procs.delete(p));
   const lines: string[] = [];
@@ -102,7 +102,7 @@ describe.skipIf(!hasRedis())("distributed indexing (BullMQ + LanceDB)", () => {
     }
     const again = cli("index", coll, "--queue", redis.url, "--store", `lancedb:${store}`, "--batch", "8");
     expect(again.out).toMatch(/as 9 jobs \(0 new, 9 already queued or done/); // same files, same jobs
-    const [a, b] = await Promise.all([worker(redis.url), worker(redis.url)]);
+    const [a, b] = await Promise.all([worker(redis.url, store), worker(redis.url, store)]);
     await until(() => drained(redis.url), 120_000, "the queue to drain", redis.url);
     expect(await storeIds(store)).toEqual(expected);
     // both workers took jobs
@@ -122,15 +122,60 @@ describe.skipIf(!hasRedis())("distributed indexing (BullMQ + LanceDB)", () => {
     const store = join(tmp, "lance-b");
     const q = `${redis.url}/1`; // a database of its own: a fresh queue
     expect(cli("index", coll, "--queue", q, "--store", `lancedb:${store}`, "--batch", "30").code).toBe(0);
-    const first = await worker(q, 1000);
+    const first = await worker(q, store, 1000);
     await until(() => first.lines.some((l) => l.startsWith("indexed")), 60_000, "the first file");
     first.p.kill("SIGKILL"); // mid-job: its batch's files are embedded one by one and written together at the end
     await new Promise((r) => first.p.once("exit", r));
-    await worker(q, 1000); // takes over, the stalled job included once its lock expires
+    await worker(q, store, 1000); // takes over, the stalled job included once its lock expires
     await until(() => drained(q), 120_000, "the queue to drain", q);
     expect(await storeIds(store)).toEqual(expected);
     await stopAll();
   }, 180_000);
+
+  it("a worker trusts no job: paths outside its --root, other stores and malformed jobs fail alone with one reason; a FIFO or /dev/zero is never read; dead letters carry no file bytes", async () => {
+    const q = `${redis.url}/2`, store = join(tmp, "lance-d");
+    const { Queue } = await import("bullmq");
+    const { Redis } = await import("ioredis");
+    const connection = new Redis(q, { maxRetriesPerRequest: null });
+    const queue = new Queue("polymodal-index", { connection });
+    const file = (path: string, rel = "x.wav") => ({ rel, path, sha256: "0".repeat(64), size: 10, mtimeMs: 0, modality: "audio" });
+    mkdirSync(join(coll, "odd"), { recursive: true });
+    if (!existsSync(join(coll, "odd", "pipe.wav"))) spawnSync("mkfifo", [join(coll, "odd", "pipe.wav")]);
+    symlinkSync("/dev/zero", join(coll, "odd", "zero.wav"));
+    symlinkSync("/etc/passwd", join(coll, "odd", "passwd.wav"));
+    const jobs: Record<string, unknown> = {
+      passwd: { root: coll, store: `lancedb:${store}`, files: [file("/etc/passwd")] },
+      traversal: { root: coll, store: `lancedb:${store}`, files: [file(join(coll, "..", "..", "..", "etc", "passwd"))] },
+      "symlink out": { root: coll, store: `lancedb:${store}`, files: [file(join(coll, "odd", "passwd.wav"))] },
+      "dev zero": { root: coll, store: `lancedb:${store}`, files: [file(join(coll, "odd", "zero.wav"))] },
+      "other store": { root: coll, store: `lancedb:${join(tmp, "elsewhere")}`, files: [file(join(coll, Object.keys(truth.sounds)[0]))] },
+      malformed: { root: coll, store: `lancedb:${store}`, files: "x" },
+      "not an object": "hello",
+      inside: { root: coll, store: `lancedb:${store}`, files: [file(join(coll, "odd", "pipe.wav"), "odd/pipe.wav"), file(join(coll, Object.keys(truth.sounds)[0]), Object.keys(truth.sounds)[0])] },
+    };
+    for (const [id, data] of Object.entries(jobs)) await queue.add("embed", data as never, { jobId: id.replace(/ /g, "-"), attempts: 3 });
+    const w = await worker(q, store, 1000);
+    await until(async () => (await queueStatus(q)).failed + (await queueStatus(q)).completed === 8, 60_000, "every job to end", q);
+    const failed = Object.fromEntries((await queue.getFailed()).map((j) => [j.id, [j.attemptsMade, j.failedReason]]));
+    expect(failed).toEqual({
+      passwd: [1, "files[0] is outside this worker's --root folders; the job is refused"],
+      traversal: [1, "files[0] is outside this worker's --root folders; the job is refused"],
+      "symlink-out": [1, "files[0] is outside this worker's --root folders; the job is refused"],
+      "dev-zero": [1, "files[0] is outside this worker's --root folders; the job is refused"],
+      "other-store": [1, expect.stringMatching(/^the job writes a store this worker was not given/)],
+      malformed: [1, "malformed job: files must be an array of 1 to 10000 files"],
+      "not-an-object": [1, "malformed job: the job's data must be an object {root, store, files}"],
+    });
+    const st = await queueStatus(q);
+    expect(st.dead).toEqual({ "odd/pipe.wav": "not a regular file" });
+    expect(JSON.stringify(st)).not.toMatch(/root:/);
+    expect(await storeIds(store)).toEqual([Object.keys(truth.sounds)[0]]);
+    expect(w.err()).not.toMatch(/TypeError/);
+    await queue.close();
+    connection.disconnect();
+    await stopAll();
+    rmSync(join(coll, "odd"), { recursive: true, force: true });
+  }, 120_000);
 
   it("Redis restarted during indexing: the queue survives (AOF) and every file is indexed once", async () => {
     const port = await freePort();
@@ -147,7 +192,7 @@ describe.skipIf(!hasRedis())("distributed indexing (BullMQ + LanceDB)", () => {
     let r = await start();
     const q = `redis://127.0.0.1:${port}`, store = join(tmp, "lance-c");
     expect(cli("index", coll, "--queue", q, "--store", `lancedb:${store}`, "--batch", "4").code).toBe(0);
-    const w = await worker(q, 1000);
+    const w = await worker(q, store, 1000);
     await until(() => w.lines.filter((l) => l.startsWith("indexed")).length >= 8, 60_000, "some progress");
     r.kill("SIGTERM");
     await new Promise((res) => r.once("exit", res));

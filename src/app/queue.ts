@@ -8,9 +8,14 @@
 // retried after lockMs) upserts the same items again instead of adding copies.  A file that cannot be read or
 // decoded is not retried: it goes to the dead-letter hash (path -> reason) and the job goes on.  A job that fails
 // for another reason (the store unreachable) is retried with exponential backoff.
+//
+// A worker trusts no job (anyone who can write to Redis can write one): it is started with the folders it may read
+// (`--root`) and the stores it may write (`--store`); a job is checked field by field, every file's real path must
+// be under a root and be a regular file within the size limit before a byte is read, and a dead letter never
+// carries a file's bytes.  A job that breaks these rules fails at once (no retry) with one reason.
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
-import { relative, resolve, sep } from "node:path";
+import { readFileSync, realpathSync, statSync } from "node:fs";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 import { Queue, Worker, UnrecoverableError, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { Collection, parseStoreSpec } from "./collection.js";
@@ -106,6 +111,12 @@ export async function queueStatus(url: string, name = QUEUE_NAME): Promise<Queue
 export interface WorkerOptions {
   queue: string;
   models: Models;
+  /** folders whose files this worker may read (a job's file outside them fails the job) */
+  roots: string[];
+  /** stores this worker may write ("lancedb:<uri>"; a job naming another fails) */
+  stores: string[];
+  /** largest file read, in bytes (default 1 GiB) */
+  maxFileBytes?: number;
   name?: string;
   /** jobs at once in this process (default 1: embedding uses the core) */
   concurrency?: number;
@@ -116,27 +127,88 @@ export interface WorkerOptions {
   onJob?: (event: "failed" | "stalled", jobId: string, detail: string) => void;
 }
 
+const MAX_JOB_FILES = 10_000;
+const MAX_PATH = 4096;
+const SPACES = new Set(["image", "audio", "video"]);
+
+/** A job's data as this worker reads it, or an Error with one reason (a job is anyone's text). */
+export function checkJob(data: unknown): IndexJobData {
+  const bad = (why: string): never => { throw new Error(why); };
+  const str = (v: unknown, what: string): string => (typeof v === "string" && v.length > 0 && v.length <= MAX_PATH && !v.includes("\0") ? v : bad(`${what} must be a non-empty string of at most ${MAX_PATH} characters`));
+  if (data === null || typeof data !== "object" || Array.isArray(data)) bad("the job's data must be an object {root, store, files}");
+  const d = data as Record<string, unknown>;
+  const root = str(d.root, "root"), store = str(d.store, "store");
+  if (!Array.isArray(d.files) || d.files.length === 0 || d.files.length > MAX_JOB_FILES) bad(`files must be an array of 1 to ${MAX_JOB_FILES} files`);
+  const files = (d.files as unknown[]).map((v, i): QueuedFile => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) bad(`files[${i}] must be an object`);
+    const f = v as Record<string, unknown>;
+    const path = str(f.path, `files[${i}].path`), rel = str(f.rel, `files[${i}].rel`);
+    if (!isAbsolute(path)) bad(`files[${i}].path must be absolute`);
+    if (typeof f.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(f.sha256)) bad(`files[${i}].sha256 must be 64 hex digits`);
+    if (!Number.isSafeInteger(f.size) || (f.size as number) < 0) bad(`files[${i}].size must be a byte count`);
+    if (typeof f.mtimeMs !== "number" || !Number.isFinite(f.mtimeMs)) bad(`files[${i}].mtimeMs must be a number`);
+    if (typeof f.modality !== "string" || !SPACES.has(f.modality)) bad(`files[${i}].modality must be image, audio or video`);
+    return { rel, path, sha256: f.sha256 as string, size: f.size as number, mtimeMs: f.mtimeMs as number, modality: f.modality as Modality };
+  });
+  return { root, store, files };
+}
+
+/** The file's real path if it lies under one of `roots` (real paths), else null. */
+function underRoots(path: string, roots: string[]): string | null {
+  let real: string;
+  try { real = realpathSync(path); } catch { return path; } // missing: reading it fails below with ENOENT (a dead letter)
+  return roots.some((r) => real === r || real.startsWith(r.endsWith(sep) ? r : r + sep)) ? real : null;
+}
+
+/** A failure's reason for the shared dead-letter list: no quoted text or bytes from the file, and short. */
+function deadLetter(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\b(bytes?)((?: [0-9a-f]{2})+)/gi, "$1 …").slice(0, 300);
+}
+
 /** Runs jobs until close(); every store named by a job is opened once and kept. */
 export function startWorker(o: WorkerOptions): { close(): Promise<void>; worker: Worker<IndexJobData> } {
+  if (o.roots.length === 0) throw new Error("a worker needs --root: the folder(s) whose files it may read");
+  if (o.stores.length === 0) throw new Error("a worker needs --store: the store(s) it may write");
+  const roots = o.roots.map((r) => {
+    try { return realpathSync(r); } catch { throw new Error(`--root ${r}: no such folder`); }
+  });
+  for (const s of o.stores) if (parseStoreSpec(s).kind !== "lancedb") throw new Error(`--store ${s}: a worker writes a store every worker can write (lancedb:<folder or URI>)`);
+  const maxBytes = o.maxFileBytes ?? 2 ** 30;
   const stores = new Map<string, Promise<Collection>>();
   const connection = connect(o.queue);
   const name = o.name ?? QUEUE_NAME;
   const process = async (job: Job<IndexJobData>): Promise<{ indexed: number; dead: number }> => {
-    const { store, files } = job.data;
+    let data: IndexJobData;
+    try {
+      data = checkJob(job.data);
+    } catch (e) {
+      throw new UnrecoverableError(`malformed job: ${(e as Error).message}`);
+    }
+    const { store, files } = data;
+    if (!o.stores.includes(store)) throw new UnrecoverableError(`the job writes a store this worker was not given (--store ${o.stores.join(", ")})`);
+    // every file under a root before any is read: a job that reaches outside is refused whole
+    const real = files.map((f) => underRoots(f.path, roots));
+    const outside = files.findIndex((_, i) => real[i] === null);
+    if (outside >= 0) throw new UnrecoverableError(`files[${outside}] is outside this worker's --root folders; the job is refused`);
     if (!stores.has(store)) stores.set(store, Collection.openStore(store));
     const coll = await stores.get(store)!;
     let indexed = 0, dead = 0;
     const bySpace = new Map<Modality, Array<{ f: QueuedFile; emb: Float32Array }>>();
-    for (const f of files) {
+    for (const [i, f] of files.entries()) {
       try {
-        const emb = await o.models.embedFile(f.path, f.modality);
+        const st = statSync(real[i]!);
+        if (!st.isFile()) throw new Error("not a regular file");
+        if (st.size > maxBytes) throw new Error(`${st.size} bytes, more than this worker reads (${maxBytes})`);
+        const emb = await o.models.embedFile(real[i]!, f.modality);
         (bySpace.get(f.modality) ?? bySpace.set(f.modality, []).get(f.modality)!).push({ f, emb });
         o.onFile?.(f, null);
       } catch (e) {
         // unreadable or undecodable: no retry will help; it is listed with its reason and the job goes on
-        await connection.hset(deadKey(name), f.rel, (e as Error).message);
+        const why = deadLetter(e);
+        await connection.hset(deadKey(name), f.rel, why);
         dead++;
-        o.onFile?.(f, (e as Error).message);
+        o.onFile?.(f, why);
       }
     }
     for (const [space, items] of bySpace) {

@@ -2,7 +2,7 @@
 // info.
 // Exit codes: 0 ok, 1 failure, 2 bad usage (unknown command or flag), 3 missing or unsupported input file.
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { resolve, join, relative, isAbsolute, sep } from "node:path";
+import { delimiter, resolve, join, relative, isAbsolute, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { init } from "../bindings/module.js";
 import { limits } from "../util/limits.js";
@@ -200,19 +200,25 @@ const COMMANDS: Record<string, Command> = {
   },
   worker: {
     summary: "embed files from an index queue (Redis/BullMQ) into its store, until stopped",
-    help: `usage: polymodal worker --queue redis://HOST:PORT [--concurrency N] [--lock-ms N] [--quiet]
+    help: `usage: polymodal worker --queue redis://HOST:PORT --root DIR[${delimiter}DIR...] --store lancedb:URI [--concurrency N] [--lock-ms N] [--quiet]
   Takes jobs that \`polymodal index <folder> --queue ... --store lancedb:...\` enqueued, embeds their files with the
   shipped models (or --models) and upserts them into the job's store.  Run one per core, on any number of machines
   that see the files at the same paths.  SIGTERM / Ctrl-C finishes the job in hand, then exits.
+  --root DIRS      the folders whose files this worker may read (${delimiter}-separated); a job reaching outside fails
+  --store URI      the store this worker may write; a job naming another fails
+  --max-file-mb N  largest file read (default 1024)
   --concurrency N  jobs at once in this process (default 1)
   --lock-ms N      how long a job stays claimed by a worker that stopped answering before another takes it (default 30000)
   --quiet          no line per file`,
-    options: { queue: { type: "string" }, concurrency: { type: "string" }, "lock-ms": { type: "string" }, quiet: { type: "boolean" } },
+    options: { queue: { type: "string" }, concurrency: { type: "string" }, "lock-ms": { type: "string" }, quiet: { type: "boolean" }, root: { type: "string" }, store: { type: "string" }, "max-file-mb": { type: "string" } },
     async run(positional, values, models) {
       if (positional.length) throw new UsageError(`worker takes no arguments, got ${positional.join(" ")}`);
       if (!values.queue) throw new UsageError("worker needs --queue redis://HOST:PORT");
+      if (!values.root) throw new UsageError("worker needs --root DIR: the folder(s) whose files it may read");
+      if (!values.store) throw new UsageError("worker needs --store lancedb:URI: the store it may write");
       const w = (await queue()).startWorker({
-        queue: String(values.queue), models, concurrency: intFlag(values, "concurrency", 1, 1, 64), lockMs: intFlag(values, "lock-ms", 30_000, 100, 3_600_000),
+        queue: String(values.queue), models, roots: String(values.root).split(delimiter).filter(Boolean), stores: [String(values.store)],
+        maxFileBytes: intFlag(values, "max-file-mb", 1024, 1, 1 << 20) * 1024 * 1024, concurrency: intFlag(values, "concurrency", 1, 1, 64), lockMs: intFlag(values, "lock-ms", 30_000, 100, 3_600_000),
         onFile: values.quiet ? undefined : (f, error) => out(error ? `skipped ${shown(f.rel)}: ${error}` : `indexed ${shown(f.rel)}`),
         onJob: (event, id, detail) => process.stderr.write(`polymodal worker: job ${id.slice(0, 12)} ${event}: ${detail}\n`),
       });
