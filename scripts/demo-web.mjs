@@ -4,7 +4,7 @@
 // 127.0.0.1 with the headers threads need (COOP/COEP).  Prints the URL; Ctrl-C stops it.
 //   node scripts/demo-web.mjs [--port 8080] [--host 127.0.0.1]
 import { createServer } from "node:http";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -56,17 +56,26 @@ async function bundle() {
 
 const TYPES = { ".html": "text/html; charset=utf-8", ".css": "text/css", ".js": "text/javascript", ".json": "application/json", ".png": "image/png", ".jpg": "image/jpeg", ".wav": "audio/wav", ".y4m": "video/x-yuv4mpeg2", ".pmx": "application/octet-stream", ".safetensors": "application/octet-stream" };
 
-/** A file under `base` (never outside it), or null. */
+/**
+ * A regular file under `base` (its real path: a symlink out of the folder is not followed), or null; a URL that
+ * does not decode (`/models/%`) is null too.
+ */
 function under(base, rel) {
-  const p = resolve(base, "." + sep + decodeURIComponent(rel));
-  return p.startsWith(base + sep) && existsSync(p) && statSync(p).isFile() ? p : null;
+  let name;
+  try { name = decodeURIComponent(rel); } catch { return null; }
+  if (name.includes("\0")) return null;
+  const realBase = realpathSync(base), p = resolve(realBase, "." + sep + name);
+  if (!p.startsWith(realBase + sep) || !existsSync(p)) return null;
+  const real = realpathSync(p);
+  return real.startsWith(realBase + sep) && statSync(real).isFile() ? real : null;
 }
 
 const t0 = performance.now();
 const counts = await buildIndexes();
 const scripts = await bundle(); // /app.js, /worker.js
 const server = createServer((req, res) => {
-  const url = new URL(req.url, "http://x");
+  let url;
+  try { url = new URL(req.url, "http://x"); } catch { res.writeHead(400).end(); return; }
   const headers = { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp", "cross-origin-resource-policy": "same-origin", "cache-control": "no-cache" };
   let file = null, body = null;
   if (req.method !== "GET" && req.method !== "HEAD") { res.writeHead(405, headers).end(); return; }
@@ -78,7 +87,8 @@ const server = createServer((req, res) => {
   else if (url.pathname.startsWith("/index/")) file = under(join(data, ".web"), url.pathname.slice(7));
   else if (url.pathname.startsWith("/data/")) file = under(data, url.pathname.slice(6));
   if (!file && body === null) { res.writeHead(404, { ...headers, "content-type": "text/plain" }).end("not found"); return; }
-  const bytes = body !== null ? Buffer.from(body) : readFileSync(file);
+  let bytes;
+  try { bytes = body !== null ? Buffer.from(body) : readFileSync(file); } catch { res.writeHead(404, { ...headers, "content-type": "text/plain" }).end("not found"); return; }
   res.writeHead(200, { ...headers, "content-type": TYPES[extname(file ?? "x.js")] ?? "application/octet-stream", "content-length": bytes.length });
   res.end(req.method === "HEAD" ? undefined : bytes);
 });

@@ -316,6 +316,36 @@ describe("polymodal serve", () => {
     }
   }, 180_000);
 
+  it("cheap denial of service is closed: a 10 MB body of a million keys or nested 10,000 deep is a quick 400; connections past --max-connections are dropped", async () => {
+    const keys = "{" + Array.from({ length: 1_000_000 }, (_, i) => `"k${i}":0`).join(",") + "}";
+    expect(keys.length).toBeGreaterThan(10_000_000 - 2_000_000);
+    const deep = `{"items":[{"id":"x","image":"AA==","metadata":${"{\"a\":".repeat(10_000)}1${"}".repeat(10_000)}}]}`;
+    for (const [what, body, path, want] of [["a million keys", keys, "/v1/embed", /holds more than 100000 values/], ["10,000 deep", deep, "/v1/index", /nests deeper than 32 levels/]] as const) {
+      const t0 = performance.now();
+      const r = await post(main.url, path, body);
+      const ms = performance.now() - t0;
+      expect([what, r.status, r.json.message]).toEqual([what, 400, expect.stringMatching(want)]);
+      expect(ms, what).toBeLessThan(2000); // was 2.7-3.5 s of parsing alone; the bound here is loose (shared CI machines)
+    }
+    // a body within the limits still parses as before, and __proto__ keys are refused as fastify does
+    expect((await post(main.url, "/v1/embed", '{"model":"clip-scenes","inputs":[{"text":"x"}],"__proto__":{"a":1}}')).status).toBe(400);
+    const s = await startServe(["--workers", "1", "--max-connections", "6"]);
+    const { connect } = await import("node:net");
+    const port = Number(new URL(s.url).port);
+    try {
+      const socks = Array.from({ length: 20 }, () => connect(port, "127.0.0.1"));
+      const closed = await Promise.all(socks.map((c) => new Promise<boolean>((res) => {
+        c.on("error", () => res(true)).on("close", () => res(true));
+        c.on("connect", () => c.write("POST /v1/embed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"));
+        setTimeout(() => res(false), 1500);
+      })));
+      expect(closed.filter((x) => !x).length).toBeLessThanOrEqual(6); // the rest were dropped at once
+      for (const c of socks) c.destroy();
+    } finally {
+      await s.stop();
+    }
+  }, 120_000);
+
   it("needs the bearer token on every route but /healthz when started with one; no index: 404", async () => {
     const s = await startServe(["--workers", "1"], { POLYMODAL_TOKEN: "s3cret-token" });
     try {
@@ -327,6 +357,8 @@ describe("polymodal serve", () => {
       expect((await post(s.url, "/v1/embed", { model: "clip-scenes", inputs: [{ text: "x" }] }, { authorization: "Bearer wrong-token" })).status).toBe(401);
       const auth = { authorization: "Bearer s3cret-token" };
       expect((await post(s.url, "/v1/embed", { model: "clip-scenes", inputs: [{ text: "x" }] }, auth)).status).toBe(200);
+      // the scheme is case-insensitive (RFC 7235)
+      expect((await post(s.url, "/v1/embed", { model: "clip-scenes", inputs: [{ text: "x" }] }, { authorization: "bearer s3cret-token" })).status).toBe(200);
       const noIndex = await post(s.url, "/v1/search", { query: { text: "x" } }, auth);
       expect(noIndex.status).toBe(404);
       expect(noIndex.json.message).toMatch(/--index/);

@@ -4,7 +4,7 @@
 // models from the Cache API without a request; it works at 360 px wide with labelled controls.  A screenshot after
 // a search is written to test-artifacts/web-demo.png.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -288,4 +288,15 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
       await context.close();
     }
   }, 120_000);
+});
+
+describe.skipIf(!chromiumPath)("the demo server serves only its own files", () => {
+  it("a URL that does not decode is a 404 (the server lives on); symlinks and escapes out of its folders are not followed", async () => {
+    symlinkSync("/etc/passwd", join(data, "passwd.png"));
+    for (const path of ["models/%", "data/%E0%A4%A", "data/passwd.png", "data/..%2f..%2f..%2fetc%2fpasswd", "models/..%2fpackage.json", "data/%00x"]) {
+      const r = await fetch(`${url}${path}`);
+      expect([path, r.status]).toEqual([path, 404]);
+    }
+    expect((await fetch(url)).status).toBe(200);
+  });
 });

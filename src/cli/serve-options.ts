@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 export const SERVE_OPTIONS = {
   host: { type: "string" }, port: { type: "string" }, index: { type: "string" }, store: { type: "string" }, workers: { type: "string" },
   "max-queue": { type: "string" }, "timeout-ms": { type: "string" }, "max-batch": { type: "string" }, "max-body-mb": { type: "string" },
-  "cache-size": { type: "string" }, redis: { type: "string" }, token: { type: "string" }, cors: { type: "string" }, log: { type: "boolean" }, "read-only": { type: "boolean" },
+  "cache-size": { type: "string" }, redis: { type: "string" }, token: { type: "string" }, cors: { type: "string" }, log: { type: "boolean" }, "read-only": { type: "boolean" }, "max-connections": { type: "string" },
 } as const;
 
 export const SERVE_HELP = `usage: polymodal serve [--host H] [--port P] [--index DIR] [--workers N] [--max-queue N] [--timeout-ms N] [--redis URL] [--token T]
@@ -20,6 +20,7 @@ export const SERVE_HELP = `usage: polymodal serve [--host H] [--port P] [--index
   --timeout-ms N   each request's deadline; past it 504 (default 30000)
   --max-batch N    most inputs per request and per batch (default 64)
   --max-body-mb N  largest request body (default 16)
+  --max-connections N  most open connections; more are dropped at once (default 1024)
   --cache-size N   in-process embedding cache entries (default 10000; 0 turns it off)
   --redis URL      shared embedding cache, e.g. redis://127.0.0.1:6379
   --token T        require Authorization: Bearer T on every route but /healthz (or set POLYMODAL_TOKEN)

@@ -23,6 +23,7 @@ export async function serve(positional: string[], values: Values, modelsDir: str
     timeoutMs: intFlag(values, "timeout-ms", 30_000, 1, 2 ** 31 - 1),
     maxBatch: intFlag(values, "max-batch", 64, 1, 4096),
     maxBodyBytes: intFlag(values, "max-body-mb", 16, 1, 1024) * 1024 * 1024,
+    maxConnections: intFlag(values, "max-connections", 1024, 1, 1_000_000),
     cacheSize: intFlag(values, "cache-size", 10_000, 0, 10_000_000),
     redisUrl: values.redis as string | undefined,
     token,

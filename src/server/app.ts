@@ -18,6 +18,7 @@ import { createMetrics, type ServiceMetrics } from "./metrics.js";
 import { schemas, RAW_TYPES } from "./schemas.js";
 import { ServiceStore } from "./store.js";
 import type { FilterValue } from "../retrieval/embedding-store.js";
+import { checkJsonShape } from "./json-shape.js";
 import { HttpError } from "./errors.js";
 
 export interface ServeOptions {
@@ -50,6 +51,8 @@ export interface ServeOptions {
   maxBatch?: number;
   /** largest request body in bytes (default 16 MiB) */
   maxBodyBytes?: number;
+  /** most open connections (default 1024); more are dropped at once */
+  maxConnections?: number;
   /** longest text input in characters (default 10,000) */
   maxTextLength?: number;
   /** largest k of a search (default 1,000) */
@@ -106,7 +109,7 @@ export async function startService(o: ServeOptions): Promise<Service> {
   const opt = {
     host: o.host ?? "127.0.0.1", port: o.port ?? 8080, workers: o.workers ?? 2, threads: o.threads ?? 1, maxQueue: o.maxQueue ?? 256,
     timeoutMs: o.timeoutMs ?? 30_000, maxBatch: o.maxBatch ?? 64, maxBodyBytes: o.maxBodyBytes ?? 16 * 1024 * 1024,
-    maxTextLength: o.maxTextLength ?? 10_000, maxK: o.maxK ?? 1000, cacheSize: o.cacheSize ?? 10_000,
+    maxTextLength: o.maxTextLength ?? 10_000, maxK: o.maxK ?? 1000, cacheSize: o.cacheSize ?? 10_000, maxConnections: o.maxConnections ?? 1024,
   };
   const models = servedModels(o.modelsDir);
   if (o.imageTextDir && !models.includes("clip-scenes")) models.unshift("clip-scenes");
@@ -153,6 +156,18 @@ export async function startService(o: ServeOptions): Promise<Service> {
   });
   if (o.cors?.length) await app.register(cors, { origin: o.cors });
 
+  // JSON: its shape bounded in one linear pass before fastify's own parser (which also refuses __proto__ keys)
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
+    try {
+      checkJsonShape(body as string);
+    } catch (e) {
+      done(e as Error, undefined);
+      return;
+    }
+    parseJson(req, body as string, done);
+  });
   // raw uploads: the file's bytes as the body, its kind from the Content-Type (text/plain is fastify's own)
   app.addContentTypeParser(Object.keys(RAW_TYPES).filter((t) => t !== "text/plain"), { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
@@ -167,7 +182,8 @@ export async function startService(o: ServeOptions): Promise<Service> {
     reply.raw.once("close", () => metrics.inFlight.dec(route));
     if (!token || req.url === "/healthz") return;
     const h = req.headers.authorization ?? "";
-    const given = h.startsWith("Bearer ") ? sha256Digest(h.slice(7)) : null;
+    const m = /^bearer +(\S+) *$/i.exec(h); // the scheme is case-insensitive (RFC 7235)
+    const given = m ? sha256Digest(m[1]) : null;
     if (!given || !timingSafeEqual(given, token)) {
       reply.header("www-authenticate", 'Bearer realm="polymodal"');
       throw new HttpError(401, given ? "the bearer token is wrong" : "this service needs Authorization: Bearer <token>");
@@ -352,6 +368,9 @@ export async function startService(o: ServeOptions): Promise<Service> {
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
+  // a cap on open connections: past it the server drops new ones at once, so a flood of slow connections cannot
+  // use up the process's file descriptors
+  app.server.maxConnections = opt.maxConnections;
   await app.listen({ host: opt.host, port: opt.port });
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : opt.port;
