@@ -1,6 +1,6 @@
 // tokenizer.json decoders, chained as the reference chains them: tokens -> text.
 import { bad, type Json } from "./tokenizer-error.js";
-import { patternOf } from "./onig.js";
+import { patternOf, replaceAll } from "./onig.js";
 import { U2B } from "./pre-tokenizers.js";
 
 /** A decoder as the reference runs it: tokens in, pieces out (joined at the end); null joins tokens with spaces. */
@@ -55,7 +55,7 @@ export function decoderOf(d: Json): DecodeStep {
     }
     case "Replace": {
       const re = patternOf("Replace decoder", d.pattern), content = String(d.content ?? "");
-      return (t) => t.map((tok) => tok.replace(re, () => content));
+      return (t) => t.map((tok) => replaceAll(tok, re, content));
     }
     case "Sequence": {
       const steps = (d.decoders as Json[]).map(decoderOf);

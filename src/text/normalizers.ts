@@ -1,6 +1,6 @@
 // tokenizer.json normalisers, as the reference runs them.
 import { bad, type Json } from "./tokenizer-error.js";
-import { WHITE, WHITE_RE, patternOf } from "./onig.js";
+import { WHITE, WHITE_RE, patternOf, replaceAll } from "./onig.js";
 
 /** Lower-casing character by character, as the reference does (a final Σ becomes σ, not ς). */
 export const lowercase = (s: string): string => { let o = ""; for (const c of s) o += c.toLowerCase(); return o; };
@@ -38,7 +38,7 @@ export function normalizer(n: Json): (s: string) => string {
     case "Lowercase": return lowercase;
     case "Replace": {
       const re = patternOf("Replace normalizer", n.pattern), content = String(n.content ?? "");
-      return (s) => s.replace(re, () => content);
+      return (s) => replaceAll(s, re, content);
     }
     case "Prepend": { const pre = String(n.prepend ?? ""); return (s) => (s.length ? pre + s : s); }
     case "Strip": {

@@ -1,5 +1,6 @@
 // tokenizer.json patterns as the reference reads them (Oniguruma), as JS RegExps.
 import { bad, type Json } from "./tokenizer-error.js";
+import { LinearRegExp, backtracksBadly } from "./pike.js";
 
 // tokenizer.json regexes are Oniguruma's (the Rust crate uses onig); JS RegExp differs in two ways that change
 // results on real text, both translated here: `\s` is Unicode White_Space in Oniguruma (JS adds U+FEFF and drops
@@ -64,10 +65,35 @@ export function onigToRegExp(pattern: string): RegExp {
 /** Text as a RegExp that matches it literally. */
 export const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** A tokenizer.json pattern ({ String } literal or { Regex }) as a global RegExp. */
-export function patternOf(what: string, p: Json): RegExp {
-  if (p && typeof p.String === "string") return new RegExp(escapeRegExp(p.String), "gu");
-  if (p && typeof p.Regex === "string") return onigToRegExp(p.Regex);
-  bad(`${what}: pattern must be { "String": ... } or { "Regex": ... }, got ${JSON.stringify(p)}`);
+/** A pattern's matches in a string: UTF-16 [start, end) pairs, leftmost-first and non-overlapping, as matchAll finds them. */
+export interface TextPattern { matches(s: string): Iterable<[number, number]> }
+
+/** Every match of `p` in `s` replaced by `content`. */
+export function replaceAll(s: string, p: TextPattern, content: string): string {
+  let out = "", at = 0;
+  for (const [a, b] of p.matches(s)) { out += s.slice(at, a) + content; at = b; }
+  return out + s.slice(at);
+}
+
+const onRegExp = (re: RegExp): TextPattern => ({
+  *matches(s) { for (const m of s.matchAll(re)) yield [m.index!, m.index! + m[0].length]; },
+});
+
+/**
+ * A tokenizer.json pattern ({ String } literal or { Regex }).  A pattern that a backtracking engine could take
+ * exponential (or cubic) time on — `(a+)+$` — runs on the linear-time engine (src/text/pike.ts), with the same
+ * matches; every other runs on RegExp.  Either way no text makes it hang.
+ */
+export function patternOf(what: string, p: Json): TextPattern {
+  if (p && typeof p.String === "string") return onRegExp(new RegExp(escapeRegExp(p.String), "gu"));
+  if (p && typeof p.Regex === "string") {
+    const re = onigToRegExp(p.Regex);
+    try {
+      return backtracksBadly(re.source) ? new LinearRegExp(re.source) : onRegExp(re);
+    } catch (e) {
+      bad(`${what}: ${(e as Error).message}`);
+    }
+  }
+  bad(`${what}: pattern must be { "String": ... } or { "Regex": ... }, got ${JSON.stringify(p).slice(0, 200)}`);
 }
 

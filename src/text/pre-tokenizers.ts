@@ -53,11 +53,11 @@ export function preTokenizer(p: Json): (s: string) => string[] {
       return splitter(p.behavior ?? "Isolated", (s) => {
         const marks: Array<[number, number, boolean]> = [];
         let at = 0;
-        for (const m of s.matchAll(re)) {
-          if (m[0].length === 0) continue;
-          if (m.index! > at) marks.push([at, m.index!, invert]);
-          marks.push([m.index!, m.index! + m[0].length, !invert]);
-          at = m.index! + m[0].length;
+        for (const [a, b] of re.matches(s)) {
+          if (b === a) continue;
+          if (a > at) marks.push([at, a, invert]);
+          marks.push([a, b, !invert]);
+          at = b;
         }
         if (at < s.length) marks.push([at, s.length, invert]);
         return marks;
