@@ -4,8 +4,8 @@
 // loaded with one loadPretrained(dir) call.  Pixel values (PIL bicubic resize, crop, rescale, normalise) must equal
 // the reference's exactly; model outputs are held to the model zoo's budget: max |a - ref| <= 2e-4 x max(1, |ref|),
 // NMSE <= 1e-7.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync, unlinkSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync, symlinkSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -150,6 +150,41 @@ describe("a Hugging Face CLIP folder that is not right is refused, naming what i
     idx.weight_map["../../etc/passwd"] = "../x.safetensors";
     writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify(idx));
     await expect(loadPretrained(dir)).rejects.toThrow(/names shard\(s\) that are not safetensors files in the folder: "\.\.\/x\.safetensors"/);
+  });
+  it("sizes that would cost gigabytes or hang are refused before anything is allocated; only regular files are read", async () => {
+    const cfg = HF_CLIP_CONFIGS.small.config, pre = JSON.parse(readFileSync(join(writeHFClipFolder(join(tmp, "pre"), "small"), "preprocessor_config.json"), "utf8"));
+    const big: Array<[string, object, RegExp]> = [
+      ["projection", { ...cfg, projection_dim: 1e9 }, /describes \d+ parameters, more than limits\.maxParameters \(1000000000\)/],
+      ["hidden", { ...cfg, text_config: { ...cfg.text_config, hidden_size: 65536, num_attention_heads: 1 } }, /describes \d+ parameters, more than limits\.maxParameters|and the weights hold \d+ values: they are not this model's/],
+      ["layers", { ...cfg, text_config: { ...cfg.text_config, num_hidden_layers: 1e6 } }, /num_hidden_layers 1000000 is more than 1000/],
+      ["5000 layers", { ...cfg, text_config: { ...cfg.text_config, num_hidden_layers: 900 } }, /describes \d+ parameters, and the weights hold \d+ values/],
+    ];
+    for (const [name, c, want] of big) await expect(loadPretrained(broken(name, (d) => writeFileSync(join(d, "config.json"), JSON.stringify(c)))), name).rejects.toThrow(want);
+    const crops: Array<[string, object, RegExp]> = [
+      ["crop", { ...pre, crop_size: 16000 }, /makes 16000x16000 images, and config\.json's vision_config\.image_size is \d+/],
+      ["edge", { ...pre, size: { shortest_edge: 20000 } }, /resizes images to 20000 pixels, more than 4 times the model's image_size/],
+      ["proto", { ...pre, resample: "__proto__" }, /resample "__proto__" is not supported/],
+    ];
+    for (const [name, p, want] of crops) await expect(loadPretrained(broken(name, (d) => writeFileSync(join(d, "preprocessor_config.json"), JSON.stringify(p)))), name).rejects.toThrow(want);
+    // a strict-loading error names at most 50 keys of a kind, then how many more
+    const many = broken("many-keys", (d) => writeFileSync(join(d, "config.json"), JSON.stringify({ ...cfg, text_config: { ...cfg.text_config, num_hidden_layers: 40 } })));
+    const e = await loadPretrained(many).catch((x: Error) => x);
+    expect((e as Error).message).toMatch(/missing \d+ key\(s\):[\s\S]*\.\.\. and \d+ more/);
+    expect((e as Error).message.length).toBeLessThan(20_000);
+    // a symlink to /dev/zero, a FIFO, a folder: refused at once, never read
+    await expect(loadPretrained(broken("zero", (d) => { unlinkSync(join(d, "model.safetensors")); symlinkSync("/dev/zero", join(d, "model.safetensors")); }))).rejects.toThrow(/model\.safetensors is not a regular file/);
+    await expect(loadPretrained(broken("fifo", (d) => { unlinkSync(join(d, "config.json")); execFileSync("mkfifo", [join(d, "config.json")]); }))).rejects.toThrow(/config\.json is not a regular file/);
+    await expect(loadPretrained(broken("dir", (d) => { unlinkSync(join(d, "tokenizer.json")); mkdirSync(join(d, "tokenizer.json")); }))).rejects.toThrow(/tokenizer\.json is not a regular file/);
+  });
+  it("a weight_map with a million extra names is refused at once (the consistency check is linear)", async () => {
+    const dir = writeHFClipFolder(join(tmp, "huge-index"), "small", { shards: 2 });
+    const idx = JSON.parse(readFileSync(join(dir, "model.safetensors.index.json"), "utf8"));
+    for (let i = 0; i < 1_000_000; i++) idx.weight_map[`extra.${i}`] = "model-00001-of-00002.safetensors";
+    writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify(idx));
+    await expect(loadPretrained(dir)).rejects.toThrow(/names 1000\d{3} tensors; at most 200000 are read/);
+    for (let i = 0; i < 1_000_000 - 50_000; i++) delete idx.weight_map[`extra.${i}`];
+    writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify(idx));
+    await expect(loadPretrained(dir)).rejects.toThrow(/extra\.\d+ is in no shard[\s\S]*\.\.\. 49980 more/);
   });
   it("a preprocessor config it cannot follow", () => {
     expect(() => CLIPImageProcessor.fromJSON({ resample: 1 })).toThrow(/resample 1 is not supported/);

@@ -57,7 +57,10 @@ describe("safetensors: strict", () => {
   it("rejects overlapping data, duplicate names, absurd shapes and prototype keys, naming them", () => {
     expect(() => loadSafetensors(st({ a: f32(4, 0), b: f32(4, 8) }, new Uint8Array(24)))).toThrow(/loadSafetensors: entries "a" and "b" overlap in the data section/);
     const dup = `{"w":${JSON.stringify(f32(2, 0))},"w":${JSON.stringify(f32(2, 8))}}`;
-    expect(() => loadSafetensors(st(null, new Uint8Array(16), dup))).toThrow(/duplicate tensor names \(2 entries declared, 1 distinct\)/);
+    expect(() => loadSafetensors(st(null, new Uint8Array(16), dup))).toThrow(/header holds the tensor name "w" more than once/);
+    // the same name spelled with an escape (and its data_offsets too): still the same name
+    const escaped = `{"bias":${JSON.stringify(f32(2, 0))},"bia\\u0073":{"dtype":"F32","shape":[2],"d\\u0061ta_offsets":[8,16]}}`;
+    expect(() => loadSafetensors(st(null, new Uint8Array(16), escaped))).toThrow(/header holds the tensor name "bias" more than once/);
     expect(() => loadSafetensors(st({ x: { dtype: "F32", shape: [1e300, 0], data_offsets: [0, 0] } }))).toThrow(/entry "x" has invalid shape \[1e\+300,0\]/);
     const proto = `{"__proto__":${JSON.stringify(f32(1, 0))}}`;
     expect(() => loadSafetensors(st(null, new Uint8Array(4), proto))).toThrow(/entry name "__proto__" is not allowed/);

@@ -39,6 +39,31 @@ function f16ToF32(h: number): number {
  * @example
  * const dict = loadSafetensors(new Uint8Array(await (await fetch("model.safetensors")).arrayBuffer()));
  */
+/** The first top-level key of a JSON object's text that appears twice (after decoding escapes), or null; linear. */
+function duplicateTopLevelKey(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 34) j += text.charCodeAt(j) === 92 ? 2 : 1;
+      if (depth === 1) {
+        let k = j + 1;
+        while (k < text.length && /\s/.test(text[k])) k++;
+        if (text[k] === ":") {
+          const key = JSON.parse(text.slice(i, j + 1)) as string;
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = j;
+    } else if (c === 123 || c === 91) depth++;
+    else if (c === 125 || c === 93) depth--;
+  }
+  return null;
+}
+
 export function loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: { maxHeaderBytes?: number } = {}): Record<string, Tensor> {
   const maxHeader = options.maxHeaderBytes ?? limits.maxSafetensorsHeaderBytes;
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
@@ -54,11 +79,10 @@ export function loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: { maxH
     bad(`header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== "object" || Array.isArray(header)) bad("header must be a JSON object");
-  // JSON.parse keeps the last of duplicate keys silently: count the entries' data_offsets in the text instead
-  const headerText = new TextDecoder().decode(u8.subarray(8, 8 + hlen));
-  const declared = (headerText.match(/(?<!\\)"data_offsets"\s*:/g) ?? []).length;
-  const parsed = Object.values(header).filter((v) => v !== null && typeof v === "object" && "data_offsets" in (v as object)).length;
-  if (declared !== parsed) bad(`header holds duplicate tensor names (${declared} entries declared, ${parsed} distinct)`);
+  // JSON.parse keeps the last of duplicate keys silently: read the top-level names from the text (escapes decoded,
+  // so "bia\u0073" is "bias") and refuse any that repeats
+  const dup = duplicateTopLevelKey(new TextDecoder().decode(u8.subarray(8, 8 + hlen)));
+  if (dup !== null) bad(`header holds the tensor name ${JSON.stringify(dup).slice(0, 200)} more than once`);
   const dataStart = 8 + hlen;
   const dataLen = u8.length - dataStart;
   const out: Record<string, Tensor> = {};

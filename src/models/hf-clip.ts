@@ -4,6 +4,7 @@ import { type Embedder, type Modality, type ModalityEncoder } from "../nn/embedd
 import * as core from "../core/index.js";
 import { Buf, toTensor, view } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
+import { limits } from "../util/limits.js";
 import { Module, scoped, type LoadOptions } from "../nn/module.js";
 import { Parameter, fill } from "../nn/parameter.js";
 import { Conv2d } from "../nn/conv.js";
@@ -52,6 +53,7 @@ function encoderPart(where: string, o: Record<string, unknown>): CLIPEncoderConf
     hiddenSize: int("hidden_size"), intermediateSize: int("intermediate_size"), numAttentionHeads: int("num_attention_heads"),
     numHiddenLayers: int("num_hidden_layers"), hiddenAct: act as HiddenAct, layerNormEps: eps,
   };
+  if (c.numHiddenLayers > 1000) bad(`${where}.num_hidden_layers ${c.numHiddenLayers} is more than 1000`);
   if (c.hiddenSize % c.numAttentionHeads) bad(`${where}.hidden_size ${c.hiddenSize} is not divisible by num_attention_heads ${c.numAttentionHeads}`);
   return c;
 }
@@ -88,6 +90,24 @@ export function clipConfigFromJSON(json: unknown): HFCLIPConfig {
   const ls = j.logit_scale_init_value ?? 2.6592;
   if (typeof ls !== "number" || !Number.isFinite(ls)) bad(`logit_scale_init_value must be a number, got ${JSON.stringify(ls)}`);
   return { projectionDim: projectionDim as number, logitScaleInitValue: ls, textConfig, visionConfig };
+}
+
+/** Parameters of one encoder stack: per layer q/k/v/out projections with bias, two LayerNorms, the MLP. */
+function encoderParameters(c: CLIPEncoderConfig): number {
+  const h = c.hiddenSize, i = c.intermediateSize;
+  return c.numHiddenLayers * (4 * (h * h + h) + 4 * h + (h * i + i) + (i * h + h));
+}
+
+/**
+ * How many parameters the model a config describes has (HFCLIPModel's numParameters, without building it): what
+ * loadPretrained checks against the limits and the weights before it allocates anything.
+ */
+export function clipParameterCount(c: HFCLIPConfig): number {
+  const t = c.textConfig, v = c.visionConfig;
+  const text = t.vocabSize * t.hiddenSize + t.maxPositionEmbeddings * t.hiddenSize + encoderParameters(t) + 2 * t.hiddenSize;
+  const patches = (v.imageSize / v.patchSize) ** 2 + 1;
+  const vision = v.hiddenSize + v.numChannels * v.patchSize * v.patchSize * v.hiddenSize + patches * v.hiddenSize + 4 * v.hiddenSize + encoderParameters(v);
+  return text + vision + (t.hiddenSize + v.hiddenSize) * c.projectionDim + 1;
 }
 
 /** CLIPTextEmbeddings: token_embedding + position_embedding. */
@@ -212,9 +232,11 @@ export class HFCLIPModel extends Module implements Embedder {
     this.logit_scale = new Parameter([], "raw", fill(Math.fround(config.logitScaleInitValue)));
   }
 
-  /** The model a parsed config.json describes, weights not loaded. */
+  /** The model a parsed config.json describes, weights not loaded (refused past limits.maxParameters). */
   static fromConfig(json: unknown): HFCLIPModel {
-    return new HFCLIPModel(clipConfigFromJSON(json));
+    const c = clipConfigFromJSON(json), n = clipParameterCount(c);
+    if (n > limits.maxParameters) throw new Error(`CLIP config.json: describes ${n} parameters, more than limits.maxParameters (${limits.maxParameters})`);
+    return new HFCLIPModel(c);
   }
 
   get projectionDim(): number { return this.config.projectionDim; }

@@ -68,10 +68,12 @@ export abstract class Module {
       }
     }
     const problems: string[] = [];
-    if (mismatched.length) problems.push(`shape mismatch for ${mismatched.length} key(s):\n    ${mismatched.join("\n    ")}`);
-    if (badType.length) problems.push(`wrong type for ${badType.length} key(s):\n    ${badType.join("\n    ")}`);
-    if (strict && missing.length) problems.push(`missing ${missing.length} key(s):\n    ${missing.join("\n    ")}`);
-    if (strict && unexpected.length) problems.push(`unexpected ${unexpected.length} key(s):\n    ${unexpected.join("\n    ")}`);
+    // every bad key is named, up to 50 of each kind (a checkpoint of 5,000 layers must not make a 4 MB message)
+    const list = (xs: string[]): string => `${xs.slice(0, 50).join("\n    ")}${xs.length > 50 ? `\n    ... and ${xs.length - 50} more` : ""}`;
+    if (mismatched.length) problems.push(`shape mismatch for ${mismatched.length} key(s):\n    ${list(mismatched)}`);
+    if (badType.length) problems.push(`wrong type for ${badType.length} key(s):\n    ${list(badType)}`);
+    if (strict && missing.length) problems.push(`missing ${missing.length} key(s):\n    ${list(missing)}`);
+    if (strict && unexpected.length) problems.push(`unexpected ${unexpected.length} key(s):\n    ${list(unexpected)}`);
     if (problems.length) throw new Error(`loadStateDict(${this.constructor.name}): ${problems.join("\n  ")}`);
     const heap = core.heap();
     for (const [key, t] of Object.entries(dict)) {

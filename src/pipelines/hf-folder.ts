@@ -4,8 +4,9 @@
 // (fetched with progress, cancellation and the model cache, as loadPretrained's shipped models are).
 import { Tensor } from "../tensor.js";
 import { loadSafetensors } from "../io/safetensors.js";
-import { HFCLIPModel } from "../models/hf-clip.js";
-import { CLIPImageProcessor } from "../vision/clip-image-processor.js";
+import { HFCLIPModel, clipConfigFromJSON, clipParameterCount } from "../models/hf-clip.js";
+import { CLIPImageProcessor, type CLIPImageProcessorConfig } from "../vision/clip-image-processor.js";
+import { limits } from "../util/limits.js";
 import { Tokenizer } from "../text/tokenizer.js";
 import { ImageTextEmbedder } from "./embedders.js";
 import { fetchModelFile, type FetchOptions } from "./model-files.js";
@@ -15,15 +16,43 @@ export type FolderReader = (file: string) => Promise<Uint8Array | null>;
 
 const node = (m: string): Promise<any> => import(/* @vite-ignore */ ["node", m].join(":"));
 
-/** Reads files from a local folder (Node). */
+/** Largest file read from a model folder: JSON files (tokenizer.json of 250k-token vocabularies is ~35 MB), weights. */
+export const MAX_JSON_FILE_BYTES = 256 * 1024 * 1024;
+export const MAX_WEIGHTS_FILE_BYTES = 2 ** 32;
+
+/**
+ * Reads files from a local folder (Node): regular files only (a symlink is followed, as the Hugging Face cache's
+ * snapshots are symlinks, but a FIFO, a device such as /dev/zero or a folder is refused), their size checked by
+ * fstat on the opened file before a byte is read.
+ */
 export function localFolder(dir: string): FolderReader {
   return async (file) => {
     const [fs, path] = await Promise.all([node("fs/promises"), node("path")]);
+    const where = path.join(dir, file);
+    let fh;
     try {
-      return new Uint8Array(await fs.readFile(path.join(dir, file)));
+      // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below
+      const { constants } = await node("fs");
+      fh = await fs.open(where, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (e) {
       if ((e as { code?: string }).code === "ENOENT") return null;
-      throw new Error(`loadPretrained: cannot read ${path.join(dir, file)}: ${(e as Error).message}`);
+      throw new Error(`loadPretrained: cannot read ${where}: ${(e as Error).message}`);
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new Error(`loadPretrained: ${where} is not a regular file`);
+      const max = file.endsWith(".json") ? MAX_JSON_FILE_BYTES : MAX_WEIGHTS_FILE_BYTES;
+      if (st.size > max) throw new Error(`loadPretrained: ${where} is ${st.size} bytes, more than a model folder's ${file.endsWith(".json") ? "JSON file" : "weights file"} may hold (${max})`);
+      const out = new Uint8Array(st.size);
+      let got = 0;
+      while (got < out.length) {
+        const { bytesRead } = await fh.read(out, got, out.length - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === out.length ? out : out.subarray(0, got);
+    } finally {
+      await fh.close();
     }
   };
 }
@@ -65,24 +94,41 @@ export async function readWeights(read: FolderReader, where: string): Promise<Re
   const index = json(`${where}/model.safetensors.index.json`, indexBytes);
   const map = index?.weight_map;
   if (!map || typeof map !== "object" || Array.isArray(map)) throw new Error(`loadPretrained: ${where}/model.safetensors.index.json has no "weight_map" object`);
+  const entries = Object.keys(map).length;
+  if (entries > MAX_WEIGHT_MAP) throw new Error(`loadPretrained: ${where}/model.safetensors.index.json names ${entries} tensors; at most ${MAX_WEIGHT_MAP} are read`);
   const shards = [...new Set(Object.values(map as Record<string, unknown>))];
   const bad = shards.filter((s) => typeof s !== "string" || !/^[\w.-]+\.safetensors$/.test(s) || s.startsWith("."));
   if (bad.length) throw new Error(`loadPretrained: ${where}/model.safetensors.index.json names shard(s) that are not safetensors files in the folder: ${bad.map((s) => JSON.stringify(s)).join(", ")}`);
   const out: Record<string, Tensor> = {};
-  const problems: string[] = [];
+  const problems: string[] = [], missingShards = new Set<string>();
   for (const shard of shards as string[]) {
     const bytes = await read(shard);
-    if (!bytes) { problems.push(`shard ${shard} is missing`); continue; }
+    if (!bytes) { problems.push(`shard ${shard} is missing`); missingShards.add(shard); continue; }
     for (const [k, t] of Object.entries(loadSafetensors(bytes))) {
-      if (k in out) problems.push(`${k} is in more than one shard`);
-      else if (map[k] !== shard) problems.push(`${k} is in ${shard} but the index says ${map[k] === undefined ? "nothing of it" : map[k]}`);
+      if (Object.hasOwn(out, k)) problems.push(`${k} is in more than one shard`);
+      else if (!Object.hasOwn(map, k) || map[k] !== shard) problems.push(`${k} is in ${shard} but the index says ${map[k] === undefined ? "nothing of it" : map[k]}`);
       out[k] = t;
     }
   }
-  for (const k of Object.keys(map)) if (!(k in out) && !problems.some((p) => p.startsWith(`shard ${map[k]} `))) problems.push(`${k} is in no shard (the index says ${map[k]})`);
+  for (const k of Object.keys(map)) if (!Object.hasOwn(out, k) && !missingShards.has(map[k])) problems.push(`${k} is in no shard (the index says ${map[k]})`);
   if (problems.length) throw new Error(`loadPretrained: ${where}: the sharded checkpoint is inconsistent:\n  ${problems.slice(0, 20).join("\n  ")}${problems.length > 20 ? `\n  ... ${problems.length - 20} more` : ""}`);
   return out;
 }
+
+/**
+ * The processor must make images of the size the model takes (its position embeddings are for image_size), and may
+ * not resize them to more than 4 times that first (`shortest_edge 20000` would cost seconds and a gigabyte per image).
+ */
+function checkProcessorFits(c: CLIPImageProcessorConfig, imageSize: number, where: string): void {
+  const out = c.doCenterCrop ? c.cropSize : "height" in c.size ? c.size : null;
+  if (!out) throw new Error(`loadPretrained: ${where}: without do_center_crop, size must be {"height", "width"} equal to the model's image_size ${imageSize}`);
+  if (out.height !== imageSize || out.width !== imageSize) throw new Error(`loadPretrained: ${where} makes ${out.height}x${out.width} images, and config.json's vision_config.image_size is ${imageSize}`);
+  const resized = !c.doResize ? 0 : "shortestEdge" in c.size ? c.size.shortestEdge : Math.max(c.size.height, c.size.width);
+  if (resized > 4 * imageSize) throw new Error(`loadPretrained: ${where} resizes images to ${resized} pixels, more than 4 times the model's image_size ${imageSize}`);
+}
+
+/** most tensors a sharded checkpoint's index may name (real checkpoints have a few thousand) */
+const MAX_WEIGHT_MAP = 200_000;
 
 /** The architectures loadPretrained reads from a Hugging Face folder (config.json's model_type). */
 export const HF_ARCHITECTURES = ["clip"] as const;
@@ -102,10 +148,18 @@ export async function loadHuggingFaceFolder(read: FolderReader, where: string): 
   if (!(HF_ARCHITECTURES as readonly string[]).includes(type)) {
     throw new Error(`loadPretrained: ${where}/config.json has model_type ${JSON.stringify(type)}; supported: ${HF_ARCHITECTURES.join(", ")}`);
   }
-  const model = HFCLIPModel.fromConfig(config);
+  // every size checked against the limits and against each other before anything is allocated
+  const cfg = clipConfigFromJSON(config);
   const processor = CLIPImageProcessor.fromJSON(json(`${where}/preprocessor_config.json`, await need("preprocessor_config.json")));
+  checkProcessorFits(processor.config, cfg.visionConfig.imageSize, `${where}/preprocessor_config.json`);
   const tokenizer = Tokenizer.fromJSON(new TextDecoder().decode(await need("tokenizer.json")));
   const weights = await readWeights(read, where);
+  const params = clipParameterCount(cfg), held = Object.values(weights).reduce((n, t) => n + t.size, 0);
+  if (params > limits.maxParameters) throw new Error(`loadPretrained: ${where}/config.json describes ${params} parameters, more than limits.maxParameters (${limits.maxParameters})`);
+  // a model much larger than its weights is refused before it is allocated (near misses reach the strict loader,
+  // which names every bad key)
+  if (params > 2 * held + (1 << 20)) throw new Error(`loadPretrained: ${where}/config.json describes ${params} parameters, and the weights hold ${held} values: they are not this model's`);
+  const model = new HFCLIPModel(cfg);
   try {
     model.loadStateDict(weights);
   } catch (e) {

@@ -20,6 +20,8 @@ export interface Limits {
   videoTimeoutMs: number;
   /** safetensors: largest JSON header in bytes (default 16 MiB) */
   maxSafetensorsHeaderBytes: number;
+  /** model folders: most parameters a config.json may describe (default 1e9: 4 GB as float32, all of wasm32's memory) */
+  maxParameters: number;
 }
 
 /**
@@ -38,4 +40,5 @@ export const limits: Limits = {
   maxVideoBytes: 2 ** 30,
   videoTimeoutMs: 120_000,
   maxSafetensorsHeaderBytes: 16 * 1024 * 1024,
+  maxParameters: 1_000_000_000,
 };

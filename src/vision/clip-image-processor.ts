@@ -55,7 +55,8 @@ export function clipImageProcessorConfig(json: unknown): CLIPImageProcessorConfi
   else if (rawCrop && typeof rawCrop === "object" && posInt((rawCrop as any).height) && posInt((rawCrop as any).width)) cropSize = { height: (rawCrop as any).height, width: (rawCrop as any).width };
   else bad(`crop_size must be an integer or {"height": h, "width": w}, got ${JSON.stringify(rawCrop)}`);
   const resample = j.resample ?? 3;
-  if (!PIL_FILTERS[resample as number]) bad(`resample ${JSON.stringify(resample)} is not supported (supported: ${Object.entries(PIL_FILTERS).map(([k, v]) => `${k} ${v.name}`).join(", ")})`);
+  // an own property of the table only ("__proto__" or "toString" must not find Object's)
+  if (!Number.isInteger(resample) || !Object.hasOwn(PIL_FILTERS, resample as number)) bad(`resample ${JSON.stringify(resample)} is not supported (supported: ${Object.entries(PIL_FILTERS).map(([k, v]) => `${k} ${v.name}`).join(", ")})`);
   const triple = (k: string, d: [number, number, number]): [number, number, number] => {
     const v = j[k] ?? d;
     if (!Array.isArray(v) || v.length !== 3 || v.some((x) => typeof x !== "number" || !Number.isFinite(x))) bad(`${k} must be three numbers, got ${JSON.stringify(v)}`);
