@@ -9,6 +9,7 @@ import {
   ctcLoss, ctcBeamSearch, ctcGreedyDecode, CTCVocabulary, StreamingMelSpectrogram, camelConfig,
 } from "../src/index.js";
 import { ctcAlign } from "../src/audio/ctc.js";
+import { logAddExp } from "../src/util/detmath.js";
 import { compare, maxRelAbove } from "./harness/compare.js";
 import { lcg } from "./harness/workloads.js";
 
@@ -197,6 +198,50 @@ describe("CTC decoding", () => {
       expect(hyp.tokens.join(",")).toBe(best[0]);
       expect(Math.exp(hyp.logProb)).toBeCloseTo(best[1], 10);
     }
+  });
+
+  it("ctcBeamSearch gives the plain prefix search's hypotheses bit for bit (ties included), in time linear in the frames", () => {
+    // the obvious version: prefixes as token arrays keyed by their joined ids (quadratic in length, kept as the
+    // truth); exact ties go to the prefix that was the better beam, then its extensions by token id
+    const lae = logAddExp;
+    const plain = (lp: Tensor, beamWidth: number, prune: number, nBest: number): Array<{ tokens: number[]; logProb: number }> => {
+      const [, T, V] = lp.shape;
+      type Beam = { tokens: number[]; pb: number; pnb: number };
+      const key = (t: number[]): string => t.join(","), total = (b: Beam): number => lae(b.pb, b.pnb);
+      let beams: Beam[] = [{ tokens: [], pb: 0, pnb: -Infinity }];
+      for (let t = 0; t < T; t++) {
+        const was = new Map(beams.map((b, i) => [key(b.tokens), i]));
+        const rank = (b: Beam): [number, number] => (was.has(key(b.tokens)) ? [2 * was.get(key(b.tokens))!, 0] : [2 * was.get(key(b.tokens.slice(0, -1)))! + 1, b.tokens[b.tokens.length - 1]]);
+        const order = (a: Beam, b: Beam): number => (total(a) === total(b) ? rank(a)[0] - rank(b)[0] || rank(a)[1] - rank(b)[1] : total(b) - total(a));
+        const cand = Array.from({ length: V }, (_, v) => v).sort((a, b) => lp.data[t * V + b] - lp.data[t * V + a] || a - b).slice(0, prune);
+        if (!cand.includes(0)) cand.push(0);
+        const next = new Map<string, Beam>();
+        const get = (tokens: number[]): Beam => { let b = next.get(key(tokens)); if (!b) { b = { tokens, pb: -Infinity, pnb: -Infinity }; next.set(key(tokens), b); } return b; };
+        for (const beam of beams) {
+          const last = beam.tokens.length ? beam.tokens[beam.tokens.length - 1] : -1;
+          for (const c of cand) {
+            const p = lp.data[t * V + c];
+            if (c === 0) { const nb = get(beam.tokens); nb.pb = lae(nb.pb, lae(beam.pb, beam.pnb) + p); }
+            else if (c === last) { const same = get(beam.tokens); same.pnb = lae(same.pnb, beam.pnb + p); const ext = get([...beam.tokens, c]); ext.pnb = lae(ext.pnb, beam.pb + p); }
+            else { const ext = get([...beam.tokens, c]); ext.pnb = lae(ext.pnb, lae(beam.pb, beam.pnb) + p); }
+          }
+        }
+        beams = [...next.values()].sort(order).slice(0, beamWidth);
+      }
+      return beams.slice(0, nBest).map((b) => ({ tokens: b.tokens, logProb: total(b) }));
+    };
+    let cases = 0;
+    for (const seed of [1, 2, 3, 4, 5, 6]) for (const [T, V, beam, prune, nBest] of [[30, 5, 4, 3, 3], [40, 12, 10, 10, 5], [25, 4, 16, 4, 16], [60, 3, 2, 2, 2]]) {
+      const lp = randomLogProbs(T, V, seed * 31 + V);
+      // quantised copies make exact score ties, which the ids' order must break the same way
+      const tied = new Tensor(lp.data.map((x) => Math.round(x * 2) / 2), lp.shape);
+      for (const x of [lp, tied]) {
+        const got = ctcBeamSearch(x, { beamWidth: beam, tokenPrune: prune, nBest })[0], want = plain(x, beam, prune, nBest);
+        expect(got.map((h) => [h.tokens.join(","), h.logProb])).toEqual(want.map((h) => [h.tokens.join(","), h.logProb]));
+        cases++;
+      }
+    }
+    expect(cases).toBe(48);
   });
 
   it("ctcAlign finds the most probable alignment of given tokens (brute force over all alignments)", () => {

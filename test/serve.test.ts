@@ -422,9 +422,11 @@ describe("polymodal serve", () => {
       expect(metric(m, "polymodal_batch_size_sum", 'model="clip-scenes",kind="image"')).toBeLessThan(12 * 64);
       // the service goes on: once the batch the worker had started is done (its answer was dropped), a request
       // within its deadline is answered
-      for (let i = 0; i < 100; i++) {
+      // (a batch past every deadline by more than a second has its worker stopped and replaced: wait for that too)
+      for (let i = 0; i < 1000; i++) {
         const mm = await (await fetch(`${s.url}/metrics`)).text();
-        if (metric(mm, "polymodal_workers_busy") === 0 && metric(mm, "polymodal_queue_depth") === 0) break;
+        const ready = await (await fetch(`${s.url}/readyz`)).json();
+        if (metric(mm, "polymodal_workers_busy") === 0 && metric(mm, "polymodal_queue_depth") === 0 && ready.restarting === 0 && ready.workers === 1) break;
         await new Promise((r) => setTimeout(r, 20));
       }
       const ok = await post(s.url, "/v1/embed", { model: "clip-scenes", inputs: [{ text: "after" }] });
@@ -433,6 +435,45 @@ describe("polymodal serve", () => {
       await s.stop();
     }
   }, 120_000);
+
+  it("a deadline stops the work: a long transcription past it frees its worker (stopped and replaced); beam search is linear and bounded per request", async () => {
+    const { decodeWav, encodeWav } = await import("../src/index.js");
+    const w = decodeWav(readFileSync(join(root, "test/fixtures/speech/0000.wav")));
+    const long = (seconds: number): Uint8Array => {
+      const n = Math.round(seconds * w.sampleRate), out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = w.channels[0][i % w.channels[0].length];
+      return encodeWav([out], w.sampleRate);
+    };
+    const s = await startServe(["--workers", "1", "--timeout-ms", "500", "--max-body-mb", "32"]);
+    const raw = (body: Uint8Array, beam: number) => fetch(`${s.url}/v1/transcribe?beam=${beam}`, { method: "POST", body, headers: { "content-type": "audio/wav" } });
+    try {
+      // about 5 s of search at beam 40 on 240 s of speech: 504 at 0.5 s, and the worker is stopped a second later
+      const t0 = performance.now();
+      const r = await raw(long(240), 40);
+      expect(r.status).toBe(504);
+      for (let i = 0; i < 500; i++) {
+        if (metric(await (await fetch(`${s.url}/metrics`)).text(), "polymodal_workers_stopped_total") === 1) break;
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      expect(metric(await (await fetch(`${s.url}/metrics`)).text(), "polymodal_workers_stopped_total")).toBe(1);
+      expect(performance.now() - t0).toBeLessThan(4000); // not the 5+ s the search would have taken
+      // the replacement loads its models, then answers
+      for (let i = 0; i < 1000 && (await (await fetch(`${s.url}/readyz`)).json()).restarting !== 0; i++) await new Promise((res) => setTimeout(res, 20));
+      expect((await (await fetch(`${s.url}/readyz`)).json())).toMatchObject({ ready: true, workers: 1, restarting: 0 });
+      expect((await raw(readFileSync(join(root, "test/fixtures/speech/0000.wav")), 1)).status).toBe(200);
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
+    // beam 99 over a 15 MB WAV (340 s): refused at once with the beam that would fit (it took 335 s for 240 s before)
+    const s2 = await startServe(["--workers", "1", "--max-body-mb", "32"]);
+    try {
+      const r = await fetch(`${s2.url}/v1/transcribe?beam=99`, { method: "POST", body: long(340), headers: { "content-type": "audio/wav" } });
+      const j = await r.json();
+      expect([r.status, j.message]).toEqual([400, expect.stringMatching(/beam 99 on 340\.0 s of audio is more search than one request may ask \(\d+ steps, limit 30000000\); use beam \d+ or less/)]);
+    } finally {
+      await s2.stop();
+    }
+  }, 180_000);
 
   it("SIGTERM: stops accepting, answers every accepted request, exits 0", async () => {
     const s = await startServe(["--workers", "1", "--cache-size", "0"]);

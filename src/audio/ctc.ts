@@ -63,46 +63,76 @@ export function ctcBeamSearch(
   if (!Number.isInteger(blank) || blank < 0 || blank >= V) throw new Error(`ctcBeamSearch: blank must be in [0, ${V}), got ${blank}`);
   const prune = Math.min(V, options.tokenPrune ?? Math.max(beamWidth, 2));
   const results: BeamHypothesis[][] = [];
-  interface Beam { tokens: number[]; pb: number; pnb: number }
-  const key = (t: number[]): string => t.join(",");
-  const total = (b: Beam): number => logAddExp(b.pb, b.pnb);
-  const order = (a: Beam, b: Beam): number => total(b) - total(a) || (key(a.tokens) < key(b.tokens) ? -1 : key(a.tokens) > key(b.tokens) ? 1 : 0);
+  // A prefix is a node of a trie (its last token and a link to the one before), so extending one is O(1) and a
+  // search costs time linear in the frames (copying token arrays and joining them into keys made it quadratic).
+  // Children are indexed under their parent while they may still be reached by another prefix's extension.
+  interface Node { parent: Node | null; token: number; children: Map<number, Node> | null; rank: number; pb: number; pnb: number; frame: number }
+  const tokensOf = (n: Node): number[] => { const out: number[] = []; for (let x: Node | null = n; x && x.parent; x = x.parent) out.push(x.token); return out.reverse(); };
+  const total = (b: Node): number => logAddExp(b.pb, b.pnb);
+  // Equal scores (exact ties: identical frames make them) are ordered by where the prefix came from, in O(1): a
+  // prefix that was a beam by that beam's place, before the extensions of that beam, those by token id.
+  const tie = (a: Node, b: Node): number => {
+    const ra = a.rank >= 0 ? 2 * a.rank : 2 * a.parent!.rank + 1, rb = b.rank >= 0 ? 2 * b.rank : 2 * b.parent!.rank + 1;
+    return ra - rb || (a.rank >= 0 ? 0 : a.token - b.token);
+  };
+  const order = (a: Node, b: Node): number => (total(a) === total(b) ? tie(a, b) : total(b) - total(a));
   for (let bi = 0; bi < B; bi++) {
     const len = options.lengths ? options.lengths[bi] : T;
-    let beams: Beam[] = [{ tokens: [], pb: 0, pnb: -Infinity }];
+    const root: Node = { parent: null, token: -1, children: null, rank: 0, pb: 0, pnb: -Infinity, frame: -1 };
+    let beams: Node[] = [root];
     for (let t = 0; t < len; t++) {
       const o = (bi * T + t) * V;
       // candidate tokens: the most likely `prune` of this frame (plus blank)
       const cand = Array.from({ length: V }, (_, v) => v).sort((a, b) => lp.data[o + b] - lp.data[o + a] || a - b).slice(0, prune);
       if (!cand.includes(blank)) cand.push(blank);
-      const next = new Map<string, Beam>();
-      const get = (tokens: number[]): Beam => {
-        const k = key(tokens);
-        let b = next.get(k);
-        if (!b) { b = { tokens, pb: -Infinity, pnb: -Infinity }; next.set(k, b); }
-        return b;
+      const touched: Node[] = [];
+      // this frame's scores of a prefix (reset the first time the frame touches it)
+      const at = (n: Node): Node => {
+        if (n.frame !== t) { n.frame = t; n.pb = -Infinity; n.pnb = -Infinity; touched.push(n); }
+        return n;
       };
-      for (const beam of beams) {
-        const last = beam.tokens.length ? beam.tokens[beam.tokens.length - 1] : -1;
+      const child = (n: Node, c: number): Node => {
+        n.children ??= new Map();
+        let x = n.children.get(c);
+        if (!x) { x = { parent: n, token: c, children: null, rank: -1, pb: -Infinity, pnb: -Infinity, frame: -2 }; n.children.set(c, x); }
+        return at(x);
+      };
+      // the beams' scores from the last frame, read before any is reset for this one
+      const prev = beams.map((b) => [b.pb, b.pnb] as const);
+      beams.forEach((beam, i) => {
+        const [pb, pnb] = prev[i];
+        const last = beam.parent ? beam.token : -1;
         for (const c of cand) {
           const p = lp.data[o + c];
           if (c === blank) {
-            const nb = get(beam.tokens);
-            nb.pb = logAddExp(nb.pb, logAddExp(beam.pb, beam.pnb) + p);
+            const nb = at(beam);
+            nb.pb = logAddExp(nb.pb, logAddExp(pb, pnb) + p);
           } else if (c === last) {
-            const same = get(beam.tokens); // repeat without a blank collapses
-            same.pnb = logAddExp(same.pnb, beam.pnb + p);
-            const ext = get([...beam.tokens, c]); // repeat after a blank is a new token
-            ext.pnb = logAddExp(ext.pnb, beam.pb + p);
+            const same = at(beam); // repeat without a blank collapses
+            same.pnb = logAddExp(same.pnb, pnb + p);
+            const ext = child(beam, c); // repeat after a blank is a new token
+            ext.pnb = logAddExp(ext.pnb, pb + p);
           } else {
-            const ext = get([...beam.tokens, c]);
-            ext.pnb = logAddExp(ext.pnb, logAddExp(beam.pb, beam.pnb) + p);
+            const ext = child(beam, c);
+            ext.pnb = logAddExp(ext.pnb, logAddExp(pb, pnb) + p);
           }
         }
+      });
+      const kept = touched.sort(order).slice(0, beamWidth), keep = new Set(kept);
+      // Only the beams and their ancestors stay linked: every prefix a later frame can make extends a beam, so it is
+      // found there if it exists.  A prefix that fell out (and leads to no beam) is unlinked, and so, upwards, is
+      // each ancestor it leaves childless that is no beam: memory stays at most beamWidth chains.
+      for (let n of touched) {
+        while (!keep.has(n) && n.parent && !n.children?.size) {
+          n.parent.children!.delete(n.token);
+          n = n.parent;
+        }
       }
-      beams = [...next.values()].sort(order).slice(0, beamWidth);
+      for (const b of beams) b.rank = -1;
+      kept.forEach((b, i) => { b.rank = i; });
+      beams = kept;
     }
-    results.push(beams.slice(0, nBest).map((b) => ({ tokens: b.tokens, logProb: total(b) })));
+    results.push(beams.slice(0, nBest).map((b) => ({ tokens: tokensOf(b), logProb: total(b) })));
   }
   return results;
 }

@@ -124,11 +124,12 @@ export class SpeechRecognizer {
   }
 
   /**
-   * Greedy CTC (the reference design's decode_greedy), or prefix beam search with { beamWidth }.  Audio without
+   * Greedy CTC (the reference design's decode_greedy), or prefix beam search with { beamWidth } (its time linear
+   * in the audio; { maxBeamWork } refuses a search of more frames x beam x candidates than that).  Audio without
    * speech (silence, noise: see voice-activity.ts) gives an empty transcript unless { vad: false }.  Warnings say
    * when the audio lacks the band the model was trained on (8 kHz telephone audio: expect many more errors).
    */
-  transcribe(input: AudioInput, options: { beamWidth?: number; vad?: boolean } = {}): Transcript {
+  transcribe(input: AudioInput, options: { beamWidth?: number; vad?: boolean; maxBeamWork?: number } = {}): Transcript {
     const f = this.card.features;
     const { wave, sourceRate } = audioIn("SpeechRecognizer.transcribe", input, f.sampleRate, f.nFft);
     const duration = wave.length / f.sampleRate;
@@ -145,6 +146,15 @@ export class SpeechRecognizer {
     }
     const lp = this.model.forward(this.normalised(mel));
     const beam = options.beamWidth !== undefined && options.beamWidth > 1;
+    if (beam && options.maxBeamWork !== undefined) {
+      // the search's work: frames x beam x candidate tokens per beam (a service bounds what one request may ask)
+      const [, T, V] = lp.shape, work = T * options.beamWidth! * Math.min(V, options.beamWidth!);
+      if (work > options.maxBeamWork) {
+        let fit = 1;
+        while (fit < options.beamWidth! && T * (fit + 1) * Math.min(V, fit + 1) <= options.maxBeamWork) fit++;
+        throw new Error(`beam ${options.beamWidth} on ${duration.toFixed(1)} s of audio is more search than one request may ask (${work} steps, limit ${options.maxBeamWork}); use beam ${fit} or less, or shorter audio`);
+      }
+    }
     const tokens = beam ? ctcBeamSearch(lp, { beamWidth: options.beamWidth })[0][0].tokens : ctcGreedyDecode(lp)[0];
     const words = tokens.map((t) => this.card.vocabulary[t]);
     const wordConfidences = tokenConfidences(lp, tokens);

@@ -118,7 +118,7 @@ export async function startService(o: ServeOptions): Promise<Service> {
 
   const store = o.indexDir !== undefined || o.store !== undefined ? await ServiceStore.open({ indexDir: o.indexDir, store: o.store, readOnly: o.readOnly }) : null;
   let pool: WorkerPool | null = null;
-  const metrics = createMetrics({ depth: () => pool?.depth ?? 0, busy: () => pool?.busy ?? 0 });
+  const metrics = createMetrics({ depth: () => pool?.depth ?? 0, busy: () => pool?.busy ?? 0, stopped: () => pool?.stopped ?? 0 });
   pool = await WorkerPool.start({
     workers: opt.workers, threads: opt.threads, modelsDir: o.modelsDir, imageTextDir: o.imageTextDir, models, maxQueue: opt.maxQueue, maxBatch: opt.maxBatch, limits: { ...limits },
     onBatch(job, seconds, worker) {
@@ -355,7 +355,9 @@ export async function startService(o: ServeOptions): Promise<Service> {
     const body = {
       ready: pool!.size > 0 && (!redis || redis.ready),
       models: versions,
+      // workers alive (a worker stopped at a deadline is replaced: it counts again once it has loaded its models)
       workers: pool!.size,
+      restarting: pool!.restarting,
       // the folder's name, not its path: a probe's answer need not tell the file system's layout
       index: store ? { name: store.where.startsWith("lancedb:") ? "lancedb" : basename(store.where), mode: store.mode, counts: await store.counts() } : null,
       redis: redis ? (redis.ready ? "ready" : "unreachable") : null,

@@ -10,6 +10,7 @@ export interface ServiceMetrics {
   batchSize: Histogram<"model" | "kind">;
   queueDepth: Gauge;
   workersBusy: Gauge;
+  workersStopped: Gauge;
   workerBusySeconds: Counter<"worker">;
   cacheHits: Counter<"layer">;
   cacheMisses: Counter;
@@ -17,7 +18,7 @@ export interface ServiceMetrics {
   rejected: Counter<"reason">;
 }
 
-export function createMetrics(sample: { depth: () => number; busy: () => number }): ServiceMetrics {
+export function createMetrics(sample: { depth: () => number; busy: () => number; stopped: () => number }): ServiceMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "polymodal_" });
   const registers = [registry];
@@ -32,6 +33,7 @@ export function createMetrics(sample: { depth: () => number; busy: () => number 
     batchSize: new Histogram({ name: "polymodal_batch_size", help: "Inputs per batch a worker ran, by model and input kind", labelNames: ["model", "kind"], registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128] }),
     queueDepth: new Gauge({ name: "polymodal_queue_depth", help: "Inputs waiting for a worker", registers, collect() { this.set(sample.depth()); } }),
     workersBusy: new Gauge({ name: "polymodal_workers_busy", help: "Workers running a batch now", registers, collect() { this.set(sample.busy()); } }),
+    workersStopped: new Gauge({ name: "polymodal_workers_stopped_total", help: "Workers stopped and replaced because their work ran past every deadline", registers, collect() { this.set(sample.stopped()); } }),
     workerBusySeconds: new Counter({ name: "polymodal_worker_busy_seconds_total", help: "Seconds each worker spent running batches", labelNames: ["worker"], registers }),
     cacheHits: new Counter({ name: "polymodal_cache_hits_total", help: "Embeddings answered from a cache, by layer (lru, redis)", labelNames: ["layer"], registers }),
     cacheMisses: new Counter({ name: "polymodal_cache_misses_total", help: "Embeddings no cache held", registers }),

@@ -7,7 +7,8 @@
 // Batching is continuous: an idle worker takes the oldest task at once, together with every queued task of the same
 // key that fits, so under load batches grow by themselves and a lone request never waits for company.  Deadlines:
 // a task whose deadline passes while queued is removed (its work never starts); one that passes while it runs is
-// answered 504 at once and its result dropped.
+// answered 504 at once and its result dropped, and once no request of its batch is waiting any more the worker
+// itself is stopped and replaced, so a deadline also ends the work (a beam search over an hour of audio, say).
 import { Worker } from "node:worker_threads";
 import type { Limits } from "../util/limits.js";
 import type { ItemResult, Job } from "./jobs.js";
@@ -37,6 +38,8 @@ export interface PoolOptions {
   /** most inputs in one batch */
   maxBatch: number;
   limits: Limits;
+  /** ms a batch may run past the last of its deadlines before its worker is stopped and replaced (default 1000) */
+  stopGraceMs?: number;
   /** called per batch run: its key parts and size, and the worker's busy seconds */
   onBatch?: (job: Job, seconds: number, worker: number) => void;
 }
@@ -71,6 +74,8 @@ export class WorkerPool {
   /** mean seconds per input over recent batches (for Retry-After) */
   private secondsPerInput = 0.01;
   private idleWaiters: Array<() => void> = [];
+  /** workers stopped because their work ran past its deadline */
+  stopped = 0;
 
   private constructor(readonly options: PoolOptions) {}
 
@@ -90,6 +95,7 @@ export class WorkerPool {
       worker.on("message", (m: { type: string; id?: number; results?: ItemResult[]; error?: string; ms?: number }) => {
         if (m.type === "ready") {
           ready = true;
+          if (this.closing) { void worker.terminate(); resolve(); return; } // a replacement that finished loading too late
           this.slots[index] = slot;
           resolve();
           this.pump();
@@ -155,8 +161,10 @@ export class WorkerPool {
   get depth(): number { return this.queued; }
   /** Workers running a batch now. */
   get busy(): number { return this.slots.filter((s) => s && s.running).length; }
-  /** Workers alive (a dead one is being replaced). */
+  /** Workers alive (a dead or stopped one is being replaced). */
   get size(): number { return this.slots.filter((s) => s && !s.dead).length; }
+  /** Workers being replaced (loading their models). */
+  get restarting(): number { return this.slots.filter((s) => s && s.dead).length; }
 
   /**
    * Runs a job's inputs (one result per input, in order).  Rejects at once with QueueFullError when the queue holds
@@ -186,7 +194,20 @@ export class WorkerPool {
       this.queued -= t.job.inputs.length;
       this.settle(t, () => t.reject(new DeadlineError("the request waited past its deadline in the queue; its work was dropped")));
     } else if (t.state === "running") {
-      this.settle(t, () => t.reject(new DeadlineError("the request ran past its deadline")));
+      this.settle(t, () => t.reject(new DeadlineError("the request ran past its deadline; its work was stopped")));
+      // Work nobody waits for must not hold a worker: once every request of its batch is past its deadline and the
+      // batch still runs after a grace period (most overruns are short, and a replacement costs a model load), the
+      // worker is stopped (a model cannot be interrupted mid-kernel) and a new one takes its place.
+      const slot = this.slots.find((x) => x && x.running?.includes(t));
+      if (slot && slot.running!.every((x) => x.state === "settled")) {
+        const batch = slot.batchId;
+        setTimeout(() => {
+          if (slot.dead || !slot.running || slot.batchId !== batch) return; // it finished meanwhile
+          this.stopped++;
+          this.lost(slot, new Error("stopped: its work ran past every deadline"));
+          void slot.worker.terminate();
+        }, this.options.stopGraceMs ?? 1000).unref();
+      }
     }
   }
 
