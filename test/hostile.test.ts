@@ -318,6 +318,31 @@ describe("WAV: limits from the header", () => {
   });
 });
 
+describe("media files: sized before they are read", () => {
+  it("a sparse 600 MB WAV and a 1 GB PNG are refused by their size before a byte of the body is read; a FIFO or a device is never waited on", async () => {
+    const { writeFileSync, truncateSync, mkdtempSync, symlinkSync } = await import("node:fs");
+    const { execFileSync } = await import("node:child_process");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { readAudioFile, readImageFile, encodeWav } = await import("../src/index.js");
+    const dir = mkdtempSync(join(tmpdir(), "pm-media-"));
+    const wav = join(dir, "big.wav");
+    writeFileSync(wav, encodeWav([new Float32Array(16)], 16000).slice(0, 44)); // a header: 16 kHz mono 16-bit, 32,000 bytes a second
+    truncateSync(wav, 600e6); // sparse: costs no disk
+    const rss0 = process.memoryUsage().rss;
+    await expect(readAudioFile(wav)).rejects.toThrow(/big\.wav is 600000000 bytes, more than its limits allow \(116248576 bytes; see limits\)/);
+    const png = join(dir, "big.png");
+    writeFileSync(png, encodePng({ width: 1, height: 1, channels: 3, data: new Uint8Array(3) }));
+    truncateSync(png, 1e9);
+    await expect(readImageFile(png)).rejects.toThrow(/big\.png is 1000000000 bytes, more than its limits allow/);
+    expect(process.memoryUsage().rss - rss0).toBeLessThan(100e6); // was 1.2 GB for the WAV alone
+    execFileSync("mkfifo", [join(dir, "pipe.wav")]);
+    await expect(readAudioFile(join(dir, "pipe.wav"))).rejects.toThrow(/pipe\.wav is not a regular file/);
+    symlinkSync("/dev/zero", join(dir, "zero.png"));
+    await expect(readImageFile(join(dir, "zero.png"))).rejects.toThrow(/zero\.png is not a regular file/);
+  });
+});
+
 describe("HNSW under churn", () => {
   it("reclaims removed nodes: remove/add cycles at a constant size keep slots, memory and file size bounded", () => {
     // before: 1,000 live items through 10,000 remove/add cycles grew to 14,333 slots and the file from 398 KB to 5.7 MB

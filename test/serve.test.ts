@@ -327,6 +327,13 @@ describe("polymodal serve", () => {
       expect([what, r.status, r.json.message]).toEqual([what, 400, expect.stringMatching(want)]);
       expect(ms, what).toBeLessThan(2000); // was 2.7-3.5 s of parsing alone; the bound here is loose (shared CI machines)
     }
+    // a JPEG whose header claims 7000 x 7000: the service's own pixel budget (16 MP) refuses it from the header
+    const jpg = new Uint8Array(readFileSync(join(root, "test/fixtures/images/photo420.jpg")));
+    const sof = jpg.findIndex((b, i) => b === 0xff && jpg[i + 1] === 0xc0);
+    new DataView(jpg.buffer).setUint16(sof + 5, 7000);
+    new DataView(jpg.buffer).setUint16(sof + 7, 7000);
+    const big = await post(main.url, "/v1/embed", { model: "clip-scenes", inputs: [{ image: Buffer.from(jpg).toString("base64") }] });
+    expect([big.status, big.json.message]).toEqual([400, expect.stringMatching(/7000x7000 = 49000000 pixels exceeds the limit of 16000000 \(limits\.maxPixels\)/)]);
     // a body within the limits still parses as before, and __proto__ keys are refused as fastify does
     expect((await post(main.url, "/v1/embed", '{"model":"clip-scenes","inputs":[{"text":"x"}],"__proto__":{"a":1}}')).status).toBe(400);
     const s = await startServe(["--workers", "1", "--max-connections", "6"]);
@@ -445,7 +452,7 @@ describe("polymodal serve", () => {
       return encodeWav([out], w.sampleRate);
     };
     const s = await startServe(["--workers", "1", "--timeout-ms", "500", "--max-body-mb", "32"]);
-    const raw = (body: Uint8Array, beam: number) => fetch(`${s.url}/v1/transcribe?beam=${beam}`, { method: "POST", body, headers: { "content-type": "audio/wav" } });
+    const raw = (body: Uint8Array, beam: number) => fetch(`${s.url}/v1/transcribe?beam=${beam}`, { method: "POST", body: body as BodyInit, headers: { "content-type": "audio/wav" } });
     try {
       // about 5 s of search at beam 40 on 240 s of speech: 504 at 0.5 s, and the worker is stopped a second later
       const t0 = performance.now();
@@ -467,7 +474,7 @@ describe("polymodal serve", () => {
     // beam 99 over a 15 MB WAV (340 s): refused at once with the beam that would fit (it took 335 s for 240 s before)
     const s2 = await startServe(["--workers", "1", "--max-body-mb", "32"]);
     try {
-      const r = await fetch(`${s2.url}/v1/transcribe?beam=99`, { method: "POST", body: long(340), headers: { "content-type": "audio/wav" } });
+      const r = await fetch(`${s2.url}/v1/transcribe?beam=99`, { method: "POST", body: long(340) as BodyInit, headers: { "content-type": "audio/wav" } });
       const j = await r.json();
       expect([r.status, j.message]).toEqual([400, expect.stringMatching(/beam 99 on 340\.0 s of audio is more search than one request may ask \(\d+ steps, limit 30000000\); use beam \d+ or less/)]);
     } finally {
@@ -545,6 +552,18 @@ describe("polymodal serve", () => {
       expect(metric(mb, "polymodal_cache_hits_total", 'layer="redis"')).toBe(2);
       expect(metric(mb, "polymodal_cache_misses_total")).toBe(0);
       expect((await (await fetch(`${b.url}/readyz`)).json()).redis).toBe("ready");
+      // entries someone else wrote into the shared cache (another width, Inf, a million floats) are misses, never answers
+      const { cacheKey } = await import("../src/server/cache.js");
+      const { Redis } = await import("ioredis");
+      const r = new Redis(redis.url);
+      const version = rb.json.version, poison = ["poison one", "poison two", "poison three"];
+      const bad = [new Float32Array(7).fill(0.1), new Float32Array(64).fill(Infinity), new Float32Array(1_000_000).fill(1e-3)];
+      for (const [i, t] of poison.entries()) await r.set(`polymodal:emb:${cacheKey(version, "text", t)}`, Buffer.from(bad[i].buffer));
+      r.disconnect();
+      const rp = await post(b.url, "/v1/embed", { model: "clip-scenes", inputs: poison.map((text) => ({ text })) });
+      expect(rp.status).toBe(200);
+      poison.forEach((t, i) => sameBits(rp.json.embeddings[i], clip.embedTexts([t])[0]));
+      expect(metric(await (await fetch(`${b.url}/metrics`)).text(), "polymodal_cache_errors_total")).toBe(3);
       // Redis going away turns the cache into misses, never into failed requests
       await redis.stop();
       const after = await post(b.url, "/v1/embed", { model: "clip-scenes", inputs: [{ text: "redis is gone" }] });

@@ -18,6 +18,27 @@ export interface ReadAudioOptions extends AudioLimits {
 }
 
 /**
+ * The most bytes a file with this start may hold within maxSeconds: for a WAV, its header's byte rate times the
+ * limit (and 1 MiB for other chunks), so a 600 MB WAV over the limit is refused before it is read; for other
+ * formats (compressed: ffmpeg decodes them under its own byte budget) 2 GiB.
+ */
+function wavByteBudget(head: Uint8Array, maxSeconds: number): number {
+  const tag = (at: number): string => String.fromCharCode(...head.subarray(at, at + 4));
+  const other = 2 ** 31;
+  if (head.length < 12 || tag(0) !== "RIFF" || tag(8) !== "WAVE") return other;
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  for (let at = 12; at + 8 <= head.length;) {
+    const size = dv.getUint32(at + 4, true);
+    if (tag(at) === "fmt " && at + 16 <= head.length) {
+      const byteRate = dv.getUint32(at + 16, true);
+      return byteRate > 0 ? Math.ceil(maxSeconds * byteRate) + (1 << 20) : other;
+    }
+    at += 8 + size + (size & 1);
+  }
+  return other;
+}
+
+/**
  * Reads an audio file's samples: one Float32Array per channel at the file's own rate.
  * @example
  * const { sampleRate, channels } = await readAudioFile("voice-note.m4a");
@@ -25,8 +46,8 @@ export interface ReadAudioOptions extends AudioLimits {
  */
 export async function readAudioFile(file: string, options: ReadAudioOptions = {}): Promise<DecodedAudio> {
   const { fs, path } = await nodeModules("readAudioFile", "in a browser decode audio with decodeWav or the Web Audio API");
-  const bytes = await readMediaFile("readAudioFile", file, fs);
   const lim = { ...defaultAudioLimits(), ...options };
+  const bytes = await readMediaFile("readAudioFile", file, fs, (head) => wavByteBudget(head, lim.maxSeconds));
   const riff = bytes.length >= 12 && String.fromCharCode(...bytes.subarray(0, 4)) === "RIFF" && String.fromCharCode(...bytes.subarray(8, 12)) === "WAVE";
   let format: string;
   if (riff) {

@@ -26,4 +26,5 @@ export const SERVE_HELP = `usage: polymodal serve [--host H] [--port P] [--index
   --token T        require Authorization: Bearer T on every route but /healthz (or set POLYMODAL_TOKEN)
   --cors ORIGINS   allow these browser origins (comma-separated); no CORS headers otherwise
   --log            log every request (JSON lines on stdout)
-  --threads N (global) sets kernel threads per worker.`;
+  --threads N (global) sets kernel threads per worker; --max-pixels N (global) the largest image decoded (default
+  16000000 here: a service decodes strangers' images).`;

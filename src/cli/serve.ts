@@ -3,6 +3,10 @@
 import { availableParallelism } from "node:os";
 import { startService, type ServeOptions } from "../server/app.js";
 import { intFlag, UsageError, type Values } from "./args.js";
+import { limits } from "../util/limits.js";
+
+/** the service's default --max-pixels (the command's is limits.maxPixels, 50 MP) */
+export const SERVE_MAX_PIXELS = 16_000_000;
 
 /** Runs until a signal stops it; resolves with the exit code. */
 export async function serve(positional: string[], values: Values, modelsDir: string, threads: number, imageTextDir?: string): Promise<number> {
@@ -30,6 +34,9 @@ export async function serve(positional: string[], values: Values, modelsDir: str
     cors: values.cors ? String(values.cors).split(",").map((x) => x.trim()).filter(Boolean) : undefined,
     logger: !!values.log,
   };
+  // a service decodes strangers' images: a lower default budget per image than the command's (a 1 KB JPEG may claim
+  // 7000 x 7000 pixels and cost a second of a worker before its data proves short)
+  if (values["max-pixels"] === undefined) limits.maxPixels = SERVE_MAX_PIXELS;
   const service = await startService(options);
   process.stdout.write(`polymodal serve: listening on ${service.url} (${service.pool.size} workers${options.indexDir ? `, index ${options.indexDir}` : ""}${options.redisUrl ? ", redis cache" : ""})\n`);
   return new Promise((resolve) => {

@@ -105,6 +105,20 @@ function servedModels(dir: string): string[] {
   return Object.keys(SERVED).filter((n) => existsSync(join(dir, `${n}.json`)) && existsSync(join(dir, `${n}.safetensors`)));
 }
 
+/**
+ * Whether a vector read from the shared cache can be one of this model's embeddings: its width (once known), every
+ * value finite, and unit length as every served embedding is.
+ */
+export function plausibleEmbedding(v: Float32Array, dim: number | undefined): boolean {
+  if (dim !== undefined ? v.length !== dim : v.length === 0 || v.length > 16384) return false;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) return false;
+    n += v[i] * v[i];
+  }
+  return Math.abs(n - 1) < 1e-3;
+}
+
 export async function startService(o: ServeOptions): Promise<Service> {
   const opt = {
     host: o.host ?? "127.0.0.1", port: o.port ?? 8080, workers: o.workers ?? 2, threads: o.threads ?? 1, maxQueue: o.maxQueue ?? 256,
@@ -216,6 +230,8 @@ export async function startService(o: ServeOptions): Promise<Service> {
     void reply.status(status).send({ statusCode: status, error: STATUS_CODES[status] ?? "Error", message, ...(field ? { field } : {}) });
   });
 
+  /** each model's embedding width, as its worker results show it */
+  const dims = new Map<string, number>();
   /** Embeddings of inputs of one kind with one model: caches first, then the pool; a failed input is a 400 naming it. */
   async function embed(model: string, inputs: Input[], deadline: number): Promise<Float32Array[]> {
     const kind = inputs[0].kind;
@@ -230,7 +246,13 @@ export async function startService(o: ServeOptions): Promise<Service> {
     if (redis && missing.length) {
       const got = await redis.get(missing.map((i) => keys[i]));
       const hits: Array<[string, Float32Array]> = [];
-      got.forEach((v, j) => { if (v) { out[missing[j]] = v; hits.push([keys[missing[j]], v]); } });
+      got.forEach((v, j) => {
+        if (!v) return;
+        // a shared cache is anyone's to write: an entry of another width, or not finite, is a miss (and counted)
+        if (!plausibleEmbedding(v, dims.get(model))) { metrics.cacheErrors.inc(); return; }
+        out[missing[j]] = v;
+        hits.push([keys[missing[j]], v]);
+      });
       if (hits.length) { metrics.cacheHits.inc({ layer: "redis" }, hits.length); await lru.set(hits); }
       missing = missing.filter((i) => !out[i]);
     }
@@ -242,7 +264,7 @@ export async function startService(o: ServeOptions): Promise<Service> {
       results.forEach((r, j) => {
         const i = missing[j];
         if ("error" in r) throw new HttpError(400, `${inputs[i].field}: ${r.error}`, inputs[i].field);
-        if ("embedding" in r) { out[i] = r.embedding; fresh.push([keys[i], r.embedding]); }
+        if ("embedding" in r) { out[i] = r.embedding; fresh.push([keys[i], r.embedding]); dims.set(model, r.embedding.length); }
       });
       await lru.set(fresh);
       if (redis) await redis.set(fresh);

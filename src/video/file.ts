@@ -5,7 +5,7 @@ import type { DecodedImage } from "../vision/png.js";
 import { decodeY4M } from "./y4m.js";
 import { sampleFrameIndices } from "./processor.js";
 import { limits } from "../util/limits.js";
-import { nodeModules, runFfmpeg, ffprobeFor } from "../io/ffmpeg.js";
+import { nodeModules, runFfmpeg, ffprobeFor, readMediaFile } from "../io/ffmpeg.js";
 
 export interface ReadVideoOptions {
   /** sample this many frames uniformly (VideoProcessor's rule); omitted: every frame */
@@ -60,16 +60,10 @@ function run(_cp: unknown, exe: string, args: string[], what: string, timeoutMs:
 export async function readVideoFile(file: string, options: ReadVideoOptions = {}): Promise<VideoFrames> {
   const { fs, cp, path } = await node();
   const lim = { ...defaultVideoLimits(), ...options.limits };
-  const head = new Uint8Array(10);
-  try {
-    const fh = await fs.open(file, "r");
-    try { await fh.read(head, 0, 10, 0); } finally { await fh.close(); }
-  } catch (e) {
-    throw new Error(`readVideoFile: cannot read ${file}: ${(e as Error).message}`);
-  }
+  const head = await readMediaFile("readVideoFile", file, fs, undefined, 10); // a regular file, never a FIFO
   const pick = options.numFrames === undefined ? undefined : (n: number): number[] => sampleFrameIndices(n, options.numFrames!);
   if (String.fromCharCode(...head) === "YUV4MPEG2 ") {
-    const v = decodeY4M(new Uint8Array(await fs.readFile(file)), pick, { maxPixels: lim.maxPixels });
+    const v = decodeY4M(await readMediaFile("readVideoFile", file, fs), pick, { maxPixels: lim.maxPixels });
     return { width: v.width, height: v.height, frameCount: v.frameCount, frames: v.frames };
   }
   const ffmpeg = options.ffmpegPath ?? "ffmpeg";

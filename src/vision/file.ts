@@ -30,7 +30,8 @@ export async function readImageFile(file: string, options: ReadImageOptions = {}
   const { fs } = await nodeModules("readImageFile", "in a browser pass the bytes to decodeImage, or canvas ImageData");
   const e = extensionOf(file);
   if (REFUSED_IMAGE[e]) throw Object.assign(new Error(`readImageFile: ${file}: ${REFUSED_IMAGE[e]}`), { exitCode: 3 });
-  const bytes = await readMediaFile("readImageFile", file, fs);
+  // no image file within maxPixels needs more than 8 bytes a pixel (16-bit RGBA, stored), and 1 MiB of metadata
+  const bytes = await readMediaFile("readImageFile", file, fs, () => (options.maxPixels ?? limits.maxPixels) * 8 + (1 << 20));
   if (isPng(bytes) || isJpegBytes(bytes) || !FFMPEG_IMAGE[e]) return decodeImage(bytes, options);
   const format = FFMPEG_IMAGE[e];
   const maxPixels = options.maxPixels ?? limits.maxPixels;
