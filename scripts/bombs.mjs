@@ -1,4 +1,4 @@
-// The hostile inputs of issue 12 (each at most 10 MB), each decoded or loaded in a fresh Node process at the default
+// The hostile inputs of issues 12 and 24 (each at most 10 MB), each decoded or loaded in a fresh Node process at the default
 // limits, with its wall time and peak resident memory.  Prints a table and the worst case; exits 1 if any input takes
 // more than 10 s or 1 GB.  `node scripts/bombs.mjs` (after npm run build); test/hostile.test.ts runs it.
 import { execFileSync } from "node:child_process";
@@ -68,6 +68,76 @@ const BOMBS = {
     writeFileSync(join(d, "huge.y4m"), new TextEncoder().encode("YUV4MPEG2 W8192 H8192 F25:1 C420jpeg\nFRAME\n"));
     const { indexFolder } = await import(new URL("../dist/cli/indexer.js", import.meta.url).href);
     await indexFolder(d, { progress: false, warn: () => undefined });
+  },
+  async "tokenizer.json Split/Replace patterns that backtrack exponentially, on 44 and 10,000 characters"(pm) {
+    const base = { version: "1.0", normalizer: null, post_processor: null, decoder: null, added_tokens: [], model: { type: "WordLevel", vocab: { "[UNK]": 0 }, unk_token: "[UNK]" } };
+    for (const [pattern, c] of [["(a+)+$", "a"], ["(\\s*\\w*)*!", "a"], ["(x+x+)+y", "x"]]) {
+      const split = pm.Tokenizer.fromJSON({ ...base, pre_tokenizer: { type: "Split", pattern: { Regex: pattern }, behavior: "Isolated", invert: false } });
+      const replace = pm.Tokenizer.fromJSON({ ...base, pre_tokenizer: null, normalizer: { type: "Replace", pattern: { Regex: pattern }, content: "" } });
+      for (const text of [c.repeat(43) + "!", c.repeat(10_000) + "!"]) { split.encode(text); replace.encode(text); }
+    }
+  },
+  async "Hugging Face folders: 1e9 projection, 1e6 layers, 16000 crop, 250,000-name weight_map, /dev/zero weights"(pm) {
+    const { mkdtempSync, writeFileSync, readFileSync, unlinkSync, symlinkSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { writeHFClipFolder, HF_CLIP_CONFIGS } = await import("../test/harness/hf-clip.mjs");
+    const root = mkdtempSync(join(tmpdir(), "pm-bomb-hf-"));
+    const cfg = HF_CLIP_CONFIGS.small.config;
+    const edits = {
+      projection: (d) => writeFileSync(join(d, "config.json"), JSON.stringify({ ...cfg, projection_dim: 1e9 })),
+      layers: (d) => writeFileSync(join(d, "config.json"), JSON.stringify({ ...cfg, text_config: { ...cfg.text_config, num_hidden_layers: 1e6 } })),
+      wide: (d) => writeFileSync(join(d, "config.json"), JSON.stringify({ ...cfg, text_config: { ...cfg.text_config, hidden_size: 65536, num_attention_heads: 1 } })),
+      crop: (d) => { const p = JSON.parse(readFileSync(join(d, "preprocessor_config.json"), "utf8")); writeFileSync(join(d, "preprocessor_config.json"), JSON.stringify({ ...p, crop_size: 16000, size: { shortest_edge: 20000 } })); },
+      zero: (d) => { unlinkSync(join(d, "model.safetensors")); symlinkSync("/dev/zero", join(d, "model.safetensors")); },
+    };
+    for (const [name, edit] of Object.entries(edits)) {
+      const d = writeHFClipFolder(join(root, name), "small");
+      edit(d);
+      try { await pm.loadPretrained(d); } catch { /* refused */ }
+    }
+    const d = writeHFClipFolder(join(root, "index"), "small", { shards: 2 });
+    const idx = JSON.parse(readFileSync(join(d, "model.safetensors.index.json"), "utf8"));
+    for (let i = 0; i < 250_000; i++) idx.weight_map[`extra.${i}`] = "model-00001-of-00002.safetensors";
+    writeFileSync(join(d, "model.safetensors.index.json"), JSON.stringify(idx));
+    try { await pm.loadPretrained(d); } catch { /* refused */ }
+  },
+  async "beam 99 over 230 s of speech (a 10 MB WAV), then beam 20"(pm) {
+    const { readFileSync } = await import("node:fs");
+    const asr = await pm.loadPretrained("asr-words");
+    const w = pm.decodeWav(readFileSync(new URL("../test/fixtures/speech/0000.wav", import.meta.url)));
+    const n = 230 * w.sampleRate, x = new Float32Array(n);
+    for (let i = 0; i < n; i++) x[i] = w.channels[0][i % w.channels[0].length];
+    const wav = pm.encodeWav([x], w.sampleRate);
+    if (wav.length > 10 << 20) throw new Error(`bomb input is ${wav.length} bytes, more than 10 MB`);
+    for (const beamWidth of [99, 20]) {
+      try { asr.transcribe(wav, { beamWidth }); } catch (e) { if (!/more search than one call may ask/.test(e.message)) throw e; }
+    }
+  },
+  async "JSON bodies: 10 MB of a million keys, and 10,000 levels deep"(pm) {
+    const { checkJsonShape } = await import(new URL("../dist/server/json-shape.js", import.meta.url).href);
+    const keys = "{" + Array.from({ length: 900_000 }, (_, i) => `"k${i}":0`).join(",") + "}";
+    const deep = `{"m":${"{\"a\":".repeat(10_000)}1${"}".repeat(10_000)}}`;
+    for (const body of [keys, deep]) { try { checkJsonShape(body); JSON.parse(body); } catch { /* refused before parsing */ } }
+    void pm;
+  },
+  async "file-store logs: a flipped bit mid-log and a huge length field (8 MB each)"(pm) {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { FileStore } = await import(new URL("../dist/app/file-store.js", import.meta.url).href);
+    for (const damage of ["bit", "length"]) {
+      const base = join(mkdtempSync(join(tmpdir(), "pm-bomb-log-")), "image");
+      const s = await FileStore.open(base, 512, { compactMinBytes: 1 << 30 });
+      for (let i = 0; i < 4000; i++) await s.upsert([{ id: `i${i}`, modality: "image", embedding: Float32Array.from({ length: 512 }, (_, j) => Math.sin(i + j)), metadata: {} }]);
+      await s.close();
+      const log = `${base}.1.log`, b = readFileSync(log);
+      if (damage === "bit") b[b.length >> 1] ^= 4; else b.writeUInt32LE(0xfffffff0, 0);
+      writeFileSync(log, b);
+      try { await FileStore.open(base, 512, { readOnly: true }); } catch { /* refused, naming the byte */ }
+      const r = await FileStore.open(base, 512, { salvage: true });
+      await r.close();
+    }
   },
 };
 

@@ -476,7 +476,7 @@ describe("polymodal serve", () => {
     try {
       const r = await fetch(`${s2.url}/v1/transcribe?beam=99`, { method: "POST", body: long(340) as BodyInit, headers: { "content-type": "audio/wav" } });
       const j = await r.json();
-      expect([r.status, j.message]).toEqual([400, expect.stringMatching(/beam 99 on 340\.0 s of audio is more search than one request may ask \(\d+ steps, limit 30000000\); use beam \d+ or less/)]);
+      expect([r.status, j.message]).toEqual([400, expect.stringMatching(/beam 99 on 340\.0 s of audio is more search than one call may ask \(\d+ steps, limit 16000000: options\.maxBeamWork\); use beam \d+ or less/)]);
     } finally {
       await s2.stop();
     }

@@ -86,6 +86,9 @@ const HIGH_BAND_HZ = 5000;
  * const asr = SpeechRecognizer.fromCard(await (await fetch("models/asr-words.json")).json(), await get("models/asr-words.safetensors"));
  * asr.transcribe(await get("speech.wav")).text; // "on nine up"
  */
+/** The default bound on one transcription's beam search: frames x beam x candidate tokens (about 7 s of a core). */
+export const MAX_BEAM_WORK = 16_000_000;
+
 export class SpeechRecognizer {
   readonly mel: MelSpectrogram;
   constructor(readonly model: SpeechRecognitionModel, readonly card: SpeechCard) {
@@ -125,11 +128,13 @@ export class SpeechRecognizer {
 
   /**
    * Greedy CTC (the reference design's decode_greedy), or prefix beam search with { beamWidth } (its time linear
-   * in the audio; { maxBeamWork } refuses a search of more frames x beam x candidates than that).  Audio without
+   * in the audio; a search of more than { maxBeamWork } frames x beam x candidates, default 16 million, about 7 s
+   * of a core, is refused naming the beam that fits).  Audio without
    * speech (silence, noise: see voice-activity.ts) gives an empty transcript unless { vad: false }.  Warnings say
    * when the audio lacks the band the model was trained on (8 kHz telephone audio: expect many more errors).
    */
   transcribe(input: AudioInput, options: { beamWidth?: number; vad?: boolean; maxBeamWork?: number } = {}): Transcript {
+    const maxBeamWork = options.maxBeamWork ?? MAX_BEAM_WORK;
     const f = this.card.features;
     const { wave, sourceRate } = audioIn("SpeechRecognizer.transcribe", input, f.sampleRate, f.nFft);
     const duration = wave.length / f.sampleRate;
@@ -146,13 +151,13 @@ export class SpeechRecognizer {
     }
     const lp = this.model.forward(this.normalised(mel));
     const beam = options.beamWidth !== undefined && options.beamWidth > 1;
-    if (beam && options.maxBeamWork !== undefined) {
-      // the search's work: frames x beam x candidate tokens per beam (a service bounds what one request may ask)
+    if (beam) {
+      // the search's work: frames x beam x candidate tokens per beam, bounded so one call costs seconds, not minutes
       const [, T, V] = lp.shape, work = T * options.beamWidth! * Math.min(V, options.beamWidth!);
-      if (work > options.maxBeamWork) {
+      if (work > maxBeamWork) {
         let fit = 1;
-        while (fit < options.beamWidth! && T * (fit + 1) * Math.min(V, fit + 1) <= options.maxBeamWork) fit++;
-        throw new Error(`beam ${options.beamWidth} on ${duration.toFixed(1)} s of audio is more search than one request may ask (${work} steps, limit ${options.maxBeamWork}); use beam ${fit} or less, or shorter audio`);
+        while (fit < options.beamWidth! && T * (fit + 1) * Math.min(V, fit + 1) <= maxBeamWork) fit++;
+        throw new Error(`beam ${options.beamWidth} on ${duration.toFixed(1)} s of audio is more search than one call may ask (${work} steps, limit ${maxBeamWork}: options.maxBeamWork); use beam ${fit} or less, or shorter audio`);
       }
     }
     const tokens = beam ? ctcBeamSearch(lp, { beamWidth: options.beamWidth })[0][0].tokens : ctcGreedyDecode(lp)[0];
