@@ -468,8 +468,16 @@ describe("polymodal serve", () => {
       for (let i = 0; i < 1000 && (await (await fetch(`${s.url}/readyz`)).json()).restarting !== 0; i++) await new Promise((res) => setTimeout(res, 20));
       expect((await (await fetch(`${s.url}/readyz`)).json())).toMatchObject({ ready: true, workers: 1, restarting: 0 });
       expect((await raw(readFileSync(join(root, "test/fixtures/speech/0000.wav")), 1)).status).toBe(200);
-    } finally {
+      // SIGTERM while such work runs: the service exits 0 within its deadline and the second's grace, not when the
+      // search would have ended
+      const pending = raw(long(240), 40).then((x) => x.status, () => 0);
+      await new Promise((res) => setTimeout(res, 200));
+      const t1 = performance.now();
       expect(await s.stop()).toBe(0);
+      expect(performance.now() - t1).toBeLessThan(4000);
+      expect(await pending).toBe(504);
+    } finally {
+      await s.stop();
     }
     // beam 99 over a 15 MB WAV (340 s): refused at once with the beam that would fit (it took 335 s for 240 s before)
     const s2 = await startServe(["--workers", "1", "--max-body-mb", "32"]);
