@@ -82,6 +82,24 @@ describe("polymodal CLI", () => {
     expect(Math.hypot(...x.embedding)).toBeCloseTo(1, 5);
   }, 60_000);
 
+  it("embed gives a photo the library's bits for its bytes (a large JPEG decoded at reduced scale, as the service does)", async () => {
+    const { default: encodeJpeg } = await import("jpeg-js/lib/encoder.js");
+    const { init, loadPretrained } = await import("../src/index.js");
+    const W = 1600, H = 1200, data = new Uint8Array(W * H * 4);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+      const i = (y * W + x) * 4;
+      data[i] = (x * 255) / W; data[i + 1] = (y * 255) / H; data[i + 2] = ((x ^ y) & 64) ? 200 : 40; data[i + 3] = 255;
+    }
+    const bytes = new Uint8Array(encodeJpeg({ data, width: W, height: H }, 90).data);
+    const file = join(tmp, "photo-large.jpg");
+    writeFileSync(file, bytes);
+    const e = JSON.parse(cli("embed", file).out);
+    await init();
+    const clip = await loadPretrained("clip-scenes");
+    const lib = clip.embedImages([bytes])[0];
+    expect(Buffer.from(Float32Array.from(e.embedding).buffer).equals(Buffer.from(lib.buffer, lib.byteOffset, lib.byteLength))).toBe(true);
+  }, 60_000);
+
   it("exports a shipped model as ONNX that onnxruntime-web runs to the same log-probabilities", async () => {
     const path = join(tmp, "asr.onnx");
     const r = cli("export", "asr-words", path);

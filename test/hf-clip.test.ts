@@ -241,6 +241,16 @@ describe("polymodal index / search --model <Hugging Face folder>", () => {
     const other = cli("search", "a photo of a cat", "--index", join(coll, ".polymodal"));
     expect(other.code).toBe(1);
     expect(other.err).toMatch(/small@[0-9a-f]{16}.*clip-scenes@|clip-scenes@.*small@[0-9a-f]{16}/);
+    // a model folder that cannot load stops the run (exit 1, naming why) and writes no index
+    const broken = join(tmp, "broken-model");
+    writeHFClipFolder(broken, "small");
+    unlinkSync(join(broken, "tokenizer.json"));
+    const fresh = join(tmp, "photos-2");
+    mkdirSync(fresh, { recursive: true });
+    writeFileSync(join(fresh, "p.png"), encodePng(imgs[0]));
+    const bad = cli("index", fresh, "--model", broken, "--quiet");
+    expect([bad.code, bad.err]).toEqual([1, expect.stringMatching(/cannot load the clip-scenes model for the image files: .*has no tokenizer\.json/)]);
+    expect(existsSync(join(fresh, ".polymodal", "manifest.json"))).toBe(false);
   }, 120_000);
 });
 

@@ -1,5 +1,5 @@
 // The shipped (or --models) models, loaded once, lazily (a search by text needs no audio model).
-import { readImageFile } from "../vision/file.js";
+import { readImageInput } from "../vision/file.js";
 import { readAudioFile } from "../audio/file.js";
 import { downmix } from "../audio/wav.js";
 import { fileURLToPath } from "node:url";
@@ -43,7 +43,9 @@ export class Models {
 
   /** One file -> its embedding in its modality's space. */
   async embedFile(file: string, modality: Modality): Promise<Float32Array> {
-    if (modality === "image") return (await this.clip()).embedImages([await readImageFile(file, { ffmpegPath: this.ffmpegPath })])[0];
+    // a PNG/JPEG goes in as its bytes, as the library's and the service's inputs do: the same bits from every entry
+    // point (and a 12 MP JPEG decoded at reduced scale, not in full)
+    if (modality === "image") return (await this.clip()).embedImages([await readImageInput(file, { ffmpegPath: this.ffmpegPath })])[0];
     if (modality === "audio") return (await this.audio()).embed(await this.readAudio(file));
     const vt = await this.video();
     const { frames } = await readVideoFile(file, { numFrames: vt.processor.numFrames, ffmpegPath: this.ffmpegPath });

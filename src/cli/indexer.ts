@@ -122,8 +122,16 @@ async function dryRun(root: string, indexDir: string, options: IndexFolderOption
 
 async function indexInto(coll: Collection, root: string, indexDir: string, models: Models, options: IndexFolderOptions, t0: number): Promise<IndexReport> {
   const { pending, gone, unreadable, unchanged, ignored, notMedia } = scan(root, indexDir, coll.files);
-  // before any work: every space the new files go to must hold embeddings of these models' version
-  for (const mod of new Set(pending.map((f) => f.mod))) await coll.checkVersion(mod, models.version(MODEL_FOR[mod]), true);
+  // before any work: every model the new files need loads (a broken --model folder stops the run, rather than
+  // listing every file as unreadable), and every space they go to holds embeddings of these models' version
+  for (const mod of new Set(pending.map((f) => f.mod))) {
+    try {
+      await models.dim(mod);
+    } catch (e) {
+      throw new Error(`cannot load the ${MODEL_FOR[mod]} model for the ${mod} files: ${(e as Error).message}`);
+    }
+    await coll.checkVersion(mod, models.version(MODEL_FOR[mod]), true);
+  }
   const bar = options.progress === false ? null : new Progress(pending.length, "indexing");
   const warn = options.warn ?? ((m: string) => (bar ? bar.log(`warning: ${m}`) : process.stderr.write(`warning: ${m}\n`)));
   for (const u of unreadable) warn(`skipped ${shown(relative(root, u.path) || u.path)}: ${u.why}`);

@@ -27,12 +27,22 @@ export interface ReadImageOptions extends ImageLimits {
  * const [embedding] = clip.embedImages([img]);
  */
 export async function readImageFile(file: string, options: ReadImageOptions = {}): Promise<DecodedImage> {
+  const input = await readImageInput(file, options);
+  return input instanceof Uint8Array ? decodeImage(input, options) : input;
+}
+
+/**
+ * An image file as an image processor's input: a PNG or JPEG file's own bytes (so the processor decodes it as it does
+ * bytes from anywhere else: a large JPEG at reduced scale in the DCT domain where its resize allows, and the same
+ * bits as the library and the service give for those bytes), any other format decoded through ffmpeg.
+ */
+export async function readImageInput(file: string, options: ReadImageOptions = {}): Promise<Uint8Array | DecodedImage> {
   const { fs } = await nodeModules("readImageFile", "in a browser pass the bytes to decodeImage, or canvas ImageData");
   const e = extensionOf(file);
   if (REFUSED_IMAGE[e]) throw Object.assign(new Error(`readImageFile: ${file}: ${REFUSED_IMAGE[e]}`), { exitCode: 3 });
   // no image file within maxPixels needs more than 8 bytes a pixel (16-bit RGBA, stored), and 1 MiB of metadata
   const bytes = await readMediaFile("readImageFile", file, fs, () => (options.maxPixels ?? limits.maxPixels) * 8 + (1 << 20));
-  if (isPng(bytes) || isJpegBytes(bytes) || !FFMPEG_IMAGE[e]) return decodeImage(bytes, options);
+  if (isPng(bytes) || isJpegBytes(bytes) || !FFMPEG_IMAGE[e]) return bytes;
   const format = FFMPEG_IMAGE[e];
   const maxPixels = options.maxPixels ?? limits.maxPixels;
   const out = await runFfmpeg({
