@@ -90,10 +90,15 @@ describe("installed package", () => {
     // the README's code quick starts run as written against the installed package (file paths from the repo root)
     const blocks = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
     expect(blocks.length).toBeGreaterThanOrEqual(2);
-    blocks.forEach((code, i) => {
+    // ... and print what the README says they do
+    const printed = blocks.map((code, i) => {
       writeFileSync(join(app, `quickstart${i}.mjs`), code);
-      expect(() => execFileSync("node", [join(app, `quickstart${i}.mjs`)], { cwd: root, stdio: "pipe" }), `README quick start ${i + 1}`).not.toThrow();
+      return execFileSync("node", [join(app, `quickstart${i}.mjs`)], { cwd: root, stdio: "pipe" }).toString();
     });
+    const said = JSON.parse(readFileSync(join(root, "test/fixtures/speech/transcripts.json"), "utf8"))[0].text;
+    expect(printed[0].split("\n")[0]).toBe(said); // the transcript of 0000.wav
+    expect(printed[0]).toMatch(/\[\s*\{\s*itemId: 'test\/fixtures\/images\/(rgb|palette)\.png',\s*score: -?0\.\d+,\s*modality: 'image',\s*metadata: \{\}\s*\}\s*\]/); // one hit
+    expect(printed[1]).toMatch(/^\[ 1, 64 \]\n\[ 0\.0900305\d*, 0\.2447284\d*, 0\.6652409\d* \]\n$/); // torch.softmax([1, 2, 3])
   }, 120_000);
 
   it("installs from git: npm install git+file://<repo> builds dist/ (the prepare script) and runs", () => {

@@ -73,7 +73,8 @@ describe("safetensors", () => {
     });
     let s = 12345;
     const rnd = (n: number): number => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return s % n; };
-    let errors = 0, ok = 0;
+    // per mode (truncated, data bytes changed, header bytes changed): how many loaded and how many were refused
+    const ok = [0, 0, 0], errors = [0, 0, 0];
     for (let iter = 0; iter < 3000; iter++) {
       let b = good.slice();
       const mode = rnd(3);
@@ -82,15 +83,22 @@ describe("safetensors", () => {
       else b[rnd(Math.min(b.length, 8 + 200))] = rnd(256); // header bytes
       try {
         const t = loadSafetensors(b);
-        for (const v of Object.values(t)) expect(v).toBeInstanceOf(Tensor);
-        ok++;
+        let bytes = 0;
+        for (const v of Object.values(t)) {
+          expect(v).toBeInstanceOf(Tensor);
+          expect(v.size).toBe(v.shape.reduce((x, y) => x * y, 1));
+          bytes += v.size * 4;
+        }
+        expect(bytes).toBeLessThanOrEqual(b.length); // nothing read from beyond the file
+        ok[mode]++;
       } catch (e) {
         expect(e).toBeInstanceOf(Error);
         expect((e as Error).message).toMatch(/^loadSafetensors: /);
-        errors++;
+        errors[mode]++;
       }
     }
-    expect(errors).toBeGreaterThan(100);
-    expect(ok + errors).toBe(3000);
+    expect(ok[0]).toBe(0); // every truncated file is refused: its last tensor's bytes are missing
+    expect(errors[0]).toBeGreaterThan(900);
+    expect(errors[2]).toBeGreaterThan(100); // a changed header byte mostly breaks its JSON or its numbers
   });
 });

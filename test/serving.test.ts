@@ -181,6 +181,20 @@ describe("MultimodalServingPipeline", () => {
     expect(m.p95LatencyMs).toBeLessThanOrEqual(m.p99LatencyMs);
     expect(() => p.processSingle(imageReq(0))).toThrow(/get\(\) is async; use submit/);
     expect(() => new MultimodalServingPipeline(clip.model, { cache, cacheSize: 3 })).toThrow(/not both/);
+    // the window: 50 slow answers (a cache that takes 300 ms), then 4,096 quick ones (hits, 32 at a time) push them out
+    let slowGets = 50;
+    const timed: ServingCache = {
+      async get(k) { if (slowGets > 0) { slowGets--; await new Promise((r) => setTimeout(r, 300)); } return store.get(k) as any; },
+      async set(k, v) { store.set(k, v); },
+    };
+    const w = new MultimodalServingPipeline(clip.model, { batchSize: 4, maxWaitMs: 1, preprocessors: s, cache: timed });
+    await Promise.all(Array.from({ length: 50 }, () => w.submit({ ...imageReq(1), requestId: "slow" })));
+    expect(w.getMetrics().p50LatencyMs).toBeGreaterThanOrEqual(299);
+    for (let i = 0; i < 4096; i += 32) await Promise.all(Array.from({ length: 32 }, () => w.submit({ ...imageReq(1), requestId: "quick" })));
+    const after = w.getMetrics();
+    expect(after.totalRequests).toBe(4146);
+    expect(after.p99LatencyMs).toBeLessThan(299); // every slow answer has left the window
+    expect(after.avgLatencyMs).toBeGreaterThanOrEqual((50 * 299) / 4146); // the running mean still counts them all
   });
 
   it("runs inside a worker thread (RemoteServingPipeline <-> exposeServingPipeline) with the same bits", async () => {

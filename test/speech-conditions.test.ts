@@ -23,17 +23,18 @@ const speech16k = (file: string): Float32Array => {
 };
 
 /** Word error rate over the list, each utterance given as WAV bytes made by `wav`; the errors listed for a failure. */
-function werOf(wav: (it: (typeof list)[number]) => Uint8Array): { wer: number; wrong: string[] } {
+function werOf(wav: (it: (typeof list)[number]) => Uint8Array): { wer: number; wrong: string[]; warnings: string[][] } {
   let errs = 0, words = 0;
-  const wrong: string[] = [];
+  const wrong: string[] = [], warnings: string[][] = [];
   for (const it of list) {
-    const ref = it.text.split(" "), hyp = asr.transcribe(wav(it)).words;
+    const t = asr.transcribe(wav(it)), ref = it.text.split(" "), hyp = t.words;
+    warnings.push(t.warnings);
     const e = wordErrors(ref, hyp);
     if (e) wrong.push(`${it.file}: "${it.text}" -> "${hyp.join(" ")}"`);
     errs += e;
     words += ref.length;
   }
-  return { wer: errs / words, wrong };
+  return { wer: errs / words, wrong, warnings };
 }
 
 describe("asr-words in real listening conditions (40 held-out-voice utterances, 129 words)", () => {
@@ -45,6 +46,8 @@ describe("asr-words in real listening conditions (40 held-out-voice utterances, 
   it("8 kHz recordings (the telephone band): WER <= 15%, each with its bandwidth warning", () => {
     const r = werOf((it) => encodeWav([rs(speech16k(it.file), 16000, 8000)], 8000, { format: "float32" }));
     expect(r.wer, r.wrong.join("\n")).toBeLessThanOrEqual(0.15);
+    expect(r.warnings).toHaveLength(40);
+    for (const w of r.warnings) expect(w).toEqual([expect.stringMatching(/recorded at 8000 Hz; the model was trained on 16000 Hz audio, so nothing above 4000 Hz is there/)]);
   });
 
   for (const [kind, noise] of [["white", white], ["pink", pink]] as const) {
