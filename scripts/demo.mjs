@@ -37,10 +37,10 @@ console.log(`1. sample collection: ${Object.keys(truth.images).length} scenes (P
 t0 = performance.now();
 const models = new Models();
 const report = await indexFolder(dir, { models, progress: !!process.stderr.isTTY, warn: (m) => console.log(`   warning: ${m}`) });
-console.log(`2. indexed with the shipped models (clip-scenes, audio-events, video-text): ${report.counts.image} images, ${report.counts.audio} sounds, ` +
+console.log(`2. indexed with the shipped models (clip-scenes, audio-events, video-text): ${report.counts.image} images, ${report.counts.audio} audio files (sound events and speech), ` +
   `${report.counts.video + 0} videos -> demo-data/.polymodal  [${ms(t0)}]`);
 console.log(`   the same from a shell: npx polymodal index demo-data && npx polymodal search "two small red circles on the left" --index demo-data/.polymodal`);
-const coll = await Collection.open(report.indexDir, null);
+const coll = await Collection.open(report.indexDir, null, { readOnly: true }); // read only: no writer lock held
 const ix = (space) => coll.stores.get(space).index; // the file stores' in-process MultimodalIndex, searched directly
 const clip = await models.clip(), sounds = await models.audio(), vt = await models.video();
 

@@ -259,6 +259,6 @@ describe("files: nothing left behind, nothing dropped silently", () => {
     expect([tight.code, tight.err]).toEqual([1, expect.stringMatching(/exceeds the limit of 100 \(limits\.maxPixels\)/)]);
     expect(cli("embed", img, "--max-pixels=100000000").code).toBe(0);
     const wav = join(root, "test/fixtures/audio/speech_44k.wav"); // 1.5 s
-    expect(cli("transcribe", wav, "--max-seconds", "1").err).toMatch(/exceeds the limit of 1 s \(limits\.maxSeconds\)/);
+    expect(cli("transcribe", wav, "--max-seconds", "1").err).toMatch(/exceeds the limit of 1 s \(limits\.maxAudioSeconds, or the maxSeconds option\)/);
   }, 60_000);
 });

@@ -311,7 +311,7 @@ describe("WAV: limits from the header", () => {
     // 2 hours at 16 kHz mono (230 MB): refused from the header; allowed when the caller raises the limit
     const t0 = performance.now();
     const long = withHeader(16000, 1, 16000 * 2 * 7200);
-    expect(() => decodeWav(long)).toThrow(/7200\.0 s of audio exceeds the limit of 3600 s \(limits\.maxSeconds\)/);
+    expect(() => decodeWav(long)).toThrow(/7200\.0 s of audio exceeds the limit of 3600 s \(limits\.maxAudioSeconds, or the maxSeconds option\)/);
     expect(performance.now() - t0).toBeLessThan(3000);
     expect(decodeWav(withHeader(16000, 1, 3200), { maxSeconds: 1 }).channels[0].length).toBe(1600);
     expect(decodeWav(withHeader(4, 1, 8), { minSampleRate: 1 }).sampleRate).toBe(4);
@@ -385,7 +385,7 @@ describe("video: limits from the header", () => {
     if (!ffmpeg) return;
     execFileSync("ffmpeg", ["-v", "error", "-y", "-i", pj(d, "small.y4m"), "-c:v", "ffv1", pj(d, "small.mkv")]);
     await expect(readVideoFile(pj(d, "small.mkv"), { limits: { maxPixels: 1000 } })).rejects.toThrow(/frames of 64x48 exceed the limit of 1000 pixels \(limits\.maxPixels\)/);
-    await expect(readVideoFile(pj(d, "small.mkv"), { numFrames: 4, limits: { maxBytes: 10_000 } })).rejects.toThrow(/4 frames of 64x48 need 36864 bytes, more than the limit of 10000 \(limits\.maxBytes\)/);
+    await expect(readVideoFile(pj(d, "small.mkv"), { numFrames: 4, limits: { maxBytes: 10_000 } })).rejects.toThrow(/4 frames of 64x48 need 36864 bytes, more than the limit of 10000 \(limits\.maxVideoBytes\)/);
     expect((await readVideoFile(pj(d, "small.mkv"), { numFrames: 2 })).frames).toHaveLength(2);
   }, 60_000);
 });

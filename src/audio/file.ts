@@ -76,7 +76,7 @@ export async function readAudioFile(file: string, options: ReadAudioOptions = {}
   if (!(rate > 0) || !(ch > 0)) throw Object.assign(new Error(`readAudioFile: ${file} has no audio stream ffmpeg can read (${format})`), { exitCode: 3 });
   if (rate < lim.minSampleRate || rate > lim.maxSampleRate) throw new Error(`readAudioFile: ${file}: sample rate ${rate} Hz is outside ${lim.minSampleRate}..${lim.maxSampleRate} Hz (limits.minSampleRate / maxSampleRate)`);
   if (ch > lim.maxChannels) throw new Error(`readAudioFile: ${file}: ${ch} channels exceed the limit of ${lim.maxChannels} (limits.maxChannels)`);
-  if (seconds > lim.maxSeconds) throw new Error(`readAudioFile: ${file}: ${seconds.toFixed(1)} s exceeds the limit of ${lim.maxSeconds} s (limits.maxSeconds)`);
+  if (seconds > lim.maxSeconds) throw new Error(`readAudioFile: ${file}: ${seconds.toFixed(1)} s exceeds the limit of ${lim.maxSeconds} s (limits.maxAudioSeconds, or the maxSeconds option)`);
   // the byte budget holds even when the container's duration lies
   const maxBytes = Math.ceil(lim.maxSeconds * rate) * ch * 4;
   const raw = await runFfmpeg({

@@ -80,7 +80,7 @@ export function decodeWav(bytes: Uint8Array | ArrayBuffer, options: AudioLimits 
   const bps = bits / 8;
   if (align !== bps * channels) bad(`block align ${align} does not match ${channels} channel(s) of ${bits} bits`);
   const frames = Math.floor(data.len / align);
-  if (frames / rate > lim.maxSeconds) bad(`${(frames / rate).toFixed(1)} s of audio exceeds the limit of ${lim.maxSeconds} s (limits.maxSeconds)`);
+  if (frames / rate > lim.maxSeconds) bad(`${(frames / rate).toFixed(1)} s of audio exceeds the limit of ${lim.maxSeconds} s (limits.maxAudioSeconds, or the maxSeconds option)`);
   const out = Array.from({ length: channels }, () => new Float32Array(frames));
   let p = data.off;
   for (let i = 0; i < frames; i++) {

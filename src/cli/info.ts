@@ -18,7 +18,8 @@ export async function info(modelsDir: string | undefined, json: boolean): Promis
     const sd = loadSafetensors(readFileSync(w));
     const params = Object.values(sd).reduce((n, t) => n + t.size, 0);
     const measured = card.metrics_polymodal ? "through polymodal" : "in PyTorch (the tests check polymodal reproduces them)";
-    return [{ name, model: card.model, params, bytes: st.size, measured, metrics: card.metrics_polymodal ?? card.metrics_pytorch ?? {}, int8: card.metrics_polymodal_int8 ?? null }];
+    // the cards say "seed architecture" (their stamps hash them, so they stay as written): users know it as the reference design
+    return [{ name, model: String(card.model).replace("seed architecture", "the reference design"), params, bytes: st.size, measured, metrics: card.metrics_polymodal ?? card.metrics_pytorch ?? {}, int8: card.metrics_polymodal_int8 ?? null }];
   });
   const wasmBytes = kernelModuleBytes();
   const simd = WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]));

@@ -97,12 +97,12 @@ export async function runFfmpeg(o: FfmpegRun): Promise<Uint8Array> {
     const p = cp.spawn(o.exe, o.args, { stdio: ["ignore", "pipe", "pipe"] });
     let got = 0, done = false;
     const fail = (e: Error): void => { if (!done) { done = true; reject(e); } };
-    const timer = setTimeout(() => { p.kill("SIGKILL"); fail(new Error(`${o.who}: ${o.what} took longer than ${o.timeoutMs} ms (limits.timeoutMs)`)); }, o.timeoutMs);
+    const timer = setTimeout(() => { p.kill("SIGKILL"); fail(new Error(`${o.who}: ${o.what} took longer than ${o.timeoutMs} ms (limits.videoTimeoutMs, or the timeoutMs option)`)); }, o.timeoutMs);
     p.on("close", () => clearTimeout(timer));
     const out: Uint8Array[] = [], err: Uint8Array[] = [];
     p.stdout.on("data", (d: Uint8Array) => {
       got += d.length;
-      if (got > maxBytes) { p.kill("SIGKILL"); fail(new Error(`${o.who}: ${o.what} produced more than ${maxBytes} bytes (limits.maxBytes)`)); return; }
+      if (got > maxBytes) { p.kill("SIGKILL"); fail(new Error(`${o.who}: ${o.what} produced more than ${maxBytes} bytes (its output budget, set by the limits on what it decodes)`)); return; }
       out.push(d);
     });
     p.stderr.on("data", (d: Uint8Array) => err.push(d));

@@ -82,7 +82,7 @@ export async function readVideoFile(file: string, options: ReadVideoOptions = {}
   const uniq = [...new Set(want)];
   const n = s.width * s.height * 3;
   const need = uniq.length * n;
-  if (need > lim.maxBytes) throw new Error(`readVideoFile: ${file}: ${uniq.length} frames of ${s.width}x${s.height} need ${need} bytes, more than the limit of ${lim.maxBytes} (limits.maxBytes)`);
+  if (need > lim.maxBytes) throw new Error(`readVideoFile: ${file}: ${uniq.length} frames of ${s.width}x${s.height} need ${need} bytes, more than the limit of ${lim.maxBytes} (limits.maxVideoBytes)`);
   const rate = (r: unknown): number => { const [a, b] = String(r).split("/").map(Number); return a > 0 && b > 0 ? a / b : 0; };
   const fps = rate(s.avg_frame_rate), seconds = Number(s.duration ?? probe.format?.duration);
   const constantRate = fps > 0 && s.avg_frame_rate === s.r_frame_rate;
