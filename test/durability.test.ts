@@ -274,6 +274,26 @@ describe("a reader follows the writer", () => {
   });
 });
 
+describe("version stamps", () => {
+  it("a store that cannot take its stamp fails with that error, never as a version mismatch (it would be a 409)", async () => {
+    const { VersionMismatchError } = await import("../src/app/version.js");
+    const dir = join(tmp, "coll-stamp");
+    const c = await Collection.open(dir, { root: dir, kind: "flat" });
+    const st = await c.store("image", DIM);
+    await st.close(); // every write now fails
+    const e = await c.checkVersion("image", "clip@1", true).catch((x) => x);
+    expect(e).not.toBeInstanceOf(VersionMismatchError);
+    expect(e.message).toMatch(/is closed/);
+    await c.save();
+    await c.close();
+    const d = await Collection.open(dir, null);
+    await d.checkVersion("image", "clip@1", true);
+    await expect(d.checkVersion("image", "clip@2")).rejects.toThrow(VersionMismatchError);
+    await expect(d.checkVersion("image", "clip@2")).rejects.toThrow(/the image index in .* was built by clip@1, and the models here are clip@2/);
+    await d.close();
+  });
+});
+
 describe("the writer lock", () => {
   const lockFile = (d: string): string => join(d, "index.lock");
   const startOf = (pid: number): string => { const s = readFileSync(`/proc/${pid}/stat`, "utf8"); return s.slice(s.lastIndexOf(")") + 2).split(" ")[19]; };

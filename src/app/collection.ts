@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { IndexKind } from "../retrieval/multimodal-index.js";
-import { checkVersion, type EmbeddingStore } from "../retrieval/embedding-store.js";
+import type { EmbeddingStore } from "../retrieval/embedding-store.js";
 import { FileStore } from "./file-store.js";
 import { lockIndex } from "./lock.js";
 import { LanceStore } from "./lance-store.js";
@@ -200,12 +200,13 @@ export class Collection {
     const st = this.stores.get(space);
     if (!st) return;
     // a version-1 manifest's stamp, where a reader could not move it into the store
-    const legacy = st.version() === null ? this.manifest.versions?.[space] : undefined;
-    const target: Pick<EmbeddingStore, "version" | "setVersion"> = legacy ? { version: () => legacy, setVersion: async () => {} } : st;
-    try {
-      await checkVersion(target as EmbeddingStore, version, adopt && !this.readOnly, `the ${space} index in ${this.dir ?? this.manifest.store}`);
-    } catch (e) {
-      throw new VersionMismatchError((e as Error).message.replace(/ holds embeddings of (\S+), and these are /, " was built by $1, and the models here are "));
+    const have = st.version() ?? this.manifest.versions?.[space] ?? null;
+    if (have === null) {
+      if (adopt && !this.readOnly) await st.setVersion(version); // a failure to write it is that failure, not a mismatch
+      return;
+    }
+    if (have !== version) {
+      throw new VersionMismatchError(`the ${space} index in ${this.dir ?? this.manifest.store} was built by ${have}, and the models here are ${version}: embeddings of different versions are not comparable; re-index into a new store with these models`);
     }
   }
 
