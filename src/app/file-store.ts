@@ -23,6 +23,7 @@ import { basename, dirname, join } from "node:path";
 import { MultimodalIndex, type IndexOptions } from "../retrieval/multimodal-index.js";
 import { MemoryStore, upsertInto, validateItems, type EntryOptions, type StoreHit, type StoredItem, type StoreSearchOptions } from "../retrieval/embedding-store.js";
 import { encodeRecord, readLog, salvageLog, type LogRecord, type ReadRecord } from "./store-log.js";
+import { escapeRegExp } from "../util/escape-regexp.js";
 
 const COMPACT_MIN_BYTES = 1 << 20;
 /** generation numbers stay far from 2^53, where g + 1 === g */
@@ -53,12 +54,10 @@ export class StoreDamagedError extends Error {
 
 interface Generation { g: number; snapshot: string; log: string }
 
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
 /** The store's generations, newest first (a file with an out-of-range generation number is refused by name). */
 function generations(base: string): Generation[] {
   const dir = dirname(base), name = basename(base);
-  const re = new RegExp(`^${escape(name)}\\.(\\d+)\\.pmx$`);
+  const re = new RegExp(`^${escapeRegExp(name)}\\.(\\d+)\\.pmx$`);
   const gens: Generation[] = [];
   if (!existsSync(dir)) return gens;
   for (const f of readdirSync(dir)) {
@@ -250,7 +249,7 @@ export class FileStore extends MemoryStore {
 
   /** Writer only: removes what crashes left behind (older generations, orphan logs, temporary snapshot copies). */
   private cleanUp(): void {
-    const dir = dirname(this.base), name = escape(basename(this.base));
+    const dir = dirname(this.base), name = escapeRegExp(basename(this.base));
     const junk = new RegExp(`^${name}\\.(?:(\\d+)\\.log|(\\d+\\.)?pmx\\..+\\.tmp|(\\d+)\\.pmx)$`);
     for (const f of readdirSync(dir)) {
       const m = f.match(junk);
@@ -337,14 +336,20 @@ export class FileStore extends MemoryStore {
 
   /**
    * Reader only: applies what the writer appended since the last read, or reloads after the writer compacted into
-   * a new generation.  A record the writer is still appending (incomplete) waits for the next read.
+   * a new generation.  A record the writer is still appending (incomplete) waits for the next read.  One stat per
+   * read: a compaction deletes this generation's log before any record goes to the next one, so a log that is gone
+   * (or replaced, or shorter) is the sign to reload.
    */
   follow(): void {
     if (!this.readOnly || this.fd === -2) return;
-    const newest = generations(this.base)[0];
     const st = statSync(this.gen.log, { throwIfNoEntry: false });
-    if (!newest || newest.g !== this.gen.g || (st && this.logIno !== 0 && st.ino !== this.logIno) || (st && st.size < this.logBytes)) { this.reload(); return; }
-    if (!st || st.size === this.logBytes) return;
+    if (!st) {
+      // no log: a compaction deleted it, or the writer has not appended to a new store yet
+      if (generations(this.base)[0]?.g !== this.gen.g) this.reload();
+      return;
+    }
+    if ((this.logIno !== 0 && st.ino !== this.logIno) || st.size < this.logBytes) { this.reload(); return; }
+    if (st.size === this.logBytes) return;
     const fd = openSync(this.gen.log, "r");
     let bytes: Uint8Array;
     try {

@@ -141,8 +141,3 @@ export function lockIndex(indexDir: string): () => void {
   held.set(path, owner.token);
   return () => releaseFile(path, owner.token);
 }
-
-/** Who holds the folder's lock now, if anyone (for messages and `--status`). */
-export function lockHolder(indexDir: string): LockOwner | null {
-  try { return readOwner(join(indexDir, "index.lock")); } catch { return null; }
-}

@@ -6,10 +6,10 @@
 //                                 | {op: "version", version}
 //             | float32 rows of the upserted items (little-endian)
 //
-// A bad record is one of two things, and they are told apart by what follows it: a torn tail (the last append,
-// cut short by a crash or a full disk: no whole record starts anywhere after it) was never acknowledged and may be
-// dropped; corruption in the middle (a whole, valid record starts somewhere after the bad bytes) means acknowledged
-// writes follow it, so the log is refused, naming the offset, until `salvage` (polymodal repair) keeps every valid
+// A bad record is one of two things: a torn tail (the last append, cut short by a crash or a full disk: a record that
+// runs past the end of the log, with no whole record after it) was never acknowledged and may be dropped; anything
+// else (a whole record that fails its checks, or bad bytes with valid records after them) is damage, and may hide
+// acknowledged writes, so the log is refused, naming the offset, until `salvage` (polymodal repair) keeps every valid
 // record around the damage.
 import { crc32 } from "../util/crc32.js";
 
@@ -18,7 +18,7 @@ export type LogRecord =
   | { op: "remove"; ids: string[] }
   | { op: "version"; version: string };
 
-export interface ReadRecord { rec: LogRecord; rows: Float32Array; offset: number }
+export interface ReadRecord { rec: LogRecord; rows: Float32Array }
 
 /** Every JSON record starts with these bytes (JSON.stringify puts `op` first), so a resync scan rarely computes a CRC. */
 const HEAD = new TextEncoder().encode('{"op":"');
@@ -100,11 +100,9 @@ export function nextRecord(bytes: Uint8Array, from: number, dim: number): number
 
 export interface LogRead {
   records: ReadRecord[];
-  /** bytes covered by the whole records read (where the next append goes) */
+  /** bytes covered by the whole records read (where the next append goes; a torn tail after it is not counted) */
   valid: number;
-  /** "torn": bytes after `valid` that are the start of an unfinished record (never acknowledged) */
-  tail: "none" | "torn";
-  /** offset of damage followed by valid records (refuse: acknowledged writes follow it), else -1 */
+  /** offset of damage (refuse: acknowledged writes may follow it), else -1 */
   corruptAt: number;
 }
 
@@ -117,15 +115,15 @@ export function readLog(bytes: Uint8Array, dim: number, from = 0): LogRead {
   const records: ReadRecord[] = [];
   let at = from;
   for (;;) {
-    if (at === bytes.length) return { records, valid: at, tail: "none", corruptAt: -1 };
+    if (at === bytes.length) return { records, valid: at, corruptAt: -1 };
     const r = recordAt(bytes, at, dim);
     if (!r) break;
-    records.push({ rec: r.rec, rows: r.rows, offset: at });
+    records.push({ rec: r.rec, rows: r.rows });
     at = r.next;
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const unfinished = at + 8 > bytes.length || at + 8 + dv.getUint32(at, true) > bytes.length;
-  return unfinished && nextRecord(bytes, at + 1, dim) < 0 ? { records, valid: at, tail: "torn", corruptAt: -1 } : { records, valid: at, tail: "none", corruptAt: at };
+  return { records, valid: at, corruptAt: unfinished && nextRecord(bytes, at + 1, dim) < 0 ? -1 : at };
 }
 
 /** Every valid record of a damaged log, skipping the bad bytes between them, and the damaged ranges [start, end). */
@@ -134,7 +132,7 @@ export function salvageLog(bytes: Uint8Array, dim: number): { records: ReadRecor
   let at = 0;
   while (at < bytes.length) {
     const r = recordAt(bytes, at, dim);
-    if (r) { records.push({ rec: r.rec, rows: r.rows, offset: at }); at = r.next; continue; }
+    if (r) { records.push({ rec: r.rec, rows: r.rows }); at = r.next; continue; }
     const next = nextRecord(bytes, at + 1, dim);
     damaged.push([at, next < 0 ? bytes.length : next]);
     if (next < 0) break;

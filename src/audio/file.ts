@@ -45,9 +45,9 @@ function wavByteBudget(head: Uint8Array, maxSeconds: number): number {
  * asr.transcribe({ waveform: downmix(channels), sampleRate });
  */
 export async function readAudioFile(file: string, options: ReadAudioOptions = {}): Promise<DecodedAudio> {
-  const { fs, path } = await nodeModules("readAudioFile", "in a browser decode audio with decodeWav or the Web Audio API");
+  const { path } = await nodeModules("readAudioFile", "in a browser decode audio with decodeWav or the Web Audio API");
   const lim = { ...defaultAudioLimits(), ...options };
-  const bytes = await readMediaFile("readAudioFile", file, fs, (head) => wavByteBudget(head, lim.maxSeconds));
+  const bytes = await readMediaFile("readAudioFile", file, (head) => wavByteBudget(head, lim.maxSeconds));
   const riff = bytes.length >= 12 && String.fromCharCode(...bytes.subarray(0, 4)) === "RIFF" && String.fromCharCode(...bytes.subarray(8, 12)) === "WAVE";
   let format: string;
   if (riff) {

@@ -1,6 +1,7 @@
 // Running the system's ffmpeg / ffprobe (Node only; Debian: apt-get install ffmpeg) for the media formats polymodal
 // does not decode itself: bounded in time and output bytes, and a missing executable named with its fix.  Node
 // built-ins load on demand, so the library itself imports none.
+import { FileRefusedError, readRegularFile } from "./node-fs.js";
 
 export interface FfmpegRun {
   /** executable (default "ffmpeg" on PATH) */
@@ -32,49 +33,22 @@ export function extensionOf(file: string): string {
 }
 
 /**
- * A media file's bytes, read once (no copy).  Only a regular file is read (a FIFO or a device is refused without
- * waiting on it), and its size is checked before a byte of the body is read: against `maxBytes`, which may look at
- * the file's first 64 KiB (a WAV's header says how many bytes its audio can need).  Unreadable, empty or over the
- * budget is an Error naming it (exit code 3 in the CLI).  `headOnly` n: just the first n bytes (to sniff a format).
+ * A media file's bytes (readRegularFile: a regular file only, sized before its body is read, against `maxBytes`
+ * which may look at the file's start).  Unreadable, empty or not a regular file is an Error naming it (exit code 3
+ * in the CLI); over the budget, exit code 1.  `headOnly` n: just the first n bytes (to sniff a format).
  */
-export async function readMediaFile(who: string, file: string, fs: any, maxBytes?: (head: Uint8Array) => number, headOnly = 0): Promise<Uint8Array> {
+export async function readMediaFile(who: string, file: string, maxBytes?: (head: Uint8Array) => number, headOnly = 0): Promise<Uint8Array> {
   const fail = (why: string, exitCode = 3): never => { throw Object.assign(new Error(`${who}: ${why}`), { exitCode }); };
-  let fh: any;
+  let bytes: Uint8Array;
   try {
-    const { constants } = await import(/* @vite-ignore */ ["node", "fs"].join(":"));
-    fh = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    bytes = await readRegularFile(file, { maxBytes, headOnly });
   } catch (e) {
+    if (e instanceof FileRefusedError && e.max !== undefined) fail(`${file} is ${e.size} bytes, more than its limits allow (${e.max} bytes; see limits)`, 1);
+    if (e instanceof FileRefusedError) fail(e.message);
     fail(`cannot read ${file}: ${(e as Error).message}`);
   }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) fail(`${file} is not a regular file`);
-    if (st.size === 0) fail(`${file} is empty (0 bytes)`);
-    const read = async (into: Uint8Array, at: number): Promise<number> => {
-      let got = 0;
-      while (got < into.length) {
-        const { bytesRead } = await fh.read(into, got, into.length - got, at + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got;
-    };
-    if (headOnly) {
-      const head = new Uint8Array(Math.min(st.size, headOnly));
-      return head.subarray(0, await read(head, 0));
-    }
-    if (maxBytes) {
-      const head = new Uint8Array(Math.min(st.size, 65536));
-      await read(head, 0);
-      const max = maxBytes(head);
-      if (st.size > max) fail(`${file} is ${st.size} bytes, more than its limits allow (${max} bytes; see limits)`, 1);
-    }
-    const bytes = new Uint8Array(st.size);
-    const got = await read(bytes, 0);
-    return got === bytes.length ? bytes : bytes.subarray(0, got);
-  } finally {
-    await fh.close();
-  }
+  if (bytes!.length === 0) fail(`${file} is empty (0 bytes)`);
+  return bytes!;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -33,12 +33,6 @@ function f16ToF32(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
-/**
- * Parses safetensors bytes into tensors: F32/F16/BF16/F64 become float32, I32/I64/I8/U8/BOOL int32
- * (I64 values must fit in int32).  Corrupt or truncated input throws an Error saying what is wrong.
- * @example
- * const dict = loadSafetensors(new Uint8Array(await (await fetch("model.safetensors")).arrayBuffer()));
- */
 /** The first top-level key of a JSON object's text that appears twice (after decoding escapes), or null; linear. */
 function duplicateTopLevelKey(text: string): string | null {
   const seen = new Set<string>();
@@ -64,6 +58,12 @@ function duplicateTopLevelKey(text: string): string | null {
   return null;
 }
 
+/**
+ * Parses safetensors bytes into tensors: F32/F16/BF16/F64 become float32, I32/I64/I8/U8/BOOL int32
+ * (I64 values must fit in int32).  Corrupt or truncated input throws an Error saying what is wrong.
+ * @example
+ * const dict = loadSafetensors(new Uint8Array(await (await fetch("model.safetensors")).arrayBuffer()));
+ */
 export function loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: { maxHeaderBytes?: number } = {}): Record<string, Tensor> {
   const maxHeader = options.maxHeaderBytes ?? limits.maxSafetensorsHeaderBytes;
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);

@@ -10,6 +10,7 @@ import { limits } from "../util/limits.js";
 import { Tokenizer } from "../text/tokenizer.js";
 import { ImageTextEmbedder } from "./embedders.js";
 import { fetchModelFile, type FetchOptions } from "./model-files.js";
+import { FileRefusedError, readRegularFile } from "../io/node-fs.js";
 
 /** The files of a folder by name: bytes, or null when the folder has no such file. */
 export type FolderReader = (file: string) => Promise<Uint8Array | null>;
@@ -27,32 +28,15 @@ export const MAX_WEIGHTS_FILE_BYTES = 2 ** 32;
  */
 export function localFolder(dir: string): FolderReader {
   return async (file) => {
-    const [fs, path] = await Promise.all([node("fs/promises"), node("path")]);
-    const where = path.join(dir, file);
-    let fh;
+    const path = await node("path");
+    const where = path.join(dir, file), json = file.endsWith(".json");
     try {
-      // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below
-      const { constants } = await node("fs");
-      fh = await fs.open(where, constants.O_RDONLY | constants.O_NONBLOCK);
+      return await readRegularFile(where, { maxBytes: json ? MAX_JSON_FILE_BYTES : MAX_WEIGHTS_FILE_BYTES });
     } catch (e) {
       if ((e as { code?: string }).code === "ENOENT") return null;
+      if (e instanceof FileRefusedError && e.max !== undefined) throw new Error(`loadPretrained: ${where} is ${e.size} bytes, more than a model folder's ${json ? "JSON file" : "weights file"} may hold (${e.max})`);
+      if (e instanceof FileRefusedError) throw new Error(`loadPretrained: ${e.message}`);
       throw new Error(`loadPretrained: cannot read ${where}: ${(e as Error).message}`);
-    }
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw new Error(`loadPretrained: ${where} is not a regular file`);
-      const max = file.endsWith(".json") ? MAX_JSON_FILE_BYTES : MAX_WEIGHTS_FILE_BYTES;
-      if (st.size > max) throw new Error(`loadPretrained: ${where} is ${st.size} bytes, more than a model folder's ${file.endsWith(".json") ? "JSON file" : "weights file"} may hold (${max})`);
-      const out = new Uint8Array(st.size);
-      let got = 0;
-      while (got < out.length) {
-        const { bytesRead } = await fh.read(out, got, out.length - got, got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got === out.length ? out : out.subarray(0, got);
-    } finally {
-      await fh.close();
     }
   };
 }

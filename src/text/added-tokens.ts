@@ -3,7 +3,8 @@
 // whitespace before / after them.  Tokens with `normalized: false` are looked for in the raw text, the others in
 // the normalised text (their own content normalised too).
 import type { Json } from "./tokenizer-error.js";
-import { WHITE_RE, escapeRegExp } from "./onig.js";
+import { WHITE_RE } from "./onig.js";
+import { escapeRegExp } from "../util/escape-regexp.js";
 
 export interface AddedToken { content: string; id: number; lstrip: boolean; rstrip: boolean; singleWord: boolean; normalized: boolean; special: boolean }
 

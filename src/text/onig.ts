@@ -1,6 +1,7 @@
 // tokenizer.json patterns as the reference reads them (Oniguruma), as JS RegExps.
 import { bad, type Json } from "./tokenizer-error.js";
 import { LinearRegExp, backtracksBadly } from "./pike.js";
+import { escapeRegExp } from "../util/escape-regexp.js";
 
 // tokenizer.json regexes are Oniguruma's (the Rust crate uses onig); JS RegExp differs in two ways that change
 // results on real text, both translated here: `\s` is Unicode White_Space in Oniguruma (JS adds U+FEFF and drops
@@ -62,8 +63,6 @@ export function onigToRegExp(pattern: string): RegExp {
   }
 }
 
-/** Text as a RegExp that matches it literally. */
-export const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** A pattern's matches in a string: UTF-16 [start, end) pairs, leftmost-first and non-overlapping, as matchAll finds them. */
 export interface TextPattern { matches(s: string): Iterable<[number, number]> }

@@ -3,7 +3,7 @@
 // backtracks, so a pattern like `(a+)+$` from a tokenizer.json takes exponential time on 40 characters; here every
 // position of the text is visited once per match by at most one thread per instruction.  Priorities give exactly
 // the match a backtracking engine returns (leftmost, then the first alternative / the greedy or lazy choice), so a
-// pattern means the same on either engine: patterns.ts runs safe patterns on RegExp (fast) and the rest here.
+// pattern means the same on either engine: onig.ts's patternOf runs safe patterns on RegExp (fast) and the rest here.
 //
 // Syntax: the `u`-mode subset the translator emits — literals and escapes, character classes (tested by RegExp
 // itself, one code point at a time, so `\p{..}`, ranges and negation mean what they mean there), `.`, groups

@@ -58,12 +58,12 @@ function run(_cp: unknown, exe: string, args: string[], what: string, timeoutMs:
  * const video = new VideoProcessor({ numFrames: 8 }).process(frames);
  */
 export async function readVideoFile(file: string, options: ReadVideoOptions = {}): Promise<VideoFrames> {
-  const { fs, cp, path } = await node();
+  const { cp, path } = await node();
   const lim = { ...defaultVideoLimits(), ...options.limits };
-  const head = await readMediaFile("readVideoFile", file, fs, undefined, 10); // a regular file, never a FIFO
+  const head = await readMediaFile("readVideoFile", file, undefined, 10); // a regular file, never a FIFO
   const pick = options.numFrames === undefined ? undefined : (n: number): number[] => sampleFrameIndices(n, options.numFrames!);
   if (String.fromCharCode(...head) === "YUV4MPEG2 ") {
-    const v = decodeY4M(await readMediaFile("readVideoFile", file, fs), pick, { maxPixels: lim.maxPixels });
+    const v = decodeY4M(await readMediaFile("readVideoFile", file), pick, { maxPixels: lim.maxPixels });
     return { width: v.width, height: v.height, frameCount: v.frameCount, frames: v.frames };
   }
   const ffmpeg = options.ffmpegPath ?? "ffmpeg";

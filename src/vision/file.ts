@@ -37,11 +37,11 @@ export async function readImageFile(file: string, options: ReadImageOptions = {}
  * bits as the library and the service give for those bytes), any other format decoded through ffmpeg.
  */
 export async function readImageInput(file: string, options: ReadImageOptions = {}): Promise<Uint8Array | DecodedImage> {
-  const { fs } = await nodeModules("readImageFile", "in a browser pass the bytes to decodeImage, or canvas ImageData");
+  await nodeModules("readImageFile", "in a browser pass the bytes to decodeImage, or canvas ImageData");
   const e = extensionOf(file);
   if (REFUSED_IMAGE[e]) throw Object.assign(new Error(`readImageFile: ${file}: ${REFUSED_IMAGE[e]}`), { exitCode: 3 });
   // no image file within maxPixels needs more than 8 bytes a pixel (16-bit RGBA, stored), and 1 MiB of metadata
-  const bytes = await readMediaFile("readImageFile", file, fs, () => (options.maxPixels ?? limits.maxPixels) * 8 + (1 << 20));
+  const bytes = await readMediaFile("readImageFile", file, () => (options.maxPixels ?? limits.maxPixels) * 8 + (1 << 20));
   if (isPng(bytes) || isJpegBytes(bytes) || !FFMPEG_IMAGE[e]) return bytes;
   const format = FFMPEG_IMAGE[e];
   const maxPixels = options.maxPixels ?? limits.maxPixels;
