@@ -6,7 +6,7 @@ import { cpus, platform, arch } from "node:os";
 import { fileURLToPath } from "node:url";
 
 const DOC = fileURLToPath(new URL("../docs/benchmarks.md", import.meta.url));
-const GROUPS = ["gemm", "conv", "audio", "models", "hfclip", "media", "quantized", "threads", "retrieval", "serve", "scale", "browser"];
+const GROUPS = ["gemm", "conv", "audio", "models", "hfclip", "media", "limits", "quantized", "threads", "retrieval", "serve", "scale", "browser"];
 
 export function machine() {
   const c = cpus();

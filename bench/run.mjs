@@ -1,4 +1,4 @@
-// `npm run bench` (or `npm run bench -- <group>`: gemm, conv, audio, models, hfclip, media, quantized, threads, retrieval, serve,
+// `npm run bench` (or `npm run bench -- <group>`: gemm, conv, audio, models, hfclip, media, limits, quantized, threads, retrieval, serve,
 // scale, browser): polymodal's kernels side by side with XNNPACK (tfjs-backend-wasm), onnxruntime-web and
 // Meyda in this process, and torchaudio in a separate process, all single-threaded; ratios, not absolute
 // times, are the result (these machines are shared and noisy).
@@ -9,6 +9,7 @@ import { benchAudio } from "./audio.mjs";
 import { benchModels } from "./models.mjs";
 import { benchHfClip } from "./hf-clip.mjs";
 import { benchMedia } from "./media.mjs";
+import { benchLimits } from "./limits.mjs";
 import { benchRetrieval } from "./retrieval.mjs";
 import { benchQuantized } from "./quantized.mjs";
 import { benchThreads } from "./threads.mjs";
@@ -48,6 +49,7 @@ if (!only || only === "hfclip") {
   for (const r of await benchHfClip()) push("hfclip", `${r.title}: ${r.ms.toFixed(1)} ms, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)`);
 }
 if (!only || only === "media") push("media", ...(await benchMedia()));
+if (!only || only === "limits") push("limits", ...(await benchLimits()));
 if (!only || only === "quantized") push("quantized", ...(await benchQuantized()));
 if (!only || only === "threads") push("threads", ...(await benchThreads()));
 if (!only || only === "retrieval") push("retrieval", ...(await benchRetrieval()));

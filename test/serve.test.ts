@@ -321,11 +321,9 @@ describe("polymodal serve", () => {
     expect(keys.length).toBeGreaterThan(10_000_000 - 2_000_000);
     const deep = `{"items":[{"id":"x","image":"AA==","metadata":${"{\"a\":".repeat(10_000)}1${"}".repeat(10_000)}}]}`;
     for (const [what, body, path, want] of [["a million keys", keys, "/v1/embed", /holds more than 100000 values/], ["10,000 deep", deep, "/v1/index", /nests deeper than 32 levels/]] as const) {
-      const t0 = performance.now();
+      // (the time this costs is a ratio in npm run bench -- limits, not a bound here)
       const r = await post(main.url, path, body);
-      const ms = performance.now() - t0;
       expect([what, r.status, r.json.message]).toEqual([what, 400, expect.stringMatching(want)]);
-      expect(ms, what).toBeLessThan(2000); // was 2.7-3.5 s of parsing alone; the bound here is loose (shared CI machines)
     }
     // a JPEG whose header claims 7000 x 7000: the service's own pixel budget (16 MP) refuses it from the header
     const jpg = new Uint8Array(readFileSync(join(root, "test/fixtures/images/photo420.jpg")));
