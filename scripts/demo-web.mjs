@@ -9,8 +9,7 @@ import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
-import { init, MultimodalIndex, decodeY4M } from "../dist/index.js";
-import { Models } from "../dist/app/models.js";
+import { init, MultimodalIndex, loadPretrained } from "../dist/index.js";
 import { writeSampleCollection } from "./sample-collection.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -21,9 +20,8 @@ const data = resolve(values.data ?? join(root, "demo-data"));
 async function buildIndexes() {
   if (!existsSync(join(data, "images"))) writeSampleCollection(data);
   await init();
-  const models = new Models();
-  const [clip, vt, sounds] = await Promise.all([models.clip(), models.video(), models.audio()]);
-  const spaces = { image: ["images", clip.dim, (b) => clip.embedImages([b])[0]], video: ["videos", vt.dim, (b) => vt.embedVideos([decodeY4M(b).frames])[0]], audio: ["sounds", sounds.dim, (b) => sounds.embed(b)] };
+  const [clip, vt, sounds] = await Promise.all([loadPretrained("clip-scenes"), loadPretrained("video-text"), loadPretrained("audio-events")]);
+  const spaces = { image: ["images", clip.dim, (b) => clip.embedImages([b])[0]], video: ["videos", vt.dim, (b) => vt.embedVideos([b])[0]], audio: ["sounds", sounds.dim, (b) => sounds.embed(b)] };
   mkdirSync(join(data, ".web"), { recursive: true });
   const counts = {};
   for (const [space, [folder, dim, embed]] of Object.entries(spaces)) {

@@ -42,7 +42,7 @@ console.log(`2. indexed with the shipped models (clip-scenes, audio-events, vide
 console.log(`   the same from a shell: npx polymodal index demo-data && npx polymodal search "two small red circles on the left" --index demo-data/.polymodal`);
 const coll = await Collection.open(report.indexDir, null, { readOnly: true }); // read only: no writer lock held
 const ix = (space) => coll.stores.get(space).index; // the file stores' in-process MultimodalIndex, searched directly
-const clip = await models.clip(), sounds = await models.audio(), vt = await models.video();
+const [clip, sounds, vt] = await Promise.all([loadPretrained("clip-scenes"), loadPretrained("audio-events"), loadPretrained("video-text")]);
 
 // 3. text -> image
 console.log("3. text -> image search (top 3; * = caption matches the query):");

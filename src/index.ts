@@ -13,6 +13,8 @@ export type { DType, TypedData, NestedArray } from "./tensor.js";
 export * as F from "./functional.js";
 export { memoryStats } from "./memory.js";
 export { limits } from "./util/limits.js";
+export { PolymodalError, ERROR_CODES, errorCode } from "./util/errors.js";
+export type { ErrorCode } from "./util/errors.js";
 export type { Limits } from "./util/limits.js";
 export { loadSafetensors, saveSafetensors } from "./io/safetensors.js";
 export * as nn from "./nn/index.js";

@@ -2,10 +2,10 @@
 // it: a page's module Web Worker, or a Node worker_threads Worker (it answers on parentPort).  Call it with
 // wrapWorker<PipelineHost>(worker); the first call should be init().
 import { exposePipelineHost } from "./serving/pipeline-host.js";
+import { isNode, nodeImport } from "./util/runtime.js";
 
-const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
 if (isNode) {
-  const { parentPort } = await import(/* @vite-ignore */ ["node", "worker_threads"].join(":"));
+  const { parentPort } = await nodeImport("worker_threads");
   if (!parentPort) throw new Error("polymodal/worker: run it as a Worker (new Worker(...)), not as a program");
   exposePipelineHost(parentPort);
 } else {

@@ -196,9 +196,24 @@ describe("polymodal CLI", () => {
     expect(cli("index", join(tmp, "nowhere")).code).toBe(3);
     const noIndex = cli("search", "a red circle", "--index", join(tmp, "empty"));
     expect([noIndex.code, noIndex.err]).toEqual([1, expect.stringMatching(/no index at .*empty/)]);
+    // an input whose bytes are not what they claim is exit 3 too, whatever stage finds out
     writeFileSync(join(tmp, "corrupt.wav"), new Uint8Array(64).fill(3));
     const corrupt = cli("transcribe", join(tmp, "corrupt.wav"));
-    expect([corrupt.code, corrupt.err]).toEqual([1, expect.stringMatching(/decodeWav: not a RIFF\/WAVE file/)]);
+    expect([corrupt.code, corrupt.err]).toEqual([3, expect.stringMatching(/decodeWav: not a RIFF\/WAVE file/)]);
+    const wav = readFileSync(join(coll, Object.keys(truth.sounds)[0]));
+    const png = readFileSync(join(coll, Object.keys(truth.images)[0]));
+    const cases: Array<[string, Uint8Array, RegExp]> = [
+      ["truncated.wav", wav.subarray(0, 1000), /decodeWav/],
+      ["header-only.wav", wav.subarray(0, 44), /decodeWav|too short/],
+      ["three-samples.wav", wav.subarray(0, 50), /decodeWav|too short/],
+      ["corrupt.jpg", Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, ...new Uint8Array(200).fill(7)]), /decodeImage/],
+      ["corrupt.png", png.subarray(0, 100), /decodePng/],
+    ];
+    for (const [name, bytes, why] of cases) {
+      writeFileSync(join(tmp, name), bytes);
+      const r = cli("embed", join(tmp, name));
+      expect([name, r.code, r.err]).toEqual([name, 3, expect.stringMatching(why)]);
+    }
   });
 });
 

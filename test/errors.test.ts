@@ -60,3 +60,15 @@ describe("non-finite inputs", () => {
     expect(fn).toThrow(/holds \d+ NaN or infinite values?; expected finite numbers/);
   });
 });
+
+describe("the error family's code tables", () => {
+  it("map every code once, in cli/ and in server/, and anything outside the family as a failure", async () => {
+    const { ERROR_CODES, PolymodalError } = await import("../src/util/errors.js");
+    const { EXIT_CODES, exitCodeOf } = await import("../src/cli/exit-codes.js");
+    const { HTTP_STATUS, httpStatusOf } = await import("../src/server/http-status.js");
+    expect(Object.keys(EXIT_CODES).sort()).toEqual([...ERROR_CODES, "internal"].sort());
+    expect(Object.keys(HTTP_STATUS).sort()).toEqual([...ERROR_CODES, "internal"].sort());
+    expect([exitCodeOf(new PolymodalError("bad_input", "x")), exitCodeOf(new PolymodalError("usage", "x")), exitCodeOf(new Error("x"))]).toEqual([3, 2, 1]);
+    expect([httpStatusOf(new PolymodalError("version_mismatch", "x")), httpStatusOf(new PolymodalError("busy", "x")), httpStatusOf(new TypeError("x"))]).toEqual([409, 429, 500]);
+  });
+});

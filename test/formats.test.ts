@@ -57,7 +57,7 @@ describe.skipIf(!hasFfmpeg)("audio through ffmpeg", () => {
     ff("-i", wav, f);
     const e = await readAudioFile(f, { ffmpegPath: "/nonexistent/ffmpeg" }).catch((x) => x);
     expect(e.message).toMatch(/readAudioFile: reading MP3 \(.*speech\.mp3\) needs \/nonexistent\/ffprobe, which was not found; install ffmpeg \(Debian: apt-get install ffmpeg\).*convert it to WAV/);
-    expect(e.exitCode).toBe(3);
+    expect(e.code).toBe("unsupported_input"); // exit code 3 in the CLI
     const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "transcribe", f, "--ffmpeg", "/nonexistent/ffmpeg"], { encoding: "utf8", timeout: 60_000 });
     expect(r.status).toBe(3);
   }, 60_000);

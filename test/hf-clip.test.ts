@@ -237,6 +237,9 @@ describe("polymodal index / search --model <Hugging Face folder>", () => {
     const byImage = JSON.parse(cli("search", "--image", join(tmp, "query.png"), "--model", model, "--index", join(coll, ".polymodal"), "-k", "1", "--json").out);
     expect(byImage.results[0].path).toBe("p3.png");
     expect(byImage.results[0].score).toBeCloseTo(1, 5);
+    // embed labels its output with the model that made it: the folder, not the shipped model it stands in for
+    const e = JSON.parse(cli("embed", "--text", "a photo of a cat", "--model", model).out);
+    expect([e.model, e.embedding]).toEqual(["small", Array.from(q)]);
     // the shipped clip-scenes made none of these embeddings: searching with it is refused, not mixed
     const other = cli("search", "a photo of a cat", "--index", join(coll, ".polymodal"));
     expect(other.code).toBe(1);
@@ -249,7 +252,7 @@ describe("polymodal index / search --model <Hugging Face folder>", () => {
     mkdirSync(fresh, { recursive: true });
     writeFileSync(join(fresh, "p.png"), encodePng(imgs[0]));
     const bad = cli("index", fresh, "--model", broken, "--quiet");
-    expect([bad.code, bad.err]).toEqual([1, expect.stringMatching(/cannot load the clip-scenes model for the image files: .*has no tokenizer\.json/)]);
+    expect([bad.code, bad.err]).toEqual([1, expect.stringMatching(/cannot load the broken-model model for the image files: .*has no tokenizer\.json/)]);
     expect(existsSync(join(fresh, ".polymodal", "manifest.json"))).toBe(false);
   }, 120_000);
 });

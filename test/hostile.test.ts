@@ -7,6 +7,7 @@ import {
 } from "../src/index.js";
 import { lcg } from "./harness/workloads.js";
 import { crc32 } from "../src/util/crc32.js";
+import { PolymodalError } from "../src/util/errors.js";
 import { craftPng, resealPng } from "../scripts/craft-png.mjs";
 
 beforeAll(async () => {
@@ -442,7 +443,8 @@ describe("decoders: fuzz with valid checksums", () => {
       for (let f = 0, nf = 1 + rnd(4); f < nf; f++) b[8 + rnd(b.length - 8)] ^= 1 << rnd(8);
       reseal(b);
       try { decodeImage(b); clean++; } catch (e) {
-        expect((e as Error).constructor, `png ${t}: ${(e as Error).message}`).toBe(Error);
+        // the error family's bad input (or a limit), never a TypeError or RangeError from inside the decoder
+        expect([(e as Error).constructor, (e as PolymodalError).code], `png ${t}: ${(e as Error).message}`).toEqual([PolymodalError, expect.stringMatching(/^(bad_input|too_large)$/)]);
         expect((e as Error).message).toMatch(/^(decodePng|decodeImage): /);
       }
     }
@@ -452,7 +454,7 @@ describe("decoders: fuzz with valid checksums", () => {
       const b = y4m.slice();
       for (let f = 0, nf = 1 + rnd(4); f < nf; f++) b[rnd(b.length)] = rnd(256);
       try { decodeY4M(b); clean++; } catch (e) {
-        expect((e as Error).constructor, `y4m ${t}: ${(e as Error).message}`).toBe(Error);
+        expect([(e as Error).constructor, (e as PolymodalError).code], `y4m ${t}: ${(e as Error).message}`).toEqual([PolymodalError, "bad_input"]);
         expect((e as Error).message).toMatch(/^decodeY4M: /);
       }
     }

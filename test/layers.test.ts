@@ -2,7 +2,11 @@
 //   1. only src/core/ calls kernels: no file outside src/core/ and src/bindings/ reaches the kernel exports
 //      (it may import src/core/index.ts, which does not export them, and init() from bindings/module.ts);
 //   2. nothing imports upward: each folder has a layer, and an import may only go to the same or a lower one;
-//   3. no import cycles.
+//   3. no import cycles;
+//   4. the upper floors route by what pipelines declare: only pipelines/shipped.ts names a shipped model, only
+//      pipelines/pipeline.ts spells the list of index spaces, and nothing above pipelines/ tests a pipeline's class;
+//   5. only util/runtime.ts asks whether this is Node or builds a node: specifier;
+//   6. errors carry a code of the one family (util/errors.ts): no exit code below cli/, no status stamped on an Error.
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -105,6 +109,54 @@ export function cycles(graph: Import[]): string[][] {
   return found;
 }
 
+/** Each file's text, by path relative to src/. */
+export function sources(): Map<string, string> {
+  return new Map(listTs(src).map((f) => [relative(src, f), readFileSync(f, "utf8")]));
+}
+
+/** A file's code with its comments blanked (strings kept). */
+const code = (text: string): string => text.replace(/\/\*[\s\S]*?\*\/|(^|[^:"'`])\/\/.*$/gm, (_m, pre) => pre ?? "");
+
+const MODEL_NAME = /"(clip-scenes|audio-events|video-text|asr-words)"/;
+const SPACE_LIST = /\[\s*"image",\s*"audio",\s*"video"\s*\]/;
+const CLASS_TEST = /instanceof\s+(ImageTextEmbedder|AudioEmbedder|VideoTextEmbedder|SpeechRecognizer|HFCLIPModel|CLIPModel)\b/;
+const UPPER = ["server", "serving", "app", "cli", "worker.ts", "index.ts"];
+
+/** Violations of rule 4 in a source map. */
+export function namedAbovePipelines(files: Map<string, string>): string[] {
+  const bad: string[] = [];
+  for (const [f, raw] of files) {
+    const text = code(raw);
+    if (f !== "pipelines/shipped.ts" && MODEL_NAME.test(text)) bad.push(`${f} names a shipped model (${MODEL_NAME.exec(text)![1]}): ask the registry`);
+    if (f !== "pipelines/pipeline.ts" && SPACE_LIST.test(text)) bad.push(`${f} spells the list of spaces: use SPACES`);
+    if (UPPER.includes(part(f)) && CLASS_TEST.test(text)) bad.push(`${f} tests a pipeline's class (${CLASS_TEST.exec(text)![1]}): route by its tasks`);
+  }
+  return bad;
+}
+
+/** Violations of rule 5 in a source map. */
+export function runtimeSniffing(files: Map<string, string>): string[] {
+  const bad: string[] = [];
+  for (const [f, raw] of files) {
+    const text = code(raw);
+    if (f === "util/runtime.ts") continue;
+    if (/typeof\s+[^;\n]*versions\??\.node/.test(text)) bad.push(`${f} detects Node itself: use isNode from util/runtime.ts`);
+    if (/\[\s*"node",/.test(text)) bad.push(`${f} builds a node: specifier: use nodeImport from util/runtime.ts`);
+  }
+  return bad;
+}
+
+/** Violations of rule 6 in a source map. */
+export function stampedErrors(files: Map<string, string>): string[] {
+  const bad: string[] = [];
+  for (const [f, raw] of files) {
+    const text = code(raw);
+    if (/Object\.assign\(\s*new \w*Error/.test(text)) bad.push(`${f} stamps fields onto an Error: throw a PolymodalError with its code`);
+    if (part(f) !== "cli" && /(?<!process\.)\bexitCode\b/.test(text)) bad.push(`${f} knows exit codes: only cli/ maps error codes to them`);
+  }
+  return bad;
+}
+
 describe("source architecture", () => {
   const graph = importGraph();
 
@@ -126,6 +178,33 @@ describe("source architecture", () => {
   it("nothing imports upward", () => {
     expect(upward(graph)).toEqual([]);
     expect(upward([{ from: "models/optimizer.ts", to: "onnx/export.ts", names: [] }])).toHaveLength(1);
+  });
+
+  it("the upper floors route by declaration: model names, the space list and class tests stay in pipelines/", () => {
+    const files = sources();
+    expect(namedAbovePipelines(files)).toEqual([]);
+    // and the check bites on a broken copy of each rule
+    const broken = (f: string, line: string): Map<string, string> => new Map([...files, [f, `${files.get(f)}\n${line}`]]);
+    expect(namedAbovePipelines(broken("server/app.ts", 'const m = "clip-scenes";'))).toEqual([expect.stringMatching(/^server\/app\.ts names a shipped model \(clip-scenes\)/)]);
+    expect(namedAbovePipelines(broken("cli/main.ts", 'for (const s of ["image", "audio", "video"]) {}'))).toEqual([expect.stringMatching(/^cli\/main\.ts spells the list of spaces/)]);
+    expect(namedAbovePipelines(broken("app/models.ts", "if (p instanceof HFCLIPModel) {}"))).toEqual([expect.stringMatching(/^app\/models\.ts tests a pipeline's class \(HFCLIPModel\)/)]);
+    // a comment may name a model (the code may not)
+    expect(namedAbovePipelines(broken("server/app.ts", '// e.g. "clip-scenes"'))).toEqual([]);
+  });
+
+  it("only util/runtime.ts detects Node and builds node: specifiers", () => {
+    const files = sources();
+    expect(runtimeSniffing(files)).toEqual([]);
+    const broken = (line: string): Map<string, string> => new Map([...files, ["pipelines/x.ts", line]]);
+    expect(runtimeSniffing(broken('const isNode = typeof process?.versions?.node === "string";'))).toEqual([expect.stringMatching(/^pipelines\/x\.ts detects Node itself/)]);
+    expect(runtimeSniffing(broken('await import(["node", "fs"].join(":"));'))).toEqual([expect.stringMatching(/^pipelines\/x\.ts builds a node: specifier/)]);
+  });
+
+  it("errors carry the family's codes; only cli/ knows exit codes", () => {
+    const files = sources();
+    expect(stampedErrors(files)).toEqual([]);
+    const broken = new Map([...files, ["io/x.ts", 'throw Object.assign(new Error("no"), { exitCode: 3 });']]);
+    expect(stampedErrors(broken)).toEqual([expect.stringMatching(/^io\/x\.ts stamps fields/), expect.stringMatching(/^io\/x\.ts knows exit codes/)]);
   });
 
   it("has no import cycles", () => {

@@ -509,7 +509,8 @@ describe("polymodal serve", () => {
   it("a worker that dies fails only its own batch (500) and is replaced; the pool goes on", async () => {
     const { WorkerPool } = await import(pathToFileURL(join(root, "dist/server/pool.js")).href);
     const { limits } = await import("../src/index.js");
-    const pool = await WorkerPool.start({ workers: 1, threads: 1, modelsDir: join(root, "models"), models: ["clip-scenes"], maxQueue: 100, maxBatch: 64, limits: { ...limits } });
+    const { shippedRef } = await import(pathToFileURL(join(root, "dist/pipelines/registry.js")).href);
+    const pool = await WorkerPool.start({ workers: 1, threads: 1, modelsDir: join(root, "models"), models: [shippedRef("clip-scenes")], maxQueue: 100, maxBatch: 64, limits: { ...limits } });
     try {
       const imgs = Object.keys(truth.images).map((f) => new Uint8Array(file(f)));
       const job = { model: "clip-scenes", op: "embed", kind: "image", inputs: Array.from({ length: 64 }, (_, i) => imgs[i % imgs.length]) };

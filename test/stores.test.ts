@@ -72,6 +72,10 @@ describe.each(backends)("EmbeddingStore: %s", (name, make) => {
       const listed: StoredItem[] = [];
       for await (const e of store.entries()) listed.push(e);
       expect(listed.map((e) => e.id).sort()).toEqual(ITEMS.map((x) => x.id).filter((x) => x !== top[0].id).sort());
+      // every store keeps the same bits: the index kernel's normalisation of each vector
+      const kept = new Map<string, Float32Array>();
+      for await (const e of truth.entries()) kept.set(e.id, e.embedding);
+      for (const e of listed) expect(Array.from(e.embedding), e.id).toEqual(Array.from(kept.get(e.id)!));
       const one = listed.find((e) => e.id === "item-5")!;
       let n = 0;
       for (const v of one.embedding) n += v * v;

@@ -9,6 +9,8 @@
 // item whose id is its path, with metadata {path, bytes, mtimeMs}), so every add is one durable store write and the
 // manifest stays small.  Version 1 manifests (a files map, `<space>.pmx` snapshots, versions per space) open as
 // they are: their snapshots are generation 0 of the file stores and their stamps move into the stores.
+import { PolymodalError } from "../util/errors.js";
+import { SPACES, type Space } from "../pipelines/pipeline.js";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { IndexKind } from "../retrieval/multimodal-index.js";
@@ -16,10 +18,10 @@ import type { EmbeddingStore } from "../retrieval/embedding-store.js";
 import { FileStore } from "./file-store.js";
 import { lockIndex } from "./lock.js";
 import { LanceStore } from "./lance-store.js";
-import type { Modality } from "./media.js";
+
 import { VersionMismatchError } from "./version.js";
 
-export interface FileEntry { size: number; mtimeMs: number; modality: Modality }
+export interface FileEntry { size: number; mtimeMs: number; modality: Space }
 export interface Manifest {
   format: "polymodal-collection";
   version: 1 | 2;
@@ -30,13 +32,12 @@ export interface Manifest {
   failed: Record<string, string>;
   /** version 1 (kept for the items it made): file -> size, mtime, space */
   files?: Record<string, FileEntry>;
-  versions?: Partial<Record<Modality, string>>;
+  versions?: Partial<Record<Space, string>>;
 }
 
-export const SPACES: Modality[] = ["image", "audio", "video"];
 
 /** Whether a file store exists for a space under dir (any generation, or a version-1 snapshot). */
-function hasFileStore(dir: string, space: Modality): boolean {
+function hasFileStore(dir: string, space: Space): boolean {
   if (!existsSync(dir)) return false;
   const re = new RegExp(`^${space}\\.(\\d+\\.)?pmx$`);
   return readdirSync(dir).some((f) => re.test(f));
@@ -47,12 +48,12 @@ export function parseStoreSpec(spec: string | undefined): { kind: "file" } | { k
   if (spec === undefined || spec === "file") return { kind: "file" };
   const m = spec.match(/^lancedb:(.+)$/);
   if (m) return { kind: "lancedb", uri: m[1] };
-  throw Object.assign(new Error(`--store must be file or lancedb:<folder or URI>, got ${JSON.stringify(spec)}`), { exitCode: 2 });
+  throw new PolymodalError("usage", `--store must be file or lancedb:<folder or URI>, got ${JSON.stringify(spec)}`);
 }
 
 export class Collection {
   /** the spaces opened so far (every existing one after open) */
-  readonly stores = new Map<Modality, EmbeddingStore>();
+  readonly stores = new Map<Space, EmbeddingStore>();
   /** indexed files (relative path -> size, mtime, space) */
   readonly files = new Map<string, FileEntry>();
   /** dir null: a collection that is only its stores (a shared LanceDB; no manifest, no file list) */
@@ -60,7 +61,7 @@ export class Collection {
 
   /** The stores of a shared database alone ("lancedb:<uri>"), for services that search and add to it. */
   static async openStore(spec: string): Promise<Collection> {
-    if (parseStoreSpec(spec).kind === "file") throw Object.assign(new Error("--store file needs an index folder (--index DIR)"), { exitCode: 2 });
+    if (parseStoreSpec(spec).kind === "file") throw new PolymodalError("usage", "--store file needs an index folder (--index DIR)");
     const c = new Collection(null, { format: "polymodal-collection", version: 2, root: "", kind: "flat", store: spec, failed: {} });
     for (const space of SPACES) {
       const st = await c.openExisting(space);
@@ -70,7 +71,7 @@ export class Collection {
   }
 
   /** The store of a space if it exists now (another process may have created it since this one opened). */
-  async existing(space: Modality): Promise<EmbeddingStore | null> {
+  async existing(space: Space): Promise<EmbeddingStore | null> {
     let st = this.stores.get(space) ?? null;
     if (!st) {
       st = await this.openExisting(space);
@@ -115,7 +116,7 @@ export class Collection {
       if (m === null || typeof m !== "object" || m.format !== "polymodal-collection" || (m.version !== 1 && m.version !== 2)) throw new Error(`${mf} is not a polymodal collection manifest (version 1 or 2)`);
       if (typeof m.failed !== "object" || m.failed === null || Array.isArray(m.failed)) m.failed = {};
       if (create?.store !== undefined && (create.store ?? "file") !== (m.store ?? "file")) {
-        throw Object.assign(new Error(`${dir} keeps its vectors in ${m.store ?? "file"}, not ${create.store}; index into a new folder to use another store`), { exitCode: 2 });
+        throw new PolymodalError("usage", `${dir} keeps its vectors in ${m.store ?? "file"}, not ${create.store}; index into a new folder to use another store`);
       }
     }
     const c = new Collection(dir, m, readOnly, release);
@@ -139,10 +140,10 @@ export class Collection {
    * valid record of every space (a damaged log is kept beside as `<log>.damaged-<time>`), and writes each space as
    * a new generation.  Returns, per space, the items kept and the damaged byte ranges skipped.
    */
-  static async repair(dir: string): Promise<Array<{ space: Modality; items: number; damaged: Array<{ log: string; ranges: Array<[number, number]> }> }>> {
+  static async repair(dir: string): Promise<Array<{ space: Space; items: number; damaged: Array<{ log: string; ranges: Array<[number, number]> }> }>> {
     if (!existsSync(join(dir, "manifest.json"))) throw new Error(`no index at ${dir}`);
     const release = lockIndex(dir);
-    const out: Array<{ space: Modality; items: number; damaged: Array<{ log: string; ranges: Array<[number, number]> }> }> = [];
+    const out: Array<{ space: Space; items: number; damaged: Array<{ log: string; ranges: Array<[number, number]> }> }> = [];
     try {
       for (const space of SPACES) {
         if (!hasFileStore(dir, space)) continue;
@@ -158,7 +159,7 @@ export class Collection {
 
   private get spec(): ReturnType<typeof parseStoreSpec> { return parseStoreSpec(this.manifest.store); }
 
-  private async openExisting(space: Modality): Promise<EmbeddingStore | null> {
+  private async openExisting(space: Space): Promise<EmbeddingStore | null> {
     const spec = this.spec;
     if (spec.kind === "file") return this.dir && hasFileStore(this.dir, space) ? FileStore.open(join(this.dir, space), 0, { readOnly: this.readOnly }) : null;
     const st = await LanceStore.open(spec.uri, space, 0);
@@ -169,7 +170,7 @@ export class Collection {
   get singleWriter(): boolean { return this.spec.kind === "file"; }
 
   /** The store of a space, created with `dim` when it does not exist yet. */
-  async store(space: Modality, dim: number): Promise<EmbeddingStore> {
+  async store(space: Space, dim: number): Promise<EmbeddingStore> {
     let st = this.stores.get(space) ?? (await this.existing(space)) ?? undefined;
     if (!st) {
       if (this.readOnly) throw new Error(`the index in ${this.dir} is open read-only: no ${space} store can be created`);
@@ -186,7 +187,7 @@ export class Collection {
    * Makes a space's store exist now, stamped with `version` (refused if stamped with another): what a coordinator
    * does before many writers start, so that they find it instead of racing to create it.
    */
-  async prepare(space: Modality, dim: number, version: string): Promise<void> {
+  async prepare(space: Space, dim: number, version: string): Promise<void> {
     const st = await this.store(space, dim);
     await this.checkVersion(space, version, true);
     await st.prepare?.();
@@ -196,7 +197,7 @@ export class Collection {
    * Refuses a space whose embeddings another model version made: a query or a new item from `version` would be
    * compared with vectors of a different space.  A space without a stamp takes `version` when `adopt` is set.
    */
-  async checkVersion(space: Modality, version: string, adopt = false): Promise<void> {
+  async checkVersion(space: Space, version: string, adopt = false): Promise<void> {
     const st = this.stores.get(space);
     if (!st) return;
     // a version-1 manifest's stamp, where a reader could not move it into the store
@@ -227,8 +228,8 @@ export class Collection {
     }
   }
 
-  counts(): Record<Modality, number> {
-    const c: Record<Modality, number> = { image: 0, audio: 0, video: 0 };
+  counts(): Record<Space, number> {
+    const c: Record<Space, number> = { image: 0, audio: 0, video: 0 };
     for (const e of this.files.values()) c[e.modality]++;
     return c;
   }

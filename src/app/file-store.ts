@@ -18,6 +18,8 @@
 //     valid record, writes them into a new generation and moves the damaged log aside);
 //   - compaction writes generation g+1's log head, then its snapshot (the commit point), then deletes generation g,
 //     so a crash anywhere leaves one whole generation; the newest snapshot wins.  A legacy `<base>.pmx` is g = 0.
+import { Serial } from "../util/serial.js";
+import { PolymodalError } from "../util/errors.js";
 import { closeSync, copyFileSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { MultimodalIndex, type IndexOptions } from "../retrieval/multimodal-index.js";
@@ -48,8 +50,8 @@ export interface FileStoreOptions extends IndexOptions {
 }
 
 /** A store that cannot be opened as it is: damage in the middle of its log, or no readable snapshot. */
-export class StoreDamagedError extends Error {
-  readonly exitCode = 1;
+export class StoreDamagedError extends PolymodalError {
+  constructor(message: string) { super("damaged", message); }
 }
 
 interface Generation { g: number; snapshot: string; log: string }
@@ -185,7 +187,7 @@ export class FileStore extends MemoryStore {
   private logBytes: number;
   private logIno: number;
   private snapshotBytes: number;
-  private writes: Promise<unknown> = Promise.resolve();
+  private readonly writes = new Serial();
   private compactMinBytes = COMPACT_MIN_BYTES;
   private io: WriteIO = NODE_IO;
   /** set when a failed write could not be rolled back: no write is taken until the rollback succeeds */
@@ -283,9 +285,7 @@ export class FileStore extends MemoryStore {
       this.logBytes += rec.length;
       apply();
     };
-    const p = this.writes.then(run);
-    this.writes = p.catch(() => {});
-    return p;
+    return this.writes.run(run);
   }
 
   /** Cuts the log back to its last whole record (after a failed append). */
@@ -424,7 +424,7 @@ export class FileStore extends MemoryStore {
   }
 
   override async close(): Promise<void> {
-    await this.writes;
+    await this.writes.idle();
     if (this.fd === -2) return;
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -2; // closed

@@ -7,6 +7,8 @@
 // search is exact (brute force), and exact searches give the same top-k as the in-process flat index.
 // Connections read with readConsistencyInterval 0, so a write by another process (a serve replica, a worker) is
 // visible to the next search.
+import { Serial } from "../util/serial.js";
+import { normalizeRows } from "../retrieval/multimodal-index.js";
 import type { Connection, Table } from "@lancedb/lancedb";
 import { validateItems, type EmbeddingStore, type EntryOptions, type StoredItem, type StoreHit, type StoreSearchOptions } from "../retrieval/embedding-store.js";
 
@@ -58,7 +60,7 @@ function whereOf(options: StoreSearchOptions): string | null {
 export class LanceStore implements EmbeddingStore {
   readonly backend = "lancedb";
   private stamp: string | null = null;
-  private writes: Promise<unknown> = Promise.resolve();
+  private readonly writes = new Serial();
   private indexed = false;
 
   private constructor(readonly uri: string, readonly space: string, public dim: number, private db: Connection, private table: Table | null, private readonly opts: Required<LanceStoreOptions>) {}
@@ -136,19 +138,15 @@ export class LanceStore implements EmbeddingStore {
 
   private rows(items: StoredItem[]): Array<Record<string, unknown>> {
     return items.map((it) => {
-      // unit vectors, normalised as MultimodalIndex does (float64 sum, float32 result), so scores are cosines
-      let n = 0;
-      for (let i = 0; i < it.embedding.length; i++) n += it.embedding[i] * it.embedding[i];
-      const inv = n > 0 ? 1 / Math.sqrt(n) : 0;
-      return { id: it.id, modality: it.modality, vector: Array.from(it.embedding, (v) => Math.fround(v * inv)), metadata: JSON.stringify(it.metadata), filter_kv: filterTokens(it.metadata) };
+      // unit vectors by the index kernel's normalisation (the bits every store keeps), so scores are cosines
+      const unit = normalizeRows(it.embedding, 1, it.embedding.length);
+      return { id: it.id, modality: it.modality, vector: Array.from(unit), metadata: JSON.stringify(it.metadata), filter_kv: filterTokens(it.metadata) };
     });
   }
 
   /** Writes run one at a time per store; LanceDB resolves concurrent writers across processes itself. */
   private serial<T>(f: () => Promise<T>): Promise<T> {
-    const p = this.writes.then(f);
-    this.writes = p.catch(() => {});
-    return p;
+    return this.writes.run(f);
   }
 
   /**
@@ -267,7 +265,7 @@ export class LanceStore implements EmbeddingStore {
   }
 
   async close(): Promise<void> {
-    await this.writes;
+    await this.writes.idle();
     this.table?.close();
     this.db.close();
   }

@@ -10,6 +10,7 @@
 // an unlink race: the taker first claims that one lock instance (`index.lock.<its token>.claim`, created
 // exclusively, so exactly one process takes over a given stale lock), checks it is still the same instance, and
 // renames its own record over it.  A lock held on another host, or by a live process, is never taken.
+import { PolymodalError } from "../util/errors.js";
 import { hostname } from "node:os";
 import { linkSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -18,9 +19,8 @@ import { join } from "node:path";
 export interface LockOwner { pid: number; host: string; boot: string | null; start: string | null; token: string; since: string }
 
 /** The index is being written by someone else, or its lock file is not one we can judge. */
-export class IndexLockedError extends Error {
-  readonly exitCode = 1;
-  constructor(message: string, readonly owner: LockOwner | null = null) { super(message); }
+export class IndexLockedError extends PolymodalError {
+  constructor(message: string, readonly owner: LockOwner | null = null) { super("locked", message); }
 }
 
 function readText(path: string): string | null {

@@ -1,55 +1,77 @@
-// The shipped (or --models) models, loaded once, lazily (a search by text needs no audio model).
+// The models a command uses (the registry's lineup: the shipped models, or --model in place of one), each loaded
+// once, lazily (a search by text needs no audio model), and files read into their inputs.
 import { readImageInput } from "../vision/file.js";
 import { readAudioFile } from "../audio/file.js";
 import { downmix } from "../audio/wav.js";
 import { fileURLToPath } from "node:url";
-import { loadPretrained as loadPretrained, modelsUrl } from "../pipelines/pretrained.js";
-import type { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "../pipelines/embedders.js";
-import type { SpeechRecognizer } from "../pipelines/speech.js";
+import { modelsUrl } from "../pipelines/shipped.js";
+import { ModelSet, loadModel, type ModelRef } from "../pipelines/registry.js";
+import { allValues, type Pipeline, type Space } from "../pipelines/pipeline.js";
 import { readVideoFile } from "../video/file.js";
-import type { Modality } from "./media.js";
-import { embeddingVersion, folderVersion } from "./version.js";
+import { versionOf } from "./version.js";
 
 export class Models {
-  private cache = new Map<string, Promise<unknown>>();
-  /** the folder the models load from */
+  private readonly loaded = new Map<ModelRef, Promise<Pipeline>>();
+  private set: Promise<ModelSet> | null = null;
+  /** the folder the shipped models load from */
   readonly dir: string;
   /**
-   * imageTextDir: a Hugging Face CLIP folder (config.json, model.safetensors, tokenizer.json,
-   * preprocessor_config.json) that embeds images and image-space text queries instead of the shipped clip-scenes.
+   * folder: a Hugging Face model folder used in place of the shipped model that embeds into its space (a CLIP
+   * folder for clip-scenes: images and image-space text queries).
    */
-  constructor(readonly modelsDir?: string, readonly ffmpegPath?: string, readonly imageTextDir?: string) {
+  constructor(readonly modelsDir?: string, readonly ffmpegPath?: string, readonly folder?: string) {
     this.dir = modelsDir ?? fileURLToPath(modelsUrl());
   }
-  /** The embedding version stamp of a model (src/app/version.ts); clip-scenes' is the --model folder's when one is given. */
-  version(name: string): string {
-    return name === "clip-scenes" && this.imageTextDir ? folderVersion(this.imageTextDir) : embeddingVersion(this.dir, name);
+
+  /** The lineup (resolving --model reads its config.json). */
+  lineup(): Promise<ModelSet> {
+    this.set ??= ModelSet.lineup({ folder: this.folder });
+    return this.set;
   }
-  private get<T>(name: "clip-scenes" | "audio-events" | "video-text" | "asr-words"): Promise<T> {
-    if (!this.cache.has(name)) {
-      this.cache.set(name, name === "clip-scenes" && this.imageTextDir ? loadPretrained(this.imageTextDir) : loadPretrained(name, { modelsDir: this.modelsDir }));
+  /** The model that fills a space. */
+  async ref(space: Space): Promise<ModelRef> {
+    const r = (await this.lineup()).forSpace(space);
+    if (!r) throw new Error(`no model here embeds ${space} items`);
+    return r;
+  }
+  load(ref: ModelRef): Promise<Pipeline> {
+    let p = this.loaded.get(ref);
+    if (!p) {
+      p = loadModel(ref, { modelsDir: this.modelsDir });
+      this.loaded.set(ref, p);
     }
-    return this.cache.get(name) as Promise<T>;
+    return p;
   }
-  clip(): Promise<ImageTextEmbedder> { return this.get("clip-scenes"); }
-  audio(): Promise<AudioEmbedder> { return this.get("audio-events"); }
-  video(): Promise<VideoTextEmbedder> { return this.get("video-text"); }
-  asr(): Promise<SpeechRecognizer> { return this.get("asr-words"); }
-
-  /** The width of a modality's embedding space. */
-  async dim(modality: Modality): Promise<number> {
-    return modality === "image" ? (await this.clip()).dim : modality === "audio" ? (await this.audio()).dim : (await this.video()).dim;
+  /** The pipeline that fills a space. */
+  async pipeline(space: Space): Promise<Pipeline> {
+    return this.load(await this.ref(space));
+  }
+  /** The speech recogniser. */
+  async transcriber(): Promise<Pipeline> {
+    const r = (await this.lineup()).transcriber();
+    if (!r) throw new Error("no model here transcribes speech");
+    return this.load(r);
   }
 
-  /** One file -> its embedding in its modality's space. */
-  async embedFile(file: string, modality: Modality): Promise<Float32Array> {
+  /** The embedding version stamp of a space's model (src/app/version.ts). */
+  async version(space: Space): Promise<string> {
+    return versionOf(await this.ref(space), this.dir);
+  }
+  /** The width of a space. */
+  async dim(space: Space): Promise<number> {
+    return (await this.pipeline(space)).dim!;
+  }
+
+  /** One file -> its embedding in its space. */
+  async embedFile(file: string, space: Space): Promise<Float32Array> {
+    const p = await this.pipeline(space);
     // a PNG/JPEG goes in as its bytes, as the library's and the service's inputs do: the same bits from every entry
     // point (and a 12 MP JPEG decoded at reduced scale, not in full)
-    if (modality === "image") return (await this.clip()).embedImages([await readImageInput(file, { ffmpegPath: this.ffmpegPath })])[0];
-    if (modality === "audio") return (await this.audio()).embed(await this.readAudio(file));
-    const vt = await this.video();
-    const { frames } = await readVideoFile(file, { numFrames: vt.processor.numFrames, ffmpegPath: this.ffmpegPath });
-    return vt.embedVideos([frames])[0];
+    if (space === "image") return allValues(p.embedBatch("image", [await readImageInput(file, { ffmpegPath: this.ffmpegPath })]))[0];
+    if (space === "audio") return allValues(p.embedBatch("audio", [await this.readAudio(file)]))[0];
+    // every frame read (a video's frame count is known only once decoded); the pipeline samples its own
+    const { frames } = await readVideoFile(file, { numFrames: p.tasks.embed?.frames, ffmpegPath: this.ffmpegPath });
+    return allValues(p.embedBatch("video", [frames]))[0];
   }
 
   /** An audio file (WAV, or MP3/FLAC/Ogg/M4A/... through ffmpeg) as a mono waveform at its own rate. */
@@ -58,8 +80,8 @@ export class Models {
     return { waveform: downmix(a.channels), sampleRate: a.sampleRate };
   }
 
-  /** Text -> a query in the image space and in the video space. */
-  async embedText(text: string, modality: "image" | "video"): Promise<Float32Array> {
-    return modality === "image" ? (await this.clip()).embedTexts([text])[0] : (await this.video()).embedTexts([text])[0];
+  /** Text -> a query in a space whose model embeds text. */
+  async embedText(text: string, space: Space): Promise<Float32Array> {
+    return allValues((await this.pipeline(space)).embedBatch("text", [text]))[0];
   }
 }

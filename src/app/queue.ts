@@ -13,19 +13,21 @@
 // (`--root`) and the stores it may write (`--store`); a job is checked field by field, every file's real path must
 // be under a root and be a regular file within the size limit before a byte is read, and a dead letter never
 // carries a file's bytes.  A job that breaks these rules fails at once (no retry) with one reason.
+import { PolymodalError } from "../util/errors.js";
+import { SPACES, type Space } from "../pipelines/pipeline.js";
 import { createHash } from "node:crypto";
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { Queue, Worker, UnrecoverableError, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { Collection, parseStoreSpec } from "./collection.js";
-import { modalityOf, MODEL_FOR, type Modality } from "./media.js";
+import { modalityOf } from "./media.js";
 import type { Models } from "./models.js";
 import { walk } from "./walk.js";
 
 export const QUEUE_NAME = "polymodal-index";
 
-export interface QueuedFile { rel: string; path: string; sha256: string; size: number; mtimeMs: number; modality: Modality }
+export interface QueuedFile { rel: string; path: string; sha256: string; size: number; mtimeMs: number; modality: Space }
 export interface IndexJobData { root: string; store: string; files: QueuedFile[] }
 
 const deadKey = (name: string): string => `polymodal:${name}:dead`;
@@ -37,7 +39,7 @@ function connect(url: string): Redis {
 
 /** The files of a folder that need (re)embedding into the store: new, or whose content hash differs. */
 export async function enqueueFolder(folder: string, o: { queue: string; store: string; batch?: number; name?: string; models?: Models }): Promise<{ jobs: number; added: number; files: number; unchanged: number; skipped: Array<{ path: string; why: string }> }> {
-  if (parseStoreSpec(o.store).kind !== "lancedb") throw Object.assign(new Error("--queue needs a store every worker can write: --store lancedb:<folder or URI>"), { exitCode: 2 });
+  if (parseStoreSpec(o.store).kind !== "lancedb") throw new PolymodalError("usage", "--queue needs a store every worker can write: --store lancedb:<folder or URI>");
   const root = resolve(folder);
   const files: string[] = [], skipped: Array<{ path: string; why: string }> = [];
   walk(root, "", files, skipped);
@@ -66,7 +68,7 @@ export async function enqueueFolder(folder: string, o: { queue: string; store: s
     }
     // the spaces the jobs write exist, stamped, before any worker starts: workers never race to create them, and a
     // store of other model versions is refused here rather than by every job
-    if (o.models) for (const space of new Set(changed.map((f) => f.modality))) await coll.prepare(space, await o.models.dim(space), o.models.version(MODEL_FOR[space]));
+    if (o.models) for (const space of new Set(changed.map((f) => f.modality))) await coll.prepare(space, await o.models.dim(space), await o.models.version(space));
   } finally {
     await coll.close();
   }
@@ -129,7 +131,7 @@ export interface WorkerOptions {
 
 const MAX_JOB_FILES = 10_000;
 const MAX_PATH = 4096;
-const SPACES = new Set(["image", "audio", "video"]);
+const SPACE_NAMES = new Set<string>(SPACES);
 
 /** A job's data as this worker reads it, or an Error with one reason (a job is anyone's text). */
 export function checkJob(data: unknown): IndexJobData {
@@ -147,8 +149,8 @@ export function checkJob(data: unknown): IndexJobData {
     if (typeof f.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(f.sha256)) bad(`files[${i}].sha256 must be 64 hex digits`);
     if (!Number.isSafeInteger(f.size) || (f.size as number) < 0) bad(`files[${i}].size must be a byte count`);
     if (typeof f.mtimeMs !== "number" || !Number.isFinite(f.mtimeMs)) bad(`files[${i}].mtimeMs must be a number`);
-    if (typeof f.modality !== "string" || !SPACES.has(f.modality)) bad(`files[${i}].modality must be image, audio or video`);
-    return { rel, path, sha256: f.sha256 as string, size: f.size as number, mtimeMs: f.mtimeMs as number, modality: f.modality as Modality };
+    if (typeof f.modality !== "string" || !SPACE_NAMES.has(f.modality)) bad(`files[${i}].modality must be one of ${SPACES.join(", ")}`);
+    return { rel, path, sha256: f.sha256 as string, size: f.size as number, mtimeMs: f.mtimeMs as number, modality: f.modality as Space };
   });
   return { root, store, files };
 }
@@ -194,7 +196,7 @@ export function startWorker(o: WorkerOptions): { close(): Promise<void>; worker:
     if (!stores.has(store)) stores.set(store, Collection.openStore(store));
     const coll = await stores.get(store)!;
     let indexed = 0, dead = 0;
-    const bySpace = new Map<Modality, Array<{ f: QueuedFile; emb: Float32Array }>>();
+    const bySpace = new Map<Space, Array<{ f: QueuedFile; emb: Float32Array }>>();
     for (const [i, f] of files.entries()) {
       try {
         const st = statSync(real[i]!);
@@ -214,7 +216,7 @@ export function startWorker(o: WorkerOptions): { close(): Promise<void>; worker:
     for (const [space, items] of bySpace) {
       const st = await coll.store(space, items[0].emb.length);
       try {
-        await coll.checkVersion(space, o.models.version(MODEL_FOR[space]), true);
+        await coll.checkVersion(space, await o.models.version(space), true);
       } catch (e) {
         throw new UnrecoverableError((e as Error).message); // another model version: retrying cannot fix it
       }

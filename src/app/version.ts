@@ -5,6 +5,8 @@ import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { kernelModuleBase64 } from "../bindings/module.js";
+import type { ModelRef } from "../pipelines/registry.js";
+import { PolymodalError } from "../util/errors.js";
 
 const stamps = new Map<string, string>();
 
@@ -29,6 +31,11 @@ export function folderVersion(dir: string): string {
   });
 }
 
+/** The stamp of a registry model: a shipped one's from modelsDir, a folder's from the folder. */
+export function versionOf(ref: ModelRef, modelsDir: string): string {
+  return "shipped" in ref.source ? embeddingVersion(modelsDir, ref.source.shipped) : folderVersion(ref.source.folder);
+}
+
 /** A stamp computed once per process. */
 function stamped(key: string, make: () => string): string {
   let s = stamps.get(key);
@@ -46,6 +53,6 @@ function digest(parts: Uint8Array[]): string {
   return h.digest("hex").slice(0, 16);
 }
 
-export class VersionMismatchError extends Error {
-  readonly exitCode = 1;
+export class VersionMismatchError extends PolymodalError {
+  constructor(message: string) { super("version_mismatch", message); }
 }

@@ -1,6 +1,7 @@
 // Audio files in Node: WAV natively (decodeWav), and everything else -- MP3, FLAC, Ogg Vorbis/Opus, M4A/AAC, and WAVs
 // in encodings decodeWav does not read (mu-law, A-law, ADPCM) -- through the system's ffmpeg, asked for the file's
 // own rate and channels as 32-bit float, so resampling and downmixing stay polymodal's (torchaudio's arithmetic).
+import { PolymodalError } from "../util/errors.js";
 import { decodeWav, defaultAudioLimits, type AudioLimits, type DecodedAudio } from "./wav.js";
 import { nodeModules, runFfmpeg, ffprobeFor, readMediaFile, extensionOf } from "../io/ffmpeg.js";
 import { limits } from "../util/limits.js";
@@ -73,10 +74,10 @@ export async function readAudioFile(file: string, options: ReadAudioOptions = {}
   })));
   const s = probe.streams?.[0];
   const rate = Number(s?.sample_rate), ch = Number(s?.channels), seconds = Number(probe.format?.duration);
-  if (!(rate > 0) || !(ch > 0)) throw Object.assign(new Error(`readAudioFile: ${file} has no audio stream ffmpeg can read (${format})`), { exitCode: 3 });
+  if (!(rate > 0) || !(ch > 0)) throw new PolymodalError("bad_input", `readAudioFile: ${file} has no audio stream ffmpeg can read (${format})`);
   if (rate < lim.minSampleRate || rate > lim.maxSampleRate) throw new Error(`readAudioFile: ${file}: sample rate ${rate} Hz is outside ${lim.minSampleRate}..${lim.maxSampleRate} Hz (limits.minSampleRate / maxSampleRate)`);
   if (ch > lim.maxChannels) throw new Error(`readAudioFile: ${file}: ${ch} channels exceed the limit of ${lim.maxChannels} (limits.maxChannels)`);
-  if (seconds > lim.maxSeconds) throw new Error(`readAudioFile: ${file}: ${seconds.toFixed(1)} s exceeds the limit of ${lim.maxSeconds} s (limits.maxAudioSeconds, or the maxSeconds option)`);
+  if (seconds > lim.maxSeconds) throw new PolymodalError("too_large", `readAudioFile: ${file}: ${seconds.toFixed(1)} s exceeds the limit of ${lim.maxSeconds} s (limits.maxAudioSeconds, or the maxSeconds option)`);
   // the byte budget holds even when the container's duration lies
   const maxBytes = Math.ceil(lim.maxSeconds * rate) * ch * 4;
   const raw = await runFfmpeg({
@@ -84,7 +85,7 @@ export async function readAudioFile(file: string, options: ReadAudioOptions = {}
     what: `decoding ${format} (${file})`, who: "readAudioFile", timeoutMs, maxBytes, fix,
   });
   const n = Math.floor(raw.length / 4 / ch);
-  if (n === 0) throw Object.assign(new Error(`readAudioFile: ${file} decodes to no samples (${format})`), { exitCode: 3 });
+  if (n === 0) throw new PolymodalError("bad_input", `readAudioFile: ${file} decodes to no samples (${format})`);
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const channels = Array.from({ length: ch }, () => new Float32Array(n));
   for (let i = 0; i < n; i++) for (let c = 0; c < ch; c++) channels[c][i] = dv.getFloat32((i * ch + c) * 4, true);

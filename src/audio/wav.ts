@@ -9,6 +9,7 @@ export interface DecodedAudio {
   channels: Float32Array[];
 }
 
+import { PolymodalError } from "../util/errors.js";
 import { limits } from "../util/limits.js";
 
 const PCM = 1, FLOAT = 3, EXTENSIBLE = 0xfffe;
@@ -27,8 +28,8 @@ export interface AudioLimits {
 export const defaultAudioLimits = (): Required<AudioLimits> =>
   ({ maxSeconds: limits.maxAudioSeconds, maxChannels: limits.maxChannels, minSampleRate: limits.minSampleRate, maxSampleRate: limits.maxSampleRate });
 
-function bad(msg: string): never {
-  throw new Error(`decodeWav: ${msg}`);
+function bad(msg: string, code: "bad_input" | "too_large" = "bad_input"): never {
+  throw new PolymodalError(code, `decodeWav: ${msg}`);
 }
 
 /**
@@ -80,7 +81,7 @@ export function decodeWav(bytes: Uint8Array | ArrayBuffer, options: AudioLimits 
   const bps = bits / 8;
   if (align !== bps * channels) bad(`block align ${align} does not match ${channels} channel(s) of ${bits} bits`);
   const frames = Math.floor(data.len / align);
-  if (frames / rate > lim.maxSeconds) bad(`${(frames / rate).toFixed(1)} s of audio exceeds the limit of ${lim.maxSeconds} s (limits.maxAudioSeconds, or the maxSeconds option)`);
+  if (frames / rate > lim.maxSeconds) bad(`${(frames / rate).toFixed(1)} s of audio exceeds the limit of ${lim.maxSeconds} s (limits.maxAudioSeconds, or the maxSeconds option)`, "too_large");
   const out = Array.from({ length: channels }, () => new Float32Array(frames));
   let p = data.off;
   for (let i = 0; i < frames; i++) {

@@ -4,6 +4,7 @@
 // same order whatever the thread count: results are bit-identical to one thread.
 
 import { PARALLEL_KERNELS, type ParallelKernel } from "./kernels.js";
+import { isNode, nodeImport, nodeSpecifier } from "../util/runtime.js";
 
 export { PARALLEL_KERNELS, type ParallelKernel };
 
@@ -32,7 +33,7 @@ function start(d) {
   }
 }
 if (typeof self === "undefined" && typeof require === "function") {
-  const { parentPort } = require(["node", "worker_threads"].join(":")); // (a string, not a bundler import)
+  const { parentPort } = require(${JSON.stringify(nodeSpecifier("worker_threads"))}); // (built at run time: no bundler sees it)
   post = (m) => parentPort.postMessage(m);
   parentPort.once("message", start);
 } else {
@@ -136,7 +137,6 @@ export class ThreadPool {
 
 async function spawn(gone: () => void): Promise<{ worker: AnyWorker; ready: Promise<void> }> {
   // Browsers (a page or a worker) use Web Workers from a Blob URL; Node uses worker_threads.
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
   if (!isNode && typeof Worker !== "undefined" && typeof Blob !== "undefined" && typeof URL !== "undefined") {
     const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
     const worker = new Worker(url);
@@ -150,10 +150,9 @@ async function spawn(gone: () => void): Promise<{ worker: AnyWorker; ready: Prom
     });
     return { worker, ready };
   }
-  const spec = ["node", "worker_threads"].join(":");
   let wt: { Worker: new (code: string, o: { eval: boolean }) => AnyWorker & { once(ev: string, f: (x: unknown) => void): void } };
   try {
-    wt = await import(/* @vite-ignore */ spec);
+    wt = await nodeImport("worker_threads");
   } catch {
     throw new Error("polymodal.init: threads need Web Workers (a browser) or node:worker_threads (Node)");
   }

@@ -1,9 +1,10 @@
 // Command-line parsing on node:util parseArgs: `--name value`, `--name=value`, `-k value`, boolean flags; global
 // flags may stand before or after the command; an option the command does not take is a usage error.
+import { PolymodalError } from "../util/errors.js";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
-export class UsageError extends Error {
-  readonly exitCode = 2;
+export class UsageError extends PolymodalError {
+  constructor(message: string) { super("usage", message); }
 }
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;

@@ -1,12 +1,14 @@
 // `polymodal index <folder>`: every image, WAV and video under a folder, embedded by the shipped models into a
 // saved collection; resumable (unchanged files are skipped), unreadable files skipped with a warning.
+import { PolymodalError } from "../util/errors.js";
+import type { Space } from "../pipelines/pipeline.js";
 import { existsSync, statSync } from "node:fs";
 import { extname, join, relative, resolve, sep } from "node:path";
 import type { IndexKind } from "../retrieval/multimodal-index.js";
 import { Collection } from "../app/collection.js";
 import { walk, shown } from "../app/walk.js";
 export { shown };
-import { modalityOf, MODEL_FOR, type Modality } from "../app/media.js";
+import { modalityOf } from "../app/media.js";
 import { Models } from "../app/models.js";
 import { Progress } from "./progress.js";
 
@@ -38,7 +40,7 @@ export interface IndexReport {
   removed: number;
   /** items whose files became unreadable, taken out of the index (each warned about) */
   dropped: number;
-  counts: Record<Modality, number>;
+  counts: Record<Space, number>;
   seconds: number;
   /** files left to do when the signal stopped the run (0 when it finished) */
   left: number;
@@ -52,7 +54,7 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
   const t0 = performance.now();
   const root = resolve(folder);
   const st = statSync(root, { throwIfNoEntry: false });
-  if (!st || !st.isDirectory()) throw Object.assign(new Error(`${folder} is not a folder`), { exitCode: 3 });
+  if (!st || !st.isDirectory()) throw new PolymodalError("not_found", `${folder} is not a folder`);
   const indexDir = resolve(options.indexDir ?? join(root, ".polymodal"));
   const models = options.models ?? new Models();
   if (options.dryRun) return dryRun(root, indexDir, options, t0);
@@ -60,7 +62,7 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
   const coll = await Collection.open(indexDir, { root, kind: options.kind ?? "flat", store: options.store });
   try {
     if (options.kind && coll.manifest.kind !== options.kind && coll.files.size > 0) {
-      throw Object.assign(new Error(`${indexDir} is a --kind ${coll.manifest.kind} index; asked for --kind ${options.kind}: leave --kind out to update it, or index into a new folder (--index DIR) to build a ${options.kind} index`), { exitCode: 2 });
+      throw new PolymodalError("usage", `${indexDir} is a --kind ${coll.manifest.kind} index; asked for --kind ${options.kind}: leave --kind out to update it, or index into a new folder (--index DIR) to build a ${options.kind} index`);
     }
     return await indexInto(coll, root, indexDir, models, options, t0);
   } finally {
@@ -69,7 +71,7 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
 }
 
 interface Scan {
-  pending: Array<{ path: string; rel: string; mod: Modality; size: number; mtimeMs: number }>;
+  pending: Array<{ path: string; rel: string; mod: Space; size: number; mtimeMs: number }>;
   /** indexed items whose files are no longer media files in the folder */
   gone: string[];
   unreadable: Array<{ path: string; why: string }>;
@@ -128,16 +130,16 @@ async function indexInto(coll: Collection, root: string, indexDir: string, model
     try {
       await models.dim(mod);
     } catch (e) {
-      throw new Error(`cannot load the ${MODEL_FOR[mod]} model for the ${mod} files: ${(e as Error).message}`);
+      throw new Error(`cannot load the ${(await models.ref(mod)).name} model for the ${mod} files: ${(e as Error).message}`);
     }
-    await coll.checkVersion(mod, models.version(MODEL_FOR[mod]), true);
+    await coll.checkVersion(mod, await models.version(mod), true);
   }
   const bar = options.progress === false ? null : new Progress(pending.length, "indexing");
   const warn = options.warn ?? ((m: string) => (bar ? bar.log(`warning: ${m}`) : process.stderr.write(`warning: ${m}\n`)));
   for (const u of unreadable) warn(`skipped ${shown(relative(root, u.path) || u.path)}: ${u.why}`);
   /** Takes indexed items out of their spaces (one durable write per space). */
   const takeOut = async (rels: string[]): Promise<void> => {
-    const bySpace = new Map<Modality, string[]>();
+    const bySpace = new Map<Space, string[]>();
     for (const rel of rels) {
       const e = coll.files.get(rel);
       if (!e) continue;
@@ -161,7 +163,7 @@ async function indexInto(coll: Collection, root: string, indexDir: string, model
     try {
       const emb = await models.embedFile(f.path, f.mod);
       const st = await coll.store(f.mod, emb.length);
-      await coll.checkVersion(f.mod, models.version(MODEL_FOR[f.mod]), true); // a new space takes the models' stamp
+      await coll.checkVersion(f.mod, await models.version(f.mod), true); // a new space takes the models' stamp
       // one durable write per file (a changed file replaces its item); the file's size and mtime travel with it
       await st.upsert([{ id: f.rel, modality: f.mod, embedding: emb, metadata: { path: f.rel, bytes: f.size, mtimeMs: f.mtimeMs } }]);
       coll.files.set(f.rel, { size: f.size, mtimeMs: f.mtimeMs, modality: f.mod });

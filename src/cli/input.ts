@@ -1,14 +1,17 @@
 // Where the CLI's inputs come from: a file argument, or `-` for standard input (materialised once into a temp
 // file named by what its bytes are, so every later step — ffmpeg included — reads a normal file); and which saved
 // index a search means.
+import { PolymodalError } from "../util/errors.js";
+import type { Space } from "../pipelines/pipeline.js";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { UsageError } from "./args.js";
-import type { Modality } from "../app/media.js";
 
-export class InputError extends Error {
-  readonly exitCode = 3;
+
+/** A file argument that is not there or not a file this command reads. */
+export class InputError extends PolymodalError {
+  constructor(message: string, code: "not_found" | "unsupported_input" | "bad_input" = "not_found") { super(code, message); }
 }
 
 const tempDirs: string[] = [];
@@ -27,13 +30,13 @@ export function sniffExtension(b: Uint8Array): string | null {
   return null;
 }
 
-const DEFAULT_EXT: Record<Modality, string> = { image: ".png", audio: ".wav", video: ".mp4" };
+const DEFAULT_EXT: Record<Space, string> = { image: ".png", audio: ".wav", video: ".mp4" };
 
 /**
  * A readable file for `arg`: the path itself (checked), or for `-` standard input copied to a temp file whose
  * extension comes from its content (else from the modality the command expects).
  */
-export function inputFile(arg: string | undefined, what: string, expect?: Modality): string {
+export function inputFile(arg: string | undefined, what: string, expect?: Space): string {
   if (!arg) throw new UsageError(`${what}: missing file argument`);
   if (arg === "-") {
     let bytes: Uint8Array;
@@ -42,9 +45,9 @@ export function inputFile(arg: string | undefined, what: string, expect?: Modali
     } catch (e) {
       throw new InputError(`${what}: could not read standard input (${(e as Error).message})`);
     }
-    if (bytes.length === 0) throw new InputError(`${what}: standard input is empty; expected the bytes of a file`);
+    if (bytes.length === 0) throw new InputError(`${what}: standard input is empty; expected the bytes of a file`, "bad_input");
     const ext = sniffExtension(bytes) ?? (expect ? DEFAULT_EXT[expect] : null);
-    if (!ext) throw new InputError(`${what}: standard input is not a PNG, JPEG, WAV or Y4M/video file`);
+    if (!ext) throw new InputError(`${what}: standard input is not a PNG, JPEG, WAV or Y4M/video file`, "unsupported_input");
     const dir = mkdtempSync(join(tmpdir(), "polymodal-stdin-"));
     tempDirs.push(dir);
     const f = join(dir, `stdin${ext}`);

@@ -1,6 +1,7 @@
 // The `polymodal` command: index a folder, search it by text / image / audio / video, transcribe, embed, export,
 // info.
 // Exit codes: 0 ok, 1 failure, 2 bad usage (unknown command or flag), 3 missing or unsupported input file.
+import { SPACES, type Space } from "../pipelines/pipeline.js";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { delimiter, resolve, join, relative, isAbsolute, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,15 +12,15 @@ import { inputFile, locateIndex, InputError } from "./input.js";
 import { indexFolder } from "./indexer.js";
 import { Collection } from "../app/collection.js";
 import { Models } from "../app/models.js";
-import { modalityOf, SUPPORTED, MODEL_FOR, type Modality } from "../app/media.js";
+import { modalityOf, SUPPORTED } from "../app/media.js";
 import { info } from "./info.js";
 import { SERVE_OPTIONS, SERVE_HELP } from "./serve-options.js";
+import { allValues } from "../pipelines/pipeline.js";
+import { exitCodeOf } from "./exit-codes.js";
 // the service (fastify) and the queue (BullMQ) load only for the commands that use them
 const queue = (): Promise<typeof import("../app/queue.js")> => import("../app/queue.js");
 import { shown } from "../app/walk.js";
-import { exportShipped, EXPORTABLE } from "./export.js";
-import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
-import { SpeechRecognizer } from "../pipelines/speech.js";
+import { exportModel, EXPORTABLE } from "./export.js";
 import type { IndexKind } from "../retrieval/multimodal-index.js";
 
 interface Command {
@@ -158,9 +159,8 @@ const COMMANDS: Record<string, Command> = {
       needModality(f, "audio");
       const beamWidth = intFlag(values, "beam", 1, 1, 1024);
       const t0 = performance.now();
-      const asr = await models.asr();
-      const rec = values.int8 ? new SpeechRecognizer(MultimodalModelOptimizer.quantizeModel(asr.model), asr.card) : asr;
-      const r = rec.transcribe(await models.readAudio(f), { beamWidth });
+      const asr = await models.transcriber();
+      const [r] = allValues((values.int8 ? asr.quantized() : asr).transcribeBatch([await models.readAudio(f)], { beamWidth }));
       const ms = performance.now() - t0;
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
       out(values.json ? JSON.stringify({ file: positional[0], ...r, ms: Math.round(ms) }) : r.text || (r.speech ? "(no words recognised)" : "(no speech)"));
@@ -174,28 +174,29 @@ const COMMANDS: Record<string, Command> = {
     options: { text: { type: "string" }, space: { type: "string" } },
     async run(positional, values, models) {
       if (values.text !== undefined) {
-        const space = (values.space ?? "image") as string;
-        if (space !== "image" && space !== "video") throw new UsageError(`--space must be image or video, got ${JSON.stringify(space)}`);
+        const textSpaces = (await models.lineup()).spacesFor("text").map((c) => c.space);
+        const space = (values.space ?? textSpaces[0]) as Space;
+        if (!textSpaces.includes(space)) throw new UsageError(`--space must be one of ${textSpaces.join(", ")}, got ${JSON.stringify(space)}`);
         const e = await models.embedText(String(values.text), space);
-        out(JSON.stringify({ text: values.text, space, model: MODEL_FOR[space], dim: e.length, embedding: Array.from(e) }));
+        out(JSON.stringify({ text: values.text, space, model: (await models.ref(space)).name, dim: e.length, embedding: Array.from(e) }));
         return 0;
       }
       if (positional.length !== 1) throw new UsageError(`embed takes one file (or --text), got ${positional.length} arguments`);
       const f = inputFile(positional[0], "embed");
       const m = needModality(f);
       const e = await models.embedFile(f, m);
-      out(JSON.stringify({ file: positional[0], modality: m, model: MODEL_FOR[m], dim: e.length, embedding: Array.from(e) }));
+      out(JSON.stringify({ file: positional[0], modality: m, model: (await models.ref(m)).name, dim: e.length, embedding: Array.from(e) }));
       return 0;
     },
   },
   export: {
     summary: "write a shipped model as ONNX",
     help: `usage: polymodal export <model> <out.onnx>
-  A shipped model (${EXPORTABLE.join(", ")}) as ONNX (opset 17, dynamic batch and lengths).`,
+  A model (${EXPORTABLE}) as ONNX (opset 17, dynamic batch and lengths).`,
     options: {},
     async run(positional, _values, models) {
       if (positional.length !== 2) throw new UsageError(`export takes a model name and an output path, got ${positional.length} arguments`);
-      const inputs = await exportShipped(positional[0], positional[1], models);
+      const inputs = await exportModel(positional[0], positional[1], models);
       out(`wrote ${positional[1]}: ${positional[0]} as ONNX; inputs ${inputs} (batch and lengths dynamic)`);
       return 0;
     },
@@ -240,7 +241,7 @@ const COMMANDS: Record<string, Command> = {
     options: SERVE_OPTIONS,
     async run(positional, values, models) {
       const { serve } = await import("./serve.js");
-      const code = await serve(positional, values, models.dir, intFlag(values, "threads", 1, 1, 64), models.imageTextDir);
+      const code = await serve(positional, values, models.dir, intFlag(values, "threads", 1, 1, 64), models.folder);
       process.exit(code); // worker threads and sockets are closed; nothing is left to flush
     },
   },
@@ -288,10 +289,10 @@ function version(): string {
   return JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")).version;
 }
 
-function needModality(f: string, want?: Modality): Modality {
+function needModality(f: string, want?: Space): Space {
   const m = modalityOf(f);
-  if (!m) throw new InputError(`${f}: unsupported file type (supported: ${SUPPORTED})`);
-  if (want && m !== want) throw new InputError(`${f}: expected a ${want} file, got a ${m} file`);
+  if (!m) throw new InputError(`${f}: unsupported file type (supported: ${SUPPORTED})`, "unsupported_input");
+  if (want && m !== want) throw new InputError(`${f}: expected a ${want} file, got a ${m} file`, "unsupported_input");
   return m;
 }
 
@@ -324,7 +325,7 @@ export async function main(argv: string[]): Promise<number> {
 
 async function search(positional: string[], values: Values, models: Models): Promise<number> {
   const k = intFlag(values, "k", 5, 1, 100_000);
-  const byFile = (["image", "audio", "video"] as Modality[]).filter((m) => values[m] !== undefined);
+  const byFile = SPACES.filter((m) => values[m] !== undefined);
   if (byFile.length + (positional.length ? 1 : 0) !== 1) throw new UsageError('search takes one query: "<text>", --image FILE, --audio FILE or --video FILE');
   if (positional.length > 1) throw new UsageError(`search takes one text query (quote it), got ${positional.length} words`);
   // a shared LanceDB alone (--store lancedb:URI), or an index folder
@@ -332,19 +333,19 @@ async function search(positional: string[], values: Values, models: Models): Pro
   const dir = shared ? String(values.store) : locateIndex(values.index as string | undefined);
   const coll = shared ? await Collection.openStore(dir) : await Collection.open(dir, null, { readOnly: true }); // searching writes nothing
   const t0 = performance.now();
-  const queries: Array<{ space: Modality; vec: Float32Array }> = [];
+  const queries: Array<{ space: Space; vec: Float32Array }> = [];
   let exclude: string | null = null;
   if (byFile.length) {
     const m = byFile[0], f = inputFile(values[m] as string, `--${m}`, m);
     needModality(f, m);
-    await coll.checkVersion(m, models.version(MODEL_FOR[m]));
+    await coll.checkVersion(m, await models.version(m));
     queries.push({ space: m, vec: await models.embedFile(f, m) });
     const rel = relative(coll.manifest.root || process.cwd(), resolve(f));
     exclude = rel.startsWith("..") || isAbsolute(rel) ? null : rel.split(sep).join("/"); // the query file itself, when it is in the collection
   } else {
-    for (const space of ["image", "video"] as const) {
+    for (const { space } of (await models.lineup()).spacesFor("text")) {
       if (!(await coll.stores.get(space)?.count())) continue;
-      await coll.checkVersion(space, models.version(MODEL_FOR[space]));
+      await coll.checkVersion(space, await models.version(space));
       queries.push({ space, vec: await models.embedText(positional[0], space) });
     }
   }
@@ -374,9 +375,8 @@ export async function run(argv: string[]): Promise<void> {
   try {
     process.exitCode = await main(argv);
   } catch (e) {
-    const err = e as Error & { exitCode?: number };
-    process.stderr.write(`polymodal: ${err.message}\n`);
-    if (err instanceof UsageError) process.stderr.write("run `polymodal --help` for usage\n");
-    process.exitCode = err.exitCode ?? 1;
+    process.stderr.write(`polymodal: ${(e as Error).message}\n`);
+    if (e instanceof UsageError) process.stderr.write("run `polymodal --help` for usage\n");
+    process.exitCode = exitCodeOf(e);
   }
 }

@@ -9,7 +9,7 @@ import { limits } from "../util/limits.js";
 export const SERVE_MAX_PIXELS = 16_000_000;
 
 /** Runs until a signal stops it; resolves with the exit code. */
-export async function serve(positional: string[], values: Values, modelsDir: string, threads: number, imageTextDir?: string): Promise<number> {
+export async function serve(positional: string[], values: Values, modelsDir: string, threads: number, model?: string): Promise<number> {
   if (positional.length) throw new UsageError(`serve takes no arguments, got ${positional.join(" ")}`);
   const token = (values.token as string | undefined) ?? process.env.POLYMODAL_TOKEN;
   if (token !== undefined && token.length < 8) throw new UsageError("--token must be at least 8 characters");
@@ -17,7 +17,7 @@ export async function serve(positional: string[], values: Values, modelsDir: str
     host: (values.host as string | undefined) ?? "127.0.0.1",
     port: intFlag(values, "port", 8080, 0, 65535),
     modelsDir,
-    imageTextDir,
+    model,
     indexDir: values.index as string | undefined,
     store: values.store as string | undefined,
     readOnly: !!values["read-only"],

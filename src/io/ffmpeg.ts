@@ -1,7 +1,9 @@
 // Running the system's ffmpeg / ffprobe (Node only; Debian: apt-get install ffmpeg) for the media formats polymodal
 // does not decode itself: bounded in time and output bytes, and a missing executable named with its fix.  Node
 // built-ins load on demand, so the library itself imports none.
+import { PolymodalError } from "../util/errors.js";
 import { FileRefusedError, readRegularFile } from "./node-fs.js";
+import { nodeImport } from "../util/runtime.js";
 
 export interface FfmpegRun {
   /** executable (default "ffmpeg" on PATH) */
@@ -18,7 +20,7 @@ export interface FfmpegRun {
 }
 
 export async function nodeModules(who: string, hint: string): Promise<{ fs: any; cp: any; path: any }> {
-  const im = (m: string): Promise<any> => import(/* @vite-ignore */ ["node", m].join(":"));
+  const im = nodeImport;
   try {
     return { fs: await im("fs/promises"), cp: await im("child_process"), path: await im("path") };
   } catch {
@@ -34,16 +36,16 @@ export function extensionOf(file: string): string {
 
 /**
  * A media file's bytes (readRegularFile: a regular file only, sized before its body is read, against `maxBytes`
- * which may look at the file's start).  Unreadable, empty or not a regular file is an Error naming it (exit code 3
- * in the CLI); over the budget, exit code 1.  `headOnly` n: just the first n bytes (to sniff a format).
+ * which may look at the file's start).  Unreadable, empty or not a regular file is a "bad_input" error naming it;
+ * over the budget, "too_large".  `headOnly` n: just the first n bytes (to sniff a format).
  */
 export async function readMediaFile(who: string, file: string, maxBytes?: (head: Uint8Array) => number, headOnly = 0): Promise<Uint8Array> {
-  const fail = (why: string, exitCode = 3): never => { throw Object.assign(new Error(`${who}: ${why}`), { exitCode }); };
+  const fail = (why: string, code: "bad_input" | "too_large" = "bad_input"): never => { throw new PolymodalError(code, `${who}: ${why}`); };
   let bytes: Uint8Array;
   try {
     bytes = await readRegularFile(file, { maxBytes, headOnly });
   } catch (e) {
-    if (e instanceof FileRefusedError && e.max !== undefined) fail(`${file} is ${e.size} bytes, more than its limits allow (${e.max} bytes; see limits)`, 1);
+    if (e instanceof FileRefusedError && e.max !== undefined) fail(`${file} is ${e.size} bytes, more than its limits allow (${e.max} bytes; see limits)`, "too_large");
     if (e instanceof FileRefusedError) fail(e.message);
     fail(`cannot read ${file}: ${(e as Error).message}`);
   }
@@ -81,7 +83,7 @@ export async function runFfmpeg(o: FfmpegRun): Promise<Uint8Array> {
     });
     p.stderr.on("data", (d: Uint8Array) => err.push(d));
     p.on("error", (e: { code?: string; message: string }) => fail(e.code === "ENOENT"
-      ? Object.assign(new Error(`${o.who}: ${o.what} needs ${o.exe}, which was not found; install ffmpeg (Debian: apt-get install ffmpeg) or pass { ffmpegPath }${o.fix ? `, ${o.fix}` : ""}`), { exitCode: 3 })
+      ? new PolymodalError("unsupported_input", `${o.who}: ${o.what} needs ${o.exe}, which was not found; install ffmpeg (Debian: apt-get install ffmpeg) or pass { ffmpegPath }${o.fix ? `, ${o.fix}` : ""}`)
       : new Error(`${o.who}: could not run ${o.exe}: ${e.message}`)));
     p.on("close", (code: number) => {
       if (code === 0) { if (!done) { done = true; resolve(concat(out)); } return; }

@@ -1,11 +1,11 @@
 // Node-only file helpers, loaded on demand so the library itself imports no Node built-in.
+import { nodeImport } from "../util/runtime.js";
 
 /** fs helpers: atomic write (temporary file, fsync, rename) and read; `unavailable` is the Error outside Node. */
 export async function nodeFs(unavailable: string): Promise<{ saveBytesAtomic(p: string, b: Uint8Array): Promise<void>; readBytes(p: string): Promise<Uint8Array> }> {
-  const spec = ["node", "fs/promises"].join(":");
   let fs: any;
   try {
-    fs = await import(/* @vite-ignore */ spec);
+    fs = await nodeImport("fs/promises");
   } catch {
     throw new Error(unavailable);
   }
@@ -46,7 +46,7 @@ export class FileRefusedError extends Error {
  * A failure to open is the fs error itself (ENOENT keeps its code).
  */
 export async function readRegularFile(path: string, o: { maxBytes?: number | ((head: Uint8Array) => number); headOnly?: number } = {}): Promise<Uint8Array> {
-  const [fs, { constants }] = await Promise.all([import(/* @vite-ignore */ ["node", "fs/promises"].join(":")), import(/* @vite-ignore */ ["node", "fs"].join(":"))]);
+  const [fs, { constants }] = await Promise.all([nodeImport("fs/promises"), nodeImport("fs")]);
   const fh = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const st = await fh.stat();

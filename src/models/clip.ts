@@ -47,6 +47,9 @@ export class CLIPModel extends Module implements Embedder, NamedForward {
     this.logit_scale = new Parameter([], "raw", fill(Math.log(1 / (config.temperature ?? 0.07))));
   }
 
+  /** the side of the square images encodeImage takes */
+  get imageSize(): number { return this.vision_encoder.config.imageSize; }
+
   private imageBuf(images: Tensor): Buf {
     const who = "CLIPModel.encodeImage";
     tensorArg(who, "images", images, 4, "(batch, channels, height, width)", "float32");

@@ -231,6 +231,10 @@ export class HFCLIPModel extends Module implements Embedder {
     this.text_projection = new Linear(config.textConfig.hiddenSize, config.projectionDim, false);
     this.logit_scale = new Parameter([], "raw", fill(Math.fround(config.logitScaleInitValue)));
   }
+  /** the side of the square images encodeImage takes */
+  get imageSize(): number {
+    return this.config.visionConfig.imageSize;
+  }
 
   /** The model a parsed config.json describes, weights not loaded (refused past limits.maxParameters). */
   static fromConfig(json: unknown): HFCLIPModel {

@@ -11,12 +11,26 @@ import { normalize } from "../ops/norm.js";
 import { audioAt, type AudioInput } from "./speech.js";
 import type { ImageTextModel } from "../retrieval/retriever.js";
 import { cardField, modelFromCard, type WeightsInput } from "./card.js";
+import { decodeY4M } from "../video/y4m.js";
+import { sampleFrameIndices } from "../video/processor.js";
+import { limits } from "../util/limits.js";
+import type { Module } from "../nn/module.js";
+import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
+import {
+  UnsupportedTaskError, batchAlone, eachAlone, rows, allValues,
+  type InputKind, type Inputs, type Outcome, type Pipeline, type Tasks, type VideoInput,
+} from "./pipeline.js";
 
-/** Rows of a (B, D) tensor as Float32Arrays. */
-export function rows(t: Tensor): Float32Array[] {
-  const [B, D] = t.shape;
-  return Array.from({ length: B }, (_, b) => (t.data as Float32Array).slice(b * D, (b + 1) * D));
+/** Texts as one batch (the tokenizer pads them together); an input that is not a string fails alone. */
+function textBatch(texts: readonly unknown[], embed: (t: string[]) => Float32Array[]): Array<Outcome<Float32Array>> {
+  const ok = texts.flatMap((t, i) => (typeof t === "string" ? [i] : []));
+  const out: Array<Outcome<Float32Array>> = texts.map((t) => ({ error: new TypeError(`expected a string, got ${t === null ? "null" : typeof t}`) }));
+  if (ok.length) embed(ok.map((i) => texts[i] as string)).forEach((e, j) => { out[ok[j]] = { value: e }; });
+  return out;
 }
+
+/** Ids of T tokens, all 1, for an export sample. */
+const sampleIds = (T: number): Tensor => new Tensor(new Int32Array(T).fill(1), [1, T]);
 
 interface TextCard { maxLength: number }
 
@@ -33,7 +47,9 @@ export interface TextBatcher { encodeBatch(texts: string[], options: EncodeOptio
  * const [img] = clip.embedImages([readFileSync("scene.png")]);
  * const [txt] = clip.embedTexts(["two small red circles on the left"]);
  */
-export class ImageTextEmbedder<M extends ImageTextModel = ImageTextModel> {
+export class ImageTextEmbedder<M extends ImageTextModel = ImageTextModel> implements Pipeline {
+  static readonly tasks: Tasks = { embed: { space: "image", kinds: ["text", "image"] }, transcribe: false };
+  readonly tasks = ImageTextEmbedder.tasks;
   /**
    * maxLength: the longest token sequence (truncated beyond); padding: "max_length" pads every batch to it (the
    * shipped models were trained so), "longest" to the batch's longest (a causal text model is unaffected by padding).
@@ -51,11 +67,31 @@ export class ImageTextEmbedder<M extends ImageTextModel = ImageTextModel> {
   get dim(): number { return this.model.projectionDim; }
 
   embedImages(images: ImageInput[]): Float32Array[] {
-    return rows(this.model.encodeImage(this.processor.process(images)));
+    return allValues(this.embedBatch("image", images));
   }
   embedTexts(texts: string[]): Float32Array[] {
     const { inputIds, attentionMask } = this.tokenizer.encodeBatch(texts, { maxLength: this.maxLength, padding: this.padding });
     return rows(this.model.encodeText(inputIds, attentionMask));
+  }
+
+  embedBatch<K extends InputKind>(kind: K, inputs: ReadonlyArray<Inputs[K]>): Array<Outcome<Float32Array>> {
+    if (kind === "text") return textBatch(inputs, (t) => this.embedTexts(t));
+    if (kind !== "image") throw new UnsupportedTaskError("ImageTextEmbedder", `embed ${kind}`, this.tasks);
+    return batchAlone(inputs as readonly ImageInput[], (x) => this.processor.process([x]), (b) => this.model.encodeImage(b));
+  }
+  transcribeBatch(): never {
+    throw new UnsupportedTaskError("ImageTextEmbedder", "transcribe speech", this.tasks);
+  }
+  quantized(): ImageTextEmbedder<M> {
+    const q = MultimodalModelOptimizer.quantizeModel(this.model as unknown as Module) as unknown as M;
+    return new ImageTextEmbedder(q, this.processor, this.maxLength, this.tokenizer, this.padding);
+  }
+  exportSample(): { module: Module; inputs: Record<string, Tensor> } {
+    const s = this.model.imageSize, T = this.maxLength;
+    return {
+      module: this.model as unknown as Module,
+      inputs: { images: Tensor.zeros([1, 3, s, s]), input_ids: sampleIds(T), attention_mask: sampleIds(T) },
+    };
   }
 }
 
@@ -65,7 +101,9 @@ export class ImageTextEmbedder<M extends ImageTextModel = ImageTextModel> {
  * const sounds = AudioEmbedder.fromCard(JSON.parse(readFileSync("models/audio-events.json", "utf8")), readFileSync("models/audio-events.safetensors"));
  * sounds.classify(readFileSync("beep.wav")); // { label: "beeps", score: 0.97 }
  */
-export class AudioEmbedder {
+export class AudioEmbedder implements Pipeline {
+  static readonly tasks: Tasks = { embed: { space: "audio", kinds: ["audio"] }, transcribe: false };
+  readonly tasks = AudioEmbedder.tasks;
   constructor(readonly model: AudioFeatureExtractor, readonly kinds: string[], readonly prototypes: Float32Array[]) {}
 
   static fromCard(card: Record<string, any>, weights: WeightsInput): AudioEmbedder {
@@ -83,6 +121,20 @@ export class AudioEmbedder {
   embed(input: AudioInput): Float32Array {
     const wave = audioAt("AudioEmbedder.embed", input, this.model.config.sampleRate, this.model.config.nFft);
     return rows(normalize(this.model.forward(new Tensor(wave, [1, wave.length]))))[0];
+  }
+
+  embedBatch<K extends InputKind>(kind: K, inputs: ReadonlyArray<Inputs[K]>): Array<Outcome<Float32Array>> {
+    if (kind !== "audio") throw new UnsupportedTaskError("AudioEmbedder", `embed ${kind}`, this.tasks);
+    return eachAlone(inputs as readonly AudioInput[], (x) => this.embed(x));
+  }
+  transcribeBatch(): never {
+    throw new UnsupportedTaskError("AudioEmbedder", "transcribe speech", this.tasks);
+  }
+  quantized(): AudioEmbedder {
+    return new AudioEmbedder(MultimodalModelOptimizer.quantizeModel(this.model), this.kinds, this.prototypes);
+  }
+  exportSample(): { module: Module; inputs: Record<string, Tensor> } {
+    return { module: this.model, inputs: { waveform: Tensor.zeros([1, this.model.config.sampleRate]) } };
   }
 
   /** The kind whose prototype is most similar (cosine). */
@@ -105,9 +157,13 @@ export class AudioEmbedder {
  * const [v] = vt.embedVideos([decodeY4M(readFileSync("clip.y4m")).frames]);
  * const [t] = vt.embedTexts(["a red circle that grows"]);
  */
-export class VideoTextEmbedder {
+export class VideoTextEmbedder implements Pipeline {
+  static readonly tasks: Tasks = { embed: { space: "video", kinds: ["text", "video"] }, transcribe: false };
+  readonly tasks: Tasks;
   readonly tokenizer = new ByteTokenizer();
-  constructor(readonly model: VideoTextModel, readonly processor: VideoProcessor, readonly maxLength: number) {}
+  constructor(readonly model: VideoTextModel, readonly processor: VideoProcessor, readonly maxLength: number) {
+    this.tasks = { ...VideoTextEmbedder.tasks, embed: { ...VideoTextEmbedder.tasks.embed!, frames: processor.numFrames } };
+  }
 
   static fromCard(card: Record<string, any>, weights: WeightsInput): VideoTextEmbedder {
     const who = "VideoTextEmbedder";
@@ -118,12 +174,36 @@ export class VideoTextEmbedder {
   get dim(): number { return this.model.video_proj.outFeatures; }
 
   /** Clips (each: its decoded frames, any count; numFrames are sampled) -> unit-norm embeddings. */
-  embedVideos(clips: ImageInput[][]): Float32Array[] {
-    return rows(this.model.encodeVideo(this.processor.process(clips)));
+  embedVideos(clips: VideoInput[]): Float32Array[] {
+    return allValues(this.embedBatch("video", clips));
   }
   embedTexts(texts: string[]): Float32Array[] {
     // the reference design's text encoder reads the BiLSTM's last position, so every caption is padded to the same length
     const { inputIds } = this.tokenizer.encodeBatch(texts, { maxLength: this.maxLength, padding: "max_length" });
     return rows(this.model.encodeText(inputIds));
+  }
+
+  embedBatch<K extends InputKind>(kind: K, inputs: ReadonlyArray<Inputs[K]>): Array<Outcome<Float32Array>> {
+    if (kind === "text") return textBatch(inputs, (t) => this.embedTexts(t));
+    if (kind !== "video") throw new UnsupportedTaskError("VideoTextEmbedder", `embed ${kind}`, this.tasks);
+    return batchAlone(inputs as readonly VideoInput[], (x) => this.processor.process([this.frames(x)]), (b) => this.model.encodeVideo(b));
+  }
+  /** A Y4M file's frames, only the sampled ones decoded; decoded frames as they are. */
+  private frames(x: VideoInput): ImageInput[] {
+    if (!(x instanceof Uint8Array)) return x;
+    const n = this.processor.numFrames;
+    return decodeY4M(x, (count) => sampleFrameIndices(count, n), { maxPixels: limits.maxVideoPixels }).frames;
+  }
+  transcribeBatch(): never {
+    throw new UnsupportedTaskError("VideoTextEmbedder", "transcribe speech", this.tasks);
+  }
+  quantized(): VideoTextEmbedder {
+    return new VideoTextEmbedder(MultimodalModelOptimizer.quantizeModel(this.model), this.processor, this.maxLength);
+  }
+  exportSample(): { module: Module; inputs: Record<string, Tensor> } {
+    const crop = this.processor.image.options.cropSize ?? this.processor.image.options.size;
+    if (crop === null) throw new Error("VideoTextEmbedder.exportSample: the card's processor has no fixed frame size");
+    const [h, w] = Array.isArray(crop) ? crop : [crop, crop];
+    return { module: this.model, inputs: { video: Tensor.zeros([1, this.processor.numFrames, 3, h, w]), input_ids: sampleIds(this.maxLength) } };
   }
 }

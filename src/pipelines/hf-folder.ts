@@ -9,13 +9,15 @@ import { CLIPImageProcessor, type CLIPImageProcessorConfig } from "../vision/cli
 import { limits } from "../util/limits.js";
 import { Tokenizer } from "../text/tokenizer.js";
 import { ImageTextEmbedder } from "./embedders.js";
+import type { Pipeline, Tasks } from "./pipeline.js";
 import { fetchModelFile, type FetchOptions } from "./model-files.js";
 import { FileRefusedError, readRegularFile } from "../io/node-fs.js";
+import { nodeImport } from "../util/runtime.js";
 
 /** The files of a folder by name: bytes, or null when the folder has no such file. */
 export type FolderReader = (file: string) => Promise<Uint8Array | null>;
 
-const node = (m: string): Promise<any> => import(/* @vite-ignore */ ["node", m].join(":"));
+const node = nodeImport;
 
 /** Largest file read from a model folder: JSON files (tokenizer.json of 250k-token vocabularies is ~35 MB), weights. */
 export const MAX_JSON_FILE_BYTES = 256 * 1024 * 1024;
@@ -114,24 +116,46 @@ function checkProcessorFits(c: CLIPImageProcessorConfig, imageSize: number, wher
 /** most tensors a sharded checkpoint's index may name (real checkpoints have a few thousand) */
 const MAX_WEIGHT_MAP = 200_000;
 
-/** The architectures loadPretrained reads from a Hugging Face folder (config.json's model_type). */
-export const HF_ARCHITECTURES = ["clip"] as const;
+/** What a Hugging Face architecture does, and how a folder of it loads (its config.json already parsed). */
+export interface Architecture {
+  readonly tasks: Tasks;
+  load(read: FolderReader, where: string, config: unknown): Promise<Pipeline>;
+}
+
+/** The architectures a Hugging Face folder may hold, by config.json's model_type. */
+export const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
+  clip: { tasks: ImageTextEmbedder.tasks, load: loadCLIPFolder },
+};
+export const HF_ARCHITECTURES = Object.keys(ARCHITECTURES);
+
+/** A folder's config.json and the architecture its model_type names (refused when there is none). */
+export async function folderArchitecture(read: FolderReader, where: string): Promise<{ config: unknown; arch: Architecture }> {
+  const bytes = await read("config.json");
+  if (!bytes) throw new Error(`loadPretrained: ${where} has no config.json (a Hugging Face model folder holds config.json, model.safetensors and the processor's files)`);
+  const config = json(`${where}/config.json`, bytes);
+  const type = config?.model_type;
+  if (typeof type !== "string" || !Object.hasOwn(ARCHITECTURES, type)) {
+    throw new Error(`loadPretrained: ${where}/config.json has model_type ${JSON.stringify(type)}; supported: ${HF_ARCHITECTURES.join(", ")}`);
+  }
+  return { config, arch: ARCHITECTURES[type] };
+}
+
+/** A Hugging Face model folder -> the pipeline of its architecture. */
+export async function loadHuggingFaceFolder(read: FolderReader, where: string): Promise<Pipeline> {
+  const { config, arch } = await folderArchitecture(read, where);
+  return arch.load(read, where, config);
+}
 
 /**
  * A Hugging Face CLIP folder -> an ImageTextEmbedder (HFCLIPModel + CLIPImageProcessor + Tokenizer): texts padded to
  * the batch's longest, truncated to max_position_embeddings with the end-of-text token kept.
  */
-export async function loadHuggingFaceFolder(read: FolderReader, where: string): Promise<ImageTextEmbedder<HFCLIPModel>> {
+async function loadCLIPFolder(read: FolderReader, where: string, config: unknown): Promise<ImageTextEmbedder<HFCLIPModel>> {
   const need = async (file: string): Promise<Uint8Array> => {
     const b = await read(file);
     if (!b) throw new Error(`loadPretrained: ${where} has no ${file} (a Hugging Face model folder holds config.json, model.safetensors, tokenizer.json and preprocessor_config.json)`);
     return b;
   };
-  const config = json(`${where}/config.json`, await need("config.json"));
-  const type = config?.model_type;
-  if (!(HF_ARCHITECTURES as readonly string[]).includes(type)) {
-    throw new Error(`loadPretrained: ${where}/config.json has model_type ${JSON.stringify(type)}; supported: ${HF_ARCHITECTURES.join(", ")}`);
-  }
   // every size checked against the limits and against each other before anything is allocated
   const cfg = clipConfigFromJSON(config);
   const processor = CLIPImageProcessor.fromJSON(json(`${where}/preprocessor_config.json`, await need("preprocessor_config.json")));

@@ -3,6 +3,7 @@
 // before the bytes are used.  One cache interface, one implementation per platform, chosen by what the platform
 // has (no instanceof ladders).
 import { env } from "./env.js";
+import { isNode, nodeImport } from "../util/runtime.js";
 
 /** One progress report of a file being loaded. */
 export interface LoadProgress {
@@ -48,7 +49,7 @@ function apiCache(): ModelCache {
   };
 }
 
-const node = (m: string): Promise<any> => import(/* @vite-ignore */ ["node", m].join(":"));
+const node = nodeImport;
 
 /** A folder (Node): one file per URL, named by its SHA-256, written whole or not at all (temp file + rename). */
 function folderCache(): ModelCache {
@@ -84,7 +85,7 @@ function folderCache(): ModelCache {
 /** The platform's cache: the Cache API where there is one, else a folder in Node, else none. */
 export function modelCache(): ModelCache | null {
   if (typeof (globalThis as any).caches?.open === "function") return apiCache();
-  if (typeof (globalThis as any).process?.versions?.node === "string") return folderCache();
+  if (isNode) return folderCache();
   return null;
 }
 

@@ -1,31 +1,11 @@
-// The models shipped in the package (models/*.safetensors + model cards), loaded by name.
-import { SpeechRecognizer } from "./speech.js";
-import { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "./embedders.js";
-import { env } from "./env.js";
-import { checkModelFile, fetchModelFile, type FetchOptions } from "./model-files.js";
+// loadPretrained: a model by name (a shipped one) or by folder (a Hugging Face model folder), through the registry.
 import type { HFCLIPModel } from "../models/hf-clip.js";
-import { loadHuggingFaceFolder, localFolder, remoteFolder } from "./hf-folder.js";
+import type { ImageTextEmbedder } from "./embedders.js";
+import { loadModel, resolveModel } from "./registry.js";
+import type { LoadOptions, Shipped, ShippedName } from "./shipped.js";
 
-export const PRETRAINED = {
-  "clip-scenes": ImageTextEmbedder,
-  "asr-words": SpeechRecognizer,
-  "audio-events": AudioEmbedder,
-  "video-text": VideoTextEmbedder,
-} as const;
-export type PretrainedName = keyof typeof PRETRAINED;
-type Loaded<N extends PretrainedName> = ReturnType<(typeof PRETRAINED)[N]["fromCard"]>;
-
-/** Where the shipped models live: <package>/models/ (from dist/pipelines/ or src/pipelines/). */
-export function modelsUrl(): URL {
-  return new URL("../../models/", import.meta.url);
-}
-
-export interface LoadOptions extends FetchOptions {
-  /** Node: read the model from this folder (default: the package's models/) */
-  modelsDir?: string;
-  /** fetch `<name>.json` and `<name>.safetensors` from here (default env.baseUrl; in Node without either: the disk) */
-  baseUrl?: string | URL;
-}
+export { SHIPPED as PRETRAINED, modelsUrl } from "./shipped.js";
+export type { ShippedName as PretrainedName, LoadOptions } from "./shipped.js";
 
 /**
  * Loads a shipped model by name: in Node from the package's models/ folder (or `modelsDir`); in a browser, or
@@ -40,7 +20,7 @@ export interface LoadOptions extends FetchOptions {
  * const ctl = new AbortController();
  * const clip = await loadPretrained("clip-scenes", { baseUrl: "/models/", signal: ctl.signal, onProgress: (p) => { bar.max = p.total; bar.value = p.loaded; } });
  */
-export async function loadPretrained<N extends PretrainedName>(name: N, options?: LoadOptions): Promise<Loaded<N>>;
+export async function loadPretrained<N extends ShippedName>(name: N, options?: LoadOptions): Promise<Shipped<N>>;
 /**
  * A Hugging Face model folder (a path in Node, or a URL): config.json, model.safetensors (or shards with
  * model.safetensors.index.json), tokenizer.json, preprocessor_config.json, as `save_pretrained` writes them for
@@ -52,48 +32,5 @@ export async function loadPretrained<N extends PretrainedName>(name: N, options?
  */
 export async function loadPretrained(folder: string, options?: LoadOptions): Promise<ImageTextEmbedder<HFCLIPModel>>;
 export async function loadPretrained(name: string, options: LoadOptions = {}): Promise<unknown> {
-  if (typeof name !== "string" || name === "") throw new Error(`loadPretrained: expected a shipped model's name or a model folder, got ${JSON.stringify(name)}`);
-  const cls = PRETRAINED[name as PretrainedName];
-  if (!cls) {
-    const isNode = typeof (globalThis as any).process?.versions?.node === "string";
-    if (/^(https?|file|blob):/.test(name) || !isNode) return loadHuggingFaceFolder(remoteFolder(name, options), name);
-    const fs = await import(/* @vite-ignore */ ["node", "fs"].join(":"));
-    if (!fs.existsSync(name) || !fs.statSync(name).isDirectory()) {
-      throw new Error(`loadPretrained: unknown model ${JSON.stringify(name)}; shipped: ${Object.keys(PRETRAINED).join(", ")}, or give a Hugging Face model folder (no folder ${name})`);
-    }
-    return loadHuggingFaceFolder(localFolder(name), name);
-  }
-  const weightsFile = `${name}.safetensors`;
-  let card: Record<string, any>, weights: Uint8Array;
-  const baseUrl = options.baseUrl ?? env.baseUrl ?? undefined;
-  if (baseUrl !== undefined || typeof (globalThis as any).process?.versions?.node !== "string") {
-    const base = new URL(String(baseUrl ?? modelsUrl()), (globalThis as any).location?.href);
-    const cardBytes = await fetchModelFile(String(new URL(`${name}.json`, base)), `${name}.json`, options);
-    card = parseCard(cardBytes, String(new URL(`${name}.json`, base)));
-    weights = await fetchModelFile(String(new URL(weightsFile, base)), weightsFile, { ...options, expected: card.files?.[weightsFile] });
-  } else {
-    const fs = await import(/* @vite-ignore */ ["node", "fs/promises"].join(":"));
-    const url = await import(/* @vite-ignore */ ["node", "url"].join(":"));
-    const path = await import(/* @vite-ignore */ ["node", "path"].join(":"));
-    const dir = options.modelsDir ?? url.fileURLToPath(modelsUrl());
-    options.signal?.throwIfAborted();
-    try {
-      card = parseCard(new Uint8Array(await fs.readFile(path.join(dir, `${name}.json`))), path.join(dir, `${name}.json`));
-      weights = new Uint8Array(await fs.readFile(path.join(dir, weightsFile)));
-    } catch (e) {
-      throw new Error(`loadPretrained: cannot read ${name} from ${dir}: ${(e as Error).message}`);
-    }
-    options.signal?.throwIfAborted();
-    await checkModelFile(weights, card.files?.[weightsFile], path.join(dir, weightsFile));
-    options.onProgress?.({ file: weightsFile, loaded: weights.length, total: weights.length, status: "done", fromCache: false });
-  }
-  return (cls as any).fromCard(card, weights);
-}
-
-function parseCard(bytes: Uint8Array, where: string): Record<string, any> {
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes));
-  } catch (e) {
-    throw new Error(`loadPretrained: the model card ${where} is not JSON (${(e as Error).message})`);
-  }
+  return loadModel(await resolveModel(name, options), options);
 }

@@ -1,5 +1,6 @@
 // WAV in, words out: the shipped CTC recogniser's whole pipeline (decode, mono, resample, log-mel, normalise,
 // SpeechRecognitionModel, CTC decoding), configured by its model card so training and inference cannot drift.
+import { PolymodalError } from "../util/errors.js";
 import { Tensor } from "../tensor.js";
 import { decodeWav, downmix } from "../audio/wav.js";
 import { resample } from "../audio/resample.js";
@@ -10,6 +11,9 @@ import { SpeechRecognitionModel } from "../models/speech.js";
 import { modelFromCard, type WeightsInput, cardField } from "./card.js";
 import { voiceActivity, MIN_VOICED_FRAMES } from "./voice-activity.js";
 import { exp } from "../ops/elementwise.js";
+import type { Module } from "../nn/module.js";
+import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
+import { UnsupportedTaskError, eachAlone, type AudioInput, type Outcome, type Pipeline, type Tasks, type Transcript, type TranscribeOptions } from "./pipeline.js";
 
 /** The fields of a speech model card (models/asr-words.json) the pipeline reads. */
 export interface SpeechCard {
@@ -18,24 +22,7 @@ export interface SpeechCard {
   features: { sampleRate: number; nFft: number; hopLength: number; nMels: number; mean: number; std: number };
 }
 
-export interface Transcript {
-  /** the words, space-separated; "" when there is no speech */
-  text: string;
-  words: string[];
-  tokens: number[];
-  /** seconds of audio transcribed */
-  duration: number;
-  /** whether the audio holds speech (voice activity); false gives an empty transcript */
-  speech: boolean;
-  /** per word, the model's probability for it at its most certain frame of the best alignment of these words */
-  wordConfidences: number[];
-  /** the lowest word confidence (1 for no words) */
-  confidence: number;
-  /** what may make this transcript less reliable: audio recorded below the model's sample rate, or without its band */
-  warnings: string[];
-}
-
-export type AudioInput = Uint8Array | ArrayBuffer | { waveform: Float32Array; sampleRate: number };
+export type { Transcript, AudioInput } from "./pipeline.js";
 
 /**
  * WAV bytes or a mono waveform -> mono float32 at `rate` Hz.  nFft: the model's window, whose centre padding
@@ -64,7 +51,7 @@ function audioIn(who: string, input: AudioInput, rate: number, nFft: number): { 
   const need = Math.floor(nFft / 2) + 1;
   if (out.length < need) {
     const ms = (n: number): string => `${((n / rate) * 1000).toFixed(1)} ms`;
-    throw Object.assign(new Error(`${who}: the audio is too short: ${ms(out.length)} (${out.length} samples at ${rate} Hz); the model's ${nFft}-sample window needs at least ${need} samples (${ms(need)})`), { exitCode: 3 });
+    throw new PolymodalError("bad_input", `${who}: the audio is too short: ${ms(out.length)} (${out.length} samples at ${rate} Hz); the model's ${nFft}-sample window needs at least ${need} samples (${ms(need)})`);
   }
   return { wave: out, sourceRate: sr };
 }
@@ -89,7 +76,10 @@ const HIGH_BAND_HZ = 5000;
 /** The default bound on one transcription's beam search: frames x beam x candidate tokens (about 7 s of a core). */
 export const MAX_BEAM_WORK = 16_000_000;
 
-export class SpeechRecognizer {
+export class SpeechRecognizer implements Pipeline {
+  static readonly tasks: Tasks = { embed: null, transcribe: true };
+  readonly tasks = SpeechRecognizer.tasks;
+  readonly dim = null;
   readonly mel: MelSpectrogram;
   constructor(readonly model: SpeechRecognitionModel, readonly card: SpeechCard) {
     const f = card.features;
@@ -164,6 +154,19 @@ export class SpeechRecognizer {
     const words = tokens.map((t) => this.card.vocabulary[t]);
     const wordConfidences = tokenConfidences(lp, tokens);
     return { text: words.join(" "), words, tokens, duration, speech: true, wordConfidences, confidence: Math.min(1, ...wordConfidences), warnings };
+  }
+
+  transcribeBatch(inputs: readonly AudioInput[], options: TranscribeOptions = {}): Array<Outcome<Transcript>> {
+    return eachAlone(inputs, (x) => this.transcribe(x, { beamWidth: options.beamWidth }));
+  }
+  embedBatch(kind: string): never {
+    throw new UnsupportedTaskError("SpeechRecognizer", `embed ${kind}`, this.tasks);
+  }
+  quantized(): SpeechRecognizer {
+    return new SpeechRecognizer(MultimodalModelOptimizer.quantizeModel(this.model), this.card);
+  }
+  exportSample(): { module: Module; inputs: Record<string, Tensor> } {
+    return { module: this.model, inputs: { mel_spec: Tensor.zeros([1, this.model.config.nMels, 100]) } };
   }
 }
 

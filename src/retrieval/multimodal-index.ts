@@ -330,7 +330,11 @@ export class MultimodalIndex {
   }
 }
 
-function normalizeRows(x: Float32Array, n: number, D: number): Float32Array {
+/**
+ * n rows of D values -> each x / (||x|| + 1e-8) by the index kernel: the one normalisation every store uses, so the
+ * vectors a store keeps are the same bits whichever store keeps them.
+ */
+export function normalizeRows(x: Float32Array, n: number, D: number): Float32Array {
   const heap = core.heap();
   return heap.scope(() => {
     const p = heap.put(x);

@@ -4,6 +4,8 @@ import { MultimodalIndex, type IndexOptions, type RetrievalResult } from "./mult
 /** What the retriever needs of a model: image and text embeddings in one space (CLIPModel is one). */
 export interface ImageTextModel {
   readonly projectionDim: number;
+  /** the side of the square images encodeImage takes */
+  readonly imageSize: number;
   encodeImage(images: Tensor): Tensor;
   encodeText(inputIds: Tensor, attentionMask?: Tensor | null): Tensor;
 }

@@ -8,11 +8,14 @@ import { basename, join } from "node:path";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
 import cors from "@fastify/cors";
-import { MODEL_FOR, type Modality } from "../app/media.js";
-import { embeddingVersion, folderVersion, VersionMismatchError } from "../app/version.js";
+import { versionOf } from "../app/version.js";
+import { PolymodalError } from "../util/errors.js";
+import { httpStatusOf } from "./http-status.js";
+import { ModelSet, type ModelRef } from "../pipelines/registry.js";
+import { SPACES, embedsKind, type Space } from "../pipelines/pipeline.js";
 import { limits } from "../util/limits.js";
 import { WorkerPool, QueueFullError } from "./pool.js";
-import { SERVED, type InputKind, type Job } from "./jobs.js";
+import type { InputKind, Job } from "./jobs.js";
 import { LruEmbeddingCache, RedisEmbeddingCache, cacheKey } from "./cache.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
 import { schemas, RAW_TYPES } from "./schemas.js";
@@ -28,11 +31,10 @@ export interface ServeOptions {
   port?: number;
   modelsDir: string;
   /**
-   * A Hugging Face CLIP folder (config.json, model.safetensors, tokenizer.json, preprocessor_config.json) served in
-   * the image-text slot instead of modelsDir's clip-scenes: requests still name "clip-scenes", responses carry the
-   * folder's version stamp.
+   * A Hugging Face model folder served in place of the shipped model that embeds into the same space (a CLIP folder
+   * for clip-scenes): requests name it by its folder name or by the shipped model's, responses carry its stamp.
    */
-  imageTextDir?: string;
+  model?: string;
   /** the index folder (or the folder `polymodal index` was given); without it (and without store) /v1/search and /v1/index answer 404 */
   indexDir?: string;
   /** "lancedb:<uri>": the vectors in a LanceDB that several services share (alone, or for a new --index folder) */
@@ -100,10 +102,6 @@ function sha256Digest(s: string): Buffer {
   return createHash("sha256").update(s).digest();
 }
 
-/** Models of SERVED whose card and weights are in dir. */
-function servedModels(dir: string): string[] {
-  return Object.keys(SERVED).filter((n) => existsSync(join(dir, `${n}.json`)) && existsSync(join(dir, `${n}.safetensors`)));
-}
 
 /**
  * Whether a vector read from the shared cache can be one of this model's embeddings: its width (once known), every
@@ -125,16 +123,21 @@ export async function startService(o: ServeOptions): Promise<Service> {
     timeoutMs: o.timeoutMs ?? 30_000, maxBatch: o.maxBatch ?? 64, maxBodyBytes: o.maxBodyBytes ?? 16 * 1024 * 1024,
     maxTextLength: o.maxTextLength ?? 10_000, maxK: o.maxK ?? 1000, cacheSize: o.cacheSize ?? 10_000, maxConnections: o.maxConnections ?? 1024,
   };
-  const models = servedModels(o.modelsDir);
-  if (o.imageTextDir && !models.includes("clip-scenes")) models.unshift("clip-scenes");
-  if (models.length === 0) throw new Error(`no servable model in ${o.modelsDir} (expected some of ${Object.keys(SERVED).join(", ")} as <name>.json + <name>.safetensors)`);
-  const versions: Record<string, string> = Object.fromEntries(models.map((m) => [m, m === "clip-scenes" && o.imageTextDir ? folderVersion(o.imageTextDir) : embeddingVersion(o.modelsDir, m)]));
+  // the shipped models whose card and weights are in modelsDir, and --model in place of one
+  const present = (n: string): boolean => existsSync(join(o.modelsDir, `${n}.json`)) && existsSync(join(o.modelsDir, `${n}.safetensors`));
+  const lineup = await ModelSet.lineup({ folder: o.model, present });
+  if (lineup.refs.length === 0) throw new Error(`no servable model in ${o.modelsDir} (expected shipped models as <name>.json + <name>.safetensors)`);
+  /** every name a request may give (a folder also answers to the shipped model it stands in for), with its ref */
+  const served = new Map<string, ModelRef>(lineup.refs.flatMap((r) => [[r.name, r] as const, ...(r.replaces ? [[r.replaces, r] as const] : [])]));
+  const models = [...served.keys()];
+  const versions: Record<string, string> = Object.fromEntries(models.map((m) => [m, versionOf(served.get(m)!, o.modelsDir)]));
+  const spaceVersion = (sp: Space): string | undefined => { const r = lineup.forSpace(sp); return r && versionOf(r, o.modelsDir); };
 
   const store = o.indexDir !== undefined || o.store !== undefined ? await ServiceStore.open({ indexDir: o.indexDir, store: o.store, readOnly: o.readOnly }) : null;
   let pool: WorkerPool | null = null;
   const metrics = createMetrics({ depth: () => pool?.depth ?? 0, busy: () => pool?.busy ?? 0, stopped: () => pool?.stopped ?? 0 });
   pool = await WorkerPool.start({
-    workers: opt.workers, threads: opt.threads, modelsDir: o.modelsDir, imageTextDir: o.imageTextDir, models, maxQueue: opt.maxQueue, maxBatch: opt.maxBatch, limits: { ...limits },
+    workers: opt.workers, threads: opt.threads, modelsDir: o.modelsDir, models: lineup.refs, maxQueue: opt.maxQueue, maxBatch: opt.maxBatch, limits: { ...limits },
     onBatch(job, seconds, worker) {
       metrics.batchSize.observe({ model: job.model, kind: job.kind }, job.inputs.length);
       metrics.workerBusySeconds.inc({ worker: String(worker) }, seconds);
@@ -212,15 +215,14 @@ export async function startService(o: ServeOptions): Promise<Service> {
     metrics.latency.observe({ route }, reply.elapsedTime / 1000);
   });
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: Array<{ instancePath: string; message?: string; params: Record<string, unknown> }>; validationContext?: string; field?: string }, _req, reply) => {
-    let status = err.statusCode ?? 500, message = err.message, field = err.field;
+    // the error family's code decides (one table); fastify's own errors carry their status
+    let status = err instanceof PolymodalError ? httpStatusOf(err) : err.statusCode ?? 500, message = err.message, field = err.field;
     if (err.validation?.length) {
       const v = err.validation[0];
       const extra = v.params.additionalProperty ? ` (${JSON.stringify(v.params.additionalProperty)})` : v.params.allowedValues ? `: ${(v.params.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(", ")}` : "";
       field = `${err.validationContext ?? "body"}${v.instancePath.replace(/\//g, ".").replace(/\.(\d+)/g, "[$1]")}`;
       message = `${field} ${v.message ?? "is invalid"}${extra}`;
       status = 400;
-    } else if (err instanceof VersionMismatchError) {
-      status = 409;
     } else if (err instanceof QueueFullError) {
       reply.header("retry-after", String(err.retryAfterSeconds));
       metrics.rejected.inc({ reason: "queue_full" });
@@ -234,9 +236,9 @@ export async function startService(o: ServeOptions): Promise<Service> {
   const dims = new Map<string, number>();
   /** Embeddings of inputs of one kind with one model: caches first, then the pool; a failed input is a 400 naming it. */
   async function embed(model: string, inputs: Input[], deadline: number): Promise<Float32Array[]> {
-    const kind = inputs[0].kind;
-    if (!SERVED[model as keyof typeof SERVED]?.embeds.includes(kind)) {
-      throw new HttpError(400, `${model} does not embed ${kind} (it embeds ${SERVED[model as keyof typeof SERVED].embeds.join(", ") || "nothing"})`, inputs[0].field);
+    const kind = inputs[0].kind, tasks = served.get(model)!.tasks;
+    if (!embedsKind(tasks, kind)) {
+      throw new HttpError(400, `${model} does not embed ${kind} (it embeds ${tasks.embed?.kinds.join(", ") || "nothing"})`, inputs[0].field);
     }
     const keys = inputs.map((x) => cacheKey(versions[model], kind, x.value));
     const out: Array<Float32Array | null> = await lru.get(keys);
@@ -309,19 +311,17 @@ export async function startService(o: ServeOptions): Promise<Service> {
     return { model, version: versions[model], dim: embeddings[0].length, embeddings: embeddings.map((e) => Array.from(e)) };
   });
 
-  /** The spaces a query of a kind can search, and the model that embeds the query for each. */
-  const SPACES: Record<InputKind, Modality[]> = { text: ["image", "video"], image: ["image"], audio: ["audio"], video: ["video"] };
-
   app.post("/v1/search", { schema: s.search }, async (req) => {
     const st = needStore();
-    const b = req.body as { query: Record<string, string>; k: number; modality?: Modality; filter?: Record<string, unknown> };
+    const b = req.body as { query: Record<string, string>; k: number; modality?: Space; filter?: Record<string, unknown> };
     const q = parseInput(b.query, "body.query");
-    const candidates = SPACES[q.kind].filter((sp) => (!b.modality || sp === b.modality) && versions[MODEL_FOR[sp]]);
-    const spaces = (await Promise.all(candidates.map(async (sp) => ((await st.has(sp)) ? sp : null)))).filter((sp): sp is Modality => sp !== null);
-    if (b.modality && !SPACES[q.kind].includes(b.modality)) throw new HttpError(400, `a ${q.kind} query cannot search ${b.modality} items (it searches ${SPACES[q.kind].join(", ")})`, "body.modality");
-    const hits = (await Promise.all(spaces.map(async (sp) => {
-      await st.checkVersion(sp, versions[MODEL_FOR[sp]]);
-      const [vec] = await embed(MODEL_FOR[sp], [q], deadlineOf(req));
+    const searchable = lineup.spacesFor(q.kind);
+    const candidates = searchable.filter(({ space }) => !b.modality || space === b.modality);
+    const spaces = (await Promise.all(candidates.map(async (c) => ((await st.has(c.space)) ? c : null)))).filter((c) => c !== null);
+    if (b.modality && !candidates.length) throw new HttpError(400, `a ${q.kind} query cannot search ${b.modality} items (it searches ${searchable.map((c) => c.space).join(", ")})`, "body.modality");
+    const hits = (await Promise.all(spaces.map(async ({ space: sp, ref }) => {
+      await st.checkVersion(sp, versionOf(ref, o.modelsDir));
+      const [vec] = await embed(ref.name, [q], deadlineOf(req));
       return st.search(sp, vec, b.k, b.filter as Record<string, FilterValue> | undefined);
     }))).flat();
     hits.sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : 1));
@@ -336,26 +336,27 @@ export async function startService(o: ServeOptions): Promise<Service> {
       const id = it.id as string;
       if (seen.has(id)) throw new HttpError(400, `body.items[${i}].id ${JSON.stringify(id)} appears twice in this request`, `body.items[${i}].id`);
       seen.add(id);
-      const media = (["image", "audio", "video"] as const).filter((m) => it[m] !== undefined);
-      if (media.length !== 1) throw new HttpError(400, `body.items[${i}] needs exactly one of image, audio, video (got ${media.length})`, `body.items[${i}]`);
+      const media = SPACES.filter((m) => it[m] !== undefined);
+      if (media.length !== 1) throw new HttpError(400, `body.items[${i}] needs exactly one of ${SPACES.join(", ")} (got ${media.length})`, `body.items[${i}]`);
       const m = media[0];
-      if (!versions[MODEL_FOR[m]]) throw new HttpError(400, `no ${MODEL_FOR[m]} model is loaded to embed ${m} items`, `body.items[${i}].${m}`);
+      if (!lineup.forSpace(m)) throw new HttpError(400, `no model here embeds ${m} items`, `body.items[${i}].${m}`);
       return { id, modality: m, input: { kind: m, value: decodeBase64Field(it[m] as string, `body.items[${i}].${m}`), field: `body.items[${i}].${m}` } as Input, metadata: (it.metadata ?? {}) as Record<string, unknown> };
     });
     const embeddings = new Map<number, Float32Array>();
-    for (const m of ["image", "audio", "video"] as const) {
+    for (const m of SPACES) {
       const at = parsed.flatMap((p, i) => (p.modality === m ? [i] : []));
       if (!at.length) continue;
-      const e = await embed(MODEL_FOR[m], at.map((i) => parsed[i].input), deadlineOf(req));
+      const e = await embed(lineup.forSpace(m)!.name, at.map((i) => parsed[i].input), deadlineOf(req));
       at.forEach((i, j) => embeddings.set(i, e[j]));
     }
-    const vs = Object.fromEntries((["image", "audio", "video"] as const).map((m) => [m, versions[MODEL_FOR[m]]])) as Record<Modality, string>;
+    const vs = Object.fromEntries(SPACES.flatMap((m) => { const v = spaceVersion(m); return v ? [[m, v]] : []; }));
     await st.upsert(parsed.map((p, i) => ({ id: p.id, modality: p.modality, embedding: embeddings.get(i)!, metadata: p.metadata })), vs);
     return { added: parsed.length, counts: await st.counts() };
   });
 
   app.post("/v1/transcribe", { schema: s.transcribe }, async (req) => {
-    if (!versions["asr-words"]) throw new HttpError(404, "no asr-words model is loaded");
+    const asr = lineup.transcriber();
+    if (!asr) throw new HttpError(404, "no model here transcribes speech");
     let audio: Uint8Array, beam: number;
     if (Buffer.isBuffer(req.body)) {
       if (rawKind(req) !== "audio") throw new HttpError(415, "a raw transcribe body must be audio/wav");
@@ -366,7 +367,7 @@ export async function startService(o: ServeOptions): Promise<Service> {
       audio = decodeBase64Field(b.audio, "body.audio");
       beam = b.beam;
     }
-    const [r] = await pool!.run({ model: "asr-words", op: "transcribe", kind: "audio", inputs: [audio], beam }, deadlineOf(req));
+    const [r] = await pool!.run({ model: asr.name, op: "transcribe", kind: "audio", inputs: [audio], beam }, deadlineOf(req));
     if ("error" in r) throw new HttpError(400, `body.audio: ${r.error}`, "body.audio");
     if (!("transcript" in r)) throw new Error("a transcribe job returned no transcript");
     return r.transcript;

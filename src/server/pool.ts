@@ -9,17 +9,18 @@
 // a task whose deadline passes while queued is removed (its work never starts); one that passes while it runs is
 // answered 504 at once and its result dropped, and once no request of its batch is waiting any more the worker
 // itself is stopped and replaced, so a deadline also ends the work (a beam search over an hour of audio, say).
+import { PolymodalError } from "../util/errors.js";
+import type { ModelRef } from "../pipelines/registry.js";
 import { Worker } from "node:worker_threads";
 import type { Limits } from "../util/limits.js";
 import type { ItemResult, Job } from "./jobs.js";
 import type { WorkerConfig } from "./worker.js";
 
-export class QueueFullError extends Error {
-  readonly statusCode = 429;
-  constructor(message: string, readonly retryAfterSeconds: number) { super(message); }
+export class QueueFullError extends PolymodalError {
+  constructor(message: string, readonly retryAfterSeconds: number) { super("busy", message); }
 }
-export class DeadlineError extends Error {
-  readonly statusCode = 504;
+export class DeadlineError extends PolymodalError {
+  constructor(message: string) { super("timeout", message); }
 }
 export class WorkerError extends Error {
   readonly statusCode = 500;
@@ -29,10 +30,10 @@ export interface PoolOptions {
   workers: number;
   /** kernel threads per worker (the library's own threads; results are the same bits at any count) */
   threads: number;
+  /** the shipped models' folder */
   modelsDir: string;
-  /** a Hugging Face CLIP folder loaded as clip-scenes */
-  imageTextDir?: string;
-  models: string[];
+  /** the models each worker loads (the registry's refs) */
+  models: readonly ModelRef[];
   /** most inputs waiting (not counting those running) */
   maxQueue: number;
   /** most inputs in one batch */
@@ -87,7 +88,7 @@ export class WorkerPool {
   }
 
   private spawn(index: number): Promise<void> {
-    const config: WorkerConfig = { modelsDir: this.options.modelsDir, imageTextDir: this.options.imageTextDir, models: this.options.models, threads: this.options.threads, limits: { ...this.options.limits } };
+    const config: WorkerConfig = { modelsDir: this.options.modelsDir, models: [...this.options.models], threads: this.options.threads, limits: { ...this.options.limits } };
     const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: config });
     const slot: Slot = { index, worker, running: null, batchId: 0, dead: false };
     return new Promise((resolve, reject) => {
@@ -171,7 +172,7 @@ export class WorkerPool {
    * maxQueue inputs already, and with DeadlineError when `deadline` (performance.now() time) passes first.
    */
   run(job: Job, deadline: number): Promise<ItemResult[]> {
-    if (this.closing) return Promise.reject(Object.assign(new Error("the service is shutting down"), { statusCode: 503 }));
+    if (this.closing) return Promise.reject(new PolymodalError("unavailable", "the service is shutting down"));
     const n = job.inputs.length;
     const idleNow = this.queue.length === 0 && this.slots.some((s) => s && !s.dead && !s.running);
     if (!idleNow && this.queued + n > this.options.maxQueue) {

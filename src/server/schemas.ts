@@ -1,5 +1,7 @@
 // JSON schemas of every route: fastify validates requests with them (ajv, no coercion, no silent removal of unknown
 // fields), serialises responses with them, and @fastify/swagger turns them into the OpenAPI document.
+import { INPUT_KINDS, SPACES, type InputKind } from "../pipelines/pipeline.js";
+
 export interface SchemaLimits {
   maxBatch: number;
   maxTextLength: number;
@@ -33,7 +35,7 @@ const metadata = { type: "object", maxProperties: 64, description: "any JSON obj
 const vector = { type: "array", items: { type: "number" } };
 
 /** Content types a route takes as a raw body (the file's bytes; text/plain a text input). */
-export const RAW_TYPES: Record<string, "text" | "image" | "audio" | "video"> = {
+export const RAW_TYPES: Record<string, InputKind> = {
   "image/png": "image", "image/jpeg": "image", "audio/wav": "audio", "audio/x-wav": "audio", "audio/wave": "audio",
   "audio/vnd.wave": "audio", "video/x-yuv4mpeg2": "video", "text/plain": "text",
 };
@@ -42,7 +44,7 @@ export const RAW_TYPES: Record<string, "text" | "image" | "audio" | "video"> = {
  * A body schema per content type (fastify validates each against its own; a type not listed is a 415): the JSON
  * schema, and for raw bodies of the given kinds any bytes (the handler checks them).
  */
-function body(json: object, kinds: string[]) {
+function body(json: object, kinds: readonly InputKind[]) {
   const raw = Object.entries(RAW_TYPES).filter(([, k]) => kinds.includes(k));
   return { content: { "application/json": { schema: json }, ...Object.fromEntries(raw.map(([t]) => [t, { schema: {} }])) } };
 }
@@ -61,7 +63,7 @@ export function schemas(l: SchemaLimits) {
           model: { type: "string", enum: l.models },
           inputs: { type: "array", minItems: 1, maxItems: l.maxBatch, items: input(l) },
         },
-      }, ["text", "image", "audio", "video"]),
+      }, INPUT_KINDS),
       response: {
         200: {
           type: "object",
@@ -79,7 +81,7 @@ export function schemas(l: SchemaLimits) {
         properties: {
           query: input(l),
           k: { type: "integer", minimum: 1, maximum: l.maxK, default: 10 },
-          modality: { type: "string", enum: ["image", "audio", "video"] },
+          modality: { type: "string", enum: [...SPACES] },
           filter: { type: "object", maxProperties: 16, additionalProperties: { anyOf: [{ type: "string" }, { type: "number" }, { type: "boolean" }, { type: "null" }] }, description: "metadata field -> value every result must have" },
         },
       },

@@ -8,17 +8,19 @@
 // read-only mount), or the service was started with `--read-only`, it opens the folder read-only instead: it
 // writes nothing, its searches follow the writer's log, and POST /v1/index answers 409 naming why — until the lock
 // is free, when the next write takes it and the service becomes the writer.  LanceDB takes writes from every replica.
+import { Serial } from "../util/serial.js";
+import { SPACES, type Space } from "../pipelines/pipeline.js";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Collection } from "../app/collection.js";
 import { IndexLockedError } from "../app/lock.js";
-import type { Modality } from "../app/media.js";
+
 import type { FilterValue, StoreHit } from "../retrieval/embedding-store.js";
 import { HttpError } from "./errors.js";
 
 export interface ServiceItem {
   id: string;
-  modality: Modality;
+  modality: Space;
   embedding: Float32Array;
   metadata: Record<string, unknown>;
 }
@@ -34,7 +36,7 @@ export function resolveIndexDir(dir: string): string {
 const READ_ONLY_CODES = new Set(["EACCES", "EROFS", "EPERM"]);
 
 export class ServiceStore {
-  private writes: Promise<unknown> = Promise.resolve();
+  private readonly writes = new Serial();
   /**
    * @param readOnlyWhy null for a writer; else why this service only reads (its 409's message)
    * @param pinned `--read-only`: never becomes the writer
@@ -90,7 +92,7 @@ export class ServiceStore {
 
   async counts(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const space of ["image", "audio", "video"] as Modality[]) {
+    for (const space of SPACES) {
       const st = await this.collection.existing(space);
       if (st) out[space] = await st.count();
     }
@@ -98,18 +100,18 @@ export class ServiceStore {
   }
 
   /** Whether a space holds anything (it may have been created by another process since this one opened). */
-  async has(space: Modality): Promise<boolean> {
+  async has(space: Space): Promise<boolean> {
     const st = await this.collection.existing(space);
     return !!st && (await st.count()) > 0;
   }
 
   /** Refuses (VersionMismatchError) a space whose stored embeddings another model version made. */
-  checkVersion(space: Modality, version: string): Promise<void> {
+  checkVersion(space: Space, version: string): Promise<void> {
     return this.collection.checkVersion(space, version);
   }
 
   /** The k best items of one space for a query vector, optionally only those whose metadata has every filter value. */
-  async search(space: Modality, query: Float32Array, k: number, filter?: Record<string, FilterValue>): Promise<StoreHit[]> {
+  async search(space: Space, query: Float32Array, k: number, filter?: Record<string, FilterValue>): Promise<StoreHit[]> {
     const st = await this.collection.existing(space);
     if (!st) return [];
     return (await st.search([query], k, { filter }))[0];
@@ -119,12 +121,12 @@ export class ServiceStore {
    * Adds or replaces items; resolves once they are durable.  Writes run one at a time in arrival order.  Every
    * space written must hold embeddings of `versions[space]` (a new space takes it).
    */
-  upsert(items: ServiceItem[], versions: Record<Modality, string>): Promise<void> {
+  upsert(items: ServiceItem[], versions: Partial<Record<Space, string>>): Promise<void> {
     const run = async (): Promise<void> => {
       await this.tryToWrite();
       if (this.readOnlyWhy !== null) throw new HttpError(409, `this service cannot write its index: ${this.readOnlyWhy}`);
       const spaces = new Set(items.map((i) => i.modality));
-      for (const m of spaces) await this.collection.checkVersion(m, versions[m], true);
+      for (const m of spaces) await this.collection.checkVersion(m, versions[m]!, true);
       // an id lives in one space: drop it from the others first
       for (const [space, st] of this.collection.stores) {
         const ids = items.filter((i) => i.modality !== space).map((i) => i.id);
@@ -133,19 +135,17 @@ export class ServiceStore {
       for (const m of spaces) {
         const group = items.filter((i) => i.modality === m);
         const st = await this.collection.store(m, group[0].embedding.length);
-        await this.collection.checkVersion(m, versions[m], true);
+        await this.collection.checkVersion(m, versions[m]!, true);
         await st.upsert(group.map((i) => ({ id: i.id, modality: i.modality, embedding: i.embedding, metadata: i.metadata })));
       }
       await this.collection.save();
     };
-    const p = this.writes.then(run);
-    this.writes = p.catch(() => {});
-    return p;
+    return this.writes.run(run);
   }
 
   /** Waits for pending writes, closes the stores and releases the writer lock. */
   async close(): Promise<void> {
-    await this.writes;
+    await this.writes.idle();
     await this.coll.close();
   }
 }

@@ -4,16 +4,16 @@
 //   worker -> parent  { type: "ready", models } once loaded | { type: "done", id, results, ms } | { type: "failed", id, error }
 import { parentPort, workerData } from "node:worker_threads";
 import { init } from "../bindings/module.js";
-import { loadPretrained, type PretrainedName } from "../pipelines/pretrained.js";
+import { loadModel, type ModelRef } from "../pipelines/registry.js";
+import type { Pipeline } from "../pipelines/pipeline.js";
 import { limits, type Limits } from "../util/limits.js";
-import { runJob, type Job, type Loaded } from "./jobs.js";
+import { runJob, type Job } from "./jobs.js";
 
 export interface WorkerConfig {
+  /** the shipped models' folder */
   modelsDir: string;
-  /** a Hugging Face CLIP folder loaded as clip-scenes */
-  imageTextDir?: string;
-  /** model names to load (those of SERVED present in modelsDir) */
-  models: string[];
+  /** the models to load (the registry's refs) */
+  models: ModelRef[];
   threads: number;
   limits: Limits;
 }
@@ -23,12 +23,13 @@ if (!port) throw new Error("src/server/worker.ts runs as a worker thread");
 const config = workerData as WorkerConfig;
 Object.assign(limits, config.limits);
 await init({ threads: config.threads });
-const loaded: Loaded = {};
-for (const name of config.models) {
-  (loaded as Record<string, unknown>)[name] = name === "clip-scenes" && config.imageTextDir
-    ? await loadPretrained(config.imageTextDir) : await loadPretrained(name as PretrainedName, { modelsDir: config.modelsDir });
+const loaded = new Map<string, Pipeline>();
+for (const ref of config.models) {
+  const p = await loadModel(ref, { modelsDir: config.modelsDir });
+  loaded.set(ref.name, p);
+  if (ref.replaces) loaded.set(ref.replaces, p); // a folder in a shipped model's place answers to its name too
 }
-port.postMessage({ type: "ready", models: Object.keys(loaded) });
+port.postMessage({ type: "ready", models: [...loaded.keys()] });
 
 port.on("message", (m: { id: number; job: Job }) => {
   const t0 = performance.now();

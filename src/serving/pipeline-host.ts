@@ -4,23 +4,12 @@
 // wrapWorker<PipelineHost>(worker), so models never run on its main thread.  Inputs are file bytes (PNG/JPEG, WAV,
 // Y4M) and strings; results are Float32Arrays and plain objects: all cross by structured clone.
 import { init } from "../bindings/module.js";
-import { decodeY4M } from "../video/y4m.js";
-import type { DecodedImage } from "../vision/png.js";
 import { MultimodalIndex, type IndexOptions, type RetrievalResult } from "../retrieval/multimodal-index.js";
 import { filterFunction, type FilterValue } from "../retrieval/embedding-store.js";
-import { loadPretrained, PRETRAINED, type PretrainedName } from "../pipelines/pretrained.js";
+import { loadModel, resolveModel } from "../pipelines/registry.js";
+import { allValues, embedsKind, UnsupportedTaskError, type InputKind, type Inputs, type Pipeline } from "../pipelines/pipeline.js";
 import type { Transcript } from "../pipelines/speech.js";
 import { exposeWorker, type MessageEndpoint } from "./worker-rpc.js";
-
-/** What a loaded model can do, by the methods it has (no class checks). */
-interface Loaded {
-  dim?: number;
-  embedTexts?(texts: string[]): Float32Array[];
-  embedImages?(images: Uint8Array[]): Float32Array[];
-  embed?(wav: Uint8Array): Float32Array;
-  embedVideos?(clips: DecodedImage[][]): Float32Array[];
-  transcribe?(wav: Uint8Array, options?: { beamWidth?: number }): Transcript;
-}
 
 /**
  * @example
@@ -34,7 +23,7 @@ interface Loaded {
  * const hits = await host.search("photos", (await host.embedTexts("clip-scenes", ["a red circle"]))[0], 5);
  */
 export class PipelineHost {
-  private readonly models = new Map<string, Promise<Loaded>>();
+  private readonly models = new Map<string, Promise<Pipeline>>();
   private readonly indexes = new Map<string, MultimodalIndex>();
 
   /** Starts the runtime in the worker (threads: the worker's own kernel threads). */
@@ -42,44 +31,48 @@ export class PipelineHost {
     await init(options);
   }
 
-  /** Loads a shipped model once (later calls share it); its embedding width when it embeds. */
-  async load(name: PretrainedName, options: { baseUrl?: string; modelsDir?: string; cache?: boolean } = {}): Promise<{ name: string; dim: number | null }> {
-    if (!(name in PRETRAINED)) throw new Error(`PipelineHost.load: unknown model ${JSON.stringify(name)}; shipped: ${Object.keys(PRETRAINED).join(", ")}`);
+  /** Loads a model once (a shipped one by name, or a model folder's URL; later calls share it); its embedding width. */
+  async load(name: string, options: { baseUrl?: string; modelsDir?: string; cache?: boolean } = {}): Promise<{ name: string; dim: number | null }> {
     if (!this.models.has(name)) {
-      const p = loadPretrained(name, options) as Promise<unknown> as Promise<Loaded>;
+      const p = resolveModel(name, options).then((ref) => loadModel(ref, options));
       this.models.set(name, p);
       p.catch(() => this.models.delete(name)); // a failed load can be retried
     }
     const m = await this.models.get(name)!;
-    return { name, dim: typeof m.dim === "number" ? m.dim : null };
+    return { name, dim: m.dim };
   }
 
-  private async model<K extends keyof Loaded>(name: string, can: K, what: string): Promise<Loaded & Required<Pick<Loaded, K>>> {
+  private async model(name: string): Promise<Pipeline> {
     const p = this.models.get(name);
     if (!p) throw new Error(`PipelineHost: load("${name}") first`);
-    const m = await p;
-    if (typeof m[can] !== "function") throw new Error(`PipelineHost: ${name} does not ${what}`);
-    return m as Loaded & Required<Pick<Loaded, K>>;
+    return p;
+  }
+  private async embed<K extends InputKind>(model: string, kind: K, inputs: Array<Inputs[K]>): Promise<Float32Array[]> {
+    const m = await this.model(model);
+    if (!embedsKind(m.tasks, kind)) throw new UnsupportedTaskError(`PipelineHost: ${model}`, `embed ${kind}`, m.tasks);
+    return allValues(m.embedBatch(kind, inputs));
   }
 
   async embedTexts(model: string, texts: string[]): Promise<Float32Array[]> {
-    return (await this.model(model, "embedTexts", "embed texts")).embedTexts(texts);
+    return this.embed(model, "text", texts);
   }
   /** PNG or JPEG bytes. */
   async embedImages(model: string, images: Uint8Array[]): Promise<Float32Array[]> {
-    return (await this.model(model, "embedImages", "embed images")).embedImages(images);
+    return this.embed(model, "image", images);
   }
   /** WAV bytes. */
   async embedAudio(model: string, wav: Uint8Array): Promise<Float32Array> {
-    return (await this.model(model, "embed", "embed sounds")).embed(wav);
+    return (await this.embed(model, "audio", [wav]))[0];
   }
   /** Y4M bytes, one file per clip. */
   async embedVideos(model: string, clips: Uint8Array[]): Promise<Float32Array[]> {
-    return (await this.model(model, "embedVideos", "embed videos")).embedVideos(clips.map((c) => decodeY4M(c).frames));
+    return this.embed(model, "video", clips);
   }
   /** WAV bytes -> the transcript (greedy, or prefix beam search with { beamWidth }). */
   async transcribe(model: string, wav: Uint8Array, options: { beamWidth?: number } = {}): Promise<Transcript> {
-    return (await this.model(model, "transcribe", "transcribe speech")).transcribe(wav, options);
+    const m = await this.model(model);
+    if (!m.tasks.transcribe) throw new UnsupportedTaskError(`PipelineHost: ${model}`, "transcribe speech", m.tasks);
+    return allValues(m.transcribeBatch([wav], options))[0];
   }
 
   private index(name: string): MultimodalIndex {

@@ -2,6 +2,7 @@
 // batching the reference design declares (batch_size, max_wait_ms) but never runs.  Requests submitted within maxWaitMs with
 // the same task, modalities and input shapes run as one batch; the kernels sum in a fixed order whatever the
 // batch size, so a batched request gets the same bits it would alone.
+import { PolymodalError } from "../util/errors.js";
 import { hasDynamicQuantization } from "../nn/quantized.js";
 import { MODALITIES, encoderFor, isEmbedder, isNamedForward, type Modality } from "../nn/embedder.js";
 import { Sha256 } from "./sha256.js";
@@ -42,12 +43,12 @@ export interface ServingMetrics {
 }
 
 /** A request refused because maxQueue requests already wait. */
-export class ServingQueueFullError extends Error {
-  readonly code = "queue_full";
+export class ServingQueueFullError extends PolymodalError {
+  constructor(message: string) { super("busy", message); }
 }
 /** A request that waited past its deadline (timeoutMs); it never ran. */
-export class ServingTimeoutError extends Error {
-  readonly code = "timeout";
+export class ServingTimeoutError extends PolymodalError {
+  constructor(message: string) { super("timeout", message); }
 }
 
 /**

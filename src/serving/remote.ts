@@ -64,7 +64,7 @@ export class RemoteServingPipeline {
 
   submit(request: MultimodalRequest): Promise<MultimodalResponse> {
     return this.remote.submit({ ...request, modalities: toWire(request.modalities ?? {}) }).catch((e: WorkerCallError) => {
-      throw e.code === "queue_full" ? new ServingQueueFullError(e.message) : e.code === "timeout" ? new ServingTimeoutError(e.message) : e.code === "worker_gone" ? new Error(`RemoteServingPipeline: the ${e.message}`) : new Error(e.message);
+      throw e.code === "busy" ? new ServingQueueFullError(e.message) : e.code === "timeout" ? new ServingTimeoutError(e.message) : e.code === "worker_gone" ? new Error(`RemoteServingPipeline: the ${e.message}`) : new Error(e.message);
     });
   }
 

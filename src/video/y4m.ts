@@ -2,6 +2,7 @@
 // browser (or a machine without ffmpeg) can read video too.  Colour conversion is BT.601 (the Y4M default),
 // limited range unless the header says XCOLORRANGE=FULL; arithmetic is +, -, * and Math.round, the same on
 // every engine.
+import { PolymodalError } from "../util/errors.js";
 import type { DecodedImage } from "../vision/png.js";
 import { limits } from "../util/limits.js";
 
@@ -17,7 +18,7 @@ export interface Y4MVideo {
 }
 
 function bad(msg: string): never {
-  throw new Error(`decodeY4M: ${msg}`);
+  throw new PolymodalError("bad_input", `decodeY4M: ${msg}`);
 }
 
 const clamp8 = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));

@@ -1,6 +1,7 @@
 // Image files in Node: PNG and JPEG natively (decodeImage), and WebP, BMP, TIFF and GIF (its first frame) through the
 // system's ffmpeg, which re-encodes the first frame as PNG for decodeImage (lossless, so the pixels are ffmpeg's
 // decode).  HEIC/HEIF is refused by name: ffmpeg here does not read it.
+import { PolymodalError } from "../util/errors.js";
 import { decodeImage, isJpegBytes, type ImageLimits } from "./image.js";
 import { isPng, type DecodedImage } from "./png.js";
 import { nodeModules, runFfmpeg, readMediaFile, extensionOf } from "../io/ffmpeg.js";
@@ -39,7 +40,7 @@ export async function readImageFile(file: string, options: ReadImageOptions = {}
 export async function readImageInput(file: string, options: ReadImageOptions = {}): Promise<Uint8Array | DecodedImage> {
   await nodeModules("readImageFile", "in a browser pass the bytes to decodeImage, or canvas ImageData");
   const e = extensionOf(file);
-  if (REFUSED_IMAGE[e]) throw Object.assign(new Error(`readImageFile: ${file}: ${REFUSED_IMAGE[e]}`), { exitCode: 3 });
+  if (REFUSED_IMAGE[e]) throw new PolymodalError("unsupported_input", `readImageFile: ${file}: ${REFUSED_IMAGE[e]}`);
   // no image file within maxPixels needs more than 8 bytes a pixel (16-bit RGBA, stored), and 1 MiB of metadata
   const bytes = await readMediaFile("readImageFile", file, () => (options.maxPixels ?? limits.maxPixels) * 8 + (1 << 20));
   if (isPng(bytes) || isJpegBytes(bytes) || !FFMPEG_IMAGE[e]) return bytes;
@@ -50,6 +51,6 @@ export async function readImageInput(file: string, options: ReadImageOptions = {
     what: `decoding ${format} (${file})`, who: "readImageFile", timeoutMs: options.timeoutMs ?? limits.videoTimeoutMs,
     maxBytes: maxPixels * 8 + (1 << 20), fix: "or convert it to PNG or JPEG",
   });
-  if (out.length === 0) throw Object.assign(new Error(`readImageFile: ${file}: ffmpeg decoded no frame (${format})`), { exitCode: 3 });
+  if (out.length === 0) throw new PolymodalError("bad_input", `readImageFile: ${file}: ffmpeg decoded no frame (${format})`);
   return decodeImage(out, options);
 }

@@ -1,5 +1,6 @@
 // Image decoding: PNG (png.ts) and JPEG (jpeg-js: a pure-JS baseline/progressive decoder with an integer IDCT,
 // so the same pixels on every engine), plus ImageData-like RGBA buffers.  Output is 8-bit HWC.
+import { PolymodalError } from "../util/errors.js";
 import decodeJpeg from "jpeg-js/lib/decoder.js"; // the decoder only: the package index also bundles the encoder
 import { decodePng, isPng, maxPixelsOf, type DecodedImage, type ImageLimits } from "./png.js";
 import { decodeScaledJpeg } from "./jpeg-scaled.js";
@@ -43,7 +44,7 @@ const isJpeg = isJpegBytes;
 export function checkJpegPixels(size: { width: number; height: number }, limits?: ImageLimits): void {
   const maxPixels = maxPixelsOf("decodeImage", limits);
   if (size.width * size.height > maxPixels) {
-    throw new Error(`decodeImage: JPEG of ${size.width}x${size.height} = ${size.width * size.height} pixels exceeds the limit of ${maxPixels} (limits.maxPixels)`);
+    throw new PolymodalError("too_large", `decodeImage: JPEG of ${size.width}x${size.height} = ${size.width * size.height} pixels exceeds the limit of ${maxPixels} (limits.maxPixels)`);
   }
 }
 
@@ -54,7 +55,7 @@ export function checkJpegPixels(size: { width: number; height: number }, limits?
  */
 export function decodeImage(bytes: Uint8Array | ArrayBuffer, limits?: ImageLimits): DecodedImage {
   const b = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  if (b.length === 0) throw new Error("decodeImage: the image is empty (0 bytes)");
+  if (b.length === 0) throw new PolymodalError("bad_input", "decodeImage: the image is empty (0 bytes)");
   if (isPng(b)) return decodePng(b, limits);
   if (isJpeg(b)) {
     const maxPixels = maxPixelsOf("decodeImage", limits);
@@ -67,10 +68,10 @@ export function decodeImage(bytes: Uint8Array | ArrayBuffer, limits?: ImageLimit
       const r = decodeJpeg(b, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: 1024 });
       return { width: r.width, height: r.height, channels: 3, data: r.data as Uint8Array };
     } catch (e) {
-      throw new Error(`decodeImage: corrupt or unsupported JPEG (${(e as Error).message})`);
+      throw new PolymodalError("bad_input", `decodeImage: corrupt or unsupported JPEG (${(e as Error).message})`);
     }
   }
-  throw new Error(`decodeImage: unsupported image format (expected PNG or JPEG${sniff(b)}; the file starts with bytes ${Array.from(b.subarray(0, 4), (v) => v.toString(16).padStart(2, "0")).join(" ")})`);
+  throw new PolymodalError("unsupported_input", `decodeImage: unsupported image format (expected PNG or JPEG${sniff(b)}; the file starts with bytes ${Array.from(b.subarray(0, 4), (v) => v.toString(16).padStart(2, "0")).join(" ")})`);
 }
 
 /** What the bytes look like, when it is a format we can name (", got WebP"). */

@@ -11,10 +11,11 @@
 // round(mean + 128) clamped to 0..255, then JFIF's YCbCr -> RGB.  Against libjpeg's own scaled decode: within
 // rounding (mean <= 0.15 levels); after ImageProcessor's resize, about half a level from a full decode's
 // (test/jpeg-scaled.test.ts measures and bounds both).
+import { PolymodalError } from "../util/errors.js";
 import type { DecodedImage } from "./png.js";
 
 function corrupt(msg: string): never {
-  throw new Error(`decodeImage: corrupt JPEG data (${msg})`);
+  throw new PolymodalError("bad_input", `decodeImage: corrupt JPEG data (${msg})`);
 }
 
 // zigzag order: ZZ[k] = the natural (row * 8 + col) index of the k-th coefficient

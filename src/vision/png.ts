@@ -1,6 +1,7 @@
 // PNG decoding in pure JS: chunk parsing, CRC checks, zlib via fflate, scanline un-filtering, Adam7
 // interlacing, every colour type and bit depth.  Output: 8-bit RGB or RGBA, row-major HWC (16-bit samples keep
 // their high byte, as PIL and torchvision's decode_png do when converting to uint8).
+import { PolymodalError } from "../util/errors.js";
 import { crc32 } from "../util/crc32.js";
 import { limits } from "../util/limits.js";
 import { Unzlib, zlibSync } from "fflate";
@@ -51,8 +52,8 @@ function inflateAtMost(parts: Uint8Array[], size: number): Uint8Array {
   return out.subarray(0, got);
 }
 
-function bad(msg: string): never {
-  throw new Error(`decodePng: ${msg}`);
+function bad(msg: string, code: "bad_input" | "too_large" = "bad_input"): never {
+  throw new PolymodalError(code, `decodePng: ${msg}`);
 }
 
 
@@ -93,7 +94,7 @@ export function decodePng(bytes: Uint8Array, limits?: ImageLimits): DecodedImage
   if (!ended) bad("no IEND chunk (truncated file)");
   const { w, h, depth, type, interlace } = ihdr;
   if (w < 1 || h < 1) bad(`image size ${w}x${h} is empty`);
-  if (w * h > maxPixels) bad(`image of ${w}x${h} = ${w * h} pixels exceeds the limit of ${maxPixels} (limits.maxPixels)`);
+  if (w * h > maxPixels) bad(`image of ${w}x${h} = ${w * h} pixels exceeds the limit of ${maxPixels} (limits.maxPixels)`, "too_large");
   const okDepth: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
   if (!okDepth[type] || !okDepth[type].includes(depth)) bad(`invalid colour type ${type} with bit depth ${depth}`);
   if (interlace > 1) bad(`unknown interlace method ${interlace}`);

@@ -1,0 +1,132 @@
+// What every pipeline a user can name declares and does, so the floors above (the service, its workers, the
+// worker host, the CLI, export) route by declaration: no switch on model names, no method sniffing, no instanceof.
+//   tasks       - what it embeds (the input kinds, the index space its embeddings live in) and whether it transcribes;
+//   embedBatch  - a batch of one kind of input, where one bad input fails alone with its own error;
+//   exportSample - the module to export as ONNX and an input of the shapes it takes.
+import type { Modality } from "../nn/embedder.js";
+import type { Module } from "../nn/module.js";
+import { Tensor } from "../tensor.js";
+import { PolymodalError } from "../util/errors.js";
+import type { ImageInput } from "../vision/processor.js";
+
+/** What a pipeline takes in: text, an image, a sound, a video. */
+export type InputKind = Modality;
+export const INPUT_KINDS: readonly InputKind[] = ["text", "image", "audio", "video"];
+
+/** The spaces of an index: one per kind of item, each holding one pipeline's embeddings. Spelled here only. */
+export const SPACES = ["image", "audio", "video"] as const;
+export type Space = (typeof SPACES)[number];
+
+/** A recording: WAV bytes, or a mono waveform at its rate. */
+export type AudioInput = Uint8Array | ArrayBuffer | { waveform: Float32Array; sampleRate: number };
+
+export interface Transcript {
+  /** the words, space-separated; "" when there is no speech */
+  text: string;
+  words: string[];
+  tokens: number[];
+  /** seconds of audio transcribed */
+  duration: number;
+  /** whether the audio holds speech (voice activity); false gives an empty transcript */
+  speech: boolean;
+  /** per word, the model's probability for it at its most certain frame of the best alignment of these words */
+  wordConfidences: number[];
+  /** the lowest word confidence (1 for no words) */
+  confidence: number;
+  /** what may make this transcript less reliable: audio recorded below the model's sample rate, or without its band */
+  warnings: string[];
+}
+
+/** A video: its file's bytes (Y4M) or its decoded frames (any count; the pipeline samples its own). */
+export type VideoInput = Uint8Array | ImageInput[];
+/** The input each kind takes. */
+export interface Inputs { text: string; image: ImageInput; audio: AudioInput; video: VideoInput }
+
+export interface Tasks {
+  /**
+   * the kinds it embeds, all into one space; frames: for video, how many frames of a clip it samples (a loaded
+   * pipeline says, so readers decode only those)
+   */
+  readonly embed: { readonly space: Space; readonly kinds: readonly InputKind[]; readonly frames?: number } | null;
+  readonly transcribe: boolean;
+}
+
+/** One input's outcome: its result, or the error that input alone met. */
+export type Outcome<T> = { value: T } | { error: Error };
+export interface TranscribeOptions { beamWidth?: number }
+
+export interface Pipeline {
+  readonly tasks: Tasks;
+  /** the embedding width (null when it embeds nothing) */
+  readonly dim: number | null;
+  /** Unit-norm embeddings of one kind of input; each input that cannot be read or processed fails alone. */
+  embedBatch<K extends InputKind>(kind: K, inputs: ReadonlyArray<Inputs[K]>): Array<Outcome<Float32Array>>;
+  transcribeBatch(inputs: readonly AudioInput[], options?: TranscribeOptions): Array<Outcome<Transcript>>;
+  /** The same pipeline with its model's Linear and LSTM layers dynamically quantised to int8 (torch's quantize_dynamic). */
+  quantized(): Pipeline;
+  /** the module ONNX export writes, with one input of every name and shape it takes */
+  exportSample(): { module: Module; inputs: Record<string, Tensor> };
+}
+
+/** The error a pipeline throws for a task it does not declare. */
+export class UnsupportedTaskError extends PolymodalError {
+  constructor(who: string, what: string, tasks: Tasks) {
+    const does = [tasks.embed ? `embeds ${tasks.embed.kinds.join(", ")}` : "", tasks.transcribe ? "transcribes speech" : ""].filter(Boolean);
+    super("unsupported_task", `${who} does not ${what} (it ${does.join(" and ") || "does nothing"})`);
+  }
+}
+
+/** Whether a pipeline's tasks include embedding a kind. */
+export function embedsKind(tasks: Tasks, kind: InputKind): boolean {
+  return tasks.embed?.kinds.includes(kind) ?? false;
+}
+
+/** f on each input alone: a throw is that input's outcome. */
+export function eachAlone<X, T>(inputs: readonly X[], f: (x: X) => T): Array<Outcome<T>> {
+  return inputs.map((x) => {
+    try {
+      return { value: f(x) };
+    } catch (e) {
+      return { error: asError(e) };
+    }
+  });
+}
+
+/**
+ * Prepares each input alone (a failure is that input's outcome), then runs the prepared ones as one batch: the bits
+ * each would get alone, since the kernels sum in a fixed order whatever the batch size.
+ */
+export function batchAlone<X>(inputs: readonly X[], prep: (x: X) => Tensor, run: (batch: Tensor) => Tensor): Array<Outcome<Float32Array>> {
+  const out: Array<Outcome<Float32Array>> = new Array(inputs.length);
+  const good: Tensor[] = [], at: number[] = [];
+  inputs.forEach((x, i) => {
+    try {
+      good.push(prep(x));
+      at.push(i);
+    } catch (e) {
+      out[i] = { error: asError(e) };
+    }
+  });
+  if (good.length) {
+    const per = good[0].size, data = new Float32Array(per * good.length);
+    good.forEach((t, b) => data.set(t.data as Float32Array, b * per));
+    rows(run(new Tensor(data, [good.length, ...good[0].shape.slice(1)]))).forEach((e, b) => { out[at[b]] = { value: e }; });
+  }
+  return out;
+}
+
+/** Rows of a (B, D) tensor as Float32Arrays. */
+export function rows(t: Tensor): Float32Array[] {
+  const [B, D] = t.shape;
+  return Array.from({ length: B }, (_, b) => (t.data as Float32Array).slice(b * D, (b + 1) * D));
+}
+
+/** The values of outcomes that must all have succeeded (the first error is thrown). */
+export function allValues<T>(outcomes: Array<Outcome<T>>): T[] {
+  return outcomes.map((o) => {
+    if ("error" in o) throw o.error;
+    return o.value;
+  });
+}
+
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
