@@ -69,6 +69,10 @@ export class ModelSet {
     return new ModelSet(lineup);
   }
 
+  /** Every name a model here answers to (a folder also answers to the shipped model it stands in for). */
+  names(): string[] {
+    return this.refs.flatMap((r) => (r.replaces ? [r.name, r.replaces] : [r.name]));
+  }
   /** A model by its name, or by the name of the shipped model it stands in for. */
   get(name: string): ModelRef | undefined {
     return this.refs.find((r) => r.name === name) ?? this.refs.find((r) => r.replaces === name);

@@ -11,7 +11,7 @@ import cors from "@fastify/cors";
 import { versionOf } from "../app/version.js";
 import { PolymodalError } from "../util/errors.js";
 import { httpStatusOf } from "./http-status.js";
-import { ModelSet, type ModelRef } from "../pipelines/registry.js";
+import { ModelSet } from "../pipelines/registry.js";
 import { SPACES, embedsKind, type Space } from "../pipelines/pipeline.js";
 import { limits } from "../util/limits.js";
 import { WorkerPool, QueueFullError } from "./pool.js";
@@ -127,10 +127,8 @@ export async function startService(o: ServeOptions): Promise<Service> {
   const present = (n: string): boolean => existsSync(join(o.modelsDir, `${n}.json`)) && existsSync(join(o.modelsDir, `${n}.safetensors`));
   const lineup = await ModelSet.lineup({ folder: o.model, present });
   if (lineup.refs.length === 0) throw new Error(`no servable model in ${o.modelsDir} (expected shipped models as <name>.json + <name>.safetensors)`);
-  /** every name a request may give (a folder also answers to the shipped model it stands in for), with its ref */
-  const served = new Map<string, ModelRef>(lineup.refs.flatMap((r) => [[r.name, r] as const, ...(r.replaces ? [[r.replaces, r] as const] : [])]));
-  const models = [...served.keys()];
-  const versions: Record<string, string> = Object.fromEntries(models.map((m) => [m, versionOf(served.get(m)!, o.modelsDir)]));
+  const models = lineup.names();
+  const versions: Record<string, string> = Object.fromEntries(models.map((m) => [m, versionOf(lineup.get(m)!, o.modelsDir)]));
   const spaceVersion = (sp: Space): string | undefined => { const r = lineup.forSpace(sp); return r && versionOf(r, o.modelsDir); };
 
   const store = o.indexDir !== undefined || o.store !== undefined ? await ServiceStore.open({ indexDir: o.indexDir, store: o.store, readOnly: o.readOnly }) : null;
@@ -236,7 +234,7 @@ export async function startService(o: ServeOptions): Promise<Service> {
   const dims = new Map<string, number>();
   /** Embeddings of inputs of one kind with one model: caches first, then the pool; a failed input is a 400 naming it. */
   async function embed(model: string, inputs: Input[], deadline: number): Promise<Float32Array[]> {
-    const kind = inputs[0].kind, tasks = served.get(model)!.tasks;
+    const kind = inputs[0].kind, ref = lineup.get(model)!, tasks = ref.tasks;
     if (!embedsKind(tasks, kind)) {
       throw new HttpError(400, `${model} does not embed ${kind} (it embeds ${tasks.embed?.kinds.join(", ") || "nothing"})`, inputs[0].field);
     }
@@ -251,7 +249,7 @@ export async function startService(o: ServeOptions): Promise<Service> {
       got.forEach((v, j) => {
         if (!v) return;
         // a shared cache is anyone's to write: an entry of another width, or not finite, is a miss (and counted)
-        if (!plausibleEmbedding(v, dims.get(model))) { metrics.cacheErrors.inc(); return; }
+        if (!plausibleEmbedding(v, dims.get(ref.name))) { metrics.cacheErrors.inc(); return; }
         out[missing[j]] = v;
         hits.push([keys[missing[j]], v]);
       });
@@ -260,13 +258,13 @@ export async function startService(o: ServeOptions): Promise<Service> {
     }
     if (missing.length) {
       metrics.cacheMisses.inc(missing.length);
-      const job: Job = { model, op: "embed", kind, inputs: missing.map((i) => inputs[i].value) };
+      const job: Job = { model: ref.name, op: "embed", kind, inputs: missing.map((i) => inputs[i].value) };
       const results = await pool!.run(job, deadline);
       const fresh: Array<[string, Float32Array]> = [];
       results.forEach((r, j) => {
         const i = missing[j];
         if ("error" in r) throw new HttpError(400, `${inputs[i].field}: ${r.error}`, inputs[i].field);
-        if ("embedding" in r) { out[i] = r.embedding; fresh.push([keys[i], r.embedding]); dims.set(model, r.embedding.length); }
+        if ("embedding" in r) { out[i] = r.embedding; fresh.push([keys[i], r.embedding]); dims.set(ref.name, r.embedding.length); }
       });
       await lru.set(fresh);
       if (redis) await redis.set(fresh);

@@ -24,11 +24,8 @@ const config = workerData as WorkerConfig;
 Object.assign(limits, config.limits);
 await init({ threads: config.threads });
 const loaded = new Map<string, Pipeline>();
-for (const ref of config.models) {
-  const p = await loadModel(ref, { modelsDir: config.modelsDir });
-  loaded.set(ref.name, p);
-  if (ref.replaces) loaded.set(ref.replaces, p); // a folder in a shipped model's place answers to its name too
-}
+// by each model's own name: the service gives jobs that name (a request's alias is resolved there)
+for (const ref of config.models) loaded.set(ref.name, await loadModel(ref, { modelsDir: config.modelsDir }));
 port.postMessage({ type: "ready", models: [...loaded.keys()] });
 
 port.on("message", (m: { id: number; job: Job }) => {
