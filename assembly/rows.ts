@@ -1,7 +1,7 @@
 // Row-wise reductions: softmax, log_softmax, layer norm, means and adaptive average pooling.
 // Each reduction keeps 4 lane partials in a fixed order plus a scalar tail, so a row's result depends only
 // on the row's values and length.
-import { vexp, vlog, hsum, hmax, sexp, slog } from "./vmath";
+import { vexp, hsum, hmax, sexp, slog } from "./vmath";
 
 @inline function rowMax(p: usize, n: i32): f32 {
   let m = f32x4.splat(-Infinity);

@@ -121,7 +121,7 @@ const BOMBS = {
     for (const body of [keys, deep]) { try { checkJsonShape(body); JSON.parse(body); } catch { /* refused before parsing */ } }
     void pm;
   },
-  async "file-store logs: a flipped bit mid-log and a huge length field (8 MB each)"(pm) {
+  async "file-store logs: a flipped bit mid-log and a huge length field (8 MB each)"(_pm) {
     const { mkdtempSync, readFileSync, writeFileSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");

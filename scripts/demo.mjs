@@ -7,7 +7,7 @@
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readFileSync } from "node:fs";
-import { init, loadPretrained, wordErrors, decodeImage, MultimodalModelOptimizer, SpeechRecognizer } from "../dist/index.js";
+import { init, loadPretrained, wordErrors, MultimodalModelOptimizer, SpeechRecognizer } from "../dist/index.js";
 import { indexFolder } from "../dist/cli/indexer.js";
 import { Collection } from "../dist/app/collection.js";
 import { Models } from "../dist/app/models.js";

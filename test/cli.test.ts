@@ -65,7 +65,7 @@ describe("polymodal CLI", () => {
     const vid = Object.keys(truth.videos)[0];
     const v = cli("search", "--video", join(coll, vid), ...idx, "-k", "2");
     expect(v.code).toBe(0);
-    expect(v.out).toMatch(/^videos:\n  [0-9.]+  .*\.y4m\n  [0-9.]+  .*\.y4m\n\(\d+ ms; index .*\.polymodal\)/);
+    expect(v.out).toMatch(/^videos:\n {2}[0-9.]+ {2}.*\.y4m\n {2}[0-9.]+ {2}.*\.y4m\n\(\d+ ms; index .*\.polymodal\)/);
   }, 120_000);
 
   it("transcribes a WAV and embeds files and text as JSON", () => {
@@ -137,7 +137,7 @@ describe("polymodal CLI", () => {
     expect([h.code, h.out]).toEqual([0, expect.stringMatching(/^usage: polymodal search[\s\S]*--index DIR[\s\S]*--threads N/)]);
     for (const c of ["index", "transcribe", "embed", "export", "info"]) expect(cli(c, "-h").out).toMatch(new RegExp(`^usage: polymodal ${c}`));
     expect(cli("help", "transcribe").out).toMatch(/--beam N/);
-    expect(cli("--help").out).toMatch(/commands:\n  index +embed every image/);
+    expect(cli("--help").out).toMatch(/commands:\n {2}index +embed every image/);
     for (const args of [["--threads=2", "info", "--json"], ["--threads", "2", "info", "--json"], ["info", "--json", "--threads=2"]]) {
       const r = cli(...args);
       expect([r.code, JSON.parse(r.out).wasm.threads], args.join(" ")).toEqual([0, 2]);

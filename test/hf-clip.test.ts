@@ -144,7 +144,7 @@ describe("a Hugging Face CLIP folder that is not right is refused, naming what i
   it("a sharded checkpoint whose index disagrees with its shards", async () => {
     const dir = writeHFClipFolder(join(tmp, "bad-index"), "small", { shards: 2 });
     const idx = JSON.parse(readFileSync(join(dir, "model.safetensors.index.json"), "utf8"));
-    idx.weight_map["logit_scale"] = "model-00001-of-00002.safetensors";
+    idx.weight_map.logit_scale = "model-00001-of-00002.safetensors";
     writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify(idx));
     await expect(loadPretrained(dir)).rejects.toThrow(/logit_scale is in model-00002-of-00002\.safetensors but the index says model-00001-of-00002\.safetensors/);
     idx.weight_map["../../etc/passwd"] = "../x.safetensors";

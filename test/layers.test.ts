@@ -6,7 +6,10 @@
 //   4. the upper floors route by what pipelines declare: only pipelines/shipped.ts names a shipped model, only
 //      pipelines/pipeline.ts spells the list of index spaces, and nothing above pipelines/ tests a pipeline's class;
 //   5. only util/runtime.ts asks whether this is Node or builds a node: specifier;
-//   6. errors carry a code of the one family (util/errors.ts): no exit code below cli/, no status stamped on an Error.
+//   6. errors carry a code of the one family (util/errors.ts): no exit code below cli/, no status stamped on an Error;
+//   7. one serving stack: the library's serving pipeline and the service share the batcher (only serving/batcher.ts
+//      makes queue-full and deadline errors), the cache (only serving/cache.ts keeps an LRU) and the worker
+//      protocol (above pipelines/, only serving/worker-rpc.ts posts or listens for worker messages).
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -157,6 +160,18 @@ export function stampedErrors(files: Map<string, string>): string[] {
   return bad;
 }
 
+/** Violations of rule 7 in a source map. */
+export function secondServingStack(files: Map<string, string>): string[] {
+  const bad: string[] = [];
+  for (const [f, raw] of files) {
+    const text = code(raw);
+    if (f !== "serving/batcher.ts" && /(super|PolymodalError)\(\s*"(busy|timeout)"/.test(text)) bad.push(`${f} makes its own queue-full or deadline error: use serving/batcher.ts`);
+    if (f !== "serving/cache.ts" && /\.keys\(\)\.next\(\)\.value/.test(text)) bad.push(`${f} keeps its own LRU: use LruCache from serving/cache.ts`);
+    if (UPPER.includes(part(f)) && f !== "serving/worker-rpc.ts" && /\.postMessage\(|\.on\(\s*"message"/.test(text)) bad.push(`${f} speaks its own worker protocol: use serving/worker-rpc.ts`);
+  }
+  return bad;
+}
+
 describe("source architecture", () => {
   const graph = importGraph();
 
@@ -205,6 +220,15 @@ describe("source architecture", () => {
     expect(stampedErrors(files)).toEqual([]);
     const broken = new Map([...files, ["io/x.ts", 'throw Object.assign(new Error("no"), { exitCode: 3 });']]);
     expect(stampedErrors(broken)).toEqual([expect.stringMatching(/^io\/x\.ts stamps fields/), expect.stringMatching(/^io\/x\.ts knows exit codes/)]);
+  });
+
+  it("one serving stack: the batcher, the cache and the worker protocol are shared by serving/ and server/", () => {
+    const files = sources();
+    expect(secondServingStack(files)).toEqual([]);
+    const broken = (f: string, line: string): Map<string, string> => new Map([...files, [f, `${files.get(f) ?? ""}\n${line}`]]);
+    expect(secondServingStack(broken("server/pool.ts", 'class Full extends PolymodalError { constructor() { super("busy", "full"); } }'))).toEqual([expect.stringMatching(/^server\/pool\.ts makes its own queue-full/)]);
+    expect(secondServingStack(broken("server/cache.ts", "map.delete(map.keys().next().value);"))).toEqual([expect.stringMatching(/^server\/cache\.ts keeps its own LRU/)]);
+    expect(secondServingStack(broken("server/worker.ts", 'port.on("message", (m) => port.postMessage(m));'))).toEqual([expect.stringMatching(/^server\/worker\.ts speaks its own worker protocol/)]);
   });
 
   it("has no import cycles", () => {

@@ -45,7 +45,7 @@ describe("loadStateDict", () => {
     const before = m.stateDict()["ln.weight"].data.slice();
     delete sd["projection.bias"];
     sd["transformer.layers.0.extra"] = Tensor.zeros([3]);
-    sd["pos_embed"] = Tensor.zeros([1, 10, 32]);
+    sd.pos_embed = Tensor.zeros([1, 10, 32]);
     sd["ln.weight"] = Tensor.from(new Float32Array(32).fill(7), [32]);
     let msg = "";
     try { m.loadStateDict(sd); } catch (e) { msg = (e as Error).message; }
@@ -54,7 +54,7 @@ describe("loadStateDict", () => {
     expect(msg).toMatch(/unexpected 1 key\(s\):\s+transformer\.layers\.0\.extra/);
     expect(Array.from(m.stateDict()["ln.weight"].data)).toEqual(Array.from(before));
     // strict: false tolerates missing/unexpected, never a wrong shape
-    delete sd["pos_embed"];
+    delete sd.pos_embed;
     m.loadStateDict(sd, { strict: false });
     expect(m.stateDict()["ln.weight"].data[0]).toBe(7);
     sd["ln.bias"] = Tensor.zeros([31]);

@@ -1,7 +1,7 @@
 // `polymodal serve` as a deployer runs it: started on an ephemeral loopback port by the test, every route, every
 // error class, auth, the queue bound, deadlines, graceful shutdown with requests in flight, a Redis cache shared by
 // two service processes, and embeddings bit-identical to the library's own calls.
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, cpSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, cpSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { dirname } from "node:path";

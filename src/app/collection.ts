@@ -163,7 +163,9 @@ export class Collection {
     const spec = this.spec;
     if (spec.kind === "file") return this.dir && hasFileStore(this.dir, space) ? FileStore.open(join(this.dir, space), 0, { readOnly: this.readOnly }) : null;
     const st = await LanceStore.open(spec.uri, space, 0);
-    return (await st.count()) > 0 || st.version() !== null ? st : (await st.close(), null);
+    if ((await st.count()) > 0 || st.version() !== null) return st;
+    await st.close();
+    return null;
   }
 
   /** Whether writes need the folder's writer lock (file stores have one writer; LanceDB takes many). */

@@ -12,7 +12,7 @@
 // renames its own record over it.  A lock held on another host, or by a live process, is never taken.
 import { PolymodalError } from "../util/errors.js";
 import { hostname } from "node:os";
-import { linkSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { type Stats, linkSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 
@@ -46,7 +46,7 @@ function me(): LockOwner {
 
 /** Who holds the lock at path: null when it vanished; an Error for a lock file that is not ours to judge. */
 function readOwner(path: string): LockOwner | null {
-  let st;
+  let st: Stats;
   try { st = lstatSync(path); } catch { return null; }
   if (st.isSymbolicLink()) throw new IndexLockedError(`${path} is a symbolic link, not a polymodal lock; remove it if no polymodal process is writing this index`);
   if (st.isDirectory()) throw new IndexLockedError(`${path} is a directory, not a polymodal lock; remove it if no polymodal process is writing this index`);

@@ -16,7 +16,7 @@
 import { PolymodalError } from "../util/errors.js";
 import { SPACES, type Space } from "../pipelines/pipeline.js";
 import { createHash } from "node:crypto";
-import { readFileSync, realpathSync, statSync } from "node:fs";
+import { type Stats, readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { Queue, Worker, UnrecoverableError, type Job } from "bullmq";
 import { Redis } from "ioredis";
@@ -54,7 +54,7 @@ export async function enqueueFolder(folder: string, o: { queue: string; store: s
       const modality = modalityOf(p);
       if (!modality) continue;
       const rel = relative(root, p).split(sep).join("/");
-      let bytes: Buffer, st;
+      let bytes: Buffer, st: Stats;
       try {
         bytes = readFileSync(p);
         st = statSync(p);

@@ -1,5 +1,5 @@
 // Walking a folder to index: every file under it, sorted, with what could not be read and why.
-import { readdirSync, realpathSync, statSync } from "node:fs";
+import { type Stats, readdirSync, realpathSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 /**
@@ -34,7 +34,7 @@ export function walk(dir: string, skip: string, out: string[], skipped: Array<{ 
     if (name.startsWith(".")) continue;
     const p = join(dir, name);
     if (resolve(p) === skip) continue;
-    let st;
+    let st: Stats;
     try {
       st = statSync(p);
     } catch (e) {
@@ -47,4 +47,5 @@ export function walk(dir: string, skip: string, out: string[], skipped: Array<{ 
 }
 
 /** A path as printed: JSON-quoted when it holds control characters (a newline in a name cannot fake a line). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this looks for
 export const shown = (p: string): string => (/[\u0000-\u001f\u007f]/.test(p) ? JSON.stringify(p) : p);

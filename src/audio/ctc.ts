@@ -67,7 +67,7 @@ export function ctcBeamSearch(
   // search costs time linear in the frames (copying token arrays and joining them into keys made it quadratic).
   // Children are indexed under their parent while they may still be reached by another prefix's extension.
   interface Node { parent: Node | null; token: number; children: Map<number, Node> | null; rank: number; pb: number; pnb: number; frame: number }
-  const tokensOf = (n: Node): number[] => { const out: number[] = []; for (let x: Node | null = n; x && x.parent; x = x.parent) out.push(x.token); return out.reverse(); };
+  const tokensOf = (n: Node): number[] => { const out: number[] = []; for (let x: Node | null = n; x?.parent; x = x.parent) out.push(x.token); return out.reverse(); };
   const total = (b: Node): number => logAddExp(b.pb, b.pnb);
   // Equal scores (exact ties: identical frames make them) are ordered by where the prefix came from, in O(1): a
   // prefix that was a beam by that beam's place, before the extensions of that beam, those by token id.
@@ -245,7 +245,7 @@ export function ctcLoss(
       }
       alpha = next;
     }
-    let ll = Tn === 0 ? (S === 0 ? 0 : -Infinity) : L > 1 ? logAddExp(alpha[L - 1], alpha[L - 2]) : alpha[L - 1];
+    const ll = Tn === 0 ? (S === 0 ? 0 : -Infinity) : L > 1 ? logAddExp(alpha[L - 1], alpha[L - 2]) : alpha[L - 1];
     let loss = -ll;
     if (loss === Infinity && options.zeroInfinity) loss = 0;
     losses[n] = loss;

@@ -24,9 +24,10 @@ export interface CommandLine {
  * command), then the caller checks `given` against the chosen command.
  */
 export function parseCommandLine(argv: string[], options: OptionSpec): CommandLine {
-  let parsed;
+  const parse = () => parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true });
+  let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true });
+    parsed = parse();
   } catch (e) {
     const err = e as Error & { code?: string };
     const m = /Unknown option '([^']+)'/.exec(err.message);

@@ -54,7 +54,7 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
   const t0 = performance.now();
   const root = resolve(folder);
   const st = statSync(root, { throwIfNoEntry: false });
-  if (!st || !st.isDirectory()) throw new PolymodalError("not_found", `${folder} is not a folder`);
+  if (!st?.isDirectory()) throw new PolymodalError("not_found", `${folder} is not a folder`);
   const indexDir = resolve(options.indexDir ?? join(root, ".polymodal"));
   const models = options.models ?? new Models();
   if (options.dryRun) return dryRun(root, indexDir, options, t0);
@@ -93,7 +93,8 @@ function scan(root: string, indexDir: string, files: Map<string, { size: number;
     if (!mod) {
       out.ignored++;
       const ext = extname(p).toLowerCase() || "(no extension)";
-      (out.notMedia[ext] ??= []).push(rel);
+      out.notMedia[ext] ??= [];
+      out.notMedia[ext].push(rel);
       continue;
     }
     present.add(rel);
@@ -107,7 +108,7 @@ function scan(root: string, indexDir: string, files: Map<string, { size: number;
   return out;
 }
 
-async function dryRun(root: string, indexDir: string, options: IndexFolderOptions, t0: number): Promise<IndexReport> {
+async function dryRun(root: string, indexDir: string, _options: IndexFolderOptions, t0: number): Promise<IndexReport> {
   const exists = existsSync(join(indexDir, "manifest.json"));
   const coll = exists ? await Collection.open(indexDir, null, { readOnly: true }) : null;
   try {

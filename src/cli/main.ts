@@ -9,7 +9,7 @@ import { init } from "../bindings/module.js";
 import { limits } from "../util/limits.js";
 import { parseCommandLine, checkAllowed, intFlag, UsageError, type OptionSpec, type Values } from "./args.js";
 import { inputFile, locateIndex, InputError } from "./input.js";
-import { indexFolder } from "./indexer.js";
+import { indexFolder, type IndexReport } from "./indexer.js";
 import { Collection } from "../app/collection.js";
 import { Models } from "../app/models.js";
 import { modalityOf, SUPPORTED } from "../app/media.js";
@@ -101,7 +101,7 @@ const COMMANDS: Record<string, Command> = {
         stop.abort(sig);
       };
       process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
-      let r;
+      let r: IndexReport;
       try {
         r = await indexFolder(positional[0], {
           indexDir: values.index as string | undefined, kind: values.kind === undefined ? undefined : kind, models, progress: !values.quiet,

@@ -38,7 +38,10 @@ function gemmStrided(
   M: number, N: number, K: number, A: number, lda: number, B: number, rs: number, cs: number,
   C: number, ldc: number, bias: number, act: number,
 ): void {
-  if (K === 0) return emptyReduction(M, N, C, ldc, bias, act);
+  if (K === 0) {
+    emptyReduction(M, N, C, ldc, bias, act);
+    return;
+  }
   const k = kernels(), heap = getHeap();
   heap.scope(() => {
     const bp = heap.alloc(k.sgemm_packed_size(K, N) * 4);

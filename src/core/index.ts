@@ -17,7 +17,7 @@ export { type HeadLayout, attention, attentionContiguous, attentionCore, padding
 export { type LSTMDirection, lstmCellStep, lstmRecurrence, lstmBidirectional, lstmLayerRowMajor } from "./lstm.js";
 export {
   rfftPlan, fftWork, hannWindowInto, melFrames, melscaleFbanksInto, amplitudeToDb, clampMin,
-  powInto, createDct, type ResampleKernel, resampleKernel, resamplePoly, type FrameSpec, type SpectralOutput, framesOf, spectra,
+  powInto, createDct, type ResampleKernel, resampleKernel, resamplePoly, type FrameSpec, type SpectralOutput, type SpectralPost, framesOf, spectra, spectraThen,
 } from "./spectral.js";
 export { quantizeRows, widenI8, qgemm, int8Products, linearInt8Rows, quantizeWeight, dynamicLinear } from "./quant.js";
 export { i8RowBytes, scanF32, scanI8, scanI8Tiled, packI8Tiles, unpackI8Tiles, scanF32Ids, normalizeSeedRows, topkPairs } from "./scan.js";

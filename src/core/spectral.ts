@@ -164,11 +164,25 @@ export function spectralSize(T: number, f: FrameSpec, what: SpectralOutput): num
 }
 
 /**
+ * What follows the spectra in the same call (the log-mel front end of a model): log(x + logEps), then
+ * (x - shift) * scale, each as torch rounds it (one float32 rounding per step).
+ */
+export interface SpectralPost { logEps: number; shift: number; scale: number; keepSpectra: boolean }
+
+/**
  * The spectra of `rows` signals of L samples (row-major in signals; the caller has checked the padding possible:
  * reflect needs pad < L, and L + 2 pad >= nFft), each frame windowed and transformed, optionally multiplied by
  * scale (0: none).  NaN or inf in the signals is an Error naming op.  Returns (rows, spectralSize) floats.
  */
 export function spectra(op: string, signals: Float32Array, rows: number, L: number, f: FrameSpec, what: SpectralOutput, scale = 0): Float32Array {
+  return spectraThen(op, signals, rows, L, f, what, scale, null).out;
+}
+
+/**
+ * spectra(), then `post` on the same memory before anything leaves the module: one call from a waveform to a
+ * model's features.  `spectra` is the spectra themselves when post.keepSpectra asks for them too.
+ */
+export function spectraThen(op: string, signals: Float32Array, rows: number, L: number, f: FrameSpec, what: SpectralOutput, scale: number, post: SpectralPost | null): { out: Float32Array; spectra: Float32Array | null } {
   const plan = rfftPlan(f.nFft); // persistent: made outside any scratch frame
   const k = kernels(), h = heap();
   const { Lp, T } = framesOf(L, f);
@@ -194,6 +208,12 @@ export function spectra(op: string, signals: Float32Array, rows: number, L: numb
       for (let r = 0; r < rows; r++) k.mel_spectrogram_f32(plan, x + r * Lp * 4, T, f.hop, pw, ws, pi, pf, what.nMels, out + r * n * 4, what.power);
     }
     if (scale) k.affine_f32(out, out, rows * n, Math.fround(scale), 0);
-    return h.takeF32(out, rows * n);
+    if (!post) return { out: h.takeF32(out, rows * n), spectra: null };
+    const kept = post.keepSpectra ? h.takeF32(out, rows * n) : null;
+    k.log_eps_f32(out, out, rows * n, Math.fround(post.logEps));
+    // x * 1 + (-shift) is x - shift in one rounding, then y * scale + 0 is y * scale in one: (x - mean) * (1 / std)
+    if (post.shift !== 0) k.affine_f32(out, out, rows * n, 1, Math.fround(-post.shift));
+    if (post.scale !== 1) k.affine_f32(out, out, rows * n, Math.fround(post.scale), 0);
+    return { out: h.takeF32(out, rows * n), spectra: kept };
   });
 }

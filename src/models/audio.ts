@@ -1,6 +1,6 @@
 import { type Embedder, type NamedForward, type Modality, type ModalityEncoder, asOutputs } from "../nn/embedder.js";
 import * as core from "../core/index.js";
-import { Buf, toTensor } from "../core/index.js";
+import { type Buf, toTensor } from "../core/index.js";
 import { Tensor, fmtShape, type DType } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Parameter, uniformInit, nextSeed } from "../nn/parameter.js";
@@ -9,7 +9,7 @@ import { Linear } from "../nn/linear.js";
 import { ReLU } from "../nn/basic.js";
 import { Sequential } from "../nn/containers.js";
 import { TransformerEncoder, TransformerEncoderLayer } from "../nn/transformer.js";
-import { melSpectrogram, logEps } from "../ops/audio.js";
+import { applyLogMelPlan, logMelPlan, type LogMelPlan } from "../ops/audio.js";
 import { fromTensor } from "./common.js";
 
 export interface AudioFeatureExtractorConfig {
@@ -65,10 +65,12 @@ export class AudioFeatureExtractor extends Module implements Embedder, NamedForw
     if (!(waveform instanceof Tensor) || (waveform.ndim !== 1 && waveform.ndim !== 2)) {
       throw new Error(`${who}: waveform must be (batch, samples) or (samples), got ${waveform instanceof Tensor ? fmtShape(waveform.shape) : typeof waveform}`);
     }
+    // the window and the filter bank are built once per model (the config is fixed), then one call per waveform
     const c = this.config;
-    const mel = melSpectrogram(waveform, { sampleRate: c.sampleRate, nFft: c.nFft, hopLength: c.hopLength, nMels: c.nMels });
-    return logEps(mel, 1e-6);
+    this.frontEnd ??= logMelPlan("F.melSpectrogram", { sampleRate: c.sampleRate, nFft: c.nFft, hopLength: c.hopLength, nMels: c.nMels, eps: 1e-6 });
+    return applyLogMelPlan("F.melSpectrogram", waveform, this.frontEnd).features;
   }
+  private frontEnd: LogMelPlan | null = null;
 
   /** log-mel (B, nMels, T) in scratch -> (B, embedDim). */
   runMel(mel: Buf): Buf {

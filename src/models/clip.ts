@@ -1,6 +1,6 @@
-import { type Embedder, type NamedForward, type Modality, type ModalityEncoder } from "../nn/embedder.js";
+import type { Embedder, NamedForward, Modality, ModalityEncoder } from "../nn/embedder.js";
 import * as core from "../core/index.js";
-import { Buf, empty, toTensor } from "../core/index.js";
+import { type Buf, empty, toTensor } from "../core/index.js";
 import { Tensor, fmtShape, type DType } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Parameter, fill } from "../nn/parameter.js";

@@ -1,8 +1,8 @@
 // Helpers shared by the model classes: input checks that name the model, and small scratch operations.
 import * as core from "../core/index.js";
-import { Buf, empty, fromTensor } from "../core/index.js";
+import { type Buf, empty, fromTensor } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
-import { Parameter } from "../nn/parameter.js";
+import type { Parameter } from "../nn/parameter.js";
 
 export function tensorArg(who: string, name: string, t: unknown, ndim: number, layout: string, dtype?: "float32" | "int32"): Tensor {
   if (!(t instanceof Tensor)) throw new Error(`${who}: ${name} must be a Tensor ${layout}, got ${t === null ? "null" : typeof t}`);

@@ -1,6 +1,6 @@
 import { type NamedForward, asOutputs } from "../nn/embedder.js";
 import * as core from "../core/index.js";
-import { Buf, empty, zeros, toTensor } from "../core/index.js";
+import { type Buf, empty, zeros, toTensor } from "../core/index.js";
 import { Tensor, fmtShape, type DType } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Linear } from "../nn/linear.js";

@@ -3,7 +3,7 @@
 // Pre-LN: h + attn(ln1(h)), then h + mlp(ln2(h)).  Arithmetic as theirs: q_proj(h) * head_dim^-0.5 (a float32
 // multiply), scores q k^T + additive masks, softmax over keys, probabilities x v, out_proj.
 import * as core from "../core/index.js";
-import { Buf, empty } from "../core/index.js";
+import { type Buf, empty } from "../core/index.js";
 import { Module } from "../nn/module.js";
 import { Linear } from "../nn/linear.js";
 import { LayerNorm } from "../nn/basic.js";

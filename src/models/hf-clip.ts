@@ -1,8 +1,8 @@
 // Hugging Face's CLIPModel (transformers' modeling_clip.py) by its own state_dict key names, built from the
 // config.json Hugging Face writes: text_model.*, vision_model.*, visual_projection, text_projection, logit_scale.
-import { type Embedder, type Modality, type ModalityEncoder } from "../nn/embedder.js";
+import type { Embedder, Modality, ModalityEncoder } from "../nn/embedder.js";
 import * as core from "../core/index.js";
-import { Buf, toTensor, view } from "../core/index.js";
+import { type Buf, toTensor, view } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { limits } from "../util/limits.js";
 import { Module, scoped, type LoadOptions } from "../nn/module.js";
@@ -163,7 +163,7 @@ export class CLIPTextTransformer extends Module {
     const heap = core.heap();
     const mask = heap.alloc(B * T * T * 4), m = heap.f32(mask, B * T * T);
     for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) {
-      m[(b * T + i) * T + j] = Math.fround((j > i ? LOW : 0) + (padding && padding[b * T + j] ? LOW : 0));
+      m[(b * T + i) * T + j] = Math.fround((j > i ? LOW : 0) + (padding?.[b * T + j] ? LOW : 0));
     }
     const h = this.encoder.run(x, mask);
     const idx: number[] = [];

@@ -1,6 +1,6 @@
 import { type Embedder, type NamedForward, type Modality, type ModalityEncoder, asOutputs } from "../nn/embedder.js";
-import { Buf, toTensor } from "../core/index.js";
-import { Tensor, type DType } from "../tensor.js";
+import { type Buf, toTensor } from "../core/index.js";
+import type { Tensor, DType } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Parameter, fill } from "../nn/parameter.js";
 import { Embedding, Linear } from "../nn/linear.js";

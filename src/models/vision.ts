@@ -1,7 +1,7 @@
 import { type Embedder, type NamedForward, type Modality, type ModalityEncoder, asOutputs } from "../nn/embedder.js";
 import * as core from "../core/index.js";
-import { Buf, toTensor, view } from "../core/index.js";
-import { Tensor, type DType } from "../tensor.js";
+import { type Buf, toTensor, view } from "../core/index.js";
+import type { Tensor, DType } from "../tensor.js";
 import { Module, scoped } from "../nn/module.js";
 import { Parameter, fill } from "../nn/parameter.js";
 import { Conv2d } from "../nn/conv.js";

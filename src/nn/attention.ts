@@ -1,5 +1,5 @@
 import * as core from "../core/index.js";
-import { Buf, empty, fromTensor, toTensor, gemmPacked, Bias } from "../core/index.js";
+import { type Buf, empty, fromTensor, toTensor, gemmPacked, Bias } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "./module.js";
 import { Parameter, uniformInit, nextSeed, fill } from "./parameter.js";

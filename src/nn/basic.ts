@@ -1,5 +1,5 @@
 import * as core from "../core/index.js";
-import { Buf, empty, view, size } from "../core/index.js";
+import { type Buf, empty, view, size } from "../core/index.js";
 import { numel } from "../tensor.js";
 import { Parameter, fill } from "./parameter.js";
 import { Layer, expectShape, expectFloat } from "./layer.js";

@@ -1,4 +1,4 @@
-import { Buf } from "../core/index.js";
+import type { Buf } from "../core/index.js";
 import { Module } from "./module.js";
 import { Layer, type Runnable } from "./layer.js";
 

@@ -1,5 +1,5 @@
 import * as core from "../core/index.js";
-import { Buf, view } from "../core/index.js";
+import { type Buf, view } from "../core/index.js";
 import { Parameter, uniformInit, nextSeed } from "./parameter.js";
 import { Layer, expectShape, expectFloat } from "./layer.js";
 

@@ -1,4 +1,4 @@
-import { Buf, fromTensor, toTensor } from "../core/index.js";
+import { type Buf, fromTensor, toTensor } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "./module.js";
 

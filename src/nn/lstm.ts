@@ -1,7 +1,7 @@
 import { swap01 } from "../ops/layout.js";
 import * as core from "../core/index.js";
 import { lstmRecurrence, lstmBidirectional } from "../core/index.js";
-import { Buf, empty, fromTensor, toTensor, zeros } from "../core/index.js";
+import { type Buf, empty, fromTensor, toTensor, zeros } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "./module.js";
 import { Parameter, uniformInit, nextSeed } from "./parameter.js";

@@ -57,7 +57,7 @@ export abstract class Module {
     if (!dict || typeof dict !== "object") throw new Error(`loadStateDict: expected an object of name -> Tensor, got ${dict === null ? "null" : typeof dict}`);
     const params = new Map(this.namedParameters());
     const missing: string[] = [], unexpected: string[] = [], mismatched: string[] = [], badType: string[] = [];
-    for (const [key, p] of params) if (!(key in dict)) missing.push(key);
+    for (const [key, _p] of params) if (!(key in dict)) missing.push(key);
     for (const [key, t] of Object.entries(dict)) {
       const p = params.get(key);
       if (!p) { unexpected.push(key); continue; }

@@ -5,10 +5,10 @@
 // float epilogue is within a few ulp of onednn's.  Like torch's, a quantised layer's output depends on the
 // whole input tensor it is given (one activation scale per call), so a batch is not bitwise its rows run alone.
 import * as core from "../core/index.js";
-import { Buf, empty, size } from "../core/index.js";
+import { type Buf, empty, size } from "../core/index.js";
 import { Module } from "./module.js";
 import { Layer, expectFloat, expectShape } from "./layer.js";
-import { Parameter } from "./parameter.js";
+import type { Parameter } from "./parameter.js";
 import { Linear } from "./linear.js";
 import { LSTM } from "./lstm.js";
 

@@ -1,5 +1,5 @@
 import * as core from "../core/index.js";
-import { Buf, empty, fromTensor, toTensor } from "../core/index.js";
+import { type Buf, empty, fromTensor, toTensor } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { Module, scoped } from "./module.js";
 import { Linear } from "./linear.js";

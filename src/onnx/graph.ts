@@ -1,7 +1,7 @@
 // The ONNX graph being written: nodes, initializers and fresh names, plus small shape helpers the layer and
 // model writers share.
-import { Tensor } from "../tensor.js";
-import { Parameter } from "../nn/parameter.js";
+import type { Tensor } from "../tensor.js";
+import type { Parameter } from "../nn/parameter.js";
 import { nodeProto, tensorProto, type AttrValue } from "./proto.js";
 
 export class Graph {

@@ -1,11 +1,11 @@
 // ONNX writers for Hugging Face's CLIP (models/hf-clip.ts): pre-LN encoder layers with separate q/k/v projections,
 // quick_gelu or gelu, the causal text mask plus the padding mask (float32's lowest, summed as transformers sums
 // them), end-of-text pooling by the config's rule, projections without bias.  Registered like every other writer.
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
 import { GELU } from "../nn/basic.js";
 import { HFCLIPModel, type CLIPTextTransformer, type CLIPVisionTransformer } from "../models/hf-clip.js";
 import { CLIPEncoder, CLIPEncoderLayer, type CLIPAttention } from "../models/hf-clip-encoder.js";
-import { Graph, dimsOf, l2normalize } from "./graph.js";
+import { type Graph, dimsOf, l2normalize } from "./graph.js";
 import { emit } from "./layers.js";
 import { registerLayer, registerModel, type Dims, type Spec } from "./registry.js";
 

@@ -1,14 +1,14 @@
 // Per-layer ONNX writers: each supported nn layer appends its nodes after an input and returns its output.
-import { Module } from "../nn/module.js";
+import type { Module } from "../nn/module.js";
 import { Linear, Embedding } from "../nn/linear.js";
 import { Conv1d, Conv2d } from "../nn/conv.js";
 import { LSTM } from "../nn/lstm.js";
 import { Sequential } from "../nn/containers.js";
 import { LayerNorm, ReLU, GELU, Sigmoid, SiLU, Tanh, Dropout, Identity, AdaptiveAvgPool1d, AdaptiveAvgPool2d, Flatten } from "../nn/basic.js";
-import { MultiheadAttention } from "../nn/attention.js";
+import type { MultiheadAttention } from "../nn/attention.js";
 import { TransformerEncoder, TransformerEncoderLayer } from "../nn/transformer.js";
 import { DynamicQuantizedLinear, DynamicQuantizedLSTM } from "../nn/quantized.js";
-import { Graph, transposed } from "./graph.js";
+import { type Graph, transposed } from "./graph.js";
 import { registerLayer, layerWriter, supported } from "./registry.js";
 
 function lstmLayerWeights(lstm: LSTM, layer: number): { W: Float32Array; R: Float32Array; B: Float32Array; dirs: number; inp: number } {

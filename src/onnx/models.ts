@@ -1,7 +1,7 @@
 // Whole-model ONNX writers for the reference design's models: the glue of each forward around the layer writers, and the
 // input / output spec (names, dynamic axes) of the exported graph.
-import { Tensor, fmtShape } from "../tensor.js";
-import { Module } from "../nn/module.js";
+import { type Tensor, fmtShape } from "../tensor.js";
+import type { Module } from "../nn/module.js";
 import { SpeechRecognitionModel } from "../models/speech.js";
 import { VisionEncoder } from "../models/vision.js";
 import { TextEncoder } from "../models/text.js";
@@ -11,7 +11,7 @@ import { VideoEncoder, VideoTextModel } from "../models/video.js";
 import { ModalityFusion } from "../models/fusion.js";
 import { MultimodalEmbeddingModel } from "../models/multimodal.js";
 import { hannWindow, melscaleFbanks } from "../ops/audio.js";
-import { Graph, dimsOf, batchToken, l2normalize, lastStep } from "./graph.js";
+import { type Graph, dimsOf, batchToken, l2normalize, lastStep } from "./graph.js";
 import { emit, isStack, selfAttention } from "./layers.js";
 import { registerModel, modelWriter, supported, type Dims, type Spec } from "./registry.js";
 

@@ -1,7 +1,7 @@
 // The ONNX export registries: one writer per supported layer class and per supported model class, looked up by
 // the module's class (its nearest registered ancestor).  The list of what can be exported is derived from them,
 // so an Error naming what is supported can never go stale.
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
 import type { Module } from "../nn/module.js";
 import type { Graph } from "./graph.js";
 

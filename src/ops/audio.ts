@@ -1,6 +1,6 @@
 // STFT, spectrogram and mel primitives with torch.stft / torchaudio 0.13 semantics: option and shape checks here,
 // the frames computed by the op core (src/core/spectral.ts, which keeps one FFT plan per n_fft).
-import { heap as getHeap, hannWindowInto, melscaleFbanksInto, logEps as logEpsKernel, spectra, framesOf, type FrameSpec } from "../core/index.js";
+import { heap as getHeap, hannWindowInto, melscaleFbanksInto, logEps as logEpsKernel, spectra, spectraThen, framesOf, type FrameSpec } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { f32, fail, putFinite, posInt } from "./check.js";
 
@@ -205,6 +205,41 @@ export function applyMelPlan(op: string, x: Tensor, p: MelPlan): Tensor {
   const what = { kind: "mel" as const, power: p.power, fbIdx: p.sp.idx, fbW: p.sp.w, nMels: p.nMels };
   const data = spectra(op, x.data as Float32Array, rows, L, spec, what, p.normalized ? windowNorm(p.fr, p.power) : 0);
   return new Tensor(data, x.ndim === 2 ? [rows, p.nMels, T] : [p.nMels, T]);
+}
+
+/** A model's audio front end: a mel spectrogram, then log(x + eps), then (x - mean) * (1 / std). */
+export interface LogMelOptions extends MelSpectrogramOptions {
+  /** default 1e-6 (the reference design's log-mel step) */
+  eps?: number;
+  /** normalisation of the log-mel (default 0 and 1: none) */
+  mean?: number;
+  std?: number;
+}
+
+/** A mel plan with the front end's log and normalisation constants (float32, as the kernels apply them). */
+export interface LogMelPlan extends MelPlan { eps: number; mean: number; inv: number }
+
+/** Checks the options and builds everything that does not depend on the signal, once per model. */
+export function logMelPlan(op: string, options: LogMelOptions): LogMelPlan {
+  const std = options.std ?? 1, mean = options.mean ?? 0, eps = options.eps ?? 1e-6;
+  if (!(std > 0 && Number.isFinite(std))) throw new Error(`${op}: std must be a positive number, got ${std}`);
+  if (!Number.isFinite(mean)) throw new Error(`${op}: mean must be a finite number, got ${mean}`);
+  if (!(eps >= 0 && Number.isFinite(eps))) throw new Error(`${op}: eps must be a non-negative number, got ${eps}`);
+  return { ...melPlan(op, options), eps: Math.fround(eps), mean: Math.fround(mean), inv: Math.fround(1 / std) };
+}
+
+/**
+ * waveform (L) or (B, L) -> the front end's features ([B,] nMels, T) in one call into the module: STFT, mel, log,
+ * normalisation.  keepMel: the mel spectrogram too (for voice activity), from the same call.
+ */
+export function applyLogMelPlan(op: string, x: Tensor, p: LogMelPlan, keepMel = false): { features: Tensor; mel: Tensor | null } {
+  f32(op, "input", x);
+  const { spec, rows, L, T } = framed(op, x, p.fr);
+  const what = { kind: "mel" as const, power: p.power, fbIdx: p.sp.idx, fbW: p.sp.w, nMels: p.nMels };
+  const post = { logEps: p.eps, shift: p.mean, scale: p.inv, keepSpectra: keepMel };
+  const r = spectraThen(op, x.data as Float32Array, rows, L, spec, what, p.normalized ? windowNorm(p.fr, p.power) : 0, post);
+  const shape = x.ndim === 2 ? [rows, p.nMels, T] : [p.nMels, T];
+  return { features: new Tensor(r.out, shape), mel: r.spectra && new Tensor(r.spectra, shape) };
 }
 
 /** log(x + eps) elementwise: the reference design's log-mel step (AudioFeatureExtractor uses eps = 1e-6). */

@@ -1,6 +1,6 @@
 // The reference design's MultimodalModelOptimizer: a thin facade over dynamic int8 quantisation (nn/quantize.ts, with the
 // quantised layers), ONNX export (onnx/) and embedding caches (retrieval/cache.ts).
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
 import { Module } from "../nn/module.js";
 import { quantizeDynamic, type QuantizeOptions } from "../nn/quantize.js";
 import type { Embedder } from "../nn/embedder.js";

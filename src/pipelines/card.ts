@@ -1,5 +1,5 @@
 // Model cards (models/*.json) and weights: what every pipeline's fromCard() accepts.
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
 import { loadSafetensors } from "../io/safetensors.js";
 
 /** safetensors bytes, or a state_dict already loaded. */

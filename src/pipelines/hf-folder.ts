@@ -2,7 +2,7 @@
 // model.safetensors or shards named by model.safetensors.index.json (F32, F16 or BF16), tokenizer.json and
 // preprocessor_config.json configure the text and image processing.  From a local folder (Node) or a URL
 // (fetched with progress, cancellation and the model cache, as loadPretrained's shipped models are).
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
 import { loadSafetensors } from "../io/safetensors.js";
 import { HFCLIPModel, clipConfigFromJSON, clipParameterCount } from "../models/hf-clip.js";
 import { CLIPImageProcessor, type CLIPImageProcessorConfig } from "../vision/clip-image-processor.js";

@@ -4,9 +4,8 @@ import { PolymodalError } from "../util/errors.js";
 import { Tensor } from "../tensor.js";
 import { decodeWav, downmix } from "../audio/wav.js";
 import { resample } from "../audio/resample.js";
-import { MelSpectrogram } from "../audio/transforms.js";
 import { ctcGreedyDecode, ctcBeamSearch, ctcAlign } from "../audio/ctc.js";
-import { logEps } from "../ops/audio.js";
+import { applyLogMelPlan, logMelPlan, type LogMelPlan } from "../ops/audio.js";
 import { SpeechRecognitionModel } from "../models/speech.js";
 import { modelFromCard, type WeightsInput, cardField } from "./card.js";
 import { voiceActivity, MIN_VOICED_FRAMES } from "./voice-activity.js";
@@ -80,14 +79,15 @@ export class SpeechRecognizer implements Pipeline {
   static readonly tasks: Tasks = { embed: null, transcribe: true };
   readonly tasks = SpeechRecognizer.tasks;
   readonly dim = null;
-  readonly mel: MelSpectrogram;
+  /** the front end (window, filter bank, log and the card's normalisation), built once */
+  readonly frontEnd: LogMelPlan;
   constructor(readonly model: SpeechRecognitionModel, readonly card: SpeechCard) {
     const f = card.features;
     if (card.vocabulary.length !== model.config.vocabSize) {
       throw new Error(`SpeechRecognizer: the card has ${card.vocabulary.length} words, the model ${model.config.vocabSize} outputs`);
     }
     if (f.nMels !== model.config.nMels) throw new Error(`SpeechRecognizer: the card's nMels ${f.nMels} differs from the model's ${model.config.nMels}`);
-    this.mel = new MelSpectrogram({ sampleRate: f.sampleRate, nFft: f.nFft, hopLength: f.hopLength, nMels: f.nMels });
+    this.frontEnd = logMelPlan("SpeechRecognizer", { sampleRate: f.sampleRate, nFft: f.nFft, hopLength: f.hopLength, nMels: f.nMels, eps: 1e-6, mean: f.mean, std: f.std });
   }
 
   static fromCard(card: SpeechCard, weights: WeightsInput): SpeechRecognizer {
@@ -96,19 +96,9 @@ export class SpeechRecognizer implements Pipeline {
     return new SpeechRecognizer(modelFromCard("SpeechRecognizer", card, weights, SpeechRecognitionModel), card);
   }
 
-  /** Normalised log-mel features (1, nMels, frames) of mono audio at the card's sample rate. */
+  /** Normalised log-mel features (1, nMels, frames) of mono audio at the card's sample rate: (log(mel + 1e-6) - mean) / std. */
   features(wave: Float32Array): Tensor {
-    return this.normalised(this.mel.forward(new Tensor(wave, [1, wave.length])));
-  }
-
-  /** log(mel + 1e-6), then the card's mean and std. */
-  private normalised(mel: Tensor): Tensor {
-    const f = this.card.features;
-    const x = logEps(mel, 1e-6);
-    const d = x.data as Float32Array;
-    const mean = Math.fround(f.mean), inv = Math.fround(1 / f.std);
-    for (let i = 0; i < d.length; i++) d[i] = Math.fround(Math.fround(d[i] - mean) * inv);
-    return x;
+    return applyLogMelPlan("SpeechRecognizer.features", new Tensor(wave, [1, wave.length]), this.frontEnd).features;
   }
 
   /** (1, frames, vocab) log-probabilities for one recording. */
@@ -128,8 +118,9 @@ export class SpeechRecognizer implements Pipeline {
     const f = this.card.features;
     const { wave, sourceRate } = audioIn("SpeechRecognizer.transcribe", input, f.sampleRate, f.nFft);
     const duration = wave.length / f.sampleRate;
-    const mel = this.mel.forward(new Tensor(wave, [1, wave.length]));
-    const va = voiceActivity(mel, f.sampleRate, HIGH_BAND_HZ);
+    // the features and, for voice activity, the mel spectrogram they come from: one call
+    const { features, mel } = applyLogMelPlan("SpeechRecognizer.transcribe", new Tensor(wave, [1, wave.length]), this.frontEnd, true);
+    const va = voiceActivity(mel!, f.sampleRate, HIGH_BAND_HZ);
     const warnings: string[] = [];
     if (sourceRate < f.sampleRate) {
       warnings.push(`the audio was recorded at ${sourceRate} Hz; the model was trained on ${f.sampleRate} Hz audio, so nothing above ${sourceRate / 2} Hz is there and more words may be wrong`);
@@ -139,7 +130,7 @@ export class SpeechRecognizer implements Pipeline {
     if ((options.vad ?? true) && va.voiced < MIN_VOICED_FRAMES) {
       return { text: "", words: [], tokens: [], duration, speech: false, wordConfidences: [], confidence: 1, warnings };
     }
-    const lp = this.model.forward(this.normalised(mel));
+    const lp = this.model.forward(features);
     const beam = options.beamWidth !== undefined && options.beamWidth > 1;
     if (beam) {
       // the search's work: frames x beam x candidate tokens per beam, bounded so one call costs seconds, not minutes

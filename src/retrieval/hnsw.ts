@@ -5,7 +5,7 @@
 // applied during the search (filtered-out nodes are traversed, not returned).
 import * as core from "../core/index.js";
 import { log } from "../util/detmath.js";
-import { VectorStore } from "./store.js";
+import type { VectorStore } from "./store.js";
 import { DistHeap } from "./heap.js";
 
 export interface HNSWParams { m: number; efConstruction: number; efSearch: number; seed?: number }

@@ -6,7 +6,7 @@
 import * as core from "../core/index.js";
 import { nodeFs } from "../io/node-fs.js";
 import { Tensor, fmtShape } from "../tensor.js";
-import { VectorStore } from "./store.js";
+import type { VectorStore } from "./store.js";
 import { encodeIndex, decodeIndex } from "./format.js";
 import { type IndexKind, type IndexOptions, type IndexState, indexOptions, emptyState, growMeta } from "./state.js";
 import { BACKENDS, type IndexBackend } from "./backends.js";

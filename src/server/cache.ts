@@ -1,16 +1,14 @@
-// Embedding caches for the service: an in-process LRU and a shared Redis backend, behind one interface.  Keys are
+// Embedding caches for the service: an in-process LRU and a shared Redis backend, behind the library's one cache
+// interface (serving/cache.ts).  Keys are
 // SHA-256 digests of (version stamp, input kind, input bytes), so a cached vector is only ever returned for the same
 // model weights, preprocessing, kernel build and input (src/app/version.ts).  A cache never fails a request: a
 // Redis that is down or slow counts as misses (and an error metric), and the request runs the model.
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
+import { LruCache, type Cache } from "../serving/cache.js";
 
-export interface EmbeddingCache {
-  /** one entry per key: the vector, or null on a miss */
-  get(keys: string[]): Promise<Array<Float32Array | null>>;
-  set(entries: Array<[string, Float32Array]>): Promise<void>;
-  close(): Promise<void>;
-}
+/** The service's embedding caches: the serving cache interface (serving/cache.ts) over vectors. */
+export type EmbeddingCache = Cache<Float32Array>;
 
 /** The cache key of one input. */
 export function cacheKey(version: string, kind: string, input: string | Uint8Array): string {
@@ -20,30 +18,8 @@ export function cacheKey(version: string, kind: string, input: string | Uint8Arr
   return h.digest("hex");
 }
 
-/** Least recently used entries go first; vectors are copied in and out, so no caller's edit reaches another. */
-export class LruEmbeddingCache implements EmbeddingCache {
-  private readonly map = new Map<string, Float32Array>(); // insertion order = recency
-  constructor(readonly maxEntries: number) {}
-  async get(keys: string[]): Promise<Array<Float32Array | null>> {
-    return keys.map((k) => {
-      const v = this.map.get(k);
-      if (!v) return null;
-      this.map.delete(k);
-      this.map.set(k, v);
-      return v.slice();
-    });
-  }
-  async set(entries: Array<[string, Float32Array]>): Promise<void> {
-    if (this.maxEntries === 0) return;
-    for (const [k, v] of entries) {
-      this.map.delete(k);
-      this.map.set(k, v.slice());
-      if (this.map.size > this.maxEntries) this.map.delete(this.map.keys().next().value as string);
-    }
-  }
-  get size(): number { return this.map.size; }
-  async close(): Promise<void> { this.map.clear(); }
-}
+/** The in-process layer: least recently used entries go first; vectors copied in and out. */
+export const lruEmbeddingCache = (maxEntries: number): LruCache<Float32Array> => new LruCache(maxEntries, (v) => v.slice());
 
 export interface RedisCacheOptions {
   /** key prefix (default "polymodal:emb:") */
@@ -87,7 +63,15 @@ export class RedisEmbeddingCache implements EmbeddingCache {
 
   get ready(): boolean { return this.redis.status === "ready"; }
 
-  async get(keys: string[]): Promise<Array<Float32Array | null>> {
+  async get(key: string): Promise<Float32Array | null> {
+    return (await this.getMany([key]))[0];
+  }
+
+  async set(key: string, value: Float32Array): Promise<void> {
+    await this.setMany([[key, value]]);
+  }
+
+  async getMany(keys: string[]): Promise<Array<Float32Array | null>> {
     if (keys.length === 0) return [];
     try {
       const values = await this.redis.mgetBuffer(...keys.map((k) => this.prefix + k));
@@ -98,7 +82,7 @@ export class RedisEmbeddingCache implements EmbeddingCache {
     }
   }
 
-  async set(entries: Array<[string, Float32Array]>): Promise<void> {
+  async setMany(entries: Array<[string, Float32Array]>): Promise<void> {
     if (entries.length === 0) return;
     try {
       const p = this.redis.pipeline();

@@ -1,27 +1,27 @@
-// The service's worker pool: N worker threads, each with its own runtime and models, fed from one bounded queue.
+// The service's worker pool: N worker threads, each with its own runtime and models, fed by the library's batcher
+// (serving/batcher.ts) and spoken to through its worker protocol (serving/worker-rpc.ts).
 //
-//   request ──run()──▶ queue (≤ maxQueue inputs waiting) ──▶ idle worker ◀── batch: queued tasks of the same
+//   request ──run()──▶ batcher (≤ maxQueue inputs waiting) ──▶ idle worker ◀── batch: queued jobs of the same
 //                         │ full: QueueFullError (429)                         model/op/kind, ≤ maxBatch inputs
 //                         │ deadline passed while queued: dropped, DeadlineError (504)
 //
-// Batching is continuous: an idle worker takes the oldest task at once, together with every queued task of the same
-// key that fits, so under load batches grow by themselves and a lone request never waits for company.  Deadlines:
-// a task whose deadline passes while queued is removed (its work never starts); one that passes while it runs is
-// answered 504 at once and its result dropped, and once no request of its batch is waiting any more the worker
-// itself is stopped and replaced, so a deadline also ends the work (a beam search over an hour of audio, say).
+// Batching is continuous (maxWaitMs 0): an idle worker takes the oldest job at once, together with every queued
+// job of the same key that fits, so under load batches grow by themselves and a lone request never waits for
+// company.  Deadlines: a job whose deadline passes while queued is removed (its work never starts); one that passes
+// while it runs is answered 504 at once and its result dropped, and once no request of its batch is waiting any
+// more the worker itself is stopped and replaced, so a deadline also ends the work (a beam search over an hour of
+// audio, say).
+import { Worker } from "node:worker_threads";
 import { PolymodalError } from "../util/errors.js";
 import type { ModelRef } from "../pipelines/registry.js";
-import { Worker } from "node:worker_threads";
+import { Batcher, type Batch } from "../serving/batcher.js";
+import { wrapWorker, type Remote } from "../serving/worker-rpc.js";
 import type { Limits } from "../util/limits.js";
 import type { ItemResult, Job } from "./jobs.js";
-import type { WorkerConfig } from "./worker.js";
+import type { ServiceWorker, WorkerConfig } from "./worker.js";
 
-export class QueueFullError extends PolymodalError {
-  constructor(message: string, readonly retryAfterSeconds: number) { super("busy", message); }
-}
-export class DeadlineError extends PolymodalError {
-  constructor(message: string) { super("timeout", message); }
-}
+export { QueueFullError, DeadlineError } from "../serving/batcher.js";
+
 export class WorkerError extends Error {
   readonly statusCode = 500;
 }
@@ -45,40 +45,37 @@ export interface PoolOptions {
   onBatch?: (job: Job, seconds: number, worker: number) => void;
 }
 
-interface Task {
-  job: Job;
-  key: string;
-  deadline: number;
-  state: "queued" | "running" | "settled";
-  timer: ReturnType<typeof setTimeout> | null;
-  resolve: (r: ItemResult[]) => void;
-  reject: (e: Error) => void;
-}
+type JobBatch = Batch<Job, ItemResult[]>;
 
 interface Slot {
   index: number;
   worker: Worker;
-  /** the tasks of the batch it runs, or null when idle */
-  running: Task[] | null;
-  batchId: number;
+  remote: Remote<ServiceWorker>;
+  /** the batch it runs, or null when idle */
+  running: JobBatch | null;
   dead: boolean;
 }
 
-const now = (): number => performance.now();
-
 export class WorkerPool {
   private readonly slots: Slot[] = [];
-  private queue: Task[] = [];
-  private queued = 0;
-  private nextBatch = 1;
+  private readonly batcher: Batcher<Job, ItemResult[]>;
   private closing = false;
   /** mean seconds per input over recent batches (for Retry-After) */
   private secondsPerInput = 0.01;
-  private idleWaiters: Array<() => void> = [];
   /** workers stopped because their work ran past its deadline */
   stopped = 0;
 
-  private constructor(readonly options: PoolOptions) {}
+  private constructor(readonly options: PoolOptions) {
+    this.batcher = new Batcher<Job, ItemResult[]>({
+      maxQueue: options.maxQueue,
+      maxBatch: options.maxBatch,
+      onReady: () => this.pump(),
+      onAbandoned: (batch) => this.abandoned(batch),
+      // a request larger than the queue still runs when a worker is free for it now
+      canStartNow: () => this.slots.some((s) => s && !s.dead && !s.running),
+      retryAfterSeconds: (queued) => Math.max(1, Math.ceil((queued * this.secondsPerInput) / Math.max(1, this.size))),
+    });
+  }
 
   /** Starts the workers and resolves once every one has loaded its models. */
   static async start(options: PoolOptions): Promise<WorkerPool> {
@@ -87,85 +84,101 @@ export class WorkerPool {
     return pool;
   }
 
-  private spawn(index: number): Promise<void> {
-    const config: WorkerConfig = { modelsDir: this.options.modelsDir, models: [...this.options.models], threads: this.options.threads, limits: { ...this.options.limits } };
+  private async spawn(index: number): Promise<void> {
+    const o = this.options;
+    const config: WorkerConfig = { modelsDir: o.modelsDir, models: [...o.models], threads: o.threads, limits: { ...o.limits } };
     const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: config });
-    const slot: Slot = { index, worker, running: null, batchId: 0, dead: false };
-    return new Promise((resolve, reject) => {
-      let ready = false;
-      worker.on("message", (m: { type: string; id?: number; results?: ItemResult[]; error?: string; ms?: number }) => {
-        if (m.type === "ready") {
-          ready = true;
-          if (this.closing) { void worker.terminate(); resolve(); return; } // a replacement that finished loading too late
-          this.slots[index] = slot;
-          resolve();
-          this.pump();
-          return;
-        }
-        if (m.id !== slot.batchId || !slot.running) return;
-        const tasks = slot.running;
-        slot.running = null;
-        const seconds = (m.ms ?? 0) / 1000;
-        const job = { ...tasks[0].job, inputs: tasks.flatMap((t) => t.job.inputs) };
-        this.options.onBatch?.(job, seconds, index);
-        if (job.inputs.length) this.secondsPerInput = 0.8 * this.secondsPerInput + 0.2 * (seconds / job.inputs.length);
-        if (m.type === "done") {
-          let at = 0;
-          for (const t of tasks) {
-            const part = m.results!.slice(at, at + t.job.inputs.length);
-            at += t.job.inputs.length;
-            this.settle(t, () => t.resolve(part));
-          }
-        } else {
-          for (const t of tasks) this.settle(t, () => t.reject(new WorkerError(m.error ?? "the worker failed")));
-        }
-        this.pump();
-        this.notifyIdle();
-      });
-      worker.on("error", (e) => {
-        if (!ready) { reject(new Error(`a service worker could not start: ${e.message}`)); return; }
-        this.lost(slot, e);
-      });
-      worker.on("exit", (code) => {
-        if (!ready) { reject(new Error(`a service worker exited while loading (code ${code})`)); return; }
-        if (!this.closing) this.lost(slot, new Error(`exit code ${code}`));
-      });
-    });
+    const slot: Slot = { index, worker, remote: wrapWorker<ServiceWorker>(worker), running: null, dead: false };
+    let ready = false;
+    worker.on("error", (e) => { if (ready) this.lost(slot, e); });
+    worker.on("exit", (code) => { if (ready && !this.closing) this.lost(slot, new Error(`exit code ${code}`)); });
+    try {
+      await slot.remote.ready();
+    } catch (e) {
+      void worker.terminate();
+      throw new Error(`a service worker could not start: ${(e as Error).message}`);
+    }
+    ready = true;
+    if (this.closing) { void worker.terminate(); return; } // a replacement that finished loading too late
+    this.slots[index] = slot;
+    this.pump();
+  }
+
+  /** Gives every idle worker the next batch. */
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (!slot || slot.dead || slot.running) continue;
+      const batch = this.batcher.take();
+      if (!batch) return;
+      slot.running = batch;
+      const first = batch.entries[0].item;
+      const job: Job = { ...first, inputs: batch.entries.flatMap((e) => e.item.inputs) };
+      slot.remote.run(job).then(
+        ({ results, ms }) => this.done(slot, batch, job, results, ms),
+        (e: Error) => this.failed(slot, batch, e),
+      );
+    }
+  }
+
+  private done(slot: Slot, batch: JobBatch, job: Job, results: ItemResult[], ms: number): void {
+    if (slot.running !== batch) return; // answered already (the worker was lost)
+    slot.running = null;
+    const seconds = ms / 1000;
+    this.options.onBatch?.(job, seconds, slot.index);
+    if (job.inputs.length) this.secondsPerInput = 0.8 * this.secondsPerInput + 0.2 * (seconds / job.inputs.length);
+    let at = 0;
+    for (const e of batch.entries) {
+      e.resolve(results.slice(at, at + e.item.inputs.length));
+      at += e.item.inputs.length;
+    }
+    this.pump();
+  }
+
+  private failed(slot: Slot, batch: JobBatch, e: Error): void {
+    if (slot.running !== batch) return;
+    slot.running = null;
+    for (const t of batch.entries) t.reject(new WorkerError(e.message || "the worker failed"));
+    this.pump();
+  }
+
+  /**
+   * Work nobody waits for must not hold a worker: once every request of its batch is past its deadline and the
+   * batch still runs after a grace period (most overruns are short, and a replacement costs a model load), the
+   * worker is stopped (a model cannot be interrupted mid-kernel) and a new one takes its place.
+   */
+  private abandoned(batch: JobBatch): void {
+    const slot = this.slots.find((s) => s && s.running === batch);
+    if (!slot) return;
+    setTimeout(() => {
+      if (slot.dead || slot.running !== batch) return; // it finished meanwhile
+      this.stopped++;
+      this.lost(slot, new Error("stopped: its work ran past every deadline"));
+      void slot.worker.terminate();
+    }, this.options.stopGraceMs ?? 1000).unref();
   }
 
   /** A worker died: its batch fails (500), and a new worker takes its place. */
   private lost(slot: Slot, e: Error): void {
     if (slot.dead) return;
     slot.dead = true;
-    const tasks = slot.running ?? [];
+    const batch = slot.running;
     slot.running = null;
-    for (const t of tasks) this.settle(t, () => t.reject(new WorkerError(`the worker running this request failed (${e.message})`)));
-    this.notifyIdle();
+    for (const t of batch?.entries ?? []) t.reject(new WorkerError(`the worker running this request failed (${e.message})`));
     if (this.closing) return;
-    void this.spawn(slot.index).catch(() => { /* stays gone: the other workers go on */ });
+    this.spawn(slot.index).catch(() => { /* stays gone: the other workers go on */ });
     this.pump();
   }
 
-  private settle(t: Task, f: () => void): void {
-    if (t.state === "settled") return;
-    t.state = "settled";
-    if (t.timer) clearTimeout(t.timer);
-    f();
-    this.notifyIdle();
-  }
-
-  private notifyIdle(): void {
-    if (this.idle()) for (const w of this.idleWaiters.splice(0)) w();
-  }
-
   /** Inputs waiting (not yet running). */
-  get depth(): number { return this.queued; }
+  get depth(): number { return this.batcher.depth; }
   /** Workers running a batch now. */
-  get busy(): number { return this.slots.filter((s) => s && s.running).length; }
+  get busy(): number { return this.slots.filter((s) => s?.running).length; }
   /** Workers alive (a dead or stopped one is being replaced). */
   get size(): number { return this.slots.filter((s) => s && !s.dead).length; }
   /** Workers being replaced (loading their models). */
-  get restarting(): number { return this.slots.filter((s) => s && s.dead).length; }
+  get restarting(): number { return this.slots.filter((s) => s?.dead).length; }
+  /** The batcher's counters (rejections, deadlines, batches). */
+  stats(): ReturnType<Batcher<Job, ItemResult[]>["stats"]> { return this.batcher.stats(); }
 
   /**
    * Runs a job's inputs (one result per input, in order).  Rejects at once with QueueFullError when the queue holds
@@ -173,74 +186,12 @@ export class WorkerPool {
    */
   run(job: Job, deadline: number): Promise<ItemResult[]> {
     if (this.closing) return Promise.reject(new PolymodalError("unavailable", "the service is shutting down"));
-    const n = job.inputs.length;
-    const idleNow = this.queue.length === 0 && this.slots.some((s) => s && !s.dead && !s.running);
-    if (!idleNow && this.queued + n > this.options.maxQueue) {
-      const wait = Math.max(1, Math.ceil((this.queued * this.secondsPerInput) / Math.max(1, this.size)));
-      return Promise.reject(new QueueFullError(`the queue is full (${this.queued} inputs waiting, limit ${this.options.maxQueue}); retry later`, wait));
-    }
-    return new Promise((resolve, reject) => {
-      const key = `${job.model}|${job.op}|${job.kind}|${job.beam ?? ""}`;
-      const t: Task = { job, key, deadline, state: "queued", timer: null, resolve, reject };
-      t.timer = setTimeout(() => this.expire(t), Math.max(0, deadline - now()));
-      this.queue.push(t);
-      this.queued += n;
-      this.pump();
-    });
-  }
-
-  private expire(t: Task): void {
-    if (t.state === "queued") {
-      this.queue = this.queue.filter((q) => q !== t);
-      this.queued -= t.job.inputs.length;
-      this.settle(t, () => t.reject(new DeadlineError("the request waited past its deadline in the queue; its work was dropped")));
-    } else if (t.state === "running") {
-      this.settle(t, () => t.reject(new DeadlineError("the request ran past its deadline; its work was stopped")));
-      // Work nobody waits for must not hold a worker: once every request of its batch is past its deadline and the
-      // batch still runs after a grace period (most overruns are short, and a replacement costs a model load), the
-      // worker is stopped (a model cannot be interrupted mid-kernel) and a new one takes its place.
-      const slot = this.slots.find((x) => x && x.running?.includes(t));
-      if (slot && slot.running!.every((x) => x.state === "settled")) {
-        const batch = slot.batchId;
-        setTimeout(() => {
-          if (slot.dead || !slot.running || slot.batchId !== batch) return; // it finished meanwhile
-          this.stopped++;
-          this.lost(slot, new Error("stopped: its work ran past every deadline"));
-          void slot.worker.terminate();
-        }, this.options.stopGraceMs ?? 1000).unref();
-      }
-    }
-  }
-
-  /** Gives every idle worker the oldest task and the queued tasks of its key that fit in one batch. */
-  private pump(): void {
-    for (const slot of this.slots) {
-      if (!slot || slot.dead || slot.running || this.queue.length === 0) continue;
-      const first = this.queue[0];
-      const batch: Task[] = [];
-      let size = 0;
-      const rest: Task[] = [];
-      for (const t of this.queue) {
-        const n = t.job.inputs.length;
-        if (t.key === first.key && (batch.length === 0 || size + n <= this.options.maxBatch)) { batch.push(t); size += n; } else rest.push(t);
-      }
-      this.queue = rest;
-      this.queued -= size;
-      for (const t of batch) t.state = "running";
-      slot.running = batch;
-      slot.batchId = this.nextBatch++;
-      const job: Job = { ...first.job, inputs: batch.flatMap((t) => t.job.inputs) };
-      slot.worker.postMessage({ id: slot.batchId, job });
-    }
-  }
-
-  private idle(): boolean {
-    return this.queue.length === 0 && this.slots.every((s) => !s || s.dead || !s.running);
+    return this.batcher.submit(job, `${job.model}|${job.op}|${job.kind}|${job.beam ?? ""}`, job.inputs.length, deadline);
   }
 
   /** Resolves when nothing is queued or running. */
   drained(): Promise<void> {
-    return this.idle() ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
+    return this.batcher.drained();
   }
 
   /** Finishes queued and running work, then stops the workers. */

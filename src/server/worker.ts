@@ -1,13 +1,14 @@
 // A service worker thread: its own polymodal runtime and models, running the jobs the pool posts (jobs.ts), so
-// inference never blocks the HTTP event loop.  Protocol (structured clone, embeddings transferred):
-//   parent -> worker  { id, job }
-//   worker -> parent  { type: "ready", models } once loaded | { type: "done", id, results, ms } | { type: "failed", id, error }
+// inference never blocks the HTTP event loop.  It speaks the library's worker protocol (serving/worker-rpc.ts) like
+// any Web Worker or worker_threads host: the pool calls ready() once, then run(job) per batch; embeddings are
+// transferred, not copied.
 import { parentPort, workerData } from "node:worker_threads";
 import { init } from "../bindings/module.js";
 import { loadModel, type ModelRef } from "../pipelines/registry.js";
 import type { Pipeline } from "../pipelines/pipeline.js";
+import { exposeWorker, type MessageEndpoint } from "../serving/worker-rpc.js";
 import { limits, type Limits } from "../util/limits.js";
-import { runJob, type Job } from "./jobs.js";
+import { runJob, type ItemResult, type Job } from "./jobs.js";
 
 export interface WorkerConfig {
   /** the shipped models' folder */
@@ -18,23 +19,40 @@ export interface WorkerConfig {
   limits: Limits;
 }
 
+/** What the pool calls (wrapWorker<ServiceWorker>). */
+export interface ServiceWorker {
+  /** resolves with the loaded models' names once they are loaded (rejects when one cannot load) */
+  ready(): Promise<string[]>;
+  /** a batch's results, one per input, and the ms it took */
+  run(job: Job): Promise<{ results: ItemResult[]; ms: number }>;
+}
+
 const port = parentPort;
 if (!port) throw new Error("src/server/worker.ts runs as a worker thread");
 const config = workerData as WorkerConfig;
 Object.assign(limits, config.limits);
-await init({ threads: config.threads });
-const loaded = new Map<string, Pipeline>();
-// by each model's own name: the service gives jobs that name (a request's alias is resolved there)
-for (const ref of config.models) loaded.set(ref.name, await loadModel(ref, { modelsDir: config.modelsDir }));
-port.postMessage({ type: "ready", models: [...loaded.keys()] });
 
-port.on("message", (m: { id: number; job: Job }) => {
-  const t0 = performance.now();
-  try {
-    const results = runJob(loaded, m.job);
-    const transfer = results.flatMap((r) => ("embedding" in r ? [r.embedding.buffer as ArrayBuffer] : []));
-    port.postMessage({ type: "done", id: m.id, results, ms: performance.now() - t0 }, transfer);
-  } catch (e) {
-    port.postMessage({ type: "failed", id: m.id, error: (e as Error).message, ms: performance.now() - t0 });
-  }
+// by each model's own name: the service gives jobs that name (a request's alias is resolved there)
+const loading = (async () => {
+  await init({ threads: config.threads });
+  const loaded = new Map<string, Pipeline>();
+  for (const ref of config.models) loaded.set(ref.name, await loadModel(ref, { modelsDir: config.modelsDir }));
+  return loaded;
+})();
+loading.catch(() => { /* answered by ready() */ });
+
+const worker: ServiceWorker = {
+  async ready() { return [...(await loading).keys()]; },
+  async run(job) {
+    const loaded = await loading;
+    const t0 = performance.now();
+    const results = runJob(loaded, job);
+    return { results, ms: performance.now() - t0 };
+  },
+};
+exposeWorker(worker, port as unknown as MessageEndpoint, {
+  transfer: (v) => {
+    const r = v as { results?: ItemResult[] } | undefined;
+    return [...new Set((r?.results ?? []).flatMap((x) => ("embedding" in x ? [x.embedding.buffer as ArrayBuffer] : [])))];
+  },
 });

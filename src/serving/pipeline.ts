@@ -2,7 +2,8 @@
 // batching the reference design declares (batch_size, max_wait_ms) but never runs.  Requests submitted within maxWaitMs with
 // the same task, modalities and input shapes run as one batch; the kernels sum in a fixed order whatever the
 // batch size, so a batched request gets the same bits it would alone.
-import { PolymodalError } from "../util/errors.js";
+import { Batcher, DeadlineError, LatencyWindow, QueueFullError, type Batch } from "./batcher.js";
+import { LruCache, type Cache } from "./cache.js";
 import { hasDynamicQuantization } from "../nn/quantized.js";
 import { MODALITIES, encoderFor, isEmbedder, isNamedForward, type Modality } from "../nn/embedder.js";
 import { Sha256 } from "./sha256.js";
@@ -42,24 +43,16 @@ export interface ServingMetrics {
   timedOut: number;
 }
 
-/** A request refused because maxQueue requests already wait. */
-export class ServingQueueFullError extends PolymodalError {
-  constructor(message: string) { super("busy", message); }
-}
-/** A request that waited past its deadline (timeoutMs); it never ran. */
-export class ServingTimeoutError extends PolymodalError {
-  constructor(message: string) { super("timeout", message); }
-}
+/** The reference design's names for the batcher's two errors (one error family: serving/batcher.ts). */
+export { QueueFullError as ServingQueueFullError, DeadlineError as ServingTimeoutError };
 
 /**
  * Where results of cached tasks are kept between requests: the in-process LRU (cacheSize) by default, or your own
- * (a Redis client, IndexedDB, ...).  `get` and `set` may be async; processSingle needs a synchronous get.  Values
- * are copied on the way in and out, so a cache may keep what it is given.
+ * (a Redis client, IndexedDB, ...): the serving cache interface (serving/cache.ts).  `get` and `set` may be async;
+ * processSingle needs a synchronous get.  Values are copied on the way in and out, so a cache may keep what it is
+ * given.
  */
-export interface ServingCache {
-  get(key: string): Results | null | undefined | Promise<Results | null | undefined>;
-  set(key: string, results: Results): void | Promise<void>;
-}
+export type ServingCache = Cache<Results>;
 type Results = MultimodalResponse["results"];
 
 /** One request's inputs after preprocessing (no batch dimension) -> a batched model call. */
@@ -94,30 +87,8 @@ export interface ServingOptions {
 interface Pending {
   request: MultimodalRequest;
   inputs: Record<string, Tensor>;
-  key: string;
   cacheKey: string | null;
   start: number;
-  timer: ReturnType<typeof setTimeout> | null;
-  resolve: (r: MultimodalResponse) => void;
-  reject: (e: Error) => void;
-}
-
-/** The default cache: the last `size` distinct results, least recently used out first. */
-class LruCache implements ServingCache {
-  private readonly map = new Map<string, Results>(); // insertion order = recency
-  constructor(readonly size: number) {}
-  get(key: string): Results | null {
-    const r = this.map.get(key);
-    if (!r) return null;
-    this.map.delete(key);
-    this.map.set(key, r);
-    return r;
-  }
-  set(key: string, results: Results): void {
-    this.map.delete(key);
-    this.map.set(key, results);
-    if (this.map.size > this.size) this.map.delete(this.map.keys().next().value as string);
-  }
 }
 
 const LATENCY_WINDOW = 4096;
@@ -226,13 +197,14 @@ export class MultimodalServingPipeline {
   readonly maxWaitMs: number;
   private readonly runner: Runner;
   private readonly batchedTasks: Set<string>;
-  // requests waiting, by batch key (task + input names, dtypes, shapes): O(1) to add, a full bucket runs alone
-  private buckets = new Map<string, Pending[]>();
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  // running sums and a fixed window of latencies, so a long-lived pipeline keeps constant memory
-  private readonly metrics = { totalRequests: 0, totalLatencyMs: 0, batches: 0, batchedRequests: 0, cacheHits: 0, rejectedQueueFull: 0, timedOut: 0 };
-  private readonly latencies = new Float64Array(LATENCY_WINDOW);
-  private queued = 0;
+  // the queue, buckets by key (task + input names, dtypes, shapes), deadlines and counters: the shared batcher
+  private readonly batcher: Batcher<Pending, MultimodalResponse>;
+  // answered requests (cache hits included): a running mean and a fixed window, so memory stays constant
+  private readonly latencies = new LatencyWindow(LATENCY_WINDOW);
+  private cacheHits = 0;
+  // model calls that succeeded and the requests they answered (a batch halved around a bad request counts its parts)
+  private modelRuns = 0;
+  private modelRunRequests = 0;
   readonly cacheSize: number;
   readonly maxQueue: number;
   readonly timeoutMs: number;
@@ -256,12 +228,23 @@ export class MultimodalServingPipeline {
     if (!Number.isInteger(this.cacheSize) || this.cacheSize < 0) throw new Error(`MultimodalServingPipeline: cacheSize must be a non-negative integer, got ${this.cacheSize}`);
     if (options.cache && (typeof options.cache.get !== "function" || typeof options.cache.set !== "function")) throw new Error("MultimodalServingPipeline: cache must have get(key) and set(key, results)");
     if (options.cache && options.cacheSize) throw new Error("MultimodalServingPipeline: pass cacheSize (the built-in LRU) or cache (your own), not both");
-    this.cache = options.cache ?? (this.cacheSize > 0 ? new LruCache(this.cacheSize) : null);
+    this.cache = options.cache ?? (this.cacheSize > 0 ? new LruCache<Results>(this.cacheSize) : null);
     this.cachedTasks = new Set(options.cachedTasks ?? ["embedding"]);
     this.maxQueue = options.maxQueue ?? 1024;
     if (!Number.isInteger(this.maxQueue) || this.maxQueue < 1) throw new Error(`MultimodalServingPipeline: maxQueue must be a positive integer, got ${this.maxQueue}`);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     if (!(this.timeoutMs > 0 && this.timeoutMs <= MAX_WAIT_MS)) throw new Error(`MultimodalServingPipeline: timeoutMs must be from 1 to ${MAX_WAIT_MS}, got ${this.timeoutMs}`);
+    this.batcher = new Batcher<Pending, MultimodalResponse>({
+      maxQueue: this.maxQueue,
+      maxBatch: this.batchSize,
+      maxWaitMs: this.maxWaitMs,
+      // the model runs here, synchronously: every ready batch runs at once
+      onReady: () => { for (let b = this.batcher.take(); b; b = this.batcher.take()) this.runGroup(b); },
+      messages: {
+        queueFull: (q, max) => `MultimodalServingPipeline: the queue is full (${q} requests waiting, maxQueue ${max}); retry later`,
+        waitedPastDeadline: (e) => `MultimodalServingPipeline: request ${(e.item as Pending).request.requestId} waited ${this.timeoutMs} ms (timeoutMs) without running; it was dropped`,
+      },
+    });
   }
 
   /** The cache key of a request's preprocessed inputs, or null when its task is not cached. */
@@ -282,7 +265,7 @@ export class MultimodalServingPipeline {
     if (key === null || !this.cache) return null;
     const hit = (r: Results | null | undefined): Results | null => {
       if (!r) return null;
-      this.metrics.cacheHits++;
+      this.cacheHits++;
       return copyResults(r);
     };
     const r = this.cache.get(key);
@@ -320,9 +303,7 @@ export class MultimodalServingPipeline {
   /** The response to a request, its latency counted now (a cache hit's is the lookup's). */
   private finish(request: MultimodalRequest, results: MultimodalResponse["results"], start: number): MultimodalResponse {
     const latencyMs = now() - start;
-    this.latencies[this.metrics.totalRequests % LATENCY_WINDOW] = latencyMs;
-    this.metrics.totalRequests++;
-    this.metrics.totalLatencyMs += latencyMs;
+    this.latencies.add(latencyMs);
     return { requestId: request.requestId, results, latencyMs, modalitiesUsed: Object.keys(request.modalities) };
   }
 
@@ -333,7 +314,7 @@ export class MultimodalServingPipeline {
     const key = this.cacheKey(request.task, inputs);
     const hit = this.cached(key);
     if (hit instanceof Promise) throw new Error("MultimodalServingPipeline.processSingle: the cache's get() is async; use submit()");
-    if (hit) return this.finish(request, hit, start);
+    if (hit !== null) return this.finish(request, hit, start);
     const batched = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.reshape([1, ...v.shape])]));
     const r = this.respond(request, this.runner(batched, request.task), start, 0, 1);
     this.remember(key, r.results);
@@ -346,77 +327,41 @@ export class MultimodalServingPipeline {
    */
   submit(request: MultimodalRequest): Promise<MultimodalResponse> {
     const start = now();
-    return new Promise((resolve, reject) => {
-      let inputs: Record<string, Tensor>;
-      try {
-        inputs = this.preprocess(request);
-      } catch (e) {
-        reject(e as Error);
-        return;
-      }
-      const cacheKey = this.cacheKey(request.task, inputs);
-      const hit = this.cached(cacheKey);
-      const enqueue = (): void => {
-        if (this.queued >= this.maxQueue) {
-          this.metrics.rejectedQueueFull++;
-          reject(new ServingQueueFullError(`MultimodalServingPipeline: the queue is full (${this.queued} requests waiting, maxQueue ${this.maxQueue}); retry later`));
-          return;
-        }
-        const key = `${request.task}|` + Object.keys(inputs).sort().map((k) => `${k}:${inputs[k].dtype}${fmtShape(inputs[k].shape)}`).join(",");
-        const bucket = this.buckets.get(key) ?? [];
-        if (bucket.length === 0) this.buckets.set(key, bucket);
-        const p: Pending = { request, inputs, key, cacheKey, start, timer: null, resolve, reject };
-        p.timer = setTimeout(() => this.expire(p), Math.max(0, start + this.timeoutMs - now()));
-        bucket.push(p);
-        this.queued++;
-        if (bucket.length >= this.batchSize) {
-          this.buckets.delete(key);
-          this.runGroup(bucket);
-        } else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.maxWaitMs);
-      };
-      if (hit instanceof Promise) {
-        hit.then((r) => (r ? resolve(this.finish(request, r, start)) : enqueue()), reject);
-      } else if (hit) {
-        resolve(this.finish(request, hit, start));
-      } else enqueue();
-    });
-  }
-
-  /** A request still waiting at its deadline leaves its bucket unrun. */
-  private expire(p: Pending): void {
-    const bucket = this.buckets.get(p.key);
-    const i = bucket ? bucket.indexOf(p) : -1;
-    if (!bucket || i < 0) return;
-    bucket.splice(i, 1);
-    if (bucket.length === 0) this.buckets.delete(p.key);
-    this.queued--;
-    this.metrics.timedOut++;
-    p.reject(new ServingTimeoutError(`MultimodalServingPipeline: request ${p.request.requestId} waited ${this.timeoutMs} ms (timeoutMs) without running; it was dropped`));
+    let inputs: Record<string, Tensor>;
+    try {
+      inputs = this.preprocess(request);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    const cacheKey = this.cacheKey(request.task, inputs);
+    // queued in this call when the cache answers synchronously (so a flush() right after submit() runs it)
+    const enqueue = (hit: Results | null): Promise<MultimodalResponse> => {
+      if (hit) return Promise.resolve(this.finish(request, hit, start));
+      const key = `${request.task}|` + Object.keys(inputs).sort().map((k) => `${k}:${inputs[k].dtype}${fmtShape(inputs[k].shape)}`).join(",");
+      return this.batcher.submit({ request, inputs, cacheKey, start }, key, 1, start + this.timeoutMs);
+    };
+    const hit = this.cached(cacheKey);
+    return hit instanceof Promise ? hit.then(enqueue) : enqueue(hit);
   }
 
   /** Runs everything queued now. */
   flush(): void {
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-    const buckets = this.buckets;
-    this.buckets = new Map();
-    for (const group of buckets.values()) this.runGroup(group);
+    this.batcher.flush();
   }
 
-  /** Requests of one key: in batches of batchSize when the task batches, else one at a time. */
-  private runGroup(group: Pending[]): void {
-    for (const p of group) if (p.timer) { clearTimeout(p.timer); p.timer = null; }
-    this.queued -= group.length;
-    const size = this.batchedTasks.has(group[0].request.task) ? this.batchSize : 1;
-    for (let s = 0; s < group.length; s += size) this.runBatch(group.slice(s, s + size));
+  /** Requests of one key: as one batch when the task batches, else one at a time. */
+  private runGroup(group: Batch<Pending, MultimodalResponse>): void {
+    const size = this.batchedTasks.has(group.entries[0].item.request.task) ? this.batchSize : 1;
+    for (let s = 0; s < group.entries.length; s += size) this.runBatch(group.entries.slice(s, s + size));
   }
 
-  private runBatch(batch: Pending[]): void {
+  private runBatch(batch: Batch<Pending, MultimodalResponse>["entries"]): void {
     const n = batch.length;
     let outputs: Record<string, Tensor | number>;
     try {
-      const names = Object.keys(batch[0].inputs);
-      const inputs = Object.fromEntries(names.map((k) => [k, stack(batch.map((p) => p.inputs[k]))]));
-      outputs = this.runner(inputs, batch[0].request.task);
+      const names = Object.keys(batch[0].item.inputs);
+      const inputs = Object.fromEntries(names.map((k) => [k, stack(batch.map((p) => p.item.inputs[k]))]));
+      outputs = this.runner(inputs, batch[0].item.request.task);
     } catch (e) {
       if (n === 1) { batch[0].reject(e as Error); return; }
       // a request that fails must fail alone: halve the batch until it is isolated (about 2 log2(n) extra runs for
@@ -426,31 +371,27 @@ export class MultimodalServingPipeline {
       this.runBatch(batch.slice(h));
       return;
     }
-    this.metrics.batches++;
-    this.metrics.batchedRequests += n;
+    this.modelRuns++;
+    this.modelRunRequests += n;
     batch.forEach((p, i) => {
-      const r = this.respond(p.request, outputs, p.start, i, n);
-      this.remember(p.cacheKey, r.results);
+      const r = this.respond(p.item.request, outputs, p.item.start, i, n);
+      this.remember(p.item.cacheKey, r.results);
       p.resolve(r);
     });
   }
-
   /** The reference design's get_metrics, camelCased. */
   getMetrics(): ServingMetrics {
-    const { totalRequests, totalLatencyMs, batches, batchedRequests, cacheHits, rejectedQueueFull, timedOut } = this.metrics;
-    const window = this.latencies.slice(0, Math.min(totalRequests, LATENCY_WINDOW)).sort();
-    const pct = (q: number): number => (window.length ? window[Math.min(window.length - 1, Math.ceil(q * window.length) - 1)] : 0);
+    const w = this.latencies, q = this.batcher.stats();
+    const [p50LatencyMs, p95LatencyMs, p99LatencyMs] = w.percentiles([0.5, 0.95, 0.99]);
     return {
-      totalRequests,
-      cacheHits,
-      avgLatencyMs: totalRequests > 0 ? totalLatencyMs / totalRequests : 0,
-      avgBatchSize: batches ? batchedRequests / batches : 0,
-      p50LatencyMs: pct(0.5),
-      p95LatencyMs: pct(0.95),
-      p99LatencyMs: pct(0.99),
-      queueDepth: this.queued,
-      rejectedQueueFull,
-      timedOut,
+      totalRequests: w.count,
+      cacheHits: this.cacheHits,
+      avgLatencyMs: w.mean,
+      avgBatchSize: this.modelRuns ? this.modelRunRequests / this.modelRuns : 0,
+      p50LatencyMs, p95LatencyMs, p99LatencyMs,
+      queueDepth: q.queuedUnits,
+      rejectedQueueFull: q.rejectedQueueFull,
+      timedOut: q.timedOut,
     };
   }
 }

@@ -34,6 +34,11 @@ export class WorkerCallError extends Error {
   }
 }
 
+export interface ExposeOptions {
+  /** buffers of a result to move rather than copy (the result's owner gives them up: e.g. fresh embeddings) */
+  transfer?(value: unknown): ArrayBuffer[];
+}
+
 /**
  * In the worker: answers calls of `target`'s methods (sync or async) from the main thread.
  * @example
@@ -43,7 +48,7 @@ export class WorkerCallError extends Error {
  * const clip = await loadPretrained("clip-scenes");
  * exposeWorker({ embedTexts: (texts: string[]) => clip.embedTexts(texts) });
  */
-export function exposeWorker(target: object, endpoint: MessageEndpoint = globalThis as unknown as MessageEndpoint): void {
+export function exposeWorker(target: object, endpoint: MessageEndpoint = globalThis as unknown as MessageEndpoint, options: ExposeOptions = {}): void {
   listen(endpoint, (data) => {
     const m = data as { id: number; method: string; args: unknown[] };
     const fail = (value: unknown): void => {
@@ -53,7 +58,11 @@ export function exposeWorker(target: object, endpoint: MessageEndpoint = globalT
     const reply = (ok: boolean, value: unknown): void => {
       if (!ok) { fail(value); return; }
       try {
-        endpoint.postMessage({ id: m.id, ok, value });
+        const transfer = options.transfer?.(value);
+        // every endpoint (Worker, worker scope, MessagePort) takes a transfer list second; the interface leaves it out
+        // because the DOM's and Node's overloads of it do not unify
+        if (transfer?.length) (endpoint.postMessage as (msg: unknown, t: ArrayBuffer[]) => void).call(endpoint, { id: m.id, ok, value }, transfer);
+        else endpoint.postMessage({ id: m.id, ok, value });
       } catch (e) {
         fail(new Error(`worker: the result of ${m.method} cannot be sent (${(e as Error).message})`)); // not cloneable
       }

@@ -121,7 +121,7 @@ class Parser {
   }
 }
 
-const enum Op { Char, Split, Jmp, Match, Assert, Look }
+enum Op { Char, Split, Jmp, Match, Assert, Look }
 interface Inst { op: Op; test?: (cp: number) => boolean; x?: number; y?: number; kind?: string; look?: Program; neg?: boolean; id?: number }
 interface Program { insts: Inst[]; behind: boolean }
 

@@ -96,7 +96,7 @@ export function decodePng(bytes: Uint8Array, limits?: ImageLimits): DecodedImage
   if (w < 1 || h < 1) bad(`image size ${w}x${h} is empty`);
   if (w * h > maxPixels) bad(`image of ${w}x${h} = ${w * h} pixels exceeds the limit of ${maxPixels} (limits.maxPixels)`, "too_large");
   const okDepth: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
-  if (!okDepth[type] || !okDepth[type].includes(depth)) bad(`invalid colour type ${type} with bit depth ${depth}`);
+  if (!okDepth[type]?.includes(depth)) bad(`invalid colour type ${type} with bit depth ${depth}`);
   if (interlace > 1) bad(`unknown interlace method ${interlace}`);
   if (type === 3 && !palette) bad("palette image without PLTE");
   const samples = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[type]!;

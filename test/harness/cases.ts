@@ -59,7 +59,6 @@ export function tolerance(c: Case): Tolerance {
 type Inputs = Record<string, Tensor>;
 
 export function runCase(c: Case, t: Inputs): Record<string, Tensor> {
-  const o = c.opts;
   const out = runOp(c, t);
   if (c.outputs.includes("y64")) out.y64 = out.y;
   return out;

@@ -1,0 +1,33 @@
+// POST /v1/embed: inputs of any kinds the named model embeds, as JSON (text or base64 files) or one raw file.
+import type { FastifyPluginAsync } from "fastify";
+import type { WithContext } from "../context.js";
+import { HttpError } from "../errors.js";
+import { parseInput, rawKind, type Input } from "../inputs.js";
+
+const embedRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
+  app.post("/v1/embed", { schema: ctx.schemas.embed }, async (req) => {
+    const q = req.query as { model?: string };
+    let model: string, inputs: Input[];
+    if (Buffer.isBuffer(req.body) || typeof req.body === "string") {
+      if (!q.model) throw new HttpError(400, "a raw body needs ?model=<name>", "querystring.model");
+      const kind = rawKind(req);
+      model = q.model;
+      inputs = [{ kind, value: typeof req.body === "string" ? req.body : new Uint8Array(req.body as Buffer), field: "body" }];
+    } else {
+      const b = req.body as { model: string; inputs: Array<Record<string, string>> };
+      model = b.model;
+      inputs = b.inputs.map((x, i) => parseInput(x, `body.inputs[${i}]`));
+    }
+    const kinds = new Set(inputs.map((x) => x.kind));
+    const embeddings: Float32Array[] = new Array(inputs.length);
+    // one call per kind (a model embedding text and images gets both in one request)
+    await Promise.all([...kinds].map(async (k) => {
+      const at = inputs.flatMap((x, i) => (x.kind === k ? [i] : []));
+      const e = await ctx.embedder.embed(model, at.map((i) => inputs[i]), req.deadline);
+      at.forEach((i, j) => { embeddings[i] = e[j]; });
+    }));
+    return { model, version: ctx.versions[model], dim: embeddings[0].length, embeddings: embeddings.map((e) => Array.from(e)) };
+  });
+};
+
+export default embedRoutes;

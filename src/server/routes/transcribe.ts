@@ -1,0 +1,28 @@
+// POST /v1/transcribe: a WAV file (base64 in JSON, or the raw body) through the lineup's recogniser.
+import type { FastifyPluginAsync } from "fastify";
+import type { WithContext } from "../context.js";
+import { HttpError } from "../errors.js";
+import { decodeBase64Field, rawKind } from "../inputs.js";
+
+const transcribeRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
+  app.post("/v1/transcribe", { schema: ctx.schemas.transcribe }, async (req) => {
+    const asr = ctx.lineup.transcriber();
+    if (!asr) throw new HttpError(404, "no model here transcribes speech");
+    let audio: Uint8Array, beam: number;
+    if (Buffer.isBuffer(req.body)) {
+      if (rawKind(req) !== "audio") throw new HttpError(415, "a raw transcribe body must be audio/wav");
+      audio = new Uint8Array(req.body);
+      beam = Number((req.query as { beam?: string }).beam ?? 1);
+    } else {
+      const b = req.body as { audio: string; beam: number };
+      audio = decodeBase64Field(b.audio, "body.audio");
+      beam = b.beam;
+    }
+    const [r] = await ctx.pool.run({ model: asr.name, op: "transcribe", kind: "audio", inputs: [audio], beam }, req.deadline);
+    if ("error" in r) throw new HttpError(400, `body.audio: ${r.error}`, "body.audio");
+    if (!("transcript" in r)) throw new Error("a transcribe job returned no transcript");
+    return r.transcript;
+  });
+};
+
+export default transcribeRoutes;
