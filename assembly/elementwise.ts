@@ -76,7 +76,8 @@ export function binary_f32(op: i32, a: usize, b: usize, out: usize, rows: i32, c
     }
     for (; c < cols; c++) {
       const o = <usize>c << 2;
-      store<f32>(po + o, f32x4.extract_lane(bin(op, f32x4.splat(load<f32>(pa + o)), f32x4.splat(load<f32>(pb + o))), 0));
+      store<f32>(po + o, f32x4.extract_lane(bin(op, f32x4.splat(load<f32>(pa + o)), f32x4.splat(load<f32>(pb + o))),
+          0));
     }
   }
 }
@@ -118,7 +119,8 @@ export function count_nonfinite_f32(x: usize, n: i32): i32 {
     const v = v128.load(x + (<usize>i << 2));
     bad = i32x4.sub(bad, i32x4.eq(v128.and(v, expMask), expMask));
   }
-  let c = i32x4.extract_lane(bad, 0) + i32x4.extract_lane(bad, 1) + i32x4.extract_lane(bad, 2) + i32x4.extract_lane(bad, 3);
+  let c = i32x4.extract_lane(bad, 0) + i32x4.extract_lane(bad, 1) + i32x4.extract_lane(bad, 2) +
+      i32x4.extract_lane(bad, 3);
   for (; i < n; i++) if ((load<u32>(x + (<usize>i << 2)) & 0x7f800000) == 0x7f800000) c++;
   return c;
 }

@@ -106,8 +106,12 @@ export function cfft_plan_init(n: i32, plan: usize, ws: usize): void {
   }
 }
 
-@inline function cmulRe(ar: v128, ai: v128, wr: v128, wi: v128): v128 { return f32x4.sub(f32x4.mul(ar, wr), f32x4.mul(ai, wi)); }
-@inline function cmulIm(ar: v128, ai: v128, wr: v128, wi: v128): v128 { return f32x4.add(f32x4.mul(ar, wi), f32x4.mul(ai, wr)); }
+@inline function cmulRe(ar: v128, ai: v128, wr: v128, wi: v128): v128 {
+  return f32x4.sub(f32x4.mul(ar, wr), f32x4.mul(ai, wi));
+}
+@inline function cmulIm(ar: v128, ai: v128, wr: v128, wi: v128): v128 {
+  return f32x4.add(f32x4.mul(ar, wi), f32x4.mul(ai, wr));
+}
 
 @inline function put(dst: usize, idx: i32, re: v128, im: v128, tw: usize, twi: i32): void {
   const d = dst + (<usize>idx << 5);
@@ -156,24 +160,35 @@ function stockham(plan: usize, L: i32, x: usize, y: usize, scratch: usize): usiz
           put(dst, ob + 2 * s, f32x4.sub(t0r, t2r), f32x4.sub(t0i, t2i), tw, 2 * t1);
           put(dst, ob + 3 * s, f32x4.sub(t1r, t3i), f32x4.add(t1i, t3r), tw, 3 * t1);
         } else if (r == 3) {
-          const a0 = src + (<usize>base << 5), a1 = src + (<usize>(base + sm) << 5), a2 = src + (<usize>(base + 2 * sm) << 5);
+          const a0 = src + (<usize>base << 5);
+          const a1 = src + (<usize>(base + sm) << 5);
+          const a2 = src + (<usize>(base + 2 * sm) << 5);
           const a0r = v128.load(a0), a0i = v128.load(a0, 16), a1r = v128.load(a1), a1i = v128.load(a1, 16);
           const a2r = v128.load(a2), a2i = v128.load(a2, 16);
           const sr = f32x4.add(a1r, a2r), si = f32x4.add(a1i, a2i);
           const dr = f32x4.sub(a1r, a2r), di = f32x4.sub(a1i, a2i);
-          const hr = f32x4.sub(a0r, f32x4.mul(sr, f32x4.splat(0.5))), hi = f32x4.sub(a0i, f32x4.mul(si, f32x4.splat(0.5)));
+          const hr = f32x4.sub(a0r, f32x4.mul(sr, f32x4.splat(0.5)));
+          const hi = f32x4.sub(a0i, f32x4.mul(si, f32x4.splat(0.5)));
           const S = f32x4.splat(0.866025403784438647);
           put(dst, ob, f32x4.add(a0r, sr), f32x4.add(a0i, si), tw, 0);
           put(dst, ob + s, f32x4.add(hr, f32x4.mul(S, di)), f32x4.sub(hi, f32x4.mul(S, dr)), tw, t1);
           put(dst, ob + 2 * s, f32x4.sub(hr, f32x4.mul(S, di)), f32x4.add(hi, f32x4.mul(S, dr)), tw, 2 * t1);
         } else if (r == 5) {
-          const a0 = src + (<usize>base << 5), a1 = src + (<usize>(base + sm) << 5), a2 = src + (<usize>(base + 2 * sm) << 5);
+          const a0 = src + (<usize>base << 5);
+          const a1 = src + (<usize>(base + sm) << 5);
+          const a2 = src + (<usize>(base + 2 * sm) << 5);
           const a3 = src + (<usize>(base + 3 * sm) << 5), a4 = src + (<usize>(base + 4 * sm) << 5);
           const a0r = v128.load(a0), a0i = v128.load(a0, 16);
           const a1r = v128.load(a1), a1i = v128.load(a1, 16), a4r = v128.load(a4), a4i = v128.load(a4, 16);
           const a2r = v128.load(a2), a2i = v128.load(a2, 16), a3r = v128.load(a3), a3i = v128.load(a3, 16);
-          const s1r = f32x4.add(a1r, a4r), s1i = f32x4.add(a1i, a4i), d1r = f32x4.sub(a1r, a4r), d1i = f32x4.sub(a1i, a4i);
-          const s2r = f32x4.add(a2r, a3r), s2i = f32x4.add(a2i, a3i), d2r = f32x4.sub(a2r, a3r), d2i = f32x4.sub(a2i, a3i);
+          const s1r = f32x4.add(a1r, a4r);
+          const s1i = f32x4.add(a1i, a4i);
+          const d1r = f32x4.sub(a1r, a4r);
+          const d1i = f32x4.sub(a1i, a4i);
+          const s2r = f32x4.add(a2r, a3r);
+          const s2i = f32x4.add(a2i, a3i);
+          const d2r = f32x4.sub(a2r, a3r);
+          const d2i = f32x4.sub(a2i, a3i);
           const C1 = f32x4.splat(0.309016994374947424), C2 = f32x4.splat(-0.809016994374947424);
           const S1 = f32x4.splat(0.951056516295153572), S2 = f32x4.splat(0.587785252292473129);
           const e1r = f32x4.add(a0r, f32x4.add(f32x4.mul(C1, s1r), f32x4.mul(C2, s2r)));
@@ -181,8 +196,10 @@ function stockham(plan: usize, L: i32, x: usize, y: usize, scratch: usize): usiz
           const e2r = f32x4.add(a0r, f32x4.add(f32x4.mul(C2, s1r), f32x4.mul(C1, s2r)));
           const e2i = f32x4.add(a0i, f32x4.add(f32x4.mul(C2, s1i), f32x4.mul(C1, s2i)));
           // o1 = S1 d1 + S2 d2 ; o2 = S2 d1 - S1 d2 ; b = e -+ i o  (-i(x + iy) = y - ix)
-          const o1r = f32x4.add(f32x4.mul(S1, d1r), f32x4.mul(S2, d2r)), o1i = f32x4.add(f32x4.mul(S1, d1i), f32x4.mul(S2, d2i));
-          const o2r = f32x4.sub(f32x4.mul(S2, d1r), f32x4.mul(S1, d2r)), o2i = f32x4.sub(f32x4.mul(S2, d1i), f32x4.mul(S1, d2i));
+          const o1r = f32x4.add(f32x4.mul(S1, d1r), f32x4.mul(S2, d2r));
+          const o1i = f32x4.add(f32x4.mul(S1, d1i), f32x4.mul(S2, d2i));
+          const o2r = f32x4.sub(f32x4.mul(S2, d1r), f32x4.mul(S1, d2r));
+          const o2i = f32x4.sub(f32x4.mul(S2, d1i), f32x4.mul(S1, d2i));
           put(dst, ob, f32x4.add(a0r, f32x4.add(s1r, s2r)), f32x4.add(a0i, f32x4.add(s1i, s2i)), tw, 0);
           put(dst, ob + s, f32x4.add(e1r, o1i), f32x4.sub(e1i, o1r), tw, t1);
           put(dst, ob + 2 * s, f32x4.add(e2r, o2i), f32x4.sub(e2i, o2r), tw, 2 * t1);

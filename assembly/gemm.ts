@@ -127,7 +127,10 @@ export function sgemm_pack_a(src: usize, lda: i32, M: i32, K: i32, dst: usize): 
     for (; k + 4 <= K; k += 4) {
       // 4x4 transpose of rows r0..r3 at columns k..k+3
       const o = <usize>k << 2;
-      const x0 = v128.load(r0 + o), x1 = v128.load(r0 + lr + o), x2 = v128.load(r0 + 2 * lr + o), x3 = v128.load(r0 + 3 * lr + o);
+      const x0 = v128.load(r0 + o);
+      const x1 = v128.load(r0 + lr + o);
+      const x2 = v128.load(r0 + 2 * lr + o);
+      const x3 = v128.load(r0 + 3 * lr + o);
       const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
       const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
       const dk = d + (<usize>k << 4);
@@ -137,7 +140,8 @@ export function sgemm_pack_a(src: usize, lda: i32, M: i32, K: i32, dst: usize): 
       v128.store(dk, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
     }
     for (; k < K; k++) {
-      for (let r = 0; r < 4; r++) store<f32>(d + ((<usize>k * 4 + r) << 2), load<f32>(r0 + (<usize>r * lr) + (<usize>k << 2)));
+      for (let r = 0; r < 4; r++) store<f32>(d + ((<usize>k * 4 + r) << 2), load<f32>(r0 + (<usize>r * lr) +
+          (<usize>k << 2)));
     }
   }
 }
@@ -266,7 +270,9 @@ export function sgemm_packed(
  * recurrence that multiplies by the same ~L2-sized matrix every step alternates the direction, so the panels it
  * touched last are still cached when the next step starts with them.
  */
-export function sgemv_packed(N: i32, K: i32, a: usize, Bp: usize, C: usize, bias: usize, biasMode: i32, reverse: i32): void {
+export function sgemv_packed(
+  N: i32, K: i32, a: usize, Bp: usize, C: usize, bias: usize, biasMode: i32, reverse: i32
+): void {
   const np = (N + NR - 1) / NR;
   const full = N / NR; // panels with 8 valid columns
   const ps = <usize>K * NR << 2; // bytes between panels
@@ -281,7 +287,12 @@ export function sgemv_packed(N: i32, K: i32, a: usize, Bp: usize, C: usize, bias
     let pa = a;
     for (let ks = 0; ks < K; ks += SB) {
       const ke = min(K, ks + SB);
-      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0), c4 = f32x4.splat(0), c5 = f32x4.splat(0);
+      let c0 = f32x4.splat(0);
+      let c1 = f32x4.splat(0);
+      let c2 = f32x4.splat(0);
+      let c3 = f32x4.splat(0);
+      let c4 = f32x4.splat(0);
+      let c5 = f32x4.splat(0);
       const paEnd = pa + (<usize>(ke - ks) << 2);
       let pc = pb + ps, pd = pb + 2 * ps;
       while (pa < paEnd) {

@@ -59,7 +59,8 @@ export function lstm_steps_f32(
   let hp = h0, hs = H;
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
-    for (let b = 0; b < B; b++) sgemv_packed(G, H, hp + (<usize>(b * hs) << 2), whh, gh + (<usize>(b * G) << 2), bhh, biasMode, s & 1);
+    for (let b = 0; b < B; b++) sgemv_packed(G, H, hp + (<usize>(b * hs) << 2), whh, gh + (<usize>(b * G) << 2), bhh,
+        biasMode, s & 1);
     const ho = out + (<usize>(t * ldo + colOff) << 2);
     lstm_cell_f32(B, H, gh, gx + (<usize>(t * G) << 2), T * G, c, ho, T * ldo);
     hp = ho;

@@ -27,7 +27,8 @@ export function quantize_dynamic_u8(x: usize, n: i32, reduceRange: i32, q: usize
   }
   // torch picks the zero point from whichever end adds the smaller terms, then rounds it into [qmin, qmax]
   const zFromMin: f64 = <f64>qmin - <f64>lo / scale, zFromMax: f64 = <f64>qmax - <f64>hi / scale;
-  const eMin: f64 = Math.abs(<f64>qmin) - Math.abs(<f64>lo / scale), eMax: f64 = Math.abs(<f64>qmax) - Math.abs(<f64>hi / scale);
+  const eMin: f64 = Math.abs(<f64>qmin) - Math.abs(<f64>lo / scale);
+  const eMax: f64 = Math.abs(<f64>qmax) - Math.abs(<f64>hi / scale);
   const z0 = eMin < eMax ? zFromMin : zFromMax;
   const zp: i32 = z0 < qmin ? qmin : z0 > qmax ? qmax : <i32>nearest<f64>(z0);
   const s = <f32>scale, inv: f32 = <f32>1 / s;
@@ -44,7 +45,8 @@ export function quantize_weight_i8(w: usize, n: i32, q: usize, scale: usize): vo
   let lo: f32 = 0, hi: f32 = 0;
   for (let i = 0; i < n; i++) { const v = load<f32>(w + (<usize>i << 2)); lo = min(lo, v); hi = max(hi, v); }
   const s = max(max(-lo, hi) / <f32>127.5, F32_EPS), inv: f32 = <f32>1 / s;
-  for (let i = 0; i < n; i++) store<i8>(q + i, <i8>min(127, max(-128, <i32>nearest<f32>(load<f32>(w + (<usize>i << 2)) * inv))));
+  for (let i = 0; i < n; i++) store<i8>(q + i, <i8>min(127, max(-128, <i32>nearest<f32>(load<f32>(w +
+      (<usize>i << 2)) * inv))));
   store<f32>(scale, s);
 }
 
@@ -52,7 +54,9 @@ export function quantize_weight_i8(w: usize, n: i32, q: usize, scale: usize): vo
  * y (M, N) = float(acc - zp * colSum[n]) * scale + bias[n] (bias 0 = none), then ReLU when relu != 0.
  * acc (M, N) int32 from qgemm_nt_i32; zp the activations' zero point.
  */
-export function dq_linear_epilogue(acc: usize, M: i32, N: i32, zp: i32, colSum: usize, scale: f32, bias: usize, relu: i32, y: usize): void {
+export function dq_linear_epilogue(
+  acc: usize, M: i32, N: i32, zp: i32, colSum: usize, scale: f32, bias: usize, relu: i32, y: usize
+): void {
   for (let m = 0; m < M; m++) {
     for (let n = 0; n < N; n++) {
       const o = (<usize>m * N + n) << 2;
@@ -77,7 +81,8 @@ export function qgemm_nt_i32(M: i32, N: i32, K: i32, A: usize, W: usize, acc: us
     const pa = A + <usize>m * lda, po = acc + <usize>m * ldo;
     let n = 0;
     for (; n + 2 <= N; n += 2) tile4x2(pa, lda, W + <usize>n * K, K, po + (<usize>n << 2), ldo);
-    if (n < N) for (let r = 0; r < 4; r++) store<i32>(po + <usize>r * ldo + (<usize>n << 2), dotQ(pa + <usize>r * lda, W + <usize>n * K, K));
+    if (n < N) for (let r = 0; r < 4; r++) store<i32>(po + <usize>r * ldo + (<usize>n << 2), dotQ(pa + <usize>r * lda,
+        W + <usize>n * K, K));
   }
   for (; m < M; m++) {
     // the leftover rows (every row of an LSTM step at batch 1-3): four W rows per pass share each A load
@@ -102,7 +107,10 @@ export function qgemm_nt_i32(M: i32, N: i32, K: i32, A: usize, W: usize, acc: us
   let s0 = hsum4(c0), s1 = hsum4(c1), s2 = hsum4(c2), s3 = hsum4(c3);
   for (; k < K; k++) {
     const x = <i32>load<i16>(a + (<usize>k << 1));
-    s0 += x * <i32>load<i8>(w0 + k); s1 += x * <i32>load<i8>(w1 + k); s2 += x * <i32>load<i8>(w2 + k); s3 += x * <i32>load<i8>(w3 + k);
+    s0 += x * <i32>load<i8>(w0 + k);
+    s1 += x * <i32>load<i8>(w1 + k);
+    s2 += x * <i32>load<i8>(w2 + k);
+    s3 += x * <i32>load<i8>(w3 + k);
   }
   store<i32>(out, s0); store<i32>(out, s1, 4); store<i32>(out, s2, 8); store<i32>(out, s3, 12);
 }
@@ -128,7 +136,10 @@ export function qgemm_nt_i32(M: i32, N: i32, K: i32, A: usize, W: usize, acc: us
   let s20 = hsum4(c20), s21 = hsum4(c21), s30 = hsum4(c30), s31 = hsum4(c31);
   for (; k < K; k++) {
     const u = <i32>load<i8>(w0 + k), v = <i32>load<i8>(w1 + k), ko = <usize>k << 1;
-    const x0 = <i32>load<i16>(a0 + ko), x1 = <i32>load<i16>(a1 + ko), x2 = <i32>load<i16>(a2 + ko), x3 = <i32>load<i16>(a3 + ko);
+    const x0 = <i32>load<i16>(a0 + ko);
+    const x1 = <i32>load<i16>(a1 + ko);
+    const x2 = <i32>load<i16>(a2 + ko);
+    const x3 = <i32>load<i16>(a3 + ko);
     s00 += x0 * u; s01 += x0 * v; s10 += x1 * u; s11 += x1 * v;
     s20 += x2 * u; s21 += x2 * v; s30 += x3 * u; s31 += x3 * v;
   }

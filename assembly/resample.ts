@@ -7,7 +7,9 @@
  * full (newFreq, 2*width + origFreq) kernel holds there.  origFreq/newFreq already divided by their gcd;
  * width = ceil(lowpassWidth * origFreq / baseFreq), baseFreq = min(orig, new) * rolloff.
  */
-export function sinc_resample_taps(origFreq: i32, newFreq: i32, width: i32, lowpassWidth: f64, baseFreq: f64, j: i32, i0: i32, n: i32, out: usize): void {
+export function sinc_resample_taps(
+  origFreq: i32, newFreq: i32, width: i32, lowpassWidth: f64, baseFreq: f64, j: i32, i0: i32, n: i32, out: usize
+): void {
   const lw = <f32>lowpassWidth;
   const bf = <f32>baseFreq;
   const pi = <f32>Math.PI;
@@ -42,8 +44,10 @@ export function resample_poly_f32(
       const kp = kernel + (<usize>load<i32>(offs + (<usize>j << 2)) << 2), xp = xf + (<usize>l << 2);
       let a = f32x4.splat(0);
       let i = 0;
-      for (; i + 4 <= n; i += 4) a = f32x4.add(a, f32x4.mul(v128.load(kp + (<usize>i << 2)), v128.load(xp + (<usize>i << 2))));
-      let s = (f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1)) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
+      for (; i + 4 <= n; i += 4) a = f32x4.add(a, f32x4.mul(v128.load(kp + (<usize>i << 2)), v128.load(xp +
+          (<usize>i << 2))));
+      let s = (f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1)) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a,
+          3));
       for (; i < n; i++) s += load<f32>(kp + (<usize>i << 2)) * load<f32>(xp + (<usize>i << 2));
       store<f32>(out + (<usize>o << 2), s);
     }

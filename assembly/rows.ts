@@ -28,7 +28,8 @@ export function softmax_f32(x: usize, out: usize, rows: i32, n: i32, mask: usize
         const o = <usize>i << 2;
         v128.store(po + o, f32x4.add(v128.load(px + o), v128.load(pm + o)));
       }
-      for (; i < n; i++) store<f32>(po + (<usize>i << 2), load<f32>(px + (<usize>i << 2)) + load<f32>(pm + (<usize>i << 2)));
+      for (; i < n; i++) store<f32>(po + (<usize>i << 2), load<f32>(px + (<usize>i << 2)) + load<f32>(pm +
+          (<usize>i << 2)));
       softmaxRow(po, po, n, log);
     } else {
       softmaxRow(px, po, n, log);

@@ -43,7 +43,8 @@ function siftDown(hs: usize, hi: usize, n: i32, i0: i32): void {
     if (l >= n) break;
     let c = l;
     const r = l + 1;
-    if (r < n && worse(load<f32>(hs + (<usize>r << 2)), load<i32>(hi + (<usize>r << 2)), load<f32>(hs + (<usize>l << 2)), load<i32>(hi + (<usize>l << 2)))) c = r;
+    if (r < n && worse(load<f32>(hs + (<usize>r << 2)), load<i32>(hi + (<usize>r << 2)), load<f32>(hs +
+        (<usize>l << 2)), load<i32>(hi + (<usize>l << 2)))) c = r;
     const cs = load<f32>(hs + (<usize>c << 2)), ci = load<i32>(hi + (<usize>c << 2));
     const is = load<f32>(hs + (<usize>i << 2)), ii = load<i32>(hi + (<usize>i << 2));
     if (!worse(cs, ci, is, ii)) break;
@@ -62,7 +63,8 @@ export function topk_f32(scores: usize, N: i32, k: i32, mask: usize, outScore: u
   for (let i = 0; i < N; i++) {
     // Once the heap is full only a score above its worst can enter (an equal one has a higher index, NaN never
     // does): skip four at a time while none is.  The kept set and order are the same as one by one.
-    while (n == k && i + 4 <= N && !v128.any_true(f32x4.gt(v128.load(scores + (<usize>i << 2)), f32x4.splat(load<f32>(outScore))))) i += 4;
+    while (n == k && i + 4 <= N && !v128.any_true(f32x4.gt(v128.load(scores + (<usize>i << 2)),
+        f32x4.splat(load<f32>(outScore))))) i += 4;
     if (i >= N) break;
     if (mask != 0 && load<u8>(mask + i) == 0) continue;
     const s = load<f32>(scores + (<usize>i << 2));
@@ -87,7 +89,8 @@ export function topk_f32(scores: usize, N: i32, k: i32, mask: usize, outScore: u
   // Heap sort in place: repeatedly move the worst to the end, giving best-first order.
   for (let end = n - 1; end > 0; end--) {
     const s0 = load<f32>(outScore), i0 = load<i32>(outIndex);
-    store<f32>(outScore, load<f32>(outScore + (<usize>end << 2))); store<i32>(outIndex, load<i32>(outIndex + (<usize>end << 2)));
+    store<f32>(outScore, load<f32>(outScore + (<usize>end << 2)));
+    store<i32>(outIndex, load<i32>(outIndex + (<usize>end << 2)));
     store<f32>(outScore + (<usize>end << 2), s0); store<i32>(outIndex + (<usize>end << 2), i0);
     siftDown(outScore, outIndex, end, 0);
   }
@@ -127,7 +130,8 @@ export function normalize_seed_f32(x: usize, out: usize, rows: i32, n: i32): voi
     const p = i16x8.add(i16x8.extmul_low_i8x16_s(a, b), i16x8.extmul_high_i8x16_s(a, b));
     acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(p));
   }
-  let s = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+  let s = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) +
+      i32x4.extract_lane(acc, 3);
   for (; d < D; d++) s += <i32>load<i8>(q + d) * <i32>load<i8>(px + d);
   return s;
 }
@@ -184,10 +188,14 @@ export function scan_i8t_scaled(q16: usize, X: usize, N: i32, D: i32, scales: us
     while (qa < qEnd) {
       // load8x8_s loads 8 bytes and sign-extends them in one instruction
       const ql = v128.load(qa), qh = v128.load(qa, 16);
-      a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(ql, v128.load8x8_s(pb)), i32x4.dot_i16x8_s(qh, v128.load8x8_s(pb, 8))));
-      a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(ql, v128.load8x8_s(pb, 16)), i32x4.dot_i16x8_s(qh, v128.load8x8_s(pb, 24))));
-      a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(ql, v128.load8x8_s(pb, 32)), i32x4.dot_i16x8_s(qh, v128.load8x8_s(pb, 40))));
-      a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(ql, v128.load8x8_s(pb, 48)), i32x4.dot_i16x8_s(qh, v128.load8x8_s(pb, 56))));
+      a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(ql, v128.load8x8_s(pb)), i32x4.dot_i16x8_s(qh, v128.load8x8_s(pb,
+          8))));
+      a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(ql, v128.load8x8_s(pb, 16)), i32x4.dot_i16x8_s(qh,
+          v128.load8x8_s(pb, 24))));
+      a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(ql, v128.load8x8_s(pb, 32)), i32x4.dot_i16x8_s(qh,
+          v128.load8x8_s(pb, 40))));
+      a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(ql, v128.load8x8_s(pb, 48)), i32x4.dot_i16x8_s(qh,
+          v128.load8x8_s(pb, 56))));
       qa += 32; pb += 64;
     }
     const o = scores + (<usize>i << 2), sc = scales + (<usize>i << 2);

@@ -141,8 +141,10 @@ export function stft_complex_f32(plan: usize, x: usize, T: i32, hop: i32, window
       const re = v128.load(spec + (<usize>k << 5)), im = v128.load(spec + (<usize>k << 5), 16);
       for (let l = 0; l < nfr; l++) {
         const o = out + ((<usize>k * T + t0 + l) << 3);
-        const r = l == 0 ? f32x4.extract_lane(re, 0) : l == 1 ? f32x4.extract_lane(re, 1) : l == 2 ? f32x4.extract_lane(re, 2) : f32x4.extract_lane(re, 3);
-        const i = l == 0 ? f32x4.extract_lane(im, 0) : l == 1 ? f32x4.extract_lane(im, 1) : l == 2 ? f32x4.extract_lane(im, 2) : f32x4.extract_lane(im, 3);
+        const r = l == 0 ? f32x4.extract_lane(re, 0) : l == 1 ? f32x4.extract_lane(re,
+            1) : l == 2 ? f32x4.extract_lane(re, 2) : f32x4.extract_lane(re, 3);
+        const i = l == 0 ? f32x4.extract_lane(im, 0) : l == 1 ? f32x4.extract_lane(im,
+            1) : l == 2 ? f32x4.extract_lane(im, 2) : f32x4.extract_lane(im, 3);
         store<f32>(o, r);
         store<f32>(o, i, 4);
       }
@@ -151,7 +153,9 @@ export function stft_complex_f32(plan: usize, x: usize, T: i32, hop: i32, window
 }
 
 /** Magnitude (power 1) or power (2) spectrogram: out (nfft/2+1, T). */
-export function spectrogram_f32(plan: usize, x: usize, T: i32, hop: i32, window: usize, ws: usize, out: usize, power: i32): void {
+export function spectrogram_f32(
+  plan: usize, x: usize, T: i32, hop: i32, window: usize, ws: usize, out: usize, power: i32
+): void {
   const nb = load<i32>(plan) / 2 + 1;
   for (let t0 = 0; t0 < T; t0 += 4) {
     const nfr = min(4, T - t0);

@@ -18,7 +18,10 @@ await B.init();
 function lcg(n, seed) {
   const a = new Float32Array(n);
   let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; a[i] = s / 4294967296 - 0.5; }
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 4294967296 - 0.5;
+  }
   return a;
 }
 const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
@@ -26,35 +29,99 @@ const bits = (t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLen
 
 /** name, (pm) => (() => result Tensor | unknown): a setup per build returning the timed call. */
 const WORKLOADS = [
-  ["F.linear 197x768 -> 3072", (pm) => { const x = pm.Tensor.from(lcg(197 * 768, 1), [197, 768]), w = pm.Tensor.from(lcg(3072 * 768, 2), [3072, 768]); return () => pm.F.linear(x, w); }],
-  ["F.conv2d ViT patch 16/16", (pm) => { const x = pm.Tensor.from(lcg(3 * 224 * 224, 3), [1, 3, 224, 224]), w = pm.Tensor.from(lcg(768 * 768, 4), [768, 3, 16, 16]); return () => pm.F.conv2d(x, w, null, { stride: 16 }); }],
-  ["F.melSpectrogram 60 s", (pm) => { const x = pm.Tensor.from(lcg(16000 * 60, 5)); return () => pm.F.melSpectrogram(x, { nFft: 400, hopLength: 160, nMels: 80 }); }],
-  ["resample 44.1 -> 16 kHz, 20 s", (pm) => { const x = pm.Tensor.from(lcg(44100 * 20, 6)); return () => pm.resample(x, 44100, 16000); }],
-  ["SpeechRecognitionModel 1,000 frames", (pm) => { const m = new pm.SpeechRecognitionModel({}), x = pm.Tensor.from(lcg(80 * 1000, 7), [1, 80, 1000]); return () => m.forward(x); }],
-  ["CLIP 4-layer encodeImage", (pm) => { const m = new pm.CLIPModel({ visionConfig: { numLayers: 4 } }), x = pm.Tensor.from(lcg(3 * 224 * 224, 8), [1, 3, 224, 224]); return () => m.encodeImage(x); }],
-  ...["flat", "int8", "hnsw"].map((kind) => [`MultimodalIndex ${kind} search, 20 queries`, (pm) => {
-    const D = 512, N = kind === "hnsw" ? 10_000 : 100_000;
-    const ix = new pm.MultimodalIndex(D, { kind, rerank: kind === "int8" ? 50 : 0, efConstruction: 64 });
-    ix.addBatch(Array.from({ length: N }, (_, i) => String(i)), lcg(N * D, 9), "image");
-    const q = lcg(20 * D, 10);
-    return () => { for (let i = 0; i < 20; i++) ix.search(q.subarray(i * D, (i + 1) * D), 10); };
-  }]),
+  [
+    "F.linear 197x768 -> 3072",
+    (pm) => {
+      const x = pm.Tensor.from(lcg(197 * 768, 1), [197, 768]),
+        w = pm.Tensor.from(lcg(3072 * 768, 2), [3072, 768]);
+      return () => pm.F.linear(x, w);
+    },
+  ],
+  [
+    "F.conv2d ViT patch 16/16",
+    (pm) => {
+      const x = pm.Tensor.from(lcg(3 * 224 * 224, 3), [1, 3, 224, 224]),
+        w = pm.Tensor.from(lcg(768 * 768, 4), [768, 3, 16, 16]);
+      return () => pm.F.conv2d(x, w, null, { stride: 16 });
+    },
+  ],
+  [
+    "F.melSpectrogram 60 s",
+    (pm) => {
+      const x = pm.Tensor.from(lcg(16000 * 60, 5));
+      return () => pm.F.melSpectrogram(x, { nFft: 400, hopLength: 160, nMels: 80 });
+    },
+  ],
+  [
+    "resample 44.1 -> 16 kHz, 20 s",
+    (pm) => {
+      const x = pm.Tensor.from(lcg(44100 * 20, 6));
+      return () => pm.resample(x, 44100, 16000);
+    },
+  ],
+  [
+    "SpeechRecognitionModel 1,000 frames",
+    (pm) => {
+      const m = new pm.SpeechRecognitionModel({}),
+        x = pm.Tensor.from(lcg(80 * 1000, 7), [1, 80, 1000]);
+      return () => m.forward(x);
+    },
+  ],
+  [
+    "CLIP 4-layer encodeImage",
+    (pm) => {
+      const m = new pm.CLIPModel({ visionConfig: { numLayers: 4 } }),
+        x = pm.Tensor.from(lcg(3 * 224 * 224, 8), [1, 3, 224, 224]);
+      return () => m.encodeImage(x);
+    },
+  ],
+  ...["flat", "int8", "hnsw"].map((kind) => [
+    `MultimodalIndex ${kind} search, 20 queries`,
+    (pm) => {
+      const D = 512,
+        N = kind === "hnsw" ? 10_000 : 100_000;
+      const ix = new pm.MultimodalIndex(D, { kind, rerank: kind === "int8" ? 50 : 0, efConstruction: 64 });
+      ix.addBatch(
+        Array.from({ length: N }, (_, i) => String(i)),
+        lcg(N * D, 9),
+        "image",
+      );
+      const q = lcg(20 * D, 10);
+      return () => {
+        for (let i = 0; i < 20; i++) ix.search(q.subarray(i * D, (i + 1) * D), 10);
+      };
+    },
+  ]),
 ];
 
 console.log(`new: this checkout's dist/; old: ${other}`);
 for (const [name, setup] of WORKLOADS) {
-  const fa = setup(A), fb = setup(B);
-  const ra = fa(), rb = fb();
+  const fa = setup(A),
+    fb = setup(B);
+  const ra = fa(),
+    rb = fb();
   const same = ra?.data && rb?.data ? bits(ra).equals(bits(rb)) : null;
-  const ta = [], tb = [];
+  const ta = [],
+    tb = [];
   for (let r = 0; r < 9; r++) {
-    for (const [f, t] of r % 2 ? [[fa, ta], [fb, tb]] : [[fb, tb], [fa, ta]]) {
+    for (const [f, t] of r % 2
+      ? [
+          [fa, ta],
+          [fb, tb],
+        ]
+      : [
+          [fb, tb],
+          [fa, ta],
+        ]) {
       globalThis.gc?.();
       const t0 = performance.now();
       f();
       t.push(performance.now() - t0);
     }
   }
-  console.log(`  ${name.padEnd(40)} old ${med(ta).toFixed(1).padStart(8)} ms  new ${med(tb).toFixed(1).padStart(8)} ms  new/old ${(med(tb) / med(ta)).toFixed(3)}` +
-    (same === null ? "" : same ? "  same bits" : "  DIFFERENT BITS"));
+  console.log(
+    `  ${name.padEnd(40)} old ${med(ta).toFixed(1).padStart(8)} ms  new ${med(tb).toFixed(1).padStart(8)} ms  ` +
+      `new/old ${(med(tb) / med(ta)).toFixed(3)}` +
+      (same === null ? "" : same ? "  same bits" : "  DIFFERENT BITS"),
+  );
 }

@@ -11,10 +11,12 @@ export async function measure(peers, { rounds = 9, reps = 1 } = {}) {
       times[n].push((performance.now() - t0) / reps);
     }
   }
-  return Object.fromEntries(names.map((n) => {
-    const t = times[n].slice().sort((a, b) => a - b);
-    return [n, { median: t[Math.floor(t.length / 2)], best: t[0] }];
-  }));
+  return Object.fromEntries(
+    names.map((n) => {
+      const t = times[n].slice().sort((a, b) => a - b);
+      return [n, { median: t[Math.floor(t.length / 2)], best: t[0] }];
+    }),
+  );
 }
 
 export function report(title, res, { flops = 0, base, unit = "" } = {}) {
@@ -25,6 +27,8 @@ export function report(title, res, { flops = 0, base, unit = "" } = {}) {
     const { median, best } = res[n];
     const rate = flops ? `${(flops / median / 1e6).toFixed(1).padStart(6)} GFLOP/s` : "";
     const ratio = n === (base ?? names[0]) ? "   (base)" : `  ${(median / ref).toFixed(2)}x the base's time`;
-    console.log(`  ${n.padEnd(44)} ${median.toFixed(3).padStart(9)} ms  (best ${best.toFixed(3)})  ${rate}${unit}${ratio}`);
+    console.log(
+      `  ${n.padEnd(44)} ${median.toFixed(3).padStart(9)} ms  (best ${best.toFixed(3)})  ${rate}${unit}${ratio}`,
+    );
   }
 }

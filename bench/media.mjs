@@ -6,7 +6,14 @@ import { readFileSync } from "node:fs";
 import { readVideoFile, ImageProcessor } from "../dist/index.js";
 
 const CACHE = "bench/.cache";
-const hasFfmpeg = (() => { try { execFileSync("ffmpeg", ["-version"], { stdio: "ignore" }); return true; } catch { return false; } })();
+const hasFfmpeg = (() => {
+  try {
+    execFileSync("ffmpeg", ["-version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 function make(name, args) {
   const f = `${CACHE}/${name}`;
@@ -21,7 +28,11 @@ function make(name, args) {
 async function timed(fn, rounds = 3) {
   const t = [];
   let out;
-  for (let i = 0; i < rounds; i++) { const t0 = performance.now(); out = await fn(); t.push(performance.now() - t0); }
+  for (let i = 0; i < rounds; i++) {
+    const t0 = performance.now();
+    out = await fn();
+    t.push(performance.now() - t0);
+  }
   t.sort((a, b) => a - b);
   return { ms: t[Math.floor(t.length / 2)], out };
 }
@@ -29,19 +40,58 @@ async function timed(fn, rounds = 3) {
 export async function benchMedia() {
   const lines = [];
   if (!hasFfmpeg) return ["media: skipped (no ffmpeg; Debian: apt-get install ffmpeg)"];
-  const long = make("video-120s-1080p.mp4", ["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-t", "120", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]);
-  const short = make("video-5s-320x240.mp4", ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "5", "-c:v", "libx264", "-pix_fmt", "yuv420p"]);
+  const long = make("video-120s-1080p.mp4", [
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=1920x1080:rate=30",
+    "-t",
+    "120",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-pix_fmt",
+    "yuv420p",
+  ]);
+  const short = make("video-5s-320x240.mp4", [
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=320x240:rate=30",
+    "-t",
+    "5",
+    "-c:v",
+    "libx264",
+    "-pix_fmt",
+    "yuv420p",
+  ]);
   const seek = await timed(() => readVideoFile(long, { numFrames: 8 }), 3);
   const pass = await timed(() => readVideoFile(long, { numFrames: 8, seek: "never" }), 1);
   const same = seek.out.frames.every((f, i) => Buffer.from(f.data).equals(Buffer.from(pass.out.frames[i].data)));
-  lines.push(`video: 8 frames of a 2-minute 1080p H.264 file (3,600 frames, keyframes every 250): ${(seek.ms / 1000).toFixed(2)} s by seeking = ${(seek.ms / pass.ms).toFixed(2)}x one decoding pass's ${(pass.ms / 1000).toFixed(2)} s (target <= 3 s); frames ${same ? "identical" : "DIFFER"}`);
+  lines.push(
+    `video: 8 frames of a 2-minute 1080p H.264 file (3,600 frames, keyframes every ` +
+      `250): ${(seek.ms / 1000).toFixed(2)} s by seeking = ${(seek.ms / pass.ms).toFixed(2)}x one decoding ` +
+      `pass's ${(pass.ms / 1000).toFixed(2)} s (target <= 3 s); frames ${same ? "identical" : "DIFFER"}`,
+  );
   const clip = await timed(() => readVideoFile(short, { numFrames: 8 }), 5);
-  const nullDecode = await timed(async () => execFileSync("ffmpeg", ["-v", "error", "-threads", "1", "-i", short, "-f", "null", "-"]), 5);
-  lines.push(`video: 8 frames of a 5-second 320x240 clip: ${clip.ms.toFixed(0)} ms; ffmpeg decoding the whole clip to nothing takes ${nullDecode.ms.toFixed(0)} ms, so reading frames adds ${(clip.ms - nullDecode.ms).toFixed(0)} ms (ffprobe, one more process, the frames' copy; target <= 200 ms)`);
+  const nullDecode = await timed(
+    async () => execFileSync("ffmpeg", ["-v", "error", "-threads", "1", "-i", short, "-f", "null", "-"]),
+    5,
+  );
+  lines.push(
+    `video: 8 frames of a 5-second 320x240 clip: ${clip.ms.toFixed(0)} ms; ffmpeg decoding the whole clip to ` +
+      `nothing takes ${nullDecode.ms.toFixed(0)} ms, so reading frames ` +
+      `adds ${(clip.ms - nullDecode.ms).toFixed(0)} ms (ffprobe, one more process, the frames' copy; target <= 200 ms)`,
+  );
   // 12-megapixel JPEGs (4:2:0) to CLIP's 224 px input: a test pattern, and the same under heavy per-pixel noise (the
   // hardest case for both the entropy decoding and the reduced scale)
-  const on = new ImageProcessor({ size: 224, cropSize: 224 }), off = new ImageProcessor({ size: 224, cropSize: 224, jpegScaling: false });
-  for (const [name, vf, what] of [["photo-12mp-clean.jpg", "format=yuvj420p", "a clean 12 MP picture"], ["photo-12mp.jpg", "noise=alls=24:allf=t,format=yuvj420p", "a 12 MP picture under heavy noise"]]) {
+  const on = new ImageProcessor({ size: 224, cropSize: 224 }),
+    off = new ImageProcessor({ size: 224, cropSize: 224, jpegScaling: false });
+  for (const [name, vf, what] of [
+    ["photo-12mp-clean.jpg", "format=yuvj420p", "a clean 12 MP picture"],
+    ["photo-12mp.jpg", "noise=alls=24:allf=t,format=yuvj420p", "a 12 MP picture under heavy noise"],
+  ]) {
     const jpg = make(name, ["-f", "lavfi", "-i", "testsrc2=size=4000x3000", "-vf", vf, "-frames:v", "1", "-q:v", "3"]);
     const bytes = new Uint8Array(readFileSync(jpg));
     globalThis.gc?.();
@@ -49,9 +99,21 @@ export async function benchMedia() {
     const scaled = await timed(() => on.process([bytes]), 5);
     const rssScaled = process.memoryUsage().rss - rss0;
     const full = await timed(() => off.process([bytes]), 3);
-    let sum = 0, max = 0;
-    for (let i = 0; i < scaled.out.data.length; i++) { const d = Math.abs(scaled.out.data[i] - full.out.data[i]) * 0.27 * 255; sum += d; max = Math.max(max, d); }
-    lines.push(`large JPEG, ${what} (${(bytes.length / 2 ** 20).toFixed(1)} MB) to 224x224 pixel values: ${scaled.ms.toFixed(0)} ms decoding at 1/8 scale = ${(scaled.ms / full.ms).toFixed(2)}x a full decode + resize's ${full.ms.toFixed(0)} ms (target <= 500 ms); resident memory +${(Math.max(0, rssScaled) / 2 ** 20).toFixed(0)} MB; values within ${(sum / scaled.out.data.length).toFixed(2)} levels on average (max ${max.toFixed(1)}) of the full decode's`);
+    let sum = 0,
+      max = 0;
+    for (let i = 0; i < scaled.out.data.length; i++) {
+      const d = Math.abs(scaled.out.data[i] - full.out.data[i]) * 0.27 * 255;
+      sum += d;
+      max = Math.max(max, d);
+    }
+    lines.push(
+      `large JPEG, ${what} (${(bytes.length / 2 ** 20).toFixed(1)} MB) to 224x224 pixel ` +
+        `values: ${scaled.ms.toFixed(0)} ms decoding at 1/8 scale = ${(scaled.ms / full.ms).toFixed(2)}x a full ` +
+        `decode + resize's ${full.ms.toFixed(0)} ms (target <= 500 ms); resident memory ` +
+        `+${(Math.max(0, rssScaled) / 2 ** 20).toFixed(0)} MB; values ` +
+        `within ${(sum / scaled.out.data.length).toFixed(2)} levels on average ` +
+        `(max ${max.toFixed(1)}) of the full decode's`,
+    );
   }
   for (const l of lines) console.log(l);
   return lines;

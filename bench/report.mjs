@@ -6,11 +6,28 @@ import { cpus, platform, arch } from "node:os";
 import { fileURLToPath } from "node:url";
 
 const DOC = fileURLToPath(new URL("../docs/benchmarks.md", import.meta.url));
-const GROUPS = ["gemm", "conv", "audio", "models", "hfclip", "media", "limits", "quantized", "threads", "retrieval", "serve", "scale", "browser"];
+const GROUPS = [
+  "gemm",
+  "conv",
+  "audio",
+  "models",
+  "hfclip",
+  "media",
+  "limits",
+  "quantized",
+  "threads",
+  "retrieval",
+  "serve",
+  "scale",
+  "browser",
+];
 
 export function machine() {
   const c = cpus();
-  return `${c[0]?.model.trim() ?? "unknown CPU"}, ${c.length} cores, Node ${process.versions.node} (V8 ${process.versions.v8}), ${platform()}-${arch()}`;
+  return (
+    `${c[0]?.model.trim() ?? "unknown CPU"}, ${c.length} cores, Node ${process.versions.node} ` +
+    `(V8 ${process.versions.v8}), ${platform()}-${arch()}`
+  );
 }
 
 /** byGroup: group -> summary lines of this run. */
@@ -21,10 +38,15 @@ export function writeBenchmarksDoc(byGroup, path = DOC) {
   for (const g of GROUPS) {
     const ls = byGroup.get(g);
     if (!ls) continue;
-    const start = `<!-- bench:${g} -->`, end = `<!-- /bench:${g} -->`;
+    const start = `<!-- bench:${g} -->`,
+      end = `<!-- /bench:${g} -->`;
     const block = `${start}\n**${g}** — ${when}, ${machine()}:\n\n${ls.map((l) => `- ${l}`).join("\n")}\n${end}`;
-    const i = doc.indexOf(start), j = doc.indexOf(end);
-    doc = i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + end.length) : doc.replace("<!-- bench:end -->", `${block}\n\n<!-- bench:end -->`);
+    const i = doc.indexOf(start),
+      j = doc.indexOf(end);
+    doc =
+      i >= 0 && j > i
+        ? doc.slice(0, i) + block + doc.slice(j + end.length)
+        : doc.replace("<!-- bench:end -->", `${block}\n\n<!-- bench:end -->`);
   }
   writeFileSync(path, doc);
   console.log(`\nwrote ${path}`);

@@ -1,4 +1,5 @@
-// `npm run bench` (or `npm run bench -- <group>`: gemm, conv, audio, models, hfclip, media, limits, quantized, threads, retrieval, serve,
+// `npm run bench` (or `npm run bench -- <group>`: gemm, conv, audio, models, hfclip, media, limits, quantized,
+// threads, retrieval, serve,
 // scale, browser): polymodal's kernels side by side with XNNPACK (tfjs-backend-wasm), onnxruntime-web and
 // Meyda in this process, and torchaudio in a separate process, all single-threaded; ratios, not absolute
 // times, are the result (these machines are shared and noisy).
@@ -29,24 +30,64 @@ function push(group, ...ls) {
   byGroup.set(group, [...(byGroup.get(group) ?? []), ...ls]);
 }
 if (!only || only === "gemm") {
-  const g = await benchGemm([[197, 768, 768], [197, 768, 3072], [1024, 1024, 1024], [1, 512, 512]]);
-  for (const r of g) push("gemm", `GEMM ${r.shape}: ${r.gflops.toFixed(1)} GFLOP/s, ${r.vsXnnpack.toFixed(2)}x XNNPACK's speed, ${r.vsOrt.toFixed(2)}x onnxruntime-web's`);
+  const g = await benchGemm([
+    [197, 768, 768],
+    [197, 768, 3072],
+    [1024, 1024, 1024],
+    [1, 512, 512],
+  ]);
+  for (const r of g)
+    push(
+      "gemm",
+      `GEMM ${r.shape}: ${r.gflops.toFixed(1)} GFLOP/s, ${r.vsXnnpack.toFixed(2)}x XNNPACK's ` +
+        `speed, ${r.vsOrt.toFixed(2)}x onnxruntime-web's`,
+    );
 }
 if (!only || only === "conv") {
-  for (const r of await benchConv()) push("conv", `conv2d ${r.name}: ${r.vsTfjs.toFixed(2)}x tfjs-backend-wasm's speed, ${r.vsOrt.toFixed(2)}x onnxruntime-web's`);
+  for (const r of await benchConv())
+    push(
+      "conv",
+      `conv2d ${r.name}: ${r.vsTfjs.toFixed(2)}x tfjs-backend-wasm's speed, ${r.vsOrt.toFixed(2)}x onnxruntime-web's`,
+    );
 }
 if (!only || only === "audio") {
   const a = await benchAudio();
-  push("audio", `STFT+mel 60 s: ${a.ms.toFixed(2)} ms` + (a.torchaudioMs ? `, ${(a.ms / a.torchaudioMs).toFixed(2)}x torchaudio's time (target <= 1.5x)` : " (torchaudio not available)") + `, ${a.vsOrt.toFixed(1)}x onnxruntime-web's speed, ${a.vsMeyda.toFixed(1)}x Meyda's`);
-  if (a.mfccTorch) push("audio", `MFCC 60 s: ${a.mfccMs.toFixed(2)} ms, ${(a.mfccMs / a.mfccTorch).toFixed(2)}x torchaudio's time (target <= 1.5x)`);
-  if (a.resampleTorch) push("audio", `resample 44.1k->16k 60 s: ${a.resampleMs.toFixed(1)} ms, ${(a.resampleMs / a.resampleTorch).toFixed(2)}x torchaudio's time`);
+  push(
+    "audio",
+    `STFT+mel 60 s: ${a.ms.toFixed(2)} ms` +
+      (a.torchaudioMs
+        ? `, ${(a.ms / a.torchaudioMs).toFixed(2)}x torchaudio's time (target <= 1.5x)`
+        : " (torchaudio not available)") +
+      `, ${a.vsOrt.toFixed(1)}x onnxruntime-web's speed, ${a.vsMeyda.toFixed(1)}x Meyda's`,
+  );
+  if (a.mfccTorch)
+    push(
+      "audio",
+      `MFCC 60 s: ${a.mfccMs.toFixed(2)} ms, ${(a.mfccMs / a.mfccTorch).toFixed(2)}x torchaudio's time (target <= ` +
+        `1.5x)`,
+    );
+  if (a.resampleTorch)
+    push(
+      "audio",
+      `resample 44.1k->16k 60 s: ${a.resampleMs.toFixed(1)} ms, ${(a.resampleMs / a.resampleTorch).toFixed(2)}x ` +
+        `torchaudio's time`,
+    );
   push("audio", `streaming mel: real-time factor ${a.rtf.toExponential(2)}`);
 }
 if (!only || only === "models") {
-  for (const r of await benchModels(process.argv[3] ? process.argv[3].split(",") : undefined)) push("models", `${r.title}: ${r.ms.toFixed(0)} ms` + (r.ratio ? `, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)` : ""));
+  for (const r of await benchModels(process.argv[3] ? process.argv[3].split(",") : undefined))
+    push(
+      "models",
+      `${r.title}: ${r.ms.toFixed(0)} ms` +
+        (r.ratio ? `, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)` : ""),
+    );
 }
 if (!only || only === "hfclip") {
-  for (const r of await benchHfClip()) push("hfclip", `${r.title}: ${r.ms.toFixed(1)} ms, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)`);
+  for (const r of await benchHfClip())
+    push(
+      "hfclip",
+      `${r.title}: ${r.ms.toFixed(1)} ms, ${r.ratio.toFixed(2)}x onnxruntime-web's time (target <= 0.75x)`,
+    );
 }
 if (!only || only === "media") push("media", ...(await benchMedia()));
 if (!only || only === "limits") push("limits", ...(await benchLimits()));

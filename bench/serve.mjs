@@ -27,27 +27,48 @@ function startServe(args) {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [bin, "serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
-    const t = setTimeout(() => { p.kill("SIGKILL"); reject(new Error("polymodal serve did not start in 60 s")); }, 60_000);
+    const t = setTimeout(() => {
+      p.kill("SIGKILL");
+      reject(new Error("polymodal serve did not start in 60 s"));
+    }, 60_000);
     p.stdout.on("data", (d) => {
       out += d;
       const m = out.match(/listening on (\S+)/);
-      if (m) { clearTimeout(t); resolve({ url: m[1], stop: () => new Promise((r) => { p.once("exit", r); p.kill("SIGTERM"); }) }); }
+      if (m) {
+        clearTimeout(t);
+        resolve({
+          url: m[1],
+          stop: () =>
+            new Promise((r) => {
+              p.once("exit", r);
+              p.kill("SIGTERM");
+            }),
+        });
+      }
     });
-    p.once("exit", (c) => { clearTimeout(t); reject(new Error(`polymodal serve exited (${c})`)); });
+    p.once("exit", (c) => {
+      clearTimeout(t);
+      reject(new Error(`polymodal serve exited (${c})`));
+    });
   });
 }
 
-const cannon = (url, body, o) => autocannon({ url: `${url}/v1/embed`, method: "POST", headers: { "content-type": "application/json" }, body, ...o });
+const cannon = (url, body, o) =>
+  autocannon({ url: `${url}/v1/embed`, method: "POST", headers: { "content-type": "application/json" }, body, ...o });
 
 /** Requests per second of one in-process caller embedding `kind` one input at a time, for `seconds`. */
 async function inProcessRate(kind, seconds) {
   await init();
   const clip = await loadPretrained("clip-scenes");
-  const run = kind === "text" ? () => clip.embedTexts(["two small red circles on the left"]) : () => clip.embedImages([png]);
+  const run =
+    kind === "text" ? () => clip.embedTexts(["two small red circles on the left"]) : () => clip.embedImages([png]);
   for (let i = 0; i < 50; i++) run();
   let n = 0;
   const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000) { run(); n++; }
+  while (performance.now() - t0 < seconds * 1000) {
+    run();
+    n++;
+  }
   return n / ((performance.now() - t0) / 1000);
 }
 
@@ -59,7 +80,8 @@ async function inProcessRateParallel(kind, seconds, k) {
     await init();
     const clip = await loadPretrained("clip-scenes");
     const png = new Uint8Array(workerData.png);
-    const run = workerData.kind === "text" ? () => clip.embedTexts(["two small red circles on the left"]) : () => clip.embedImages([png]);
+    const run = workerData.kind === "text" ? () => clip.embedTexts(["two small red circles on the " +
+      "left"]) : () => clip.embedImages([png]);
     for (let i = 0; i < 50; i++) run();
     parentPort.postMessage("ready");
     parentPort.once("message", () => {
@@ -67,9 +89,23 @@ async function inProcessRateParallel(kind, seconds, k) {
       while (performance.now() - t0 < workerData.seconds * 1000) { run(); n++; }
       parentPort.postMessage(n / ((performance.now() - t0) / 1000));
     });`;
-  const ws = Array.from({ length: k }, () => new Worker(new URL(`data:text/javascript,${encodeURIComponent(src)}`), { workerData: { kind, seconds, png: Array.from(png) } }));
+  const ws = Array.from(
+    { length: k },
+    () =>
+      new Worker(new URL(`data:text/javascript,${encodeURIComponent(src)}`), {
+        workerData: { kind, seconds, png: Array.from(png) },
+      }),
+  );
   await Promise.all(ws.map((w) => new Promise((r) => w.once("message", r))));
-  const rates = await Promise.all(ws.map((w) => new Promise((r) => { w.once("message", r); w.postMessage("go"); })));
+  const rates = await Promise.all(
+    ws.map(
+      (w) =>
+        new Promise((r) => {
+          w.once("message", r);
+          w.postMessage("go");
+        }),
+    ),
+  );
   await Promise.all(ws.map((w) => w.terminate()));
   return rates.reduce((a, b) => a + b, 0);
 }
@@ -80,7 +116,11 @@ function probeHealthz(url, seconds) {
     const lat = []; let failed = 0; const end = Date.now() + ${seconds * 1000};
     while (Date.now() < end) {
       const t0 = performance.now();
-      try { const r = await fetch(${JSON.stringify(url)} + "/healthz"); await r.text(); if (r.status !== 200) failed++; } catch { failed++; }
+      try {
+        const r = await fetch(${JSON.stringify(url)} + "/healthz");
+        await r.text();
+        if (r.status !== 200) failed++;
+      } catch { failed++; }
       lat.push(performance.now() - t0);
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -90,7 +130,9 @@ function probeHealthz(url, seconds) {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ["--input-type=module", "-e", src], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
-    p.stdout.on("data", (d) => { out += d; });
+    p.stdout.on("data", (d) => {
+      out += d;
+    });
     p.once("exit", () => resolve(JSON.parse(out)));
   });
 }
@@ -112,8 +154,12 @@ export async function benchServe() {
     const r = await cannon(s.url, bodies[kind], { connections: 8, duration: SECONDS });
     await s.stop();
     single[kind] = r.requests.average;
-    lines.push(`/v1/embed ${kind}, 1 worker, 8 connections: ${r.requests.average.toFixed(0)} req/s = ${f(r.requests.average / base)}x one in-process caller's ${base.toFixed(0)}/s ` +
-      `(target >= 0.8x); latency p50 ${r.latency.p50} ms, p97.5 ${r.latency.p97_5} ms, p99 ${r.latency.p99} ms; non-2xx ${r.non2xx}, errors ${r.errors}`);
+    lines.push(
+      `/v1/embed ${kind}, 1 worker, 8 connections: ${r.requests.average.toFixed(0)} req/s ` +
+        `= ${f(r.requests.average / base)}x one in-process caller's ${base.toFixed(0)}/s ` +
+        `(target >= 0.8x); latency p50 ${r.latency.p50} ms, p97.5 ${r.latency.p97_5} ms, p99 ${r.latency.p99} ms; ` +
+        `non-2xx ${r.non2xx}, errors ${r.errors}`,
+    );
   }
   // one worker per core vs in-process callers on every core
   for (const kind of ["text", "image"]) {
@@ -122,8 +168,12 @@ export async function benchServe() {
     await cannon(s.url, bodies[kind], { connections: 16, duration: 2 });
     const r = await cannon(s.url, bodies[kind], { connections: 16, duration: SECONDS });
     await s.stop();
-    lines.push(`/v1/embed ${kind}, ${cores} workers, 16 connections: ${r.requests.average.toFixed(0)} req/s = ${f(r.requests.average / base)}x ${cores} in-process callers' ${base.toFixed(0)}/s ` +
-      `(the load generator and the event loop share these ${cores} cores); p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`);
+    lines.push(
+      `/v1/embed ${kind}, ${cores} workers, 16 connections: ${r.requests.average.toFixed(0)} req/s ` +
+        `= ${f(r.requests.average / base)}x ${cores} in-process callers' ${base.toFixed(0)}/s ` +
+        `(the load generator and the event loop share these ${cores} cores); p50 ${r.latency.p50} ms, ` +
+        `p99 ${r.latency.p99} ms`,
+    );
   }
   // 2. overload: 10x the sustainable concurrency (8 -> 80 connections) with a 64-input queue
   {
@@ -132,26 +182,45 @@ export async function benchServe() {
     const r = await cannon(s.url, bodies.image, { connections: 80, duration: SECONDS });
     const [p50, p99, max, failed, n] = await probe;
     await s.stop();
-    const codes = Object.entries(r.statusCodeStats ?? {}).map(([c, v]) => `${c}: ${v.count}`).join(", ");
-    const other = Object.entries(r.statusCodeStats ?? {}).filter(([c]) => c !== "200" && c !== "429").reduce((a, [, v]) => a + v.count, 0);
-    lines.push(`overload (80 connections, queue 64): ${codes}; other statuses ${other}, errors ${r.errors}, timeouts ${r.timeouts}; ` +
-      `/healthz meanwhile (${n} probes from another process): p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (target <= 50), max ${max.toFixed(1)} ms, failed ${failed}`);
+    const codes = Object.entries(r.statusCodeStats ?? {})
+      .map(([c, v]) => `${c}: ${v.count}`)
+      .join(", ");
+    const other = Object.entries(r.statusCodeStats ?? {})
+      .filter(([c]) => c !== "200" && c !== "429")
+      .reduce((a, [, v]) => a + v.count, 0);
+    lines.push(
+      `overload (80 connections, queue 64): ${codes}; other statuses ${other}, errors ${r.errors}, ` +
+        `timeouts ${r.timeouts}; ` +
+        `/healthz meanwhile (${n} probes from another process): p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ` +
+        `ms (target <= 50), max ${max.toFixed(1)} ms, failed ${failed}`,
+    );
   }
   // 3. resident memory over 100,000 requests (1,000 distinct texts, LRU cache on)
   {
     const s = await startServe(["--workers", String(cores)]);
-    const requests = Array.from({ length: 1000 }, (_, i) => ({ method: "POST", path: "/v1/embed", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "clip-scenes", inputs: [{ text: `caption number ${i}` }] }) }));
+    const requests = Array.from({ length: 1000 }, (_, i) => ({
+      method: "POST",
+      path: "/v1/embed",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "clip-scenes", inputs: [{ text: `caption number ${i}` }] }),
+    }));
     const run = (amount) => autocannon({ url: s.url, connections: 16, amount, requests });
     await run(10_000); // warm-up: caches, JIT, pools
     const mib = [await rss(s.url)];
     const t0 = performance.now();
     let non2xx = 0;
-    for (let i = 0; i < 4; i++) { non2xx += (await run(25_000)).non2xx; mib.push(await rss(s.url)); }
+    for (let i = 0; i < 4; i++) {
+      non2xx += (await run(25_000)).non2xx;
+      mib.push(await rss(s.url));
+    }
     const secs = (performance.now() - t0) / 1000;
     await s.stop();
     const m = mib.map((x) => (x / 2 ** 20).toFixed(0));
-    lines.push(`100,000 requests after a 10,000 warm-up (${(100_000 / secs).toFixed(0)} req/s, non-2xx ${non2xx}): resident memory ${m[0]} MiB, then ${m.slice(1).join(", ")} MiB ` +
-      `after each 25,000 (last/first ${f(mib[4] / mib[0])}x, largest/first ${f(Math.max(...mib) / mib[0])}x)`);
+    lines.push(
+      `100,000 requests after a 10,000 warm-up (${(100_000 / secs).toFixed(0)} req/s, non-2xx ${non2xx}): ` +
+        `resident memory ${m[0]} MiB, then ${m.slice(1).join(", ")} MiB ` +
+        `after each 25,000 (last/first ${f(mib[4] / mib[0])}x, largest/first ${f(Math.max(...mib) / mib[0])}x)`,
+    );
   }
   for (const l of lines) console.log("  " + l);
   return lines;

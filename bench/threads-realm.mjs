@@ -4,11 +4,18 @@ import { init, Tensor, F, CLIPModel, MultimodalIndex, SpeechRecognitionModel } f
 
 await init({ threads: workerData.threads });
 const wave = (n, f) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f)); // inputs only
-const x = Tensor.from(wave(1576 * 768, 0.37), [1576, 768]), w = Tensor.from(wave(3072 * 768, 0.11), [3072, 768]);
+const x = Tensor.from(wave(1576 * 768, 0.37), [1576, 768]),
+  w = Tensor.from(wave(3072 * 768, 0.11), [3072, 768]);
 const clip = new CLIPModel({});
 const img = Tensor.from(wave(2 * 3 * 224 * 224, 0.01), [2, 3, 224, 224]);
-const N = 100000, D = 512, ix = new MultimodalIndex(D);
-ix.addBatch(Array.from({ length: N }, (_, i) => `v${i}`), wave(N * D, 0.013), "image");
+const N = 100000,
+  D = 512,
+  ix = new MultimodalIndex(D);
+ix.addBatch(
+  Array.from({ length: N }, (_, i) => `v${i}`),
+  wave(N * D, 0.013),
+  "image",
+);
 const q = wave(D, 0.7);
 const asr = new SpeechRecognitionModel({});
 const mel = Tensor.from(wave(80 * 1000, 0.37), [1, 80, 1000]);

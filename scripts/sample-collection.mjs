@@ -19,18 +19,27 @@ export function writeSampleCollection(dir, { scenes = 120, sounds = 48, clips = 
   for (const d of ["images", "sounds", "videos", "speech"]) mkdirSync(join(dir, d), { recursive: true });
   const truth = { images: {}, sounds: {}, videos: {}, speech: {} };
   for (let i = 0; i < scenes; i++) {
-    const s = makeScene(3_000_000 + i), f = `images/${String(i).padStart(3, "0")}-${slug(s.caption)}.png`;
+    const s = makeScene(3_000_000 + i),
+      f = `images/${String(i).padStart(3, "0")}-${slug(s.caption)}.png`;
     writeFileSync(join(dir, f), encodePng({ width: SIZE, height: SIZE, channels: 3, data: s.pixels }));
     truth.images[f] = s.caption;
   }
   for (let i = 0; i < sounds; i++) {
-    const s = makeSound(3_000_000 + i), f = `sounds/${String(i).padStart(3, "0")}-${slug(s.label)}.wav`;
+    const s = makeSound(3_000_000 + i),
+      f = `sounds/${String(i).padStart(3, "0")}-${slug(s.label)}.wav`;
     writeFileSync(join(dir, f), encodeWav([s.samples], s.sampleRate));
     truth.sounds[f] = s.label;
   }
   for (let i = 0; i < clips; i++) {
-    const c = makeClip(3_000_000 + i), f = `videos/${String(i).padStart(3, "0")}-${slug(c.caption)}.y4m`;
-    writeFileSync(join(dir, f), encodeY4M(c.frames.map((data) => ({ width: CLIP_SIZE, height: CLIP_SIZE, channels: 3, data })), { fps: 12 }));
+    const c = makeClip(3_000_000 + i),
+      f = `videos/${String(i).padStart(3, "0")}-${slug(c.caption)}.y4m`;
+    writeFileSync(
+      join(dir, f),
+      encodeY4M(
+        c.frames.map((data) => ({ width: CLIP_SIZE, height: CLIP_SIZE, channels: 3, data })),
+        { fps: 12 },
+      ),
+    );
     truth.videos[f] = c.caption;
   }
   const fx = join(root, "test/fixtures/speech");
@@ -47,5 +56,8 @@ export function writeSampleCollection(dir, { scenes = 120, sounds = 48, clips = 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [dir = "sample-collection", a, b, c] = process.argv.slice(2);
   const t = writeSampleCollection(dir, { scenes: Number(a ?? 120), sounds: Number(b ?? 48), clips: Number(c ?? 30) });
-  console.log(`wrote ${Object.keys(t.images).length} images, ${Object.keys(t.sounds).length} sounds, ${Object.keys(t.videos).length} videos, ${Object.keys(t.speech).length} speech recordings to ${dir}`);
+  console.log(
+    `wrote ${Object.keys(t.images).length} images, ${Object.keys(t.sounds).length} ` +
+      `sounds, ${Object.keys(t.videos).length} videos, ${Object.keys(t.speech).length} speech recordings to ${dir}`,
+  );
 }

@@ -6,7 +6,16 @@
 import { rng as seeded } from "./scenes.mjs";
 
 export const SOUND_RATE = 16000;
-export const SOUND_KINDS = ["tone", "rising chirp", "falling chirp", "siren", "beeps", "clicks", "noise burst", "chord"];
+export const SOUND_KINDS = [
+  "tone",
+  "rising chirp",
+  "falling chirp",
+  "siren",
+  "beeps",
+  "clicks",
+  "noise burst",
+  "chord",
+];
 
 const rng = (seed) => seeded(seed, 2654435769, 374761393);
 
@@ -16,17 +25,21 @@ export function sinCycles(t) {
   let x = t - Math.floor(t + 0.5); // [-0.5, 0.5)
   if (x > 0.25) x = 0.5 - x;
   else if (x < -0.25) x = -0.5 - x;
-  const z = x * TAU, z2 = z * z;
-  return z * (1 - z2 / 6 * (1 - z2 / 20 * (1 - z2 / 42 * (1 - z2 / 72 * (1 - z2 / 110 * (1 - z2 / 156))))));
+  const z = x * TAU,
+    z2 = z * z;
+  return z * (1 - (z2 / 6) * (1 - (z2 / 20) * (1 - (z2 / 42) * (1 - (z2 / 72) * (1 - (z2 / 110) * (1 - z2 / 156))))));
 }
 
 export function makeSound(seed) {
   const r = rng(seed);
   const u = () => r() / 4294967296; // [0, 1)
   const label = SOUND_KINDS[r() % SOUND_KINDS.length];
-  const n = SOUND_RATE, out = new Float32Array(n);
-  const level = 0.2 + 0.6 * u(), noise = 0.002 + 0.02 * u();
-  const onset = Math.floor(u() * 0.25 * n), len = Math.floor((0.5 + 0.25 * u()) * n);
+  const n = SOUND_RATE,
+    out = new Float32Array(n);
+  const level = 0.2 + 0.6 * u(),
+    noise = 0.002 + 0.02 * u();
+  const onset = Math.floor(u() * 0.25 * n),
+    len = Math.floor((0.5 + 0.25 * u()) * n);
   const f0 = 200 * Math.pow(2, 3 * u()); // 200..1600 Hz
   const rate = 3 + Math.floor(u() * 8); // events per second for beeps/clicks, LFO for the siren
   let phase = 0;

@@ -22,7 +22,8 @@ export function fmtShape(shape: readonly number[]): string {
 
 function checkShape(shape: readonly number[], where: string): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`${where}: shape ${fmtShape(shape)} must hold non-negative integers`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`${where}: shape ${fmtShape(shape)} must hold non-negative integers`);
   }
 }
 
@@ -63,8 +64,12 @@ export class Tensor {
     return new Tensor(dtype === "float32" ? new Float32Array(n) : new Int32Array(n), shape);
   }
 
-  get size(): number { return this.data.length; }
-  get ndim(): number { return this.shape.length; }
+  get size(): number {
+    return this.data.length;
+  }
+  get ndim(): number {
+    return this.shape.length;
+  }
 
   /** Same data, new shape (one dimension may be -1). */
   reshape(shape: readonly number[]): Tensor {
@@ -72,10 +77,14 @@ export class Tensor {
     const free = s.indexOf(-1);
     if (free >= 0) {
       const rest = numel(s.filter((_, i) => i !== free));
-      if (rest === 0 || this.size % rest !== 0) throw new Error(`Tensor.reshape: cannot reshape ${fmtShape(this.shape)} to ${fmtShape(shape)}`);
+      if (rest === 0 || this.size % rest !== 0)
+        throw new Error(`Tensor.reshape: cannot reshape ${fmtShape(this.shape)} to ${fmtShape(shape)}`);
       s[free] = this.size / rest;
     }
-    if (numel(s) !== this.size) throw new Error(`Tensor.reshape: cannot reshape ${fmtShape(this.shape)} (${this.size} elements) to ${fmtShape(shape)}`);
+    if (numel(s) !== this.size)
+      throw new Error(
+        `Tensor.reshape: cannot reshape ${fmtShape(this.shape)} (${this.size} elements) to ${fmtShape(shape)}`,
+      );
     return new Tensor(this.data, s);
   }
 

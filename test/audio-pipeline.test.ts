@@ -4,8 +4,17 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  init, Tensor, decodeWav, downmix, resample, AudioFeatureExtractor, SpeechRecognitionModel, CTCVocabulary, ctcBeamSearch,
-  MelSpectrogram, F,
+  init,
+  Tensor,
+  decodeWav,
+  downmix,
+  resample,
+  AudioFeatureExtractor,
+  SpeechRecognitionModel,
+  CTCVocabulary,
+  ctcBeamSearch,
+  MelSpectrogram,
+  F,
 } from "../src/index.js";
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "audio");

@@ -21,7 +21,14 @@ describe("Batcher", () => {
 
   it("waiting: a key is ready once maxBatch units wait, everything after maxWaitMs or flush()", async () => {
     let ready = 0;
-    const b: Batcher<number, number> = new Batcher({ maxQueue: 100, maxBatch: 2, maxWaitMs: 30, onReady: () => { ready++; } });
+    const b: Batcher<number, number> = new Batcher({
+      maxQueue: 100,
+      maxBatch: 2,
+      maxWaitMs: 30,
+      onReady: () => {
+        ready++;
+      },
+    });
     void b.submit(1, "x", 1, later(10_000));
     expect([ready, b.take()]).toEqual([0, null]);
     void b.submit(2, "y", 1, later(10_000));
@@ -36,11 +43,21 @@ describe("Batcher", () => {
 
   it("refuses past maxQueue (QueueFullError with a retry hint), unless a consumer could start it now", async () => {
     let idle = false;
-    const b: Batcher<number, number> = new Batcher({ maxQueue: 2, maxBatch: 8, onReady: () => {}, canStartNow: () => idle, retryAfterSeconds: (q) => q * 10 });
+    const b: Batcher<number, number> = new Batcher({
+      maxQueue: 2,
+      maxBatch: 8,
+      onReady: () => {},
+      canStartNow: () => idle,
+      retryAfterSeconds: (q) => q * 10,
+    });
     void b.submit(1, "k", 2, later(10_000));
     const refused = await b.submit(2, "k", 1, later(10_000)).catch((e) => e);
     expect(refused).toBeInstanceOf(QueueFullError);
-    expect([refused.code, refused.retryAfterSeconds, refused.message]).toEqual(["busy", 20, "the queue is full (2 inputs waiting, limit 2); retry later"]);
+    expect([refused.code, refused.retryAfterSeconds, refused.message]).toEqual([
+      "busy",
+      20,
+      "the queue is full (2 inputs waiting, limit 2); retry later",
+    ]);
     b.take()!.entries[0].resolve(0);
     idle = true;
     const big = b.submit(3, "k", 5, later(10_000)); // larger than the queue, and runs at once
@@ -51,35 +68,48 @@ describe("Batcher", () => {
     expect(b.stats().rejectedQueueFull).toBe(1);
   });
 
-  it("deadlines: a queued entry is dropped unrun; a running one is answered, and a batch nobody waits for is abandoned", async () => {
-    const abandoned: Array<Batch<string, string>> = [];
-    const b: Batcher<string, string> = new Batcher({ maxQueue: 10, maxBatch: 2, onReady: () => {}, onAbandoned: (x) => abandoned.push(x) });
-    const queued = b.submit("q", "k1", 1, later(5)).catch((e) => e);
-    const r1 = b.submit("r1", "k2", 1, later(5)).catch((e) => e);
-    const r2 = b.submit("r2", "k2", 1, later(5000)).catch((e) => e);
-    const running = b.take(); // k1 (oldest)
-    expect(running!.entries.map((e) => e.item)).toEqual(["q"]);
-    const two = b.take()!;
-    expect(two.entries.map((e) => e.item)).toEqual(["r1", "r2"]);
-    const q = await queued, first = await r1;
-    expect(q).toBeInstanceOf(DeadlineError);
-    expect(first.message).toMatch(/ran past its deadline/);
-    expect(abandoned.map((x) => x.key)).toEqual(["k1"]); // k2 still has r2 waiting for its answer
-    two.entries[1].resolve("ok");
-    two.entries[0].resolve("too late"); // settles nothing
-    expect(await r2).toBe("ok");
-    const dropped = b.submit("d", "k3", 1, later(5)).catch((e) => e);
-    await tick(20);
-    expect((await dropped).message).toMatch(/waited past its deadline in the queue/);
-    expect(b.take()).toBeNull();
-    expect(b.stats()).toMatchObject({ timedOut: 3, queuedEntries: 0, runningEntries: 0 });
-  });
+  it(
+    "deadlines: a queued entry is dropped unrun; a running one is answered, and a batch nobody waits for is " +
+      "abandoned",
+    async () => {
+      const abandoned: Array<Batch<string, string>> = [];
+      const b: Batcher<string, string> = new Batcher({
+        maxQueue: 10,
+        maxBatch: 2,
+        onReady: () => {},
+        onAbandoned: (x) => abandoned.push(x),
+      });
+      const queued = b.submit("q", "k1", 1, later(5)).catch((e) => e);
+      const r1 = b.submit("r1", "k2", 1, later(5)).catch((e) => e);
+      const r2 = b.submit("r2", "k2", 1, later(5000)).catch((e) => e);
+      const running = b.take(); // k1 (oldest)
+      expect(running!.entries.map((e) => e.item)).toEqual(["q"]);
+      const two = b.take()!;
+      expect(two.entries.map((e) => e.item)).toEqual(["r1", "r2"]);
+      const q = await queued,
+        first = await r1;
+      expect(q).toBeInstanceOf(DeadlineError);
+      expect(first.message).toMatch(/ran past its deadline/);
+      expect(abandoned.map((x) => x.key)).toEqual(["k1"]); // k2 still has r2 waiting for its answer
+      two.entries[1].resolve("ok");
+      two.entries[0].resolve("too late"); // settles nothing
+      expect(await r2).toBe("ok");
+      const dropped = b.submit("d", "k3", 1, later(5)).catch((e) => e);
+      await tick(20);
+      expect((await dropped).message).toMatch(/waited past its deadline in the queue/);
+      expect(b.take()).toBeNull();
+      expect(b.stats()).toMatchObject({ timedOut: 3, queuedEntries: 0, runningEntries: 0 });
+    },
+  );
 
   it("40,000 entries over 4,000 keys queue and drain without scanning the queue", async () => {
     const b: Batcher<number, number> = new Batcher({ maxQueue: 1e6, maxBatch: 16, onReady: () => {} });
     for (let i = 0; i < 40_000; i++) void b.submit(i, String(i % 4000), 1, later(60_000)).catch(() => {});
     let batches = 0;
-    for (let t = b.take(); t; t = b.take()) { batches++; for (const e of t.entries) e.resolve(e.item); }
+    for (let t = b.take(); t; t = b.take()) {
+      batches++;
+      for (const e of t.entries) e.resolve(e.item);
+    }
     expect(batches).toBe(4000);
     await b.drained();
   });

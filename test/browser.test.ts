@@ -17,15 +17,22 @@ import { loadKernelFixtures, caseTensors } from "./harness/fixtures.js";
 import { workloads, indexWorkload, indexQueries } from "./harness/workloads.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const chromium = process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
+const chromium =
+  process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
 const haveChromium = chromium !== undefined;
-if (!haveChromium && process.env.CI) throw new Error("browser parity test: no Chromium found under CI (apt-get install chromium)");
+if (!haveChromium && process.env.CI)
+  throw new Error("browser parity test: no Chromium found under CI (apt-get install chromium)");
 if (!haveChromium) console.warn("browser parity test skipped: install Debian's chromium to run it");
 
 async function bundlePage(): Promise<string> {
   const r = await build({
     entryPoints: [join(root, "test/browser/page.ts")],
-    bundle: true, format: "esm", platform: "browser", target: "es2022", write: false, minify: false,
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    write: false,
+    minify: false,
   });
   return r.outputFiles[0].text;
 }
@@ -34,33 +41,60 @@ function serve(page: string, nodeIndex: Uint8Array): Promise<{ server: Server; p
   let resolveResult!: (v: any) => void;
   const result = new Promise<any>((r) => (resolveResult = r));
   const files: Record<string, [string, Buffer | string]> = {
-    "/": ["text/html", '<!doctype html><meta charset="utf-8"><title>polymodal parity</title><script type="module" src="/page.js"></script>'],
+    "/": [
+      "text/html",
+      '<!doctype html><meta charset="utf-8"><title>polymodal parity</title><script type="module" ' +
+        'src="/page.js"></script>',
+    ],
     "/page.js": ["text/javascript", page],
     "/fixtures/kernels.json": ["application/json", readFileSync(join(root, "test/fixtures/kernels.json"))],
-    "/fixtures/kernels.safetensors": ["application/octet-stream", readFileSync(join(root, "test/fixtures/kernels.safetensors"))],
+    "/fixtures/kernels.safetensors": [
+      "application/octet-stream",
+      readFileSync(join(root, "test/fixtures/kernels.safetensors")),
+    ],
     "/fixtures/node-index.bin": ["application/octet-stream", Buffer.from(nodeIndex)],
-    ...Object.fromEntries(["rgb.png", "palette.png", "photo420.jpg"].map((f) => [`/fixtures/images/${f}`, ["application/octet-stream", readFileSync(join(root, "test/fixtures/images", f))] as [string, Buffer]])),
+    ...Object.fromEntries(
+      ["rgb.png", "palette.png", "photo420.jpg"].map((f) => [
+        `/fixtures/images/${f}`,
+        ["application/octet-stream", readFileSync(join(root, "test/fixtures/images", f))] as [string, Buffer],
+      ]),
+    ),
     "/fixtures/speech/0000.wav": ["audio/wav", readFileSync(join(root, "test/fixtures/speech/0000.wav"))],
-    ...Object.fromEntries(["asr-words", "audio-events", "video-text", "clip-scenes"].flatMap((n) => [
-      [`/models/${n}.json`, ["application/json", readFileSync(join(root, `models/${n}.json`))] as [string, Buffer]],
-      [`/models/${n}.safetensors`, ["application/octet-stream", readFileSync(join(root, `models/${n}.safetensors`))] as [string, Buffer]]])),
+    ...Object.fromEntries(
+      ["asr-words", "audio-events", "video-text", "clip-scenes"].flatMap((n) => [
+        [`/models/${n}.json`, ["application/json", readFileSync(join(root, `models/${n}.json`))] as [string, Buffer]],
+        [
+          `/models/${n}.safetensors`,
+          ["application/octet-stream", readFileSync(join(root, `models/${n}.safetensors`))] as [string, Buffer],
+        ],
+      ]),
+    ),
   };
   const server = createServer((req, res) => {
     if (req.method === "POST" && req.url === "/result") {
       const chunks: Buffer[] = [];
       req.on("data", (c) => chunks.push(c));
-      req.on("end", () => { res.end("ok"); resolveResult(JSON.parse(Buffer.concat(chunks).toString())); });
+      req.on("end", () => {
+        res.end("ok");
+        resolveResult(JSON.parse(Buffer.concat(chunks).toString()));
+      });
       return;
     }
     const f = files[(req.url ?? "").split("?")[0]];
-    if (!f) { res.statusCode = 404; res.end(); return; }
+    if (!f) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
     res.setHeader("content-type", f[0]);
     // cross-origin isolation, so the page may share WASM memory with workers (init({ threads }))
     res.setHeader("cross-origin-opener-policy", "same-origin");
     res.setHeader("cross-origin-embedder-policy", "require-corp");
     res.end(f[1]);
   });
-  return new Promise((r) => server.listen(0, "127.0.0.1", () => r({ server, port: (server.address() as any).port, result })));
+  return new Promise((r) =>
+    server.listen(0, "127.0.0.1", () => r({ server, port: (server.address() as any).port, result })),
+  );
 }
 
 beforeAll(async () => {
@@ -72,23 +106,51 @@ async function runChromium(page: string, nodeBytes: Uint8Array, threads: number)
   const { server, port, result } = await serve(page, nodeBytes);
   const profile = mkdtempSync(join(tmpdir(), "polymodal-chromium-"));
   let stderr = "";
-  const proc = spawn(chromium!, [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-extensions", `--user-data-dir=${profile}`,
-    `http://127.0.0.1:${port}/?threads=${threads}`,
-  ], { stdio: ["ignore", "ignore", "pipe"], detached: true }); // own process group: its helpers die with it
-  proc.stderr!.on("data", (d) => { stderr = (stderr + d).slice(-2000); });
+  const proc = spawn(
+    chromium!,
+    [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-extensions",
+      `--user-data-dir=${profile}`,
+      `http://127.0.0.1:${port}/?threads=${threads}`,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"], detached: true },
+  ); // own process group: its helpers die with it
+  proc.stderr!.on("data", (d) => {
+    stderr = (stderr + d).slice(-2000);
+  });
   try {
-    const timeout = new Promise((res) => setTimeout(() => res({ infra: `Chromium did not report within 240 s; stderr: ${stderr}` }), 240_000));
-    const exited = new Promise((res) => proc.once("exit", (code) => setTimeout(() => res({ infra: `Chromium exited (${code}) before reporting; stderr: ${stderr}` }), 2000)));
+    const timeout = new Promise((res) =>
+      setTimeout(() => res({ infra: `Chromium did not report within 240 s; stderr: ${stderr}` }), 240_000),
+    );
+    const exited = new Promise((res) =>
+      proc.once("exit", (code) =>
+        setTimeout(() => res({ infra: `Chromium exited (${code}) before reporting; stderr: ${stderr}` }), 2000),
+      ),
+    );
     return await Promise.race([result, timeout, exited]);
   } finally {
     const gone = new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once("exit", r)));
-    try { process.kill(-proc.pid!, "SIGKILL"); } catch { proc.kill("SIGKILL"); }
+    try {
+      process.kill(-proc.pid!, "SIGKILL");
+    } catch {
+      proc.kill("SIGKILL");
+    }
     await gone;
     server.close();
     // Chromium's helper processes can still be flushing the profile; a leftover temp dir is harmless.
-    try { rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }); } catch { /* ignore */ }
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    } catch {
+      /* ignore */
+    }
   }
 }
 
@@ -106,15 +168,22 @@ describe.skipIf(!haveChromium)("Node and Chromium (1 and 2 threads) agree bit fo
     node["index save bytes"] = hashBits(nodeBytes);
     node["index loaded from Node"] = indexQueries(ix);
     const imgProc = new ImageProcessor({ size: 224, cropSize: 224, interpolation: "bicubic" });
-    for (const f of ["rgb.png", "palette.png", "photo420.jpg"]) node[`image ${f}`] = hashBits(imgProc.process(new Uint8Array(readFileSync(join(root, "test/fixtures/images", f)))).data);
-    Object.assign(node, await shippedOutputs({}, new Uint8Array(readFileSync(join(root, "test/fixtures/speech/0000.wav")))));
+    for (const f of ["rgb.png", "palette.png", "photo420.jpg"])
+      node[`image ${f}`] = hashBits(
+        imgProc.process(new Uint8Array(readFileSync(join(root, "test/fixtures/images", f)))).data,
+      );
+    Object.assign(
+      node,
+      await shippedOutputs({}, new Uint8Array(readFileSync(join(root, "test/fixtures/speech/0000.wav")))),
+    );
 
     const page = await bundlePage();
     // Chromium on one thread and on two (workers sharing the WASM memory) must both give Node's bits.
     for (const threads of [1, 2]) {
       // One retry when Chromium fails to start or to report (an infrastructure failure under load); a difference
       // in the hashes is never retried.
-      let got: { ok: boolean; error?: string; ua: string; threads: number; hashes: Record<string, string> } | null = null;
+      let got: { ok: boolean; error?: string; ua: string; threads: number; hashes: Record<string, string> } | null =
+        null;
       let failure = "";
       for (let attempt = 0; attempt < 2 && !got; attempt++) {
         const r = await runChromium(page, nodeBytes, threads);

@@ -14,14 +14,21 @@ const coll = join(tmp, "collection");
 let truth: Record<string, Record<string, string>>;
 
 function cli(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), ...args], { encoding: "utf8", cwd: tmp, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), ...args], {
+    encoding: "utf8",
+    cwd: tmp,
+    timeout: 120_000,
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
 beforeAll(async () => {
   const { writeSampleCollection } = await import("../scripts/sample-collection.mjs");
   truth = writeSampleCollection(coll, { scenes: 24, sounds: 16, clips: 10, speech: 3 });
-  writeFileSync(join(coll, "images", "broken.png"), new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 1, 2, 3]));
+  writeFileSync(
+    join(coll, "images", "broken.png"),
+    new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 1, 2, 3]),
+  );
   writeFileSync(join(coll, "notes.txt"), "not media");
 }, 60_000);
 
@@ -33,9 +40,21 @@ describe("polymodal CLI", () => {
     expect(r.out).toMatch(/indexed 53 new or changed files \(0 unchanged, 1 skipped as unreadable, 2 not media\)/);
     expect(r.out).toMatch(/24 images, 19 sounds, 10 videos/); // 16 sound events + 3 speech WAVs
     const manifest = JSON.parse(readFileSync(join(coll, ".polymodal", "manifest.json"), "utf8"));
-    expect(manifest).toMatchObject({ version: 2, store: "file", failed: { "images/broken.png": expect.stringMatching(/decodePng/) } });
+    expect(manifest).toMatchObject({
+      version: 2,
+      store: "file",
+      failed: { "images/broken.png": expect.stringMatching(/decodePng/) },
+    });
     // one file store per space: a snapshot and the log of what was added since (src/app/file-store.ts)
-    expect(readdirSync(join(coll, ".polymodal")).sort()).toEqual(["audio.1.log", "audio.1.pmx", "image.1.log", "image.1.pmx", "manifest.json", "video.1.log", "video.1.pmx"]);
+    expect(readdirSync(join(coll, ".polymodal")).sort()).toEqual([
+      "audio.1.log",
+      "audio.1.pmx",
+      "image.1.log",
+      "image.1.pmx",
+      "manifest.json",
+      "video.1.log",
+      "video.1.pmx",
+    ]);
   }, 120_000);
 
   it("resumes: a second run embeds only new or changed files", () => {
@@ -57,7 +76,8 @@ describe("polymodal CLI", () => {
     expect(truth.images[t.results[0].path]).toBe(caption);
     const img = Object.keys(truth.images)[5];
     const i = JSON.parse(cli("search", "--image", join(coll, img), ...idx, "--json").out);
-    expect(i.results.every((r: any) => r.space === "image" && r.path !== img)).toBe(true); // the query itself is left out
+    // the query itself is left out
+    expect(i.results.every((r: any) => r.space === "image" && r.path !== img)).toBe(true);
     const snd = Object.keys(truth.sounds)[2];
     const a = JSON.parse(cli("search", "--audio", join(coll, snd), ...idx, "-k", "1", "--json").out);
     expect(a.results).toHaveLength(1);
@@ -82,14 +102,21 @@ describe("polymodal CLI", () => {
     expect(Math.hypot(...x.embedding)).toBeCloseTo(1, 5);
   }, 60_000);
 
-  it("embed gives a photo the library's bits for its bytes (a large JPEG decoded at reduced scale, as the service does)", async () => {
+  it("embed gives a photo the library's bits for its bytes (a large JPEG decoded at reduced scale, as the service " +
+    "does)", async () => {
     const { default: encodeJpeg } = await import("jpeg-js/lib/encoder.js");
     const { init, loadPretrained } = await import("../src/index.js");
-    const W = 1600, H = 1200, data = new Uint8Array(W * H * 4);
-    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-      const i = (y * W + x) * 4;
-      data[i] = (x * 255) / W; data[i + 1] = (y * 255) / H; data[i + 2] = ((x ^ y) & 64) ? 200 : 40; data[i + 3] = 255;
-    }
+    const W = 1600,
+      H = 1200,
+      data = new Uint8Array(W * H * 4);
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const i = (y * W + x) * 4;
+        data[i] = (x * 255) / W;
+        data[i + 1] = (y * 255) / H;
+        data[i + 2] = (x ^ y) & 64 ? 200 : 40;
+        data[i + 3] = 255;
+      }
     const bytes = new Uint8Array(encodeJpeg({ data, width: W, height: H }, 90).data);
     const file = join(tmp, "photo-large.jpg");
     writeFileSync(file, bytes);
@@ -97,7 +124,11 @@ describe("polymodal CLI", () => {
     await init();
     const clip = await loadPretrained("clip-scenes");
     const lib = clip.embedImages([bytes])[0];
-    expect(Buffer.from(Float32Array.from(e.embedding).buffer).equals(Buffer.from(lib.buffer, lib.byteOffset, lib.byteLength))).toBe(true);
+    expect(
+      Buffer.from(Float32Array.from(e.embedding).buffer).equals(
+        Buffer.from(lib.buffer, lib.byteOffset, lib.byteLength),
+      ),
+    ).toBe(true);
   }, 60_000);
 
   it("exports a shipped model as ONNX that onnxruntime-web runs to the same log-probabilities", async () => {
@@ -108,7 +139,10 @@ describe("polymodal CLI", () => {
     const { init, loadPretrained, Tensor } = await import("../src/index.js");
     await init();
     const asr = await loadPretrained("asr-words");
-    const mel = Tensor.from(Float32Array.from({ length: 2 * 40 * 60 }, (_, i) => Math.sin(i * 0.37)), [2, 40, 60]);
+    const mel = Tensor.from(
+      Float32Array.from({ length: 2 * 40 * 60 }, (_, i) => Math.sin(i * 0.37)),
+      [2, 40, 60],
+    );
     const ort: any = await import("onnxruntime-web");
     ort.env.wasm.numThreads = 1;
     const s = await ort.InferenceSession.create(new Uint8Array(readFileSync(path)), { executionProviders: ["wasm"] });
@@ -116,7 +150,8 @@ describe("polymodal CLI", () => {
     const ref = asr.model.forward(mel);
     expect([...got.dims]).toEqual(ref.shape);
     let worst = 0;
-    for (let i = 0; i < ref.size; i++) worst = Math.max(worst, Math.abs(got.data[i] - ref.data[i]) / Math.max(1, Math.abs(ref.data[i])));
+    for (let i = 0; i < ref.size; i++)
+      worst = Math.max(worst, Math.abs(got.data[i] - ref.data[i]) / Math.max(1, Math.abs(ref.data[i])));
     expect(worst).toBeLessThan(2e-5);
     await s.release();
     expect(cli("export", "nope", path).code).toBe(2);
@@ -134,11 +169,19 @@ describe("polymodal CLI", () => {
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
     expect(cli("--version")).toMatchObject({ code: 0, out: `${pkg.version}\n` });
     const h = cli("search", "--help");
-    expect([h.code, h.out]).toEqual([0, expect.stringMatching(/^usage: polymodal search[\s\S]*--index DIR[\s\S]*--threads N/)]);
-    for (const c of ["index", "transcribe", "embed", "export", "info"]) expect(cli(c, "-h").out).toMatch(new RegExp(`^usage: polymodal ${c}`));
+    expect([h.code, h.out]).toEqual([
+      0,
+      expect.stringMatching(/^usage: polymodal search[\s\S]*--index DIR[\s\S]*--threads N/),
+    ]);
+    for (const c of ["index", "transcribe", "embed", "export", "info"])
+      expect(cli(c, "-h").out).toMatch(new RegExp(`^usage: polymodal ${c}`));
     expect(cli("help", "transcribe").out).toMatch(/--beam N/);
     expect(cli("--help").out).toMatch(/commands:\n {2}index +embed every image/);
-    for (const args of [["--threads=2", "info", "--json"], ["--threads", "2", "info", "--json"], ["info", "--json", "--threads=2"]]) {
+    for (const args of [
+      ["--threads=2", "info", "--json"],
+      ["--threads", "2", "info", "--json"],
+      ["info", "--json", "--threads=2"],
+    ]) {
       const r = cli(...args);
       expect([r.code, JSON.parse(r.out).wasm.threads], args.join(" ")).toEqual([0, 2]);
     }
@@ -152,32 +195,65 @@ describe("polymodal CLI", () => {
     expect(s.code).toBe(0);
     expect(JSON.parse(s.out).index).toBe(join(coll, ".polymodal"));
     expect(cli("search", "x", "--index", coll, "--json").code).toBe(0); // the indexed folder works too
-    const piped = spawnSync("bash", ["-c", `"${process.execPath}" "${join(root, "bin/polymodal.js")}" search "a red circle" --index "${coll}" | true; echo "\${PIPESTATUS[0]}"`], { encoding: "utf8", cwd: tmp, timeout: 60_000 });
+    const piped = spawnSync(
+      "bash",
+      [
+        "-c",
+        `"${process.execPath}" "${join(root, "bin/polymodal.js")}" search "a red circle" --index "${coll}" | ` +
+          `true; echo "\${PIPESTATUS[0]}"`,
+      ],
+      { encoding: "utf8", cwd: tmp, timeout: 60_000 },
+    );
     expect([piped.stdout.trim(), piped.stderr]).toEqual(["0", ""]);
   }, 60_000);
 
   it("the progress bar fits an 80-column terminal and warnings print on their own line", async () => {
     const { Progress } = await import("../src/cli/progress.js");
     let written = "";
-    const tty = { isTTY: true, columns: 80, write: (s: string) => { written += s; return true; } } as unknown as NodeJS.WriteStream;
+    const tty = {
+      isTTY: true,
+      columns: 80,
+      write: (s: string) => {
+        written += s;
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream;
     const bar = new Progress(1234, "indexing", tty);
     bar.tick(5, "photos/2024/a very long folder name/that goes on and on/IMG_20240101_123456789.jpg");
     bar.log("warning: skipped x.png: decodePng: bad");
     bar.tick(6, "short.png");
     bar.done();
     const screen = written.split(/\r\x1b\[K|\n/).filter(Boolean);
-    expect(screen.every((l) => l.length < 80), screen.join("|")).toBe(true);
+    expect(
+      screen.every((l) => l.length < 80),
+      screen.join("|"),
+    ).toBe(true);
     expect(written).toContain("\r\x1b[Kwarning: skipped x.png: decodePng: bad\n");
   });
 
   it("reads a file from standard input where a file is expected (-)", () => {
     const [wav, text] = Object.entries(truth.speech)[0];
-    const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "transcribe", "-"], { input: readFileSync(join(coll, wav)), encoding: "utf8", cwd: tmp, timeout: 60_000 });
+    const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "transcribe", "-"], {
+      input: readFileSync(join(coll, wav)),
+      encoding: "utf8",
+      cwd: tmp,
+      timeout: 60_000,
+    });
     expect([r.status, r.stdout.trim()]).toEqual([0, text]);
     const img = Object.keys(truth.images)[0];
-    const e = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "embed", "-"], { input: readFileSync(join(coll, img)), encoding: "utf8", cwd: tmp, timeout: 60_000 });
+    const e = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "embed", "-"], {
+      input: readFileSync(join(coll, img)),
+      encoding: "utf8",
+      cwd: tmp,
+      timeout: 60_000,
+    });
     expect(JSON.parse(e.stdout)).toMatchObject({ modality: "image", model: "clip-scenes" });
-    const none = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "embed", "-"], { input: "", encoding: "utf8", cwd: tmp, timeout: 60_000 });
+    const none = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "embed", "-"], {
+      input: "",
+      encoding: "utf8",
+      cwd: tmp,
+      timeout: 60_000,
+    });
     expect([none.status, none.stderr]).toEqual([3, expect.stringMatching(/standard input is empty/)]);
   }, 60_000);
 
@@ -218,8 +294,16 @@ describe("polymodal CLI", () => {
 });
 
 describe("polymodal index on hostile folders", () => {
-  it("skips unreadable folders, symlink loops and odd names with a warning, escapes names, and refuses a concurrent run", async () => {
-    const { mkdirSync, symlinkSync, chmodSync, writeFileSync: wf, readFileSync: rf, existsSync } = await import("node:fs");
+  it("skips unreadable folders, symlink loops and odd names with a warning, escapes names, and refuses a " +
+    "concurrent run", async () => {
+    const {
+      mkdirSync,
+      symlinkSync,
+      chmodSync,
+      writeFileSync: wf,
+      readFileSync: rf,
+      existsSync,
+    } = await import("node:fs");
     const dir = join(tmp, "hostile");
     mkdirSync(join(dir, "ok"), { recursive: true });
     copyFileSync(join(coll, Object.keys(truth.images)[0]), join(dir, "ok", "a.png"));
@@ -236,7 +320,11 @@ describe("polymodal index on hostile folders", () => {
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/warning: skipped loop1: symbolic link loop/);
     if (!asRoot) expect(r.err).toMatch(/warning: skipped locked: cannot read the folder \(EACCES\)/);
-    expect(r.out).toMatch(asRoot ? /indexed 3 new or changed files \(0 unchanged, 2 skipped as unreadable/ : /indexed 2 new or changed files \(0 unchanged, 3 skipped as unreadable/);
+    expect(r.out).toMatch(
+      asRoot
+        ? /indexed 3 new or changed files \(0 unchanged, 2 skipped as unreadable/
+        : /indexed 2 new or changed files \(0 unchanged, 3 skipped as unreadable/,
+    );
     const s = cli("search", "x", "--index", dir, "-k", "5");
     expect(s.out).toContain(JSON.stringify(join(dir, "ok", "line\nbreak.png")));
     // a live lock (this test process's pid) makes a second run refuse; a stale one is taken over
@@ -271,9 +359,14 @@ describe("files: nothing left behind, nothing dropped silently", () => {
     // the input limits are the user's to set from the command line
     const img = join(odd, "ok.png");
     const tight = cli("embed", img, "--max-pixels", "100");
-    expect([tight.code, tight.err]).toEqual([1, expect.stringMatching(/exceeds the limit of 100 \(limits\.maxPixels\)/)]);
+    expect([tight.code, tight.err]).toEqual([
+      1,
+      expect.stringMatching(/exceeds the limit of 100 \(limits\.maxPixels\)/),
+    ]);
     expect(cli("embed", img, "--max-pixels=100000000").code).toBe(0);
     const wav = join(root, "test/fixtures/audio/speech_44k.wav"); // 1.5 s
-    expect(cli("transcribe", wav, "--max-seconds", "1").err).toMatch(/exceeds the limit of 1 s \(limits\.maxAudioSeconds, or the maxSeconds option\)/);
+    expect(cli("transcribe", wav, "--max-seconds", "1").err).toMatch(
+      /exceeds the limit of 1 s \(limits\.maxAudioSeconds, or the maxSeconds option\)/,
+    );
   }, 60_000);
 });

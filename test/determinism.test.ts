@@ -52,8 +52,14 @@ describe("determinism", () => {
   });
 
   it("10,000 repeated calls of the same ops do not grow memory", () => {
-    const x = Tensor.from(new Float32Array(64 * 96).map((_, i) => Math.sin(i)), [64, 96]);
-    const w = Tensor.from(new Float32Array(48 * 96).map((_, i) => Math.cos(i)), [48, 96]);
+    const x = Tensor.from(
+      new Float32Array(64 * 96).map((_, i) => Math.sin(i)),
+      [64, 96],
+    );
+    const w = Tensor.from(
+      new Float32Array(48 * 96).map((_, i) => Math.cos(i)),
+      [48, 96],
+    );
     const run = (): Tensor => F.softmax(F.layerNorm(F.gelu(F.linear(x, w)), 48));
     const ref = hashBits(run().data);
     const { heap } = rt();
@@ -73,7 +79,10 @@ describe("determinism", () => {
     const before = memoryStats();
     const m = new nn.Sequential(new nn.LSTM(12, 16, { batchFirst: true, bidirectional: true }), new nn.Linear(32, 7));
     const q = MultimodalModelOptimizer.quantizeModel(m);
-    const x = Tensor.from(new Float32Array(2 * 9 * 12).map((_, i) => Math.sin(i)), [2, 9, 12]);
+    const x = Tensor.from(
+      new Float32Array(2 * 9 * 12).map((_, i) => Math.sin(i)),
+      [2, 9, 12],
+    );
     const ref = hashBits(q.forward(x).data);
     const stats = memoryStats();
     for (let i = 0; i < 500; i++) {
@@ -82,7 +91,8 @@ describe("determinism", () => {
     }
     expect(memoryStats()).toEqual(stats);
     expect(heap.scratchBytes).toBe(0);
-    q.dispose(); m.dispose();
+    q.dispose();
+    m.dispose();
     expect(memoryStats()).toEqual(before);
   });
 

@@ -3,7 +3,17 @@
 // writes nothing, another --kind on an existing index is refused, and Ctrl-C stops after the file in hand with all
 // finished work saved, so the same command finishes the rest.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,14 +25,22 @@ const tmp = mkdtempSync(join(tmpdir(), "pm-sync-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function cli(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), ...args], { encoding: "utf8", cwd: tmp, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), ...args], {
+    encoding: "utf8",
+    cwd: tmp,
+    timeout: 120_000,
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
 /** A small PNG whose pixels depend on i (so every file has its own embedding). */
 function png(i: number, size = 32): Uint8Array {
   const data = new Uint8Array(size * size * 3);
-  for (let p = 0; p < size * size; p++) { data[p * 3] = (p * (i + 3)) & 255; data[p * 3 + 1] = (i * 37 + p) & 255; data[p * 3 + 2] = (i * 91) & 255; }
+  for (let p = 0; p < size * size; p++) {
+    data[p * 3] = (p * (i + 3)) & 255;
+    data[p * 3 + 1] = (i * 37 + p) & 255;
+    data[p * 3 + 2] = (i * 91) & 255;
+  }
   return encodePng({ width: size, height: size, channels: 3, data });
 }
 
@@ -33,7 +51,10 @@ function folder(name: string, n: number, size = 32): string {
   return dir;
 }
 
-const searchIds = (dir: string): string[] => JSON.parse(cli("search", "a red square", "--index", join(dir, ".polymodal"), "-k", "100", "--json").out).results.map((r: { path: string }) => r.path).sort();
+const searchIds = (dir: string): string[] =>
+  JSON.parse(cli("search", "a red square", "--index", join(dir, ".polymodal"), "-k", "100", "--json").out)
+    .results.map((r: { path: string }) => r.path)
+    .sort();
 
 describe("polymodal index keeps the index true to its folder", () => {
   it("removes items whose files are gone, drops files that became unreadable, and says so", () => {
@@ -43,19 +64,34 @@ describe("polymodal index keeps the index true to its folder", () => {
     const first = cli("index", dir, "--quiet");
     expect(first.code).toBe(0);
     expect(first.out).toMatch(/indexed 5 new or changed files \(0 unchanged, 0 skipped as unreadable, 2 not media\)/);
-    expect(first.out).toMatch(/not media: 1 \.txt \(notes\.txt\); 1 \.psd \(design\.psd\)|not media: 1 \.psd \(design\.psd\); 1 \.txt \(notes\.txt\)/);
+    expect(first.out).toMatch(
+      new RegExp(
+        String.raw`not media: 1 \.txt \(notes\.txt\); 1 \.psd \(design\.psd\)` +
+          String.raw`|not media: 1 \.psd \(design\.psd\); 1 \.txt \(notes\.txt\)`,
+      ),
+    );
     expect(searchIds(dir)).toHaveLength(5);
     unlinkSync(join(dir, "img0001.png"));
-    writeFileSync(join(dir, "img0003.png"), new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 1, 2, 3])); // now a broken PNG
+    // now a broken PNG
+    writeFileSync(join(dir, "img0003.png"), new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 1, 2, 3]));
     utimesSync(join(dir, "img0003.png"), new Date(), new Date(Date.now() + 5000));
     const second = cli("index", dir, "--quiet");
     expect(second.code).toBe(0);
-    expect(second.err).toMatch(/warning: dropped img0003\.png from the index \(it was indexed before, and now: decodePng/);
-    expect(second.out).toMatch(/indexed 0 new or changed files \(3 unchanged, 1 skipped as unreadable, 2 not media; 1 removed as gone, 1 dropped as now unreadable\)/);
+    expect(second.err).toMatch(
+      /warning: dropped img0003\.png from the index \(it was indexed before, and now: decodePng/,
+    );
+    expect(second.out).toMatch(
+      new RegExp(
+        String.raw`indexed 0 new or changed files \(3 unchanged, 1 skipped as unreada` +
+          String.raw`ble, 2 not media; 1 removed as gone, 1 dropped as now unreadable\)`,
+      ),
+    );
     expect(second.out).toMatch(/3 images/);
     expect(searchIds(dir)).toEqual(["img0000.png", "img0002.png", "img0004.png"]);
     // a third run has nothing to do
-    expect(cli("index", dir, "--quiet").out).toMatch(/indexed 0 new or changed files \(3 unchanged, 1 skipped as unreadable, 2 not media\)/);
+    expect(cli("index", dir, "--quiet").out).toMatch(
+      /indexed 0 new or changed files \(3 unchanged, 1 skipped as unreadable, 2 not media\)/,
+    );
   }, 120_000);
 
   it("--dry-run lists what would be embedded and removed, and writes nothing", () => {
@@ -67,7 +103,12 @@ describe("polymodal index keeps the index true to its folder", () => {
     unlinkSync(join(dir, "img0000.png"));
     const r = cli("index", dir, "--dry-run");
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/would embed 1 new or changed files and remove 1 items whose files are gone \(2 unchanged, 0 unreadable, 0 not media\); nothing was written/);
+    expect(r.out).toMatch(
+      new RegExp(
+        `would embed 1 new or changed files and remove 1 items whose files are` +
+          String.raw` gone \(2 unchanged, 0 unreadable, 0 not media\); nothing was written`,
+      ),
+    );
     expect(r.out).toMatch(/^ {2}embed {3}new\.png$/m);
     expect(r.out).toMatch(/^ {2}remove {2}img0000\.png$/m);
     expect(statSync(manifest).mtimeMs).toBe(before);
@@ -83,28 +124,42 @@ describe("polymodal index keeps the index true to its folder", () => {
     expect(cli("index", dir, "--quiet").code).toBe(0);
     const r = cli("index", dir, "--kind", "hnsw", "--quiet");
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/is a --kind flat index; asked for --kind hnsw: leave --kind out to update it, or index into a new folder \(--index DIR\)/);
+    expect(r.err).toMatch(
+      new RegExp(
+        `is a --kind flat index; asked for --kind hnsw: leave --kind ` +
+          String.raw`out to update it, or index into a new folder \(--index DIR\)`,
+      ),
+    );
     expect(cli("index", dir, "--kind", "flat", "--quiet").code).toBe(0);
     const other = cli("index", dir, "--kind", "hnsw", "--index", join(tmp, "kind-hnsw"), "--quiet");
     expect(other.code).toBe(0);
     expect(other.out).toMatch(/indexed 2 new or changed files/);
   }, 120_000);
 
-  it("Ctrl-C stops after the file in hand; every finished file is saved and the same command finishes the rest", async () => {
+  it("Ctrl-C stops after the file in hand; every finished file is saved and the same command finishes the " +
+    "rest", async () => {
     const N = 1500; // ~2 ms each: the run lasts seconds after its first durable file
     const dir = folder("interrupt", N, 96);
     const log = join(dir, ".polymodal", "image.1.log");
-    const child = spawn(process.execPath, [join(root, "bin/polymodal.js"), "index", dir, "--quiet"], { cwd: tmp, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "", err = "";
+    const child = spawn(process.execPath, [join(root, "bin/polymodal.js"), "index", dir, "--quiet"], {
+      cwd: tmp,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "",
+      err = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
     const exited = new Promise<number>((res) => child.on("exit", (code) => res(code ?? -1)));
     // wait until some files are durable, then interrupt
     const t0 = Date.now();
-    while (!(existsSync(log) && statSync(log).size > 2000) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
+    while (!(existsSync(log) && statSync(log).size > 2000) && Date.now() - t0 < 60_000)
+      await new Promise((r) => setTimeout(r, 20));
     child.kill("SIGINT");
     const code = await exited;
-    expect({ code, err }).toMatchObject({ code: 130, err: expect.stringMatching(/SIGINT: stopping after the file in hand/) });
+    expect({ code, err }).toMatchObject({
+      code: 130,
+      err: expect.stringMatching(/SIGINT: stopping after the file in hand/),
+    });
     const m = out.match(/indexed (\d+) new or changed files[\s\S]*interrupted: (\d+) files left/);
     expect(m, out).not.toBeNull();
     const [done, left] = [Number(m![1]), Number(m![2])];

@@ -15,7 +15,9 @@ describe("init", () => {
     const b = await init();
     expect(a).toBe(b);
     expect(await init({ threads: 1 })).toBe(a);
-    await expect(init({ threads: 2 })).rejects.toThrow(/already initialised with 1 thread; .* ask for threads in the first init\(\)/);
+    await expect(init({ threads: 2 })).rejects.toThrow(
+      /already initialised with 1 thread; .* ask for threads in the first init\(\)/,
+    );
     expect(Array.from(F.relu(Tensor.from([-1, 2])).data)).toEqual([0, 2]);
   });
 });

@@ -46,8 +46,14 @@ describe("unary kernels: edge sizes, unaligned, in place", () => {
             expect(Array.from(inPlace), `${name} n=${n} in place`).toEqual(Array.from(out));
             for (let i = 0; i < n; i++) {
               const ref = unaryRef[name](x[i]);
-              const err = name === "gelu" ? Math.abs(out[i] - ref) / Math.max(1, Math.abs(ref)) : Math.abs(out[i] - ref) / Math.max(Math.abs(ref), 1e-30);
-              expect(err, `${name}(${x[i]}) = ${out[i]}, float64 ${ref}, n=${n} misalign=${misalign}`).toBeLessThanOrEqual(tol);
+              const err =
+                name === "gelu"
+                  ? Math.abs(out[i] - ref) / Math.max(1, Math.abs(ref))
+                  : Math.abs(out[i] - ref) / Math.max(Math.abs(ref), 1e-30);
+              expect(
+                err,
+                `${name}(${x[i]}) = ${out[i]}, float64 ${ref}, n=${n} misalign=${misalign}`,
+              ).toBeLessThanOrEqual(tol);
             }
           });
         }
@@ -59,7 +65,8 @@ describe("unary kernels: edge sizes, unaligned, in place", () => {
     const { k, heap } = rt();
     heap.scope(() => {
       const x = fill(65, -9, 9, 7);
-      const p = heap.put(x), o = heap.alloc(65 * 4);
+      const p = heap.put(x),
+        o = heap.alloc(65 * 4);
       for (const code of Object.values(UnaryOp)) {
         if (code === UnaryOp.log) continue;
         k.unary_f32(code, p, o, 65);
@@ -76,7 +83,8 @@ describe("unary kernels: edge sizes, unaligned, in place", () => {
     const { k, heap } = rt();
     heap.scope(() => {
       const x = new Float32Array([NaN, Infinity, -Infinity, 0, -0, 100, -100, 1e-45]);
-      const p = heap.put(x), o = heap.alloc(32);
+      const p = heap.put(x),
+        o = heap.alloc(32);
       k.unary_f32(UnaryOp.exp, p, o, 8);
       const e = heap.f32(o, 8);
       expect(Number.isNaN(e[0])).toBe(true);
@@ -117,7 +125,10 @@ describe("row kernels: softmax and layer norm at edge sizes", () => {
             const s = row.reduce((a, v) => a + Math.exp(v - m), 0);
             for (let i = 0; i < n; i++) {
               const ref = log ? row[i] - m - Math.log(s) : Math.exp(row[i] - m) / s;
-              expect(Math.abs(out[r * n + i] - ref) / Math.max(1, Math.abs(ref)), `n=${n} log=${log}`).toBeLessThanOrEqual(1e-6);
+              expect(
+                Math.abs(out[r * n + i] - ref) / Math.max(1, Math.abs(ref)),
+                `n=${n} log=${log}`,
+              ).toBeLessThanOrEqual(1e-6);
             }
           }
         });
@@ -131,10 +142,12 @@ describe("row kernels: softmax and layer norm at edge sizes", () => {
       heap.scope(() => {
         const rows = 2;
         const x = fill(rows * n, -3, 5, n);
-        const w = fill(n, -2, 2, n + 1), b = fill(n, -1, 1, n + 2);
+        const w = fill(n, -2, 2, n + 1),
+          b = fill(n, -1, 1, n + 2);
         const p = heap.alloc(rows * n * 4 + 16) + 4;
         heap.f32(p, rows * n).set(x);
-        const pw = heap.put(w), pb = heap.put(b);
+        const pw = heap.put(w),
+          pb = heap.put(b);
         k.layernorm_f32(p, p, rows, n, pw, pb, 1e-5);
         const out = heap.f32(p, rows * n);
         for (let r = 0; r < rows; r++) {
@@ -143,7 +156,9 @@ describe("row kernels: softmax and layer norm at edge sizes", () => {
           const v = row.reduce((a, t) => a + (t - mean) ** 2, 0) / n;
           for (let i = 0; i < n; i++) {
             const ref = ((row[i] - mean) / Math.sqrt(v + 1e-5)) * w[i] + b[i];
-            expect(Math.abs(out[r * n + i] - ref) / Math.max(1, Math.abs(ref)), `n=${n}`).toBeLessThanOrEqual(2e-6 * Math.max(1, Math.sqrt(n / 64)));
+            expect(Math.abs(out[r * n + i] - ref) / Math.max(1, Math.abs(ref)), `n=${n}`).toBeLessThanOrEqual(
+              2e-6 * Math.max(1, Math.sqrt(n / 64)),
+            );
           }
         }
       });
@@ -155,42 +170,69 @@ describe("GEMM: edge sizes, strides, batch invariance", () => {
   const dims = [1, 3, 4, 5, 8, 9, 17, 65];
   it("A x W^T and A x B vs float64 over M, N, K in {1, 3, 4, 5, 8, 9, 17, 65} with padded strides", () => {
     const { heap } = rt();
-    for (const M of dims) for (const N of dims) for (const K of [1, 5, 17, 65, 300]) {
-      heap.scope(() => {
-        const lda = K + 3, ldw = K + 1, ldc = N + 2;
-        const A = fill(M * lda, -1, 1, M * 7 + K), W = fill(N * ldw, -1, 1, N * 13 + K), bias = fill(N, -1, 1, N);
-        const pa = heap.put(A), pw = heap.put(W), pbias = heap.put(bias);
-        const pc = heap.alloc(M * ldc * 4);
-        gemmNT(M, N, K, pa, lda, pw, ldw, pc, ldc, pbias);
-        const C = heap.f32(pc, M * ldc).slice();
-        // A x B with B = W^T stored K x N (ldb = N + 5)
-        const ldb = N + 5;
-        const B = new Float32Array(K * ldb);
-        for (let kk = 0; kk < K; kk++) for (let n = 0; n < N; n++) B[kk * ldb + n] = W[n * ldw + kk];
-        const pbm = heap.put(B), pc2 = heap.alloc(M * ldc * 4);
-        gemmNN(M, N, K, pa, lda, pbm, ldb, pc2, ldc, pbias);
-        const C2 = heap.f32(pc2, M * ldc);
-        for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
-          let s = 0, mag = 0;
-          for (let kk = 0; kk < K; kk++) { s += A[m * lda + kk] * W[n * ldw + kk]; mag += Math.abs(A[m * lda + kk] * W[n * ldw + kk]); }
-          s += bias[n];
-          const tol = 2 ** -23 * (32 + K / 32) * Math.max(1, mag);
-          expect(Math.abs(C[m * ldc + n] - s), `NT M=${M} N=${N} K=${K} (${m},${n})`).toBeLessThanOrEqual(tol);
-          // Same packed layout, same order: NN and NT agree to the bit.
-          expect(C2[m * ldc + n], `NN vs NT M=${M} N=${N} K=${K}`).toBe(C[m * ldc + n]);
+    for (const M of dims)
+      for (const N of dims)
+        for (const K of [1, 5, 17, 65, 300]) {
+          heap.scope(() => {
+            const lda = K + 3,
+              ldw = K + 1,
+              ldc = N + 2;
+            const A = fill(M * lda, -1, 1, M * 7 + K),
+              W = fill(N * ldw, -1, 1, N * 13 + K),
+              bias = fill(N, -1, 1, N);
+            const pa = heap.put(A),
+              pw = heap.put(W),
+              pbias = heap.put(bias);
+            const pc = heap.alloc(M * ldc * 4);
+            gemmNT(M, N, K, pa, lda, pw, ldw, pc, ldc, pbias);
+            const C = heap.f32(pc, M * ldc).slice();
+            // A x B with B = W^T stored K x N (ldb = N + 5)
+            const ldb = N + 5;
+            const B = new Float32Array(K * ldb);
+            for (let kk = 0; kk < K; kk++) for (let n = 0; n < N; n++) B[kk * ldb + n] = W[n * ldw + kk];
+            const pbm = heap.put(B),
+              pc2 = heap.alloc(M * ldc * 4);
+            gemmNN(M, N, K, pa, lda, pbm, ldb, pc2, ldc, pbias);
+            const C2 = heap.f32(pc2, M * ldc);
+            for (let m = 0; m < M; m++)
+              for (let n = 0; n < N; n++) {
+                let s = 0,
+                  mag = 0;
+                for (let kk = 0; kk < K; kk++) {
+                  s += A[m * lda + kk] * W[n * ldw + kk];
+                  mag += Math.abs(A[m * lda + kk] * W[n * ldw + kk]);
+                }
+                s += bias[n];
+                const tol = 2 ** -23 * (32 + K / 32) * Math.max(1, mag);
+                expect(Math.abs(C[m * ldc + n] - s), `NT M=${M} N=${N} K=${K} (${m},${n})`).toBeLessThanOrEqual(tol);
+                // Same packed layout, same order: NN and NT agree to the bit.
+                expect(C2[m * ldc + n], `NN vs NT M=${M} N=${N} K=${K}`).toBe(C[m * ldc + n]);
+              }
+          });
         }
-      });
-    }
   });
 
   it("the GEMV kernel (LSTM steps) gives sgemm's bits, walking panels forward or backward", () => {
     const { k, heap } = rt();
-    for (const [N, K] of [[1, 1], [7, 3], [8, 64], [16, 65], [24, 130], [1024, 256], [33, 17], [1000, 512]]) {
+    for (const [N, K] of [
+      [1, 1],
+      [7, 3],
+      [8, 64],
+      [16, 65],
+      [24, 130],
+      [1024, 256],
+      [33, 17],
+      [1000, 512],
+    ]) {
       heap.scope(() => {
-        const W = heap.put(fill(N * K, -1, 1, N + K)), a = heap.put(fill(K, -1, 1, K)), bias = heap.put(fill(N, -1, 1, 3));
+        const W = heap.put(fill(N * K, -1, 1, N + K)),
+          a = heap.put(fill(K, -1, 1, K)),
+          bias = heap.put(fill(N, -1, 1, 3));
         const bp = heap.alloc(k.sgemm_packed_size(K, N) * 4);
         k.sgemm_pack_b(W, 1, K, K, N, bp);
-        const ref = heap.alloc(N * 4), c0 = heap.alloc(N * 4), c1 = heap.alloc(N * 4);
+        const ref = heap.alloc(N * 4),
+          c0 = heap.alloc(N * 4),
+          c1 = heap.alloc(N * 4);
         k.sgemm_packed(1, N, K, a, K, 0, bp, ref, N, bias, 1, 0);
         k.sgemv_packed(N, K, a, bp, c0, bias, 1, 0);
         k.sgemv_packed(N, K, a, bp, c1, bias, 1, 1);
@@ -203,17 +245,29 @@ describe("GEMM: edge sizes, strides, batch invariance", () => {
 
   it("a row's result is the same bits alone or inside any batch (batch invariance)", () => {
     const { heap } = rt();
-    const K = 300, N = 37;
+    const K = 300,
+      N = 37;
     heap.scope(() => {
-      const A = fill(13 * K, -1, 1, 5), W = fill(N * K, -1, 1, 6);
-      const pa = heap.put(A), pw = heap.put(W);
+      const A = fill(13 * K, -1, 1, 5),
+        W = fill(N * K, -1, 1, 6);
+      const pa = heap.put(A),
+        pw = heap.put(W);
       const full = heap.alloc(13 * N * 4);
       gemmNT(13, N, K, pa, K, pw, K, full, N);
       const ref = heap.f32(full, 13 * N).slice();
-      for (const [start, M] of [[0, 1], [5, 1], [12, 1], [3, 4], [1, 7], [2, 9]]) {
+      for (const [start, M] of [
+        [0, 1],
+        [5, 1],
+        [12, 1],
+        [3, 4],
+        [1, 7],
+        [2, 9],
+      ]) {
         const c = heap.alloc(M * N * 4);
         gemmNT(M, N, K, pa + start * K * 4, K, pw, K, c, N);
-        expect(Array.from(heap.f32(c, M * N)), `rows ${start}..${start + M - 1}`).toEqual(Array.from(ref.subarray(start * N, (start + M) * N)));
+        expect(Array.from(heap.f32(c, M * N)), `rows ${start}..${start + M - 1}`).toEqual(
+          Array.from(ref.subarray(start * N, (start + M) * N)),
+        );
       }
     });
   });

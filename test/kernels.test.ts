@@ -24,14 +24,17 @@ describe("kernels match PyTorch", () => {
     const hasTruth = c.outputs.includes("y64");
     const checks: Array<() => void> = [];
     for (const name of c.outputs) {
-      const a = out[name], r = refs[name];
+      const a = out[name],
+        r = refs[name];
       expect(a.shape, `${c.id}.${name} shape`).toEqual(r.shape);
       if (tol.exact) {
         expect(Array.from(a.data), `${c.id}.${name}`).toEqual(Array.from(r.data));
         continue;
       }
       const e = compare(a.data, r.data);
-      const line = `${c.id}.${name}: maxAbs ${e.maxAbs.toExponential(2)} scaled ${e.maxScaled.toExponential(2)} nmse ${e.nmse.toExponential(2)}`;
+      const line =
+        `${c.id}.${name}: maxAbs ${e.maxAbs.toExponential(2)} scaled ${e.maxScaled.toExponential(2)} ` +
+        `nmse ${e.nmse.toExponential(2)}`;
       if (process.env.POLYMODAL_VERBOSE) console.log(line);
       const budget = hasTruth && name === "y" ? 2 : 1;
       checks.push(() => {

@@ -20,28 +20,49 @@ const src = join(root, "src");
 
 /** Layer of each part of src/ (a folder, or a file at the top); imports may only go to a layer <= their own. */
 export const LAYERS: Record<string, number> = {
-  "bindings": 0, "tensor.ts": 0, "util": 0,
-  "core": 1,
-  "ops": 2, "functional.ts": 2, "memory.ts": 2, "io": 2,
-  "audio": 3, "vision": 3, "video": 3, "text": 3,
-  "nn": 4,
-  "retrieval": 5,
-  "models": 6,
-  "onnx": 7,
-  "optimize": 8,
-  "pipelines": 9, "serving": 9,
-  "app": 10,
-  "server": 11,
-  "cli": 12,
-  "index.ts": 13, "worker.ts": 13,
+  bindings: 0,
+  "tensor.ts": 0,
+  util: 0,
+  core: 1,
+  ops: 2,
+  "functional.ts": 2,
+  "memory.ts": 2,
+  io: 2,
+  audio: 3,
+  vision: 3,
+  video: 3,
+  text: 3,
+  nn: 4,
+  retrieval: 5,
+  models: 6,
+  onnx: 7,
+  optimize: 8,
+  pipelines: 9,
+  serving: 9,
+  app: 10,
+  server: 11,
+  cli: 12,
+  "index.ts": 13,
+  "worker.ts": 13,
 };
 
 /** What a file outside src/core/ and src/bindings/ may import from src/bindings/. */
 const BINDINGS_ALLOWED: Record<string, string[]> = {
-  "bindings/module.js": ["init", "isInitialized", "kernelModuleBytes", "kernelModuleBase64", "InitOptions", "WasmSource"],
+  "bindings/module.js": [
+    "init",
+    "isInitialized",
+    "kernelModuleBytes",
+    "kernelModuleBase64",
+    "InitOptions",
+    "WasmSource",
+  ],
 };
 
-export interface Import { from: string; to: string; names: string[] }
+export interface Import {
+  from: string;
+  to: string;
+  names: string[];
+}
 
 function listTs(dir: string, out: string[] = []): string[] {
   for (const n of readdirSync(dir)) {
@@ -59,7 +80,16 @@ export function importGraph(): Import[] {
     const text = readFileSync(f, "utf8");
     const re = /(?:^|\n)\s*(?:import|export)\s+(type\s+)?([^;]*?)\s+from\s+"(\.[^"]+)"/g;
     for (let m; (m = re.exec(text)); ) {
-      const names = (m[2].match(/\{([^}]*)\}/)?.[1] ?? m[2]).split(",").map((s) => s.trim().replace(/^type\s+/, "").split(/\s+as\s+/)[0]).filter(Boolean);
+      const names = (m[2].match(/\{([^}]*)\}/)?.[1] ?? m[2])
+        .split(",")
+        .map(
+          (s) =>
+            s
+              .trim()
+              .replace(/^type\s+/, "")
+              .split(/\s+as\s+/)[0],
+        )
+        .filter(Boolean);
       out.push({ from: relative(src, f), to: relative(src, resolve(dirname(f), m[3])).replace(/\.js$/, ".ts"), names });
     }
   }
@@ -87,7 +117,8 @@ export function kernelReach(graph: Import[]): string[] {
 export function upward(graph: Import[]): string[] {
   const bad: string[] = [];
   for (const i of graph) {
-    const a = LAYERS[part(i.from)], b = LAYERS[part(i.to)];
+    const a = LAYERS[part(i.from)],
+      b = LAYERS[part(i.to)];
     if (a === undefined) bad.push(`${i.from}: ${part(i.from)} has no layer in test/layers.test.ts`);
     else if (b === undefined) bad.push(`${i.to}: ${part(i.to)} has no layer in test/layers.test.ts`);
     else if (b > a) bad.push(`${i.from} (layer ${a}, ${part(i.from)}) imports ${i.to} (layer ${b}, ${part(i.to)})`);
@@ -99,14 +130,18 @@ export function upward(graph: Import[]): string[] {
 export function cycles(graph: Import[]): string[][] {
   const adj = new Map<string, string[]>();
   for (const i of graph) adj.set(i.from, [...(adj.get(i.from) ?? []), i.to]);
-  const state = new Map<string, number>(), stack: string[] = [], found: string[][] = [];
+  const state = new Map<string, number>(),
+    stack: string[] = [],
+    found: string[][] = [];
   const visit = (n: string): void => {
-    state.set(n, 1); stack.push(n);
+    state.set(n, 1);
+    stack.push(n);
     for (const m of adj.get(n) ?? []) {
       if (state.get(m) === 1) found.push([...stack.slice(stack.indexOf(m)), m]);
       else if (!state.has(m)) visit(m);
     }
-    stack.pop(); state.set(n, 2);
+    stack.pop();
+    state.set(n, 2);
   };
   for (const n of adj.keys()) if (!state.has(n)) visit(n);
   return found;
@@ -122,7 +157,8 @@ const code = (text: string): string => text.replace(/\/\*[\s\S]*?\*\/|(^|[^:"'`]
 
 const MODEL_NAME = /"(clip-scenes|audio-events|video-text|asr-words)"/;
 const SPACE_LIST = /\[\s*"image",\s*"audio",\s*"video"\s*\]/;
-const CLASS_TEST = /instanceof\s+(ImageTextEmbedder|AudioEmbedder|VideoTextEmbedder|SpeechRecognizer|HFCLIPModel|CLIPModel)\b/;
+const CLASS_TEST =
+  /instanceof\s+(ImageTextEmbedder|AudioEmbedder|VideoTextEmbedder|SpeechRecognizer|HFCLIPModel|CLIPModel)\b/;
 const UPPER = ["server", "serving", "app", "cli", "worker.ts", "index.ts"];
 
 /** Violations of rule 4 in a source map. */
@@ -130,9 +166,11 @@ export function namedAbovePipelines(files: Map<string, string>): string[] {
   const bad: string[] = [];
   for (const [f, raw] of files) {
     const text = code(raw);
-    if (f !== "pipelines/shipped.ts" && MODEL_NAME.test(text)) bad.push(`${f} names a shipped model (${MODEL_NAME.exec(text)![1]}): ask the registry`);
+    if (f !== "pipelines/shipped.ts" && MODEL_NAME.test(text))
+      bad.push(`${f} names a shipped model (${MODEL_NAME.exec(text)![1]}): ask the registry`);
     if (f !== "pipelines/pipeline.ts" && SPACE_LIST.test(text)) bad.push(`${f} spells the list of spaces: use SPACES`);
-    if (UPPER.includes(part(f)) && CLASS_TEST.test(text)) bad.push(`${f} tests a pipeline's class (${CLASS_TEST.exec(text)![1]}): route by its tasks`);
+    if (UPPER.includes(part(f)) && CLASS_TEST.test(text))
+      bad.push(`${f} tests a pipeline's class (${CLASS_TEST.exec(text)![1]}): route by its tasks`);
   }
   return bad;
 }
@@ -143,7 +181,8 @@ export function runtimeSniffing(files: Map<string, string>): string[] {
   for (const [f, raw] of files) {
     const text = code(raw);
     if (f === "util/runtime.ts") continue;
-    if (/typeof\s+[^;\n]*versions\??\.node/.test(text)) bad.push(`${f} detects Node itself: use isNode from util/runtime.ts`);
+    if (/typeof\s+[^;\n]*versions\??\.node/.test(text))
+      bad.push(`${f} detects Node itself: use isNode from util/runtime.ts`);
     if (/\[\s*"node",/.test(text)) bad.push(`${f} builds a node: specifier: use nodeImport from util/runtime.ts`);
   }
   return bad;
@@ -154,8 +193,10 @@ export function stampedErrors(files: Map<string, string>): string[] {
   const bad: string[] = [];
   for (const [f, raw] of files) {
     const text = code(raw);
-    if (/Object\.assign\(\s*new \w*Error/.test(text)) bad.push(`${f} stamps fields onto an Error: throw a PolymodalError with its code`);
-    if (part(f) !== "cli" && /(?<!process\.)\bexitCode\b/.test(text)) bad.push(`${f} knows exit codes: only cli/ maps error codes to them`);
+    if (/Object\.assign\(\s*new \w*Error/.test(text))
+      bad.push(`${f} stamps fields onto an Error: throw a PolymodalError with its code`);
+    if (part(f) !== "cli" && /(?<!process\.)\bexitCode\b/.test(text))
+      bad.push(`${f} knows exit codes: only cli/ maps error codes to them`);
   }
   return bad;
 }
@@ -165,9 +206,12 @@ export function secondServingStack(files: Map<string, string>): string[] {
   const bad: string[] = [];
   for (const [f, raw] of files) {
     const text = code(raw);
-    if (f !== "serving/batcher.ts" && /(super|PolymodalError)\(\s*"(busy|timeout)"/.test(text)) bad.push(`${f} makes its own queue-full or deadline error: use serving/batcher.ts`);
-    if (f !== "serving/cache.ts" && /\.keys\(\)\.next\(\)\.value/.test(text)) bad.push(`${f} keeps its own LRU: use LruCache from serving/cache.ts`);
-    if (UPPER.includes(part(f)) && f !== "serving/worker-rpc.ts" && /\.postMessage\(|\.on\(\s*"message"/.test(text)) bad.push(`${f} speaks its own worker protocol: use serving/worker-rpc.ts`);
+    if (f !== "serving/batcher.ts" && /(super|PolymodalError)\(\s*"(busy|timeout)"/.test(text))
+      bad.push(`${f} makes its own queue-full or deadline error: use serving/batcher.ts`);
+    if (f !== "serving/cache.ts" && /\.keys\(\)\.next\(\)\.value/.test(text))
+      bad.push(`${f} keeps its own LRU: use LruCache from serving/cache.ts`);
+    if (UPPER.includes(part(f)) && f !== "serving/worker-rpc.ts" && /\.postMessage\(|\.on\(\s*"message"/.test(text))
+      bad.push(`${f} speaks its own worker protocol: use serving/worker-rpc.ts`);
   }
   return bad;
 }
@@ -186,7 +230,9 @@ describe("source architecture", () => {
     const index = readFileSync(join(src, "core/index.ts"), "utf8");
     expect(index).not.toMatch(/\bkernels\b\s*[,}]/);
     // and the check bites: a model file reaching the kernels is reported
-    expect(kernelReach([...graph, { from: "models/clip.ts", to: "bindings/module.ts", names: ["rt"] }])).toEqual(["models/clip.ts imports rt from bindings/module.ts"]);
+    expect(kernelReach([...graph, { from: "models/clip.ts", to: "bindings/module.ts", names: ["rt"] }])).toEqual([
+      "models/clip.ts imports rt from bindings/module.ts",
+    ]);
     expect(kernelReach([{ from: "nn/linear.ts", to: "core/runtime.ts", names: ["kernels"] }])).toHaveLength(1);
   });
 
@@ -199,10 +245,17 @@ describe("source architecture", () => {
     const files = sources();
     expect(namedAbovePipelines(files)).toEqual([]);
     // and the check bites on a broken copy of each rule
-    const broken = (f: string, line: string): Map<string, string> => new Map([...files, [f, `${files.get(f)}\n${line}`]]);
-    expect(namedAbovePipelines(broken("server/app.ts", 'const m = "clip-scenes";'))).toEqual([expect.stringMatching(/^server\/app\.ts names a shipped model \(clip-scenes\)/)]);
-    expect(namedAbovePipelines(broken("cli/main.ts", 'for (const s of ["image", "audio", "video"]) {}'))).toEqual([expect.stringMatching(/^cli\/main\.ts spells the list of spaces/)]);
-    expect(namedAbovePipelines(broken("app/models.ts", "if (p instanceof HFCLIPModel) {}"))).toEqual([expect.stringMatching(/^app\/models\.ts tests a pipeline's class \(HFCLIPModel\)/)]);
+    const broken = (f: string, line: string): Map<string, string> =>
+      new Map([...files, [f, `${files.get(f)}\n${line}`]]);
+    expect(namedAbovePipelines(broken("server/app.ts", 'const m = "clip-scenes";'))).toEqual([
+      expect.stringMatching(/^server\/app\.ts names a shipped model \(clip-scenes\)/),
+    ]);
+    expect(namedAbovePipelines(broken("cli/main.ts", 'for (const s of ["image", "audio", "video"]) {}'))).toEqual([
+      expect.stringMatching(/^cli\/main\.ts spells the list of spaces/),
+    ]);
+    expect(namedAbovePipelines(broken("app/models.ts", "if (p instanceof HFCLIPModel) {}"))).toEqual([
+      expect.stringMatching(/^app\/models\.ts tests a pipeline's class \(HFCLIPModel\)/),
+    ]);
     // a comment may name a model (the code may not)
     expect(namedAbovePipelines(broken("server/app.ts", '// e.g. "clip-scenes"'))).toEqual([]);
   });
@@ -211,28 +264,49 @@ describe("source architecture", () => {
     const files = sources();
     expect(runtimeSniffing(files)).toEqual([]);
     const broken = (line: string): Map<string, string> => new Map([...files, ["pipelines/x.ts", line]]);
-    expect(runtimeSniffing(broken('const isNode = typeof process?.versions?.node === "string";'))).toEqual([expect.stringMatching(/^pipelines\/x\.ts detects Node itself/)]);
-    expect(runtimeSniffing(broken('await import(["node", "fs"].join(":"));'))).toEqual([expect.stringMatching(/^pipelines\/x\.ts builds a node: specifier/)]);
+    expect(runtimeSniffing(broken('const isNode = typeof process?.versions?.node === "string";'))).toEqual([
+      expect.stringMatching(/^pipelines\/x\.ts detects Node itself/),
+    ]);
+    expect(runtimeSniffing(broken('await import(["node", "fs"].join(":"));'))).toEqual([
+      expect.stringMatching(/^pipelines\/x\.ts builds a node: specifier/),
+    ]);
   });
 
   it("errors carry the family's codes; only cli/ knows exit codes", () => {
     const files = sources();
     expect(stampedErrors(files)).toEqual([]);
     const broken = new Map([...files, ["io/x.ts", 'throw Object.assign(new Error("no"), { exitCode: 3 });']]);
-    expect(stampedErrors(broken)).toEqual([expect.stringMatching(/^io\/x\.ts stamps fields/), expect.stringMatching(/^io\/x\.ts knows exit codes/)]);
+    expect(stampedErrors(broken)).toEqual([
+      expect.stringMatching(/^io\/x\.ts stamps fields/),
+      expect.stringMatching(/^io\/x\.ts knows exit codes/),
+    ]);
   });
 
   it("one serving stack: the batcher, the cache and the worker protocol are shared by serving/ and server/", () => {
     const files = sources();
     expect(secondServingStack(files)).toEqual([]);
-    const broken = (f: string, line: string): Map<string, string> => new Map([...files, [f, `${files.get(f) ?? ""}\n${line}`]]);
-    expect(secondServingStack(broken("server/pool.ts", 'class Full extends PolymodalError { constructor() { super("busy", "full"); } }'))).toEqual([expect.stringMatching(/^server\/pool\.ts makes its own queue-full/)]);
-    expect(secondServingStack(broken("server/cache.ts", "map.delete(map.keys().next().value);"))).toEqual([expect.stringMatching(/^server\/cache\.ts keeps its own LRU/)]);
-    expect(secondServingStack(broken("server/worker.ts", 'port.on("message", (m) => port.postMessage(m));'))).toEqual([expect.stringMatching(/^server\/worker\.ts speaks its own worker protocol/)]);
+    const broken = (f: string, line: string): Map<string, string> =>
+      new Map([...files, [f, `${files.get(f) ?? ""}\n${line}`]]);
+    expect(
+      secondServingStack(
+        broken("server/pool.ts", 'class Full extends PolymodalError { constructor() { super("busy", "full"); } }'),
+      ),
+    ).toEqual([expect.stringMatching(/^server\/pool\.ts makes its own queue-full/)]);
+    expect(secondServingStack(broken("server/cache.ts", "map.delete(map.keys().next().value);"))).toEqual([
+      expect.stringMatching(/^server\/cache\.ts keeps its own LRU/),
+    ]);
+    expect(secondServingStack(broken("server/worker.ts", 'port.on("message", (m) => port.postMessage(m));'))).toEqual([
+      expect.stringMatching(/^server\/worker\.ts speaks its own worker protocol/),
+    ]);
   });
 
   it("has no import cycles", () => {
     expect(cycles(graph)).toEqual([]);
-    expect(cycles([{ from: "a.ts", to: "b.ts", names: [] }, { from: "b.ts", to: "a.ts", names: [] }])).toHaveLength(1);
+    expect(
+      cycles([
+        { from: "a.ts", to: "b.ts", names: [] },
+        { from: "b.ts", to: "a.ts", names: [] },
+      ]),
+    ).toHaveLength(1);
   });
 });

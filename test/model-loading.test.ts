@@ -13,7 +13,8 @@ const models = join(dirname(fileURLToPath(import.meta.url)), "..", "models");
 const tmp = mkdtempSync(join(tmpdir(), "pm-load-"));
 let server: Server, base: string;
 let requests: string[] = [];
-let damage = false, slowMs = 0;
+let damage = false,
+  slowMs = 0;
 
 beforeAll(async () => {
   await init();
@@ -21,13 +22,24 @@ beforeAll(async () => {
     requests.push(req.url!);
     const f = join(models, decodeURIComponent(req.url!.replace(/^\/models\//, "")));
     let body: Buffer;
-    try { body = readFileSync(f); } catch { res.writeHead(404).end(); return; }
-    if (damage && f.endsWith(".safetensors")) { body = Buffer.from(body); body[body.length - 1] ^= 1; }
+    try {
+      body = readFileSync(f);
+    } catch {
+      res.writeHead(404).end();
+      return;
+    }
+    if (damage && f.endsWith(".safetensors")) {
+      body = Buffer.from(body);
+      body[body.length - 1] ^= 1;
+    }
     res.writeHead(200, { "content-length": body.length, "content-type": "application/octet-stream" });
     // in 64 KB pieces, so progress has steps (and a slow server can be cancelled midway)
     let at = 0;
     const next = (): void => {
-      if (at >= body.length || res.destroyed) { res.end(); return; }
+      if (at >= body.length || res.destroyed) {
+        res.end();
+        return;
+      }
       res.write(body.subarray(at, at + 65536));
       at += 65536;
       setTimeout(next, slowMs);
@@ -43,7 +55,9 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 let n = 0;
 beforeEach(() => {
-  requests = []; damage = false; slowMs = 0;
+  requests = [];
+  damage = false;
+  slowMs = 0;
   env.cacheDir = join(tmp, `cache-${n++}`); // a fresh cache per test
   env.useCache = true;
 });
@@ -59,7 +73,11 @@ describe("loadPretrained over HTTP", () => {
     expect(w.map((p) => p.loaded)).toEqual([...w.map((p) => p.loaded)].sort((a, b) => a - b)); // never goes back
     expect(w.at(-1)).toMatchObject({ status: "done", loaded: size });
     const disk = await loadPretrained("clip-scenes");
-    expect(Buffer.from(clip.embedTexts(["two red circles"])[0].buffer).equals(Buffer.from(disk.embedTexts(["two red circles"])[0].buffer))).toBe(true);
+    expect(
+      Buffer.from(clip.embedTexts(["two red circles"])[0].buffer).equals(
+        Buffer.from(disk.embedTexts(["two red circles"])[0].buffer),
+      ),
+    ).toBe(true);
   });
 
   it("a second load is served from the cache: no request at all", async () => {
@@ -85,20 +103,32 @@ describe("loadPretrained over HTTP", () => {
     }
   });
 
-  it("a weights file that is not the one its card names fails the load, naming both digests, and is not cached", async () => {
-    damage = true;
-    await expect(loadPretrained("video-text", { baseUrl: base })).rejects.toThrow(/video-text\.safetensors is not the file its model card names: expected \d+ bytes with SHA-256 [0-9a-f]{64}, got \d+ bytes with SHA-256 [0-9a-f]{64}/);
-    damage = false;
-    requests = [];
-    await loadPretrained("video-text", { baseUrl: base });
-    expect(requests).toContain("/models/video-text.safetensors"); // fetched again: the bad copy was not kept
-  });
+  it(
+    "a weights file that is not the one its card names fails the load, naming both digests, and is not " + "cached",
+    async () => {
+      damage = true;
+      await expect(loadPretrained("video-text", { baseUrl: base })).rejects.toThrow(
+        new RegExp(
+          String.raw`video-text\.safetensors is not the file its model card names: expected \d` +
+            String.raw`+ bytes with SHA-256 [0-9a-f]{64}, got \d+ bytes with SHA-256 [0-9a-f]{64}`,
+        ),
+      );
+      damage = false;
+      requests = [];
+      await loadPretrained("video-text", { baseUrl: base });
+      expect(requests).toContain("/models/video-text.safetensors"); // fetched again: the bad copy was not kept
+    },
+  );
 
   it("a damaged cached copy is dropped and fetched again", async () => {
     await loadPretrained("asr-words", { baseUrl: base });
     for (const f of readdirSync(env.cacheDir!)) {
-      const p = join(env.cacheDir!, f), b = readFileSync(p);
-      if (b.length > 100_000) { b[b.length - 1] ^= 1; writeFileSync(p, b); }
+      const p = join(env.cacheDir!, f),
+        b = readFileSync(p);
+      if (b.length > 100_000) {
+        b[b.length - 1] ^= 1;
+        writeFileSync(p, b);
+      }
     }
     requests = [];
     await loadPretrained("asr-words", { baseUrl: base });
@@ -108,7 +138,13 @@ describe("loadPretrained over HTTP", () => {
   it("an AbortSignal cancels a load midway; nothing is cached", async () => {
     slowMs = 20;
     const ctl = new AbortController();
-    const p = loadPretrained("clip-scenes", { baseUrl: base, signal: ctl.signal, onProgress: (e) => { if (e.file.endsWith(".safetensors") && e.loaded > 200_000) ctl.abort(); } });
+    const p = loadPretrained("clip-scenes", {
+      baseUrl: base,
+      signal: ctl.signal,
+      onProgress: (e) => {
+        if (e.file.endsWith(".safetensors") && e.loaded > 200_000) ctl.abort();
+      },
+    });
     await expect(p).rejects.toThrow(/abort/i);
     slowMs = 0;
     requests = [];
@@ -120,10 +156,13 @@ describe("loadPretrained over HTTP", () => {
   it("from disk too, a weights file that does not match its card is refused", async () => {
     const dir = join(tmp, "models-copy");
     cpSync(models, dir, { recursive: true });
-    const f = join(dir, "audio-events.safetensors"), b = readFileSync(f);
+    const f = join(dir, "audio-events.safetensors"),
+      b = readFileSync(f);
     b[b.length - 1] ^= 1;
     writeFileSync(f, b);
-    await expect(loadPretrained("audio-events", { modelsDir: dir })).rejects.toThrow(/is not the file its model card names/);
+    await expect(loadPretrained("audio-events", { modelsDir: dir })).rejects.toThrow(
+      /is not the file its model card names/,
+    );
   });
 
   it("every shipped card records its weights file's size and SHA-256", async () => {
@@ -131,7 +170,10 @@ describe("loadPretrained over HTTP", () => {
     for (const name of ["asr-words", "audio-events", "clip-scenes", "video-text"]) {
       const card = JSON.parse(readFileSync(join(models, `${name}.json`), "utf8"));
       const w = readFileSync(join(models, `${name}.safetensors`));
-      expect(card.files[`${name}.safetensors`], name).toEqual({ bytes: w.length, sha256: createHash("sha256").update(w).digest("hex") });
+      expect(card.files[`${name}.safetensors`], name).toEqual({
+        bytes: w.length,
+        sha256: createHash("sha256").update(w).digest("hex"),
+      });
     }
   });
 });

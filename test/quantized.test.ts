@@ -6,7 +6,18 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, Tensor, loadSafetensors, nn, CLIPModel, SpeechRecognitionModel, AudioFeatureExtractor, MultimodalModelOptimizer, MultimodalIndex, camelConfig } from "../src/index.js";
+import {
+  init,
+  Tensor,
+  loadSafetensors,
+  nn,
+  CLIPModel,
+  SpeechRecognitionModel,
+  AudioFeatureExtractor,
+  MultimodalModelOptimizer,
+  MultimodalIndex,
+  camelConfig,
+} from "../src/index.js";
 import type { Module } from "../src/nn/module.js";
 import { compare } from "./harness/compare.js";
 import { proceduralStateDict } from "./harness/procedural.mjs";
@@ -15,26 +26,43 @@ const dir = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 const manifest = JSON.parse(readFileSync(join(dir, "quantized.json"), "utf8"));
 const tensors = loadSafetensors(readFileSync(join(dir, "quantized.safetensors")));
 
-interface QCase { id: string; kind: string; config: Record<string, any>; inputs: string[]; outputs: string[]; keys: Array<[string, number[]]> }
+interface QCase {
+  id: string;
+  kind: string;
+  config: Record<string, any>;
+  inputs: string[];
+  outputs: string[];
+  keys: Array<[string, number[]]>;
+}
 
 function build(c: QCase): Module {
   const cfg = camelConfig(c.config) as Record<string, any>;
   switch (c.kind) {
-    case "Linear": return new nn.Sequential(new nn.Linear(cfg.inFeatures, cfg.outFeatures));
-    case "LSTM": return new nn.Sequential(new nn.LSTM(cfg.inputSize, cfg.hiddenSize, cfg));
-    case "SpeechRecognitionModel": return new SpeechRecognitionModel(cfg);
-    case "CLIPModel": return new CLIPModel(cfg);
-    default: throw new Error(`no builder for ${c.kind}`);
+    case "Linear":
+      return new nn.Sequential(new nn.Linear(cfg.inFeatures, cfg.outFeatures));
+    case "LSTM":
+      return new nn.Sequential(new nn.LSTM(cfg.inputSize, cfg.hiddenSize, cfg));
+    case "SpeechRecognitionModel":
+      return new SpeechRecognitionModel(cfg);
+    case "CLIPModel":
+      return new CLIPModel(cfg);
+    default:
+      throw new Error(`no builder for ${c.kind}`);
   }
 }
 
 function run(c: QCase, m: any, t: Record<string, Tensor>): Record<string, Tensor> {
   switch (c.kind) {
-    case "Linear": return { y: m.forward(t.x) };
-    case "LSTM": return { y: m.forward(t.x) };
-    case "SpeechRecognitionModel": return { y: m.forward(t.mel_spec) };
-    case "CLIPModel": return { image_embeds: m.encodeImage(t.images), text_embeds: m.encodeText(t.input_ids, t.attention_mask) };
-    default: throw new Error(`no runner for ${c.kind}`);
+    case "Linear":
+      return { y: m.forward(t.x) };
+    case "LSTM":
+      return { y: m.forward(t.x) };
+    case "SpeechRecognitionModel":
+      return { y: m.forward(t.mel_spec) };
+    case "CLIPModel":
+      return { image_embeds: m.encodeImage(t.images), text_embeds: m.encodeText(t.input_ids, t.attention_mask) };
+    default:
+      throw new Error(`no runner for ${c.kind}`);
   }
 }
 
@@ -42,7 +70,10 @@ beforeAll(async () => {
   await init();
 });
 
-const engines: Array<[string, boolean]> = [["qnnpack", false], ["onednn", true]];
+const engines: Array<[string, boolean]> = [
+  ["qnnpack", false],
+  ["onednn", true],
+];
 const cases = (manifest.cases as QCase[]).flatMap((c) => engines.map(([e, rr]) => [`${c.id} ${e}`, c, e, rr] as const));
 
 describe("quantizeModel matches torch.quantization.quantize_dynamic", () => {
@@ -53,11 +84,14 @@ describe("quantizeModel matches torch.quantization.quantize_dynamic", () => {
     const inputs = Object.fromEntries(c.inputs.map((n) => [n, tensors[`${c.id}.${n}`]]));
     const out = run(c, q, inputs);
     for (const name of c.outputs.filter((n) => n in out)) {
-      const a = out[name], r = tensors[`${c.id}.${engine}.${name}`];
+      const a = out[name],
+        r = tensors[`${c.id}.${engine}.${name}`];
       expect(a.shape).toEqual(r.shape);
       const e = compare(a.data, r.data);
       const fe = compare(tensors[`${c.id}.float.${name}`].data, r.data); // how far quantisation itself moves torch
-      const line = `${c.id}.${engine}.${name}: maxAbs ${e.maxAbs.toExponential(2)} nmse ${e.nmse.toExponential(2)} (float vs quantised torch: nmse ${fe.nmse.toExponential(2)})`;
+      const line =
+        `${c.id}.${engine}.${name}: maxAbs ${e.maxAbs.toExponential(2)} ` +
+        `nmse ${e.nmse.toExponential(2)} (float vs quantised torch: nmse ${fe.nmse.toExponential(2)})`;
       if (process.env.POLYMODAL_VERBOSE) console.log(line);
       // qnnpack's Linear is reproduced bit for bit; elsewhere float ulps (the engines' epilogues, sigmoid/tanh)
       // remain, far below what quantisation itself changes: the float model would miss by 1e-8..1e-3 NMSE.
@@ -104,12 +138,18 @@ describe("quantizeModel semantics", () => {
     expect(q.vision_encoder.projection).toBeInstanceOf(nn.DynamicQuantizedLinear);
     const lone = new nn.Linear(4, 3);
     expect(MultimodalModelOptimizer.quantizeModel(lone).constructor).toBe(nn.Linear);
-    const asr = MultimodalModelOptimizer.quantizeModel(new SpeechRecognitionModel({ vocabSize: 10, nMels: 8, hiddenDim: 8 })) as any;
+    const asr = MultimodalModelOptimizer.quantizeModel(
+      new SpeechRecognitionModel({ vocabSize: 10, nMels: 8, hiddenDim: 8 }),
+    ) as any;
     expect(asr.lstm).toBeInstanceOf(nn.DynamicQuantizedLSTM);
     expect(asr.output).toBeInstanceOf(nn.DynamicQuantizedLinear);
     // same parameter count: int8 codes stand for the float weights one for one
-    expect(asr.numParameters()).toBe(new SpeechRecognitionModel({ vocabSize: 10, nMels: 8, hiddenDim: 8 }).numParameters());
-    q.dispose(); m.dispose(); asr.dispose();
+    expect(asr.numParameters()).toBe(
+      new SpeechRecognitionModel({ vocabSize: 10, nMels: 8, hiddenDim: 8 }).numParameters(),
+    );
+    q.dispose();
+    m.dispose();
+    asr.dispose();
   });
 
   it("a quantised model has no float state_dict, and says so; bad arguments are Errors", () => {
@@ -120,7 +160,9 @@ describe("quantizeModel semantics", () => {
     expect(MultimodalModelOptimizer.quantizeModel(m, "static")).toBe(m);
     expect(() => MultimodalModelOptimizer.quantizeModel(m, "qat" as never)).toThrow(/"dynamic" or "static", got "qat"/);
     expect(() => MultimodalModelOptimizer.quantizeModel(null as never)).toThrow(/expected a Module, got null/);
-    expect(() => MultimodalModelOptimizer.quantizeModel(m, "dynamic", { reduceRange: "yes" as never })).toThrow(/reduceRange must be true or false, got "yes"/);
+    expect(() => MultimodalModelOptimizer.quantizeModel(m, "dynamic", { reduceRange: "yes" as never })).toThrow(
+      /reduceRange must be true or false, got "yes"/,
+    );
     const ql = MultimodalModelOptimizer.quantizeModel(m);
     expect(() => ql.forward(Tensor.zeros([2, 5]))).toThrow(/input must be \(\.\.\., 4\), got shape \[2, 5\]/);
     expect(() => ql.forward(Tensor.from(new Float32Array([0, NaN, 0, 0]), [1, 4]))).toThrow(/NaN/);
@@ -137,7 +179,11 @@ describe("cacheEmbeddings", () => {
     const imgs = tensors[`${clipCase.id}.images`]; // (3, 3, 32, 32)
     const one = (i: number) => new Tensor((imgs.data as Float32Array).slice(i * 3072, (i + 1) * 3072), [1, 3, 32, 32]);
     async function* loader() {
-      yield { ids: ["a", "b"], inputs: new Tensor((imgs.data as Float32Array).slice(0, 2 * 3072), [2, 3, 32, 32]), metadata: [{ n: 0 }, { n: 1 }] };
+      yield {
+        ids: ["a", "b"],
+        inputs: new Tensor((imgs.data as Float32Array).slice(0, 2 * 3072), [2, 3, 32, 32]),
+        metadata: [{ n: 0 }, { n: 1 }],
+      };
       yield { ids: ["c"], inputs: one(2), metadata: [{ n: 2 }] };
     }
     const dirPath = mkdtempSync(join(tmpdir(), "pm-cache-"));
@@ -154,8 +200,13 @@ describe("cacheEmbeddings", () => {
         expect(hit.score).toBeCloseTo(1, 5);
       }
       // text batches go through encodeText with their attention mask
-      const ids = tensors[`${clipCase.id}.input_ids`], mask = tensors[`${clipCase.id}.attention_mask`];
-      const t = await MultimodalModelOptimizer.cacheEmbeddings(m, [{ ids: ["x", "y", "z"], inputs: ids, attentionMask: mask }], "text");
+      const ids = tensors[`${clipCase.id}.input_ids`],
+        mask = tensors[`${clipCase.id}.attention_mask`];
+      const t = await MultimodalModelOptimizer.cacheEmbeddings(
+        m,
+        [{ ids: ["x", "y", "z"], inputs: ids, attentionMask: mask }],
+        "text",
+      );
       expect(t.get("x")!.embedding.length).toBe(32);
       expect(t.search((m.encodeText(ids, mask).data as Float32Array).slice(0, 32), 1)[0].itemId).toBe("x");
     } finally {
@@ -165,8 +216,17 @@ describe("cacheEmbeddings", () => {
   });
 
   it("caches sound embeddings through an AudioFeatureExtractor's forward", async () => {
-    const a = new AudioFeatureExtractor({ convChannels: [8, 8, 8], nhead: 2, numLayers: 1, dimFeedforward: 16, embedDim: 6 });
-    const w = Tensor.from(Float32Array.from({ length: 2 * 3200 }, (_, i) => Math.sin(i * (i < 3200 ? 0.05 : 0.31))), [2, 3200]);
+    const a = new AudioFeatureExtractor({
+      convChannels: [8, 8, 8],
+      nhead: 2,
+      numLayers: 1,
+      dimFeedforward: 16,
+      embedDim: 6,
+    });
+    const w = Tensor.from(
+      Float32Array.from({ length: 2 * 3200 }, (_, i) => Math.sin(i * (i < 3200 ? 0.05 : 0.31))),
+      [2, 3200],
+    );
     const ix = await MultimodalModelOptimizer.cacheEmbeddings(a, [{ ids: ["low", "high"], inputs: w }], "audio");
     const ref = a.forward(w);
     expect(ix.search((ref.data as Float32Array).slice(6, 12), 1)[0].itemId).toBe("high");
@@ -178,9 +238,15 @@ describe("cacheEmbeddings", () => {
     const m = build(clipCase) as CLIPModel;
     const x = Tensor.zeros([2, 3, 32, 32]);
     await expect(MultimodalModelOptimizer.cacheEmbeddings(m, [], "image")).rejects.toThrow(/yielded no batches/);
-    await expect(MultimodalModelOptimizer.cacheEmbeddings(m, [{ ids: ["a"], inputs: x }], "image")).rejects.toThrow(/1 ids but inputs of batch size 2/);
-    await expect(MultimodalModelOptimizer.cacheEmbeddings(m, [{ ids: ["a", "b"], inputs: x }], "audio")).rejects.toThrow(/CLIPModel has no encoder for modality "audio"/);
-    await expect(MultimodalModelOptimizer.cacheEmbeddings(m, [{ ids: "a" } as never], "image")).rejects.toThrow(/batch 0 must be/);
+    await expect(MultimodalModelOptimizer.cacheEmbeddings(m, [{ ids: ["a"], inputs: x }], "image")).rejects.toThrow(
+      /1 ids but inputs of batch size 2/,
+    );
+    await expect(
+      MultimodalModelOptimizer.cacheEmbeddings(m, [{ ids: ["a", "b"], inputs: x }], "audio"),
+    ).rejects.toThrow(/CLIPModel has no encoder for modality "audio"/);
+    await expect(MultimodalModelOptimizer.cacheEmbeddings(m, [{ ids: "a" } as never], "image")).rejects.toThrow(
+      /batch 0 must be/,
+    );
     m.dispose();
   });
 });

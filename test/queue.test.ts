@@ -21,20 +21,49 @@ const procs = new Set<ChildProcess>();
 const workerLogs: Array<() => string> = [];
 
 function cli(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), ...args], { encoding: "utf8", timeout: 120_000 });
+  const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), ...args], {
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
 /** A `polymodal worker`; resolves once it waits for jobs.  `lines` holds what it printed. */
-async function worker(queue: string, store: string, lockMs = 1000): Promise<{ p: ChildProcess; lines: string[]; err: () => string }> {
-  const p = spawn(process.execPath, [join(root, "bin/polymodal.js"), "worker", "--queue", queue, "--root", coll, "--store", `lancedb:${store}`, "--lock-ms", String(lockMs)], { stdio: ["ignore", "pipe", "pipe"] });
+async function worker(
+  queue: string,
+  store: string,
+  lockMs = 1000,
+): Promise<{ p: ChildProcess; lines: string[]; err: () => string }> {
+  const p = spawn(
+    process.execPath,
+    [
+      join(root, "bin/polymodal.js"),
+      "worker",
+      "--queue",
+      queue,
+      "--root",
+      coll,
+      "--store",
+      `lancedb:${store}`,
+      "--lock-ms",
+      String(lockMs),
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   procs.add(p);
   p.once("exit", () => procs.delete(p));
   const lines: string[] = [];
   let buf = "";
-  p.stdout!.setEncoding("utf8").on("data", (d: string) => { buf += d; const ls = buf.split("\n"); buf = ls.pop()!; lines.push(...ls); });
+  p.stdout!.setEncoding("utf8").on("data", (d: string) => {
+    buf += d;
+    const ls = buf.split("\n");
+    buf = ls.pop()!;
+    lines.push(...ls);
+  });
   let err = "";
-  p.stderr!.setEncoding("utf8").on("data", (d: string) => { err += d; });
+  p.stderr!.setEncoding("utf8").on("data", (d: string) => {
+    err += d;
+  });
   workerLogs.push(() => err);
   await until(() => lines.some((l) => l.includes("waiting for jobs")), 30_000, "the worker to start");
   return { p, lines, err: () => err };
@@ -45,7 +74,12 @@ async function until(f: () => boolean | Promise<boolean>, ms: number, what: stri
   const end = Date.now() + ms;
   while (!(await f())) {
     if (Date.now() > end) {
-      const state = queue ? `; queue ${JSON.stringify(await queueStatus(queue))}; workers' stderr: ${workerLogs.map((l) => l()).join("\n---\n").slice(-3000)}` : "";
+      const state = queue
+        ? `; queue ${JSON.stringify(await queueStatus(queue))}; workers' stderr: ${workerLogs
+            .map((l) => l())
+            .join("\n---\n")
+            .slice(-3000)}`
+        : "";
       throw new Error(`timed out waiting for ${what}${state}`);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -85,10 +119,15 @@ afterAll(stopAll);
 
 describe.skipIf(!hasRedis())("distributed indexing (BullMQ + LanceDB)", () => {
   let redis: Running;
-  beforeAll(async () => { redis = await startRedis(); });
-  afterAll(async () => { await redis?.stop(); });
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
 
-  it("enqueues idempotent jobs; two workers index every file once; unreadable files are dead letters; re-enqueueing adds nothing", async () => {
+  it("enqueues idempotent jobs; two workers index every file once; unreadable files are dead letters; " +
+    "re-enqueueing adds nothing", async () => {
     const store = join(tmp, "lance-a");
     const e = cli("index", coll, "--queue", redis.url, "--store", `lancedb:${store}`, "--batch", "8");
     expect(e.code, e.err).toBe(0);
@@ -114,7 +153,9 @@ describe.skipIf(!hasRedis())("distributed indexing (BullMQ + LanceDB)", () => {
     // the store answers searches; a second enqueue finds everything unchanged but the unreadable file
     const s = cli("search", Object.values(truth.images)[3], "--store", `lancedb:${store}`, "-k", "1", "--json");
     expect(truth.images[JSON.parse(s.out).results[0].path]).toBe(Object.values(truth.images)[3]);
-    expect(cli("index", coll, "--queue", redis.url, "--store", `lancedb:${store}`, "--batch", "8").out).toMatch(/enqueued 1 new or changed files .* 70 files unchanged in the store/);
+    expect(cli("index", coll, "--queue", redis.url, "--store", `lancedb:${store}`, "--batch", "8").out).toMatch(
+      /enqueued 1 new or changed files .* 70 files unchanged in the store/,
+    );
     await stopAll();
   }, 180_000);
 
@@ -132,30 +173,60 @@ describe.skipIf(!hasRedis())("distributed indexing (BullMQ + LanceDB)", () => {
     await stopAll();
   }, 180_000);
 
-  it("a worker trusts no job: paths outside its --root, other stores and malformed jobs fail alone with one reason; a FIFO or /dev/zero is never read; dead letters carry no file bytes", async () => {
-    const q = `${redis.url}/2`, store = join(tmp, "lance-d");
+  it("a worker trusts no job: paths outside its --root, other stores and malformed jobs fail alone with one " +
+    "reason; a FIFO or /dev/zero is never read; dead letters carry no file bytes", async () => {
+    const q = `${redis.url}/2`,
+      store = join(tmp, "lance-d");
     const { Queue } = await import("bullmq");
     const { Redis } = await import("ioredis");
     const connection = new Redis(q, { maxRetriesPerRequest: null });
     const queue = new Queue("polymodal-index", { connection });
-    const file = (path: string, rel = "x.wav") => ({ rel, path, sha256: "0".repeat(64), size: 10, mtimeMs: 0, modality: "audio" });
+    const file = (path: string, rel = "x.wav") => ({
+      rel,
+      path,
+      sha256: "0".repeat(64),
+      size: 10,
+      mtimeMs: 0,
+      modality: "audio",
+    });
     mkdirSync(join(coll, "odd"), { recursive: true });
     if (!existsSync(join(coll, "odd", "pipe.wav"))) spawnSync("mkfifo", [join(coll, "odd", "pipe.wav")]);
     symlinkSync("/dev/zero", join(coll, "odd", "zero.wav"));
     symlinkSync("/etc/passwd", join(coll, "odd", "passwd.wav"));
     const jobs: Record<string, unknown> = {
       passwd: { root: coll, store: `lancedb:${store}`, files: [file("/etc/passwd")] },
-      traversal: { root: coll, store: `lancedb:${store}`, files: [file(join(coll, "..", "..", "..", "etc", "passwd"))] },
+      traversal: {
+        root: coll,
+        store: `lancedb:${store}`,
+        files: [file(join(coll, "..", "..", "..", "etc", "passwd"))],
+      },
       "symlink out": { root: coll, store: `lancedb:${store}`, files: [file(join(coll, "odd", "passwd.wav"))] },
       "dev zero": { root: coll, store: `lancedb:${store}`, files: [file(join(coll, "odd", "zero.wav"))] },
-      "other store": { root: coll, store: `lancedb:${join(tmp, "elsewhere")}`, files: [file(join(coll, Object.keys(truth.sounds)[0]))] },
+      "other store": {
+        root: coll,
+        store: `lancedb:${join(tmp, "elsewhere")}`,
+        files: [file(join(coll, Object.keys(truth.sounds)[0]))],
+      },
       malformed: { root: coll, store: `lancedb:${store}`, files: "x" },
       "not an object": "hello",
-      inside: { root: coll, store: `lancedb:${store}`, files: [file(join(coll, "odd", "pipe.wav"), "odd/pipe.wav"), file(join(coll, Object.keys(truth.sounds)[0]), Object.keys(truth.sounds)[0])] },
+      inside: {
+        root: coll,
+        store: `lancedb:${store}`,
+        files: [
+          file(join(coll, "odd", "pipe.wav"), "odd/pipe.wav"),
+          file(join(coll, Object.keys(truth.sounds)[0]), Object.keys(truth.sounds)[0]),
+        ],
+      },
     };
-    for (const [id, data] of Object.entries(jobs)) await queue.add("embed", data as never, { jobId: id.replace(/ /g, "-"), attempts: 3 });
+    for (const [id, data] of Object.entries(jobs))
+      await queue.add("embed", data as never, { jobId: id.replace(/ /g, "-"), attempts: 3 });
     const w = await worker(q, store, 1000);
-    await until(async () => (await queueStatus(q)).failed + (await queueStatus(q)).completed === 8, 60_000, "every job to end", q);
+    await until(
+      async () => (await queueStatus(q)).failed + (await queueStatus(q)).completed === 8,
+      60_000,
+      "every job to end",
+      q,
+    );
     const failed = Object.fromEntries((await queue.getFailed()).map((j) => [j.id, [j.attemptsMade, j.failedReason]]));
     expect(failed).toEqual({
       passwd: [1, "files[0] is outside this worker's --root folders; the job is refused"],
@@ -180,17 +251,33 @@ describe.skipIf(!hasRedis())("distributed indexing (BullMQ + LanceDB)", () => {
   it("Redis restarted during indexing: the queue survives (AOF) and every file is indexed once", async () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmp, "aof-"));
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir];
+    const args = [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "always",
+      "--dir",
+      dir,
+    ];
     const start = async (): Promise<ChildProcess> => {
       const p = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
       procs.add(p);
       let out = "";
-      p.stdout!.on("data", (d) => { out += d; });
+      p.stdout!.on("data", (d) => {
+        out += d;
+      });
       await until(() => /Ready to accept connections/i.test(out), 20_000, "redis-server");
       return p;
     };
     let r = await start();
-    const q = `redis://127.0.0.1:${port}`, store = join(tmp, "lance-c");
+    const q = `redis://127.0.0.1:${port}`,
+      store = join(tmp, "lance-c");
     expect(cli("index", coll, "--queue", q, "--store", `lancedb:${store}`, "--batch", "4").code).toBe(0);
     const w = await worker(q, store, 1000);
     await until(() => w.lines.filter((l) => l.startsWith("indexed")).length >= 8, 60_000, "some progress");

@@ -26,8 +26,19 @@ function dataset(N: number, D: number, seed: number): Float32Array {
   return out;
 }
 
-function brute(data: Float32Array, N: number, D: number, q: Float32Array, k: number, keep: (i: number) => boolean): Array<[number, number]> {
-  const norm = (v: Float32Array, o: number): number => { let s = 0; for (let d = 0; d < D; d++) s += v[o + d] ** 2; return Math.sqrt(s) + 1e-8; };
+function brute(
+  data: Float32Array,
+  N: number,
+  D: number,
+  q: Float32Array,
+  k: number,
+  keep: (i: number) => boolean,
+): Array<[number, number]> {
+  const norm = (v: Float32Array, o: number): number => {
+    let s = 0;
+    for (let d = 0; d < D; d++) s += v[o + d] ** 2;
+    return Math.sqrt(s) + 1e-8;
+  };
   const qn = norm(q, 0);
   const out: Array<[number, number]> = [];
   for (let i = 0; i < N; i++) {
@@ -46,17 +57,29 @@ function build(kind: IndexKind, data: Float32Array, N: number, D: number, extra 
     const slots = Array.from({ length: N }, (_, i) => i).filter((i) => i % 3 === m);
     const emb = new Float32Array(slots.length * D);
     slots.forEach((s, j) => emb.set(data.subarray(s * D, (s + 1) * D), j * D));
-    ix.addBatch(slots.map((s) => `item${s}`), new Tensor(emb, [slots.length, D]), MODS[m], slots.map((s) => ({ n: s, even: s % 2 === 0 })));
+    ix.addBatch(
+      slots.map((s) => `item${s}`),
+      new Tensor(emb, [slots.length, D]),
+      MODS[m],
+      slots.map((s) => ({ n: s, even: s % 2 === 0 })),
+    );
   }
   return ix;
 }
 
 describe("MultimodalIndex search vs float64 brute force", () => {
-  const N = 3000, D = 64;
+  const N = 3000,
+    D = 64;
   const data = dataset(N, D, 11);
-  const queries = Array.from({ length: 25 }, (_, i) => Float32Array.from(lcg(D, 900 + i)).map((v, d) => v * 0.2 + data[(i * 37) * D + d]));
+  const queries = Array.from({ length: 25 }, (_, i) =>
+    Float32Array.from(lcg(D, 900 + i)).map((v, d) => v * 0.2 + data[i * 37 * D + d]),
+  );
 
-  it.each([["flat", {}, 1.0], ["int8", { rerank: 64 }, 0.99], ["hnsw", { efSearch: 64 }, 0.95]] as const)("%s: recall@10 and scores", (kind, extra, minRecall) => {
+  it.each([
+    ["flat", {}, 1.0],
+    ["int8", { rerank: 64 }, 0.99],
+    ["hnsw", { efSearch: 64 }, 0.95],
+  ] as const)("%s: recall@10 and scores", (kind, extra, minRecall) => {
     const ix = build(kind, data, N, D, extra);
     expect(ix.size).toBe(N);
     let hit = 0;
@@ -71,7 +94,9 @@ describe("MultimodalIndex search vs float64 brute force", () => {
         expect(r.modality).toBe(MODS[i % 3]);
         expect(r.metadata).toEqual({ n: i, even: i % 2 === 0 });
         const exact = brute(data, N, D, q, N, (j) => j === i)[0][0];
-        expect(Math.abs(r.score - exact), `${kind} score of ${r.itemId}`).toBeLessThanOrEqual(kind === "int8" && !("rerank" in extra) ? 2e-2 : 2e-6);
+        expect(Math.abs(r.score - exact), `${kind} score of ${r.itemId}`).toBeLessThanOrEqual(
+          kind === "int8" && !("rerank" in extra) ? 2e-2 : 2e-6,
+        );
       }
       for (let j = 1; j < got.length; j++) expect(got[j - 1].score).toBeGreaterThanOrEqual(got[j].score);
     }
@@ -80,31 +105,43 @@ describe("MultimodalIndex search vs float64 brute force", () => {
     ix.dispose();
   });
 
-  it.each(["flat", "int8", "hnsw"] as const)("%s: modality filter and a selective metadata filter still return topK", (kind) => {
-    const ix = build(kind, data, N, D, kind === "int8" ? { rerank: 64 } : {});
-    const q = queries[3];
-    const got = ix.search(q, 10, "audio");
-    expect(got.every((r) => r.modality === "audio")).toBe(true);
-    const ref = brute(data, N, D, q, 10, (i) => i % 3 === 2).map(([, i]) => `item${i}`);
-    const overlap = got.filter((r) => ref.includes(r.itemId)).length;
-    expect(overlap).toBeGreaterThanOrEqual(kind === "flat" ? 10 : 9);
-    // 1% of the items pass: the search still returns 10 of them, exactly the best
-    const sel = ix.search(q, 10, "image", { filter: (m) => (m.n as number) % 100 === 0 });
-    expect(sel.length).toBe(10);
-    const refSel = brute(data, N, D, q, 10, (i) => i % 3 === 0 && i % 100 === 0).map(([, i]) => `item${i}`);
-    expect(sel.map((r) => r.itemId)).toEqual(refSel);
-    ix.dispose();
-  });
+  it.each(["flat", "int8", "hnsw"] as const)(
+    "%s: modality filter and a selective metadata filter still return topK",
+    (kind) => {
+      const ix = build(kind, data, N, D, kind === "int8" ? { rerank: 64 } : {});
+      const q = queries[3];
+      const got = ix.search(q, 10, "audio");
+      expect(got.every((r) => r.modality === "audio")).toBe(true);
+      const ref = brute(data, N, D, q, 10, (i) => i % 3 === 2).map(([, i]) => `item${i}`);
+      const overlap = got.filter((r) => ref.includes(r.itemId)).length;
+      expect(overlap).toBeGreaterThanOrEqual(kind === "flat" ? 10 : 9);
+      // 1% of the items pass: the search still returns 10 of them, exactly the best
+      const sel = ix.search(q, 10, "image", { filter: (m) => (m.n as number) % 100 === 0 });
+      expect(sel.length).toBe(10);
+      const refSel = brute(data, N, D, q, 10, (i) => i % 3 === 0 && i % 100 === 0).map(([, i]) => `item${i}`);
+      expect(sel.map((r) => r.itemId)).toEqual(refSel);
+      ix.dispose();
+    },
+  );
 });
 
 describe("MultimodalIndex behaviour", () => {
   it("addBatch takes a flat (n, D) Float32Array like a Tensor or a list of rows", () => {
-    const D = 8, n = 5, flat = Float32Array.from(lcg(n * D, 3));
-    const a = new MultimodalIndex(D), b = new MultimodalIndex(D);
+    const D = 8,
+      n = 5,
+      flat = Float32Array.from(lcg(n * D, 3));
+    const a = new MultimodalIndex(D),
+      b = new MultimodalIndex(D);
     a.addBatch(["0", "1", "2", "3", "4"], flat, "x");
-    b.addBatch(["0", "1", "2", "3", "4"], Array.from({ length: n }, (_, i) => flat.subarray(i * D, (i + 1) * D)), "x");
+    b.addBatch(
+      ["0", "1", "2", "3", "4"],
+      Array.from({ length: n }, (_, i) => flat.subarray(i * D, (i + 1) * D)),
+      "x",
+    );
     expect(a.search(flat.subarray(8, 16), 5)).toEqual(b.search(flat.subarray(8, 16), 5));
-    expect(() => a.addBatch(["p", "q"], new Float32Array(D * 2 + 1), "x")).toThrow(/must hold 2 x 8 = 16 values, got 17/);
+    expect(() => a.addBatch(["p", "q"], new Float32Array(D * 2 + 1), "x")).toThrow(
+      /must hold 2 x 8 = 16 values, got 17/,
+    );
   });
 
   it("remove, upsert, get, size, searchBatch", () => {
@@ -146,7 +183,16 @@ describe("MultimodalIndex behaviour", () => {
     expect(() => ix.search([1, 0, 0, 0], 3, "video")).toThrow(/unknown modality "video" \(the index holds "image"\)/);
     expect(() => ix.search([0, 0, 0, 0], 3)).toThrow(/is all zeros/);
     expect(() => ix.search([1, 2], 3)).toThrow(/must have 4 values, got 2/);
-    expect(() => ix.addBatch(["a", "a"], [[1, 1, 1, 1], [1, 1, 1, 1]], "image")).toThrow(/duplicates/);
+    expect(() =>
+      ix.addBatch(
+        ["a", "a"],
+        [
+          [1, 1, 1, 1],
+          [1, 1, 1, 1],
+        ],
+        "image",
+      ),
+    ).toThrow(/duplicates/);
     expect(() => new MultimodalIndex(0)).toThrow(/embeddingDim must be a positive integer/);
     expect(() => new MultimodalIndex(4, { kind: "ivf" as never })).toThrow(/kind must be "flat", "int8" or "hnsw"/);
     expect(() => new MultimodalIndex(4).search([1, 0, 0, 0], -1)).toThrow(/topK must be a positive integer/);
@@ -155,7 +201,8 @@ describe("MultimodalIndex behaviour", () => {
 });
 
 describe("persistence", () => {
-  const N = 400, D = 32;
+  const N = 400,
+    D = 32;
   const data = dataset(N, D, 5);
 
   it.each(["flat", "int8", "hnsw"] as const)("%s: save -> load gives the same results and the same bytes", (kind) => {
@@ -171,14 +218,18 @@ describe("persistence", () => {
     }
     back.add("new", data.subarray(0, D), "image");
     expect(back.search(data.subarray(0, D), 2).map((r) => r.itemId)).toContain("new");
-    ix.dispose(); back.dispose();
+    ix.dispose();
+    back.dispose();
   });
 
   it("corrupt or truncated bytes give a clear Error (fuzz)", () => {
     const ix = build("hnsw", data, 120, D);
     const good = ix.save();
     let s = 4242;
-    const rnd = (n: number): number => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return s % n; };
+    const rnd = (n: number): number => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      return s % n;
+    };
     for (let iter = 0; iter < 400; iter++) {
       let b = good.slice();
       if (iter % 2) b = b.subarray(0, rnd(b.length));
@@ -197,7 +248,9 @@ describe("persistence", () => {
     const before = readFileSync(path);
     // A child process saves a large index to the same path over and over; kill it at once and mid-write.
     const script = join(dir, "writer.mjs");
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
       import { init, MultimodalIndex } from ${JSON.stringify(join(root, "dist/index.js"))};
       await init();
       const D = 256, N = 60000, ix = new MultimodalIndex(D);
@@ -206,7 +259,8 @@ describe("persistence", () => {
       ix.addBatch(ids, Array.from({ length: N }, (_, i) => v.subarray(i * D, (i + 1) * D)), "image");
       process.stdout.write("ready\\n");
       for (;;) await ix.saveToFile(${JSON.stringify(path)});
-    `);
+    `,
+    );
     for (const delay of [5, 60, 250]) {
       const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
       await new Promise<void>((res) => child.stdout!.once("data", () => res()));
@@ -227,12 +281,17 @@ describe("CrossModalRetriever", () => {
   it("indexes images in batches and searches by text and by image", () => {
     const clip = new CLIPModel({
       visionConfig: { imageSize: 16, patchSize: 8, embedDim: 32, numHeads: 4, numLayers: 1 },
-      textConfig: { vocabSize: 50, maxSeqLen: 8, embedDim: 32, numHeads: 4, numLayers: 1 }, projectionDim: 24,
+      textConfig: { vocabSize: 50, maxSeqLen: 8, embedDim: 32, numHeads: 4, numLayers: 1 },
+      projectionDim: 24,
     });
     for (const kind of ["flat", "hnsw"] as const) {
       const r = new CrossModalRetriever(clip, 24, { kind, batchSize: 3 });
       const imgs = new Tensor(Float32Array.from(lcg(10 * 3 * 16 * 16, 3)), [10, 3, 16, 16]);
-      r.indexImages(imgs, Array.from({ length: 10 }, (_, i) => `img_${i}`), Array.from({ length: 10 }, (_, i) => ({ category: `cat_${i % 3}` })));
+      r.indexImages(
+        imgs,
+        Array.from({ length: 10 }, (_, i) => `img_${i}`),
+        Array.from({ length: 10 }, (_, i) => ({ category: `cat_${i % 3}` })),
+      );
       expect(r.index.size).toBe(10);
       const hits = r.searchByText(new Tensor(Int32Array.from([1, 2, 3, 4]), [1, 4]), null, 5);
       expect(hits.length).toBe(5);
@@ -242,7 +301,9 @@ describe("CrossModalRetriever", () => {
       expect(self[0].score).toBeGreaterThan(0.9999);
       r.index.dispose();
     }
-    expect(() => new CrossModalRetriever(clip, 32)).toThrow(/embeddingDim 32 differs from the model's projection dim 24/);
+    expect(() => new CrossModalRetriever(clip, 32)).toThrow(
+      /embeddingDim 32 differs from the model's projection dim 24/,
+    );
     clip.dispose();
   });
 });
@@ -250,16 +311,25 @@ describe("CrossModalRetriever", () => {
 describe("filters that run ops", () => {
   it("a metadata filter that itself grows WASM memory does not corrupt the search", () => {
     for (const kind of ["flat", "hnsw"] as const) {
-      const D = 16, N = 300;
+      const D = 16,
+        N = 300;
       const ix = new MultimodalIndex(D, { kind });
       const v = Float32Array.from(lcg(N * D, 8));
-      ix.addBatch(Array.from({ length: N }, (_, i) => `x${i}`), new Tensor(v, [N, D]), "image", Array.from({ length: N }, (_, i) => ({ i })));
+      ix.addBatch(
+        Array.from({ length: N }, (_, i) => `x${i}`),
+        new Tensor(v, [N, D]),
+        "image",
+        Array.from({ length: N }, (_, i) => ({ i })),
+      );
       const q = v.subarray(7 * D, 8 * D);
       let grown = false;
       const before = rt().heap.byteLength;
       const heavy = ix.search(q, 5, null, {
         filter: (m) => {
-          if (!grown) { grown = true; F.linear(Tensor.zeros([8192 + (kind === "hnsw" ? 4096 : 0), 4096]), Tensor.zeros([4, 4096])); } // >128 MB of scratch
+          if (!grown) {
+            grown = true;
+            F.linear(Tensor.zeros([8192 + (kind === "hnsw" ? 4096 : 0), 4096]), Tensor.zeros([4, 4096]));
+          } // >128 MB of scratch
           return (m.i as number) % 2 === 1;
         },
       });

@@ -14,10 +14,13 @@ function build(header: Record<string, unknown>, data: Uint8Array): Uint8Array {
 describe("safetensors", () => {
   it("round-trips float32 and int32 tensors with metadata", () => {
     const dict = {
-      "transformer.layers.0.self_attn.in_proj_weight": Tensor.from(new Float32Array([1.5, -2, 3e-8, 4e10, 0, -0]), [2, 3]),
-      "ids": new Tensor(new Int32Array([1, -2, 2147483647]), [3]),
-      "scalar": Tensor.from(new Float32Array([7]), []),
-      "empty": Tensor.zeros([0, 4]),
+      "transformer.layers.0.self_attn.in_proj_weight": Tensor.from(
+        new Float32Array([1.5, -2, 3e-8, 4e10, 0, -0]),
+        [2, 3],
+      ),
+      ids: new Tensor(new Int32Array([1, -2, 2147483647]), [3]),
+      scalar: Tensor.from(new Float32Array([7]), []),
+      empty: Tensor.zeros([0, 4]),
     };
     const bytes = saveSafetensors(dict, { format: "pt" });
     const hlen = Number(new DataView(bytes.buffer).getBigUint64(0, true));
@@ -39,12 +42,17 @@ describe("safetensors", () => {
     dv.setFloat64(10, Math.PI, true);
     dv.setBigInt64(18, -5n, true);
     dv.setBigInt64(26, 123456789n, true);
-    const t = loadSafetensors(build({
-      h: { dtype: "F16", shape: [3], data_offsets: [0, 6] },
-      b: { dtype: "BF16", shape: [2], data_offsets: [6, 10] },
-      d: { dtype: "F64", shape: [], data_offsets: [10, 18] },
-      l: { dtype: "I64", shape: [2], data_offsets: [18, 34] },
-    }, data));
+    const t = loadSafetensors(
+      build(
+        {
+          h: { dtype: "F16", shape: [3], data_offsets: [0, 6] },
+          b: { dtype: "BF16", shape: [2], data_offsets: [6, 10] },
+          d: { dtype: "F64", shape: [], data_offsets: [10, 18] },
+          l: { dtype: "I64", shape: [2], data_offsets: [18, 34] },
+        },
+        data,
+      ),
+    );
     expect(Array.from(t.h.data)).toEqual([1, -2, 2 ** -24]);
     expect(Array.from(t.b.data)).toEqual([1, 3.140625]);
     expect(t.d.data[0]).toBe(Math.fround(Math.PI));
@@ -54,27 +62,66 @@ describe("safetensors", () => {
 
   it.each([
     ["short file", new Uint8Array(4), /shorter than the 8-byte header length/],
-    ["header past end", (() => { const b = new Uint8Array(16); new DataView(b.buffer).setBigUint64(0, 1000n, true); return b; })(), /header length 1000 does not fit in a file of 16 bytes/],
+    [
+      "header past end",
+      (() => {
+        const b = new Uint8Array(16);
+        new DataView(b.buffer).setBigUint64(0, 1000n, true);
+        return b;
+      })(),
+      /header length 1000 does not fit in a file of 16 bytes/,
+    ],
     ["bad json", build({}, new Uint8Array()).map((v, i) => (i === 8 ? 0x7b + 1 : v)), /header is not valid UTF-8 JSON/],
-    ["bad dtype", build({ a: { dtype: "C64", shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /entry "a" has unsupported dtype "C64"/],
-    ["size mismatch", build({ a: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)), /entry "a" \(F32 \[3\]\) needs 12 bytes, data_offsets span 8/],
-    ["truncated data", build({ a: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8)), /ends at byte 16 of the data section, which holds only 8 \(truncated file\?\)/],
-    ["bad shape", build({ a: { dtype: "F32", shape: [-1], data_offsets: [0, 0] } }, new Uint8Array(0)), /invalid shape \[-1\]/],
-    ["I64 overflow", (() => { const d = new Uint8Array(8); new DataView(d.buffer).setBigInt64(0, 1n << 40n, true); return build({ a: { dtype: "I64", shape: [1], data_offsets: [0, 8] } }, d); })(), /holds 1099511627776 at index 0, outside int32/],
+    [
+      "bad dtype",
+      build({ a: { dtype: "C64", shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)),
+      /entry "a" has unsupported dtype "C64"/,
+    ],
+    [
+      "size mismatch",
+      build({ a: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)),
+      /entry "a" \(F32 \[3\]\) needs 12 bytes, data_offsets span 8/,
+    ],
+    [
+      "truncated data",
+      build({ a: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8)),
+      /ends at byte 16 of the data section, which holds only 8 \(truncated file\?\)/,
+    ],
+    [
+      "bad shape",
+      build({ a: { dtype: "F32", shape: [-1], data_offsets: [0, 0] } }, new Uint8Array(0)),
+      /invalid shape \[-1\]/,
+    ],
+    [
+      "I64 overflow",
+      (() => {
+        const d = new Uint8Array(8);
+        new DataView(d.buffer).setBigInt64(0, 1n << 40n, true);
+        return build({ a: { dtype: "I64", shape: [1], data_offsets: [0, 8] } }, d);
+      })(),
+      /holds 1099511627776 at index 0, outside int32/,
+    ],
   ])("%s gives a clear Error", (_n, bytes, msg) => {
     expect(() => loadSafetensors(bytes)).toThrow(msg);
   });
 
   it("fuzz: random corruption and truncation never crash, hang or allocate without bound", () => {
     const good = saveSafetensors({
-      "a.weight": Tensor.from(new Float32Array(64).map((_, i) => i), [8, 8]),
+      "a.weight": Tensor.from(
+        new Float32Array(64).map((_, i) => i),
+        [8, 8],
+      ),
       "a.bias": Tensor.from(new Float32Array(8), [8]),
-      "ids": new Tensor(new Int32Array(5), [5]),
+      ids: new Tensor(new Int32Array(5), [5]),
     });
     let s = 12345;
-    const rnd = (n: number): number => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return s % n; };
+    const rnd = (n: number): number => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      return s % n;
+    };
     // per mode (truncated, data bytes changed, header bytes changed): how many loaded and how many were refused
-    const ok = [0, 0, 0], errors = [0, 0, 0];
+    const ok = [0, 0, 0],
+      errors = [0, 0, 0];
     for (let iter = 0; iter < 3000; iter++) {
       let b = good.slice();
       const mode = rnd(3);

@@ -16,15 +16,30 @@ describe("threads", () => {
   it("1, 2 and 3 threads give identical bits for every case, workload and model", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pm-threads-"));
     try {
-      const r = await build({ entryPoints: [join(root, "test/harness/threads-entry.ts")], bundle: true, format: "esm", platform: "node", target: "node20", write: false });
+      const r = await build({
+        entryPoints: [join(root, "test/harness/threads-entry.ts")],
+        bundle: true,
+        format: "esm",
+        platform: "node",
+        target: "node20",
+        write: false,
+      });
       const entry = join(dir, "entry.mjs");
       writeFileSync(entry, r.outputFiles[0].text);
       const run = (t: number): { threads: number; hashes: Record<string, string> } =>
-        JSON.parse(execFileSync(process.execPath, [entry, String(t), root], { encoding: "utf8", timeout: 240_000, maxBuffer: 1 << 26 }));
+        JSON.parse(
+          execFileSync(process.execPath, [entry, String(t), root], {
+            encoding: "utf8",
+            timeout: 240_000,
+            maxBuffer: 1 << 26,
+          }),
+        );
       const one = run(1);
       expect(one.threads).toBe(1);
       expect(Object.keys(one.hashes).length).toBeGreaterThan(100);
-      expect(execFileSync(process.execPath, [entry, "2", root, "kill-worker"], { encoding: "utf8", timeout: 60_000 })).toMatch(/a worker thread exited/);
+      expect(
+        execFileSync(process.execPath, [entry, "2", root, "kill-worker"], { encoding: "utf8", timeout: 60_000 }),
+      ).toMatch(/a worker thread exited/);
       for (const t of [2, 3]) {
         const many = run(t);
         expect(many.threads).toBe(t);
@@ -39,6 +54,8 @@ describe("threads", () => {
   it("rejects a bad thread count before loading anything", async () => {
     await expect(init({ threads: 0 })).rejects.toThrow(/threads must be a positive integer, got 0/);
     await expect(init({ threads: 1.5 })).rejects.toThrow(/threads must be a positive integer, got 1.5/);
-    await expect(init({ threads: 2, maximumPages: 100 })).rejects.toThrow(/maximumPages must be an integer from initialPages \(256\) to 65536, got 100/);
+    await expect(init({ threads: 2, maximumPages: 100 })).rejects.toThrow(
+      /maximumPages must be an integer from initialPages \(256\) to 65536, got 100/,
+    );
   });
 });

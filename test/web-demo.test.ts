@@ -12,13 +12,28 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { init, loadPretrained, MultimodalIndex } from "../src/index.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const chromiumPath = process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
-if (!chromiumPath && process.env.CI) throw new Error("web demo test: no Chromium found under CI (apt-get install chromium)");
+const chromiumPath =
+  process.env.CHROMIUM_PATH ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
+if (!chromiumPath && process.env.CI)
+  throw new Error("web demo test: no Chromium found under CI (apt-get install chromium)");
 // the flags a closed network needs (no background connections that would be refused) and a root user
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const QUERY = "two small red circles on the left";
 
-type Demo = { ready: boolean; threads: number; results: Record<string, Array<{ id: string; score: number }>>; timing: string };
+type Demo = {
+  ready: boolean;
+  threads: number;
+  results: Record<string, Array<{ id: string; score: number }>>;
+  timing: string;
+};
 let server: ChildProcess, url: string, data: string;
 let browser: import("playwright-core").Browser;
 
@@ -27,13 +42,28 @@ beforeAll(async () => {
   data = mkdtempSync(join(tmpdir(), "pm-web-"));
   const { writeSampleCollection } = await import("../scripts/sample-collection.mjs");
   writeSampleCollection(data, { scenes: 36, sounds: 6, clips: 4, speech: 0 });
-  server = spawn(process.execPath, [join(root, "scripts/demo-web.mjs"), "--port", "0", "--data", data], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "", err = "";
-  server.stderr!.on("data", (d) => { err += d; });
+  server = spawn(process.execPath, [join(root, "scripts/demo-web.mjs"), "--port", "0", "--data", data], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "",
+    err = "";
+  server.stderr!.on("data", (d) => {
+    err += d;
+  });
   url = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`the demo server did not start in 120 s: ${err}`)), 120_000);
-    server.stdout!.on("data", (d) => { out += d; const m = out.match(/polymodal web demo: (http:\S+)/); if (m) { clearTimeout(t); resolve(m[1]); } });
-    server.once("exit", (c) => { clearTimeout(t); reject(new Error(`the demo server exited (${c}): ${err}`)); });
+    server.stdout!.on("data", (d) => {
+      out += d;
+      const m = out.match(/polymodal web demo: (http:\S+)/);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]);
+      }
+    });
+    server.once("exit", (c) => {
+      clearTimeout(t);
+      reject(new Error(`the demo server exited (${c}): ${err}`));
+    });
   });
   const { chromium } = await import("playwright-core");
   browser = await chromium.launch({ executablePath: chromiumPath, args: ARGS, timeout: 60_000 });
@@ -45,35 +75,57 @@ afterAll(async () => {
   server?.kill("SIGTERM");
 });
 
-async function open(context: import("playwright-core").BrowserContext, query = ""): Promise<import("playwright-core").Page> {
+async function open(
+  context: import("playwright-core").BrowserContext,
+  query = "",
+): Promise<import("playwright-core").Page> {
   const page = await context.newPage();
-  page.on("pageerror", (e) => { throw e; });
+  page.on("pageerror", (e) => {
+    throw e;
+  });
   await page.goto(url + query);
-  await page.waitForFunction(() => (globalThis as unknown as { polymodalDemo?: Demo }).polymodalDemo?.ready === true, null, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => (globalThis as unknown as { polymodalDemo?: Demo }).polymodalDemo?.ready === true,
+    null,
+    { timeout: 60_000 },
+  );
   return page;
 }
 
 async function searchText(page: import("playwright-core").Page, q: string): Promise<Demo> {
   await page.fill("#q", q);
   await page.press("#q", "Enter");
-  await page.waitForFunction(() => ((globalThis as unknown as { polymodalDemo: Demo }).polymodalDemo.results.image ?? []).length > 0);
+  await page.waitForFunction(
+    () => ((globalThis as unknown as { polymodalDemo: Demo }).polymodalDemo.results.image ?? []).length > 0,
+  );
   return page.evaluate(() => (globalThis as unknown as { polymodalDemo: Demo }).polymodalDemo);
 }
 
 describe("browser index storage outside a browser", () => {
   it("names what is missing and what a name must be", async () => {
     const { saveIndex, loadIndex } = await import("../src/index.js");
-    await expect(saveIndex(new MultimodalIndex(4), "x")).rejects.toThrow(/no IndexedDB \(in Node, use MultimodalIndex\.saveToFile\)/);
-    await expect(saveIndex(new MultimodalIndex(4), "x", { storage: "opfs" })).rejects.toThrow(/no origin private file system/);
+    await expect(saveIndex(new MultimodalIndex(4), "x")).rejects.toThrow(
+      /no IndexedDB \(in Node, use MultimodalIndex\.saveToFile\)/,
+    );
+    await expect(saveIndex(new MultimodalIndex(4), "x", { storage: "opfs" })).rejects.toThrow(
+      /no origin private file system/,
+    );
     await expect(loadIndex("../etc/passwd")).rejects.toThrow(/name must be 1 to 200 letters, digits/);
   });
 });
 
 describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
   it("searches by text with exactly Node's results (ids and scores), at 1 and 2 threads", async () => {
-    const clip = await loadPretrained("clip-scenes"), vt = await loadPretrained("video-text");
-    const node = (space: string, q: Float32Array, k: number) => MultimodalIndex.load(new Uint8Array(readFileSync(join(data, ".web", `${space}.pmx`)))).search(q, k, space).map((h) => ({ id: h.itemId, score: h.score }));
-    const want = { image: node("image", clip.embedTexts([QUERY])[0], 8), video: node("video", vt.embedTexts([QUERY])[0], 5) };
+    const clip = await loadPretrained("clip-scenes"),
+      vt = await loadPretrained("video-text");
+    const node = (space: string, q: Float32Array, k: number) =>
+      MultimodalIndex.load(new Uint8Array(readFileSync(join(data, ".web", `${space}.pmx`))))
+        .search(q, k, space)
+        .map((h) => ({ id: h.itemId, score: h.score }));
+    const want = {
+      image: node("image", clip.embedTexts([QUERY])[0], 8),
+      video: node("video", vt.embedTexts([QUERY])[0], 5),
+    };
     expect(want.image.length).toBe(8);
     for (const threads of [1, 2]) {
       const context = await browser.newContext();
@@ -115,14 +167,27 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
     const context = await browser.newContext();
     try {
       const page = await open(context);
-      for (const [folder, space] of [["images", "image"], ["sounds", "audio"], ["videos", "video"]] as const) {
+      for (const [folder, space] of [
+        ["images", "image"],
+        ["sounds", "audio"],
+        ["videos", "video"],
+      ] as const) {
         const f = (await import("node:fs")).readdirSync(join(data, folder)).sort()[1];
         await page.setInputFiles("#file", join(data, folder, f));
-        await page.waitForFunction((s) => ((globalThis as unknown as { polymodalDemo: Demo }).polymodalDemo.results[s] ?? [])[0]?.id !== undefined, space);
-        const got = await page.evaluate((s) => (globalThis as unknown as { polymodalDemo: Demo }).polymodalDemo.results[s], space);
+        await page.waitForFunction(
+          (s) =>
+            ((globalThis as unknown as { polymodalDemo: Demo }).polymodalDemo.results[s] ?? [])[0]?.id !== undefined,
+          space,
+        );
+        const got = await page.evaluate(
+          (s) => (globalThis as unknown as { polymodalDemo: Demo }).polymodalDemo.results[s],
+          space,
+        );
         expect(got[0].id, space).toBe(`${folder}/${f}`);
         expect(got[0].score).toBeGreaterThan(0.999);
-        await page.evaluate(() => { (globalThis as unknown as { polymodalDemo: Demo }).polymodalDemo.results = {}; });
+        await page.evaluate(() => {
+          (globalThis as unknown as { polymodalDemo: Demo }).polymodalDemo.results = {};
+        });
       }
       // not a media file: a clear message, the page goes on
       await page.setInputFiles("#file", { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") });
@@ -143,29 +208,55 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
       const context = await browser.newContext();
       try {
         const page = await open(context, `?storage=${storage}`);
-        const demo = (): Promise<Demo & { mine: number; storage: string }> => page.evaluate(() => (globalThis as unknown as { polymodalDemo: Demo & { mine: number; storage: string } }).polymodalDemo);
+        const demo = (): Promise<Demo & { mine: number; storage: string }> =>
+          page.evaluate(
+            () => (globalThis as unknown as { polymodalDemo: Demo & { mine: number; storage: string } }).polymodalDemo,
+          );
         expect((await demo()).storage).toBe(storage);
-        const payload = (f: string, mimeType: string) => ({ name: f.split("/").pop()!, mimeType, buffer: readFileSync(f) });
+        const payload = (f: string, mimeType: string) => ({
+          name: f.split("/").pop()!,
+          mimeType,
+          buffer: readFileSync(f),
+        });
         if (storage === "opfs") {
           // dropped on the page, as a person does: a DataTransfer holding the files
-          const files = [payload(png, "image/png"), { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("x") }, payload(wav, "audio/wav")];
-          const dt = await page.evaluateHandle((fs) => {
-            const d = new DataTransfer();
-            for (const f of fs) d.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.mimeType }));
-            return d;
-          }, files.map((f) => ({ name: f.name, mimeType: f.mimeType, bytes: [...f.buffer] })));
+          const files = [
+            payload(png, "image/png"),
+            { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("x") },
+            payload(wav, "audio/wav"),
+          ];
+          const dt = await page.evaluateHandle(
+            (fs) => {
+              const d = new DataTransfer();
+              for (const f of fs) d.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.mimeType }));
+              return d;
+            },
+            files.map((f) => ({ name: f.name, mimeType: f.mimeType, bytes: [...f.buffer] })),
+          );
           await page.dispatchEvent("#mine", "drop", { dataTransfer: dt });
         } else {
-          await page.setInputFiles("#add", [payload(png, "image/png"), { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("x") }, payload(wav, "audio/wav")]);
+          await page.setInputFiles("#add", [
+            payload(png, "image/png"),
+            { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("x") },
+            payload(wav, "audio/wav"),
+          ]);
         }
-        await page.waitForFunction(() => (globalThis as unknown as { polymodalDemo: { mine: number } }).polymodalDemo.mine === 2);
-        expect(await page.textContent("#timing")).toMatch(/added 2 file\(s\) .* skipped notes\.txt \(not a PNG, JPEG, WAV or Y4M file\)/);
+        await page.waitForFunction(
+          () => (globalThis as unknown as { polymodalDemo: { mine: number } }).polymodalDemo.mine === 2,
+        );
+        expect(await page.textContent("#timing")).toMatch(
+          /added 2 file\(s\) .* skipped notes\.txt \(not a PNG, JPEG, WAV or Y4M file\)/,
+        );
         await page.reload();
-        await page.waitForFunction(() => (globalThis as unknown as { polymodalDemo?: Demo }).polymodalDemo?.ready === true);
+        await page.waitForFunction(
+          () => (globalThis as unknown as { polymodalDemo?: Demo }).polymodalDemo?.ready === true,
+        );
         expect((await demo()).mine).toBe(2);
         expect(await page.textContent("#mine-status")).toMatch(/1 images, 0 clips, 1 sounds/);
         await page.setInputFiles("#file", png);
-        await page.waitForFunction(() => ((globalThis as unknown as { polymodalDemo: Demo }).polymodalDemo.results.image ?? []).length > 0);
+        await page.waitForFunction(
+          () => ((globalThis as unknown as { polymodalDemo: Demo }).polymodalDemo.results.image ?? []).length > 0,
+        );
         const hits = (await demo()).results.image;
         expect(hits[0].id).toBe("yours/my-photo.png");
         expect(hits[0].score).toBeGreaterThan(0.999);
@@ -178,14 +269,22 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
             await w.close();
           });
           await page.reload();
-          await page.waitForFunction(() => (globalThis as unknown as { polymodalDemo?: Demo }).polymodalDemo?.ready === true);
-          expect(await page.textContent("#status")).toMatch(/your saved audio files could not be read \(loadIndex mine-audio \(opfs\): /);
+          await page.waitForFunction(
+            () => (globalThis as unknown as { polymodalDemo?: Demo }).polymodalDemo?.ready === true,
+          );
+          expect(await page.textContent("#status")).toMatch(
+            /your saved audio files could not be read \(loadIndex mine-audio \(opfs\): /,
+          );
           expect(await page.textContent("#mine-status")).toMatch(/1 images, 0 clips, 0 sounds/);
         }
         await page.click("#forget");
-        await page.waitForFunction(() => (globalThis as unknown as { polymodalDemo: { mine: number } }).polymodalDemo.mine === 0);
+        await page.waitForFunction(
+          () => (globalThis as unknown as { polymodalDemo: { mine: number } }).polymodalDemo.mine === 0,
+        );
         await page.reload();
-        await page.waitForFunction(() => (globalThis as unknown as { polymodalDemo?: Demo }).polymodalDemo?.ready === true);
+        await page.waitForFunction(
+          () => (globalThis as unknown as { polymodalDemo?: Demo }).polymodalDemo?.ready === true,
+        );
         expect((await demo()).mine).toBe(0);
       } finally {
         await context.close();
@@ -198,9 +297,18 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
     try {
       const page = await open(context);
       await page.click("#vit");
-      await page.waitForFunction(() => (globalThis as unknown as { polymodalDemo: { vit: unknown } }).polymodalDemo.vit !== null, null, { timeout: 120_000 });
-      const vit = await page.evaluate(() => (globalThis as unknown as { polymodalDemo: { vit: { fps: number; ms: number } } }).polymodalDemo.vit);
-      console.log(`web demo: ViT-B/16 embedding ${vit.ms.toFixed(0)} ms in the worker; the page drew ${vit.fps.toFixed(0)} frames/s meanwhile`);
+      await page.waitForFunction(
+        () => (globalThis as unknown as { polymodalDemo: { vit: unknown } }).polymodalDemo.vit !== null,
+        null,
+        { timeout: 120_000 },
+      );
+      const vit = await page.evaluate(
+        () => (globalThis as unknown as { polymodalDemo: { vit: { fps: number; ms: number } } }).polymodalDemo.vit,
+      );
+      console.log(
+        `web demo: ViT-B/16 embedding ${vit.ms.toFixed(0)} ms in the worker; the page drew ${vit.fps.toFixed(0)} ` +
+          `frames/s meanwhile`,
+      );
       // the mechanism, not a speed target (npm run bench -- browser holds that): a page blocked by the model would
       // draw no frame at all until the embedding ends
       expect(vit.ms).toBeGreaterThan(0);
@@ -211,24 +319,47 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
     }
   }, 180_000);
 
-  it("records the microphone (a WAV as Chromium's fake device): draws its log-mel as it streams and transcribes it", async () => {
+  it("records the microphone (a WAV as Chromium's fake device): draws its log-mel as it streams and transcribes " +
+    "it", async () => {
     const { chromium } = await import("playwright-core");
-    const list = JSON.parse(readFileSync(join(root, "test/fixtures/speech/transcripts.json"), "utf8")) as Array<{ file: string; text: string }>;
+    const list = JSON.parse(readFileSync(join(root, "test/fixtures/speech/transcripts.json"), "utf8")) as Array<{
+      file: string;
+      text: string;
+    }>;
     const { file, text } = list[1];
     // the fake device plays the file in a loop, so the live transcript holds the words, repeated
     const micBrowser = await chromium.launch({
-      executablePath: chromiumPath, timeout: 60_000,
-      args: [...ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required", `--use-file-for-fake-audio-capture=${join(root, "test/fixtures/speech", file)}`],
+      executablePath: chromiumPath,
+      timeout: 60_000,
+      args: [
+        ...ARGS,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        "--autoplay-policy=no-user-gesture-required",
+        `--use-file-for-fake-audio-capture=${join(root, "test/fixtures/speech", file)}`,
+      ],
     });
     try {
       const context = await micBrowser.newContext();
       await context.grantPermissions(["microphone"]);
       const page = await open(context);
       await page.click("#record");
-      await page.waitForFunction((want) => (globalThis as unknown as { polymodalDemo: { transcript: string } }).polymodalDemo.transcript.includes(want), text, { timeout: 30_000 });
-      const frames = await page.evaluate(() => (globalThis as unknown as { polymodalDemo: { melFrames: number } }).polymodalDemo.melFrames);
-      console.log(`web demo microphone: ${file} ("${text}") transcribed live as "${await page.textContent("#transcript")}" after ${frames} log-mel frames`);
-      await page.locator("section[aria-labelledby=mic-h]").screenshot({ path: join(root, "test-artifacts/web-demo-mic.png") });
+      await page.waitForFunction(
+        (want) =>
+          (globalThis as unknown as { polymodalDemo: { transcript: string } }).polymodalDemo.transcript.includes(want),
+        text,
+        { timeout: 30_000 },
+      );
+      const frames = await page.evaluate(
+        () => (globalThis as unknown as { polymodalDemo: { melFrames: number } }).polymodalDemo.melFrames,
+      );
+      console.log(
+        `web demo microphone: ${file} ("${text}") transcribed live as "${await page.textContent("#transcript")}" ` +
+          `after ${frames} log-mel frames`,
+      );
+      await page
+        .locator("section[aria-labelledby=mic-h]")
+        .screenshot({ path: join(root, "test-artifacts/web-demo-mic.png") });
       expect(frames).toBeGreaterThan(50); // 50 frames/s at hop 320: the spectrogram streamed for over a second
       await page.click("#record");
       await expect.poll(() => page.textContent("#mic-status")).toBe("stopped");
@@ -238,7 +369,8 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
     }
   }, 120_000);
 
-  it("the prebuilt polymodal/worker (dist/browser/worker.js) hosts a pipeline in a page's Worker with Node's bits", async () => {
+  it("the prebuilt polymodal/worker (dist/browser/worker.js) hosts a pipeline in a page's Worker with Node's " +
+    "bits", async () => {
     const clip = await loadPretrained("clip-scenes");
     const context = await browser.newContext();
     try {
@@ -248,12 +380,17 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
       const got = await page.evaluate(async () => {
         const w = new Worker("/polymodal/worker.js", { type: "module" });
         let next = 0;
-        const call = (method: string, ...args: unknown[]) => new Promise<any>((resolve, reject) => {
-          const id = ++next;
-          const on = (e: MessageEvent) => { if (e.data?.id !== id) return; w.removeEventListener("message", on); e.data.ok ? resolve(e.data.value) : reject(new Error(e.data.error)); };
-          w.addEventListener("message", on);
-          w.postMessage({ id, method, args });
-        });
+        const call = (method: string, ...args: unknown[]) =>
+          new Promise<any>((resolve, reject) => {
+            const id = ++next;
+            const on = (e: MessageEvent) => {
+              if (e.data?.id !== id) return;
+              w.removeEventListener("message", on);
+              e.data.ok ? resolve(e.data.value) : reject(new Error(e.data.error));
+            };
+            w.addEventListener("message", on);
+            w.postMessage({ id, method, args });
+          });
         await call("init");
         await call("load", "clip-scenes", { baseUrl: "/models/" });
         const [e] = await call("embedTexts", "clip-scenes", ["two small red circles on the left"]);
@@ -273,17 +410,28 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
     try {
       const page = await open(context);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
-      const unlabelled = await page.$$eval("input, button, progress", (els) => els.filter((e) => {
-        const el = e as HTMLInputElement;
-        return !(el.labels?.length || el.getAttribute("aria-label") || (el.tagName === "BUTTON" && el.textContent?.trim()));
-      }).map((e) => e.outerHTML));
+      const unlabelled = await page.$$eval("input, button, progress", (els) =>
+        els
+          .filter((e) => {
+            const el = e as HTMLInputElement;
+            return !(
+              el.labels?.length ||
+              el.getAttribute("aria-label") ||
+              (el.tagName === "BUTTON" && el.textContent?.trim())
+            );
+          })
+          .map((e) => e.outerHTML),
+      );
       expect(unlabelled).toEqual([]);
       // Tab reaches the search box; typing and Enter search
-      for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement?.id)) !== "q"; i++) await page.keyboard.press("Tab");
+      for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement?.id)) !== "q"; i++)
+        await page.keyboard.press("Tab");
       expect(await page.evaluate(() => document.activeElement?.id)).toBe("q");
       await page.keyboard.type(QUERY);
       await page.keyboard.press("Enter");
-      await page.waitForFunction(() => ((globalThis as unknown as { polymodalDemo: Demo }).polymodalDemo.results.image ?? []).length > 0);
+      await page.waitForFunction(
+        () => ((globalThis as unknown as { polymodalDemo: Demo }).polymodalDemo.results.image ?? []).length > 0,
+      );
     } finally {
       await context.close();
     }
@@ -291,12 +439,23 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
 });
 
 describe.skipIf(!chromiumPath)("the demo server serves only its own files", () => {
-  it("a URL that does not decode is a 404 (the server lives on); symlinks and escapes out of its folders are not followed", async () => {
-    symlinkSync("/etc/passwd", join(data, "passwd.png"));
-    for (const path of ["models/%", "data/%E0%A4%A", "data/passwd.png", "data/..%2f..%2f..%2fetc%2fpasswd", "models/..%2fpackage.json", "data/%00x"]) {
-      const r = await fetch(`${url}${path}`);
-      expect([path, r.status]).toEqual([path, 404]);
-    }
-    expect((await fetch(url)).status).toBe(200);
-  });
+  it(
+    "a URL that does not decode is a 404 (the server lives on); symlinks and escapes out of its folders are not " +
+      "followed",
+    async () => {
+      symlinkSync("/etc/passwd", join(data, "passwd.png"));
+      for (const path of [
+        "models/%",
+        "data/%E0%A4%A",
+        "data/passwd.png",
+        "data/..%2f..%2f..%2fetc%2fpasswd",
+        "models/..%2fpackage.json",
+        "data/%00x",
+      ]) {
+        const r = await fetch(`${url}${path}`);
+        expect([path, r.status]).toEqual([path, 404]);
+      }
+      expect((await fetch(url)).status).toBe(200);
+    },
+  );
 });

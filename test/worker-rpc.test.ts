@@ -26,9 +26,12 @@ let api: ReturnType<typeof wrapWorker<Api>>;
 beforeAll(async () => {
   await init();
   const dir = mkdtempSync(join(tmpdir(), "pm-rpc-"));
-  writeFileSync(join(dir, "worker.mjs"), `
+  writeFileSync(
+    join(dir, "worker.mjs"),
+    `
     import { parentPort } from "node:worker_threads";
-    import { init, loadPretrained, exposeWorker } from ${JSON.stringify(pathToFileURL(join(root, "dist/index.js")).href)};
+    import { init, loadPretrained, exposeWorker }
+      from ${JSON.stringify(pathToFileURL(join(root, "dist/index.js")).href)};
     await init();
     const clip = await loadPretrained("clip-scenes");
     class Api {
@@ -41,13 +44,16 @@ beforeAll(async () => {
     }
     exposeWorker(new Api(), parentPort);
     parentPort.postMessage("ready");
-  `);
+  `,
+  );
   worker = new Worker(join(dir, "worker.mjs"));
   await new Promise((r) => worker.once("message", r));
   api = wrapWorker<Api>(worker);
 }, 60_000);
 
-afterAll(async () => { await worker?.terminate(); });
+afterAll(async () => {
+  await worker?.terminate();
+});
 
 describe("worker RPC", () => {
   it("runs a model in the worker with the same bits as in this thread", async () => {
@@ -76,7 +82,9 @@ describe("worker RPC", () => {
     await expect(api.fails()).rejects.toMatchObject({ message: "no such thing", code: "missing" });
     await expect(api.fails()).rejects.toBeInstanceOf(WorkerCallError);
     await expect((api as unknown as { nope(): Promise<void> }).nope()).rejects.toThrow(/no method "nope"/);
-    await expect((api as unknown as { constructor(): Promise<void> }).constructor()).rejects.toThrow(/no method "constructor"/);
+    await expect((api as unknown as { constructor(): Promise<void> }).constructor()).rejects.toThrow(
+      /no method "constructor"/,
+    );
     await expect(api.unsendable()).rejects.toThrow(/result of unsendable cannot be sent/);
     expect(await api.slow(1)).toBe(1); // and the worker goes on
   });
@@ -84,7 +92,10 @@ describe("worker RPC", () => {
   it("a worker that exits rejects what it had not answered", async () => {
     const pending = api.slow(5000);
     const gone = api.exit();
-    await Promise.all([expect(pending).rejects.toThrow(/worker exited \(code 3\)/), expect(gone).rejects.toThrow(/worker exited/)]);
+    await Promise.all([
+      expect(pending).rejects.toThrow(/worker exited \(code 3\)/),
+      expect(gone).rejects.toThrow(/worker exited/),
+    ]);
   });
 });
 
@@ -99,12 +110,19 @@ describe("polymodal/worker: a whole pipeline in a worker thread (PipelineHost)",
       await host.init();
       expect(await host.load("clip-scenes")).toEqual({ name: "clip-scenes", dim: 64 });
       await host.load("asr-words");
-      const clip = await loadPretrained("clip-scenes"), asr = await loadPretrained("asr-words");
-      const pngs = [1, 2, 3].map((i) => encodePng({ width: SIZE, height: SIZE, channels: 3, data: makeScene(9_000_000 + i).pixels }));
+      const clip = await loadPretrained("clip-scenes"),
+        asr = await loadPretrained("asr-words");
+      const pngs = [1, 2, 3].map((i) =>
+        encodePng({ width: SIZE, height: SIZE, channels: 3, data: makeScene(9_000_000 + i).pixels }),
+      );
       const embs = await host.embedImages("clip-scenes", pngs);
-      embs.forEach((e, i) => expect(Buffer.from(e.buffer).equals(Buffer.from(clip.embedImages([pngs[i]])[0].buffer))).toBe(true));
+      embs.forEach((e, i) =>
+        expect(Buffer.from(e.buffer).equals(Buffer.from(clip.embedImages([pngs[i]])[0].buffer))).toBe(true),
+      );
       const [q] = await host.embedTexts("clip-scenes", [makeScene(9_000_002).caption]);
-      expect(Buffer.from(q.buffer).equals(Buffer.from(clip.embedTexts([makeScene(9_000_002).caption])[0].buffer))).toBe(true);
+      expect(Buffer.from(q.buffer).equals(Buffer.from(clip.embedTexts([makeScene(9_000_002).caption])[0].buffer))).toBe(
+        true,
+      );
       // an index in the worker: add, search (with a metadata filter as an object), save; the bytes reload here
       await host.createIndex("photos", 64);
       expect(await host.add("photos", ["a", "b", "c"], embs, "image", [{ n: 1 }, { n: 2 }, { n: 3 }])).toBe(3);
@@ -114,7 +132,8 @@ describe("polymodal/worker: a whole pipeline in a worker thread (PipelineHost)",
       expect((await host.search("photos", q, 3, "image", { filter: { n: 1 } })).map((h) => h.itemId)).toEqual(["a"]);
       expect(MultimodalIndex.load(await host.saveIndex("photos")).search(q, 3)).toEqual(local.search(q, 3));
       // speech
-      const dir = join(root, "test/fixtures/speech"), wav = new Uint8Array(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith(".wav"))!)));
+      const dir = join(root, "test/fixtures/speech"),
+        wav = new Uint8Array(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith(".wav"))!)));
       expect((await host.transcribe("asr-words", wav)).text).toBe(asr.transcribe(wav).text);
       // errors name what is wrong
       await expect(host.load("nope" as never)).rejects.toThrow(/unknown model "nope"; shipped: /);

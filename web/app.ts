@@ -8,15 +8,23 @@ import type { DemoWorker, Hit } from "./worker.js";
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
 const threads = Number(params.get("threads") ?? "1");
-const status = (s: string): void => { $("status").textContent = s; };
+const status = (s: string): void => {
+  $("status").textContent = s;
+};
 
 /** What the tests (and a curious user, from the console) read: the last results and when the page is ready. */
 const state = {
-  ready: false, threads, results: {} as Record<string, Array<{ id: string; score: number }>>, timing: "", mine: 0, storage: "",
+  ready: false,
+  threads,
+  results: {} as Record<string, Array<{ id: string; score: number }>>,
+  timing: "",
+  mine: 0,
+  storage: "",
   /** frames the page drew per second while the worker ran one ViT-B/16 embedding, and how long that took */
   vit: null as null | { fps: number; ms: number },
   /** the live transcript and the log-mel frames drawn so far */
-  transcript: "", melFrames: 0,
+  transcript: "",
+  melFrames: 0,
 };
 (globalThis as unknown as { polymodalDemo: typeof state }).polymodalDemo = state;
 
@@ -26,16 +34,25 @@ const remote = wrapWorker<DemoWorker>(worker);
 const bars = new Map<string, (p: LoadProgress) => void>();
 function progressRow(name: string): void {
   const li = document.createElement("li");
-  const label = document.createElement("span"), bar = document.createElement("progress"), text = document.createElement("span");
+  const label = document.createElement("span"),
+    bar = document.createElement("progress"),
+    text = document.createElement("span");
   label.textContent = name;
   bar.setAttribute("aria-label", `${name} download`);
-  bar.max = 1; bar.value = 0;
+  bar.max = 1;
+  bar.value = 0;
   li.append(label, bar, text);
   $("models").append(li);
   bars.set(name, (p) => {
     if (!p.file.endsWith(".safetensors")) return;
-    bar.max = p.total || 1; bar.value = p.loaded;
-    text.textContent = p.status === "done" ? (p.fromCache ? "from cache" : `${(p.loaded / 2 ** 20).toFixed(1)} MB, checked`) : `${((100 * p.loaded) / (p.total || 1)).toFixed(0)}%`;
+    bar.max = p.total || 1;
+    bar.value = p.loaded;
+    text.textContent =
+      p.status === "done"
+        ? p.fromCache
+          ? "from cache"
+          : `${(p.loaded / 2 ** 20).toFixed(1)} MB, checked`
+        : `${((100 * p.loaded) / (p.total || 1)).toFixed(0)}%`;
   });
 }
 worker.addEventListener("message", (e: MessageEvent) => {
@@ -54,11 +71,15 @@ function show(list: string, hits: Hit[], space: string): void {
     li.dataset.id = h.id;
     if (space === "image" && !h.yours) {
       const img = document.createElement("img");
-      img.src = `/data/${h.id}`; img.alt = h.caption; img.width = 96; img.height = 96;
+      img.src = `/data/${h.id}`;
+      img.alt = h.caption;
+      img.width = 96;
+      img.height = 96;
       li.append(img);
     }
     const t = document.createElement("span");
-    t.innerHTML = `<span class="score">${h.score.toFixed(3)}</span> ${h.yours ? '<span class="yours">yours</span>' : ""}`;
+    t.innerHTML =
+      `<span class="score">${h.score.toFixed(3)}</span> ` + `${h.yours ? '<span class="yours">yours</span>' : ""}`;
     t.append(h.caption);
     li.append(t);
     ol.append(li);
@@ -72,14 +93,22 @@ function timing(s: string): void {
 
 function showMine(m: Record<string, number>): void {
   state.mine = m.image + m.video + m.audio;
-  $("mine-status").textContent = state.mine ? `Your files: ${m.image} images, ${m.video} clips, ${m.audio} sounds.` : "Your files: none yet.";
+  $("mine-status").textContent = state.mine
+    ? `Your files: ${m.image} images, ${m.video} clips, ${m.audio} sounds.`
+    : "Your files: none yet.";
 }
 
 /** Frames drawn per second while `work` runs (requestAnimationFrame on this thread). */
 async function fpsDuring<T>(work: Promise<T>): Promise<{ fps: number; value: T }> {
-  let frames = 0, running = true;
+  let frames = 0,
+    running = true;
   const t0 = performance.now();
-  const tick = (): void => { if (running) { frames++; requestAnimationFrame(tick); } };
+  const tick = (): void => {
+    if (running) {
+      frames++;
+      requestAnimationFrame(tick);
+    }
+  };
   requestAnimationFrame(tick);
   const value = await work;
   running = false;
@@ -93,12 +122,16 @@ const CAPTURE = `class Capture extends AudioWorkletProcessor {
   process(inputs) { const c = inputs[0] && inputs[0][0]; if (c) this.port.postMessage(c.slice(0)); return true; }
 }
 registerProcessor("polymodal-capture", Capture);`;
-let recording: { ctx: AudioContext; stream: MediaStream; timer: number; blocks: Float32Array[]; nMels: number } | null = null;
+let recording: { ctx: AudioContext; stream: MediaStream; timer: number; blocks: Float32Array[]; nMels: number } | null =
+  null;
 
 function drawMel(mel: Float32Array, frames: number, nMels: number): void {
   if (!frames) return;
-  const canvas = $("mel") as HTMLCanvasElement, g = canvas.getContext("2d")!;
-  const W = canvas.width, H = canvas.height, rows = H / nMels;
+  const canvas = $("mel") as HTMLCanvasElement,
+    g = canvas.getContext("2d")!;
+  const W = canvas.width,
+    H = canvas.height,
+    rows = H / nMels;
   // scroll left by `frames` pixels, then draw the new columns (low frequencies at the bottom)
   g.drawImage(canvas, -frames, 0);
   for (let t = 0; t < frames; t++) {
@@ -114,7 +147,9 @@ function drawMel(mel: Float32Array, frames: number, nMels: number): void {
 async function startRecording(): Promise<void> {
   const button = $("record");
   try {
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+    });
     const ctx = new AudioContext({ sampleRate: 16000 });
     const nMels = await remote.micStart(ctx.sampleRate);
     await ctx.audioWorklet.addModule(URL.createObjectURL(new Blob([CAPTURE], { type: "text/javascript" })));
@@ -128,12 +163,19 @@ async function startRecording(): Promise<void> {
     const timer = window.setInterval(async () => {
       if (busy || !blocks.length) return;
       busy = true;
-      const n = blocks.reduce((a, b) => a + b.length, 0), chunk = new Float32Array(n);
+      const n = blocks.reduce((a, b) => a + b.length, 0),
+        chunk = new Float32Array(n);
       let at = 0;
-      for (const b of blocks.splice(0)) { chunk.set(b, at); at += b.length; }
+      for (const b of blocks.splice(0)) {
+        chunk.set(b, at);
+        at += b.length;
+      }
       const r = await remote.micPush(chunk);
       drawMel(r.mel, r.frames, nMels);
-      if (r.text !== state.transcript) { state.transcript = r.text; $("transcript").textContent = r.text; }
+      if (r.text !== state.transcript) {
+        state.transcript = r.text;
+        $("transcript").textContent = r.text;
+      }
       busy = false;
     }, 100);
     recording = { ctx, stream, timer, blocks, nMels };
@@ -163,14 +205,20 @@ async function stopRecording(): Promise<void> {
 async function main(): Promise<void> {
   const t0 = performance.now();
   ($("threads") as HTMLInputElement).checked = threads > 1;
-  $("threads").addEventListener("change", (e) => { params.set("threads", (e.target as HTMLInputElement).checked ? "2" : "1"); location.search = params.toString(); });
+  $("threads").addEventListener("change", (e) => {
+    params.set("threads", (e.target as HTMLInputElement).checked ? "2" : "1");
+    location.search = params.toString();
+  });
   for (const name of ["clip-scenes", "video-text", "audio-events"]) progressRow(name);
   status(`Loading the models in a worker (${threads} thread${threads > 1 ? "s" : ""})…`);
   const started = await remote.start(threads, params.get("storage") as BrowserStorage | null, location.origin);
   state.storage = started.storage;
   $("storage").textContent = started.storage === "opfs" ? "in the origin private file system" : "in IndexedDB";
   showMine(started.mine);
-  status(`Ready: ${started.sample.image} images, ${started.sample.video} clips, ${started.sample.audio} sounds; loaded in ${(performance.now() - t0).toFixed(0)} ms.${started.warnings.map((w) => ` Note: ${w}.`).join("")}`);
+  status(
+    `Ready: ${started.sample.image} images, ${started.sample.video} clips, ${started.sample.audio} sounds; loaded ` +
+      `in ${(performance.now() - t0).toFixed(0)} ms.${started.warnings.map((w) => ` Note: ${w}.`).join("")}`,
+  );
 
   $("search").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -192,29 +240,52 @@ async function main(): Promise<void> {
       timing(`${f.name}: ${(err as Error).message}`);
     }
   };
-  $("file").addEventListener("change", (e) => { const f = (e.target as HTMLInputElement).files?.[0]; if (f) void searchFile(f); });
+  $("file").addEventListener("change", (e) => {
+    const f = (e.target as HTMLInputElement).files?.[0];
+    if (f) void searchFile(f);
+  });
   const drop = $("drop");
-  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("over");
+  });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); const f = e.dataTransfer?.files[0]; if (f) void searchFile(f); });
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const f = e.dataTransfer?.files[0];
+    if (f) void searchFile(f);
+  });
   const addFiles = async (files: File[]): Promise<void> => {
     if (!files.length) return;
-    const r = await remote.addFiles(await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) }))));
+    const r = await remote.addFiles(
+      await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) }))),
+    );
     showMine(r.mine);
     timing(`${r.timing}${r.skipped.length ? `; skipped ${r.skipped.join(", ")}` : ""}`);
   };
   $("add").addEventListener("change", (e) => void addFiles(Array.from((e.target as HTMLInputElement).files ?? [])));
   const mineDrop = $("mine");
-  mineDrop.addEventListener("dragover", (e) => { e.preventDefault(); mineDrop.classList.add("over"); });
+  mineDrop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    mineDrop.classList.add("over");
+  });
   mineDrop.addEventListener("dragleave", () => mineDrop.classList.remove("over"));
-  mineDrop.addEventListener("drop", (e) => { e.preventDefault(); mineDrop.classList.remove("over"); void addFiles(Array.from(e.dataTransfer?.files ?? [])); });
+  mineDrop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    mineDrop.classList.remove("over");
+    void addFiles(Array.from(e.dataTransfer?.files ?? []));
+  });
   $("forget").addEventListener("click", async () => showMine(await remote.forget()));
   $("vit").addEventListener("click", async () => {
     ($("vit") as HTMLButtonElement).disabled = true;
     timing("running a ViT-B/16 embedding in the worker…");
     const { fps, value } = await fpsDuring(remote.vitB16());
     state.vit = { fps, ms: value };
-    timing(`ViT-B/16 (86 M parameters) embedded a 224x224 image in ${value.toFixed(0)} ms in the worker; meanwhile this page drew ${fps.toFixed(0)} frames per second`);
+    timing(
+      `ViT-B/16 (86 M parameters) embedded a 224x224 image in ${value.toFixed(0)} ms in the worker; meanwhile ` +
+        `this page drew ${fps.toFixed(0)} frames per second`,
+    );
     ($("vit") as HTMLButtonElement).disabled = false;
   });
   $("record").addEventListener("click", () => void (recording ? stopRecording() : startRecording()));
@@ -222,4 +293,7 @@ async function main(): Promise<void> {
   state.ready = true;
 }
 
-main().catch((e: Error) => { status(`Failed: ${e.message}`); console.error(e); });
+main().catch((e: Error) => {
+  status(`Failed: ${e.message}`);
+  console.error(e);
+});

@@ -2,8 +2,25 @@
 // RPC (exposeWorker; the page calls it through wrapWorker).  Load progress is posted as { progress } messages
 // beside the RPC's answers.
 import {
-  init, env, loadPretrained, exposeWorker, MultimodalIndex, VisionEncoder, Tensor, decodeY4M, saveIndex, loadIndex, deleteIndex, browserStorage,
-  StreamingMelSpectrogram, type BrowserStorage, type RetrievalResult, type ImageTextEmbedder, type VideoTextEmbedder, type AudioEmbedder, type SpeechRecognizer,
+  init,
+  env,
+  loadPretrained,
+  exposeWorker,
+  MultimodalIndex,
+  VisionEncoder,
+  Tensor,
+  decodeY4M,
+  saveIndex,
+  loadIndex,
+  deleteIndex,
+  browserStorage,
+  StreamingMelSpectrogram,
+  type BrowserStorage,
+  type RetrievalResult,
+  type ImageTextEmbedder,
+  type VideoTextEmbedder,
+  type AudioEmbedder,
+  type SpeechRecognizer,
 } from "../dist/index.js";
 
 type Space = "image" | "video" | "audio";
@@ -17,16 +34,30 @@ let vit: VisionEncoder | null = null;
 let asr: SpeechRecognizer | null = null;
 
 /** The microphone: its log-mel (what the page draws) as it streams, and the last seconds of audio to transcribe. */
-const MIC_SECONDS = 8, RATE = 16000;
-let mic: { mel: StreamingMelSpectrogram; audio: Float32Array; filled: number; sinceText: number; text: string } | null = null;
+const MIC_SECONDS = 8,
+  RATE = 16000;
+let mic: { mel: StreamingMelSpectrogram; audio: Float32Array; filled: number; sinceText: number; text: string } | null =
+  null;
 
-const hit = (h: RetrievalResult): Hit => ({ id: h.itemId, score: h.score, caption: String(h.metadata?.caption ?? h.itemId), yours: h.metadata?.yours === true });
-const counts = (ix: Record<Space, MultimodalIndex>): Record<Space, number> => ({ image: ix.image.size, video: ix.video.size, audio: ix.audio.size });
+const hit = (h: RetrievalResult): Hit => ({
+  id: h.itemId,
+  score: h.score,
+  caption: String(h.metadata?.caption ?? h.itemId),
+  yours: h.metadata?.yours === true,
+});
+const counts = (ix: Record<Space, MultimodalIndex>): Record<Space, number> => ({
+  image: ix.image.size,
+  video: ix.video.size,
+  audio: ix.audio.size,
+});
 
 /** The k best of the sample collection and the person's own files together. */
 function both(space: Space, q: Float32Array, k: number): Hit[] {
   const hits = [...sample[space].search(q, k, space), ...(mine[space].size ? mine[space].search(q, k, space) : [])];
-  return hits.sort((a, b) => b.score - a.score).slice(0, k).map(hit);
+  return hits
+    .sort((a, b) => b.score - a.score)
+    .slice(0, k)
+    .map(hit);
 }
 
 /** A file's space and embedding, decoded from its bytes as Node does. */
@@ -43,7 +74,17 @@ const ms = (t0: number): number => r1(performance.now() - t0);
 
 export class DemoWorker {
   /** Loads the models (posting progress) and the indexes; the person's files from `wanted` storage. */
-  async start(threads: number, wanted: BrowserStorage | null, origin: string): Promise<{ sample: Record<Space, number>; mine: Record<Space, number>; storage: BrowserStorage; threads: number; warnings: string[] }> {
+  async start(
+    threads: number,
+    wanted: BrowserStorage | null,
+    origin: string,
+  ): Promise<{
+    sample: Record<Space, number>;
+    mine: Record<Space, number>;
+    storage: BrowserStorage;
+    threads: number;
+    warnings: string[];
+  }> {
     await init({ threads });
     env.baseUrl = new URL("/models/", origin).href;
     const onProgress = (name: string) => (p: unknown) => postMessage({ progress: { name, ...(p as object) } });
@@ -52,11 +93,13 @@ export class DemoWorker {
       loadPretrained("video-text", { onProgress: onProgress("video-text") }),
       loadPretrained("audio-events", { onProgress: onProgress("audio-events") }),
     ]);
-    const loaded = await Promise.all(SPACES.map(async (s) => {
-      const r = await fetch(new URL(`/index/${s}.pmx`, origin));
-      if (!r.ok) throw new Error(`the ${s} index did not load (HTTP ${r.status})`);
-      return MultimodalIndex.load(new Uint8Array(await r.arrayBuffer()));
-    }));
+    const loaded = await Promise.all(
+      SPACES.map(async (s) => {
+        const r = await fetch(new URL(`/index/${s}.pmx`, origin));
+        if (!r.ok) throw new Error(`the ${s} index did not load (HTTP ${r.status})`);
+        return MultimodalIndex.load(new Uint8Array(await r.arrayBuffer()));
+      }),
+    );
     sample = { image: loaded[0], video: loaded[1], audio: loaded[2] };
     dims = { image: clip.dim, video: vt.dim, audio: sounds.dim };
     storage = browserStorage({ storage: wanted ?? undefined });
@@ -82,18 +125,30 @@ export class DemoWorker {
     const image = both("image", ti, 8);
     const t3 = performance.now();
     const video = both("video", vt.embedTexts([q])[0], 5);
-    return { image, video, timing: `embed text ${r1(t2 - t1)} ms, search images ${r1(t3 - t2)} ms, clips (embed + search) ${ms(t3)} ms` };
+    return {
+      image,
+      video,
+      timing: `embed text ${r1(t2 - t1)} ms, search images ${r1(t3 - t2)} ms, clips (embed + search) ${ms(t3)} ms`,
+    };
   }
 
   searchFile(name: string, bytes: Uint8Array): { space: Space; hits: Hit[]; timing: string } {
     const t1 = performance.now();
     const [space, e] = embedFile(name, bytes);
-    return { space, hits: both(space, e, space === "image" ? 8 : 5), timing: `${name}: decode, embed and search ${ms(t1)} ms` };
+    return {
+      space,
+      hits: both(space, e, space === "image" ? 8 : 5),
+      timing: `${name}: decode, embed and search ${ms(t1)} ms`,
+    };
   }
 
   /** Adds files to the person's indexes and saves the indexes that changed (atomically) before answering. */
-  async addFiles(files: Array<{ name: string; bytes: Uint8Array }>): Promise<{ added: number; skipped: string[]; mine: Record<Space, number>; timing: string }> {
-    const t1 = performance.now(), changed = new Set<Space>(), skipped: string[] = [];
+  async addFiles(
+    files: Array<{ name: string; bytes: Uint8Array }>,
+  ): Promise<{ added: number; skipped: string[]; mine: Record<Space, number>; timing: string }> {
+    const t1 = performance.now(),
+      changed = new Set<Space>(),
+      skipped: string[] = [];
     for (const f of files) {
       try {
         const [space, e] = embedFile(f.name, f.bytes);
@@ -104,7 +159,14 @@ export class DemoWorker {
       }
     }
     for (const s of changed) await saveIndex(mine[s], `mine-${s}`, { storage });
-    return { added: files.length - skipped.length, skipped, mine: counts(mine), timing: `added ${files.length - skipped.length} file(s) in ${ms(t1)} ms, saved ${storage === "opfs" ? "to OPFS" : "to IndexedDB"}` };
+    return {
+      added: files.length - skipped.length,
+      skipped,
+      mine: counts(mine),
+      timing:
+        `added ${files.length - skipped.length} file(s) in ${ms(t1)} ms, ` +
+        `saved ${storage === "opfs" ? "to OPFS" : "to IndexedDB"}`,
+    };
   }
 
   async forget(): Promise<Record<Space, number>> {
@@ -122,9 +184,22 @@ export class DemoWorker {
    */
   async micStart(sampleRate: number): Promise<number> {
     if (sampleRate !== RATE) throw new Error(`the microphone stream must be ${RATE} Hz, got ${sampleRate}`);
-    asr ??= await loadPretrained("asr-words", { onProgress: (p) => postMessage({ progress: { name: "asr-words", ...p } }) });
+    asr ??= await loadPretrained("asr-words", {
+      onProgress: (p) => postMessage({ progress: { name: "asr-words", ...p } }),
+    });
     const f = asr.card.features;
-    mic = { mel: new StreamingMelSpectrogram({ sampleRate: f.sampleRate, nFft: f.nFft, hopLength: f.hopLength, nMels: f.nMels }), audio: new Float32Array(MIC_SECONDS * RATE), filled: 0, sinceText: 0, text: "" };
+    mic = {
+      mel: new StreamingMelSpectrogram({
+        sampleRate: f.sampleRate,
+        nFft: f.nFft,
+        hopLength: f.hopLength,
+        nMels: f.nMels,
+      }),
+      audio: new Float32Array(MIC_SECONDS * RATE),
+      filled: 0,
+      sinceText: 0,
+      text: "",
+    };
     return f.nMels;
   }
 
@@ -134,12 +209,18 @@ export class DemoWorker {
    */
   micPush(chunk: Float32Array): { mel: Float32Array; frames: number; text: string } {
     if (!mic || !asr) throw new Error("micPush before micStart");
-    const m = mic.mel.push(chunk), frames = m.shape[1], f = asr.card.features;
+    const m = mic.mel.push(chunk),
+      frames = m.shape[1],
+      f = asr.card.features;
     const mel = new Float32Array(m.data.length);
     for (let i = 0; i < mel.length; i++) mel[i] = (Math.log((m.data as Float32Array)[i] + 1e-6) - f.mean) / f.std;
     // keep the last MIC_SECONDS of audio
-    const a = mic.audio, n = Math.min(chunk.length, a.length);
-    if (mic.filled + n > a.length) { a.copyWithin(0, mic.filled + n - a.length, mic.filled); mic.filled = a.length - n; }
+    const a = mic.audio,
+      n = Math.min(chunk.length, a.length);
+    if (mic.filled + n > a.length) {
+      a.copyWithin(0, mic.filled + n - a.length, mic.filled);
+      mic.filled = a.length - n;
+    }
     a.set(chunk.subarray(chunk.length - n), mic.filled);
     mic.filled += n;
     mic.sinceText += chunk.length;
@@ -153,7 +234,10 @@ export class DemoWorker {
   /** Ends the stream: the transcript of the last seconds. */
   micStop(): string {
     if (!mic || !asr) return "";
-    const text = mic.filled >= RATE / 4 ? asr.transcribe({ waveform: mic.audio.slice(0, mic.filled), sampleRate: RATE }).text : mic.text;
+    const text =
+      mic.filled >= RATE / 4
+        ? asr.transcribe({ waveform: mic.audio.slice(0, mic.filled), sampleRate: RATE }).text
+        : mic.text;
     mic = null;
     return text;
   }
@@ -161,7 +245,10 @@ export class DemoWorker {
   /** One ViT-B/16 (the reference design's VisionEncoder defaults, 86 M parameters) embedding of a 224x224 image: ms. */
   vitB16(): number {
     vit ??= new VisionEncoder();
-    const x = Tensor.from(new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i * 0.001)), [1, 3, 224, 224]);
+    const x = Tensor.from(
+      new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i * 0.001)),
+      [1, 3, 224, 224],
+    );
     const t0 = performance.now();
     vit.forward(x);
     return ms(t0);

@@ -15,7 +15,10 @@ export function initializer(name, dims, data) {
 /** graph: { nodes, initializers, inputs: [[name, dims]], outputs: [[name, dims]] } -> ModelProto bytes (opset 17). */
 export function model({ nodes, initializers = [], inputs, outputs }) {
   return modelProto({
-    nodes, initializers, name: "g",
-    inputs: inputs.map(([n, d]) => valueInfo(n, d)), outputs: outputs.map(([n, d]) => valueInfo(n, d)),
+    nodes,
+    initializers,
+    name: "g",
+    inputs: inputs.map(([n, d]) => valueInfo(n, d)),
+    outputs: outputs.map(([n, d]) => valueInfo(n, d)),
   });
 }

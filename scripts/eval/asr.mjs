@@ -12,10 +12,17 @@ await init();
 const float = await loadPretrained("asr-words");
 const quantize = process.argv.includes("--quantize");
 const asr = quantize
-  ? new SpeechRecognizer(MultimodalModelOptimizer.quantizeModel(float.model, "dynamic", { reduceRange: !process.argv.includes("--qnnpack") }), float.card)
+  ? new SpeechRecognizer(
+      MultimodalModelOptimizer.quantizeModel(float.model, "dynamic", {
+        reduceRange: !process.argv.includes("--qnnpack"),
+      }),
+      float.card,
+    )
   : float;
 const list = JSON.parse(readFileSync(join(dir, "transcripts.json"), "utf8"));
-let errs = 0, words = 0, sec = 0;
+let errs = 0,
+  words = 0,
+  sec = 0;
 const t0 = performance.now();
 for (const { file, text } of list) {
   const r = asr.transcribe(readFileSync(join(dir, file)));
@@ -25,11 +32,20 @@ for (const { file, text } of list) {
 }
 const ms = performance.now() - t0;
 const wer = errs / words;
-console.log(`WER ${wer.toFixed(4)} (${errs} errors / ${words} words, ${list.length} utterances, ${sec.toFixed(0)} s of audio in ${(ms / 1000).toFixed(1)} s)`);
+console.log(
+  `WER ${wer.toFixed(4)} (${errs} errors / ${words} words, ${list.length} utterances, ${sec.toFixed(0)} s of ` +
+    `audio in ${(ms / 1000).toFixed(1)} s)`,
+);
 if (process.argv.includes("--write-card")) {
   const p = new URL("../../models/asr-words.json", import.meta.url);
   const card = JSON.parse(readFileSync(p, "utf8"));
-  const by = `node scripts/eval/asr.mjs${quantize ? " --quantize" : ""}${process.argv.includes("--qnnpack") ? " --qnnpack" : ""}`;
-  card[quantize ? "metrics_polymodal_int8" : "metrics_polymodal"] = { held_out_wer: wer, held_out_utterances: list.length, words, measured_by: by };
+  const flags = [quantize ? " --quantize" : "", process.argv.includes("--qnnpack") ? " --qnnpack" : ""];
+  const by = `node scripts/eval/asr.mjs${flags.join("")}`;
+  card[quantize ? "metrics_polymodal_int8" : "metrics_polymodal"] = {
+    held_out_wer: wer,
+    held_out_utterances: list.length,
+    words,
+    measured_by: by,
+  };
   writeFileSync(p, JSON.stringify(card, null, 1));
 }

@@ -10,10 +10,15 @@ const [kind, out, n, first] = [process.argv[2], process.argv[3], Number(process.
 const labels = [];
 if (kind === "sounds") {
   const x = new Float32Array(n * SOUND_RATE);
-  for (let i = 0; i < n; i++) { const s = makeSound(first + i); x.set(s.samples, i * SOUND_RATE); labels.push(s.label); }
+  for (let i = 0; i < n; i++) {
+    const s = makeSound(first + i);
+    x.set(s.samples, i * SOUND_RATE);
+    labels.push(s.label);
+  }
   writeFileSync(out + ".f32", new Uint8Array(x.buffer));
 } else if (kind === "clips") {
-  const per = CLIP_FRAMES * CLIP_SIZE * CLIP_SIZE * 3, x = new Uint8Array(n * per);
+  const per = CLIP_FRAMES * CLIP_SIZE * CLIP_SIZE * 3,
+    x = new Uint8Array(n * per);
   for (let i = 0; i < n; i++) {
     const c = makeClip(first + i);
     c.frames.forEach((f, j) => x.set(f, i * per + j * f.length));

@@ -21,7 +21,11 @@ import { LanceStore } from "./lance-store.js";
 
 import { VersionMismatchError } from "./version.js";
 
-export interface FileEntry { size: number; mtimeMs: number; modality: Space }
+export interface FileEntry {
+  size: number;
+  mtimeMs: number;
+  modality: Space;
+}
 export interface Manifest {
   format: "polymodal-collection";
   version: 1 | 2;
@@ -34,7 +38,6 @@ export interface Manifest {
   files?: Record<string, FileEntry>;
   versions?: Partial<Record<Space, string>>;
 }
-
 
 /** Whether a file store exists for a space under dir (any generation, or a version-1 snapshot). */
 function hasFileStore(dir: string, space: Space): boolean {
@@ -57,12 +60,25 @@ export class Collection {
   /** indexed files (relative path -> size, mtime, space) */
   readonly files = new Map<string, FileEntry>();
   /** dir null: a collection that is only its stores (a shared LanceDB; no manifest, no file list) */
-  private constructor(readonly dir: string | null, readonly manifest: Manifest, readonly readOnly = false, private release: (() => void) | null = null) {}
+  private constructor(
+    readonly dir: string | null,
+    readonly manifest: Manifest,
+    readonly readOnly = false,
+    private release: (() => void) | null = null,
+  ) {}
 
   /** The stores of a shared database alone ("lancedb:<uri>"), for services that search and add to it. */
   static async openStore(spec: string): Promise<Collection> {
-    if (parseStoreSpec(spec).kind === "file") throw new PolymodalError("usage", "--store file needs an index folder (--index DIR)");
-    const c = new Collection(null, { format: "polymodal-collection", version: 2, root: "", kind: "flat", store: spec, failed: {} });
+    if (parseStoreSpec(spec).kind === "file")
+      throw new PolymodalError("usage", "--store file needs an index folder (--index DIR)");
+    const c = new Collection(null, {
+      format: "polymodal-collection",
+      version: 2,
+      root: "",
+      kind: "flat",
+      store: spec,
+      failed: {},
+    });
     for (const space of SPACES) {
       const st = await c.openExisting(space);
       if (st) c.stores.set(space, st);
@@ -86,10 +102,15 @@ export class Collection {
    * (src/app/lock.ts) for as long as the collection is open, so it never writes from a stale view; `readOnly`
    * writes nothing at all (a read-only folder opens) and its file stores follow the writer's log.
    */
-  static async open(dir: string, create: { root: string; kind: IndexKind; store?: string } | null, options: { readOnly?: boolean } = {}): Promise<Collection> {
+  static async open(
+    dir: string,
+    create: { root: string; kind: IndexKind; store?: string } | null,
+    options: { readOnly?: boolean } = {},
+  ): Promise<Collection> {
     const readOnly = options.readOnly ?? false;
     const mf = join(dir, "manifest.json");
-    if (!existsSync(mf) && (!create || readOnly)) throw new Error(`no index at ${dir} (run \`polymodal index <folder>\` first, or pass --index <dir>)`);
+    if (!existsSync(mf) && (!create || readOnly))
+      throw new Error(`no index at ${dir} (run \`polymodal index <folder>\` first, or pass --index <dir>)`);
     const release = readOnly ? null : lockIndex(dir);
     try {
       return await Collection.openLocked(dir, create, readOnly, release);
@@ -99,24 +120,47 @@ export class Collection {
     }
   }
 
-  private static async openLocked(dir: string, create: { root: string; kind: IndexKind; store?: string } | null, readOnly: boolean, release: (() => void) | null): Promise<Collection> {
+  private static async openLocked(
+    dir: string,
+    create: { root: string; kind: IndexKind; store?: string } | null,
+    readOnly: boolean,
+    release: (() => void) | null,
+  ): Promise<Collection> {
     const mf = join(dir, "manifest.json");
     let m: Manifest;
     if (!existsSync(mf)) {
-      if (!create) throw new Error(`no index at ${dir} (run \`polymodal index <folder>\` first, or pass --index <dir>)`);
+      if (!create)
+        throw new Error(`no index at ${dir} (run \`polymodal index <folder>\` first, or pass --index <dir>)`);
       parseStoreSpec(create.store);
       mkdirSync(dir, { recursive: true });
-      m = { format: "polymodal-collection", version: 2, root: create.root, kind: create.kind, store: create.store ?? "file", failed: {} };
+      m = {
+        format: "polymodal-collection",
+        version: 2,
+        root: create.root,
+        kind: create.kind,
+        store: create.store ?? "file",
+        failed: {},
+      };
     } else {
       try {
         m = JSON.parse(readFileSync(mf, "utf8"));
       } catch (e) {
         throw new Error(`the index manifest ${mf} is unreadable: ${(e as Error).message}`);
       }
-      if (m === null || typeof m !== "object" || m.format !== "polymodal-collection" || (m.version !== 1 && m.version !== 2)) throw new Error(`${mf} is not a polymodal collection manifest (version 1 or 2)`);
+      if (
+        m === null ||
+        typeof m !== "object" ||
+        m.format !== "polymodal-collection" ||
+        (m.version !== 1 && m.version !== 2)
+      )
+        throw new Error(`${mf} is not a polymodal collection manifest (version 1 or 2)`);
       if (typeof m.failed !== "object" || m.failed === null || Array.isArray(m.failed)) m.failed = {};
       if (create?.store !== undefined && (create.store ?? "file") !== (m.store ?? "file")) {
-        throw new PolymodalError("usage", `${dir} keeps its vectors in ${m.store ?? "file"}, not ${create.store}; index into a new folder to use another store`);
+        throw new PolymodalError(
+          "usage",
+          `${dir} keeps its vectors in ${m.store ?? "file"}, not ${create.store}; index into a new folder to use ` +
+            `another store`,
+        );
       }
     }
     const c = new Collection(dir, m, readOnly, release);
@@ -128,8 +172,10 @@ export class Collection {
       if (legacy && st.version() === null && !readOnly) await st.setVersion(legacy);
       for await (const it of st.entries({ vectors: false })) {
         const md = it.metadata as { path?: unknown; bytes?: unknown; mtimeMs?: unknown };
-        if (md.path === it.id && typeof md.bytes === "number" && typeof md.mtimeMs === "number") c.files.set(it.id, { size: md.bytes, mtimeMs: md.mtimeMs, modality: space });
-        else if (m.files?.[it.id]) c.files.set(it.id, m.files[it.id]); // version 1: the manifest had the file's size and mtime
+        if (md.path === it.id && typeof md.bytes === "number" && typeof md.mtimeMs === "number")
+          c.files.set(it.id, { size: md.bytes, mtimeMs: md.mtimeMs, modality: space });
+        // version 1: the manifest had the file's size and mtime
+        else if (m.files?.[it.id]) c.files.set(it.id, m.files[it.id]);
       }
     }
     return c;
@@ -140,10 +186,16 @@ export class Collection {
    * valid record of every space (a damaged log is kept beside as `<log>.damaged-<time>`), and writes each space as
    * a new generation.  Returns, per space, the items kept and the damaged byte ranges skipped.
    */
-  static async repair(dir: string): Promise<Array<{ space: Space; items: number; damaged: Array<{ log: string; ranges: Array<[number, number]> }> }>> {
+  static async repair(
+    dir: string,
+  ): Promise<Array<{ space: Space; items: number; damaged: Array<{ log: string; ranges: Array<[number, number]> }> }>> {
     if (!existsSync(join(dir, "manifest.json"))) throw new Error(`no index at ${dir}`);
     const release = lockIndex(dir);
-    const out: Array<{ space: Space; items: number; damaged: Array<{ log: string; ranges: Array<[number, number]> }> }> = [];
+    const out: Array<{
+      space: Space;
+      items: number;
+      damaged: Array<{ log: string; ranges: Array<[number, number]> }>;
+    }> = [];
     try {
       for (const space of SPACES) {
         if (!hasFileStore(dir, space)) continue;
@@ -157,11 +209,16 @@ export class Collection {
     return out;
   }
 
-  private get spec(): ReturnType<typeof parseStoreSpec> { return parseStoreSpec(this.manifest.store); }
+  private get spec(): ReturnType<typeof parseStoreSpec> {
+    return parseStoreSpec(this.manifest.store);
+  }
 
   private async openExisting(space: Space): Promise<EmbeddingStore | null> {
     const spec = this.spec;
-    if (spec.kind === "file") return this.dir && hasFileStore(this.dir, space) ? FileStore.open(join(this.dir, space), 0, { readOnly: this.readOnly }) : null;
+    if (spec.kind === "file")
+      return this.dir && hasFileStore(this.dir, space)
+        ? FileStore.open(join(this.dir, space), 0, { readOnly: this.readOnly })
+        : null;
     const st = await LanceStore.open(spec.uri, space, 0);
     if ((await st.count()) > 0 || st.version() !== null) return st;
     await st.close();
@@ -169,19 +226,28 @@ export class Collection {
   }
 
   /** Whether writes need the folder's writer lock (file stores have one writer; LanceDB takes many). */
-  get singleWriter(): boolean { return this.spec.kind === "file"; }
+  get singleWriter(): boolean {
+    return this.spec.kind === "file";
+  }
 
   /** The store of a space, created with `dim` when it does not exist yet. */
   async store(space: Space, dim: number): Promise<EmbeddingStore> {
     let st = this.stores.get(space) ?? (await this.existing(space)) ?? undefined;
     if (!st) {
-      if (this.readOnly) throw new Error(`the index in ${this.dir} is open read-only: no ${space} store can be created`);
+      if (this.readOnly)
+        throw new Error(`the index in ${this.dir} is open read-only: no ${space} store can be created`);
       const spec = this.spec;
-      st = spec.kind === "file" ? await FileStore.open(join(this.dir!, space), dim, { kind: this.manifest.kind }) : await LanceStore.open(spec.uri, space, dim);
+      st =
+        spec.kind === "file"
+          ? await FileStore.open(join(this.dir!, space), dim, { kind: this.manifest.kind })
+          : await LanceStore.open(spec.uri, space, dim);
       this.stores.set(space, st);
     }
     // dim 0: a shared space with a version stamp and no rows yet; its first write sets the width
-    if (st.dim !== 0 && st.dim !== dim) throw new Error(`the ${space} store in ${this.dir ?? this.manifest.store} holds ${st.dim}-d embeddings, and these are ${dim}-d`);
+    if (st.dim !== 0 && st.dim !== dim)
+      throw new Error(
+        `the ${space} store in ${this.dir ?? this.manifest.store} holds ${st.dim}-d embeddings, and these are ${dim}-d`,
+      );
     return st;
   }
 
@@ -205,11 +271,16 @@ export class Collection {
     // a version-1 manifest's stamp, where a reader could not move it into the store
     const have = st.version() ?? this.manifest.versions?.[space] ?? null;
     if (have === null) {
-      if (adopt && !this.readOnly) await st.setVersion(version); // a failure to write it is that failure, not a mismatch
+      // a failure to write it is that failure, not a mismatch
+      if (adopt && !this.readOnly) await st.setVersion(version);
       return;
     }
     if (have !== version) {
-      throw new VersionMismatchError(`the ${space} index in ${this.dir ?? this.manifest.store} was built by ${have}, and the models here are ${version}: embeddings of different versions are not comparable; re-index into a new store with these models`);
+      throw new VersionMismatchError(
+        `the ${space} index in ${this.dir ?? this.manifest.store} was built by ${have}, and the models here ` +
+          `are ${version}: embeddings of different versions are not comparable; re-index into a new store with ` +
+          `these models`,
+      );
     }
   }
 
@@ -220,7 +291,8 @@ export class Collection {
     // a version-1 files map stays (its items carry no size and mtime of their own); the stamps are in the stores now
     const { versions: _v, ...rest } = this.manifest;
     const m: Manifest = { ...rest, version: 2, store: this.manifest.store ?? "file" };
-    const mf = join(this.dir, "manifest.json"), tmp = `${mf}.${process.pid}.${Date.now().toString(36)}.tmp`;
+    const mf = join(this.dir, "manifest.json"),
+      tmp = `${mf}.${process.pid}.${Date.now().toString(36)}.tmp`;
     try {
       writeFileSync(tmp, JSON.stringify(m, null, 1));
       renameSync(tmp, mf);

@@ -20,10 +20,33 @@
 //     so a crash anywhere leaves one whole generation; the newest snapshot wins.  A legacy `<base>.pmx` is g = 0.
 import { Serial } from "../util/serial.js";
 import { PolymodalError } from "../util/errors.js";
-import { closeSync, copyFileSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { MultimodalIndex, type IndexOptions } from "../retrieval/multimodal-index.js";
-import { MemoryStore, upsertInto, validateItems, type EntryOptions, type StoreHit, type StoredItem, type StoreSearchOptions } from "../retrieval/embedding-store.js";
+import {
+  MemoryStore,
+  upsertInto,
+  validateItems,
+  type EntryOptions,
+  type StoreHit,
+  type StoredItem,
+  type StoreSearchOptions,
+} from "../retrieval/embedding-store.js";
 import { encodeRecord, readLog, salvageLog, type LogRecord, type ReadRecord } from "./store-log.js";
 import { escapeRegExp } from "../util/escape-regexp.js";
 
@@ -51,14 +74,21 @@ export interface FileStoreOptions extends IndexOptions {
 
 /** A store that cannot be opened as it is: damage in the middle of its log, or no readable snapshot. */
 export class StoreDamagedError extends PolymodalError {
-  constructor(message: string) { super("damaged", message); }
+  constructor(message: string) {
+    super("damaged", message);
+  }
 }
 
-interface Generation { g: number; snapshot: string; log: string }
+interface Generation {
+  g: number;
+  snapshot: string;
+  log: string;
+}
 
 /** The store's generations, newest first (a file with an out-of-range generation number is refused by name). */
 function generations(base: string): Generation[] {
-  const dir = dirname(base), name = basename(base);
+  const dir = dirname(base),
+    name = basename(base);
   const re = new RegExp(`^${escapeRegExp(name)}\\.(\\d+)\\.pmx$`);
   const gens: Generation[] = [];
   if (!existsSync(dir)) return gens;
@@ -66,7 +96,11 @@ function generations(base: string): Generation[] {
     const m = f.match(re);
     if (!m) continue;
     const g = Number(m[1]);
-    if (!(g >= 1 && g < MAX_GENERATION)) throw new StoreDamagedError(`FileStore: ${join(dir, f)} is not a generation this store writes (1 to ${MAX_GENERATION - 1}); move it out of ${dir}`);
+    if (!(g >= 1 && g < MAX_GENERATION))
+      throw new StoreDamagedError(
+        `FileStore: ${join(dir, f)} is not a generation this store writes (1 to ${MAX_GENERATION - 1}); move it ` +
+          `out of ${dir}`,
+      );
     gens.push({ g, snapshot: join(dir, f), log: join(dir, `${name}.${g}.log`) });
   }
   if (existsSync(`${base}.pmx`)) gens.push({ g: 0, snapshot: `${base}.pmx`, log: `${base}.0.log` });
@@ -74,7 +108,8 @@ function generations(base: string): Generation[] {
 }
 
 function generation(base: string, g: number): Generation {
-  const dir = dirname(base), name = basename(base);
+  const dir = dirname(base),
+    name = basename(base);
   return { g, snapshot: join(dir, `${name}.${g}.pmx`), log: join(dir, `${name}.${g}.log`) };
 }
 
@@ -94,7 +129,9 @@ function fsyncDir(dir: string): void {
   try {
     fd = openSync(dir, "r");
     fsyncSync(fd);
-  } catch { /* not supported here (Windows): the rename is still atomic */ } finally {
+  } catch {
+    /* not supported here (Windows): the rename is still atomic */
+  } finally {
     if (fd >= 0) closeSync(fd);
   }
 }
@@ -108,12 +145,24 @@ function replay(index: MultimodalIndex, records: ReadRecord[], dim: number): str
   for (const { rec, rows } of records) {
     if (rec.op === "version") stamp = rec.version;
     else if (rec.op === "remove") for (const id of rec.ids) index.remove(id);
-    else upsertInto(index, rec.items.map((it, i) => ({ ...it, embedding: rows.subarray(i * dim, (i + 1) * dim) })));
+    else
+      upsertInto(
+        index,
+        rec.items.map((it, i) => ({ ...it, embedding: rows.subarray(i * dim, (i + 1) * dim) })),
+      );
   }
   return stamp;
 }
 
-interface Loaded { index: MultimodalIndex; gen: Generation; snapshotBytes: number; logBytes: number; logIno: number; stamp: string | null; damaged: Array<{ log: string; ranges: Array<[number, number]> }> }
+interface Loaded {
+  index: MultimodalIndex;
+  gen: Generation;
+  snapshotBytes: number;
+  logBytes: number;
+  logIno: number;
+  stamp: string | null;
+  damaged: Array<{ log: string; ranges: Array<[number, number]> }>;
+}
 
 /** Loads the newest generation and replays its log (salvage: also older snapshots and every later log). */
 function load(base: string, dim: number, salvage: boolean): Loaded | null {
@@ -130,7 +179,9 @@ function load(base: string, dim: number, salvage: boolean): Loaded | null {
 }
 
 function loadFrom(base: string, gens: Generation[], dim: number, salvage: boolean): Loaded {
-  let index: MultimodalIndex | null = null, from = -1, snapshotBytes = 0;
+  let index: MultimodalIndex | null = null,
+    from = -1,
+    snapshotBytes = 0;
   const problems: string[] = [];
   for (let i = 0; i < gens.length && !index; i++) {
     const bytes = readFileSync(gens[i].snapshot);
@@ -143,15 +194,24 @@ function loadFrom(base: string, gens: Generation[], dim: number, salvage: boolea
       if (!salvage) break; // an older generation lacks the newer one's log: falling back would lose writes silently
     }
   }
-  if (!index) throw new StoreDamagedError(`FileStore: ${base} has no readable snapshot (${problems.join("; ")})${salvage ? "" : "; run `polymodal repair` on the index folder"}`);
-  if (problems.length) process.emitWarning(`FileStore: salvaged ${base} from an older snapshot (${problems.join("; ")})`);
+  if (!index)
+    throw new StoreDamagedError(
+      `FileStore: ${base} has no readable snapshot ` +
+        `(${problems.join("; ")})${salvage ? "" : "; run `polymodal repair` on the index folder"}`,
+    );
+  if (problems.length)
+    process.emitWarning(`FileStore: salvaged ${base} from an older snapshot (${problems.join("; ")})`);
   if (dim === 0) dim = index.embeddingDim; // open whatever it holds
-  if (index.embeddingDim !== dim) throw new Error(`FileStore: ${base} holds ${index.embeddingDim}-d embeddings, expected ${dim}`);
-  let stamp: string | null = null, logBytes = 0, logIno = 0;
+  if (index.embeddingDim !== dim)
+    throw new Error(`FileStore: ${base} holds ${index.embeddingDim}-d embeddings, expected ${dim}`);
+  let stamp: string | null = null,
+    logBytes = 0,
+    logIno = 0;
   const damaged: Loaded["damaged"] = [];
   // the chosen snapshot's log, then (salvage from an older snapshot) every newer generation's log in order
   for (let i = from; i >= 0; i--) {
-    const log = gens[i].log, bytes = readIfExists(log);
+    const log = gens[i].log,
+      bytes = readIfExists(log);
     if (!bytes) continue;
     let records: ReadRecord[];
     if (salvage) {
@@ -162,7 +222,10 @@ function loadFrom(base: string, gens: Generation[], dim: number, salvage: boolea
     } else {
       const r = readLog(bytes, dim);
       if (r.corruptAt >= 0) {
-        throw new StoreDamagedError(`FileStore: ${log} is damaged at byte ${r.corruptAt} of ${bytes.length}, and valid records follow it; run \`polymodal repair\` on the index folder to keep every valid record (nothing was changed)`);
+        throw new StoreDamagedError(
+          `FileStore: ${log} is damaged at byte ${r.corruptAt} of ${bytes.length}, and valid records follow it; ` +
+            `run \`polymodal repair\` on the index folder to keep every valid record (nothing was changed)`,
+        );
       }
       records = r.records;
       logBytes = r.valid; // a torn tail after this was never acknowledged
@@ -193,7 +256,12 @@ export class FileStore extends MemoryStore {
   /** set when a failed write could not be rolled back: no write is taken until the rollback succeeds */
   private unrolled: Error | null = null;
 
-  private constructor(readonly base: string, private gen: Generation, l: Loaded, readOnly: boolean) {
+  private constructor(
+    readonly base: string,
+    private gen: Generation,
+    l: Loaded,
+    readOnly: boolean,
+  ) {
     super(l.index.embeddingDim, {}, l.index);
     this.ownsIndex = true; // loaded by open(): closing the store frees it
     this.readOnly = readOnly;
@@ -215,7 +283,9 @@ export class FileStore extends MemoryStore {
     if (!l) {
       if (readOnly || !(dim > 0)) throw new Error(`FileStore: no store at ${base}`);
       mkdirSync(dirname(base), { recursive: true });
-      const index = new MultimodalIndex(dim, indexOptions), gen = generation(base, 1), bytes = index.save();
+      const index = new MultimodalIndex(dim, indexOptions),
+        gen = generation(base, 1),
+        bytes = index.save();
       await index.saveToFile(gen.snapshot);
       fsyncDir(dirname(base));
       l = { index, gen, snapshotBytes: bytes.length, logBytes: 0, logIno: 0, stamp: null, damaged: [] };
@@ -229,7 +299,10 @@ export class FileStore extends MemoryStore {
       if (!created) s.cleanUp();
       s.fd = openSync(l.gen.log, "a");
       // a torn tail (an append cut short by a crash) was never acknowledged: cut it before appending
-      if (fstatSync(s.fd).size !== s.logBytes && !salvage) { ftruncateSync(s.fd, s.logBytes); fsyncSync(s.fd); }
+      if (fstatSync(s.fd).size !== s.logBytes && !salvage) {
+        ftruncateSync(s.fd, s.logBytes);
+        fsyncSync(s.fd);
+      }
       s.logIno = fstatSync(s.fd).ino;
       if (salvage) {
         // the damaged logs are kept beside (copied first: the compaction that follows deletes generation g)
@@ -251,7 +324,8 @@ export class FileStore extends MemoryStore {
 
   /** Writer only: removes what crashes left behind (older generations, orphan logs, temporary snapshot copies). */
   private cleanUp(): void {
-    const dir = dirname(this.base), name = escapeRegExp(basename(this.base));
+    const dir = dirname(this.base),
+      name = escapeRegExp(basename(this.base));
     const junk = new RegExp(`^${name}\\.(?:(\\d+)\\.log|(\\d+\\.)?pmx\\..+\\.tmp|(\\d+)\\.pmx)$`);
     for (const f of readdirSync(dir)) {
       const m = f.match(junk);
@@ -271,7 +345,11 @@ export class FileStore extends MemoryStore {
       if (this.readOnly) throw new Error(`FileStore: ${this.base} is open read-only`);
       if (this.fd < 0) throw new Error(`FileStore: ${this.base} is closed`);
       if (this.unrolled) this.rollback();
-      if (this.unrolled) throw new Error(`FileStore: ${this.gen.log} could not be rolled back to its last whole record after a failed write (${this.unrolled.message}); no write is taken until it can be`);
+      if (this.unrolled)
+        throw new Error(
+          `FileStore: ${this.gen.log} could not be rolled back to its last whole record after a failed write ` +
+            `(${this.unrolled.message}); no write is taken until it can be`,
+        );
       if (this.logBytes > Math.max(this.snapshotBytes, this.compactMinBytes)) await this.compact();
       const rec = encodeRecord(json, rows);
       try {
@@ -280,7 +358,9 @@ export class FileStore extends MemoryStore {
         this.io.fsyncSync(this.fd);
       } catch (e) {
         this.rollback(); // part of the record may be in the log: cut it before anything else is written
-        throw new Error(`FileStore: could not write to ${this.gen.log}: ${(e as Error).message}; nothing of this write was kept`);
+        throw new Error(
+          `FileStore: could not write to ${this.gen.log}: ${(e as Error).message}; nothing of this write was kept`,
+        );
       }
       this.logBytes += rec.length;
       apply();
@@ -302,19 +382,27 @@ export class FileStore extends MemoryStore {
   override async upsert(items: StoredItem[]): Promise<void> {
     validateItems(items, this.dim);
     if (items.length === 0) return;
-    await this.append({ op: "upsert", items: items.map((it) => ({ id: it.id, modality: it.modality, metadata: it.metadata })) }, items.map((it) => it.embedding), () => this.apply(items));
+    await this.append(
+      { op: "upsert", items: items.map((it) => ({ id: it.id, modality: it.modality, metadata: it.metadata })) },
+      items.map((it) => it.embedding),
+      () => this.apply(items),
+    );
   }
 
   override async remove(ids: string[]): Promise<number> {
     const present = ids.filter((id) => this.index.get(id) !== null);
     if (present.length === 0) return 0;
     let n = 0;
-    await this.append({ op: "remove", ids: present }, [], () => { n = this.applyRemove(present); });
+    await this.append({ op: "remove", ids: present }, [], () => {
+      n = this.applyRemove(present);
+    });
     return n;
   }
 
   override async setVersion(version: string): Promise<void> {
-    await this.append({ op: "version", version }, [], () => { this.stamp = version; });
+    await this.append({ op: "version", version }, [], () => {
+      this.stamp = version;
+    });
   }
 
   override version(): string | null {
@@ -348,7 +436,10 @@ export class FileStore extends MemoryStore {
       if (generations(this.base)[0]?.g !== this.gen.g) this.reload();
       return;
     }
-    if ((this.logIno !== 0 && st.ino !== this.logIno) || st.size < this.logBytes) { this.reload(); return; }
+    if ((this.logIno !== 0 && st.ino !== this.logIno) || st.size < this.logBytes) {
+      this.reload();
+      return;
+    }
     if (st.size === this.logBytes) return;
     const fd = openSync(this.gen.log, "r");
     let bytes: Uint8Array;
@@ -366,7 +457,11 @@ export class FileStore extends MemoryStore {
       closeSync(fd);
     }
     const r = readLog(bytes, this.dim);
-    if (r.corruptAt >= 0) throw new StoreDamagedError(`FileStore: ${this.gen.log} is damaged at byte ${this.logBytes + r.corruptAt}; the writer's \`polymodal repair\` keeps every valid record`);
+    if (r.corruptAt >= 0)
+      throw new StoreDamagedError(
+        `FileStore: ${this.gen.log} is damaged at byte ${this.logBytes + r.corruptAt}; the writer's \`polymodal ` +
+          `repair\` keeps every valid record`,
+      );
     const s = replay(this.index, r.records, this.dim);
     if (s !== undefined) this.stamp = s;
     this.logBytes += r.valid;
@@ -388,7 +483,10 @@ export class FileStore extends MemoryStore {
   /** Folds the log into a new snapshot generation (runs inside the write chain). */
   private async compact(): Promise<void> {
     const g = this.gen.g + 1;
-    if (g >= MAX_GENERATION) throw new StoreDamagedError(`FileStore: ${this.base} has reached generation ${this.gen.g}; run \`polymodal repair\` to start again from 1`);
+    if (g >= MAX_GENERATION)
+      throw new StoreDamagedError(
+        `FileStore: ${this.base} has reached generation ${this.gen.g}; run \`polymodal repair\` to start again from 1`,
+      );
     const next = generation(this.base, g);
     // the new log first (a log without its snapshot is an orphan the next writer removes), then the snapshot: its
     // rename is the commit point, after which generation g is no longer read
@@ -404,7 +502,10 @@ export class FileStore extends MemoryStore {
     } catch (e) {
       closeSync(fd);
       rmSync(next.log, { force: true });
-      throw new Error(`FileStore: could not compact ${this.base} into generation ${g}: ${(e as Error).message}; nothing of this write was kept`);
+      throw new Error(
+        `FileStore: could not compact ${this.base} into generation ${g}: ${(e as Error).message}; nothing of this ` +
+          `write was kept`,
+      );
     }
     if (this.fd >= 0) closeSync(this.fd);
     const old = this.gen;

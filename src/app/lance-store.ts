@@ -3,14 +3,22 @@
 //   id (utf8, the key) | modality (utf8) | vector (fixed-size list of float32, unit length) | metadata (utf8 JSON)
 //   | filter_kv (list of utf8: one exact token per scalar metadata value, for pushed-down filters)
 // plus a `polymodal_meta` table holding each space's version stamp.  Upserts are merge-inserts on id; searches are
-// dot-product (cosine on unit vectors) with modality and metadata filters pushed down as SQL `where` clauses; past `annThreshold` rows an IVF-PQ index is built and searched with refinement, below it the
+// dot-product (cosine on unit vectors) with modality and metadata filters pushed down as SQL `where` clauses; past
+// `annThreshold` rows an IVF-PQ index is built and searched with refinement, below it the
 // search is exact (brute force), and exact searches give the same top-k as the in-process flat index.
 // Connections read with readConsistencyInterval 0, so a write by another process (a serve replica, a worker) is
 // visible to the next search.
 import { Serial } from "../util/serial.js";
 import { normalizeRows } from "../retrieval/multimodal-index.js";
 import type { Connection, Table } from "@lancedb/lancedb";
-import { validateItems, type EmbeddingStore, type EntryOptions, type StoredItem, type StoreHit, type StoreSearchOptions } from "../retrieval/embedding-store.js";
+import {
+  validateItems,
+  type EmbeddingStore,
+  type EntryOptions,
+  type StoredItem,
+  type StoreHit,
+  type StoreSearchOptions,
+} from "../retrieval/embedding-store.js";
 
 const META = "polymodal_meta";
 /** LanceDB's error for a table whose folder exists without a first version: being created by another process */
@@ -21,7 +29,10 @@ const CONFLICT = /Incompatible transaction|Commit conflict|Retryable commit conf
 export interface LanceStoreOptions {
   /** build an ANN index (IVF-PQ) once the table holds this many rows (default 100,000) */
   annThreshold?: number;
-  /** ANN search: partitions probed (default 100) and refine factor (default 100: 100 x k candidates re-ranked exactly; recall@10 1.00 on 1 M x 512 in npm run bench -- scale, 0.92 at 50 / 50) */
+  /**
+   * ANN search: partitions probed (default 100) and refine factor (default 100: 100 x k candidates re-ranked
+   * exactly; recall@10 1.00 on 1 M x 512 in npm run bench -- scale, 0.92 at 50 / 50)
+   */
   nprobes?: number;
   refineFactor?: number;
 }
@@ -37,7 +48,8 @@ const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 function filterTokens(metadata: Record<string, unknown>): string[] {
   const out = ["{}"];
   for (const [k, v] of Object.entries(metadata)) {
-    if (v === null || typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))) out.push(JSON.stringify([k, v]));
+    if (v === null || typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)))
+      out.push(JSON.stringify([k, v]));
   }
   return out;
 }
@@ -63,18 +75,35 @@ export class LanceStore implements EmbeddingStore {
   private readonly writes = new Serial();
   private indexed = false;
 
-  private constructor(readonly uri: string, readonly space: string, public dim: number, private db: Connection, private table: Table | null, private readonly opts: Required<LanceStoreOptions>) {}
+  private constructor(
+    readonly uri: string,
+    readonly space: string,
+    public dim: number,
+    private db: Connection,
+    private table: Table | null,
+    private readonly opts: Required<LanceStoreOptions>,
+  ) {}
 
-  /** Opens (or creates on first write) the table `space` in the LanceDB database at `uri` (a folder, s3://..., ...); dim 0 takes an existing table's. */
+  /**
+   * Opens (or creates on first write) the table `space` in the LanceDB database at `uri` (a folder, s3://..., ...);
+   * dim 0 takes an existing table's.
+   */
   static async open(uri: string, space: string, dim: number, options: LanceStoreOptions = {}): Promise<LanceStore> {
     let lancedb: typeof import("@lancedb/lancedb");
     try {
       lancedb = await import("@lancedb/lancedb");
     } catch (e) {
-      throw new Error(`LanceStore: @lancedb/lancedb is not installed (${(e as Error).message.split("\n")[0]}); it is an optional peer of polymodal: npm install -E @lancedb/lancedb@0.31.0`);
+      throw new Error(
+        `LanceStore: @lancedb/lancedb is not installed (${(e as Error).message.split("\n")[0]}); it is an ` +
+          `optional peer of polymodal: npm install -E @lancedb/lancedb@0.31.0`,
+      );
     }
     const db = await lancedb.connect(uri, { readConsistencyInterval: 0 });
-    const s = new LanceStore(uri, space, dim, db, null, { annThreshold: options.annThreshold ?? 100_000, nprobes: options.nprobes ?? 100, refineFactor: options.refineFactor ?? 100 });
+    const s = new LanceStore(uri, space, dim, db, null, {
+      annThreshold: options.annThreshold ?? 100_000,
+      nprobes: options.nprobes ?? 100,
+      refineFactor: options.refineFactor ?? 100,
+    });
     await s.tbl();
     await s.readVersion();
     return s;
@@ -123,11 +152,16 @@ export class LanceStore implements EmbeddingStore {
   private async readVersion(): Promise<void> {
     const m = await this.meta();
     if (!m) return;
-    const rows = await m.query().where(`space = ${lit(this.space)}`).toArray();
+    const rows = await m
+      .query()
+      .where(`space = ${lit(this.space)}`)
+      .toArray();
     this.stamp = rows.length ? String(rows[0].version) : null;
   }
 
-  version(): string | null { return this.stamp; }
+  version(): string | null {
+    return this.stamp;
+  }
 
   async setVersion(version: string): Promise<void> {
     const row = [{ space: this.space, version }];
@@ -140,7 +174,13 @@ export class LanceStore implements EmbeddingStore {
     return items.map((it) => {
       // unit vectors by the index kernel's normalisation (the bits every store keeps), so scores are cosines
       const unit = normalizeRows(it.embedding, 1, it.embedding.length);
-      return { id: it.id, modality: it.modality, vector: Array.from(unit), metadata: JSON.stringify(it.metadata), filter_kv: filterTokens(it.metadata) };
+      return {
+        id: it.id,
+        modality: it.modality,
+        vector: Array.from(unit),
+        metadata: JSON.stringify(it.metadata),
+        filter_kv: filterTokens(it.metadata),
+      };
     });
   }
 
@@ -172,9 +212,18 @@ export class LanceStore implements EmbeddingStore {
 
   /** The table, created empty if no process has created it yet (its schema from an all-zero row of this width). */
   async prepare(): Promise<void> {
-    if (this.dim === 0) throw new Error(`LanceStore: ${this.space} in ${this.uri} has no rows yet; open it with the embedding width to prepare it`);
+    if (this.dim === 0)
+      throw new Error(
+        `LanceStore: ${this.space} in ${this.uri} has no rows yet; open it with the embedding width to prepare it`,
+      );
     await this.serial(async () => {
-      if (!(await this.tbl())) await this.adopt(await this.createEmpty(this.space, this.rows([{ id: "", modality: "", embedding: new Float32Array(this.dim), metadata: {} }])));
+      if (!(await this.tbl()))
+        await this.adopt(
+          await this.createEmpty(
+            this.space,
+            this.rows([{ id: "", modality: "", embedding: new Float32Array(this.dim), metadata: {} }]),
+          ),
+        );
     });
   }
 
@@ -216,7 +265,13 @@ export class LanceStore implements EmbeddingStore {
     const n = await this.table.countRows();
     if (n < this.opts.annThreshold) return;
     const { Index } = await import("@lancedb/lancedb");
-    await this.table.createIndex("vector", { config: Index.ivfPq({ distanceType: "dot", numPartitions: Math.max(1, Math.round(Math.sqrt(n))), numSubVectors: Math.max(1, Math.floor(this.dim / 8)) }) });
+    await this.table.createIndex("vector", {
+      config: Index.ivfPq({
+        distanceType: "dot",
+        numPartitions: Math.max(1, Math.round(Math.sqrt(n))),
+        numSubVectors: Math.max(1, Math.floor(this.dim / 8)),
+      }),
+    });
     this.indexed = true;
   }
 
@@ -233,17 +288,28 @@ export class LanceStore implements EmbeddingStore {
   async search(queries: Float32Array[], k: number, options: StoreSearchOptions = {}): Promise<StoreHit[][]> {
     if (!(await this.tbl())) return queries.map(() => []);
     const where = whereOf(options);
-    return Promise.all(queries.map(async (q) => {
-      let norm = 0;
-      for (let i = 0; i < q.length; i++) norm += q[i] * q[i];
-      const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-      let s = this.table!.vectorSearch(Float32Array.from(q, (v) => v * inv)).distanceType("dot").limit(k);
-      if (where) s = s.where(where);
-      if (this.indexed) s = s.nprobes(this.opts.nprobes).refineFactor(this.opts.refineFactor);
-      const rows = await s.toArray();
-      // LanceDB's dot distance is 1 - dot
-      return rows.map((r: Record<string, unknown>): StoreHit => ({ id: String(r.id), score: 1 - Number(r._distance), modality: String(r.modality), metadata: JSON.parse(String(r.metadata)) }));
-    }));
+    return Promise.all(
+      queries.map(async (q) => {
+        let norm = 0;
+        for (let i = 0; i < q.length; i++) norm += q[i] * q[i];
+        const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+        let s = this.table!.vectorSearch(Float32Array.from(q, (v) => v * inv))
+          .distanceType("dot")
+          .limit(k);
+        if (where) s = s.where(where);
+        if (this.indexed) s = s.nprobes(this.opts.nprobes).refineFactor(this.opts.refineFactor);
+        const rows = await s.toArray();
+        // LanceDB's dot distance is 1 - dot
+        return rows.map(
+          (r: Record<string, unknown>): StoreHit => ({
+            id: String(r.id),
+            score: 1 - Number(r._distance),
+            modality: String(r.modality),
+            metadata: JSON.parse(String(r.metadata)),
+          }),
+        );
+      }),
+    );
   }
 
   async *entries(options: EntryOptions = {}): AsyncIterable<StoredItem> {
@@ -251,9 +317,13 @@ export class LanceStore implements EmbeddingStore {
     if (!t) return;
     const vectors = options.vectors ?? true;
     // without vectors the scan reads the small columns only (1 M x 512 floats are 2 GB)
-    for await (const batch of t.query().select(vectors ? ["id", "modality", "vector", "metadata"] : ["id", "modality", "metadata"])) {
+    for await (const batch of t
+      .query()
+      .select(vectors ? ["id", "modality", "vector", "metadata"] : ["id", "modality", "metadata"])) {
       for (const r of batch.toArray()) {
-        const embedding = vectors ? Float32Array.from(r.vector.toArray ? r.vector.toArray() : r.vector) : new Float32Array(0);
+        const embedding = vectors
+          ? Float32Array.from(r.vector.toArray ? r.vector.toArray() : r.vector)
+          : new Float32Array(0);
         yield { id: String(r.id), modality: String(r.modality), embedding, metadata: JSON.parse(String(r.metadata)) };
       }
     }

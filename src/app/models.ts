@@ -1,13 +1,10 @@
 // The models a command uses (the registry's lineup: the shipped models, or --model in place of one), each loaded
 // once, lazily (a search by text needs no audio model), and files read into their inputs.
-import { readImageInput } from "../vision/file.js";
-import { readAudioFile } from "../audio/file.js";
-import { downmix } from "../audio/wav.js";
 import { fileURLToPath } from "node:url";
+import { mediaInput } from "../pipelines/media-input.js";
 import { modelsUrl } from "../pipelines/shipped.js";
 import { ModelSet, loadModel, type ModelRef } from "../pipelines/registry.js";
-import { allValues, type Pipeline, type Space } from "../pipelines/pipeline.js";
-import { readVideoFile } from "../video/file.js";
+import { allValues, type AudioInput, type Pipeline, type Space } from "../pipelines/pipeline.js";
 import { versionOf } from "./version.js";
 
 export class Models {
@@ -19,7 +16,11 @@ export class Models {
    * folder: a Hugging Face model folder used in place of the shipped model that embeds into its space (a CLIP
    * folder for clip-scenes: images and image-space text queries).
    */
-  constructor(readonly modelsDir?: string, readonly ffmpegPath?: string, readonly folder?: string) {
+  constructor(
+    readonly modelsDir?: string,
+    readonly ffmpegPath?: string,
+    readonly folder?: string,
+  ) {
     this.dir = modelsDir ?? fileURLToPath(modelsUrl());
   }
 
@@ -65,19 +66,16 @@ export class Models {
   /** One file -> its embedding in its space. */
   async embedFile(file: string, space: Space): Promise<Float32Array> {
     const p = await this.pipeline(space);
-    // a PNG/JPEG goes in as its bytes, as the library's and the service's inputs do: the same bits from every entry
-    // point (and a 12 MP JPEG decoded at reduced scale, not in full)
-    if (space === "image") return allValues(p.embedBatch("image", [await readImageInput(file, { ffmpegPath: this.ffmpegPath })]))[0];
-    if (space === "audio") return allValues(p.embedBatch("audio", [await this.readAudio(file)]))[0];
-    // every frame read (a video's frame count is known only once decoded); the pipeline samples its own
-    const { frames } = await readVideoFile(file, { numFrames: p.tasks.embed?.frames, ffmpegPath: this.ffmpegPath });
-    return allValues(p.embedBatch("video", [frames]))[0];
+    // the one input path (pipelines/media-input.ts): a PNG/JPEG/WAV/Y4M goes in as its bytes, as the library's and
+    // the service's inputs do (the same bits from every entry point; a 12 MP JPEG decoded at reduced scale), any
+    // other format through ffmpeg; a video decodes only the frames the pipeline samples
+    const input = await mediaInput(space, file, { ffmpegPath: this.ffmpegPath, numFrames: p.tasks.embed?.frames });
+    return allValues(p.embedBatch(space, [input]))[0];
   }
 
-  /** An audio file (WAV, or MP3/FLAC/Ogg/M4A/... through ffmpeg) as a mono waveform at its own rate. */
-  async readAudio(file: string): Promise<{ waveform: Float32Array; sampleRate: number }> {
-    const a = await readAudioFile(file, { ffmpegPath: this.ffmpegPath });
-    return { waveform: downmix(a.channels), sampleRate: a.sampleRate };
+  /** An audio file (WAV, or MP3/FLAC/Ogg/M4A/... through ffmpeg) as a recogniser's input. */
+  async readAudio(file: string): Promise<AudioInput> {
+    return mediaInput("audio", file, { ffmpegPath: this.ffmpegPath });
   }
 
   /** Text -> a query in a space whose model embeds text. */

@@ -27,8 +27,19 @@ import { walk } from "./walk.js";
 
 export const QUEUE_NAME = "polymodal-index";
 
-export interface QueuedFile { rel: string; path: string; sha256: string; size: number; mtimeMs: number; modality: Space }
-export interface IndexJobData { root: string; store: string; files: QueuedFile[] }
+export interface QueuedFile {
+  rel: string;
+  path: string;
+  sha256: string;
+  size: number;
+  mtimeMs: number;
+  modality: Space;
+}
+export interface IndexJobData {
+  root: string;
+  store: string;
+  files: QueuedFile[];
+}
 
 const deadKey = (name: string): string => `polymodal:${name}:dead`;
 
@@ -38,10 +49,21 @@ function connect(url: string): Redis {
 }
 
 /** The files of a folder that need (re)embedding into the store: new, or whose content hash differs. */
-export async function enqueueFolder(folder: string, o: { queue: string; store: string; batch?: number; name?: string; models?: Models }): Promise<{ jobs: number; added: number; files: number; unchanged: number; skipped: Array<{ path: string; why: string }> }> {
-  if (parseStoreSpec(o.store).kind !== "lancedb") throw new PolymodalError("usage", "--queue needs a store every worker can write: --store lancedb:<folder or URI>");
+export async function enqueueFolder(
+  folder: string,
+  o: { queue: string; store: string; batch?: number; name?: string; models?: Models },
+): Promise<{
+  jobs: number;
+  added: number;
+  files: number;
+  unchanged: number;
+  skipped: Array<{ path: string; why: string }>;
+}> {
+  if (parseStoreSpec(o.store).kind !== "lancedb")
+    throw new PolymodalError("usage", "--queue needs a store every worker can write: --store lancedb:<folder or URI>");
   const root = resolve(folder);
-  const files: string[] = [], skipped: Array<{ path: string; why: string }> = [];
+  const files: string[] = [],
+    skipped: Array<{ path: string; why: string }> = [];
   walk(root, "", files, skipped);
   const coll = await Collection.openStore(o.store);
   const changed: QueuedFile[] = [];
@@ -49,7 +71,9 @@ export async function enqueueFolder(folder: string, o: { queue: string; store: s
   try {
     // what the store holds already: path -> content hash
     const have = new Map<string, string>();
-    for (const st of coll.stores.values()) for await (const it of st.entries({ vectors: false })) if (typeof it.metadata.sha256 === "string") have.set(it.id, it.metadata.sha256);
+    for (const st of coll.stores.values())
+      for await (const it of st.entries({ vectors: false }))
+        if (typeof it.metadata.sha256 === "string") have.set(it.id, it.metadata.sha256);
     for (const p of files) {
       const modality = modalityOf(p);
       if (!modality) continue;
@@ -63,27 +87,43 @@ export async function enqueueFolder(folder: string, o: { queue: string; store: s
         continue;
       }
       const sha256 = createHash("sha256").update(bytes).digest("hex");
-      if (have.get(rel) === sha256) { unchanged++; continue; }
+      if (have.get(rel) === sha256) {
+        unchanged++;
+        continue;
+      }
       changed.push({ rel, path: p, sha256, size: st.size, mtimeMs: st.mtimeMs, modality });
     }
     // the spaces the jobs write exist, stamped, before any worker starts: workers never race to create them, and a
     // store of other model versions is refused here rather than by every job
-    if (o.models) for (const space of new Set(changed.map((f) => f.modality))) await coll.prepare(space, await o.models.dim(space), await o.models.version(space));
+    if (o.models)
+      for (const space of new Set(changed.map((f) => f.modality)))
+        await coll.prepare(space, await o.models.dim(space), await o.models.version(space));
   } finally {
     await coll.close();
   }
   const batch = o.batch ?? 16;
   const connection = connect(o.queue);
   const queue = new Queue<IndexJobData>(o.name ?? QUEUE_NAME, { connection });
-  let added = 0, jobs = 0;
+  let added = 0,
+    jobs = 0;
   try {
     for (let i = 0; i < changed.length; i += batch) {
       const part = changed.slice(i, i + batch);
-      const jobId = createHash("sha256").update(JSON.stringify([o.store, part.map((f) => [f.rel, f.sha256])])).digest("hex");
+      const jobId = createHash("sha256")
+        .update(JSON.stringify([o.store, part.map((f) => [f.rel, f.sha256])]))
+        .digest("hex");
       const before = await queue.getJob(jobId);
-      await queue.add("embed", { root, store: o.store, files: part }, {
-        jobId, attempts: 8, backoff: { type: "exponential", delay: 1000 }, removeOnComplete: { count: 100_000 }, removeOnFail: false,
-      });
+      await queue.add(
+        "embed",
+        { root, store: o.store, files: part },
+        {
+          jobId,
+          attempts: 8,
+          backoff: { type: "exponential", delay: 1000 },
+          removeOnComplete: { count: 100_000 },
+          removeOnFail: false,
+        },
+      );
       jobs++;
       if (!before) added++;
     }
@@ -94,7 +134,14 @@ export async function enqueueFolder(folder: string, o: { queue: string; store: s
   return { jobs, added, files: changed.length, unchanged, skipped };
 }
 
-export interface QueueStatus { waiting: number; active: number; delayed: number; completed: number; failed: number; dead: Record<string, string> }
+export interface QueueStatus {
+  waiting: number;
+  active: number;
+  delayed: number;
+  completed: number;
+  failed: number;
+  dead: Record<string, string>;
+}
 
 /** Job counts and the dead-letter list (unreadable files and why). */
 export async function queueStatus(url: string, name = QUEUE_NAME): Promise<QueueStatus> {
@@ -103,7 +150,14 @@ export async function queueStatus(url: string, name = QUEUE_NAME): Promise<Queue
   try {
     const c = await queue.getJobCounts("waiting", "active", "delayed", "completed", "failed", "prioritized");
     const dead = await connection.hgetall(deadKey(name));
-    return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0, dead };
+    return {
+      waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+      active: c.active ?? 0,
+      delayed: c.delayed ?? 0,
+      completed: c.completed ?? 0,
+      failed: c.failed ?? 0,
+      dead,
+    };
   } finally {
     await queue.close();
     connection.disconnect();
@@ -135,22 +189,40 @@ const SPACE_NAMES = new Set<string>(SPACES);
 
 /** A job's data as this worker reads it, or an Error with one reason (a job is anyone's text). */
 export function checkJob(data: unknown): IndexJobData {
-  const bad = (why: string): never => { throw new Error(why); };
-  const str = (v: unknown, what: string): string => (typeof v === "string" && v.length > 0 && v.length <= MAX_PATH && !v.includes("\0") ? v : bad(`${what} must be a non-empty string of at most ${MAX_PATH} characters`));
-  if (data === null || typeof data !== "object" || Array.isArray(data)) bad("the job's data must be an object {root, store, files}");
+  const bad = (why: string): never => {
+    throw new Error(why);
+  };
+  const str = (v: unknown, what: string): string =>
+    typeof v === "string" && v.length > 0 && v.length <= MAX_PATH && !v.includes("\0")
+      ? v
+      : bad(`${what} must be a non-empty string of at most ${MAX_PATH} characters`);
+  if (data === null || typeof data !== "object" || Array.isArray(data))
+    bad("the job's data must be an object {root, store, files}");
   const d = data as Record<string, unknown>;
-  const root = str(d.root, "root"), store = str(d.store, "store");
-  if (!Array.isArray(d.files) || d.files.length === 0 || d.files.length > MAX_JOB_FILES) bad(`files must be an array of 1 to ${MAX_JOB_FILES} files`);
+  const root = str(d.root, "root"),
+    store = str(d.store, "store");
+  if (!Array.isArray(d.files) || d.files.length === 0 || d.files.length > MAX_JOB_FILES)
+    bad(`files must be an array of 1 to ${MAX_JOB_FILES} files`);
   const files = (d.files as unknown[]).map((v, i): QueuedFile => {
     if (v === null || typeof v !== "object" || Array.isArray(v)) bad(`files[${i}] must be an object`);
     const f = v as Record<string, unknown>;
-    const path = str(f.path, `files[${i}].path`), rel = str(f.rel, `files[${i}].rel`);
+    const path = str(f.path, `files[${i}].path`),
+      rel = str(f.rel, `files[${i}].rel`);
     if (!isAbsolute(path)) bad(`files[${i}].path must be absolute`);
-    if (typeof f.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(f.sha256)) bad(`files[${i}].sha256 must be 64 hex digits`);
+    if (typeof f.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(f.sha256))
+      bad(`files[${i}].sha256 must be 64 hex digits`);
     if (!Number.isSafeInteger(f.size) || (f.size as number) < 0) bad(`files[${i}].size must be a byte count`);
     if (typeof f.mtimeMs !== "number" || !Number.isFinite(f.mtimeMs)) bad(`files[${i}].mtimeMs must be a number`);
-    if (typeof f.modality !== "string" || !SPACE_NAMES.has(f.modality)) bad(`files[${i}].modality must be one of ${SPACES.join(", ")}`);
-    return { rel, path, sha256: f.sha256 as string, size: f.size as number, mtimeMs: f.mtimeMs as number, modality: f.modality as Space };
+    if (typeof f.modality !== "string" || !SPACE_NAMES.has(f.modality))
+      bad(`files[${i}].modality must be one of ${SPACES.join(", ")}`);
+    return {
+      rel,
+      path,
+      sha256: f.sha256 as string,
+      size: f.size as number,
+      mtimeMs: f.mtimeMs as number,
+      modality: f.modality as Space,
+    };
   });
   return { root, store, files };
 }
@@ -158,14 +230,21 @@ export function checkJob(data: unknown): IndexJobData {
 /** The file's real path if it lies under one of `roots` (real paths), else null. */
 function underRoots(path: string, roots: string[]): string | null {
   let real: string;
-  try { real = realpathSync(path); } catch { return path; } // missing: reading it fails below with ENOENT (a dead letter)
+  try {
+    real = realpathSync(path);
+  } catch {
+    return path;
+  } // missing: reading it fails below with ENOENT (a dead letter)
   return roots.some((r) => real === r || real.startsWith(r.endsWith(sep) ? r : r + sep)) ? real : null;
 }
 
 /** A failure's reason for the shared dead-letter list: no quoted text or bytes from the file, and short. */
 function deadLetter(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
-  return m.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\b(bytes?)((?: [0-9a-f]{2})+)/gi, "$1 …").slice(0, 300);
+  return m
+    .replace(/"(?:[^"\\]|\\.)*"/g, '"…"')
+    .replace(/\b(bytes?)((?: [0-9a-f]{2})+)/gi, "$1 …")
+    .slice(0, 300);
 }
 
 /** Runs jobs until close(); every store named by a job is opened once and kept. */
@@ -173,9 +252,15 @@ export function startWorker(o: WorkerOptions): { close(): Promise<void>; worker:
   if (o.roots.length === 0) throw new Error("a worker needs --root: the folder(s) whose files it may read");
   if (o.stores.length === 0) throw new Error("a worker needs --store: the store(s) it may write");
   const roots = o.roots.map((r) => {
-    try { return realpathSync(r); } catch { throw new Error(`--root ${r}: no such folder`); }
+    try {
+      return realpathSync(r);
+    } catch {
+      throw new Error(`--root ${r}: no such folder`);
+    }
   });
-  for (const s of o.stores) if (parseStoreSpec(s).kind !== "lancedb") throw new Error(`--store ${s}: a worker writes a store every worker can write (lancedb:<folder or URI>)`);
+  for (const s of o.stores)
+    if (parseStoreSpec(s).kind !== "lancedb")
+      throw new Error(`--store ${s}: a worker writes a store every worker can write (lancedb:<folder or URI>)`);
   const maxBytes = o.maxFileBytes ?? 2 ** 30;
   const stores = new Map<string, Promise<Collection>>();
   const connection = connect(o.queue);
@@ -188,14 +273,17 @@ export function startWorker(o: WorkerOptions): { close(): Promise<void>; worker:
       throw new UnrecoverableError(`malformed job: ${(e as Error).message}`);
     }
     const { store, files } = data;
-    if (!o.stores.includes(store)) throw new UnrecoverableError(`the job writes a store this worker was not given (--store ${o.stores.join(", ")})`);
+    if (!o.stores.includes(store))
+      throw new UnrecoverableError(`the job writes a store this worker was not given (--store ${o.stores.join(", ")})`);
     // every file under a root before any is read: a job that reaches outside is refused whole
     const real = files.map((f) => underRoots(f.path, roots));
     const outside = files.findIndex((_, i) => real[i] === null);
-    if (outside >= 0) throw new UnrecoverableError(`files[${outside}] is outside this worker's --root folders; the job is refused`);
+    if (outside >= 0)
+      throw new UnrecoverableError(`files[${outside}] is outside this worker's --root folders; the job is refused`);
     if (!stores.has(store)) stores.set(store, Collection.openStore(store));
     const coll = await stores.get(store)!;
-    let indexed = 0, dead = 0;
+    let indexed = 0,
+      dead = 0;
     const bySpace = new Map<Space, Array<{ f: QueuedFile; emb: Float32Array }>>();
     for (const [i, f] of files.entries()) {
       try {
@@ -220,17 +308,33 @@ export function startWorker(o: WorkerOptions): { close(): Promise<void>; worker:
       } catch (e) {
         throw new UnrecoverableError((e as Error).message); // another model version: retrying cannot fix it
       }
-      await st.upsert(items.map(({ f, emb }) => ({ id: f.rel, modality: space, embedding: emb, metadata: { path: f.rel, bytes: f.size, mtimeMs: f.mtimeMs, sha256: f.sha256 } })));
-      await connection.hdel(deadKey(name), ...items.map(({ f }) => f.rel)); // one round trip: a file that once failed is fine now
+      await st.upsert(
+        items.map(({ f, emb }) => ({
+          id: f.rel,
+          modality: space,
+          embedding: emb,
+          metadata: { path: f.rel, bytes: f.size, mtimeMs: f.mtimeMs, sha256: f.sha256 },
+        })),
+      );
+      // one round trip: a file that once failed is fine now
+      await connection.hdel(deadKey(name), ...items.map(({ f }) => f.rel));
       indexed += items.length;
     }
     return { indexed, dead };
   };
   const lockDuration = o.lockMs ?? 30_000;
-  const worker = new Worker<IndexJobData>(name, process, { connection, concurrency: o.concurrency ?? 1, lockDuration, stalledInterval: Math.max(500, Math.floor(lockDuration / 2)) });
-  worker.on("error", () => { /* connection errors: ioredis reconnects; BullMQ resumes */ });
+  const worker = new Worker<IndexJobData>(name, process, {
+    connection,
+    concurrency: o.concurrency ?? 1,
+    lockDuration,
+    stalledInterval: Math.max(500, Math.floor(lockDuration / 2)),
+  });
+  worker.on("error", () => {
+    /* connection errors: ioredis reconnects; BullMQ resumes */
+  });
   worker.on("failed", (job, err) => {
-    if (job) o.onJob?.("failed", job.id ?? "?", `attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1}: ${err.message}`);
+    if (job)
+      o.onJob?.("failed", job.id ?? "?", `attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1}: ${err.message}`);
   });
   worker.on("stalled", (jobId) => o.onJob?.("stalled", jobId, "its worker stopped renewing the lock; it runs again"));
   return {

@@ -18,9 +18,15 @@ export type LogRecord =
   | { op: "remove"; ids: string[] }
   | { op: "version"; version: string };
 
-export interface ReadRecord { rec: LogRecord; rows: Float32Array }
+export interface ReadRecord {
+  rec: LogRecord;
+  rows: Float32Array;
+}
 
-/** Every JSON record starts with these bytes (JSON.stringify puts `op` first), so a resync scan rarely computes a CRC. */
+/**
+ * Every JSON record starts with these bytes (JSON.stringify puts `op` first), so a resync scan rarely computes a
+ * CRC.
+ */
 const HEAD = new TextEncoder().encode('{"op":"');
 /** a record longer than this is damage, not data (a 1 GiB write is refused before it is logged) */
 export const MAX_RECORD_BYTES = 1 << 30;
@@ -30,7 +36,11 @@ const MAX_STRING = 1 << 16;
 export function encodeRecord(json: LogRecord, rows: Float32Array[]): Uint8Array {
   const j = new TextEncoder().encode(JSON.stringify(json));
   const payloadBytes = 4 + j.length + rows.reduce((n, r) => n + r.byteLength, 0);
-  if (payloadBytes > MAX_RECORD_BYTES) throw new Error(`FileStore: one write of ${payloadBytes} bytes is more than a log record holds (${MAX_RECORD_BYTES}); write fewer items at a time`);
+  if (payloadBytes > MAX_RECORD_BYTES)
+    throw new Error(
+      `FileStore: one write of ${payloadBytes} bytes is more than a log record holds (${MAX_RECORD_BYTES}); write ` +
+        `fewer items at a time`,
+    );
   const out = new Uint8Array(8 + payloadBytes);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, payloadBytes, true);
@@ -47,24 +57,40 @@ export function encodeRecord(json: LogRecord, rows: Float32Array[]): Uint8Array 
 }
 
 const isString = (s: unknown): s is string => typeof s === "string" && s.length > 0 && s.length <= MAX_STRING;
-const isPlainObject = (o: unknown): o is Record<string, unknown> => o !== null && typeof o === "object" && !Array.isArray(o);
+const isPlainObject = (o: unknown): o is Record<string, unknown> =>
+  o !== null && typeof o === "object" && !Array.isArray(o);
 
 /** The record's JSON if it is one this store writes (right op, field types, string lengths), else null. */
 function checkRecord(v: unknown): LogRecord | null {
   if (!isPlainObject(v)) return null;
   if (v.op === "version") return isString(v.version) ? (v as LogRecord) : null;
-  if (v.op === "remove") return Array.isArray(v.ids) && v.ids.length > 0 && v.ids.every(isString) ? (v as LogRecord) : null;
+  if (v.op === "remove")
+    return Array.isArray(v.ids) && v.ids.length > 0 && v.ids.every(isString) ? (v as LogRecord) : null;
   if (v.op !== "upsert" || !Array.isArray(v.items) || v.items.length === 0) return null;
   const seen = new Set<string>();
   for (const it of v.items as unknown[]) {
-    if (!isPlainObject(it) || !isString(it.id) || !isString(it.modality) || !isPlainObject(it.metadata) || seen.has(it.id)) return null;
+    if (
+      !isPlainObject(it) ||
+      !isString(it.id) ||
+      !isString(it.modality) ||
+      !isPlainObject(it.metadata) ||
+      seen.has(it.id)
+    )
+      return null;
     seen.add(it.id);
   }
   return v as LogRecord;
 }
 
-/** The record starting at `at`, whole and valid, with its byte length; or null (too short, bad length, CRC, JSON or content). */
-export function recordAt(bytes: Uint8Array, at: number, dim: number): { rec: LogRecord; rows: Float32Array; next: number } | null {
+/**
+ * The record starting at `at`, whole and valid, with its byte length; or null (too short, bad length, CRC, JSON or
+ * content).
+ */
+export function recordAt(
+  bytes: Uint8Array,
+  at: number,
+  dim: number,
+): { rec: LogRecord; rows: Float32Array; next: number } | null {
   if (at + 12 > bytes.length) return null;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = dv.getUint32(at, true);
@@ -81,7 +107,8 @@ export function recordAt(bytes: Uint8Array, at: number, dim: number): { rec: Log
   }
   const rec = checkRecord(parsed);
   if (!rec) return null;
-  const rowBytes = n - 4 - jl, count = rec.op === "upsert" ? rec.items.length : 0;
+  const rowBytes = n - 4 - jl,
+    count = rec.op === "upsert" ? rec.items.length : 0;
   if (rowBytes !== count * dim * 4) return null;
   // a copy (a Buffer's slice and subarray share Node's pool, and the rows are kept)
   const rows = new Float32Array(new Uint8Array(bytes.subarray(at + 12 + jl, at + 8 + n)).buffer);
@@ -127,12 +154,20 @@ export function readLog(bytes: Uint8Array, dim: number, from = 0): LogRead {
 }
 
 /** Every valid record of a damaged log, skipping the bad bytes between them, and the damaged ranges [start, end). */
-export function salvageLog(bytes: Uint8Array, dim: number): { records: ReadRecord[]; damaged: Array<[number, number]> } {
-  const records: ReadRecord[] = [], damaged: Array<[number, number]> = [];
+export function salvageLog(
+  bytes: Uint8Array,
+  dim: number,
+): { records: ReadRecord[]; damaged: Array<[number, number]> } {
+  const records: ReadRecord[] = [],
+    damaged: Array<[number, number]> = [];
   let at = 0;
   while (at < bytes.length) {
     const r = recordAt(bytes, at, dim);
-    if (r) { records.push({ rec: r.rec, rows: r.rows }); at = r.next; continue; }
+    if (r) {
+      records.push({ rec: r.rec, rows: r.rows });
+      at = r.next;
+      continue;
+    }
     const next = nextRecord(bytes, at + 1, dim);
     damaged.push([at, next < 0 ? bytes.length : next]);
     if (next < 0) break;

@@ -15,9 +15,20 @@ const stamps = new Map<string, string>();
  * weights file and the kernel build.  The card is hashed whole, so any edit to it counts as a new version.
  */
 export function embeddingVersion(modelsDir: string, name: string): string {
-  return stamped(`${modelsDir}\u0000${name}`, () =>
-    `${name}@${digest([readFileSync(join(modelsDir, `${name}.json`)), readFileSync(join(modelsDir, `${name}.safetensors`)), Buffer.from(kernelModuleBase64())])}`);
+  return stamped(
+    `${modelsDir}\u0000${name}`,
+    () =>
+      `${name}@${digest([
+        readFileSync(join(modelsDir, `${name}.json`)),
+        readFileSync(join(modelsDir, `${name}.safetensors`)),
+        Buffer.from(kernelModuleBase64()),
+      ])}`,
+  );
 }
+
+/** The files of a model folder that decide its embeddings (config, preprocessing, tokenizer, weights). */
+const FOLDER_FILES =
+  /^(config\.json|preprocessor_config\.json|tokenizer\.json|model(-\d+-of-\d+)?\.safetensors(\.index\.json)?)$/;
 
 /**
  * `<folder name>@<16 hex>` for a Hugging Face model folder: the same digest over the names and bytes of its configs,
@@ -25,7 +36,9 @@ export function embeddingVersion(modelsDir: string, name: string): string {
  */
 export function folderVersion(dir: string): string {
   return stamped(`folder\u0000${dir}`, () => {
-    const files = readdirSync(dir).filter((f) => /^(config\.json|preprocessor_config\.json|tokenizer\.json|model(-\d+-of-\d+)?\.safetensors(\.index\.json)?)$/.test(f)).sort();
+    const files = readdirSync(dir)
+      .filter((f) => FOLDER_FILES.test(f))
+      .sort();
     const parts = files.flatMap((f) => [Buffer.from(f), readFileSync(join(dir, f))]);
     return `${basename(resolve(dir))}@${digest([...parts, Buffer.from(kernelModuleBase64())])}`;
   });
@@ -39,7 +52,10 @@ export function versionOf(ref: ModelRef, modelsDir: string): string {
 /** A stamp computed once per process. */
 function stamped(key: string, make: () => string): string {
   let s = stamps.get(key);
-  if (!s) { s = make(); stamps.set(key, s); }
+  if (!s) {
+    s = make();
+    stamps.set(key, s);
+  }
   return s;
 }
 
@@ -54,5 +70,7 @@ function digest(parts: Uint8Array[]): string {
 }
 
 export class VersionMismatchError extends PolymodalError {
-  constructor(message: string) { super("version_mismatch", message); }
+  constructor(message: string) {
+    super("version_mismatch", message);
+  }
 }

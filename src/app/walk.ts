@@ -7,7 +7,13 @@ import { join, resolve } from "node:path";
  * not valid UTF-8 is skipped with a reason instead of ending the run; each real folder is walked once, so links
  * back up the tree cannot loop.
  */
-export function walk(dir: string, skip: string, out: string[], skipped: Array<{ path: string; why: string }>, seen = new Set<string>()): void {
+export function walk(
+  dir: string,
+  skip: string,
+  out: string[],
+  skipped: Array<{ path: string; why: string }>,
+  seen = new Set<string>(),
+): void {
   let real: string;
   try {
     real = realpathSync(dir);
@@ -21,13 +27,22 @@ export function walk(dir: string, skip: string, out: string[], skipped: Array<{ 
   try {
     entries = readdirSync(dir, { encoding: "buffer" });
   } catch (e) {
-    skipped.push({ path: dir, why: `cannot read the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+    skipped.push({
+      path: dir,
+      why: `cannot read the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    });
     return;
   }
   const names: string[] = [];
   for (const raw of entries) {
     const name = raw.toString("utf8");
-    if (!Buffer.from(name, "utf8").equals(raw)) { skipped.push({ path: join(dir, JSON.stringify(raw.toString("latin1")).slice(1, -1)), why: "the name is not valid UTF-8" }); continue; }
+    if (!Buffer.from(name, "utf8").equals(raw)) {
+      skipped.push({
+        path: join(dir, JSON.stringify(raw.toString("latin1")).slice(1, -1)),
+        why: "the name is not valid UTF-8",
+      });
+      continue;
+    }
     names.push(name);
   }
   for (const name of names.sort()) {
@@ -38,7 +53,13 @@ export function walk(dir: string, skip: string, out: string[], skipped: Array<{ 
     try {
       st = statSync(p);
     } catch (e) {
-      skipped.push({ path: p, why: (e as NodeJS.ErrnoException).code === "ELOOP" ? "symbolic link loop" : `cannot stat (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+      skipped.push({
+        path: p,
+        why:
+          (e as NodeJS.ErrnoException).code === "ELOOP"
+            ? "symbolic link loop"
+            : `cannot stat (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      });
       continue;
     }
     if (st.isDirectory()) walk(p, skip, out, skipped, seen);

@@ -6,13 +6,22 @@ import { exp, log, logAddExp } from "../util/detmath.js";
 
 function logProbsArg(who: string, lp: unknown): Tensor {
   if (!(lp instanceof Tensor) || lp.ndim !== 3 || lp.dtype !== "float32") {
-    throw new Error(`${who}: logProbs must be a float32 Tensor (batch, time, vocab), got ${lp instanceof Tensor ? `${lp.dtype} ${fmtShape(lp.shape)}` : typeof lp}`);
+    throw new Error(
+      `${who}: logProbs must be a float32 Tensor (batch, time, vocab), ` +
+        `got ${lp instanceof Tensor ? `${lp.dtype} ${fmtShape(lp.shape)}` : typeof lp}`,
+    );
   }
   return lp;
 }
 
-/** Greedy CTC decoding (the reference design's): per-frame argmax (first maximum), repeats collapsed, blanks dropped. */
-export function ctcGreedyDecode(logProbs: Tensor, options: { blank?: number; lengths?: ArrayLike<number> } = {}): number[][] {
+/**
+ * Greedy CTC decoding (the reference design's): per-frame argmax (first maximum), repeats collapsed, blanks
+ * dropped.
+ */
+export function ctcGreedyDecode(
+  logProbs: Tensor,
+  options: { blank?: number; lengths?: ArrayLike<number> } = {},
+): number[][] {
   const lp = logProbsArg("ctcGreedyDecode", logProbs);
   const [B, T, V] = lp.shape;
   const blank = options.blank ?? 0;
@@ -22,9 +31,14 @@ export function ctcGreedyDecode(logProbs: Tensor, options: { blank?: number; len
     const tokens: number[] = [];
     let prev = -1;
     for (let t = 0; t < len; t++) {
-      let best = 0, bv = -Infinity;
+      let best = 0,
+        bv = -Infinity;
       const o = (b * T + t) * V;
-      for (let v = 0; v < V; v++) if (lp.data[o + v] > bv) { bv = lp.data[o + v]; best = v; }
+      for (let v = 0; v < V; v++)
+        if (lp.data[o + v] > bv) {
+          bv = lp.data[o + v];
+          best = v;
+        }
       if (best !== prev && best !== blank) tokens.push(best);
       prev = best;
     }
@@ -50,29 +64,54 @@ export const MAX_BEAM = 1024;
 
 export function ctcBeamSearch(
   logProbs: Tensor,
-  options: { beamWidth?: number; blank?: number; nBest?: number; lengths?: ArrayLike<number>; tokenPrune?: number } = {},
+  options: {
+    beamWidth?: number;
+    blank?: number;
+    nBest?: number;
+    lengths?: ArrayLike<number>;
+    tokenPrune?: number;
+  } = {},
 ): BeamHypothesis[][] {
   const lp = logProbsArg("ctcBeamSearch", logProbs);
   const [B, T, V] = lp.shape;
-  const beamWidth = options.beamWidth ?? 10, blank = options.blank ?? 0, nBest = options.nBest ?? 1;
+  const beamWidth = options.beamWidth ?? 10,
+    blank = options.blank ?? 0,
+    nBest = options.nBest ?? 1;
   // the search keeps beamWidth prefixes per frame and extends each by up to tokenPrune tokens: bounded so a
   // request cannot ask for unbounded memory (beamWidth 1e9 used to abort Node)
-  if (!Number.isInteger(beamWidth) || beamWidth < 1 || beamWidth > MAX_BEAM) throw new Error(`ctcBeamSearch: beamWidth must be an integer from 1 to ${MAX_BEAM}, got ${beamWidth}`);
-  if (!Number.isInteger(nBest) || nBest < 1 || nBest > beamWidth) throw new Error(`ctcBeamSearch: nBest must be an integer from 1 to beamWidth (${beamWidth}), got ${nBest}`);
-  if (options.tokenPrune !== undefined && (!Number.isInteger(options.tokenPrune) || options.tokenPrune < 1)) throw new Error(`ctcBeamSearch: tokenPrune must be a positive integer, got ${options.tokenPrune}`);
-  if (!Number.isInteger(blank) || blank < 0 || blank >= V) throw new Error(`ctcBeamSearch: blank must be in [0, ${V}), got ${blank}`);
+  if (!Number.isInteger(beamWidth) || beamWidth < 1 || beamWidth > MAX_BEAM)
+    throw new Error(`ctcBeamSearch: beamWidth must be an integer from 1 to ${MAX_BEAM}, got ${beamWidth}`);
+  if (!Number.isInteger(nBest) || nBest < 1 || nBest > beamWidth)
+    throw new Error(`ctcBeamSearch: nBest must be an integer from 1 to beamWidth (${beamWidth}), got ${nBest}`);
+  if (options.tokenPrune !== undefined && (!Number.isInteger(options.tokenPrune) || options.tokenPrune < 1))
+    throw new Error(`ctcBeamSearch: tokenPrune must be a positive integer, got ${options.tokenPrune}`);
+  if (!Number.isInteger(blank) || blank < 0 || blank >= V)
+    throw new Error(`ctcBeamSearch: blank must be in [0, ${V}), got ${blank}`);
   const prune = Math.min(V, options.tokenPrune ?? Math.max(beamWidth, 2));
   const results: BeamHypothesis[][] = [];
   // A prefix is a node of a trie (its last token and a link to the one before), so extending one is O(1) and a
   // search costs time linear in the frames (copying token arrays and joining them into keys made it quadratic).
   // Children are indexed under their parent while they may still be reached by another prefix's extension.
-  interface Node { parent: Node | null; token: number; children: Map<number, Node> | null; rank: number; pb: number; pnb: number; frame: number }
-  const tokensOf = (n: Node): number[] => { const out: number[] = []; for (let x: Node | null = n; x?.parent; x = x.parent) out.push(x.token); return out.reverse(); };
+  interface Node {
+    parent: Node | null;
+    token: number;
+    children: Map<number, Node> | null;
+    rank: number;
+    pb: number;
+    pnb: number;
+    frame: number;
+  }
+  const tokensOf = (n: Node): number[] => {
+    const out: number[] = [];
+    for (let x: Node | null = n; x?.parent; x = x.parent) out.push(x.token);
+    return out.reverse();
+  };
   const total = (b: Node): number => logAddExp(b.pb, b.pnb);
   // Equal scores (exact ties: identical frames make them) are ordered by where the prefix came from, in O(1): a
   // prefix that was a beam by that beam's place, before the extensions of that beam, those by token id.
   const tie = (a: Node, b: Node): number => {
-    const ra = a.rank >= 0 ? 2 * a.rank : 2 * a.parent!.rank + 1, rb = b.rank >= 0 ? 2 * b.rank : 2 * b.parent!.rank + 1;
+    const ra = a.rank >= 0 ? 2 * a.rank : 2 * a.parent!.rank + 1,
+      rb = b.rank >= 0 ? 2 * b.rank : 2 * b.parent!.rank + 1;
     return ra - rb || (a.rank >= 0 ? 0 : a.token - b.token);
   };
   const order = (a: Node, b: Node): number => (total(a) === total(b) ? tie(a, b) : total(b) - total(a));
@@ -83,18 +122,28 @@ export function ctcBeamSearch(
     for (let t = 0; t < len; t++) {
       const o = (bi * T + t) * V;
       // candidate tokens: the most likely `prune` of this frame (plus blank)
-      const cand = Array.from({ length: V }, (_, v) => v).sort((a, b) => lp.data[o + b] - lp.data[o + a] || a - b).slice(0, prune);
+      const cand = Array.from({ length: V }, (_, v) => v)
+        .sort((a, b) => lp.data[o + b] - lp.data[o + a] || a - b)
+        .slice(0, prune);
       if (!cand.includes(blank)) cand.push(blank);
       const touched: Node[] = [];
       // this frame's scores of a prefix (reset the first time the frame touches it)
       const at = (n: Node): Node => {
-        if (n.frame !== t) { n.frame = t; n.pb = -Infinity; n.pnb = -Infinity; touched.push(n); }
+        if (n.frame !== t) {
+          n.frame = t;
+          n.pb = -Infinity;
+          n.pnb = -Infinity;
+          touched.push(n);
+        }
         return n;
       };
       const child = (n: Node, c: number): Node => {
         n.children ??= new Map();
         let x = n.children.get(c);
-        if (!x) { x = { parent: n, token: c, children: null, rank: -1, pb: -Infinity, pnb: -Infinity, frame: -2 }; n.children.set(c, x); }
+        if (!x) {
+          x = { parent: n, token: c, children: null, rank: -1, pb: -Infinity, pnb: -Infinity, frame: -2 };
+          n.children.set(c, x);
+        }
         return at(x);
       };
       // the beams' scores from the last frame, read before any is reset for this one
@@ -118,7 +167,8 @@ export function ctcBeamSearch(
           }
         }
       });
-      const kept = touched.sort(order).slice(0, beamWidth), keep = new Set(kept);
+      const kept = touched.sort(order).slice(0, beamWidth),
+        keep = new Set(kept);
       // Only the beams and their ancestors stay linked: every prefix a later frame can make extends a beam, so it is
       // found there if it exists.  A prefix that fell out (and leads to no beam) is unlinked, and so, upwards, is
       // each ancestor it leaves childless that is no beam: memory stays at most beamWidth chains.
@@ -129,7 +179,9 @@ export function ctcBeamSearch(
         }
       }
       for (const b of beams) b.rank = -1;
-      kept.forEach((b, i) => { b.rank = i; });
+      kept.forEach((b, i) => {
+        b.rank = i;
+      });
       beams = kept;
     }
     results.push(beams.slice(0, nBest).map((b) => ({ tokens: tokensOf(b), logProb: total(b) })));
@@ -150,19 +202,23 @@ export class CTCVocabulary {
   readonly wordDelimiter: string | null;
   private readonly index: Map<string, number>;
   constructor(tokens: string[], options: { blank?: number; wordDelimiter?: string | null } = {}) {
-    if (!Array.isArray(tokens) || tokens.length < 2) throw new Error("CTCVocabulary: needs at least a blank and one token");
+    if (!Array.isArray(tokens) || tokens.length < 2)
+      throw new Error("CTCVocabulary: needs at least a blank and one token");
     this.tokens = Object.freeze([...tokens]);
     this.blank = options.blank ?? 0;
     this.wordDelimiter = options.wordDelimiter ?? null;
     this.index = new Map(tokens.map((t, i) => [t, i]));
   }
-  get size(): number { return this.tokens.length; }
+  get size(): number {
+    return this.tokens.length;
+  }
 
   decode(ids: ArrayLike<number>): string {
     let s = "";
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
-      if (!Number.isInteger(id) || id < 0 || id >= this.tokens.length) throw new Error(`CTCVocabulary.decode: id ${id} at position ${i} is outside [0, ${this.tokens.length})`);
+      if (!Number.isInteger(id) || id < 0 || id >= this.tokens.length)
+        throw new Error(`CTCVocabulary.decode: id ${id} at position ${i} is outside [0, ${this.tokens.length})`);
       if (id === this.blank) continue;
       const t = this.tokens[id];
       s += t === this.wordDelimiter ? " " : t;
@@ -174,14 +230,26 @@ export class CTCVocabulary {
   encode(text: string): number[] {
     const out: number[] = [];
     const maxLen = Math.max(...this.tokens.map((t) => t.length));
-    for (let i = 0; i < text.length;) {
-      if (text[i] === " " && this.wordDelimiter !== null) { out.push(this.index.get(this.wordDelimiter)!); i++; continue; }
-      let found = -1, len = 0;
+    for (let i = 0; i < text.length; ) {
+      if (text[i] === " " && this.wordDelimiter !== null) {
+        out.push(this.index.get(this.wordDelimiter)!);
+        i++;
+        continue;
+      }
+      let found = -1,
+        len = 0;
       for (let l = Math.min(maxLen, text.length - i); l >= 1; l--) {
         const id = this.index.get(text.slice(i, i + l));
-        if (id !== undefined && id !== this.blank) { found = id; len = l; break; }
+        if (id !== undefined && id !== this.blank) {
+          found = id;
+          len = l;
+          break;
+        }
       }
-      if (found < 0) throw new Error(`CTCVocabulary.encode: no token matches ${JSON.stringify(text.slice(i, i + 8))} at position ${i}`);
+      if (found < 0)
+        throw new Error(
+          `CTCVocabulary.encode: no token matches ${JSON.stringify(text.slice(i, i + 8))} at position ${i}`,
+        );
       out.push(found);
       i += len;
     }
@@ -201,28 +269,48 @@ export interface CTCLossOptions {
  * target length and averages over the batch, as torch does.
  */
 export function ctcLoss(
-  logProbs: Tensor, targets: Tensor, inputLengths: ArrayLike<number>, targetLengths: ArrayLike<number>, options: CTCLossOptions = {},
+  logProbs: Tensor,
+  targets: Tensor,
+  inputLengths: ArrayLike<number>,
+  targetLengths: ArrayLike<number>,
+  options: CTCLossOptions = {},
 ): number | Float32Array {
   const who = "ctcLoss";
   if (!(logProbs instanceof Tensor) || logProbs.ndim !== 3 || logProbs.dtype !== "float32") {
-    throw new Error(`${who}: logProbs must be a float32 Tensor (time, batch, classes), got ${logProbs instanceof Tensor ? fmtShape(logProbs.shape) : typeof logProbs}`);
+    throw new Error(
+      `${who}: logProbs must be a float32 Tensor (time, batch, classes), ` +
+        `got ${logProbs instanceof Tensor ? fmtShape(logProbs.shape) : typeof logProbs}`,
+    );
   }
   const [T, N, C] = logProbs.shape;
-  const blank = options.blank ?? 0, reduction = options.reduction ?? "mean";
-  if (!["mean", "sum", "none"].includes(reduction)) throw new Error(`${who}: reduction must be "mean", "sum" or "none", got ${JSON.stringify(reduction)}`);
-  if (inputLengths.length !== N || targetLengths.length !== N) throw new Error(`${who}: inputLengths and targetLengths must hold ${N} values, got ${inputLengths.length} and ${targetLengths.length}`);
-  if (!(targets instanceof Tensor) || targets.dtype !== "int32" || (targets.ndim !== 1 && targets.ndim !== 2)) throw new Error(`${who}: targets must be an int32 Tensor (batch, S) or 1-D concatenated`);
+  const blank = options.blank ?? 0,
+    reduction = options.reduction ?? "mean";
+  if (!["mean", "sum", "none"].includes(reduction))
+    throw new Error(`${who}: reduction must be "mean", "sum" or "none", got ${JSON.stringify(reduction)}`);
+  if (inputLengths.length !== N || targetLengths.length !== N)
+    throw new Error(
+      `${who}: inputLengths and targetLengths must hold ${N} values, got ${inputLengths.length} ` +
+        `and ${targetLengths.length}`,
+    );
+  if (!(targets instanceof Tensor) || targets.dtype !== "int32" || (targets.ndim !== 1 && targets.ndim !== 2))
+    throw new Error(`${who}: targets must be an int32 Tensor (batch, S) or 1-D concatenated`);
   const losses = new Float32Array(N);
   let offset = 0;
   for (let n = 0; n < N; n++) {
-    const Tn = inputLengths[n], S = targetLengths[n];
-    if (!Number.isInteger(Tn) || Tn < 0 || Tn > T) throw new Error(`${who}: inputLengths[${n}] = ${Tn} must be an integer in [0, ${T}]`);
+    const Tn = inputLengths[n],
+      S = targetLengths[n];
+    if (!Number.isInteger(Tn) || Tn < 0 || Tn > T)
+      throw new Error(`${who}: inputLengths[${n}] = ${Tn} must be an integer in [0, ${T}]`);
     const cap = targets.ndim === 2 ? targets.shape[1] : targets.size - offset;
-    if (!Number.isInteger(S) || S < 0 || S > cap) throw new Error(`${who}: targetLengths[${n}] = ${S} must be an integer in [0, ${cap}]`);
+    if (!Number.isInteger(S) || S < 0 || S > cap)
+      throw new Error(`${who}: targetLengths[${n}] = ${S} must be an integer in [0, ${cap}]`);
     const tgt: number[] = [];
     for (let s = 0; s < S; s++) {
       const v = targets.ndim === 2 ? targets.data[n * targets.shape[1] + s] : targets.data[offset + s];
-      if (v < 0 || v >= C || v === blank) throw new Error(`${who}: target ${v} (batch ${n}, position ${s}) must be in [0, ${C}) and not the blank ${blank}`);
+      if (v < 0 || v >= C || v === blank)
+        throw new Error(
+          `${who}: target ${v} (batch ${n}, position ${s}) must be in [0, ${C}) and not the blank ${blank}`,
+        );
       tgt.push(v);
     }
     if (targets.ndim === 1) offset += S;
@@ -251,7 +339,11 @@ export function ctcLoss(
     losses[n] = loss;
   }
   if (reduction === "none") return losses;
-  if (reduction === "sum") { let s = 0; for (const v of losses) s += v; return Math.fround(s); }
+  if (reduction === "sum") {
+    let s = 0;
+    for (const v of losses) s += v;
+    return Math.fround(s);
+  }
   let s = 0;
   for (let n = 0; n < N; n++) s += losses[n] / Math.max(1, targetLengths[n]);
   return Math.fround(s / N);
@@ -272,10 +364,18 @@ export function ctcAlign(lp: Float32Array, T: number, V: number, tokens: readonl
   score[0] = lp[label(0)];
   if (S > 1) score[1] = lp[label(1)];
   for (let t = 1; t < T; t++) {
-    for (let j = S - 1; j >= 0; j--) { // descending: score[j - 1], score[j - 2] still hold frame t - 1
-      let best = score[j], arg = j;
-      if (j >= 1 && score[j - 1] > best) { best = score[j - 1]; arg = j - 1; }
-      if (j >= 2 && j % 2 === 1 && label(j) !== label(j - 2) && score[j - 2] > best) { best = score[j - 2]; arg = j - 2; }
+    for (let j = S - 1; j >= 0; j--) {
+      // descending: score[j - 1], score[j - 2] still hold frame t - 1
+      let best = score[j],
+        arg = j;
+      if (j >= 1 && score[j - 1] > best) {
+        best = score[j - 1];
+        arg = j - 1;
+      }
+      if (j >= 2 && j % 2 === 1 && label(j) !== label(j - 2) && score[j - 2] > best) {
+        best = score[j - 2];
+        arg = j - 2;
+      }
       score[j] = best + lp[t * V + label(j)];
       from[t * S + j] = arg;
     }

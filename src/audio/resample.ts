@@ -26,17 +26,27 @@ function gcd(a: number, b: number): number {
 export function resample(waveform: Tensor, origFreq: number, newFreq: number, options: ResampleOptions = {}): Tensor {
   const who = "resample";
   if (!(waveform instanceof Tensor) || waveform.dtype !== "float32" || waveform.ndim < 1) {
-    throw new Error(`${who}: waveform must be a float32 Tensor (..., time), got ${waveform instanceof Tensor ? `${waveform.dtype} ${fmtShape(waveform.shape)}` : typeof waveform}`);
+    throw new Error(
+      `${who}: waveform must be a float32 Tensor (..., time), ` +
+        `got ${waveform instanceof Tensor ? `${waveform.dtype} ${fmtShape(waveform.shape)}` : typeof waveform}`,
+    );
   }
-  for (const [n, v] of [["origFreq", origFreq], ["newFreq", newFreq]] as const) {
+  for (const [n, v] of [
+    ["origFreq", origFreq],
+    ["newFreq", newFreq],
+  ] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new Error(`${who}: ${n} must be a positive integer, got ${v}`);
   }
-  const lw = options.lowpassFilterWidth ?? 6, rolloff = options.rolloff ?? 0.99;
-  if ((options.resamplingMethod ?? "sinc_interp_hann") !== "sinc_interp_hann") throw new Error(`${who}: only resamplingMethod "sinc_interp_hann" is supported in this build`);
-  if (!(lw > 0) || !(rolloff > 0 && rolloff <= 1)) throw new Error(`${who}: need lowpassFilterWidth > 0 and 0 < rolloff <= 1`);
+  const lw = options.lowpassFilterWidth ?? 6,
+    rolloff = options.rolloff ?? 0.99;
+  if ((options.resamplingMethod ?? "sinc_interp_hann") !== "sinc_interp_hann")
+    throw new Error(`${who}: only resamplingMethod "sinc_interp_hann" is supported in this build`);
+  if (!(lw > 0) || !(rolloff > 0 && rolloff <= 1))
+    throw new Error(`${who}: need lowpassFilterWidth > 0 and 0 < rolloff <= 1`);
   if (origFreq === newFreq) return waveform.clone();
   const g = gcd(origFreq, newFreq);
-  const orig = origFreq / g, nw = newFreq / g;
+  const orig = origFreq / g,
+    nw = newFreq / g;
   const L = waveform.shape[waveform.ndim - 1];
   const rows = L === 0 ? 0 : waveform.size / L;
   const target = Math.ceil((nw * L) / orig);

@@ -8,7 +8,10 @@ import { hannWindow, melscaleFbanks, sparseFbanks } from "../ops/audio.js";
 import type { MelSpectrogramOptions } from "../ops/audio.js";
 
 /** MelSpectrogram's options, centre reflect framing (what streaming reproduces), power 1 or 2. */
-export type StreamingMelOptions = Pick<MelSpectrogramOptions, "sampleRate" | "nFft" | "winLength" | "hopLength" | "fMin" | "fMax" | "nMels" | "norm" | "melScale"> & {
+export type StreamingMelOptions = Pick<
+  MelSpectrogramOptions,
+  "sampleRate" | "nFft" | "winLength" | "hopLength" | "fMin" | "fMax" | "nMels" | "norm" | "melScale"
+> & {
   power?: 1 | 2;
 };
 
@@ -43,14 +46,25 @@ export class StreamingMelSpectrogram {
     this.nMels = options.nMels ?? 128;
     this.power = options.power ?? 2;
     if (![this.nFft, win, this.hop, this.nMels].every((v) => Number.isInteger(v) && v > 0) || win > this.nFft) {
-      throw new Error(`StreamingMelSpectrogram: nFft, winLength <= nFft, hopLength and nMels must be positive integers`);
+      throw new Error(
+        `StreamingMelSpectrogram: nFft, winLength <= nFft, hopLength and nMels must be positive integers`,
+      );
     }
-    if (this.power !== 1 && this.power !== 2) throw new Error(`StreamingMelSpectrogram: power must be 1 or 2, got ${this.power}`);
+    if (this.power !== 1 && this.power !== 2)
+      throw new Error(`StreamingMelSpectrogram: power must be 1 or 2, got ${this.power}`);
     this.pad = Math.floor(this.nFft / 2);
     const w = hannWindow(win).data as Float32Array;
     this.window = new Float32Array(this.nFft);
     this.window.set(w, Math.floor((this.nFft - win) / 2));
-    const fb = melscaleFbanks(Math.floor(this.nFft / 2) + 1, options.fMin ?? 0, options.fMax ?? sr / 2, this.nMels, sr, options.norm ?? null, options.melScale ?? "htk");
+    const fb = melscaleFbanks(
+      Math.floor(this.nFft / 2) + 1,
+      options.fMin ?? 0,
+      options.fMax ?? sr / 2,
+      this.nMels,
+      sr,
+      options.norm ?? null,
+      options.melScale ?? "htk",
+    );
     const sp = sparseFbanks(fb);
     this.fbIdx = sp.idx;
     this.fbW = sp.w;
@@ -58,10 +72,20 @@ export class StreamingMelSpectrogram {
 
   /** Appends samples; returns the frames completed by them, (nMels, n) with n >= 0. */
   push(chunk: Float32Array | Tensor): Tensor {
-    if (this.done) throw new Error("StreamingMelSpectrogram.push: the stream was flushed; call reset() to start a new one");
-    const x = chunk instanceof Tensor ? (chunk.ndim === 1 && chunk.dtype === "float32" ? (chunk.data as Float32Array) : null) : chunk instanceof Float32Array ? chunk : null;
+    if (this.done)
+      throw new Error("StreamingMelSpectrogram.push: the stream was flushed; call reset() to start a new one");
+    const x =
+      chunk instanceof Tensor
+        ? chunk.ndim === 1 && chunk.dtype === "float32"
+          ? (chunk.data as Float32Array)
+          : null
+        : chunk instanceof Float32Array
+          ? chunk
+          : null;
     if (!x) throw new Error("StreamingMelSpectrogram.push: chunk must be a Float32Array or a 1-D float32 Tensor");
-    for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new Error(`StreamingMelSpectrogram.push: sample ${i} of the chunk is ${x[i]}; expected finite numbers`);
+    for (let i = 0; i < x.length; i++)
+      if (!Number.isFinite(x[i]))
+        throw new Error(`StreamingMelSpectrogram.push: sample ${i} of the chunk is ${x[i]}; expected finite numbers`);
     this.append(x);
     // frame t needs absolute samples up to t*hop - pad + nFft - 1
     let end = this.next;
@@ -74,7 +98,10 @@ export class StreamingMelSpectrogram {
   flush(): Tensor {
     if (this.done) throw new Error("StreamingMelSpectrogram.flush: already flushed");
     const L = this.total;
-    if (L <= this.pad) throw new Error(`StreamingMelSpectrogram.flush: reflect padding of ${this.pad} needs more than ${this.pad} samples, got ${L}`);
+    if (L <= this.pad)
+      throw new Error(
+        `StreamingMelSpectrogram.flush: reflect padding of ${this.pad} needs more than ${this.pad} samples, got ${L}`,
+      );
     const T = 1 + Math.floor((L + 2 * this.pad - this.nFft) / this.hop);
     const out = this.emit(T, L);
     this.done = true;
@@ -136,7 +163,8 @@ export class StreamingMelSpectrogram {
       for (let j = 0; j < span; j++) rv[j] = this.sample(t0 * this.hop + j, L);
       const pw = heap.put(this.window);
       const ws = core.fftWork(this.nFft);
-      const pi = heap.put(this.fbIdx), pf = heap.put(this.fbW);
+      const pi = heap.put(this.fbIdx),
+        pf = heap.put(this.fbW);
       const o = heap.alloc(this.nMels * n * 4);
       core.melFrames(plan, region, n, this.hop, pw, ws, pi, pf, this.nMels, o, this.power);
       return heap.takeF32(o, this.nMels * n);

@@ -3,11 +3,23 @@
 import * as core from "../core/index.js";
 import { gemmNN } from "../core/index.js";
 import { Tensor, fmtShape, numel } from "../tensor.js";
-import { spectrogram, melscaleFbanks, logEps, melPlan, applyMelPlan, type MelPlan, type MelNorm, type MelScale } from "../ops/audio.js";
+import {
+  spectrogram,
+  melscaleFbanks,
+  logEps,
+  melPlan,
+  applyMelPlan,
+  type MelPlan,
+  type MelNorm,
+  type MelScale,
+} from "../ops/audio.js";
 
 function waveArg(who: string, x: unknown): Tensor {
   if (!(x instanceof Tensor) || x.dtype !== "float32" || x.ndim < 1) {
-    throw new Error(`${who}: waveform must be a float32 Tensor (..., time), got ${x instanceof Tensor ? `${x.dtype} ${fmtShape(x.shape)}` : typeof x}`);
+    throw new Error(
+      `${who}: waveform must be a float32 Tensor (..., time), ` +
+        `got ${x instanceof Tensor ? `${x.dtype} ${fmtShape(x.shape)}` : typeof x}`,
+    );
   }
   return x;
 }
@@ -18,7 +30,8 @@ function rowsOf(x: Tensor, pad: number): Tensor {
   const rows = L === 0 ? 1 : x.size / L;
   if (pad === 0) return x.reshape([rows, L]);
   const out = new Float32Array(rows * (L + 2 * pad));
-  for (let r = 0; r < rows; r++) out.set((x.data as Float32Array).subarray(r * L, (r + 1) * L), r * (L + 2 * pad) + pad);
+  for (let r = 0; r < rows; r++)
+    out.set((x.data as Float32Array).subarray(r * L, (r + 1) * L), r * (L + 2 * pad) + pad);
   return new Tensor(out, [rows, L + 2 * pad]);
 }
 
@@ -41,9 +54,13 @@ export interface SpectrogramOptions {
 }
 
 function checkCommon(who: string, o: { pad?: number; onesided?: boolean; power?: number }): void {
-  if (o.pad !== undefined && (!Number.isInteger(o.pad) || o.pad < 0)) throw new Error(`${who}: pad must be a non-negative integer, got ${o.pad}`);
+  if (o.pad !== undefined && (!Number.isInteger(o.pad) || o.pad < 0))
+    throw new Error(`${who}: pad must be a non-negative integer, got ${o.pad}`);
   if (o.onesided === false) throw new Error(`${who}: onesided=false is not supported in this build`);
-  if (o.power !== undefined && !(o.power > 0)) throw new Error(`${who}: power must be a positive number (complex output, power=None, is not supported), got ${o.power}`);
+  if (o.power !== undefined && !(o.power > 0))
+    throw new Error(
+      `${who}: power must be a positive number (complex output, power=None, is not supported), got ${o.power}`,
+    );
 }
 
 function powInPlace(t: Tensor, p: number): Tensor {
@@ -76,7 +93,15 @@ export class Spectrogram {
   forward(waveform: Tensor): Tensor {
     const x = waveArg("Spectrogram.forward", waveform);
     const o = this.options;
-    const base = { nFft: this.nFft, winLength: this.winLength, hopLength: this.hopLength, window: o.window, center: o.center, padMode: o.padMode, normalized: o.normalized };
+    const base = {
+      nFft: this.nFft,
+      winLength: this.winLength,
+      hopLength: this.hopLength,
+      window: o.window,
+      center: o.center,
+      padMode: o.padMode,
+      normalized: o.normalized,
+    };
     const p = this.power;
     let s = spectrogram(rowsOf(x, this.pad), { ...base, power: p === 2 ? 2 : 1 });
     if (p !== 1 && p !== 2) s = powInPlace(s, p);
@@ -117,18 +142,38 @@ export class MelSpectrogram {
   }
   /** The (nFreqs, nMels) filter bank in use. */
   get fb(): Tensor {
-    return melscaleFbanks(Math.floor(this.spectrogram.nFft / 2) + 1, this.fMin, this.fMax, this.nMels, this.sampleRate, this.options.norm ?? null, this.options.melScale ?? "htk");
+    return melscaleFbanks(
+      Math.floor(this.spectrogram.nFft / 2) + 1,
+      this.fMin,
+      this.fMax,
+      this.nMels,
+      this.sampleRate,
+      this.options.norm ?? null,
+      this.options.melScale ?? "htk",
+    );
   }
   forward(waveform: Tensor): Tensor {
     const x = waveArg("MelSpectrogram.forward", waveform);
-    const s = this.spectrogram, o = this.options;
+    const s = this.spectrogram,
+      o = this.options;
     const rows = rowsOf(x, s.pad);
     if (s.power === 1 || s.power === 2) {
       const op = "F.melSpectrogram";
       this.plan ??= melPlan(op, {
-        sampleRate: this.sampleRate, nFft: s.nFft, winLength: s.winLength, hopLength: s.hopLength, fMin: this.fMin, fMax: this.fMax,
-        nMels: this.nMels, power: s.power, normalized: o.normalized, center: o.center, padMode: o.padMode, norm: o.norm ?? null,
-        melScale: o.melScale ?? "htk", window: o.window,
+        sampleRate: this.sampleRate,
+        nFft: s.nFft,
+        winLength: s.winLength,
+        hopLength: s.hopLength,
+        fMin: this.fMin,
+        fMax: this.fMax,
+        nMels: this.nMels,
+        power: s.power,
+        normalized: o.normalized,
+        center: o.center,
+        padMode: o.padMode,
+        norm: o.norm ?? null,
+        melScale: o.melScale ?? "htk",
+        window: o.window,
       });
       return unrows(applyMelPlan(op, rows, this.plan), x.shape.slice(0, -1));
     }
@@ -139,12 +184,15 @@ export class MelSpectrogram {
 
 /** (rows, F, T) x fb (F, M) -> (rows, M, T) */
 function applyFb(spec: Tensor, fb: Tensor): Tensor {
-  const [R, Fq, T] = spec.shape, M = fb.shape[1];
+  const [R, Fq, T] = spec.shape,
+    M = fb.shape[1];
   const heap = core.heap();
   const fbT = new Float32Array(M * Fq);
   for (let f = 0; f < Fq; f++) for (let m = 0; m < M; m++) fbT[m * Fq + f] = fb.data[f * M + m];
   return heap.scope(() => {
-    const a = heap.put(fbT), s = heap.put(spec.data), o = heap.alloc(R * M * T * 4);
+    const a = heap.put(fbT),
+      s = heap.put(spec.data),
+      o = heap.alloc(R * M * T * 4);
     for (let r = 0; r < R; r++) gemmNN(M, T, Fq, a, Fq, s + r * Fq * T * 4, T, o + r * M * T * 4, T);
     return new Tensor(heap.takeF32(o, R * M * T), [R, M, T]);
   });
@@ -159,12 +207,15 @@ export class AmplitudeToDB {
   readonly multiplier: number;
   constructor(readonly options: { stype?: "power" | "magnitude"; topDb?: number | null } = {}) {
     const st = options.stype ?? "power";
-    if (st !== "power" && st !== "magnitude") throw new Error(`AmplitudeToDB: stype must be "power" or "magnitude", got ${JSON.stringify(st)}`);
-    if (options.topDb != null && !(options.topDb >= 0)) throw new Error(`AmplitudeToDB: topDb must be >= 0, got ${options.topDb}`);
+    if (st !== "power" && st !== "magnitude")
+      throw new Error(`AmplitudeToDB: stype must be "power" or "magnitude", got ${JSON.stringify(st)}`);
+    if (options.topDb != null && !(options.topDb >= 0))
+      throw new Error(`AmplitudeToDB: topDb must be >= 0, got ${options.topDb}`);
     this.multiplier = st === "power" ? 10 : 20;
   }
   forward(x: Tensor): Tensor {
-    if (!(x instanceof Tensor) || x.dtype !== "float32" || x.ndim < 1) throw new Error(`AmplitudeToDB.forward: input must be a float32 Tensor`);
+    if (!(x instanceof Tensor) || x.dtype !== "float32" || x.ndim < 1)
+      throw new Error(`AmplitudeToDB.forward: input must be a float32 Tensor`);
     const heap = core.heap();
     const topDb = this.options.topDb;
     return heap.scope(() => {
@@ -207,7 +258,8 @@ export class MFCC {
     this.melSpectrogram = new MelSpectrogram({ ...options.melkwargs, sampleRate: options.sampleRate ?? 16000 });
     this.nMfcc = options.nMfcc ?? 40;
     const nMels = this.melSpectrogram.nMels;
-    if (!Number.isInteger(this.nMfcc) || this.nMfcc < 1 || this.nMfcc > nMels) throw new Error(`MFCC: nMfcc must be in [1, nMels = ${nMels}], got ${this.nMfcc}`);
+    if (!Number.isInteger(this.nMfcc) || this.nMfcc < 1 || this.nMfcc > nMels)
+      throw new Error(`MFCC: nMfcc must be in [1, nMels = ${nMels}], got ${this.nMfcc}`);
     const norm = options.norm === undefined ? "ortho" : options.norm;
     const heap = core.heap();
     this.dct = heap.scope(() => {
@@ -225,11 +277,15 @@ export class MFCC {
     } else {
       mel = new AmplitudeToDB({ stype: "power", topDb: 80 }).forward(mel);
     }
-    const nMels = this.melSpectrogram.nMels, T = mel.shape[mel.ndim - 1];
+    const nMels = this.melSpectrogram.nMels,
+      T = mel.shape[mel.ndim - 1];
     const R = mel.size / (nMels * T || 1);
     const out = heap.scope(() => {
-      const a = heap.put(this.dct), s = heap.put(mel.data), o = heap.alloc(R * this.nMfcc * T * 4);
-      for (let r = 0; r < R; r++) gemmNN(this.nMfcc, T, nMels, a, nMels, s + r * nMels * T * 4, T, o + r * this.nMfcc * T * 4, T);
+      const a = heap.put(this.dct),
+        s = heap.put(mel.data),
+        o = heap.alloc(R * this.nMfcc * T * 4);
+      for (let r = 0; r < R; r++)
+        gemmNN(this.nMfcc, T, nMels, a, nMels, s + r * nMels * T * 4, T, o + r * this.nMfcc * T * 4, T);
       return heap.takeF32(o, R * this.nMfcc * T);
     });
     return new Tensor(out, [...mel.shape.slice(0, -2), this.nMfcc, T]);

@@ -12,7 +12,9 @@ export interface DecodedAudio {
 import { PolymodalError } from "../util/errors.js";
 import { limits } from "../util/limits.js";
 
-const PCM = 1, FLOAT = 3, EXTENSIBLE = 0xfffe;
+const PCM = 1,
+  FLOAT = 3,
+  EXTENSIBLE = 0xfffe;
 
 /** Resource limits of decodeWav, checked from the header before any sample is read (a breach names the limit). */
 export interface AudioLimits {
@@ -25,8 +27,12 @@ export interface AudioLimits {
   maxSampleRate?: number;
 }
 /** The current defaults (from the global `limits`). */
-export const defaultAudioLimits = (): Required<AudioLimits> =>
-  ({ maxSeconds: limits.maxAudioSeconds, maxChannels: limits.maxChannels, minSampleRate: limits.minSampleRate, maxSampleRate: limits.maxSampleRate });
+export const defaultAudioLimits = (): Required<AudioLimits> => ({
+  maxSeconds: limits.maxAudioSeconds,
+  maxChannels: limits.maxChannels,
+  minSampleRate: limits.minSampleRate,
+  maxSampleRate: limits.maxSampleRate,
+});
 
 function bad(msg: string, code: "bad_input" | "too_large" = "bad_input"): never {
   throw new PolymodalError(code, `decodeWav: ${msg}`);
@@ -39,11 +45,17 @@ function bad(msg: string, code: "bad_input" | "too_large" = "bad_input"): never 
  */
 export function decodeWav(bytes: Uint8Array | ArrayBuffer, options: AudioLimits = {}): DecodedAudio {
   const lim = { ...defaultAudioLimits(), ...options };
-  const u8 = bytes instanceof Uint8Array ? bytes : bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bad("expected a Uint8Array or ArrayBuffer");
+  const u8 =
+    bytes instanceof Uint8Array
+      ? bytes
+      : bytes instanceof ArrayBuffer
+        ? new Uint8Array(bytes)
+        : bad("expected a Uint8Array or ArrayBuffer");
   const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
   const tag = (o: number): string => String.fromCharCode(u8[o], u8[o + 1], u8[o + 2], u8[o + 3]);
   if (u8.length < 12) bad(`file is ${u8.length} bytes, too short for a RIFF header`);
-  if (tag(0) !== "RIFF" || tag(8) !== "WAVE") bad(`not a RIFF/WAVE file (starts with ${JSON.stringify(tag(0))}, form ${JSON.stringify(tag(8))})`);
+  if (tag(0) !== "RIFF" || tag(8) !== "WAVE")
+    bad(`not a RIFF/WAVE file (starts with ${JSON.stringify(tag(0))}, form ${JSON.stringify(tag(8))})`);
   let fmt: { format: number; channels: number; rate: number; bits: number; align: number } | null = null;
   let data: { off: number; len: number } | null = null;
   let off = 12;
@@ -55,8 +67,10 @@ export function decodeWav(bytes: Uint8Array | ArrayBuffer, options: AudioLimits 
     if (id === "fmt ") {
       if (size < 16 || body + size > u8.length) bad(`fmt chunk of ${size} bytes is truncated or too short (needs 16)`);
       let format = dv.getUint16(body, true);
-      const channels = dv.getUint16(body + 2, true), rate = dv.getUint32(body + 4, true);
-      const align = dv.getUint16(body + 12, true), bits = dv.getUint16(body + 14, true);
+      const channels = dv.getUint16(body + 2, true),
+        rate = dv.getUint32(body + 4, true);
+      const align = dv.getUint16(body + 12, true),
+        bits = dv.getUint16(body + 14, true);
       if (format === EXTENSIBLE) {
         if (size < 40) bad(`WAVE_FORMAT_EXTENSIBLE fmt chunk must be 40 bytes, got ${size}`);
         format = dv.getUint16(body + 24, true); // first two bytes of the sub-format GUID
@@ -74,14 +88,28 @@ export function decodeWav(bytes: Uint8Array | ArrayBuffer, options: AudioLimits 
   if (!data) bad("no data chunk");
   const { format, channels, rate, bits, align } = fmt;
   if (channels < 1) bad("channel count is 0");
-  if (channels > lim.maxChannels) bad(`${channels} channels exceed the limit of ${lim.maxChannels} (limits.maxChannels)`);
-  if (rate < lim.minSampleRate || rate > lim.maxSampleRate) bad(`sample rate ${rate} Hz is outside ${lim.minSampleRate} to ${lim.maxSampleRate} Hz (limits.minSampleRate / maxSampleRate)`);
-  const valid = (format === PCM && [8, 16, 24, 32].includes(bits)) || (format === FLOAT && (bits === 32 || bits === 64));
-  if (!valid) bad(`unsupported encoding: format ${format} with ${bits} bits (supported: PCM 8/16/24/32-bit, IEEE float 32/64-bit)`);
+  if (channels > lim.maxChannels)
+    bad(`${channels} channels exceed the limit of ${lim.maxChannels} (limits.maxChannels)`);
+  if (rate < lim.minSampleRate || rate > lim.maxSampleRate)
+    bad(
+      `sample rate ${rate} Hz is outside ${lim.minSampleRate} to ${lim.maxSampleRate} Hz (limits.minSampleRate / ` +
+        `maxSampleRate)`,
+    );
+  const valid =
+    (format === PCM && [8, 16, 24, 32].includes(bits)) || (format === FLOAT && (bits === 32 || bits === 64));
+  if (!valid)
+    bad(
+      `unsupported encoding: format ${format} with ${bits} bits (supported: PCM 8/16/24/32-bit, IEEE float 32/64-bit)`,
+    );
   const bps = bits / 8;
   if (align !== bps * channels) bad(`block align ${align} does not match ${channels} channel(s) of ${bits} bits`);
   const frames = Math.floor(data.len / align);
-  if (frames / rate > lim.maxSeconds) bad(`${(frames / rate).toFixed(1)} s of audio exceeds the limit of ${lim.maxSeconds} s (limits.maxAudioSeconds, or the maxSeconds option)`, "too_large");
+  if (frames / rate > lim.maxSeconds)
+    bad(
+      `${(frames / rate).toFixed(1)} s of audio exceeds the limit of ${lim.maxSeconds} s (limits.maxAudioSeconds, ` +
+        `or the maxSeconds option)`,
+      "too_large",
+    );
   const out = Array.from({ length: channels }, () => new Float32Array(frames));
   let p = data.off;
   for (let i = 0; i < frames; i++) {
@@ -107,30 +135,51 @@ export interface EncodeWavOptions {
 export function encodeWav(channels: Float32Array[], sampleRate: number, options: EncodeWavOptions = {}): Uint8Array {
   if (!Array.isArray(channels) || channels.length < 1) throw new Error("encodeWav: need at least one channel");
   const n = channels[0].length;
-  if (channels.some((c) => !(c instanceof Float32Array) || c.length !== n)) throw new Error("encodeWav: channels must be Float32Arrays of equal length");
-  if (!Number.isInteger(sampleRate) || sampleRate < 1) throw new Error(`encodeWav: sampleRate must be a positive integer, got ${sampleRate}`);
+  if (channels.some((c) => !(c instanceof Float32Array) || c.length !== n))
+    throw new Error("encodeWav: channels must be Float32Arrays of equal length");
+  if (!Number.isInteger(sampleRate) || sampleRate < 1)
+    throw new Error(`encodeWav: sampleRate must be a positive integer, got ${sampleRate}`);
   const format = options.format ?? "pcm16";
   const bits = format === "pcm16" ? 16 : format === "pcm24" ? 24 : 32;
-  const bps = bits / 8, C = channels.length, dataLen = n * C * bps;
+  const bps = bits / 8,
+    C = channels.length,
+    dataLen = n * C * bps;
   const out = new Uint8Array(44 + dataLen + (dataLen & 1));
   const dv = new DataView(out.buffer);
-  const put = (o: number, s: string): void => { for (let i = 0; i < 4; i++) out[o + i] = s.charCodeAt(i); };
-  put(0, "RIFF"); dv.setUint32(4, out.length - 8, true); put(8, "WAVE");
-  put(12, "fmt "); dv.setUint32(16, 16, true); dv.setUint16(20, format === "float32" ? FLOAT : PCM, true);
-  dv.setUint16(22, C, true); dv.setUint32(24, sampleRate, true); dv.setUint32(28, sampleRate * C * bps, true);
-  dv.setUint16(32, C * bps, true); dv.setUint16(34, bits, true);
-  put(36, "data"); dv.setUint32(40, dataLen, true);
+  const put = (o: number, s: string): void => {
+    for (let i = 0; i < 4; i++) out[o + i] = s.charCodeAt(i);
+  };
+  put(0, "RIFF");
+  dv.setUint32(4, out.length - 8, true);
+  put(8, "WAVE");
+  put(12, "fmt ");
+  dv.setUint32(16, 16, true);
+  dv.setUint16(20, format === "float32" ? FLOAT : PCM, true);
+  dv.setUint16(22, C, true);
+  dv.setUint32(24, sampleRate, true);
+  dv.setUint32(28, sampleRate * C * bps, true);
+  dv.setUint16(32, C * bps, true);
+  dv.setUint16(34, bits, true);
+  put(36, "data");
+  dv.setUint32(40, dataLen, true);
   let p = 44;
   const full = 2 ** (bits - 1);
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < C; c++, p += bps) {
       const v = channels[c][i];
-      if (format === "float32") { dv.setFloat32(p, v, true); continue; }
+      if (format === "float32") {
+        dv.setFloat32(p, v, true);
+        continue;
+      }
       // round half up (Math.round: exact, not a transcendental), clip to the integer range
       const q = Math.max(-full, Math.min(full - 1, Math.round(Math.max(-1, Math.min(1, v)) * full)));
       if (bits === 16) dv.setInt16(p, q, true);
       else if (bits === 32) dv.setInt32(p, q, true);
-      else { out[p] = q & 255; out[p + 1] = (q >> 8) & 255; out[p + 2] = (q >> 16) & 255; }
+      else {
+        out[p] = q & 255;
+        out[p + 1] = (q >> 8) & 255;
+        out[p + 2] = (q >> 16) & 255;
+      }
     }
   }
   return out;

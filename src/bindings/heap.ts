@@ -68,7 +68,11 @@ export class Heap {
     if (i >= 0) {
       const b = this.freeBlocks[i];
       if (b.bytes === size) this.freeBlocks.splice(i, 1);
-      else { b.ptr += size; b.bytes -= size; return b.ptr - size; }
+      else {
+        b.ptr += size;
+        b.bytes -= size;
+        return b.ptr - size;
+      }
       return b.ptr;
     }
     const ptr = this.persistentTop;
@@ -85,7 +89,8 @@ export class Heap {
    */
   growPersistent(ptr: number, bytes: number, newBytes: number): number {
     if (this.depth !== 0) throw new Error("polymodal internal error: persistent allocation inside an op");
-    const size = align(Math.max(bytes, 1), 64), newSize = align(Math.max(newBytes, 1), 64);
+    const size = align(Math.max(bytes, 1), 64),
+      newSize = align(Math.max(newBytes, 1), 64);
     if (newSize <= size) return ptr;
     if (ptr + size === this.persistentTop) {
       this.ensure(ptr + newSize);
@@ -104,8 +109,12 @@ export class Heap {
     this.freeBlocks.sort((a, b) => a.ptr - b.ptr);
     // Coalesce neighbours and give the topmost block back to the stack.
     for (let i = this.freeBlocks.length - 1; i > 0; i--) {
-      const a = this.freeBlocks[i - 1], b = this.freeBlocks[i];
-      if (a.ptr + a.bytes === b.ptr) { a.bytes += b.bytes; this.freeBlocks.splice(i, 1); }
+      const a = this.freeBlocks[i - 1],
+        b = this.freeBlocks[i];
+      if (a.ptr + a.bytes === b.ptr) {
+        a.bytes += b.bytes;
+        this.freeBlocks.splice(i, 1);
+      }
     }
     const last = this.freeBlocks[this.freeBlocks.length - 1];
     if (last && last.ptr + last.bytes === this.persistentTop) {
@@ -128,26 +137,43 @@ export class Heap {
       try {
         this.memory.grow(need);
       } catch {
-        throw new Error(`polymodal: out of WASM memory: need ${end} bytes, have ${have} (the 4 GiB wasm32 limit, init's maximumPages when threaded, or the engine's)`);
+        throw new Error(
+          `polymodal: out of WASM memory: need ${end} bytes, have ${have} (the 4 GiB wasm32 limit, init's ` +
+            `maximumPages when threaded, or the engine's)`,
+        );
       }
     }
   }
 
-  f32(ptr: number, n: number): Float32Array { return new Float32Array(this.memory.buffer, ptr, n); }
-  i32(ptr: number, n: number): Int32Array { return new Int32Array(this.memory.buffer, ptr, n); }
-  i8(ptr: number, n: number): Int8Array { return new Int8Array(this.memory.buffer, ptr, n); }
-  u8(ptr: number, n: number): Uint8Array { return new Uint8Array(this.memory.buffer, ptr, n); }
+  f32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, n);
+  }
+  i32(ptr: number, n: number): Int32Array {
+    return new Int32Array(this.memory.buffer, ptr, n);
+  }
+  i8(ptr: number, n: number): Int8Array {
+    return new Int8Array(this.memory.buffer, ptr, n);
+  }
+  u8(ptr: number, n: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, ptr, n);
+  }
 
   /** Copies a typed array into fresh scratch and returns its pointer. */
   put(data: Float32Array | Int32Array | Int8Array | Uint8Array): number {
     const ptr = this.alloc(data.byteLength);
-    new Uint8Array(this.memory.buffer, ptr, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    new Uint8Array(this.memory.buffer, ptr, data.byteLength).set(
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    );
     return ptr;
   }
 
   /** Copies n floats out of WASM memory into a new JS-owned array. */
-  takeF32(ptr: number, n: number): Float32Array { return this.f32(ptr, n).slice(); }
-  takeI32(ptr: number, n: number): Int32Array { return this.i32(ptr, n).slice(); }
+  takeF32(ptr: number, n: number): Float32Array {
+    return this.f32(ptr, n).slice();
+  }
+  takeI32(ptr: number, n: number): Int32Array {
+    return this.i32(ptr, n).slice();
+  }
 }
 
 export function align(x: number, a: number): number {

@@ -66,37 +66,55 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
   if (runtime) {
     const have = runtime.pool?.size ?? 1;
     if (options.threads !== undefined && options.threads !== have) {
-      throw new Error(`polymodal.init: already initialised with ${have} thread${have > 1 ? "s" : ""}; a page or process has one runtime, so ask for threads in the first init()`);
+      throw new Error(
+        `polymodal.init: already initialised with ${have} thread${have > 1 ? "s" : ""}; a page or process has one ` +
+          `runtime, so ask for threads in the first init()`,
+      );
     }
     return runtime;
   }
   if (pending) return pending;
   pending = (async () => {
     const threads = options.threads ?? 1;
-    if (!Number.isInteger(threads) || threads < 1) throw new Error(`polymodal.init: threads must be a positive integer, got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new Error(`polymodal.init: threads must be a positive integer, got ${threads}`);
     if (threads > 1 && typeof SharedArrayBuffer === "undefined") {
-      throw new Error("polymodal.init: threads need SharedArrayBuffer (in a browser: a cross-origin-isolated page, COOP same-origin + COEP require-corp)");
+      throw new Error(
+        "polymodal.init: threads need SharedArrayBuffer (in a browser: a cross-origin-isolated page, COOP " +
+          "same-origin + COEP require-corp)",
+      );
     }
     // the threaded build is a separate module (a separate chunk of the browser bundle), loaded only here
-    const module = threads > 1
-      ? await WebAssembly.compile(decodeBase64((await import("./wasm-threads-inline.js")).WASM_THREADS_BASE64))
-      : await compile(options.wasm);
+    const module =
+      threads > 1
+        ? await WebAssembly.compile(decodeBase64((await import("./wasm-threads-inline.js")).WASM_THREADS_BASE64))
+        : await compile(options.wasm);
     const initial = options.initialPages ?? 256;
     const maximum = options.maximumPages ?? 65536;
     if (threads > 1 && (!Number.isInteger(maximum) || maximum < initial || maximum > 65536)) {
-      throw new Error(`polymodal.init: maximumPages must be an integer from initialPages (${initial}) to 65536, got ${maximum}`);
+      throw new Error(
+        `polymodal.init: maximumPages must be an integer from initialPages (${initial}) to 65536, got ${maximum}`,
+      );
     }
     let memory: WebAssembly.Memory;
     try {
-      memory = threads > 1 ? new WebAssembly.Memory({ initial, maximum, shared: true }) : new WebAssembly.Memory({ initial });
+      memory =
+        threads > 1 ? new WebAssembly.Memory({ initial, maximum, shared: true }) : new WebAssembly.Memory({ initial });
     } catch (e) {
-      throw new Error(`polymodal.init: could not reserve ${threads > 1 ? `a shared memory of up to ${maximum} pages` : `${initial} pages`} (${(e as Error).message}); ` +
-        (threads > 1 ? "pass a smaller maximumPages" : "pass a smaller initialPages"));
+      throw new Error(
+        `polymodal.init: could not ` +
+          `reserve ${threads > 1 ? `a shared memory of up to ${maximum} pages` : `${initial} pages`} ` +
+          `(${(e as Error).message}); ` +
+          (threads > 1 ? "pass a smaller maximumPages" : "pass a smaller initialPages"),
+      );
     }
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const k = instance.exports as unknown as KernelExports;
     const heapBase = (k.HEAP_BASE as WebAssembly.Global).value as number;
-    const pool = threads > 1 ? await ThreadPool.create(threads, module, memory, instance.exports as Record<string, unknown>) : null;
+    const pool =
+      threads > 1
+        ? await ThreadPool.create(threads, module, memory, instance.exports as Record<string, unknown>)
+        : null;
     runtime = { k, heap: new Heap(memory, heapBase), pool };
     return runtime;
   })();
@@ -115,7 +133,9 @@ export function rt(): Runtime {
 
 /** Bytes of the single-thread kernel module shipped inside the package. */
 export function kernelModuleBytes(): number {
-  return Math.floor((WASM_BASE64.length * 3) / 4) - (WASM_BASE64.endsWith("==") ? 2 : WASM_BASE64.endsWith("=") ? 1 : 0);
+  return (
+    Math.floor((WASM_BASE64.length * 3) / 4) - (WASM_BASE64.endsWith("==") ? 2 : WASM_BASE64.endsWith("=") ? 1 : 0)
+  );
 }
 
 /** The single-thread kernel module as shipped (base64): what a build stamp hashes (both builds give the same bits). */

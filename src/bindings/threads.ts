@@ -17,7 +17,8 @@ let post;
 function start(d) {
   const inst = new WebAssembly.Instance(d.module, { env: { memory: d.memory } });
   const fns = d.names.map((n) => inst.exports[n]);
-  const ctrl = new Int32Array(d.sab, 0, 4), jobs = new Int32Array(d.sab, 16, 64), args = new Float64Array(d.sab, 512 + d.index * ${MAX_ARGS * 8}, ${MAX_ARGS});
+  const ctrl = new Int32Array(d.sab, 0, 4), jobs = new Int32Array(d.sab, 16, 64);
+  const args = new Float64Array(d.sab, 512 + d.index * ${MAX_ARGS * 8}, ${MAX_ARGS});
   post("ready");
   let seen = 0;
   for (;;) {
@@ -33,7 +34,8 @@ function start(d) {
   }
 }
 if (typeof self === "undefined" && typeof require === "function") {
-  const { parentPort } = require(${JSON.stringify(nodeSpecifier("worker_threads"))}); // (built at run time: no bundler sees it)
+  // (built at run time: no bundler sees it)
+  const { parentPort } = require(${JSON.stringify(nodeSpecifier("worker_threads"))});
   post = (m) => parentPort.postMessage(m);
   parentPort.once("message", start);
 } else {
@@ -50,13 +52,18 @@ export function splitRows(n: number, threads: number, align = 1): Array<[number,
   const out: Array<[number, number]> = [];
   const units = Math.ceil(n / align);
   for (let i = 0; i < threads; i++) {
-    const a = Math.floor((units * i) / threads) * align, b = Math.min(n, Math.floor((units * (i + 1)) / threads) * align);
+    const a = Math.floor((units * i) / threads) * align,
+      b = Math.min(n, Math.floor((units * (i + 1)) / threads) * align);
     if (b > a) out.push([a, b - a]);
   }
   return out;
 }
 
-interface AnyWorker { postMessage(m: unknown): void; terminate(): unknown; unref?: () => void }
+interface AnyWorker {
+  postMessage(m: unknown): void;
+  terminate(): unknown;
+  unref?: () => void;
+}
 
 export class ThreadPool {
   private readonly ctrl: Int32Array; // [0] job sequence, [1] jobs done, [2] failures, [3] workers gone
@@ -64,7 +71,12 @@ export class ThreadPool {
   private readonly sab: SharedArrayBuffer;
   private readonly canWait: boolean;
 
-  private constructor(readonly size: number, private readonly workers: AnyWorker[], sab: SharedArrayBuffer, private readonly main: Record<string, (...a: number[]) => unknown>) {
+  private constructor(
+    readonly size: number,
+    private readonly workers: AnyWorker[],
+    sab: SharedArrayBuffer,
+    private readonly main: Record<string, (...a: number[]) => unknown>,
+  ) {
     this.sab = sab;
     this.ctrl = new Int32Array(sab, 0, 4);
     this.jobs = new Int32Array(sab, 16, 64);
@@ -73,12 +85,18 @@ export class ThreadPool {
   }
 
   /** Starts size - 1 workers on module + memory (shared); main: the main thread's own instance exports. */
-  static async create(size: number, module: WebAssembly.Module, memory: WebAssembly.Memory, main: Record<string, unknown>): Promise<ThreadPool> {
+  static async create(
+    size: number,
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    main: Record<string, unknown>,
+  ): Promise<ThreadPool> {
     if (size > 64) throw new Error(`polymodal.init: at most 64 threads, got ${size}`);
     const sab = new SharedArrayBuffer(512 + size * MAX_ARGS * 8);
     const workers: AnyWorker[] = [];
     const ready: Promise<void>[] = [];
-    const gone = (): void => { // a worker that exits would never report: wake the main thread with an Error
+    const gone = (): void => {
+      // a worker that exits would never report: wake the main thread with an Error
       const ctrl = new Int32Array(sab, 0, 4);
       Atomics.add(ctrl, 3, 1);
       Atomics.notify(ctrl, 1);
@@ -119,7 +137,8 @@ export class ThreadPool {
     }
     const others = this.size - 1;
     for (let d = Atomics.load(this.ctrl, 1); d < others; d = Atomics.load(this.ctrl, 1)) {
-      if (Atomics.load(this.ctrl, 3)) throw new Error("polymodal: a worker thread exited; init a new page or process to use threads again");
+      if (Atomics.load(this.ctrl, 3))
+        throw new Error("polymodal: a worker thread exited; init a new page or process to use threads again");
       if (this.canWait) Atomics.wait(this.ctrl, 1, d, 1000);
     }
     if (failure) throw failure;
@@ -142,7 +161,10 @@ async function spawn(gone: () => void): Promise<{ worker: AnyWorker; ready: Prom
     const worker = new Worker(url);
     let started = false;
     const ready = new Promise<void>((resolve, reject) => {
-      worker.onmessage = () => { started = true; resolve(); };
+      worker.onmessage = () => {
+        started = true;
+        resolve();
+      };
       worker.onerror = (e) => {
         if (started) gone();
         else reject(new Error(`polymodal.init: a worker failed to start (${e.message})`));
@@ -150,7 +172,9 @@ async function spawn(gone: () => void): Promise<{ worker: AnyWorker; ready: Prom
     });
     return { worker, ready };
   }
-  let wt: { Worker: new (code: string, o: { eval: boolean }) => AnyWorker & { once(ev: string, f: (x: unknown) => void): void } };
+  let wt: {
+    Worker: new (code: string, o: { eval: boolean }) => AnyWorker & { once(ev: string, f: (x: unknown) => void): void };
+  };
   try {
     wt = await nodeImport("worker_threads");
   } catch {
@@ -160,9 +184,16 @@ async function spawn(gone: () => void): Promise<{ worker: AnyWorker; ready: Prom
   worker.unref?.(); // idle workers must not keep Node running
   let started = false;
   const ready = new Promise<void>((resolve, reject) => {
-    worker.once("message", () => { started = true; resolve(); });
-    worker.once("error", (e) => reject(new Error(`polymodal.init: a worker failed to start (${(e as Error).message})`)));
-    worker.once("exit", () => (started ? gone() : reject(new Error("polymodal.init: a worker exited before it started"))));
+    worker.once("message", () => {
+      started = true;
+      resolve();
+    });
+    worker.once("error", (e) =>
+      reject(new Error(`polymodal.init: a worker failed to start (${(e as Error).message})`)),
+    );
+    worker.once("exit", () =>
+      started ? gone() : reject(new Error("polymodal.init: a worker exited before it started")),
+    );
   });
   return { worker, ready };
 }

@@ -4,7 +4,9 @@ import { PolymodalError } from "../util/errors.js";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 export class UsageError extends PolymodalError {
-  constructor(message: string) { super("usage", message); }
+  constructor(message: string) {
+    super("usage", message);
+  }
 }
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
@@ -43,7 +45,9 @@ export function parseCommandLine(argv: string[], options: OptionSpec): CommandLi
 export function checkAllowed(cl: CommandLine, allowed: OptionSpec, where: string): void {
   for (const g of cl.given) {
     if (!(g.name in allowed)) {
-      const names = Object.keys(allowed).map((k) => `--${k}`).join(" ");
+      const names = Object.keys(allowed)
+        .map((k) => `--${k}`)
+        .join(" ");
       throw new UsageError(`unknown option ${g.raw} for ${where}; options here: ${names}`);
     }
   }
@@ -54,7 +58,10 @@ export function intFlag(values: Values, name: string, def: number, min = 1, max 
   if (v === undefined) return def;
   const n = Number(v);
   if (typeof v !== "string" || !/^\s*-?\d+\s*$/.test(v) || !Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : " up"}, got ${JSON.stringify(v)}`);
+    throw new UsageError(
+      `--${name} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : " up"}, ` +
+        `got ${JSON.stringify(v)}`,
+    );
   }
   return n;
 }

@@ -11,8 +11,13 @@ export const EXPORTABLE = `${Object.keys(SHIPPED).join(", ")}, or a Hugging Face
 
 /** Writes the ONNX file; returns a one-line description of its inputs. */
 export async function exportModel(name: string, path: string, models: Models): Promise<string> {
-  if (!isShipped(name) && !existsSync(name)) throw new UsageError(`export: unknown model ${JSON.stringify(name)} (${EXPORTABLE})`);
-  const { module, inputs } = (await models.load(await resolveModel(name, { modelsDir: models.modelsDir }))).exportSample();
+  if (!isShipped(name) && !existsSync(name))
+    throw new UsageError(`export: unknown model ${JSON.stringify(name)} (${EXPORTABLE})`);
+  const { module, inputs } = (
+    await models.load(await resolveModel(name, { modelsDir: models.modelsDir }))
+  ).exportSample();
   await MultimodalModelOptimizer.exportOnnx(module, inputs, path);
-  return Object.entries(inputs).map(([k, t]) => `${k} [${t.shape.join(", ")}]`).join(", ");
+  return Object.entries(inputs)
+    .map(([k, t]) => `${k} [${t.shape.join(", ")}]`)
+    .join(", ");
 }

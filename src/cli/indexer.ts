@@ -18,7 +18,10 @@ export interface IndexFolderOptions {
   /** the index kind of a new collection; given for an existing one of another kind, an Error (exit 2) */
   kind?: IndexKind;
   models?: Models;
-  /** write the manifest (the list of unreadable files) every this many files (default 50); vectors are durable per file */
+  /**
+   * write the manifest (the list of unreadable files) every this many files (default 50); vectors are durable per
+   * file
+   */
   saveEvery?: number;
   /** where a new collection keeps its vectors: "file" (default) or "lancedb:<uri>" */
   store?: string;
@@ -57,12 +60,16 @@ export async function indexFolder(folder: string, options: IndexFolderOptions = 
   if (!st?.isDirectory()) throw new PolymodalError("not_found", `${folder} is not a folder`);
   const indexDir = resolve(options.indexDir ?? join(root, ".polymodal"));
   const models = options.models ?? new Models();
-  if (options.dryRun) return dryRun(root, indexDir, options, t0);
+  if (options.dryRun) return dryRun(root, indexDir, models, t0);
   // a writer: the collection holds the folder's lock until it is closed
   const coll = await Collection.open(indexDir, { root, kind: options.kind ?? "flat", store: options.store });
   try {
     if (options.kind && coll.manifest.kind !== options.kind && coll.files.size > 0) {
-      throw new PolymodalError("usage", `${indexDir} is a --kind ${coll.manifest.kind} index; asked for --kind ${options.kind}: leave --kind out to update it, or index into a new folder (--index DIR) to build a ${options.kind} index`);
+      throw new PolymodalError(
+        "usage",
+        `${indexDir} is a --kind ${coll.manifest.kind} index; asked for --kind ${options.kind}: leave --kind out ` +
+          `to update it, or index into a new folder (--index DIR) to build a ${options.kind} index`,
+      );
     }
     return await indexInto(coll, root, indexDir, models, options, t0);
   } finally {
@@ -99,44 +106,78 @@ function scan(root: string, indexDir: string, files: Map<string, { size: number;
     }
     present.add(rel);
     const s = statSync(p, { throwIfNoEntry: false });
-    if (!s) { unreadable.push({ path: p, why: "removed while indexing" }); continue; }
+    if (!s) {
+      unreadable.push({ path: p, why: "removed while indexing" });
+      continue;
+    }
     const prev = files.get(rel);
-    if (prev && prev.size === s.size && prev.mtimeMs === s.mtimeMs) { out.unchanged++; continue; }
+    if (prev && prev.size === s.size && prev.mtimeMs === s.mtimeMs) {
+      out.unchanged++;
+      continue;
+    }
     out.pending.push({ path: p, rel, mod, size: s.size, mtimeMs: s.mtimeMs });
   }
   for (const rel of files.keys()) if (!present.has(rel)) out.gone.push(rel);
   return out;
 }
 
-async function dryRun(root: string, indexDir: string, _options: IndexFolderOptions, t0: number): Promise<IndexReport> {
+async function dryRun(root: string, indexDir: string, models: Models, t0: number): Promise<IndexReport> {
   const exists = existsSync(join(indexDir, "manifest.json"));
   const coll = exists ? await Collection.open(indexDir, null, { readOnly: true }) : null;
   try {
     const sc = scan(root, indexDir, coll?.files ?? new Map());
+    // what the real run checks before any work, checked alike: the models load, and the index takes their version
+    await checkModels(coll, sc.pending, models, false);
     return {
-      indexDir, added: 0, unchanged: sc.unchanged, failed: sc.unreadable.length, ignored: sc.ignored, removed: 0, dropped: 0,
-      counts: coll?.counts() ?? { image: 0, audio: 0, video: 0 }, seconds: (performance.now() - t0) / 1000, left: sc.pending.length,
-      plan: { embed: sc.pending.map((f) => f.rel), remove: sc.gone }, notMedia: sc.notMedia,
+      indexDir,
+      added: 0,
+      unchanged: sc.unchanged,
+      failed: sc.unreadable.length,
+      ignored: sc.ignored,
+      removed: 0,
+      dropped: 0,
+      counts: coll?.counts() ?? { image: 0, audio: 0, video: 0 },
+      seconds: (performance.now() - t0) / 1000,
+      left: sc.pending.length,
+      plan: { embed: sc.pending.map((f) => f.rel), remove: sc.gone },
+      notMedia: sc.notMedia,
     };
   } finally {
     await coll?.close();
   }
 }
 
-async function indexInto(coll: Collection, root: string, indexDir: string, models: Models, options: IndexFolderOptions, t0: number): Promise<IndexReport> {
-  const { pending, gone, unreadable, unchanged, ignored, notMedia } = scan(root, indexDir, coll.files);
-  // before any work: every model the new files need loads (a broken --model folder stops the run, rather than
-  // listing every file as unreadable), and every space they go to holds embeddings of these models' version
+/**
+ * Before any work: every model the new files need loads (a broken --model folder stops the run, rather than listing
+ * every file as unreadable), and every space they go to holds embeddings of these models' version (adopt: a space
+ * without one takes it).  The dry run calls it too, so both refuse the same runs.
+ */
+async function checkModels(coll: Collection | null, pending: Scan["pending"], models: Models, adopt: boolean) {
   for (const mod of new Set(pending.map((f) => f.mod))) {
     try {
       await models.dim(mod);
     } catch (e) {
-      throw new Error(`cannot load the ${(await models.ref(mod)).name} model for the ${mod} files: ${(e as Error).message}`);
+      throw new Error(
+        `cannot load the ${(await models.ref(mod)).name} model for the ${mod} files: ${(e as Error).message}`,
+      );
     }
-    await coll.checkVersion(mod, await models.version(mod), true);
+    await coll?.checkVersion(mod, await models.version(mod), adopt);
   }
+}
+
+async function indexInto(
+  coll: Collection,
+  root: string,
+  indexDir: string,
+  models: Models,
+  options: IndexFolderOptions,
+  t0: number,
+): Promise<IndexReport> {
+  const { pending, gone, unreadable, unchanged, ignored, notMedia } = scan(root, indexDir, coll.files);
+  await checkModels(coll, pending, models, true);
   const bar = options.progress === false ? null : new Progress(pending.length, "indexing");
-  const warn = options.warn ?? ((m: string) => (bar ? bar.log(`warning: ${m}`) : process.stderr.write(`warning: ${m}\n`)));
+  const warn =
+    options.warn ?? ((m: string) => (bar ? bar.log(`warning: ${m}`) : process.stderr.write(`warning: ${m}\n`)));
   for (const u of unreadable) warn(`skipped ${shown(relative(root, u.path) || u.path)}: ${u.why}`);
   /** Takes indexed items out of their spaces (one durable write per space). */
   const takeOut = async (rels: string[]): Promise<void> => {
@@ -145,7 +186,8 @@ async function indexInto(coll: Collection, root: string, indexDir: string, model
       const e = coll.files.get(rel);
       if (!e) continue;
       const ids = bySpace.get(e.modality);
-      if (ids) ids.push(rel); else bySpace.set(e.modality, [rel]);
+      if (ids) ids.push(rel);
+      else bySpace.set(e.modality, [rel]);
     }
     for (const [space, ids] of bySpace) {
       const st = coll.stores.get(space);
@@ -155,8 +197,13 @@ async function indexInto(coll: Collection, root: string, indexDir: string, model
   };
   // files deleted from the folder leave the index (and the list of unreadable files)
   await takeOut(gone);
-  for (const rel of Object.keys(coll.manifest.failed)) if (!existsSync(join(root, rel))) delete coll.manifest.failed[rel];
-  let added = 0, failed = unreadable.length, dropped = 0, sinceSave = 0, i = 0;
+  for (const rel of Object.keys(coll.manifest.failed))
+    if (!existsSync(join(root, rel))) delete coll.manifest.failed[rel];
+  let added = 0,
+    failed = unreadable.length,
+    dropped = 0,
+    sinceSave = 0,
+    i = 0;
   const saveEvery = options.saveEvery ?? 50;
   for (; i < pending.length && !options.signal?.aborted; i++) {
     const f = pending[i];
@@ -166,7 +213,9 @@ async function indexInto(coll: Collection, root: string, indexDir: string, model
       const st = await coll.store(f.mod, emb.length);
       await coll.checkVersion(f.mod, await models.version(f.mod), true); // a new space takes the models' stamp
       // one durable write per file (a changed file replaces its item); the file's size and mtime travel with it
-      await st.upsert([{ id: f.rel, modality: f.mod, embedding: emb, metadata: { path: f.rel, bytes: f.size, mtimeMs: f.mtimeMs } }]);
+      await st.upsert([
+        { id: f.rel, modality: f.mod, embedding: emb, metadata: { path: f.rel, bytes: f.size, mtimeMs: f.mtimeMs } },
+      ]);
       coll.files.set(f.rel, { size: f.size, mtimeMs: f.mtimeMs, modality: f.mod });
       delete coll.manifest.failed[f.rel];
       added++;
@@ -180,7 +229,10 @@ async function indexInto(coll: Collection, root: string, indexDir: string, model
         warn(`dropped ${shown(f.rel)} from the index (it was indexed before, and now: ${(e as Error).message})`);
       } else warn(`skipped ${shown(f.rel)}: ${(e as Error).message}`);
     }
-    if (++sinceSave >= saveEvery) { await coll.save(); sinceSave = 0; }
+    if (++sinceSave >= saveEvery) {
+      await coll.save();
+      sinceSave = 0;
+    }
     // a turn of the event loop per file: the stores' writes resolve as microtasks, and a signal (Ctrl-C) is only
     // seen when the loop turns
     if (options.signal) await new Promise((r) => setImmediate(r));
@@ -189,7 +241,16 @@ async function indexInto(coll: Collection, root: string, indexDir: string, model
   bar?.done();
   await coll.save();
   return {
-    indexDir, added, unchanged, failed, ignored, removed: gone.length, dropped, counts: coll.counts(),
-    seconds: (performance.now() - t0) / 1000, left: pending.length - i, notMedia,
+    indexDir,
+    added,
+    unchanged,
+    failed,
+    ignored,
+    removed: gone.length,
+    dropped,
+    counts: coll.counts(),
+    seconds: (performance.now() - t0) / 1000,
+    left: pending.length - i,
+    notMedia,
   };
 }

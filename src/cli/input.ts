@@ -3,32 +3,26 @@
 // index a search means.
 import { PolymodalError } from "../util/errors.js";
 import type { Space } from "../pipelines/pipeline.js";
+import { sniffMedia } from "../pipelines/media-input.js";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { UsageError } from "./args.js";
 
-
 /** A file argument that is not there or not a file this command reads. */
 export class InputError extends PolymodalError {
-  constructor(message: string, code: "not_found" | "unsupported_input" | "bad_input" = "not_found") { super(code, message); }
+  constructor(message: string, code: "not_found" | "unsupported_input" | "bad_input" = "not_found") {
+    super(code, message);
+  }
 }
 
 const tempDirs: string[] = [];
-process.once("exit", () => { for (const d of tempDirs) rmSync(d, { recursive: true, force: true }); });
+process.once("exit", () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
 
-/** The extension a byte stream's content says it is, or null. */
-export function sniffExtension(b: Uint8Array): string | null {
-  const ascii = (o: number, n: number): string => String.fromCharCode(...b.subarray(o, o + n));
-  if (ascii(0, 4) === "RIFF" && ascii(8, 4) === "WAVE") return ".wav";
-  if (b[0] === 0x89 && ascii(1, 3) === "PNG") return ".png";
-  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return ".jpg";
-  if (ascii(0, 9) === "YUV4MPEG2") return ".y4m";
-  if (ascii(0, 4) === "GIF8") return ".gif";
-  if (ascii(4, 4) === "ftyp") return ".mp4";
-  if (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return ".mkv";
-  return null;
-}
+/** The extension a byte stream's content says it is (the one sniffer: pipelines/media-input.ts), or null. */
+export const sniffExtension = (b: Uint8Array): string | null => sniffMedia(b)?.ext ?? null;
 
 const DEFAULT_EXT: Record<Space, string> = { image: ".png", audio: ".wav", video: ".mp4" };
 
@@ -45,9 +39,15 @@ export function inputFile(arg: string | undefined, what: string, expect?: Space)
     } catch (e) {
       throw new InputError(`${what}: could not read standard input (${(e as Error).message})`);
     }
-    if (bytes.length === 0) throw new InputError(`${what}: standard input is empty; expected the bytes of a file`, "bad_input");
+    if (bytes.length === 0)
+      throw new InputError(`${what}: standard input is empty; expected the bytes of a file`, "bad_input");
     const ext = sniffExtension(bytes) ?? (expect ? DEFAULT_EXT[expect] : null);
-    if (!ext) throw new InputError(`${what}: standard input is not a PNG, JPEG, WAV or Y4M/video file`, "unsupported_input");
+    if (!ext)
+      throw new InputError(
+        `${what}: standard input is not an image, audio or video file this reads (PNG, JPEG, WebP, BMP, TIFF, GIF; ` +
+          "WAV, MP3, FLAC, Ogg, Opus, M4A; Y4M, MP4, MKV/WebM)",
+        "unsupported_input",
+      );
     const dir = mkdtempSync(join(tmpdir(), "polymodal-stdin-"));
     tempDirs.push(dir);
     const f = join(dir, `stdin${ext}`);
@@ -80,11 +80,22 @@ export function locateIndex(flag: string | undefined, cwd = process.cwd()): stri
   }
   let children: string[] = [];
   try {
-    children = readdirSync(cwd, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => join(cwd, e.name, INDEX_DIR)).filter(isIndex);
-  } catch { /* unreadable folder: nothing found */ }
+    children = readdirSync(cwd, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.startsWith("."))
+      .map((e) => join(cwd, e.name, INDEX_DIR))
+      .filter(isIndex);
+  } catch {
+    /* unreadable folder: nothing found */
+  }
   if (children.length === 1) return children[0];
   if (children.length > 1) {
-    throw new UsageError(`several indexes here (${children.map((c) => relative(cwd, dirname(c))).join(", ")}); choose one with --index <folder>`);
+    throw new UsageError(
+      `several indexes here (${children.map((c) => relative(cwd, dirname(c))).join(", ")}); choose one with ` +
+        `--index <folder>`,
+    );
   }
-  throw new Error(`no index in ${join(resolve(cwd), INDEX_DIR)}, its parents or its subfolders (run \`polymodal index <folder>\` first, or pass --index <folder>)`);
+  throw new Error(
+    `no index in ${join(resolve(cwd), INDEX_DIR)}, its parents or its subfolders (run \`polymodal index ` +
+      `<folder>\` first, or pass --index <folder>)`,
+  );
 }

@@ -33,9 +33,14 @@ interface Command {
 }
 
 const GLOBAL: OptionSpec = {
-  models: { type: "string" }, model: { type: "string" }, ffmpeg: { type: "string" }, threads: { type: "string" },
-  help: { type: "boolean", short: "h" }, version: { type: "boolean" },
-  "max-pixels": { type: "string" }, "max-seconds": { type: "string" },
+  models: { type: "string" },
+  model: { type: "string" },
+  ffmpeg: { type: "string" },
+  threads: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+  "max-pixels": { type: "string" },
+  "max-seconds": { type: "string" },
 };
 const GLOBAL_HELP = `global options (before or after the command, --flag value or --flag=value):
   --models DIR    model cards and weights (default: the package's models/)
@@ -62,36 +67,62 @@ const COMMANDS: Record<string, Command> = {
   changed files are embedded, unchanged ones skipped, items whose files are gone removed, and files that became
   unreadable dropped (with a warning).  Ctrl-C (or SIGTERM) stops after the file in hand; what is done stays saved.
   --dry-run list what would be embedded and removed, changing nothing
-  --kind    index kind of a new index (flat: exact float32; int8: 4x smaller, exact re-rank; hnsw: graph); an
-            existing index of another kind is refused (index into a new folder with --index DIR)
+  --kind    index kind of a new index (flat: exact float32 scores; int8: 4x smaller, scores from int8 dot products,
+            close to flat's but not the same; hnsw: a graph, approximate); an existing index of another kind is
+            refused (index into a new folder with --index DIR)
   --store   where a new index keeps its vectors: file (default: in the index folder, written incrementally) or
             lancedb:DIR (a LanceDB database; needs npm install -E @lancedb/lancedb@0.31.0)
   --queue   enqueue the files that are new or changed (by content) as jobs of --batch files (default 16) on a BullMQ
             queue in Redis, for \`polymodal worker\` processes to embed into the --store; prints what it enqueued
   --status  with --queue: jobs waiting, running, done and failed, and files that could not be read (dead letters)
   --quiet   no progress bar`,
-    options: { index: { type: "string" }, kind: { type: "string" }, quiet: { type: "boolean" }, store: { type: "string" }, queue: { type: "string" }, status: { type: "boolean" }, batch: { type: "string" }, "dry-run": { type: "boolean" } },
+    options: {
+      index: { type: "string" },
+      kind: { type: "string" },
+      quiet: { type: "boolean" },
+      store: { type: "string" },
+      queue: { type: "string" },
+      status: { type: "boolean" },
+      batch: { type: "string" },
+      "dry-run": { type: "boolean" },
+    },
     async run(positional, values, models) {
       if (values.status) {
         if (!values.queue) throw new UsageError("--status needs --queue redis://HOST:PORT");
         const s = await (await queue()).queueStatus(String(values.queue));
-        out(`queue ${values.queue}: ${s.waiting} jobs waiting, ${s.active} running, ${s.delayed} to retry, ${s.completed} done, ${s.failed} failed; ${Object.keys(s.dead).length} unreadable files`);
+        out(
+          `queue ${values.queue}: ${s.waiting} jobs waiting, ${s.active} running, ${s.delayed} to ` +
+            `retry, ${s.completed} done, ${s.failed} failed; ${Object.keys(s.dead).length} unreadable files`,
+        );
         for (const [f, why] of Object.entries(s.dead)) out(`  dead letter ${shown(f)}: ${why}`);
         return 0;
       }
       if (values.queue !== undefined) {
         if (positional.length !== 1) throw new UsageError(`index takes one folder, got ${positional.length} arguments`);
-        if (!values.store) throw new UsageError("--queue needs --store lancedb:<folder or URI> (a store every worker can write)");
+        if (!values.store)
+          throw new UsageError("--queue needs --store lancedb:<folder or URI> (a store every worker can write)");
         if (!existsSync(positional[0])) throw new InputError(`${positional[0]}: no such folder`);
-        const r = await (await queue()).enqueueFolder(positional[0], { queue: String(values.queue), store: String(values.store), batch: intFlag(values, "batch", 16, 1, 10_000), models });
+        const r = await (await queue()).enqueueFolder(positional[0], {
+          queue: String(values.queue),
+          store: String(values.store),
+          batch: intFlag(values, "batch", 16, 1, 10_000),
+          models,
+        });
         for (const u of r.skipped) process.stderr.write(`warning: skipped ${shown(u.path)}: ${u.why}\n`);
-        out(`enqueued ${r.files} new or changed files as ${r.jobs} jobs (${r.added} new, ${r.jobs - r.added} already queued or done; ${r.unchanged} files unchanged in the store)`);
-        out(`run \`polymodal worker --queue ${values.queue}\` on any machine that sees these files; \`polymodal index --status --queue ${values.queue}\` for progress`);
+        out(
+          `enqueued ${r.files} new or changed files as ${r.jobs} jobs (${r.added} new, ${r.jobs - r.added} ` +
+            `already queued or done; ${r.unchanged} files unchanged in the store)`,
+        );
+        out(
+          `run \`polymodal worker --queue ${values.queue}\` on any machine that sees these files; \`polymodal ` +
+            `index --status --queue ${values.queue}\` for progress`,
+        );
         return 0;
       }
       if (positional.length !== 1) throw new UsageError(`index takes one folder, got ${positional.length} arguments`);
       const kind = (values.kind ?? "flat") as IndexKind;
-      if (!["flat", "int8", "hnsw"].includes(kind)) throw new UsageError(`--kind must be flat, int8 or hnsw, got ${JSON.stringify(values.kind)}`);
+      if (!["flat", "int8", "hnsw"].includes(kind))
+        throw new UsageError(`--kind must be flat, int8 or hnsw, got ${JSON.stringify(values.kind)}`);
       if (!existsSync(positional[0])) throw new InputError(`${positional[0]}: no such folder`);
       // Ctrl-C / SIGTERM: finish the file in hand, save, say what is left (every finished file is already durable)
       const stop = new AbortController();
@@ -104,23 +135,40 @@ const COMMANDS: Record<string, Command> = {
       let r: IndexReport;
       try {
         r = await indexFolder(positional[0], {
-          indexDir: values.index as string | undefined, kind: values.kind === undefined ? undefined : kind, models, progress: !values.quiet,
-          store: values.store as string | undefined, dryRun: !!values["dry-run"], signal: stop.signal,
+          indexDir: values.index as string | undefined,
+          kind: values.kind === undefined ? undefined : kind,
+          models,
+          progress: !values.quiet,
+          store: values.store as string | undefined,
+          dryRun: !!values["dry-run"],
+          signal: stop.signal,
         });
       } finally {
         process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
       }
-      const notMedia = Object.entries(r.notMedia).sort((a, b) => b[1].length - a[1].length)
-        .map(([ext, fs]) => `${fs.length} ${ext} (${fs.slice(0, 3).map(shown).join(", ")}${fs.length > 3 ? ", ..." : ""})`).join("; ");
+      const notMedia = Object.entries(r.notMedia)
+        .sort((a, b) => b[1].length - a[1].length)
+        .map(
+          ([ext, fs]) => `${fs.length} ${ext} (${fs.slice(0, 3).map(shown).join(", ")}${fs.length > 3 ? ", ..." : ""})`,
+        )
+        .join("; ");
       if (r.plan) {
-        out(`would embed ${r.plan.embed.length} new or changed files and remove ${r.plan.remove.length} items whose files are gone (${r.unchanged} unchanged, ${r.failed} unreadable, ${r.ignored} not media); nothing was written`);
+        out(
+          `would embed ${r.plan.embed.length} new or changed files and remove ${r.plan.remove.length} items whose ` +
+            `files are gone (${r.unchanged} unchanged, ${r.failed} unreadable, ${r.ignored} not media); nothing ` +
+            `was written`,
+        );
         for (const f of r.plan.embed) out(`  embed   ${shown(f)}`);
         for (const f of r.plan.remove) out(`  remove  ${shown(f)}`);
         if (notMedia) out(`not media: ${notMedia}`);
         return 0;
       }
-      const also = r.removed || r.dropped ? `; ${r.removed} removed as gone, ${r.dropped} dropped as now unreadable` : "";
-      out(`indexed ${r.added} new or changed files (${r.unchanged} unchanged, ${r.failed} skipped as unreadable, ${r.ignored} not media${also}) in ${r.seconds.toFixed(1)} s`);
+      const also =
+        r.removed || r.dropped ? `; ${r.removed} removed as gone, ${r.dropped} dropped as now unreadable` : "";
+      out(
+        `indexed ${r.added} new or changed files (${r.unchanged} unchanged, ${r.failed} skipped as ` +
+          `unreadable, ${r.ignored} not media${also}) in ${r.seconds.toFixed(1)} s`,
+      );
       if (notMedia) out(`not media: ${notMedia}`);
       out(`index ${r.indexDir}: ${r.counts.image} images, ${r.counts.audio} sounds, ${r.counts.video} videos`);
       if (r.left) {
@@ -132,21 +180,28 @@ const COMMANDS: Record<string, Command> = {
   },
   search: {
     summary: "search an index by text, or by an image, a sound or a video",
-    help: `usage: polymodal search "<text>" | --image FILE | --audio FILE | --video FILE  [--index DIR | --store lancedb:DIR] [-k N] [--json]
+    help: `usage: polymodal search "<text>" | --image FILE | --audio FILE | --video FILE
+                        [--index DIR | --store lancedb:DIR] [-k N] [--json]
   Text finds images and videos; a file finds the most similar files of its kind.
   --index DIR   the index folder or the folder that was indexed (default: the nearest .polymodal in this folder
                 or a parent, else the only one in a subfolder)
   -k N          results per kind (default 5)
   --json        one JSON object on stdout`,
     options: {
-      index: { type: "string" }, image: { type: "string" }, audio: { type: "string" }, video: { type: "string" },
-      json: { type: "boolean" }, k: { type: "string", short: "k" }, store: { type: "string" },
+      index: { type: "string" },
+      image: { type: "string" },
+      audio: { type: "string" },
+      video: { type: "string" },
+      json: { type: "boolean" },
+      k: { type: "string", short: "k" },
+      store: { type: "string" },
     },
     run: search,
   },
   transcribe: {
     summary: "transcribe a WAV with the shipped speech recogniser",
-    help: `usage: polymodal transcribe <audio file: WAV, or MP3/FLAC/Ogg/M4A through ffmpeg> [--beam N] [--int8] [--json]
+    help: `usage: polymodal transcribe <audio file: WAV, or MP3/FLAC/Ogg/M4A through ffmpeg>
+                            [--beam N] [--int8] [--json]
   The shipped recogniser (asr-words) knows 20 words: zero to nine, yes, no, up, down, left, right, on, off, stop, go.
   Other speech comes back as the nearest of those words, sometimes with high confidence.
   --beam N   CTC prefix beam search of width N (default 1: greedy)
@@ -154,16 +209,23 @@ const COMMANDS: Record<string, Command> = {
   --json     text, per-step details and the time as JSON`,
     options: { beam: { type: "string" }, json: { type: "boolean" }, int8: { type: "boolean" } },
     async run(positional, values, models) {
-      if (positional.length !== 1) throw new UsageError(`transcribe takes one WAV file, got ${positional.length} arguments`);
+      if (positional.length !== 1)
+        throw new UsageError(`transcribe takes one WAV file, got ${positional.length} arguments`);
       const f = inputFile(positional[0], "transcribe", "audio");
       needModality(f, "audio");
       const beamWidth = intFlag(values, "beam", 1, 1, 1024);
       const t0 = performance.now();
       const asr = await models.transcriber();
-      const [r] = allValues((values.int8 ? asr.quantized() : asr).transcribeBatch([await models.readAudio(f)], { beamWidth }));
+      const [r] = allValues(
+        (values.int8 ? asr.quantized() : asr).transcribeBatch([await models.readAudio(f)], { beamWidth }),
+      );
       const ms = performance.now() - t0;
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-      out(values.json ? JSON.stringify({ file: positional[0], ...r, ms: Math.round(ms) }) : r.text || (r.speech ? "(no words recognised)" : "(no speech)"));
+      out(
+        values.json
+          ? JSON.stringify({ file: positional[0], ...r, ms: Math.round(ms) })
+          : r.text || (r.speech ? "(no words recognised)" : "(no speech)"),
+      );
       return 0;
     },
   },
@@ -176,16 +238,34 @@ const COMMANDS: Record<string, Command> = {
       if (values.text !== undefined) {
         const textSpaces = (await models.lineup()).spacesFor("text").map((c) => c.space);
         const space = (values.space ?? textSpaces[0]) as Space;
-        if (!textSpaces.includes(space)) throw new UsageError(`--space must be one of ${textSpaces.join(", ")}, got ${JSON.stringify(space)}`);
+        if (!textSpaces.includes(space))
+          throw new UsageError(`--space must be one of ${textSpaces.join(", ")}, got ${JSON.stringify(space)}`);
         const e = await models.embedText(String(values.text), space);
-        out(JSON.stringify({ text: values.text, space, model: (await models.ref(space)).name, dim: e.length, embedding: Array.from(e) }));
+        out(
+          JSON.stringify({
+            text: values.text,
+            space,
+            model: (await models.ref(space)).name,
+            dim: e.length,
+            embedding: Array.from(e),
+          }),
+        );
         return 0;
       }
-      if (positional.length !== 1) throw new UsageError(`embed takes one file (or --text), got ${positional.length} arguments`);
+      if (positional.length !== 1)
+        throw new UsageError(`embed takes one file (or --text), got ${positional.length} arguments`);
       const f = inputFile(positional[0], "embed");
       const m = needModality(f);
       const e = await models.embedFile(f, m);
-      out(JSON.stringify({ file: positional[0], modality: m, model: (await models.ref(m)).name, dim: e.length, embedding: Array.from(e) }));
+      out(
+        JSON.stringify({
+          file: positional[0],
+          modality: m,
+          model: (await models.ref(m)).name,
+          dim: e.length,
+          embedding: Array.from(e),
+        }),
+      );
       return 0;
     },
   },
@@ -195,7 +275,8 @@ const COMMANDS: Record<string, Command> = {
   A model (${EXPORTABLE}) as ONNX (opset 17, dynamic batch and lengths).`,
     options: {},
     async run(positional, _values, models) {
-      if (positional.length !== 2) throw new UsageError(`export takes a model name and an output path, got ${positional.length} arguments`);
+      if (positional.length !== 2)
+        throw new UsageError(`export takes a model name and an output path, got ${positional.length} arguments`);
       const inputs = await exportModel(positional[0], positional[1], models);
       out(`wrote ${positional[1]}: ${positional[0]} as ONNX; inputs ${inputs} (batch and lengths dynamic)`);
       return 0;
@@ -203,7 +284,8 @@ const COMMANDS: Record<string, Command> = {
   },
   worker: {
     summary: "embed files from an index queue (Redis/BullMQ) into its store, until stopped",
-    help: `usage: polymodal worker --queue redis://HOST:PORT --root DIR[${delimiter}DIR...] --store lancedb:URI [--concurrency N] [--lock-ms N] [--quiet]
+    help: `usage: polymodal worker --queue redis://HOST:PORT --root DIR[${delimiter}DIR...] --store lancedb:URI
+                        [--concurrency N] [--lock-ms N] [--quiet]
   Takes jobs that \`polymodal index <folder> --queue ... --store lancedb:...\` enqueued, embeds their files with the
   shipped models (or --models) and upserts them into the job's store.  Run one per core, on any number of machines
   that see the files at the same paths.  SIGTERM / Ctrl-C finishes the job in hand, then exits.
@@ -211,24 +293,44 @@ const COMMANDS: Record<string, Command> = {
   --store URI      the store this worker may write; a job naming another fails
   --max-file-mb N  largest file read (default 1024)
   --concurrency N  jobs at once in this process (default 1)
-  --lock-ms N      how long a job stays claimed by a worker that stopped answering before another takes it (default 30000)
+  --lock-ms N      how long a job stays claimed by a worker that stopped answering before another takes it
+                   (default 30000)
   --quiet          no line per file`,
-    options: { queue: { type: "string" }, concurrency: { type: "string" }, "lock-ms": { type: "string" }, quiet: { type: "boolean" }, root: { type: "string" }, store: { type: "string" }, "max-file-mb": { type: "string" } },
+    options: {
+      queue: { type: "string" },
+      concurrency: { type: "string" },
+      "lock-ms": { type: "string" },
+      quiet: { type: "boolean" },
+      root: { type: "string" },
+      store: { type: "string" },
+      "max-file-mb": { type: "string" },
+    },
     async run(positional, values, models) {
       if (positional.length) throw new UsageError(`worker takes no arguments, got ${positional.join(" ")}`);
       if (!values.queue) throw new UsageError("worker needs --queue redis://HOST:PORT");
       if (!values.root) throw new UsageError("worker needs --root DIR: the folder(s) whose files it may read");
       if (!values.store) throw new UsageError("worker needs --store lancedb:URI: the store it may write");
       const w = (await queue()).startWorker({
-        queue: String(values.queue), models, roots: String(values.root).split(delimiter).filter(Boolean), stores: [String(values.store)],
-        maxFileBytes: intFlag(values, "max-file-mb", 1024, 1, 1 << 20) * 1024 * 1024, concurrency: intFlag(values, "concurrency", 1, 1, 64), lockMs: intFlag(values, "lock-ms", 30_000, 100, 3_600_000),
-        onFile: values.quiet ? undefined : (f, error) => out(error ? `skipped ${shown(f.rel)}: ${error}` : `indexed ${shown(f.rel)}`),
-        onJob: (event, id, detail) => process.stderr.write(`polymodal worker: job ${id.slice(0, 12)} ${event}: ${detail}\n`),
+        queue: String(values.queue),
+        models,
+        roots: String(values.root).split(delimiter).filter(Boolean),
+        stores: [String(values.store)],
+        maxFileBytes: intFlag(values, "max-file-mb", 1024, 1, 1 << 20) * 1024 * 1024,
+        concurrency: intFlag(values, "concurrency", 1, 1, 64),
+        lockMs: intFlag(values, "lock-ms", 30_000, 100, 3_600_000),
+        onFile: values.quiet
+          ? undefined
+          : (f, error) => out(error ? `skipped ${shown(f.rel)}: ${error}` : `indexed ${shown(f.rel)}`),
+        onJob: (event, id, detail) =>
+          process.stderr.write(`polymodal worker: job ${id.slice(0, 12)} ${event}: ${detail}\n`),
       });
       await w.worker.waitUntilReady();
       out(`polymodal worker: waiting for jobs on ${values.queue}`);
       await new Promise<void>((done) => {
-        const stop = (sig: string): void => { process.stderr.write(`polymodal worker: ${sig}: finishing the job in hand\n`); void w.close().then(done); };
+        const stop = (sig: string): void => {
+          process.stderr.write(`polymodal worker: ${sig}: finishing the job in hand\n`);
+          void w.close().then(done);
+        };
         process.once("SIGTERM", () => stop("SIGTERM"));
         process.once("SIGINT", () => stop("SIGINT"));
       });
@@ -257,7 +359,10 @@ const COMMANDS: Record<string, Command> = {
       const dir = locateIndex(values.index as string | undefined);
       for (const r of await Collection.repair(dir)) {
         const bad = r.damaged.flatMap((d) => d.ranges.map(([a, b]) => `${shown(d.log)} bytes ${a}-${b}`));
-        out(`${r.space}: ${r.items} items${bad.length ? `; skipped damaged ${bad.join(", ")} (kept beside as .damaged-*)` : ", no damage found"}`);
+        const damage = bad.length
+          ? `; skipped damaged ${bad.join(", ")} (kept beside as .damaged-*)`
+          : ", no damage found";
+        out(`${r.space}: ${r.items} items${damage}`);
       }
       return 0;
     },
@@ -302,46 +407,69 @@ export async function main(argv: string[]): Promise<number> {
   const all: OptionSpec = { ...GLOBAL };
   for (const c of Object.values(COMMANDS)) Object.assign(all, c.options);
   const cl = parseCommandLine(argv, all);
-  if (cl.values.version) { out(version()); return 0; }
+  if (cl.values.version) {
+    out(version());
+    return 0;
+  }
   if (!cl.command || cl.command === "help") {
     const sub = cl.command === "help" ? cl.positional[0] : undefined;
     out(sub && COMMANDS[sub] ? `${COMMANDS[sub].help}\n${GLOBAL_HELP}` : usage());
     return cl.values.help || cl.command === "help" ? 0 : 2;
   }
   const cmd = COMMANDS[cl.command];
-  if (!cmd) throw new UsageError(`unknown command ${JSON.stringify(cl.command)}; commands: ${Object.keys(COMMANDS).join(", ")}`);
-  if (cl.values.help) { out(`${cmd.help}\n${GLOBAL_HELP}`); return 0; }
+  if (!cmd)
+    throw new UsageError(
+      `unknown command ${JSON.stringify(cl.command)}; commands: ${Object.keys(COMMANDS).join(", ")}`,
+    );
+  if (cl.values.help) {
+    out(`${cmd.help}\n${GLOBAL_HELP}`);
+    return 0;
+  }
   checkAllowed(cl, { ...GLOBAL, ...cmd.options }, cl.command);
   // input limits (src/util/limits.ts) before anything is decoded
   if (cl.values["max-pixels"] !== undefined) limits.maxPixels = intFlag(cl.values, "max-pixels", limits.maxPixels, 1);
-  if (cl.values["max-seconds"] !== undefined) limits.maxAudioSeconds = intFlag(cl.values, "max-seconds", limits.maxAudioSeconds, 1);
+  if (cl.values["max-seconds"] !== undefined)
+    limits.maxAudioSeconds = intFlag(cl.values, "max-seconds", limits.maxAudioSeconds, 1);
   // the runtime is made once, before any command runs
   // (serve: the kernel threads are the workers'; its event loop only searches the index)
   await init({ threads: cl.command === "serve" ? 1 : intFlag(cl.values, "threads", 1, 1, 64) });
   const hf = cl.values.model as string | undefined;
-  if (hf !== undefined && !(existsSync(hf) && statSync(hf).isDirectory())) throw new UsageError(`--model ${hf}: no such folder (a Hugging Face CLIP folder holds config.json, model.safetensors, tokenizer.json and preprocessor_config.json)`);
-  return cmd.run(cl.positional, cl.values, new Models(cl.values.models as string | undefined, cl.values.ffmpeg as string | undefined, hf));
+  if (hf !== undefined && !(existsSync(hf) && statSync(hf).isDirectory()))
+    throw new UsageError(
+      `--model ${hf}: no such folder (a Hugging Face CLIP folder holds config.json, model.safetensors, ` +
+        `tokenizer.json and preprocessor_config.json)`,
+    );
+  return cmd.run(
+    cl.positional,
+    cl.values,
+    new Models(cl.values.models as string | undefined, cl.values.ffmpeg as string | undefined, hf),
+  );
 }
 
 async function search(positional: string[], values: Values, models: Models): Promise<number> {
   const k = intFlag(values, "k", 5, 1, 100_000);
   const byFile = SPACES.filter((m) => values[m] !== undefined);
-  if (byFile.length + (positional.length ? 1 : 0) !== 1) throw new UsageError('search takes one query: "<text>", --image FILE, --audio FILE or --video FILE');
-  if (positional.length > 1) throw new UsageError(`search takes one text query (quote it), got ${positional.length} words`);
+  if (byFile.length + (positional.length ? 1 : 0) !== 1)
+    throw new UsageError('search takes one query: "<text>", --image FILE, --audio FILE or --video FILE');
+  if (positional.length > 1)
+    throw new UsageError(`search takes one text query (quote it), got ${positional.length} words`);
   // a shared LanceDB alone (--store lancedb:URI), or an index folder
   const shared = values.store !== undefined && values.index === undefined;
   const dir = shared ? String(values.store) : locateIndex(values.index as string | undefined);
-  const coll = shared ? await Collection.openStore(dir) : await Collection.open(dir, null, { readOnly: true }); // searching writes nothing
+  // searching writes nothing
+  const coll = shared ? await Collection.openStore(dir) : await Collection.open(dir, null, { readOnly: true });
   const t0 = performance.now();
   const queries: Array<{ space: Space; vec: Float32Array }> = [];
   let exclude: string | null = null;
   if (byFile.length) {
-    const m = byFile[0], f = inputFile(values[m] as string, `--${m}`, m);
+    const m = byFile[0],
+      f = inputFile(values[m] as string, `--${m}`, m);
     needModality(f, m);
     await coll.checkVersion(m, await models.version(m));
     queries.push({ space: m, vec: await models.embedFile(f, m) });
     const rel = relative(coll.manifest.root || process.cwd(), resolve(f));
-    exclude = rel.startsWith("..") || isAbsolute(rel) ? null : rel.split(sep).join("/"); // the query file itself, when it is in the collection
+    // the query file itself, when it is in the collection
+    exclude = rel.startsWith("..") || isAbsolute(rel) ? null : rel.split(sep).join("/");
   } else {
     for (const { space } of (await models.lineup()).spacesFor("text")) {
       if (!(await coll.stores.get(space)?.count())) continue;
@@ -349,19 +477,33 @@ async function search(positional: string[], values: Values, models: Models): Pro
       queries.push({ space, vec: await models.embedText(positional[0], space) });
     }
   }
-  const results = (await Promise.all(queries.map(async ({ space, vec }) => {
-    const st = coll.stores.get(space);
-    if (!st) return [];
-    const [hits] = await st.search([vec], k + (exclude ? 1 : 0));
-    return hits.filter((h) => h.id !== exclude).slice(0, k).map((h) => ({ space, path: h.id, score: h.score }));
-  }))).flat();
+  const results = (
+    await Promise.all(
+      queries.map(async ({ space, vec }) => {
+        const st = coll.stores.get(space);
+        if (!st) return [];
+        const [hits] = await st.search([vec], k + (exclude ? 1 : 0));
+        return hits
+          .filter((h) => h.id !== exclude)
+          .slice(0, k)
+          .map((h) => ({ space, path: h.id, score: h.score }));
+      }),
+    )
+  ).flat();
   await coll.close();
   const ms = performance.now() - t0;
-  if (values.json) { out(JSON.stringify({ query: positional[0] ?? values[byFile[0]], index: dir, results, ms: Math.round(ms) })); return 0; }
-  if (queries.length === 0 || results.length === 0) { out("no indexed items of a matching kind"); return 0; }
+  if (values.json) {
+    out(JSON.stringify({ query: positional[0] ?? values[byFile[0]], index: dir, results, ms: Math.round(ms) }));
+    return 0;
+  }
+  if (queries.length === 0 || results.length === 0) {
+    out("no indexed items of a matching kind");
+    return 0;
+  }
   for (const { space } of queries) {
     out(`${{ image: "images", audio: "audio", video: "videos" }[space]}:`);
-    for (const r of results.filter((x) => x.space === space)) out(`  ${r.score.toFixed(3)}  ${shown(join(coll.manifest.root, r.path))}`);
+    for (const r of results.filter((x) => x.space === space))
+      out(`  ${r.score.toFixed(3)}  ${shown(join(coll.manifest.root, r.path))}`);
   }
   out(`(${ms.toFixed(0)} ms; index ${relative(process.cwd(), dir) || "."})`);
   return 0;
@@ -370,7 +512,10 @@ async function search(positional: string[], values: Values, models: Models): Pro
 export async function run(argv: string[]): Promise<void> {
   // `polymodal search x | head -1`: a reader that closes the pipe ends the process quietly, as Unix tools do
   for (const s of [process.stdout, process.stderr]) {
-    s.on("error", (e: NodeJS.ErrnoException) => { if (e.code === "EPIPE") process.exit(process.exitCode ?? 0); else throw e; });
+    s.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      else throw e;
+    });
   }
   try {
     process.exitCode = await main(argv);

@@ -5,7 +5,11 @@ export class Progress {
   private last = -1;
   private drawn = "";
   private readonly t0 = Date.now();
-  constructor(readonly total: number, readonly label: string, readonly stream: NodeJS.WriteStream = process.stderr) {}
+  constructor(
+    readonly total: number,
+    readonly label: string,
+    readonly stream: NodeJS.WriteStream = process.stderr,
+  ) {}
 
   tick(done: number, note = ""): void {
     const frac = this.total ? done / this.total : 1;
@@ -17,11 +21,16 @@ export class Progress {
       const fill = Math.round(frac * w);
       const line = `${this.label} [${"#".repeat(fill)}${".".repeat(w - fill)}]${counts}`;
       const room = cols - line.length - 1;
-      this.drawn = (room > 3 ? `${line} ${note.length > room ? "…" + note.slice(note.length - room + 1) : note}` : line).slice(0, cols);
+      this.drawn = (
+        room > 3 ? `${line} ${note.length > room ? "…" + note.slice(note.length - room + 1) : note}` : line
+      ).slice(0, cols);
       this.stream.write(`\r\x1b[K${this.drawn}`);
     } else {
       const step = Math.floor(frac * 10);
-      if (step !== this.last) { this.last = step; this.stream.write(`${this.label}: ${done}/${this.total}\n`); }
+      if (step !== this.last) {
+        this.last = step;
+        this.stream.write(`${this.label}: ${done}/${this.total}\n`);
+      }
     }
   }
 

@@ -2,12 +2,26 @@
 import { availableParallelism } from "node:os";
 
 export const SERVE_OPTIONS = {
-  host: { type: "string" }, port: { type: "string" }, index: { type: "string" }, store: { type: "string" }, workers: { type: "string" },
-  "max-queue": { type: "string" }, "timeout-ms": { type: "string" }, "max-batch": { type: "string" }, "max-body-mb": { type: "string" },
-  "cache-size": { type: "string" }, redis: { type: "string" }, token: { type: "string" }, cors: { type: "string" }, log: { type: "boolean" }, "read-only": { type: "boolean" }, "max-connections": { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  index: { type: "string" },
+  store: { type: "string" },
+  workers: { type: "string" },
+  "max-queue": { type: "string" },
+  "timeout-ms": { type: "string" },
+  "max-batch": { type: "string" },
+  "max-body-mb": { type: "string" },
+  "cache-size": { type: "string" },
+  redis: { type: "string" },
+  token: { type: "string" },
+  cors: { type: "string" },
+  log: { type: "boolean" },
+  "read-only": { type: "boolean" },
+  "max-connections": { type: "string" },
 } as const;
 
-export const SERVE_HELP = `usage: polymodal serve [--host H] [--port P] [--index DIR] [--workers N] [--max-queue N] [--timeout-ms N] [--redis URL] [--token T]
+export const SERVE_HELP = `usage: polymodal serve [--host H] [--port P] [--index DIR] [--workers N] [--max-queue N]
+                       [--timeout-ms N] [--redis URL] [--token T]
   An HTTP service on the shipped models (or --models DIR): POST /v1/embed, /v1/search, /v1/index, /v1/transcribe;
   GET /healthz, /readyz, /metrics (Prometheus), /openapi.json.  Models run in worker threads.
   --host H         interface to bind (default 127.0.0.1, this machine only; 0.0.0.0 for every interface)

@@ -9,7 +9,13 @@ import { limits } from "../util/limits.js";
 export const SERVE_MAX_PIXELS = 16_000_000;
 
 /** Runs until a signal stops it; resolves with the exit code. */
-export async function serve(positional: string[], values: Values, modelsDir: string, threads: number, model?: string): Promise<number> {
+export async function serve(
+  positional: string[],
+  values: Values,
+  modelsDir: string,
+  threads: number,
+  model?: string,
+): Promise<number> {
   if (positional.length) throw new UsageError(`serve takes no arguments, got ${positional.join(" ")}`);
   const token = (values.token as string | undefined) ?? process.env.POLYMODAL_TOKEN;
   if (token !== undefined && token.length < 8) throw new UsageError("--token must be at least 8 characters");
@@ -31,21 +37,41 @@ export async function serve(positional: string[], values: Values, modelsDir: str
     cacheSize: intFlag(values, "cache-size", 10_000, 0, 10_000_000),
     redisUrl: values.redis as string | undefined,
     token,
-    cors: values.cors ? String(values.cors).split(",").map((x) => x.trim()).filter(Boolean) : undefined,
+    cors: values.cors
+      ? String(values.cors)
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : undefined,
     logger: !!values.log,
   };
   // a service decodes strangers' images: a lower default budget per image than the command's (a 1 KB JPEG may claim
   // 7000 x 7000 pixels and cost a second of a worker before its data proves short)
   if (values["max-pixels"] === undefined) limits.maxPixels = SERVE_MAX_PIXELS;
   const service = await startService(options);
-  process.stdout.write(`polymodal serve: listening on ${service.url} (${service.pool.size} workers${options.indexDir ? `, index ${options.indexDir}` : ""}${options.redisUrl ? ", redis cache" : ""})\n`);
+  process.stdout.write(
+    `polymodal serve: listening on ${service.url} (${service.pool.size} ` +
+      `workers${options.indexDir ? `, index ${options.indexDir}` : ""}${options.redisUrl ? ", redis cache" : ""})\n`,
+  );
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
-      if (stopping) { process.stderr.write(`polymodal serve: ${signal} again, exiting now\n`); process.exit(1); }
+      if (stopping) {
+        process.stderr.write(`polymodal serve: ${signal} again, exiting now\n`);
+        process.exit(1);
+      }
       stopping = true;
       process.stderr.write(`polymodal serve: ${signal}: finishing accepted requests\n`);
-      service.close().then(() => { process.stderr.write("polymodal serve: stopped\n"); resolve(0); }, (e) => { process.stderr.write(`polymodal serve: ${(e as Error).message}\n`); resolve(1); });
+      service.close().then(
+        () => {
+          process.stderr.write("polymodal serve: stopped\n");
+          resolve(0);
+        },
+        (e) => {
+          process.stderr.write(`polymodal serve: ${(e as Error).message}\n`);
+          resolve(1);
+        },
+      );
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));

@@ -30,8 +30,19 @@ export function divideRows(ptr: number, rows: number, ld: number, n: number, val
  * at mask + b * maskBatch floats, maskRows of them (1: one row for every query), or 0 for none.
  */
 export function attention(
-  B: number, H: number, L: number, S: number, D: number, Dv: number,
-  q: HeadLayout, k: HeadLayout, v: HeadLayout, out: HeadLayout, mask = 0, maskBatch = 0, maskRows = 1,
+  B: number,
+  H: number,
+  L: number,
+  S: number,
+  D: number,
+  Dv: number,
+  q: HeadLayout,
+  k: HeadLayout,
+  v: HeadLayout,
+  out: HeadLayout,
+  mask = 0,
+  maskBatch = 0,
+  maskRows = 1,
 ): void {
   const h = heap();
   h.scope(() => {
@@ -52,11 +63,26 @@ export function attention(
  * then attention; mask: additive (B, L, S) floats or 0.  Writes (B, H, L, Ev) to out.
  */
 export function attentionContiguous(
-  B: number, H: number, L: number, S: number, E: number, Ev: number, q: number, k: number, v: number, mask: number, out: number,
+  B: number,
+  H: number,
+  L: number,
+  S: number,
+  E: number,
+  Ev: number,
+  q: number,
+  k: number,
+  v: number,
+  mask: number,
+  out: number,
 ): void {
   divideRows(q, B * H * L, E, E, Math.sqrt(E));
   // item b's head h starts at (b * H + h) * rows * cols
-  const at = (ptr: number, rows: number, cols: number): HeadLayout => ({ ptr, ld: cols, batch: H * rows * cols, head: rows * cols });
+  const at = (ptr: number, rows: number, cols: number): HeadLayout => ({
+    ptr,
+    ld: cols,
+    batch: H * rows * cols,
+    head: rows * cols,
+  });
   attention(B, H, L, S, E, Ev, at(q, L, E), at(k, S, E), at(v, S, Ev), at(out, L, Ev), mask, L * S, L);
 }
 
@@ -66,14 +92,37 @@ export function attentionContiguous(
  * per batch item an additive (S) row of 0 / -inf, or 0 for none.  q is divided by sqrt(D) in place first.
  */
 export function attentionCore(
-  B: number, L: number, S: number, H: number, D: number,
-  qp: number, ldq: number, kp: number, ldk: number, vp: number, ldv: number, out: number, mask: number,
+  B: number,
+  L: number,
+  S: number,
+  H: number,
+  D: number,
+  qp: number,
+  ldq: number,
+  kp: number,
+  ldk: number,
+  vp: number,
+  ldv: number,
+  out: number,
+  mask: number,
 ): void {
   const E = H * D;
   divideRows(qp, B * L, ldq, E, Math.sqrt(D));
-  attention(B, H, L, S, D, D,
-    { ptr: qp, ld: ldq, batch: L * ldq, head: D }, { ptr: kp, ld: ldk, batch: S * ldk, head: D },
-    { ptr: vp, ld: ldv, batch: S * ldv, head: D }, { ptr: out, ld: E, batch: L * E, head: D }, mask, S, 1);
+  attention(
+    B,
+    H,
+    L,
+    S,
+    D,
+    D,
+    { ptr: qp, ld: ldq, batch: L * ldq, head: D },
+    { ptr: kp, ld: ldk, batch: S * ldk, head: D },
+    { ptr: vp, ld: ldv, batch: S * ldv, head: D },
+    { ptr: out, ld: E, batch: L * E, head: D },
+    mask,
+    S,
+    1,
+  );
 }
 
 /** Additive key masks (B, S) of 0 / -inf in scratch from a boolean-like int mask (nonzero = padded). */

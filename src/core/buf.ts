@@ -39,7 +39,8 @@ export const countNonfinite = (ptr: number, n: number): number => kernels().coun
 export function putFinite(op: string, name: string, data: Float32Array): number {
   const ptr = heap().put(data);
   const bad = countNonfinite(ptr, data.length);
-  if (bad > 0) throw new Error(`${op}: ${name} holds ${bad} NaN or infinite value${bad > 1 ? "s" : ""}; expected finite numbers`);
+  if (bad > 0)
+    throw new Error(`${op}: ${name} holds ${bad} NaN or infinite value${bad > 1 ? "s" : ""}; expected finite numbers`);
   return ptr;
 }
 

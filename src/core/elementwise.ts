@@ -9,7 +9,8 @@ export type Unary = keyof typeof UnaryOp;
 export type Binary = keyof typeof BinaryOp;
 
 /** out[i] = op(x[i]) for n floats (out may be x). */
-export const unary = (op: Unary, x: number, out: number, n: number): void => kernels().unary_f32(UnaryOp[op], x, out, n);
+export const unary = (op: Unary, x: number, out: number, n: number): void =>
+  kernels().unary_f32(UnaryOp[op], x, out, n);
 
 /**
  * out (rows, cols) = a (rows, cols) op b, where b is (bRows, cols) and row r uses b's row r % bRows (bRows 1:
@@ -19,29 +20,53 @@ export const binary = (op: Binary, a: number, b: number, out: number, rows: numb
   kernels().binary_f32(BinaryOp[op], a, b, out, rows, cols, bRows);
 
 /** out = x * s + t for n floats (s and t rounded to float32 by the caller). */
-export const affine = (x: number, out: number, n: number, s: number, t: number): void => kernels().affine_f32(x, out, n, s, t);
+export const affine = (x: number, out: number, n: number, s: number, t: number): void =>
+  kernels().affine_f32(x, out, n, s, t);
 
 /** out = log(x + eps) for n floats (the reference design's log-mel step). */
-export const logEps = (x: number, out: number, n: number, eps: number): void => kernels().log_eps_f32(x, out, n, Math.fround(eps));
+export const logEps = (x: number, out: number, n: number, eps: number): void =>
+  kernels().log_eps_f32(x, out, n, Math.fround(eps));
 
 /** Softmax (log = false) or log-softmax of each of `rows` rows of n; mask: additive (maskRows, n) rows or 0. */
-export const softmaxRows = (x: number, out: number, rows: number, n: number, mask = 0, maskRows = 1, log = false): void =>
-  kernels().softmax_f32(x, out, rows, n, mask, maskRows, log ? 1 : 0);
+export const softmaxRows = (
+  x: number,
+  out: number,
+  rows: number,
+  n: number,
+  mask = 0,
+  maskRows = 1,
+  log = false,
+): void => kernels().softmax_f32(x, out, rows, n, mask, maskRows, log ? 1 : 0);
 
 /** Layer norm of `rows` rows of n with optional affine w, b (each n floats, or 0). */
-export const layerNormRows = (x: number, out: number, rows: number, n: number, w: number, b: number, eps: number): void =>
-  kernels().layernorm_f32(x, out, rows, n, w, b, Math.fround(eps));
+export const layerNormRows = (
+  x: number,
+  out: number,
+  rows: number,
+  n: number,
+  w: number,
+  b: number,
+  eps: number,
+): void => kernels().layernorm_f32(x, out, rows, n, w, b, Math.fround(eps));
 
 /** x / max(||x||, eps) for each of `rows` rows of n. */
 export const l2NormalizeRows = (x: number, out: number, rows: number, n: number, eps: number): void =>
   kernels().l2_normalize_f32(x, out, rows, n, Math.fround(eps));
 
 /** out (B, C) = mean over T of x (B, T, C). */
-export const meanMid = (x: number, out: number, B: number, T: number, C: number): void => kernels().mean_mid_f32(x, out, B, T, C);
+export const meanMid = (x: number, out: number, B: number, T: number, C: number): void =>
+  kernels().mean_mid_f32(x, out, B, T, C);
 
 /** Adaptive average pooling of P planes (H, W) -> (OH, OW), torch's bin edges. */
-export const adaptiveAvgPool = (x: number, out: number, P: number, H: number, W: number, OH: number, OW: number): void =>
-  kernels().adaptive_avg_pool2d_f32(x, out, P, H, W, OH, OW);
+export const adaptiveAvgPool = (
+  x: number,
+  out: number,
+  P: number,
+  H: number,
+  W: number,
+  OH: number,
+  OW: number,
+): void => kernels().adaptive_avg_pool2d_f32(x, out, P, H, W, OH, OW);
 
 /**
  * out = x / (1 + exp(-x)) for n floats (torch's silu, in its order of operations), composed from the affine, exp and
@@ -102,7 +127,8 @@ export function transpose12(x: Buf): Buf {
   const h = heap();
   const [B, X, Y] = x.shape;
   const y = empty([B, Y, X]);
-  const src = h.f32(x.ptr, B * X * Y), dst = h.f32(y.ptr, B * X * Y);
+  const src = h.f32(x.ptr, B * X * Y),
+    dst = h.f32(y.ptr, B * X * Y);
   for (let b = 0; b < B; b++) {
     const o = b * X * Y;
     for (let i = 0; i < X; i++) for (let j = 0; j < Y; j++) dst[o + j * X + i] = src[o + i * Y + j];

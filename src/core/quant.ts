@@ -6,7 +6,8 @@ import { kernels, heap, pool as getPool } from "./runtime.js";
 import { qgemmTileCols } from "./geometry.js";
 
 /** q (rows, n) int8 codes and scale (rows) floats of x (rows, n). */
-export const quantizeRows = (x: number, rows: number, n: number, q: number, scale: number): void => kernels().quantize_rows_i8(x, rows, n, q, scale);
+export const quantizeRows = (x: number, rows: number, n: number, q: number, scale: number): void =>
+  kernels().quantize_rows_i8(x, rows, n, q, scale);
 
 /** dst (n) int16 = src (n) int8, sign-extended. */
 export const widenI8 = (src: number, n: number, dst: number): void => kernels().widen_i8_i16(src, n, dst);
@@ -18,7 +19,10 @@ export const widenI8 = (src: number, n: number, dst: number): void => kernels().
 export function qgemm(M: number, N: number, K: number, A16: number, W: number, acc: number): void {
   const pool = getPool();
   if (pool && M * N * K >= 1 << 20 && N >= 8) {
-    pool.run("qgemm_nt_i32", splitRows(N, pool.size, qgemmTileCols()).map(([n0, n]) => [M, n, K, A16, W + n0 * K, acc + n0 * 4, N]));
+    pool.run(
+      "qgemm_nt_i32",
+      splitRows(N, pool.size, qgemmTileCols()).map(([n0, n]) => [M, n, K, A16, W + n0 * K, acc + n0 * 4, N]),
+    );
   } else kernels().qgemm_nt_i32(M, N, K, A16, W, acc, N);
 }
 
@@ -33,14 +37,33 @@ export function int8Products(pa: number, M: number, K: number, pw: number, N: nu
 }
 
 /** C (M, N) = acc * sa[m] * sw[n] + bias[n] (bias 0: none); strides 0 repeat one scale. */
-export const dequantRows = (M: number, N: number, acc: number, sa: number, saStride: number, sw: number, swStride: number, bias: number, C: number): void =>
-  kernels().i8_dequant_f32(M, N, acc, sa, saStride, sw, swStride, bias, C);
+export const dequantRows = (
+  M: number,
+  N: number,
+  acc: number,
+  sa: number,
+  saStride: number,
+  sw: number,
+  swStride: number,
+  bias: number,
+  C: number,
+): void => kernels().i8_dequant_f32(M, N, acc, sa, saStride, sw, swStride, bias, C);
 
 /**
  * C (M, N) = (a (M, K) int8 x w (N, K) int8 ^T, exact) * sa[m] * sw[n] + bias[n] (bias 0: none): per-row quantised
  * operands, as F.linearInt8.
  */
-export function linearInt8Rows(pa: number, sa: number, M: number, K: number, pw: number, sw: number, N: number, bias: number, C: number): void {
+export function linearInt8Rows(
+  pa: number,
+  sa: number,
+  M: number,
+  K: number,
+  pw: number,
+  sw: number,
+  N: number,
+  bias: number,
+  C: number,
+): void {
   const h = heap();
   h.scope(() => {
     const acc = h.alloc(M * N * 4);
@@ -65,15 +88,28 @@ export function quantizeWeight(w: Float32Array, q: number): number {
  * at wCodes with per-output code sums colSum and scale wScale.
  */
 export function dynamicLinear(
-  x: number, M: number, K: number, N: number, wCodes: number, colSum: number, wScale: number, bias: number,
-  reduceRange: boolean, relu: boolean, out: number,
+  x: number,
+  M: number,
+  K: number,
+  N: number,
+  wCodes: number,
+  colSum: number,
+  wScale: number,
+  bias: number,
+  reduceRange: boolean,
+  relu: boolean,
+  out: number,
 ): void {
   if (M === 0) return;
-  const k = kernels(), h = heap();
+  const k = kernels(),
+    h = heap();
   h.scope(() => {
-    const q = h.alloc(M * K * 2), params = h.alloc(8), acc = h.alloc(M * N * 4);
+    const q = h.alloc(M * K * 2),
+      params = h.alloc(8),
+      acc = h.alloc(M * N * 4);
     k.quantize_dynamic_u8(x, M * K, reduceRange ? 1 : 0, q, params);
-    const sa = h.f32(params, 1)[0], zp = h.i32(params + 4, 1)[0];
+    const sa = h.f32(params, 1)[0],
+      zp = h.i32(params + 4, 1)[0];
     qgemm(M, N, K, q, wCodes, acc);
     // torch multiplies by the product of the two scales, rounded to float32 once
     k.dq_linear_epilogue(acc, M, N, zp, colSum, Math.fround(sa * wScale), bias, relu ? 1 : 0, out);

@@ -20,12 +20,17 @@ export const i8TileRowCount = (): number => i8TileRows();
 /** scores (N) = X (N, D; row stride ld floats) . q (D); threads split the rows of a large scan. */
 export function scanF32(q: number, X: number, N: number, D: number, ld: number, scores: number, threaded = true): void {
   const pool = threaded ? poolFor(N) : null;
-  if (pool) pool.run("scan_f32", splitRows(N, pool.size).map(([r0, n]) => [q, X + r0 * ld * 4, n, D, ld, scores + r0 * 4]));
+  if (pool)
+    pool.run(
+      "scan_f32",
+      splitRows(N, pool.size).map(([r0, n]) => [q, X + r0 * ld * 4, n, D, ld, scores + r0 * 4]),
+    );
   else kernels().scan_f32(q, X, N, D, ld, scores);
 }
 
 /** Exact int32 scores (N) = X (N, D; row stride ld bytes) int8 . q (D) int8. */
-export const scanI8 = (q: number, X: number, N: number, D: number, ld: number, scores: number): void => kernels().scan_i8(q, X, N, D, ld, scores);
+export const scanI8 = (q: number, X: number, N: number, D: number, ld: number, scores: number): void =>
+  kernels().scan_i8(q, X, N, D, ld, scores);
 
 /**
  * scores (N) = (tiled int8 rows . q's int8 codes) * row scales, q a float query (D) quantised per row first and
@@ -35,13 +40,25 @@ export function scanI8Tiled(q: number, D: number, tiles: number, N: number, scal
   const h = heap();
   const d8 = i8RowBytes(D);
   return h.scope(() => {
-    const q8 = h.alloc(d8), sq = h.alloc(4);
+    const q8 = h.alloc(d8),
+      sq = h.alloc(4);
     h.u8(q8, d8).fill(0);
     quantizeRows(q, 1, D, q8, sq);
     const q16 = h.alloc(d8 * 2);
     widenI8(q8, d8, q16);
     const pool = poolFor(N);
-    if (pool) pool.run("scan_i8t_scaled", splitRows(N, pool.size, i8TileRows()).map(([r0, n]) => [q16, tiles + r0 * d8, n, d8, scales + r0 * 4, scores + r0 * 4]));
+    if (pool)
+      pool.run(
+        "scan_i8t_scaled",
+        splitRows(N, pool.size, i8TileRows()).map(([r0, n]) => [
+          q16,
+          tiles + r0 * d8,
+          n,
+          d8,
+          scales + r0 * 4,
+          scores + r0 * 4,
+        ]),
+      );
     else kernels().scan_i8t_scaled(q16, tiles, N, d8, scales, scores);
     return h.f32(sq, 1)[0];
   });
@@ -60,7 +77,8 @@ export const scanF32Ids = (q: number, X: number, D: number, ld: number, ids: num
   kernels().scan_f32_ids(q, X, D, ld, ids, n, scores);
 
 /** The reference design's cosine normalisation x / (||x|| + 1e-8) of each of `rows` rows of n. */
-export const normalizeSeedRows = (x: number, out: number, rows: number, n: number): void => kernels().normalize_seed_f32(x, out, rows, n);
+export const normalizeSeedRows = (x: number, out: number, rows: number, n: number): void =>
+  kernels().normalize_seed_f32(x, out, rows, n);
 
 /**
  * The k best of N scores (score descending, lower index first on ties; NaN never returned), keeping only
@@ -71,9 +89,11 @@ export function topkPairs(scores: number, N: number, k: number, mask = 0): Array
   return h.scope(() => {
     const kk = Math.min(k, N);
     if (kk <= 0) return [];
-    const ov = h.alloc(kk * 4), oi = h.alloc(kk * 4);
+    const ov = h.alloc(kk * 4),
+      oi = h.alloc(kk * 4);
     const n = kernels().topk_f32(scores, N, kk, mask, ov, oi);
-    const v = h.f32(ov, n), id = h.i32(oi, n);
+    const v = h.f32(ov, n),
+      id = h.i32(oi, n);
     return Array.from({ length: n }, (_, i) => [v[i], id[i]] as [number, number]);
   });
 }

@@ -19,7 +19,8 @@ export function rfftPlan(nFft: number): number {
     plans.set(nFft, hit);
     return hit;
   }
-  const k = kernels(), h = heap();
+  const k = kernels(),
+    h = heap();
   const p = h.allocPersistent(k.rfft_plan_size(nFft));
   h.scope(() => k.rfft_plan_init(nFft, p, h.alloc(k.rfft_work_size(nFft))));
   plans.set(nFft, p);
@@ -35,41 +36,85 @@ export function rfftPlan(nFft: number): number {
 export const fftWork = (nFft: number): number => heap().alloc(kernels().rfft_work_size(nFft));
 
 /** torch.hann_window(n, periodic) written to out (n floats). */
-export const hannWindowInto = (n: number, periodic: boolean, out: number): void => kernels().hann_window_f32(n, periodic ? 1 : 0, out);
+export const hannWindowInto = (n: number, periodic: boolean, out: number): void =>
+  kernels().hann_window_f32(n, periodic ? 1 : 0, out);
 
 /** out (n + 2 pad) = x (n) reflect-padded by pad on both sides (pad < n). */
-export const padReflect = (x: number, n: number, pad: number, out: number): void => kernels().pad_reflect_f32(x, n, pad, out);
+export const padReflect = (x: number, n: number, pad: number, out: number): void =>
+  kernels().pad_reflect_f32(x, n, pad, out);
 
 /** Mel spectrogram (nMels, T) of T frames through a sparse filter bank (per mel: first bin, count, weight offset). */
 export const melFrames = (
-  plan: number, x: number, T: number, hop: number, window: number, ws: number, fbIdx: number, fbW: number, nMels: number, out: number, power: number,
+  plan: number,
+  x: number,
+  T: number,
+  hop: number,
+  window: number,
+  ws: number,
+  fbIdx: number,
+  fbW: number,
+  nMels: number,
+  out: number,
+  power: number,
 ): void => kernels().mel_spectrogram_f32(plan, x, T, hop, window, ws, fbIdx, fbW, nMels, out, power);
 
 /** torchaudio.functional.melscale_fbanks into fb (nFreqs, nMels); work holds nMels + 2 floats. */
 export const melscaleFbanksInto = (
-  nFreqs: number, fMin: number, fMax: number, nMels: number, sampleRate: number, slaneyNorm: boolean, htk: boolean, work: number, fb: number,
-): void => kernels().melscale_fbanks_f32(nFreqs, Math.fround(fMin), Math.fround(fMax), nMels, sampleRate, slaneyNorm ? 1 : 0, htk ? 1 : 0, work, fb);
+  nFreqs: number,
+  fMin: number,
+  fMax: number,
+  nMels: number,
+  sampleRate: number,
+  slaneyNorm: boolean,
+  htk: boolean,
+  work: number,
+  fb: number,
+): void =>
+  kernels().melscale_fbanks_f32(
+    nFreqs,
+    Math.fround(fMin),
+    Math.fround(fMax),
+    nMels,
+    sampleRate,
+    slaneyNorm ? 1 : 0,
+    htk ? 1 : 0,
+    work,
+    fb,
+  );
 
 /** out = multiplier * log10(max(x, amin)) for n floats (AmplitudeToDB before the top_db clamp). */
 export const amplitudeToDb = (x: number, out: number, n: number, multiplier: number, amin: number): void =>
   kernels().amplitude_to_db_f32(x, out, n, multiplier, amin);
 
 /** out = max(x, floor) for n floats. */
-export const clampMin = (x: number, out: number, n: number, floor: number): void => kernels().clamp_min_f32(x, out, n, floor);
+export const clampMin = (x: number, out: number, n: number, floor: number): void =>
+  kernels().clamp_min_f32(x, out, n, floor);
 
 /** out = x^p for n floats. */
-export const powInto = (x: number, out: number, n: number, p: number): void => kernels().pow_f32(x, out, n, Math.fround(p));
+export const powInto = (x: number, out: number, n: number, p: number): void =>
+  kernels().pow_f32(x, out, n, Math.fround(p));
 
 /** torchaudio.functional.create_dct (nMels, nMfcc) into out; ortho or no norm. */
-export const createDct = (nMfcc: number, nMels: number, ortho: boolean, out: number): void => kernels().create_dct_f32(nMfcc, nMels, ortho ? 1 : 0, out);
+export const createDct = (nMfcc: number, nMels: number, ortho: boolean, out: number): void =>
+  kernels().create_dct_f32(nMfcc, nMels, ortho ? 1 : 0, out);
 
 /**
  * A compact polyphase sinc kernel in persistent memory: per phase j, its len_j significant taps from float offs_j
  * of ptr, applied from input offset lo_j (ints at offs / lo / len, newFreq each).
  */
-export interface ResampleKernel { ptr: number; offs: number; lo: number; len: number; width: number; bytes: number }
+export interface ResampleKernel {
+  ptr: number;
+  offs: number;
+  lo: number;
+  len: number;
+  width: number;
+  bytes: number;
+}
 
-/** Kernels kept for reuse; more distinct rate pairs than this evict the least recently used (nothing pinned by input). */
+/**
+ * Kernels kept for reuse; more distinct rate pairs than this evict the least recently used (nothing pinned by
+ * input).
+ */
 export const RESAMPLE_CACHE_SIZE = 8;
 const resampleKernels = new Map<string, ResampleKernel>(); // insertion order = recency
 
@@ -87,30 +132,38 @@ export function resampleKernel(orig: number, nw: number, lw: number, rolloff: nu
     resampleKernels.set(key, hit);
     return hit;
   }
-  const k = kernels(), h = heap();
+  const k = kernels(),
+    h = heap();
   const base = Math.min(orig, nw) * rolloff;
   const width = Math.ceil((lw * orig) / base);
   const K = 2 * width + orig;
   // phase j's taps i have t = (-j/nw + (i - width)/orig) * base; the window is zero (to ~1e-16) for |t| >= lw
-  const c0 = new Int32Array(nw), cn = new Int32Array(nw);
+  const c0 = new Int32Array(nw),
+    cn = new Int32Array(nw);
   let total = 0;
   for (let j = 0; j < nw; j++) {
     const a = Math.max(0, Math.floor(width + orig * (j / nw - lw / base)) - 2);
     const b = Math.min(K - 1, Math.ceil(width + orig * (j / nw + lw / base)) + 2);
-    c0[j] = a; cn[j] = Math.max(0, b - a + 1); total += cn[j];
+    c0[j] = a;
+    cn[j] = Math.max(0, b - a + 1);
+    total += cn[j];
   }
   const taps = h.scope(() => {
     const p = h.alloc(total * 4);
-    for (let j = 0, o = 0; j < nw; o += cn[j], j++) k.sinc_resample_taps(orig, nw, width, lw, base, j, c0[j], cn[j], p + o * 4);
+    for (let j = 0, o = 0; j < nw; o += cn[j], j++)
+      k.sinc_resample_taps(orig, nw, width, lw, base, j, c0[j], cn[j], p + o * 4);
     return h.takeF32(p, total);
   });
   let peak = 0;
   for (let i = 0; i < total; i++) peak = Math.max(peak, Math.abs(taps[i]));
   const tiny = peak * 1e-12;
-  const lo = new Int32Array(nw), len = new Int32Array(nw), from = new Int32Array(nw);
+  const lo = new Int32Array(nw),
+    len = new Int32Array(nw),
+    from = new Int32Array(nw);
   let kept = 0;
   for (let j = 0, o = 0; j < nw; o += cn[j], j++) {
-    let a = 0, b = cn[j] - 1;
+    let a = 0,
+      b = cn[j] - 1;
     while (a < cn[j] && Math.abs(taps[o + a]) <= tiny) a++;
     while (b >= a && Math.abs(taps[o + b]) <= tiny) b--;
     lo[j] = a < cn[j] ? c0[j] + a : 0;
@@ -120,8 +173,11 @@ export function resampleKernel(orig: number, nw: number, lw: number, rolloff: nu
   }
   const bytes = (kept + 3 * nw) * 4;
   const ptr = h.allocPersistent(bytes);
-  const offs = ptr + kept * 4, loP = offs + nw * 4, lenP = loP + nw * 4;
-  const kv = h.f32(ptr, kept), ov = h.i32(offs, nw);
+  const offs = ptr + kept * 4,
+    loP = offs + nw * 4,
+    lenP = loP + nw * 4;
+  const kv = h.f32(ptr, kept),
+    ov = h.i32(offs, nw);
   for (let j = 0, o = 0; j < nw; o += len[j], j++) {
     kv.set(taps.subarray(from[j], from[j] + len[j]), o);
     ov[j] = o;
@@ -139,11 +195,23 @@ export function resampleKernel(orig: number, nw: number, lw: number, rolloff: nu
 }
 
 /** y (target) = resampled x (zero-padded by kern.width in front, orig extra at the end). */
-export const resamplePoly = (x: number, orig: number, nw: number, kern: ResampleKernel, y: number, target: number): void =>
-  kernels().resample_poly_f32(x, orig, nw, kern.ptr, kern.offs, kern.lo, kern.len, y, target);
+export const resamplePoly = (
+  x: number,
+  orig: number,
+  nw: number,
+  kern: ResampleKernel,
+  y: number,
+  target: number,
+): void => kernels().resample_poly_f32(x, orig, nw, kern.ptr, kern.offs, kern.lo, kern.len, y, target);
 
 /** How signals are cut into frames: nFft, hop, the window (nFft floats, zero-padded if shorter), centre padding. */
-export interface FrameSpec { nFft: number; hop: number; window: Float32Array; pad: number; reflect: boolean }
+export interface FrameSpec {
+  nFft: number;
+  hop: number;
+  window: Float32Array;
+  pad: number;
+  reflect: boolean;
+}
 
 /** What each frame becomes: complex bins (bins, T, 2), |X|^power (bins, T), or mel energies (nMels, T). */
 export type SpectralOutput =
@@ -167,14 +235,27 @@ export function spectralSize(T: number, f: FrameSpec, what: SpectralOutput): num
  * What follows the spectra in the same call (the log-mel front end of a model): log(x + logEps), then
  * (x - shift) * scale, each as torch rounds it (one float32 rounding per step).
  */
-export interface SpectralPost { logEps: number; shift: number; scale: number; keepSpectra: boolean }
+export interface SpectralPost {
+  logEps: number;
+  shift: number;
+  scale: number;
+  keepSpectra: boolean;
+}
 
 /**
  * The spectra of `rows` signals of L samples (row-major in signals; the caller has checked the padding possible:
  * reflect needs pad < L, and L + 2 pad >= nFft), each frame windowed and transformed, optionally multiplied by
  * scale (0: none).  NaN or inf in the signals is an Error naming op.  Returns (rows, spectralSize) floats.
  */
-export function spectra(op: string, signals: Float32Array, rows: number, L: number, f: FrameSpec, what: SpectralOutput, scale = 0): Float32Array {
+export function spectra(
+  op: string,
+  signals: Float32Array,
+  rows: number,
+  L: number,
+  f: FrameSpec,
+  what: SpectralOutput,
+  scale = 0,
+): Float32Array {
   return spectraThen(op, signals, rows, L, f, what, scale, null).out;
 }
 
@@ -182,9 +263,19 @@ export function spectra(op: string, signals: Float32Array, rows: number, L: numb
  * spectra(), then `post` on the same memory before anything leaves the module: one call from a waveform to a
  * model's features.  `spectra` is the spectra themselves when post.keepSpectra asks for them too.
  */
-export function spectraThen(op: string, signals: Float32Array, rows: number, L: number, f: FrameSpec, what: SpectralOutput, scale: number, post: SpectralPost | null): { out: Float32Array; spectra: Float32Array | null } {
+export function spectraThen(
+  op: string,
+  signals: Float32Array,
+  rows: number,
+  L: number,
+  f: FrameSpec,
+  what: SpectralOutput,
+  scale: number,
+  post: SpectralPost | null,
+): { out: Float32Array; spectra: Float32Array | null } {
   const plan = rfftPlan(f.nFft); // persistent: made outside any scratch frame
-  const k = kernels(), h = heap();
+  const k = kernels(),
+    h = heap();
   const { Lp, T } = framesOf(L, f);
   const n = spectralSize(T, f, what);
   return h.scope(() => {
@@ -202,10 +293,13 @@ export function spectraThen(op: string, signals: Float32Array, rows: number, L: 
     if (what.kind === "complex") {
       for (let r = 0; r < rows; r++) k.stft_complex_f32(plan, x + r * Lp * 4, T, f.hop, pw, ws, out + r * n * 4);
     } else if (what.kind === "power") {
-      for (let r = 0; r < rows; r++) k.spectrogram_f32(plan, x + r * Lp * 4, T, f.hop, pw, ws, out + r * n * 4, what.power);
+      for (let r = 0; r < rows; r++)
+        k.spectrogram_f32(plan, x + r * Lp * 4, T, f.hop, pw, ws, out + r * n * 4, what.power);
     } else {
-      const pi = h.put(what.fbIdx), pf = h.put(what.fbW);
-      for (let r = 0; r < rows; r++) k.mel_spectrogram_f32(plan, x + r * Lp * 4, T, f.hop, pw, ws, pi, pf, what.nMels, out + r * n * 4, what.power);
+      const pi = h.put(what.fbIdx),
+        pf = h.put(what.fbW);
+      for (let r = 0; r < rows; r++)
+        k.mel_spectrogram_f32(plan, x + r * Lp * 4, T, f.hop, pw, ws, pi, pf, what.nMels, out + r * n * 4, what.power);
     }
     if (scale) k.affine_f32(out, out, rows * n, Math.fround(scale), 0);
     if (!post) return { out: h.takeF32(out, rows * n), spectra: null };

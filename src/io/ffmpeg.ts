@@ -39,13 +39,21 @@ export function extensionOf(file: string): string {
  * which may look at the file's start).  Unreadable, empty or not a regular file is a "bad_input" error naming it;
  * over the budget, "too_large".  `headOnly` n: just the first n bytes (to sniff a format).
  */
-export async function readMediaFile(who: string, file: string, maxBytes?: (head: Uint8Array) => number, headOnly = 0): Promise<Uint8Array> {
-  const fail = (why: string, code: "bad_input" | "too_large" = "bad_input"): never => { throw new PolymodalError(code, `${who}: ${why}`); };
+export async function readMediaFile(
+  who: string,
+  file: string,
+  maxBytes?: (head: Uint8Array) => number,
+  headOnly = 0,
+): Promise<Uint8Array> {
+  const fail = (why: string, code: "bad_input" | "too_large" = "bad_input"): never => {
+    throw new PolymodalError(code, `${who}: ${why}`);
+  };
   let bytes: Uint8Array;
   try {
     bytes = await readRegularFile(file, { maxBytes, headOnly });
   } catch (e) {
-    if (e instanceof FileRefusedError && e.max !== undefined) fail(`${file} is ${e.size} bytes, more than its limits allow (${e.max} bytes; see limits)`, "too_large");
+    if (e instanceof FileRefusedError && e.max !== undefined)
+      fail(`${file} is ${e.size} bytes, more than its limits allow (${e.max} bytes; see limits)`, "too_large");
     if (e instanceof FileRefusedError) fail(e.message);
     fail(`cannot read ${file}: ${(e as Error).message}`);
   }
@@ -56,13 +64,21 @@ export async function readMediaFile(who: string, file: string, maxBytes?: (head:
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
 /** ffprobe beside a given ffmpeg (or on PATH). */
-export function ffprobeFor(ffmpeg: string, path: { join(...p: string[]): string; dirname(p: string): string; basename(p: string): string }): string {
-  return ffmpeg.includes("/") ? path.join(path.dirname(ffmpeg), path.basename(ffmpeg).replace("ffmpeg", "ffprobe")) : "ffprobe";
+export function ffprobeFor(
+  ffmpeg: string,
+  path: { join(...p: string[]): string; dirname(p: string): string; basename(p: string): string },
+): string {
+  return ffmpeg.includes("/")
+    ? path.join(path.dirname(ffmpeg), path.basename(ffmpeg).replace("ffmpeg", "ffprobe"))
+    : "ffprobe";
 }
 
 /** Runs it; resolves with stdout, rejects naming the limit, the missing executable or ffmpeg's last lines. */
@@ -71,23 +87,66 @@ export async function runFfmpeg(o: FfmpegRun): Promise<Uint8Array> {
   const maxBytes = o.maxBytes ?? Infinity;
   return new Promise((resolve, reject) => {
     const p = cp.spawn(o.exe, o.args, { stdio: ["ignore", "pipe", "pipe"] });
-    let got = 0, done = false;
-    const fail = (e: Error): void => { if (!done) { done = true; reject(e); } };
-    const timer = setTimeout(() => { p.kill("SIGKILL"); fail(new Error(`${o.who}: ${o.what} took longer than ${o.timeoutMs} ms (limits.videoTimeoutMs, or the timeoutMs option)`)); }, o.timeoutMs);
+    let got = 0,
+      done = false;
+    const fail = (e: Error): void => {
+      if (!done) {
+        done = true;
+        reject(e);
+      }
+    };
+    const timer = setTimeout(() => {
+      p.kill("SIGKILL");
+      fail(
+        new Error(
+          `${o.who}: ${o.what} took longer than ${o.timeoutMs} ms (limits.videoTimeoutMs, or the timeoutMs option)`,
+        ),
+      );
+    }, o.timeoutMs);
     p.on("close", () => clearTimeout(timer));
-    const out: Uint8Array[] = [], err: Uint8Array[] = [];
+    const out: Uint8Array[] = [],
+      err: Uint8Array[] = [];
     p.stdout.on("data", (d: Uint8Array) => {
       got += d.length;
-      if (got > maxBytes) { p.kill("SIGKILL"); fail(new Error(`${o.who}: ${o.what} produced more than ${maxBytes} bytes (its output budget, set by the limits on what it decodes)`)); return; }
+      if (got > maxBytes) {
+        p.kill("SIGKILL");
+        fail(
+          new Error(
+            `${o.who}: ${o.what} produced more than ${maxBytes} bytes (its output budget, set by the limits on ` +
+              `what it decodes)`,
+          ),
+        );
+        return;
+      }
       out.push(d);
     });
     p.stderr.on("data", (d: Uint8Array) => err.push(d));
-    p.on("error", (e: { code?: string; message: string }) => fail(e.code === "ENOENT"
-      ? new PolymodalError("unsupported_input", `${o.who}: ${o.what} needs ${o.exe}, which was not found; install ffmpeg (Debian: apt-get install ffmpeg) or pass { ffmpegPath }${o.fix ? `, ${o.fix}` : ""}`)
-      : new Error(`${o.who}: could not run ${o.exe}: ${e.message}`)));
+    p.on("error", (e: { code?: string; message: string }) =>
+      fail(
+        e.code === "ENOENT"
+          ? new PolymodalError(
+              "unsupported_input",
+              `${o.who}: ${o.what} needs ${o.exe}, which was not found; install ffmpeg (Debian: apt-get install ` +
+                `ffmpeg) or pass { ffmpegPath }${o.fix ? `, ${o.fix}` : ""}`,
+            )
+          : new Error(`${o.who}: could not run ${o.exe}: ${e.message}`),
+      ),
+    );
     p.on("close", (code: number) => {
-      if (code === 0) { if (!done) { done = true; resolve(concat(out)); } return; }
-      fail(new Error(`${o.who}: ${o.what}: ${o.exe} exited with code ${code}: ${new TextDecoder().decode(concat(err)).trim().split("\n").slice(-3).join(" | ") || "no message"}`));
+      if (code === 0) {
+        if (!done) {
+          done = true;
+          resolve(concat(out));
+        }
+        return;
+      }
+      fail(
+        new Error(
+          `${o.who}: ${o.what}: ${o.exe} exited with ` +
+            `code ${code}: ` +
+            `${new TextDecoder().decode(concat(err)).trim().split("\n").slice(-3).join(" | ") || "no message"}`,
+        ),
+      );
     });
   });
 }

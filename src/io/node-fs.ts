@@ -2,7 +2,9 @@
 import { nodeImport } from "../util/runtime.js";
 
 /** fs helpers: atomic write (temporary file, fsync, rename) and read; `unavailable` is the Error outside Node. */
-export async function nodeFs(unavailable: string): Promise<{ saveBytesAtomic(p: string, b: Uint8Array): Promise<void>; readBytes(p: string): Promise<Uint8Array> }> {
+export async function nodeFs(
+  unavailable: string,
+): Promise<{ saveBytesAtomic(p: string, b: Uint8Array): Promise<void>; readBytes(p: string): Promise<Uint8Array> }> {
   let fs: any;
   try {
     fs = await nodeImport("fs/promises");
@@ -22,7 +24,8 @@ export async function nodeFs(unavailable: string): Promise<{ saveBytesAtomic(p: 
         }
         await fs.rename(tmp, path);
       } catch (e) {
-        await fs.rm(tmp, { force: true }).catch(() => undefined); // disk full, permission: no temporary file left behind
+        // disk full, permission: no temporary file left behind
+        await fs.rm(tmp, { force: true }).catch(() => undefined);
         throw e;
       }
     },
@@ -32,10 +35,15 @@ export async function nodeFs(unavailable: string): Promise<{ saveBytesAtomic(p: 
   };
 }
 
-
 /** A file that is not read: not a regular file, or (with `size` and `max`) larger than its budget. */
 export class FileRefusedError extends Error {
-  constructor(message: string, readonly size?: number, readonly max?: number) { super(message); }
+  constructor(
+    message: string,
+    readonly size?: number,
+    readonly max?: number,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -45,7 +53,10 @@ export class FileRefusedError extends Error {
  * file's first 64 KiB (a WAV's header says how many bytes its audio can need).  `headOnly` n: just the first n bytes.
  * A failure to open is the fs error itself (ENOENT keeps its code).
  */
-export async function readRegularFile(path: string, o: { maxBytes?: number | ((head: Uint8Array) => number); headOnly?: number } = {}): Promise<Uint8Array> {
+export async function readRegularFile(
+  path: string,
+  o: { maxBytes?: number | ((head: Uint8Array) => number); headOnly?: number } = {},
+): Promise<Uint8Array> {
   const [fs, { constants }] = await Promise.all([nodeImport("fs/promises"), nodeImport("fs")]);
   const fh = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
@@ -61,8 +72,10 @@ export async function readRegularFile(path: string, o: { maxBytes?: number | ((h
       return got === into.length ? into : into.subarray(0, got);
     };
     if (o.headOnly) return await read(new Uint8Array(Math.min(st.size, o.headOnly)));
-    const max = typeof o.maxBytes === "function" ? o.maxBytes(await read(new Uint8Array(Math.min(st.size, 65536)))) : o.maxBytes;
-    if (max !== undefined && st.size > max) throw new FileRefusedError(`${path} is ${st.size} bytes, more than ${max}`, st.size, max);
+    const max =
+      typeof o.maxBytes === "function" ? o.maxBytes(await read(new Uint8Array(Math.min(st.size, 65536)))) : o.maxBytes;
+    if (max !== undefined && st.size > max)
+      throw new FileRefusedError(`${path} is ${st.size} bytes, more than ${max}`, st.size, max);
     return await read(new Uint8Array(st.size));
   } finally {
     await fh.close();

@@ -64,7 +64,10 @@ function duplicateTopLevelKey(text: string): string | null {
  * @example
  * const dict = loadSafetensors(new Uint8Array(await (await fetch("model.safetensors")).arrayBuffer()));
  */
-export function loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: { maxHeaderBytes?: number } = {}): Record<string, Tensor> {
+export function loadSafetensors(
+  bytes: Uint8Array | ArrayBuffer,
+  options: { maxHeaderBytes?: number } = {},
+): Record<string, Tensor> {
   const maxHeader = options.maxHeaderBytes ?? limits.maxSafetensorsHeaderBytes;
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   if (u8.length < 8) bad(`file is ${u8.length} bytes, shorter than the 8-byte header length`);
@@ -89,28 +92,47 @@ export function loadSafetensors(bytes: Uint8Array | ArrayBuffer, options: { maxH
   const spans: Array<[number, number, string]> = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === "__metadata__") continue;
-    if (name === "__proto__" || name === "constructor" || name === "prototype") bad(`entry name ${JSON.stringify(name)} is not allowed`);
+    if (name === "__proto__" || name === "constructor" || name === "prototype")
+      bad(`entry name ${JSON.stringify(name)} is not allowed`);
     const t = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!t || typeof t !== "object") bad(`entry "${name}" must be an object`);
     const dtype = t.dtype as string;
-    if (typeof dtype !== "string" || !(dtype in BYTES)) bad(`entry "${name}" has unsupported dtype ${JSON.stringify(t.dtype)} (supported: ${Object.keys(BYTES).join(", ")})`);
+    if (typeof dtype !== "string" || !(dtype in BYTES))
+      bad(
+        `entry "${name}" has unsupported dtype ${JSON.stringify(t.dtype)} ` +
+          `(supported: ${Object.keys(BYTES).join(", ")})`,
+      );
     const shape = t.shape as number[];
-    if (!Array.isArray(shape) || shape.length > 16 || shape.some((d) => !Number.isInteger(d) || d < 0 || d > MAX_DIM)) bad(`entry "${name}" has invalid shape ${JSON.stringify(t.shape)} (expected at most 16 integer dimensions from 0 to ${MAX_DIM})`);
+    if (!Array.isArray(shape) || shape.length > 16 || shape.some((d) => !Number.isInteger(d) || d < 0 || d > MAX_DIM))
+      bad(
+        `entry "${name}" has invalid shape ${JSON.stringify(t.shape)} (expected at most 16 integer dimensions ` +
+          `from 0 to ${MAX_DIM})`,
+      );
     const offs = t.data_offsets as number[];
-    if (!Array.isArray(offs) || offs.length !== 2 || offs.some((o) => !Number.isInteger(o) || o < 0) || offs[1] < offs[0]) {
+    if (
+      !Array.isArray(offs) ||
+      offs.length !== 2 ||
+      offs.some((o) => !Number.isInteger(o) || o < 0) ||
+      offs[1] < offs[0]
+    ) {
       bad(`entry "${name}" has invalid data_offsets ${JSON.stringify(t.data_offsets)}`);
     }
     const n = numel(shape);
     const nbytes = n * BYTES[dtype];
-    if (offs[1] - offs[0] !== nbytes) bad(`entry "${name}" (${dtype} ${fmtShape(shape)}) needs ${nbytes} bytes, data_offsets span ${offs[1] - offs[0]}`);
-    if (offs[1] > dataLen) bad(`entry "${name}" ends at byte ${offs[1]} of the data section, which holds only ${dataLen} (truncated file?)`);
+    if (offs[1] - offs[0] !== nbytes)
+      bad(
+        `entry "${name}" (${dtype} ${fmtShape(shape)}) needs ${nbytes} bytes, data_offsets span ${offs[1] - offs[0]}`,
+      );
+    if (offs[1] > dataLen)
+      bad(`entry "${name}" ends at byte ${offs[1]} of the data section, which holds only ${dataLen} (truncated file?)`);
     spans.push([offs[0], offs[1], name]);
     const view = new DataView(u8.buffer, u8.byteOffset + dataStart + offs[0], nbytes);
     out[name] = decode(name, dtype, view, n, shape);
   }
   spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   for (let i = 1; i < spans.length; i++) {
-    const [s, , n] = spans[i], [, e, p] = spans[i - 1];
+    const [s, , n] = spans[i],
+      [, e, p] = spans[i - 1];
     if (s < e) bad(`entries "${p}" and "${n}" overlap in the data section (bytes ${s} to ${Math.min(e, spans[i][1])})`);
   }
   return out;
@@ -137,7 +159,8 @@ function decode(name: string, dtype: string, v: DataView, n: number, shape: numb
       return new Tensor(a, shape);
     }
     case "F16": {
-      const a = new Float32Array(n), t = f16Table();
+      const a = new Float32Array(n),
+        t = f16Table();
       for (let i = 0; i < n; i++) a[i] = t[v.getUint16(i * 2, true)];
       return new Tensor(a, shape);
     }
@@ -174,7 +197,11 @@ export function saveSafetensors(dict: Record<string, Tensor>, metadata?: Record<
     const t = dict[name];
     if (!(t instanceof Tensor)) throw new Error(`saveSafetensors: "${name}" must be a Tensor`);
     const nbytes = t.data.byteLength;
-    header[name] = { dtype: t.dtype === "float32" ? "F32" : "I32", shape: [...t.shape], data_offsets: [off, off + nbytes] };
+    header[name] = {
+      dtype: t.dtype === "float32" ? "F32" : "I32",
+      shape: [...t.shape],
+      data_offsets: [off, off + nbytes],
+    };
     off += nbytes;
   }
   let json = JSON.stringify(header);

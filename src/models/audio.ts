@@ -27,7 +27,8 @@ export interface AudioFeatureExtractorConfig {
 }
 
 /**
- * The reference design's AudioFeatureExtractor with its spectrogram made real: torchaudio's MelSpectrogram (the module's
+ * The reference design's AudioFeatureExtractor with its spectrogram made real: torchaudio's MelSpectrogram (the
+ * module's
  * sample rate, n_fft, hop, n_mels; centre reflect padding, periodic Hann, power 2, HTK, no norm) and
  * log(x + 1e-6), then three conv1d+ReLU, a 4-layer transformer, mean pooling and a projection.
  * mel_filters is kept (the reference design's state_dict has it) but, as in the reference design's reference, not used.
@@ -43,19 +44,40 @@ export class AudioFeatureExtractor extends Module implements Embedder, NamedForw
   constructor(config: AudioFeatureExtractorConfig = {}) {
     super();
     const c: Required<AudioFeatureExtractorConfig> = {
-      sampleRate: 16000, nMels: 80, nFft: 400, hopLength: 160, embedDim: 512, convChannels: [128, 256, 512], numLayers: 4, nhead: 8, dimFeedforward: 2048, ...config,
+      sampleRate: 16000,
+      nMels: 80,
+      nFft: 400,
+      hopLength: 160,
+      embedDim: 512,
+      convChannels: [128, 256, 512],
+      numLayers: 4,
+      nhead: 8,
+      dimFeedforward: 2048,
+      ...config,
     };
     const [c1, c2, d] = c.convChannels;
-    if (!Array.isArray(c.convChannels) || c.convChannels.length !== 3) throw new Error(`AudioFeatureExtractor: convChannels must be three numbers, got ${JSON.stringify(c.convChannels)}`);
-    if (d % c.nhead) throw new Error(`AudioFeatureExtractor: the transformer width ${d} (convChannels[2]) must be divisible by nhead ${c.nhead}`);
+    if (!Array.isArray(c.convChannels) || c.convChannels.length !== 3)
+      throw new Error(
+        `AudioFeatureExtractor: convChannels must be three numbers, got ${JSON.stringify(c.convChannels)}`,
+      );
+    if (d % c.nhead)
+      throw new Error(
+        `AudioFeatureExtractor: the transformer width ${d} (convChannels[2]) must be divisible by nhead ${c.nhead}`,
+      );
     this.config = c;
     this.mel_filters = new Parameter([c.nMels, Math.floor(c.nFft / 2) + 1], "raw", uniformInit(0.1, nextSeed()));
     this.conv_layers = new Sequential(
-      new Conv1d(c.nMels, c1, 3, { padding: 1 }), new ReLU(),
-      new Conv1d(c1, c2, 3, { padding: 1 }), new ReLU(),
-      new Conv1d(c2, d, 3, { padding: 1 }), new ReLU(),
+      new Conv1d(c.nMels, c1, 3, { padding: 1 }),
+      new ReLU(),
+      new Conv1d(c1, c2, 3, { padding: 1 }),
+      new ReLU(),
+      new Conv1d(c2, d, 3, { padding: 1 }),
+      new ReLU(),
     );
-    this.transformer = new TransformerEncoder(() => new TransformerEncoderLayer(d, c.nhead, { batchFirst: true, dimFeedforward: c.dimFeedforward }), c.numLayers);
+    this.transformer = new TransformerEncoder(
+      () => new TransformerEncoderLayer(d, c.nhead, { batchFirst: true, dimFeedforward: c.dimFeedforward }),
+      c.numLayers,
+    );
     this.projection = new Linear(d, c.embedDim);
   }
 
@@ -63,11 +85,20 @@ export class AudioFeatureExtractor extends Module implements Embedder, NamedForw
   computeSpectrogram(waveform: Tensor): Tensor {
     const who = "AudioFeatureExtractor.computeSpectrogram";
     if (!(waveform instanceof Tensor) || (waveform.ndim !== 1 && waveform.ndim !== 2)) {
-      throw new Error(`${who}: waveform must be (batch, samples) or (samples), got ${waveform instanceof Tensor ? fmtShape(waveform.shape) : typeof waveform}`);
+      throw new Error(
+        `${who}: waveform must be (batch, samples) or (samples), ` +
+          `got ${waveform instanceof Tensor ? fmtShape(waveform.shape) : typeof waveform}`,
+      );
     }
     // the window and the filter bank are built once per model (the config is fixed), then one call per waveform
     const c = this.config;
-    this.frontEnd ??= logMelPlan("F.melSpectrogram", { sampleRate: c.sampleRate, nFft: c.nFft, hopLength: c.hopLength, nMels: c.nMels, eps: 1e-6 });
+    this.frontEnd ??= logMelPlan("F.melSpectrogram", {
+      sampleRate: c.sampleRate,
+      nFft: c.nFft,
+      hopLength: c.hopLength,
+      nMels: c.nMels,
+      eps: 1e-6,
+    });
     return applyLogMelPlan("F.melSpectrogram", waveform, this.frontEnd).features;
   }
   private frontEnd: LogMelPlan | null = null;
@@ -83,7 +114,10 @@ export class AudioFeatureExtractor extends Module implements Embedder, NamedForw
   encodeMel(melSpec: Tensor): Tensor {
     const who = "AudioFeatureExtractor.encodeMel";
     if (!(melSpec instanceof Tensor) || melSpec.ndim !== 3 || melSpec.shape[1] !== this.config.nMels) {
-      throw new Error(`${who}: melSpec must be (batch, ${this.config.nMels}, frames), got ${melSpec instanceof Tensor ? fmtShape(melSpec.shape) : typeof melSpec}`);
+      throw new Error(
+        `${who}: melSpec must be (batch, ${this.config.nMels}, frames), ` +
+          `got ${melSpec instanceof Tensor ? fmtShape(melSpec.shape) : typeof melSpec}`,
+      );
     }
     return scoped(() => toTensor(this.runMel(fromTensor(who, "melSpec", melSpec))));
   }
@@ -93,8 +127,12 @@ export class AudioFeatureExtractor extends Module implements Embedder, NamedForw
     return { audio: { dtype: "float32", takesMask: false, encode: (x) => this.forward(x) } };
   }
 
-  get namedInputs(): Record<string, DType> { return { audio: "float32" }; }
-  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> { return asOutputs(this.forward(inputs.audio)); }
+  get namedInputs(): Record<string, DType> {
+    return { audio: "float32" };
+  }
+  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> {
+    return asOutputs(this.forward(inputs.audio));
+  }
 
   forward(waveform: Tensor): Tensor {
     const mel = this.computeSpectrogram(waveform);

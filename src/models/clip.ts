@@ -25,7 +25,8 @@ export interface CLIPOutput {
 }
 
 /**
- * The reference design's CLIPModel: a VisionEncoder and a TextEncoder projected to one space, L2-normalised, compared with
+ * The reference design's CLIPModel: a VisionEncoder and a TextEncoder projected to one space, L2-normalised,
+ * compared with
  * a learned temperature (logit_scale).
  * @example
  * const clip = new CLIPModel({ visionConfig: { imageSize: 224, patchSize: 16, numLayers: 4 },
@@ -48,7 +49,9 @@ export class CLIPModel extends Module implements Embedder, NamedForward {
   }
 
   /** the side of the square images encodeImage takes */
-  get imageSize(): number { return this.vision_encoder.config.imageSize; }
+  get imageSize(): number {
+    return this.vision_encoder.config.imageSize;
+  }
 
   private imageBuf(images: Tensor): Buf {
     const who = "CLIPModel.encodeImage";
@@ -73,7 +76,9 @@ export class CLIPModel extends Module implements Embedder, NamedForward {
   }
 
   /** NamedForward: { image, text, attention_mask? } -> the fields of forward()'s CLIPOutput. */
-  get namedInputs(): Record<string, DType> { return { image: "float32", text: "int32", attention_mask: "int32", attentionMask: "int32" }; }
+  get namedInputs(): Record<string, DType> {
+    return { image: "float32", text: "int32", attention_mask: "int32", attentionMask: "int32" };
+  }
   forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> {
     return { ...this.forward(inputs.image, inputs.text, inputs.attention_mask ?? inputs.attentionMask ?? null) };
   }
@@ -89,13 +94,17 @@ export class CLIPModel extends Module implements Embedder, NamedForward {
   }
 
   /** exp(logit_scale), with the package's own exp. */
-  get logitScaleExp(): number { return expOfScalar(this.logit_scale); }
+  get logitScaleExp(): number {
+    return expOfScalar(this.logit_scale);
+  }
 
   forward(images: Tensor, inputIds: Tensor, attentionMask?: Tensor | null): CLIPOutput {
     const scale = this.logitScaleExp;
     return scoped(() => {
-      const img = this.imageBuf(images), txt = this.textBuf(inputIds, attentionMask);
-      const [Bi, P] = img.shape, Bt = txt.shape[0];
+      const img = this.imageBuf(images),
+        txt = this.textBuf(inputIds, attentionMask);
+      const [Bi, P] = img.shape,
+        Bt = txt.shape[0];
       // torch: logit_scale * image_embeds @ text_embeds.T == (scale * image) @ text^T
       const scaled = empty([Bi, P]);
       core.affine(img.ptr, scaled.ptr, Bi * P, scale, 0);
@@ -104,17 +113,24 @@ export class CLIPModel extends Module implements Embedder, NamedForward {
       const lpt = new Float32Array(Bi * Bt);
       for (let i = 0; i < Bi; i++) for (let j = 0; j < Bt; j++) lpt[j * Bi + i] = lpi.data[i * Bt + j];
       return {
-        imageEmbeds: toTensor(img), textEmbeds: toTensor(txt),
-        logitsPerImage: lpi, logitsPerText: new Tensor(lpt, [Bt, Bi]), logitScale: scale,
+        imageEmbeds: toTensor(img),
+        textEmbeds: toTensor(txt),
+        logitsPerImage: lpi,
+        logitsPerText: new Tensor(lpt, [Bt, Bi]),
+        logitScale: scale,
       };
     });
   }
 
   /** The reference design's contrastive loss: (CE(logits_per_image, arange) + CE(logits_per_text, arange)) / 2. */
   computeLoss(outputs: Pick<CLIPOutput, "logitsPerImage" | "logitsPerText">): number {
-    const li = outputs.logitsPerImage, lt = outputs.logitsPerText;
+    const li = outputs.logitsPerImage,
+      lt = outputs.logitsPerText;
     if (!(li instanceof Tensor) || li.ndim !== 2 || li.shape[0] !== li.shape[1]) {
-      throw new Error(`CLIPModel.computeLoss: logitsPerImage must be square (B, B), got ${li instanceof Tensor ? fmtShape(li.shape) : typeof li}`);
+      throw new Error(
+        `CLIPModel.computeLoss: logitsPerImage must be square (B, B), ` +
+          `got ${li instanceof Tensor ? fmtShape(li.shape) : typeof li}`,
+      );
     }
     const ce = (t: Tensor): number => {
       const lp = logSoftmax(t, -1);

@@ -4,8 +4,16 @@ import { type Buf, empty, fromTensor } from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import type { Parameter } from "../nn/parameter.js";
 
-export function tensorArg(who: string, name: string, t: unknown, ndim: number, layout: string, dtype?: "float32" | "int32"): Tensor {
-  if (!(t instanceof Tensor)) throw new Error(`${who}: ${name} must be a Tensor ${layout}, got ${t === null ? "null" : typeof t}`);
+export function tensorArg(
+  who: string,
+  name: string,
+  t: unknown,
+  ndim: number,
+  layout: string,
+  dtype?: "float32" | "int32",
+): Tensor {
+  if (!(t instanceof Tensor))
+    throw new Error(`${who}: ${name} must be a Tensor ${layout}, got ${t === null ? "null" : typeof t}`);
   if (t.ndim !== ndim) throw new Error(`${who}: ${name} must be ${ndim}-D ${layout}, got shape ${fmtShape(t.shape)}`);
   if (dtype && t.dtype !== dtype) throw new Error(`${who}: ${name} must be ${dtype}, got ${t.dtype}`);
   return t;
@@ -47,7 +55,10 @@ export function prependToken(x: Buf, cls: Parameter): Buf {
 /** An attention/padding mask tensor (B, T), int32 or float32, as a JS array of 0/1 "is padding". */
 export function paddingFromAttentionMask(who: string, mask: Tensor, B: number, T: number): Int32Array {
   if (!(mask instanceof Tensor) || mask.ndim !== 2 || mask.shape[0] !== B || mask.shape[1] !== T) {
-    throw new Error(`${who}: attentionMask must have shape [${B}, ${T}] (1 = token, 0 = padding), got ${mask instanceof Tensor ? fmtShape(mask.shape) : typeof mask}`);
+    throw new Error(
+      `${who}: attentionMask must have shape [${B}, ${T}] (1 = token, 0 = padding), ` +
+        `got ${mask instanceof Tensor ? fmtShape(mask.shape) : typeof mask}`,
+    );
   }
   const pad = new Int32Array(B * T);
   for (let i = 0; i < B * T; i++) {

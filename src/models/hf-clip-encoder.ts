@@ -24,7 +24,8 @@ export interface CLIPEncoderConfig {
 
 /** x * sigmoid(1.702 x) in place (transformers' QuickGELUActivation, in its order of operations). */
 function quickGelu(x: Buf): void {
-  const h = core.heap(), n = core.size(x);
+  const h = core.heap(),
+    n = core.size(x);
   h.scope(() => {
     const s = h.alloc(n * 4);
     core.affine(x.ptr, s, n, Math.fround(1.702), 0); // 1.702 * x (float32 multiply; + 0 changes nothing)
@@ -40,10 +41,15 @@ export class CLIPAttention extends Module {
   q_proj: Linear;
   out_proj: Linear;
   readonly headDim: number;
-  constructor(readonly embedDim: number, readonly numHeads: number) {
+  constructor(
+    readonly embedDim: number,
+    readonly numHeads: number,
+  ) {
     super();
     if (!Number.isInteger(numHeads) || numHeads < 1 || embedDim % numHeads !== 0) {
-      throw new Error(`CLIPAttention: hidden_size (${embedDim}) must be divisible by num_attention_heads (${numHeads})`);
+      throw new Error(
+        `CLIPAttention: hidden_size (${embedDim}) must be divisible by num_attention_heads (${numHeads})`,
+      );
     }
     this.headDim = embedDim / numHeads;
     this.k_proj = new Linear(embedDim, embedDim);
@@ -54,10 +60,13 @@ export class CLIPAttention extends Module {
 
   /** x (B, T, E); mask: additive (B, T, T) floats (0 / -inf) in scratch, or 0 for none. */
   run(x: Buf, mask: number): Buf {
-    const [B, T, E] = x.shape, H = this.numHeads, D = this.headDim;
+    const [B, T, E] = x.shape,
+      H = this.numHeads,
+      D = this.headDim;
     const q = this.q_proj.run(x); // (B, T, E)
     core.affine(q.ptr, q.ptr, B * T * E, Math.fround(D ** -0.5), 0); // q_proj(h) * self.scale
-    const k = this.k_proj.run(x), v = this.v_proj.run(x); // (B, T, E) each
+    const k = this.k_proj.run(x),
+      v = this.v_proj.run(x); // (B, T, E) each
     const heads = empty([B, T, E]); // merged heads, (B, T, H * D)
     const at = (ptr: number) => ({ ptr, ld: E, batch: T * E, head: D });
     core.attention(B, H, T, T, D, D, at(q.ptr), at(k.ptr), at(v.ptr), at(heads.ptr), mask, T * T, T);
@@ -69,7 +78,11 @@ export class CLIPAttention extends Module {
 export class CLIPMLP extends Module {
   fc1: Linear;
   fc2: Linear;
-  constructor(hidden: number, intermediate: number, readonly act: HiddenAct) {
+  constructor(
+    hidden: number,
+    intermediate: number,
+    readonly act: HiddenAct,
+  ) {
     super();
     this.fc1 = new Linear(hidden, intermediate);
     this.fc2 = new Linear(intermediate, hidden);
@@ -96,7 +109,8 @@ export class CLIPEncoderLayer extends Module {
     this.layer_norm2 = new LayerNorm(c.hiddenSize, c.layerNormEps);
   }
   run(x: Buf, mask: number): Buf {
-    const h = core.addInPlace(this.self_attn.run(this.layer_norm1.run(x), mask), x); // residual + attn: same sum either way round
+    // residual + attn: same sum either way round
+    const h = core.addInPlace(this.self_attn.run(this.layer_norm1.run(x), mask), x);
     return core.addInPlace(this.mlp.run(this.layer_norm2.run(h)), h);
   }
 }
@@ -109,7 +123,10 @@ export class CLIPEncoder extends Module {
     this.layers = new ModuleList(Array.from({ length: c.numHiddenLayers }, () => new CLIPEncoderLayer(c)));
   }
 
-  /** x (B, T, E) -> last hidden state (B, T, E); each layer in its own scratch frame (one layer's intermediates live). */
+  /**
+   * x (B, T, E) -> last hidden state (B, T, E); each layer in its own scratch frame (one layer's intermediates
+   * live).
+   */
   run(x: Buf, mask: number): Buf {
     const heap = core.heap();
     const bytes = core.size(x) * 4;

@@ -11,7 +11,16 @@ import { Conv2d } from "../nn/conv.js";
 import { Embedding, Linear } from "../nn/linear.js";
 import { LayerNorm } from "../nn/basic.js";
 import { CLIPEncoder, HIDDEN_ACTS, type CLIPEncoderConfig, type HiddenAct } from "./hf-clip-encoder.js";
-import { tensorArg, idsArg, addRows, gatherTokens, prependToken, fromTensor, paddingFromAttentionMask, expOfScalar } from "./common.js";
+import {
+  tensorArg,
+  idsArg,
+  addRows,
+  gatherTokens,
+  prependToken,
+  fromTensor,
+  paddingFromAttentionMask,
+  expOfScalar,
+} from "./common.js";
 
 export interface CLIPTextConfigHF extends CLIPEncoderConfig {
   vocabSize: number;
@@ -32,8 +41,28 @@ export interface HFCLIPConfig {
 }
 
 // transformers' CLIPTextConfig / CLIPVisionConfig defaults (what a config.json that omits a field means)
-const TEXT_DEFAULTS = { vocab_size: 49408, hidden_size: 512, intermediate_size: 2048, num_hidden_layers: 12, num_attention_heads: 8, max_position_embeddings: 77, hidden_act: "quick_gelu", layer_norm_eps: 1e-5, eos_token_id: 49407 };
-const VISION_DEFAULTS = { hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12, num_channels: 3, image_size: 224, patch_size: 32, hidden_act: "quick_gelu", layer_norm_eps: 1e-5 };
+const TEXT_DEFAULTS = {
+  vocab_size: 49408,
+  hidden_size: 512,
+  intermediate_size: 2048,
+  num_hidden_layers: 12,
+  num_attention_heads: 8,
+  max_position_embeddings: 77,
+  hidden_act: "quick_gelu",
+  layer_norm_eps: 1e-5,
+  eos_token_id: 49407,
+};
+const VISION_DEFAULTS = {
+  hidden_size: 768,
+  intermediate_size: 3072,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  num_channels: 3,
+  image_size: 224,
+  patch_size: 32,
+  hidden_act: "quick_gelu",
+  layer_norm_eps: 1e-5,
+};
 
 function bad(msg: string): never {
   throw new Error(`CLIP config.json: ${msg}`);
@@ -42,19 +71,27 @@ function bad(msg: string): never {
 function encoderPart(where: string, o: Record<string, unknown>): CLIPEncoderConfig {
   const int = (k: string): number => {
     const v = o[k];
-    if (!Number.isInteger(v) || (v as number) < 1) bad(`${where}.${k} must be a positive integer, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(v) || (v as number) < 1)
+      bad(`${where}.${k} must be a positive integer, got ${JSON.stringify(v)}`);
     return v as number;
   };
   const act = o.hidden_act;
-  if (!HIDDEN_ACTS.includes(act as HiddenAct)) bad(`${where}.hidden_act ${JSON.stringify(act)} is not supported (supported: ${HIDDEN_ACTS.join(", ")})`);
+  if (!HIDDEN_ACTS.includes(act as HiddenAct))
+    bad(`${where}.hidden_act ${JSON.stringify(act)} is not supported (supported: ${HIDDEN_ACTS.join(", ")})`);
   const eps = o.layer_norm_eps;
-  if (typeof eps !== "number" || !(eps > 0)) bad(`${where}.layer_norm_eps must be a positive number, got ${JSON.stringify(eps)}`);
+  if (typeof eps !== "number" || !(eps > 0))
+    bad(`${where}.layer_norm_eps must be a positive number, got ${JSON.stringify(eps)}`);
   const c = {
-    hiddenSize: int("hidden_size"), intermediateSize: int("intermediate_size"), numAttentionHeads: int("num_attention_heads"),
-    numHiddenLayers: int("num_hidden_layers"), hiddenAct: act as HiddenAct, layerNormEps: eps,
+    hiddenSize: int("hidden_size"),
+    intermediateSize: int("intermediate_size"),
+    numAttentionHeads: int("num_attention_heads"),
+    numHiddenLayers: int("num_hidden_layers"),
+    hiddenAct: act as HiddenAct,
+    layerNormEps: eps,
   };
   if (c.numHiddenLayers > 1000) bad(`${where}.num_hidden_layers ${c.numHiddenLayers} is more than 1000`);
-  if (c.hiddenSize % c.numAttentionHeads) bad(`${where}.hidden_size ${c.hiddenSize} is not divisible by num_attention_heads ${c.numAttentionHeads}`);
+  if (c.hiddenSize % c.numAttentionHeads)
+    bad(`${where}.hidden_size ${c.hiddenSize} is not divisible by num_attention_heads ${c.numAttentionHeads}`);
   return c;
 }
 
@@ -65,36 +102,50 @@ function encoderPart(where: string, o: Record<string, unknown>): CLIPEncoderConf
 export function clipConfigFromJSON(json: unknown): HFCLIPConfig {
   if (!json || typeof json !== "object" || Array.isArray(json)) bad("must be a JSON object");
   const j = json as Record<string, unknown>;
-  if (j.model_type !== undefined && j.model_type !== "clip") bad(`model_type is ${JSON.stringify(j.model_type)}; supported: "clip"`);
+  if (j.model_type !== undefined && j.model_type !== "clip")
+    bad(`model_type is ${JSON.stringify(j.model_type)}; supported: "clip"`);
   const sub = (k: string): Record<string, unknown> => {
     const v = j[k] ?? j[`${k}_dict`] ?? {};
     if (typeof v !== "object" || v === null || Array.isArray(v)) bad(`${k} must be an object`);
     return v as Record<string, unknown>;
   };
-  const t = { ...TEXT_DEFAULTS, ...sub("text_config") }, v = { ...VISION_DEFAULTS, ...sub("vision_config") };
+  const t = { ...TEXT_DEFAULTS, ...sub("text_config") },
+    v = { ...VISION_DEFAULTS, ...sub("vision_config") };
   const int = (o: Record<string, unknown>, where: string, k: string): number => {
-    if (!Number.isInteger(o[k]) || (o[k] as number) < (k === "eos_token_id" ? 0 : 1)) bad(`${where}.${k} must be a ${k === "eos_token_id" ? "non-negative" : "positive"} integer, got ${JSON.stringify(o[k])}`);
+    if (!Number.isInteger(o[k]) || (o[k] as number) < (k === "eos_token_id" ? 0 : 1))
+      bad(
+        `${where}.${k} must be a ${k === "eos_token_id" ? "non-negative" : "positive"} integer, ` +
+          `got ${JSON.stringify(o[k])}`,
+      );
     return o[k] as number;
   };
   const textConfig: CLIPTextConfigHF = {
-    ...encoderPart("text_config", t), vocabSize: int(t, "text_config", "vocab_size"),
-    maxPositionEmbeddings: int(t, "text_config", "max_position_embeddings"), eosTokenId: int(t, "text_config", "eos_token_id"),
+    ...encoderPart("text_config", t),
+    vocabSize: int(t, "text_config", "vocab_size"),
+    maxPositionEmbeddings: int(t, "text_config", "max_position_embeddings"),
+    eosTokenId: int(t, "text_config", "eos_token_id"),
   };
   const visionConfig: CLIPVisionConfigHF = {
-    ...encoderPart("vision_config", v), imageSize: int(v, "vision_config", "image_size"), patchSize: int(v, "vision_config", "patch_size"),
+    ...encoderPart("vision_config", v),
+    imageSize: int(v, "vision_config", "image_size"),
+    patchSize: int(v, "vision_config", "patch_size"),
     numChannels: int(v, "vision_config", "num_channels"),
   };
-  if (visionConfig.imageSize % visionConfig.patchSize) bad(`vision_config.image_size ${visionConfig.imageSize} is not a multiple of patch_size ${visionConfig.patchSize}`);
+  if (visionConfig.imageSize % visionConfig.patchSize)
+    bad(`vision_config.image_size ${visionConfig.imageSize} is not a multiple of patch_size ${visionConfig.patchSize}`);
   const projectionDim = j.projection_dim ?? 512;
-  if (!Number.isInteger(projectionDim) || (projectionDim as number) < 1) bad(`projection_dim must be a positive integer, got ${JSON.stringify(projectionDim)}`);
+  if (!Number.isInteger(projectionDim) || (projectionDim as number) < 1)
+    bad(`projection_dim must be a positive integer, got ${JSON.stringify(projectionDim)}`);
   const ls = j.logit_scale_init_value ?? 2.6592;
-  if (typeof ls !== "number" || !Number.isFinite(ls)) bad(`logit_scale_init_value must be a number, got ${JSON.stringify(ls)}`);
+  if (typeof ls !== "number" || !Number.isFinite(ls))
+    bad(`logit_scale_init_value must be a number, got ${JSON.stringify(ls)}`);
   return { projectionDim: projectionDim as number, logitScaleInitValue: ls, textConfig, visionConfig };
 }
 
 /** Parameters of one encoder stack: per layer q/k/v/out projections with bias, two LayerNorms, the MLP. */
 function encoderParameters(c: CLIPEncoderConfig): number {
-  const h = c.hiddenSize, i = c.intermediateSize;
+  const h = c.hiddenSize,
+    i = c.intermediateSize;
   return c.numHiddenLayers * (4 * (h * h + h) + 4 * h + (h * i + i) + (i * h + h));
 }
 
@@ -103,10 +154,17 @@ function encoderParameters(c: CLIPEncoderConfig): number {
  * loadPretrained checks against the limits and the weights before it allocates anything.
  */
 export function clipParameterCount(c: HFCLIPConfig): number {
-  const t = c.textConfig, v = c.visionConfig;
-  const text = t.vocabSize * t.hiddenSize + t.maxPositionEmbeddings * t.hiddenSize + encoderParameters(t) + 2 * t.hiddenSize;
+  const t = c.textConfig,
+    v = c.visionConfig;
+  const text =
+    t.vocabSize * t.hiddenSize + t.maxPositionEmbeddings * t.hiddenSize + encoderParameters(t) + 2 * t.hiddenSize;
   const patches = (v.imageSize / v.patchSize) ** 2 + 1;
-  const vision = v.hiddenSize + v.numChannels * v.patchSize * v.patchSize * v.hiddenSize + patches * v.hiddenSize + 4 * v.hiddenSize + encoderParameters(v);
+  const vision =
+    v.hiddenSize +
+    v.numChannels * v.patchSize * v.patchSize * v.hiddenSize +
+    patches * v.hiddenSize +
+    4 * v.hiddenSize +
+    encoderParameters(v);
   return text + vision + (t.hiddenSize + v.hiddenSize) * c.projectionDim + 1;
 }
 
@@ -152,7 +210,10 @@ export class CLIPTextTransformer extends Module {
   run(ids: Buf, padding: Int32Array | null): Buf {
     const [B, T] = ids.shape;
     const c = this.config;
-    if (T > c.maxPositionEmbeddings) throw new Error(`CLIPTextTransformer: sequence length ${T} exceeds max_position_embeddings ${c.maxPositionEmbeddings}`);
+    if (T > c.maxPositionEmbeddings)
+      throw new Error(
+        `CLIPTextTransformer: sequence length ${T} exceeds max_position_embeddings ${c.maxPositionEmbeddings}`,
+      );
     if (T < 1) throw new Error("CLIPTextTransformer: sequence length must be >= 1");
     const idv = Int32Array.from(core.heap().i32(ids.ptr, B * T));
     const x = this.embeddings.token_embedding.run(ids); // (B, T, E)
@@ -161,17 +222,25 @@ export class CLIPTextTransformer extends Module {
     // lowest overflow to -inf) as transformers adds its two masks
     const LOW = -3.4028234663852886e38;
     const heap = core.heap();
-    const mask = heap.alloc(B * T * T * 4), m = heap.f32(mask, B * T * T);
-    for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) {
-      m[(b * T + i) * T + j] = Math.fround((j > i ? LOW : 0) + (padding?.[b * T + j] ? LOW : 0));
-    }
+    const mask = heap.alloc(B * T * T * 4),
+      m = heap.f32(mask, B * T * T);
+    for (let b = 0; b < B; b++)
+      for (let i = 0; i < T; i++)
+        for (let j = 0; j < T; j++) {
+          m[(b * T + i) * T + j] = Math.fround((j > i ? LOW : 0) + (padding?.[b * T + j] ? LOW : 0));
+        }
     const h = this.encoder.run(x, mask);
     const idx: number[] = [];
     for (let b = 0; b < B; b++) {
       const row = idv.subarray(b * T, (b + 1) * T);
       let at = 0;
-      if (c.eosTokenId === 2) { for (let t = 1; t < T; t++) if (row[t] > row[at]) at = t; } // argmax: the first highest id
-      else { const e = row.indexOf(c.eosTokenId); at = e < 0 ? 0 : e; } // (ids == eos).argmax(): the first eos, else 0
+      if (c.eosTokenId === 2) {
+        for (let t = 1; t < T; t++) if (row[t] > row[at]) at = t;
+      } // argmax: the first highest id
+      else {
+        const e = row.indexOf(c.eosTokenId);
+        at = e < 0 ? 0 : e;
+      } // (ids == eos).argmax(): the first eos, else 0
       idx.push(at);
     }
     return this.final_layer_norm.run(gatherTokens(h, idx)); // row-wise, so pooling first changes nothing
@@ -197,11 +266,16 @@ export class CLIPVisionTransformer extends Module {
     const c = this.config;
     const [B, C, H, W] = x.shape;
     if (C !== c.numChannels || H !== c.imageSize || W !== c.imageSize) {
-      throw new Error(`CLIPVisionTransformer: pixel values must be (B, ${c.numChannels}, ${c.imageSize}, ${c.imageSize}), got [${x.shape.join(", ")}]`);
+      throw new Error(
+        `CLIPVisionTransformer: pixel values must be (B, ${c.numChannels}, ${c.imageSize}, ${c.imageSize}), got ` +
+          `[${x.shape.join(", ")}]`,
+      );
     }
-    const E = c.hiddenSize, g = c.imageSize / c.patchSize;
+    const E = c.hiddenSize,
+      g = c.imageSize / c.patchSize;
     const p = this.embeddings.patch_embedding.run(x); // (B, E, g, g)
-    const seq = prependToken(core.transpose12(view(p, [B, E, g * g])), this.embeddings.class_embedding); // (B, 1 + g*g, E)
+    // (B, 1 + g*g, E)
+    const seq = prependToken(core.transpose12(view(p, [B, E, g * g])), this.embeddings.class_embedding);
     addRows(seq, this.embeddings.position_embedding.weight, g * g + 1);
     const h = this.encoder.run(this.pre_layrnorm.run(seq), 0);
     return this.post_layernorm.run(gatherTokens(h, new Array(B).fill(0)));
@@ -238,12 +312,18 @@ export class HFCLIPModel extends Module implements Embedder {
 
   /** The model a parsed config.json describes, weights not loaded (refused past limits.maxParameters). */
   static fromConfig(json: unknown): HFCLIPModel {
-    const c = clipConfigFromJSON(json), n = clipParameterCount(c);
-    if (n > limits.maxParameters) throw new Error(`CLIP config.json: describes ${n} parameters, more than limits.maxParameters (${limits.maxParameters})`);
+    const c = clipConfigFromJSON(json),
+      n = clipParameterCount(c);
+    if (n > limits.maxParameters)
+      throw new Error(
+        `CLIP config.json: describes ${n} parameters, more than limits.maxParameters (${limits.maxParameters})`,
+      );
     return new HFCLIPModel(c);
   }
 
-  get projectionDim(): number { return this.config.projectionDim; }
+  get projectionDim(): number {
+    return this.config.projectionDim;
+  }
 
   /**
    * Strict loading by the checkpoint's key names; `*.embeddings.position_ids` (a buffer older transformers saved)
@@ -252,11 +332,26 @@ export class HFCLIPModel extends Module implements Embedder {
   override loadStateDict(dict: Record<string, Tensor>, options: LoadOptions = {}): void {
     const rest: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(dict ?? {})) {
-      const want = k === "text_model.embeddings.position_ids" ? this.config.textConfig.maxPositionEmbeddings
-        : k === "vision_model.embeddings.position_ids" ? this.vision_model.embeddings.numPositions : -1;
-      if (want < 0) { rest[k] = t; continue; }
-      const ok = t instanceof Tensor && t.size === want && t.shape[t.ndim - 1] === want && Array.from(t.data).every((v, i) => v === i);
-      if (!ok) throw new Error(`loadStateDict(HFCLIPModel): ${k} must hold 0..${want - 1} (shape [1, ${want}]), got ${t instanceof Tensor ? fmtShape(t.shape) : typeof t}`);
+      const want =
+        k === "text_model.embeddings.position_ids"
+          ? this.config.textConfig.maxPositionEmbeddings
+          : k === "vision_model.embeddings.position_ids"
+            ? this.vision_model.embeddings.numPositions
+            : -1;
+      if (want < 0) {
+        rest[k] = t;
+        continue;
+      }
+      const ok =
+        t instanceof Tensor &&
+        t.size === want &&
+        t.shape[t.ndim - 1] === want &&
+        Array.from(t.data).every((v, i) => v === i);
+      if (!ok)
+        throw new Error(
+          `loadStateDict(HFCLIPModel): ${k} must hold 0..${want - 1} (shape [1, ${want}]), ` +
+            `got ${t instanceof Tensor ? fmtShape(t.shape) : typeof t}`,
+        );
     }
     super.loadStateDict(rest, options);
   }
@@ -287,11 +382,15 @@ export class HFCLIPModel extends Module implements Embedder {
   }
   /** Unit-norm text embeddings (CLIPModel.forward's text_embeds). */
   encodeText(inputIds: Tensor, attentionMask?: Tensor | null): Tensor {
-    return scoped(() => toTensor(core.l2normalize(this.textFeatures("HFCLIPModel.encodeText", inputIds, attentionMask))));
+    return scoped(() =>
+      toTensor(core.l2normalize(this.textFeatures("HFCLIPModel.encodeText", inputIds, attentionMask))),
+    );
   }
 
   /** exp(logit_scale): the factor CLIPModel.forward scales cosine similarities by. */
-  get logitScaleExp(): number { return expOfScalar(this.logit_scale); }
+  get logitScaleExp(): number {
+    return expOfScalar(this.logit_scale);
+  }
 
   /** Embedder: pixel values (float32) and token ids (int32, with an attention mask). */
   encoders(): Partial<Record<Modality, ModalityEncoder>> {
@@ -301,4 +400,3 @@ export class HFCLIPModel extends Module implements Embedder {
     };
   }
 }
-

@@ -38,30 +38,54 @@ export class VideoEncoder extends Module implements Embedder, NamedForward {
   constructor(config: VideoEncoderConfig = {}) {
     super();
     const c = { frameDim: 512, numFrames: 16, temporalDim: 512, numTemporalLayers: 4, ...config };
-    this.config = { frameDim: c.frameDim, numFrames: c.numFrames, temporalDim: c.temporalDim, numTemporalLayers: c.numTemporalLayers };
-    this.frame_encoder = config.frameEncoder ?? new Sequential(new Conv2d(3, 64, 7, { stride: 2, padding: 3 }), new ReLU(), new AdaptiveAvgPool2d(1), new Flatten(), new Linear(64, c.frameDim));
+    this.config = {
+      frameDim: c.frameDim,
+      numFrames: c.numFrames,
+      temporalDim: c.temporalDim,
+      numTemporalLayers: c.numTemporalLayers,
+    };
+    this.frame_encoder =
+      config.frameEncoder ??
+      new Sequential(
+        new Conv2d(3, 64, 7, { stride: 2, padding: 3 }),
+        new ReLU(),
+        new AdaptiveAvgPool2d(1),
+        new Flatten(),
+        new Linear(64, c.frameDim),
+      );
     this.temporal_pos_embed = new Parameter([1, c.numFrames, c.temporalDim], "raw", fill(0));
     this.frame_proj = new Linear(c.frameDim, c.temporalDim);
-    this.temporal_transformer = new TransformerEncoder(() => new TransformerEncoderLayer(c.temporalDim, 8, { batchFirst: true }), c.numTemporalLayers);
+    this.temporal_transformer = new TransformerEncoder(
+      () => new TransformerEncoderLayer(c.temporalDim, 8, { batchFirst: true }),
+      c.numTemporalLayers,
+    );
     this.cls_token = new Parameter([1, 1, c.temporalDim], "raw", fill(0));
     this.output_proj = new Linear(c.temporalDim, c.temporalDim);
   }
 
   run(video: Buf): { video: Buf; frames: Buf } {
-    if (video.shape.length !== 5) throw new Error(`VideoEncoder: video must be (batch, frames, channels, height, width), got ${fmtShape(video.shape)}`);
+    if (video.shape.length !== 5)
+      throw new Error(
+        `VideoEncoder: video must be (batch, frames, channels, height, width), got ${fmtShape(video.shape)}`,
+      );
     const [B, T, C, H, W] = video.shape;
-    if (T > this.config.numFrames) throw new Error(`VideoEncoder: video has ${T} frames, more than num_frames (${this.config.numFrames})`);
+    if (T > this.config.numFrames)
+      throw new Error(`VideoEncoder: video has ${T} frames, more than num_frames (${this.config.numFrames})`);
     if (T < 1) throw new Error("VideoEncoder: video needs at least one frame");
     const D = this.config.temporalDim;
     const f = this.frame_encoder.run(view(video, [B * T, C, H, W])); // (B*T, frameDim)
-    if (f.shape.length !== 2 || f.shape[1] !== this.config.frameDim) throw new Error(`VideoEncoder: the frame encoder returned ${fmtShape(f.shape)}, expected [${B * T}, ${this.config.frameDim}]`);
+    if (f.shape.length !== 2 || f.shape[1] !== this.config.frameDim)
+      throw new Error(
+        `VideoEncoder: the frame encoder returned ${fmtShape(f.shape)}, expected [${B * T}, ${this.config.frameDim}]`,
+      );
     const p = view(this.frame_proj.run(f), [B, T, D]);
     addRows(p, this.temporal_pos_embed, T); // temporal_pos_embed[:, :T]
     const h = this.temporal_transformer.run(prependToken(p, this.cls_token)); // (B, T + 1, D)
     const videoEmb = this.output_proj.run(gatherTokens(h, new Array(B).fill(0)));
     const frames = empty([B, T, D]);
     const heap = core.heap();
-    for (let b = 0; b < B; b++) heap.u8(frames.ptr + b * T * D * 4, T * D * 4).set(heap.u8(h.ptr + (b * (T + 1) + 1) * D * 4, T * D * 4));
+    for (let b = 0; b < B; b++)
+      heap.u8(frames.ptr + b * T * D * 4, T * D * 4).set(heap.u8(h.ptr + (b * (T + 1) + 1) * D * 4, T * D * 4));
     return { video: videoEmb, frames };
   }
 
@@ -70,8 +94,12 @@ export class VideoEncoder extends Module implements Embedder, NamedForward {
     return { video: { dtype: "float32", takesMask: false, encode: (x) => this.forward(x).videoEmbedding } };
   }
 
-  get namedInputs(): Record<string, DType> { return { video: "float32" }; }
-  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> { return { ...this.forward(inputs.video) }; }
+  get namedInputs(): Record<string, DType> {
+    return { video: "float32" };
+  }
+  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> {
+    return { ...this.forward(inputs.video) };
+  }
 
   forward(video: Tensor): { videoEmbedding: Tensor; frameEmbeddings: Tensor } {
     const who = "VideoEncoder.forward";
@@ -116,7 +144,10 @@ export class VideoTextModel extends Module implements Embedder, NamedForward {
     const c = { videoDim: 512, textDim: 512, projectionDim: 256, numClasses: null, vocabSize: 10000, ...config };
     if (c.textDim % 2) throw new Error(`VideoTextModel: textDim must be even (two LSTM directions), got ${c.textDim}`);
     this.video_encoder = new VideoEncoder({ temporalDim: c.videoDim });
-    this.text_encoder = new Sequential(new Embedding(c.vocabSize, 256), new LSTM(256, c.textDim / 2, { batchFirst: true, bidirectional: true }));
+    this.text_encoder = new Sequential(
+      new Embedding(c.vocabSize, 256),
+      new LSTM(256, c.textDim / 2, { batchFirst: true, bidirectional: true }),
+    );
     this.text_proj = new Linear(c.textDim, c.projectionDim);
     this.video_proj = new Linear(c.videoDim, c.projectionDim);
     this.classifier = c.numClasses ? new Linear(c.projectionDim, c.numClasses) : null;
@@ -135,10 +166,17 @@ export class VideoTextModel extends Module implements Embedder, NamedForward {
     return core.l2normalize(this.text_proj.run(gatherTokens(out, new Array(out.shape[0]).fill(out.shape[1] - 1))));
   }
 
-  encodeVideo(video: Tensor): Tensor { return scoped(() => toTensor(this.videoBuf(video))); }
-  encodeText(inputIds: Tensor): Tensor { return scoped(() => toTensor(this.textBuf(inputIds))); }
+  encodeVideo(video: Tensor): Tensor {
+    return scoped(() => toTensor(this.videoBuf(video)));
+  }
+  encodeText(inputIds: Tensor): Tensor {
+    return scoped(() => toTensor(this.textBuf(inputIds)));
+  }
 
-  /** Embedder: clips (float32) and token ids (int32, no mask: the reference design's text tower pools the last token). */
+  /**
+   * Embedder: clips (float32) and token ids (int32, no mask: the reference design's text tower pools the last
+   * token).
+   */
   encoders(): Partial<Record<Modality, ModalityEncoder>> {
     return {
       video: { dtype: "float32", takesMask: false, encode: (x) => this.encodeVideo(x) },
@@ -146,9 +184,13 @@ export class VideoTextModel extends Module implements Embedder, NamedForward {
     };
   }
 
-  get namedInputs(): Record<string, DType> { return { video: "float32", text: "int32" }; }
+  get namedInputs(): Record<string, DType> {
+    return { video: "float32", text: "int32" };
+  }
   forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> {
-    return Object.fromEntries(Object.entries(this.forward(inputs.video, inputs.text ?? null)).filter(([, v]) => v !== undefined));
+    return Object.fromEntries(
+      Object.entries(this.forward(inputs.video, inputs.text ?? null)).filter(([, v]) => v !== undefined),
+    );
   }
 
   forward(video: Tensor, inputIds?: Tensor | null): VideoTextOutput {

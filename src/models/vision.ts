@@ -40,14 +40,25 @@ export class VisionEncoder extends Module implements Embedder, NamedForward {
 
   constructor(config: VisionEncoderConfig = {}) {
     super();
-    const c = { imageSize: 224, patchSize: 16, inChannels: 3, embedDim: 768, numHeads: 12, numLayers: 12, projectionDim: 512, ...config };
+    const c = {
+      imageSize: 224,
+      patchSize: 16,
+      inChannels: 3,
+      embedDim: 768,
+      numHeads: 12,
+      numLayers: 12,
+      projectionDim: 512,
+      ...config,
+    };
     this.config = c;
     this.numPatches = Math.floor(c.imageSize / c.patchSize) ** 2;
     this.patch_embed = new Conv2d(c.inChannels, c.embedDim, c.patchSize, { stride: c.patchSize });
     this.cls_token = new Parameter([1, 1, c.embedDim], "raw", fill(0));
     this.pos_embed = new Parameter([1, this.numPatches + 1, c.embedDim], "raw", fill(0));
     this.transformer = new TransformerEncoder(
-      () => new TransformerEncoderLayer(c.embedDim, c.numHeads, { dimFeedforward: c.embedDim * 4, batchFirst: true }), c.numLayers);
+      () => new TransformerEncoderLayer(c.embedDim, c.numHeads, { dimFeedforward: c.embedDim * 4, batchFirst: true }),
+      c.numLayers,
+    );
     this.ln = new LayerNorm(c.embedDim);
     this.projection = new Linear(c.embedDim, c.projectionDim);
   }
@@ -55,9 +66,13 @@ export class VisionEncoder extends Module implements Embedder, NamedForward {
   run(x: Buf): Buf {
     const c = this.config;
     const [B, C, H, W] = x.shape;
-    const gh = Math.floor(H / c.patchSize), gw = Math.floor(W / c.patchSize);
+    const gh = Math.floor(H / c.patchSize),
+      gw = Math.floor(W / c.patchSize);
     if (C !== c.inChannels || gh * gw !== this.numPatches) {
-      throw new Error(`VisionEncoder: images must be (B, ${c.inChannels}, ${c.imageSize}, ${c.imageSize}) for ${this.numPatches} patches of ${c.patchSize}, got [${x.shape.join(", ")}]`);
+      throw new Error(
+        `VisionEncoder: images must be (B, ${c.inChannels}, ${c.imageSize}, ${c.imageSize}) ` +
+          `for ${this.numPatches} patches of ${c.patchSize}, got [${x.shape.join(", ")}]`,
+      );
     }
     const E = c.embedDim;
     const p = this.patch_embed.run(x); // (B, E, gh, gw)
@@ -74,8 +89,12 @@ export class VisionEncoder extends Module implements Embedder, NamedForward {
     return { image: { dtype: "float32", takesMask: false, encode: (x) => this.forward(x) } };
   }
 
-  get namedInputs(): Record<string, DType> { return { image: "float32" }; }
-  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> { return asOutputs(this.forward(inputs.image)); }
+  get namedInputs(): Record<string, DType> {
+    return { image: "float32" };
+  }
+  forwardNamed(inputs: Record<string, Tensor>): Record<string, Tensor | number> {
+    return asOutputs(this.forward(inputs.image));
+  }
 
   forward(images: Tensor): Tensor {
     const who = "VisionEncoder.forward";

@@ -8,26 +8,42 @@ import { Layer, expectShape, expectFloat } from "./layer.js";
 export class LayerNorm extends Layer {
   weight: Parameter | null;
   bias: Parameter | null;
-  constructor(readonly normalizedShape: number, readonly eps = 1e-5, elementwiseAffine = true) {
+  constructor(
+    readonly normalizedShape: number,
+    readonly eps = 1e-5,
+    elementwiseAffine = true,
+  ) {
     super();
     this.weight = elementwiseAffine ? new Parameter([normalizedShape], "raw", fill(1)) : null;
     this.bias = elementwiseAffine ? new Parameter([normalizedShape], "raw", fill(0)) : null;
   }
   run(x: Buf): Buf {
     expectFloat("LayerNorm", x);
-    expectShape("LayerNorm", "input", x, x.shape[x.shape.length - 1] === this.normalizedShape, `(..., ${this.normalizedShape})`);
+    expectShape(
+      "LayerNorm",
+      "input",
+      x,
+      x.shape[x.shape.length - 1] === this.normalizedShape,
+      `(..., ${this.normalizedShape})`,
+    );
     return core.layerNorm(x, this.weight, this.bias, this.eps);
   }
 }
 
 export class ReLU extends Layer {
-  run(x: Buf): Buf { return core.unaryInPlace("relu", x); }
+  run(x: Buf): Buf {
+    return core.unaryInPlace("relu", x);
+  }
 }
 export class Sigmoid extends Layer {
-  run(x: Buf): Buf { return core.unaryInPlace("sigmoid", x); }
+  run(x: Buf): Buf {
+    return core.unaryInPlace("sigmoid", x);
+  }
 }
 export class GELU extends Layer {
-  run(x: Buf): Buf { return core.unaryInPlace("gelu", x); }
+  run(x: Buf): Buf {
+    return core.unaryInPlace("gelu", x);
+  }
 }
 /**
  * nn.SiLU: x * sigmoid(x), as F.silu.
@@ -41,20 +57,33 @@ export class SiLU extends Layer {
   }
 }
 export class Tanh extends Layer {
-  run(x: Buf): Buf { return core.unaryInPlace("tanh", x); }
+  run(x: Buf): Buf {
+    return core.unaryInPlace("tanh", x);
+  }
 }
 /** Inference: dropout is the identity. */
 export class Dropout extends Layer {
-  constructor(readonly p = 0.5) { super(); }
-  run(x: Buf): Buf { return x; }
+  constructor(readonly p = 0.5) {
+    super();
+  }
+  run(x: Buf): Buf {
+    return x;
+  }
 }
 export class Identity extends Layer {
-  run(x: Buf): Buf { return x; }
+  run(x: Buf): Buf {
+    return x;
+  }
 }
 
 /** nn.Flatten(start_dim=1, end_dim=-1). */
 export class Flatten extends Layer {
-  constructor(readonly startDim = 1, readonly endDim = -1) { super(); }
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
+    super();
+  }
   run(x: Buf): Buf {
     const nd = x.shape.length;
     const s = this.startDim < 0 ? this.startDim + nd : this.startDim;
@@ -77,7 +106,13 @@ export class AdaptiveAvgPool2d extends Layer {
     this.outputSize = typeof outputSize === "number" ? [outputSize, outputSize] : outputSize;
   }
   run(x: Buf): Buf {
-    expectShape("AdaptiveAvgPool2d", "input", x, x.shape.length >= 3 && x.shape[x.shape.length - 1] > 0 && x.shape[x.shape.length - 2] > 0, "(..., H, W) with H, W >= 1");
+    expectShape(
+      "AdaptiveAvgPool2d",
+      "input",
+      x,
+      x.shape.length >= 3 && x.shape[x.shape.length - 1] > 0 && x.shape[x.shape.length - 2] > 0,
+      "(..., H, W) with H, W >= 1",
+    );
     const [H, W] = x.shape.slice(-2);
     const [OH, OW] = this.outputSize;
     return view(pool(x, size(x) / (H * W), H, W, OH, OW), [...x.shape.slice(0, -2), OH, OW]);
@@ -86,9 +121,17 @@ export class AdaptiveAvgPool2d extends Layer {
 
 /** nn.AdaptiveAvgPool1d over (B, C, L). */
 export class AdaptiveAvgPool1d extends Layer {
-  constructor(readonly outputSize: number) { super(); }
+  constructor(readonly outputSize: number) {
+    super();
+  }
   run(x: Buf): Buf {
-    expectShape("AdaptiveAvgPool1d", "input", x, x.shape.length >= 2 && x.shape[x.shape.length - 1] > 0, "(..., L) with L >= 1");
+    expectShape(
+      "AdaptiveAvgPool1d",
+      "input",
+      x,
+      x.shape.length >= 2 && x.shape[x.shape.length - 1] > 0,
+      "(..., L) with L >= 1",
+    );
     const L = x.shape[x.shape.length - 1];
     return view(pool(x, size(x) / L, 1, L, 1, this.outputSize), [...x.shape.slice(0, -1), this.outputSize]);
   }

@@ -11,7 +11,9 @@ export class Sequential extends Layer {
   declare readonly length: number;
   constructor(...layers: Runnable[]) {
     super();
-    layers.forEach((l, i) => { (this as unknown as Record<string, Runnable>)[String(i)] = l; });
+    layers.forEach((l, i) => {
+      (this as unknown as Record<string, Runnable>)[String(i)] = l;
+    });
     Object.defineProperty(this, "length", { value: layers.length, enumerable: false });
   }
   run(x: Buf): Buf {
@@ -27,7 +29,9 @@ export class ModuleList<T extends Module> extends Module {
   declare readonly length: number;
   constructor(modules: T[]) {
     super();
-    modules.forEach((m, i) => { (this as unknown as Record<string, T>)[String(i)] = m; });
+    modules.forEach((m, i) => {
+      (this as unknown as Record<string, T>)[String(i)] = m;
+    });
     Object.defineProperty(this, "length", { value: modules.length, enumerable: false });
   }
   *[Symbol.iterator](): Iterator<T> {

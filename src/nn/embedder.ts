@@ -34,10 +34,14 @@ export function isEmbedder(x: unknown): x is Embedder {
 }
 
 export function isNamedForward(x: unknown): x is NamedForward {
-  return typeof (x as NamedForward | null)?.forwardNamed === "function" && typeof (x as NamedForward).namedInputs === "object";
+  return (
+    typeof (x as NamedForward | null)?.forwardNamed === "function" &&
+    typeof (x as NamedForward).namedInputs === "object"
+  );
 }
 
-const nameOf = (x: unknown): string => (x === null ? "null" : typeof x === "object" ? (x as object).constructor.name : typeof x);
+const nameOf = (x: unknown): string =>
+  x === null ? "null" : typeof x === "object" ? (x as object).constructor.name : typeof x;
 
 /** The model's encoder for a modality, or an Error naming the modalities it does embed. */
 export function encoderFor(model: unknown, modality: string, who: string): ModalityEncoder {
@@ -45,11 +49,14 @@ export function encoderFor(model: unknown, modality: string, who: string): Modal
   const enc = (table as Record<string, ModalityEncoder | undefined>)[modality];
   if (!enc) {
     const has = Object.keys(table);
-    throw new Error(`${who}: ${nameOf(model)} has no encoder for modality "${modality}" ` +
-      (has.length ? `(it embeds: ${has.join(", ")})` : "(it declares no encoders: implement Embedder.encoders())"));
+    throw new Error(
+      `${who}: ${nameOf(model)} has no encoder for modality "${modality}" ` +
+        (has.length ? `(it embeds: ${has.join(", ")})` : "(it declares no encoders: implement Embedder.encoders())"),
+    );
   }
   return enc;
 }
 
 /** A single output tensor as a named-forward result. */
-export const asOutputs = (t: Tensor | Record<string, Tensor | number>): Record<string, Tensor | number> => (t instanceof Tensor ? { output: t } : t);
+export const asOutputs = (t: Tensor | Record<string, Tensor | number>): Record<string, Tensor | number> =>
+  t instanceof Tensor ? { output: t } : t;

@@ -5,7 +5,19 @@ export { Parameter } from "./parameter.js";
 export { Layer } from "./layer.js";
 export { Linear, Embedding } from "./linear.js";
 export { Conv1d, Conv2d } from "./conv.js";
-export { LayerNorm, ReLU, Sigmoid, SiLU, GELU, Tanh, Dropout, Identity, Flatten, AdaptiveAvgPool1d, AdaptiveAvgPool2d } from "./basic.js";
+export {
+  LayerNorm,
+  ReLU,
+  Sigmoid,
+  SiLU,
+  GELU,
+  Tanh,
+  Dropout,
+  Identity,
+  Flatten,
+  AdaptiveAvgPool1d,
+  AdaptiveAvgPool2d,
+} from "./basic.js";
 export { Sequential, ModuleList, ModuleDict } from "./containers.js";
 export { MultiheadAttention } from "./attention.js";
 export { TransformerEncoderLayer, TransformerEncoder } from "./transformer.js";

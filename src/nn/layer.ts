@@ -14,7 +14,8 @@ export abstract class Layer extends Module implements Runnable {
 
   /** Tensor in, tensor out: copies x into WASM once and the result out once. */
   forward(x: Tensor): Tensor {
-    if (!(x instanceof Tensor)) throw new Error(`${this.constructor.name}.forward: input must be a Tensor, got ${typeof x}`);
+    if (!(x instanceof Tensor))
+      throw new Error(`${this.constructor.name}.forward: input must be a Tensor, got ${typeof x}`);
     return scoped(() => toTensor(this.run(fromTensor(`${this.constructor.name}.forward`, "input", x))));
   }
 }

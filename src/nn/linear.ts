@@ -13,7 +13,11 @@ import { Layer, expectShape, expectFloat } from "./layer.js";
 export class Linear extends Layer {
   weight: Parameter;
   bias: Parameter | null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, bias = true) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    bias = true,
+  ) {
     super();
     const bound = 1 / Math.sqrt(Math.max(1, inFeatures));
     this.weight = new Parameter([outFeatures, inFeatures], "linear", uniformInit(bound, nextSeed()));
@@ -21,7 +25,13 @@ export class Linear extends Layer {
   }
   run(x: Buf, act = 0): Buf {
     expectFloat("Linear", x);
-    expectShape("Linear", "input", x, x.shape.length >= 1 && x.shape[x.shape.length - 1] === this.inFeatures, `(..., ${this.inFeatures})`);
+    expectShape(
+      "Linear",
+      "input",
+      x,
+      x.shape.length >= 1 && x.shape[x.shape.length - 1] === this.inFeatures,
+      `(..., ${this.inFeatures})`,
+    );
     return core.linear(x, this.weight, this.bias, act);
   }
 }
@@ -31,22 +41,28 @@ export class Linear extends Layer {
  */
 export class Embedding extends Layer {
   weight: Parameter;
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number) {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+  ) {
     super();
     this.weight = new Parameter([numEmbeddings, embeddingDim], "raw", uniformInit(1.7, nextSeed()));
   }
   run(ids: Buf): Buf {
     if (ids.dtype !== "int32") throw new Error(`Embedding: ids must be int32, got ${ids.dtype}`);
     const heap = core.heap();
-    const n = size(ids), D = this.embeddingDim;
+    const n = size(ids),
+      D = this.embeddingDim;
     const idv = heap.i32(ids.ptr, n);
     for (let i = 0; i < n; i++) {
       const id = idv[i];
-      if (id < 0 || id >= this.numEmbeddings) throw new Error(`Embedding: id ${id} at position ${i} is outside the vocabulary [0, ${this.numEmbeddings})`);
+      if (id < 0 || id >= this.numEmbeddings)
+        throw new Error(`Embedding: id ${id} at position ${i} is outside the vocabulary [0, ${this.numEmbeddings})`);
     }
     const y = empty([...ids.shape, D]);
     const ids2 = heap.i32(ids.ptr, n).slice();
-    const src = heap.f32(this.weight.ptr, this.numEmbeddings * D), dst = heap.f32(y.ptr, n * D);
+    const src = heap.f32(this.weight.ptr, this.numEmbeddings * D),
+      dst = heap.f32(y.ptr, n * D);
     for (let i = 0; i < n; i++) dst.set(src.subarray(ids2[i] * D, ids2[i] * D + D), i * D);
     return y;
   }

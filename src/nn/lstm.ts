@@ -34,13 +34,18 @@ export class LSTM extends Module {
   readonly batchFirst: boolean;
   readonly bidirectional: boolean;
   readonly hasBias: boolean;
-  constructor(readonly inputSize: number, readonly hiddenSize: number, o: LSTMOptions = {}) {
+  constructor(
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+    o: LSTMOptions = {},
+  ) {
     super();
     this.numLayers = o.numLayers ?? 1;
     this.batchFirst = o.batchFirst ?? false;
     this.bidirectional = o.bidirectional ?? false;
     this.hasBias = o.bias ?? true;
-    const H = hiddenSize, bound = 1 / Math.sqrt(H);
+    const H = hiddenSize,
+      bound = 1 / Math.sqrt(H);
     const self = this as unknown as Record<string, Parameter>;
     for (let l = 0; l < this.numLayers; l++) {
       const inp = l === 0 ? inputSize : H * (this.bidirectional ? 2 : 1);
@@ -62,12 +67,35 @@ export class LSTM extends Module {
   /** One layer, one direction: x (B, T, I) -> writes h_t into out (B, T, ldo) at column offset colOff. */
   protected direction(x: Buf, layer: number, reverse: boolean, out: Buf, colOff: number, hN: number, cN: number): void {
     const [B, T, I] = x.shape;
-    const H = this.hiddenSize, ldo = out.shape[2];
+    const H = this.hiddenSize,
+      ldo = out.shape[2];
     const sfx = reverse ? "_reverse" : "";
-    const wih = this.p(`weight_ih_l${layer}${sfx}`)!, whh = this.p(`weight_hh_l${layer}${sfx}`)!;
-    const bih = this.p(`bias_ih_l${layer}${sfx}`), bhh = this.p(`bias_hh_l${layer}${sfx}`);
-    core.heap().f32(cN, B * H).fill(0);
-    lstmRecurrence(B, T, I, H, x.ptr, wih.ptr, bih ? bih.ptr : 0, whh.ptr, bhh ? bhh.ptr : 0, reverse, out.ptr, ldo, colOff, 0, hN, cN);
+    const wih = this.p(`weight_ih_l${layer}${sfx}`)!,
+      whh = this.p(`weight_hh_l${layer}${sfx}`)!;
+    const bih = this.p(`bias_ih_l${layer}${sfx}`),
+      bhh = this.p(`bias_hh_l${layer}${sfx}`);
+    core
+      .heap()
+      .f32(cN, B * H)
+      .fill(0);
+    lstmRecurrence(
+      B,
+      T,
+      I,
+      H,
+      x.ptr,
+      wih.ptr,
+      bih ? bih.ptr : 0,
+      whh.ptr,
+      bhh ? bhh.ptr : 0,
+      reverse,
+      out.ptr,
+      ldo,
+      colOff,
+      0,
+      hN,
+      cN,
+    );
   }
 
   /**
@@ -85,7 +113,10 @@ export class LSTM extends Module {
     const dir = (d: number) => {
       const sfx = `_l${layer}${d ? "_reverse" : ""}`;
       const p = (n: string): number => this.p(`${n}${sfx}`)?.ptr ?? 0;
-      core.heap().f32(cN[d], B * H).fill(0);
+      core
+        .heap()
+        .f32(cN[d], B * H)
+        .fill(0);
       return { wih: p("weight_ih"), bih: p("bias_ih"), whh: p("weight_hh"), bhh: p("bias_hh"), hN: hN[d], c: cN[d] };
     };
     lstmBidirectional(B, T, I, H, x.ptr, [dir(0), dir(1)], out.ptr, out.shape[2]);
@@ -94,8 +125,10 @@ export class LSTM extends Module {
   /** x (B, T, I) batch-first in scratch -> output (B, T, H * dirs); hN/cN (layers*dirs, B, H) when given. */
   run(x: Buf, state?: { h: Buf; c: Buf }): Buf {
     const [B, T, I] = x.shape;
-    if (I !== this.inputSize) throw new Error(`LSTM: input must have ${this.inputSize} features, got shape ${fmtShape(x.shape)}`);
-    const H = this.hiddenSize, dirs = this.bidirectional ? 2 : 1;
+    if (I !== this.inputSize)
+      throw new Error(`LSTM: input must have ${this.inputSize} features, got shape ${fmtShape(x.shape)}`);
+    const H = this.hiddenSize,
+      dirs = this.bidirectional ? 2 : 1;
     const hN = state?.h ?? zeros([this.numLayers * dirs, B, H]);
     const cN = state?.c ?? zeros([this.numLayers * dirs, B, H]);
     let inp = x;
@@ -112,15 +145,18 @@ export class LSTM extends Module {
   /** input (B, T, I) if batchFirst else (T, B, I) -> { output, h, c }.  Initial states are zeros. */
   forward(input: Tensor): LSTMOutput {
     const who = "LSTM.forward";
-    if (!(input instanceof Tensor) || input.ndim !== 3) throw new Error(`${who}: input must be 3-D, got ${input instanceof Tensor ? fmtShape(input.shape) : typeof input}`);
+    if (!(input instanceof Tensor) || input.ndim !== 3)
+      throw new Error(
+        `${who}: input must be 3-D, got ${input instanceof Tensor ? fmtShape(input.shape) : typeof input}`,
+      );
     const x = this.batchFirst ? input : swap01(input);
     return scoped(() => {
       const dirs = this.bidirectional ? 2 : 1;
       const [B] = x.shape;
-      const h = zeros([this.numLayers * dirs, B, this.hiddenSize]), c = zeros([this.numLayers * dirs, B, this.hiddenSize]);
+      const h = zeros([this.numLayers * dirs, B, this.hiddenSize]),
+        c = zeros([this.numLayers * dirs, B, this.hiddenSize]);
       const y = toTensor(this.run(fromTensor(who, "input", x), { h, c }));
       return { output: this.batchFirst ? y : swap01(y), h: toTensor(h), c: toTensor(c) };
     });
   }
 }
-

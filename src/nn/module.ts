@@ -54,22 +54,38 @@ export abstract class Module {
    */
   loadStateDict(dict: Record<string, Tensor>, options: LoadOptions = {}): void {
     const strict = options.strict ?? true;
-    if (!dict || typeof dict !== "object") throw new Error(`loadStateDict: expected an object of name -> Tensor, got ${dict === null ? "null" : typeof dict}`);
+    if (!dict || typeof dict !== "object")
+      throw new Error(
+        `loadStateDict: expected an object of name -> Tensor, got ${dict === null ? "null" : typeof dict}`,
+      );
     const params = new Map(this.namedParameters());
-    const missing: string[] = [], unexpected: string[] = [], mismatched: string[] = [], badType: string[] = [];
+    const missing: string[] = [],
+      unexpected: string[] = [],
+      mismatched: string[] = [],
+      badType: string[] = [];
     for (const [key, _p] of params) if (!(key in dict)) missing.push(key);
     for (const [key, t] of Object.entries(dict)) {
       const p = params.get(key);
-      if (!p) { unexpected.push(key); continue; }
-      if (!(t instanceof Tensor)) { badType.push(`${key}: expected a Tensor, got ${typeof t}`); continue; }
-      if (t.dtype !== "float32") { badType.push(`${key}: expected float32, got ${t.dtype}`); continue; }
+      if (!p) {
+        unexpected.push(key);
+        continue;
+      }
+      if (!(t instanceof Tensor)) {
+        badType.push(`${key}: expected a Tensor, got ${typeof t}`);
+        continue;
+      }
+      if (t.dtype !== "float32") {
+        badType.push(`${key}: expected float32, got ${t.dtype}`);
+        continue;
+      }
       if (t.ndim !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
         mismatched.push(`${key}: expected ${fmtShape(p.shape)}, got ${fmtShape(t.shape)}`);
       }
     }
     const problems: string[] = [];
     // every bad key is named, up to 50 of each kind (a checkpoint of 5,000 layers must not make a 4 MB message)
-    const list = (xs: string[]): string => `${xs.slice(0, 50).join("\n    ")}${xs.length > 50 ? `\n    ... and ${xs.length - 50} more` : ""}`;
+    const list = (xs: string[]): string =>
+      `${xs.slice(0, 50).join("\n    ")}${xs.length > 50 ? `\n    ... and ${xs.length - 50} more` : ""}`;
     if (mismatched.length) problems.push(`shape mismatch for ${mismatched.length} key(s):\n    ${list(mismatched)}`);
     if (badType.length) problems.push(`wrong type for ${badType.length} key(s):\n    ${list(badType)}`);
     if (strict && missing.length) problems.push(`missing ${missing.length} key(s):\n    ${list(missing)}`);

@@ -7,7 +7,11 @@ import { Tensor, fmtShape, numel } from "../tensor.js";
 export type Layout = "raw" | "linear";
 
 const registry = new FinalizationRegistry<{ ptr: number; bytes: number }>((b) => {
-  try { core.heap().freePersistent(b.ptr, b.bytes); } catch { /* runtime gone */ }
+  try {
+    core.heap().freePersistent(b.ptr, b.bytes);
+  } catch {
+    /* runtime gone */
+  }
 });
 
 export class Parameter {
@@ -25,7 +29,8 @@ export class Parameter {
     this.shape = Object.freeze([...shape]);
     this.layout = layout;
     const heap = core.heap();
-    if (layout === "linear" && shape.length !== 2) throw new Error(`internal: linear parameter needs 2 dims, got ${fmtShape(shape)}`);
+    if (layout === "linear" && shape.length !== 2)
+      throw new Error(`internal: linear parameter needs 2 dims, got ${fmtShape(shape)}`);
     this.bytes = Math.max(4, (layout === "linear" ? core.packedSize(shape[1], shape[0]) : numel(shape)) * 4);
     this.ptr_ = heap.allocPersistent(this.bytes);
     heap.u8(this.ptr_, this.bytes).fill(0);
@@ -33,7 +38,9 @@ export class Parameter {
     if (init) this.set(init(numel(shape)));
   }
 
-  get numel(): number { return numel(this.shape); }
+  get numel(): number {
+    return numel(this.shape);
+  }
 
   /** Pointer for the kernels (raw row-major, or packed panels for layout "linear"). */
   get ptr(): number {
@@ -44,7 +51,8 @@ export class Parameter {
   /** Overwrites the values from row-major data of this parameter's shape. */
   set(data: Float32Array): void {
     const heap = core.heap();
-    if (data.length !== this.numel) throw new Error(`internal: parameter ${fmtShape(this.shape)} needs ${this.numel} values, got ${data.length}`);
+    if (data.length !== this.numel)
+      throw new Error(`internal: parameter ${fmtShape(this.shape)} needs ${this.numel} values, got ${data.length}`);
     if (this.layout === "raw") {
       heap.f32(this.ptr, this.numel).set(data);
       return;
@@ -85,12 +93,15 @@ export function uniformInit(bound: number, seed: number): (n: number) => Float32
     for (let i = 0; i < n; i++) {
       s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x297a2d39) >>> 0;
       s ^= s >>> 12;
-      a[i] = ((s >>> 8) / 16777216 * 2 - 1) * bound;
+      a[i] = (((s >>> 8) / 16777216) * 2 - 1) * bound;
     }
     return a;
   };
 }
-export const fill = (v: number) => (n: number): Float32Array => new Float32Array(n).fill(v);
+export const fill =
+  (v: number) =>
+  (n: number): Float32Array =>
+    new Float32Array(n).fill(v);
 
 let seedCounter = 1;
 /** A fresh seed per parameter, so two layers never start identical. */

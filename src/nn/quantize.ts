@@ -32,7 +32,11 @@ export function quantizeDynamic<T extends Module>(model: T, options: QuantizeOpt
     let out: unknown;
     if (v instanceof Parameter) {
       out = v.clone();
-    } else if (v.constructor === Linear && parent !== ROOT && !(parent instanceof MultiheadAttention && field === "out_proj")) {
+    } else if (
+      v.constructor === Linear &&
+      parent !== ROOT &&
+      !(parent instanceof MultiheadAttention && field === "out_proj")
+    ) {
       out = DynamicQuantizedLinear.fromFloat(v as Linear, options);
     } else if (v.constructor === LSTM && parent !== ROOT) {
       out = DynamicQuantizedLSTM.fromFloat(v as LSTM, options);

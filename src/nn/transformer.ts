@@ -33,9 +33,14 @@ export class TransformerEncoderLayer extends Module {
   readonly normFirst: boolean;
   readonly activation: "relu" | "gelu";
   readonly batchFirst: boolean;
-  constructor(readonly dModel: number, readonly nhead: number, o: TransformerEncoderLayerOptions = {}) {
+  constructor(
+    readonly dModel: number,
+    readonly nhead: number,
+    o: TransformerEncoderLayerOptions = {},
+  ) {
     super();
-    const ff = o.dimFeedforward ?? 2048, eps = o.layerNormEps ?? 1e-5;
+    const ff = o.dimFeedforward ?? 2048,
+      eps = o.layerNormEps ?? 1e-5;
     this.batchFirst = o.batchFirst ?? false;
     this.self_attn = new MultiheadAttention(dModel, nhead, { batchFirst: this.batchFirst });
     this.linear1 = new Linear(dModel, ff);
@@ -71,7 +76,14 @@ export class TransformerEncoderLayer extends Module {
   }
 
   forward(src: Tensor, srcKeyPaddingMask?: Tensor | null): Tensor {
-    return encoderForward("TransformerEncoderLayer.forward", this.dModel, this.batchFirst, src, srcKeyPaddingMask, (x, m) => this.run(x, m));
+    return encoderForward(
+      "TransformerEncoderLayer.forward",
+      this.dModel,
+      this.batchFirst,
+      src,
+      srcKeyPaddingMask,
+      (x, m) => this.run(x, m),
+    );
   }
 }
 
@@ -108,7 +120,8 @@ export class TransformerEncoder extends Module {
     if (this.norm) y = this.norm.run(y);
     if (padding && this.zeroesPadding(padding, B, T)) {
       const v = core.heap().f32(y.ptr, B * T * E);
-      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) if (padding[b * T + t] !== 0) v.fill(0, (b * T + t) * E, (b * T + t + 1) * E);
+      for (let b = 0; b < B; b++)
+        for (let t = 0; t < T; t++) if (padding[b * T + t] !== 0) v.fill(0, (b * T + t) * E, (b * T + t + 1) * E);
     }
     return y;
   }
@@ -119,7 +132,9 @@ export class TransformerEncoder extends Module {
    */
   nestedTensorLayers(): boolean {
     const first = this.layers[0];
-    return !!first && !first.normFirst && first.batchFirst && first.nhead % 2 === 0 && first.norm1.eps === first.norm2.eps;
+    return (
+      !!first && !first.normFirst && first.batchFirst && first.nhead % 2 === 0 && first.norm1.eps === first.norm2.eps
+    );
   }
 
   /** The conditions under which torch 1.13 runs the nested-tensor path (TransformerEncoder.forward). */
@@ -137,16 +152,32 @@ export class TransformerEncoder extends Module {
 
   forward(src: Tensor, srcKeyPaddingMask?: Tensor | null): Tensor {
     const first = this.layers[0];
-    return encoderForward("TransformerEncoder.forward", first.dModel, first.batchFirst, src, srcKeyPaddingMask, (x) => this.run(x, srcKeyPaddingMask?.data ?? null), true);
+    return encoderForward(
+      "TransformerEncoder.forward",
+      first.dModel,
+      first.batchFirst,
+      src,
+      srcKeyPaddingMask,
+      (x) => this.run(x, srcKeyPaddingMask?.data ?? null),
+      true,
+    );
   }
 }
 
 function encoderForward(
-  who: string, E: number, batchFirst: boolean, src: Tensor, kpm: Tensor | null | undefined,
-  run: (x: Buf, mask: number) => Buf, maskInside = false,
+  who: string,
+  E: number,
+  batchFirst: boolean,
+  src: Tensor,
+  kpm: Tensor | null | undefined,
+  run: (x: Buf, mask: number) => Buf,
+  maskInside = false,
 ): Tensor {
   if (!(src instanceof Tensor) || src.ndim !== 3 || src.shape[2] !== E) {
-    throw new Error(`${who}: src must be 3-D (batch, seq, ${E})${batchFirst ? "" : " as (seq, batch, E)"}, got ${src instanceof Tensor ? fmtShape(src.shape) : typeof src}`);
+    throw new Error(
+      `${who}: src must be 3-D (batch, seq, ${E})${batchFirst ? "" : " as (seq, batch, E)"}, ` +
+        `got ${src instanceof Tensor ? fmtShape(src.shape) : typeof src}`,
+    );
   }
   const x = batchFirst ? src : swap01(src);
   const [B, T] = x.shape;

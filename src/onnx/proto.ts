@@ -18,11 +18,15 @@ const key = (field: number, wire: number): number[] => varint((field << 3) | wir
 function cat(parts: Uint8Array[]): Uint8Array {
   const u = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
-  for (const p of parts) { u.set(p, o); o += p.length; }
+  for (const p of parts) {
+    u.set(p, o);
+    o += p.length;
+  }
   return u;
 }
 const fInt = (field: number, v: number): Uint8Array => Uint8Array.from([...key(field, 0), ...varint(v)]);
-const fBytes = (field: number, bytes: Uint8Array): Uint8Array => cat([Uint8Array.from([...key(field, 2), ...varint(bytes.length)]), bytes]);
+const fBytes = (field: number, bytes: Uint8Array): Uint8Array =>
+  cat([Uint8Array.from([...key(field, 2), ...varint(bytes.length)]), bytes]);
 const fStr = (field: number, s: string): Uint8Array => fBytes(field, enc.encode(s));
 function fFloat(field: number, v: number): Uint8Array {
   const b = new Uint8Array(5);
@@ -41,9 +45,20 @@ function attr(name: string, value: AttrValue): Uint8Array {
   return cat([fStr(1, name), fInt(20, 2), fInt(3, value)]); // INT
 }
 
-export function nodeProto(op: string, inputs: string[], outputs: string[], attrs: Record<string, AttrValue>, name: string): Uint8Array {
-  return cat([...inputs.map((i) => fStr(1, i)), ...outputs.map((o) => fStr(2, o)), fStr(3, name), fStr(4, op),
-    ...Object.entries(attrs).map(([k, v]) => fBytes(5, attr(k, v)))]);
+export function nodeProto(
+  op: string,
+  inputs: string[],
+  outputs: string[],
+  attrs: Record<string, AttrValue>,
+  name: string,
+): Uint8Array {
+  return cat([
+    ...inputs.map((i) => fStr(1, i)),
+    ...outputs.map((o) => fStr(2, o)),
+    fStr(3, name),
+    fStr(4, op),
+    ...Object.entries(attrs).map(([k, v]) => fBytes(5, attr(k, v))),
+  ]);
 }
 
 /** ONNX element type of a typed array: FLOAT 1, INT32 6, INT64 7. */
@@ -62,9 +77,20 @@ export function valueInfo(name: string, dims: Array<number | string>, elemType =
   return cat([fStr(1, name), fBytes(2, fBytes(1, cat([fInt(1, elemType), fBytes(2, shape)])))]);
 }
 
-export function modelProto(graph: { nodes: Uint8Array[]; initializers: Uint8Array[]; inputs: Uint8Array[]; outputs: Uint8Array[]; name: string }): Uint8Array {
-  const g = cat([...graph.nodes.map((n) => fBytes(1, n)), fStr(2, graph.name), ...graph.initializers.map((t) => fBytes(5, t)),
-    ...graph.inputs.map((v) => fBytes(11, v)), ...graph.outputs.map((v) => fBytes(12, v))]);
+export function modelProto(graph: {
+  nodes: Uint8Array[];
+  initializers: Uint8Array[];
+  inputs: Uint8Array[];
+  outputs: Uint8Array[];
+  name: string;
+}): Uint8Array {
+  const g = cat([
+    ...graph.nodes.map((n) => fBytes(1, n)),
+    fStr(2, graph.name),
+    ...graph.initializers.map((t) => fBytes(5, t)),
+    ...graph.inputs.map((v) => fBytes(11, v)),
+    ...graph.outputs.map((v) => fBytes(12, v)),
+  ]);
   const opset = cat([fStr(1, ""), fInt(2, 17)]);
   return cat([fInt(1, 8), fStr(2, "polymodal"), fBytes(8, opset), fBytes(7, g)]);
 }

@@ -7,7 +7,10 @@ import type { Graph } from "./graph.js";
 
 export type Dims = Array<number | string>;
 /** A model graph's inputs (name, sample, dims) and outputs (name, node, dims). */
-export interface Spec { inputs: Array<[string, Tensor, Dims]>; outputs: Array<[string, string, Dims]> }
+export interface Spec {
+  inputs: Array<[string, Tensor, Dims]>;
+  outputs: Array<[string, string, Dims]>;
+}
 
 /** A class, by its prototype (so classes with private constructors register too). */
 type Ctor<M> = { readonly prototype: M; readonly name: string };
@@ -17,7 +20,12 @@ export type LayerWriter<M extends Module> = (g: Graph, m: M, x: string, path: st
 /** Writes a whole model's forward on named sample inputs (which it runs first to check them); returns the I/O spec. */
 export type ModelWriter<M extends Module> = (g: Graph, m: M, sample: Record<string, Tensor>, who: string) => Spec;
 
-interface Entry<W> { ctor: Ctor<Module>; write: W; note: string; stackable: boolean }
+interface Entry<W> {
+  ctor: Ctor<Module>;
+  write: W;
+  note: string;
+  stackable: boolean;
+}
 
 const layers = new Map<Ctor<Module>, Entry<LayerWriter<Module>>>();
 const models = new Map<Ctor<Module>, Entry<ModelWriter<Module>>>();
@@ -26,7 +34,12 @@ const models = new Map<Ctor<Module>, Entry<ModelWriter<Module>>>();
  * Registers a layer writer.  note: what of the layer is supported, when not all of it; stackable: the layer may be
  * exported on its own or inside a Sequential (false for a layer whose forward does not return one tensor).
  */
-export function registerLayer<M extends Module>(ctor: Ctor<M>, write: LayerWriter<M>, note = "", stackable = true): void {
+export function registerLayer<M extends Module>(
+  ctor: Ctor<M>,
+  write: LayerWriter<M>,
+  note = "",
+  stackable = true,
+): void {
   layers.set(ctor, { ctor, write: write as LayerWriter<Module>, note, stackable });
 }
 
@@ -47,6 +60,11 @@ export const modelWriter = (m: Module): Entry<ModelWriter<Module>> | null => loo
 
 /** What exportOnnx accepts, for Errors and docs: the model classes, then the layers a stack may hold. */
 export function supported(): string {
-  const ls = [...layers.values()].filter((e) => e.stackable || e.note).map((e) => (e.note ? `${e.ctor.name} (${e.note})` : e.ctor.name));
-  return `${[...models.values()].map((e) => e.ctor.name).join(", ")}, or a Sequential / single layer of ${ls.join(", ")}`;
+  const ls = [...layers.values()]
+    .filter((e) => e.stackable || e.note)
+    .map((e) => (e.note ? `${e.ctor.name} (${e.note})` : e.ctor.name));
+  return (
+    `${[...models.values()].map((e) => e.ctor.name).join(", ")}, or a Sequential / single layer ` +
+    `of ${ls.join(", ")}`
+  );
 }

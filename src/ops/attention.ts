@@ -22,15 +22,27 @@ export interface AttentionOptions {
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
   const op = "F.scaledDotProductAttention";
-  f32(op, "query", q); f32(op, "key", k); f32(op, "value", v);
-  if (q.ndim !== 3 && q.ndim !== 4) fail(op, `query must be 3-D (B, L, E) or 4-D (B, H, L, E), got shape ${fmtShape(q.shape)}`);
-  if (k.ndim !== q.ndim || v.ndim !== q.ndim) fail(op, `query, key and value must have the same rank, got ${fmtShape(q.shape)}, ${fmtShape(k.shape)}, ${fmtShape(v.shape)}`);
+  f32(op, "query", q);
+  f32(op, "key", k);
+  f32(op, "value", v);
+  if (q.ndim !== 3 && q.ndim !== 4)
+    fail(op, `query must be 3-D (B, L, E) or 4-D (B, H, L, E), got shape ${fmtShape(q.shape)}`);
+  if (k.ndim !== q.ndim || v.ndim !== q.ndim)
+    fail(
+      op,
+      `query, key and value must have the same rank, ` +
+        `got ${fmtShape(q.shape)}, ${fmtShape(k.shape)}, ${fmtShape(v.shape)}`,
+    );
   const nd = q.ndim;
-  const L = q.shape[nd - 2], E = q.shape[nd - 1];
-  const S = k.shape[nd - 2], Ev = v.shape[nd - 1];
+  const L = q.shape[nd - 2],
+    E = q.shape[nd - 1];
+  const S = k.shape[nd - 2],
+    Ev = v.shape[nd - 1];
   const lead = q.shape.slice(0, -2);
-  if (k.shape[nd - 1] !== E || k.shape.slice(0, -2).some((d, i) => d !== lead[i])) fail(op, `key must have shape ${fmtShape([...lead, S, E])}, got ${fmtShape(k.shape)}`);
-  if (v.shape[nd - 2] !== S || v.shape.slice(0, -2).some((d, i) => d !== lead[i])) fail(op, `value must have shape ${fmtShape([...lead, S, Ev])}, got ${fmtShape(v.shape)}`);
+  if (k.shape[nd - 1] !== E || k.shape.slice(0, -2).some((d, i) => d !== lead[i]))
+    fail(op, `key must have shape ${fmtShape([...lead, S, E])}, got ${fmtShape(k.shape)}`);
+  if (v.shape[nd - 2] !== S || v.shape.slice(0, -2).some((d, i) => d !== lead[i]))
+    fail(op, `value must have shape ${fmtShape([...lead, S, Ev])}, got ${fmtShape(v.shape)}`);
   if (E < 1 || S < 1) fail(op, `embedding size and key count must be >= 1, got E=${E}, S=${S}`);
   const B = q.shape[0];
   const H = nd === 4 ? q.shape[1] : 1;
@@ -43,14 +55,17 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
     if (!isTensor(attnMask)) fail(op, "attnMask must be a Tensor");
     const ok2 = attnMask.ndim === 2 && attnMask.shape[0] === L && attnMask.shape[1] === S;
     const ok3 = attnMask.ndim === 3 && attnMask.shape[0] === B && attnMask.shape[1] === L && attnMask.shape[2] === S;
-    if (!ok2 && !ok3) fail(op, `attnMask must have shape [${L}, ${S}] or [${B}, ${L}, ${S}], got ${fmtShape(attnMask.shape)}`);
+    if (!ok2 && !ok3)
+      fail(op, `attnMask must have shape [${L}, ${S}] or [${B}, ${L}, ${S}], got ${fmtShape(attnMask.shape)}`);
     const m = ensureMask();
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < L * S; i++) {
         const src = attnMask.data[(ok3 ? b * L * S : 0) + i];
-        if (attnMask.dtype === "int32") { if (src !== 0) m[b * L * S + i] = -Infinity; }
-        else {
-          if (Number.isNaN(src) || src === Infinity) fail(op, "attnMask holds NaN or +inf; use -inf for masked positions");
+        if (attnMask.dtype === "int32") {
+          if (src !== 0) m[b * L * S + i] = -Infinity;
+        } else {
+          if (Number.isNaN(src) || src === Infinity)
+            fail(op, "attnMask holds NaN or +inf; use -inf for masked positions");
           m[b * L * S + i] += src;
         }
       }
@@ -68,12 +83,15 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   }
   if (isCausal) {
     const m = ensureMask();
-    for (let b = 0; b < B; b++) for (let i = 0; i < L; i++) for (let j = i + 1; j < S; j++) m[(b * L + i) * S + j] = -Infinity;
+    for (let b = 0; b < B; b++)
+      for (let i = 0; i < L; i++) for (let j = i + 1; j < S; j++) m[(b * L + i) * S + j] = -Infinity;
   }
 
   const heap = getHeap();
   const out = heap.scope(() => {
-    const pq = putFinite(op, "query", q), pk = putFinite(op, "key", k), pv = putFinite(op, "value", v);
+    const pq = putFinite(op, "query", q),
+      pk = putFinite(op, "key", k),
+      pv = putFinite(op, "value", v);
     const pm = mask ? heap.put(mask) : 0;
     const po = heap.alloc(B * H * L * Ev * 4);
     attentionContiguous(B, H, L, S, E, Ev, pq, pk, pv, pm, po);

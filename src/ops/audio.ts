@@ -1,6 +1,15 @@
 // STFT, spectrogram and mel primitives with torch.stft / torchaudio 0.13 semantics: option and shape checks here,
 // the frames computed by the op core (src/core/spectral.ts, which keeps one FFT plan per n_fft).
-import { heap as getHeap, hannWindowInto, melscaleFbanksInto, logEps as logEpsKernel, spectra, spectraThen, framesOf, type FrameSpec } from "../core/index.js";
+import {
+  heap as getHeap,
+  hannWindowInto,
+  melscaleFbanksInto,
+  logEps as logEpsKernel,
+  spectra,
+  spectraThen,
+  framesOf,
+  type FrameSpec,
+} from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { f32, fail, putFinite, posInt } from "./check.js";
 
@@ -29,7 +38,11 @@ export interface STFTOptions {
 }
 
 export interface Framing {
-  nFft: number; hop: number; window: Float32Array; center: boolean; padMode: "reflect" | "constant";
+  nFft: number;
+  hop: number;
+  window: Float32Array;
+  center: boolean;
+  padMode: "reflect" | "constant";
 }
 
 function framing(op: string, o: STFTOptions): Framing {
@@ -41,7 +54,8 @@ function framing(op: string, o: STFTOptions): Framing {
   let w: Float32Array;
   if (o.window) {
     f32(op, "window", o.window);
-    if (o.window.ndim !== 1 || o.window.size !== winLength) fail(op, `window must have shape [${winLength}] (winLength), got ${fmtShape(o.window.shape)}`);
+    if (o.window.ndim !== 1 || o.window.size !== winLength)
+      fail(op, `window must have shape [${winLength}] (winLength), got ${fmtShape(o.window.shape)}`);
     w = o.window.data as Float32Array;
   } else {
     w = hannWindow(winLength, true).data as Float32Array;
@@ -53,18 +67,23 @@ function framing(op: string, o: STFTOptions): Framing {
     window.set(w, Math.floor((nFft - winLength) / 2));
   }
   const padMode = o.padMode ?? "reflect";
-  if (padMode !== "reflect" && padMode !== "constant") fail(op, `padMode must be "reflect" or "constant", got ${JSON.stringify(padMode)}`);
+  if (padMode !== "reflect" && padMode !== "constant")
+    fail(op, `padMode must be "reflect" or "constant", got ${JSON.stringify(padMode)}`);
   return { nFft, hop, window, center: o.center ?? true, padMode };
 }
 
 /** Checks that signals x (L) or (B, L) can be framed as fr says; returns the core's frame spec and the sizes. */
 function framed(op: string, x: Tensor, fr: Framing): { spec: FrameSpec; rows: number; L: number; T: number } {
-  if (x.ndim !== 1 && x.ndim !== 2) fail(op, `input must be 1-D (time) or 2-D (batch, time), got shape ${fmtShape(x.shape)}`);
+  if (x.ndim !== 1 && x.ndim !== 2)
+    fail(op, `input must be 1-D (time) or 2-D (batch, time), got shape ${fmtShape(x.shape)}`);
   const L = x.shape[x.ndim - 1];
   const rows = x.ndim === 2 ? x.shape[0] : 1;
   const pad = fr.center ? Math.floor(fr.nFft / 2) : 0;
   if (fr.center && fr.padMode === "reflect" && pad >= L) {
-    fail(op, `reflect padding of ${pad} needs more than ${pad} samples per signal, got ${L} (shape ${fmtShape(x.shape)})`);
+    fail(
+      op,
+      `reflect padding of ${pad} needs more than ${pad} samples per signal, got ${L} (shape ${fmtShape(x.shape)})`,
+    );
   }
   if (L + 2 * pad < fr.nFft) fail(op, `signal of ${L} samples is shorter than nFft (${fr.nFft}) with center=false`);
   const spec: FrameSpec = { nFft: fr.nFft, hop: fr.hop, window: fr.window, pad, reflect: fr.padMode === "reflect" };
@@ -81,7 +100,10 @@ export function stft(x: Tensor, options: STFTOptions): Tensor {
   const fr = framing(op, options);
   const { spec, rows, L, T } = framed(op, x, fr);
   const shape = [Math.floor(fr.nFft / 2) + 1, T, 2];
-  return new Tensor(spectra(op, x.data as Float32Array, rows, L, spec, { kind: "complex" }), x.ndim === 2 ? [rows, ...shape] : shape);
+  return new Tensor(
+    spectra(op, x.data as Float32Array, rows, L, spec, { kind: "complex" }),
+    x.ndim === 2 ? [rows, ...shape] : shape,
+  );
 }
 
 export interface SpectrogramOptions extends STFTOptions {
@@ -111,7 +133,15 @@ export function spectrogram(x: Tensor, options: SpectrogramOptions): Tensor {
   const power = powerOf(op, options.power);
   const { spec, rows, L, T } = framed(op, x, fr);
   const nb = Math.floor(fr.nFft / 2) + 1;
-  const data = spectra(op, x.data as Float32Array, rows, L, spec, { kind: "power", power }, options.normalized ? windowNorm(fr, power) : 0);
+  const data = spectra(
+    op,
+    x.data as Float32Array,
+    rows,
+    L,
+    spec,
+    { kind: "power", power },
+    options.normalized ? windowNorm(fr, power) : 0,
+  );
   return new Tensor(data, x.ndim === 2 ? [rows, nb, T] : [nb, T]);
 }
 
@@ -120,14 +150,22 @@ export type MelScale = "htk" | "slaney";
 
 /** torchaudio.functional.melscale_fbanks: (nFreqs, nMels) triangular filters. */
 export function melscaleFbanks(
-  nFreqs: number, fMin: number, fMax: number, nMels: number, sampleRate: number,
-  norm: MelNorm = null, melScale: MelScale = "htk",
+  nFreqs: number,
+  fMin: number,
+  fMax: number,
+  nMels: number,
+  sampleRate: number,
+  norm: MelNorm = null,
+  melScale: MelScale = "htk",
 ): Tensor {
   const op = "melscaleFbanks";
-  posInt(op, "n_freqs", nFreqs); posInt(op, "n_mels", nMels); posInt(op, "sample_rate", sampleRate);
+  posInt(op, "n_freqs", nFreqs);
+  posInt(op, "n_mels", nMels);
+  posInt(op, "sample_rate", sampleRate);
   if (!(fMin >= 0) || !(fMax > fMin)) fail(op, `need 0 <= f_min < f_max, got f_min=${fMin}, f_max=${fMax}`);
   if (norm !== null && norm !== "slaney") fail(op, `norm must be null or "slaney", got ${JSON.stringify(norm)}`);
-  if (melScale !== "htk" && melScale !== "slaney") fail(op, `mel_scale must be "htk" or "slaney", got ${JSON.stringify(melScale)}`);
+  if (melScale !== "htk" && melScale !== "slaney")
+    fail(op, `mel_scale must be "htk" or "slaney", got ${JSON.stringify(melScale)}`);
   const heap = getHeap();
   return heap.scope(() => {
     const work = heap.alloc((nMels + 2) * 4);
@@ -143,8 +181,13 @@ export function sparseFbanks(fb: Tensor): { idx: Int32Array; w: Float32Array } {
   const idx = new Int32Array(nM * 3);
   const w: number[] = [];
   for (let m = 0; m < nM; m++) {
-    let lo = -1, hi = -1;
-    for (let f = 0; f < nF; f++) if (fb.data[f * nM + m] !== 0) { if (lo < 0) lo = f; hi = f; }
+    let lo = -1,
+      hi = -1;
+    for (let f = 0; f < nF; f++)
+      if (fb.data[f * nM + m] !== 0) {
+        if (lo < 0) lo = f;
+        hi = f;
+      }
     idx[m * 3] = Math.max(lo, 0);
     idx[m * 3 + 1] = lo < 0 ? 0 : hi - lo + 1;
     idx[m * 3 + 2] = w.length;
@@ -184,7 +227,13 @@ export function melSpectrogram(x: Tensor, options: MelSpectrogramOptions = {}): 
 }
 
 /** Everything about a mel spectrogram that does not depend on the signal: framing, window, sparse filter bank. */
-export interface MelPlan { fr: Framing; sp: { idx: Int32Array; w: Float32Array }; nMels: number; power: number; normalized: boolean }
+export interface MelPlan {
+  fr: Framing;
+  sp: { idx: Int32Array; w: Float32Array };
+  nMels: number;
+  power: number;
+  normalized: boolean;
+}
 
 /** Checks the options and builds the window and the sparse filter bank once (MelSpectrogram keeps its plan). */
 export function melPlan(op: string, options: MelSpectrogramOptions): MelPlan {
@@ -194,8 +243,23 @@ export function melPlan(op: string, options: MelSpectrogramOptions): MelPlan {
   const hopLength = options.hopLength ?? Math.floor(winLength / 2);
   const nMels = posInt(op, "nMels", options.nMels ?? 128);
   const power = powerOf(op, options.power);
-  const fr = framing(op, { nFft, winLength, hopLength, window: options.window, center: options.center, padMode: options.padMode });
-  const fb = melscaleFbanks(Math.floor(nFft / 2) + 1, options.fMin ?? 0, options.fMax ?? sampleRate / 2, nMels, sampleRate, options.norm ?? null, options.melScale ?? "htk");
+  const fr = framing(op, {
+    nFft,
+    winLength,
+    hopLength,
+    window: options.window,
+    center: options.center,
+    padMode: options.padMode,
+  });
+  const fb = melscaleFbanks(
+    Math.floor(nFft / 2) + 1,
+    options.fMin ?? 0,
+    options.fMax ?? sampleRate / 2,
+    nMels,
+    sampleRate,
+    options.norm ?? null,
+    options.melScale ?? "htk",
+  );
   return { fr, sp: sparseFbanks(fb), nMels, power, normalized: !!options.normalized };
 }
 
@@ -217,11 +281,17 @@ export interface LogMelOptions extends MelSpectrogramOptions {
 }
 
 /** A mel plan with the front end's log and normalisation constants (float32, as the kernels apply them). */
-export interface LogMelPlan extends MelPlan { eps: number; mean: number; inv: number }
+export interface LogMelPlan extends MelPlan {
+  eps: number;
+  mean: number;
+  inv: number;
+}
 
 /** Checks the options and builds everything that does not depend on the signal, once per model. */
 export function logMelPlan(op: string, options: LogMelOptions): LogMelPlan {
-  const std = options.std ?? 1, mean = options.mean ?? 0, eps = options.eps ?? 1e-6;
+  const std = options.std ?? 1,
+    mean = options.mean ?? 0,
+    eps = options.eps ?? 1e-6;
   if (!(std > 0 && Number.isFinite(std))) throw new Error(`${op}: std must be a positive number, got ${std}`);
   if (!Number.isFinite(mean)) throw new Error(`${op}: mean must be a finite number, got ${mean}`);
   if (!(eps >= 0 && Number.isFinite(eps))) throw new Error(`${op}: eps must be a non-negative number, got ${eps}`);
@@ -232,12 +302,26 @@ export function logMelPlan(op: string, options: LogMelOptions): LogMelPlan {
  * waveform (L) or (B, L) -> the front end's features ([B,] nMels, T) in one call into the module: STFT, mel, log,
  * normalisation.  keepMel: the mel spectrogram too (for voice activity), from the same call.
  */
-export function applyLogMelPlan(op: string, x: Tensor, p: LogMelPlan, keepMel = false): { features: Tensor; mel: Tensor | null } {
+export function applyLogMelPlan(
+  op: string,
+  x: Tensor,
+  p: LogMelPlan,
+  keepMel = false,
+): { features: Tensor; mel: Tensor | null } {
   f32(op, "input", x);
   const { spec, rows, L, T } = framed(op, x, p.fr);
   const what = { kind: "mel" as const, power: p.power, fbIdx: p.sp.idx, fbW: p.sp.w, nMels: p.nMels };
   const post = { logEps: p.eps, shift: p.mean, scale: p.inv, keepSpectra: keepMel };
-  const r = spectraThen(op, x.data as Float32Array, rows, L, spec, what, p.normalized ? windowNorm(p.fr, p.power) : 0, post);
+  const r = spectraThen(
+    op,
+    x.data as Float32Array,
+    rows,
+    L,
+    spec,
+    what,
+    p.normalized ? windowNorm(p.fr, p.power) : 0,
+    post,
+  );
   const shape = x.ndim === 2 ? [rows, p.nMels, T] : [p.nMels, T];
   return { features: new Tensor(r.out, shape), mel: r.spectra && new Tensor(r.spectra, shape) };
 }

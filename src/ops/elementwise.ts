@@ -1,4 +1,11 @@
-import { heap as getHeap, unary as unaryKernel, binary as binaryKernel, silu as siluCore, type Unary, type Binary } from "../core/index.js";
+import {
+  heap as getHeap,
+  unary as unaryKernel,
+  binary as binaryKernel,
+  silu as siluCore,
+  type Unary,
+  type Binary,
+} from "../core/index.js";
 import { Tensor, fmtShape } from "../tensor.js";
 import { f32, fail, putFinite } from "./check.js";
 
@@ -41,21 +48,38 @@ export const log = (x: Tensor): Tensor => unary("log", "log", x);
 
 /** Broadcast rule supported by the kernel: same shape, or b matching a trailing block of a's shape. */
 function binary(op: string, code: Binary, a: Tensor, b: Tensor): Tensor {
-  f32(op, "a", a); f32(op, "b", b);
-  let big = a, small = b, swapped = false;
-  if (b.size > a.size) { big = b; small = a; swapped = true; }
+  f32(op, "a", a);
+  f32(op, "b", b);
+  let big = a,
+    small = b,
+    swapped = false;
+  if (b.size > a.size) {
+    big = b;
+    small = a;
+    swapped = true;
+  }
   const tail = big.shape.slice(big.ndim - small.ndim);
   const sm = small.shape.slice();
   while (sm.length > 0 && sm[0] === 1 && sm.length > tail.length) sm.shift();
   const ok = small.ndim <= big.ndim && small.shape.every((d, i) => d === big.shape[big.ndim - small.ndim + i]);
-  if (!ok) fail(op, `shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} must be equal or the second must match the trailing dimensions of the first`);
+  if (!ok)
+    fail(
+      op,
+      `shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} must be equal or the second must match the trailing ` +
+        `dimensions of the first`,
+    );
   if (swapped && (code === "sub" || code === "div")) {
-    fail(op, `the larger operand must come first for sub/div broadcasting, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+    fail(
+      op,
+      `the larger operand must come first for sub/div broadcasting, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
+    );
   }
   const heap = getHeap();
   return heap.scope(() => {
-    const pa = putFinite(op, "a", big), pb = putFinite(op, "b", small);
-    const cols = Math.max(1, small.size), rows = big.size / cols;
+    const pa = putFinite(op, "a", big),
+      pb = putFinite(op, "b", small);
+    const cols = Math.max(1, small.size),
+      rows = big.size / cols;
     if (big.size > 0) binaryKernel(code, pa, pb, pa, rows, cols, 1);
     return new Tensor(heap.takeF32(pa, big.size), big.shape);
   });

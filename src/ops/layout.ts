@@ -4,7 +4,8 @@ import { Tensor } from "../tensor.js";
 
 /** (pre, n, post) view of a shape around `dim`. */
 export function around(shape: readonly number[], dim: number): [number, number, number] {
-  let pre = 1, post = 1;
+  let pre = 1,
+    post = 1;
   for (let i = 0; i < dim; i++) pre *= shape[i];
   for (let i = dim + 1; i < shape.length; i++) post *= shape[i];
   return [pre, shape[dim], post];
@@ -33,7 +34,8 @@ export function fromLast(data: Float32Array, pre: number, n: number, post: numbe
 /** Swap the last two axes: (..., R, C) -> (..., C, R). */
 export function transposeLast2(x: Tensor): Tensor {
   const nd = x.ndim;
-  const R = x.shape[nd - 2], C = x.shape[nd - 1];
+  const R = x.shape[nd - 2],
+    C = x.shape[nd - 1];
   const batch = x.size / (R * C);
   const src = x.data as Float32Array;
   const out = new Float32Array(x.size);
@@ -49,6 +51,7 @@ export function swap01(t: Tensor): Tensor {
   const [A, B, C] = t.shape;
   const out = new Float32Array(t.size);
   const src = t.data as Float32Array;
-  for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) out.set(src.subarray((a * B + b) * C, (a * B + b + 1) * C), (b * A + a) * C);
+  for (let a = 0; a < A; a++)
+    for (let b = 0; b < B; b++) out.set(src.subarray((a * B + b) * C, (a * B + b + 1) * C), (b * A + a) * C);
   return new Tensor(out, [B, A, C]);
 }

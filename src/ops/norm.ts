@@ -8,7 +8,11 @@ import { around, toLast, fromLast } from "./layout.js";
  * (biased variance, eps inside the square root).
  */
 export function layerNorm(
-  x: Tensor, normalizedShape: number | readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5,
+  x: Tensor,
+  normalizedShape: number | readonly number[],
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  eps = 1e-5,
 ): Tensor {
   const op = "F.layerNorm";
   f32(op, "input", x);
@@ -18,10 +22,14 @@ export function layerNorm(
     fail(op, `input's trailing dimensions must be ${fmtShape(ns)}, got shape ${fmtShape(x.shape)}`);
   }
   const n = numel(ns);
-  for (const [name, t] of [["weight", weight], ["bias", bias]] as const) {
+  for (const [name, t] of [
+    ["weight", weight],
+    ["bias", bias],
+  ] as const) {
     if (t) {
       f32(op, name, t);
-      if (t.size !== n || t.shape.some((d, i) => d !== ns[i]) || t.ndim !== ns.length) fail(op, `${name} must have shape ${fmtShape(ns)}, got ${fmtShape(t.shape)}`);
+      if (t.size !== n || t.shape.some((d, i) => d !== ns[i]) || t.ndim !== ns.length)
+        fail(op, `${name} must have shape ${fmtShape(ns)}, got ${fmtShape(t.shape)}`);
     }
   }
   if (!(eps >= 0)) fail(op, `eps must be >= 0, got ${eps}`);
@@ -31,8 +39,14 @@ export function layerNorm(
     const p = putFinite(op, "input", x);
     let pw = weight ? putFinite(op, "weight", weight) : 0;
     let pb = bias ? putFinite(op, "bias", bias) : 0;
-    if (pw && !pb) { pb = heap.alloc(n * 4); heap.f32(pb, n).fill(0); }
-    if (pb && !pw) { pw = heap.alloc(n * 4); heap.f32(pw, n).fill(1); }
+    if (pw && !pb) {
+      pb = heap.alloc(n * 4);
+      heap.f32(pb, n).fill(0);
+    }
+    if (pb && !pw) {
+      pw = heap.alloc(n * 4);
+      heap.f32(pw, n).fill(1);
+    }
     if (rows > 0) layerNormRows(p, p, rows, n, pw, pb, eps);
     return new Tensor(heap.takeF32(p, x.size), x.shape);
   });

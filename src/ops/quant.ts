@@ -23,7 +23,8 @@ export function quantizePerRow(x: Tensor): QuantizedRows {
   const heap = getHeap();
   return heap.scope(() => {
     const p = putFinite(op, "input", x);
-    const q = heap.alloc(rows * n), s = heap.alloc(rows * 4);
+    const q = heap.alloc(rows * n),
+      s = heap.alloc(rows * 4);
     quantizeRows(p, rows, n, q, s);
     return { data: heap.i8(q, rows * n).slice(), scales: heap.f32(s, rows).slice(), shape: [rows, n] };
   });
@@ -35,7 +36,11 @@ function checkQ(op: string, name: string, q: QuantizedRows): void {
   }
   const [r, n] = q.shape;
   if (q.data.length !== r * n || q.scales.length !== r) {
-    fail(op, `${name} is inconsistent: shape ${fmtShape(q.shape)} needs ${r * n} values and ${r} scales, got ${q.data.length} and ${q.scales.length}`);
+    fail(
+      op,
+      `${name} is inconsistent: shape ${fmtShape(q.shape)} needs ${r * n} values and ${r} scales, ` +
+        `got ${q.data.length} and ${q.scales.length}`,
+    );
   }
 }
 
@@ -45,15 +50,22 @@ function checkQ(op: string, name: string, q: QuantizedRows): void {
  */
 export function linearInt8(x: QuantizedRows, w: QuantizedRows, bias?: Tensor | null): Tensor {
   const op = "F.linearInt8";
-  checkQ(op, "input", x); checkQ(op, "weight", w);
-  const [M, K] = x.shape, [N, K2] = w.shape;
+  checkQ(op, "input", x);
+  checkQ(op, "weight", w);
+  const [M, K] = x.shape,
+    [N, K2] = w.shape;
   if (K !== K2) fail(op, `input has ${K} features but weight ${fmtShape(w.shape)} expects ${K2}`);
   if (K > 133000) fail(op, `K = ${K} exceeds the i32-exact bound of 133000 for int8 products`);
-  if (bias) { f32(op, "bias", bias); if (bias.ndim !== 1 || bias.size !== N) fail(op, `bias must have shape [${N}], got ${fmtShape(bias.shape)}`); }
+  if (bias) {
+    f32(op, "bias", bias);
+    if (bias.ndim !== 1 || bias.size !== N) fail(op, `bias must have shape [${N}], got ${fmtShape(bias.shape)}`);
+  }
   const heap = getHeap();
   return heap.scope(() => {
-    const pa = heap.put(x.data), pw = heap.put(w.data);
-    const sa = heap.put(x.scales), sw = heap.put(w.scales);
+    const pa = heap.put(x.data),
+      pw = heap.put(w.data);
+    const sa = heap.put(x.scales),
+      sw = heap.put(w.scales);
     const pb = bias ? putFinite(op, "bias", bias) : 0;
     const c = heap.alloc(M * N * 4);
     linearInt8Rows(pa, sa, M, K, pw, sw, N, pb, c);
@@ -64,11 +76,14 @@ export function linearInt8(x: QuantizedRows, w: QuantizedRows, bias?: Tensor | n
 /** Exact int32 products acc (M, N) = a (M, K) x b (N, K)^T of raw int8 matrices. */
 export function matmulInt8(a: Int8Array, b: Int8Array, M: number, N: number, K: number): Int32Array {
   const op = "matmulInt8";
-  if (a.length !== M * K || b.length !== N * K) fail(op, `expected ${M * K} and ${N * K} values, got ${a.length} and ${b.length}`);
+  if (a.length !== M * K || b.length !== N * K)
+    fail(op, `expected ${M * K} and ${N * K} values, got ${a.length} and ${b.length}`);
   if (K > 131072) fail(op, `K = ${K} exceeds the i32-exact bound of 131072 for int8 products`);
   const heap = getHeap();
   return heap.scope(() => {
-    const pa = heap.put(a), pb = heap.put(b), acc = heap.alloc(M * N * 4);
+    const pa = heap.put(a),
+      pb = heap.put(b),
+      acc = heap.alloc(M * N * 4);
     int8Products(pa, M, K, pb, N, acc);
     return heap.takeI32(acc, M * N);
   });

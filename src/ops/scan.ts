@@ -7,13 +7,15 @@ import { f32, fail, putFinite, posInt } from "./check.js";
 /** scores (N) = matrix (N, D) . query (D). */
 export function similarityScan(query: Tensor, matrix: Tensor): Tensor {
   const op = "F.similarityScan";
-  f32(op, "query", query); f32(op, "matrix", matrix);
+  f32(op, "query", query);
+  f32(op, "matrix", matrix);
   if (matrix.ndim !== 2) fail(op, `matrix must be 2-D (rows, dim), got shape ${fmtShape(matrix.shape)}`);
   const [N, D] = matrix.shape;
   if (query.size !== D || query.ndim !== 1) fail(op, `query must have shape [${D}], got ${fmtShape(query.shape)}`);
   const heap = getHeap();
   return heap.scope(() => {
-    const pq = putFinite(op, "query", query), px = putFinite(op, "matrix", matrix);
+    const pq = putFinite(op, "query", query),
+      px = putFinite(op, "matrix", matrix);
     const s = heap.alloc(N * 4);
     scanF32(pq, px, N, D, D, s, false);
     return new Tensor(heap.takeF32(s, N), [N]);
@@ -24,11 +26,14 @@ export function similarityScan(query: Tensor, matrix: Tensor): Tensor {
 export function similarityScanInt8(query: Int8Array, matrix: Int8Array, D: number): Int32Array {
   const op = "F.similarityScanInt8";
   posInt(op, "dim", D);
-  if (query.length !== D || matrix.length % D !== 0) fail(op, `query must hold ${D} values and matrix a multiple of ${D}, got ${query.length} and ${matrix.length}`);
+  if (query.length !== D || matrix.length % D !== 0)
+    fail(op, `query must hold ${D} values and matrix a multiple of ${D}, got ${query.length} and ${matrix.length}`);
   const N = matrix.length / D;
   const heap = getHeap();
   return heap.scope(() => {
-    const pq = heap.put(query), px = heap.put(matrix), s = heap.alloc(N * 4);
+    const pq = heap.put(query),
+      px = heap.put(matrix),
+      s = heap.alloc(N * 4);
     scanI8(pq, px, N, D, D, s);
     return heap.takeI32(s, N);
   });
@@ -38,7 +43,11 @@ export function similarityScanInt8(query: Int8Array, matrix: Int8Array, D: numbe
  * The k largest scores, best first; ties keep the lower index.  mask (N), when given, keeps only
  * entries whose mask byte is nonzero.  NaN scores are never returned.
  */
-export function topk(scores: Tensor, k: number, mask?: Uint8Array | null): { values: Float32Array; indices: Int32Array } {
+export function topk(
+  scores: Tensor,
+  k: number,
+  mask?: Uint8Array | null,
+): { values: Float32Array; indices: Int32Array } {
   const op = "F.topk";
   f32(op, "scores", scores);
   if (scores.ndim !== 1) fail(op, `scores must be 1-D, got shape ${fmtShape(scores.shape)}`);

@@ -1,4 +1,5 @@
-// The reference design's MultimodalModelOptimizer: a thin facade over dynamic int8 quantisation (nn/quantize.ts, with the
+// The reference design's MultimodalModelOptimizer: a thin facade over dynamic int8 quantisation (nn/quantize.ts,
+// with the
 // quantised layers), ONNX export (onnx/) and embedding caches (retrieval/cache.ts).
 import type { Tensor } from "../tensor.js";
 import { Module } from "../nn/module.js";
@@ -27,24 +28,44 @@ export class MultimodalModelOptimizer {
    * quantizeDynamic).  "static" returns the model unchanged, as the reference design does (static quantisation needs
    * calibration data).
    */
-  static quantizeModel<T extends Module>(model: T, quantizationType: "dynamic" | "static" = "dynamic", options: QuantizeOptions = {}): T {
-    if (!(model instanceof Module)) throw new Error(`${who}.quantizeModel: expected a Module, got ${model === null ? "null" : typeof model}`);
+  static quantizeModel<T extends Module>(
+    model: T,
+    quantizationType: "dynamic" | "static" = "dynamic",
+    options: QuantizeOptions = {},
+  ): T {
+    if (!(model instanceof Module))
+      throw new Error(`${who}.quantizeModel: expected a Module, got ${model === null ? "null" : typeof model}`);
     if (quantizationType === "static") return model;
-    if (quantizationType !== "dynamic") throw new Error(`${who}.quantizeModel: quantizationType must be "dynamic" or "static", got ${JSON.stringify(quantizationType)}`);
+    if (quantizationType !== "dynamic")
+      throw new Error(
+        `${who}.quantizeModel: quantizationType must be "dynamic" or "static", got ${JSON.stringify(quantizationType)}`,
+      );
     if (options.reduceRange !== undefined && typeof options.reduceRange !== "boolean") {
-      throw new Error(`${who}.quantizeModel: reduceRange must be true or false, got ${JSON.stringify(options.reduceRange)}`);
+      throw new Error(
+        `${who}.quantizeModel: reduceRange must be true or false, got ${JSON.stringify(options.reduceRange)}`,
+      );
     }
     return quantizeDynamic(model, options);
   }
 
   /**
-   * The reference design's export_onnx, for real: ONNX (opset 17) bytes of model.forward for inputs named and shaped like
+   * The reference design's export_onnx, for real: ONNX (opset 17) bytes of model.forward for inputs named and
+   * shaped like
    * sampleInputs, batch dimension dynamic; written atomically to outputPath when given (Node).  Supported models
    * and layers: EXPORTABLE (src/onnx); any other module is an Error naming them.
    */
-  static async exportOnnx(model: Module, sampleInputs: Record<string, Tensor>, outputPath?: string | null): Promise<Uint8Array> {
+  static async exportOnnx(
+    model: Module,
+    sampleInputs: Record<string, Tensor>,
+    outputPath?: string | null,
+  ): Promise<Uint8Array> {
     const bytes = exportOnnxBytes(model, sampleInputs);
-    if (outputPath) await (await nodeFs(`${who}.exportOnnx writes files with Node's fs; in a browser omit outputPath and use the returned bytes`)).saveBytesAtomic(outputPath, bytes);
+    if (outputPath)
+      await (
+        await nodeFs(
+          `${who}.exportOnnx writes files with Node's fs; in a browser omit outputPath and use the returned bytes`,
+        )
+      ).saveBytesAtomic(outputPath, bytes);
     return bytes;
   }
 
@@ -53,7 +74,10 @@ export class MultimodalModelOptimizer {
    * declaration) into a flat MultimodalIndex, saved atomically to cachePath when one is given (Node).
    */
   static cacheEmbeddings(
-    model: Embedder, dataLoader: Iterable<EmbeddingBatch> | AsyncIterable<EmbeddingBatch>, modality: string, cachePath?: string | null,
+    model: Embedder,
+    dataLoader: Iterable<EmbeddingBatch> | AsyncIterable<EmbeddingBatch>,
+    modality: string,
+    cachePath?: string | null,
   ): Promise<MultimodalIndex> {
     return cacheEmbeddings(model, dataLoader, modality, cachePath, `${who}.cacheEmbeddings`);
   }

@@ -17,33 +17,54 @@ import { limits } from "../util/limits.js";
 import type { Module } from "../nn/module.js";
 import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
 import {
-  UnsupportedTaskError, batchAlone, eachAlone, rows, allValues,
-  type InputKind, type Inputs, type Outcome, type Pipeline, type Tasks, type VideoInput,
+  UnsupportedTaskError,
+  batchAlone,
+  eachAlone,
+  rows,
+  allValues,
+  type InputKind,
+  type Inputs,
+  type Outcome,
+  type Pipeline,
+  type Tasks,
+  type VideoInput,
 } from "./pipeline.js";
 
 /** Texts as one batch (the tokenizer pads them together); an input that is not a string fails alone. */
 function textBatch(texts: readonly unknown[], embed: (t: string[]) => Float32Array[]): Array<Outcome<Float32Array>> {
   const ok = texts.flatMap((t, i) => (typeof t === "string" ? [i] : []));
-  const out: Array<Outcome<Float32Array>> = texts.map((t) => ({ error: new TypeError(`expected a string, got ${t === null ? "null" : typeof t}`) }));
-  if (ok.length) embed(ok.map((i) => texts[i] as string)).forEach((e, j) => { out[ok[j]] = { value: e }; });
+  const out: Array<Outcome<Float32Array>> = texts.map((t) => ({
+    error: new TypeError(`expected a string, got ${t === null ? "null" : typeof t}`),
+  }));
+  if (ok.length)
+    embed(ok.map((i) => texts[i] as string)).forEach((e, j) => {
+      out[ok[j]] = { value: e };
+    });
   return out;
 }
 
 /** Ids of T tokens, all 1, for an export sample. */
 const sampleIds = (T: number): Tensor => new Tensor(new Int32Array(T).fill(1), [1, T]);
 
-interface TextCard { maxLength: number }
+interface TextCard {
+  maxLength: number;
+}
 
 /** Images -> a pixel batch (ImageProcessor, CLIPImageProcessor). */
-export interface ImageBatcher { process(images: ImageInput[]): Tensor }
+export interface ImageBatcher {
+  process(images: ImageInput[]): Tensor;
+}
 /** Texts -> padded ids and mask (ByteTokenizer, Tokenizer). */
-export interface TextBatcher { encodeBatch(texts: string[], options: EncodeOptions): { inputIds: Tensor; attentionMask: Tensor } }
+export interface TextBatcher {
+  encodeBatch(texts: string[], options: EncodeOptions): { inputIds: Tensor; attentionMask: Tensor };
+}
 
 /**
  * Images and captions into one space: a CLIP model with its image processor and tokenizer.  `fromCard` builds the
  * shipped clip-scenes; `loadPretrained(dir)` a Hugging Face CLIP folder.
  * @example
- * const clip = ImageTextEmbedder.fromCard(JSON.parse(readFileSync("models/clip-scenes.json", "utf8")), readFileSync("models/clip-scenes.safetensors"));
+ * const clip = ImageTextEmbedder.fromCard(JSON.parse(readFileSync("models/clip-scenes.json", "utf8")),
+ * readFileSync("models/clip-scenes.safetensors"));
  * const [img] = clip.embedImages([readFileSync("scene.png")]);
  * const [txt] = clip.embedTexts(["two small red circles on the left"]);
  */
@@ -55,29 +76,45 @@ export class ImageTextEmbedder<M extends ImageTextModel = ImageTextModel> implem
    * shipped models were trained so), "longest" to the batch's longest (a causal text model is unaffected by padding).
    */
   constructor(
-    readonly model: M, readonly processor: ImageBatcher, readonly maxLength: number,
-    readonly tokenizer: TextBatcher = new ByteTokenizer(), readonly padding: "max_length" | "longest" = "max_length",
+    readonly model: M,
+    readonly processor: ImageBatcher,
+    readonly maxLength: number,
+    readonly tokenizer: TextBatcher = new ByteTokenizer(),
+    readonly padding: "max_length" | "longest" = "max_length",
   ) {}
 
   static fromCard(card: Record<string, any>, weights: WeightsInput): ImageTextEmbedder<CLIPModel> {
     const who = "ImageTextEmbedder";
     const model = modelFromCard(who, card, weights, CLIPModel);
-    return new ImageTextEmbedder(model, new ImageProcessor(cardField<ImageProcessorOptions>(who, card, "processor")), cardField<TextCard>(who, card, "text").maxLength);
+    return new ImageTextEmbedder(
+      model,
+      new ImageProcessor(cardField<ImageProcessorOptions>(who, card, "processor")),
+      cardField<TextCard>(who, card, "text").maxLength,
+    );
   }
-  get dim(): number { return this.model.projectionDim; }
+  get dim(): number {
+    return this.model.projectionDim;
+  }
 
   embedImages(images: ImageInput[]): Float32Array[] {
     return allValues(this.embedBatch("image", images));
   }
   embedTexts(texts: string[]): Float32Array[] {
-    const { inputIds, attentionMask } = this.tokenizer.encodeBatch(texts, { maxLength: this.maxLength, padding: this.padding });
+    const { inputIds, attentionMask } = this.tokenizer.encodeBatch(texts, {
+      maxLength: this.maxLength,
+      padding: this.padding,
+    });
     return rows(this.model.encodeText(inputIds, attentionMask));
   }
 
   embedBatch<K extends InputKind>(kind: K, inputs: ReadonlyArray<Inputs[K]>): Array<Outcome<Float32Array>> {
     if (kind === "text") return textBatch(inputs, (t) => this.embedTexts(t));
     if (kind !== "image") throw new UnsupportedTaskError("ImageTextEmbedder", `embed ${kind}`, this.tasks);
-    return batchAlone(inputs as readonly ImageInput[], (x) => this.processor.process([x]), (b) => this.model.encodeImage(b));
+    return batchAlone(
+      inputs as readonly ImageInput[],
+      (x) => this.processor.process([x]),
+      (b) => this.model.encodeImage(b),
+    );
   }
   transcribeBatch(): never {
     throw new UnsupportedTaskError("ImageTextEmbedder", "transcribe speech", this.tasks);
@@ -87,7 +124,8 @@ export class ImageTextEmbedder<M extends ImageTextModel = ImageTextModel> implem
     return new ImageTextEmbedder(q, this.processor, this.maxLength, this.tokenizer, this.padding);
   }
   exportSample(): { module: Module; inputs: Record<string, Tensor> } {
-    const s = this.model.imageSize, T = this.maxLength;
+    const s = this.model.imageSize,
+      T = this.maxLength;
     return {
       module: this.model as unknown as Module,
       inputs: { images: Tensor.zeros([1, 3, s, s]), input_ids: sampleIds(T), attention_mask: sampleIds(T) },
@@ -98,24 +136,36 @@ export class ImageTextEmbedder<M extends ImageTextModel = ImageTextModel> implem
 /**
  * Sound embeddings (and kinds, by nearest prototype) with an AudioFeatureExtractor and its card.
  * @example
- * const sounds = AudioEmbedder.fromCard(JSON.parse(readFileSync("models/audio-events.json", "utf8")), readFileSync("models/audio-events.safetensors"));
+ * const sounds = AudioEmbedder.fromCard(JSON.parse(readFileSync("models/audio-events.json", "utf8")),
+ * readFileSync("models/audio-events.safetensors"));
  * sounds.classify(readFileSync("beep.wav")); // { label: "beeps", score: 0.97 }
  */
 export class AudioEmbedder implements Pipeline {
   static readonly tasks: Tasks = { embed: { space: "audio", kinds: ["audio"] }, transcribe: false };
   readonly tasks = AudioEmbedder.tasks;
-  constructor(readonly model: AudioFeatureExtractor, readonly kinds: string[], readonly prototypes: Float32Array[]) {}
+  constructor(
+    readonly model: AudioFeatureExtractor,
+    readonly kinds: string[],
+    readonly prototypes: Float32Array[],
+  ) {}
 
   static fromCard(card: Record<string, any>, weights: WeightsInput): AudioEmbedder {
     const who = "AudioEmbedder";
     const model = modelFromCard(who, card, weights, AudioFeatureExtractor);
-    const kinds = cardField<string[]>(who, card, "kinds"), protos = cardField<number[][]>(who, card, "prototypes");
+    const kinds = cardField<string[]>(who, card, "kinds"),
+      protos = cardField<number[][]>(who, card, "prototypes");
     if (protos.length !== kinds.length || protos.some((p) => p.length !== model.config.embedDim)) {
       throw new Error(`${who}: the card needs one ${model.config.embedDim}-d prototype per kind (${kinds.length})`);
     }
-    return new AudioEmbedder(model, kinds, protos.map((p) => Float32Array.from(p)));
+    return new AudioEmbedder(
+      model,
+      kinds,
+      protos.map((p) => Float32Array.from(p)),
+    );
   }
-  get dim(): number { return this.model.config.embedDim; }
+  get dim(): number {
+    return this.model.config.embedDim;
+  }
 
   /** One recording (WAV bytes or waveform) -> unit-norm embedding. */
   embed(input: AudioInput): Float32Array {
@@ -140,11 +190,15 @@ export class AudioEmbedder implements Pipeline {
   /** The kind whose prototype is most similar (cosine). */
   classify(input: AudioInput): { label: string; score: number } {
     const e = this.embed(input);
-    let best = 0, bs = -Infinity;
+    let best = 0,
+      bs = -Infinity;
     this.prototypes.forEach((p, k) => {
       let s = 0;
       for (let i = 0; i < e.length; i++) s += e[i] * p[i];
-      if (s > bs) { bs = s; best = k; }
+      if (s > bs) {
+        bs = s;
+        best = k;
+      }
     });
     return { label: this.kinds[best], score: bs };
   }
@@ -153,7 +207,8 @@ export class AudioEmbedder implements Pipeline {
 /**
  * Videos and captions into one space with a VideoTextModel and its card.
  * @example
- * const vt = VideoTextEmbedder.fromCard(JSON.parse(readFileSync("models/video-text.json", "utf8")), readFileSync("models/video-text.safetensors"));
+ * const vt = VideoTextEmbedder.fromCard(JSON.parse(readFileSync("models/video-text.json", "utf8")),
+ * readFileSync("models/video-text.safetensors"));
  * const [v] = vt.embedVideos([decodeY4M(readFileSync("clip.y4m")).frames]);
  * const [t] = vt.embedTexts(["a red circle that grows"]);
  */
@@ -161,8 +216,15 @@ export class VideoTextEmbedder implements Pipeline {
   static readonly tasks: Tasks = { embed: { space: "video", kinds: ["text", "video"] }, transcribe: false };
   readonly tasks: Tasks;
   readonly tokenizer = new ByteTokenizer();
-  constructor(readonly model: VideoTextModel, readonly processor: VideoProcessor, readonly maxLength: number) {
-    this.tasks = { ...VideoTextEmbedder.tasks, embed: { ...VideoTextEmbedder.tasks.embed!, frames: processor.numFrames } };
+  constructor(
+    readonly model: VideoTextModel,
+    readonly processor: VideoProcessor,
+    readonly maxLength: number,
+  ) {
+    this.tasks = {
+      ...VideoTextEmbedder.tasks,
+      embed: { ...VideoTextEmbedder.tasks.embed!, frames: processor.numFrames },
+    };
   }
 
   static fromCard(card: Record<string, any>, weights: WeightsInput): VideoTextEmbedder {
@@ -171,14 +233,17 @@ export class VideoTextEmbedder implements Pipeline {
     const proc = new VideoProcessor(cardField(who, card, "processor"));
     return new VideoTextEmbedder(model, proc, cardField<TextCard>(who, card, "text").maxLength);
   }
-  get dim(): number { return this.model.video_proj.outFeatures; }
+  get dim(): number {
+    return this.model.video_proj.outFeatures;
+  }
 
   /** Clips (each: its decoded frames, any count; numFrames are sampled) -> unit-norm embeddings. */
   embedVideos(clips: VideoInput[]): Float32Array[] {
     return allValues(this.embedBatch("video", clips));
   }
   embedTexts(texts: string[]): Float32Array[] {
-    // the reference design's text encoder reads the BiLSTM's last position, so every caption is padded to the same length
+    // the reference design's text encoder reads the BiLSTM's last position, so every caption is padded to the same
+    // length
     const { inputIds } = this.tokenizer.encodeBatch(texts, { maxLength: this.maxLength, padding: "max_length" });
     return rows(this.model.encodeText(inputIds));
   }
@@ -186,7 +251,11 @@ export class VideoTextEmbedder implements Pipeline {
   embedBatch<K extends InputKind>(kind: K, inputs: ReadonlyArray<Inputs[K]>): Array<Outcome<Float32Array>> {
     if (kind === "text") return textBatch(inputs, (t) => this.embedTexts(t));
     if (kind !== "video") throw new UnsupportedTaskError("VideoTextEmbedder", `embed ${kind}`, this.tasks);
-    return batchAlone(inputs as readonly VideoInput[], (x) => this.processor.process([this.frames(x)]), (b) => this.model.encodeVideo(b));
+    return batchAlone(
+      inputs as readonly VideoInput[],
+      (x) => this.processor.process([this.frames(x)]),
+      (b) => this.model.encodeVideo(b),
+    );
   }
   /** A Y4M file's frames, only the sampled ones decoded; decoded frames as they are. */
   private frames(x: VideoInput): ImageInput[] {
@@ -204,6 +273,9 @@ export class VideoTextEmbedder implements Pipeline {
     const crop = this.processor.image.options.cropSize ?? this.processor.image.options.size;
     if (crop === null) throw new Error("VideoTextEmbedder.exportSample: the card's processor has no fixed frame size");
     const [h, w] = Array.isArray(crop) ? crop : [crop, crop];
-    return { module: this.model, inputs: { video: Tensor.zeros([1, this.processor.numFrames, 3, h, w]), input_ids: sampleIds(this.maxLength) } };
+    return {
+      module: this.model,
+      inputs: { video: Tensor.zeros([1, this.processor.numFrames, 3, h, w]), input_ids: sampleIds(this.maxLength) },
+    };
   }
 }

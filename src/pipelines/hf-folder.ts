@@ -31,12 +31,17 @@ export const MAX_WEIGHTS_FILE_BYTES = 2 ** 32;
 export function localFolder(dir: string): FolderReader {
   return async (file) => {
     const path = await node("path");
-    const where = path.join(dir, file), json = file.endsWith(".json");
+    const where = path.join(dir, file),
+      json = file.endsWith(".json");
     try {
       return await readRegularFile(where, { maxBytes: json ? MAX_JSON_FILE_BYTES : MAX_WEIGHTS_FILE_BYTES });
     } catch (e) {
       if ((e as { code?: string }).code === "ENOENT") return null;
-      if (e instanceof FileRefusedError && e.max !== undefined) throw new Error(`loadPretrained: ${where} is ${e.size} bytes, more than a model folder's ${json ? "JSON file" : "weights file"} may hold (${e.max})`);
+      if (e instanceof FileRefusedError && e.max !== undefined)
+        throw new Error(
+          `loadPretrained: ${where} is ${e.size} bytes, more than a model ` +
+            `folder's ${json ? "JSON file" : "weights file"} may hold (${e.max})`,
+        );
       if (e instanceof FileRefusedError) throw new Error(`loadPretrained: ${e.message}`);
       throw new Error(`loadPretrained: cannot read ${where}: ${(e as Error).message}`);
     }
@@ -75,29 +80,57 @@ export async function readWeights(read: FolderReader, where: string): Promise<Re
   const indexBytes = await read("model.safetensors.index.json");
   if (!indexBytes) {
     const pickle = (await read("pytorch_model.bin")) !== null;
-    throw new Error(`loadPretrained: ${where} has no model.safetensors or model.safetensors.index.json${pickle ? " (only pytorch_model.bin: pickle files are not read; save the weights with safetensors, e.g. model.save_pretrained(dir, safe_serialization=True))" : ""}`);
+    throw new Error(
+      `loadPretrained: ${where} has no model.safetensors or ` +
+        `model.safetensors.index.json` +
+        (pickle
+          ? " (only pytorch_model.bin: pickle files are not read; save the weights with safetensors, e.g. " +
+            "model.save_pretrained(dir, safe_serialization=True))"
+          : ""),
+    );
   }
   const index = json(`${where}/model.safetensors.index.json`, indexBytes);
   const map = index?.weight_map;
-  if (!map || typeof map !== "object" || Array.isArray(map)) throw new Error(`loadPretrained: ${where}/model.safetensors.index.json has no "weight_map" object`);
+  if (!map || typeof map !== "object" || Array.isArray(map))
+    throw new Error(`loadPretrained: ${where}/model.safetensors.index.json has no "weight_map" object`);
   const entries = Object.keys(map).length;
-  if (entries > MAX_WEIGHT_MAP) throw new Error(`loadPretrained: ${where}/model.safetensors.index.json names ${entries} tensors; at most ${MAX_WEIGHT_MAP} are read`);
+  if (entries > MAX_WEIGHT_MAP)
+    throw new Error(
+      `loadPretrained: ${where}/model.safetensors.index.json names ${entries} tensors; at most ${MAX_WEIGHT_MAP} ` +
+        `are read`,
+    );
   const shards = [...new Set(Object.values(map as Record<string, unknown>))];
   const bad = shards.filter((s) => typeof s !== "string" || !/^[\w.-]+\.safetensors$/.test(s) || s.startsWith("."));
-  if (bad.length) throw new Error(`loadPretrained: ${where}/model.safetensors.index.json names shard(s) that are not safetensors files in the folder: ${bad.map((s) => JSON.stringify(s)).join(", ")}`);
+  if (bad.length)
+    throw new Error(
+      `loadPretrained: ${where}/model.safetensors.index.json names shard(s) that are not safetensors files in the ` +
+        `folder: ${bad.map((s) => JSON.stringify(s)).join(", ")}`,
+    );
   const out: Record<string, Tensor> = {};
-  const problems: string[] = [], missingShards = new Set<string>();
+  const problems: string[] = [],
+    missingShards = new Set<string>();
   for (const shard of shards as string[]) {
     const bytes = await read(shard);
-    if (!bytes) { problems.push(`shard ${shard} is missing`); missingShards.add(shard); continue; }
+    if (!bytes) {
+      problems.push(`shard ${shard} is missing`);
+      missingShards.add(shard);
+      continue;
+    }
     for (const [k, t] of Object.entries(loadSafetensors(bytes))) {
       if (Object.hasOwn(out, k)) problems.push(`${k} is in more than one shard`);
-      else if (!Object.hasOwn(map, k) || map[k] !== shard) problems.push(`${k} is in ${shard} but the index says ${map[k] === undefined ? "nothing of it" : map[k]}`);
+      else if (!Object.hasOwn(map, k) || map[k] !== shard)
+        problems.push(`${k} is in ${shard} but the index says ${map[k] === undefined ? "nothing of it" : map[k]}`);
       out[k] = t;
     }
   }
-  for (const k of Object.keys(map)) if (!Object.hasOwn(out, k) && !missingShards.has(map[k])) problems.push(`${k} is in no shard (the index says ${map[k]})`);
-  if (problems.length) throw new Error(`loadPretrained: ${where}: the sharded checkpoint is inconsistent:\n  ${problems.slice(0, 20).join("\n  ")}${problems.length > 20 ? `\n  ... ${problems.length - 20} more` : ""}`);
+  for (const k of Object.keys(map))
+    if (!Object.hasOwn(out, k) && !missingShards.has(map[k]))
+      problems.push(`${k} is in no shard (the index says ${map[k]})`);
+  if (problems.length)
+    throw new Error(
+      `loadPretrained: ${where}: the sharded checkpoint is inconsistent:\n ` +
+        ` ${problems.slice(0, 20).join("\n  ")}${problems.length > 20 ? `\n  ... ${problems.length - 20} more` : ""}`,
+    );
   return out;
 }
 
@@ -107,10 +140,26 @@ export async function readWeights(read: FolderReader, where: string): Promise<Re
  */
 function checkProcessorFits(c: CLIPImageProcessorConfig, imageSize: number, where: string): void {
   const out = c.doCenterCrop ? c.cropSize : "height" in c.size ? c.size : null;
-  if (!out) throw new Error(`loadPretrained: ${where}: without do_center_crop, size must be {"height", "width"} equal to the model's image_size ${imageSize}`);
-  if (out.height !== imageSize || out.width !== imageSize) throw new Error(`loadPretrained: ${where} makes ${out.height}x${out.width} images, and config.json's vision_config.image_size is ${imageSize}`);
-  const resized = !c.doResize ? 0 : "shortestEdge" in c.size ? c.size.shortestEdge : Math.max(c.size.height, c.size.width);
-  if (resized > 4 * imageSize) throw new Error(`loadPretrained: ${where} resizes images to ${resized} pixels, more than 4 times the model's image_size ${imageSize}`);
+  if (!out)
+    throw new Error(
+      `loadPretrained: ${where}: without do_center_crop, size must be {"height", "width"} equal to the model's ` +
+        `image_size ${imageSize}`,
+    );
+  if (out.height !== imageSize || out.width !== imageSize)
+    throw new Error(
+      `loadPretrained: ${where} makes ${out.height}x${out.width} images, and config.json's ` +
+        `vision_config.image_size is ${imageSize}`,
+    );
+  const resized = !c.doResize
+    ? 0
+    : "shortestEdge" in c.size
+      ? c.size.shortestEdge
+      : Math.max(c.size.height, c.size.width);
+  if (resized > 4 * imageSize)
+    throw new Error(
+      `loadPretrained: ${where} resizes images to ${resized} pixels, more than 4 times the model's ` +
+        `image_size ${imageSize}`,
+    );
 }
 
 /** most tensors a sharded checkpoint's index may name (real checkpoints have a few thousand) */
@@ -129,13 +178,23 @@ export const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
 export const HF_ARCHITECTURES = Object.keys(ARCHITECTURES);
 
 /** A folder's config.json and the architecture its model_type names (refused when there is none). */
-export async function folderArchitecture(read: FolderReader, where: string): Promise<{ config: unknown; arch: Architecture }> {
+export async function folderArchitecture(
+  read: FolderReader,
+  where: string,
+): Promise<{ config: unknown; arch: Architecture }> {
   const bytes = await read("config.json");
-  if (!bytes) throw new Error(`loadPretrained: ${where} has no config.json (a Hugging Face model folder holds config.json, model.safetensors and the processor's files)`);
+  if (!bytes)
+    throw new Error(
+      `loadPretrained: ${where} has no config.json (a Hugging Face model folder holds config.json, ` +
+        `model.safetensors and the processor's files)`,
+    );
   const config = json(`${where}/config.json`, bytes);
   const type = config?.model_type;
   if (typeof type !== "string" || !Object.hasOwn(ARCHITECTURES, type)) {
-    throw new Error(`loadPretrained: ${where}/config.json has model_type ${JSON.stringify(type)}; supported: ${HF_ARCHITECTURES.join(", ")}`);
+    throw new Error(
+      `loadPretrained: ${where}/config.json has model_type ${JSON.stringify(type)}; ` +
+        `supported: ${HF_ARCHITECTURES.join(", ")}`,
+    );
   }
   return { config, arch: ARCHITECTURES[type] };
 }
@@ -150,23 +209,42 @@ export async function loadHuggingFaceFolder(read: FolderReader, where: string): 
  * A Hugging Face CLIP folder -> an ImageTextEmbedder (HFCLIPModel + CLIPImageProcessor + Tokenizer): texts padded to
  * the batch's longest, truncated to max_position_embeddings with the end-of-text token kept.
  */
-async function loadCLIPFolder(read: FolderReader, where: string, config: unknown): Promise<ImageTextEmbedder<HFCLIPModel>> {
+async function loadCLIPFolder(
+  read: FolderReader,
+  where: string,
+  config: unknown,
+): Promise<ImageTextEmbedder<HFCLIPModel>> {
   const need = async (file: string): Promise<Uint8Array> => {
     const b = await read(file);
-    if (!b) throw new Error(`loadPretrained: ${where} has no ${file} (a Hugging Face model folder holds config.json, model.safetensors, tokenizer.json and preprocessor_config.json)`);
+    if (!b)
+      throw new Error(
+        `loadPretrained: ${where} has no ${file} (a Hugging Face model folder holds config.json, ` +
+          `model.safetensors, tokenizer.json and preprocessor_config.json)`,
+      );
     return b;
   };
   // every size checked against the limits and against each other before anything is allocated
   const cfg = clipConfigFromJSON(config);
-  const processor = CLIPImageProcessor.fromJSON(json(`${where}/preprocessor_config.json`, await need("preprocessor_config.json")));
+  const processor = CLIPImageProcessor.fromJSON(
+    json(`${where}/preprocessor_config.json`, await need("preprocessor_config.json")),
+  );
   checkProcessorFits(processor.config, cfg.visionConfig.imageSize, `${where}/preprocessor_config.json`);
   const tokenizer = Tokenizer.fromJSON(new TextDecoder().decode(await need("tokenizer.json")));
   const weights = await readWeights(read, where);
-  const params = clipParameterCount(cfg), held = Object.values(weights).reduce((n, t) => n + t.size, 0);
-  if (params > limits.maxParameters) throw new Error(`loadPretrained: ${where}/config.json describes ${params} parameters, more than limits.maxParameters (${limits.maxParameters})`);
+  const params = clipParameterCount(cfg),
+    held = Object.values(weights).reduce((n, t) => n + t.size, 0);
+  if (params > limits.maxParameters)
+    throw new Error(
+      `loadPretrained: ${where}/config.json describes ${params} parameters, more than limits.maxParameters ` +
+        `(${limits.maxParameters})`,
+    );
   // a model much larger than its weights is refused before it is allocated (near misses reach the strict loader,
   // which names every bad key)
-  if (params > 2 * held + (1 << 20)) throw new Error(`loadPretrained: ${where}/config.json describes ${params} parameters, and the weights hold ${held} values: they are not this model's`);
+  if (params > 2 * held + (1 << 20))
+    throw new Error(
+      `loadPretrained: ${where}/config.json describes ${params} parameters, and the weights hold ${held} values: ` +
+        `they are not this model's`,
+    );
   const model = new HFCLIPModel(cfg);
   try {
     model.loadStateDict(weights);
@@ -175,6 +253,10 @@ async function loadCLIPFolder(read: FolderReader, where: string, config: unknown
     throw e;
   }
   const tv = model.config.textConfig.vocabSize;
-  if (tokenizer.vocabSize > tv) throw new Error(`loadPretrained: ${where}/tokenizer.json has ids up to ${tokenizer.vocabSize - 1} but config.json's text_config.vocab_size is ${tv}`);
+  if (tokenizer.vocabSize > tv)
+    throw new Error(
+      `loadPretrained: ${where}/tokenizer.json has ids up to ${tokenizer.vocabSize - 1} but config.json's ` +
+        `text_config.vocab_size is ${tv}`,
+    );
   return new ImageTextEmbedder(model, processor, model.config.textConfig.maxPositionEmbeddings, tokenizer, "longest");
 }

@@ -1,11 +1,21 @@
-// Pipelines: raw inputs (WAV, image bytes, strings, video frames) -> transcripts and embeddings, configured by model cards.
+// Pipelines: raw inputs (WAV, image bytes, strings, video frames) -> transcripts and embeddings, configured by
+// model cards.
 export { SpeechRecognizer, wordErrors, audioAt } from "./speech.js";
 export type { SpeechCard, Transcript, AudioInput } from "./speech.js";
 export { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "./embedders.js";
 export type { ImageBatcher, TextBatcher } from "./embedders.js";
-export { loadHuggingFaceFolder, localFolder, remoteFolder, readWeights, HF_ARCHITECTURES, ARCHITECTURES } from "./hf-folder.js";
+export {
+  loadHuggingFaceFolder,
+  localFolder,
+  remoteFolder,
+  readWeights,
+  HF_ARCHITECTURES,
+  ARCHITECTURES,
+} from "./hf-folder.js";
 export type { Architecture } from "./hf-folder.js";
-export { SPACES, UnsupportedTaskError, embedsKind } from "./pipeline.js";
+export { SPACES, UnsupportedTaskError, embedsKind, allValues } from "./pipeline.js";
+export { mediaInput, sniffMedia } from "./media-input.js";
+export type { MediaKind, MediaInputOptions } from "./media-input.js";
 export type { Pipeline, Tasks, InputKind, Inputs, Space, Outcome, VideoInput, TranscribeOptions } from "./pipeline.js";
 export { ModelSet, resolveModel, loadModel, shippedRef } from "./registry.js";
 export type { ModelRef } from "./registry.js";

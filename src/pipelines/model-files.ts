@@ -41,7 +41,10 @@ function apiCache(): ModelCache {
       return r ? new Uint8Array(await r.arrayBuffer()) : null;
     },
     async put(url, bytes) {
-      await (await open()).put(url, new Response(bytes as BlobPart, { headers: { "content-length": String(bytes.length) } }));
+      await (await open()).put(
+        url,
+        new Response(bytes as BlobPart, { headers: { "content-length": String(bytes.length) } }),
+      );
     },
     async delete(url) {
       await (await open()).delete(url);
@@ -70,7 +73,8 @@ function folderCache(): ModelCache {
     },
     async put(url, bytes) {
       const [fs, path] = await Promise.all([node("fs/promises"), node("path")]);
-      const f = await file(url), tmp = `${f}.${(globalThis as any).process.pid}.tmp`;
+      const f = await file(url),
+        tmp = `${f}.${(globalThis as any).process.pid}.tmp`;
       await fs.mkdir(path.dirname(f), { recursive: true });
       await fs.writeFile(tmp, bytes);
       await fs.rename(tmp, f);
@@ -92,13 +96,21 @@ export function modelCache(): ModelCache | null {
 /** Lower-case hex SHA-256 (WebCrypto: browsers in a secure context, Node >= 19). */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const subtle = (globalThis as any).crypto?.subtle;
-  if (!subtle) throw new Error("cannot check a model file's SHA-256: crypto.subtle is not available (a page must be served from https:// or localhost)");
+  if (!subtle)
+    throw new Error(
+      "cannot check a model file's SHA-256: crypto.subtle is not available (a page must be served from https:// " +
+        "or localhost)",
+    );
   const d = new Uint8Array(await subtle.digest("SHA-256", bytes));
   return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** The bytes at `url`, from the cache when it holds them, with progress and cancellation; `expected` checks them. */
-export async function fetchModelFile(url: string, file: string, o: FetchOptions & { expected?: { bytes?: number; sha256?: string } } = {}): Promise<Uint8Array> {
+export async function fetchModelFile(
+  url: string,
+  file: string,
+  o: FetchOptions & { expected?: { bytes?: number; sha256?: string } } = {},
+): Promise<Uint8Array> {
   o.signal?.throwIfAborted();
   const cache = (o.cache ?? env.useCache) ? modelCache() : null;
   const cached = cache ? await cache.get(url) : null;
@@ -126,7 +138,10 @@ export async function fetchModelFile(url: string, file: string, o: FetchOptions 
   }
   const bytes = new Uint8Array(loaded);
   let at = 0;
-  for (const p of parts) { bytes.set(p, at); at += p.length; }
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
   await checkModelFile(bytes, o.expected, url);
   if (cache) await cache.put(url, bytes);
   o.onProgress?.({ file, loaded, total: loaded, status: "done", fromCache: false });
@@ -134,14 +149,24 @@ export async function fetchModelFile(url: string, file: string, o: FetchOptions 
 }
 
 /** Whether bytes have the size and SHA-256 expected (each when given). */
-export async function matches(bytes: Uint8Array, expected: { bytes?: number; sha256?: string } | undefined): Promise<boolean> {
+export async function matches(
+  bytes: Uint8Array,
+  expected: { bytes?: number; sha256?: string } | undefined,
+): Promise<boolean> {
   if (!expected) return true;
   if (expected.bytes !== undefined && bytes.length !== expected.bytes) return false;
   return expected.sha256 === undefined || (await sha256Hex(bytes)) === expected.sha256.toLowerCase();
 }
 
 /** Throws, naming both, when bytes are not the file a model card records (`where`: its URL or path). */
-export async function checkModelFile(bytes: Uint8Array, expected: { bytes?: number; sha256?: string } | undefined, where: string): Promise<void> {
+export async function checkModelFile(
+  bytes: Uint8Array,
+  expected: { bytes?: number; sha256?: string } | undefined,
+  where: string,
+): Promise<void> {
   if (await matches(bytes, expected)) return;
-  throw new Error(`loadPretrained: ${where} is not the file its model card names: expected ${expected!.bytes ?? "?"} bytes with SHA-256 ${expected!.sha256 ?? "?"}, got ${bytes.length} bytes with SHA-256 ${await sha256Hex(bytes)}`);
+  throw new Error(
+    `loadPretrained: ${where} is not the file its model card names: expected ${expected!.bytes ?? "?"} bytes with ` +
+      `SHA-256 ${expected!.sha256 ?? "?"}, got ${bytes.length} bytes with SHA-256 ${await sha256Hex(bytes)}`,
+  );
 }

@@ -18,7 +18,15 @@ export const SPACES = ["image", "audio", "video"] as const;
 export type Space = (typeof SPACES)[number];
 
 /** A recording: WAV bytes, or a mono waveform at its rate. */
-export type AudioInput = Uint8Array | ArrayBuffer | { waveform: Float32Array; sampleRate: number };
+/**
+ * WAV bytes, a mono waveform at its rate, or readAudioFile's result (channels at a rate: downmixed as torchaudio's
+ * mean over channels).
+ */
+export type AudioInput =
+  | Uint8Array
+  | ArrayBuffer
+  | { waveform: Float32Array; sampleRate: number }
+  | { channels: Float32Array[]; sampleRate: number };
 
 export interface Transcript {
   /** the words, space-separated; "" when there is no speech */
@@ -40,7 +48,12 @@ export interface Transcript {
 /** A video: its file's bytes (Y4M) or its decoded frames (any count; the pipeline samples its own). */
 export type VideoInput = Uint8Array | ImageInput[];
 /** The input each kind takes. */
-export interface Inputs { text: string; image: ImageInput; audio: AudioInput; video: VideoInput }
+export interface Inputs {
+  text: string;
+  image: ImageInput;
+  audio: AudioInput;
+  video: VideoInput;
+}
 
 export interface Tasks {
   /**
@@ -53,7 +66,9 @@ export interface Tasks {
 
 /** One input's outcome: its result, or the error that input alone met. */
 export type Outcome<T> = { value: T } | { error: Error };
-export interface TranscribeOptions { beamWidth?: number }
+export interface TranscribeOptions {
+  beamWidth?: number;
+}
 
 export interface Pipeline {
   readonly tasks: Tasks;
@@ -62,7 +77,10 @@ export interface Pipeline {
   /** Unit-norm embeddings of one kind of input; each input that cannot be read or processed fails alone. */
   embedBatch<K extends InputKind>(kind: K, inputs: ReadonlyArray<Inputs[K]>): Array<Outcome<Float32Array>>;
   transcribeBatch(inputs: readonly AudioInput[], options?: TranscribeOptions): Array<Outcome<Transcript>>;
-  /** The same pipeline with its model's Linear and LSTM layers dynamically quantised to int8 (torch's quantize_dynamic). */
+  /**
+   * The same pipeline with its model's Linear and LSTM layers dynamically quantised to int8 (torch's
+   * quantize_dynamic).
+   */
   quantized(): Pipeline;
   /** the module ONNX export writes, with one input of every name and shape it takes */
   exportSample(): { module: Module; inputs: Record<string, Tensor> };
@@ -71,7 +89,10 @@ export interface Pipeline {
 /** The error a pipeline throws for a task it does not declare. */
 export class UnsupportedTaskError extends PolymodalError {
   constructor(who: string, what: string, tasks: Tasks) {
-    const does = [tasks.embed ? `embeds ${tasks.embed.kinds.join(", ")}` : "", tasks.transcribe ? "transcribes speech" : ""].filter(Boolean);
+    const does = [
+      tasks.embed ? `embeds ${tasks.embed.kinds.join(", ")}` : "",
+      tasks.transcribe ? "transcribes speech" : "",
+    ].filter(Boolean);
     super("unsupported_task", `${who} does not ${what} (it ${does.join(" and ") || "does nothing"})`);
   }
 }
@@ -96,9 +117,14 @@ export function eachAlone<X, T>(inputs: readonly X[], f: (x: X) => T): Array<Out
  * Prepares each input alone (a failure is that input's outcome), then runs the prepared ones as one batch: the bits
  * each would get alone, since the kernels sum in a fixed order whatever the batch size.
  */
-export function batchAlone<X>(inputs: readonly X[], prep: (x: X) => Tensor, run: (batch: Tensor) => Tensor): Array<Outcome<Float32Array>> {
+export function batchAlone<X>(
+  inputs: readonly X[],
+  prep: (x: X) => Tensor,
+  run: (batch: Tensor) => Tensor,
+): Array<Outcome<Float32Array>> {
   const out: Array<Outcome<Float32Array>> = new Array(inputs.length);
-  const good: Tensor[] = [], at: number[] = [];
+  const good: Tensor[] = [],
+    at: number[] = [];
   inputs.forEach((x, i) => {
     try {
       good.push(prep(x));
@@ -108,9 +134,12 @@ export function batchAlone<X>(inputs: readonly X[], prep: (x: X) => Tensor, run:
     }
   });
   if (good.length) {
-    const per = good[0].size, data = new Float32Array(per * good.length);
+    const per = good[0].size,
+      data = new Float32Array(per * good.length);
     good.forEach((t, b) => data.set(t.data as Float32Array, b * per));
-    rows(run(new Tensor(data, [good.length, ...good[0].shape.slice(1)]))).forEach((e, b) => { out[at[b]] = { value: e }; });
+    rows(run(new Tensor(data, [good.length, ...good[0].shape.slice(1)]))).forEach((e, b) => {
+      out[at[b]] = { value: e };
+    });
   }
   return out;
 }

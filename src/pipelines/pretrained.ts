@@ -18,7 +18,8 @@ export type { ShippedName as PretrainedName, LoadOptions } from "./shipped.js";
  * @example
  * // in a page: models/ served next to it, a progress bar, a cancel button
  * const ctl = new AbortController();
- * const clip = await loadPretrained("clip-scenes", { baseUrl: "/models/", signal: ctl.signal, onProgress: (p) => { bar.max = p.total; bar.value = p.loaded; } });
+ * const clip = await loadPretrained("clip-scenes", { baseUrl: "/models/", signal: ctl.signal, onProgress: (p) => {
+ * bar.max = p.total; bar.value = p.loaded; } });
  */
 export async function loadPretrained<N extends ShippedName>(name: N, options?: LoadOptions): Promise<Shipped<N>>;
 /**

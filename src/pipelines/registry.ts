@@ -3,7 +3,13 @@
 // where it comes from: known before anything loads) and loads a ref into its Pipeline.  A ModelSet is the lineup a
 // command or service works with: the shipped models, a folder in place of the shipped model of its space.
 import { SHIPPED, isShipped, loadShipped, type LoadOptions, type ShippedName } from "./shipped.js";
-import { folderArchitecture, loadHuggingFaceFolder, localFolder, remoteFolder, type FolderReader } from "./hf-folder.js";
+import {
+  folderArchitecture,
+  loadHuggingFaceFolder,
+  localFolder,
+  remoteFolder,
+  type FolderReader,
+} from "./hf-folder.js";
 import type { InputKind, Pipeline, Space, Tasks } from "./pipeline.js";
 import { isNode, nodeImport } from "../util/runtime.js";
 
@@ -30,12 +36,16 @@ function reader(folder: string, options: LoadOptions): FolderReader {
 
 /** A name: a shipped model, or a folder (a path in Node, a URL) whose config.json names a known architecture. */
 export async function resolveModel(name: string, options: LoadOptions = {}): Promise<ModelRef> {
-  if (typeof name !== "string" || name === "") throw new Error(`loadPretrained: expected a shipped model's name or a model folder, got ${JSON.stringify(name)}`);
+  if (typeof name !== "string" || name === "")
+    throw new Error(`loadPretrained: expected a shipped model's name or a model folder, got ${JSON.stringify(name)}`);
   if (isShipped(name)) return shippedRef(name);
   if (!isUrl(name) && isNode) {
     const fs = await nodeImport("fs");
     if (!fs.existsSync(name) || !fs.statSync(name).isDirectory()) {
-      throw new Error(`loadPretrained: unknown model ${JSON.stringify(name)}; shipped: ${Object.keys(SHIPPED).join(", ")}, or give a Hugging Face model folder (no folder ${name})`);
+      throw new Error(
+        `loadPretrained: unknown model ${JSON.stringify(name)}; shipped: ${Object.keys(SHIPPED).join(", ")}, or ` +
+          `give a Hugging Face model folder (no folder ${name})`,
+      );
     }
   }
   const { arch } = await folderArchitecture(reader(name, options), name);
@@ -57,7 +67,10 @@ export class ModelSet {
    * The shipped models (all of them, or those `present` says are there), with `folder` in place of the shipped
    * model that embeds into the same space.
    */
-  static async lineup(o: { folder?: string; present?: (name: ShippedName) => boolean } = {}, options: LoadOptions = {}): Promise<ModelSet> {
+  static async lineup(
+    o: { folder?: string; present?: (name: ShippedName) => boolean } = {},
+    options: LoadOptions = {},
+  ): Promise<ModelSet> {
     const refs = (Object.keys(SHIPPED) as ShippedName[]).map(shippedRef);
     let lineup = refs.filter((r) => !o.present || o.present(r.name as ShippedName));
     if (o.folder !== undefined) {
@@ -83,7 +96,9 @@ export class ModelSet {
   }
   /** The spaces a query of this kind can be searched in, each with the model that embeds it there. */
   spacesFor(kind: InputKind): Array<{ space: Space; ref: ModelRef }> {
-    return this.refs.flatMap((ref) => (ref.tasks.embed?.kinds.includes(kind) ? [{ space: ref.tasks.embed.space, ref }] : []));
+    return this.refs.flatMap((ref) =>
+      ref.tasks.embed?.kinds.includes(kind) ? [{ space: ref.tasks.embed.space, ref }] : [],
+    );
   }
   /** The model that transcribes speech. */
   transcriber(): ModelRef | undefined {

@@ -44,22 +44,37 @@ export async function loadShipped<N extends ShippedName>(name: N, options: LoadO
     const base = new URL(String(baseUrl ?? modelsUrl()), (globalThis as any).location?.href);
     const cardBytes = await fetchModelFile(String(new URL(`${name}.json`, base)), `${name}.json`, options);
     card = parseCard(cardBytes, String(new URL(`${name}.json`, base)));
-    weights = await fetchModelFile(String(new URL(weightsFile, base)), weightsFile, { ...options, expected: card.files?.[weightsFile] });
+    weights = await fetchModelFile(String(new URL(weightsFile, base)), weightsFile, {
+      ...options,
+      expected: card.files?.[weightsFile],
+    });
   } else {
     const [fs, url, path] = await Promise.all([nodeImport("fs/promises"), nodeImport("url"), nodeImport("path")]);
     const dir = options.modelsDir ?? url.fileURLToPath(modelsUrl());
     options.signal?.throwIfAborted();
     try {
-      card = parseCard(new Uint8Array(await fs.readFile(path.join(dir, `${name}.json`))), path.join(dir, `${name}.json`));
+      card = parseCard(
+        new Uint8Array(await fs.readFile(path.join(dir, `${name}.json`))),
+        path.join(dir, `${name}.json`),
+      );
       weights = new Uint8Array(await fs.readFile(path.join(dir, weightsFile)));
     } catch (e) {
       throw new Error(`loadPretrained: cannot read ${name} from ${dir}: ${(e as Error).message}`);
     }
     options.signal?.throwIfAborted();
     await checkModelFile(weights, card.files?.[weightsFile], path.join(dir, weightsFile));
-    options.onProgress?.({ file: weightsFile, loaded: weights.length, total: weights.length, status: "done", fromCache: false });
+    options.onProgress?.({
+      file: weightsFile,
+      loaded: weights.length,
+      total: weights.length,
+      status: "done",
+      fromCache: false,
+    });
   }
-  return (SHIPPED[name] as { fromCard(card: unknown, weights: Uint8Array): unknown }).fromCard(card, weights) as Shipped<N>;
+  return (SHIPPED[name] as { fromCard(card: unknown, weights: Uint8Array): unknown }).fromCard(
+    card,
+    weights,
+  ) as Shipped<N>;
 }
 
 function parseCard(bytes: Uint8Array, where: string): Record<string, any> {

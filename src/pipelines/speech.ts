@@ -12,7 +12,16 @@ import { voiceActivity, MIN_VOICED_FRAMES } from "./voice-activity.js";
 import { exp } from "../ops/elementwise.js";
 import type { Module } from "../nn/module.js";
 import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
-import { UnsupportedTaskError, eachAlone, type AudioInput, type Outcome, type Pipeline, type Tasks, type Transcript, type TranscribeOptions } from "./pipeline.js";
+import {
+  UnsupportedTaskError,
+  eachAlone,
+  type AudioInput,
+  type Outcome,
+  type Pipeline,
+  type Tasks,
+  type Transcript,
+  type TranscribeOptions,
+} from "./pipeline.js";
 
 /** The fields of a speech model card (models/asr-words.json) the pipeline reads. */
 export interface SpeechCard {
@@ -32,25 +41,50 @@ export function audioAt(who: string, input: AudioInput, rate: number, nFft = 0):
 }
 
 /** audioAt, also saying the rate the audio came at. */
-function audioIn(who: string, input: AudioInput, rate: number, nFft: number): { wave: Float32Array; sourceRate: number } {
+function audioIn(
+  who: string,
+  input: AudioInput,
+  rate: number,
+  nFft: number,
+): { wave: Float32Array; sourceRate: number } {
   let wave: Float32Array, sr: number;
+  const rateOk = (x: { sampleRate: unknown }): boolean =>
+    typeof x.sampleRate === "number" && Number.isFinite(x.sampleRate) && x.sampleRate > 0;
   if (input instanceof Uint8Array || input instanceof ArrayBuffer) {
     const d = decodeWav(input);
     wave = downmix(d.channels);
     sr = d.sampleRate;
-  } else if (input && input.waveform instanceof Float32Array && Number.isFinite(input.sampleRate) && input.sampleRate > 0) {
+  } else if (input && "waveform" in input && input.waveform instanceof Float32Array && rateOk(input)) {
     wave = input.waveform;
     sr = input.sampleRate;
+  } else if (
+    input &&
+    "channels" in input &&
+    Array.isArray(input.channels) &&
+    input.channels.length > 0 &&
+    input.channels.every((c) => c instanceof Float32Array && c.length === input.channels[0].length) &&
+    rateOk(input)
+  ) {
+    wave = downmix(input.channels); // readAudioFile's result, as a WAV's channels are
+    sr = input.sampleRate;
   } else {
-    throw new Error(`${who}: expected WAV bytes (Uint8Array/ArrayBuffer) or { waveform: Float32Array, sampleRate }, got ${input === null ? "null" : typeof input}`);
+    throw new Error(
+      `${who}: expected WAV bytes (Uint8Array/ArrayBuffer), { waveform: Float32Array, sampleRate } or ` +
+        `{ channels: Float32Array[], sampleRate } (readAudioFile), got ${input === null ? "null" : typeof input}`,
+    );
   }
   if (wave.length === 0) throw new Error(`${who}: the audio is empty`);
-  for (let i = 0; i < wave.length; i++) if (!Number.isFinite(wave[i])) throw new Error(`${who}: sample ${i} is ${wave[i]}; audio must be finite`);
+  for (let i = 0; i < wave.length; i++)
+    if (!Number.isFinite(wave[i])) throw new Error(`${who}: sample ${i} is ${wave[i]}; audio must be finite`);
   const out = sr === rate ? wave : (resample(new Tensor(wave, [wave.length]), sr, rate).data as Float32Array);
   const need = Math.floor(nFft / 2) + 1;
   if (out.length < need) {
     const ms = (n: number): string => `${((n / rate) * 1000).toFixed(1)} ms`;
-    throw new PolymodalError("bad_input", `${who}: the audio is too short: ${ms(out.length)} (${out.length} samples at ${rate} Hz); the model's ${nFft}-sample window needs at least ${need} samples (${ms(need)})`);
+    throw new PolymodalError(
+      "bad_input",
+      `${who}: the audio is too short: ${ms(out.length)} (${out.length} samples at ${rate} Hz); the ` +
+        `model's ${nFft}-sample window needs at least ${need} samples (${ms(need)})`,
+    );
   }
   return { wave: out, sourceRate: sr };
 }
@@ -69,7 +103,8 @@ const HIGH_BAND_HZ = 5000;
  * import { init, SpeechRecognizer } from "polymodal";
  * await init();
  * const get = async (u: string) => new Uint8Array(await (await fetch(u)).arrayBuffer());
- * const asr = SpeechRecognizer.fromCard(await (await fetch("models/asr-words.json")).json(), await get("models/asr-words.safetensors"));
+ * const asr = SpeechRecognizer.fromCard(await (await fetch("models/asr-words.json")).json(), await
+ * get("models/asr-words.safetensors"));
  * asr.transcribe(await get("speech.wav")).text; // "on nine up"
  */
 /** The default bound on one transcription's beam search: frames x beam x candidate tokens (about 7 s of a core). */
@@ -81,13 +116,27 @@ export class SpeechRecognizer implements Pipeline {
   readonly dim = null;
   /** the front end (window, filter bank, log and the card's normalisation), built once */
   readonly frontEnd: LogMelPlan;
-  constructor(readonly model: SpeechRecognitionModel, readonly card: SpeechCard) {
+  constructor(
+    readonly model: SpeechRecognitionModel,
+    readonly card: SpeechCard,
+  ) {
     const f = card.features;
     if (card.vocabulary.length !== model.config.vocabSize) {
-      throw new Error(`SpeechRecognizer: the card has ${card.vocabulary.length} words, the model ${model.config.vocabSize} outputs`);
+      throw new Error(
+        `SpeechRecognizer: the card has ${card.vocabulary.length} words, the model ${model.config.vocabSize} outputs`,
+      );
     }
-    if (f.nMels !== model.config.nMels) throw new Error(`SpeechRecognizer: the card's nMels ${f.nMels} differs from the model's ${model.config.nMels}`);
-    this.frontEnd = logMelPlan("SpeechRecognizer", { sampleRate: f.sampleRate, nFft: f.nFft, hopLength: f.hopLength, nMels: f.nMels, eps: 1e-6, mean: f.mean, std: f.std });
+    if (f.nMels !== model.config.nMels)
+      throw new Error(`SpeechRecognizer: the card's nMels ${f.nMels} differs from the model's ${model.config.nMels}`);
+    this.frontEnd = logMelPlan("SpeechRecognizer", {
+      sampleRate: f.sampleRate,
+      nFft: f.nFft,
+      hopLength: f.hopLength,
+      nMels: f.nMels,
+      eps: 1e-6,
+      mean: f.mean,
+      std: f.std,
+    });
   }
 
   static fromCard(card: SpeechCard, weights: WeightsInput): SpeechRecognizer {
@@ -96,14 +145,21 @@ export class SpeechRecognizer implements Pipeline {
     return new SpeechRecognizer(modelFromCard("SpeechRecognizer", card, weights, SpeechRecognitionModel), card);
   }
 
-  /** Normalised log-mel features (1, nMels, frames) of mono audio at the card's sample rate: (log(mel + 1e-6) - mean) / std. */
+  /**
+   * Normalised log-mel features (1, nMels, frames) of mono audio at the card's sample rate: (log(mel + 1e-6) -
+   * mean) / std.
+   */
   features(wave: Float32Array): Tensor {
     return applyLogMelPlan("SpeechRecognizer.features", new Tensor(wave, [1, wave.length]), this.frontEnd).features;
   }
 
   /** (1, frames, vocab) log-probabilities for one recording. */
   logProbs(input: AudioInput): Tensor {
-    return this.model.forward(this.features(audioAt("SpeechRecognizer.logProbs", input, this.card.features.sampleRate, this.card.features.nFft)));
+    return this.model.forward(
+      this.features(
+        audioAt("SpeechRecognizer.logProbs", input, this.card.features.sampleRate, this.card.features.nFft),
+      ),
+    );
   }
 
   /**
@@ -119,13 +175,24 @@ export class SpeechRecognizer implements Pipeline {
     const { wave, sourceRate } = audioIn("SpeechRecognizer.transcribe", input, f.sampleRate, f.nFft);
     const duration = wave.length / f.sampleRate;
     // the features and, for voice activity, the mel spectrogram they come from: one call
-    const { features, mel } = applyLogMelPlan("SpeechRecognizer.transcribe", new Tensor(wave, [1, wave.length]), this.frontEnd, true);
+    const { features, mel } = applyLogMelPlan(
+      "SpeechRecognizer.transcribe",
+      new Tensor(wave, [1, wave.length]),
+      this.frontEnd,
+      true,
+    );
     const va = voiceActivity(mel!, f.sampleRate, HIGH_BAND_HZ);
     const warnings: string[] = [];
     if (sourceRate < f.sampleRate) {
-      warnings.push(`the audio was recorded at ${sourceRate} Hz; the model was trained on ${f.sampleRate} Hz audio, so nothing above ${sourceRate / 2} Hz is there and more words may be wrong`);
+      warnings.push(
+        `the audio was recorded at ${sourceRate} Hz; the model was trained on ${f.sampleRate} Hz audio, so ` +
+          `nothing above ${sourceRate / 2} Hz is there and more words may be wrong`,
+      );
     } else if (va.voiced >= MIN_VOICED_FRAMES && va.highBand < MIN_HIGH_BAND) {
-      warnings.push(`the audio has almost nothing above 4000 Hz (telephone-band audio resampled to ${sourceRate} Hz?); the model was trained on full-band ${f.sampleRate} Hz audio, so more words may be wrong`);
+      warnings.push(
+        `the audio has almost nothing above 4000 Hz (telephone-band audio resampled to ${sourceRate} Hz?); the ` +
+          `model was trained on full-band ${f.sampleRate} Hz audio, so more words may be wrong`,
+      );
     }
     if ((options.vad ?? true) && va.voiced < MIN_VOICED_FRAMES) {
       return { text: "", words: [], tokens: [], duration, speech: false, wordConfidences: [], confidence: 1, warnings };
@@ -134,17 +201,30 @@ export class SpeechRecognizer implements Pipeline {
     const beam = options.beamWidth !== undefined && options.beamWidth > 1;
     if (beam) {
       // the search's work: frames x beam x candidate tokens per beam, bounded so one call costs seconds, not minutes
-      const [, T, V] = lp.shape, work = T * options.beamWidth! * Math.min(V, options.beamWidth!);
+      const [, T, V] = lp.shape,
+        work = T * options.beamWidth! * Math.min(V, options.beamWidth!);
       if (work > maxBeamWork) {
         let fit = 1;
         while (fit < options.beamWidth! && T * (fit + 1) * Math.min(V, fit + 1) <= maxBeamWork) fit++;
-        throw new Error(`beam ${options.beamWidth} on ${duration.toFixed(1)} s of audio is more search than one call may ask (${work} steps, limit ${maxBeamWork}: options.maxBeamWork); use beam ${fit} or less, or shorter audio`);
+        throw new Error(
+          `beam ${options.beamWidth} on ${duration.toFixed(1)} s of audio is more search than one call may ask ` +
+            `(${work} steps, limit ${maxBeamWork}: options.maxBeamWork); use beam ${fit} or less, or shorter audio`,
+        );
       }
     }
     const tokens = beam ? ctcBeamSearch(lp, { beamWidth: options.beamWidth })[0][0].tokens : ctcGreedyDecode(lp)[0];
     const words = tokens.map((t) => this.card.vocabulary[t]);
     const wordConfidences = tokenConfidences(lp, tokens);
-    return { text: words.join(" "), words, tokens, duration, speech: true, wordConfidences, confidence: Math.min(1, ...wordConfidences), warnings };
+    return {
+      text: words.join(" "),
+      words,
+      tokens,
+      duration,
+      speech: true,
+      wordConfidences,
+      confidence: Math.min(1, ...wordConfidences),
+      warnings,
+    };
   }
 
   transcribeBatch(inputs: readonly AudioInput[], options: TranscribeOptions = {}): Array<Outcome<Transcript>> {
@@ -184,7 +264,8 @@ export function wordErrors(reference: string[], hypothesis: string[]): number {
   let d = Array.from({ length: hypothesis.length + 1 }, (_, j) => j);
   for (let i = 1; i <= reference.length; i++) {
     const n = [i];
-    for (let j = 1; j <= hypothesis.length; j++) n.push(Math.min(d[j] + 1, n[j - 1] + 1, d[j - 1] + (reference[i - 1] === hypothesis[j - 1] ? 0 : 1)));
+    for (let j = 1; j <= hypothesis.length; j++)
+      n.push(Math.min(d[j] + 1, n[j - 1] + 1, d[j - 1] + (reference[i - 1] === hypothesis[j - 1] ? 0 : 1)));
     d = n;
   }
   return d[hypothesis.length];

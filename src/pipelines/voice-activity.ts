@@ -32,21 +32,32 @@ export function voiceActivity(mel: Tensor, sampleRate: number, bandEdgeHz = 4000
   // the first band whose centre is above bandEdgeHz: centres are equally spaced in mel, M of them below sampleRate / 2
   const hz2mel = (f: number): number => 2595 * Math.log10(1 + f / 700);
   const first = Math.floor(((M + 1) * hz2mel(bandEdgeHz)) / hz2mel(sampleRate / 2));
-  const lo = 2, n = M - lo;
+  const lo = 2,
+    n = M - lo;
   const means = new Float32Array(T);
   const meanLogs = new Float64Array(T);
   for (let t = 0; t < T; t++) {
-    let s = 0, ls = 0;
-    for (let k = lo; k < M; k++) { s += p[k * T + t]; ls += logs[k * T + t]; }
+    let s = 0,
+      ls = 0;
+    for (let k = lo; k < M; k++) {
+      s += p[k * T + t];
+      ls += logs[k * T + t];
+    }
     means[t] = s / n;
     meanLogs[t] = ls / n;
   }
   const logMeans = logEps(new Tensor(means, [T]), 1e-12).data as Float32Array;
-  let voiced = 0, high = 0, all = 0;
+  let voiced = 0,
+    high = 0,
+    all = 0;
   for (let t = 0; t < T; t++) {
     if (!(means[t] > MIN_POWER) || meanLogs[t] - logMeans[t] >= LOG_FLATNESS) continue;
     voiced++;
-    for (let k = 0; k < M; k++) { const v = p[k * T + t]; all += v; if (k >= first) high += v; }
+    for (let k = 0; k < M; k++) {
+      const v = p[k * T + t];
+      all += v;
+      if (k >= first) high += v;
+    }
   }
   return { voiced, frames: T, highBand: voiced ? high / all : NaN };
 }

@@ -33,7 +33,10 @@ export function exactOver(s: IndexState, pq: number, slots: number[], topK: numb
   });
 }
 
-/** The accept mask as bytes in scratch (built on the JS side first: a user filter may itself run ops that grow WASM memory). */
+/**
+ * The accept mask as bytes in scratch (built on the JS side first: a user filter may itself run ops that grow WASM
+ * memory).
+ */
 function maskOf(N: number, accept: Accept): number {
   if (!accept) return 0;
   const mv = new Uint8Array(N);
@@ -43,9 +46,12 @@ function maskOf(N: number, accept: Accept): number {
 
 const flat: IndexBackend = {
   dense: true,
-  inserted() { /* nothing beyond the row */ },
+  inserted() {
+    /* nothing beyond the row */
+  },
   search(s, pq, topK, accept) {
-    const heap = core.heap(), N = s.used;
+    const heap = core.heap(),
+      N = s.used;
     return heap.scope(() => {
       const mask = maskOf(N, accept);
       const scores = heap.alloc(N * 4);
@@ -58,16 +64,24 @@ const flat: IndexBackend = {
 
 const int8: IndexBackend = {
   dense: true,
-  inserted() { /* nothing beyond the row */ },
+  inserted() {
+    /* nothing beyond the row */
+  },
   search(s, pq, topK, accept) {
-    const heap = core.heap(), N = s.used;
+    const heap = core.heap(),
+      N = s.used;
     return heap.scope((): Array<[number, number]> => {
       const mask = maskOf(N, accept);
       const scores = heap.alloc(N * 4);
       const qs = core.scanI8Tiled(pq, s.dim, s.store.i8, N, s.store.scales, scores);
       if (s.options.rerank > 0) {
         const cand = core.topkPairs(scores, N, Math.max(s.options.rerank, topK), mask);
-        return exactOver(s, pq, cand.map(([, slot]) => slot), topK);
+        return exactOver(
+          s,
+          pq,
+          cand.map(([, slot]) => slot),
+          topK,
+        );
       }
       return core.topkPairs(scores, N, topK, mask).map(([v, slot]) => [Math.fround(v * qs), slot]);
     });
@@ -76,9 +90,12 @@ const int8: IndexBackend = {
 
 const hnsw: IndexBackend = {
   dense: false,
-  inserted(s, slot) { s.graph!.insert(slot); },
+  inserted(s, slot) {
+    s.graph!.insert(slot);
+  },
   search(s, pq, topK, accept, efSearch) {
-    const N = s.used, ef = Math.max(efSearch, topK);
+    const N = s.used,
+      ef = Math.max(efSearch, topK);
     // A selective filter would leave the graph walk with few acceptable nodes: scan those exactly instead.
     if (accept) {
       const pass: number[] = [];

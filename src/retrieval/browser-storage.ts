@@ -20,21 +20,30 @@ const STORE = "indexes";
 /** The storage `o` asks for, or the best this browser has; an Error naming what is missing when it has neither. */
 export function browserStorage(o: BrowserStorageOptions = {}): BrowserStorage {
   const g = globalThis as { navigator?: { storage?: { getDirectory?: unknown } }; indexedDB?: unknown };
-  const opfs = typeof g.navigator?.storage?.getDirectory === "function", idb = typeof g.indexedDB === "object" && g.indexedDB !== null;
+  const opfs = typeof g.navigator?.storage?.getDirectory === "function",
+    idb = typeof g.indexedDB === "object" && g.indexedDB !== null;
   const want = o.storage ?? (opfs ? "opfs" : "indexeddb");
-  if (want === "opfs" && !opfs) throw new Error("saveIndex: this browser has no origin private file system (navigator.storage.getDirectory); use { storage: \"indexeddb\" }");
-  if (want === "indexeddb" && !idb) throw new Error("saveIndex: this environment has no IndexedDB (in Node, use MultimodalIndex.saveToFile)");
+  if (want === "opfs" && !opfs)
+    throw new Error(
+      "saveIndex: this browser has no origin private file system (navigator.storage.getDirectory); use { storage: " +
+        '"indexeddb" }',
+    );
+  if (want === "indexeddb" && !idb)
+    throw new Error("saveIndex: this environment has no IndexedDB (in Node, use MultimodalIndex.saveToFile)");
   return want;
 }
 
 function checkName(who: string, name: string): void {
-  if (typeof name !== "string" || !/^[\w.-]{1,200}$/.test(name)) throw new Error(`${who}: name must be 1 to 200 letters, digits, '.', '-' or '_', got ${JSON.stringify(name)}`);
+  if (typeof name !== "string" || !/^[\w.-]{1,200}$/.test(name))
+    throw new Error(`${who}: name must be 1 to 200 letters, digits, '.', '-' or '_', got ${JSON.stringify(name)}`);
 }
 
 function openDb(database: string): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
     const r = indexedDB.open(database, 1);
-    r.onupgradeneeded = () => { r.result.createObjectStore(STORE); };
+    r.onupgradeneeded = () => {
+      r.result.createObjectStore(STORE);
+    };
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(new Error(`IndexedDB ${database}: ${r.error?.message ?? "cannot open"}`));
   });
@@ -45,9 +54,12 @@ function idbRequest<T>(db: IDBDatabase, mode: IDBTransactionMode, f: (s: IDBObje
     const tx = db.transaction(STORE, mode);
     const req = f(tx.objectStore(STORE));
     let value: T;
-    req.onsuccess = () => { value = req.result; };
+    req.onsuccess = () => {
+      value = req.result;
+    };
     tx.oncomplete = () => resolve(value); // resolved once the transaction is durable, not when the request returns
-    tx.onerror = tx.onabort = () => reject(new Error(`IndexedDB: ${tx.error?.message ?? req.error?.message ?? "transaction aborted"}`));
+    tx.onerror = tx.onabort = () =>
+      reject(new Error(`IndexedDB: ${tx.error?.message ?? req.error?.message ?? "transaction aborted"}`));
   });
 }
 
@@ -57,9 +69,14 @@ function idbRequest<T>(db: IDBDatabase, mode: IDBTransactionMode, f: (s: IDBObje
  * await saveIndex(myIndex, "photos");                 // OPFS, or IndexedDB where there is no OPFS
  * const again = await loadIndex("photos");            // after a reload: the same index, or null
  */
-export async function saveIndex(index: MultimodalIndex, name: string, o: BrowserStorageOptions = {}): Promise<BrowserStorage> {
+export async function saveIndex(
+  index: MultimodalIndex,
+  name: string,
+  o: BrowserStorageOptions = {},
+): Promise<BrowserStorage> {
   checkName("saveIndex", name);
-  const storage = browserStorage(o), bytes = index.save();
+  const storage = browserStorage(o),
+    bytes = index.save();
   if (storage === "opfs") {
     const dir = await navigator.storage.getDirectory();
     const handle = await dir.getFileHandle(`${name}.pmx`, { create: true });
@@ -115,7 +132,9 @@ export async function loadIndex(name: string, o: BrowserStorageOptions = {}): Pr
 export async function deleteIndex(name: string, o: BrowserStorageOptions = {}): Promise<void> {
   checkName("deleteIndex", name);
   if (browserStorage(o) === "opfs") {
-    await (await navigator.storage.getDirectory()).removeEntry(`${name}.pmx`).catch((e: DOMException) => { if (e.name !== "NotFoundError") throw e; });
+    await (await navigator.storage.getDirectory()).removeEntry(`${name}.pmx`).catch((e: DOMException) => {
+      if (e.name !== "NotFoundError") throw e;
+    });
     return;
   }
   const db = await openDb(o.database ?? "polymodal");

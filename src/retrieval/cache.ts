@@ -15,7 +15,12 @@ export interface EmbeddingBatch {
 }
 
 /** The encoder run over every batch: ids, (B, D) embeddings and metadata per batch, batches checked first. */
-async function* encodeBatches(model: Embedder, dataLoader: Iterable<EmbeddingBatch> | AsyncIterable<EmbeddingBatch>, modality: string, who: string): AsyncGenerator<{ batch: EmbeddingBatch; emb: Tensor }> {
+async function* encodeBatches(
+  model: Embedder,
+  dataLoader: Iterable<EmbeddingBatch> | AsyncIterable<EmbeddingBatch>,
+  modality: string,
+  who: string,
+): AsyncGenerator<{ batch: EmbeddingBatch; emb: Tensor }> {
   const enc = encoderFor(model, modality, who);
   let n = 0;
   for await (const batch of dataLoader as AsyncIterable<EmbeddingBatch>) {
@@ -23,10 +28,15 @@ async function* encodeBatches(model: Embedder, dataLoader: Iterable<EmbeddingBat
       throw new Error(`${who}: batch ${n} must be { ids: string[], inputs: Tensor, attentionMask?, metadata? }`);
     }
     if (batch.inputs.shape[0] !== batch.ids.length) {
-      throw new Error(`${who}: batch ${n} has ${batch.ids.length} ids but inputs of batch size ${batch.inputs.shape[0]}`);
+      throw new Error(
+        `${who}: batch ${n} has ${batch.ids.length} ids but inputs of batch size ${batch.inputs.shape[0]}`,
+      );
     }
-    const emb = enc.encode(batch.inputs, enc.takesMask ? batch.attentionMask ?? null : undefined);
-    if (emb.ndim !== 2) throw new Error(`${who}: the ${modality} encoder returned shape [${emb.shape.join(", ")}], expected (batch, dim)`);
+    const emb = enc.encode(batch.inputs, enc.takesMask ? (batch.attentionMask ?? null) : undefined);
+    if (emb.ndim !== 2)
+      throw new Error(
+        `${who}: the ${modality} encoder returned shape [${emb.shape.join(", ")}], expected (batch, dim)`,
+      );
     yield { batch, emb };
     n++;
   }
@@ -39,7 +49,10 @@ async function* encodeBatches(model: Embedder, dataLoader: Iterable<EmbeddingBat
  * const index = await cacheEmbeddings(clip, [{ ids: ["a", "b"], inputs: images }], "image", "images.pmx");
  */
 export async function cacheEmbeddings(
-  model: Embedder, dataLoader: Iterable<EmbeddingBatch> | AsyncIterable<EmbeddingBatch>, modality: string, cachePath?: string | null,
+  model: Embedder,
+  dataLoader: Iterable<EmbeddingBatch> | AsyncIterable<EmbeddingBatch>,
+  modality: string,
+  cachePath?: string | null,
   who = "cacheEmbeddings",
 ): Promise<MultimodalIndex> {
   let index: MultimodalIndex | null = null;
@@ -56,11 +69,24 @@ export async function cacheEmbeddings(
  * @example
  * const n = await cacheEmbeddingsInto(store, clip, [{ ids: ["a", "b"], inputs: images }], "image");
  */
-export async function cacheEmbeddingsInto(store: EmbeddingStore, model: Embedder, dataLoader: Iterable<EmbeddingBatch> | AsyncIterable<EmbeddingBatch>, modality: string): Promise<number> {
+export async function cacheEmbeddingsInto(
+  store: EmbeddingStore,
+  model: Embedder,
+  dataLoader: Iterable<EmbeddingBatch> | AsyncIterable<EmbeddingBatch>,
+  modality: string,
+): Promise<number> {
   let n = 0;
   for await (const { batch, emb } of encodeBatches(model, dataLoader, modality, "cacheEmbeddingsInto")) {
-    const D = emb.shape[1], data = emb.data as Float32Array;
-    await store.upsert(batch.ids.map((id, i) => ({ id, modality, embedding: data.slice(i * D, (i + 1) * D), metadata: batch.metadata?.[i] ?? {} })));
+    const D = emb.shape[1],
+      data = emb.data as Float32Array;
+    await store.upsert(
+      batch.ids.map((id, i) => ({
+        id,
+        modality,
+        embedding: data.slice(i * D, (i + 1) * D),
+        metadata: batch.metadata?.[i] ?? {},
+      })),
+    );
     n += batch.ids.length;
   }
   return n;

@@ -68,23 +68,41 @@ export class StoreVersionError extends Error {}
  * Refuses `version` for a store stamped with another one; stamps an unstamped store.  Call before upsert/search
  * with vectors from a model: vectors of two versions are not comparable.
  */
-export async function checkVersion(store: EmbeddingStore, version: string, adopt: boolean, where = "the store"): Promise<void> {
+export async function checkVersion(
+  store: EmbeddingStore,
+  version: string,
+  adopt: boolean,
+  where = "the store",
+): Promise<void> {
   const have = store.version();
-  if (have === null) { if (adopt) await store.setVersion(version); return; }
+  if (have === null) {
+    if (adopt) await store.setVersion(version);
+    return;
+  }
   if (have !== version) {
-    throw new StoreVersionError(`${where} holds embeddings of ${have}, and these are ${version}: embeddings of different versions are not comparable; re-index into a new store with these models`);
+    throw new StoreVersionError(
+      `${where} holds embeddings of ${have}, and these are ${version}: embeddings of different versions are not ` +
+        `comparable; re-index into a new store with these models`,
+    );
   }
 }
 
 /** Metadata equality as MultimodalIndex's functional filter. */
-export function filterFunction(filter: Record<string, FilterValue> | undefined): ((m: Record<string, unknown>) => boolean) | undefined {
+export function filterFunction(
+  filter: Record<string, FilterValue> | undefined,
+): ((m: Record<string, unknown>) => boolean) | undefined {
   const pairs = filter ? Object.entries(filter) : [];
   return pairs.length ? (m) => pairs.every(([f, v]) => m[f] === v) : undefined;
 }
 
 /** One line of a JSONL export: {"id","modality","metadata","embedding":[...]} (float32 values, exact). */
 export function jsonlLine(item: StoredItem): string {
-  return JSON.stringify({ id: item.id, modality: item.modality, metadata: item.metadata, embedding: Array.from(item.embedding) });
+  return JSON.stringify({
+    id: item.id,
+    modality: item.modality,
+    metadata: item.metadata,
+    embedding: Array.from(item.embedding),
+  });
 }
 
 /**
@@ -106,34 +124,53 @@ export class MemoryStore implements EmbeddingStore {
     this.held = index ?? new MultimodalIndex(dim, options);
     this.ownsIndex = !index;
   }
-  get index(): MultimodalIndex { return this.held; }
-  get dim(): number { return this.index.embeddingDim; }
-  version(): string | null { return this.stamp; }
-  async setVersion(version: string): Promise<void> { this.stamp = version; }
+  get index(): MultimodalIndex {
+    return this.held;
+  }
+  get dim(): number {
+    return this.index.embeddingDim;
+  }
+  version(): string | null {
+    return this.stamp;
+  }
+  async setVersion(version: string): Promise<void> {
+    this.stamp = version;
+  }
 
   /** Applies items in memory (FileStore logs them first). */
-  protected apply(items: StoredItem[]): void { upsertInto(this.index, items); }
+  protected apply(items: StoredItem[]): void {
+    upsertInto(this.index, items);
+  }
   protected applyRemove(ids: string[]): number {
     let n = 0;
     for (const id of ids) if (this.index.remove(id)) n++;
     return n;
   }
 
-  async upsert(items: StoredItem[]): Promise<void> { validateItems(items, this.dim); this.apply(items); }
-  async remove(ids: string[]): Promise<number> { return this.applyRemove(ids); }
+  async upsert(items: StoredItem[]): Promise<void> {
+    validateItems(items, this.dim);
+    this.apply(items);
+  }
+  async remove(ids: string[]): Promise<number> {
+    return this.applyRemove(ids);
+  }
 
   async search(queries: Float32Array[], k: number, options: StoreSearchOptions = {}): Promise<StoreHit[][]> {
     if (this.index.size === 0) return queries.map(() => []);
     const modality = options.modality ?? null;
-    if (modality !== null && !this.index.s.modalities.includes(modality)) return queries.map(() => []); // none of that kind
+    // none of that kind
+    if (modality !== null && !this.index.s.modalities.includes(modality)) return queries.map(() => []);
     const rs = this.index.searchBatch(queries, k, modality, { filter: filterFunction(options.filter) });
     return rs.map((r) => r.map((h) => ({ id: h.itemId, score: h.score, modality: h.modality, metadata: h.metadata })));
   }
 
   async *entries(options: EntryOptions = {}): AsyncIterable<StoredItem> {
-    for (const e of this.index.entries(options)) yield { id: e.itemId, modality: e.modality, embedding: e.embedding, metadata: e.metadata };
+    for (const e of this.index.entries(options))
+      yield { id: e.itemId, modality: e.modality, embedding: e.embedding, metadata: e.metadata };
   }
-  async count(): Promise<number> { return this.index.size; }
+  async count(): Promise<number> {
+    return this.index.size;
+  }
   /** Frees the index's WASM memory now when the store made it (a 1 M x 512 index holds 2 GiB of wasm32's 4). */
   async close(): Promise<void> {
     if (this.ownsIndex) this.index.dispose();
@@ -145,7 +182,10 @@ export class MemoryStore implements EmbeddingStore {
  * Items into an index, in order: a known id is replaced where it is (its modality and metadata too), so one write
  * path serves upserts and a FileStore's log replay.
  */
-export function upsertInto(index: MultimodalIndex, items: Array<Pick<StoredItem, "id" | "modality" | "embedding" | "metadata">>): void {
+export function upsertInto(
+  index: MultimodalIndex,
+  items: Array<Pick<StoredItem, "id" | "modality" | "embedding" | "metadata">>,
+): void {
   for (const it of items) index.add(it.id, it.embedding, it.modality, it.metadata);
 }
 
@@ -154,12 +194,22 @@ export function validateItems(items: StoredItem[], dim: number): void {
   if (!Array.isArray(items)) throw new Error("EmbeddingStore.upsert: items must be an array");
   const seen = new Set<string>();
   items.forEach((it, i) => {
-    if (!it || typeof it.id !== "string" || it.id === "") throw new Error(`EmbeddingStore.upsert: items[${i}].id must be a non-empty string`);
-    if (seen.has(it.id)) throw new Error(`EmbeddingStore.upsert: items[${i}].id ${JSON.stringify(it.id)} appears twice`);
+    if (!it || typeof it.id !== "string" || it.id === "")
+      throw new Error(`EmbeddingStore.upsert: items[${i}].id must be a non-empty string`);
+    if (seen.has(it.id))
+      throw new Error(`EmbeddingStore.upsert: items[${i}].id ${JSON.stringify(it.id)} appears twice`);
     seen.add(it.id);
-    if (typeof it.modality !== "string" || it.modality === "") throw new Error(`EmbeddingStore.upsert: items[${i}].modality must be a non-empty string`);
-    if (!(it.embedding instanceof Float32Array) || it.embedding.length !== dim) throw new Error(`EmbeddingStore.upsert: items[${i}].embedding must be a Float32Array of ${dim}, got ${it.embedding instanceof Float32Array ? it.embedding.length : typeof it.embedding}`);
-    for (let j = 0; j < dim; j++) if (!Number.isFinite(it.embedding[j])) throw new Error(`EmbeddingStore.upsert: items[${i}].embedding[${j}] is ${it.embedding[j]}`);
-    if (it.metadata === null || typeof it.metadata !== "object" || Array.isArray(it.metadata)) throw new Error(`EmbeddingStore.upsert: items[${i}].metadata must be an object`);
+    if (typeof it.modality !== "string" || it.modality === "")
+      throw new Error(`EmbeddingStore.upsert: items[${i}].modality must be a non-empty string`);
+    if (!(it.embedding instanceof Float32Array) || it.embedding.length !== dim)
+      throw new Error(
+        `EmbeddingStore.upsert: items[${i}].embedding must be a Float32Array of ${dim}, ` +
+          `got ${it.embedding instanceof Float32Array ? it.embedding.length : typeof it.embedding}`,
+      );
+    for (let j = 0; j < dim; j++)
+      if (!Number.isFinite(it.embedding[j]))
+        throw new Error(`EmbeddingStore.upsert: items[${i}].embedding[${j}] is ${it.embedding[j]}`);
+    if (it.metadata === null || typeof it.metadata !== "object" || Array.isArray(it.metadata))
+      throw new Error(`EmbeddingStore.upsert: items[${i}].metadata must be an object`);
   });
 }

@@ -8,10 +8,19 @@ import { log } from "../util/detmath.js";
 import type { VectorStore } from "./store.js";
 import { DistHeap } from "./heap.js";
 
-export interface HNSWParams { m: number; efConstruction: number; efSearch: number; seed?: number }
+export interface HNSWParams {
+  m: number;
+  efConstruction: number;
+  efSearch: number;
+  seed?: number;
+}
 
 /** Scratch ids/scores buffers in WASM memory, `cap` entries each (>= every list passed: links, entry points). */
-interface Scratch { ids: number; scores: number; cap: number }
+interface Scratch {
+  ids: number;
+  scores: number;
+  cap: number;
+}
 
 export class HNSW {
   readonly M: number;
@@ -28,7 +37,10 @@ export class HNSW {
   private epoch = 0;
   private rng: number;
 
-  constructor(readonly store: VectorStore, p: HNSWParams) {
+  constructor(
+    readonly store: VectorStore,
+    p: HNSWParams,
+  ) {
     this.M = p.m;
     this.maxM0 = 2 * p.m;
     this.efConstruction = p.efConstruction;
@@ -40,15 +52,25 @@ export class HNSW {
   ensure(cap: number): void {
     if (this.levels.length >= cap) return;
     const n = Math.max(cap, this.levels.length * 2, 64);
-    const lv = new Int32Array(n); lv.set(this.levels); this.levels = lv;
-    const l0 = new Int32Array(n * (this.maxM0 + 1)); l0.set(this.links0); this.links0 = l0;
-    const vis = new Uint32Array(n); vis.set(this.visited); this.visited = vis;
+    const lv = new Int32Array(n);
+    lv.set(this.levels);
+    this.levels = lv;
+    const l0 = new Int32Array(n * (this.maxM0 + 1));
+    l0.set(this.links0);
+    this.links0 = l0;
+    const vis = new Uint32Array(n);
+    vis.set(this.visited);
+    this.visited = vis;
   }
 
   private randomLevel(): number {
     // xorshift32 -> u in (0, 1]; level = floor(-ln(u) * mL)
     let x = this.rng;
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     this.rng = x;
     const u = (x + 1) / 4294967296;
     return Math.floor(-log(u) * this.mL);
@@ -66,7 +88,10 @@ export class HNSW {
   }
 
   private nextEpoch(): number {
-    if (++this.epoch === 0xffffffff) { this.visited.fill(0); this.epoch = 1; }
+    if (++this.epoch === 0xffffffff) {
+      this.visited.fill(0);
+      this.epoch = 1;
+    }
     return this.epoch;
   }
 
@@ -75,30 +100,46 @@ export class HNSW {
    * memory; ws: scratch for ids and scores (maxM0 + 1 each).  accept(id) decides which nodes may be results
    * (all are traversed).  Returns the result heap (max-heap by distance, size <= ef).
    */
-  searchLayer(q: number, eps: number[], ef: number, level: number, ws: Scratch,
-    accept: ((id: number) => boolean) | null, top: DistHeap, cand: DistHeap): DistHeap {
+  searchLayer(
+    q: number,
+    eps: number[],
+    ef: number,
+    level: number,
+    ws: Scratch,
+    accept: ((id: number) => boolean) | null,
+    top: DistHeap,
+    cand: DistHeap,
+  ): DistHeap {
     const heap = core.heap();
     const D = this.store.dim;
     const ep = this.nextEpoch();
-    top.clear(); cand.clear();
+    top.clear();
+    cand.clear();
     // Views made once: nothing allocates WASM memory during the search, so they stay valid.
-    let idv = heap.i32(ws.ids, ws.cap), sv = heap.f32(ws.scores, ws.cap);
+    let idv = heap.i32(ws.ids, ws.cap),
+      sv = heap.f32(ws.scores, ws.cap);
     // A user filter (accept) may run ops that grow WASM memory, which detaches views: refresh them then.
     const fresh = (): void => {
-      if (sv.buffer !== heap.memory.buffer) { idv = heap.i32(ws.ids, ws.cap); sv = heap.f32(ws.scores, ws.cap); }
+      if (sv.buffer !== heap.memory.buffer) {
+        idv = heap.i32(ws.ids, ws.cap);
+        sv = heap.f32(ws.scores, ws.cap);
+      }
     };
-    const X = this.store.f32, visited = this.visited;
+    const X = this.store.f32,
+      visited = this.visited;
     for (let i = 0; i < eps.length; i++) idv[i] = eps[i];
     core.scanF32Ids(q, X, D, D, ws.ids, eps.length, ws.scores);
     for (let i = 0; i < eps.length; i++) {
-      const e = eps[i], d = -sv[i];
+      const e = eps[i],
+        d = -sv[i];
       visited[e] = ep;
       cand.push(d, e);
       if (!accept || accept(e)) top.push(d, e);
       fresh();
     }
     while (cand.size > 0) {
-      const cd = cand.topD(), c = cand.topId();
+      const cd = cand.topD(),
+        c = cand.topId();
       if (top.size >= ef && cd > top.topD()) break;
       cand.pop();
       const arr = level === 0 ? this.links0 : this.upper.get(c)!;
@@ -114,7 +155,8 @@ export class HNSW {
       if (n === 0) continue;
       core.scanF32Ids(q, X, D, D, ws.ids, n, ws.scores);
       for (let j = 0; j < n; j++) {
-        const d = -sv[j], nb = idv[j];
+        const d = -sv[j],
+          nb = idv[j];
         if (top.size < ef || d < top.topD()) {
           cand.push(d, nb);
           if (!accept || accept(nb)) {
@@ -142,7 +184,11 @@ export class HNSW {
       if (kept.length) {
         core.scanF32Ids(this.store.f32 + c * D * 4, this.store.f32, D, D, ws.ids, kept.length, ws.scores);
         const sv = heap.f32(ws.scores, kept.length);
-        for (let i = 0; i < kept.length; i++) if (-sv[i] < dq) { good = false; break; }
+        for (let i = 0; i < kept.length; i++)
+          if (-sv[i] < dq) {
+            good = false;
+            break;
+          }
       }
       if (good) kept.push(c);
     }
@@ -163,11 +209,16 @@ export class HNSW {
     this.levels[node] = level;
     this.links0[node * (this.maxM0 + 1)] = 0;
     if (level > 0) this.upper.set(node, new Int32Array(level * (this.M + 1)));
-    if (this.entry < 0) { this.entry = node; this.maxLevel = level; return; }
+    if (this.entry < 0) {
+      this.entry = node;
+      this.maxLevel = level;
+      return;
+    }
     heap.scope(() => {
       const ws = this.scratch(this.efConstruction);
       const q = this.store.f32 + node * D * 4;
-      const top = new DistHeap(this.efConstruction + 1, true), cand = new DistHeap(this.efConstruction * 4, false);
+      const top = new DistHeap(this.efConstruction + 1, true),
+        cand = new DistHeap(this.efConstruction * 4, false);
       let eps = [this.entry];
       for (let lev = this.maxLevel; lev > level; lev--) {
         const r = this.searchLayer(q, eps, 1, lev, ws, null, top, cand);
@@ -182,7 +233,10 @@ export class HNSW {
         for (const nb of nbs) this.connect(nb, node, lev, cap, ws);
         eps = sorted.map(([, id]) => id);
       }
-      if (level > this.maxLevel) { this.entry = node; this.maxLevel = level; }
+      if (level > this.maxLevel) {
+        this.entry = node;
+        this.maxLevel = level;
+      }
     });
   }
 
@@ -190,14 +244,19 @@ export class HNSW {
   private connect(nb: number, node: number, level: number, cap: number, ws: Scratch): void {
     const { arr, off } = this.linksAt(nb, level);
     const cnt = arr[off];
-    if (cnt < cap) { arr[off + 1 + cnt] = node; arr[off] = cnt + 1; return; }
+    if (cnt < cap) {
+      arr[off + 1 + cnt] = node;
+      arr[off] = cnt + 1;
+      return;
+    }
     const heap = core.heap();
     const D = this.store.dim;
     const idv = heap.i32(ws.ids, ws.cap);
     for (let i = 0; i < cnt; i++) idv[i] = arr[off + 1 + i];
     idv[cnt] = node;
     core.scanF32Ids(this.store.f32 + nb * D * 4, this.store.f32, D, D, ws.ids, cnt + 1, ws.scores);
-    const sv = heap.f32(ws.scores, cnt + 1), ids = heap.i32(ws.ids, cnt + 1);
+    const sv = heap.f32(ws.scores, cnt + 1),
+      ids = heap.i32(ws.ids, cnt + 1);
     const cands: Array<[number, number]> = [];
     for (let i = 0; i <= cnt; i++) cands.push([-sv[i], ids[i]]);
     cands.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -222,9 +281,11 @@ export class HNSW {
     const heap = core.heap();
     return heap.scope(() => {
       const ws = this.scratch(ef);
-      const top = new DistHeap(ef + 1, true), cand = new DistHeap(ef * 4, false);
+      const top = new DistHeap(ef + 1, true),
+        cand = new DistHeap(ef * 4, false);
       let ep = this.entry;
-      for (let lev = this.maxLevel; lev > 0; lev--) ep = this.bestOf(this.searchLayer(q, [ep], 1, lev, ws, null, top, cand));
+      for (let lev = this.maxLevel; lev > 0; lev--)
+        ep = this.bestOf(this.searchLayer(q, [ep], 1, lev, ws, null, top, cand));
       const r = this.searchLayer(q, [ep], Math.max(ef, k), 0, ws, accept, top, cand);
       return this.sortedAsc(r).slice(0, k);
     });

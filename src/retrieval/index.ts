@@ -4,7 +4,21 @@ export type { IndexKind, IndexOptions, RetrievalResult, SearchOptions, MetadataF
 export { CrossModalRetriever } from "./retriever.js";
 export { cacheEmbeddings, cacheEmbeddingsInto } from "./cache.js";
 export type { ImageTextModel } from "./retriever.js";
-export { MemoryStore, StoreVersionError, checkVersion, filterFunction, jsonlLine, validateItems } from "./embedding-store.js";
-export type { EmbeddingStore, StoredItem, StoreHit, StoreSearchOptions, FilterValue, EntryOptions } from "./embedding-store.js";
+export {
+  MemoryStore,
+  StoreVersionError,
+  checkVersion,
+  filterFunction,
+  jsonlLine,
+  validateItems,
+} from "./embedding-store.js";
+export type {
+  EmbeddingStore,
+  StoredItem,
+  StoreHit,
+  StoreSearchOptions,
+  FilterValue,
+  EntryOptions,
+} from "./embedding-store.js";
 export { saveIndex, loadIndex, deleteIndex, browserStorage } from "./browser-storage.js";
 export type { BrowserStorage, BrowserStorageOptions } from "./browser-storage.js";

@@ -34,7 +34,13 @@ export interface SearchOptions {
 
 type Vec = Float32Array | number[] | Tensor;
 
-const registry = new FinalizationRegistry<VectorStore>((s) => { try { s.free(); } catch { /* runtime gone */ } });
+const registry = new FinalizationRegistry<VectorStore>((s) => {
+  try {
+    s.free();
+  } catch {
+    /* runtime gone */
+  }
+});
 
 /**
  * @example
@@ -52,7 +58,8 @@ export class MultimodalIndex {
 
   /** @param state internal: a state decoded from a file (MultimodalIndex.load); omit it. */
   constructor(embeddingDim: number, options: IndexOptions = {}, state?: IndexState) {
-    if (!Number.isInteger(embeddingDim) || embeddingDim < 1) throw new Error(`MultimodalIndex: embeddingDim must be a positive integer, got ${embeddingDim}`);
+    if (!Number.isInteger(embeddingDim) || embeddingDim < 1)
+      throw new Error(`MultimodalIndex: embeddingDim must be a positive integer, got ${embeddingDim}`);
     this.s = state ?? emptyState(embeddingDim, indexOptions(options, "MultimodalIndex"));
     this.embeddingDim = embeddingDim;
     this.options = this.s.options;
@@ -62,30 +69,49 @@ export class MultimodalIndex {
   }
 
   /** Number of items. */
-  get size(): number { return this.s.slotOf.size; }
+  get size(): number {
+    return this.s.slotOf.size;
+  }
 
   private vectors(who: string, embeddings: Vec | Vec[], n: number): Float32Array {
     const D = this.embeddingDim;
     const out = new Float32Array(n * D);
     if (embeddings instanceof Tensor) {
-      if (embeddings.dtype !== "float32" || embeddings.size !== n * D || (n > 1 && (embeddings.ndim !== 2 || embeddings.shape[0] !== n))) {
-        throw new Error(`${who}: embeddings must be a float32 Tensor of shape [${n}, ${D}], got ${embeddings.dtype} ${fmtShape(embeddings.shape)}`);
+      if (
+        embeddings.dtype !== "float32" ||
+        embeddings.size !== n * D ||
+        (n > 1 && (embeddings.ndim !== 2 || embeddings.shape[0] !== n))
+      ) {
+        throw new Error(
+          `${who}: embeddings must be a float32 Tensor of shape [${n}, ${D}], ` +
+            `got ${embeddings.dtype} ${fmtShape(embeddings.shape)}`,
+        );
       }
       out.set(embeddings.data as Float32Array);
     } else if (embeddings instanceof Float32Array && n > 1) {
       // a flat (n, D) row-major buffer, as encoders and files hand them out
-      if (embeddings.length !== n * D) throw new Error(`${who}: a flat Float32Array must hold ${n} x ${D} = ${n * D} values, got ${embeddings.length}`);
+      if (embeddings.length !== n * D)
+        throw new Error(
+          `${who}: a flat Float32Array must hold ${n} x ${D} = ${n * D} values, got ${embeddings.length}`,
+        );
       out.set(embeddings);
-    } else if (n === 1 && !Array.isArray((embeddings as unknown[])[0]) && !((embeddings as unknown[])[0] instanceof Float32Array) && !((embeddings as unknown[])[0] instanceof Tensor)) {
+    } else if (
+      n === 1 &&
+      !Array.isArray((embeddings as unknown[])[0]) &&
+      !((embeddings as unknown[])[0] instanceof Float32Array) &&
+      !((embeddings as unknown[])[0] instanceof Tensor)
+    ) {
       const v = embeddings as Float32Array | number[];
       if (v.length !== D) throw new Error(`${who}: embedding must have ${D} values, got ${v.length}`);
       out.set(v);
     } else {
       const list = embeddings as Vec[];
-      if (!Array.isArray(list) || list.length !== n) throw new Error(`${who}: expected ${n} embeddings, got ${Array.isArray(list) ? list.length : typeof list}`);
+      if (!Array.isArray(list) || list.length !== n)
+        throw new Error(`${who}: expected ${n} embeddings, got ${Array.isArray(list) ? list.length : typeof list}`);
       list.forEach((v, i) => {
         const a = v instanceof Tensor ? (v.data as Float32Array) : v;
-        if (!a || a.length !== D) throw new Error(`${who}: embedding ${i} must have ${D} values, got ${a ? a.length : typeof a}`);
+        if (!a || a.length !== D)
+          throw new Error(`${who}: embedding ${i} must have ${D} values, got ${a ? a.length : typeof a}`);
         out.set(a, i * D);
       });
     }
@@ -93,34 +119,58 @@ export class MultimodalIndex {
       let z = true;
       for (let d = 0; d < D; d++) {
         const x = out[i * D + d];
-        if (!Number.isFinite(x)) throw new Error(`${who}: embedding ${n > 1 ? `${i} ` : ""}holds ${x} at dimension ${d}; expected finite numbers`);
+        if (!Number.isFinite(x))
+          throw new Error(
+            `${who}: embedding ${n > 1 ? `${i} ` : ""}holds ${x} at dimension ${d}; expected finite numbers`,
+          );
         if (x !== 0) z = false;
       }
-      if (z) throw new Error(`${who}: embedding ${n > 1 ? `${i} ` : ""}is all zeros; a zero vector has no direction to compare`);
+      if (z)
+        throw new Error(
+          `${who}: embedding ${n > 1 ? `${i} ` : ""}is all zeros; a zero vector has no direction to compare`,
+        );
     }
     return normalizeRows(out, n, D);
   }
 
   private code(modality: string): number {
     let c = this.s.modalities.indexOf(modality);
-    if (c < 0) { c = this.s.modalities.length; this.s.modalities.push(modality); }
+    if (c < 0) {
+      c = this.s.modalities.length;
+      this.s.modalities.push(modality);
+    }
     return c;
   }
 
   /** Adds or replaces (same id) one item. */
   add(itemId: string, embedding: Vec, modality: string, metadata?: Record<string, unknown> | null): void {
-    this.addBatch([itemId], embedding instanceof Tensor ? embedding.reshape([1, this.embeddingDim]) : [embedding], modality, metadata ? [metadata] : undefined);
+    this.addBatch(
+      [itemId],
+      embedding instanceof Tensor ? embedding.reshape([1, this.embeddingDim]) : [embedding],
+      modality,
+      metadata ? [metadata] : undefined,
+    );
   }
 
   /** Adds or replaces (same ids) items: embeddings (N, D) as a Tensor or an array of vectors. */
-  addBatch(itemIds: string[], embeddings: Vec | Vec[], modality: string, metadataList?: Array<Record<string, unknown> | null | undefined> | null): void {
+  addBatch(
+    itemIds: string[],
+    embeddings: Vec | Vec[],
+    modality: string,
+    metadataList?: Array<Record<string, unknown> | null | undefined> | null,
+  ): void {
     const who = "MultimodalIndex.addBatch";
     if (!Array.isArray(itemIds)) throw new Error(`${who}: itemIds must be an array of strings`);
     const n = itemIds.length;
-    itemIds.forEach((id, i) => { if (typeof id !== "string" || id === "") throw new Error(`${who}: itemIds[${i}] must be a non-empty string, got ${JSON.stringify(id)}`); });
+    itemIds.forEach((id, i) => {
+      if (typeof id !== "string" || id === "")
+        throw new Error(`${who}: itemIds[${i}] must be a non-empty string, got ${JSON.stringify(id)}`);
+    });
     if (new Set(itemIds).size !== n) throw new Error(`${who}: itemIds holds duplicates`);
-    if (typeof modality !== "string" || modality === "") throw new Error(`${who}: modality must be a non-empty string, got ${JSON.stringify(modality)}`);
-    if (metadataList && metadataList.length !== n) throw new Error(`${who}: metadataList must hold ${n} entries, got ${metadataList.length}`);
+    if (typeof modality !== "string" || modality === "")
+      throw new Error(`${who}: modality must be a non-empty string, got ${JSON.stringify(modality)}`);
+    if (metadataList && metadataList.length !== n)
+      throw new Error(`${who}: metadataList must hold ${n} entries, got ${metadataList.length}`);
     if (n === 0) return;
     const rows = this.vectors(who, embeddings, n);
     const code = this.code(modality);
@@ -129,7 +179,10 @@ export class MultimodalIndex {
       const id = itemIds[i];
       const meta = metadataList?.[i] ?? {};
       let slot = this.s.slotOf.get(id);
-      if (slot !== undefined && !this.backend.dense) { this.tombstone(slot); slot = undefined; }
+      if (slot !== undefined && !this.backend.dense) {
+        this.tombstone(slot);
+        slot = undefined;
+      }
       if (slot === undefined) {
         slot = this.s.used++;
         this.s.store.ensure(this.s.used);
@@ -146,7 +199,8 @@ export class MultimodalIndex {
 
   /** Rebuilds the state over the live items, in slot order, from their stored (already normalised) rows. */
   private compact(): void {
-    const old = this.s, D = this.embeddingDim;
+    const old = this.s,
+      D = this.embeddingDim;
     const live: number[] = [];
     for (let slot = 0; slot < old.used; slot++) if (old.ids[slot] !== null) live.push(slot);
     const st = emptyState(D, old.options);
@@ -203,7 +257,9 @@ export class MultimodalIndex {
   }
 
   /** The stored item (its embedding is the normalised one). */
-  get(itemId: string): { itemId: string; embedding: Float32Array; modality: string; metadata: Record<string, unknown> } | null {
+  get(
+    itemId: string,
+  ): { itemId: string; embedding: Float32Array; modality: string; metadata: Record<string, unknown> } | null {
     const slot = this.s.slotOf.get(itemId);
     if (slot === undefined) return null;
     let embedding: Float32Array;
@@ -214,7 +270,12 @@ export class MultimodalIndex {
       const s = heap.f32(this.s.store.scales + slot * 4, 1)[0];
       embedding = Float32Array.from(q, (v) => v * s);
     }
-    return { itemId, embedding, modality: this.s.modalities[this.s.modalityCode[slot]], metadata: this.s.metadata[slot]! };
+    return {
+      itemId,
+      embedding,
+      modality: this.s.modalities[this.s.modalityCode[slot]],
+      metadata: this.s.metadata[slot]!,
+    };
   }
 
   /**
@@ -222,7 +283,8 @@ export class MultimodalIndex {
    * replayed, a batch of a million) grows memory once instead of by repeated reallocation.
    */
   reserve(n: number): void {
-    if (!Number.isInteger(n) || n < 0) throw new Error(`MultimodalIndex.reserve: n must be a non-negative integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new Error(`MultimodalIndex.reserve: n must be a non-negative integer, got ${n}`);
     this.s.store.ensure(n, true);
     growMeta(this.s, n);
   }
@@ -231,21 +293,35 @@ export class MultimodalIndex {
    * Every live item, in storage order (embeddings as stored: normalised).  `vectors: false` leaves each embedding
    * empty: a listing of ids and metadata that copies no vector out of the index.
    */
-  *entries(options: { vectors?: boolean } = {}): Generator<{ itemId: string; embedding: Float32Array; modality: string; metadata: Record<string, unknown> }> {
+  *entries(
+    options: { vectors?: boolean } = {},
+  ): Generator<{ itemId: string; embedding: Float32Array; modality: string; metadata: Record<string, unknown> }> {
     const vectors = options.vectors ?? true;
     for (let slot = 0; slot < this.s.used; slot++) {
       const id = this.s.ids[slot];
       if (id === null || id === undefined) continue;
-      yield vectors ? this.get(id)! : { itemId: id, embedding: NO_VECTOR, modality: this.s.modalities[this.s.modalityCode[slot]], metadata: this.s.metadata[slot]! };
+      yield vectors
+        ? this.get(id)!
+        : {
+            itemId: id,
+            embedding: NO_VECTOR,
+            modality: this.s.modalities[this.s.modalityCode[slot]],
+            metadata: this.s.metadata[slot]!,
+          };
     }
   }
 
   private checkSearch(who: string, topK: number, modalityFilter: string | null | undefined): number {
     if (!Number.isInteger(topK) || topK < 1) throw new Error(`${who}: topK must be a positive integer, got ${topK}`);
     if (modalityFilter !== undefined && modalityFilter !== null) {
-      if (typeof modalityFilter !== "string") throw new Error(`${who}: modalityFilter must be a string, got ${typeof modalityFilter}`);
+      if (typeof modalityFilter !== "string")
+        throw new Error(`${who}: modalityFilter must be a string, got ${typeof modalityFilter}`);
       const c = this.s.modalities.indexOf(modalityFilter);
-      if (c < 0) throw new Error(`${who}: unknown modality ${JSON.stringify(modalityFilter)} (the index holds ${this.s.modalities.map((m) => JSON.stringify(m)).join(", ") || "none"})`);
+      if (c < 0)
+        throw new Error(
+          `${who}: unknown modality ${JSON.stringify(modalityFilter)} (the index ` +
+            `holds ${this.s.modalities.map((m) => JSON.stringify(m)).join(", ") || "none"})`,
+        );
       return c;
     }
     return -1;
@@ -269,9 +345,16 @@ export class MultimodalIndex {
    */
   search(query: Vec, topK = 10, modalityFilter?: string | null, options: SearchOptions = {}): RetrievalResult[] {
     const who = "MultimodalIndex.search";
-    if (this.size === 0) { this.checkTopK(who, topK); return []; }
+    if (this.size === 0) {
+      this.checkTopK(who, topK);
+      return [];
+    }
     const code = this.checkSearch(who, topK, modalityFilter);
-    const q = this.vectors(who, query instanceof Tensor ? query.reshape([1, this.embeddingDim]) : [query as Float32Array], 1);
+    const q = this.vectors(
+      who,
+      query instanceof Tensor ? query.reshape([1, this.embeddingDim]) : [query as Float32Array],
+      1,
+    );
     return this.searchNormalized(q, topK, code, options);
   }
 
@@ -280,30 +363,52 @@ export class MultimodalIndex {
   }
 
   /** Many queries (Q, D) at once. */
-  searchBatch(queries: Vec | Vec[], topK = 10, modalityFilter?: string | null, options: SearchOptions = {}): RetrievalResult[][] {
+  searchBatch(
+    queries: Vec | Vec[],
+    topK = 10,
+    modalityFilter?: string | null,
+    options: SearchOptions = {},
+  ): RetrievalResult[][] {
     const who = "MultimodalIndex.searchBatch";
     const n = queries instanceof Tensor ? (queries.ndim === 2 ? queries.shape[0] : 1) : (queries as Vec[]).length;
-    if (this.size === 0) { this.checkTopK(who, topK); return Array.from({ length: n }, () => []); }
+    if (this.size === 0) {
+      this.checkTopK(who, topK);
+      return Array.from({ length: n }, () => []);
+    }
     const code = this.checkSearch(who, topK, modalityFilter);
     const q = this.vectors(who, queries, n);
     const D = this.embeddingDim;
-    return Array.from({ length: n }, (_, i) => this.searchNormalized(q.subarray(i * D, (i + 1) * D), topK, code, options));
+    return Array.from({ length: n }, (_, i) =>
+      this.searchNormalized(q.subarray(i * D, (i + 1) * D), topK, code, options),
+    );
   }
 
-  private searchNormalized(q: Float32Array, topKAsked: number, code: number, options: SearchOptions): RetrievalResult[] {
+  private searchNormalized(
+    q: Float32Array,
+    topKAsked: number,
+    code: number,
+    options: SearchOptions,
+  ): RetrievalResult[] {
     // never more results than items: a huge topK must not size scratch buffers or graph beams (k = 1e8 used to grow
     // WASM memory to ~4 GB for good)
     const topK = Math.min(topKAsked, this.s.slotOf.size);
     const accept = this.acceptor(code, options.filter);
     const heap = core.heap();
-    const hits = heap.scope(() => this.backend.search(this.s, heap.put(q), topK, accept, options.efSearch ?? this.options.efSearch));
+    const hits = heap.scope(() =>
+      this.backend.search(this.s, heap.put(q), topK, accept, options.efSearch ?? this.options.efSearch),
+    );
     return hits.map(([score, slot]) => ({
-      itemId: this.s.ids[slot]!, score, modality: this.s.modalities[this.s.modalityCode[slot]], metadata: this.s.metadata[slot]!,
+      itemId: this.s.ids[slot]!,
+      score,
+      modality: this.s.modalities[this.s.modalityCode[slot]],
+      metadata: this.s.metadata[slot]!,
     }));
   }
 
   /** A versioned, checksummed snapshot, identical in Node and browsers. */
-  save(): Uint8Array { return encodeIndex(this.s); }
+  save(): Uint8Array {
+    return encodeIndex(this.s);
+  }
 
   /** Restores save()'s bytes; corrupt or truncated input gives a clear Error. */
   static load(bytes: Uint8Array): MultimodalIndex {
@@ -313,13 +418,17 @@ export class MultimodalIndex {
 
   /** Node: writes save()'s bytes atomically (temporary file, fsync, rename), so a crash keeps the old file. */
   async saveToFile(path: string): Promise<void> {
-    const { saveBytesAtomic } = await nodeFs("MultimodalIndex.saveToFile/loadFromFile need Node's fs; in a browser use save() / MultimodalIndex.load(bytes)");
+    const { saveBytesAtomic } = await nodeFs(
+      "MultimodalIndex.saveToFile/loadFromFile need Node's fs; in a browser use save() / MultimodalIndex.load(bytes)",
+    );
     await saveBytesAtomic(path, this.save());
   }
 
   /** Node: MultimodalIndex.load of a file's bytes. */
   static async loadFromFile(path: string): Promise<MultimodalIndex> {
-    const { readBytes } = await nodeFs("MultimodalIndex.saveToFile/loadFromFile need Node's fs; in a browser use save() / MultimodalIndex.load(bytes)");
+    const { readBytes } = await nodeFs(
+      "MultimodalIndex.saveToFile/loadFromFile need Node's fs; in a browser use save() / MultimodalIndex.load(bytes)",
+    );
     return MultimodalIndex.load(await readBytes(path));
   }
 

@@ -11,7 +11,8 @@ export interface ImageTextModel {
 }
 
 /**
- * The reference design's CrossModalRetriever: a CLIPModel that embeds images into a MultimodalIndex (any kind) and answers
+ * The reference design's CrossModalRetriever: a CLIPModel that embeds images into a MultimodalIndex (any kind) and
+ * answers
  * text or image queries.
  * @example
  * const retriever = new CrossModalRetriever(clip, 256, { kind: "hnsw" });
@@ -23,7 +24,11 @@ export class CrossModalRetriever {
   readonly index: MultimodalIndex;
   constructor(clipModel: ImageTextModel, embeddingDim = 512, indexOptions: IndexOptions & { batchSize?: number } = {}) {
     this.model = clipModel;
-    if (embeddingDim !== clipModel.projectionDim) throw new Error(`CrossModalRetriever: embeddingDim ${embeddingDim} differs from the model's projection dim ${clipModel.projectionDim}`);
+    if (embeddingDim !== clipModel.projectionDim)
+      throw new Error(
+        `CrossModalRetriever: embeddingDim ${embeddingDim} differs from the model's projection ` +
+          `dim ${clipModel.projectionDim}`,
+      );
     this.index = new MultimodalIndex(embeddingDim, indexOptions);
     this.batchSize = indexOptions.batchSize ?? 16;
   }
@@ -31,15 +36,31 @@ export class CrossModalRetriever {
 
   /** Embeds images (B, C, H, W) in batches and adds them as modality "image". */
   indexImages(images: Tensor, imageIds: string[], metadataList?: Array<Record<string, unknown>> | null): void {
-    if (!(images instanceof Tensor) || images.ndim !== 4) throw new Error(`CrossModalRetriever.indexImages: images must be (batch, channels, height, width), got ${images instanceof Tensor ? fmtShape(images.shape) : typeof images}`);
+    if (!(images instanceof Tensor) || images.ndim !== 4)
+      throw new Error(
+        `CrossModalRetriever.indexImages: images must be (batch, channels, height, width), ` +
+          `got ${images instanceof Tensor ? fmtShape(images.shape) : typeof images}`,
+      );
     const B = images.shape[0];
-    if (!Array.isArray(imageIds) || imageIds.length !== B) throw new Error(`CrossModalRetriever.indexImages: need ${B} image ids, got ${Array.isArray(imageIds) ? imageIds.length : typeof imageIds}`);
+    if (!Array.isArray(imageIds) || imageIds.length !== B)
+      throw new Error(
+        `CrossModalRetriever.indexImages: need ${B} image ids, ` +
+          `got ${Array.isArray(imageIds) ? imageIds.length : typeof imageIds}`,
+      );
     const per = images.size / B;
     for (let s = 0; s < B; s += this.batchSize) {
       const n = Math.min(this.batchSize, B - s);
-      const chunk = new Tensor((images.data as Float32Array).subarray(s * per, (s + n) * per), [n, ...images.shape.slice(1)]);
+      const chunk = new Tensor((images.data as Float32Array).subarray(s * per, (s + n) * per), [
+        n,
+        ...images.shape.slice(1),
+      ]);
       const emb = this.model.encodeImage(chunk);
-      this.index.addBatch(imageIds.slice(s, s + n), emb, "image", metadataList ? metadataList.slice(s, s + n) : undefined);
+      this.index.addBatch(
+        imageIds.slice(s, s + n),
+        emb,
+        "image",
+        metadataList ? metadataList.slice(s, s + n) : undefined,
+      );
     }
   }
 

@@ -39,9 +39,21 @@ const KINDS: readonly IndexKind[] = ["flat", "int8", "hnsw"];
 /** Checked options with their defaults. */
 export function indexOptions(options: IndexOptions, who: string): Required<IndexOptions> {
   const kind = options.kind ?? "flat";
-  if (!KINDS.includes(kind)) throw new Error(`${who}: kind must be "flat", "int8" or "hnsw", got ${JSON.stringify(kind)}`);
-  const o = { kind, m: options.m ?? 16, efConstruction: options.efConstruction ?? 200, efSearch: options.efSearch ?? 64, rerank: options.rerank ?? 0 };
-  for (const [n, v, min] of [["m", o.m, 2], ["efConstruction", o.efConstruction, 1], ["efSearch", o.efSearch, 1], ["rerank", o.rerank, 0]] as const) {
+  if (!KINDS.includes(kind))
+    throw new Error(`${who}: kind must be "flat", "int8" or "hnsw", got ${JSON.stringify(kind)}`);
+  const o = {
+    kind,
+    m: options.m ?? 16,
+    efConstruction: options.efConstruction ?? 200,
+    efSearch: options.efSearch ?? 64,
+    rerank: options.rerank ?? 0,
+  };
+  for (const [n, v, min] of [
+    ["m", o.m, 2],
+    ["efConstruction", o.efConstruction, 1],
+    ["efSearch", o.efSearch, 1],
+    ["rerank", o.rerank, 0],
+  ] as const) {
     if (!Number.isInteger(v) || v < min) throw new Error(`${who}: ${n} must be an integer >= ${min}, got ${v}`);
   }
   return o;
@@ -50,8 +62,20 @@ export function indexOptions(options: IndexOptions, who: string): Required<Index
 /** An empty state: the vector forms the kind needs (float rows unless int8 without re-rank; int8 rows for int8). */
 export function emptyState(dim: number, o: Required<IndexOptions>): IndexState {
   const store = new VectorStore(dim, o.kind !== "int8" || o.rerank > 0, o.kind === "int8");
-  const graph = o.kind === "hnsw" ? new HNSW(store, { m: o.m, efConstruction: o.efConstruction, efSearch: o.efSearch }) : null;
-  return { dim, options: o, store, graph, ids: [], modalityCode: new Uint16Array(0), modalities: [], metadata: [], slotOf: new Map(), used: 0 };
+  const graph =
+    o.kind === "hnsw" ? new HNSW(store, { m: o.m, efConstruction: o.efConstruction, efSearch: o.efSearch }) : null;
+  return {
+    dim,
+    options: o,
+    store,
+    graph,
+    ids: [],
+    modalityCode: new Uint16Array(0),
+    modalities: [],
+    metadata: [],
+    slotOf: new Map(),
+    used: 0,
+  };
 }
 
 /** Room for n slots in the per-slot modality codes. */

@@ -9,7 +9,9 @@ export class VectorStore {
   readonly hasInt8: boolean;
   cap = 0;
   f32 = 0; // (cap, dim) float32
-  i8 = 0; // (cap / 4, dim8 / 16, 4, 16) int8 tiles (core.i8TileRows x core.i8TileBytes), dim8 = dim rounded up to a whole chunk (zero tail)
+  // (cap / 4, dim8 / 16, 4, 16) int8 tiles (core.i8TileRows x core.i8TileBytes), dim8 = dim rounded up to a whole
+  // chunk (zero tail)
+  i8 = 0;
   scales = 0; // (cap) float32
   readonly dim8: number;
 
@@ -52,7 +54,8 @@ export class VectorStore {
     if (this.hasInt8) {
       heap.scope(() => {
         const src = heap.put(rows.subarray(0, count * D));
-        const q = heap.alloc(count * D), s = heap.alloc(count * 4);
+        const q = heap.alloc(count * D),
+          s = heap.alloc(count * 4);
         core.quantizeRows(src, count, D, q, s);
         core.packI8Tiles(q, count, D, this.dim8, this.i8, slot);
         heap.f32(this.scales + slot * 4, count).set(heap.f32(s, count));
@@ -89,15 +92,21 @@ export class VectorStore {
   }
 
   rowF32(slot: number): Float32Array {
-    return core.heap().f32(this.f32 + slot * this.dim * 4, this.dim).slice();
+    return core
+      .heap()
+      .f32(this.f32 + slot * this.dim * 4, this.dim)
+      .slice();
   }
 
   free(): void {
     const heap = core.heap();
     if (this.f32) heap.freePersistent(this.f32, this.cap * this.dim * 4);
-    if (this.i8) { heap.freePersistent(this.i8, this.cap * this.dim8); heap.freePersistent(this.scales, this.cap * 4); }
+    if (this.i8) {
+      heap.freePersistent(this.i8, this.cap * this.dim8);
+      heap.freePersistent(this.scales, this.cap * 4);
+    }
     this.f32 = this.i8 = this.scales = 0;
     this.cap = 0;
   }
-}import * as core from "../core/index.js";
-
+}
+import * as core from "../core/index.js";

@@ -43,7 +43,10 @@ export interface ServeOptions {
    * for clip-scenes): requests name it by its folder name or by the shipped model's, responses carry its stamp.
    */
   model?: string;
-  /** the index folder (or the folder `polymodal index` was given); without it (and without store) /v1/search and /v1/index answer 404 */
+  /**
+   * the index folder (or the folder `polymodal index` was given); without it (and without store) /v1/search and
+   * /v1/index answer 404
+   */
   indexDir?: string;
   /** "lancedb:<uri>": the vectors in a LanceDB that several services share (alone, or for a new --index folder) */
   store?: string;
@@ -91,28 +94,58 @@ export interface Service {
 
 function settingsOf(o: ServeOptions): Settings {
   return {
-    host: o.host ?? "127.0.0.1", port: o.port ?? 8080, workers: o.workers ?? 2, threads: o.threads ?? 1, maxQueue: o.maxQueue ?? 256,
-    timeoutMs: o.timeoutMs ?? 30_000, maxBatch: o.maxBatch ?? 64, maxBodyBytes: o.maxBodyBytes ?? 16 * 1024 * 1024,
-    maxTextLength: o.maxTextLength ?? 10_000, maxK: o.maxK ?? 1000, cacheSize: o.cacheSize ?? 10_000, maxConnections: o.maxConnections ?? 1024,
+    host: o.host ?? "127.0.0.1",
+    port: o.port ?? 8080,
+    workers: o.workers ?? 2,
+    threads: o.threads ?? 1,
+    maxQueue: o.maxQueue ?? 256,
+    timeoutMs: o.timeoutMs ?? 30_000,
+    maxBatch: o.maxBatch ?? 64,
+    maxBodyBytes: o.maxBodyBytes ?? 16 * 1024 * 1024,
+    maxTextLength: o.maxTextLength ?? 10_000,
+    maxK: o.maxK ?? 1000,
+    cacheSize: o.cacheSize ?? 10_000,
+    maxConnections: o.maxConnections ?? 1024,
   };
 }
 
 /** The lineup, index, pool and caches the plugins share; a Redis that cannot be reached stops the start. */
 async function openContext(o: ServeOptions, settings: Settings): Promise<ServiceContext> {
   // the shipped models whose card and weights are in modelsDir, and --model in place of one
-  const present = (n: string): boolean => existsSync(join(o.modelsDir, `${n}.json`)) && existsSync(join(o.modelsDir, `${n}.safetensors`));
+  const present = (n: string): boolean =>
+    existsSync(join(o.modelsDir, `${n}.json`)) && existsSync(join(o.modelsDir, `${n}.safetensors`));
   const lineup = await ModelSet.lineup({ folder: o.model, present });
-  if (lineup.refs.length === 0) throw new Error(`no servable model in ${o.modelsDir} (expected shipped models as <name>.json + <name>.safetensors)`);
+  if (lineup.refs.length === 0)
+    throw new Error(
+      `no servable model in ${o.modelsDir} (expected shipped models as <name>.json + <name>.safetensors)`,
+    );
   const models = lineup.names();
-  const versions: Record<string, string> = Object.fromEntries(models.map((m) => [m, versionOf(lineup.get(m)!, o.modelsDir)]));
-  const spaceVersion = (sp: Space): string | undefined => { const r = lineup.forSpace(sp); return r && versionOf(r, o.modelsDir); };
+  const versions: Record<string, string> = Object.fromEntries(
+    models.map((m) => [m, versionOf(lineup.get(m)!, o.modelsDir)]),
+  );
+  const spaceVersion = (sp: Space): string | undefined => {
+    const r = lineup.forSpace(sp);
+    return r && versionOf(r, o.modelsDir);
+  };
 
-  const store = o.indexDir !== undefined || o.store !== undefined ? await ServiceStore.open({ indexDir: o.indexDir, store: o.store, readOnly: o.readOnly }) : null;
+  const store =
+    o.indexDir !== undefined || o.store !== undefined
+      ? await ServiceStore.open({ indexDir: o.indexDir, store: o.store, readOnly: o.readOnly })
+      : null;
   let pool: WorkerPool | null = null;
-  const metrics = createMetrics({ depth: () => pool?.depth ?? 0, busy: () => pool?.busy ?? 0, stopped: () => pool?.stopped ?? 0 });
+  const metrics = createMetrics({
+    depth: () => pool?.depth ?? 0,
+    busy: () => pool?.busy ?? 0,
+    stopped: () => pool?.stopped ?? 0,
+  });
   pool = await WorkerPool.start({
-    workers: settings.workers, threads: settings.threads, modelsDir: o.modelsDir, models: lineup.refs,
-    maxQueue: settings.maxQueue, maxBatch: settings.maxBatch, limits: { ...limits },
+    workers: settings.workers,
+    threads: settings.threads,
+    modelsDir: o.modelsDir,
+    models: lineup.refs,
+    maxQueue: settings.maxQueue,
+    maxBatch: settings.maxBatch,
+    limits: { ...limits },
     onBatch(job, seconds, worker) {
       metrics.batchSize.observe({ model: job.model, kind: job.kind }, job.inputs.length);
       metrics.workerBusySeconds.inc({ worker: String(worker) }, seconds);
@@ -131,9 +164,23 @@ async function openContext(o: ServeOptions, settings: Settings): Promise<Service
     }
   }
   const embedder = new CachedEmbedder(lineup, versions, pool, lruEmbeddingCache(settings.cacheSize), redis, metrics);
-  const s = schemas({ maxBatch: settings.maxBatch, maxTextLength: settings.maxTextLength, maxK: settings.maxK, models });
+  const s = schemas({
+    maxBatch: settings.maxBatch,
+    maxTextLength: settings.maxTextLength,
+    maxK: settings.maxK,
+    models,
+  });
   return {
-    settings, modelsDir: o.modelsDir, lineup, versions, spaceVersion, pool, store, embedder, metrics, schemas: s,
+    settings,
+    modelsDir: o.modelsDir,
+    lineup,
+    versions,
+    spaceVersion,
+    pool,
+    store,
+    embedder,
+    metrics,
+    schemas: s,
     redisReady: () => (redis ? redis.ready : null),
   };
 }
@@ -150,7 +197,11 @@ export async function startService(o: ServeOptions): Promise<Service> {
   });
   await app.register(swagger, {
     openapi: {
-      info: { title: "polymodal", description: "Multimodal embeddings, search and speech on a WebAssembly SIMD core", version: "1" },
+      info: {
+        title: "polymodal",
+        description: "Multimodal embeddings, search and speech on a WebAssembly SIMD core",
+        version: "1",
+      },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
     },
   });
@@ -160,7 +211,8 @@ export async function startService(o: ServeOptions): Promise<Service> {
   await app.register(auth, { token: o.token });
   await app.register(bodies);
   await app.register(errors, { metrics: ctx.metrics });
-  for (const routes of [embedRoutes, searchRoutes, itemRoutes, transcribeRoutes, healthRoutes]) await app.register(routes, { ctx });
+  for (const routes of [embedRoutes, searchRoutes, itemRoutes, transcribeRoutes, healthRoutes])
+    await app.register(routes, { ctx });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   // a cap on open connections: past it the server drops new ones at once, so a flood of slow connections cannot
@@ -173,7 +225,10 @@ export async function startService(o: ServeOptions): Promise<Service> {
 
   let closing: Promise<void> | null = null;
   return {
-    app, pool: ctx.pool, metrics: ctx.metrics, url,
+    app,
+    pool: ctx.pool,
+    metrics: ctx.metrics,
+    url,
     close() {
       closing ??= (async () => {
         // Stop accepting; requests in flight finish.  Their keep-alive connections must not hold the close open

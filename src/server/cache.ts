@@ -19,7 +19,8 @@ export function cacheKey(version: string, kind: string, input: string | Uint8Arr
 }
 
 /** The in-process layer: least recently used entries go first; vectors copied in and out. */
-export const lruEmbeddingCache = (maxEntries: number): LruCache<Float32Array> => new LruCache(maxEntries, (v) => v.slice());
+export const lruEmbeddingCache = (maxEntries: number): LruCache<Float32Array> =>
+  new LruCache(maxEntries, (v) => v.slice());
 
 export interface RedisCacheOptions {
   /** key prefix (default "polymodal:emb:") */
@@ -61,7 +62,9 @@ export class RedisEmbeddingCache implements EmbeddingCache {
     await this.redis.ping();
   }
 
-  get ready(): boolean { return this.redis.status === "ready"; }
+  get ready(): boolean {
+    return this.redis.status === "ready";
+  }
 
   async get(key: string): Promise<Float32Array | null> {
     return (await this.getMany([key]))[0];
@@ -88,7 +91,8 @@ export class RedisEmbeddingCache implements EmbeddingCache {
       const p = this.redis.pipeline();
       for (const [k, v] of entries) {
         const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-        if (this.ttl > 0) p.set(this.prefix + k, b, "EX", this.ttl); else p.set(this.prefix + k, b);
+        if (this.ttl > 0) p.set(this.prefix + k, b, "EX", this.ttl);
+        else p.set(this.prefix + k, b);
       }
       await p.exec();
     } catch (e) {
@@ -97,6 +101,10 @@ export class RedisEmbeddingCache implements EmbeddingCache {
   }
 
   async close(): Promise<void> {
-    try { await this.redis.quit(); } catch { this.redis.disconnect(); }
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect();
+    }
   }
 }

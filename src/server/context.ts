@@ -49,6 +49,7 @@ export interface WithContext {
 }
 
 export function needStore(ctx: ServiceContext): ServiceStore {
-  if (!ctx.store) throw new HttpError(404, "this service has no index; start it with --index DIR or --store lancedb:URI");
+  if (!ctx.store)
+    throw new HttpError(404, "this service has no index; start it with --index DIR or --store lancedb:URI");
   return ctx.store;
 }

@@ -39,9 +39,15 @@ export class CachedEmbedder {
 
   /** Embeddings of inputs of one kind with one model (by any name the lineup answers to). */
   async embed(model: string, inputs: Input[], deadline: number): Promise<Float32Array[]> {
-    const kind = inputs[0].kind, ref = this.lineup.get(model)!, tasks = ref.tasks;
+    const kind = inputs[0].kind,
+      ref = this.lineup.get(model)!,
+      tasks = ref.tasks;
     if (!embedsKind(tasks, kind)) {
-      throw new HttpError(400, `${model} does not embed ${kind} (it embeds ${tasks.embed?.kinds.join(", ") || "nothing"})`, inputs[0].field);
+      throw new HttpError(
+        400,
+        `${model} does not embed ${kind} (it embeds ${tasks.embed?.kinds.join(", ") || "nothing"})`,
+        inputs[0].field,
+      );
     }
     const m = this.metrics;
     const keys = inputs.map((x) => cacheKey(this.versions[model], kind, x.value));
@@ -50,16 +56,25 @@ export class CachedEmbedder {
     if (fromLru) m.cacheHits.inc({ layer: "lru" }, fromLru);
     let missing = out.flatMap((v, i) => (v ? [] : [i]));
     if (this.redis && missing.length) {
-      const got = await getAll(this.redis, missing.map((i) => keys[i]));
+      const got = await getAll(
+        this.redis,
+        missing.map((i) => keys[i]),
+      );
       const hits: Array<[string, Float32Array]> = [];
       got.forEach((v, j) => {
         if (!v) return;
         // a shared cache is anyone's to write: an entry of another width, or not finite, is a miss (and counted)
-        if (!plausibleEmbedding(v, this.dims.get(ref.name))) { m.cacheErrors.inc(); return; }
+        if (!plausibleEmbedding(v, this.dims.get(ref.name))) {
+          m.cacheErrors.inc();
+          return;
+        }
         out[missing[j]] = v;
         hits.push([keys[missing[j]], v]);
       });
-      if (hits.length) { m.cacheHits.inc({ layer: "redis" }, hits.length); await setAll(this.lru, hits); }
+      if (hits.length) {
+        m.cacheHits.inc({ layer: "redis" }, hits.length);
+        await setAll(this.lru, hits);
+      }
       missing = missing.filter((i) => !out[i]);
     }
     if (missing.length) {
@@ -70,7 +85,11 @@ export class CachedEmbedder {
       results.forEach((r, j) => {
         const i = missing[j];
         if ("error" in r) throw new HttpError(400, `${inputs[i].field}: ${r.error}`, inputs[i].field);
-        if ("embedding" in r) { out[i] = r.embedding; fresh.push([keys[i], r.embedding]); this.dims.set(ref.name, r.embedding.length); }
+        if ("embedding" in r) {
+          out[i] = r.embedding;
+          fresh.push([keys[i], r.embedding]);
+          this.dims.set(ref.name, r.embedding.length);
+        }
       });
       await setAll(this.lru, fresh);
       if (this.redis) await setAll(this.redis, fresh);

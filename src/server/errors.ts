@@ -2,5 +2,11 @@
 
 /** An error the client caused or must know about: its status, and the request field it concerns. */
 export class HttpError extends Error {
-  constructor(readonly statusCode: number, message: string, readonly field?: string) { super(message); }
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
 }

@@ -1,7 +1,8 @@
 // What a service worker runs: a job is one model, one operation and one input kind over a list of inputs (the
 // inputs of one or more requests, batched by the pool), run through the model's pipeline, where each input fails
 // alone and the good ones run as one batch (the bits each would get alone).
-import type { Pipeline, InputKind, Outcome } from "../pipelines/pipeline.js";
+import type { AudioInput, Pipeline, InputKind, Outcome } from "../pipelines/pipeline.js";
+import { mediaInput, type MediaInputOptions } from "../pipelines/media-input.js";
 import type { Transcript } from "../pipelines/speech.js";
 
 export type { InputKind };
@@ -28,19 +29,48 @@ export type Loaded = ReadonlyMap<string, Pipeline>;
 const wire = <T, R>(outcomes: Array<Outcome<T>>, f: (v: T) => R): Array<R | { error: string }> =>
   outcomes.map((o) => ("error" in o ? { error: o.error.message } : f(o.value)));
 
-/** Runs a job; throws only for a job no model here can run (the pool checks that first). */
-export function runJob(models: Loaded, job: Job): ItemResult[] {
+/**
+ * Runs a job; throws only for a job no model here can run (the pool checks that first).  Media inputs go through
+ * the one input path (mediaInput: PNG/JPEG/WAV/Y4M as bytes, other formats through ffmpeg), each failing alone.
+ */
+export async function runJob(models: Loaded, job: Job, options: MediaInputOptions = {}): Promise<ItemResult[]> {
   const p = models.get(job.model);
   if (!p) throw new Error(`model ${JSON.stringify(job.model)} is not loaded`);
+  if (job.kind === "text") {
+    const texts = job.inputs.map((x) => (typeof x === "string" ? x : new TextDecoder().decode(x)));
+    return wire(p.embedBatch("text", texts), (embedding) => ({ embedding }));
+  }
+  const kind = job.kind;
+  const numFrames = p.tasks.embed?.frames;
+  const prepared: Array<Outcome<unknown>> = await Promise.all(
+    job.inputs.map((x) =>
+      mediaInput(kind, bytes(x), { ...options, numFrames }).then(
+        (value) => ({ value }),
+        (error: Error) => ({ error }),
+      ),
+    ),
+  );
+  const ok = prepared.flatMap((o, i) => ("value" in o ? [i] : []));
+  const ran: Array<Outcome<unknown>> =
+    job.op === "transcribe"
+      ? p.transcribeBatch(
+          ok.map((i) => (prepared[i] as { value: AudioInput }).value),
+          { beamWidth: job.beam ?? 1 }, // beam search bounded by transcribe's own default
+        )
+      : p.embedBatch(
+          kind,
+          ok.map((i) => (prepared[i] as { value: never }).value),
+        );
+  ok.forEach((i, j) => {
+    prepared[i] = ran[j];
+  });
   if (job.op === "transcribe") {
-    // beam search bounded by transcribe's own default
-    return wire(p.transcribeBatch(job.inputs.map(bytes), { beamWidth: job.beam ?? 1 }), (t) => {
+    return wire(prepared as Array<Outcome<Transcript>>, (t) => {
       const { text, words, speech, wordConfidences, confidence, warnings } = t;
       return { transcript: { text, words, speech, wordConfidences, confidence, warnings } };
     });
   }
-  const inputs = job.kind === "text" ? job.inputs.map((x) => (typeof x === "string" ? x : new TextDecoder().decode(x))) : job.inputs.map(bytes);
-  return wire(p.embedBatch(job.kind, inputs as never[]), (embedding) => ({ embedding }));
+  return wire(prepared as Array<Outcome<Float32Array>>, (embedding) => ({ embedding }));
 }
 
 /** A media input is its file's bytes; a string there is refused as that input's error by the pipeline. */

@@ -14,7 +14,8 @@ export const JSON_SHAPE_DEFAULTS: JsonShapeLimits = { maxDepth: 32, maxValues: 1
 
 /** Throws HttpError 400 naming the limit when `text` nests deeper or holds more values than allowed. */
 export function checkJsonShape(text: string, limits: JsonShapeLimits = JSON_SHAPE_DEFAULTS): void {
-  let depth = 0, values = 0;
+  let depth = 0,
+    values = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 34) {
@@ -28,11 +29,13 @@ export function checkJsonShape(text: string, limits: JsonShapeLimits = JSON_SHAP
         if (b % 2 === 0) break;
       }
     } else if (c === 123 || c === 91) {
-      if (++depth > limits.maxDepth) throw new HttpError(400, `the JSON body nests deeper than ${limits.maxDepth} levels`, "body");
+      if (++depth > limits.maxDepth)
+        throw new HttpError(400, `the JSON body nests deeper than ${limits.maxDepth} levels`, "body");
     } else if (c === 125 || c === 93) {
       depth--;
     } else if (c === 44 || c === 58) {
-      if (++values > limits.maxValues) throw new HttpError(400, `the JSON body holds more than ${limits.maxValues} values`, "body");
+      if (++values > limits.maxValues)
+        throw new HttpError(400, `the JSON body holds more than ${limits.maxValues} values`, "body");
     }
   }
 }

@@ -86,12 +86,21 @@ export class WorkerPool {
 
   private async spawn(index: number): Promise<void> {
     const o = this.options;
-    const config: WorkerConfig = { modelsDir: o.modelsDir, models: [...o.models], threads: o.threads, limits: { ...o.limits } };
+    const config: WorkerConfig = {
+      modelsDir: o.modelsDir,
+      models: [...o.models],
+      threads: o.threads,
+      limits: { ...o.limits },
+    };
     const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: config });
     const slot: Slot = { index, worker, remote: wrapWorker<ServiceWorker>(worker), running: null, dead: false };
     let ready = false;
-    worker.on("error", (e) => { if (ready) this.lost(slot, e); });
-    worker.on("exit", (code) => { if (ready && !this.closing) this.lost(slot, new Error(`exit code ${code}`)); });
+    worker.on("error", (e) => {
+      if (ready) this.lost(slot, e);
+    });
+    worker.on("exit", (code) => {
+      if (ready && !this.closing) this.lost(slot, new Error(`exit code ${code}`));
+    });
     try {
       await slot.remote.ready();
     } catch (e) {
@@ -99,7 +108,10 @@ export class WorkerPool {
       throw new Error(`a service worker could not start: ${(e as Error).message}`);
     }
     ready = true;
-    if (this.closing) { void worker.terminate(); return; } // a replacement that finished loading too late
+    if (this.closing) {
+      void worker.terminate();
+      return;
+    } // a replacement that finished loading too late
     this.slots[index] = slot;
     this.pump();
   }
@@ -163,22 +175,35 @@ export class WorkerPool {
     slot.dead = true;
     const batch = slot.running;
     slot.running = null;
-    for (const t of batch?.entries ?? []) t.reject(new WorkerError(`the worker running this request failed (${e.message})`));
+    for (const t of batch?.entries ?? [])
+      t.reject(new WorkerError(`the worker running this request failed (${e.message})`));
     if (this.closing) return;
-    this.spawn(slot.index).catch(() => { /* stays gone: the other workers go on */ });
+    this.spawn(slot.index).catch(() => {
+      /* stays gone: the other workers go on */
+    });
     this.pump();
   }
 
   /** Inputs waiting (not yet running). */
-  get depth(): number { return this.batcher.depth; }
+  get depth(): number {
+    return this.batcher.depth;
+  }
   /** Workers running a batch now. */
-  get busy(): number { return this.slots.filter((s) => s?.running).length; }
+  get busy(): number {
+    return this.slots.filter((s) => s?.running).length;
+  }
   /** Workers alive (a dead or stopped one is being replaced). */
-  get size(): number { return this.slots.filter((s) => s && !s.dead).length; }
+  get size(): number {
+    return this.slots.filter((s) => s && !s.dead).length;
+  }
   /** Workers being replaced (loading their models). */
-  get restarting(): number { return this.slots.filter((s) => s?.dead).length; }
+  get restarting(): number {
+    return this.slots.filter((s) => s?.dead).length;
+  }
   /** The batcher's counters (rejections, deadlines, batches). */
-  stats(): ReturnType<Batcher<Job, ItemResult[]>["stats"]> { return this.batcher.stats(); }
+  stats(): ReturnType<Batcher<Job, ItemResult[]>["stats"]> {
+    return this.batcher.stats();
+  }
 
   /**
    * Runs a job's inputs (one result per input, in order).  Rejects at once with QueueFullError when the queue holds
@@ -186,7 +211,12 @@ export class WorkerPool {
    */
   run(job: Job, deadline: number): Promise<ItemResult[]> {
     if (this.closing) return Promise.reject(new PolymodalError("unavailable", "the service is shutting down"));
-    return this.batcher.submit(job, `${job.model}|${job.op}|${job.kind}|${job.beam ?? ""}`, job.inputs.length, deadline);
+    return this.batcher.submit(
+      job,
+      `${job.model}|${job.op}|${job.kind}|${job.beam ?? ""}`,
+      job.inputs.length,
+      deadline,
+    );
   }
 
   /** Resolves when nothing is queued or running. */

@@ -11,11 +11,34 @@ export interface SchemaLimits {
 
 const error = {
   type: "object",
-  properties: { statusCode: { type: "integer" }, error: { type: "string" }, message: { type: "string" }, field: { type: "string" } },
+  properties: {
+    statusCode: { type: "integer" },
+    error: { type: "string" },
+    message: { type: "string" },
+    field: { type: "string" },
+  },
 } as const;
-const errors = { 400: error, 401: error, 404: error, 409: error, 413: error, 415: error, 429: error, 500: error, 503: error, 504: error };
+const errors = {
+  400: error,
+  401: error,
+  404: error,
+  409: error,
+  413: error,
+  415: error,
+  429: error,
+  500: error,
+  503: error,
+  504: error,
+};
 
-const b64 = (what: string) => ({ type: "string", minLength: 1, description: `${what}, base64 (standard alphabet, padded)` });
+const IMAGE_FILE = "an image file: PNG or JPEG; WebP, BMP, TIFF or GIF through ffmpeg";
+const AUDIO_FILE = "an audio file: WAV; MP3, FLAC, Ogg, Opus or M4A through ffmpeg";
+const VIDEO_FILE = "a video file: Y4M (YUV4MPEG2); MP4, WebM or MKV through ffmpeg";
+const b64 = (what: string) => ({
+  type: "string",
+  minLength: 1,
+  description: `${what}, base64 (standard alphabet, padded)`,
+});
 
 /** One input: exactly one of text / image / audio / video. */
 const input = (l: SchemaLimits) => ({
@@ -25,19 +48,42 @@ const input = (l: SchemaLimits) => ({
   additionalProperties: false,
   properties: {
     text: { type: "string", maxLength: l.maxTextLength },
-    image: b64("a PNG or JPEG file"),
-    audio: b64("a WAV file"),
-    video: b64("a Y4M (YUV4MPEG2) file"),
+    image: b64(IMAGE_FILE),
+    audio: b64(AUDIO_FILE),
+    video: b64(VIDEO_FILE),
   },
 });
 
-const metadata = { type: "object", maxProperties: 64, description: "any JSON object; returned with search results and matched by filter" };
+const metadata = {
+  type: "object",
+  maxProperties: 64,
+  description: "any JSON object; returned with search results and matched by filter",
+};
 const vector = { type: "array", items: { type: "number" } };
 
 /** Content types a route takes as a raw body (the file's bytes; text/plain a text input). */
 export const RAW_TYPES: Record<string, InputKind> = {
-  "image/png": "image", "image/jpeg": "image", "audio/wav": "audio", "audio/x-wav": "audio", "audio/wave": "audio",
-  "audio/vnd.wave": "audio", "video/x-yuv4mpeg2": "video", "text/plain": "text",
+  "image/png": "image",
+  "image/jpeg": "image",
+  "audio/wav": "audio",
+  "audio/x-wav": "audio",
+  "audio/wave": "audio",
+  "audio/vnd.wave": "audio",
+  "video/x-yuv4mpeg2": "video",
+  // decoded through ffmpeg on the server (pipelines/media-input.ts), as the CLI reads these files
+  "image/webp": "image",
+  "image/bmp": "image",
+  "image/tiff": "image",
+  "image/gif": "image",
+  "audio/mpeg": "audio",
+  "audio/flac": "audio",
+  "audio/ogg": "audio",
+  "audio/opus": "audio",
+  "audio/mp4": "audio",
+  "video/mp4": "video",
+  "video/webm": "video",
+  "video/x-matroska": "video",
+  "text/plain": "text",
 };
 
 /**
@@ -46,28 +92,44 @@ export const RAW_TYPES: Record<string, InputKind> = {
  */
 function body(json: object, kinds: readonly InputKind[]) {
   const raw = Object.entries(RAW_TYPES).filter(([, k]) => kinds.includes(k));
-  return { content: { "application/json": { schema: json }, ...Object.fromEntries(raw.map(([t]) => [t, { schema: {} }])) } };
+  return {
+    content: { "application/json": { schema: json }, ...Object.fromEntries(raw.map(([t]) => [t, { schema: {} }])) },
+  };
 }
 
 export function schemas(l: SchemaLimits) {
   return {
     embed: {
       summary: "Embed inputs with a model",
-      description: "JSON with base64 media, or a raw body (Content-Type image/png, image/jpeg, audio/wav, video/x-yuv4mpeg2 or text/plain) with ?model=.",
-      querystring: { type: "object", additionalProperties: false, properties: { model: { type: "string", enum: l.models } } },
-      body: body({
+      description:
+        "JSON with base64 media, or a raw body (Content-Type image/png, image/jpeg, audio/wav, video/x-yuv4mpeg2 " +
+        "or text/plain) with ?model=.",
+      querystring: {
         type: "object",
-        required: ["model", "inputs"],
         additionalProperties: false,
-        properties: {
-          model: { type: "string", enum: l.models },
-          inputs: { type: "array", minItems: 1, maxItems: l.maxBatch, items: input(l) },
+        properties: { model: { type: "string", enum: l.models } },
+      },
+      body: body(
+        {
+          type: "object",
+          required: ["model", "inputs"],
+          additionalProperties: false,
+          properties: {
+            model: { type: "string", enum: l.models },
+            inputs: { type: "array", minItems: 1, maxItems: l.maxBatch, items: input(l) },
+          },
         },
-      }, INPUT_KINDS),
+        INPUT_KINDS,
+      ),
       response: {
         200: {
           type: "object",
-          properties: { model: { type: "string" }, version: { type: "string" }, dim: { type: "integer" }, embeddings: { type: "array", items: vector } },
+          properties: {
+            model: { type: "string" },
+            version: { type: "string" },
+            dim: { type: "integer" },
+            embeddings: { type: "array", items: vector },
+          },
         },
         ...errors,
       },
@@ -82,7 +144,14 @@ export function schemas(l: SchemaLimits) {
           query: input(l),
           k: { type: "integer", minimum: 1, maximum: l.maxK, default: 10 },
           modality: { type: "string", enum: [...SPACES] },
-          filter: { type: "object", maxProperties: 16, additionalProperties: { anyOf: [{ type: "string" }, { type: "number" }, { type: "boolean" }, { type: "null" }] }, description: "metadata field -> value every result must have" },
+          filter: {
+            type: "object",
+            maxProperties: 16,
+            additionalProperties: {
+              anyOf: [{ type: "string" }, { type: "number" }, { type: "boolean" }, { type: "null" }],
+            },
+            description: "metadata field -> value every result must have",
+          },
         },
       },
       response: {
@@ -91,7 +160,15 @@ export function schemas(l: SchemaLimits) {
           properties: {
             results: {
               type: "array",
-              items: { type: "object", properties: { id: { type: "string" }, score: { type: "number" }, modality: { type: "string" }, metadata: { type: "object", additionalProperties: true } } },
+              items: {
+                type: "object",
+                properties: {
+                  id: { type: "string" },
+                  score: { type: "number" },
+                  modality: { type: "string" },
+                  metadata: { type: "object", additionalProperties: true },
+                },
+              },
             },
           },
         },
@@ -114,25 +191,44 @@ export function schemas(l: SchemaLimits) {
               required: ["id"],
               additionalProperties: false,
               minProperties: 2,
-              properties: { id: { type: "string", minLength: 1, maxLength: 1024 }, image: b64("a PNG or JPEG file"), audio: b64("a WAV file"), video: b64("a Y4M file"), metadata },
+              properties: {
+                id: { type: "string", minLength: 1, maxLength: 1024 },
+                image: b64(IMAGE_FILE),
+                audio: b64(AUDIO_FILE),
+                video: b64(VIDEO_FILE),
+                metadata,
+              },
             },
           },
         },
       },
       response: {
-        200: { type: "object", properties: { added: { type: "integer" }, counts: { type: "object", additionalProperties: { type: "integer" } } } },
+        200: {
+          type: "object",
+          properties: {
+            added: { type: "integer" },
+            counts: { type: "object", additionalProperties: { type: "integer" } },
+          },
+        },
         ...errors,
       },
     },
     transcribe: {
       summary: "Transcribe a WAV (JSON with base64, or a raw audio/wav body)",
-      querystring: { type: "object", additionalProperties: false, properties: { beam: { type: "string", pattern: "^[1-9][0-9]?$", description: "CTC beam width, 1 to 99" } } },
-      body: body({
+      querystring: {
         type: "object",
-        required: ["audio"],
         additionalProperties: false,
-        properties: { audio: b64("a WAV file"), beam: { type: "integer", minimum: 1, maximum: 99, default: 1 } },
-      }, ["audio"]),
+        properties: { beam: { type: "string", pattern: "^[1-9][0-9]?$", description: "CTC beam width, 1 to 99" } },
+      },
+      body: body(
+        {
+          type: "object",
+          required: ["audio"],
+          additionalProperties: false,
+          properties: { audio: b64(AUDIO_FILE), beam: { type: "integer", minimum: 1, maximum: 99, default: 1 } },
+        },
+        ["audio"],
+      ),
       response: {
         200: {
           type: "object",
@@ -140,7 +236,11 @@ export function schemas(l: SchemaLimits) {
             text: { type: "string", description: "the words, space-separated; empty when there is no speech" },
             words: { type: "array", items: { type: "string" } },
             speech: { type: "boolean", description: "whether voice activity found speech" },
-            wordConfidences: { type: "array", items: { type: "number" }, description: "per word, the model's probability for it (0 to 1)" },
+            wordConfidences: {
+              type: "array",
+              items: { type: "number" },
+              description: "per word, the model's probability for it (0 to 1)",
+            },
             confidence: { type: "number", description: "the lowest word confidence (1 for no words)" },
             warnings: { type: "array", items: { type: "string" }, description: "e.g. audio recorded below 16 kHz" },
           },
@@ -148,7 +248,10 @@ export function schemas(l: SchemaLimits) {
         ...errors,
       },
     },
-    healthz: { summary: "The process is alive (no auth)", response: { 200: { type: "object", properties: { status: { type: "string" } } } } },
+    healthz: {
+      summary: "The process is alive (no auth)",
+      response: { 200: { type: "object", properties: { status: { type: "string" } } } },
+    },
     readyz: {
       summary: "Models loaded, index open, cache reachable",
       response: {

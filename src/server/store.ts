@@ -25,10 +25,14 @@ export interface ServiceItem {
   metadata: Record<string, unknown>;
 }
 
-/** `dir` itself when it holds a collection, else its .polymodal (the folder `polymodal index <dir>` wrote), else a new one at dir. */
+/**
+ * `dir` itself when it holds a collection, else its .polymodal (the folder `polymodal index <dir>` wrote), else a
+ * new one at dir.
+ */
 export function resolveIndexDir(dir: string): string {
   const d = resolve(dir);
-  if (!existsSync(join(d, "manifest.json")) && existsSync(join(d, ".polymodal", "manifest.json"))) return join(d, ".polymodal");
+  if (!existsSync(join(d, "manifest.json")) && existsSync(join(d, ".polymodal", "manifest.json")))
+    return join(d, ".polymodal");
   return d;
 }
 
@@ -41,23 +45,46 @@ export class ServiceStore {
    * @param readOnlyWhy null for a writer; else why this service only reads (its 409's message)
    * @param pinned `--read-only`: never becomes the writer
    */
-  private constructor(readonly where: string, private coll: Collection, private readOnlyWhy: string | null, private readonly pinned = false) {}
+  private constructor(
+    readonly where: string,
+    private coll: Collection,
+    private readOnlyWhy: string | null,
+    private readonly pinned = false,
+  ) {}
 
-  get collection(): Collection { return this.coll; }
+  get collection(): Collection {
+    return this.coll;
+  }
   /** "writer" or "reader" (a reader follows another process's writes) */
-  get mode(): "writer" | "reader" { return this.readOnlyWhy === null ? "writer" : "reader"; }
+  get mode(): "writer" | "reader" {
+    return this.readOnlyWhy === null ? "writer" : "reader";
+  }
 
   /** `--index DIR` (with `store` for a new one), or `--store lancedb:URI` alone; `readOnly`: never write. */
   static async open(o: { indexDir?: string; store?: string; readOnly?: boolean }): Promise<ServiceStore> {
     if (o.indexDir === undefined) {
-      if (o.readOnly) throw new Error("--read-only needs --index DIR (a shared LanceDB takes writes from every replica)");
+      if (o.readOnly)
+        throw new Error("--read-only needs --index DIR (a shared LanceDB takes writes from every replica)");
       return new ServiceStore(o.store!, await Collection.openStore(o.store!), null);
     }
     const d = resolveIndexDir(o.indexDir);
     const exists = existsSync(join(d, "manifest.json"));
-    if (o.readOnly) return new ServiceStore(d, await Collection.open(d, null, { readOnly: true }), "the service was started with --read-only", true);
+    if (o.readOnly)
+      return new ServiceStore(
+        d,
+        await Collection.open(d, null, { readOnly: true }),
+        "the service was started with --read-only",
+        true,
+      );
     try {
-      const coll = await Collection.open(d, exists ? (o.store ? { root: d, kind: "flat", store: o.store } : null) : { root: d, kind: "flat", store: o.store });
+      const coll = await Collection.open(
+        d,
+        exists
+          ? o.store
+            ? { root: d, kind: "flat", store: o.store }
+            : null
+          : { root: d, kind: "flat", store: o.store },
+      );
       return new ServiceStore(d, coll, null);
     } catch (e) {
       const why = ServiceStore.readOnlyReason(e);
@@ -111,7 +138,12 @@ export class ServiceStore {
   }
 
   /** The k best items of one space for a query vector, optionally only those whose metadata has every filter value. */
-  async search(space: Space, query: Float32Array, k: number, filter?: Record<string, FilterValue>): Promise<StoreHit[]> {
+  async search(
+    space: Space,
+    query: Float32Array,
+    k: number,
+    filter?: Record<string, FilterValue>,
+  ): Promise<StoreHit[]> {
     const st = await this.collection.existing(space);
     if (!st) return [];
     return (await st.search([query], k, { filter }))[0];
@@ -124,7 +156,8 @@ export class ServiceStore {
   upsert(items: ServiceItem[], versions: Partial<Record<Space, string>>): Promise<void> {
     const run = async (): Promise<void> => {
       await this.tryToWrite();
-      if (this.readOnlyWhy !== null) throw new HttpError(409, `this service cannot write its index: ${this.readOnlyWhy}`);
+      if (this.readOnlyWhy !== null)
+        throw new HttpError(409, `this service cannot write its index: ${this.readOnlyWhy}`);
       const spaces = new Set(items.map((i) => i.modality));
       for (const m of spaces) await this.collection.checkVersion(m, versions[m]!, true);
       // an id lives in one space: drop it from the others first
@@ -136,7 +169,9 @@ export class ServiceStore {
         const group = items.filter((i) => i.modality === m);
         const st = await this.collection.store(m, group[0].embedding.length);
         await this.collection.checkVersion(m, versions[m]!, true);
-        await st.upsert(group.map((i) => ({ id: i.id, modality: i.modality, embedding: i.embedding, metadata: i.metadata })));
+        await st.upsert(
+          group.map((i) => ({ id: i.id, modality: i.modality, embedding: i.embedding, metadata: i.metadata })),
+        );
       }
       await this.collection.save();
     };

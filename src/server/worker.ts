@@ -39,20 +39,26 @@ const loading = (async () => {
   for (const ref of config.models) loaded.set(ref.name, await loadModel(ref, { modelsDir: config.modelsDir }));
   return loaded;
 })();
-loading.catch(() => { /* answered by ready() */ });
+loading.catch(() => {
+  /* answered by ready() */
+});
 
 const worker: ServiceWorker = {
-  async ready() { return [...(await loading).keys()]; },
+  async ready() {
+    return [...(await loading).keys()];
+  },
   async run(job) {
     const loaded = await loading;
     const t0 = performance.now();
-    const results = runJob(loaded, job);
+    const results = await runJob(loaded, job);
     return { results, ms: performance.now() - t0 };
   },
 };
 exposeWorker(worker, port as unknown as MessageEndpoint, {
   transfer: (v) => {
     const r = v as { results?: ItemResult[] } | undefined;
-    return [...new Set((r?.results ?? []).flatMap((x) => ("embedding" in x ? [x.embedding.buffer as ArrayBuffer] : [])))];
+    return [
+      ...new Set((r?.results ?? []).flatMap((x) => ("embedding" in x ? [x.embedding.buffer as ArrayBuffer] : []))),
+    ];
   },
 });

@@ -14,11 +14,18 @@ import { PolymodalError } from "../util/errors.js";
 
 /** A request refused because the queue is full; retry after retryAfterSeconds. */
 export class QueueFullError extends PolymodalError {
-  constructor(message: string, readonly retryAfterSeconds = 1) { super("busy", message); }
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+  ) {
+    super("busy", message);
+  }
 }
 /** A request whose deadline passed: while it waited (its work never ran) or while it ran (its result dropped). */
 export class DeadlineError extends PolymodalError {
-  constructor(message: string) { super("timeout", message); }
+  constructor(message: string) {
+    super("timeout", message);
+  }
 }
 
 /** One submitted item in the queue or in a running batch. */
@@ -130,7 +137,13 @@ export class Batcher<T, R> {
     }
     return new Promise<R>((resolve, reject) => {
       const s: Slot<T, R> = {
-        item, key, size, submittedAt: now(), state: "queued", timer: null, batch: null,
+        item,
+        key,
+        size,
+        submittedAt: now(),
+        state: "queued",
+        timer: null,
+        batch: null,
         resolve: (r) => this.settle(s, () => resolve(r)),
         reject: (e) => this.settle(s, () => reject(e)),
       };
@@ -151,7 +164,10 @@ export class Batcher<T, R> {
 
   /** Everything queued is ready now (the consumer is told). */
   flush(): void {
-    if (this.waitTimer) { clearTimeout(this.waitTimer); this.waitTimer = null; }
+    if (this.waitTimer) {
+      clearTimeout(this.waitTimer);
+      this.waitTimer = null;
+    }
     if (this.queuedEntries === 0) return;
     this.flushAll = true;
     this.options.onReady();
@@ -160,7 +176,10 @@ export class Batcher<T, R> {
   /** The oldest entry still queued (entries that left are skipped once, and the array compacted now and then). */
   private oldest(): Slot<T, R> | undefined {
     while (this.head < this.order.length && this.order[this.head].state !== "queued") this.head++;
-    if (this.head > 1024 && this.head * 2 > this.order.length) { this.order = this.order.slice(this.head); this.head = 0; }
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
     return this.order[this.head];
   }
 
@@ -174,17 +193,26 @@ export class Batcher<T, R> {
     const key = continuous ? this.oldest()?.key : this.full.values().next().value;
     if (key === undefined) return null;
     const bucket = this.buckets.get(key)!;
-    let n = 0, size = 0;
-    while (n < bucket.entries.length && (n === 0 || size + bucket.entries[n].size <= o.maxBatch)) size += bucket.entries[n++].size;
+    let n = 0,
+      size = 0;
+    while (n < bucket.entries.length && (n === 0 || size + bucket.entries[n].size <= o.maxBatch))
+      size += bucket.entries[n++].size;
     const entries = bucket.entries.splice(0, n);
     bucket.units -= size;
     if (bucket.entries.length === 0) this.buckets.delete(key);
     if (bucket.units < o.maxBatch) this.full.delete(key);
     this.queuedUnits -= size;
     this.queuedEntries -= n;
-    if (this.queuedEntries === 0) { this.flushAll = false; this.order = []; this.head = 0; }
+    if (this.queuedEntries === 0) {
+      this.flushAll = false;
+      this.order = [];
+      this.head = 0;
+    }
     const batch: Batch<T, R> = { key, entries, size };
-    for (const s of entries) { s.state = "running"; s.batch = batch; }
+    for (const s of entries) {
+      s.state = "running";
+      s.batch = batch;
+    }
     this.running += n;
     this.counts.batches++;
     this.counts.batchedUnits += size;
@@ -195,7 +223,10 @@ export class Batcher<T, R> {
     if (s.state === "settled") return;
     if (s.state === "running") this.running--;
     s.state = "settled";
-    if (s.timer) { clearTimeout(s.timer); s.timer = null; }
+    if (s.timer) {
+      clearTimeout(s.timer);
+      s.timer = null;
+    }
     f();
     if (this.idle()) for (const w of this.idleWaiters.splice(0)) w();
   }
@@ -210,7 +241,11 @@ export class Batcher<T, R> {
       if (bucket.units < this.options.maxBatch) this.full.delete(s.key);
       this.queuedUnits -= s.size;
       this.queuedEntries--;
-      if (this.queuedEntries === 0) { this.flushAll = false; this.order = []; this.head = 0; }
+      if (this.queuedEntries === 0) {
+        this.flushAll = false;
+        this.order = [];
+        this.head = 0;
+      }
       this.counts.timedOut++;
       s.reject(new DeadlineError(this.messages.waitedPastDeadline(s as Entry<unknown, unknown>)));
     } else if (s.state === "running") {
@@ -231,10 +266,17 @@ export class Batcher<T, R> {
   }
 
   /** Units waiting now. */
-  get depth(): number { return this.queuedUnits; }
+  get depth(): number {
+    return this.queuedUnits;
+  }
 
   stats(): BatcherStats {
-    return { queuedUnits: this.queuedUnits, queuedEntries: this.queuedEntries, runningEntries: this.running, ...this.counts };
+    return {
+      queuedUnits: this.queuedUnits,
+      queuedEntries: this.queuedEntries,
+      runningEntries: this.running,
+      ...this.counts,
+    };
   }
 }
 
@@ -243,13 +285,17 @@ export class LatencyWindow {
   private readonly values: Float64Array;
   count = 0;
   total = 0;
-  constructor(readonly size = 4096) { this.values = new Float64Array(size); }
+  constructor(readonly size = 4096) {
+    this.values = new Float64Array(size);
+  }
   add(ms: number): void {
     this.values[this.count % this.size] = ms;
     this.count++;
     this.total += ms;
   }
-  get mean(): number { return this.count ? this.total / this.count : 0; }
+  get mean(): number {
+    return this.count ? this.total / this.count : 0;
+  }
   /** the q-quantile (nearest rank) of the window; 0 before the first */
   percentiles(qs: number[]): number[] {
     const w = this.values.slice(0, Math.min(this.count, this.size)).sort();

@@ -15,8 +15,12 @@ export interface Cache<V> {
 /** The last `maxEntries` distinct entries, least recently used out first; values copied in and out by `copy`. */
 export class LruCache<V> implements Cache<V> {
   private readonly map = new Map<string, V>(); // insertion order = recency
-  constructor(readonly maxEntries: number, private readonly copy: (v: V) => V = (v) => v) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new Error(`LruCache: maxEntries must be a non-negative integer, got ${maxEntries}`);
+  constructor(
+    readonly maxEntries: number,
+    private readonly copy: (v: V) => V = (v) => v,
+  ) {
+    if (!Number.isInteger(maxEntries) || maxEntries < 0)
+      throw new Error(`LruCache: maxEntries must be a non-negative integer, got ${maxEntries}`);
   }
   get(key: string): V | null {
     const v = this.map.get(key);
@@ -31,8 +35,12 @@ export class LruCache<V> implements Cache<V> {
     this.map.set(key, this.copy(value));
     if (this.map.size > this.maxEntries) this.map.delete(this.map.keys().next().value as string);
   }
-  get size(): number { return this.map.size; }
-  async close(): Promise<void> { this.map.clear(); }
+  get size(): number {
+    return this.map.size;
+  }
+  async close(): Promise<void> {
+    this.map.clear();
+  }
 }
 
 /** Every key's value (null on a miss or when the cache failed). */
@@ -52,5 +60,7 @@ export async function setAll<V>(cache: Cache<V>, entries: Array<[string, V]>): P
   try {
     if (cache.setMany) await cache.setMany(entries);
     else await Promise.all(entries.map(([k, v]) => cache.set(k, v)));
-  } catch { /* see above */ }
+  } catch {
+    /* see above */
+  }
 }

@@ -4,7 +4,15 @@ export { Batcher, QueueFullError, DeadlineError, LatencyWindow } from "./batcher
 export type { Batch, BatcherOptions, BatcherStats, Entry } from "./batcher.js";
 export { LruCache, getAll, setAll } from "./cache.js";
 export type { Cache } from "./cache.js";
-export type { MultimodalRequest, MultimodalResponse, ServingMetrics, ServingOptions, ServingCache, Preprocessor, Runner } from "./pipeline.js";
+export type {
+  MultimodalRequest,
+  MultimodalResponse,
+  ServingMetrics,
+  ServingOptions,
+  ServingCache,
+  Preprocessor,
+  Runner,
+} from "./pipeline.js";
 export { exposeServingPipeline, RemoteServingPipeline } from "./remote.js";
 export { exposeWorker, wrapWorker, WorkerCallError } from "./worker-rpc.js";
 export type { MessageEndpoint, Remote } from "./worker-rpc.js";

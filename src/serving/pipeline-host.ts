@@ -7,9 +7,17 @@ import { init } from "../bindings/module.js";
 import { MultimodalIndex, type IndexOptions, type RetrievalResult } from "../retrieval/multimodal-index.js";
 import { filterFunction, type FilterValue } from "../retrieval/embedding-store.js";
 import { loadModel, resolveModel } from "../pipelines/registry.js";
-import { allValues, embedsKind, UnsupportedTaskError, type InputKind, type Inputs, type Pipeline } from "../pipelines/pipeline.js";
+import {
+  allValues,
+  embedsKind,
+  UnsupportedTaskError,
+  type InputKind,
+  type Inputs,
+  type Pipeline,
+} from "../pipelines/pipeline.js";
 import type { Transcript } from "../pipelines/speech.js";
 import { exposeWorker, type MessageEndpoint } from "./worker-rpc.js";
+import { mediaInput, type MediaKind } from "../pipelines/media-input.js";
 
 /**
  * @example
@@ -32,7 +40,10 @@ export class PipelineHost {
   }
 
   /** Loads a model once (a shipped one by name, or a model folder's URL; later calls share it); its embedding width. */
-  async load(name: string, options: { baseUrl?: string; modelsDir?: string; cache?: boolean } = {}): Promise<{ name: string; dim: number | null }> {
+  async load(
+    name: string,
+    options: { baseUrl?: string; modelsDir?: string; cache?: boolean } = {},
+  ): Promise<{ name: string; dim: number | null }> {
     if (!this.models.has(name)) {
       const p = resolveModel(name, options).then((ref) => loadModel(ref, options));
       this.models.set(name, p);
@@ -52,27 +63,32 @@ export class PipelineHost {
     if (!embedsKind(m.tasks, kind)) throw new UnsupportedTaskError(`PipelineHost: ${model}`, `embed ${kind}`, m.tasks);
     return allValues(m.embedBatch(kind, inputs));
   }
+  /** Files' bytes as the pipeline's inputs: the one input path (PNG/JPEG/WAV/Y4M as bytes, others by ffmpeg). */
+  private async media<K extends MediaKind>(model: string, kind: K, files: Uint8Array[]): Promise<Array<Inputs[K]>> {
+    const frames = (await this.model(model)).tasks.embed?.frames;
+    return Promise.all(files.map((b) => mediaInput(kind, b, { numFrames: frames })));
+  }
 
   async embedTexts(model: string, texts: string[]): Promise<Float32Array[]> {
     return this.embed(model, "text", texts);
   }
-  /** PNG or JPEG bytes. */
+  /** Image files' bytes: PNG or JPEG (in Node also WebP, BMP, TIFF, GIF through ffmpeg). */
   async embedImages(model: string, images: Uint8Array[]): Promise<Float32Array[]> {
-    return this.embed(model, "image", images);
+    return this.embed(model, "image", await this.media(model, "image", images));
   }
-  /** WAV bytes. */
-  async embedAudio(model: string, wav: Uint8Array): Promise<Float32Array> {
-    return (await this.embed(model, "audio", [wav]))[0];
+  /** An audio file's bytes: WAV (in Node also MP3, FLAC, Ogg, Opus, M4A through ffmpeg). */
+  async embedAudio(model: string, audio: Uint8Array): Promise<Float32Array> {
+    return (await this.embed(model, "audio", await this.media(model, "audio", [audio])))[0];
   }
-  /** Y4M bytes, one file per clip. */
+  /** Video files' bytes, one file per clip: Y4M (in Node also MP4, WebM, MKV through ffmpeg). */
   async embedVideos(model: string, clips: Uint8Array[]): Promise<Float32Array[]> {
-    return this.embed(model, "video", clips);
+    return this.embed(model, "video", await this.media(model, "video", clips));
   }
-  /** WAV bytes -> the transcript (greedy, or prefix beam search with { beamWidth }). */
-  async transcribe(model: string, wav: Uint8Array, options: { beamWidth?: number } = {}): Promise<Transcript> {
+  /** An audio file's bytes -> the transcript (greedy, or prefix beam search with { beamWidth }). */
+  async transcribe(model: string, audio: Uint8Array, options: { beamWidth?: number } = {}): Promise<Transcript> {
     const m = await this.model(model);
     if (!m.tasks.transcribe) throw new UnsupportedTaskError(`PipelineHost: ${model}`, "transcribe speech", m.tasks);
-    return allValues(m.transcribeBatch([wav], options))[0];
+    return allValues(m.transcribeBatch([await mediaInput("audio", audio)], options))[0];
   }
 
   private index(name: string): MultimodalIndex {
@@ -91,7 +107,13 @@ export class PipelineHost {
     this.indexes.set(name, ix);
     return ix.size;
   }
-  add(name: string, ids: string[], embeddings: Float32Array[], modality: string, metadata?: Array<Record<string, unknown>>): number {
+  add(
+    name: string,
+    ids: string[],
+    embeddings: Float32Array[],
+    modality: string,
+    metadata?: Array<Record<string, unknown>>,
+  ): number {
     const ix = this.index(name);
     ix.addBatch(ids, embeddings, modality, metadata);
     return ix.size;
@@ -100,8 +122,17 @@ export class PipelineHost {
    * The k best items (of `modality` when given).  A filter crosses as an object (items whose metadata has each
    * field: value), since a function cannot cross to a worker.
    */
-  search(name: string, query: Float32Array, k: number, modality: string | null = null, options: { filter?: Record<string, FilterValue>; efSearch?: number } = {}): RetrievalResult[] {
-    return this.index(name).search(query, k, modality, { efSearch: options.efSearch, filter: filterFunction(options.filter) });
+  search(
+    name: string,
+    query: Float32Array,
+    k: number,
+    modality: string | null = null,
+    options: { filter?: Record<string, FilterValue>; efSearch?: number } = {},
+  ): RetrievalResult[] {
+    return this.index(name).search(query, k, modality, {
+      efSearch: options.efSearch,
+      filter: filterFunction(options.filter),
+    });
   }
   saveIndex(name: string): Uint8Array {
     return this.index(name).save();

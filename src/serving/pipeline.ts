@@ -1,5 +1,6 @@
 // The reference design's MultimodalServingPipeline made real: per-modality preprocessors, task routing, and the dynamic
-// batching the reference design declares (batch_size, max_wait_ms) but never runs.  Requests submitted within maxWaitMs with
+// batching the reference design declares (batch_size, max_wait_ms) but never runs.  Requests submitted within
+// maxWaitMs with
 // the same task, modalities and input shapes run as one batch; the kernels sum in a fixed order whatever the
 // batch size, so a batched request gets the same bits it would alone.
 import { Batcher, DeadlineError, LatencyWindow, QueueFullError, type Batch } from "./batcher.js";
@@ -9,7 +10,10 @@ import { MODALITIES, encoderFor, isEmbedder, isNamedForward, type Modality } fro
 import { Sha256 } from "./sha256.js";
 import { Tensor, fmtShape, type DType, type NestedArray } from "../tensor.js";
 
-/** The reference design's MultimodalRequest: modality name -> data, a task ("embedding", "retrieval", "classification", ...) and parameters. */
+/**
+ * The reference design's MultimodalRequest: modality name -> data, a task ("embedding", "retrieval",
+ * "classification", ...) and parameters.
+ */
 export interface MultimodalRequest {
   requestId: string;
   modalities: Record<string, unknown>;
@@ -64,9 +68,15 @@ export interface ServingOptions {
   preprocessors?: Record<string, Preprocessor>;
   batchSize?: number;
   maxWaitMs?: number;
-  /** replaces the task table's routing (TASKS: "embedding" through the model's encoders; any other task its forwardNamed) */
+  /**
+   * replaces the task table's routing (TASKS: "embedding" through the model's encoders; any other task its
+   * forwardNamed)
+   */
   runner?: Runner;
-  /** tasks whose outputs are one row per input and may be batched (default: ["embedding"]; none for a model with dynamically quantised layers) */
+  /**
+   * tasks whose outputs are one row per input and may be batched (default: ["embedding"]; none for a model with
+   * dynamically quantised layers)
+   */
   batchedTasks?: string[];
   /**
    * Keep the results of the last `cacheSize` distinct requests of the cached tasks (default 0: no cache): a
@@ -106,7 +116,14 @@ const who = "MultimodalServingPipeline";
 
 /** The reference design's `model(**inputs)`, through the model's NamedForward. */
 function forwardTask(model: unknown, inputs: Record<string, Tensor>, task: string): Record<string, Tensor | number> {
-  if (!isNamedForward(model)) throw new Error(`${who}: task ${JSON.stringify(task)} runs the model's forwardNamed(), and ${model === null ? "null" : typeof model === "object" ? (model as object).constructor.name : typeof model} has none (implement NamedForward, or pass a runner)`);
+  if (!isNamedForward(model)) {
+    const what =
+      model === null ? "null" : typeof model === "object" ? (model as object).constructor.name : typeof model;
+    throw new Error(
+      `${who}: task ${JSON.stringify(task)} runs the model's forwardNamed(), ` +
+        `and ${what} has none (implement NamedForward, or pass a runner)`,
+    );
+  }
   return model.forwardNamed(inputs);
 }
 
@@ -119,13 +136,21 @@ export const TASKS: Readonly<Record<string, TaskRunner>> = {
     const present = MODALITIES.filter((m) => inputs[m] !== undefined);
     if (present.length === 1 && isEmbedder(model) && model.encoders()[present[0]]) {
       const enc = encoderFor(model, present[0], who);
-      return { embedding: enc.encode(inputs[present[0]], enc.takesMask ? inputs.attention_mask ?? inputs.attentionMask ?? null : undefined) };
+      return {
+        embedding: enc.encode(
+          inputs[present[0]],
+          enc.takesMask ? (inputs.attention_mask ?? inputs.attentionMask ?? null) : undefined,
+        ),
+      };
     }
     return forwardTask(model, inputs, "embedding");
   },
 };
 
-const taskRunner = (model: unknown): Runner => (inputs, task) => (TASKS[task] ?? ((m, i) => forwardTask(m, i, task)))(model, inputs);
+const taskRunner =
+  (model: unknown): Runner =>
+  (inputs, task) =>
+    (TASKS[task] ?? ((m, i) => forwardTask(m, i, task)))(model, inputs);
 
 /** The dtype the model declares for an input name (its encoders', then its forwardNamed's); float32 otherwise. */
 function declaredDtype(model: unknown, name: string): DType {
@@ -133,7 +158,8 @@ function declaredDtype(model: unknown, name: string): DType {
     const encoders = model.encoders();
     const enc = encoders[name as Modality];
     if (enc) return enc.dtype;
-    if ((name === "attention_mask" || name === "attentionMask") && Object.values(encoders).some((e) => e?.takesMask)) return "int32";
+    if ((name === "attention_mask" || name === "attentionMask") && Object.values(encoders).some((e) => e?.takesMask))
+      return "int32";
   }
   if (isNamedForward(model) && model.namedInputs[name]) return model.namedInputs[name];
   return "float32";
@@ -146,22 +172,32 @@ function toTensor(modality: string, data: unknown, dtype: DType): Tensor {
     const shape: number[] = [];
     for (let d: unknown = data; Array.isArray(d); d = d[0]) shape.push(d.length);
     const flat = (data as unknown[]).flat(Infinity) as number[];
-    if (flat.some((v) => typeof v !== "number")) throw new Error(`MultimodalServingPipeline: modality "${modality}" must hold numbers`);
+    if (flat.some((v) => typeof v !== "number"))
+      throw new Error(`MultimodalServingPipeline: modality "${modality}" must hold numbers`);
     if (dtype === "int32") {
       // token ids and masks are validated, never coerced (1.7 -> 1, NaN -> 0 and 2^32 + 5 -> 5 used to pass)
       const isMask = /mask$/i.test(modality);
       for (let i = 0; i < flat.length; i++) {
         const v = flat[i];
         if (isMask ? v !== 0 && v !== 1 : !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {
-          throw new Error(`MultimodalServingPipeline: modality "${modality}" must hold ${isMask ? "0 or 1" : "int32 integers"}, got ${v} at position ${i}`);
+          throw new Error(
+            `MultimodalServingPipeline: modality "${modality}" must hold ${isMask ? "0 or 1" : "int32 integers"}, ` +
+              `got ${v} at position ${i}`,
+          );
         }
       }
     }
-    const t = new Tensor(dtype === "int32" ? Int32Array.from(flat) : Float32Array.from(flat), shape.length ? shape : [0]);
+    const t = new Tensor(
+      dtype === "int32" ? Int32Array.from(flat) : Float32Array.from(flat),
+      shape.length ? shape : [0],
+    );
     if (t.size !== flat.length) throw new Error(`MultimodalServingPipeline: modality "${modality}" is a ragged array`);
     return t;
   }
-  throw new Error(`MultimodalServingPipeline: no preprocessor for modality "${modality}" and its data is not a Tensor, typed array or nested array (got ${data === null ? "null" : typeof data})`);
+  throw new Error(
+    `MultimodalServingPipeline: no preprocessor for modality "${modality}" and its data is not a Tensor, typed ` +
+      `array or nested array (got ${data === null ? "null" : typeof data})`,
+  );
 }
 
 /** A deep copy of results (nested arrays included), so no caller's edit reaches the cache or another caller. */
@@ -173,7 +209,8 @@ function copyResults(r: MultimodalResponse["results"]): MultimodalResponse["resu
 /** (b, ...) tensors -> (B, ...) */
 function stack(ts: Tensor[]): Tensor {
   const first = ts[0];
-  const data = first.dtype === "int32" ? new Int32Array(first.size * ts.length) : new Float32Array(first.size * ts.length);
+  const data =
+    first.dtype === "int32" ? new Int32Array(first.size * ts.length) : new Float32Array(first.size * ts.length);
   ts.forEach((t, i) => data.set(t.data as any, i * first.size));
   return new Tensor(data, [ts.length, ...first.shape]);
 }
@@ -186,7 +223,8 @@ function row(t: Tensor, i: number, n: number): Tensor {
 
 /**
  * @example
- * const serving = new MultimodalServingPipeline(clip, { batchSize: 8, maxWaitMs: 5, preprocessors: { image: (png) => proc.process(png).reshape([3, 48, 48]) } });
+ * const serving = new MultimodalServingPipeline(clip, { batchSize: 8, maxWaitMs: 5, preprocessors: { image: (png)
+ * => proc.process(png).reshape([3, 48, 48]) } });
  * const r = await serving.submit({ requestId: "req_001", modalities: { image: pngBytes }, task: "embedding" });
  * r.results.embedding; // number[] (64)
  * serving.getMetrics(); // { totalRequests, avgLatencyMs, avgBatchSize }
@@ -211,13 +249,20 @@ export class MultimodalServingPipeline {
   private readonly cachedTasks: Set<string>;
   private readonly cache: ServingCache | null;
 
-  constructor(readonly model: unknown, options: ServingOptions = {}) {
+  constructor(
+    readonly model: unknown,
+    options: ServingOptions = {},
+  ) {
     this.preprocessors = options.preprocessors ?? {};
     this.batchSize = options.batchSize ?? 16;
     this.maxWaitMs = options.maxWaitMs ?? 50;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > MAX_BATCH) throw new Error(`MultimodalServingPipeline: batchSize must be an integer from 1 to ${MAX_BATCH}, got ${this.batchSize}`);
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > MAX_BATCH)
+      throw new Error(
+        `MultimodalServingPipeline: batchSize must be an integer from 1 to ${MAX_BATCH}, got ${this.batchSize}`,
+      );
     // setTimeout fires at once for delays of 2^31 ms or more, so larger waits would flush immediately
-    if (!(this.maxWaitMs >= 0 && this.maxWaitMs <= MAX_WAIT_MS)) throw new Error(`MultimodalServingPipeline: maxWaitMs must be from 0 to ${MAX_WAIT_MS}, got ${this.maxWaitMs}`);
+    if (!(this.maxWaitMs >= 0 && this.maxWaitMs <= MAX_WAIT_MS))
+      throw new Error(`MultimodalServingPipeline: maxWaitMs must be from 0 to ${MAX_WAIT_MS}, got ${this.maxWaitMs}`);
     const m = model as { train?: (on: boolean) => void } | null;
     if (m && typeof m.train === "function") m.train(false); // the reference design's self.model.train(False)
     this.runner = options.runner ?? taskRunner(model);
@@ -225,24 +270,34 @@ export class MultimodalServingPipeline {
     // bits: such models run one request at a time unless batchedTasks says otherwise.
     this.batchedTasks = new Set(options.batchedTasks ?? (hasDynamicQuantization(model) ? [] : ["embedding"]));
     this.cacheSize = options.cacheSize ?? 0;
-    if (!Number.isInteger(this.cacheSize) || this.cacheSize < 0) throw new Error(`MultimodalServingPipeline: cacheSize must be a non-negative integer, got ${this.cacheSize}`);
-    if (options.cache && (typeof options.cache.get !== "function" || typeof options.cache.set !== "function")) throw new Error("MultimodalServingPipeline: cache must have get(key) and set(key, results)");
-    if (options.cache && options.cacheSize) throw new Error("MultimodalServingPipeline: pass cacheSize (the built-in LRU) or cache (your own), not both");
+    if (!Number.isInteger(this.cacheSize) || this.cacheSize < 0)
+      throw new Error(`MultimodalServingPipeline: cacheSize must be a non-negative integer, got ${this.cacheSize}`);
+    if (options.cache && (typeof options.cache.get !== "function" || typeof options.cache.set !== "function"))
+      throw new Error("MultimodalServingPipeline: cache must have get(key) and set(key, results)");
+    if (options.cache && options.cacheSize)
+      throw new Error("MultimodalServingPipeline: pass cacheSize (the built-in LRU) or cache (your own), not both");
     this.cache = options.cache ?? (this.cacheSize > 0 ? new LruCache<Results>(this.cacheSize) : null);
     this.cachedTasks = new Set(options.cachedTasks ?? ["embedding"]);
     this.maxQueue = options.maxQueue ?? 1024;
-    if (!Number.isInteger(this.maxQueue) || this.maxQueue < 1) throw new Error(`MultimodalServingPipeline: maxQueue must be a positive integer, got ${this.maxQueue}`);
+    if (!Number.isInteger(this.maxQueue) || this.maxQueue < 1)
+      throw new Error(`MultimodalServingPipeline: maxQueue must be a positive integer, got ${this.maxQueue}`);
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    if (!(this.timeoutMs > 0 && this.timeoutMs <= MAX_WAIT_MS)) throw new Error(`MultimodalServingPipeline: timeoutMs must be from 1 to ${MAX_WAIT_MS}, got ${this.timeoutMs}`);
+    if (!(this.timeoutMs > 0 && this.timeoutMs <= MAX_WAIT_MS))
+      throw new Error(`MultimodalServingPipeline: timeoutMs must be from 1 to ${MAX_WAIT_MS}, got ${this.timeoutMs}`);
     this.batcher = new Batcher<Pending, MultimodalResponse>({
       maxQueue: this.maxQueue,
       maxBatch: this.batchSize,
       maxWaitMs: this.maxWaitMs,
       // the model runs here, synchronously: every ready batch runs at once
-      onReady: () => { for (let b = this.batcher.take(); b; b = this.batcher.take()) this.runGroup(b); },
+      onReady: () => {
+        for (let b = this.batcher.take(); b; b = this.batcher.take()) this.runGroup(b);
+      },
       messages: {
-        queueFull: (q, max) => `MultimodalServingPipeline: the queue is full (${q} requests waiting, maxQueue ${max}); retry later`,
-        waitedPastDeadline: (e) => `MultimodalServingPipeline: request ${(e.item as Pending).request.requestId} waited ${this.timeoutMs} ms (timeoutMs) without running; it was dropped`,
+        queueFull: (q, max) =>
+          `MultimodalServingPipeline: the queue is full (${q} requests waiting, maxQueue ${max}); retry later`,
+        waitedPastDeadline: (e) =>
+          `MultimodalServingPipeline: request ${(e.item as Pending).request.requestId} waited ${this.timeoutMs} ` +
+          `ms (timeoutMs) without running; it was dropped`,
       },
     });
   }
@@ -250,7 +305,8 @@ export class MultimodalServingPipeline {
   /** The cache key of a request's preprocessed inputs, or null when its task is not cached. */
   private cacheKey(task: string, inputs: Record<string, Tensor>): string | null {
     if (!this.cache || !this.cachedTasks.has(task)) return null;
-    const h = new Sha256(), enc = new TextEncoder();
+    const h = new Sha256(),
+      enc = new TextEncoder();
     h.update(enc.encode(JSON.stringify(task)));
     for (const k of Object.keys(inputs).sort()) {
       const t = inputs[k];
@@ -275,33 +331,56 @@ export class MultimodalServingPipeline {
   private remember(key: string | null, results: Results): void {
     if (key === null || !this.cache) return;
     const done = this.cache.set(key, copyResults(results));
-    if (done instanceof Promise) done.catch(() => { /* a cache that fails to store costs a recomputation later, never a request */ });
+    if (done instanceof Promise)
+      done.catch(() => {
+        /* a cache that fails to store costs a recomputation later, never a request */
+      });
   }
 
   /** Per-modality preprocessing (no batch dimension yet). */
   preprocess(request: MultimodalRequest): Record<string, Tensor> {
-    if (!request || typeof request.requestId !== "string" || typeof request.task !== "string" || !request.modalities || typeof request.modalities !== "object") {
-      throw new Error("MultimodalServingPipeline: a request needs requestId (string), task (string) and modalities (object)");
+    if (
+      !request ||
+      typeof request.requestId !== "string" ||
+      typeof request.task !== "string" ||
+      !request.modalities ||
+      typeof request.modalities !== "object"
+    ) {
+      throw new Error(
+        "MultimodalServingPipeline: a request needs requestId (string), task (string) and modalities (object)",
+      );
     }
     const names = Object.keys(request.modalities);
-    if (names.length === 0) throw new Error(`MultimodalServingPipeline: request ${request.requestId} has no modalities`);
+    if (names.length === 0)
+      throw new Error(`MultimodalServingPipeline: request ${request.requestId} has no modalities`);
     const out: Record<string, Tensor> = {};
     for (const [name, data] of Object.entries(request.modalities)) {
       const pre = this.preprocessors[name];
       out[name] = pre ? pre(data) : toTensor(name, data, declaredDtype(this.model, name));
-      if (!(out[name] instanceof Tensor)) throw new Error(`MultimodalServingPipeline: the "${name}" preprocessor must return a Tensor`);
+      if (!(out[name] instanceof Tensor))
+        throw new Error(`MultimodalServingPipeline: the "${name}" preprocessor must return a Tensor`);
     }
     return out;
   }
 
-  private respond(request: MultimodalRequest, outputs: Record<string, Tensor | number>, start: number, i: number, n: number): MultimodalResponse {
+  private respond(
+    request: MultimodalRequest,
+    outputs: Record<string, Tensor | number>,
+    start: number,
+    i: number,
+    n: number,
+  ): MultimodalResponse {
     const results: MultimodalResponse["results"] = {};
     for (const [k, v] of Object.entries(outputs)) results[k] = v instanceof Tensor ? row(v, i, n).toArray() : v;
     return this.finish(request, results, start);
   }
 
   /** The response to a request, its latency counted now (a cache hit's is the lookup's). */
-  private finish(request: MultimodalRequest, results: MultimodalResponse["results"], start: number): MultimodalResponse {
+  private finish(
+    request: MultimodalRequest,
+    results: MultimodalResponse["results"],
+    start: number,
+  ): MultimodalResponse {
     const latencyMs = now() - start;
     this.latencies.add(latencyMs);
     return { requestId: request.requestId, results, latencyMs, modalitiesUsed: Object.keys(request.modalities) };
@@ -313,7 +392,8 @@ export class MultimodalServingPipeline {
     const inputs = this.preprocess(request);
     const key = this.cacheKey(request.task, inputs);
     const hit = this.cached(key);
-    if (hit instanceof Promise) throw new Error("MultimodalServingPipeline.processSingle: the cache's get() is async; use submit()");
+    if (hit instanceof Promise)
+      throw new Error("MultimodalServingPipeline.processSingle: the cache's get() is async; use submit()");
     if (hit !== null) return this.finish(request, hit, start);
     const batched = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.reshape([1, ...v.shape])]));
     const r = this.respond(request, this.runner(batched, request.task), start, 0, 1);
@@ -337,7 +417,12 @@ export class MultimodalServingPipeline {
     // queued in this call when the cache answers synchronously (so a flush() right after submit() runs it)
     const enqueue = (hit: Results | null): Promise<MultimodalResponse> => {
       if (hit) return Promise.resolve(this.finish(request, hit, start));
-      const key = `${request.task}|` + Object.keys(inputs).sort().map((k) => `${k}:${inputs[k].dtype}${fmtShape(inputs[k].shape)}`).join(",");
+      const key =
+        `${request.task}|` +
+        Object.keys(inputs)
+          .sort()
+          .map((k) => `${k}:${inputs[k].dtype}${fmtShape(inputs[k].shape)}`)
+          .join(",");
       return this.batcher.submit({ request, inputs, cacheKey, start }, key, 1, start + this.timeoutMs);
     };
     const hit = this.cached(cacheKey);
@@ -363,7 +448,10 @@ export class MultimodalServingPipeline {
       const inputs = Object.fromEntries(names.map((k) => [k, stack(batch.map((p) => p.item.inputs[k]))]));
       outputs = this.runner(inputs, batch[0].item.request.task);
     } catch (e) {
-      if (n === 1) { batch[0].reject(e as Error); return; }
+      if (n === 1) {
+        batch[0].reject(e as Error);
+        return;
+      }
       // a request that fails must fail alone: halve the batch until it is isolated (about 2 log2(n) extra runs for
       // one bad request, instead of running every member alone); results are the same bits at any batch size
       const h = n >> 1;
@@ -381,14 +469,17 @@ export class MultimodalServingPipeline {
   }
   /** The reference design's get_metrics, camelCased. */
   getMetrics(): ServingMetrics {
-    const w = this.latencies, q = this.batcher.stats();
+    const w = this.latencies,
+      q = this.batcher.stats();
     const [p50LatencyMs, p95LatencyMs, p99LatencyMs] = w.percentiles([0.5, 0.95, 0.99]);
     return {
       totalRequests: w.count,
       cacheHits: this.cacheHits,
       avgLatencyMs: w.mean,
       avgBatchSize: this.modelRuns ? this.modelRunRequests / this.modelRuns : 0,
-      p50LatencyMs, p95LatencyMs, p99LatencyMs,
+      p50LatencyMs,
+      p95LatencyMs,
+      p99LatencyMs,
       queueDepth: q.queuedUnits,
       rejectedQueueFull: q.rejectedQueueFull,
       timedOut: q.timedOut,

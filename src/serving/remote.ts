@@ -5,15 +5,31 @@
 // Tensors inside a request cross as { __tensor: dtype, data, shape } and are rebuilt on the other side; bytes,
 // strings, typed arrays and nested arrays cross as they are (structured clone).
 import { Tensor, type DType } from "../tensor.js";
-import { ServingQueueFullError, ServingTimeoutError, type MultimodalRequest, type MultimodalResponse, type ServingMetrics } from "./pipeline.js";
+import {
+  ServingQueueFullError,
+  ServingTimeoutError,
+  type MultimodalRequest,
+  type MultimodalResponse,
+  type ServingMetrics,
+} from "./pipeline.js";
 import { exposeWorker, wrapWorker, type MessageEndpoint, type Remote, type WorkerCallError } from "./worker-rpc.js";
 
 type Wire = { __tensor: DType; data: Float32Array | Int32Array; shape: number[] };
 
 const toWire = (modalities: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(modalities).map(([k, v]) => [k, v instanceof Tensor ? ({ __tensor: v.dtype, data: v.data, shape: [...v.shape] } as Wire) : v]));
+  Object.fromEntries(
+    Object.entries(modalities).map(([k, v]) => [
+      k,
+      v instanceof Tensor ? ({ __tensor: v.dtype, data: v.data, shape: [...v.shape] } as Wire) : v,
+    ]),
+  );
 const fromWire = (modalities: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(modalities).map(([k, v]) => [k, v && typeof v === "object" && "__tensor" in v ? new Tensor((v as Wire).data, (v as Wire).shape) : v]));
+  Object.fromEntries(
+    Object.entries(modalities).map(([k, v]) => [
+      k,
+      v && typeof v === "object" && "__tensor" in v ? new Tensor((v as Wire).data, (v as Wire).shape) : v,
+    ]),
+  );
 
 interface Submitter {
   submit(request: MultimodalRequest): Promise<MultimodalResponse>;
@@ -37,7 +53,10 @@ interface ServingWorker {
  * const clip = await loadPretrained("clip-scenes");
  * exposeServingPipeline(new MultimodalServingPipeline(clip.model, { batchSize: 8, maxWaitMs: 2 }), parentPort);
  */
-export function exposeServingPipeline(pipeline: Submitter, endpoint: MessageEndpoint = globalThis as unknown as MessageEndpoint): void {
+export function exposeServingPipeline(
+  pipeline: Submitter,
+  endpoint: MessageEndpoint = globalThis as unknown as MessageEndpoint,
+): void {
   const served: ServingWorker = {
     submit: (r) => pipeline.submit({ ...r, modalities: fromWire(r.modalities ?? {}) }),
     metrics: () => pipeline.getMetrics(),
@@ -63,9 +82,17 @@ export class RemoteServingPipeline {
   }
 
   submit(request: MultimodalRequest): Promise<MultimodalResponse> {
-    return this.remote.submit({ ...request, modalities: toWire(request.modalities ?? {}) }).catch((e: WorkerCallError) => {
-      throw e.code === "busy" ? new ServingQueueFullError(e.message) : e.code === "timeout" ? new ServingTimeoutError(e.message) : e.code === "worker_gone" ? new Error(`RemoteServingPipeline: the ${e.message}`) : new Error(e.message);
-    });
+    return this.remote
+      .submit({ ...request, modalities: toWire(request.modalities ?? {}) })
+      .catch((e: WorkerCallError) => {
+        throw e.code === "busy"
+          ? new ServingQueueFullError(e.message)
+          : e.code === "timeout"
+            ? new ServingTimeoutError(e.message)
+            : e.code === "worker_gone"
+              ? new Error(`RemoteServingPipeline: the ${e.message}`)
+              : new Error(e.message);
+      });
   }
 
   getMetrics(): Promise<ServingMetrics> {
@@ -73,5 +100,7 @@ export class RemoteServingPipeline {
   }
 
   /** Requests sent and not yet answered. */
-  get inFlight(): number { return this.remote.inFlight; }
+  get inFlight(): number {
+    return this.remote.inFlight;
+  }
 }

@@ -24,12 +24,17 @@ export function listen(end: MessageEndpoint, f: (data: unknown) => void): void {
 
 /** The methods of T as the main thread sees them: the same arguments, a Promise of the result. */
 export type Remote<T> = {
-  [K in keyof T as T[K] extends (...a: never[]) => unknown ? K : never]: T[K] extends (...a: infer A) => infer R ? (...a: A) => Promise<Awaited<R>> : never;
+  [K in keyof T as T[K] extends (...a: never[]) => unknown ? K : never]: T[K] extends (...a: infer A) => infer R
+    ? (...a: A) => Promise<Awaited<R>>
+    : never;
 };
 
 /** An Error from the worker: its message, and its `code` when it had one. */
 export class WorkerCallError extends Error {
-  constructor(message: string, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
   }
 }
@@ -48,20 +53,37 @@ export interface ExposeOptions {
  * const clip = await loadPretrained("clip-scenes");
  * exposeWorker({ embedTexts: (texts: string[]) => clip.embedTexts(texts) });
  */
-export function exposeWorker(target: object, endpoint: MessageEndpoint = globalThis as unknown as MessageEndpoint, options: ExposeOptions = {}): void {
+export function exposeWorker(
+  target: object,
+  endpoint: MessageEndpoint = globalThis as unknown as MessageEndpoint,
+  options: ExposeOptions = {},
+): void {
   listen(endpoint, (data) => {
     const m = data as { id: number; method: string; args: unknown[] };
     const fail = (value: unknown): void => {
       const e = value as Error & { code?: string };
-      endpoint.postMessage({ id: m.id, ok: false, error: e?.message ?? String(value), code: typeof e?.code === "string" ? e.code : undefined });
+      endpoint.postMessage({
+        id: m.id,
+        ok: false,
+        error: e?.message ?? String(value),
+        code: typeof e?.code === "string" ? e.code : undefined,
+      });
     };
     const reply = (ok: boolean, value: unknown): void => {
-      if (!ok) { fail(value); return; }
+      if (!ok) {
+        fail(value);
+        return;
+      }
       try {
         const transfer = options.transfer?.(value);
         // every endpoint (Worker, worker scope, MessagePort) takes a transfer list second; the interface leaves it out
         // because the DOM's and Node's overloads of it do not unify
-        if (transfer?.length) (endpoint.postMessage as (msg: unknown, t: ArrayBuffer[]) => void).call(endpoint, { id: m.id, ok, value }, transfer);
+        if (transfer?.length)
+          (endpoint.postMessage as (msg: unknown, t: ArrayBuffer[]) => void).call(
+            endpoint,
+            { id: m.id, ok, value },
+            transfer,
+          );
         else endpoint.postMessage({ id: m.id, ok, value });
       } catch (e) {
         fail(new Error(`worker: the result of ${m.method} cannot be sent (${(e as Error).message})`)); // not cloneable
@@ -69,12 +91,19 @@ export function exposeWorker(target: object, endpoint: MessageEndpoint = globalT
     };
     // a method of the object (own or its class's), never one every object has (constructor, toString, ...)
     const f = typeof m.method === "string" ? (target as Record<string, unknown>)[m.method] : undefined;
-    if (typeof f !== "function" || m.method === "constructor" || f === (Object.prototype as unknown as Record<string, unknown>)[m.method]) {
+    if (
+      typeof f !== "function" ||
+      m.method === "constructor" ||
+      f === (Object.prototype as unknown as Record<string, unknown>)[m.method]
+    ) {
       reply(false, new Error(`worker: no method ${JSON.stringify(m.method)}`));
       return;
     }
     try {
-      Promise.resolve(f.apply(target, Array.isArray(m.args) ? m.args : [])).then((v) => reply(true, v), (e) => reply(false, e));
+      Promise.resolve(f.apply(target, Array.isArray(m.args) ? m.args : [])).then(
+        (v) => reply(true, v),
+        (e) => reply(false, e),
+      );
     } catch (e) {
       reply(false, e);
     }
@@ -85,7 +114,8 @@ export function exposeWorker(target: object, endpoint: MessageEndpoint = globalT
  * On the main thread: `worker`'s exposed methods, each returning a Promise.  A worker that fails or exits rejects
  * every call it had not answered (never a promise left pending).
  * @example
- * const w = wrapWorker<{ embedTexts(t: string[]): Float32Array[] }>(new Worker(new URL("./worker.js", import.meta.url), { type: "module" }));
+ * const w = wrapWorker<{ embedTexts(t: string[]): Float32Array[] }>(new Worker(new URL("./worker.js",
+ * import.meta.url), { type: "module" }));
  * const [e] = await w.embedTexts(["a red circle"]);   // the page's main thread stays free meanwhile
  */
 export function wrapWorker<T extends object>(worker: MessageEndpoint): Remote<T> & { readonly inFlight: number } {
@@ -103,7 +133,10 @@ export function wrapWorker<T extends object>(worker: MessageEndpoint): Remote<T>
     for (const p of pending.values()) p.reject(new WorkerCallError(`worker ${why}`, "worker_gone"));
     pending.clear();
   };
-  const w = worker as MessageEndpoint & { on?(t: string, f: (x: any) => void): void; addEventListener?(t: string, f: (x: any) => void): void };
+  const w = worker as MessageEndpoint & {
+    on?(t: string, f: (x: any) => void): void;
+    addEventListener?(t: string, f: (x: any) => void): void;
+  };
   if (typeof w.on === "function") {
     w.on("error", (e: Error) => fail(`failed: ${e?.message ?? e}`));
     w.on("exit", (code: number) => fail(`exited (code ${code})`));
@@ -113,12 +146,14 @@ export function wrapWorker<T extends object>(worker: MessageEndpoint): Remote<T>
   return new Proxy({} as Remote<T> & { inFlight: number }, {
     get(_t, method) {
       if (method === "inFlight") return pending.size;
-      if (typeof method !== "string" || method === "then") return undefined; // not a thenable: await wrapWorker(...) is the proxy
-      return (...args: unknown[]) => new Promise((resolve, reject) => {
-        const id = next++;
-        pending.set(id, { resolve, reject });
-        worker.postMessage({ id, method, args });
-      });
+      // not a thenable: await wrapWorker(...) is the proxy
+      if (typeof method !== "string" || method === "then") return undefined;
+      return (...args: unknown[]) =>
+        new Promise((resolve, reject) => {
+          const id = next++;
+          pending.set(id, { resolve, reject });
+          worker.postMessage({ id, method, args });
+        });
     },
   });
 }

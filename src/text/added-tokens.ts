@@ -6,18 +6,34 @@ import type { Json } from "./tokenizer-error.js";
 import { WHITE_RE } from "./onig.js";
 import { escapeRegExp } from "../util/escape-regexp.js";
 
-export interface AddedToken { content: string; id: number; lstrip: boolean; rstrip: boolean; singleWord: boolean; normalized: boolean; special: boolean }
+export interface AddedToken {
+  content: string;
+  id: number;
+  lstrip: boolean;
+  rstrip: boolean;
+  singleWord: boolean;
+  normalized: boolean;
+  special: boolean;
+}
 
 /** A piece of text: an added token (whitespace it swallowed included), or text for the normaliser and model. */
-export interface Piece { text: string; token: AddedToken | null }
+export interface Piece {
+  text: string;
+  token: AddedToken | null;
+}
 
 const isWordChar = (c: string | undefined): boolean => c !== undefined && /[\p{Alphabetic}\p{N}]/u.test(c);
 const isSpace = (c: string): boolean => WHITE_RE.test(c);
 
 export function addedTokensOf(json: Json): AddedToken[] {
   return ((json.added_tokens ?? []) as Json[]).map((t) => ({
-    content: t.content, id: t.id, lstrip: t.lstrip === true, rstrip: t.rstrip === true, singleWord: t.single_word === true,
-    normalized: t.normalized ?? !t.special, special: t.special === true,
+    content: t.content,
+    id: t.id,
+    lstrip: t.lstrip === true,
+    rstrip: t.rstrip === true,
+    singleWord: t.single_word === true,
+    normalized: t.normalized ?? !t.special,
+    special: t.special === true,
   }));
 }
 
@@ -38,10 +54,17 @@ export class AddedTokenMatcher {
     let from = 0;
     for (const m of text.matchAll(this.re)) {
       const token = this.byText.get(m[0])!;
-      let start = m.index!, stop = start + m[0].length;
+      let start = m.index!,
+        stop = start + m[0].length;
       if (token.singleWord && (isWordChar(lastChar(text, start)) || isWordChar(firstChar(text, stop)))) continue;
-      if (token.lstrip) { let s = start; while (s > from && isSpace(lastChar(text, s)!)) s -= lastChar(text, s)!.length; start = s; }
-      if (token.rstrip) { while (stop < text.length && isSpace(firstChar(text, stop)!)) stop += firstChar(text, stop)!.length; }
+      if (token.lstrip) {
+        let s = start;
+        while (s > from && isSpace(lastChar(text, s)!)) s -= lastChar(text, s)!.length;
+        start = s;
+      }
+      if (token.rstrip) {
+        while (stop < text.length && isSpace(firstChar(text, stop)!)) stop += firstChar(text, stop)!.length;
+      }
       if (from < start) out.push({ text: text.slice(from, start), token: null });
       out.push({ text: text.slice(start, stop), token });
       from = stop;

@@ -15,45 +15,108 @@ export const WHITE_RE = new RegExp(`[${WHITE}]`, "u");
 
 /** An Oniguruma pattern from tokenizer.json as an equivalent JS RegExp (global, Unicode). */
 export function onigToRegExp(pattern: string): RegExp {
-  let out = "", inClass = 0, ci = 0;
+  let out = "",
+    inClass = 0,
+    ci = 0;
   const groups: boolean[] = []; // per open group: whether it opened a (?i:
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
     if (c === "\\") {
       const n = pattern[i + 1];
       if (n === undefined) bad(`pattern ${JSON.stringify(pattern)} ends with a backslash`);
-      if (n === "s") { out += inClass ? WHITE : `[${WHITE}]`; i++; continue; }
+      if (n === "s") {
+        out += inClass ? WHITE : `[${WHITE}]`;
+        i++;
+        continue;
+      }
       // \w and \d are Unicode in Oniguruma, ASCII in JS
-      if (n === "w") { out += inClass ? WORD : `[${WORD}]`; i++; continue; }
-      if (n === "d") { out += "\\p{Nd}"; i++; continue; }
-      if (n === "W" || n === "D") { if (inClass) bad(`pattern ${JSON.stringify(pattern)}: \\${n} inside a character class is not supported`); out += n === "W" ? `[^${WORD}]` : "\\P{Nd}"; i++; continue; }
-      if (n === "S") { if (inClass) bad(`pattern ${JSON.stringify(pattern)}: \\S inside a character class is not supported`); out += `[^${WHITE}]`; i++; continue; }
+      if (n === "w") {
+        out += inClass ? WORD : `[${WORD}]`;
+        i++;
+        continue;
+      }
+      if (n === "d") {
+        out += "\\p{Nd}";
+        i++;
+        continue;
+      }
+      if (n === "W" || n === "D") {
+        if (inClass) bad(`pattern ${JSON.stringify(pattern)}: \\${n} inside a character class is not supported`);
+        out += n === "W" ? `[^${WORD}]` : "\\P{Nd}";
+        i++;
+        continue;
+      }
+      if (n === "S") {
+        if (inClass) bad(`pattern ${JSON.stringify(pattern)}: \\S inside a character class is not supported`);
+        out += `[^${WHITE}]`;
+        i++;
+        continue;
+      }
       if (n === "p" || n === "P" || n === "u" || n === "x") {
         // \p{..} / \u.... / \x.. pass through whole
-        const m = pattern.slice(i).match(/^\\[pP]\{[^}]*\}|^\\u[0-9a-fA-F]{4}|^\\u\{[0-9a-fA-F]+\}|^\\x[0-9a-fA-F]{2}|^\\x\{[0-9a-fA-F]+\}/);
+        const m = pattern
+          .slice(i)
+          .match(/^\\[pP]\{[^}]*\}|^\\u[0-9a-fA-F]{4}|^\\u\{[0-9a-fA-F]+\}|^\\x[0-9a-fA-F]{2}|^\\x\{[0-9a-fA-F]+\}/);
         if (!m) bad(`pattern ${JSON.stringify(pattern)}: unsupported escape at ${i}`);
         out += m[0].replace(/^\\x\{/, "\\u{");
         i += m[0].length - 1;
         continue;
       }
       if (/[AzZGhHRXKyYk]/.test(n)) bad(`pattern ${JSON.stringify(pattern)}: Oniguruma escape \\${n} is not supported`);
-      out += c + n; i++;
+      out += c + n;
+      i++;
       continue;
     }
     if (inClass) {
-      if (c === "[") bad(`pattern ${JSON.stringify(pattern)}: ${pattern[i + 1] === ":" ? "POSIX classes" : "nested character classes"} are not supported`);
-      if (c === "]") { inClass = 0; out += c; continue; }
+      if (c === "[")
+        bad(
+          `pattern ${JSON.stringify(pattern)}: ` +
+            `${pattern[i + 1] === ":" ? "POSIX classes" : "nested character classes"} are not supported`,
+        );
+      if (c === "]") {
+        inClass = 0;
+        out += c;
+        continue;
+      }
       out += c;
       continue;
     }
-    if (c === "[") { inClass = 1; out += c; if (pattern[i + 1] === "^") { out += "^"; i++; } if (pattern[i + 1] === "]") { out += "\\]"; i++; } continue; }
-    if (c === "(") {
-      if (pattern.startsWith("(?i:", i)) { groups.push(true); ci++; out += "(?:"; i += 3; continue; }
-      if (pattern[i + 1] === "?" && !/^\(\?(?::|=|!|<=|<!)/.test(pattern.slice(i))) bad(`pattern ${JSON.stringify(pattern)}: group ${pattern.slice(i, i + 4)} is not supported`);
-      groups.push(false); out += c; continue;
+    if (c === "[") {
+      inClass = 1;
+      out += c;
+      if (pattern[i + 1] === "^") {
+        out += "^";
+        i++;
+      }
+      if (pattern[i + 1] === "]") {
+        out += "\\]";
+        i++;
+      }
+      continue;
     }
-    if (c === ")") { if (groups.pop()) ci--; out += c; continue; }
-    if (ci && /\p{L}/u.test(c) && c.toLowerCase() !== c.toUpperCase()) { out += `[${c.toLowerCase()}${c.toUpperCase()}]`; continue; }
+    if (c === "(") {
+      if (pattern.startsWith("(?i:", i)) {
+        groups.push(true);
+        ci++;
+        out += "(?:";
+        i += 3;
+        continue;
+      }
+      if (pattern[i + 1] === "?" && !/^\(\?(?::|=|!|<=|<!)/.test(pattern.slice(i)))
+        bad(`pattern ${JSON.stringify(pattern)}: group ${pattern.slice(i, i + 4)} is not supported`);
+      groups.push(false);
+      out += c;
+      continue;
+    }
+    if (c === ")") {
+      if (groups.pop()) ci--;
+      out += c;
+      continue;
+    }
+    if (ci && /\p{L}/u.test(c) && c.toLowerCase() !== c.toUpperCase()) {
+      out += `[${c.toLowerCase()}${c.toUpperCase()}]`;
+      continue;
+    }
     out += c;
   }
   try {
@@ -63,19 +126,29 @@ export function onigToRegExp(pattern: string): RegExp {
   }
 }
 
-
-/** A pattern's matches in a string: UTF-16 [start, end) pairs, leftmost-first and non-overlapping, as matchAll finds them. */
-export interface TextPattern { matches(s: string): Iterable<[number, number]> }
+/**
+ * A pattern's matches in a string: UTF-16 [start, end) pairs, leftmost-first and non-overlapping, as matchAll finds
+ * them.
+ */
+export interface TextPattern {
+  matches(s: string): Iterable<[number, number]>;
+}
 
 /** Every match of `p` in `s` replaced by `content`. */
 export function replaceAll(s: string, p: TextPattern, content: string): string {
-  let out = "", at = 0;
-  for (const [a, b] of p.matches(s)) { out += s.slice(at, a) + content; at = b; }
+  let out = "",
+    at = 0;
+  for (const [a, b] of p.matches(s)) {
+    out += s.slice(at, a) + content;
+    at = b;
+  }
   return out + s.slice(at);
 }
 
 const onRegExp = (re: RegExp): TextPattern => ({
-  *matches(s) { for (const m of s.matchAll(re)) yield [m.index!, m.index! + m[0].length]; },
+  *matches(s) {
+    for (const m of s.matchAll(re)) yield [m.index!, m.index! + m[0].length];
+  },
 });
 
 /**
@@ -95,4 +168,3 @@ export function patternOf(what: string, p: Json): TextPattern {
   }
   bad(`${what}: pattern must be { "String": ... } or { "Regex": ... }, got ${JSON.stringify(p).slice(0, 200)}`);
 }
-

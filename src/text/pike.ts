@@ -29,10 +29,14 @@ export class PatternError extends Error {}
 
 /** A predicate for one code point, by asking RegExp itself (memoised per code point). */
 function charTest(source: string): (cp: number) => boolean {
-  const re = new RegExp(`^${source}$`, "u"), memo = new Map<number, boolean>();
+  const re = new RegExp(`^${source}$`, "u"),
+    memo = new Map<number, boolean>();
   return (cp) => {
     let v = memo.get(cp);
-    if (v === undefined) { v = re.test(String.fromCodePoint(cp)); if (memo.size < 65536) memo.set(cp, v); }
+    if (v === undefined) {
+      v = re.test(String.fromCodePoint(cp));
+      if (memo.size < 65536) memo.set(cp, v);
+    }
     return v;
   };
 }
@@ -40,7 +44,9 @@ function charTest(source: string): (cp: number) => boolean {
 class Parser {
   i = 0;
   constructor(readonly src: string) {}
-  fail(why: string): never { throw new PatternError(`pattern ${JSON.stringify(this.src.slice(0, 200))}: ${why} at ${this.i}`); }
+  fail(why: string): never {
+    throw new PatternError(`pattern ${JSON.stringify(this.src.slice(0, 200))}: ${why} at ${this.i}`);
+  }
   parse(): Node {
     const n = this.alt();
     if (this.i < this.src.length) this.fail("unbalanced )");
@@ -48,19 +54,35 @@ class Parser {
   }
   alt(): Node {
     const alts = [this.cat()];
-    while (this.src[this.i] === "|") { this.i++; alts.push(this.cat()); }
+    while (this.src[this.i] === "|") {
+      this.i++;
+      alts.push(this.cat());
+    }
     return alts.length === 1 ? alts[0] : { t: "alt", alts };
   }
   cat(): Node {
     const items: Node[] = [];
-    while (this.i < this.src.length && this.src[this.i] !== "|" && this.src[this.i] !== ")") items.push(this.quantified(this.atom()));
+    while (this.i < this.src.length && this.src[this.i] !== "|" && this.src[this.i] !== ")")
+      items.push(this.quantified(this.atom()));
     return items.length === 1 ? items[0] : { t: "cat", items };
   }
   quantified(node: Node): Node {
     for (;;) {
       const c = this.src[this.i];
       let min: number, max: number;
-      if (c === "*") { min = 0; max = Infinity; this.i++; } else if (c === "+") { min = 1; max = Infinity; this.i++; } else if (c === "?") { min = 0; max = 1; this.i++; } else if (c === "{") {
+      if (c === "*") {
+        min = 0;
+        max = Infinity;
+        this.i++;
+      } else if (c === "+") {
+        min = 1;
+        max = Infinity;
+        this.i++;
+      } else if (c === "?") {
+        min = 0;
+        max = 1;
+        this.i++;
+      } else if (c === "{") {
         const m = /^\{(\d+)(,(\d*))?\}/.exec(this.src.slice(this.i));
         if (!m) return node; // a literal brace (not in u mode, but harmless)
         min = Number(m[1]);
@@ -71,16 +93,26 @@ class Parser {
       } else return node;
       if (node.t === "assert" || node.t === "look") this.fail("a quantified assertion");
       let greedy = true;
-      if (this.src[this.i] === "?") { greedy = false; this.i++; }
+      if (this.src[this.i] === "?") {
+        greedy = false;
+        this.i++;
+      }
       node = { t: "rep", node, min, max, greedy };
     }
   }
   atom(): Node {
-    const s = this.src, c = s[this.i];
+    const s = this.src,
+      c = s[this.i];
     if (c === "(") {
       let look: { behind: boolean; neg: boolean } | null = null;
       if (s.startsWith("(?:", this.i)) this.i += 3;
-      else if (s.startsWith("(?=", this.i) || s.startsWith("(?!", this.i)) { look = { behind: false, neg: s[this.i + 2] === "!" }; this.i += 3; } else if (s.startsWith("(?<=", this.i) || s.startsWith("(?<!", this.i)) { look = { behind: true, neg: s[this.i + 3] === "!" }; this.i += 4; } else if (s.startsWith("(?<", this.i)) {
+      else if (s.startsWith("(?=", this.i) || s.startsWith("(?!", this.i)) {
+        look = { behind: false, neg: s[this.i + 2] === "!" };
+        this.i += 3;
+      } else if (s.startsWith("(?<=", this.i) || s.startsWith("(?<!", this.i)) {
+        look = { behind: true, neg: s[this.i + 3] === "!" };
+        this.i += 4;
+      } else if (s.startsWith("(?<", this.i)) {
         const end = s.indexOf(">", this.i);
         if (end < 0) this.fail("an unterminated group name");
         this.i = end + 1;
@@ -102,13 +134,24 @@ class Parser {
       this.i++;
       return { t: "char", test: charTest(s.slice(start, this.i)) };
     }
-    if (c === "^" || c === "$") { this.i++; return { t: "assert", kind: c }; }
-    if (c === ".") { this.i++; return { t: "char", test: charTest(".") }; }
+    if (c === "^" || c === "$") {
+      this.i++;
+      return { t: "assert", kind: c };
+    }
+    if (c === ".") {
+      this.i++;
+      return { t: "char", test: charTest(".") };
+    }
     if (c === "\\") {
-      const m = /^\\(?:[pP]\{[^}]*\}|u\{[0-9a-fA-F]+\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|c[A-Za-z]|[\s\S])/u.exec(s.slice(this.i));
+      const m = /^\\(?:[pP]\{[^}]*\}|u\{[0-9a-fA-F]+\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|c[A-Za-z]|[\s\S])/u.exec(
+        s.slice(this.i),
+      );
       if (!m) this.fail("a dangling backslash");
       const e = m[0];
-      if (e === "\\b" || e === "\\B") { this.i += 2; return { t: "assert", kind: e[1] as "b" | "B" }; }
+      if (e === "\\b" || e === "\\B") {
+        this.i += 2;
+        return { t: "assert", kind: e[1] as "b" | "B" };
+      }
       if (/^\\[1-9k]/.test(e)) this.fail("a backreference (it cannot be matched in linear time)");
       this.i += e.length;
       return { t: "char", test: charTest(e) };
@@ -121,17 +164,40 @@ class Parser {
   }
 }
 
-enum Op { Char, Split, Jmp, Match, Assert, Look }
-interface Inst { op: Op; test?: (cp: number) => boolean; x?: number; y?: number; kind?: string; look?: Program; neg?: boolean; id?: number }
-interface Program { insts: Inst[]; behind: boolean }
+enum Op {
+  Char,
+  Split,
+  Jmp,
+  Match,
+  Assert,
+  Look,
+}
+interface Inst {
+  op: Op;
+  test?: (cp: number) => boolean;
+  x?: number;
+  y?: number;
+  kind?: string;
+  look?: Program;
+  neg?: boolean;
+  id?: number;
+}
+interface Program {
+  insts: Inst[];
+  behind: boolean;
+}
 
 /** Reverses a lookbehind's pattern, so it runs backwards from the position it looks behind. */
 function reversed(n: Node): Node {
   switch (n.t) {
-    case "cat": return { t: "cat", items: n.items.map(reversed).reverse() };
-    case "alt": return { t: "alt", alts: n.alts.map(reversed) };
-    case "rep": return { ...n, node: reversed(n.node) };
-    default: return n; // characters and assertions; a lookaround inside keeps its own direction
+    case "cat":
+      return { t: "cat", items: n.items.map(reversed).reverse() };
+    case "alt":
+      return { t: "alt", alts: n.alts.map(reversed) };
+    case "rep":
+      return { ...n, node: reversed(n.node) };
+    default:
+      return n; // characters and assertions; a lookaround inside keeps its own direction
   }
 }
 
@@ -139,16 +205,27 @@ let lookIds = 0;
 function compile(root: Node, behind: boolean): Program {
   const insts: Inst[] = [];
   const emit = (i: Inst): number => {
-    if (insts.length >= MAX_PROGRAM) throw new PatternError(`pattern too large (more than ${MAX_PROGRAM} instructions once counted repetitions are expanded)`);
+    if (insts.length >= MAX_PROGRAM)
+      throw new PatternError(
+        `pattern too large (more than ${MAX_PROGRAM} instructions once counted repetitions are expanded)`,
+      );
     insts.push(i);
     return insts.length - 1;
   };
   const gen = (n: Node): void => {
     switch (n.t) {
-      case "char": emit({ op: Op.Char, test: n.test }); return;
-      case "assert": emit({ op: Op.Assert, kind: n.kind }); return;
-      case "look": emit({ op: Op.Look, look: compile(n.behind ? reversed(n.node) : n.node, n.behind), neg: n.neg, id: lookIds++ }); return;
-      case "cat": for (const x of n.items) gen(x); return;
+      case "char":
+        emit({ op: Op.Char, test: n.test });
+        return;
+      case "assert":
+        emit({ op: Op.Assert, kind: n.kind });
+        return;
+      case "look":
+        emit({ op: Op.Look, look: compile(n.behind ? reversed(n.node) : n.node, n.behind), neg: n.neg, id: lookIds++ });
+        return;
+      case "cat":
+        for (const x of n.items) gen(x);
+        return;
       case "alt": {
         const jumps: number[] = [];
         n.alts.forEach((a, k) => {
@@ -196,12 +273,18 @@ function compile(root: Node, behind: boolean): Program {
   return { insts, behind };
 }
 
-const isWord = (cp: number): boolean => (cp >= 48 && cp <= 57) || (cp >= 65 && cp <= 90) || (cp >= 97 && cp <= 122) || cp === 95;
+const isWord = (cp: number): boolean =>
+  (cp >= 48 && cp <= 57) || (cp >= 65 && cp <= 90) || (cp >= 97 && cp <= 122) || cp === 95;
 
 /** The text as code points, with each one's UTF-16 offset (offs has one more entry: the end). */
-interface Text { cps: Uint32Array; offs: Uint32Array; looks: Map<number, boolean> }
+interface Text {
+  cps: Uint32Array;
+  offs: Uint32Array;
+  looks: Map<number, boolean>;
+}
 function textOf(s: string): Text {
-  const cps = new Uint32Array(s.length), offs = new Uint32Array(s.length + 1);
+  const cps = new Uint32Array(s.length),
+    offs = new Uint32Array(s.length + 1);
   let n = 0;
   for (let i = 0; i < s.length; n++) {
     const cp = s.codePointAt(i)!;
@@ -220,7 +303,8 @@ class Vm {
     const n = t.cps.length;
     if (kind === "^") return pos === 0;
     if (kind === "$") return pos === n;
-    const before = pos > 0 && isWord(t.cps[pos - 1]), after = pos < n && isWord(t.cps[pos]);
+    const before = pos > 0 && isWord(t.cps[pos - 1]),
+      after = pos < n && isWord(t.cps[pos]);
     return (before !== after) === (kind === "b");
   }
 
@@ -235,7 +319,16 @@ class Vm {
   }
 
   /** Adds pc's thread and its epsilon closure to `list`, in priority order; `seen` marks pcs added at this step. */
-  private add(list: Int32Array, len: { n: number }, starts: Int32Array, seen: Uint8Array, pc: number, start: number, t: Text, pos: number): void {
+  private add(
+    list: Int32Array,
+    len: { n: number },
+    starts: Int32Array,
+    seen: Uint8Array,
+    pc: number,
+    start: number,
+    t: Text,
+    pos: number,
+  ): void {
     const stack: number[] = [pc];
     while (stack.length) {
       const p = stack.pop()!;
@@ -243,11 +336,22 @@ class Vm {
       seen[p] = 1;
       const inst = this.prog.insts[p];
       switch (inst.op) {
-        case Op.Jmp: stack.push(inst.x!); break;
-        case Op.Split: stack.push(inst.y!, inst.x!); break; // x first: it is popped first
-        case Op.Assert: if (this.assert(inst.kind!, t, pos)) stack.push(p + 1); break;
-        case Op.Look: if (this.look(inst, t, pos)) stack.push(p + 1); break;
-        default: list[len.n] = p; starts[len.n] = start; len.n++;
+        case Op.Jmp:
+          stack.push(inst.x!);
+          break;
+        case Op.Split:
+          stack.push(inst.y!, inst.x!);
+          break; // x first: it is popped first
+        case Op.Assert:
+          if (this.assert(inst.kind!, t, pos)) stack.push(p + 1);
+          break;
+        case Op.Look:
+          if (this.look(inst, t, pos)) stack.push(p + 1);
+          break;
+        default:
+          list[len.n] = p;
+          starts[len.n] = start;
+          len.n++;
       }
     }
   }
@@ -257,9 +361,15 @@ class Vm {
    * null.  A backward program (a lookbehind) reads the text from `from` down and returns [end, start].
    */
   run(t: Text, from: number, anchored: boolean, exists = false): [number, number] | null {
-    const m = this.prog.insts.length, n = t.cps.length, back = this.prog.behind;
-    let clist = new Int32Array(m), cstart = new Int32Array(m), nlist = new Int32Array(m), nstart = new Int32Array(m);
-    const clen = { n: 0 }, nlen = { n: 0 };
+    const m = this.prog.insts.length,
+      n = t.cps.length,
+      back = this.prog.behind;
+    let clist = new Int32Array(m),
+      cstart = new Int32Array(m),
+      nlist = new Int32Array(m),
+      nstart = new Int32Array(m);
+    const clen = { n: 0 },
+      nlen = { n: 0 };
     const seen = new Uint8Array(m);
     let matched: [number, number] | null = null;
     let pos = from;
@@ -268,7 +378,8 @@ class Vm {
       nlen.n = 0;
       const nseen = new Uint8Array(m);
       const atEnd = back ? pos === 0 : pos === n;
-      const cp = atEnd ? -1 : t.cps[back ? pos - 1 : pos], next = back ? pos - 1 : pos + 1;
+      const cp = atEnd ? -1 : t.cps[back ? pos - 1 : pos],
+        next = back ? pos - 1 : pos + 1;
       for (let k = 0; k < clen.n; k++) {
         const inst = this.prog.insts[clist[k]];
         if (inst.op === Op.Match) {
@@ -282,7 +393,9 @@ class Vm {
       pos = next;
       // a new thread for a match starting here, at the lowest priority, until one is found
       if (!anchored && matched === null) this.add(nlist, nlen, nstart, nseen, 0, pos, t, pos);
-      if (nlen.n === 0) { if (matched !== null || anchored) break; }
+      if (nlen.n === 0) {
+        if (matched !== null || anchored) break;
+      }
       [clist, nlist] = [nlist, clist];
       [cstart, nstart] = [nstart, cstart];
       clen.n = nlen.n;
@@ -297,14 +410,20 @@ class Vm {
  * (`x+x+x+y`: cubic).  Such a pattern runs on LinearRegExp; any other on RegExp.
  */
 export function backtracksBadly(source: string): boolean {
-  const inner = (n: Node): boolean => n.t === "alt" || n.t === "rep" || (n.t === "cat" && n.items.some(inner)) || (n.t === "look" && inner(n.node));
+  const inner = (n: Node): boolean =>
+    n.t === "alt" || n.t === "rep" || (n.t === "cat" && n.items.some(inner)) || (n.t === "look" && inner(n.node));
   const bad = (n: Node): boolean => {
     switch (n.t) {
-      case "rep": return (n.max > 1 && inner(n.node)) || bad(n.node);
-      case "cat": return n.items.filter((x) => x.t === "rep" && x.max === Infinity).length >= 3 || n.items.some(bad);
-      case "alt": return n.alts.some(bad);
-      case "look": return bad(n.node);
-      default: return false;
+      case "rep":
+        return (n.max > 1 && inner(n.node)) || bad(n.node);
+      case "cat":
+        return n.items.filter((x) => x.t === "rep" && x.max === Infinity).length >= 3 || n.items.some(bad);
+      case "alt":
+        return n.alts.some(bad);
+      case "look":
+        return bad(n.node);
+      default:
+        return false;
     }
   };
   return bad(new Parser(source).parse());

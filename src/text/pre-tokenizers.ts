@@ -14,7 +14,11 @@ function byteToUnicode(): string[] {
   for (let b = 174; b <= 255; b++) bs.push(b);
   const cs = bs.slice();
   let n = 0;
-  for (let b = 0; b < 256; b++) if (!bs.includes(b)) { bs.push(b); cs.push(256 + n++); }
+  for (let b = 0; b < 256; b++)
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n++);
+    }
   const map: string[] = new Array(256);
   bs.forEach((b, i) => (map[b] = String.fromCodePoint(cs[i])));
   return map;
@@ -30,17 +34,29 @@ export function preTokenizer(p: Json): (s: string) => string[] {
         const out: string[] = [];
         let cur = "";
         for (const c of s) {
-          if (isWhite(c)) { if (cur) out.push(cur); cur = ""; }
-          else if (isPunct(c)) { if (cur) out.push(cur); out.push(c); cur = ""; }
-          else cur += c;
+          if (isWhite(c)) {
+            if (cur) out.push(cur);
+            cur = "";
+          } else if (isPunct(c)) {
+            if (cur) out.push(cur);
+            out.push(c);
+            cur = "";
+          } else cur += c;
         }
         if (cur) out.push(cur);
         return out;
       };
-    case "Whitespace": { const re = onigToRegExp("\\w+|[^\\w\\s]+"); return (s) => s.match(re) ?? []; }
-    case "WhitespaceSplit": { const re = new RegExp(`[${WHITE}]+`, "u"); return (s) => s.split(re).filter(Boolean); }
+    case "Whitespace": {
+      const re = onigToRegExp("\\w+|[^\\w\\s]+");
+      return (s) => s.match(re) ?? [];
+    }
+    case "WhitespaceSplit": {
+      const re = new RegExp(`[${WHITE}]+`, "u");
+      return (s) => s.split(re).filter(Boolean);
+    }
     case "ByteLevel": {
-      const prefix = p.add_prefix_space ?? false, regex = p.use_regex ?? true;
+      const prefix = p.add_prefix_space ?? false,
+        regex = p.use_regex ?? true;
       const enc = new TextEncoder();
       return (s) => {
         const t = prefix && s.length && s[0] !== " " ? " " + s : s;
@@ -49,7 +65,8 @@ export function preTokenizer(p: Json): (s: string) => string[] {
       };
     }
     case "Split": {
-      const re = patternOf("Split pre-tokenizer", p.pattern), invert = p.invert === true;
+      const re = patternOf("Split pre-tokenizer", p.pattern),
+        invert = p.invert === true;
       return splitter(p.behavior ?? "Isolated", (s) => {
         const marks: Array<[number, number, boolean]> = [];
         let at = 0;
@@ -63,12 +80,18 @@ export function preTokenizer(p: Json): (s: string) => string[] {
         return marks;
       });
     }
-    case "Punctuation": return splitter(p.behavior ?? "Isolated", charMarks(isPunct));
+    case "Punctuation":
+      return splitter(p.behavior ?? "Isolated", charMarks(isPunct));
     case "Metaspace": {
-      const rep: string = p.replacement ?? "▁", scheme: string = p.prepend_scheme ?? (p.add_prefix_space === false ? "never" : "always");
-      if (!["always", "first", "never"].includes(scheme)) bad(`Metaspace prepend_scheme ${JSON.stringify(scheme)} is not supported`);
+      const rep: string = p.replacement ?? "▁",
+        scheme: string = p.prepend_scheme ?? (p.add_prefix_space === false ? "never" : "always");
+      if (!["always", "first", "never"].includes(scheme))
+        bad(`Metaspace prepend_scheme ${JSON.stringify(scheme)} is not supported`);
       const split = p.split ?? true;
-      const at = splitter("MergedWithNext", charMarks((c) => c === rep));
+      const at = splitter(
+        "MergedWithNext",
+        charMarks((c) => c === rep),
+      );
       return (s) => {
         let t = s.replace(/ /g, rep);
         // "first": only the text's first piece (added tokens split a text into pieces); here every text is one piece
@@ -76,12 +99,17 @@ export function preTokenizer(p: Json): (s: string) => string[] {
         return split ? at(t) : [t];
       };
     }
-    case "Digits": return splitter(p.individual_digits ? "Isolated" : "Contiguous", charMarks((c) => /\p{N}/u.test(c)));
+    case "Digits":
+      return splitter(
+        p.individual_digits ? "Isolated" : "Contiguous",
+        charMarks((c) => /\p{N}/u.test(c)),
+      );
     case "Sequence": {
       const fs = (p.pretokenizers as Json[]).map(preTokenizer);
       return (s) => fs.reduce((words: string[], f) => words.flatMap((w) => f(w)), [s]);
     }
-    default: bad(`pre-tokenizer ${JSON.stringify(p.type)} is not supported in this build`);
+    default:
+      bad(`pre-tokenizer ${JSON.stringify(p.type)} is not supported in this build`);
   }
 }
 
@@ -90,7 +118,10 @@ function charMarks(test: (c: string) => boolean): (s: string) => Array<[number, 
   return (s) => {
     const out: Array<[number, number, boolean]> = [];
     let at = 0;
-    for (const c of s) { out.push([at, at + c.length, test(c)]); at += c.length; }
+    for (const c of s) {
+      out.push([at, at + c.length, test(c)]);
+      at += c.length;
+    }
     // runs of non-matching characters are one segment, as the reference's find_matches gives them
     const merged: Array<[number, number, boolean]> = [];
     for (const m of out) {
@@ -108,7 +139,8 @@ function charMarks(test: (c: string) => boolean): (s: string) => Array<[number, 
  * before / after it (unless that is a match too); Contiguous joins runs of the same kind.  Empty pieces are dropped.
  */
 function splitter(behavior: string, marks: (s: string) => Array<[number, number, boolean]>): (s: string) => string[] {
-  if (!["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"].includes(behavior)) bad(`split behavior ${JSON.stringify(behavior)} is not supported`);
+  if (!["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"].includes(behavior))
+    bad(`split behavior ${JSON.stringify(behavior)} is not supported`);
   return (s) => {
     const ms = marks(s);
     let segs: Array<[number, number]> = [];
@@ -117,25 +149,27 @@ function splitter(behavior: string, marks: (s: string) => Array<[number, number,
     else if (behavior === "MergedWithPrevious") {
       let prev = false;
       for (const [a, b, m] of ms) {
-        if (m && !prev && segs.length) segs[segs.length - 1][1] = b; else segs.push([a, b]);
+        if (m && !prev && segs.length) segs[segs.length - 1][1] = b;
+        else segs.push([a, b]);
         prev = m;
       }
     } else if (behavior === "MergedWithNext") {
       let prev = false;
       for (let i = ms.length - 1; i >= 0; i--) {
         const [a, b, m] = ms[i];
-        if (m && !prev && segs.length) segs[segs.length - 1][0] = a; else segs.push([a, b]);
+        if (m && !prev && segs.length) segs[segs.length - 1][0] = a;
+        else segs.push([a, b]);
         prev = m;
       }
       segs.reverse();
     } else {
       let prev: boolean | null = null;
       for (const [a, b, m] of ms) {
-        if (m === prev && segs.length) segs[segs.length - 1][1] = b; else segs.push([a, b]);
+        if (m === prev && segs.length) segs[segs.length - 1][1] = b;
+        else segs.push([a, b]);
         prev = m;
       }
     }
     return segs.filter(([a, b]) => b > a).map(([a, b]) => s.slice(a, b));
   };
 }
-

@@ -37,7 +37,8 @@ const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof
 function checkComponent(what: string, c: unknown, depth = 0): void {
   if (c === null || c === undefined) return;
   if (depth > MAX_DEPTH) bad(`${what} is nested more than ${MAX_DEPTH} deep`);
-  if (!isObj(c) || typeof c.type !== "string") bad(`${what} must be null or an object with a string "type", got ${JSON.stringify(c)?.slice(0, 80)}`);
+  if (!isObj(c) || typeof c.type !== "string")
+    bad(`${what} must be null or an object with a string "type", got ${JSON.stringify(c)?.slice(0, 80)}`);
   for (const key of ["normalizers", "pretokenizers", "processors", "decoders"]) {
     if (key in c) {
       const list = c[key];
@@ -47,39 +48,65 @@ function checkComponent(what: string, c: unknown, depth = 0): void {
   }
 }
 
-/** The parts of tokenizer.json the tokenizer reads, checked before anything is built (a malformed file names its fault). */
+/**
+ * The parts of tokenizer.json the tokenizer reads, checked before anything is built (a malformed file names its
+ * fault).
+ */
 function checkSchema(j: Record<string, unknown>): void {
   const m = j.model;
-  if (!isObj(m) || !(typeof m.type === "string" && m.type in MODELS)) bad(`model type ${JSON.stringify(isObj(m) ? m.type : undefined)} is not supported (${Object.keys(MODELS).join(", ")})`);
-  if (m.type === "Unigram") { if (!Array.isArray(m.vocab)) bad("Unigram model.vocab must be an array of [piece, score]"); }
-  else if (!isObj(m.vocab)) bad("model.vocab must be an object of token -> id");
-  if (isObj(m.vocab)) for (const [t, id] of Object.entries(m.vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) > MAX_ID) bad(`model.vocab[${JSON.stringify(t)}] must be an id from 0 to ${MAX_ID}, got ${JSON.stringify(id)}`);
-  }
+  if (!isObj(m) || !(typeof m.type === "string" && m.type in MODELS))
+    bad(
+      `model type ${JSON.stringify(isObj(m) ? m.type : undefined)} is not supported ` +
+        `(${Object.keys(MODELS).join(", ")})`,
+    );
+  if (m.type === "Unigram") {
+    if (!Array.isArray(m.vocab)) bad("Unigram model.vocab must be an array of [piece, score]");
+  } else if (!isObj(m.vocab)) bad("model.vocab must be an object of token -> id");
+  if (isObj(m.vocab))
+    for (const [t, id] of Object.entries(m.vocab)) {
+      if (!Number.isInteger(id) || (id as number) < 0 || (id as number) > MAX_ID)
+        bad(`model.vocab[${JSON.stringify(t)}] must be an id from 0 to ${MAX_ID}, got ${JSON.stringify(id)}`);
+    }
   if (m.type === "BPE") {
     if (!Array.isArray(m.merges)) bad("model.merges must be an array");
     m.merges.forEach((mg, i) => {
-      const ok = typeof mg === "string" ? mg.split(" ").length === 2 : Array.isArray(mg) && mg.length === 2 && mg.every((x) => typeof x === "string");
+      const ok =
+        typeof mg === "string"
+          ? mg.split(" ").length === 2
+          : Array.isArray(mg) && mg.length === 2 && mg.every((x) => typeof x === "string");
       if (!ok) bad(`model.merges[${i}] must be "a b" or ["a", "b"], got ${JSON.stringify(mg)}`);
     });
   }
-  for (const k of ["unk_token", "continuing_subword_prefix"]) if (m[k] !== undefined && m[k] !== null && typeof m[k] !== "string") bad(`model.${k} must be a string`);
-  if (m.max_input_chars_per_word !== undefined && (!Number.isInteger(m.max_input_chars_per_word) || (m.max_input_chars_per_word as number) < 1)) bad("model.max_input_chars_per_word must be a positive integer");
+  for (const k of ["unk_token", "continuing_subword_prefix"])
+    if (m[k] !== undefined && m[k] !== null && typeof m[k] !== "string") bad(`model.${k} must be a string`);
+  if (
+    m.max_input_chars_per_word !== undefined &&
+    (!Number.isInteger(m.max_input_chars_per_word) || (m.max_input_chars_per_word as number) < 1)
+  )
+    bad("model.max_input_chars_per_word must be a positive integer");
   if (j.added_tokens !== undefined && j.added_tokens !== null) {
     if (!Array.isArray(j.added_tokens)) bad("added_tokens must be an array");
     j.added_tokens.forEach((t, i) => {
-      if (!isObj(t) || typeof t.content !== "string" || t.content === "") bad(`added_tokens[${i}] must have a non-empty string "content"`);
-      if (!Number.isInteger(t.id) || (t.id as number) < 0 || (t.id as number) > MAX_ID) bad(`added_tokens[${i}].id must be an id from 0 to ${MAX_ID}, got ${JSON.stringify(t.id)}`);
+      if (!isObj(t) || typeof t.content !== "string" || t.content === "")
+        bad(`added_tokens[${i}] must have a non-empty string "content"`);
+      if (!Number.isInteger(t.id) || (t.id as number) < 0 || (t.id as number) > MAX_ID)
+        bad(`added_tokens[${i}].id must be an id from 0 to ${MAX_ID}, got ${JSON.stringify(t.id)}`);
       for (const flag of ["lstrip", "rstrip", "single_word", "normalized", "special"]) {
-        if (t[flag] !== undefined && typeof t[flag] !== "boolean") bad(`added_tokens[${i}].${flag} must be true or false, got ${JSON.stringify(t[flag])}`);
+        if (t[flag] !== undefined && typeof t[flag] !== "boolean")
+          bad(`added_tokens[${i}].${flag} must be true or false, got ${JSON.stringify(t[flag])}`);
       }
     });
   }
   for (const k of ["normalizer", "pre_tokenizer", "post_processor", "decoder"]) checkComponent(k, j[k]);
   if (j.padding !== undefined && j.padding !== null) {
     if (!isObj(j.padding)) bad("padding must be null or an object");
-    if (j.padding.pad_id !== undefined && (!Number.isInteger(j.padding.pad_id) || (j.padding.pad_id as number) < 0 || (j.padding.pad_id as number) > MAX_ID)) bad("padding.pad_id must be an id");
-    if (j.padding.pad_token !== undefined && typeof j.padding.pad_token !== "string") bad("padding.pad_token must be a string");
+    if (
+      j.padding.pad_id !== undefined &&
+      (!Number.isInteger(j.padding.pad_id) || (j.padding.pad_id as number) < 0 || (j.padding.pad_id as number) > MAX_ID)
+    )
+      bad("padding.pad_id must be an id");
+    if (j.padding.pad_token !== undefined && typeof j.padding.pad_token !== "string")
+      bad("padding.pad_token must be a string");
   }
 }
 
@@ -88,7 +115,8 @@ function checkSchema(j: Record<string, unknown>): void {
  * A Hugging Face tokenizer.json (WordPiece or BPE) in pure TypeScript.
  * @example
  * const tok = Tokenizer.fromJSON(await (await fetch("tokenizer.json")).text());
- * const { inputIds, attentionMask } = tok.encodeBatch(["a red circle", "two blue squares"], { maxLength: 77, padding: "max_length" });
+ * const { inputIds, attentionMask } = tok.encodeBatch(["a red circle", "two blue squares"], { maxLength: 77,
+ * padding: "max_length" });
  * const emb = clip.encodeText(inputIds, attentionMask);
  */
 export class Tokenizer {
@@ -116,8 +144,12 @@ export class Tokenizer {
     for (const t of added) this.model.vocab.set(t.content, t.id);
     this.special = new Map(added.filter((t) => t.special).map((t) => [t.content, t.id]));
     // tokens with normalized: false are found in the raw text, the others in the normalised text
-    this.rawAdded = new AddedTokenMatcher(added.filter((t) => !t.normalized).map((t) => ({ match: t.content, token: t })));
-    this.normalizedAdded = new AddedTokenMatcher(added.filter((t) => t.normalized).map((t) => ({ match: this.normalize(t.content), token: t })));
+    this.rawAdded = new AddedTokenMatcher(
+      added.filter((t) => !t.normalized).map((t) => ({ match: t.content, token: t })),
+    );
+    this.normalizedAdded = new AddedTokenMatcher(
+      added.filter((t) => t.normalized).map((t) => ({ match: this.normalize(t.content), token: t })),
+    );
     this.idToToken = [];
     for (const [t, id] of this.model.vocab) this.idToToken[id] = t;
     // the reference gives a normalized added token's id back as its normalised content ("Hello" -> "hello")
@@ -125,14 +157,19 @@ export class Tokenizer {
     this.specials = specialsOf(json.post_processor ?? null);
     this.decodeTokens = decoderOf(json.decoder ?? null);
     const pad = json.padding ?? null;
-    this.padToken = pad?.pad_token ?? (this.model.vocab.has("[PAD]") ? "[PAD]" : this.model.vocab.has("<pad>") ? "<pad>" : "");
+    this.padToken =
+      pad?.pad_token ?? (this.model.vocab.has("[PAD]") ? "[PAD]" : this.model.vocab.has("<pad>") ? "<pad>" : "");
     this.padId = pad?.pad_id ?? this.model.vocab.get(this.padToken) ?? 0;
   }
 
   /** Parses a tokenizer.json (string or object). */
   static fromJSON(json: string | object): Tokenizer {
     let j: Json;
-    try { j = typeof json === "string" ? JSON.parse(json) : json; } catch (e) { bad(`tokenizer.json is not valid JSON (${(e as Error).message})`); }
+    try {
+      j = typeof json === "string" ? JSON.parse(json) : json;
+    } catch (e) {
+      bad(`tokenizer.json is not valid JSON (${(e as Error).message})`);
+    }
     if (!isObj(j)) bad("tokenizer.json must be an object");
     checkSchema(j);
     try {
@@ -144,11 +181,18 @@ export class Tokenizer {
     }
   }
 
-  get vocabSize(): number { return this.idToToken.length; }
+  get vocabSize(): number {
+    return this.idToToken.length;
+  }
 
-  tokenToId(t: string): number | undefined { return this.model.vocab.get(t); }
+  tokenToId(t: string): number | undefined {
+    return this.model.vocab.get(t);
+  }
 
-  /** The text's tokens; an added token keeps the text it matched (whitespace lstrip/rstrip swallowed included), as the reference's do. */
+  /**
+   * The text's tokens; an added token keeps the text it matched (whitespace lstrip/rstrip swallowed included), as
+   * the reference's do.
+   */
   private tokensOf(text: string): string[] {
     const out: string[] = [];
     const added = (p: Piece): void => {
@@ -156,10 +200,17 @@ export class Tokenizer {
       if (p.text !== p.token!.content && this.matchedText.size < 4096) this.matchedText.set(p.text, p.token!.id);
     };
     for (const p of this.rawAdded.split(text)) {
-      if (p.token) { added(p); continue; }
+      if (p.token) {
+        added(p);
+        continue;
+      }
       for (const q of this.normalizedAdded.split(this.normalize(p.text))) {
-        if (q.token) { added(q); continue; }
-        // one push per token: spreading a long word's tokens into push() overflows the stack (a 1,000,000-character word)
+        if (q.token) {
+          added(q);
+          continue;
+        }
+        // one push per token: spreading a long word's tokens into push() overflows the stack (a
+        // 1,000,000-character word)
         for (const w of this.preTokenize(q.text)) for (const t of this.model.tokenize(w)) out.push(t);
       }
     }
@@ -178,9 +229,17 @@ export class Tokenizer {
     const max = options.maxLength ?? null;
     if (max !== null && (!Number.isInteger(max) || max < 1)) bad(`maxLength must be a positive integer, got ${max}`);
     let tokens = this.tokensOf(text);
-    tokens = options.addSpecialTokens === false ? (max === null ? tokens : tokens.slice(0, max)) : this.withSpecials(tokens, max);
+    tokens =
+      options.addSpecialTokens === false
+        ? max === null
+          ? tokens
+          : tokens.slice(0, max)
+        : this.withSpecials(tokens, max);
     const ids = tokens.map((t) => {
-      const id = this.model.vocab.get(t) ?? this.matchedText.get(t) ?? (this.model.unk !== null ? this.model.vocab.get(this.model.unk) : undefined);
+      const id =
+        this.model.vocab.get(t) ??
+        this.matchedText.get(t) ??
+        (this.model.unk !== null ? this.model.vocab.get(this.model.unk) : undefined);
       if (id === undefined) bad(`token ${JSON.stringify(t)} is not in the vocabulary and there is no unknown token`);
       return id;
     });
@@ -190,18 +249,36 @@ export class Tokenizer {
   }
 
   private pad(e: Encoding, n: number): void {
-    while (e.ids.length < n) { e.ids.push(this.padId); e.tokens.push(this.padToken); e.attentionMask.push(0); }
+    while (e.ids.length < n) {
+      e.ids.push(this.padId);
+      e.tokens.push(this.padToken);
+      e.attentionMask.push(0);
+    }
   }
 
   /** Texts -> inputIds and attentionMask Tensors (B, L) int32, padded (to maxLength, or the longest). */
-  encodeBatch(texts: string[], options: EncodeOptions = {}): { inputIds: Tensor; attentionMask: Tensor; encodings: Encoding[] } {
+  encodeBatch(
+    texts: string[],
+    options: EncodeOptions = {},
+  ): { inputIds: Tensor; attentionMask: Tensor; encodings: Encoding[] } {
     if (!Array.isArray(texts) || texts.length === 0) bad("encodeBatch expects a non-empty array of strings");
     const encs = texts.map((t) => this.encode(t, { ...options, padding: false }));
-    const L = options.padding === "max_length" && options.maxLength ? options.maxLength : Math.max(...encs.map((e) => e.ids.length));
+    const L =
+      options.padding === "max_length" && options.maxLength
+        ? options.maxLength
+        : Math.max(...encs.map((e) => e.ids.length));
     for (const e of encs) this.pad(e, L);
-    const ids = new Int32Array(encs.length * L), mask = new Int32Array(encs.length * L);
-    encs.forEach((e, b) => { ids.set(e.ids, b * L); mask.set(e.attentionMask, b * L); });
-    return { inputIds: new Tensor(ids, [encs.length, L]), attentionMask: new Tensor(mask, [encs.length, L]), encodings: encs };
+    const ids = new Int32Array(encs.length * L),
+      mask = new Int32Array(encs.length * L);
+    encs.forEach((e, b) => {
+      ids.set(e.ids, b * L);
+      mask.set(e.attentionMask, b * L);
+    });
+    return {
+      inputIds: new Tensor(ids, [encs.length, L]),
+      attentionMask: new Tensor(mask, [encs.length, L]),
+      encodings: encs,
+    };
   }
 
   /** Ids -> text, as the tokenizer's decoder does (WordPiece joins ## pieces; ByteLevel maps back to UTF-8). */
@@ -212,7 +289,7 @@ export class Tokenizer {
     for (let i = 0; i < ids.length; i++) {
       const t = this.idToToken[ids[i]];
       if (t === undefined) bad(`id ${ids[i]} is outside the vocabulary`);
-      if (skip && (specialIds.has(ids[i]) || ids[i] === this.padId && t === this.padToken)) continue;
+      if (skip && (specialIds.has(ids[i]) || (ids[i] === this.padId && t === this.padToken))) continue;
       toks.push(t);
     }
     return this.decodeTokens(toks).join("");
@@ -227,10 +304,14 @@ function specialsOf(p: Json | null): { pre: string[]; suf: string[] } {
   if (p === null || p.type === "ByteLevel") return { pre: [], suf: [] };
   if (p.type === "BertProcessing" || p.type === "RobertaProcessing") return { pre: [p.cls[0]], suf: [p.sep[0]] };
   if (p.type === "TemplateProcessing") {
-    const pre: string[] = [], suf: string[] = [];
+    const pre: string[] = [],
+      suf: string[] = [];
     let afterSeq = false;
     for (const item of p.single as Json[]) {
-      if (item.Sequence) { afterSeq = true; continue; }
+      if (item.Sequence) {
+        afterSeq = true;
+        continue;
+      }
       if (!item.SpecialToken) continue;
       // a template names a special token; special_tokens says which token(s) it stands for
       const named = p.special_tokens?.[item.SpecialToken.id];
@@ -240,17 +321,26 @@ function specialsOf(p: Json | null): { pre: string[]; suf: string[] } {
     return { pre, suf };
   }
   if (p.type === "Sequence" && Array.isArray(p.processors)) {
-    let pre: string[] = [], suf: string[] = [];
-    for (const q of p.processors as Json[]) { const s = specialsOf(q); pre = [...s.pre, ...pre]; suf = [...suf, ...s.suf]; }
+    let pre: string[] = [],
+      suf: string[] = [];
+    for (const q of p.processors as Json[]) {
+      const s = specialsOf(q);
+      pre = [...s.pre, ...pre];
+      suf = [...suf, ...s.suf];
+    }
     return { pre, suf };
   }
-  bad(`post-processor ${JSON.stringify(p.type)} is not supported in this build (supported: BertProcessing, RobertaProcessing, TemplateProcessing, ByteLevel, Sequence)`);
+  bad(
+    `post-processor ${JSON.stringify(p.type)} is not supported in this build (supported: BertProcessing, ` +
+      `RobertaProcessing, TemplateProcessing, ByteLevel, Sequence)`,
+  );
 }
 
 /**
  * The dependency-free default: UTF-8 bytes as tokens.  Ids: 0 pad, 1 start, 2 end, 3 + byte (259 in all).
  * @example
- * const { inputIds, attentionMask } = new ByteTokenizer().encodeBatch(["hello"], { maxLength: 16, padding: "max_length" });
+ * const { inputIds, attentionMask } = new ByteTokenizer().encodeBatch(["hello"], { maxLength: 16, padding:
+ * "max_length" });
  */
 export class ByteTokenizer {
   readonly vocabSize = 259;
@@ -262,14 +352,26 @@ export class ByteTokenizer {
     if (max !== null) ids = ids.slice(0, Math.max(0, max - (specials ? 2 : 0)));
     if (specials) ids = [1, ...ids, 2];
     const enc = { ids, tokens: ids.map(String), attentionMask: ids.map(() => 1) };
-    if (options.padding === "max_length" && max !== null) while (enc.ids.length < max) { enc.ids.push(0); enc.tokens.push("0"); enc.attentionMask.push(0); }
+    if (options.padding === "max_length" && max !== null)
+      while (enc.ids.length < max) {
+        enc.ids.push(0);
+        enc.tokens.push("0");
+        enc.attentionMask.push(0);
+      }
     return enc;
   }
   encodeBatch(texts: string[], options: EncodeOptions = {}): { inputIds: Tensor; attentionMask: Tensor } {
     const encs = texts.map((t) => this.encode(t, { ...options, padding: false }));
-    const L = options.padding === "max_length" && options.maxLength ? options.maxLength : Math.max(...encs.map((e) => e.ids.length));
-    const ids = new Int32Array(encs.length * L), mask = new Int32Array(encs.length * L);
-    encs.forEach((e, b) => { ids.set(e.ids, b * L); mask.set(e.attentionMask, b * L); });
+    const L =
+      options.padding === "max_length" && options.maxLength
+        ? options.maxLength
+        : Math.max(...encs.map((e) => e.ids.length));
+    const ids = new Int32Array(encs.length * L),
+      mask = new Int32Array(encs.length * L);
+    encs.forEach((e, b) => {
+      ids.set(e.ids, b * L);
+      mask.set(e.attentionMask, b * L);
+    });
     return { inputIds: new Tensor(ids, [encs.length, L]), attentionMask: new Tensor(mask, [encs.length, L]) };
   }
   decode(ids: ArrayLike<number>): string {

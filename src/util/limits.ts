@@ -20,7 +20,10 @@ export interface Limits {
   videoTimeoutMs: number;
   /** safetensors: largest JSON header in bytes (default 16 MiB) */
   maxSafetensorsHeaderBytes: number;
-  /** model folders: most parameters a config.json may describe (default 1e9: 4 GB as float32, all of wasm32's memory) */
+  /**
+   * model folders: most parameters a config.json may describe (default 1e9: 4 GB as float32, all of wasm32's
+   * memory)
+   */
   maxParameters: number;
 }
 

@@ -2,7 +2,8 @@
 // time so a browser bundler neither resolves nor inlines them; browsers never reach these imports.
 
 /** Whether this is Node (or a Node worker thread), as opposed to a browser page or Web Worker. */
-export const isNode: boolean = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
+export const isNode: boolean =
+  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
 
 /** `node:<name>` as a string a bundler leaves alone. */
 export function nodeSpecifier(name: string): string {
@@ -10,6 +11,7 @@ export function nodeSpecifier(name: string): string {
 }
 
 /** A Node built-in module, imported on first use (Node only). */
-export function nodeImport<T = any>(name: string): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function nodeImport<T = any>(name: string): Promise<T> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   return import(/* @vite-ignore */ nodeSpecifier(name)) as Promise<T>;
 }

@@ -8,7 +8,13 @@ import { nodeModules, runFfmpeg, readMediaFile, extensionOf } from "../io/ffmpeg
 import { limits } from "../util/limits.js";
 
 /** The image formats read through ffmpeg, by extension (their names for messages). */
-export const FFMPEG_IMAGE: Record<string, string> = { ".webp": "WebP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".gif": "GIF" };
+export const FFMPEG_IMAGE: Record<string, string> = {
+  ".webp": "WebP",
+  ".bmp": "BMP",
+  ".tif": "TIFF",
+  ".tiff": "TIFF",
+  ".gif": "GIF",
+};
 /** Image formats refused by name, with what to do instead. */
 export const REFUSED_IMAGE: Record<string, string> = {
   ".heic": "HEIC images are not supported; convert them to JPEG or PNG (e.g. heif-convert, or export from Photos)",
@@ -42,15 +48,24 @@ export async function readImageInput(file: string, options: ReadImageOptions = {
   const e = extensionOf(file);
   if (REFUSED_IMAGE[e]) throw new PolymodalError("unsupported_input", `readImageFile: ${file}: ${REFUSED_IMAGE[e]}`);
   // no image file within maxPixels needs more than 8 bytes a pixel (16-bit RGBA, stored), and 1 MiB of metadata
-  const bytes = await readMediaFile("readImageFile", file, () => (options.maxPixels ?? limits.maxPixels) * 8 + (1 << 20));
+  const bytes = await readMediaFile(
+    "readImageFile",
+    file,
+    () => (options.maxPixels ?? limits.maxPixels) * 8 + (1 << 20),
+  );
   if (isPng(bytes) || isJpegBytes(bytes) || !FFMPEG_IMAGE[e]) return bytes;
   const format = FFMPEG_IMAGE[e];
   const maxPixels = options.maxPixels ?? limits.maxPixels;
   const out = await runFfmpeg({
-    exe: options.ffmpegPath ?? "ffmpeg", args: ["-v", "error", "-i", file, "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"],
-    what: `decoding ${format} (${file})`, who: "readImageFile", timeoutMs: options.timeoutMs ?? limits.videoTimeoutMs,
-    maxBytes: maxPixels * 8 + (1 << 20), fix: "or convert it to PNG or JPEG",
+    exe: options.ffmpegPath ?? "ffmpeg",
+    args: ["-v", "error", "-i", file, "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"],
+    what: `decoding ${format} (${file})`,
+    who: "readImageFile",
+    timeoutMs: options.timeoutMs ?? limits.videoTimeoutMs,
+    maxBytes: maxPixels * 8 + (1 << 20),
+    fix: "or convert it to PNG or JPEG",
   });
-  if (out.length === 0) throw new PolymodalError("bad_input", `readImageFile: ${file}: ffmpeg decoded no frame (${format})`);
+  if (out.length === 0)
+    throw new PolymodalError("bad_input", `readImageFile: ${file}: ffmpeg decoded no frame (${format})`);
   return decodeImage(out, options);
 }

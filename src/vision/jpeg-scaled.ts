@@ -19,8 +19,11 @@ function corrupt(msg: string): never {
 }
 
 // zigzag order: ZZ[k] = the natural (row * 8 + col) index of the k-th coefficient
-const ZZ = [0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
-  35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63];
+const ZZ = [
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
+  35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47,
+  55, 62, 63,
+];
 
 // the highest column (u) and row (v) among zigzag positions 0..k
 const ZMAXU = Int32Array.from(ZZ, (_, k) => Math.max(...ZZ.slice(0, k + 1).map((z) => z & 7)));
@@ -30,41 +33,86 @@ const ZMAXV = Int32Array.from(ZZ, (_, k) => Math.max(...ZZ.slice(0, k + 1).map((
 // 8-point inverse DCT over its 8/n pixels, R_n[g][u] = (n/8) sum_{x in g} (1/2) c(u) cos((2x+1) u pi / 16), c(0) =
 // 1/sqrt2 -- from all eight coefficients, so a reduced block is the box average of the full-size block (exactly,
 // before rounding).  cos(k pi / 16) is written out (no Math.cos: the same bits on every engine).
-const COS16_Q = [1, 0.9807852804032304, 0.9238795325112867, 0.8314696123025452, Math.SQRT1_2, 0.5555702330196022, 0.3826834323650898, 0.19509032201612825];
-function cos16(k: number): number { // cos(k pi / 16)
+const COS16_Q = [
+  1,
+  0.9807852804032304,
+  0.9238795325112867,
+  0.8314696123025452,
+  Math.SQRT1_2,
+  0.5555702330196022,
+  0.3826834323650898,
+  0.19509032201612825,
+];
+function cos16(k: number): number {
+  // cos(k pi / 16)
   k %= 32;
   if (k > 16) k = 32 - k; // cos is even about pi
   return k <= 8 ? (k === 8 ? 0 : COS16_Q[k]) : -COS16_Q[16 - k];
 }
-const REDUCE: Record<number, Float64Array> = Object.fromEntries([1, 2, 4, 8].map((n) => {
-  const m = new Float64Array(n * 8), w = 8 / n;
-  for (let g = 0; g < n; g++) for (let u = 0; u < 8; u++) {
-    let sum = 0;
-    for (let x = g * w; x < (g + 1) * w; x++) sum += 0.5 * (u === 0 ? Math.SQRT1_2 : 1) * cos16((2 * x + 1) * u);
-    m[g * 8 + u] = sum / w;
-  }
-  return [n, m];
-}));
+const REDUCE: Record<number, Float64Array> = Object.fromEntries(
+  [1, 2, 4, 8].map((n) => {
+    const m = new Float64Array(n * 8),
+      w = 8 / n;
+    for (let g = 0; g < n; g++)
+      for (let u = 0; u < 8; u++) {
+        let sum = 0;
+        for (let x = g * w; x < (g + 1) * w; x++) sum += 0.5 * (u === 0 ? Math.SQRT1_2 : 1) * cos16((2 * x + 1) * u);
+        m[g * 8 + u] = sum / w;
+      }
+    return [n, m];
+  }),
+);
 
 /**
  * A Huffman table: fast[next 9 bits] = length << 8 | symbol for codes of up to 9 bits (0: longer or none), and the
- * canonical tables for the rest (maxcode[len]: the largest code of that length, or -1; valptr: where its symbols start).
+ * canonical tables for the rest (maxcode[len]: the largest code of that length, or -1; valptr: where its symbols
+ * start).
  */
-interface Huff { fast: Int32Array; maxcode: Int32Array; valptr: Int32Array; mincode: Int32Array; symbols: Uint8Array }
+interface Huff {
+  fast: Int32Array;
+  maxcode: Int32Array;
+  valptr: Int32Array;
+  mincode: Int32Array;
+  symbols: Uint8Array;
+}
 const FAST = 9;
 
-/** A frame component: sampling factors, tables, its block grid (bw x bh, whole MCUs) and its samples at nh x nv per block. */
-interface Component { id: number; h: number; v: number; tq: number; bw: number; bh: number; nh: number; nv: number; out: Uint8Array; ow: number; oh: number; pred: number; td: number; ta: number }
+/**
+ * A frame component: sampling factors, tables, its block grid (bw x bh, whole MCUs) and its samples at nh x nv per
+ * block.
+ */
+interface Component {
+  id: number;
+  h: number;
+  v: number;
+  tq: number;
+  bw: number;
+  bh: number;
+  nh: number;
+  nv: number;
+  out: Uint8Array;
+  ow: number;
+  oh: number;
+  pred: number;
+  td: number;
+  ta: number;
+}
 
 function huffman(counts: Uint8Array, symbols: Uint8Array): Huff {
-  const fast = new Int32Array(1 << FAST), maxcode = new Int32Array(18).fill(-1), valptr = new Int32Array(17), mincode = new Int32Array(17);
-  let code = 0, k = 0;
+  const fast = new Int32Array(1 << FAST),
+    maxcode = new Int32Array(18).fill(-1),
+    valptr = new Int32Array(17),
+    mincode = new Int32Array(17);
+  let code = 0,
+    k = 0;
   for (let len = 1; len <= 16; len++) {
-    valptr[len] = k; mincode[len] = code;
+    valptr[len] = k;
+    mincode[len] = code;
     for (let i = 0; i < counts[len - 1]; i++) {
       if (code >= 1 << len) corrupt("a Huffman table with more codes than its lengths allow");
       if (len <= FAST) fast.fill((len << 8) | symbols[k], code << (FAST - len), (code + 1) << (FAST - len));
-      code++; k++;
+      code++;
+      k++;
     }
     if (counts[len - 1]) maxcode[len] = code - 1;
     code <<= 1;
@@ -79,58 +127,111 @@ function huffman(counts: Uint8Array, symbols: Uint8Array): Huff {
  * const small = decodeScaledJpeg(bytes, 1); // a 4000x3000 photo -> 500x375
  */
 export function decodeScaledJpeg(b: Uint8Array, N: 1 | 2 | 4): DecodedImage | null {
-  if (!(N === 1 || N === 2 || N === 4)) throw new Error(`decodeScaledJpeg: scale must be 1, 2 or 4 (eighths), got ${N}`);
+  if (!(N === 1 || N === 2 || N === 4))
+    throw new Error(`decodeScaledJpeg: scale must be 1, 2 or 4 (eighths), got ${N}`);
   const qt: Array<Float64Array | undefined> = [];
-  const dc: Array<Huff | undefined> = [], ac: Array<Huff | undefined> = [];
-  let comps: Component[] = [], W = 0, H = 0, hmax = 1, vmax = 1, restart = 0, adobe: number | null = null, frame = false, scans = 0;
-  const mcux = (): number => Math.ceil(W / (8 * hmax)), mcuy = (): number => Math.ceil(H / (8 * vmax));
+  const dc: Array<Huff | undefined> = [],
+    ac: Array<Huff | undefined> = [];
+  let comps: Component[] = [],
+    W = 0,
+    H = 0,
+    hmax = 1,
+    vmax = 1,
+    restart = 0,
+    adobe: number | null = null,
+    frame = false,
+    scans = 0;
+  const mcux = (): number => Math.ceil(W / (8 * hmax)),
+    mcuy = (): number => Math.ceil(H / (8 * vmax));
   let o = 2;
-  const u16 = (p: number): number => (p + 1 < b.length ? (b[p] << 8) | b[p + 1] : corrupt(`the file ends inside a marker at byte ${p}`));
+  const u16 = (p: number): number =>
+    p + 1 < b.length ? (b[p] << 8) | b[p + 1] : corrupt(`the file ends inside a marker at byte ${p}`);
   while (o < b.length) {
     if (b[o] !== 0xff) corrupt(`expected a marker at byte ${o}`);
     const m = b[o + 1];
-    if (m === 0xff) { o++; continue; }
+    if (m === 0xff) {
+      o++;
+      continue;
+    }
     if (m === 0xd9) break; // EOI
-    if (m === 0xd8 || (m >= 0xd0 && m <= 0xd7) || m === 0x01) { o += 2; continue; }
-    const len = u16(o + 2), p = o + 4, end = o + 2 + len;
+    if (m === 0xd8 || (m >= 0xd0 && m <= 0xd7) || m === 0x01) {
+      o += 2;
+      continue;
+    }
+    const len = u16(o + 2),
+      p = o + 4,
+      end = o + 2 + len;
     if (len < 2 || end > b.length) corrupt(`a marker segment at byte ${o} runs past the end of the file`);
-    if (m === 0xc2 || m === 0xc3 || (m >= 0xc5 && m <= 0xcf && m !== 0xc8 && m !== 0xcc)) return null; // progressive, lossless, arithmetic...
-    if (m === 0xdb) { // DQT
-      for (let q = p; q < end;) {
-        const pq = b[q] >> 4, tq = b[q] & 15, t = new Float64Array(64);
+    // progressive, lossless, arithmetic...
+    if (m === 0xc2 || m === 0xc3 || (m >= 0xc5 && m <= 0xcf && m !== 0xc8 && m !== 0xcc)) return null;
+    if (m === 0xdb) {
+      // DQT
+      for (let q = p; q < end; ) {
+        const pq = b[q] >> 4,
+          tq = b[q] & 15,
+          t = new Float64Array(64);
         if (tq > 3) corrupt(`quantisation table ${tq}`);
         for (let k = 0; k < 64; k++) t[ZZ[k]] = pq ? (b[q + 1 + 2 * k] << 8) | b[q + 2 + 2 * k] : b[q + 1 + k];
         qt[tq] = t;
         q += 1 + (pq ? 128 : 64);
       }
-    } else if (m === 0xc4) { // DHT
-      for (let q = p; q < end;) {
-        const tc = b[q] >> 4, th = b[q] & 15;
+    } else if (m === 0xc4) {
+      // DHT
+      for (let q = p; q < end; ) {
+        const tc = b[q] >> 4,
+          th = b[q] & 15;
         const counts = b.subarray(q + 1, q + 17);
         const n = counts.reduce((a, x) => a + x, 0);
         if (th > 3 || tc > 1 || q + 17 + n > end) corrupt("a Huffman table");
         (tc ? ac : dc)[th] = huffman(counts, b.subarray(q + 17, q + 17 + n));
         q += 17 + n;
       }
-    } else if (m === 0xc0 || m === 0xc1) { // SOF0/SOF1: baseline / extended Huffman
+    } else if (m === 0xc0 || m === 0xc1) {
+      // SOF0/SOF1: baseline / extended Huffman
       if (b[p] !== 8) return null; // 12-bit
-      H = u16(p + 1); W = u16(p + 3);
+      H = u16(p + 1);
+      W = u16(p + 3);
       const nc = b[p + 5];
       if (nc !== 1 && nc !== 3) return null; // CMYK and the like
       if (W === 0 || H === 0) return null; // height from a DNL marker: rare, let the full decoder handle it
       comps = [];
       for (let i = 0; i < nc; i++) {
         const q = p + 6 + 3 * i;
-        comps.push({ id: b[q], h: b[q + 1] >> 4, v: b[q + 1] & 15, tq: b[q + 2], bw: 0, bh: 0, nh: 0, nv: 0, out: new Uint8Array(0), ow: 0, oh: 0, pred: 0, td: 0, ta: 0 });
+        comps.push({
+          id: b[q],
+          h: b[q + 1] >> 4,
+          v: b[q + 1] & 15,
+          tq: b[q + 2],
+          bw: 0,
+          bh: 0,
+          nh: 0,
+          nv: 0,
+          out: new Uint8Array(0),
+          ow: 0,
+          oh: 0,
+          pred: 0,
+          td: 0,
+          ta: 0,
+        });
       }
       if (comps.some((c) => c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4)) corrupt("sampling factors outside 1..4");
-      hmax = Math.max(...comps.map((c) => c.h)); vmax = Math.max(...comps.map((c) => c.v));
+      hmax = Math.max(...comps.map((c) => c.h));
+      vmax = Math.max(...comps.map((c) => c.v));
       for (const c of comps) {
-        c.bw = mcux() * c.h; c.bh = mcuy() * c.v; // blocks, padded to whole MCUs
+        c.bw = mcux() * c.h;
+        c.bh = mcuy() * c.v; // blocks, padded to whole MCUs
         // a subsampled component is reduced less, so it comes out on the output grid (as libjpeg does) when it can
-        c.nh = Math.min(8, (N * hmax) / c.h); c.nv = Math.min(8, (N * vmax) / c.v);
-        if (!Number.isInteger(c.nh) || !Number.isInteger(c.nv) || ![1, 2, 4, 8].includes(c.nh) || ![1, 2, 4, 8].includes(c.nv)) return null; // odd factors (3): full decode
-        c.ow = c.bw * c.nh; c.oh = c.bh * c.nv;
+        c.nh = Math.min(8, (N * hmax) / c.h);
+        c.nv = Math.min(8, (N * vmax) / c.v);
+        if (
+          !Number.isInteger(c.nh) ||
+          !Number.isInteger(c.nv) ||
+          ![1, 2, 4, 8].includes(c.nh) ||
+          ![1, 2, 4, 8].includes(c.nv)
+        )
+          return null; // odd factors (3): full decode
+        c.ow = c.bw * c.nh;
+        c.oh = c.bh * c.nv;
         c.out = new Uint8Array(c.ow * c.oh);
       }
       frame = true;
@@ -138,19 +239,30 @@ export function decodeScaledJpeg(b: Uint8Array, N: 1 | 2 | 4): DecodedImage | nu
       restart = u16(p);
     } else if (m === 0xee && len >= 14 && String.fromCharCode(...b.subarray(p, p + 5)) === "Adobe") {
       adobe = b[p + 11];
-    } else if (m === 0xda) { // SOS: the entropy-coded data follows
+    } else if (m === 0xda) {
+      // SOS: the entropy-coded data follows
       if (!frame) corrupt("scan before the frame header");
       const ns = b[p];
       const sc: Component[] = [];
       for (let i = 0; i < ns; i++) {
         const c = comps.find((x) => x.id === b[p + 1 + 2 * i]);
         if (!c) corrupt(`scan names component ${b[p + 1 + 2 * i]}, which the frame does not have`);
-        c.td = b[p + 2 + 2 * i] >> 4; c.ta = b[p + 2 + 2 * i] & 15;
+        c.td = b[p + 2 + 2 * i] >> 4;
+        c.ta = b[p + 2 + 2 * i] & 15;
         if (!dc[c.td] || !ac[c.ta] || !qt[c.tq]) corrupt(`component ${c.id} uses a table that was not defined`);
         sc.push(c);
       }
-      o = decodeScan(b, end, sc, restart, ns === 1 ? Math.ceil(Math.ceil((W * sc[0].h) / hmax) / 8) : mcux(),
-        ns === 1 ? Math.ceil(Math.ceil((H * sc[0].v) / vmax) / 8) : mcuy(), qt, dc, ac);
+      o = decodeScan(
+        b,
+        end,
+        sc,
+        restart,
+        ns === 1 ? Math.ceil(Math.ceil((W * sc[0].h) / hmax) / 8) : mcux(),
+        ns === 1 ? Math.ceil(Math.ceil((H * sc[0].v) / vmax) / 8) : mcuy(),
+        qt,
+        dc,
+        ac,
+      );
       scans++;
       continue;
     }
@@ -158,32 +270,60 @@ export function decodeScaledJpeg(b: Uint8Array, N: 1 | 2 | 4): DecodedImage | nu
   }
   if (!frame || scans === 0) corrupt("no frame or no scan");
   // assemble RGB at the scaled size: components replicated to the luma grid, cropped
-  const ow = Math.ceil((W * N) / 8), oh = Math.ceil((H * N) / 8);
+  const ow = Math.ceil((W * N) / 8),
+    oh = Math.ceil((H * N) / 8);
   const rgb = new Uint8Array(ow * oh * 3);
-  // output pixel (x, y) at scale N -> the component's sample at its own scale (the same one, or replicated when capped at 8)
-  const at = (c: Component, x: number, y: number): number => c.out[Math.floor((y * c.v * c.nv) / (vmax * N)) * c.ow + Math.floor((x * c.h * c.nh) / (hmax * N))];
+  // output pixel (x, y) at scale N -> the component's sample at its own scale (the same one, or replicated when
+  // capped at 8)
+  const at = (c: Component, x: number, y: number): number =>
+    c.out[Math.floor((y * c.v * c.nv) / (vmax * N)) * c.ow + Math.floor((x * c.h * c.nh) / (hmax * N))];
   const clamp = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
   const transform = comps.length === 3 && adobe !== 0; // Adobe transform 0: the three components are R, G, B
-  for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) {
-    const i = (y * ow + x) * 3;
-    if (comps.length === 1) { const g = at(comps[0], x, y); rgb[i] = rgb[i + 1] = rgb[i + 2] = g; continue; }
-    const Y = at(comps[0], x, y), Cb = at(comps[1], x, y) - 128, Cr = at(comps[2], x, y) - 128;
-    if (!transform) { rgb[i] = Y; rgb[i + 1] = Cb + 128; rgb[i + 2] = Cr + 128; continue; }
-    rgb[i] = clamp(Y + 1.402 * Cr);
-    rgb[i + 1] = clamp(Y - 0.344136 * Cb - 0.714136 * Cr);
-    rgb[i + 2] = clamp(Y + 1.772 * Cb);
-  }
+  for (let y = 0; y < oh; y++)
+    for (let x = 0; x < ow; x++) {
+      const i = (y * ow + x) * 3;
+      if (comps.length === 1) {
+        const g = at(comps[0], x, y);
+        rgb[i] = rgb[i + 1] = rgb[i + 2] = g;
+        continue;
+      }
+      const Y = at(comps[0], x, y),
+        Cb = at(comps[1], x, y) - 128,
+        Cr = at(comps[2], x, y) - 128;
+      if (!transform) {
+        rgb[i] = Y;
+        rgb[i + 1] = Cb + 128;
+        rgb[i + 2] = Cr + 128;
+        continue;
+      }
+      rgb[i] = clamp(Y + 1.402 * Cr);
+      rgb[i + 1] = clamp(Y - 0.344136 * Cb - 0.714136 * Cr);
+      rgb[i + 2] = clamp(Y + 1.772 * Cb);
+    }
   return { width: ow, height: oh, channels: 3, data: rgb };
 }
 
 /** One scan's entropy-coded data from `start`; returns the offset of the marker after it. */
 function decodeScan(
-  b: Uint8Array, start: number, sc: Component[], restart: number, mx: number, my: number,
-  qt: Array<Float64Array | undefined>, dc: Array<Huff | undefined>, ac: Array<Huff | undefined>,
+  b: Uint8Array,
+  start: number,
+  sc: Component[],
+  restart: number,
+  mx: number,
+  my: number,
+  qt: Array<Float64Array | undefined>,
+  dc: Array<Huff | undefined>,
+  ac: Array<Huff | undefined>,
 ): number {
-  let o = start, bits = 0, nbits = 0, marker = -1, fed = 0, overrun = false;
+  let o = start,
+    bits = 0,
+    nbits = 0,
+    marker = -1,
+    fed = 0,
+    overrun = false;
   for (const c of sc) c.pred = 0;
-  // bits: the next nbits (<= 24) bits of the stream in its low bits; at a marker zeros are fed (fed of them), and using one means
+  // bits: the next nbits (<= 24) bits of the stream in its low bits; at a marker zeros are fed (fed of them), and
+  // using one means
   // the scan was cut short
   const fill = (): void => {
     let v = 0;
@@ -194,16 +334,25 @@ function decodeScan(
       if (v === 0xff) {
         const n = b[o];
         if (n === 0x00) o++;
-        else { marker = n; o--; v = 0; fed += 8; }
+        else {
+          marker = n;
+          o--;
+          v = 0;
+          fed += 8;
+        }
       }
     }
-    bits = ((bits << 8) | v) >>> 0; nbits += 8;
+    bits = ((bits << 8) | v) >>> 0;
+    nbits += 8;
   };
   const take = (n: number): number => {
     while (nbits < n) fill();
     const v = (bits >>> (nbits - n)) & ((1 << n) - 1);
     nbits -= n;
-    if (nbits < fed) { overrun = true; fed = nbits; }
+    if (nbits < fed) {
+      overrun = true;
+      fed = nbits;
+    }
     return v; // (bits above nbits are stale; reads mask them, and shifting moves them out of the 32 bits)
   };
   const decode = (h: Huff): number => {
@@ -211,14 +360,20 @@ function decodeScan(
     const e = h.fast[(bits >>> (nbits - FAST)) & ((1 << FAST) - 1)];
     if (e !== 0) {
       nbits -= e >> 8;
-      if (nbits < fed) { overrun = true; fed = nbits; }
+      if (nbits < fed) {
+        overrun = true;
+        fed = nbits;
+      }
       return e & 255;
     }
     // longer than FAST bits: walk the canonical code lengths
     const peek = (bits >>> (nbits - 16)) & 0xffff;
     for (let len = FAST + 1; len <= 16; len++) {
       const code = peek >>> (16 - len);
-      if (h.maxcode[len] >= 0 && code <= h.maxcode[len] && code >= h.mincode[len]) { take(len); return h.symbols[h.valptr[len] + code - h.mincode[len]]; }
+      if (h.maxcode[len] >= 0 && code <= h.maxcode[len] && code >= h.mincode[len]) {
+        take(len);
+        return h.symbols[h.valptr[len] + code - h.mincode[len]];
+      }
     }
     return corrupt(`invalid Huffman code near byte ${o}`);
   };
@@ -236,10 +391,19 @@ function decodeScan(
     if (t > 11) corrupt(`DC magnitude category ${t}`);
     c.pred += receive(t);
     coef[0] = c.pred * q[0];
-    let last = 0, n = 0;
-    for (let k = 1; k < 64;) {
-      const rs = decode(ac[c.ta]!), r = rs >> 4, s = rs & 15;
-      if (s === 0) { if (r === 15) { k += 16; continue; } break; } // ZRL, EOB
+    let last = 0,
+      n = 0;
+    for (let k = 1; k < 64; ) {
+      const rs = decode(ac[c.ta]!),
+        r = rs >> 4,
+        s = rs & 15;
+      if (s === 0) {
+        if (r === 15) {
+          k += 16;
+          continue;
+        }
+        break;
+      } // ZRL, EOB
       k += r;
       if (k > 63) corrupt(`coefficient run past the end of a block near byte ${o}`);
       const z = ZZ[k];
@@ -248,26 +412,34 @@ function decodeScan(
       last = k;
       k++;
     }
-    const nh = c.nh, nv = c.nv, Rh = REDUCE[nh], Rv = REDUCE[nv];
-    if (last === 0) { // DC only: a flat block
-      const v = coef[0] / 8 + 128, px = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
+    const nh = c.nh,
+      nv = c.nv,
+      Rh = REDUCE[nh],
+      Rv = REDUCE[nv];
+    if (last === 0) {
+      // DC only: a flat block
+      const v = coef[0] / 8 + 128,
+        px = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
       for (let y = 0; y < nv; y++) c.out.fill(px, (by * nv + y) * c.ow + bx * nh, (by * nv + y) * c.ow + bx * nh + nh);
       return;
     }
-    const mu = ZMAXU[last], mv = ZMAXV[last]; // the highest column and row a coefficient up to zigzag `last` can be in
+    const mu = ZMAXU[last],
+      mv = ZMAXV[last]; // the highest column and row a coefficient up to zigzag `last` can be in
     // columns first: tmp[gy][u] = sum_v Rv[gy][v] F(v, u); then rows: out[gy][gx] = sum_u Rh[gx][u] tmp[gy][u]
     // (rows and columns past the last coefficient are zero: skipped, which adds nothing but zeros)
-    for (let gy = 0; gy < nv; gy++) for (let u = 0; u <= mu; u++) {
-      let s = 0;
-      for (let v = 0; v <= mv; v++) s += Rv[gy * 8 + v] * coef[v * 8 + u];
-      tmp[gy * 8 + u] = s;
-    }
-    for (let gy = 0; gy < nv; gy++) for (let gx = 0; gx < nh; gx++) {
-      let s = 0;
-      for (let u = 0; u <= mu; u++) s += Rh[gx * 8 + u] * tmp[gy * 8 + u];
-      const v = s + 128;
-      c.out[(by * nv + gy) * c.ow + bx * nh + gx] = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
-    }
+    for (let gy = 0; gy < nv; gy++)
+      for (let u = 0; u <= mu; u++) {
+        let s = 0;
+        for (let v = 0; v <= mv; v++) s += Rv[gy * 8 + v] * coef[v * 8 + u];
+        tmp[gy * 8 + u] = s;
+      }
+    for (let gy = 0; gy < nv; gy++)
+      for (let gx = 0; gx < nh; gx++) {
+        let s = 0;
+        for (let u = 0; u <= mu; u++) s += Rh[gx * 8 + u] * tmp[gy * 8 + u];
+        const v = s + 128;
+        c.out[(by * nv + gy) * c.ow + bx * nh + gx] = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
+      }
     for (let i = 0; i < n; i++) coef[nz[i]] = 0;
   };
   const total = mx * my;
@@ -277,13 +449,27 @@ function decodeScan(
       // a restart marker must come here, the next in sequence; the leftover padding bits are dropped, predictions reset
       if (overrun) corrupt(`the data before restart marker ${rst & 7} ended early`);
       if (marker < 0 && b[o] === 0xff && b[o + 1] >= 0xd0 && b[o + 1] <= 0xd7) marker = b[o + 1];
-      if (marker !== 0xd0 + (rst & 7)) corrupt(`expected restart marker ${rst & 7} at MCU ${mcu}, found ${marker < 0 ? "coded data" : `marker ${marker.toString(16)}`}`);
-      o += 2; rst++; marker = -1; bits = 0; nbits = 0; fed = 0;
+      if (marker !== 0xd0 + (rst & 7))
+        corrupt(
+          `expected restart marker ${rst & 7} at MCU ${mcu}, ` +
+            `found ${marker < 0 ? "coded data" : `marker ${marker.toString(16)}`}`,
+        );
+      o += 2;
+      rst++;
+      marker = -1;
+      bits = 0;
+      nbits = 0;
+      fed = 0;
       for (const c of sc) c.pred = 0;
     }
-    const mxi = mcu % mx, myi = Math.floor(mcu / mx);
-    if (sc.length === 1) { block(sc[0], mxi, myi); continue; } // non-interleaved: one block per MCU, the component's own grid
-    for (const c of sc) for (let v = 0; v < c.v; v++) for (let h = 0; h < c.h; h++) block(c, mxi * c.h + h, myi * c.v + v);
+    const mxi = mcu % mx,
+      myi = Math.floor(mcu / mx);
+    if (sc.length === 1) {
+      block(sc[0], mxi, myi);
+      continue;
+    } // non-interleaved: one block per MCU, the component's own grid
+    for (const c of sc)
+      for (let v = 0; v < c.v; v++) for (let h = 0; h < c.h; h++) block(c, mxi * c.h + h, myi * c.v + v);
   }
   if (overrun) corrupt("the scan ended early (its coded data is shorter than its blocks need)");
   // the next marker (after any padding byte of ones)

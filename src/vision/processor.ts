@@ -1,7 +1,17 @@
 // ImageProcessor: torchvision's preprocessing on uint8 tensors (what CLIP pipelines run): drop alpha ->
 // Resize(size, interpolation, antialias=True) rounded back to uint8 -> CenterCrop -> /255 -> Normalize.
 import { Tensor } from "../tensor.js";
-import { decodeImage, fromImageData, jpegSize, isJpegBytes, checkJpegPixels, jpegOrientation, applyOrientation, type DecodedImage, type ImageDataLike } from "./image.js";
+import {
+  decodeImage,
+  fromImageData,
+  jpegSize,
+  isJpegBytes,
+  checkJpegPixels,
+  jpegOrientation,
+  applyOrientation,
+  type DecodedImage,
+  type ImageDataLike,
+} from "./image.js";
 import { decodeScaledJpeg } from "./jpeg-scaled.js";
 import { resizePlanar, type Interpolation } from "./resize.js";
 
@@ -35,7 +45,8 @@ export type ImageInput = DecodedImage | ImageDataLike | Uint8Array | ArrayBuffer
 
 /** torch.round: halves to even. */
 function roundHalfEven(x: number): number {
-  const fl = Math.floor(x), d = x - fl;
+  const fl = Math.floor(x),
+    d = x - fl;
   if (d > 0.5) return fl + 1;
   if (d < 0.5) return fl;
   return fl % 2 === 0 ? fl : fl + 1;
@@ -63,10 +74,17 @@ export class ImageProcessor {
       jpegScaling: options.jpegScaling ?? true,
       exifTranspose: options.exifTranspose ?? false,
     } as Required<ImageProcessorOptions>;
-    if (o.interpolation !== "bilinear" && o.interpolation !== "bicubic") throw new Error(`ImageProcessor: interpolation must be "bilinear" or "bicubic", got ${JSON.stringify(o.interpolation)}`);
-    for (const [n, v] of [["size", o.size], ["cropSize", o.cropSize]] as const) {
+    if (o.interpolation !== "bilinear" && o.interpolation !== "bicubic")
+      throw new Error(
+        `ImageProcessor: interpolation must be "bilinear" or "bicubic", got ${JSON.stringify(o.interpolation)}`,
+      );
+    for (const [n, v] of [
+      ["size", o.size],
+      ["cropSize", o.cropSize],
+    ] as const) {
       const vals = v === null ? [] : typeof v === "number" ? [v] : v;
-      if (vals.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`ImageProcessor: ${n} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+      if (vals.some((x) => !Number.isInteger(x) || x < 1))
+        throw new Error(`ImageProcessor: ${n} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
     }
     if (o.std.some((s) => !(s > 0))) throw new Error("ImageProcessor: std must be positive");
     this.options = o;
@@ -93,10 +111,17 @@ export class ImageProcessor {
       // decode at the smallest DCT scale (1/8, 1/4, 1/2) still at least the target size, as libjpeg can
       checkJpegPixels(full);
       for (const n of [1, 2, 4] as const) {
-        if (Math.ceil((full.width * n) / 8) >= t[1] && Math.ceil((full.height * n) / 8) >= t[0]) { img = decodeScaledJpeg(bytes, n); break; }
+        if (Math.ceil((full.width * n) / 8) >= t[1] && Math.ceil((full.height * n) / 8) >= t[0]) {
+          img = decodeScaledJpeg(bytes, n);
+          break;
+        }
       }
     }
-    img ??= bytes ? decodeImage(bytes) : "channels" in (input as object) ? (input as DecodedImage) : fromImageData(input as ImageDataLike);
+    img ??= bytes
+      ? decodeImage(bytes)
+      : "channels" in (input as object)
+        ? (input as DecodedImage)
+        : fromImageData(input as ImageDataLike);
     img = applyOrientation(img, orientation);
     const { width: W, height: H, channels: C, data } = img;
     const planar = (): Float32Array => {
@@ -105,32 +130,42 @@ export class ImageProcessor {
       return p;
     };
     let plane: Float32Array | null = null;
-    let h = H, w = W;
+    let h = H,
+      w = W;
     const size = this.options.size;
     if (size !== null) {
       const [oh, ow] = t ?? target(W, H)!;
       if (oh !== h || ow !== w) {
         // a width change reads the decoded pixels as they are; a height-only change needs the planar copy
-        const r = ow !== w ? resizePlanar(data, 3, h, w, oh, ow, this.options.interpolation, C) : resizePlanar(planar(), 3, h, w, oh, ow, this.options.interpolation);
+        const r =
+          ow !== w
+            ? resizePlanar(data, 3, h, w, oh, ow, this.options.interpolation, C)
+            : resizePlanar(planar(), 3, h, w, oh, ow, this.options.interpolation);
         for (let i = 0; i < r.length; i++) r[i] = Math.min(255, Math.max(0, roundHalfEven(r[i])));
-        plane = r; h = oh; w = ow;
+        plane = r;
+        h = oh;
+        w = ow;
       }
     }
     plane ??= planar();
     const crop = this.options.cropSize;
     if (crop !== null) {
       const [ch, cw] = typeof crop === "number" ? [crop, crop] : crop;
-      const top = pyRound((h - ch) / 2), left = pyRound((w - cw) / 2);
+      const top = pyRound((h - ch) / 2),
+        left = pyRound((w - cw) / 2);
       const out = new Float32Array(3 * ch * cw); // zeros where the crop leaves the image (torchvision pads)
-      for (let c = 0; c < 3; c++) for (let y = 0; y < ch; y++) {
-        const sy = top + y;
-        if (sy < 0 || sy >= h) continue;
-        for (let x = 0; x < cw; x++) {
-          const sx = left + x;
-          if (sx >= 0 && sx < w) out[(c * ch + y) * cw + x] = plane[(c * h + sy) * w + sx];
+      for (let c = 0; c < 3; c++)
+        for (let y = 0; y < ch; y++) {
+          const sy = top + y;
+          if (sy < 0 || sy >= h) continue;
+          for (let x = 0; x < cw; x++) {
+            const sx = left + x;
+            if (sx >= 0 && sx < w) out[(c * ch + y) * cw + x] = plane[(c * h + sy) * w + sx];
+          }
         }
-      }
-      plane = out; h = ch; w = cw;
+      plane = out;
+      h = ch;
+      w = cw;
     }
     return { data: plane, h, w };
   }
@@ -141,12 +176,17 @@ export class ImageProcessor {
     if (list.length === 0) throw new Error("ImageProcessor.process: no images");
     const prepared = list.map((im) => this.prepare(im));
     const { h, w } = prepared[0];
-    if (prepared.some((p) => p.h !== h || p.w !== w)) throw new Error("ImageProcessor.process: images end up with different sizes; set size as [height, width] or a cropSize to batch them");
+    if (prepared.some((p) => p.h !== h || p.w !== w))
+      throw new Error(
+        "ImageProcessor.process: images end up with different sizes; set size as [height, width] or a cropSize to " +
+          "batch them",
+      );
     const out = new Float32Array(list.length * 3 * h * w);
     const { mean, std, normalize } = this.options;
     prepared.forEach((p, b) => {
       for (let c = 0; c < 3; c++) {
-        const m = f(mean[c]), s = f(std[c]);
+        const m = f(mean[c]),
+          s = f(std[c]);
         for (let i = 0; i < h * w; i++) {
           const v = f(p.data[c * h * w + i] / 255);
           out[(b * 3 + c) * h * w + i] = normalize ? f(f(v - m) / s) : v;

@@ -16,12 +16,18 @@ function filter(kind: Interpolation, x: number): number {
 }
 
 /** Per output index: first input index, count and normalised weights. */
-function weights(kind: Interpolation, inSize: number, outSize: number): { start: Int32Array; size: Int32Array; w: Float32Array; stride: number } {
+function weights(
+  kind: Interpolation,
+  inSize: number,
+  outSize: number,
+): { start: Int32Array; size: Int32Array; w: Float32Array; stride: number } {
   const scale = f(inSize / outSize);
   const support = f((kind === "bilinear" ? 1 : 2) * (scale >= 1 ? scale : 1));
   const invscale = scale >= 1 ? f(1 / scale) : 1;
   const stride = Math.ceil(support) * 2 + 1;
-  const start = new Int32Array(outSize), size = new Int32Array(outSize), w = new Float32Array(outSize * stride);
+  const start = new Int32Array(outSize),
+    size = new Int32Array(outSize),
+    w = new Float32Array(outSize * stride);
   for (let i = 0; i < outSize; i++) {
     const center = f(scale * f(i + 0.5));
     const xmin = Math.max(Math.trunc(f(f(center - support) + 0.5)), 0);
@@ -47,38 +53,58 @@ function weights(kind: Interpolation, inSize: number, outSize: number): { start:
  * float copy of a large image (a 640x480 photo: 3.7 MB per image that the width pass would read once).  It
  * needs outW !== W, since the width pass is what reads the source.
  */
-export function resizePlanar(src: Float32Array | Uint8Array, C: number, H: number, W: number, outH: number, outW: number, kind: Interpolation, pixelStride = 0): Float32Array {
+export function resizePlanar(
+  src: Float32Array | Uint8Array,
+  C: number,
+  H: number,
+  W: number,
+  outH: number,
+  outW: number,
+  kind: Interpolation,
+  pixelStride = 0,
+): Float32Array {
   if (pixelStride && outW === W) throw new Error("resizePlanar: an interleaved source needs a width change");
-  let cur = src, h = H, w = W;
+  let cur = src,
+    h = H,
+    w = W;
   if (outW !== W) {
     const k = weights(kind, W, outW);
     const tmp = new Float32Array(C * h * outW);
     // element (c, y, x) of the source is cur[row + x * step]
     const step = pixelStride || 1;
-    for (let c = 0; c < C; c++) for (let y = 0; y < h; y++) {
-      const row = pixelStride ? y * w * pixelStride + c : (c * h + y) * w, orow = (c * h + y) * outW;
-      for (let x = 0; x < outW; x++) {
-        const s = k.start[x], n = k.size[x], o = x * k.stride;
-        let t = f(cur[row + s * step] * k.w[o]);
-        for (let j = 1; j < n; j++) t = f(t + f(cur[row + (s + j) * step] * k.w[o + j]));
-        tmp[orow + x] = t;
+    for (let c = 0; c < C; c++)
+      for (let y = 0; y < h; y++) {
+        const row = pixelStride ? y * w * pixelStride + c : (c * h + y) * w,
+          orow = (c * h + y) * outW;
+        for (let x = 0; x < outW; x++) {
+          const s = k.start[x],
+            n = k.size[x],
+            o = x * k.stride;
+          let t = f(cur[row + s * step] * k.w[o]);
+          for (let j = 1; j < n; j++) t = f(t + f(cur[row + (s + j) * step] * k.w[o + j]));
+          tmp[orow + x] = t;
+        }
       }
-    }
-    cur = tmp; w = outW;
+    cur = tmp;
+    w = outW;
   }
   if (outH !== H) {
     const k = weights(kind, H, outH);
     const tmp = new Float32Array(C * outH * w);
-    for (let c = 0; c < C; c++) for (let y = 0; y < outH; y++) {
-      const s = k.start[y], n = k.size[y], o = y * k.stride;
-      const orow = (c * outH + y) * w;
-      for (let x = 0; x < w; x++) {
-        let t = f(cur[(c * h + s) * w + x] * k.w[o]);
-        for (let j = 1; j < n; j++) t = f(t + f(cur[(c * h + s + j) * w + x] * k.w[o + j]));
-        tmp[orow + x] = t;
+    for (let c = 0; c < C; c++)
+      for (let y = 0; y < outH; y++) {
+        const s = k.start[y],
+          n = k.size[y],
+          o = y * k.stride;
+        const orow = (c * outH + y) * w;
+        for (let x = 0; x < w; x++) {
+          let t = f(cur[(c * h + s) * w + x] * k.w[o]);
+          for (let j = 1; j < n; j++) t = f(t + f(cur[(c * h + s + j) * w + x] * k.w[o + j]));
+          tmp[orow + x] = t;
+        }
       }
-    }
-    cur = tmp; h = outH;
+    cur = tmp;
+    h = outH;
   }
   return cur === src ? (src as Float32Array).slice() : (cur as Float32Array);
 }

@@ -27,7 +27,9 @@ async function main(): Promise<Record<string, string>> {
   // image decoding + torchvision-style preprocessing (TypeScript arithmetic, not WASM)
   const proc = new ImageProcessor({ size: 224, cropSize: 224, interpolation: "bicubic" });
   for (const f of ["rgb.png", "palette.png", "photo420.jpg"]) {
-    out[`image ${f}`] = hashBits(proc.process(new Uint8Array(await (await fetch(`/fixtures/images/${f}`)).arrayBuffer())).data);
+    out[`image ${f}`] = hashBits(
+      proc.process(new Uint8Array(await (await fetch(`/fixtures/images/${f}`)).arrayBuffer())).data,
+    );
   }
   // the shipped models, loaded over HTTP the way a web app would
   const wav = new Uint8Array(await (await fetch("/fixtures/speech/0000.wav")).arrayBuffer());
@@ -36,6 +38,10 @@ async function main(): Promise<Record<string, string>> {
 }
 
 main().then(
-  (hashes) => fetch("/result", { method: "POST", body: JSON.stringify({ ok: true, ua: navigator.userAgent, threads: rt().pool?.size ?? 1, hashes }) }),
+  (hashes) =>
+    fetch("/result", {
+      method: "POST",
+      body: JSON.stringify({ ok: true, ua: navigator.userAgent, threads: rt().pool?.size ?? 1, hashes }),
+    }),
   (e) => fetch("/result", { method: "POST", body: JSON.stringify({ ok: false, error: String(e?.stack ?? e) }) }),
 );

@@ -67,50 +67,90 @@ export function runCase(c: Case, t: Inputs): Record<string, Tensor> {
 function runOp(c: Case, t: Inputs): Record<string, Tensor> {
   const o = c.opts;
   switch (c.op) {
-    case "linear": return { y: F.linear(t.x, t.w, t.b) };
-    case "matmul": return { y: F.matmul(t.a, t.b) };
-    case "conv2d": return { y: F.conv2d(t.x, t.w, t.b, { stride: o.stride, padding: o.padding, dilation: o.dilation, groups: o.groups }) };
-    case "conv1d": return { y: F.conv1d(t.x, t.w, t.b, { stride: o.stride, padding: o.padding, dilation: o.dilation, groups: o.groups }) };
-    case "softmax": return { y: F.softmax(t.x, o.dim) };
-    case "log_softmax": return { y: F.logSoftmax(t.x, o.dim) };
-    case "layer_norm": return { y: F.layerNorm(t.x, o.shape, t.w, t.b, o.eps) };
-    case "relu": return { y: F.relu(t.x) };
-    case "gelu": return { y: F.gelu(t.x) };
-    case "sigmoid": return { y: F.sigmoid(t.x) };
-    case "silu": return { y: F.silu(t.x) };
-    case "tanh": return { y: F.tanh(t.x) };
-    case "exp": return { y: F.exp(t.x) };
-    case "log": return { y: F.log(t.x) };
-    case "normalize": return { y: F.normalize(t.x, o.dim) };
-    case "adaptive_avg_pool2d": return { y: F.adaptiveAvgPool2d(t.x, o.size) };
-    case "adaptive_avg_pool1d": return { y: F.adaptiveAvgPool1d(t.x, o.size) };
-    case "mean": return { y: F.mean(t.x, o.dim) };
-    case "sdpa": return { y: F.scaledDotProductAttention(t.q, t.k, t.v, { keyPaddingMask: t.kpm }) };
-    case "mha": return { y: mhaForward(t, o.heads) };
+    case "linear":
+      return { y: F.linear(t.x, t.w, t.b) };
+    case "matmul":
+      return { y: F.matmul(t.a, t.b) };
+    case "conv2d":
+      return {
+        y: F.conv2d(t.x, t.w, t.b, { stride: o.stride, padding: o.padding, dilation: o.dilation, groups: o.groups }),
+      };
+    case "conv1d":
+      return {
+        y: F.conv1d(t.x, t.w, t.b, { stride: o.stride, padding: o.padding, dilation: o.dilation, groups: o.groups }),
+      };
+    case "softmax":
+      return { y: F.softmax(t.x, o.dim) };
+    case "log_softmax":
+      return { y: F.logSoftmax(t.x, o.dim) };
+    case "layer_norm":
+      return { y: F.layerNorm(t.x, o.shape, t.w, t.b, o.eps) };
+    case "relu":
+      return { y: F.relu(t.x) };
+    case "gelu":
+      return { y: F.gelu(t.x) };
+    case "sigmoid":
+      return { y: F.sigmoid(t.x) };
+    case "silu":
+      return { y: F.silu(t.x) };
+    case "tanh":
+      return { y: F.tanh(t.x) };
+    case "exp":
+      return { y: F.exp(t.x) };
+    case "log":
+      return { y: F.log(t.x) };
+    case "normalize":
+      return { y: F.normalize(t.x, o.dim) };
+    case "adaptive_avg_pool2d":
+      return { y: F.adaptiveAvgPool2d(t.x, o.size) };
+    case "adaptive_avg_pool1d":
+      return { y: F.adaptiveAvgPool1d(t.x, o.size) };
+    case "mean":
+      return { y: F.mean(t.x, o.dim) };
+    case "sdpa":
+      return { y: F.scaledDotProductAttention(t.q, t.k, t.v, { keyPaddingMask: t.kpm }) };
+    case "mha":
+      return { y: mhaForward(t, o.heads) };
     case "lstm": {
-      const r = F.lstmLayer(t.x, { weightIh: t.w_ih, weightHh: t.w_hh, biasIh: t.b_ih, biasHh: t.b_hh }, { reverse: o.reverse });
+      const r = F.lstmLayer(
+        t.x,
+        { weightIh: t.w_ih, weightHh: t.w_hh, biasIh: t.b_ih, biasHh: t.b_hh },
+        { reverse: o.reverse },
+      );
       return { y: r.output, h: r.h, c: r.c };
     }
-    case "lstm_cell": return F.lstmCell(t.x, t.h0, t.c0, { weightIh: t.w_ih, weightHh: t.w_hh, biasIh: t.b_ih, biasHh: t.b_hh });
+    case "lstm_cell":
+      return F.lstmCell(t.x, t.h0, t.c0, { weightIh: t.w_ih, weightHh: t.w_hh, biasIh: t.b_ih, biasHh: t.b_hh });
     case "stft": {
       const win = o.win_length ?? o.n_fft;
       return { y: F.stft(t.x, { nFft: o.n_fft, hopLength: o.hop, winLength: win, window: F.hannWindow(win) }) };
     }
-    case "spectrogram": return { y: F.spectrogram(t.x, { nFft: o.n_fft, hopLength: o.hop, power: o.power }) };
+    case "spectrogram":
+      return { y: F.spectrogram(t.x, { nFft: o.n_fft, hopLength: o.hop, power: o.power }) };
     case "mel":
     case "log_mel": {
       const m = F.melSpectrogram(t.x, {
-        sampleRate: o.sample_rate, nFft: o.n_fft, hopLength: o.hop, nMels: o.n_mels, fMin: o.f_min, fMax: o.f_max,
-        norm: o.norm ?? null, melScale: o.mel_scale, power: o.power,
+        sampleRate: o.sample_rate,
+        nFft: o.n_fft,
+        hopLength: o.hop,
+        nMels: o.n_mels,
+        fMin: o.f_min,
+        fMax: o.f_max,
+        norm: o.norm ?? null,
+        melScale: o.mel_scale,
+        power: o.power,
       });
       return { y: c.op === "log_mel" ? F.logEps(m, 1e-6) : m };
     }
-    case "fbanks": return { y: F.melscaleFbanks(o.n_freqs, o.f_min, o.f_max, o.n_mels, o.sample_rate, o.norm, o.mel_scale) };
+    case "fbanks":
+      return { y: F.melscaleFbanks(o.n_freqs, o.f_min, o.f_max, o.n_mels, o.sample_rate, o.norm, o.mel_scale) };
     case "int8_gemm": {
-      const a = Int8Array.from(t.a.data), b = Int8Array.from(t.b.data);
+      const a = Int8Array.from(t.a.data),
+        b = Int8Array.from(t.b.data);
       return { y: new Tensor(F.matmulInt8(a, b, o.M, o.N, o.K), [o.M, o.N]) };
     }
-    case "scan": return { y: F.similarityScan(t.q, t.X) };
+    case "scan":
+      return { y: F.similarityScan(t.q, t.X) };
     default:
       throw new Error(`no runner for op ${c.op}`);
   }
@@ -123,13 +163,18 @@ function mhaForward(t: Inputs, heads: number): Tensor {
   const qkv = F.linear(t.x, t.in_proj_weight, t.in_proj_bias); // (B, L, 3E)
   const split = (which: number): Tensor => {
     const out = new Float32Array(B * heads * L * D);
-    for (let b = 0; b < B; b++) for (let h = 0; h < heads; h++) for (let i = 0; i < L; i++) for (let d = 0; d < D; d++)
-      out[((b * heads + h) * L + i) * D + d] = qkv.data[(b * L + i) * 3 * E + which * E + h * D + d];
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < heads; h++)
+        for (let i = 0; i < L; i++)
+          for (let d = 0; d < D; d++)
+            out[((b * heads + h) * L + i) * D + d] = qkv.data[(b * L + i) * 3 * E + which * E + h * D + d];
     return new Tensor(out, [B, heads, L, D]);
   };
   const att = F.scaledDotProductAttention(split(0), split(1), split(2), { keyPaddingMask: t.kpm }); // (B, H, L, D)
   const merged = new Float32Array(B * L * E);
-  for (let b = 0; b < B; b++) for (let h = 0; h < heads; h++) for (let i = 0; i < L; i++) for (let d = 0; d < D; d++)
-    merged[(b * L + i) * E + h * D + d] = att.data[((b * heads + h) * L + i) * D + d];
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < heads; h++)
+      for (let i = 0; i < L; i++)
+        for (let d = 0; d < D; d++) merged[(b * L + i) * E + h * D + d] = att.data[((b * heads + h) * L + i) * D + d];
   return F.linear(new Tensor(merged, [B, L, E]), t.out_proj_weight, t.out_proj_bias);
 }

@@ -9,11 +9,17 @@ export interface ErrorStats {
 
 export function compare(actual: ArrayLike<number>, ref: ArrayLike<number>): ErrorStats {
   if (actual.length !== ref.length) throw new Error(`length mismatch: ${actual.length} vs ${ref.length}`);
-  let maxAbs = 0, maxScaled = 0, num = 0, den = 0, worstIndex = -1;
+  let maxAbs = 0,
+    maxScaled = 0,
+    num = 0,
+    den = 0,
+    worstIndex = -1;
   for (let i = 0; i < ref.length; i++) {
-    const a = actual[i], r = ref[i];
+    const a = actual[i],
+      r = ref[i];
     if (Number.isNaN(r) || Number.isNaN(a)) {
-      if (Number.isNaN(r) !== Number.isNaN(a)) return { maxAbs: Infinity, maxScaled: Infinity, nmse: Infinity, worstIndex: i };
+      if (Number.isNaN(r) !== Number.isNaN(a))
+        return { maxAbs: Infinity, maxScaled: Infinity, nmse: Infinity, worstIndex: i };
       continue;
     }
     if (!Number.isFinite(r) || !Number.isFinite(a)) {
@@ -23,7 +29,10 @@ export function compare(actual: ArrayLike<number>, ref: ArrayLike<number>): Erro
     const d = Math.abs(a - r);
     const s = d / Math.max(1, Math.abs(r));
     if (d > maxAbs) maxAbs = d;
-    if (s > maxScaled) { maxScaled = s; worstIndex = i; }
+    if (s > maxScaled) {
+      maxScaled = s;
+      worstIndex = i;
+    }
     num += d * d;
     den += r * r;
   }

@@ -12,7 +12,9 @@ export function white(n, rnd, amp = 1) {
 }
 
 export function pink(n, rnd, amp = 1) {
-  let b0 = 0, b1 = 0, b2 = 0;
+  let b0 = 0,
+    b1 = 0,
+    b2 = 0;
   return new Float32Array(n).map(() => {
     const w = rnd();
     b0 = 0.99765 * b0 + w * 0.099046;
@@ -24,8 +26,12 @@ export function pink(n, rnd, amp = 1) {
 
 /** `w` plus `noise` scaled so the ratio of their powers (over all of `w`) is `snr` dB. */
 export function atSnr(w, noise, snr) {
-  let ps = 0, pn = 0;
-  for (let i = 0; i < w.length; i++) { ps += w[i] * w[i]; pn += noise[i] * noise[i]; }
+  let ps = 0,
+    pn = 0;
+  for (let i = 0; i < w.length; i++) {
+    ps += w[i] * w[i];
+    pn += noise[i] * noise[i];
+  }
   const g = Math.sqrt(ps / pn / 10 ** (snr / 10));
   return w.map((v, i) => v + g * noise[i]);
 }

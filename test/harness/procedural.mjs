@@ -3,7 +3,10 @@
 // the model benchmarks (plain ESM so Node runs it without a build; it imports nothing from the library).
 function fnv1a(s) {
   let h = 0x811c9dc5;
-  for (const b of new TextEncoder().encode(s)) { h ^= b; h = Math.imul(h, 0x01000193) >>> 0; }
+  for (const b of new TextEncoder().encode(s)) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
   return h >>> 0;
 }
 
@@ -16,8 +19,10 @@ function unit(seed, n) {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     let h = (seed + Math.imul(i, 0x9e3779b9)) >>> 0;
-    h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b) >>> 0;
-    h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35) >>> 0;
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b) >>> 0;
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35) >>> 0;
     h ^= h >>> 16;
     out[i] = (h >>> 8) / 8388608 - 1;
   }

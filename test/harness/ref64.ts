@@ -5,7 +5,8 @@ export function erf64(x: number): number {
   const ax = Math.abs(x);
   let r: number;
   if (ax < 2.5) {
-    let term = ax, sum = ax;
+    let term = ax,
+      sum = ax;
     for (let n = 1; n < 200; n++) {
       term *= (-ax * ax) / n;
       const add = term / (2 * n + 1);
@@ -15,10 +16,13 @@ export function erf64(x: number): number {
     r = (2 / Math.sqrt(Math.PI)) * sum;
   } else {
     // erfc continued fraction (Lentz)
-    let f = ax, C = ax, D = 0;
+    let f = ax,
+      C = ax,
+      D = 0;
     for (let n = 1; n < 300; n++) {
       const a = n / 2;
-      D = ax + a * D; D = 1 / D;
+      D = ax + a * D;
+      D = 1 / D;
       C = ax + a / C;
       const delta = C * D;
       f *= delta;
@@ -40,5 +44,10 @@ export const unaryRef: Record<string, (x: number) => number> = {
 
 /** Input ranges per op where its f32 result is well defined and not over/underflowing. */
 export const unaryRange: Record<string, [number, number]> = {
-  relu: [-10, 10], gelu: [-10, 10], sigmoid: [-30, 30], tanh: [-12, 12], exp: [-80, 80], log: [1e-30, 1e30],
+  relu: [-10, 10],
+  gelu: [-10, 10],
+  sigmoid: [-30, 30],
+  tanh: [-12, 12],
+  exp: [-80, 80],
+  log: [1e-30, 1e30],
 };

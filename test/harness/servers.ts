@@ -8,7 +8,14 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const started = new Set<ChildProcess>();
-process.once("exit", () => { for (const p of started) try { p.kill("SIGKILL"); } catch { /* gone */ } });
+process.once("exit", () => {
+  for (const p of started)
+    try {
+      p.kill("SIGKILL");
+    } catch {
+      /* gone */
+    }
+});
 
 export interface Running {
   proc: ChildProcess;
@@ -19,39 +26,68 @@ export interface Running {
   stop(ms?: number): Promise<number | null>;
 }
 
-function waitForLine(p: ChildProcess, re: RegExp, ms: number, what: string, logs: { out: string; err: string }): Promise<RegExpMatchArray> {
+function waitForLine(
+  p: ChildProcess,
+  re: RegExp,
+  ms: number,
+  what: string,
+  logs: { out: string; err: string },
+): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { p.kill("SIGKILL"); reject(new Error(`${what} did not start within ${ms} ms; stderr: ${logs.err.slice(-2000)}`)); }, ms);
+    const timer = setTimeout(() => {
+      p.kill("SIGKILL");
+      reject(new Error(`${what} did not start within ${ms} ms; stderr: ${logs.err.slice(-2000)}`));
+    }, ms);
     const check = (): void => {
       const m = logs.out.match(re);
-      if (m) { clearTimeout(timer); resolve(m); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
     };
     p.stdout!.on("data", check);
-    p.once("exit", (code) => { clearTimeout(timer); reject(new Error(`${what} exited with code ${code} before it was ready; stderr: ${logs.err.slice(-2000)}`)); });
+    p.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with code ${code} before it was ready; stderr: ${logs.err.slice(-2000)}`));
+    });
   });
 }
 
 function track(p: ChildProcess): { out: string; err: string } {
   const logs = { out: "", err: "" };
-  p.stdout!.setEncoding("utf8").on("data", (d: string) => { logs.out += d; });
-  p.stderr!.setEncoding("utf8").on("data", (d: string) => { logs.err += d; });
+  p.stdout!.setEncoding("utf8").on("data", (d: string) => {
+    logs.out += d;
+  });
+  p.stderr!.setEncoding("utf8").on("data", (d: string) => {
+    logs.err += d;
+  });
   started.add(p);
   p.once("exit", () => started.delete(p));
   return logs;
 }
 
 function stopper(p: ChildProcess): (ms?: number) => Promise<number | null> {
-  return (ms = 30_000) => new Promise((resolve) => {
-    if (p.exitCode !== null || p.signalCode !== null) { resolve(p.exitCode); return; }
-    const timer = setTimeout(() => p.kill("SIGKILL"), ms);
-    p.once("exit", (code) => { clearTimeout(timer); resolve(code); });
-    p.kill("SIGTERM");
-  });
+  return (ms = 30_000) =>
+    new Promise((resolve) => {
+      if (p.exitCode !== null || p.signalCode !== null) {
+        resolve(p.exitCode);
+        return;
+      }
+      const timer = setTimeout(() => p.kill("SIGKILL"), ms);
+      p.once("exit", (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+      p.kill("SIGTERM");
+    });
 }
 
 /** `polymodal serve --port 0 ...args`, resolved once it prints the address it listens on. */
 export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}, ms = 60_000): Promise<Running> {
-  const p = spawn(process.execPath, [join(root, "bin/polymodal.js"), "serve", "--port", "0", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const p = spawn(process.execPath, [join(root, "bin/polymodal.js"), "serve", "--port", "0", ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const logs = track(p);
   const m = await waitForLine(p, /listening on (http:\/\/\S+)/, ms, "polymodal serve", logs);
   return { proc: p, url: m[1], out: () => logs.out, err: () => logs.err, stop: stopper(p) };
@@ -74,7 +110,11 @@ export const hasRedis = (): boolean => spawnSync("redis-server", ["--version"], 
 /** A throwaway redis-server on a free loopback port: no persistence, stopped by PID. */
 export async function startRedis(ms = 20_000): Promise<Running> {
   const port = await freePort();
-  const p = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+  const p = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   const logs = track(p);
   await waitForLine(p, /Ready to accept connections/i, ms, "redis-server", logs);
   return { proc: p, url: `redis://127.0.0.1:${port}`, out: () => logs.out, err: () => logs.err, stop: stopper(p) };

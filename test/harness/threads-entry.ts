@@ -2,13 +2,23 @@
 // workload and two whole models, hashed, printed as JSON, so runs at different thread counts can be compared.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { init, F, loadSafetensors, Tensor, CLIPModel, SpeechRecognitionModel, MultimodalIndex, MultimodalModelOptimizer } from "../../src/index.js";
+import {
+  init,
+  F,
+  loadSafetensors,
+  Tensor,
+  CLIPModel,
+  SpeechRecognitionModel,
+  MultimodalIndex,
+  MultimodalModelOptimizer,
+} from "../../src/index.js";
 import { rt } from "../../src/bindings/module.js";
 import { runCase, type Case } from "./cases.js";
 import { hashBits } from "./compare.js";
 import { workloads, lcg } from "./workloads.js";
 
-const threads = Number(process.argv[2]), root = process.argv[3];
+const threads = Number(process.argv[2]),
+  root = process.argv[3];
 await init({ threads });
 if (process.argv[4] === "kill-worker") {
   // a worker that dies must surface as an Error on the next parallel op, not as a hang
@@ -32,18 +42,42 @@ for (const c of manifest.cases as Case[]) {
 }
 for (const [name, fn] of Object.entries(workloads())) out[name] = hashBits(fn().data);
 const clip = new CLIPModel({ visionConfig: { numLayers: 2 }, textConfig: { numLayers: 2, vocabSize: 1000 } });
-out["CLIP ViT-B/16 (2 layers) image embeddings, batch 2"] = hashBits(clip.encodeImage(Tensor.from(lcg(2 * 3 * 224 * 224, 5), [2, 3, 224, 224])).data);
-out["CLIP text embeddings, batch 3"] = hashBits(clip.encodeText(new Tensor(Int32Array.from(lcg(3 * 20, 6), (v) => Math.floor((v + 1) * 499)), [3, 20])).data);
-out["CLIP image embeddings, dynamically quantised"] = hashBits(MultimodalModelOptimizer.quantizeModel(clip).encodeImage(Tensor.from(lcg(2 * 3 * 224 * 224, 5), [2, 3, 224, 224])).data);
+out["CLIP ViT-B/16 (2 layers) image embeddings, batch 2"] = hashBits(
+  clip.encodeImage(Tensor.from(lcg(2 * 3 * 224 * 224, 5), [2, 3, 224, 224])).data,
+);
+out["CLIP text embeddings, batch 3"] = hashBits(
+  clip.encodeText(
+    new Tensor(
+      Int32Array.from(lcg(3 * 20, 6), (v) => Math.floor((v + 1) * 499)),
+      [3, 20],
+    ),
+  ).data,
+);
+out["CLIP image embeddings, dynamically quantised"] = hashBits(
+  MultimodalModelOptimizer.quantizeModel(clip).encodeImage(Tensor.from(lcg(2 * 3 * 224 * 224, 5), [2, 3, 224, 224]))
+    .data,
+);
 const asr = new SpeechRecognitionModel({ vocabSize: 40, nMels: 40, hiddenDim: 128 });
-out["SpeechRecognitionModel 300 frames, batch 4"] = hashBits(asr.forward(Tensor.from(lcg(4 * 40 * 300, 7), [4, 40, 300])).data);
+out["SpeechRecognitionModel 300 frames, batch 4"] = hashBits(
+  asr.forward(Tensor.from(lcg(4 * 40 * 300, 7), [4, 40, 300])).data,
+);
 // batch 1: the two directions of each BiLSTM layer run on two threads at once
-out["SpeechRecognitionModel 300 frames, batch 1"] = hashBits(asr.forward(Tensor.from(lcg(40 * 300, 10), [1, 40, 300])).data);
-out["SpeechRecognitionModel, batch 2, dynamically quantised"] = hashBits(MultimodalModelOptimizer.quantizeModel(asr).forward(Tensor.from(lcg(2 * 40 * 50, 11), [2, 40, 50])).data);
+out["SpeechRecognitionModel 300 frames, batch 1"] = hashBits(
+  asr.forward(Tensor.from(lcg(40 * 300, 10), [1, 40, 300])).data,
+);
+out["SpeechRecognitionModel, batch 2, dynamically quantised"] = hashBits(
+  MultimodalModelOptimizer.quantizeModel(asr).forward(Tensor.from(lcg(2 * 40 * 50, 11), [2, 40, 50])).data,
+);
 // scans large enough to be split over the threads (flat f32 and int8 tiles, N not a multiple of 4)
 for (const kind of ["flat", "int8"] as const) {
-  const N = 9001, D = 64, ix = new MultimodalIndex(D, { kind });
-  ix.addBatch(Array.from({ length: N }, (_, i) => `v${i}`), lcg(N * D, 8), "image");
+  const N = 9001,
+    D = 64,
+    ix = new MultimodalIndex(D, { kind });
+  ix.addBatch(
+    Array.from({ length: N }, (_, i) => `v${i}`),
+    lcg(N * D, 8),
+    "image",
+  );
   out[`${kind} index search over ${N} rows`] = JSON.stringify(ix.search(lcg(D, 9), N).map((r) => [r.itemId, r.score]));
 }
 process.stdout.write(JSON.stringify({ threads: rt().pool?.size ?? 1, hashes: out }));

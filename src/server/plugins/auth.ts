@@ -16,7 +16,10 @@ const auth: FastifyPluginAsync<{ token?: string }> = async (app, options) => {
     const given = m ? digest(m[1]) : null;
     if (!given || !timingSafeEqual(given, token)) {
       reply.header("www-authenticate", 'Bearer realm="polymodal"');
-      throw new HttpError(401, given ? "the bearer token is wrong" : "this service needs Authorization: Bearer <token>");
+      throw new HttpError(
+        401,
+        given ? "the bearer token is wrong" : "this service needs Authorization: Bearer <token>",
+      );
     }
   });
 };

@@ -21,14 +21,18 @@ function describeValidation(err: ServiceError): { field: string; message: string
   const v = err.validation![0];
   const extra = v.params.additionalProperty
     ? ` (${JSON.stringify(v.params.additionalProperty)})`
-    : v.params.allowedValues ? `: ${(v.params.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(", ")}` : "";
+    : v.params.allowedValues
+      ? `: ${(v.params.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(", ")}`
+      : "";
   const field = `${err.validationContext ?? "body"}${v.instancePath.replace(/\//g, ".").replace(/\.(\d+)/g, "[$1]")}`;
   return { field, message: `${field} ${v.message ?? "is invalid"}${extra}` };
 }
 
 const errors: FastifyPluginAsync<{ metrics: ServiceMetrics }> = async (app, { metrics }) => {
   app.setErrorHandler((err: ServiceError, _req, reply) => {
-    let status = err instanceof PolymodalError ? httpStatusOf(err) : err.statusCode ?? 500, message = err.message, field = err.field;
+    let status = err instanceof PolymodalError ? httpStatusOf(err) : (err.statusCode ?? 500),
+      message = err.message,
+      field = err.field;
     if (err.validation?.length) {
       ({ field, message } = describeValidation(err));
       status = 400;
@@ -38,7 +42,9 @@ const errors: FastifyPluginAsync<{ metrics: ServiceMetrics }> = async (app, { me
     }
     if (status === 504) metrics.rejected.inc({ reason: "deadline" });
     if (status >= 500 && status !== 503 && status !== 504) app.log.error(err);
-    void reply.status(status).send({ statusCode: status, error: STATUS_CODES[status] ?? "Error", message, ...(field ? { field } : {}) });
+    void reply
+      .status(status)
+      .send({ statusCode: status, error: STATUS_CODES[status] ?? "Error", message, ...(field ? { field } : {}) });
   });
 };
 

@@ -17,7 +17,9 @@ declare module "fastify" {
 const lifecycle: FastifyPluginAsync<{ timeoutMs: number }> = async (app, { timeoutMs }) => {
   let shuttingDown = false;
   app.decorateRequest("deadline", 0);
-  app.decorate("beginShutdown", () => { shuttingDown = true; });
+  app.decorate("beginShutdown", () => {
+    shuttingDown = true;
+  });
   app.addHook("onRequest", async (req) => {
     req.deadline = performance.now() + timeoutMs;
   });

@@ -12,7 +12,9 @@ const embedRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
       if (!q.model) throw new HttpError(400, "a raw body needs ?model=<name>", "querystring.model");
       const kind = rawKind(req);
       model = q.model;
-      inputs = [{ kind, value: typeof req.body === "string" ? req.body : new Uint8Array(req.body as Buffer), field: "body" }];
+      inputs = [
+        { kind, value: typeof req.body === "string" ? req.body : new Uint8Array(req.body as Buffer), field: "body" },
+      ];
     } else {
       const b = req.body as { model: string; inputs: Array<Record<string, string>> };
       model = b.model;
@@ -21,12 +23,25 @@ const embedRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
     const kinds = new Set(inputs.map((x) => x.kind));
     const embeddings: Float32Array[] = new Array(inputs.length);
     // one call per kind (a model embedding text and images gets both in one request)
-    await Promise.all([...kinds].map(async (k) => {
-      const at = inputs.flatMap((x, i) => (x.kind === k ? [i] : []));
-      const e = await ctx.embedder.embed(model, at.map((i) => inputs[i]), req.deadline);
-      at.forEach((i, j) => { embeddings[i] = e[j]; });
-    }));
-    return { model, version: ctx.versions[model], dim: embeddings[0].length, embeddings: embeddings.map((e) => Array.from(e)) };
+    await Promise.all(
+      [...kinds].map(async (k) => {
+        const at = inputs.flatMap((x, i) => (x.kind === k ? [i] : []));
+        const e = await ctx.embedder.embed(
+          model,
+          at.map((i) => inputs[i]),
+          req.deadline,
+        );
+        at.forEach((i, j) => {
+          embeddings[i] = e[j];
+        });
+      }),
+    );
+    return {
+      model,
+      version: ctx.versions[model],
+      dim: embeddings[0].length,
+      embeddings: embeddings.map((e) => Array.from(e)),
+    };
   });
 };
 

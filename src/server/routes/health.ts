@@ -7,7 +7,8 @@ import type { WithContext } from "../context.js";
 const healthRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
   app.get("/healthz", { schema: ctx.schemas.healthz }, async () => ({ status: "ok" }));
   app.get("/readyz", { schema: ctx.schemas.readyz }, async (_req, reply) => {
-    const { pool, store } = ctx, redis = ctx.redisReady();
+    const { pool, store } = ctx,
+      redis = ctx.redisReady();
     const body = {
       ready: pool.size > 0 && redis !== false,
       models: ctx.versions,
@@ -15,7 +16,13 @@ const healthRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
       workers: pool.size,
       restarting: pool.restarting,
       // the folder's name, not its path: a probe's answer need not tell the file system's layout
-      index: store ? { name: store.where.startsWith("lancedb:") ? "lancedb" : basename(store.where), mode: store.mode, counts: await store.counts() } : null,
+      index: store
+        ? {
+            name: store.where.startsWith("lancedb:") ? "lancedb" : basename(store.where),
+            mode: store.mode,
+            counts: await store.counts(),
+          }
+        : null,
       redis: redis === null ? null : redis ? "ready" : "unreachable",
     };
     return reply.status(body.ready ? 200 : 503).send(body);

@@ -10,21 +10,41 @@ import { parseInput } from "../inputs.js";
 const searchRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
   app.post("/v1/search", { schema: ctx.schemas.search }, async (req) => {
     const st = needStore(ctx);
-    const b = req.body as { query: Record<string, string>; k: number; modality?: Space; filter?: Record<string, unknown> };
+    const b = req.body as {
+      query: Record<string, string>;
+      k: number;
+      modality?: Space;
+      filter?: Record<string, unknown>;
+    };
     const q = parseInput(b.query, "body.query");
     const searchable = ctx.lineup.spacesFor(q.kind);
     const candidates = searchable.filter(({ space }) => !b.modality || space === b.modality);
-    const spaces = (await Promise.all(candidates.map(async (c) => ((await st.has(c.space)) ? c : null)))).filter((c) => c !== null);
+    const spaces = (await Promise.all(candidates.map(async (c) => ((await st.has(c.space)) ? c : null)))).filter(
+      (c) => c !== null,
+    );
     if (b.modality && !candidates.length) {
-      throw new HttpError(400, `a ${q.kind} query cannot search ${b.modality} items (it searches ${searchable.map((c) => c.space).join(", ")})`, "body.modality");
+      throw new HttpError(
+        400,
+        `a ${q.kind} query cannot search ${b.modality} items (it ` +
+          `searches ${searchable.map((c) => c.space).join(", ")})`,
+        "body.modality",
+      );
     }
-    const hits = (await Promise.all(spaces.map(async ({ space: sp, ref }) => {
-      await st.checkVersion(sp, versionOf(ref, ctx.modelsDir));
-      const [vec] = await ctx.embedder.embed(ref.name, [q], req.deadline);
-      return st.search(sp, vec, b.k, b.filter as Record<string, FilterValue> | undefined);
-    }))).flat();
+    const hits = (
+      await Promise.all(
+        spaces.map(async ({ space: sp, ref }) => {
+          await st.checkVersion(sp, versionOf(ref, ctx.modelsDir));
+          const [vec] = await ctx.embedder.embed(ref.name, [q], req.deadline);
+          return st.search(sp, vec, b.k, b.filter as Record<string, FilterValue> | undefined);
+        }),
+      )
+    ).flat();
     hits.sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : 1));
-    return { results: hits.slice(0, b.k).map((h) => ({ id: h.id, score: h.score, modality: h.modality, metadata: h.metadata })) };
+    return {
+      results: hits
+        .slice(0, b.k)
+        .map((h) => ({ id: h.id, score: h.score, modality: h.modality, metadata: h.metadata })),
+    };
   });
 };
 

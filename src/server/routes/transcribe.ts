@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from "fastify";
 import type { WithContext } from "../context.js";
 import { HttpError } from "../errors.js";
 import { decodeBase64Field, rawKind } from "../inputs.js";
+import { RAW_TYPES } from "../schemas.js";
 
 const transcribeRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
   app.post("/v1/transcribe", { schema: ctx.schemas.transcribe }, async (req) => {
@@ -10,7 +11,10 @@ const transcribeRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) =
     if (!asr) throw new HttpError(404, "no model here transcribes speech");
     let audio: Uint8Array, beam: number;
     if (Buffer.isBuffer(req.body)) {
-      if (rawKind(req) !== "audio") throw new HttpError(415, "a raw transcribe body must be audio/wav");
+      if (rawKind(req) !== "audio") {
+        const audio = Object.entries(RAW_TYPES).flatMap(([t, k]) => (k === "audio" ? [t] : []));
+        throw new HttpError(415, `a raw transcribe body must be audio (${audio.join(", ")})`);
+      }
       audio = new Uint8Array(req.body);
       beam = Number((req.query as { beam?: string }).beam ?? 1);
     } else {
@@ -18,7 +22,10 @@ const transcribeRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) =
       audio = decodeBase64Field(b.audio, "body.audio");
       beam = b.beam;
     }
-    const [r] = await ctx.pool.run({ model: asr.name, op: "transcribe", kind: "audio", inputs: [audio], beam }, req.deadline);
+    const [r] = await ctx.pool.run(
+      { model: asr.name, op: "transcribe", kind: "audio", inputs: [audio], beam },
+      req.deadline,
+    );
     if ("error" in r) throw new HttpError(400, `body.audio: ${r.error}`, "body.audio");
     if (!("transcript" in r)) throw new Error("a transcribe job returned no transcript");
     return r.transcript;

@@ -1,0 +1,139 @@
+// One input path for every entry point (pipelines/media-input.ts): the same file's bytes give the same embedding
+// bits through the library, the CLI, the service and a worker thread, for the formats the pipelines decode (JPEG,
+// PNG, WAV) and those ffmpeg decodes (WebP, MP3).
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import { beforeAll, describe, expect, it } from "vitest";
+import { allValues, init, loadPretrained, mediaInput, wrapWorker, type PipelineHost } from "../src/index.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const hasFfmpeg = spawnSync("ffmpeg", ["-version"]).status === 0;
+const tmp = mkdtempSync(join(tmpdir(), "polymodal-input-"));
+
+/** name -> [file, kind, model] */
+const files: Record<string, [string, "image" | "audio", string]> = {};
+
+function ffmpeg(...args: string[]): void {
+  const r = spawnSync("ffmpeg", ["-v", "error", "-y", ...args]);
+  if (r.status !== 0) throw new Error(`ffmpeg ${args.join(" ")}: ${r.stderr}`);
+}
+
+const bits = (v: Float32Array | number[]): string => Buffer.from(Float32Array.from(v).buffer).toString("hex");
+
+beforeAll(async () => {
+  const images = join(root, "test/fixtures/images");
+  const speech = join(root, "test/fixtures/speech");
+  const wav = join(speech, readdirSync(speech).find((f) => f.endsWith(".wav"))!);
+  files.JPEG = [join(images, "photo420.jpg"), "image", "clip-scenes"];
+  files.PNG = [join(images, "rgb.png"), "image", "clip-scenes"];
+  files.WAV = [wav, "audio", "audio-events"];
+  if (hasFfmpeg) {
+    ffmpeg("-i", files.PNG[0], "-c:v", "libwebp", "-quality", "80", join(tmp, "rgb.webp"));
+    ffmpeg("-i", wav, "-c:a", "libmp3lame", "-b:a", "64k", join(tmp, "speech.mp3"));
+    files.WebP = [join(tmp, "rgb.webp"), "image", "clip-scenes"];
+    files.MP3 = [join(tmp, "speech.mp3"), "audio", "audio-events"];
+  }
+  await init();
+}, 60_000);
+
+describe.skipIf(!hasFfmpeg)("one input path", () => {
+  it("the library, the CLI, the service and a worker give the same bits for JPEG, PNG, WebP, MP3 and WAV", async () => {
+    // the library: a file's bytes through mediaInput, then the pipeline
+    const lib: Record<string, string> = {};
+    for (const [name, [file, kind, model]] of Object.entries(files)) {
+      const p = await loadPretrained(model as "clip-scenes");
+      const fromBytes = await mediaInput(kind, new Uint8Array(readFileSync(file)));
+      const fromPath = await mediaInput(kind, file);
+      lib[name] = bits(allValues(p.embedBatch(kind, [fromBytes as never]))[0]);
+      expect(bits(allValues(p.embedBatch(kind, [fromPath as never]))[0]), `${name}: path vs bytes`).toBe(lib[name]);
+    }
+    // the WebP and MP3 are real decodes, not a format the pipeline refused
+    expect(lib.WebP).not.toBe(lib.PNG);
+    expect(lib.MP3).not.toBe(lib.WAV);
+
+    // the CLI
+    for (const [name, [file]] of Object.entries(files)) {
+      const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "embed", file], { encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      expect(bits(JSON.parse(r.stdout).embedding), `CLI ${name}`).toBe(lib[name]);
+    }
+
+    // the service (in process; its workers are threads)
+    const { startService } = await import(pathToFileURL(join(root, "dist/server/app.js")).href);
+    const service = await startService({ modelsDir: join(root, "models"), port: 0, workers: 1 });
+    try {
+      for (const [name, [file, kind, model]] of Object.entries(files)) {
+        const body = { model, inputs: [{ [kind]: readFileSync(file).toString("base64") }] };
+        const r = await fetch(`${service.url}/v1/embed`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        const j = await r.json();
+        expect(r.status, JSON.stringify(j)).toBe(200);
+        expect(bits(j.embeddings[0]), `service ${name}`).toBe(lib[name]);
+      }
+      // a raw WebP body, by its Content-Type
+      const raw = await fetch(`${service.url}/v1/embed?model=clip-scenes`, {
+        method: "POST",
+        headers: { "content-type": "image/webp" },
+        body: readFileSync(files.WebP[0]),
+      });
+      expect(bits((await raw.json()).embeddings[0])).toBe(lib.WebP);
+    } finally {
+      await service.close();
+    }
+
+    // a worker thread hosting the pipelines (polymodal/worker)
+    const w = new Worker(join(root, "dist/worker.js"));
+    try {
+      const host = wrapWorker<PipelineHost>(w);
+      await host.init();
+      await host.load("clip-scenes");
+      await host.load("audio-events");
+      for (const [name, [file, kind, model]] of Object.entries(files)) {
+        const b = new Uint8Array(readFileSync(file));
+        const e = kind === "image" ? (await host.embedImages(model, [b]))[0] : await host.embedAudio(model, b);
+        expect(bits(e), `worker ${name}`).toBe(lib[name]);
+      }
+    } finally {
+      await w.terminate();
+    }
+  }, 180_000);
+
+  it("a format nothing reads is refused by name, per input, with the rest of the request answered", async () => {
+    const heic = new Uint8Array(64);
+    heic.set(new TextEncoder().encode("\u0000\u0000\u0000\u0018ftypheic"), 0);
+    await expect(mediaInput("image", heic)).rejects.toThrow(/HEIC images are not supported/);
+    // a corrupt MP3's error names it, not the temporary copy it was read from
+    const bad = new Uint8Array(512).fill(7);
+    bad.set(new TextEncoder().encode("ID3"), 0);
+    const err = await mediaInput("audio", bad).catch((e) => e);
+    expect([err.code, err.message]).toEqual(["bad_input", expect.stringMatching(/the MP3 audio/)]);
+    expect(err.message).not.toMatch(/polymodal-media-/);
+    // bytes of another kind go to the pipeline, whose decoder says what they are
+    const png = new Uint8Array(readFileSync(files.PNG[0]));
+    expect(await mediaInput("audio", png)).toBe(png);
+    const { startService } = await import(pathToFileURL(join(root, "dist/server/app.js")).href);
+    const service = await startService({ modelsDir: join(root, "models"), port: 0, workers: 1 });
+    try {
+      const png = readFileSync(files.PNG[0]).toString("base64");
+      const r = await fetch(`${service.url}/v1/embed`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "clip-scenes",
+          inputs: [{ image: png }, { image: Buffer.from(heic).toString("base64") }],
+        }),
+      });
+      const j = await r.json();
+      expect([r.status, j.field, j.message]).toEqual([400, "body.inputs[1].image", expect.stringMatching(/HEIC/)]);
+    } finally {
+      await service.close();
+    }
+  }, 60_000);
+});
