@@ -50,9 +50,11 @@ console.log(
     `images, ${report.counts.audio} audio files (sound events and speech), ` +
     `${report.counts.video + 0} videos -> demo-data/.polymodal  [${ms(t0)}]`,
 );
+// the suggested query is a caption of a scene the collection holds, so it has a match to find
+const suggested = Object.values(truth.images)[0];
 console.log(
-  `   the same from a shell: npx polymodal index demo-data && npx polymodal search "two small red circles on the ` +
-    `left" --index demo-data/.polymodal`,
+  `   the same from a shell: npx polymodal index demo-data && npx polymodal search "${suggested}" ` +
+    `--index demo-data/.polymodal`,
 );
 const coll = await Collection.open(report.indexDir, null, { readOnly: true }); // read only: no writer lock held
 const ix = (space) => coll.stores.get(space).index; // the file stores' in-process MultimodalIndex, searched directly

@@ -2,7 +2,7 @@
 // bits through the library, the CLI, the service and a worker thread, for the formats the pipelines decode (JPEG,
 // PNG, WAV) and those ffmpeg decodes (WebP, MP3).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -20,6 +20,15 @@ const files: Record<string, [string, "image" | "audio", string]> = {};
 function ffmpeg(...args: string[]): void {
   const r = spawnSync("ffmpeg", ["-v", "error", "-y", ...args]);
   if (r.status !== 0) throw new Error(`ffmpeg ${args.join(" ")}: ${r.stderr}`);
+}
+
+/** The JPEG with an APP1 Exif segment saying `orientation` right after its SOI. */
+function withOrientation(b: Uint8Array, orientation: number): Uint8Array {
+  // a little-endian TIFF header and one IFD entry: tag 0x0112 (orientation), type SHORT, count 1
+  const tiff = [0x49, 0x49, 0x2a, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, orientation, 0, 0, 0, 0, 0, 0, 0];
+  const body = [...Array.from("Exif\u0000\u0000", (ch) => ch.charCodeAt(0)), ...tiff];
+  const seg = [0xff, 0xe1, (body.length + 2) >> 8, (body.length + 2) & 255, ...body];
+  return Uint8Array.from([0xff, 0xd8, ...seg, ...b.subarray(2)]);
 }
 
 const bits = (v: Float32Array | number[]): string => Buffer.from(Float32Array.from(v).buffer).toString("hex");
@@ -104,6 +113,43 @@ describe.skipIf(!hasFfmpeg)("one input path", () => {
       await w.terminate();
     }
   }, 180_000);
+
+  it("EXIF orientation is one option, honoured alike by the library, the CLI, the service and a worker", async () => {
+    const turned = withOrientation(new Uint8Array(readFileSync(files.JPEG[0])), 6);
+    const file = join(tmp, "turned.jpg");
+    writeFileSync(file, turned);
+    const lib = bits((await loadPretrained("clip-scenes", { exifTranspose: true })).embedImages([turned])[0]);
+    const asStored = bits((await loadPretrained("clip-scenes")).embedImages([turned])[0]);
+    expect(lib).not.toBe(asStored); // a quarter turn is another picture
+    const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "embed", file, "--exif"], {
+      encoding: "utf8",
+    });
+    expect(bits(JSON.parse(r.stdout).embedding)).toBe(lib);
+    const { startService } = await import(pathToFileURL(join(root, "dist/server/app.js")).href);
+    const service = await startService({ modelsDir: join(root, "models"), port: 0, workers: 1, exifTranspose: true });
+    try {
+      const body = { model: "clip-scenes", inputs: [{ image: Buffer.from(turned).toString("base64") }] };
+      const res = await fetch(`${service.url}/v1/embed`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const j = await res.json();
+      expect(bits(j.embeddings[0])).toBe(lib);
+      expect(j.version).toMatch(/^clip-scenes@[0-9a-f]{16}\+exif$/); // another stamp: indexes do not mix the two
+    } finally {
+      await service.close();
+    }
+    const w = new Worker(join(root, "dist/worker.js"));
+    try {
+      const host = wrapWorker<PipelineHost>(w);
+      await host.init();
+      await host.load("clip-scenes", { exifTranspose: true });
+      expect(bits((await host.embedImages("clip-scenes", [turned]))[0])).toBe(lib);
+    } finally {
+      await w.terminate();
+    }
+  }, 120_000);
 
   it("a format nothing reads is refused by name, per input, with the rest of the request answered", async () => {
     const heic = new Uint8Array(64);

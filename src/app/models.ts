@@ -4,7 +4,13 @@ import { fileURLToPath } from "node:url";
 import { mediaInput } from "../pipelines/media-input.js";
 import { modelsUrl } from "../pipelines/shipped.js";
 import { ModelSet, loadModel, type ModelRef } from "../pipelines/registry.js";
-import { allValues, type AudioInput, type Pipeline, type Space } from "../pipelines/pipeline.js";
+import {
+  allValues,
+  type AudioInput,
+  type Pipeline,
+  type ProcessingOptions,
+  type Space,
+} from "../pipelines/pipeline.js";
 import { versionOf } from "./version.js";
 
 export class Models {
@@ -20,6 +26,8 @@ export class Models {
     readonly modelsDir?: string,
     readonly ffmpegPath?: string,
     readonly folder?: string,
+    /** how the models process their inputs (exifTranspose), for every file and query alike */
+    readonly processing: ProcessingOptions = {},
   ) {
     this.dir = modelsDir ?? fileURLToPath(modelsUrl());
   }
@@ -38,7 +46,7 @@ export class Models {
   load(ref: ModelRef): Promise<Pipeline> {
     let p = this.loaded.get(ref);
     if (!p) {
-      p = loadModel(ref, { modelsDir: this.modelsDir });
+      p = loadModel(ref, { modelsDir: this.modelsDir, ...this.processing });
       this.loaded.set(ref, p);
     }
     return p;
@@ -56,7 +64,7 @@ export class Models {
 
   /** The embedding version stamp of a space's model (src/app/version.ts). */
   async version(space: Space): Promise<string> {
-    return versionOf(await this.ref(space), this.dir);
+    return versionOf(await this.ref(space), this.dir, this.processing);
   }
   /** The width of a space. */
   async dim(space: Space): Promise<number> {

@@ -6,6 +6,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { kernelModuleBase64 } from "../bindings/module.js";
 import type { ModelRef } from "../pipelines/registry.js";
+import type { ProcessingOptions } from "../pipelines/pipeline.js";
 import { PolymodalError } from "../util/errors.js";
 
 const stamps = new Map<string, string>();
@@ -44,9 +45,14 @@ export function folderVersion(dir: string): string {
   });
 }
 
-/** The stamp of a registry model: a shipped one's from modelsDir, a folder's from the folder. */
-export function versionOf(ref: ModelRef, modelsDir: string): string {
-  return "shipped" in ref.source ? embeddingVersion(modelsDir, ref.source.shipped) : folderVersion(ref.source.folder);
+/**
+ * The stamp of a registry model: a shipped one's from modelsDir, a folder's from the folder; "+exif" when its
+ * processors turn JPEGs by their EXIF orientation (those embeddings differ for turned photos).
+ */
+export function versionOf(ref: ModelRef, modelsDir: string, processing: ProcessingOptions = {}): string {
+  const base =
+    "shipped" in ref.source ? embeddingVersion(modelsDir, ref.source.shipped) : folderVersion(ref.source.folder);
+  return processing.exifTranspose && ref.tasks.embed?.kinds.includes("image") ? `${base}+exif` : base;
 }
 
 /** A stamp computed once per process. */

@@ -36,6 +36,7 @@ const GLOBAL: OptionSpec = {
   models: { type: "string" },
   model: { type: "string" },
   ffmpeg: { type: "string" },
+  exif: { type: "boolean" },
   threads: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
@@ -47,6 +48,8 @@ const GLOBAL_HELP = `global options (before or after the command, --flag value o
   --model DIR     a Hugging Face CLIP folder (config.json, model.safetensors, tokenizer.json,
                   preprocessor_config.json) for images and text instead of the shipped clip-scenes
   --ffmpeg PATH   ffmpeg for non-Y4M video (default: ffmpeg on PATH; Debian: apt-get install ffmpeg)
+  --exif          turn JPEGs as their EXIF orientation says before embedding (default: as stored, as torchvision
+                  and transformers do); part of the model's version, so an index and its queries must agree
   --threads N     worker threads for the large kernels (default 1; results are the same bits at any N)
   --max-pixels N  largest image decoded, in pixels (default 50000000)
   --max-seconds N longest audio decoded, in seconds (default 3600)
@@ -343,7 +346,8 @@ const COMMANDS: Record<string, Command> = {
     options: SERVE_OPTIONS,
     async run(positional, values, models) {
       const { serve } = await import("./serve.js");
-      const code = await serve(positional, values, models.dir, intFlag(values, "threads", 1, 1, 64), models.folder);
+      const threads = intFlag(values, "threads", 1, 1, 64);
+      const code = await serve(positional, values, models.dir, threads, models.folder, models.processing);
       process.exit(code); // worker threads and sockets are closed; nothing is left to flush
     },
   },
@@ -442,7 +446,9 @@ export async function main(argv: string[]): Promise<number> {
   return cmd.run(
     cl.positional,
     cl.values,
-    new Models(cl.values.models as string | undefined, cl.values.ffmpeg as string | undefined, hf),
+    new Models(cl.values.models as string | undefined, cl.values.ffmpeg as string | undefined, hf, {
+      exifTranspose: !!cl.values.exif,
+    }),
   );
 }
 

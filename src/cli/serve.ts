@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { startService, type ServeOptions } from "../server/app.js";
 import { intFlag, UsageError, type Values } from "./args.js";
 import { limits } from "../util/limits.js";
+import type { ProcessingOptions } from "../pipelines/pipeline.js";
 
 /** the service's default --max-pixels (the command's is limits.maxPixels, 50 MP) */
 export const SERVE_MAX_PIXELS = 16_000_000;
@@ -15,6 +16,7 @@ export async function serve(
   modelsDir: string,
   threads: number,
   model?: string,
+  processing: ProcessingOptions = {},
 ): Promise<number> {
   if (positional.length) throw new UsageError(`serve takes no arguments, got ${positional.join(" ")}`);
   const token = (values.token as string | undefined) ?? process.env.POLYMODAL_TOKEN;
@@ -24,6 +26,7 @@ export async function serve(
     port: intFlag(values, "port", 8080, 0, 65535),
     modelsDir,
     model,
+    exifTranspose: processing.exifTranspose,
     indexDir: values.index as string | undefined,
     store: values.store as string | undefined,
     readOnly: !!values["read-only"],

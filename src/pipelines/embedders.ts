@@ -83,12 +83,17 @@ export class ImageTextEmbedder<M extends ImageTextModel = ImageTextModel> implem
     readonly padding: "max_length" | "longest" = "max_length",
   ) {}
 
-  static fromCard(card: Record<string, any>, weights: WeightsInput): ImageTextEmbedder<CLIPModel> {
+  static fromCard(
+    card: Record<string, any>,
+    weights: WeightsInput,
+    o: { exifTranspose?: boolean } = {},
+  ): ImageTextEmbedder<CLIPModel> {
     const who = "ImageTextEmbedder";
     const model = modelFromCard(who, card, weights, CLIPModel);
+    const processor = cardField<ImageProcessorOptions>(who, card, "processor");
     return new ImageTextEmbedder(
       model,
-      new ImageProcessor(cardField<ImageProcessorOptions>(who, card, "processor")),
+      new ImageProcessor({ ...processor, exifTranspose: o.exifTranspose ?? false }),
       cardField<TextCard>(who, card, "text").maxLength,
     );
   }

@@ -9,7 +9,7 @@ import { CLIPImageProcessor, type CLIPImageProcessorConfig } from "../vision/cli
 import { limits } from "../util/limits.js";
 import { Tokenizer } from "../text/tokenizer.js";
 import { ImageTextEmbedder } from "./embedders.js";
-import type { Pipeline, Tasks } from "./pipeline.js";
+import type { Pipeline, ProcessingOptions, Tasks } from "./pipeline.js";
 import { fetchModelFile, type FetchOptions } from "./model-files.js";
 import { FileRefusedError, readRegularFile } from "../io/node-fs.js";
 import { nodeImport } from "../util/runtime.js";
@@ -168,7 +168,7 @@ const MAX_WEIGHT_MAP = 200_000;
 /** What a Hugging Face architecture does, and how a folder of it loads (its config.json already parsed). */
 export interface Architecture {
   readonly tasks: Tasks;
-  load(read: FolderReader, where: string, config: unknown): Promise<Pipeline>;
+  load(read: FolderReader, where: string, config: unknown, options: ProcessingOptions): Promise<Pipeline>;
 }
 
 /** The architectures a Hugging Face folder may hold, by config.json's model_type. */
@@ -200,9 +200,13 @@ export async function folderArchitecture(
 }
 
 /** A Hugging Face model folder -> the pipeline of its architecture. */
-export async function loadHuggingFaceFolder(read: FolderReader, where: string): Promise<Pipeline> {
+export async function loadHuggingFaceFolder(
+  read: FolderReader,
+  where: string,
+  options: ProcessingOptions = {},
+): Promise<Pipeline> {
   const { config, arch } = await folderArchitecture(read, where);
-  return arch.load(read, where, config);
+  return arch.load(read, where, config, options);
 }
 
 /**
@@ -213,6 +217,7 @@ async function loadCLIPFolder(
   read: FolderReader,
   where: string,
   config: unknown,
+  options: ProcessingOptions,
 ): Promise<ImageTextEmbedder<HFCLIPModel>> {
   const need = async (file: string): Promise<Uint8Array> => {
     const b = await read(file);
@@ -227,6 +232,7 @@ async function loadCLIPFolder(
   const cfg = clipConfigFromJSON(config);
   const processor = CLIPImageProcessor.fromJSON(
     json(`${where}/preprocessor_config.json`, await need("preprocessor_config.json")),
+    { exifTranspose: options.exifTranspose },
   );
   checkProcessorFits(processor.config, cfg.visionConfig.imageSize, `${where}/preprocessor_config.json`);
   const tokenizer = Tokenizer.fromJSON(new TextDecoder().decode(await need("tokenizer.json")));

@@ -55,6 +55,15 @@ export interface Inputs {
   video: VideoInput;
 }
 
+/** How a model's processors treat its inputs (the same for every entry point that loads it). */
+export interface ProcessingOptions {
+  /**
+   * Turn JPEGs as their EXIF orientation says before anything else (PIL's ImageOps.exif_transpose; default false:
+   * torchvision's decode_image and transformers' processors ignore EXIF).  Part of the model's version stamp.
+   */
+  exifTranspose?: boolean;
+}
+
 export interface Tasks {
   /**
    * the kinds it embeds, all into one space; frames: for video, how many frames of a clip it samples (a loaded

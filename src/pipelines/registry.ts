@@ -56,7 +56,7 @@ export async function resolveModel(name: string, options: LoadOptions = {}): Pro
 /** Loads what a ref names. */
 export function loadModel(ref: ModelRef, options: LoadOptions = {}): Promise<Pipeline> {
   if ("shipped" in ref.source) return loadShipped(ref.source.shipped, options);
-  return loadHuggingFaceFolder(reader(ref.source.folder, options), ref.source.folder);
+  return loadHuggingFaceFolder(reader(ref.source.folder, options), ref.source.folder, options);
 }
 
 /** The models a command or a service works with, each space served by one of them. */

@@ -5,6 +5,7 @@ import { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "./embedders
 import { env } from "./env.js";
 import { checkModelFile, fetchModelFile, type FetchOptions } from "./model-files.js";
 import { isNode, nodeImport } from "../util/runtime.js";
+import type { ProcessingOptions } from "./pipeline.js";
 
 export const SHIPPED = {
   "clip-scenes": ImageTextEmbedder,
@@ -24,7 +25,7 @@ export function modelsUrl(): URL {
   return new URL("../../models/", import.meta.url);
 }
 
-export interface LoadOptions extends FetchOptions {
+export interface LoadOptions extends FetchOptions, ProcessingOptions {
   /** Node: read the model from this folder (default: the package's models/) */
   modelsDir?: string;
   /** fetch `<name>.json` and `<name>.safetensors` from here (default env.baseUrl; in Node without either: the disk) */
@@ -71,10 +72,8 @@ export async function loadShipped<N extends ShippedName>(name: N, options: LoadO
       fromCache: false,
     });
   }
-  return (SHIPPED[name] as { fromCard(card: unknown, weights: Uint8Array): unknown }).fromCard(
-    card,
-    weights,
-  ) as Shipped<N>;
+  const build = SHIPPED[name] as { fromCard(card: unknown, weights: Uint8Array, o: ProcessingOptions): unknown };
+  return build.fromCard(card, weights, { exifTranspose: options.exifTranspose }) as Shipped<N>;
 }
 
 function parseCard(bytes: Uint8Array, where: string): Record<string, any> {

@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
 import cors from "@fastify/cors";
 import { versionOf } from "../app/version.js";
-import { ModelSet } from "../pipelines/registry.js";
+import { ModelSet, type ModelRef } from "../pipelines/registry.js";
 import type { Space } from "../pipelines/pipeline.js";
 import { limits } from "../util/limits.js";
 import { WorkerPool } from "./pool.js";
@@ -43,6 +43,8 @@ export interface ServeOptions {
    * for clip-scenes): requests name it by its folder name or by the shipped model's, responses carry its stamp.
    */
   model?: string;
+  /** turn JPEGs as their EXIF orientation says before embedding (default false); part of every image model's stamp */
+  exifTranspose?: boolean;
   /**
    * the index folder (or the folder `polymodal index` was given); without it (and without store) /v1/search and
    * /v1/index answer 404
@@ -120,12 +122,12 @@ async function openContext(o: ServeOptions, settings: Settings): Promise<Service
       `no servable model in ${o.modelsDir} (expected shipped models as <name>.json + <name>.safetensors)`,
     );
   const models = lineup.names();
-  const versions: Record<string, string> = Object.fromEntries(
-    models.map((m) => [m, versionOf(lineup.get(m)!, o.modelsDir)]),
-  );
+  const processing = { exifTranspose: o.exifTranspose ?? false };
+  const stamp = (ref: ModelRef): string => versionOf(ref, o.modelsDir, processing);
+  const versions: Record<string, string> = Object.fromEntries(models.map((m) => [m, stamp(lineup.get(m)!)]));
   const spaceVersion = (sp: Space): string | undefined => {
     const r = lineup.forSpace(sp);
-    return r && versionOf(r, o.modelsDir);
+    return r && stamp(r);
   };
 
   const store =
@@ -143,6 +145,7 @@ async function openContext(o: ServeOptions, settings: Settings): Promise<Service
     threads: settings.threads,
     modelsDir: o.modelsDir,
     models: lineup.refs,
+    processing,
     maxQueue: settings.maxQueue,
     maxBatch: settings.maxBatch,
     limits: { ...limits },
@@ -176,6 +179,7 @@ async function openContext(o: ServeOptions, settings: Settings): Promise<Service
     lineup,
     versions,
     spaceVersion,
+    stamp,
     pool,
     store,
     embedder,

@@ -1,7 +1,7 @@
 // What the service's plugins share: the resolved options, the model lineup and its stamps, the pool, the index and
 // the embedder (caches before the pool).  startService (app.ts) builds it once and hands it to every plugin as
 // its options, so no plugin reaches into another's state.
-import type { ModelSet } from "../pipelines/registry.js";
+import type { ModelRef, ModelSet } from "../pipelines/registry.js";
 import type { Space } from "../pipelines/pipeline.js";
 import type { CachedEmbedder } from "./embedder.js";
 import type { ServiceMetrics } from "./metrics.js";
@@ -33,6 +33,8 @@ export interface ServiceContext {
   versions: Record<string, string>;
   /** the stamp of the model that embeds into a space */
   spaceVersion(space: Space): string | undefined;
+  /** a model's version stamp as this service embeds with it (its processing options included) */
+  stamp(ref: ModelRef): string;
   pool: WorkerPool;
   store: ServiceStore | null;
   embedder: CachedEmbedder;

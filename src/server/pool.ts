@@ -14,6 +14,7 @@
 import { Worker } from "node:worker_threads";
 import { PolymodalError } from "../util/errors.js";
 import type { ModelRef } from "../pipelines/registry.js";
+import type { ProcessingOptions } from "../pipelines/pipeline.js";
 import { Batcher, type Batch } from "../serving/batcher.js";
 import { wrapWorker, type Remote } from "../serving/worker-rpc.js";
 import type { Limits } from "../util/limits.js";
@@ -34,6 +35,8 @@ export interface PoolOptions {
   modelsDir: string;
   /** the models each worker loads (the registry's refs) */
   models: readonly ModelRef[];
+  /** how they process their inputs (exifTranspose) */
+  processing?: ProcessingOptions;
   /** most inputs waiting (not counting those running) */
   maxQueue: number;
   /** most inputs in one batch */
@@ -87,6 +90,7 @@ export class WorkerPool {
   private async spawn(index: number): Promise<void> {
     const o = this.options;
     const config: WorkerConfig = {
+      processing: o.processing ?? {},
       modelsDir: o.modelsDir,
       models: [...o.models],
       threads: o.threads,

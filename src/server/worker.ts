@@ -5,7 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { init } from "../bindings/module.js";
 import { loadModel, type ModelRef } from "../pipelines/registry.js";
-import type { Pipeline } from "../pipelines/pipeline.js";
+import type { Pipeline, ProcessingOptions } from "../pipelines/pipeline.js";
 import { exposeWorker, type MessageEndpoint } from "../serving/worker-rpc.js";
 import { limits, type Limits } from "../util/limits.js";
 import { runJob, type ItemResult, type Job } from "./jobs.js";
@@ -15,6 +15,8 @@ export interface WorkerConfig {
   modelsDir: string;
   /** the models to load (the registry's refs) */
   models: ModelRef[];
+  /** how the models process their inputs (exifTranspose) */
+  processing: ProcessingOptions;
   threads: number;
   limits: Limits;
 }
@@ -36,7 +38,8 @@ Object.assign(limits, config.limits);
 const loading = (async () => {
   await init({ threads: config.threads });
   const loaded = new Map<string, Pipeline>();
-  for (const ref of config.models) loaded.set(ref.name, await loadModel(ref, { modelsDir: config.modelsDir }));
+  for (const ref of config.models)
+    loaded.set(ref.name, await loadModel(ref, { modelsDir: config.modelsDir, ...config.processing }));
   return loaded;
 })();
 loading.catch(() => {

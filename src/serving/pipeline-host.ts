@@ -32,6 +32,7 @@ import { mediaInput, type MediaKind } from "../pipelines/media-input.js";
  */
 export class PipelineHost {
   private readonly models = new Map<string, Promise<Pipeline>>();
+  private readonly options = new Map<string, { exifTranspose: boolean }>();
   private readonly indexes = new Map<string, MultimodalIndex>();
 
   /** Starts the runtime in the worker (threads: the worker's own kernel threads). */
@@ -42,12 +43,24 @@ export class PipelineHost {
   /** Loads a model once (a shipped one by name, or a model folder's URL; later calls share it); its embedding width. */
   async load(
     name: string,
-    options: { baseUrl?: string; modelsDir?: string; cache?: boolean } = {},
+    options: { baseUrl?: string; modelsDir?: string; cache?: boolean; exifTranspose?: boolean } = {},
   ): Promise<{ name: string; dim: number | null }> {
+    const loaded = this.options.get(name);
+    if (loaded && loaded.exifTranspose !== !!options.exifTranspose) {
+      throw new Error(
+        `PipelineHost: ${name} is loaded ${loaded.exifTranspose ? "with" : "without"} exifTranspose; ` +
+          "a model has one processing per host",
+      );
+    }
     if (!this.models.has(name)) {
+      this.options.set(name, { exifTranspose: !!options.exifTranspose });
       const p = resolveModel(name, options).then((ref) => loadModel(ref, options));
       this.models.set(name, p);
-      p.catch(() => this.models.delete(name)); // a failed load can be retried
+      p.catch(() => {
+        // a failed load can be retried
+        this.models.delete(name);
+        this.options.delete(name);
+      });
     }
     const m = await this.models.get(name)!;
     return { name, dim: m.dim };

@@ -3,7 +3,7 @@
 // crop with floor division, rescale in float64 then float32, normalise in float32 -- transformers' steps and
 // arithmetic, so pixel values equal theirs exactly.
 import { Tensor } from "../tensor.js";
-import { decodeImage, fromImageData } from "./image.js";
+import { applyOrientation, decodeImage, fromImageData, jpegOrientation } from "./image.js";
 import { resizePIL, PIL_FILTERS } from "./pil-resize.js";
 import type { ImageInput } from "./processor.js";
 
@@ -102,20 +102,22 @@ export function clipImageProcessorConfig(json: unknown): CLIPImageProcessorConfi
  * const pixelValues = proc.process([readFileSync("cat.jpg")]); // (1, 3, 224, 224)
  */
 export class CLIPImageProcessor {
-  constructor(readonly config: CLIPImageProcessorConfig) {}
+  /** exifTranspose: turn a JPEG as its EXIF orientation says first (PIL's exif_transpose; default false) */
+  constructor(
+    readonly config: CLIPImageProcessorConfig,
+    readonly options: { exifTranspose?: boolean } = {},
+  ) {}
 
-  static fromJSON(json: unknown): CLIPImageProcessor {
-    return new CLIPImageProcessor(clipImageProcessorConfig(json));
+  static fromJSON(json: unknown, options: { exifTranspose?: boolean } = {}): CLIPImageProcessor {
+    return new CLIPImageProcessor(clipImageProcessorConfig(json), options);
   }
 
   /** One image -> interleaved RGB uint8 (h, w, 3) after resize and crop. */
   private prepare(input: ImageInput): { rgb: Uint8Array; h: number; w: number } {
-    const img =
-      input instanceof Uint8Array || input instanceof ArrayBuffer
-        ? decodeImage(input)
-        : "channels" in input
-          ? input
-          : fromImageData(input);
+    const bytes = input instanceof Uint8Array ? input : input instanceof ArrayBuffer ? new Uint8Array(input) : null;
+    const other = input as Exclude<ImageInput, Uint8Array | ArrayBuffer>;
+    const decoded = bytes ? decodeImage(bytes) : "channels" in other ? other : fromImageData(other);
+    const img = bytes && this.options.exifTranspose ? applyOrientation(decoded, jpegOrientation(bytes)) : decoded;
     const { width: W, height: H, channels: C, data } = img;
     let rgb: Uint8Array = data,
       h = H,

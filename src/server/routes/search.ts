@@ -1,6 +1,5 @@
 // POST /v1/search: a query of any kind against every indexed space a model of the lineup maps it into.
 import type { FastifyPluginAsync } from "fastify";
-import { versionOf } from "../../app/version.js";
 import type { Space } from "../../pipelines/pipeline.js";
 import type { FilterValue } from "../../retrieval/embedding-store.js";
 import { needStore, type WithContext } from "../context.js";
@@ -33,7 +32,7 @@ const searchRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
     const hits = (
       await Promise.all(
         spaces.map(async ({ space: sp, ref }) => {
-          await st.checkVersion(sp, versionOf(ref, ctx.modelsDir));
+          await st.checkVersion(sp, ctx.stamp(ref));
           const [vec] = await ctx.embedder.embed(ref.name, [q], req.deadline);
           return st.search(sp, vec, b.k, b.filter as Record<string, FilterValue> | undefined);
         }),
