@@ -31,6 +31,39 @@ function withOrientation(b: Uint8Array, orientation: number): Uint8Array {
   return Uint8Array.from([0xff, 0xd8, ...seg, ...b.subarray(2)]);
 }
 
+/** A service on the shipped models (in process; its workers are threads), stopped after `f`. */
+async function withService<T>(options: object, f: (url: string) => Promise<T>): Promise<T> {
+  const { startService } = await import(pathToFileURL(join(root, "dist/server/app.js")).href);
+  const service = await startService({ modelsDir: join(root, "models"), port: 0, workers: 1, ...options });
+  try {
+    return await f(service.url);
+  } finally {
+    await service.close();
+  }
+}
+
+/** polymodal/worker in a worker thread, its runtime started, terminated after `f`. */
+async function withHost<T>(f: (host: ReturnType<typeof wrapWorker<PipelineHost>>) => Promise<T>): Promise<T> {
+  const w = new Worker(join(root, "dist/worker.js"));
+  try {
+    const host = wrapWorker<PipelineHost>(w);
+    await host.init();
+    return await f(host);
+  } finally {
+    await w.terminate();
+  }
+}
+
+/** POST a JSON body; the status and the parsed answer. */
+async function postJson(url: string, body: unknown): Promise<{ status: number; json: any }> {
+  const r = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, json: await r.json() };
+}
+
 const bits = (v: Float32Array | number[]): string => Buffer.from(Float32Array.from(v).buffer).toString("hex");
 
 beforeAll(async () => {
@@ -72,36 +105,26 @@ describe.skipIf(!hasFfmpeg)("one input path", () => {
     }
 
     // the service (in process; its workers are threads)
-    const { startService } = await import(pathToFileURL(join(root, "dist/server/app.js")).href);
-    const service = await startService({ modelsDir: join(root, "models"), port: 0, workers: 1 });
-    try {
+    await withService({}, async (url) => {
       for (const [name, [file, kind, model]] of Object.entries(files)) {
-        const body = { model, inputs: [{ [kind]: readFileSync(file).toString("base64") }] };
-        const r = await fetch(`${service.url}/v1/embed`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(body),
+        const r = await postJson(`${url}/v1/embed`, {
+          model,
+          inputs: [{ [kind]: readFileSync(file).toString("base64") }],
         });
-        const j = await r.json();
-        expect(r.status, JSON.stringify(j)).toBe(200);
-        expect(bits(j.embeddings[0]), `service ${name}`).toBe(lib[name]);
+        expect(r.status, JSON.stringify(r.json)).toBe(200);
+        expect(bits(r.json.embeddings[0]), `service ${name}`).toBe(lib[name]);
       }
       // a raw WebP body, by its Content-Type
-      const raw = await fetch(`${service.url}/v1/embed?model=clip-scenes`, {
+      const raw = await fetch(`${url}/v1/embed?model=clip-scenes`, {
         method: "POST",
         headers: { "content-type": "image/webp" },
         body: readFileSync(files.WebP[0]),
       });
       expect(bits((await raw.json()).embeddings[0])).toBe(lib.WebP);
-    } finally {
-      await service.close();
-    }
+    });
 
     // a worker thread hosting the pipelines (polymodal/worker)
-    const w = new Worker(join(root, "dist/worker.js"));
-    try {
-      const host = wrapWorker<PipelineHost>(w);
-      await host.init();
+    await withHost(async (host) => {
       await host.load("clip-scenes");
       await host.load("audio-events");
       for (const [name, [file, kind, model]] of Object.entries(files)) {
@@ -109,9 +132,7 @@ describe.skipIf(!hasFfmpeg)("one input path", () => {
         const e = kind === "image" ? (await host.embedImages(model, [b]))[0] : await host.embedAudio(model, b);
         expect(bits(e), `worker ${name}`).toBe(lib[name]);
       }
-    } finally {
-      await w.terminate();
-    }
+    });
   }, 180_000);
 
   it("EXIF orientation is one option, honoured alike by the library, the CLI, the service and a worker", async () => {
@@ -125,30 +146,16 @@ describe.skipIf(!hasFfmpeg)("one input path", () => {
       encoding: "utf8",
     });
     expect(bits(JSON.parse(r.stdout).embedding)).toBe(lib);
-    const { startService } = await import(pathToFileURL(join(root, "dist/server/app.js")).href);
-    const service = await startService({ modelsDir: join(root, "models"), port: 0, workers: 1, exifTranspose: true });
-    try {
-      const body = { model: "clip-scenes", inputs: [{ image: Buffer.from(turned).toString("base64") }] };
-      const res = await fetch(`${service.url}/v1/embed`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      const j = await res.json();
-      expect(bits(j.embeddings[0])).toBe(lib);
-      expect(j.version).toMatch(/^clip-scenes@[0-9a-f]{16}\+exif$/); // another stamp: indexes do not mix the two
-    } finally {
-      await service.close();
-    }
-    const w = new Worker(join(root, "dist/worker.js"));
-    try {
-      const host = wrapWorker<PipelineHost>(w);
-      await host.init();
+    const turnedB64 = Buffer.from(turned).toString("base64");
+    await withService({ exifTranspose: true }, async (url) => {
+      const r = await postJson(`${url}/v1/embed`, { model: "clip-scenes", inputs: [{ image: turnedB64 }] });
+      expect(bits(r.json.embeddings[0])).toBe(lib);
+      expect(r.json.version).toMatch(/^clip-scenes@[0-9a-f]{16}\+exif$/); // another stamp: indexes do not mix the two
+    });
+    await withHost(async (host) => {
       await host.load("clip-scenes", { exifTranspose: true });
       expect(bits((await host.embedImages("clip-scenes", [turned]))[0])).toBe(lib);
-    } finally {
-      await w.terminate();
-    }
+    });
   }, 120_000);
 
   it("a format nothing reads is refused by name, per input, with the rest of the request answered", async () => {
@@ -164,22 +171,17 @@ describe.skipIf(!hasFfmpeg)("one input path", () => {
     // bytes of another kind go to the pipeline, whose decoder says what they are
     const png = new Uint8Array(readFileSync(files.PNG[0]));
     expect(await mediaInput("audio", png)).toBe(png);
-    const { startService } = await import(pathToFileURL(join(root, "dist/server/app.js")).href);
-    const service = await startService({ modelsDir: join(root, "models"), port: 0, workers: 1 });
-    try {
-      const png = readFileSync(files.PNG[0]).toString("base64");
-      const r = await fetch(`${service.url}/v1/embed`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          model: "clip-scenes",
-          inputs: [{ image: png }, { image: Buffer.from(heic).toString("base64") }],
-        }),
-      });
-      const j = await r.json();
-      expect([r.status, j.field, j.message]).toEqual([400, "body.inputs[1].image", expect.stringMatching(/HEIC/)]);
-    } finally {
-      await service.close();
-    }
+    await withService({}, async (url) => {
+      const inputs = [
+        { image: readFileSync(files.PNG[0]).toString("base64") },
+        { image: Buffer.from(heic).toString("base64") },
+      ];
+      const r = await postJson(`${url}/v1/embed`, { model: "clip-scenes", inputs });
+      expect([r.status, r.json.field, r.json.message]).toEqual([
+        400,
+        "body.inputs[1].image",
+        expect.stringMatching(/HEIC/),
+      ]);
+    });
   }, 60_000);
 });
