@@ -87,23 +87,50 @@ const WORKLOADS = [
         "image",
       );
       const q = lcg(20 * D, 10);
-      return () => {
-        for (let i = 0; i < 20; i++) ix.search(q.subarray(i * D, (i + 1) * D), 10);
-      };
+      return () => Array.from({ length: 20 }, (_, i) => ix.search(q.subarray(i * D, (i + 1) * D), 10));
     },
   ]),
+  [
+    "AudioFeatureExtractor 10 s (front end + model)",
+    (pm) => {
+      const m = new pm.AudioFeatureExtractor({ embedDim: 128, convChannels: [64, 128, 128], numLayers: 2, nhead: 4 }),
+        x = pm.Tensor.from(lcg(16000 * 10, 11), [1, 16000 * 10]);
+      return () => m.forward(x);
+    },
+  ],
+  [
+    "MultimodalServingPipeline 16 requests, batches of 8",
+    (pm) => {
+      const m = new pm.CLIPModel({ visionConfig: { numLayers: 2 } }),
+        x = lcg(16 * 3 * 224 * 224, 12);
+      const serving = new pm.MultimodalServingPipeline(m, { batchSize: 8, maxWaitMs: 1000 });
+      const image = (i) => pm.Tensor.from(x.slice(i * 3 * 224 * 224, (i + 1) * 3 * 224 * 224), [3, 224, 224]);
+      return async () => {
+        const rs = Array.from({ length: 16 }, (_, i) =>
+          serving.submit({ requestId: String(i), modalities: { image: image(i) }, task: "embedding" }),
+        );
+        return (await Promise.all(rs)).map((r) => r.results.embedding);
+      };
+    },
+  ],
 ];
 
-console.log(`new: this checkout's dist/; old: ${other}`);
+/** Whether two builds' results are the same: tensors by their bytes, anything else (search hits) as JSON. */
+const sameResult = (a, b) =>
+  a?.data && b?.data ? bits(a).equals(bits(b)) : a === undefined ? null : JSON.stringify(a) === JSON.stringify(b);
+
+// rounds per workload (odd: the median is a measurement); POLYMODAL_COMPARE_ROUNDS=21 on a noisy machine
+const ROUNDS = Number(process.env.POLYMODAL_COMPARE_ROUNDS ?? 9) | 1;
+console.log(`new: this checkout's dist/; old: ${other}; ${ROUNDS} interleaved rounds, medians`);
 for (const [name, setup] of WORKLOADS) {
   const fa = setup(A),
     fb = setup(B);
-  const ra = fa(),
-    rb = fb();
-  const same = ra?.data && rb?.data ? bits(ra).equals(bits(rb)) : null;
+  const ra = await fa(),
+    rb = await fb();
+  const same = sameResult(ra, rb);
   const ta = [],
     tb = [];
-  for (let r = 0; r < 9; r++) {
+  for (let r = 0; r < ROUNDS; r++) {
     for (const [f, t] of r % 2
       ? [
           [fa, ta],
@@ -115,7 +142,7 @@ for (const [name, setup] of WORKLOADS) {
         ]) {
       globalThis.gc?.();
       const t0 = performance.now();
-      f();
+      await f();
       t.push(performance.now() - t0);
     }
   }
