@@ -56,6 +56,16 @@ const VIA_FFMPEG: Record<MediaKind, string[]> = {
 };
 
 /**
+ * The bytes themselves when the pipeline takes them as they are (a format it decodes, or bytes that are not a
+ * format of this kind: its decoder then names what they are); null when they need ffmpeg.  Synchronous, so a
+ * caller holding a batch of PNGs pays no promise per input.
+ */
+export function directInput<K extends MediaKind>(kind: K, b: Uint8Array): Inputs[K] | null {
+  const sniffed = sniffMedia(b);
+  return !sniffed || !VIA_FFMPEG[kind].includes(sniffed.format) ? (b as Inputs[K]) : null;
+}
+
+/**
  * A media file as a pipeline's input of `kind`: PNG/JPEG/WAV/Y4M as their bytes, any other format decoded through
  * ffmpeg (Node).  `source` is a path or the file's bytes; the same file gives the same input either way.
  * @example
@@ -70,10 +80,9 @@ export async function mediaInput<K extends MediaKind>(
   if (typeof source === "string") return (await fromFile(kind, source, options)) as Inputs[K];
   const b = source;
   if (b.length === 0) throw new PolymodalError("bad_input", `mediaInput: the ${kind} is empty (0 bytes)`);
-  const sniffed = sniffMedia(b);
-  // bytes the pipeline reads itself, and bytes that are not a format of this kind (the pipeline's decoder then
-  // names what they are)
-  if (!sniffed || !VIA_FFMPEG[kind].includes(sniffed.format)) return b as Inputs[K];
+  const direct = directInput(kind, b);
+  if (direct !== null) return direct;
+  const sniffed = sniffMedia(b)!;
   if (!isNode) {
     throw new PolymodalError(
       "unsupported_input",

@@ -2,7 +2,7 @@
 // inputs of one or more requests, batched by the pool), run through the model's pipeline, where each input fails
 // alone and the good ones run as one batch (the bits each would get alone).
 import type { AudioInput, Pipeline, InputKind, Outcome } from "../pipelines/pipeline.js";
-import { mediaInput, type MediaInputOptions } from "../pipelines/media-input.js";
+import { directInput, mediaInput, type MediaInputOptions } from "../pipelines/media-input.js";
 import type { Transcript } from "../pipelines/speech.js";
 
 export type { InputKind };
@@ -42,14 +42,20 @@ export async function runJob(models: Loaded, job: Job, options: MediaInputOption
   }
   const kind = job.kind;
   const numFrames = p.tasks.embed?.frames;
-  const prepared: Array<Outcome<unknown>> = await Promise.all(
-    job.inputs.map((x) =>
-      mediaInput(kind, bytes(x), { ...options, numFrames }).then(
-        (value) => ({ value }),
-        (error: Error) => ({ error }),
-      ),
-    ),
-  );
+  // the bytes a pipeline decodes itself go straight in; only the others wait for ffmpeg (mediaInput)
+  const direct = job.inputs.map((x) => directInput(kind, bytes(x)));
+  const prepared: Array<Outcome<unknown>> = direct.every((d) => d !== null)
+    ? direct.map((value) => ({ value }))
+    : await Promise.all(
+        job.inputs.map((x, i) =>
+          direct[i] !== null
+            ? { value: direct[i] }
+            : mediaInput(kind, bytes(x), { ...options, numFrames }).then(
+                (value) => ({ value }),
+                (error: Error) => ({ error }),
+              ),
+        ),
+      );
   const ok = prepared.flatMap((o, i) => ("value" in o ? [i] : []));
   const ran: Array<Outcome<unknown>> =
     job.op === "transcribe"
