@@ -21,9 +21,6 @@ process.once("exit", () => {
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** The extension a byte stream's content says it is (the one sniffer: pipelines/media-input.ts), or null. */
-export const sniffExtension = (b: Uint8Array): string | null => sniffMedia(b)?.ext ?? null;
-
 const DEFAULT_EXT: Record<Space, string> = { image: ".png", audio: ".wav", video: ".mp4" };
 
 /**
@@ -41,7 +38,8 @@ export function inputFile(arg: string | undefined, what: string, expect?: Space)
     }
     if (bytes.length === 0)
       throw new InputError(`${what}: standard input is empty; expected the bytes of a file`, "bad_input");
-    const ext = sniffExtension(bytes) ?? (expect ? DEFAULT_EXT[expect] : null);
+    // the extension its bytes say (the one sniffer: pipelines/media-input.ts), else the command's kind's
+    const ext = sniffMedia(bytes)?.ext ?? (expect ? DEFAULT_EXT[expect] : null);
     if (!ext)
       throw new InputError(
         `${what}: standard input is not an image, audio or video file this reads (PNG, JPEG, WebP, BMP, TIFF, GIF; ` +

@@ -61,9 +61,11 @@ const VIA_FFMPEG: Record<MediaKind, string[]> = {
  * caller holding a batch of PNGs pays no promise per input.
  */
 export function directInput<K extends MediaKind>(kind: K, b: Uint8Array): Inputs[K] | null {
-  const sniffed = sniffMedia(b);
-  return !sniffed || !VIA_FFMPEG[kind].includes(sniffed.format) ? (b as Inputs[K]) : null;
+  return viaFfmpeg(kind, sniffMedia(b)) ? null : (b as Inputs[K]);
 }
+
+const viaFfmpeg = (kind: MediaKind, s: ReturnType<typeof sniffMedia>): s is { format: string; ext: string } =>
+  s !== null && VIA_FFMPEG[kind].includes(s.format);
 
 /**
  * A media file as a pipeline's input of `kind`: PNG/JPEG/WAV/Y4M as their bytes, any other format decoded through
@@ -80,9 +82,8 @@ export async function mediaInput<K extends MediaKind>(
   if (typeof source === "string") return (await fromFile(kind, source, options)) as Inputs[K];
   const b = source;
   if (b.length === 0) throw new PolymodalError("bad_input", `mediaInput: the ${kind} is empty (0 bytes)`);
-  const direct = directInput(kind, b);
-  if (direct !== null) return direct;
-  const sniffed = sniffMedia(b)!;
+  const sniffed = sniffMedia(b);
+  if (!viaFfmpeg(kind, sniffed)) return b as Inputs[K];
   if (!isNode) {
     throw new PolymodalError(
       "unsupported_input",
@@ -118,11 +119,9 @@ export async function mediaInput<K extends MediaKind>(
 
 async function fromFile(kind: MediaKind, file: string, o: MediaInputOptions): Promise<Inputs[MediaKind]> {
   if (kind === "image") return readImageInput(file, { ffmpegPath: o.ffmpegPath });
-  if (kind === "audio") {
-    // a WAV stays bytes (the pipeline decodes and downmixes it); other formats come decoded, channels and all
-    const a = await readAudioFile(file, { ffmpegPath: o.ffmpegPath });
-    return a;
-  }
+  // an audio file comes decoded, its channels at its own rate (a WAV by decodeWav, others by ffmpeg); the
+  // pipeline downmixes them as it does a WAV's bytes, so a path and its bytes give the same bits
+  if (kind === "audio") return readAudioFile(file, { ffmpegPath: o.ffmpegPath });
   const v = await readVideoFile(file, { numFrames: o.numFrames, ffmpegPath: o.ffmpegPath });
   return v.frames;
 }

@@ -43,20 +43,20 @@ export async function runJob(models: Loaded, job: Job, options: MediaInputOption
   const kind = job.kind;
   const numFrames = p.tasks.embed?.frames;
   // the bytes a pipeline decodes itself go straight in; only the others wait for ffmpeg (mediaInput)
-  const direct = job.inputs.map((x) => directInput(kind, bytes(x)));
-  const prepared: Array<Outcome<unknown>> = direct.every((d) => d !== null)
-    ? direct.map((value) => ({ value }))
-    : await Promise.all(
-        job.inputs.map((x, i) =>
-          direct[i] !== null
-            ? { value: direct[i] }
-            : mediaInput(kind, bytes(x), { ...options, numFrames }).then(
-                (value) => ({ value }),
-                (error: Error) => ({ error }),
-              ),
-        ),
+  const prepared: Array<Outcome<unknown> | null> = job.inputs.map((x) => {
+    const value = directInput(kind, bytes(x));
+    return value === null ? null : { value };
+  });
+  await Promise.all(
+    prepared.map(async (o, i) => {
+      if (o !== null) return;
+      prepared[i] = await mediaInput(kind, bytes(job.inputs[i]), { ...options, numFrames }).then(
+        (value) => ({ value }),
+        (error: Error) => ({ error }),
       );
-  const ok = prepared.flatMap((o, i) => ("value" in o ? [i] : []));
+    }),
+  );
+  const ok = prepared.flatMap((o, i) => (o && "value" in o ? [i] : []));
   const ran: Array<Outcome<unknown>> =
     job.op === "transcribe"
       ? p.transcribeBatch(

@@ -15,7 +15,7 @@ import { Worker } from "node:worker_threads";
 import { PolymodalError } from "../util/errors.js";
 import type { ModelRef } from "../pipelines/registry.js";
 import type { ProcessingOptions } from "../pipelines/pipeline.js";
-import { Batcher, type Batch } from "../serving/batcher.js";
+import { Batcher, type Batch, type BatcherStats } from "../serving/batcher.js";
 import { wrapWorker, type Remote } from "../serving/worker-rpc.js";
 import type { Limits } from "../util/limits.js";
 import type { ItemResult, Job } from "./jobs.js";
@@ -205,7 +205,7 @@ export class WorkerPool {
     return this.slots.filter((s) => s?.dead).length;
   }
   /** The batcher's counters (rejections, deadlines, batches). */
-  stats(): ReturnType<Batcher<Job, ItemResult[]>["stats"]> {
+  stats(): BatcherStats {
     return this.batcher.stats();
   }
 

@@ -34,7 +34,6 @@ export interface Entry<T, R> {
   readonly key: string;
   /** units it counts for in maxQueue / maxBatch (the inputs of a request) */
   readonly size: number;
-  readonly submittedAt: number;
   state: "queued" | "running" | "settled";
   resolve(result: R): void;
   reject(error: Error): void;
@@ -140,7 +139,6 @@ export class Batcher<T, R> {
         item,
         key,
         size,
-        submittedAt: now(),
         state: "queued",
         timer: null,
         batch: null,

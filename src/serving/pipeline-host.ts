@@ -31,8 +31,8 @@ import { mediaInput, type MediaKind } from "../pipelines/media-input.js";
  * const hits = await host.search("photos", (await host.embedTexts("clip-scenes", ["a red circle"]))[0], 5);
  */
 export class PipelineHost {
-  private readonly models = new Map<string, Promise<Pipeline>>();
-  private readonly options = new Map<string, { exifTranspose: boolean }>();
+  // each model once, with the processing it was loaded with
+  private readonly models = new Map<string, { pipeline: Promise<Pipeline>; exifTranspose: boolean }>();
   private readonly indexes = new Map<string, MultimodalIndex>();
 
   /** Starts the runtime in the worker (threads: the worker's own kernel threads). */
@@ -45,31 +45,28 @@ export class PipelineHost {
     name: string,
     options: { baseUrl?: string; modelsDir?: string; cache?: boolean; exifTranspose?: boolean } = {},
   ): Promise<{ name: string; dim: number | null }> {
-    const loaded = this.options.get(name);
-    if (loaded && loaded.exifTranspose !== !!options.exifTranspose) {
+    const exifTranspose = !!options.exifTranspose;
+    let entry = this.models.get(name);
+    if (entry && entry.exifTranspose !== exifTranspose) {
       throw new Error(
-        `PipelineHost: ${name} is loaded ${loaded.exifTranspose ? "with" : "without"} exifTranspose; ` +
+        `PipelineHost: ${name} is loaded ${entry.exifTranspose ? "with" : "without"} exifTranspose; ` +
           "a model has one processing per host",
       );
     }
-    if (!this.models.has(name)) {
-      this.options.set(name, { exifTranspose: !!options.exifTranspose });
-      const p = resolveModel(name, options).then((ref) => loadModel(ref, options));
-      this.models.set(name, p);
-      p.catch(() => {
-        // a failed load can be retried
-        this.models.delete(name);
-        this.options.delete(name);
-      });
+    if (!entry) {
+      const pipeline = resolveModel(name, options).then((ref) => loadModel(ref, options));
+      entry = { pipeline, exifTranspose };
+      this.models.set(name, entry);
+      pipeline.catch(() => this.models.delete(name)); // a failed load can be retried
     }
-    const m = await this.models.get(name)!;
+    const m = await entry.pipeline;
     return { name, dim: m.dim };
   }
 
   private async model(name: string): Promise<Pipeline> {
-    const p = this.models.get(name);
-    if (!p) throw new Error(`PipelineHost: load("${name}") first`);
-    return p;
+    const entry = this.models.get(name);
+    if (!entry) throw new Error(`PipelineHost: load("${name}") first`);
+    return entry.pipeline;
   }
   private async embed<K extends InputKind>(model: string, kind: K, inputs: Array<Inputs[K]>): Promise<Float32Array[]> {
     const m = await this.model(model);
