@@ -47,15 +47,18 @@ export async function runJob(models: Loaded, job: Job, options: MediaInputOption
     const value = directInput(kind, bytes(x));
     return value === null ? null : { value };
   });
-  await Promise.all(
-    prepared.map(async (o, i) => {
-      if (o !== null) return;
-      prepared[i] = await mediaInput(kind, bytes(job.inputs[i]), { ...options, numFrames }).then(
-        (value) => ({ value }),
-        (error: Error) => ({ error }),
-      );
-    }),
-  );
+  // (no promise at all when every input is direct: the common case, on the hot path)
+  if (prepared.includes(null)) {
+    await Promise.all(
+      prepared.map(async (o, i) => {
+        if (o !== null) return;
+        prepared[i] = await mediaInput(kind, bytes(job.inputs[i]), { ...options, numFrames }).then(
+          (value) => ({ value }),
+          (error: Error) => ({ error }),
+        );
+      }),
+    );
+  }
   const ok = prepared.flatMap((o, i) => (o && "value" in o ? [i] : []));
   const ran: Array<Outcome<unknown>> =
     job.op === "transcribe"
