@@ -1,6 +1,6 @@
 // Media files a user brings: video sampling through ffmpeg (a 2-minute 1080p H.264 file, and a 5-second clip) --
 // seeking vs one decoding pass, same frames.  The files are generated once into bench/.cache (not committed).
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { readFileSync } from "node:fs";
 import { readVideoFile, ImageProcessor } from "../dist/index.js";
@@ -40,6 +40,7 @@ async function timed(fn, rounds = 3) {
 export async function benchMedia() {
   const lines = [];
   if (!hasFfmpeg) return ["media: skipped (no ffmpeg; Debian: apt-get install ffmpeg)"];
+  lines.push(...cliEmbed()); // first: its children start from a parent that holds no decoded video yet
   const long = make("video-120s-1080p.mp4", [
     "-f",
     "lavfi",
@@ -117,4 +118,52 @@ export async function benchMedia() {
   }
   for (const l of lines) console.log(l);
   return lines;
+}
+
+// `polymodal embed photo.jpg` as a user runs it, one process per call (Node's start, loading the command and the
+// model, reading and decoding the file, the forward pass), on 12 MP 4:2:0 JPEGs: a clean picture, one the size of a
+// phone photo (~4 MB), and the heavy-noise worst case -- against a bare `node -e ""` start on the same machine
+// (target: <= 0.5 s and <= 150 MB for a 12 MP photo).  Each child reports its own time from its start to its exit
+// and its peak resident memory (VmHWM: the parent's fork does not count, as getrusage's maxrss would after exec).
+function cliEmbed() {
+  const report =
+    "data:text/javascript,import{readFileSync as r}from'node:fs';process.on('exit',()=>{let k=0;try{k=" +
+    "+/VmHWM:\\s*(\\d+)/.exec(r('/proc/self/status','utf8'))[1]}catch{k=process.resourceUsage().maxRSS}" +
+    "process.stderr.write(`\\nbench=${performance.now()} ${k}\\n`)})";
+  const files = [
+    ["photo-12mp-clean.jpg", "format=yuvj420p", "clean"],
+    ["photo-12mp-typical.jpg", "noise=alls=14:allf=t,format=yuvj420p", "phone-photo size"],
+    ["photo-12mp.jpg", "noise=alls=24:allf=t,format=yuvj420p", "heavy noise"],
+  ].map(([name, vf, what]) => ({
+    what,
+    file: make(name, ["-f", "lavfi", "-i", "testsrc2=size=4000x3000", "-vf", vf, "-frames:v", "1", "-q:v", "3"]),
+  }));
+  const child = (args) => {
+    const r = spawnSync(process.execPath, ["--import", report, ...args], { encoding: "utf8" });
+    const m = /bench=([\d.]+) (\d+)/.exec(r.stderr);
+    if (r.status !== 0 || !m) throw new Error(`bench: node ${args.join(" ")} failed: ${r.stderr}`);
+    return { ms: Number(m[1]), kb: Number(m[2]) };
+  };
+  const rounds = 7,
+    bare = [],
+    runs = files.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    // interleaved, so the machine's load falls on every case alike
+    bare.push(child(["-e", ""]).ms);
+    files.forEach((f, i) => runs[i].push(child(["bin/polymodal.js", "embed", f.file])));
+  }
+  const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const b = med(bare);
+  return files.map((f, i) => {
+    const ms = med(runs[i].map((x) => x.ms)),
+      mb = Math.max(...runs[i].map((x) => x.kb)) / 1024;
+    return (
+      `polymodal embed, a 12 MP JPEG (${what(f)}): ${(ms / 1000).toFixed(2)} s = ${(ms / b).toFixed(1)}x a bare ` +
+      `Node start's ${(b / 1000).toFixed(2)} s; peak ${mb.toFixed(0)} MB (target <= 0.5 s, <= 150 MB)`
+    );
+  });
+}
+
+function what(f) {
+  return `${f.what}, ${(readFileSync(f.file).length / 2 ** 20).toFixed(1)} MB`;
 }

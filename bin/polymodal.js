@@ -1,3 +1,4 @@
 #!/usr/bin/env node
-import { run } from "../dist/cli/main.js";
+// the command's bundle (scripts/bundle-cli.mjs): the same code as dist/cli/main.js, loaded as a few files
+import { run } from "../dist/cli-bundle/main.js";
 await run(process.argv.slice(2));

@@ -12,7 +12,7 @@ const newest = (dir) => {
   }
   return t;
 };
-const built = ["dist/index.js", "dist/browser/polymodal.js", "dist/polymodal.wasm"];
+const built = ["dist/index.js", "dist/cli-bundle/main.js", "dist/browser/polymodal.js", "dist/polymodal.wasm"];
 const stale =
   built.some((f) => !existsSync(f)) ||
   Math.max(newest("src"), newest("assembly")) > Math.min(...built.map((f) => statSync(f).mtimeMs));

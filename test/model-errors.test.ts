@@ -1,5 +1,5 @@
 // Strict state_dict loading and model input checks: clear Errors, nothing half-loaded.
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
   init,
   Tensor,
@@ -78,6 +78,23 @@ describe("loadStateDict", () => {
     expect(Array.from(b.forward(x).data)).toEqual(Array.from(a.forward(x).data));
     a.dispose();
     b.dispose();
+  });
+
+  it("withoutInit builds a model of zeros to load into; models made later start from the same values", async () => {
+    // each run in a fresh copy of the library (its own seed counter and runtime)
+    const run = async (skipFirst: boolean) => {
+      vi.resetModules();
+      const p = await import("../src/index.js");
+      await p.init();
+      const first = skipFirst ? p.nn.withoutInit(() => new p.nn.Linear(4, 3)) : new p.nn.Linear(4, 3);
+      const next = new p.nn.Linear(4, 3);
+      return { first: Array.from(first.weight.toTensor().data), next: Array.from(next.weight.toTensor().data) };
+    };
+    const skipped = await run(true),
+      initialised = await run(false);
+    expect(skipped.first).toEqual(new Array(12).fill(0));
+    expect(initialised.first).not.toEqual(new Array(12).fill(0));
+    expect(skipped.next).toEqual(initialised.next);
   });
 
   it("one Error names every missing, unexpected and mis-shaped key, and nothing is written", () => {

@@ -1,7 +1,7 @@
 // torch.nn-style layers whose field names are PyTorch's attribute names, so stateDict() keys are PyTorch's.
 export { Module } from "./module.js";
 export type { LoadOptions } from "./module.js";
-export { Parameter } from "./parameter.js";
+export { Parameter, withoutInit } from "./parameter.js";
 export { Layer } from "./layer.js";
 export { Linear, Embedding } from "./linear.js";
 export { Conv1d, Conv2d } from "./conv.js";

@@ -1,6 +1,7 @@
 // Model cards (models/*.json) and weights: what every pipeline's fromCard() accepts.
 import type { Tensor } from "../tensor.js";
 import { loadSafetensors } from "../io/safetensors.js";
+import { withoutInit } from "../nn/parameter.js";
 
 /** safetensors bytes, or a state_dict already loaded. */
 export type WeightsInput = Uint8Array | ArrayBuffer | Record<string, Tensor>;
@@ -43,7 +44,8 @@ export function modelFromCard<M extends { loadStateDict(sd: Record<string, Tenso
   weights: WeightsInput,
   Model: new (config: any) => M,
 ): M {
-  const model = new Model(camelConfig(cardField(who, card, "config")));
+  // (every weight is loaded strictly next: no initial values)
+  const model = withoutInit(() => new Model(camelConfig(cardField(who, card, "config"))));
   model.loadStateDict(loadWeights(who, weights));
   return model;
 }

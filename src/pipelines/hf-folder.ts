@@ -4,6 +4,7 @@
 // (fetched with progress, cancellation and the model cache, as loadPretrained's shipped models are).
 import type { Tensor } from "../tensor.js";
 import { loadSafetensors } from "../io/safetensors.js";
+import { withoutInit } from "../nn/parameter.js";
 import { HFCLIPModel, clipConfigFromJSON, clipParameterCount } from "../models/hf-clip.js";
 import { CLIPImageProcessor, type CLIPImageProcessorConfig } from "../vision/clip-image-processor.js";
 import { limits } from "../util/limits.js";
@@ -251,7 +252,7 @@ async function loadCLIPFolder(
       `loadPretrained: ${where}/config.json describes ${params} parameters, and the weights hold ${held} values: ` +
         `they are not this model's`,
     );
-  const model = new HFCLIPModel(cfg);
+  const model = withoutInit(() => new HFCLIPModel(cfg)); // every weight is loaded strictly next
   try {
     model.loadStateDict(weights);
   } catch (e) {

@@ -96,7 +96,8 @@ export class WorkerPool {
       threads: o.threads,
       limits: { ...o.limits },
     };
-    const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: config });
+    // (../server/: the same file from dist/server/ and from the CLI's bundle in dist/cli-bundle/)
+    const worker = new Worker(new URL("../server/worker.js", import.meta.url), { workerData: config });
     const slot: Slot = { index, worker, remote: wrapWorker<ServiceWorker>(worker), running: null, dead: false };
     let ready = false;
     worker.on("error", (e) => {
