@@ -71,9 +71,13 @@ describe("polymodal CLI", () => {
     const idx = ["--index", join(coll, ".polymodal")];
     const caption = Object.values(truth.images)[3];
     const t = JSON.parse(cli("search", caption, ...idx, "-k", "3", "--json").out);
-    expect(t.results.filter((r: any) => r.space === "image")).toHaveLength(3);
-    expect(t.results.filter((r: any) => r.space === "video")).toHaveLength(3);
-    expect(truth.images[t.results[0].path]).toBe(caption);
+    // one ranked list per space (each its own model's scores), never one merged list
+    expect(t.results).toBeUndefined();
+    expect(t.groups.map((g: any) => [g.space, g.model, g.results.length])).toEqual([
+      ["image", "clip-scenes", 3],
+      ["video", "video-text", 3],
+    ]);
+    expect(truth.images[t.groups[0].results[0].path]).toBe(caption);
     const img = Object.keys(truth.images)[5];
     const i = JSON.parse(cli("search", "--image", join(coll, img), ...idx, "--json").out);
     // the query itself is left out

@@ -152,7 +152,7 @@ describe.skipIf(!hasRedis())("distributed indexing (BullMQ + LanceDB)", () => {
     expect(st.out).toMatch(/dead letter images\/zz-broken\.png: decodeImage/);
     // the store answers searches; a second enqueue finds everything unchanged but the unreadable file
     const s = cli("search", Object.values(truth.images)[3], "--store", `lancedb:${store}`, "-k", "1", "--json");
-    expect(truth.images[JSON.parse(s.out).results[0].path]).toBe(Object.values(truth.images)[3]);
+    expect(truth.images[JSON.parse(s.out).groups[0].results[0].path]).toBe(Object.values(truth.images)[3]);
     expect(cli("index", coll, "--queue", redis.url, "--store", `lancedb:${store}`, "--batch", "8").out).toMatch(
       /enqueued 1 new or changed files .* 70 files unchanged in the store/,
     );

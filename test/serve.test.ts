@@ -143,8 +143,12 @@ describe("polymodal serve", () => {
       "/healthz",
       "/metrics",
       "/readyz",
+      "/tokenize",
       "/v1/embed",
+      "/v1/embeddings",
       "/v1/index",
+      "/v1/models",
+      "/v1/models/{model}",
       "/v1/search",
       "/v1/transcribe",
     ]);
@@ -338,8 +342,17 @@ describe("polymodal serve", () => {
       .sort((a, b) => b.s - a.s);
     expect(t.json.results.map((x: any) => x.id)).toEqual(lib.slice(0, 3).map((x) => x.f));
 
-    const both = await post(main.url, "/v1/search", { query: { text: caption }, k: 30 });
-    expect(new Set(both.json.results.map((x: any) => x.modality))).toEqual(new Set(["image", "video"]));
+    // a text query without a modality: one ranked list per space, each its own model's, never merged
+    const both = await post(main.url, "/v1/search", { query: { text: caption }, k: 2 });
+    expect(both.json.results).toBeUndefined();
+    expect(both.json.groups.map((g: any) => [g.space, g.model, g.results.length])).toEqual([
+      ["image", "clip-scenes", 2],
+      ["video", "video-text", 2],
+    ]);
+    for (const g of both.json.groups)
+      expect(g.results.every((h: any) => h.space === g.space && h.model === g.model)).toBe(true);
+    expect(both.json.groups[0].results.map((x: any) => x.id)).toEqual(lib.slice(0, 2).map((x) => x.f));
+    expect(t.json.groups).toEqual([{ space: "image", model: "clip-scenes", results: t.json.results }]);
     const filtered = await post(main.url, "/v1/search", {
       query: { text: caption },
       k: 30,

@@ -465,51 +465,54 @@ async function search(positional: string[], values: Values, models: Models): Pro
   // searching writes nothing
   const coll = shared ? await Collection.openStore(dir) : await Collection.open(dir, null, { readOnly: true });
   const t0 = performance.now();
-  const queries: Array<{ space: Space; vec: Float32Array }> = [];
+  const queries: Array<{ space: Space; model: string; vec: Float32Array }> = [];
+  const lineup = await models.lineup();
   let exclude: string | null = null;
   if (byFile.length) {
     const m = byFile[0],
       f = inputFile(values[m] as string, `--${m}`, m);
     needModality(f, m);
     await coll.checkVersion(m, await models.version(m));
-    queries.push({ space: m, vec: await models.embedFile(f, m) });
+    queries.push({ space: m, model: lineup.forSpace(m)!.name, vec: await models.embedFile(f, m) });
     const rel = relative(coll.manifest.root || process.cwd(), resolve(f));
     // the query file itself, when it is in the collection
     exclude = rel.startsWith("..") || isAbsolute(rel) ? null : rel.split(sep).join("/");
   } else {
-    for (const { space } of (await models.lineup()).spacesFor("text")) {
+    for (const { space, ref } of lineup.spacesFor("text")) {
       if (!(await coll.stores.get(space)?.count())) continue;
       await coll.checkVersion(space, await models.version(space));
-      queries.push({ space, vec: await models.embedText(positional[0], space) });
+      queries.push({ space, model: ref.name, vec: await models.embedText(positional[0], space) });
     }
   }
-  const results = (
-    await Promise.all(
-      queries.map(async ({ space, vec }) => {
-        const st = coll.stores.get(space);
-        if (!st) return [];
-        const [hits] = await st.search([vec], k + (exclude ? 1 : 0));
-        return hits
+  // one ranked list per space: scores of different models are not comparable, so they are never merged
+  const groups = await Promise.all(
+    queries.map(async ({ space, model, vec }) => {
+      const st = coll.stores.get(space);
+      const [hits] = st ? await st.search([vec], k + (exclude ? 1 : 0)) : [[]];
+      return {
+        space,
+        model,
+        results: hits
           .filter((h) => h.id !== exclude)
           .slice(0, k)
-          .map((h) => ({ space, path: h.id, score: h.score }));
-      }),
-    )
-  ).flat();
+          .map((h) => ({ path: h.id, score: h.score, space, model })),
+      };
+    }),
+  );
   await coll.close();
   const ms = performance.now() - t0;
   if (values.json) {
-    out(JSON.stringify({ query: positional[0] ?? values[byFile[0]], index: dir, results, ms: Math.round(ms) }));
+    const one = groups.length === 1 ? { results: groups[0].results } : {};
+    out(JSON.stringify({ query: positional[0] ?? values[byFile[0]], index: dir, groups, ...one, ms: Math.round(ms) }));
     return 0;
   }
-  if (queries.length === 0 || results.length === 0) {
+  if (groups.every((g) => g.results.length === 0)) {
     out("no indexed items of a matching kind");
     return 0;
   }
-  for (const { space } of queries) {
-    out(`${{ image: "images", audio: "audio", video: "videos" }[space]}:`);
-    for (const r of results.filter((x) => x.space === space))
-      out(`  ${r.score.toFixed(3)}  ${shown(join(coll.manifest.root, r.path))}`);
+  for (const g of groups) {
+    out(`${{ image: "images", audio: "audio", video: "videos" }[g.space]}:`);
+    for (const r of g.results) out(`  ${r.score.toFixed(3)}  ${shown(join(coll.manifest.root, r.path))}`);
   }
   out(`(${ms.toFixed(0)} ms; index ${relative(process.cwd(), dir) || "."})`);
   return 0;

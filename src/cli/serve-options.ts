@@ -18,12 +18,17 @@ export const SERVE_OPTIONS = {
   log: { type: "boolean" },
   "read-only": { type: "boolean" },
   "max-connections": { type: "string" },
+  "max-connections-per-client": { type: "string" },
+  "headers-timeout-ms": { type: "string" },
+  "body-timeout-ms": { type: "string" },
+  "keep-alive-timeout-ms": { type: "string" },
 } as const;
 
 export const SERVE_HELP = `usage: polymodal serve [--host H] [--port P] [--index DIR] [--workers N] [--max-queue N]
                        [--timeout-ms N] [--redis URL] [--token T]
-  An HTTP service on the shipped models (or --models DIR): POST /v1/embed, /v1/search, /v1/index, /v1/transcribe;
-  GET /healthz, /readyz, /metrics (Prometheus), /openapi.json.  Models run in worker threads.
+  An HTTP service on the shipped models (or --models DIR): POST /v1/embed, /v1/search, /v1/index, /v1/transcribe,
+  OpenAI's /v1/embeddings and /v1/models, /tokenize; GET /healthz, /readyz, /metrics (Prometheus), /openapi.json.
+  Models run in worker threads.
   --host H         interface to bind (default 127.0.0.1, this machine only; 0.0.0.0 for every interface)
   --port P         port (default 8080; 0 picks a free one)
   --index DIR      the index to search and add to (a folder \`polymodal index\` wrote, or a new one)
@@ -35,6 +40,10 @@ export const SERVE_HELP = `usage: polymodal serve [--host H] [--port P] [--index
   --max-batch N    most inputs per request and per batch (default 64)
   --max-body-mb N  largest request body (default 16)
   --max-connections N  most open connections; more are dropped at once (default 1024)
+  --max-connections-per-client N  most open connections from one address (default: no cap of its own)
+  --headers-timeout-ms N  a request's headers must arrive within this (default 10000; then 408 and closed)
+  --body-timeout-ms N     a whole request, headers and body, must arrive within this (default 12000)
+  --keep-alive-timeout-ms N  an idle keep-alive connection closes after this (default 5000)
   --cache-size N   in-process embedding cache entries (default 10000; 0 turns it off)
   --redis URL      shared embedding cache, e.g. redis://127.0.0.1:6379
   --token T        require Authorization: Bearer T on every route but /healthz (or set POLYMODAL_TOKEN)

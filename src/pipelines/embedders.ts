@@ -6,7 +6,8 @@ import { AudioFeatureExtractor } from "../models/audio.js";
 import { VideoTextModel } from "../models/video.js";
 import { ImageProcessor, type ImageProcessorOptions, type ImageInput } from "../vision/processor.js";
 import { VideoProcessor } from "../video/processor.js";
-import { ByteTokenizer, type EncodeOptions } from "../text/tokenizer.js";
+import { ByteTokenizer, type EncodeOptions, type Encoding, type TokenBatch } from "../text/tokenizer.js";
+import { PolymodalError } from "../util/errors.js";
 import { normalize } from "../ops/norm.js";
 import { audioAt, type AudioInput } from "./speech.js";
 import type { ImageTextModel } from "../retrieval/retriever.js";
@@ -27,20 +28,65 @@ import {
   type Outcome,
   type Pipeline,
   type Tasks,
+  type TokenizedText,
   type VideoInput,
 } from "./pipeline.js";
 
-/** Texts as one batch (the tokenizer pads them together); an input that is not a string fails alone. */
-function textBatch(texts: readonly unknown[], embed: (t: string[]) => Float32Array[]): Array<Outcome<Float32Array>> {
-  const ok = texts.flatMap((t, i) => (typeof t === "string" ? [i] : []));
-  const out: Array<Outcome<Float32Array>> = texts.map((t) => ({
-    error: new TypeError(`expected a string, got ${t === null ? "null" : typeof t}`),
-  }));
-  if (ok.length)
-    embed(ok.map((i) => texts[i] as string)).forEach((e, j) => {
+/** How a pipeline's model reads text: its tokenizer, the longest sequence, how a batch is padded. */
+interface TextReader {
+  readonly tokenizer: TextBatcher;
+  readonly maxLength: number;
+  readonly padding: "max_length" | "longest";
+}
+
+/**
+ * One text input -> the ids the model reads: a string tokenized (truncated at maxLength), or token ids checked
+ * against the vocabulary and maxLength (refused past it: ids are what a caller chose, not to be cut silently).
+ */
+function readText(x: unknown, r: TextReader): Pick<Encoding, "ids" | "attentionMask"> {
+  if (typeof x === "string") return r.tokenizer.encode(x, { maxLength: r.maxLength, padding: false });
+  if (!Array.isArray(x)) throw new TypeError(`expected a string or token ids, got ${x === null ? "null" : typeof x}`);
+  if (x.length === 0 || x.length > r.maxLength)
+    throw new PolymodalError(
+      "bad_input",
+      `token ids: expected 1 to ${r.maxLength} ids (the model's longest sequence), got ${x.length}`,
+    );
+  const v = r.tokenizer.vocabSize;
+  x.forEach((id, i) => {
+    if (!Number.isInteger(id) || id < 0 || id >= v)
+      throw new PolymodalError(
+        "bad_input",
+        `token ids: [${i}] is ${JSON.stringify(id)}, not an id of this model's vocabulary (0 to ${v - 1})`,
+      );
+  });
+  return { ids: [...x], attentionMask: x.map(() => 1) };
+}
+
+/** Texts as one batch: each read alone (a bad one fails alone), the good ones padded together and embedded. */
+function textBatch(
+  inputs: readonly unknown[],
+  r: TextReader,
+  embed: (batch: TokenBatch) => Tensor,
+): Array<Outcome<Float32Array>> {
+  const read = eachAlone(inputs, (x) => readText(x, r));
+  const ok = read.flatMap((o, i) => ("value" in o ? [i] : []));
+  const out = read as Array<Outcome<unknown>> as Array<Outcome<Float32Array>>;
+  if (ok.length) {
+    const encs = ok.map((i) => (read[i] as { value: Pick<Encoding, "ids" | "attentionMask"> }).value);
+    rows(embed(r.tokenizer.padBatch(encs, { maxLength: r.maxLength, padding: r.padding }))).forEach((e, j) => {
       out[ok[j]] = { value: e };
     });
+  }
   return out;
+}
+
+/** Texts as the model reads them: ids and tokens, special tokens included, truncated at maxLength. */
+function tokenizeTexts(texts: readonly unknown[], r: TextReader): Array<Outcome<TokenizedText>> {
+  return eachAlone(texts, (t) => {
+    if (typeof t !== "string") throw new TypeError(`expected a string, got ${t === null ? "null" : typeof t}`);
+    const e = r.tokenizer.encode(t, { maxLength: r.maxLength, padding: false });
+    return { ids: e.ids, tokens: e.tokens };
+  });
 }
 
 /** Ids of T tokens, all 1, for an export sample. */
@@ -54,9 +100,12 @@ interface TextCard {
 export interface ImageBatcher {
   process(images: ImageInput[]): Tensor;
 }
-/** Texts -> padded ids and mask (ByteTokenizer, Tokenizer). */
+/** Texts -> ids, and ids -> a padded batch (ByteTokenizer, Tokenizer). */
 export interface TextBatcher {
-  encodeBatch(texts: string[], options: EncodeOptions): { inputIds: Tensor; attentionMask: Tensor };
+  readonly vocabSize: number;
+  encode(text: string, options: EncodeOptions): Encoding;
+  encodeBatch(texts: string[], options: EncodeOptions): TokenBatch;
+  padBatch(encodings: Array<Pick<Encoding, "ids" | "attentionMask">>, options: EncodeOptions): TokenBatch;
 }
 
 /**
@@ -105,15 +154,14 @@ export class ImageTextEmbedder<M extends ImageTextModel = ImageTextModel> implem
     return allValues(this.embedBatch("image", images));
   }
   embedTexts(texts: string[]): Float32Array[] {
-    const { inputIds, attentionMask } = this.tokenizer.encodeBatch(texts, {
-      maxLength: this.maxLength,
-      padding: this.padding,
-    });
-    return rows(this.model.encodeText(inputIds, attentionMask));
+    return allValues(this.embedBatch("text", texts));
+  }
+  tokenizeBatch(texts: readonly string[]): Array<Outcome<TokenizedText>> {
+    return tokenizeTexts(texts, this);
   }
 
   embedBatch<K extends InputKind>(kind: K, inputs: ReadonlyArray<Inputs[K]>): Array<Outcome<Float32Array>> {
-    if (kind === "text") return textBatch(inputs, (t) => this.embedTexts(t));
+    if (kind === "text") return textBatch(inputs, this, (b) => this.model.encodeText(b.inputIds, b.attentionMask));
     if (kind !== "image") throw new UnsupportedTaskError("ImageTextEmbedder", `embed ${kind}`, this.tasks);
     return batchAlone(
       inputs as readonly ImageInput[],
@@ -185,6 +233,9 @@ export class AudioEmbedder implements Pipeline {
   transcribeBatch(): never {
     throw new UnsupportedTaskError("AudioEmbedder", "transcribe speech", this.tasks);
   }
+  tokenizeBatch(): never {
+    throw new UnsupportedTaskError("AudioEmbedder", "tokenize text", this.tasks);
+  }
   quantized(): AudioEmbedder {
     return new AudioEmbedder(MultimodalModelOptimizer.quantizeModel(this.model), this.kinds, this.prototypes);
   }
@@ -221,6 +272,9 @@ export class VideoTextEmbedder implements Pipeline {
   static readonly tasks: Tasks = { embed: { space: "video", kinds: ["text", "video"] }, transcribe: false };
   readonly tasks: Tasks;
   readonly tokenizer = new ByteTokenizer();
+  // the reference design's text encoder reads the BiLSTM's last position, so every caption is padded to the same
+  // length
+  readonly padding = "max_length";
   constructor(
     readonly model: VideoTextModel,
     readonly processor: VideoProcessor,
@@ -247,14 +301,14 @@ export class VideoTextEmbedder implements Pipeline {
     return allValues(this.embedBatch("video", clips));
   }
   embedTexts(texts: string[]): Float32Array[] {
-    // the reference design's text encoder reads the BiLSTM's last position, so every caption is padded to the same
-    // length
-    const { inputIds } = this.tokenizer.encodeBatch(texts, { maxLength: this.maxLength, padding: "max_length" });
-    return rows(this.model.encodeText(inputIds));
+    return allValues(this.embedBatch("text", texts));
+  }
+  tokenizeBatch(texts: readonly string[]): Array<Outcome<TokenizedText>> {
+    return tokenizeTexts(texts, this);
   }
 
   embedBatch<K extends InputKind>(kind: K, inputs: ReadonlyArray<Inputs[K]>): Array<Outcome<Float32Array>> {
-    if (kind === "text") return textBatch(inputs, (t) => this.embedTexts(t));
+    if (kind === "text") return textBatch(inputs, this, (b) => this.model.encodeText(b.inputIds));
     if (kind !== "video") throw new UnsupportedTaskError("VideoTextEmbedder", `embed ${kind}`, this.tasks);
     return batchAlone(
       inputs as readonly VideoInput[],

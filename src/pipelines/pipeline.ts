@@ -45,11 +45,23 @@ export interface Transcript {
   warnings: string[];
 }
 
+/**
+ * A text already tokenized: ids in the model's own vocabulary, as tokenizeBatch gives them (special tokens
+ * included, at most the model's maxLength) -- the same embedding as the text they came from.
+ */
+export type TokenIds = readonly number[];
+
+/** A text as a model reads it: its ids and their tokens (special tokens included, truncated at maxLength). */
+export interface TokenizedText {
+  ids: number[];
+  tokens: string[];
+}
+
 /** A video: its file's bytes (Y4M) or its decoded frames (any count; the pipeline samples its own). */
 export type VideoInput = Uint8Array | ImageInput[];
 /** The input each kind takes. */
 export interface Inputs {
-  text: string;
+  text: string | TokenIds;
   image: ImageInput;
   audio: AudioInput;
   video: VideoInput;
@@ -86,6 +98,8 @@ export interface Pipeline {
   /** Unit-norm embeddings of one kind of input; each input that cannot be read or processed fails alone. */
   embedBatch<K extends InputKind>(kind: K, inputs: ReadonlyArray<Inputs[K]>): Array<Outcome<Float32Array>>;
   transcribeBatch(inputs: readonly AudioInput[], options?: TranscribeOptions): Array<Outcome<Transcript>>;
+  /** Texts as the model reads them (a pipeline that embeds text); each input that is not a string fails alone. */
+  tokenizeBatch(texts: readonly string[]): Array<Outcome<TokenizedText>>;
   /**
    * The same pipeline with its model's Linear and LSTM layers dynamically quantised to int8 (torch's
    * quantize_dynamic).

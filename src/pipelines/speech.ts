@@ -233,6 +233,9 @@ export class SpeechRecognizer implements Pipeline {
   embedBatch(kind: string): never {
     throw new UnsupportedTaskError("SpeechRecognizer", `embed ${kind}`, this.tasks);
   }
+  tokenizeBatch(): never {
+    throw new UnsupportedTaskError("SpeechRecognizer", "tokenize text", this.tasks);
+  }
   quantized(): SpeechRecognizer {
     return new SpeechRecognizer(MultimodalModelOptimizer.quantizeModel(this.model), this.card);
   }

@@ -12,9 +12,11 @@ import { ModelSet, type ModelRef } from "../pipelines/registry.js";
 import type { Space } from "../pipelines/pipeline.js";
 import { limits } from "../util/limits.js";
 import { WorkerPool } from "./pool.js";
+import { limitConnections } from "./connections.js";
 import { RedisEmbeddingCache, lruEmbeddingCache } from "./cache.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
 import { schemas } from "./schemas.js";
+import { openaiSchemas } from "./openai-schemas.js";
 import { ServiceStore } from "./store.js";
 import { CachedEmbedder } from "./embedder.js";
 import type { ServiceContext, Settings } from "./context.js";
@@ -28,6 +30,8 @@ import searchRoutes from "./routes/search.js";
 import itemRoutes from "./routes/items.js";
 import transcribeRoutes from "./routes/transcribe.js";
 import healthRoutes from "./routes/health.js";
+import openaiRoutes from "./routes/openai.js";
+import tokenizeRoutes from "./routes/tokenize.js";
 
 export { decodeBase64Field } from "./inputs.js";
 export { plausibleEmbedding } from "./embedder.js";
@@ -68,6 +72,14 @@ export interface ServeOptions {
   maxBodyBytes?: number;
   /** most open connections (default 1024); more are dropped at once */
   maxConnections?: number;
+  /** most open connections from one client address (default 0: no per-client cap); more are dropped at once */
+  maxConnectionsPerClient?: number;
+  /** ms a connection may take to send a request's headers (default 10,000) */
+  headersTimeoutMs?: number;
+  /** ms a connection may take to send a whole request, headers and body (default 12,000) */
+  bodyTimeoutMs?: number;
+  /** ms an idle keep-alive connection stays open between requests (default 5,000) */
+  keepAliveTimeoutMs?: number;
   /** longest text input in characters (default 10,000) */
   maxTextLength?: number;
   /** largest k of a search (default 1,000) */
@@ -108,6 +120,10 @@ function settingsOf(o: ServeOptions): Settings {
     maxK: o.maxK ?? 1000,
     cacheSize: o.cacheSize ?? 10_000,
     maxConnections: o.maxConnections ?? 1024,
+    maxConnectionsPerClient: o.maxConnectionsPerClient ?? 0,
+    headersTimeoutMs: o.headersTimeoutMs ?? 10_000,
+    bodyTimeoutMs: Math.max(o.bodyTimeoutMs ?? 12_000, o.headersTimeoutMs ?? 10_000),
+    keepAliveTimeoutMs: o.keepAliveTimeoutMs ?? 5_000,
   };
 }
 
@@ -167,12 +183,8 @@ async function openContext(o: ServeOptions, settings: Settings): Promise<Service
     }
   }
   const embedder = new CachedEmbedder(lineup, versions, pool, lruEmbeddingCache(settings.cacheSize), redis, metrics);
-  const s = schemas({
-    maxBatch: settings.maxBatch,
-    maxTextLength: settings.maxTextLength,
-    maxK: settings.maxK,
-    models,
-  });
+  const l = { maxBatch: settings.maxBatch, maxTextLength: settings.maxTextLength, maxK: settings.maxK, models };
+  const s = { ...schemas(l), ...openaiSchemas(l) };
   return {
     settings,
     modelsDir: o.modelsDir,
@@ -195,8 +207,11 @@ export async function startService(o: ServeOptions): Promise<Service> {
   const app = Fastify({
     logger: o.logger ?? false,
     bodyLimit: settings.maxBodyBytes,
-    // slow or stalled uploads cannot hold a connection past the deadline
-    requestTimeout: Math.max(settings.timeoutMs, 1000) + 5000,
+    // slow or stalled uploads cannot hold a connection: a request must arrive whole within bodyTimeoutMs (its
+    // handling then has its own deadline, timeoutMs), and an idle keep-alive connection closes after
+    // keepAliveTimeoutMs (connection deadlines: connections.ts)
+    requestTimeout: settings.bodyTimeoutMs,
+    keepAliveTimeout: settings.keepAliveTimeoutMs,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   await app.register(swagger, {
@@ -215,13 +230,19 @@ export async function startService(o: ServeOptions): Promise<Service> {
   await app.register(auth, { token: o.token });
   await app.register(bodies);
   await app.register(errors, { metrics: ctx.metrics });
-  for (const routes of [embedRoutes, searchRoutes, itemRoutes, transcribeRoutes, healthRoutes])
+  for (const routes of [
+    embedRoutes,
+    searchRoutes,
+    itemRoutes,
+    transcribeRoutes,
+    healthRoutes,
+    openaiRoutes,
+    tokenizeRoutes,
+  ])
     await app.register(routes, { ctx });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
-  // a cap on open connections: past it the server drops new ones at once, so a flood of slow connections cannot
-  // use up the process's file descriptors
-  app.server.maxConnections = settings.maxConnections;
+  limitConnections(app.server, settings);
   await app.listen({ host: settings.host, port: settings.port });
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : settings.port;

@@ -11,10 +11,11 @@ import { LruCache, type Cache } from "../serving/cache.js";
 export type EmbeddingCache = Cache<Float32Array>;
 
 /** The cache key of one input. */
-export function cacheKey(version: string, kind: string, input: string | Uint8Array): string {
+export function cacheKey(version: string, kind: string, input: string | Uint8Array | readonly number[]): string {
   const h = createHash("sha256");
-  h.update(`${version}\u0000${kind}\u0000`);
-  h.update(input);
+  // token ids are keyed apart from any text: the byte after the kind tells them apart
+  if (typeof input === "string" || input instanceof Uint8Array) h.update(`${version}\u0000${kind}\u0000`).update(input);
+  else h.update(`${version}\u0000${kind}\u0001ids\u0000${input.join(",")}`);
   return h.digest("hex");
 }
 

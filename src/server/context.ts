@@ -9,6 +9,7 @@ import type { WorkerPool } from "./pool.js";
 import type { ServiceStore } from "./store.js";
 import { HttpError } from "./errors.js";
 import type { schemas } from "./schemas.js";
+import type { openaiSchemas } from "./openai-schemas.js";
 
 export interface Settings {
   host: string;
@@ -23,6 +24,10 @@ export interface Settings {
   maxK: number;
   cacheSize: number;
   maxConnections: number;
+  maxConnectionsPerClient: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  keepAliveTimeoutMs: number;
 }
 
 export interface ServiceContext {
@@ -40,7 +45,7 @@ export interface ServiceContext {
   embedder: CachedEmbedder;
   metrics: ServiceMetrics;
   /** every route's JSON schema */
-  schemas: ReturnType<typeof schemas>;
+  schemas: ReturnType<typeof schemas> & ReturnType<typeof openaiSchemas>;
   /** the Redis cache's state for /readyz (null: no Redis) */
   redisReady(): boolean | null;
 }

@@ -97,6 +97,25 @@ export class CachedEmbedder {
     return out as Float32Array[];
   }
 
+  /** Embeddings of inputs of any kinds with one model, in order: one call per kind (each kind one batch). */
+  async embedAll(model: string, inputs: Input[], deadline: number): Promise<Float32Array[]> {
+    const out: Float32Array[] = new Array(inputs.length);
+    await Promise.all(
+      [...new Set(inputs.map((x) => x.kind))].map(async (k) => {
+        const at = inputs.flatMap((x, i) => (x.kind === k ? [i] : []));
+        const e = await this.embed(
+          model,
+          at.map((i) => inputs[i]),
+          deadline,
+        );
+        at.forEach((i, j) => {
+          out[i] = e[j];
+        });
+      }),
+    );
+    return out;
+  }
+
   async close(): Promise<void> {
     await this.redis?.close();
     await this.lru.close();

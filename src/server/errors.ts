@@ -6,6 +6,8 @@ export class HttpError extends Error {
     readonly statusCode: number,
     message: string,
     readonly field?: string,
+    /** a machine-readable reason where an API defines one (OpenAI's "model_not_found") */
+    readonly code?: string,
   ) {
     super(message);
   }

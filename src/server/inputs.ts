@@ -5,7 +5,8 @@ import type { InputKind } from "./jobs.js";
 import { HttpError } from "./errors.js";
 import { RAW_TYPES } from "./schemas.js";
 
-export type Input = { kind: InputKind; value: string | Uint8Array; field: string };
+/** One input of a request: text (or its token ids), or a file's bytes; field names it in errors. */
+export type Input = { kind: InputKind; value: string | Uint8Array | readonly number[]; field: string };
 
 /** Strict base64 (standard alphabet, padded): anything else is a 400 naming the field. */
 export function decodeBase64Field(s: string, field: string): Uint8Array {

@@ -1,27 +1,31 @@
 // What a service worker runs: a job is one model, one operation and one input kind over a list of inputs (the
 // inputs of one or more requests, batched by the pool), run through the model's pipeline, where each input fails
 // alone and the good ones run as one batch (the bits each would get alone).
-import type { AudioInput, Pipeline, InputKind, Outcome } from "../pipelines/pipeline.js";
+import type { AudioInput, Pipeline, InputKind, Outcome, TokenizedText } from "../pipelines/pipeline.js";
 import { directInput, mediaInput, type MediaInputOptions } from "../pipelines/media-input.js";
 import type { Transcript } from "../pipelines/speech.js";
 
 export type { InputKind };
-export type Op = "embed" | "transcribe";
+export type Op = "embed" | "transcribe" | "tokenize";
 
 /** One batch of work, as posted to a worker. */
 export interface Job {
   model: string;
   op: Op;
   kind: InputKind;
-  /** text inputs are strings, media inputs the file's bytes */
-  inputs: Array<string | Uint8Array>;
+  /** text inputs are strings (or token ids in the model's vocabulary), media inputs the file's bytes */
+  inputs: Array<string | Uint8Array | readonly number[]>;
   /** transcribe: CTC beam width */
   beam?: number;
 }
 
 /** A transcript as the service returns it: the library's Transcript without its token ids. */
 export type SpokenText = Pick<Transcript, "text" | "words" | "speech" | "wordConfidences" | "confidence" | "warnings">;
-export type ItemResult = { embedding: Float32Array } | { transcript: SpokenText } | { error: string };
+export type ItemResult =
+  | { embedding: Float32Array }
+  | { transcript: SpokenText }
+  | { tokenized: TokenizedText }
+  | { error: string };
 
 /** The pipelines a worker holds, by the name jobs give. */
 export type Loaded = ReadonlyMap<string, Pipeline>;
@@ -37,7 +41,9 @@ export async function runJob(models: Loaded, job: Job, options: MediaInputOption
   const p = models.get(job.model);
   if (!p) throw new Error(`model ${JSON.stringify(job.model)} is not loaded`);
   if (job.kind === "text") {
-    const texts = job.inputs.map((x) => (typeof x === "string" ? x : new TextDecoder().decode(x)));
+    // a text's bytes (a raw text/plain body) are its UTF-8
+    const texts = job.inputs.map((x) => (x instanceof Uint8Array ? new TextDecoder().decode(x) : x));
+    if (job.op === "tokenize") return wire(p.tokenizeBatch(texts as string[]), (tokenized) => ({ tokenized }));
     return wire(p.embedBatch("text", texts), (embedding) => ({ embedding }));
   }
   const kind = job.kind;
@@ -82,5 +88,6 @@ export async function runJob(models: Loaded, job: Job, options: MediaInputOption
   return wire(prepared as Array<Outcome<Float32Array>>, (embedding) => ({ embedding }));
 }
 
-/** A media input is its file's bytes; a string there is refused as that input's error by the pipeline. */
-const bytes = (x: string | Uint8Array): Uint8Array => (typeof x === "string" ? new TextEncoder().encode(x) : x);
+/** A media input is its file's bytes; anything else there is refused as that input's error by the pipeline. */
+const bytes = (x: string | Uint8Array | readonly number[]): Uint8Array =>
+  x instanceof Uint8Array ? x : new TextEncoder().encode(String(x));

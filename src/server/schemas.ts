@@ -18,7 +18,7 @@ const error = {
     field: { type: "string" },
   },
 } as const;
-const errors = {
+export const errorResponses = {
   400: error,
   401: error,
   404: error,
@@ -60,6 +60,20 @@ const metadata = {
   description: "any JSON object; returned with search results and matched by filter",
 };
 const vector = { type: "array", items: { type: "number" } };
+const hits = {
+  type: "array",
+  items: {
+    type: "object",
+    properties: {
+      id: { type: "string" },
+      score: { type: "number" },
+      modality: { type: "string" },
+      space: { type: "string" },
+      model: { type: "string" },
+      metadata: { type: "object", additionalProperties: true },
+    },
+  },
+} as const;
 
 /** Content types a route takes as a raw body (the file's bytes; text/plain a text input). */
 export const RAW_TYPES: Record<string, InputKind> = {
@@ -131,7 +145,7 @@ export function schemas(l: SchemaLimits) {
             embeddings: { type: "array", items: vector },
           },
         },
-        ...errors,
+        ...errorResponses,
       },
     },
     search: {
@@ -158,21 +172,20 @@ export function schemas(l: SchemaLimits) {
         200: {
           type: "object",
           properties: {
-            results: {
+            groups: {
               type: "array",
+              description:
+                "one ranked list per space searched (a text query: images and videos, each with its own model); " +
+                "scores of different spaces are not comparable, so they are never merged",
               items: {
                 type: "object",
-                properties: {
-                  id: { type: "string" },
-                  score: { type: "number" },
-                  modality: { type: "string" },
-                  metadata: { type: "object", additionalProperties: true },
-                },
+                properties: { space: { type: "string" }, model: { type: "string" }, results: hits },
               },
             },
+            results: { ...hits, description: "the one list, when the query searched one space" },
           },
         },
-        ...errors,
+        ...errorResponses,
       },
     },
     index: {
@@ -210,7 +223,7 @@ export function schemas(l: SchemaLimits) {
             counts: { type: "object", additionalProperties: { type: "integer" } },
           },
         },
-        ...errors,
+        ...errorResponses,
       },
     },
     transcribe: {
@@ -245,7 +258,7 @@ export function schemas(l: SchemaLimits) {
             warnings: { type: "array", items: { type: "string" }, description: "e.g. audio recorded below 16 kHz" },
           },
         },
-        ...errors,
+        ...errorResponses,
       },
     },
     healthz: {

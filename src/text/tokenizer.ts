@@ -263,22 +263,21 @@ export class Tokenizer {
   ): { inputIds: Tensor; attentionMask: Tensor; encodings: Encoding[] } {
     if (!Array.isArray(texts) || texts.length === 0) bad("encodeBatch expects a non-empty array of strings");
     const encs = texts.map((t) => this.encode(t, { ...options, padding: false }));
+    const batch = this.padBatch(encs, options);
+    for (const e of encs) this.pad(e, batch.inputIds.shape[1]);
+    return { ...batch, encodings: encs };
+  }
+
+  /**
+   * Encodings (or ids a caller tokenized before, each with its mask) -> inputIds and attentionMask Tensors (B, L)
+   * int32, padded with this tokenizer's pad token (to maxLength, or the longest).
+   */
+  padBatch(encs: Array<Pick<Encoding, "ids" | "attentionMask">>, options: EncodeOptions = {}): TokenBatch {
     const L =
       options.padding === "max_length" && options.maxLength
         ? options.maxLength
         : Math.max(...encs.map((e) => e.ids.length));
-    for (const e of encs) this.pad(e, L);
-    const ids = new Int32Array(encs.length * L),
-      mask = new Int32Array(encs.length * L);
-    encs.forEach((e, b) => {
-      ids.set(e.ids, b * L);
-      mask.set(e.attentionMask, b * L);
-    });
-    return {
-      inputIds: new Tensor(ids, [encs.length, L]),
-      attentionMask: new Tensor(mask, [encs.length, L]),
-      encodings: encs,
-    };
+    return packBatch(encs, L, this.padId);
   }
 
   /** Ids -> text, as the tokenizer's decoder does (WordPiece joins ## pieces; ByteLevel maps back to UTF-8). */
@@ -294,6 +293,13 @@ export class Tokenizer {
     }
     return this.decodeTokens(toks).join("");
   }
+}
+
+/** A ByteTokenizer id as a token: <pad>, <s>, </s>, a printable ASCII byte as itself, any other byte as <0xNN>. */
+function byteToken(id: number): string {
+  if (id < 3) return ["<pad>", "<s>", "</s>"][id];
+  const b = id - 3;
+  return b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`;
 }
 
 /**
@@ -351,32 +357,51 @@ export class ByteTokenizer {
     const max = options.maxLength ?? null;
     if (max !== null) ids = ids.slice(0, Math.max(0, max - (specials ? 2 : 0)));
     if (specials) ids = [1, ...ids, 2];
-    const enc = { ids, tokens: ids.map(String), attentionMask: ids.map(() => 1) };
+    const enc = { ids, tokens: ids.map(byteToken), attentionMask: ids.map(() => 1) };
     if (options.padding === "max_length" && max !== null)
       while (enc.ids.length < max) {
         enc.ids.push(0);
-        enc.tokens.push("0");
+        enc.tokens.push(byteToken(0));
         enc.attentionMask.push(0);
       }
     return enc;
   }
-  encodeBatch(texts: string[], options: EncodeOptions = {}): { inputIds: Tensor; attentionMask: Tensor } {
-    const encs = texts.map((t) => this.encode(t, { ...options, padding: false }));
+  encodeBatch(texts: string[], options: EncodeOptions = {}): TokenBatch {
+    return this.padBatch(
+      texts.map((t) => this.encode(t, { ...options, padding: false })),
+      options,
+    );
+  }
+  /** Ids -> a batch padded with 0 (to maxLength, or the longest). */
+  padBatch(encs: Array<Pick<Encoding, "ids" | "attentionMask">>, options: EncodeOptions = {}): TokenBatch {
     const L =
       options.padding === "max_length" && options.maxLength
         ? options.maxLength
         : Math.max(...encs.map((e) => e.ids.length));
-    const ids = new Int32Array(encs.length * L),
-      mask = new Int32Array(encs.length * L);
-    encs.forEach((e, b) => {
-      ids.set(e.ids, b * L);
-      mask.set(e.attentionMask, b * L);
-    });
-    return { inputIds: new Tensor(ids, [encs.length, L]), attentionMask: new Tensor(mask, [encs.length, L]) };
+    return packBatch(encs, L, 0);
   }
   decode(ids: ArrayLike<number>): string {
     const bytes: number[] = [];
     for (let i = 0; i < ids.length; i++) if (ids[i] >= 3) bytes.push(ids[i] - 3);
     return new TextDecoder("utf-8", { ignoreBOM: true }).decode(new Uint8Array(bytes));
   }
+}
+
+/** A batch as the text encoders take it: (B, L) int32 ids and attention mask. */
+export interface TokenBatch {
+  inputIds: Tensor;
+  attentionMask: Tensor;
+}
+
+/** Encodings -> (B, L) ids and mask, each padded with padId (mask 0) to L. */
+function packBatch(encs: Array<Pick<Encoding, "ids" | "attentionMask">>, L: number, padId: number): TokenBatch {
+  const ids = new Int32Array(encs.length * L).fill(padId),
+    mask = new Int32Array(encs.length * L);
+  encs.forEach((e, b) => {
+    if (e.ids.length > L || e.attentionMask.length !== e.ids.length)
+      bad(`a sequence of ${e.ids.length} ids (mask ${e.attentionMask.length}) does not fit a batch of length ${L}`);
+    ids.set(e.ids, b * L);
+    mask.set(e.attentionMask, b * L);
+  });
+  return { inputIds: new Tensor(ids, [encs.length, L]), attentionMask: new Tensor(mask, [encs.length, L]) };
 }

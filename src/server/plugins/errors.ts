@@ -3,13 +3,13 @@
 // queue says when to retry.  Rejections (429, 504) are counted.
 import { STATUS_CODES } from "node:http";
 import fp from "fastify-plugin";
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply } from "fastify";
 import { PolymodalError } from "../../util/errors.js";
 import { httpStatusOf } from "../http-status.js";
 import type { ServiceMetrics } from "../metrics.js";
 import { QueueFullError } from "../pool.js";
 
-type ServiceError = Error & {
+export type ServiceError = Error & {
   statusCode?: number;
   validation?: Array<{ instancePath: string; message?: string; params: Record<string, unknown> }>;
   validationContext?: string;
@@ -28,20 +28,31 @@ function describeValidation(err: ServiceError): { field: string; message: string
   return { field, message: `${field} ${v.message ?? "is invalid"}${extra}` };
 }
 
+/** An error's status, message and field, with its side effects: Retry-After on a full queue, rejections counted. */
+export function classifyError(
+  err: ServiceError,
+  reply: FastifyReply,
+  metrics: ServiceMetrics,
+  log: FastifyBaseLogger,
+): { status: number; message: string; field?: string } {
+  let status = err instanceof PolymodalError ? httpStatusOf(err) : (err.statusCode ?? 500),
+    message = err.message,
+    field = err.field;
+  if (err.validation?.length) {
+    ({ field, message } = describeValidation(err));
+    status = 400;
+  } else if (err instanceof QueueFullError) {
+    reply.header("retry-after", String(err.retryAfterSeconds));
+    metrics.rejected.inc({ reason: "queue_full" });
+  }
+  if (status === 504) metrics.rejected.inc({ reason: "deadline" });
+  if (status >= 500 && status !== 503 && status !== 504) log.error(err);
+  return { status, message, ...(field ? { field } : {}) };
+}
+
 const errors: FastifyPluginAsync<{ metrics: ServiceMetrics }> = async (app, { metrics }) => {
   app.setErrorHandler((err: ServiceError, _req, reply) => {
-    let status = err instanceof PolymodalError ? httpStatusOf(err) : (err.statusCode ?? 500),
-      message = err.message,
-      field = err.field;
-    if (err.validation?.length) {
-      ({ field, message } = describeValidation(err));
-      status = 400;
-    } else if (err instanceof QueueFullError) {
-      reply.header("retry-after", String(err.retryAfterSeconds));
-      metrics.rejected.inc({ reason: "queue_full" });
-    }
-    if (status === 504) metrics.rejected.inc({ reason: "deadline" });
-    if (status >= 500 && status !== 503 && status !== 504) app.log.error(err);
+    const { status, message, field } = classifyError(err, reply, metrics, app.log);
     void reply
       .status(status)
       .send({ statusCode: status, error: STATUS_CODES[status] ?? "Error", message, ...(field ? { field } : {}) });

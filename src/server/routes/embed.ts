@@ -20,22 +20,8 @@ const embedRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
       model = b.model;
       inputs = b.inputs.map((x, i) => parseInput(x, `body.inputs[${i}]`));
     }
-    const kinds = new Set(inputs.map((x) => x.kind));
-    const embeddings: Float32Array[] = new Array(inputs.length);
-    // one call per kind (a model embedding text and images gets both in one request)
-    await Promise.all(
-      [...kinds].map(async (k) => {
-        const at = inputs.flatMap((x, i) => (x.kind === k ? [i] : []));
-        const e = await ctx.embedder.embed(
-          model,
-          at.map((i) => inputs[i]),
-          req.deadline,
-        );
-        at.forEach((i, j) => {
-          embeddings[i] = e[j];
-        });
-      }),
-    );
+    // (a model embedding text and images gets both in one request: one batch per kind)
+    const embeddings = await ctx.embedder.embedAll(model, inputs, req.deadline);
     return {
       model,
       version: ctx.versions[model],

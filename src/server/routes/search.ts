@@ -1,4 +1,5 @@
-// POST /v1/search: a query of any kind against every indexed space a model of the lineup maps it into.
+// POST /v1/search: a query of any kind against every indexed space a model of the lineup maps it into, answered as
+// one ranked list per space (groups; and results, when there is one).
 import type { FastifyPluginAsync } from "fastify";
 import type { Space } from "../../pipelines/pipeline.js";
 import type { FilterValue } from "../../retrieval/embedding-store.js";
@@ -29,21 +30,29 @@ const searchRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
         "body.modality",
       );
     }
-    const hits = (
-      await Promise.all(
-        spaces.map(async ({ space: sp, ref }) => {
-          await st.checkVersion(sp, ctx.stamp(ref));
-          const [vec] = await ctx.embedder.embed(ref.name, [q], req.deadline);
-          return st.search(sp, vec, b.k, b.filter as Record<string, FilterValue> | undefined);
-        }),
-      )
-    ).flat();
-    hits.sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : 1));
-    return {
-      results: hits
-        .slice(0, b.k)
-        .map((h) => ({ id: h.id, score: h.score, modality: h.modality, metadata: h.metadata })),
-    };
+    // one ranked list per space: scores of different models are not comparable, so they are never merged
+    const groups = await Promise.all(
+      spaces.map(async ({ space: sp, ref }) => {
+        await st.checkVersion(sp, ctx.stamp(ref));
+        const [vec] = await ctx.embedder.embed(ref.name, [q], req.deadline);
+        const hits = await st.search(sp, vec, b.k, b.filter as Record<string, FilterValue> | undefined);
+        hits.sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : 1));
+        return {
+          space: sp,
+          model: ref.name,
+          results: hits.slice(0, b.k).map((h) => ({
+            id: h.id,
+            score: h.score,
+            modality: h.modality,
+            space: sp,
+            model: ref.name,
+            metadata: h.metadata,
+          })),
+        };
+      }),
+    );
+    // `results`: the one list, when the query searched one space
+    return groups.length === 1 ? { groups, results: groups[0].results } : { groups };
   });
 };
 
