@@ -266,7 +266,13 @@ describe("polymodal serve", () => {
         400,
         /must NOT have additional properties \("extra"\)/,
       ],
-      ["/v1/embed", "x", 415, /Unsupported Media Type|content-type/i, { "content-type": "application/x-nope" }],
+      [
+        "/v1/embed",
+        "x",
+        415,
+        /^POST \/v1\/embed takes application\/json, multipart\/form-data, image\/png, .*; got "application\/x-nope"$/,
+        { "content-type": "application/x-nope" },
+      ],
       [
         "/v1/embed",
         new Uint8Array(file(Object.keys(truth.images)[0])),

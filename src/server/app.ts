@@ -24,6 +24,7 @@ import lifecycle from "./plugins/lifecycle.js";
 import metricsPlugin from "./plugins/metrics.js";
 import auth from "./plugins/auth.js";
 import bodies from "./plugins/body-limits.js";
+import forms from "./plugins/multipart.js";
 import errors from "./plugins/errors.js";
 import embedRoutes from "./routes/embed.js";
 import searchRoutes from "./routes/search.js";
@@ -229,6 +230,11 @@ export async function startService(o: ServeOptions): Promise<Service> {
   await app.register(metricsPlugin, { metrics: ctx.metrics });
   await app.register(auth, { token: o.token });
   await app.register(bodies);
+  await app.register(forms, {
+    maxFileBytes: settings.maxBodyBytes,
+    maxFiles: settings.maxBatch,
+    maxFieldBytes: settings.maxTextLength * 4 + 1024,
+  });
   await app.register(errors, { metrics: ctx.metrics });
   for (const routes of [
     embedRoutes,

@@ -8,8 +8,9 @@ import { RAW_TYPES } from "./schemas.js";
 /** One input of a request: text (or its token ids), or a file's bytes; field names it in errors. */
 export type Input = { kind: InputKind; value: string | Uint8Array | readonly number[]; field: string };
 
-/** Strict base64 (standard alphabet, padded): anything else is a 400 naming the field. */
-export function decodeBase64Field(s: string, field: string): Uint8Array {
+/** Strict base64 (standard alphabet, padded): anything else is a 400 naming the field.  A form's file: its bytes. */
+export function decodeBase64Field(s: string | Uint8Array, field: string): Uint8Array {
+  if (s instanceof Uint8Array) return s; // a form's file part: its bytes already
   if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) {
     throw new HttpError(
       400,
@@ -22,11 +23,11 @@ export function decodeBase64Field(s: string, field: string): Uint8Array {
 }
 
 /** One JSON input object ({text} or {image|audio|video: base64}). */
-export function parseInput(o: Record<string, string>, field: string): Input {
+export function parseInput(o: Record<string, string | Uint8Array>, field: string): Input {
   const kind = Object.keys(o)[0] as InputKind;
   return {
     kind,
-    value: kind === "text" ? o.text : decodeBase64Field(o[kind], `${field}.${kind}`),
+    value: kind === "text" ? String(o.text) : decodeBase64Field(o[kind], `${field}.${kind}`),
     field: `${field}.${kind}`,
   };
 }

@@ -1,7 +1,7 @@
 // JSON schemas of the routes that speak other servers' APIs: OpenAI's POST /v1/embeddings and GET /v1/models (the
 // shapes its SDKs send and read, https://platform.openai.com/docs/api-reference/embeddings), and POST /tokenize.
 import { INPUT_KINDS } from "../pipelines/pipeline.js";
-import { errorResponses, type SchemaLimits } from "./schemas.js";
+import { FILE_NODE, body, errorResponses, type SchemaLimits } from "./schemas.js";
 
 /** OpenAI's error body: { error: { message, type, param, code } }. */
 const openaiError = {
@@ -32,8 +32,9 @@ const model = {
 
 export function openaiSchemas(l: SchemaLimits) {
   const text = { type: "string", maxLength: l.maxTextLength };
-  // an entry may be a file as a data: URL, so its length is the body's limit here (a text's is checked by the route)
-  const entry = { type: "string" };
+  // an entry may be a file as a data: URL, so its length is the body's limit here (a text's is checked by the route);
+  // in a form, a file part
+  const entry = { type: "string", [FILE_NODE]: true };
   const ids = {
     type: "array",
     minItems: 1,
@@ -49,7 +50,7 @@ export function openaiSchemas(l: SchemaLimits) {
         "data: URL (data:image/jpeg;base64,...) or plain base64 of the file; without `modality` a data: URL of a " +
         "media type is that file. prompt_tokens counts the tokens the model read (special tokens included; 0 for " +
         "files).",
-      body: {
+      body: body({
         type: "object",
         required: ["input", "model"],
         additionalProperties: false,
@@ -68,7 +69,7 @@ export function openaiSchemas(l: SchemaLimits) {
           user: { type: "string", maxLength: 256, description: "accepted and ignored" },
           modality: { type: "string", enum: [...INPUT_KINDS] },
         },
-      },
+      }),
       response: {
         200: {
           type: "object",

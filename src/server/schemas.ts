@@ -34,11 +34,26 @@ export const errorResponses = {
 const IMAGE_FILE = "an image file: PNG or JPEG; WebP, BMP, TIFF or GIF through ffmpeg";
 const AUDIO_FILE = "an audio file: WAV; MP3, FLAC, Ogg, Opus or M4A through ffmpeg";
 const VIDEO_FILE = "a video file: Y4M (YUV4MPEG2); MP4, WebM or MKV through ffmpeg";
+/** Marks a schema node that holds a file: base64 in JSON, the file part itself in multipart/form-data. */
+export const FILE_NODE = Symbol("file");
 const b64 = (what: string) => ({
   type: "string",
   minLength: 1,
   description: `${what}, base64 (standard alphabet, padded)`,
+  [FILE_NODE]: true,
 });
+
+/**
+ * A JSON body schema as it applies to a multipart/form-data body (plugins/multipart.ts turns the form into the JSON
+ * shape): the same, but a file node holds the part's bytes instead of base64.
+ */
+export function formVariant(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(formVariant);
+  if (!schema || typeof schema !== "object") return schema;
+  const node = schema as Record<string | symbol, unknown>;
+  if (node[FILE_NODE]) return { description: `${node.description ?? "a file"}; in a form, the file part` };
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, formVariant(v)]));
+}
 
 /** One input: exactly one of text / image / audio / video. */
 const input = (l: SchemaLimits) => ({
@@ -104,10 +119,14 @@ export const RAW_TYPES: Record<string, InputKind> = {
  * A body schema per content type (fastify validates each against its own; a type not listed is a 415): the JSON
  * schema, and for raw bodies of the given kinds any bytes (the handler checks them).
  */
-function body(json: object, kinds: readonly InputKind[]) {
+export function body(json: object, kinds: readonly InputKind[] = []) {
   const raw = Object.entries(RAW_TYPES).filter(([, k]) => kinds.includes(k));
   return {
-    content: { "application/json": { schema: json }, ...Object.fromEntries(raw.map(([t]) => [t, { schema: {} }])) },
+    content: {
+      "application/json": { schema: json },
+      "multipart/form-data": { schema: formVariant(json) },
+      ...Object.fromEntries(raw.map(([t]) => [t, { schema: {} }])),
+    },
   };
 }
 
@@ -190,7 +209,7 @@ export function schemas(l: SchemaLimits) {
     },
     index: {
       summary: "Add or replace items in the index, then save it",
-      body: {
+      body: body({
         type: "object",
         required: ["items"],
         additionalProperties: false,
@@ -214,7 +233,7 @@ export function schemas(l: SchemaLimits) {
             },
           },
         },
-      },
+      }),
       response: {
         200: {
           type: "object",

@@ -3,7 +3,7 @@
 // queue says when to retry.  Rejections (429, 504) are counted.
 import { STATUS_CODES } from "node:http";
 import fp from "fastify-plugin";
-import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply } from "fastify";
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { PolymodalError } from "../../util/errors.js";
 import { httpStatusOf } from "../http-status.js";
 import type { ServiceMetrics } from "../metrics.js";
@@ -28,9 +28,17 @@ function describeValidation(err: ServiceError): { field: string; message: string
   return { field, message: `${field} ${v.message ?? "is invalid"}${extra}` };
 }
 
+/** "POST /v1/embed takes application/json, multipart/form-data, ...": the body types a route's schema lists. */
+export function routeTakes(req: FastifyRequest): string {
+  const content = (req.routeOptions.schema?.body as { content?: Record<string, unknown> } | undefined)?.content;
+  const takes = content ? Object.keys(content).join(", ") : "application/json";
+  return `${req.method} ${req.routeOptions.url ?? req.url} takes ${takes}`;
+}
+
 /** An error's status, message and field, with its side effects: Retry-After on a full queue, rejections counted. */
 export function classifyError(
-  err: ServiceError,
+  err: ServiceError & { code?: string },
+  req: FastifyRequest,
   reply: FastifyReply,
   metrics: ServiceMetrics,
   log: FastifyBaseLogger,
@@ -38,7 +46,10 @@ export function classifyError(
   let status = err instanceof PolymodalError ? httpStatusOf(err) : (err.statusCode ?? 500),
     message = err.message,
     field = err.field;
-  if (err.validation?.length) {
+  if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+    // a body of a type this route does not take: say which it does
+    message = `${routeTakes(req)}; got ${JSON.stringify(req.headers["content-type"] ?? "")}`;
+  } else if (err.validation?.length) {
     ({ field, message } = describeValidation(err));
     status = 400;
   } else if (err instanceof QueueFullError) {
@@ -51,8 +62,8 @@ export function classifyError(
 }
 
 const errors: FastifyPluginAsync<{ metrics: ServiceMetrics }> = async (app, { metrics }) => {
-  app.setErrorHandler((err: ServiceError, _req, reply) => {
-    const { status, message, field } = classifyError(err, reply, metrics, app.log);
+  app.setErrorHandler((err: ServiceError, req, reply) => {
+    const { status, message, field } = classifyError(err, req, reply, metrics, app.log);
     void reply
       .status(status)
       .send({ statusCode: status, error: STATUS_CODES[status] ?? "Error", message, ...(field ? { field } : {}) });

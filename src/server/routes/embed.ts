@@ -3,9 +3,19 @@ import type { FastifyPluginAsync } from "fastify";
 import type { WithContext } from "../context.js";
 import { HttpError } from "../errors.js";
 import { parseInput, rawKind, type Input } from "../inputs.js";
+import { field, fileKind, onlyFields, type FormToBody } from "../plugins/multipart.js";
+
+/** A form: a model field, then text fields and files, in order. */
+const form: FormToBody = (parts) => ({
+  model: field(onlyFields(parts, ["model", "text"]), "model"),
+  inputs: parts.flatMap(
+    (p): Array<Record<string, string | Uint8Array>> =>
+      "file" in p ? [{ [fileKind(p)]: p.file }] : p.name === "text" ? [{ text: p.value }] : [],
+  ),
+});
 
 const embedRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
-  app.post("/v1/embed", { schema: ctx.schemas.embed }, async (req) => {
+  app.post("/v1/embed", { schema: ctx.schemas.embed, config: { form } }, async (req) => {
     const q = req.query as { model?: string };
     let model: string, inputs: Input[];
     if (Buffer.isBuffer(req.body) || typeof req.body === "string") {

@@ -4,9 +4,35 @@ import { SPACES } from "../../pipelines/pipeline.js";
 import { needStore, type WithContext } from "../context.js";
 import { HttpError } from "../errors.js";
 import { decodeBase64Field, type Input } from "../inputs.js";
+import { fileKind, onlyFields, type FormPart, type FormToBody } from "../plugins/multipart.js";
+
+/** A form: files, each with the id field (and optional metadata field, JSON) at its position among the others. */
+const form: FormToBody = (parts) => {
+  const of = (name: string) =>
+    onlyFields(parts, ["id", "metadata"]).flatMap((p) => (p.name === name && "value" in p ? [p.value] : []));
+  const files = parts.filter((p): p is Extract<FormPart, { file: Uint8Array }> => "file" in p);
+  const ids = of("id"),
+    metas = of("metadata");
+  if (ids.length !== files.length || metas.length > files.length)
+    throw new HttpError(
+      400,
+      `an index form pairs each file with an id field: ${files.length} files, ${ids.length} ids`,
+    );
+  return {
+    items: files.map((f, i) => {
+      let metadata: unknown;
+      try {
+        metadata = metas[i] === undefined ? undefined : JSON.parse(metas[i]);
+      } catch {
+        throw new HttpError(400, `form field metadata #${i + 1} is not JSON`, "metadata");
+      }
+      return { id: ids[i], [fileKind(f)]: f.file, ...(metadata === undefined ? {} : { metadata }) };
+    }),
+  };
+};
 
 const itemRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
-  app.post("/v1/index", { schema: ctx.schemas.index }, async (req) => {
+  app.post("/v1/index", { schema: ctx.schemas.index, config: { form } }, async (req) => {
     const st = needStore(ctx);
     const items = (req.body as { items: Array<Record<string, unknown>> }).items;
     const seen = new Set<string>();
@@ -21,7 +47,11 @@ const itemRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
         throw new HttpError(400, `${at} needs exactly one of ${SPACES.join(", ")} (got ${media.length})`, at);
       const m = media[0];
       if (!ctx.lineup.forSpace(m)) throw new HttpError(400, `no model here embeds ${m} items`, `${at}.${m}`);
-      const input: Input = { kind: m, value: decodeBase64Field(it[m] as string, `${at}.${m}`), field: `${at}.${m}` };
+      const input: Input = {
+        kind: m,
+        value: decodeBase64Field(it[m] as string | Uint8Array, `${at}.${m}`),
+        field: `${at}.${m}`,
+      };
       return { id, modality: m, input, metadata: (it.metadata ?? {}) as Record<string, unknown> };
     });
     const embeddings = new Map<number, Float32Array>();

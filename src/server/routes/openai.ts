@@ -9,9 +9,32 @@ import { HttpError } from "../errors.js";
 import { decodeBase64Field, type Input } from "../inputs.js";
 import { classifyError, type ServiceError } from "../plugins/errors.js";
 import { RAW_TYPES } from "../schemas.js";
+import { field, fileKind, numberField, onlyFields, type FormToBody } from "../plugins/multipart.js";
+
+/** A form's file among the inputs (plugins/multipart.ts): its bytes and kind. */
+type FormFile = { file: Uint8Array; kind: InputKind };
+
+/** A form: model and the other fields, then input fields (texts) and files, in order. */
+const form: FormToBody = (parts) => {
+  const names = ["model", "input", "encoding_format", "dimensions", "user", "modality"];
+  onlyFields(parts, names);
+  return {
+    ...Object.fromEntries(
+      names.flatMap((n) =>
+        n === "input" || field(parts, n) === undefined
+          ? []
+          : [[n, n === "dimensions" ? numberField(parts, n) : field(parts, n)]],
+      ),
+    ),
+    input: parts.flatMap(
+      (p): Array<string | FormFile> =>
+        "file" in p ? [{ file: p.file, kind: fileKind(p) }] : p.name === "input" ? [p.value] : [],
+    ),
+  };
+};
 
 interface EmbeddingsBody {
-  input: string | string[] | number[] | number[][];
+  input: string | Array<string | FormFile> | number[] | number[][];
   model: string;
   encoding_format?: "float" | "base64";
   dimensions?: number;
@@ -67,7 +90,12 @@ function dataUrl(s: string, field: string): { kind: InputKind; bytes: Uint8Array
 }
 
 /** One `input` entry -> an Input of its kind: text, token ids, or a file (data: URL, or base64 with a modality). */
-function readInput(x: string | number[], field: string, modality: InputKind | undefined): Input {
+function readInput(x: string | number[] | FormFile, field: string, modality: InputKind | undefined): Input {
+  if (typeof x === "object" && !Array.isArray(x)) {
+    if (modality && x.kind !== modality)
+      throw new HttpError(400, `${field}: a ${x.kind} file, in a request of modality ${modality}`, field);
+    return { kind: x.kind, value: x.file, field };
+  }
   if (Array.isArray(x)) {
     if (modality && modality !== "text")
       throw new HttpError(400, `${field}: token ids are text; this request's modality is ${modality}`, field);
@@ -91,10 +119,10 @@ function readInput(x: string | number[], field: string, modality: InputKind | un
 }
 
 /** input -> one entry per embedding: a string, a list of strings, token ids, or a list of token-id lists. */
-function entries(input: EmbeddingsBody["input"]): Array<string | number[]> {
+function entries(input: EmbeddingsBody["input"]): Array<string | number[] | FormFile> {
   if (typeof input === "string") return [input];
   if (input.length && typeof input[0] === "number") return [input as number[]];
-  return input as Array<string | number[]>;
+  return input as Array<string | number[] | FormFile>;
 }
 
 /** Little-endian float32 bytes as base64 (OpenAI's encoding_format "base64"). */
@@ -105,15 +133,15 @@ function base64Floats(v: Float32Array): string {
 
 const openaiRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
   // (this plugin's routes only: fastify encapsulates an error handler in the plugin that sets it)
-  app.setErrorHandler((err: ServiceError & { code?: string }, _req, reply) => {
-    const { status, message, field } = classifyError(err, reply, ctx.metrics, app.log);
+  app.setErrorHandler((err: ServiceError & { code?: string }, req, reply) => {
+    const { status, message, field } = classifyError(err, req, reply, ctx.metrics, app.log);
     const code = typeof err.code === "string" && !err.code.startsWith("FST_") ? err.code : null;
     void reply.status(status).send({
       error: { message, type: ERROR_TYPE[status] ?? "server_error", param: param(field), code },
     });
   });
 
-  app.post("/v1/embeddings", { schema: ctx.schemas.embeddings }, async (req) => {
+  app.post("/v1/embeddings", { schema: ctx.schemas.embeddings, config: { form } }, async (req) => {
     const b = req.body as EmbeddingsBody;
     const model = servedModel(ctx, b.model);
     const inputs = entries(b.input).map((x, i) =>

@@ -4,9 +4,17 @@ import type { WithContext } from "../context.js";
 import { HttpError } from "../errors.js";
 import { decodeBase64Field, rawKind } from "../inputs.js";
 import { RAW_TYPES } from "../schemas.js";
+import { numberField, onlyFields, type FormToBody } from "../plugins/multipart.js";
+
+/** A form: one audio file, and a beam field. */
+const form: FormToBody = (parts) => {
+  const files = onlyFields(parts, ["beam"]).filter((p) => "file" in p);
+  if (files.length !== 1) throw new HttpError(400, `a transcribe form holds one audio file, got ${files.length}`);
+  return { audio: (files[0] as { file: Uint8Array }).file, beam: numberField(parts, "beam") ?? 1 };
+};
 
 const transcribeRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
-  app.post("/v1/transcribe", { schema: ctx.schemas.transcribe }, async (req) => {
+  app.post("/v1/transcribe", { schema: ctx.schemas.transcribe, config: { form } }, async (req) => {
     const asr = ctx.lineup.transcriber();
     if (!asr) throw new HttpError(404, "no model here transcribes speech");
     let audio: Uint8Array, beam: number;
@@ -18,7 +26,7 @@ const transcribeRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) =
       audio = new Uint8Array(req.body);
       beam = Number((req.query as { beam?: string }).beam ?? 1);
     } else {
-      const b = req.body as { audio: string; beam: number };
+      const b = req.body as { audio: string | Uint8Array; beam: number };
       audio = decodeBase64Field(b.audio, "body.audio");
       beam = b.beam;
     }
