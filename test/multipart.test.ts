@@ -112,6 +112,11 @@ describe("multipart/form-data uploads", () => {
       expect.stringMatching(/not a file this service reads \(PNG, JPEG/),
     ]);
 
+    const none = new FormData();
+    none.append("model", "clip-scenes");
+    const n = await send("/v1/embeddings", none);
+    expect([n.status, n.json.error.param]).toEqual([400, "input"]);
+
     const big = new FormData();
     big.append("model", "clip-scenes");
     big.append("file", file(new Uint8Array(1024 * 1024 + 10), "image/png"), "big.png");

@@ -147,6 +147,9 @@ const openaiRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
     const inputs = entries(b.input).map((x, i) =>
       readInput(x, typeof b.input === "string" || typeof b.input[0] === "number" ? "input" : `input[${i}]`, b.modality),
     );
+    // (a form's inputs are counted here: its schema cannot tell a list from one entry)
+    if (inputs.length === 0 || inputs.length > ctx.settings.maxBatch)
+      throw new HttpError(400, `input: 1 to ${ctx.settings.maxBatch} inputs, got ${inputs.length}`, "input");
     const tasks = ctx.lineup.get(model)!.tasks;
     for (const x of inputs) {
       if (typeof x.value === "string" && x.value.length > ctx.settings.maxTextLength)
