@@ -68,15 +68,20 @@ function textBatch(
   r: TextReader,
   embed: (batch: TokenBatch) => Tensor,
 ): Array<Outcome<Float32Array>> {
-  const read = eachAlone(inputs, (x) => readText(x, r));
-  const ok = read.flatMap((o, i) => ("value" in o ? [i] : []));
-  const out = read as Array<Outcome<unknown>> as Array<Outcome<Float32Array>>;
-  if (ok.length) {
-    const encs = ok.map((i) => (read[i] as { value: Pick<Encoding, "ids" | "attentionMask"> }).value);
+  const out: Array<Outcome<Float32Array>> = new Array(inputs.length);
+  const ok: number[] = [],
+    encs: Array<Pick<Encoding, "ids" | "attentionMask">> = [];
+  eachAlone(inputs, (x) => readText(x, r)).forEach((o, i) => {
+    if ("error" in o) out[i] = o;
+    else {
+      ok.push(i);
+      encs.push(o.value);
+    }
+  });
+  if (ok.length)
     rows(embed(r.tokenizer.padBatch(encs, { maxLength: r.maxLength, padding: r.padding }))).forEach((e, j) => {
       out[ok[j]] = { value: e };
     });
-  }
   return out;
 }
 

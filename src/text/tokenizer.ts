@@ -273,11 +273,7 @@ export class Tokenizer {
    * int32, padded with this tokenizer's pad token (to maxLength, or the longest).
    */
   padBatch(encs: Array<Pick<Encoding, "ids" | "attentionMask">>, options: EncodeOptions = {}): TokenBatch {
-    const L =
-      options.padding === "max_length" && options.maxLength
-        ? options.maxLength
-        : Math.max(...encs.map((e) => e.ids.length));
-    return packBatch(encs, L, this.padId);
+    return packBatch(encs, options, this.padId);
   }
 
   /** Ids -> text, as the tokenizer's decoder does (WordPiece joins ## pieces; ByteLevel maps back to UTF-8). */
@@ -374,11 +370,7 @@ export class ByteTokenizer {
   }
   /** Ids -> a batch padded with 0 (to maxLength, or the longest). */
   padBatch(encs: Array<Pick<Encoding, "ids" | "attentionMask">>, options: EncodeOptions = {}): TokenBatch {
-    const L =
-      options.padding === "max_length" && options.maxLength
-        ? options.maxLength
-        : Math.max(...encs.map((e) => e.ids.length));
-    return packBatch(encs, L, 0);
+    return packBatch(encs, options, 0);
   }
   decode(ids: ArrayLike<number>): string {
     const bytes: number[] = [];
@@ -393,8 +385,16 @@ export interface TokenBatch {
   attentionMask: Tensor;
 }
 
-/** Encodings -> (B, L) ids and mask, each padded with padId (mask 0) to L. */
-function packBatch(encs: Array<Pick<Encoding, "ids" | "attentionMask">>, L: number, padId: number): TokenBatch {
+/** Encodings -> (B, L) ids and mask, each padded with padId (mask 0) to L: maxLength, or the longest. */
+function packBatch(
+  encs: Array<Pick<Encoding, "ids" | "attentionMask">>,
+  options: EncodeOptions,
+  padId: number,
+): TokenBatch {
+  const L =
+    options.padding === "max_length" && options.maxLength
+      ? options.maxLength
+      : Math.max(...encs.map((e) => e.ids.length));
   const ids = new Int32Array(encs.length * L).fill(padId),
     mask = new Int32Array(encs.length * L);
   encs.forEach((e, b) => {

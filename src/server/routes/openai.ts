@@ -127,8 +127,8 @@ function entries(input: EmbeddingsBody["input"]): Array<string | number[] | Form
 
 /** Little-endian float32 bytes as base64 (OpenAI's encoding_format "base64"). */
 function base64Floats(v: Float32Array): string {
-  const le = new Float32Array(v); // a copy: its own buffer, in the platform's order (little-endian everywhere we run)
-  return Buffer.from(le.buffer, le.byteOffset, le.byteLength).toString("base64");
+  // (the platform's order: little-endian everywhere we run)
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
 }
 
 const openaiRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
