@@ -22,6 +22,9 @@ export const SERVE_OPTIONS = {
   "headers-timeout-ms": { type: "string" },
   "body-timeout-ms": { type: "string" },
   "keep-alive-timeout-ms": { type: "string" },
+  "max-loop-delay-ms": { type: "string" },
+  "max-loop-busy-percent": { type: "string" },
+  "max-body-wait-ms": { type: "string" },
 } as const;
 
 export const SERVE_HELP = `usage: polymodal serve [--host H] [--port P] [--index DIR] [--workers N] [--max-queue N]
@@ -44,6 +47,12 @@ export const SERVE_HELP = `usage: polymodal serve [--host H] [--port P] [--index
   --headers-timeout-ms N  a request's headers must arrive within this (default 10000; then 408 and closed)
   --body-timeout-ms N     a whole request, headers and body, must arrive within this (default 12000)
   --keep-alive-timeout-ms N  an idle keep-alive connection closes after this (default 5000)
+  --max-loop-delay-ms N   shed load (503 + Retry-After; health routes exempt) while the event loop's delay over
+                          the last 100 ms averages more than N ms (default 20; 0: never on delay)
+  --max-loop-busy-percent N  shed load while the event loop was busy more than N% of the last 100 ms
+                          (default 0: never on utilisation)
+  --max-body-wait-ms N    shed load while a request body has waited more than N ms to be parsed (default
+                          1000; 0: never on it)
   --cache-size N   in-process embedding cache entries (default 10000; 0 turns it off)
   --redis URL      shared embedding cache, e.g. redis://127.0.0.1:6379
   --token T        require Authorization: Bearer T on every route but /healthz (or set POLYMODAL_TOKEN)

@@ -13,6 +13,7 @@ import type { Space } from "../pipelines/pipeline.js";
 import { limits } from "../util/limits.js";
 import { WorkerPool } from "./pool.js";
 import { limitConnections } from "./connections.js";
+import { TurnBudget } from "./turns.js";
 import { RedisEmbeddingCache, lruEmbeddingCache } from "./cache.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
 import { schemas } from "./schemas.js";
@@ -22,6 +23,7 @@ import { CachedEmbedder } from "./embedder.js";
 import type { ServiceContext, Settings } from "./context.js";
 import lifecycle from "./plugins/lifecycle.js";
 import metricsPlugin from "./plugins/metrics.js";
+import shedding from "./plugins/shedding.js";
 import auth from "./plugins/auth.js";
 import bodies from "./plugins/body-limits.js";
 import forms from "./plugins/multipart.js";
@@ -36,6 +38,9 @@ import tokenizeRoutes from "./routes/tokenize.js";
 
 export { decodeBase64Field } from "./inputs.js";
 export { plausibleEmbedding } from "./embedder.js";
+
+/** JSON body bytes parsed per event-loop turn: ~1 ms of JSON.parse and base64 decoding on this class of machine. */
+const BODY_BYTES_PER_TURN = 1 << 20;
 
 export interface ServeOptions {
   /** interface to bind (default 127.0.0.1: loopback only) */
@@ -81,6 +86,23 @@ export interface ServeOptions {
   bodyTimeoutMs?: number;
   /** ms an idle keep-alive connection stays open between requests (default 5,000) */
   keepAliveTimeoutMs?: number;
+  /**
+   * shed load (503 + Retry-After, before the body is read; /healthz, /readyz and /metrics exempt) while the event
+   * loop's mean delay over the last 100 ms exceeds this many ms (default 20; 0: never on delay)
+   */
+  maxEventLoopDelayMs?: number;
+  /**
+   * shed load while the event loop was busy more than this fraction of the last 100 ms (default 0: never; a loop
+   * answering a flood of refusals is fully busy yet quick to answer, so this sheds far more than it must)
+   */
+  maxEventLoopUtilization?: number;
+  /** shed load while a request body has waited more than this many ms for its turn to be parsed (default 1,000) */
+  maxBodyWaitMs?: number;
+  /**
+   * never shed while at most this many requests are in flight (default 32, or 4 per worker if more): with fewer,
+   * a late event loop is another process's doing, and refusing work cannot help
+   */
+  shedMinInFlight?: number;
   /** longest text input in characters (default 10,000) */
   maxTextLength?: number;
   /** largest k of a search (default 1,000) */
@@ -125,6 +147,10 @@ function settingsOf(o: ServeOptions): Settings {
     headersTimeoutMs: o.headersTimeoutMs ?? 10_000,
     bodyTimeoutMs: Math.max(o.bodyTimeoutMs ?? 12_000, o.headersTimeoutMs ?? 10_000),
     keepAliveTimeoutMs: o.keepAliveTimeoutMs ?? 5_000,
+    maxEventLoopDelayMs: o.maxEventLoopDelayMs ?? 20,
+    maxEventLoopUtilization: o.maxEventLoopUtilization ?? 0,
+    maxBodyWaitMs: o.maxBodyWaitMs ?? 1000,
+    shedMinInFlight: o.shedMinInFlight ?? Math.max(32, 4 * (o.workers ?? 2)),
   };
 }
 
@@ -226,10 +252,20 @@ export async function startService(o: ServeOptions): Promise<Service> {
     },
   });
   if (o.cors?.length) await app.register(cors, { origin: o.cors });
+  const turns = new TurnBudget(BODY_BYTES_PER_TURN);
   await app.register(lifecycle, { timeoutMs: settings.timeoutMs });
   await app.register(metricsPlugin, { metrics: ctx.metrics });
+  await app.register(shedding, {
+    maxEventLoopDelayMs: settings.maxEventLoopDelayMs,
+    maxEventLoopUtilization: settings.maxEventLoopUtilization,
+    maxBodyWaitMs: settings.maxBodyWaitMs,
+    minInFlight: settings.shedMinInFlight,
+    sampleIntervalMs: 100,
+    turns,
+    metrics: ctx.metrics,
+  });
   await app.register(auth, { token: o.token });
-  await app.register(bodies);
+  await app.register(bodies, { turns });
   await app.register(forms, {
     maxFileBytes: settings.maxBodyBytes,
     maxFiles: settings.maxBatch,

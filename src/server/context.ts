@@ -28,6 +28,10 @@ export interface Settings {
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  maxEventLoopDelayMs: number;
+  maxEventLoopUtilization: number;
+  maxBodyWaitMs: number;
+  shedMinInFlight: number;
 }
 
 export interface ServiceContext {

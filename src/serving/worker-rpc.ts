@@ -118,7 +118,15 @@ export function exposeWorker(
  * import.meta.url), { type: "module" }));
  * const [e] = await w.embedTexts(["a red circle"]);   // the page's main thread stays free meanwhile
  */
-export function wrapWorker<T extends object>(worker: MessageEndpoint): Remote<T> & { readonly inFlight: number } {
+export interface WrapOptions {
+  /** buffers of a call's arguments to move rather than copy (the caller gives them up: e.g. uploads, once sent) */
+  transfer?(method: string, args: readonly unknown[]): ArrayBuffer[];
+}
+
+export function wrapWorker<T extends object>(
+  worker: MessageEndpoint,
+  options: WrapOptions = {},
+): Remote<T> & { readonly inFlight: number } {
   let next = 1;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   listen(worker, (data) => {
@@ -152,7 +160,14 @@ export function wrapWorker<T extends object>(worker: MessageEndpoint): Remote<T>
         new Promise((resolve, reject) => {
           const id = next++;
           pending.set(id, { resolve, reject });
-          worker.postMessage({ id, method, args });
+          const transfer = options.transfer?.(method, args);
+          if (transfer?.length)
+            (worker.postMessage as (msg: unknown, t: ArrayBuffer[]) => void).call(
+              worker,
+              { id, method, args },
+              transfer,
+            );
+          else worker.postMessage({ id, method, args });
         });
     },
   });

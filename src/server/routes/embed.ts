@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { WithContext } from "../context.js";
 import { HttpError } from "../errors.js";
-import { parseInput, rawKind, type Input } from "../inputs.js";
+import { bodyBytes, parseInput, rawKind, type Input } from "../inputs.js";
 import { field, fileKind, onlyFields, type FormToBody } from "../plugins/multipart.js";
 
 /** A form: a model field, then text fields and files, in order. */
@@ -23,7 +23,7 @@ const embedRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
       const kind = rawKind(req);
       model = q.model;
       inputs = [
-        { kind, value: typeof req.body === "string" ? req.body : new Uint8Array(req.body as Buffer), field: "body" },
+        { kind, value: typeof req.body === "string" ? req.body : bodyBytes(req.body as Buffer), field: "body" },
       ];
     } else {
       const b = req.body as { model: string; inputs: Array<Record<string, string>> };

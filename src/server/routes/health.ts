@@ -1,12 +1,15 @@
 // GET /healthz (the process answers), /readyz (workers loaded, Redis reachable; the models, the index's counts)
-// and /metrics (Prometheus text).
+// and /metrics (Prometheus text); none of them is ever shed.
 import { basename } from "node:path";
 import type { FastifyPluginAsync } from "fastify";
 import type { WithContext } from "../context.js";
 
+/** Probes and scrapes are answered while the service sheds load (plugins/shedding.ts): they are how it is watched. */
+const ALWAYS = { alwaysAnswer: true };
+
 const healthRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
-  app.get("/healthz", { schema: ctx.schemas.healthz }, async () => ({ status: "ok" }));
-  app.get("/readyz", { schema: ctx.schemas.readyz }, async (_req, reply) => {
+  app.get("/healthz", { schema: ctx.schemas.healthz, config: ALWAYS }, async () => ({ status: "ok" }));
+  app.get("/readyz", { schema: ctx.schemas.readyz, config: ALWAYS }, async (_req, reply) => {
     const { pool, store } = ctx,
       redis = ctx.redisReady();
     const body = {
@@ -27,7 +30,7 @@ const healthRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
     };
     return reply.status(body.ready ? 200 : 503).send(body);
   });
-  app.get("/metrics", { schema: ctx.schemas.metrics }, async (_req, reply) => {
+  app.get("/metrics", { schema: ctx.schemas.metrics, config: ALWAYS }, async (_req, reply) => {
     void reply.header("content-type", ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();
   });

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { WithContext } from "../context.js";
 import { HttpError } from "../errors.js";
-import { decodeBase64Field, rawKind } from "../inputs.js";
+import { bodyBytes, decodeBase64Field, rawKind } from "../inputs.js";
 import { RAW_TYPES } from "../schemas.js";
 import { numberField, onlyFields, type FormToBody } from "../plugins/multipart.js";
 
@@ -23,7 +23,7 @@ const transcribeRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) =
         const audio = Object.entries(RAW_TYPES).flatMap(([t, k]) => (k === "audio" ? [t] : []));
         throw new HttpError(415, `a raw transcribe body must be audio (${audio.join(", ")})`);
       }
-      audio = new Uint8Array(req.body);
+      audio = bodyBytes(req.body);
       beam = Number((req.query as { beam?: string }).beam ?? 1);
     } else {
       const b = req.body as { audio: string | Uint8Array; beam: number };
