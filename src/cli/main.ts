@@ -202,11 +202,13 @@ const COMMANDS: Record<string, Command> = {
     run: search,
   },
   transcribe: {
-    summary: "transcribe a WAV with the shipped speech recogniser",
+    summary: "transcribe speech with the shipped recogniser or a Hugging Face CTC model",
     help: `usage: polymodal transcribe <audio file: WAV, or MP3/FLAC/Ogg/M4A through ffmpeg>
-                            [--beam N] [--int8] [--json]
+                            [--model DIR] [--beam N] [--int8] [--json]
   The shipped recogniser (asr-words) knows 20 words: zero to nine, yes, no, up, down, left, right, on, off, stop, go.
   Other speech comes back as the nearest of those words, sometimes with high confidence.
+  --model DIR  a Hugging Face Wav2Vec2ForCTC or HubertForCTC folder (config.json, model.safetensors,
+               preprocessor_config.json, vocab.json): any speech its vocabulary spells; --json adds word times
   --beam N   CTC prefix beam search of width N (default 1: greedy)
   --int8     the model dynamically quantised to int8 (torch's quantize_dynamic numerics)
   --json     text, per-step details and the time as JSON`,

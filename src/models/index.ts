@@ -21,3 +21,5 @@ export { HFCLIPModel, CLIPTextTransformer, CLIPVisionTransformer, clipConfigFrom
 export type { HFCLIPConfig, CLIPTextConfigHF, CLIPVisionConfigHF } from "./hf-clip.js";
 export { CLIPAttention, CLIPMLP, CLIPEncoderLayer, CLIPEncoder } from "./hf-clip-encoder.js";
 export type { CLIPEncoderConfig, HiddenAct } from "./hf-clip-encoder.js";
+// (Wav2Vec2ForCTC / HubertForCTC load through loadPretrained(folder), their code fetched with the first: types only)
+export type { Wav2Vec2ForCTC, Wav2Vec2Config, Wav2Vec2States } from "./hf-wav2vec2.js";

@@ -30,6 +30,47 @@ export class LayerNorm extends Layer {
   }
 }
 
+/**
+ * nn.GroupNorm over (B, C, ...): each item's channels in `groups` groups, each group normalised over its channels and
+ * positions (biased variance, eps inside the square root), then a per-channel affine.  State: weight, bias (C).
+ */
+export class GroupNorm extends Layer {
+  weight: Parameter | null;
+  bias: Parameter | null;
+  constructor(
+    readonly numGroups: number,
+    readonly numChannels: number,
+    readonly eps = 1e-5,
+    affine = true,
+  ) {
+    super();
+    if (!Number.isInteger(numGroups) || numGroups < 1 || numChannels % numGroups !== 0)
+      throw new Error(`GroupNorm: num_channels (${numChannels}) must be divisible by num_groups (${numGroups})`);
+    this.weight = affine ? new Parameter([numChannels], "raw", fill(1)) : null;
+    this.bias = affine ? new Parameter([numChannels], "raw", fill(0)) : null;
+  }
+  run(x: Buf): Buf {
+    expectFloat("GroupNorm", x);
+    expectShape("GroupNorm", "input", x, x.shape.length >= 2 && x.shape[1] === this.numChannels, "(B, C, ...)");
+    const [B, C] = x.shape,
+      S = size(x) / (B * C),
+      y = empty(x.shape);
+    // a group's channels are contiguous in (B, C, ...): one row of (C / groups) * S values per (item, group)
+    core.layerNormRows(x.ptr, y.ptr, B * this.numGroups, (C / this.numGroups) * S, 0, 0, this.eps);
+    if (this.weight && this.bias) {
+      const h = core.heap(),
+        w = h.f32(this.weight.ptr, C).slice(),
+        b = h.f32(this.bias.ptr, C).slice();
+      for (let i = 0; i < B; i++)
+        for (let c = 0; c < C; c++) {
+          const at = y.ptr + (i * C + c) * S * 4;
+          core.affine(at, at, S, w[c], b[c]);
+        }
+    }
+    return y;
+  }
+}
+
 export class ReLU extends Layer {
   run(x: Buf): Buf {
     return core.unaryInPlace("relu", x);

@@ -7,6 +7,7 @@ export { Linear, Embedding } from "./linear.js";
 export { Conv1d, Conv2d } from "./conv.js";
 export {
   LayerNorm,
+  GroupNorm,
   ReLU,
   Sigmoid,
   SiLU,

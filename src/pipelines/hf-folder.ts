@@ -63,7 +63,7 @@ export function remoteFolder(base: string | URL, options: FetchOptions = {}): Fo
   };
 }
 
-function json(where: string, bytes: Uint8Array): any {
+export function json(where: string, bytes: Uint8Array): any {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
@@ -172,9 +172,16 @@ export interface Architecture {
   load(read: FolderReader, where: string, config: unknown, options: ProcessingOptions): Promise<Pipeline>;
 }
 
+const TRANSCRIBES: Tasks = { embed: null, transcribe: true };
+/** The speech architectures' code loads with the first such folder (a page that never loads one never fetches it). */
+const lazyCTC: Architecture["load"] = async (read, where, config) =>
+  (await import("./hf-ctc-folder.js")).loadCTCFolder(read, where, config);
+
 /** The architectures a Hugging Face folder may hold, by config.json's model_type. */
 export const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
   clip: { tasks: ImageTextEmbedder.tasks, load: loadCLIPFolder },
+  wav2vec2: { tasks: TRANSCRIBES, load: lazyCTC },
+  hubert: { tasks: TRANSCRIBES, load: lazyCTC },
 };
 export const HF_ARCHITECTURES = Object.keys(ARCHITECTURES);
 
@@ -220,15 +227,7 @@ async function loadCLIPFolder(
   config: unknown,
   options: ProcessingOptions,
 ): Promise<ImageTextEmbedder<HFCLIPModel>> {
-  const need = async (file: string): Promise<Uint8Array> => {
-    const b = await read(file);
-    if (!b)
-      throw new Error(
-        `loadPretrained: ${where} has no ${file} (a Hugging Face model folder holds config.json, ` +
-          `model.safetensors, tokenizer.json and preprocessor_config.json)`,
-      );
-    return b;
-  };
+  const need = needFile(read, where, "config.json, model.safetensors, tokenizer.json and preprocessor_config.json");
   // every size checked against the limits and against each other before anything is allocated
   const cfg = clipConfigFromJSON(config);
   const processor = CLIPImageProcessor.fromJSON(
@@ -238,20 +237,7 @@ async function loadCLIPFolder(
   checkProcessorFits(processor.config, cfg.visionConfig.imageSize, `${where}/preprocessor_config.json`);
   const tokenizer = Tokenizer.fromJSON(new TextDecoder().decode(await need("tokenizer.json")));
   const weights = await readWeights(read, where);
-  const params = clipParameterCount(cfg),
-    held = Object.values(weights).reduce((n, t) => n + t.size, 0);
-  if (params > limits.maxParameters)
-    throw new Error(
-      `loadPretrained: ${where}/config.json describes ${params} parameters, more than limits.maxParameters ` +
-        `(${limits.maxParameters})`,
-    );
-  // a model much larger than its weights is refused before it is allocated (near misses reach the strict loader,
-  // which names every bad key)
-  if (params > 2 * held + (1 << 20))
-    throw new Error(
-      `loadPretrained: ${where}/config.json describes ${params} parameters, and the weights hold ${held} values: ` +
-        `they are not this model's`,
-    );
+  checkParameterCount(where, clipParameterCount(cfg), weights);
   const model = withoutInit(() => new HFCLIPModel(cfg)); // every weight is loaded strictly next
   try {
     model.loadStateDict(weights);
@@ -266,4 +252,32 @@ async function loadCLIPFolder(
         `text_config.vocab_size is ${tv}`,
     );
   return new ImageTextEmbedder(model, processor, model.config.textConfig.maxPositionEmbeddings, tokenizer, "longest");
+}
+
+/** A file of the folder, or an Error naming what a folder of this kind holds. */
+export function needFile(read: FolderReader, where: string, holds: string): (file: string) => Promise<Uint8Array> {
+  return async (file) => {
+    const b = await read(file);
+    if (!b) throw new Error(`loadPretrained: ${where} has no ${file} (a Hugging Face model folder holds ${holds})`);
+    return b;
+  };
+}
+
+/**
+ * The parameter count a config describes, checked against the limits and the weights before anything is allocated:
+ * a model much larger than its weights is refused here (near misses reach the strict loader, which names every bad
+ * key).
+ */
+export function checkParameterCount(where: string, params: number, weights: Record<string, Tensor>): void {
+  const held = Object.values(weights).reduce((n, t) => n + t.size, 0);
+  if (params > limits.maxParameters)
+    throw new Error(
+      `loadPretrained: ${where}/config.json describes ${params} parameters, more than limits.maxParameters ` +
+        `(${limits.maxParameters})`,
+    );
+  if (params > 2 * held + (1 << 20))
+    throw new Error(
+      `loadPretrained: ${where}/config.json describes ${params} parameters, and the weights hold ${held} values: ` +
+        `they are not this model's`,
+    );
 }

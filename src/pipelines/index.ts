@@ -1,6 +1,7 @@
 // Pipelines: raw inputs (WAV, image bytes, strings, video frames) -> transcripts and embeddings, configured by
 // model cards.
 export { SpeechRecognizer, wordErrors, audioAt } from "./speech.js";
+export type { CTCRecognizer } from "./ctc-recognizer.js";
 export type { SpeechCard, Transcript, AudioInput } from "./speech.js";
 export { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "./embedders.js";
 export type { ImageBatcher, TextBatcher } from "./embedders.js";

@@ -41,6 +41,8 @@ export interface Transcript {
   wordConfidences: number[];
   /** the lowest word confidence (1 for no words) */
   confidence: number;
+  /** per word, where the model places it: seconds from the start of the audio (character CTC models) */
+  wordTimes?: Array<{ start: number; end: number }>;
   /** what may make this transcript less reliable: audio recorded below the model's sample rate, or without its band */
   warnings: string[];
 }

@@ -110,6 +110,21 @@ const HIGH_BAND_HZ = 5000;
 /** The default bound on one transcription's beam search: frames x beam x candidate tokens (about 7 s of a core). */
 export const MAX_BEAM_WORK = 16_000_000;
 
+/**
+ * A beam search's work, frames x beam x candidate tokens per beam, bounded so one call costs seconds, not minutes:
+ * over `limit` is an Error naming the widest beam that fits.
+ */
+export function checkBeamWork(T: number, V: number, beamWidth: number, limit: number, seconds: number): void {
+  const work = T * beamWidth * Math.min(V, beamWidth);
+  if (work <= limit) return;
+  let fit = 1;
+  while (fit < beamWidth && T * (fit + 1) * Math.min(V, fit + 1) <= limit) fit++;
+  throw new Error(
+    `beam ${beamWidth} on ${seconds.toFixed(1)} s of audio is more search than one call may ask ` +
+      `(${work} steps, limit ${limit}: options.maxBeamWork); use beam ${fit} or less, or shorter audio`,
+  );
+}
+
 export class SpeechRecognizer implements Pipeline {
   static readonly tasks: Tasks = { embed: null, transcribe: true };
   readonly tasks = SpeechRecognizer.tasks;
@@ -199,19 +214,7 @@ export class SpeechRecognizer implements Pipeline {
     }
     const lp = this.model.forward(features);
     const beam = options.beamWidth !== undefined && options.beamWidth > 1;
-    if (beam) {
-      // the search's work: frames x beam x candidate tokens per beam, bounded so one call costs seconds, not minutes
-      const [, T, V] = lp.shape,
-        work = T * options.beamWidth! * Math.min(V, options.beamWidth!);
-      if (work > maxBeamWork) {
-        let fit = 1;
-        while (fit < options.beamWidth! && T * (fit + 1) * Math.min(V, fit + 1) <= maxBeamWork) fit++;
-        throw new Error(
-          `beam ${options.beamWidth} on ${duration.toFixed(1)} s of audio is more search than one call may ask ` +
-            `(${work} steps, limit ${maxBeamWork}: options.maxBeamWork); use beam ${fit} or less, or shorter audio`,
-        );
-      }
-    }
+    if (beam) checkBeamWork(lp.shape[1], lp.shape[2], options.beamWidth!, maxBeamWork, duration);
     const tokens = beam ? ctcBeamSearch(lp, { beamWidth: options.beamWidth })[0][0].tokens : ctcGreedyDecode(lp)[0];
     const words = tokens.map((t) => this.card.vocabulary[t]);
     const wordConfidences = tokenConfidences(lp, tokens);

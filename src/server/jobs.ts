@@ -20,7 +20,10 @@ export interface Job {
 }
 
 /** A transcript as the service returns it: the library's Transcript without its token ids. */
-export type SpokenText = Pick<Transcript, "text" | "words" | "speech" | "wordConfidences" | "confidence" | "warnings">;
+export type SpokenText = Pick<
+  Transcript,
+  "text" | "words" | "speech" | "wordConfidences" | "confidence" | "wordTimes" | "warnings"
+>;
 export type ItemResult =
   | { embedding: Float32Array }
   | { transcript: SpokenText }
@@ -81,8 +84,8 @@ export async function runJob(models: Loaded, job: Job, options: MediaInputOption
   });
   if (job.op === "transcribe") {
     return wire(prepared as Array<Outcome<Transcript>>, (t) => {
-      const { text, words, speech, wordConfidences, confidence, warnings } = t;
-      return { transcript: { text, words, speech, wordConfidences, confidence, warnings } };
+      const { text, words, speech, wordConfidences, confidence, wordTimes, warnings } = t;
+      return { transcript: { text, words, speech, wordConfidences, confidence, wordTimes, warnings } };
     });
   }
   return wire(prepared as Array<Outcome<Float32Array>>, (embedding) => ({ embedding }));

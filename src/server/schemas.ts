@@ -251,14 +251,21 @@ export function schemas(l: SchemaLimits) {
       querystring: {
         type: "object",
         additionalProperties: false,
-        properties: { beam: { type: "string", pattern: "^[1-9][0-9]?$", description: "CTC beam width, 1 to 99" } },
+        properties: {
+          beam: { type: "string", pattern: "^[1-9][0-9]?$", description: "CTC beam width, 1 to 99" },
+          model: { type: "string", maxLength: 256, description: "the recogniser (default: the first served)" },
+        },
       },
       body: body(
         {
           type: "object",
           required: ["audio"],
           additionalProperties: false,
-          properties: { audio: b64(AUDIO_FILE), beam: { type: "integer", minimum: 1, maximum: 99, default: 1 } },
+          properties: {
+            audio: b64(AUDIO_FILE),
+            beam: { type: "integer", minimum: 1, maximum: 99, default: 1 },
+            model: { type: "string", maxLength: 256, description: "the recogniser (default: the first served)" },
+          },
         },
         ["audio"],
       ),
@@ -275,6 +282,11 @@ export function schemas(l: SchemaLimits) {
               description: "per word, the model's probability for it (0 to 1)",
             },
             confidence: { type: "number", description: "the lowest word confidence (1 for no words)" },
+            wordTimes: {
+              type: "array",
+              items: { type: "object", properties: { start: { type: "number" }, end: { type: "number" } } },
+              description: "per word, its start and end in seconds (character CTC models)",
+            },
             warnings: { type: "array", items: { type: "string" }, description: "e.g. audio recorded below 16 kHz" },
           },
         },

@@ -5,3 +5,4 @@ export const PHOTOS: Array<[string, number, number, number]>;
 export function hfClipKeys(config: Record<string, any>): Array<[string, number[]]>;
 export function f16Bits(x: number): number;
 export function writeHFClipFolder(dir: string, name: string, options?: { dtype?: "F32" | "F16"; shards?: number; positionIds?: boolean }): string;
+export function writeSafetensors(path: string, entries: Array<[string, number[], "F32" | "F16" | "I64", string?]>): void;

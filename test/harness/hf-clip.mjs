@@ -132,10 +132,10 @@ function tensorBytes(key, shape, dtype) {
 }
 
 /**
- * Writes a safetensors file of [key, shape, dtype] entries tensor by tensor (a 600 MB checkpoint is never one
- * buffer).
+ * Writes a safetensors file of [key, shape, dtype, valueKey?] entries tensor by tensor (a 600 MB checkpoint is never
+ * one buffer); valueKey: the key whose procedural values it holds (a renamed key's old name), default the key.
  */
-function writeSafetensors(path, entries) {
+export function writeSafetensors(path, entries) {
   const size = (s, dt) => s.reduce((a, b) => a * b, 1) * (dt === "F16" ? 2 : dt === "I64" ? 8 : 4);
   const header = { __metadata__: { format: "pt" } };
   let off = 0;
@@ -151,7 +151,7 @@ function writeSafetensors(path, entries) {
     len.writeBigUInt64LE(BigInt(h.length));
     writeSync(fd, len);
     writeSync(fd, Buffer.from(h));
-    for (const [k, s, dt] of entries) writeSync(fd, tensorBytes(k, s, dt));
+    for (const [k, s, dt, vk] of entries) writeSync(fd, tensorBytes(vk ?? k, s, dt));
   } finally {
     closeSync(fd);
   }

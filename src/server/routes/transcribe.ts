@@ -4,32 +4,51 @@ import type { WithContext } from "../context.js";
 import { HttpError } from "../errors.js";
 import { bodyBytes, decodeBase64Field, rawKind } from "../inputs.js";
 import { RAW_TYPES } from "../schemas.js";
-import { numberField, onlyFields, type FormToBody } from "../plugins/multipart.js";
+import { field, numberField, onlyFields, type FormToBody } from "../plugins/multipart.js";
 
-/** A form: one audio file, and a beam field. */
+/** A form: one audio file, and beam and model fields. */
 const form: FormToBody = (parts) => {
-  const files = onlyFields(parts, ["beam"]).filter((p) => "file" in p);
+  const files = onlyFields(parts, ["beam", "model"]).filter((p) => "file" in p);
   if (files.length !== 1) throw new HttpError(400, `a transcribe form holds one audio file, got ${files.length}`);
-  return { audio: (files[0] as { file: Uint8Array }).file, beam: numberField(parts, "beam") ?? 1 };
+  const model = field(parts, "model");
+  return {
+    audio: (files[0] as { file: Uint8Array }).file,
+    beam: numberField(parts, "beam") ?? 1,
+    ...(model === undefined ? {} : { model }),
+  };
 };
 
 const transcribeRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
   app.post("/v1/transcribe", { schema: ctx.schemas.transcribe, config: { form } }, async (req) => {
-    const asr = ctx.lineup.transcriber();
-    if (!asr) throw new HttpError(404, "no model here transcribes speech");
-    let audio: Uint8Array, beam: number;
+    let audio: Uint8Array, beam: number, model: string | undefined;
     if (Buffer.isBuffer(req.body)) {
       if (rawKind(req) !== "audio") {
         const audio = Object.entries(RAW_TYPES).flatMap(([t, k]) => (k === "audio" ? [t] : []));
         throw new HttpError(415, `a raw transcribe body must be audio (${audio.join(", ")})`);
       }
       audio = bodyBytes(req.body);
-      beam = Number((req.query as { beam?: string }).beam ?? 1);
+      const q = req.query as { beam?: string; model?: string };
+      beam = Number(q.beam ?? 1);
+      model = q.model;
     } else {
-      const b = req.body as { audio: string | Uint8Array; beam: number };
+      const b = req.body as { audio: string | Uint8Array; beam: number; model?: string };
       audio = decodeBase64Field(b.audio, "body.audio");
       beam = b.beam;
+      model = b.model;
     }
+    const asr = model === undefined ? ctx.lineup.transcriber() : ctx.lineup.get(model);
+    if (!asr) {
+      const names = ctx.lineup.refs.filter((r) => r.tasks.transcribe).map((r) => r.name);
+      throw new HttpError(
+        model === undefined ? 404 : 400,
+        model === undefined
+          ? "no model here transcribes speech"
+          : `model ${JSON.stringify(model)} is not served here; recognisers: ${names.join(", ") || "none"}`,
+        "model",
+      );
+    }
+    if (!asr.tasks.transcribe)
+      throw new HttpError(400, `model ${JSON.stringify(asr.name)} does not transcribe speech`, "model");
     const [r] = await ctx.pool.run(
       { model: asr.name, op: "transcribe", kind: "audio", inputs: [audio], beam },
       req.deadline,
