@@ -249,3 +249,32 @@ def ctc_decode(ids, vocab, pad="<pad>", delimiter="|", specials=("<s>", "</s>", 
     grouped = [t for k, t in enumerate(toks) if k == 0 or t != toks[k - 1]]
     text = "".join(" " if t == delimiter else t for t in grouped if t != pad).strip()
     return text.lower() if lower else text
+
+
+def chunk_plan(n, chunk, stride, ratio):
+    """Windows of `chunk` samples over n samples, each overlapping the next by 2 x `stride` (multiples of the
+    model's samples per frame, `ratio`): (start, end, first kept frame, last kept frame or None for all), so the
+    kept frames of consecutive windows tile the whole: a window's first `stride` samples' frames are left to the
+    window before, its last `stride` samples' frames to the window after."""
+    step = chunk - 2 * stride
+    plan, start = [], 0
+    while True:
+        end = min(n, start + chunk)
+        last = end >= n
+        plan.append((start, end, 0 if start == 0 else stride // ratio, None if last else (chunk - stride) // ratio))
+        if last:
+            return plan
+        start += step
+
+
+def chunked_logits(model, wave, chunk, stride):
+    """Logits of long audio window by window (each window normalised alone, as the feature extractor sees it), the
+    kept frames concatenated: (T, vocab)."""
+    ratio = int(np.prod(model.wav2vec2.config["conv_stride"] if hasattr(model, "wav2vec2") else model.hubert.config["conv_stride"]))
+    parts = []
+    for start, end, first, last in chunk_plan(len(wave), chunk, stride, ratio):
+        x, _ = feature_extract([wave[start:end]])
+        with torch.no_grad():
+            lg = model(torch.from_numpy(x))["logits"][0]
+        parts.append(lg[first:last])
+    return torch.cat(parts)

@@ -51,6 +51,46 @@ export function forwardBytes(model: Wav2Vec2ForCTC, samples: number): number {
   return 4 * Math.max(peak, encoder);
 }
 
+/** A window of long audio: its samples [start, end) and the frames of it kept, [first, last) (null: to its end). */
+export interface AudioWindow {
+  start: number;
+  end: number;
+  first: number;
+  last: number | null;
+}
+
+/**
+ * Windows of `chunk` samples over n samples, each overlapping the next by 2 x `stride` (both multiples of the
+ * model's samples per frame, `ratio`): a window's first `stride` samples' frames are left to the window before and
+ * its last `stride` samples' to the window after, so the kept frames tile the whole audio (reference/hf_wav2vec2.py
+ * chunk_plan).
+ */
+export function windowPlan(n: number, chunk: number, stride: number, ratio: number): AudioWindow[] {
+  if (chunk % ratio || stride % ratio || chunk <= 4 * stride)
+    throw new Error(
+      `windowPlan: chunk (${chunk}) and stride (${stride}) must be multiples of ${ratio} samples, the chunk more ` +
+        `than 4 strides`,
+    );
+  const plan: AudioWindow[] = [];
+  for (let start = 0; ; start += chunk - 2 * stride) {
+    const end = Math.min(n, start + chunk),
+      last = end >= n;
+    plan.push({ start, end, first: start === 0 ? 0 : stride / ratio, last: last ? null : (chunk - stride) / ratio });
+    if (last) return plan;
+  }
+}
+
+export interface CTCTranscribeOptions {
+  beamWidth?: number;
+  maxBeamWork?: number;
+  /**
+   * audio longer than this is read in windows of this length (default: 20 s, or less where one call's memory
+   * bound is less), overlapping by 2 x strideSeconds (default a sixth of it: transformers' pipeline's default)
+   */
+  chunkSeconds?: number;
+  strideSeconds?: number;
+}
+
 export class CTCRecognizer implements Pipeline {
   static readonly tasks: Tasks = { embed: null, transcribe: true };
   readonly tasks = CTCRecognizer.tasks;
@@ -79,8 +119,8 @@ export class CTCRecognizer implements Pipeline {
     return Math.floor(lo * 10) / 10;
   }
 
-  /** Mono samples at the extractor's rate, long enough for one frame and short enough for the memory bound. */
-  private wave(who: string, input: AudioInput): Float32Array {
+  /** Mono samples at the extractor's rate, long enough for one frame (and, with `bounded`, for the memory bound). */
+  private wave(who: string, input: AudioInput, bounded = true): Float32Array {
     const rate = this.features.config.samplingRate;
     const wave = audioAt(who, input, rate);
     if (featureFrames(this.model.config, wave.length) < 1)
@@ -88,7 +128,7 @@ export class CTCRecognizer implements Pipeline {
         "bad_input",
         `${who}: the audio is too short: ${wave.length} samples at ${rate} Hz make no frame for this model`,
       );
-    if (forwardBytes(this.model, wave.length) > MAX_FORWARD_BYTES)
+    if (bounded && forwardBytes(this.model, wave.length) > MAX_FORWARD_BYTES)
       throw new PolymodalError(
         "bad_input",
         `${who}: ${(wave.length / rate).toFixed(1)} s of audio is more than this model reads in one call ` +
@@ -110,14 +150,45 @@ export class CTCRecognizer implements Pipeline {
   }
 
   /**
-   * Greedy decoding (transformers' pipeline: argmax per frame, then the tokenizer), or prefix beam search with
-   * { beamWidth } (bounded by { maxBeamWork } frames x beam x candidates, default 16 million).
+   * Logits (T, vocab) of one recording of any length: in one call when it is at most chunkSeconds long, else window
+   * by window (each normalised alone, as the feature extractor sees it), the kept frames concatenated.
    */
-  transcribe(input: AudioInput, options: { beamWidth?: number; maxBeamWork?: number } = {}): Transcript {
+  frameLogits(wave: Float32Array, options: Pick<CTCTranscribeOptions, "chunkSeconds" | "strideSeconds"> = {}): Tensor {
+    const rate = this.features.config.samplingRate,
+      ratio = this.model.config.convStride.reduce((a, s) => a * s, 1);
+    const toFrames = (s: number): number => Math.max(1, Math.round((s * rate) / ratio)) * ratio;
+    const chunk = toFrames(options.chunkSeconds ?? Math.min(20, this.maxSeconds)),
+      stride = toFrames(options.strideSeconds ?? chunk / rate / 6);
+    const V = this.model.config.vocabSize;
+    if (wave.length <= chunk) {
+      const { logits } = this.logits([{ waveform: wave, sampleRate: rate }]);
+      return new Tensor(logits.data, [logits.shape[1], V]);
+    }
+    const parts: Float32Array[] = [];
+    for (const w of windowPlan(wave.length, chunk, stride, ratio)) {
+      const { logits } = this.logits([{ waveform: wave.subarray(w.start, w.end), sampleRate: rate }]);
+      const T = logits.shape[1];
+      parts.push((logits.data as Float32Array).subarray(w.first * V, (w.last ?? T) * V));
+    }
+    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return new Tensor(out, [out.length / V, V]);
+  }
+
+  /**
+   * Greedy decoding (transformers' pipeline: argmax per frame, then the tokenizer), or prefix beam search with
+   * { beamWidth } (bounded by { maxBeamWork } frames x beam x candidates, default 16 million).  Audio longer than
+   * { chunkSeconds } is read in overlapping windows (frameLogits).
+   */
+  transcribe(input: AudioInput, options: CTCTranscribeOptions = {}): Transcript {
     const rate = this.features.config.samplingRate;
-    const wave = this.wave("CTCRecognizer.transcribe", input);
-    const { logits } = this.logits([{ waveform: wave, sampleRate: rate }]);
-    const [, T, V] = logits.shape;
+    const wave = this.wave("CTCRecognizer.transcribe", input, false);
+    const logits = this.frameLogits(wave, options);
+    const [T, V] = logits.shape;
     const lp = logSoftmax(logits.data as Float32Array, T, V);
     const secondsPerFrame = this.model.config.convStride.reduce((a, s) => a * s, 1) / rate;
     const beam = options.beamWidth !== undefined && options.beamWidth > 1;

@@ -4,6 +4,7 @@ export const HF_SPEECH: {
   utterances: Array<[string, number]>;
   decodes: Array<{ ids: number[]; text: string }>;
   greedy: Record<string, { text: string; min_top2_margin: number }>;
+  chunked: { samples: number; chunk: number; stride: number };
   models: Record<string, { config: Record<string, any>; preprocessor: Record<string, any> }>;
 };
 export function utterance(key: string, n: number): Float32Array;
