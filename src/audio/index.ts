@@ -5,6 +5,7 @@ export { decodeWav, encodeWav, downmix } from "./wav.js";
 export type { DecodedAudio, EncodeWavOptions, AudioLimits } from "./wav.js";
 export { resample } from "./resample.js";
 export type { Wav2Vec2FeatureExtractor, Wav2Vec2FeatureExtractorConfig, AudioBatch } from "./wav2vec2-features.js";
+export type { WhisperFeatureExtractor, WhisperFeatureConfig } from "./whisper-features.js";
 export type { ResampleOptions } from "./resample.js";
 export { StreamingMelSpectrogram } from "./streaming.js";
 export type { StreamingMelOptions } from "./streaming.js";
