@@ -6,6 +6,10 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { init, loadSafetensors, melscaleFbanks, Tensor } from "../src/index.js";
 import { WhisperFeatureExtractor } from "../src/audio/whisper-features.js";
+import { WhisperForConditionalGeneration, WhisperKVCache, whisperConfigFromJSON } from "../src/models/hf-whisper.js";
+import * as core from "../src/core/index.js";
+import { scoped } from "../src/nn/module.js";
+import { proceduralStateDict } from "./harness/procedural.mjs";
 import { compare } from "./harness/compare.js";
 import { HF_SPEECH_FIXTURES, utterance } from "./harness/hf-speech.mjs";
 
@@ -63,5 +67,65 @@ describe("WhisperFeatureExtractor", () => {
       /is not WhisperFeatureExtractor/,
     );
     expect(() => WhisperFeatureExtractor.fromJSON({ feature_size: 0 })).toThrow(/feature_size must be an integer/);
+  });
+});
+
+describe("WhisperForConditionalGeneration", () => {
+  const spec = JSON.parse(readFileSync(join(HF_SPEECH_FIXTURES, "whisper-small.json"), "utf8"));
+  const ref = () => loadSafetensors(readFileSync(join(HF_SPEECH_FIXTURES, "whisper-small.expected.safetensors")));
+  /** The model with the reference's procedural weights, loaded strictly by their Hugging Face key names. */
+  function model(): WhisperForConditionalGeneration {
+    const m = new WhisperForConditionalGeneration(whisperConfigFromJSON(spec.config));
+    m.loadStateDict(proceduralStateDict(spec.keys, Tensor));
+    expect(Object.keys(m.stateDict())).toEqual(spec.keys.map(([k]: [string]) => k));
+    return m;
+  }
+
+  it("encoder states at every layer boundary, and a prompt's logits through the KV cache", () => {
+    const m = model(),
+      want = ref();
+    const cache = new WhisperKVCache(m.config);
+    try {
+      const { states, logits } = scoped(() => {
+        const s = m.model.encoder.run(core.fromTensor("test", "features", want.features), true);
+        m.model.decoder.encode(s[s.length - 1], cache);
+        return { states: s.map((b) => core.toTensor(b)), logits: m.model.decoder.step(spec.prompt, cache) };
+      });
+      expect(states.length).toBe(m.config.encoderLayers + 2);
+      states.forEach((s, i) => expectClose(`encoder_${i}`, s.data, want[`encoder_${i}`].data));
+      expectClose("prompt_logits", logits, want.prompt_logits.data);
+    } finally {
+      cache.dispose();
+    }
+  });
+
+  it("greedy decoding a token at a time over the cache: every step's logits and the tokens", () => {
+    const m = model(),
+      want = ref(),
+      g = spec.greedy;
+    const cache = new WhisperKVCache(m.config);
+    try {
+      const V = m.config.vocabSize,
+        tokens: number[] = [];
+      scoped(() =>
+        m.model.decoder.encode(m.model.encoder.run(core.fromTensor("t", "f", want.features)).at(-1)!, cache),
+      );
+      let next: number[] = spec.prompt;
+      for (let step = 0; step < g.max_new; step++) {
+        const lg = scoped(() => m.model.decoder.step(next, cache));
+        expectClose(`step ${step}`, lg, (want.step_logits.data as Float32Array).subarray(step * V, (step + 1) * V));
+        for (const s of g.suppress) lg[s] = -Infinity;
+        if (step === 0) for (const s of g.begin_suppress) lg[s] = -Infinity;
+        let best = 0;
+        for (let v = 1; v < V; v++) if (lg[v] > lg[best]) best = v;
+        tokens.push(best);
+        if (best === g.eos) break;
+        next = [best];
+      }
+      expect(tokens).toEqual(Array.from(want.greedy.data));
+      expect(cache.length).toBe(spec.prompt.length + tokens.length - 1);
+    } finally {
+      cache.dispose();
+    }
   });
 });
