@@ -1,18 +1,23 @@
 // WhisperFeatureExtractor against reference/hf_whisper.py (PyTorch 1.13, scripts/fixtures/gen_hf_whisper.py): the
 // Slaney mel filter bank, 80 and 128 bins over a 30 s window (the audio zero-padded: its frames exact, every frame
 // of the padding the floor), and audio longer than the window cut.  Budget: max |a - ref| <= 2e-4 x max(1, |ref|).
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { init, loadSafetensors, melscaleFbanks, Tensor } from "../src/index.js";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeWav, init, loadPretrained, loadSafetensors, melscaleFbanks, Tensor, Tokenizer } from "../src/index.js";
+import { WhisperRecognizer } from "../src/pipelines/whisper-recognizer.js";
 import { WhisperFeatureExtractor } from "../src/audio/whisper-features.js";
 import { WhisperForConditionalGeneration, WhisperKVCache, whisperConfigFromJSON } from "../src/models/hf-whisper.js";
 import * as core from "../src/core/index.js";
 import { scoped } from "../src/nn/module.js";
 import { proceduralStateDict } from "./harness/procedural.mjs";
 import { compare } from "./harness/compare.js";
-import { HF_SPEECH_FIXTURES, utterance } from "./harness/hf-speech.mjs";
+import { HF_SPEECH_FIXTURES, utterance, whisperTokenizer, writeWhisperFolder } from "./harness/hf-speech.mjs";
 
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const want = () => loadSafetensors(readFileSync(join(HF_SPEECH_FIXTURES, "whisper-features.expected.safetensors")));
 
 beforeAll(async () => {
@@ -127,5 +132,73 @@ describe("WhisperForConditionalGeneration", () => {
     } finally {
       cache.dispose();
     }
+  });
+});
+
+describe("Whisper folders", () => {
+  const pipe = JSON.parse(readFileSync(join(HF_SPEECH_FIXTURES, "whisper-pipe.json"), "utf8"));
+  const audio = () => ({ waveform: utterance("speech.a", 24000), sampleRate: 16000 });
+  let tmp: string;
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), "polymodal-whisper-"));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const load = async (name: string, options = {}): Promise<WhisperRecognizer> => {
+    const p: unknown = await loadPretrained(writeWhisperFolder(join(tmp, name), pipe, options));
+    expect(p).toBeInstanceOf(WhisperRecognizer);
+    return p as WhisperRecognizer;
+  };
+  const tokenizer = Tokenizer.fromJSON(whisperTokenizer());
+  const text = (ids: number[]) =>
+    tokenizer
+      .decode(
+        ids.filter((t) => t !== pipe.generation.eos_token_id),
+        { skipSpecialTokens: true },
+      )
+      .trim();
+
+  it("loads by its own files; window by window greedy decoding, the language detected, as the reference", async () => {
+    const w = await load("pipe");
+    const t = w.transcribe(audio());
+    const want = pipe.windows.flatMap((x: { detected: number[] }) => x.detected.filter((id) => id !== 50));
+    expect(t.tokens).toEqual(want);
+    expect(t.text).toBe(text(want));
+    expect(t.words.length).toBe(t.wordConfidences.length);
+    for (const c of t.wordConfidences) expect(c).toBeGreaterThan(0);
+    // the language given
+    const fr = w.transcribe(audio(), { language: "fr" });
+    expect(fr.tokens).toEqual(pipe.windows.flatMap((x: { fr: number[] }) => x.fr.filter((id) => id !== 50)));
+    w.dispose();
+  });
+
+  it("polymodal transcribe --model DIR --language gives the library's transcript", async () => {
+    const dir = writeWhisperFolder(join(tmp, "cli"), pipe);
+    const wav = join(tmp, "a.wav");
+    writeFileSync(wav, encodeWav([utterance("speech.a", 24000)], 16000));
+    const lib = (await load("cli-lib")).transcribe(audio(), { language: "fr" });
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [join(root, "bin/polymodal.js"), "transcribe", wav, ...args], { encoding: "utf8" });
+    const r = run("--model", dir, "--language", "fr", "--json");
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).tokens).toEqual(lib.tokens);
+    // the shipped recogniser has no languages: said, not ignored
+    const shipped = run("--language", "fr");
+    expect(shipped.status).not.toBe(0);
+    expect(shipped.stderr).toMatch(/takes no language or task/);
+  }, 60_000);
+
+  it("a saved proj_out.weight equal to the embedding loads (tied); refusals name the field", async () => {
+    const w = await load("tied", { projOut: true });
+    expect(w.transcribe(audio()).tokens.length).toBeGreaterThan(0);
+    expect(() => w.transcribe(audio(), { language: "xx" })).toThrow(
+      /unknown language "xx"; this checkpoint knows en, de, fr/,
+    );
+    expect(() => w.transcribeBatch([audio()], { beamWidth: 4 })).toThrow(/beam search is not supported yet/);
+    w.dispose();
+    const dir = writeWhisperFolder(join(tmp, "gelu-new"), {
+      ...pipe,
+      config: { ...pipe.config, activation_function: "relu" },
+    });
+    await expect(loadPretrained(dir)).rejects.toThrow(/activation_function "relu" is not supported/);
   });
 });

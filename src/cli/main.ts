@@ -204,25 +204,42 @@ const COMMANDS: Record<string, Command> = {
   transcribe: {
     summary: "transcribe speech with the shipped recogniser or a Hugging Face CTC model",
     help: `usage: polymodal transcribe <audio file: WAV, or MP3/FLAC/Ogg/M4A through ffmpeg>
-                            [--model DIR] [--beam N] [--int8] [--json]
+                            [--model DIR] [--beam N] [--language L] [--task transcribe|translate] [--int8] [--json]
   The shipped recogniser (asr-words) knows 20 words: zero to nine, yes, no, up, down, left, right, on, off, stop, go.
   Other speech comes back as the nearest of those words, sometimes with high confidence.
-  --model DIR  a Hugging Face Wav2Vec2ForCTC or HubertForCTC folder (config.json, model.safetensors,
-               preprocessor_config.json, vocab.json): any speech its vocabulary spells; --json adds word times
+  --model DIR  a Hugging Face folder: Wav2Vec2ForCTC or HubertForCTC (config.json, model.safetensors,
+               preprocessor_config.json, vocab.json; --json adds word times), or Whisper (with tokenizer.json and
+               generation_config.json)
+  --language L  Whisper: the spoken language, e.g. en or de (default: detected from the first 30 s)
+  --task T      Whisper: transcribe (default) or translate (into English)
   --beam N   CTC prefix beam search of width N (default 1: greedy)
   --int8     the model dynamically quantised to int8 (torch's quantize_dynamic numerics)
   --json     text, per-step details and the time as JSON`,
-    options: { beam: { type: "string" }, json: { type: "boolean" }, int8: { type: "boolean" } },
+    options: {
+      beam: { type: "string" },
+      json: { type: "boolean" },
+      int8: { type: "boolean" },
+      language: { type: "string" },
+      task: { type: "string" },
+    },
     async run(positional, values, models) {
       if (positional.length !== 1)
         throw new UsageError(`transcribe takes one WAV file, got ${positional.length} arguments`);
       const f = inputFile(positional[0], "transcribe", "audio");
       needModality(f, "audio");
       const beamWidth = intFlag(values, "beam", 1, 1, 1024);
+      const task = values.task as string | undefined;
+      if (task !== undefined && task !== "transcribe" && task !== "translate")
+        throw new UsageError(`--task must be transcribe or translate, got ${JSON.stringify(task)}`);
+      const language = values.language as string | undefined;
       const t0 = performance.now();
       const asr = await models.transcriber();
       const [r] = allValues(
-        (values.int8 ? asr.quantized() : asr).transcribeBatch([await models.readAudio(f)], { beamWidth }),
+        (values.int8 ? asr.quantized() : asr).transcribeBatch([await models.readAudio(f)], {
+          beamWidth,
+          language,
+          task: task as "transcribe" | "translate" | undefined,
+        }),
       );
       const ms = performance.now() - t0;
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);

@@ -23,3 +23,4 @@ export { CLIPAttention, CLIPMLP, CLIPEncoderLayer, CLIPEncoder } from "./hf-clip
 export type { CLIPEncoderConfig, HiddenAct } from "./hf-clip-encoder.js";
 // (Wav2Vec2ForCTC / HubertForCTC load through loadPretrained(folder), their code fetched with the first: types only)
 export type { Wav2Vec2ForCTC, Wav2Vec2Config, Wav2Vec2States } from "./hf-wav2vec2.js";
+export type { WhisperForConditionalGeneration, WhisperConfig, WhisperKVCache } from "./hf-whisper.js";

@@ -15,6 +15,7 @@ import { audioAt, checkBeamWork, MAX_BEAM_WORK } from "./speech.js";
 import {
   UnsupportedTaskError,
   eachAlone,
+  noLanguageOptions,
   type AudioInput,
   type Outcome,
   type Pipeline,
@@ -240,6 +241,7 @@ export class CTCRecognizer implements Pipeline {
   }
 
   transcribeBatch(inputs: readonly AudioInput[], options: TranscribeOptions = {}): Array<Outcome<Transcript>> {
+    noLanguageOptions("CTCRecognizer", options);
     return eachAlone(inputs, (x) => this.transcribe(x, { beamWidth: options.beamWidth }));
   }
   embedBatch(kind: string): never {

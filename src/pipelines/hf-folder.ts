@@ -182,6 +182,11 @@ export const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
   clip: { tasks: ImageTextEmbedder.tasks, load: loadCLIPFolder },
   wav2vec2: { tasks: TRANSCRIBES, load: lazyCTC },
   hubert: { tasks: TRANSCRIBES, load: lazyCTC },
+  whisper: {
+    tasks: TRANSCRIBES,
+    load: async (read, where, config) =>
+      (await import("./hf-whisper-folder.js")).loadWhisperFolder(read, where, config),
+  },
 };
 export const HF_ARCHITECTURES = Object.keys(ARCHITECTURES);
 

@@ -91,6 +91,10 @@ export interface Tasks {
 export type Outcome<T> = { value: T } | { error: Error };
 export interface TranscribeOptions {
   beamWidth?: number;
+  /** Whisper: the spoken language ("en", "de", ...; default detected) */
+  language?: string;
+  /** Whisper: "transcribe" (default) or "translate" into English */
+  task?: "transcribe" | "translate";
 }
 
 export interface Pipeline {
@@ -128,6 +132,15 @@ export function embedsKind(tasks: Tasks, kind: InputKind): boolean {
 }
 
 /** f on each input alone: a throw is that input's outcome. */
+/** Refuses Whisper's options for a recogniser that has no languages or tasks (a CTC model spells what it hears). */
+export function noLanguageOptions(who: string, o: TranscribeOptions): void {
+  if (o.language !== undefined || o.task !== undefined)
+    throw new PolymodalError(
+      "bad_input",
+      `${who} takes no language or task (a CTC model spells what it hears); those are Whisper's options`,
+    );
+}
+
 export function eachAlone<X, T>(inputs: readonly X[], f: (x: X) => T): Array<Outcome<T>> {
   return inputs.map((x) => {
     try {

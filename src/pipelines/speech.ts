@@ -15,6 +15,7 @@ import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
 import {
   UnsupportedTaskError,
   eachAlone,
+  noLanguageOptions,
   type AudioInput,
   type Outcome,
   type Pipeline,
@@ -231,6 +232,7 @@ export class SpeechRecognizer implements Pipeline {
   }
 
   transcribeBatch(inputs: readonly AudioInput[], options: TranscribeOptions = {}): Array<Outcome<Transcript>> {
+    noLanguageOptions("SpeechRecognizer", options);
     return eachAlone(inputs, (x) => this.transcribe(x, { beamWidth: options.beamWidth }));
   }
   embedBatch(kind: string): never {

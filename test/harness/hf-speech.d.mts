@@ -19,3 +19,6 @@ export function writeCTCFolder(
     extra?: Array<[string, number[]]>;
   },
 ): string;
+export function whisperKeys(config: Record<string, any>): Array<[string, number[]]>;
+export function whisperTokenizer(): Record<string, unknown>;
+export function writeWhisperFolder(dir: string, spec: Record<string, any>, options?: { projOut?: boolean }): string;

@@ -127,3 +127,157 @@ export function writeCTCFolder(dir, name, { weightNorm = "g_v", dtype = "F32", d
   writeSafetensors(join(dir, "model.safetensors"), entries);
   return dir;
 }
+
+/** [key, shape] of every tensor of transformers' WhisperForConditionalGeneration state_dict (proj_out tied: absent). */
+export function whisperKeys(c) {
+  const d = c.d_model,
+    keys = [];
+  const attn = (p) =>
+    keys.push(
+      [`${p}.k_proj.weight`, [d, d]],
+      [`${p}.v_proj.weight`, [d, d]],
+      [`${p}.v_proj.bias`, [d]],
+      [`${p}.q_proj.weight`, [d, d]],
+      [`${p}.q_proj.bias`, [d]],
+      [`${p}.out_proj.weight`, [d, d]],
+      [`${p}.out_proj.bias`, [d]],
+    );
+  const norm = (p) => keys.push([`${p}.weight`, [d]], [`${p}.bias`, [d]]);
+  const ffn = (p, f) =>
+    keys.push([`${p}.fc1.weight`, [f, d]], [`${p}.fc1.bias`, [f]], [`${p}.fc2.weight`, [d, f]], [`${p}.fc2.bias`, [d]]);
+  keys.push(
+    ["model.encoder.conv1.weight", [d, c.num_mel_bins, 3]],
+    ["model.encoder.conv1.bias", [d]],
+    ["model.encoder.conv2.weight", [d, d, 3]],
+    ["model.encoder.conv2.bias", [d]],
+    ["model.encoder.embed_positions.weight", [c.max_source_positions, d]],
+  );
+  for (let i = 0; i < c.encoder_layers; i++) {
+    const l = `model.encoder.layers.${i}`;
+    attn(`${l}.self_attn`);
+    norm(`${l}.self_attn_layer_norm`);
+    ffn(l, c.encoder_ffn_dim);
+    norm(`${l}.final_layer_norm`);
+  }
+  norm("model.encoder.layer_norm");
+  keys.push(
+    ["model.decoder.embed_tokens.weight", [c.vocab_size, d]],
+    ["model.decoder.embed_positions.weight", [c.max_target_positions, d]],
+  );
+  for (let i = 0; i < c.decoder_layers; i++) {
+    const l = `model.decoder.layers.${i}`;
+    attn(`${l}.self_attn`);
+    norm(`${l}.self_attn_layer_norm`);
+    attn(`${l}.encoder_attn`);
+    norm(`${l}.encoder_attn_layer_norm`);
+    ffn(l, c.decoder_ffn_dim);
+    norm(`${l}.final_layer_norm`);
+  }
+  norm("model.decoder.layer_norm");
+  return keys;
+}
+
+/** A byte-level BPE tokenizer.json of 64 ids for the small Whisper fixtures: 50 word pieces, then the specials. */
+export function whisperTokenizer() {
+  const pieces = [
+    "Ġ",
+    ..."abcdefghijklmnopqrstuvwxyz",
+    "Ġthe",
+    "Ġa",
+    "Ġof",
+    "Ġand",
+    "Ġto",
+    "Ġin",
+    "Ġis",
+    "Ġit",
+    "Ġon",
+    "Ġyou",
+    "Ġthat",
+    "Ġwas",
+    "Ġfor",
+    "Ġare",
+    "Ġwith",
+    "Ġhe",
+    "Ġbe",
+    "Ġthis",
+    "Ġat",
+    "Ġor",
+    "Ġone",
+    "Ġhave",
+    "Ġnot",
+  ];
+  const specials = [
+    "<|endoftext|>",
+    "<|startoftranscript|>",
+    "<|en|>",
+    "<|de|>",
+    "<|fr|>",
+    "<|translate|>",
+    "<|transcribe|>",
+    "<|nocaptions|>",
+    "<|notimestamps|>",
+    "<|0.00|>",
+    "<|0.02|>",
+    "<|0.04|>",
+    "<|0.06|>",
+    "<|0.08|>",
+  ];
+  const vocab = Object.fromEntries([...pieces, ...specials].map((t, i) => [t, i]));
+  return {
+    version: "1.0",
+    added_tokens: specials.map((content, i) => ({
+      id: pieces.length + i,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
+    normalizer: null,
+    pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: null,
+    decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: "",
+      end_of_word_suffix: "",
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab,
+      merges: [],
+    },
+  };
+}
+
+/** A Hugging Face Whisper folder for fixture `spec` (test/fixtures/hf-speech/whisper-pipe.json's shape). */
+export function writeWhisperFolder(dir, spec, { projOut = false } = {}) {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "config.json"), JSON.stringify(spec.config, null, 2));
+  writeFileSync(join(dir, "generation_config.json"), JSON.stringify(spec.generation, null, 2));
+  writeFileSync(
+    join(dir, "preprocessor_config.json"),
+    JSON.stringify({
+      feature_extractor_type: "WhisperFeatureExtractor",
+      feature_size: spec.config.num_mel_bins,
+      sampling_rate: 16000,
+      hop_length: 160,
+      n_fft: 400,
+      chunk_length: spec.chunk_length ?? 1,
+      padding_value: 0,
+    }),
+  );
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(whisperTokenizer()));
+  const entries = whisperKeys(spec.config).map(([k, s]) => [k, s, "F32"]);
+  if (projOut)
+    entries.push([
+      "proj_out.weight",
+      [spec.config.vocab_size, spec.config.d_model],
+      "F32",
+      "model.decoder.embed_tokens.weight",
+    ]);
+  writeSafetensors(join(dir, "model.safetensors"), entries);
+  return dir;
+}
