@@ -1,12 +1,11 @@
 // A Hugging Face Wav2Vec2ForCTC / HubertForCTC folder -> a CTCRecognizer.  Its own module, imported when the first
 // such folder loads (hf-folder.ts), so the speech models' code is not part of every page's download.
 import type { Tensor } from "../tensor.js";
-import { withoutInit } from "../nn/parameter.js";
 import { CTCRecognizer } from "./ctc-recognizer.js";
 import { Wav2Vec2ForCTC, wav2vec2ConfigFromJSON, wav2vec2ParameterCount } from "../models/hf-wav2vec2.js";
 import { Wav2Vec2FeatureExtractor } from "../audio/wav2vec2-features.js";
 import { CTCTokenizer } from "../text/ctc-tokenizer.js";
-import { checkParameterCount, json, needFile, readWeights, type FolderReader } from "./hf-folder.js";
+import { checkParameterCount, json, loadStrictly, needFile, readWeights, type FolderReader } from "./hf-folder.js";
 
 /**
  * torch's newer weight-norm keys (parametrizations.weight.original0 / original1, the parametrize API) under the
@@ -46,12 +45,6 @@ export async function loadCTCFolder(read: FolderReader, where: string, config: u
   );
   const weights = weightNormKeys(await readWeights(read, where));
   checkParameterCount(where, wav2vec2ParameterCount(cfg), weights);
-  const model = withoutInit(() => new Wav2Vec2ForCTC(cfg)); // every weight is loaded strictly next
-  try {
-    model.loadStateDict(weights);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
+  const model = loadStrictly(() => new Wav2Vec2ForCTC(cfg), weights);
   return new CTCRecognizer(model, features, tokenizer);
 }

@@ -5,6 +5,7 @@
 import type { Tensor } from "../tensor.js";
 import { loadSafetensors } from "../io/safetensors.js";
 import { withoutInit } from "../nn/parameter.js";
+import type { Module } from "../nn/module.js";
 import { HFCLIPModel, clipConfigFromJSON, clipParameterCount } from "../models/hf-clip.js";
 import { CLIPImageProcessor, type CLIPImageProcessorConfig } from "../vision/clip-image-processor.js";
 import { limits } from "../util/limits.js";
@@ -243,13 +244,7 @@ async function loadCLIPFolder(
   const tokenizer = Tokenizer.fromJSON(new TextDecoder().decode(await need("tokenizer.json")));
   const weights = await readWeights(read, where);
   checkParameterCount(where, clipParameterCount(cfg), weights);
-  const model = withoutInit(() => new HFCLIPModel(cfg)); // every weight is loaded strictly next
-  try {
-    model.loadStateDict(weights);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
+  const model = loadStrictly(() => new HFCLIPModel(cfg), weights);
   const tv = model.config.textConfig.vocabSize;
   if (tokenizer.vocabSize > tv)
     throw new Error(
@@ -257,6 +252,21 @@ async function loadCLIPFolder(
         `text_config.vocab_size is ${tv}`,
     );
   return new ImageTextEmbedder(model, processor, model.config.textConfig.maxPositionEmbeddings, tokenizer, "longest");
+}
+
+/**
+ * A model built without computing initial values (every weight is loaded next), then loaded strictly from the
+ * checkpoint's tensors; its memory is freed if they do not fit it.
+ */
+export function loadStrictly<M extends Module>(make: () => M, weights: Record<string, Tensor>): M {
+  const model = withoutInit(make);
+  try {
+    model.loadStateDict(weights);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
 }
 
 /** A file of the folder, or an Error naming what a folder of this kind holds. */

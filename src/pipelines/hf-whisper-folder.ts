@@ -1,12 +1,11 @@
 // A Hugging Face Whisper folder -> a WhisperRecognizer.  Its own module, imported when the first such folder loads
 // (hf-folder.ts), so Whisper's code is not part of every page's download.
 import type { Tensor } from "../tensor.js";
-import { withoutInit } from "../nn/parameter.js";
 import { Tokenizer } from "../text/tokenizer.js";
 import { WhisperFeatureExtractor } from "../audio/whisper-features.js";
 import { WhisperForConditionalGeneration, whisperConfigFromJSON, whisperParameterCount } from "../models/hf-whisper.js";
 import { WhisperRecognizer, whisperGenerationFromJSON } from "./whisper-recognizer.js";
-import { checkParameterCount, json, needFile, readWeights, type FolderReader } from "./hf-folder.js";
+import { checkParameterCount, json, loadStrictly, needFile, readWeights, type FolderReader } from "./hf-folder.js";
 
 /**
  * The checkpoint's output projection is the token embedding (tied): a proj_out.weight saved beside it must be the
@@ -52,13 +51,7 @@ export async function loadWhisperFolder(
   );
   const weights = untie(await readWeights(read, where), where);
   checkParameterCount(where, whisperParameterCount(cfg), weights);
-  const model = withoutInit(() => new WhisperForConditionalGeneration(cfg)); // every weight is loaded strictly next
-  try {
-    model.loadStateDict(weights);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
+  const model = loadStrictly(() => new WhisperForConditionalGeneration(cfg), weights);
   if (tokenizer.vocabSize > cfg.vocabSize)
     throw new Error(
       `loadPretrained: ${where}/tokenizer.json has ids up to ${tokenizer.vocabSize - 1} but config.json's ` +
