@@ -5,10 +5,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeWav, init, loadPretrained, loadSafetensors, melscaleFbanks, Tensor, Tokenizer } from "../src/index.js";
 import { WhisperRecognizer } from "../src/pipelines/whisper-recognizer.js";
+import type { startService as StartService } from "../src/server/app.js";
 import { WhisperFeatureExtractor } from "../src/audio/whisper-features.js";
 import { WhisperForConditionalGeneration, WhisperKVCache, whisperConfigFromJSON } from "../src/models/hf-whisper.js";
 import * as core from "../src/core/index.js";
@@ -185,7 +186,30 @@ describe("Whisper folders", () => {
     const shipped = run("--language", "fr");
     expect(shipped.status).not.toBe(0);
     expect(shipped.stderr).toMatch(/takes no language or task/);
-  }, 60_000);
+    // the service: ?language= (raw body) and the JSON field
+    const { startService } = (await import(pathToFileURL(join(root, "dist/server/app.js")).href)) as {
+      startService: typeof StartService;
+    };
+    const s = await startService({ modelsDir: join(root, "models"), port: 0, workers: 1, model: dir });
+    try {
+      const raw = await fetch(`${s.url}/v1/transcribe?language=fr`, {
+        method: "POST",
+        headers: { "content-type": "audio/wav" },
+        body: readFileSync(wav),
+      });
+      expect(raw.status).toBe(200);
+      expect((await raw.json()).text).toBe(lib.text);
+      const asJson = await fetch(`${s.url}/v1/transcribe`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ audio: readFileSync(wav).toString("base64"), language: "xx", task: "translate" }),
+      });
+      expect(asJson.status).toBe(400);
+      expect((await asJson.json()).message).toMatch(/unknown language "xx"/);
+    } finally {
+      await s.close();
+    }
+  }, 90_000);
 
   it("a saved proj_out.weight equal to the embedding loads (tied); refusals name the field", async () => {
     const w = await load("tied", { projOut: true });

@@ -17,6 +17,9 @@ export interface Job {
   inputs: Array<string | Uint8Array | readonly number[]>;
   /** transcribe: CTC beam width */
   beam?: number;
+  /** transcribe (Whisper): the spoken language and the task */
+  language?: string;
+  task?: "transcribe" | "translate";
 }
 
 /** A transcript as the service returns it: the library's Transcript without its token ids. */
@@ -73,7 +76,8 @@ export async function runJob(models: Loaded, job: Job, options: MediaInputOption
     job.op === "transcribe"
       ? p.transcribeBatch(
           ok.map((i) => (prepared[i] as { value: AudioInput }).value),
-          { beamWidth: job.beam ?? 1 }, // beam search bounded by transcribe's own default
+          // beam search bounded by transcribe's own default
+          { beamWidth: job.beam ?? 1, language: job.language, task: job.task },
         )
       : p.embedBatch(
           kind,

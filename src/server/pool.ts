@@ -233,7 +233,8 @@ export class WorkerPool {
     if (this.closing) return Promise.reject(new PolymodalError("unavailable", "the service is shutting down"));
     return this.batcher.submit(
       job,
-      `${job.model}|${job.op}|${job.kind}|${job.beam ?? ""}`,
+      // (one batch, one set of options)
+      `${job.model}|${job.op}|${job.kind}|${job.beam ?? ""}|${job.language ?? ""}|${job.task ?? ""}`,
       job.inputs.length,
       deadline,
     );

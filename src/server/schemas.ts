@@ -254,6 +254,8 @@ export function schemas(l: SchemaLimits) {
         properties: {
           beam: { type: "string", pattern: "^[1-9][0-9]?$", description: "CTC beam width, 1 to 99" },
           model: { type: "string", maxLength: 256, description: "the recogniser (default: the first served)" },
+          language: { type: "string", maxLength: 32, description: "Whisper: the spoken language (default detected)" },
+          task: { type: "string", enum: ["transcribe", "translate"], description: "Whisper: translate into English" },
         },
       },
       body: body(
@@ -265,6 +267,8 @@ export function schemas(l: SchemaLimits) {
             audio: b64(AUDIO_FILE),
             beam: { type: "integer", minimum: 1, maximum: 99, default: 1 },
             model: { type: "string", maxLength: 256, description: "the recogniser (default: the first served)" },
+            language: { type: "string", maxLength: 32, description: "Whisper: the spoken language (default detected)" },
+            task: { type: "string", enum: ["transcribe", "translate"], description: "Whisper: translate into English" },
           },
         },
         ["audio"],
