@@ -215,3 +215,50 @@ class WhisperForConditionalGeneration(nn.Module):
                 break
             hidden, caches = self.model.decoder(torch.tensor([[t]]), enc, caches)
         return out, torch.stack(steps)
+
+
+def timestamp_rules(logits, generated, ts_begin, eos, no_timestamps, max_initial=50):
+    """WhisperTimeStampLogitsProcessor on one step's logits (in place), `generated` the tokens after the prompt:
+    <|notimestamps|> never; timestamps come in pairs (after a pair, text; after a lone timestamp, a timestamp or the
+    end); they never decrease; the first token is a timestamp no later than max_initial; a timestamp whenever the
+    timestamps' total probability beats the likeliest text token."""
+    logits[no_timestamps] = float("-inf")
+    last_ts = len(generated) >= 1 and generated[-1] >= ts_begin
+    penult_ts = len(generated) < 2 or generated[-2] >= ts_begin
+    if last_ts:
+        if penult_ts:
+            logits[ts_begin:] = float("-inf")
+        else:
+            logits[:eos] = float("-inf")
+    stamps = [t for t in generated if t >= ts_begin]
+    if stamps:
+        last = stamps[-1] if (last_ts and not penult_ts) else stamps[-1] + 1
+        logits[ts_begin:last] = float("-inf")
+    if not generated:
+        logits[:ts_begin] = float("-inf")
+        logits[ts_begin + max_initial + 1:] = float("-inf")
+    lp = torch.log_softmax(logits.float(), -1)
+    if lp[ts_begin:].logsumexp(-1) > lp[:ts_begin].max():
+        logits[:ts_begin] = float("-inf")
+    return logits
+
+
+def greedy_timestamps(model, features, prompt, max_new, eos, ts_begin, no_timestamps, suppress=(), begin_suppress=(),
+                      max_initial=50):
+    """Greedy decoding in timestamp mode (the prompt without <|notimestamps|>): suppression, then the timestamp
+    rules, each step."""
+    enc = model.model.encoder(features)[-1]
+    hidden, caches = model.model.decoder(torch.tensor([prompt]), enc)
+    out = []
+    for step in range(max_new):
+        lg = model.logits(hidden[:, -1])[0].clone()
+        lg[list(suppress)] = float("-inf")
+        if step == 0:
+            lg[list(begin_suppress)] = float("-inf")
+        timestamp_rules(lg, out, ts_begin, eos, no_timestamps, max_initial)
+        t = int(lg.argmax())
+        out.append(t)
+        if t == eos:
+            break
+        hidden, caches = model.model.decoder(torch.tensor([[t]]), enc, caches)
+    return out

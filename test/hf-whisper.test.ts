@@ -8,7 +8,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeWav, init, loadPretrained, loadSafetensors, melscaleFbanks, Tensor, Tokenizer } from "../src/index.js";
-import { WhisperRecognizer } from "../src/pipelines/whisper-recognizer.js";
+import { WhisperRecognizer, timestampRules } from "../src/pipelines/whisper-recognizer.js";
+import { cuesOf, subtitles } from "../src/cli/subtitles.js";
 import type { startService as StartService } from "../src/server/app.js";
 import { WhisperFeatureExtractor } from "../src/audio/whisper-features.js";
 import { WhisperForConditionalGeneration, WhisperKVCache, whisperConfigFromJSON } from "../src/models/hf-whisper.js";
@@ -182,6 +183,9 @@ describe("Whisper folders", () => {
     const r = run("--model", dir, "--language", "fr", "--json");
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).tokens).toEqual(lib.tokens);
+    const srt = run("--model", dir, "--timestamps", "--format", "srt");
+    expect(srt.status, srt.stderr).toBe(0);
+    expect(srt.stdout).toMatch(/^1\n00:00:00,000 --> 00:00:00,080\n/);
     // the shipped recogniser has no languages: said, not ignored
     const shipped = run("--language", "fr");
     expect(shipped.status).not.toBe(0);
@@ -224,5 +228,80 @@ describe("Whisper folders", () => {
       config: { ...pipe.config, activation_function: "relu" },
     });
     await expect(loadPretrained(dir)).rejects.toThrow(/activation_function "relu" is not supported/);
+  });
+});
+
+describe("Whisper timestamps", () => {
+  const pipe = JSON.parse(readFileSync(join(HF_SPEECH_FIXTURES, "whisper-pipe.json"), "utf8"));
+  let tmp: string;
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), "polymodal-whisper-ts-"));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it("timestamp mode: the timestamp rules as the reference applies them, segments, and seeking windows", async () => {
+    const w = (await loadPretrained(writeWhisperFolder(join(tmp, "ts"), pipe))) as unknown as WhisperRecognizer;
+    const t = w.transcribe({ waveform: utterance("speech.a", 24000), sampleRate: 16000 }, { timestamps: true });
+    // both windows' tokens, the end token dropped (no complete pair in them: each window's end is the next's start)
+    const want = pipe.windows.flatMap((x: { timestamps: number[] }) => x.timestamps.filter((id) => id !== 50));
+    expect(t.tokens).toEqual(want);
+    expect(t.segments?.length).toBe(2);
+    // a window without a pair is one segment, to its last timestamp (<|0.08|> = 4 steps of 0.02 s)
+    expect(t.segments?.[0]).toMatchObject({ start: 0, end: 4 * 0.02 });
+    expect(t.segments?.[1].start).toBe(1);
+    w.dispose();
+  });
+
+  it("the rules: pairs, never backwards, a first timestamp no later than allowed, probability mass", () => {
+    const V = 16,
+      ts = 10,
+      eos = 8,
+      nots = 9;
+    const run = (generated: number[], init: (l: Float32Array) => void, maxInitial: number | null = null) => {
+      const lg = new Float32Array(V);
+      init(lg);
+      timestampRules(lg, generated, ts, eos, nots, maxInitial);
+      return Array.from(lg, (v) => (v === -Infinity ? "x" : "."))
+        .join("")
+        .replace(/(.{10})/, "$1|");
+    };
+    const text = (l: Float32Array) => l.fill(5, 0, ts); // text likelier than any timestamp (logit 0)
+    expect(run([], text, 2)).toBe("xxxxxxxxxx|...xxx"); // first: a timestamp, at most 2 steps in
+    expect(run([11, 12], text)).toBe(".........x|xxxxxx"); // after a pair: text or the end
+    expect(run([11, 3], text)).toBe(".........x|xx...."); // never back to or before the last timestamp
+    expect(run([11, 3, 13], text)).toBe("xxxxxxxx.x|xxx..."); // after a lone timestamp: the pair's end, or the end
+    // the timestamps' total probability beats the best text token's: a timestamp
+    expect(run([11, 3], (l) => l.fill(0).fill(2, 12))).toBe("xxxxxxxxxx|xx....");
+  });
+});
+
+describe("transcribe --format", () => {
+  it("srt and vtt subtitles from Whisper's segments and a CTC model's words; txt/json refuse nothing", () => {
+    expect(
+      subtitles(
+        [
+          { start: 0, end: 1.5, text: "hello" },
+          { start: 3661.25, end: 3662, text: "world" },
+        ],
+        "srt",
+      ),
+    ).toBe("1\n00:00:00,000 --> 00:00:01,500\nhello\n\n2\n01:01:01,250 --> 01:01:02,000\nworld\n");
+    expect(subtitles([{ start: 0.02, end: 0.08, text: "a" }], "vtt")).toBe(
+      "WEBVTT\n\n00:00:00.020 --> 00:00:00.080\na\n",
+    );
+    const base = { text: "a b", words: ["a", "b"], tokens: [], duration: 1, speech: true, confidence: 1, warnings: [] };
+    const w = {
+      ...base,
+      wordConfidences: [1, 1],
+      wordTimes: [
+        { start: 0, end: 0.5 },
+        { start: 0.5, end: 1 },
+      ],
+    };
+    expect(cuesOf(w)).toEqual([
+      { start: 0, end: 0.5, text: "a" },
+      { start: 0.5, end: 1, text: "b" },
+    ]);
+    expect(cuesOf({ ...base, wordConfidences: [1, 1] })).toBeNull();
   });
 });

@@ -21,6 +21,7 @@ import { exitCodeOf } from "./exit-codes.js";
 const queue = (): Promise<typeof import("../app/queue.js")> => import("../app/queue.js");
 import { shown } from "../app/walk.js";
 import { exportModel, EXPORTABLE } from "./export.js";
+import { cuesOf, subtitles } from "./subtitles.js";
 import type { IndexKind } from "../retrieval/multimodal-index.js";
 
 interface Command {
@@ -204,7 +205,8 @@ const COMMANDS: Record<string, Command> = {
   transcribe: {
     summary: "transcribe speech with the shipped recogniser or a Hugging Face CTC model",
     help: `usage: polymodal transcribe <audio file: WAV, or MP3/FLAC/Ogg/M4A through ffmpeg>
-                            [--model DIR] [--beam N] [--language L] [--task transcribe|translate] [--int8] [--json]
+                            [--model DIR] [--beam N] [--language L] [--task transcribe|translate] [--timestamps]
+                            [--format txt|json|srt|vtt] [--int8] [--json]
   The shipped recogniser (asr-words) knows 20 words: zero to nine, yes, no, up, down, left, right, on, off, stop, go.
   Other speech comes back as the nearest of those words, sometimes with high confidence.
   --model DIR  a Hugging Face folder: Wav2Vec2ForCTC or HubertForCTC (config.json, model.safetensors,
@@ -212,6 +214,8 @@ const COMMANDS: Record<string, Command> = {
                generation_config.json)
   --language L  Whisper: the spoken language, e.g. en or de (default: detected from the first 30 s)
   --task T      Whisper: transcribe (default) or translate (into English)
+  --timestamps  Whisper: timestamp mode (segments with times; long audio read by seeking to the last timestamp)
+  --format F    txt (default), json, or srt / vtt subtitles (Whisper's segments, a CTC model's words)
   --beam N   CTC prefix beam search of width N (default 1: greedy)
   --int8     the model dynamically quantised to int8 (torch's quantize_dynamic numerics)
   --json     text, per-step details and the time as JSON`,
@@ -221,6 +225,8 @@ const COMMANDS: Record<string, Command> = {
       int8: { type: "boolean" },
       language: { type: "string" },
       task: { type: "string" },
+      timestamps: { type: "boolean" },
+      format: { type: "string" },
     },
     async run(positional, values, models) {
       if (positional.length !== 1)
@@ -232,6 +238,9 @@ const COMMANDS: Record<string, Command> = {
       if (task !== undefined && task !== "transcribe" && task !== "translate")
         throw new UsageError(`--task must be transcribe or translate, got ${JSON.stringify(task)}`);
       const language = values.language as string | undefined;
+      const format = (values.format as string | undefined) ?? (values.json ? "json" : "txt");
+      if (!["json", "srt", "vtt", "txt"].includes(format))
+        throw new UsageError(`--format must be json, srt, vtt or txt, got ${JSON.stringify(format)}`);
       const t0 = performance.now();
       const asr = await models.transcriber();
       const [r] = allValues(
@@ -239,12 +248,19 @@ const COMMANDS: Record<string, Command> = {
           beamWidth,
           language,
           task: task as "transcribe" | "translate" | undefined,
+          ...(values.timestamps ? { timestamps: true } : {}),
         }),
       );
       const ms = performance.now() - t0;
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+      if (format === "srt" || format === "vtt") {
+        const cues = cuesOf(r);
+        if (!cues) throw new UsageError(`--format ${format} needs times: Whisper with --timestamps, or a CTC model`);
+        process.stdout.write(subtitles(cues, format));
+        return 0;
+      }
       out(
-        values.json
+        values.json || format === "json"
           ? JSON.stringify({ file: positional[0], ...r, ms: Math.round(ms) })
           : r.text || (r.speech ? "(no words recognised)" : "(no speech)"),
       );

@@ -43,6 +43,8 @@ export interface Transcript {
   confidence: number;
   /** per word, where the model places it: seconds from the start of the audio (character CTC models) */
   wordTimes?: Array<{ start: number; end: number }>;
+  /** Whisper's timestamp mode: the segments it timed, in seconds from the start of the audio */
+  segments?: Array<{ start: number; end: number; text: string }>;
   /** what may make this transcript less reliable: audio recorded below the model's sample rate, or without its band */
   warnings: string[];
 }
@@ -95,6 +97,8 @@ export interface TranscribeOptions {
   language?: string;
   /** Whisper: "transcribe" (default) or "translate" into English */
   task?: "transcribe" | "translate";
+  /** Whisper: segments with times (timestamp mode) */
+  timestamps?: boolean;
 }
 
 export interface Pipeline {

@@ -35,6 +35,8 @@ export interface WhisperGeneration {
   suppress: number[];
   beginSuppress: number[];
   maxLength: number;
+  /** the latest first timestamp, in timestamp steps (null: any) */
+  maxInitialTimestamp: number | null;
 }
 
 const ids = (v: unknown, where: string, k: string): number[] => {
@@ -85,7 +87,61 @@ export function whisperGenerationFromJSON(
     suppress: ids(g.suppress_tokens, where, "suppress_tokens").filter((t) => t < vocab),
     beginSuppress: ids(g.begin_suppress_tokens, where, "begin_suppress_tokens").filter((t) => t < vocab),
     maxLength: maxLength as number,
+    maxInitialTimestamp: Number.isInteger(g.max_initial_timestamp_index)
+      ? (g.max_initial_timestamp_index as number)
+      : null,
   };
+}
+
+/**
+ * transformers' WhisperTimeStampLogitsProcessor on one step's logits (in place), `generated` the tokens after the
+ * prompt: <|notimestamps|> never; timestamps come in pairs (after a pair, text; after a lone timestamp, another or
+ * the end); they never go back; the first token is a timestamp, no later than maxInitial steps; and a timestamp
+ * whenever the timestamps' total probability beats the likeliest text token's (log-space, deterministic exp/log).
+ */
+export function timestampRules(
+  lg: Float32Array,
+  generated: readonly number[],
+  tsBegin: number,
+  eos: number,
+  noTimestamps: number,
+  maxInitial: number | null,
+): void {
+  lg[noTimestamps] = -Infinity;
+  const n = generated.length;
+  const lastTs = n >= 1 && generated[n - 1] >= tsBegin,
+    penultTs = n < 2 || generated[n - 2] >= tsBegin;
+  if (lastTs) {
+    if (penultTs) lg.fill(-Infinity, tsBegin);
+    else lg.fill(-Infinity, 0, eos);
+  }
+  const stamps = generated.filter((t) => t >= tsBegin);
+  if (stamps.length) {
+    const last = stamps[stamps.length - 1];
+    lg.fill(-Infinity, tsBegin, lastTs && !penultTs ? last : last + 1);
+  }
+  if (n === 0) {
+    lg.fill(-Infinity, 0, tsBegin);
+    if (maxInitial !== null) lg.fill(-Infinity, tsBegin + maxInitial + 1);
+  }
+  // log_softmax: the timestamps' logsumexp against the best text token (both over the same normaliser)
+  let m = -Infinity;
+  for (const v of lg) if (v > m) m = v;
+  if (m === -Infinity) return;
+  let z = 0,
+    zt = 0,
+    bestText = -Infinity;
+  for (let v = 0; v < lg.length; v++) {
+    if (lg[v] === -Infinity) continue;
+    const e = exp(lg[v] - m);
+    z += e;
+    if (v >= tsBegin) zt += e;
+    else if (lg[v] > bestText) bestText = lg[v];
+  }
+  const lz = log(z);
+  const tsLogProb = zt > 0 ? log(zt) - lz : -Infinity,
+    textLogProb = bestText - m - lz;
+  if (tsLogProb > textLogProb) lg.fill(-Infinity, 0, tsBegin);
 }
 
 export interface WhisperTranscribeOptions {
@@ -93,6 +149,8 @@ export interface WhisperTranscribeOptions {
   language?: string;
   /** "transcribe" (default) or "translate" (into English) */
   task?: "transcribe" | "translate";
+  /** timestamp mode: segments with their times, and long audio read window after window by seeking */
+  timestamps?: boolean;
 }
 
 export class WhisperRecognizer implements Pipeline {
@@ -144,6 +202,7 @@ export class WhisperRecognizer implements Pipeline {
     wave: Float32Array,
     lang: number | null,
     task: number | null,
+    timestamps = false,
   ): { tokens: number[]; probs: number[]; lang: number | null } {
     const g = this.generation,
       V = this.model.config.vocabSize;
@@ -173,7 +232,7 @@ export class WhisperRecognizer implements Pipeline {
       prompt.push(lang!);
       if (task !== null) prompt.push(task);
     }
-    if (g.noTimestamps !== null) prompt.push(g.noTimestamps);
+    if (g.noTimestamps !== null && !timestamps) prompt.push(g.noTimestamps);
     const tokens: number[] = [],
       probs: number[] = [];
     const budget = Math.min(g.maxLength, this.model.config.maxTargetPositions) - cache.length - prompt.length;
@@ -182,6 +241,7 @@ export class WhisperRecognizer implements Pipeline {
       const lg = step(next);
       for (const s of g.suppress) lg[s] = -Infinity;
       if (i === 0) for (const s of g.beginSuppress) lg[s] = -Infinity;
+      if (timestamps) timestampRules(lg, tokens, g.noTimestamps! + 1, g.eos, g.noTimestamps!, g.maxInitialTimestamp);
       let best = 0;
       for (let v = 1; v < V; v++) if (lg[v] > lg[best]) best = v;
       if (best === g.eos) break;
@@ -204,14 +264,55 @@ export class WhisperRecognizer implements Pipeline {
     if (task === null && Object.keys(this.generation.taskToId).length > 0)
       throw new PolymodalError("bad_input", `WhisperRecognizer: unknown task ${JSON.stringify(taskName)}`);
     let lang = this.languageToken(options.language);
+    const timestamps = options.timestamps === true;
+    const g = this.generation;
+    if (timestamps && g.noTimestamps === null)
+      throw new PolymodalError("bad_input", "WhisperRecognizer: this checkpoint has no timestamp tokens");
     const tokens: number[] = [],
-      probs: number[] = [];
-    const n = this.features.windowSamples;
-    for (let start = 0; start < wave.length; start += n) {
-      const w = this.window(wave.subarray(start, start + n), lang, task);
+      probs: number[] = [],
+      segments: Array<{ start: number; end: number; text: string }> = [];
+    const n = this.features.windowSamples,
+      tsBegin = (g.noTimestamps ?? 0) + 1,
+      // seconds per timestamp step: one encoder frame (0.02 s for 30 s over 1500 frames)
+      step = this.features.config.chunkLength / (this.features.frames / 2);
+    const textOf = (ts: number[]): string => this.tokenizer.decode(ts, { skipSpecialTokens: true }).trim();
+    for (let seek = 0; seek < wave.length; ) {
+      const w = this.window(wave.subarray(seek, seek + n), lang, task, timestamps);
       lang = w.lang; // detected once, from the first window
       tokens.push(...w.tokens);
       probs.push(...w.probs);
+      if (!timestamps) {
+        seek += n;
+        continue;
+      }
+      // the window's segments, and where the next window starts (openai's long-form rule): after the last
+      // complete segment, unless the window ended on a lone timestamp (its speech ran to the end)
+      const t = w.tokens,
+        at = seek / rate,
+        isTs = t.map((x) => x >= tsBegin);
+      const single = t.length >= 2 && !isTs[t.length - 2] && isTs[t.length - 1];
+      const pairs = t.flatMap((_, i) => (i > 0 && isTs[i - 1] && isTs[i] ? [i] : []));
+      let advance = n;
+      if (pairs.length) {
+        if (single) pairs.push(t.length);
+        let last = 0;
+        for (const cur of pairs) {
+          const s = t.slice(last, cur);
+          segments.push({
+            start: at + (s[0] - tsBegin) * step,
+            end: at + (s[s.length - 1] - tsBegin) * step,
+            text: textOf(s),
+          });
+          last = cur;
+        }
+        if (!single) advance = Math.round((t[last - 1] - tsBegin) * step * rate);
+      } else {
+        const stamps = t.filter((x) => x >= tsBegin);
+        let dur = Math.min(n, wave.length - seek) / rate;
+        if (stamps.length && stamps[stamps.length - 1] !== tsBegin) dur = (stamps[stamps.length - 1] - tsBegin) * step;
+        segments.push({ start: at, end: at + dur, text: textOf(t) });
+      }
+      seek += advance > 0 ? advance : n; // (a window that ends at its own start still moves on)
     }
     const text = this.tokenizer.decode(tokens, { skipSpecialTokens: true }).trim();
     // words: a token whose text starts with a space starts a word; a word's confidence is its least likely token's
@@ -237,6 +338,7 @@ export class WhisperRecognizer implements Pipeline {
       speech: true,
       wordConfidences: kept.map((i) => wordConfidences[i]),
       confidence: Math.min(1, ...kept.map((i) => wordConfidences[i])),
+      ...(timestamps ? { segments } : {}),
       warnings: [],
     };
   }
@@ -244,7 +346,9 @@ export class WhisperRecognizer implements Pipeline {
   transcribeBatch(inputs: readonly AudioInput[], options: TranscribeOptions = {}): Array<Outcome<Transcript>> {
     if ((options.beamWidth ?? 1) > 1)
       throw new PolymodalError("bad_input", "WhisperRecognizer: beam search is not supported yet (greedy only)");
-    return eachAlone(inputs, (x) => this.transcribe(x, { language: options.language, task: options.task }));
+    return eachAlone(inputs, (x) =>
+      this.transcribe(x, { language: options.language, task: options.task, timestamps: options.timestamps }),
+    );
   }
   embedBatch(kind: string): never {
     throw new UnsupportedTaskError("WhisperRecognizer", `embed ${kind}`, this.tasks);
