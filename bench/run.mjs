@@ -1,6 +1,6 @@
 // `npm run bench` (or `npm run bench -- <group>`: gemm, conv, audio, models, hfclip, media, limits, quantized,
 // threads, retrieval, serve,
-// scale, browser): polymodal's kernels side by side with XNNPACK (tfjs-backend-wasm), onnxruntime-web and
+// scale, browser, speech): polymodal's kernels side by side with XNNPACK (tfjs-backend-wasm), onnxruntime-web and
 // Meyda in this process, and torchaudio in a separate process, all single-threaded; ratios, not absolute
 // times, are the result (these machines are shared and noisy).
 import { init } from "../dist/index.js";
@@ -17,6 +17,7 @@ import { benchThreads } from "./threads.mjs";
 import { benchServe } from "./serve.mjs";
 import { benchScale } from "./scale.mjs";
 import { benchBrowser } from "./browser.mjs";
+import { benchSpeech } from "./speech.mjs";
 import { writeBenchmarksDoc } from "./report.mjs";
 
 await init();
@@ -97,6 +98,7 @@ if (!only || only === "retrieval") push("retrieval", ...(await benchRetrieval())
 if (!only || only === "serve") push("serve", ...(await benchServe()));
 if (!only || only === "scale") push("scale", ...(await benchScale()));
 if (!only || only === "browser") push("browser", ...(await benchBrowser()));
+if (!only || only === "speech") push("speech", ...(await benchSpeech()));
 console.log("\nsummary");
 for (const l of lines) console.log("  " + l);
 writeBenchmarksDoc(byGroup);

@@ -131,6 +131,17 @@ describe("WhisperForConditionalGeneration", () => {
       }
       expect(tokens).toEqual(Array.from(want.greedy.data));
       expect(cache.length).toBe(spec.prompt.length + tokens.length - 1);
+      // the cross-attention over keys and values packed once a window: the same bits as packing them each step
+      const [a, b] = scoped(() => {
+        const layer = [...m.model.decoder.layers][1];
+        const x = core.fromTensor("t", "x", new Tensor(want.step_logits.data.slice(0, 3 * 32), [1, 3, 32]));
+        const { k, v } = cache.cross[1];
+        return [
+          core.toTensor(layer.encoder_attn.attend(x, k, v, cache.frames, 0)).data,
+          core.toTensor(layer.encoder_attn.attendPacked(x, cache.crossPacked[1], cache.frames)).data,
+        ];
+      });
+      expect(Array.from(b)).toEqual(Array.from(a));
     } finally {
       cache.dispose();
     }

@@ -16,6 +16,7 @@ import { Linear, Embedding } from "../nn/linear.js";
 import { Conv1d } from "../nn/conv.js";
 import { LayerNorm } from "../nn/basic.js";
 import { ModuleList } from "../nn/containers.js";
+import { Parameter } from "../nn/parameter.js";
 
 export interface WhisperConfig {
   vocabSize: number;
@@ -120,6 +121,11 @@ interface KV {
 export class WhisperKVCache {
   readonly self: KV[];
   readonly cross: KV[];
+  /**
+   * per layer and head, the cross-attention's keys and values packed for the GEMM once a window (the packing every
+   * step would otherwise repeat: same bits, as the kernels pack them the same way)
+   */
+  readonly crossPacked: Array<{ k: number[]; v: number[] }>;
   /** tokens whose keys and values the self-attention caches hold */
   length = 0;
   /** frames whose keys and values the cross-attention caches hold (0: none computed yet) */
@@ -142,6 +148,18 @@ export class WhisperKVCache {
       k: alloc(config.maxSourcePositions),
       v: alloc(config.maxSourcePositions),
     }));
+    const H = config.decoderAttentionHeads,
+      D = d / H,
+      S = config.maxSourcePositions;
+    const packed = (K: number, N: number): number => {
+      const b = core.packedSize(K, N) * 4;
+      this.bytes.push(b);
+      return h.allocPersistent(b);
+    };
+    this.crossPacked = Array.from({ length: config.decoderLayers }, () => ({
+      k: Array.from({ length: H }, () => packed(D, S)),
+      v: Array.from({ length: H }, () => packed(S, D)),
+    }));
   }
   /** A new window: the tokens and the encoder's keys and values are forgotten (the memory is kept). */
   reset(): void {
@@ -152,7 +170,10 @@ export class WhisperKVCache {
     if (this.disposed) return;
     this.disposed = true;
     const h = core.heap();
-    const all = [...this.self, ...this.cross].flatMap((kv) => [kv.k, kv.v]);
+    const all = [
+      ...[...this.self, ...this.cross].flatMap((kv) => [kv.k, kv.v]),
+      ...this.crossPacked.flatMap((p) => [...p.k, ...p.v]),
+    ];
     all.forEach((ptr, i) => h.freePersistent(ptr, this.bytes[i]));
   }
 }
@@ -209,6 +230,24 @@ class WhisperAttention extends Module {
       T * S,
       mask ? T : 1,
     );
+    return this.out_proj.run(out);
+  }
+  /** attend() over keys and values packed per head (WhisperKVCache.crossPacked): the same bits, no packing. */
+  attendPacked(x: Buf, packed: { k: number[]; v: number[] }, S: number): Buf {
+    const [, T, d] = x.shape,
+      D = this.headDim,
+      h = core.heap();
+    const q = this.q_proj.run(x);
+    core.affine(q.ptr, q.ptr, T * d, Math.fround(D ** -0.5), 0);
+    const out = empty([1, T, d]);
+    h.scope(() => {
+      const scores = h.alloc(T * S * 4);
+      for (let hd = 0; hd < this.heads; hd++) {
+        core.gemmPacked(T, S, D, q.ptr + hd * D * 4, d, packed.k[hd], scores, S, 0, 0, 0);
+        core.softmaxRows(scores, scores, T, S);
+        core.gemmPacked(T, D, S, scores, S, packed.v[hd], out.ptr + hd * D * 4, d, 0, 0, 0);
+      }
+    });
     return this.out_proj.run(out);
   }
 }
@@ -290,16 +329,23 @@ class WhisperDecoderLayer extends Module {
     this.final_layer_norm = new LayerNorm(c.dModel);
   }
   /** x (1, T, d): new tokens after `past` cached ones; their keys and values are added to the cache. */
-  run(x: Buf, self: KV, cross: KV, past: number, frames: number, mask: number): Buf {
+  run(x: Buf, self: KV, cross: { k: number[]; v: number[] }, past: number, frames: number, mask: number): Buf {
     const [, , d] = x.shape;
     const n = this.self_attn_layer_norm.run(x);
     this.self_attn.keysValues(n, self.k + past * d * 4, self.v + past * d * 4);
     const T = x.shape[1];
     let h = core.addInPlace(this.self_attn.attend(n, self.k, self.v, past + T, mask), x);
-    h = core.addInPlace(this.encoder_attn.attend(this.encoder_attn_layer_norm.run(h), cross.k, cross.v, frames, 0), h);
+    h = core.addInPlace(this.encoder_attn.attendPacked(this.encoder_attn_layer_norm.run(h), cross, frames), h);
     return core.addInPlace(this.fc2.run(gelu(this.fc1.run(this.final_layer_norm.run(h)))), h);
   }
 }
+
+/**
+ * The output projection packed for the GEMM (the token embedding's values; the checkpoint ties them): a one-row
+ * product over the row-major embedding takes the kernels' strided path, 28 ms a token for Whisper base's 51,865 x
+ * 512, where the packed one streams it.  Kept beside the decoder, outside its state dict.
+ */
+const packedOutput = new WeakMap<WhisperDecoder, Parameter>();
 
 export class WhisperDecoder extends Module {
   embed_tokens: Embedding;
@@ -313,11 +359,33 @@ export class WhisperDecoder extends Module {
     this.layers = new ModuleList(Array.from({ length: c.decoderLayers }, () => new WhisperDecoderLayer(c)));
     this.layer_norm = new LayerNorm(c.dModel);
   }
+  /**
+   * Packs the output projection from the token embedding (outside any op: call between decoding runs, and again
+   * after loading other weights).  Without it, steps use the row-major embedding (the same values, slower).
+   */
+  prepareOutput(): void {
+    packedOutput.get(this)?.dispose();
+    const c = this.c,
+      p = new Parameter([c.vocabSize, c.dModel], "linear");
+    p.set(this.embed_tokens.weight.toTensor().data as Float32Array);
+    packedOutput.set(this, p);
+  }
+
   /** The encoder's states' keys and values for every layer's cross-attention, into the cache (once a window). */
   encode(states: Buf, cache: WhisperKVCache): void {
     const layers = [...this.layers];
-    layers.forEach((l, i) => l.encoder_attn.keysValues(states, cache.cross[i].k, cache.cross[i].v));
-    cache.frames = states.shape[1];
+    const S = states.shape[1],
+      d = this.c.dModel,
+      D = d / this.c.decoderAttentionHeads;
+    layers.forEach((l, i) => {
+      const { k, v } = cache.cross[i];
+      l.encoder_attn.keysValues(states, k, v);
+      for (let hd = 0; hd < this.c.decoderAttentionHeads; hd++) {
+        core.packB(k + hd * D * 4, 1, d, D, S, cache.crossPacked[i].k[hd]); // B(j, s) = K[s, hd D + j]
+        core.packB(v + hd * D * 4, d, 1, S, D, cache.crossPacked[i].v[hd]); // B(s, j) = V[s, hd D + j]
+      }
+    });
+    cache.frames = S;
   }
   /** ids (after cache.length cached tokens) -> the last token's logits (vocab); the cache grows by ids.length. */
   step(ids: readonly number[], cache: WhisperKVCache): Float32Array {
@@ -343,14 +411,19 @@ export class WhisperDecoder extends Module {
     }
     let y = x;
     [...this.layers].forEach((l, i) => {
-      y = l.run(y, cache.self[i], cache.cross[i], past, cache.frames, mask);
+      y = l.run(y, cache.self[i], cache.crossPacked[i], past, cache.frames, mask);
     });
     cache.length = past + T;
     const last = empty([1, d]);
     h.f32(last.ptr, d).set(h.f32(y.ptr + (T - 1) * d * 4, d));
     const normed = this.layer_norm.run(last);
-    const logits = empty([1, c.vocabSize]);
-    core.gemmNT(1, c.vocabSize, d, normed.ptr, d, this.embed_tokens.weight.ptr, d, logits.ptr, c.vocabSize);
+    const packed = packedOutput.get(this);
+    let logits: Buf;
+    if (packed) logits = core.linear(normed, packed, null);
+    else {
+      logits = empty([1, c.vocabSize]);
+      core.gemmNT(1, c.vocabSize, d, normed.ptr, d, this.embed_tokens.weight.ptr, d, logits.ptr, c.vocabSize);
+    }
     return h.f32(logits.ptr, c.vocabSize).slice();
   }
 }

@@ -6,6 +6,7 @@
 // window (timestamp-seeking windows are not done yet).
 import * as core from "../core/index.js";
 import { scoped } from "../nn/module.js";
+import type { Tensor } from "../tensor.js";
 import { PolymodalError } from "../util/errors.js";
 import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
 import { exp, log } from "../util/detmath.js";
@@ -178,6 +179,29 @@ export class WhisperRecognizer implements Pipeline {
       );
   }
 
+  /** The recogniser's KV cache (allocated with the first window, then reused), emptied for a new window. */
+  cacheFor(): WhisperKVCache {
+    if (!this.cache) {
+      this.cache = new WhisperKVCache(this.model.config);
+      this.model.model.decoder.prepareOutput(); // (the weights are this recogniser's own: packed once)
+    }
+    this.cache.reset();
+    return this.cache;
+  }
+
+  /** One window's features (1, n_mels, frames) through the encoder, its keys and values into the cache. */
+  encodeWindow(features: Tensor, cache: WhisperKVCache): void {
+    scoped(() => {
+      const states = this.model.model.encoder.run(core.fromTensor("WhisperRecognizer", "features", features));
+      this.model.model.decoder.encode(states[states.length - 1], cache);
+    });
+  }
+
+  /** Tokens after those the cache holds -> the last one's logits (vocab); the cache grows by them. */
+  decodeStep(ids: readonly number[], cache: WhisperKVCache): Float32Array {
+    return scoped(() => this.model.model.decoder.step(ids, cache));
+  }
+
   /** The prompt's language token: given ("en", "<|en|>"), or null to detect. */
   private languageToken(language: string | undefined): number | null {
     const langs = this.generation.langToId;
@@ -206,15 +230,9 @@ export class WhisperRecognizer implements Pipeline {
   ): { tokens: number[]; probs: number[]; lang: number | null } {
     const g = this.generation,
       V = this.model.config.vocabSize;
-    this.cache ??= new WhisperKVCache(this.model.config);
-    const cache = this.cache;
-    cache.reset();
-    const feats = this.features.extract(wave);
-    scoped(() => {
-      const states = this.model.model.encoder.run(core.fromTensor("WhisperRecognizer", "features", feats));
-      this.model.model.decoder.encode(states[states.length - 1], cache);
-    });
-    const step = (ids: number[]): Float32Array => scoped(() => this.model.model.decoder.step(ids, cache));
+    const cache = this.cacheFor();
+    this.encodeWindow(this.features.extract(wave), cache);
+    const step = (ids: number[]): Float32Array => this.decodeStep(ids, cache);
     const multilingual = Object.keys(g.langToId).length > 0;
     let prompt: number[] = [g.decoderStart];
     if (multilingual) {
