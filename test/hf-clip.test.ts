@@ -32,6 +32,7 @@ import {
   Tensor,
 } from "../src/index.js";
 import { compare } from "./harness/compare.js";
+import { expectWithinBudget } from "./harness/budget.js";
 import { HF_CLIP_FIXTURES, HF_CLIP_CONFIGS, PHOTOS, photo, writeHFClipFolder, f16Bits } from "./harness/hf-clip.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -46,16 +47,6 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function expectClose(name: string, got: Tensor, want: Tensor): void {
-  expect(got.shape).toEqual(want.shape);
-  const e = compare(got.data, want.data);
-  const line =
-    `${name}: maxAbs ${e.maxAbs.toExponential(2)} scaled ${e.maxScaled.toExponential(2)} ` +
-    `nmse ${e.nmse.toExponential(2)}`;
-  expect(e.maxScaled, line).toBeLessThanOrEqual(2e-4);
-  expect(e.nmse, line).toBeLessThanOrEqual(1e-7);
-}
-
 /** Every output the reference wrote, from the loaded embedder's model on the reference's inputs. */
 function expectMatches(
   clip: Awaited<ReturnType<typeof loadPretrained>> & { model: HFCLIPModel },
@@ -66,12 +57,12 @@ function expectMatches(
   if (want.pixel_values) expect(Array.from(pixels.data)).toEqual(Array.from(want.pixel_values.data)); // exact
   const ids = want.input_ids,
     mask = want.attention_mask;
-  expectClose(`${tag} image_features`, clip.model.getImageFeatures(pixels), want.image_features);
-  expectClose(`${tag} text_features`, clip.model.getTextFeatures(ids, mask), want.text_features);
+  expectWithinBudget(`${tag} image_features`, clip.model.getImageFeatures(pixels), want.image_features);
+  expectWithinBudget(`${tag} text_features`, clip.model.getTextFeatures(ids, mask), want.text_features);
   const img = clip.model.encodeImage(pixels),
     txt = clip.model.encodeText(ids, mask);
-  expectClose(`${tag} image_embeds`, img, want.image_embeds);
-  expectClose(`${tag} text_embeds`, txt, want.text_embeds);
+  expectWithinBudget(`${tag} image_embeds`, img, want.image_embeds);
+  expectWithinBudget(`${tag} text_embeds`, txt, want.text_embeds);
   // logits_per_image = exp(logit_scale) * image_embeds @ text_embeds^T
   const s = clip.model.logitScaleExp,
     [Bi, P] = img.shape,
@@ -83,7 +74,7 @@ function expectMatches(
       for (let k = 0; k < P; k++) d += img.data[i * P + k] * txt.data[j * P + k];
       lpi[i * Bt + j] = d * s;
     }
-  expectClose(`${tag} logits_per_image`, new Tensor(lpi, [Bi, Bt]), want.logits_per_image);
+  expectWithinBudget(`${tag} logits_per_image`, new Tensor(lpi, [Bi, Bt]), want.logits_per_image);
 }
 
 describe("PIL's resize, bit for bit (Pillow's Resample.c: 22-bit fixed point, horizontal pass first)", () => {

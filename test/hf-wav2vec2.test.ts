@@ -16,7 +16,7 @@ import { scoped } from "../src/nn/module.js";
 import { CTCRecognizer, MAX_FORWARD_BYTES, forwardBytes, windowPlan } from "../src/pipelines/ctc-recognizer.js";
 import { CTCTokenizer } from "../src/text/ctc-tokenizer.js";
 import { wav2vec2ConfigFromJSON } from "../src/models/hf-wav2vec2.js";
-import { compare } from "./harness/compare.js";
+import { expectWithinBudget } from "./harness/budget.js";
 import { HF_SPEECH, HF_SPEECH_FIXTURES, utterance, writeCTCFolder } from "./harness/hf-speech.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -31,16 +31,6 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "polymodal-hf-speech-"));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function expectClose(name: string, got: Tensor, want: Tensor): void {
-  expect(got.shape, name).toEqual(want.shape);
-  const e = compare(got.data, want.data);
-  const line =
-    `${name}: maxAbs ${e.maxAbs.toExponential(2)} scaled ${e.maxScaled.toExponential(2)} ` +
-    `nmse ${e.nmse.toExponential(2)}`;
-  expect(e.maxScaled, line).toBeLessThanOrEqual(2e-4);
-  expect(e.nmse, line).toBeLessThanOrEqual(1e-7);
-}
 
 async function load(name: string, options: Parameters<typeof writeCTCFolder>[2] = {}): Promise<CTCRecognizer> {
   const dir = writeCTCFolder(join(tmp, `${name}-${Object.values(options).join("-")}`), name, options);
@@ -67,13 +57,13 @@ describe.each(Object.keys(HF_SPEECH.models))("%s from its folder", (name) => {
     const r = await load(name);
     const want = expected(name);
     const a = utterance(keyA, nA);
-    expectClose("input_values", new Tensor(r.features.normalize(a), [1, nA]), want.input_values);
+    expectWithinBudget("input_values", new Tensor(r.features.normalize(a), [1, nA]), want.input_values);
     const got = states(r, want.input_values);
     const names = Object.keys(want).filter((k) => k === "extract_features" || k === "projected" || /^state_/.test(k));
     expect(names.length).toBe(2 + r.model.config.numHiddenLayers + 2);
-    for (const k of [...names, "logits"]) expectClose(k, got[k], want[k]);
+    for (const k of [...names, "logits"]) expectWithinBudget(k, got[k], want[k]);
     // the pipeline's own path (extractor, model) gives the same logits
-    expectClose("pipeline logits", r.logits([at16k(a)]).logits, want.logits);
+    expectWithinBudget("pipeline logits", r.logits([at16k(a)]).logits, want.logits);
   });
 
   it("greedy decoding gives the reference's transcript", async () => {
@@ -103,10 +93,10 @@ describe("Wav2Vec2 folders", () => {
     const r = await load("w2v-layer");
     const want = expected("w2v-layer");
     const { logits, frames } = r.logits([at16k(utterance(keyA, nA)), at16k(utterance(keyB, nB))]);
-    expectClose("batch_logits", logits, want.batch_logits);
+    expectWithinBudget("batch_logits", logits, want.batch_logits);
     const [, T, V] = logits.shape;
     const rowB = new Tensor((logits.data as Float32Array).slice(T * V, T * V + frames[1] * V), [1, frames[1], V]);
-    expectClose("padded row b vs b alone", rowB, want.b_alone_logits);
+    expectWithinBudget("padded row b vs b alone", rowB, want.b_alone_logits);
   });
 
   it("decodes per-frame ids as the tokenizer does: specials, repeats, blanks, delimiters", () => {
@@ -198,7 +188,7 @@ describe("Wav2Vec2 folders", () => {
     const { samples, chunk, stride } = HF_SPEECH.chunked;
     const long = utterance("speech.long", samples);
     const got = r.frameLogits(long, { chunkSeconds: chunk / 16000, strideSeconds: stride / 16000 });
-    expectClose("chunked_logits", got, expected("w2v-group").chunked_logits);
+    expectWithinBudget("chunked_logits", got, expected("w2v-group").chunked_logits);
     expect(windowPlan(14400, 4000, 400, 20)).toEqual([
       { start: 0, end: 4000, first: 0, last: 180 },
       { start: 3200, end: 7200, first: 20, last: 180 },

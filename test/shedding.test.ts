@@ -51,32 +51,44 @@ describe("TurnBudget", () => {
   });
 });
 
+/**
+ * A bare app with the shedding plugin over a body backlog the test sets (waited, ms), a JSON parser that counts
+ * the bodies it parses, the service's error handler and POST /work.
+ */
+async function backlogApp() {
+  const t = {
+    waited: 0,
+    parsed: 0,
+    app: Fastify(),
+    metrics: createMetrics({ depth: () => 0, busy: () => 0, stopped: () => 0 }),
+  };
+  t.app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    t.parsed++;
+    done(null, JSON.parse(body as string));
+  });
+  await t.app.register(shedding, {
+    maxEventLoopDelayMs: 0,
+    maxEventLoopUtilization: 0,
+    maxBodyWaitMs: 500,
+    sampleIntervalMs: 100,
+    minInFlight: 0,
+    turns: { oldestWaitMs: () => t.waited } as TurnBudget,
+    metrics: t.metrics,
+  });
+  await t.app.register(errors, { metrics: t.metrics });
+  t.app.post("/work", async () => ({ done: true }));
+  return t;
+}
+
 describe("shedding on the body backlog", () => {
   it("refuses work before reading its body while bodies wait too long; health routes, a calm loop pass", async () => {
-    let waited = 0,
-      parsed = 0;
-    const metrics = createMetrics({ depth: () => 0, busy: () => 0, stopped: () => 0 });
-    const app = Fastify();
-    app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
-      parsed++;
-      done(null, JSON.parse(body as string));
-    });
-    await app.register(shedding, {
-      maxEventLoopDelayMs: 0,
-      maxEventLoopUtilization: 0,
-      maxBodyWaitMs: 500,
-      sampleIntervalMs: 100,
-      minInFlight: 0,
-      turns: { oldestWaitMs: () => waited } as TurnBudget,
-      metrics,
-    });
-    await app.register(errors, { metrics });
-    app.post("/work", async () => ({ done: true }));
+    const t = await backlogApp(),
+      { app, metrics } = t;
     app.get("/healthz", { config: { alwaysAnswer: true } }, async () => ({ status: "ok" }));
     const work = () => app.inject({ method: "POST", url: "/work", payload: { x: 1 } });
 
     expect((await work()).statusCode).toBe(200);
-    waited = 501;
+    t.waited = 501;
     const r = await work();
     expect(r.statusCode).toBe(503);
     expect(r.headers["retry-after"]).toBe("1");
@@ -84,12 +96,12 @@ describe("shedding on the body backlog", () => {
       statusCode: 503,
       message: expect.stringMatching(/overloaded: request bodies wait 501 ms to be read \(limit 500 ms\)/),
     });
-    expect(parsed).toBe(1); // the refused request's body was never parsed
+    expect(t.parsed).toBe(1); // the refused request's body was never parsed
     expect((await app.inject({ url: "/healthz" })).statusCode).toBe(200);
     expect(await metrics.registry.getSingleMetricAsString("polymodal_rejected_total")).toMatch(
       /reason="overloaded"} 1/,
     );
-    waited = 0;
+    t.waited = 0;
     expect((await work()).statusCode).toBe(200);
     await app.close();
   });
@@ -127,25 +139,8 @@ describe("shedding on the body backlog", () => {
   });
 
   it("a client sending Expect: 100-continue is refused before it sends its body; its connection closes", async () => {
-    let waited = 0,
-      parsed = 0;
-    const metrics = createMetrics({ depth: () => 0, busy: () => 0, stopped: () => 0 });
-    const app = Fastify();
-    app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
-      parsed++;
-      done(null, JSON.parse(body as string));
-    });
-    await app.register(shedding, {
-      maxEventLoopDelayMs: 0,
-      maxEventLoopUtilization: 0,
-      maxBodyWaitMs: 500,
-      sampleIntervalMs: 100,
-      minInFlight: 0,
-      turns: { oldestWaitMs: () => waited } as TurnBudget,
-      metrics,
-    });
-    await app.register(errors, { metrics });
-    app.post("/work", async () => ({ done: true }));
+    const t = await backlogApp(),
+      { app } = t;
     app.post("/healthz", { config: { alwaysAnswer: true } }, async () => ({ status: "ok" }));
     await app.listen({ host: "127.0.0.1", port: 0 });
     const { port } = app.server.address() as AddressInfo;
@@ -173,14 +168,14 @@ describe("shedding on the body backlog", () => {
     try {
       const calm = await ask("/work");
       expect(calm.got).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
-      expect(parsed).toBe(1);
-      waited = 900;
+      expect(t.parsed).toBe(1);
+      t.waited = 900;
       const shed = await ask("/work");
       expect(shed.got).toMatch(/^HTTP\/1\.1 503 /); // no 100 Continue: the body was never asked for
       expect(shed.got).toMatch(/retry-after: 1/i);
       expect(shed.got).toMatch(/request bodies wait 900 ms/);
       expect(shed.closed).toBe(true);
-      expect(parsed).toBe(1);
+      expect(t.parsed).toBe(1);
       // a route that is always answered gets its 100 Continue even now
       const health = await ask("/healthz");
       expect(health.got).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
