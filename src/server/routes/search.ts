@@ -34,7 +34,10 @@ const searchRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
     const groups = await Promise.all(
       spaces.map(async ({ space: sp, ref }) => {
         await st.checkVersion(sp, ctx.stamp(ref));
-        const [vec] = await ctx.embedder.embed(ref.name, [q], req.deadline);
+        // a file's bytes move to the worker that embeds them (pool.ts): a query embedded in several spaces gives
+        // each its own copy
+        const own = spaces.length > 1 && q.value instanceof Uint8Array ? { ...q, value: q.value.slice() } : q;
+        const [vec] = await ctx.embedder.embed(ref.name, [own], req.deadline);
         const hits = await st.search(sp, vec, b.k, b.filter as Record<string, FilterValue> | undefined);
         hits.sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : 1));
         return {
