@@ -9,7 +9,7 @@
 //   extra frame of an even kernel dropped) -> post-LN layers then LayerNorm first (do_stable_layer_norm false), or
 //   pre-LN layers then LayerNorm last (true) -> lm_head -> (B, T, vocab) logits.
 import * as core from "../core/index.js";
-import { type Buf, empty, size } from "../core/index.js";
+import { type Buf, empty } from "../core/index.js";
 import { Module } from "../nn/module.js";
 import { Linear } from "../nn/linear.js";
 import { Conv1d } from "../nn/conv.js";
@@ -248,7 +248,7 @@ class WeightNormConv1d extends Module {
   run(x: Buf): Buf {
     const h = core.heap(),
       K = this.kernel,
-      n = size({ ptr: 0, shape: [...this.weight_v.shape], dtype: "float32" });
+      n = this.weight_v.numel;
     const g = h.f32(this.weight_g.ptr, K).slice(),
       v = h.f32(this.weight_v.ptr, n).slice();
     const norm = new Float64Array(K);

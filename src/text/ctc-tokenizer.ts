@@ -105,11 +105,6 @@ export class CTCTokenizer {
     return out.filter((s) => s.id !== this.padId);
   }
 
-  /** Token ids (a beam search's, repeats already meant) -> segments without frames, for text(). */
-  static plain(ids: readonly number[]): CTCSegment[] {
-    return ids.map((id) => ({ id, start: 0, end: 0 }));
-  }
-
   /** The text of decoded segments. */
   text(segments: readonly CTCSegment[]): string {
     const s = segments
