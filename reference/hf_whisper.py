@@ -37,11 +37,15 @@ def mel_filters(n_freqs, n_mels, sampling_rate, f_min=0.0, f_max=None):
     return torch.from_numpy(fb.astype(np.float32))
 
 
-def log_mel(wave, n_mels=80, sampling_rate=16000, n_fft=400, hop_length=160, chunk_length=30):
-    """One utterance (float32 samples) -> (n_mels, chunk_length * rate / hop) log-mel features, float32."""
+def log_mel(wave, n_mels=80, sampling_rate=16000, n_fft=400, hop_length=160, chunk_length=30, whole=False):
+    """One utterance (float32 samples) -> (n_mels, chunk_length * rate / hop) log-mel features, float32 (whole: the
+    whole utterance when it is longer than a window, normalised by its own maximum)."""
     n = chunk_length * sampling_rate
+    w = np.asarray(wave, dtype=np.float32)
+    if whole:  # long-form: the whole recording (at least one window), as the processor does with truncation=False
+        n = max(n, len(w))
+    w = w[:n]
     x = np.zeros(n, dtype=np.float32)
-    w = np.asarray(wave, dtype=np.float32)[:n]
     x[: len(w)] = w
     spec = torch.stft(torch.from_numpy(x), n_fft, hop_length, window=torch.hann_window(n_fft), return_complex=True)
     power = spec[..., :-1].abs() ** 2

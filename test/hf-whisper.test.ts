@@ -8,7 +8,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeWav, init, loadPretrained, loadSafetensors, melscaleFbanks, Tensor, Tokenizer } from "../src/index.js";
-import { WhisperRecognizer, timestampRules } from "../src/pipelines/whisper-recognizer.js";
+import { WHISPER_FALLBACK } from "../src/pipelines/pipeline.js";
+import { WhisperRecognizer } from "../src/pipelines/whisper-recognizer.js";
+import { compressionRatio, timestampRules, Xorshift32 } from "../src/pipelines/whisper-generate.js";
 import { cuesOf, subtitles } from "../src/cli/subtitles.js";
 import type { startService as StartService } from "../src/server/app.js";
 import { WhisperFeatureExtractor } from "../src/audio/whisper-features.js";
@@ -142,7 +144,90 @@ describe("WhisperForConditionalGeneration", () => {
       cache.dispose();
     }
   });
+
+  it("beams step as rows of one batch: each beam's logits the bits of its own step; reorder moves the rows", () => {
+    const m = model(),
+      want = ref();
+    const one = new WhisperKVCache(m.config),
+      three = new WhisperKVCache(m.config, 3);
+    try {
+      const enc = (cache: WhisperKVCache) =>
+        scoped(() =>
+          m.model.decoder.encode(m.model.encoder.run(core.fromTensor("t", "f", want.features)).at(-1)!, cache),
+        );
+      enc(one);
+      enc(three);
+      scoped(() => m.model.decoder.step(spec.prompt, three));
+      three.reorder([0, 0, 0]); // every beam starts as the prompt
+      const rows = scoped(() => m.model.decoder.stepBeams([5, 9, 5], three));
+      three.reorder([1, 1, 0]); // beams 0 and 1 continue beam 1 ([..., 9]), beam 2 beam 0 ([..., 5])
+      const next = scoped(() => m.model.decoder.stepBeams([7, 8, 7], three));
+      const alone = (ids: number[]) => {
+        one.length = 0;
+        scoped(() => m.model.decoder.step(spec.prompt, one));
+        return ids.map((t) => scoped(() => m.model.decoder.step([t], one)));
+      };
+      expect(Array.from(rows[0])).toEqual(Array.from(alone([5])[0]));
+      expect(Array.from(rows[1])).toEqual(Array.from(alone([9])[0]));
+      expect(Array.from(next[0])).toEqual(Array.from(alone([9, 7])[1]));
+      expect(Array.from(next[1])).toEqual(Array.from(alone([9, 8])[1]));
+      expect(Array.from(next[2])).toEqual(Array.from(alone([5, 7])[1]));
+      expect(Array.from(next[2])).not.toEqual(Array.from(next[0]));
+      expect(() => three.reorder([0, 3])).toThrow(/parents must be beams below 3/);
+    } finally {
+      one.dispose();
+      three.dispose();
+    }
+  });
 });
+
+/** A fixture case's generate() arguments (scripts/fixtures/gen_hf_whisper_model.py) as transcribe() options. */
+function optionsOf(c: Record<string, unknown>) {
+  return {
+    language: c.language as string | undefined,
+    timestamps: c.timestamps as boolean | undefined,
+    beamWidth: c.num_beams as number | undefined,
+    temperatures: c.temperatures as number[] | undefined,
+    compressionRatioThreshold: c.compression_ratio_threshold as number | undefined,
+    logprobThreshold: c.logprob_threshold as number | undefined,
+    noSpeechThreshold: c.no_speech_threshold as number | undefined,
+    seed: c.seed as number | undefined,
+  };
+}
+
+/**
+ * transcribe(case) against the reference's generate(): the tokens; in timestamp mode (asked, or forced by audio
+ * longer than a window) each segment's times, and the temperature, compression ratio and average log-probability of
+ * the window it came from.
+ */
+function expectCase(w: WhisperRecognizer, spec: Record<string, any>, name: string): void {
+  const c = spec.cases[name],
+    want = spec.expected[name];
+  const timestamps = c.timestamps === true || c.samples > spec.chunk_length * 16000;
+  const t = w.transcribe(
+    { waveform: utterance("speech.a", c.samples), sampleRate: 16000 },
+    { ...optionsOf(c), timestamps },
+  );
+  expect(t.tokens, name).toEqual(want.tokens);
+  if (!timestamps) {
+    expect(t.segments).toBeUndefined();
+    return;
+  }
+  const segs = t.segments!;
+  expect(segs.length, name).toBe(want.segments.length);
+  const windows = want.windows.filter((x: { skipped: boolean }) => !x.skipped);
+  segs.forEach((s, i) => {
+    expect(s.start, `${name} segment ${i}`).toBeCloseTo(want.segments[i].start, 9);
+    expect(s.end, `${name} segment ${i}`).toBeCloseTo(want.segments[i].end, 9);
+    const from = windows.filter(
+      (x: { temperature: number; compression_ratio: number; avg_logprob: number }) =>
+        x.temperature === s.temperature &&
+        x.compression_ratio === s.compressionRatio &&
+        Math.abs(x.avg_logprob - s.avgLogprob!) < 1e-4,
+    );
+    expect(from.length, `${name} segment ${i}: its window`).toBeGreaterThan(0);
+  });
+}
 
 describe("Whisper folders", () => {
   const pipe = JSON.parse(readFileSync(join(HF_SPEECH_FIXTURES, "whisper-pipe.json"), "utf8"));
@@ -158,27 +243,28 @@ describe("Whisper folders", () => {
     return p as WhisperRecognizer;
   };
   const tokenizer = Tokenizer.fromJSON(whisperTokenizer());
-  const text = (ids: number[]) =>
-    tokenizer
-      .decode(
-        ids.filter((t) => t !== pipe.generation.eos_token_id),
-        { skipSpecialTokens: true },
-      )
-      .trim();
+  const text = (ids: number[]) => tokenizer.decode(ids, { skipSpecialTokens: true }).trim();
 
-  it("loads by its own files; window by window greedy decoding, the language detected, as the reference", async () => {
+  it("loads by its own files; short-form greedy, the language detected or given, as the reference", async () => {
     const w = await load("pipe");
-    const t = w.transcribe(audio());
-    const want = pipe.windows.flatMap((x: { detected: number[] }) => x.detected.filter((id) => id !== 50));
-    expect(t.tokens).toEqual(want);
-    expect(t.text).toBe(text(want));
+    const short = { waveform: utterance("speech.a", pipe.cases.detected.samples), sampleRate: 16000 };
+    const t = w.transcribe(short);
+    expect(t.tokens).toEqual(pipe.expected.detected.tokens);
+    expect(t.text).toBe(text(t.tokens));
     expect(t.words.length).toBe(t.wordConfidences.length);
     for (const c of t.wordConfidences) expect(c).toBeGreaterThan(0);
-    // the language given
-    const fr = w.transcribe(audio(), { language: "fr" });
-    expect(fr.tokens).toEqual(pipe.windows.flatMap((x: { fr: number[] }) => x.fr.filter((id) => id !== 50)));
+    expect(w.transcribe(short, { language: "fr" }).tokens).toEqual(pipe.expected.fr.tokens);
     w.dispose();
   });
+
+  it.each(["timestamps", "beam", "beam_timestamps", "fallback", "long", "skip"])(
+    "%s: the reference's tokens, segments and temperatures",
+    async (name) => {
+      const w = await load(`case-${name}`);
+      expectCase(w, pipe, name);
+      w.dispose();
+    },
+  );
 
   it("polymodal transcribe --model DIR --language gives the library's transcript", async () => {
     const dir = writeWhisperFolder(join(tmp, "cli"), pipe);
@@ -192,11 +278,19 @@ describe("Whisper folders", () => {
     expect(JSON.parse(r.stdout).tokens).toEqual(lib.tokens);
     const srt = run("--model", dir, "--timestamps", "--format", "srt");
     expect(srt.status, srt.stderr).toBe(0);
-    expect(srt.stdout).toMatch(/^1\n00:00:00,000 --> 00:00:00,080\n/);
+    const timed = (await load("cli-ts")).transcribe(audio(), { timestamps: true });
+    expect(srt.stdout).toBe(subtitles(timed.segments!, "srt"));
+    expect(srt.stdout).toMatch(/^1\n00:00:00,000 --> /);
+    // beam search and the fallback preset from the command line, as the library runs them
+    const fb = run("--model", dir, "--beam", "2", "--fallback", "--seed", "4", "--json");
+    expect(fb.status, fb.stderr).toBe(0);
+    const libFb = (await load("cli-fb")).transcribe(audio(), { beamWidth: 2, ...WHISPER_FALLBACK, seed: 4 });
+    expect(JSON.parse(fb.stdout).tokens).toEqual(libFb.tokens);
+    expect(run("--model", dir, "--temperatures", "0,x").stderr).toMatch(/--temperatures must be numbers/);
     // the shipped recogniser has no languages: said, not ignored
     const shipped = run("--language", "fr");
     expect(shipped.status).not.toBe(0);
-    expect(shipped.stderr).toMatch(/takes no language or task/);
+    expect(shipped.stderr).toMatch(/takes no language/);
     // the service: ?language= (raw body) and the JSON field
     const { startService } = (await import(pathToFileURL(join(root, "dist/server/app.js")).href)) as {
       startService: typeof StartService;
@@ -210,6 +304,15 @@ describe("Whisper folders", () => {
       });
       expect(raw.status).toBe(200);
       expect((await raw.json()).text).toBe(lib.text);
+      const timedRaw = await fetch(`${s.url}/v1/transcribe?timestamps=true`, {
+        method: "POST",
+        headers: { "content-type": "audio/wav" },
+        body: readFileSync(wav),
+      });
+      expect(timedRaw.status).toBe(200);
+      // (the WAV's 16-bit samples: the same segments, log-probabilities a few 1e-8 apart)
+      const cue = ({ start, end, text }: { start: number; end: number; text: string }) => ({ start, end, text });
+      expect((await timedRaw.json()).segments.map(cue)).toEqual(timed.segments!.map(cue));
       const asJson = await fetch(`${s.url}/v1/transcribe`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -228,7 +331,10 @@ describe("Whisper folders", () => {
     expect(() => w.transcribe(audio(), { language: "xx" })).toThrow(
       /unknown language "xx"; this checkpoint knows en, de, fr/,
     );
-    expect(() => w.transcribeBatch([audio()], { beamWidth: 4 })).toThrow(/beam search is not supported yet/);
+    expect(() => w.transcribe(audio(), { beamWidth: 0 })).toThrow(/beamWidth must be an integer 1-16, got 0/);
+    expect(() => w.transcribe(audio(), { temperatures: [0, -1] })).toThrow(/temperatures must be 1-16 numbers/);
+    const [bad] = w.transcribeBatch([audio()], { logprobThreshold: Number.NaN });
+    expect("error" in bad && bad.error.message).toMatch(/logprobThreshold must be a number/);
     w.dispose();
     const dir = writeWhisperFolder(join(tmp, "gelu-new"), {
       ...pipe,
@@ -238,27 +344,64 @@ describe("Whisper folders", () => {
   });
 });
 
-describe("Whisper timestamps", () => {
-  const pipe = JSON.parse(readFileSync(join(HF_SPEECH_FIXTURES, "whisper-pipe.json"), "utf8"));
+describe("Whisper long-form (30 s windows)", () => {
+  const long = JSON.parse(readFileSync(join(HF_SPEECH_FIXTURES, "whisper-long.json"), "utf8"));
   let tmp: string;
   beforeAll(() => {
-    tmp = mkdtempSync(join(tmpdir(), "polymodal-whisper-ts-"));
+    tmp = mkdtempSync(join(tmpdir(), "polymodal-whisper-long-"));
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it("timestamp mode: the timestamp rules as the reference applies them, segments, and seeking windows", async () => {
-    const w = (await loadPretrained(writeWhisperFolder(join(tmp, "ts"), pipe))) as unknown as WhisperRecognizer;
-    const t = w.transcribe({ waveform: utterance("speech.a", 24000), sampleRate: 16000 }, { timestamps: true });
-    // both windows' tokens, the end token dropped (no complete pair in them: each window's end is the next's start)
-    const want = pipe.windows.flatMap((x: { timestamps: number[] }) => x.timestamps.filter((id) => id !== 50));
-    expect(t.tokens).toEqual(want);
-    expect(t.segments?.length).toBe(2);
-    // a window without a pair is one segment, to its last timestamp (<|0.08|> = 4 steps of 0.02 s)
-    expect(t.segments?.[0]).toMatchObject({ start: 0, end: 4 * 0.02 });
-    expect(t.segments?.[1].start).toBe(1);
-    w.dispose();
+  it("a recording's features are computed whole (its own maximum), as the processor does without truncation", () => {
+    const fe = WhisperFeatureExtractor.fromJSON({ feature_size: 8, chunk_length: 1 });
+    const got = fe.extractAll(utterance("speech.a", 24000));
+    const ref = loadSafetensors(readFileSync(join(HF_SPEECH_FIXTURES, "whisper-pipe.expected.safetensors"))).whole;
+    expect(got.shape).toEqual([1, ...ref.shape]);
+    expectWithinBudget("whole", got.data, ref.data);
+    expect(fe.extractAll(utterance("speech.a", 8000)).shape).toEqual([1, 8, 100]); // shorter: one padded window
   });
 
+  it.each(["greedy", "beam", "fallback"])(
+    "%s: 40-75 s read in seeking windows, the fallback per window, as the reference",
+    async (name) => {
+      const w = (await loadPretrained(writeWhisperFolder(join(tmp, name), long))) as unknown as WhisperRecognizer;
+      expect(long.expected[name].windows.length).toBeGreaterThan(1);
+      // the windows seek by the last complete segment, not by 30 s
+      expect(long.expected[name].windows.some((x: { seek: number }) => x.seek % 3000 !== 0)).toBe(true);
+      expectCase(w, long, name);
+      w.dispose();
+    },
+    60_000,
+  );
+});
+
+describe("Whisper generation's pieces", () => {
+  it("the compression ratio is zlib's (the reference's, zlib 1.2.13) on every sequence", () => {
+    const cases: Array<[number[], number]> = JSON.parse(
+      readFileSync(join(HF_SPEECH_FIXTURES, "whisper-compression.json"), "utf8"),
+    );
+    for (const [tokens, ratio] of cases) expect(compressionRatio(tokens, 51865)).toBe(ratio);
+    expect(compressionRatio([1, 2, 1, 2, 1, 2, 1, 2], 64)).toBe(8 / 12); // one byte a token below 256 ids
+  });
+
+  it("the sampler's draws are fixed by its seed", () => {
+    const r = new Xorshift32(7),
+      draws = Array.from({ length: 4 }, () => r.uniform());
+    expect(draws).toEqual(
+      Array.from(
+        { length: 4 },
+        (
+          (q) => () =>
+            q.uniform()
+        )(new Xorshift32(7)),
+      ),
+    );
+    for (const u of draws) expect(u >= 0 && u < 1).toBe(true);
+    expect(new Xorshift32(8).uniform()).not.toBe(draws[0]);
+  });
+});
+
+describe("Whisper timestamp rules", () => {
   it("the rules: pairs, never backwards, a first timestamp no later than allowed, probability mass", () => {
     const V = 16,
       ts = 10,

@@ -72,6 +72,21 @@ export class WhisperFeatureExtractor {
     const n = this.windowSamples,
       x = new Float32Array(n);
     x.set(wave.length > n ? wave.subarray(0, n) : wave);
+    return this.logMel(x);
+  }
+
+  /**
+   * The whole recording's features (1, n_mels, samples / hop), normalised by its own maximum, as the processor
+   * gives them with truncation off (long-form generation slices its windows from them); a recording shorter than a
+   * window is zero-padded to one, as extract() does.
+   */
+  extractAll(wave: Float32Array): Tensor {
+    if (wave.length <= this.windowSamples) return this.extract(wave);
+    return this.logMel(wave);
+  }
+
+  private logMel(x: Float32Array): Tensor {
+    const n = x.length;
     const mel = applyMelPlan("WhisperFeatureExtractor.extract", new Tensor(x, [n]), this.plan); // (nMels, T + 1)
     const M = this.config.nMels,
       T1 = mel.shape[1],

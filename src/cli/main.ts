@@ -1,7 +1,7 @@
 // The `polymodal` command: index a folder, search it by text / image / audio / video, transcribe, embed, export,
 // info.
 // Exit codes: 0 ok, 1 failure, 2 bad usage (unknown command or flag), 3 missing or unsupported input file.
-import { SPACES, type Space } from "../pipelines/pipeline.js";
+import { SPACES, WHISPER_FALLBACK, type Space } from "../pipelines/pipeline.js";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { delimiter, resolve, join, relative, isAbsolute, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -206,7 +206,8 @@ const COMMANDS: Record<string, Command> = {
     summary: "transcribe speech with the shipped recogniser or a Hugging Face CTC model",
     help: `usage: polymodal transcribe <audio file: WAV, or MP3/FLAC/Ogg/M4A through ffmpeg>
                             [--model DIR] [--beam N] [--language L] [--task transcribe|translate] [--timestamps]
-                            [--format txt|json|srt|vtt] [--int8] [--json]
+                            [--fallback] [--temperatures T,T,...] [--seed N] [--format txt|json|srt|vtt] [--int8]
+                            [--json]
   The shipped recogniser (asr-words) knows 20 words: zero to nine, yes, no, up, down, left, right, on, off, stop, go.
   Other speech comes back as the nearest of those words, sometimes with high confidence.
   --model DIR  a Hugging Face folder: Wav2Vec2ForCTC or HubertForCTC (config.json, model.safetensors,
@@ -214,9 +215,14 @@ const COMMANDS: Record<string, Command> = {
                generation_config.json)
   --language L  Whisper: the spoken language, e.g. en or de (default: detected from the first 30 s)
   --task T      Whisper: transcribe (default) or translate (into English)
-  --timestamps  Whisper: timestamp mode (segments with times; long audio read by seeking to the last timestamp)
+  --timestamps  Whisper: segments with times (audio over 30 s is always read in windows that seek by them)
+  --fallback    Whisper: a window whose tokens repeat (compression ratio > 1.35) or are unlikely (mean log-probability
+                < -1) is decoded again, sampled at temperature 0.2, 0.4, ... 1.0; a likely-silent one is skipped
+  --temperatures T,T,...  Whisper: the fallback's temperatures (default 0, or 0,0.2,...,1 with --fallback)
+  --seed N      Whisper: the sampler's seed (default 0: the same transcript every run)
   --format F    txt (default), json, or srt / vtt subtitles (Whisper's segments, a CTC model's words)
-  --beam N   CTC prefix beam search of width N (default 1: greedy)
+  --beam N   beam search of width N: CTC prefix beams, or Whisper's at temperature 0 (default 1: greedy, or
+             Whisper's generation_config.json num_beams)
   --int8     the model dynamically quantised to int8 (torch's quantize_dynamic numerics)
   --json     text, per-step details and the time as JSON`,
     options: {
@@ -227,13 +233,27 @@ const COMMANDS: Record<string, Command> = {
       task: { type: "string" },
       timestamps: { type: "boolean" },
       format: { type: "string" },
+      fallback: { type: "boolean" },
+      temperatures: { type: "string" },
+      seed: { type: "string" },
     },
     async run(positional, values, models) {
       if (positional.length !== 1)
         throw new UsageError(`transcribe takes one WAV file, got ${positional.length} arguments`);
       const f = inputFile(positional[0], "transcribe", "audio");
       needModality(f, "audio");
-      const beamWidth = intFlag(values, "beam", 1, 1, 1024);
+      const beam = values.beam === undefined ? {} : { beamWidth: intFlag(values, "beam", 1, 1, 1024) };
+      const temps = values.temperatures as string | undefined;
+      const temperatures = temps?.split(",").map((t) => (/^\s*\d+(\.\d+)?\s*$/.test(t) ? Number(t) : Number.NaN));
+      if (temperatures?.some((t) => !(t <= 5)))
+        throw new UsageError(
+          `--temperatures must be numbers from 0 to 5 separated by commas, got ${JSON.stringify(temps)}`,
+        );
+      const whisper = {
+        ...(values.fallback ? WHISPER_FALLBACK : {}),
+        ...(temperatures ? { temperatures } : {}),
+        ...(values.seed !== undefined ? { seed: intFlag(values, "seed", 0, 0, 0xffffffff) } : {}),
+      };
       const task = values.task as string | undefined;
       if (task !== undefined && task !== "transcribe" && task !== "translate")
         throw new UsageError(`--task must be transcribe or translate, got ${JSON.stringify(task)}`);
@@ -245,7 +265,8 @@ const COMMANDS: Record<string, Command> = {
       const asr = await models.transcriber();
       const [r] = allValues(
         (values.int8 ? asr.quantized() : asr).transcribeBatch([await models.readAudio(f)], {
-          beamWidth,
+          ...beam,
+          ...whisper,
           language,
           task: task as "transcribe" | "translate" | undefined,
           ...(values.timestamps ? { timestamps: true } : {}),

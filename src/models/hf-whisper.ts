@@ -115,8 +115,10 @@ interface KV {
 }
 
 /**
- * The decoder's caches, allocated once: per layer the self-attention's keys and values (max_target_positions rows,
- * filled a step at a time) and the cross-attention's (the encoder's frames, computed once per window).
+ * The decoder's caches, allocated once: per layer the self-attention's keys and values for each of `beams`
+ * hypotheses (max_target_positions rows each, filled a step at a time; beam b's rows start at b x
+ * max_target_positions) and the cross-attention's (the encoder's frames, computed once per window and shared by
+ * every beam).
  */
 export class WhisperKVCache {
   readonly self: KV[];
@@ -126,13 +128,19 @@ export class WhisperKVCache {
    * step would otherwise repeat: same bits, as the kernels pack them the same way)
    */
   readonly crossPacked: Array<{ k: number[]; v: number[] }>;
-  /** tokens whose keys and values the self-attention caches hold */
+  /** tokens whose keys and values the self-attention caches hold (the same for every beam) */
   length = 0;
   /** frames whose keys and values the cross-attention caches hold (0: none computed yet) */
   frames = 0;
+  /** beams x max_target_positions rows per layer, where reorder() gathers beams before writing them back */
+  private readonly scratch: KV[];
   private readonly bytes: number[] = [];
   private disposed = false;
-  constructor(readonly config: WhisperConfig) {
+  constructor(
+    readonly config: WhisperConfig,
+    readonly beams = 1,
+  ) {
+    if (!Number.isInteger(beams) || beams < 1) throw new Error(`WhisperKVCache: beams must be >= 1, got ${beams}`);
     const h = core.heap(),
       d = config.dModel;
     const alloc = (rows: number): number => {
@@ -140,10 +148,13 @@ export class WhisperKVCache {
       this.bytes.push(b);
       return h.allocPersistent(b);
     };
-    this.self = Array.from({ length: config.decoderLayers }, () => ({
-      k: alloc(config.maxTargetPositions),
-      v: alloc(config.maxTargetPositions),
-    }));
+    const perBeam = (n: number) =>
+      Array.from({ length: config.decoderLayers }, () => ({
+        k: alloc(n * config.maxTargetPositions),
+        v: alloc(n * config.maxTargetPositions),
+      }));
+    this.self = perBeam(beams);
+    this.scratch = beams > 1 ? perBeam(beams) : [];
     this.cross = Array.from({ length: config.decoderLayers }, () => ({
       k: alloc(config.maxSourcePositions),
       v: alloc(config.maxSourcePositions),
@@ -166,12 +177,32 @@ export class WhisperKVCache {
     this.length = 0;
     this.frames = 0;
   }
+  /** Where beam b's rows of a self-attention cache start. */
+  beamAt(ptr: number, b: number): number {
+    return ptr + b * this.config.maxTargetPositions * this.config.dModel * 4;
+  }
+  /** Beam i continues beam parents[i]: each beam's cached rows become its parent's (a permutation or copies). */
+  reorder(parents: readonly number[]): void {
+    if (parents.length > this.beams || parents.some((p) => !Number.isInteger(p) || p < 0 || p >= this.beams))
+      throw new Error(`WhisperKVCache.reorder: parents must be beams below ${this.beams}, got [${parents}]`);
+    if (parents.every((p, i) => p === i)) return;
+    const h = core.heap(),
+      n = this.length * this.config.dModel;
+    this.self.forEach((kv, l) => {
+      for (const key of ["k", "v"] as const) {
+        const from = kv[key],
+          tmp = this.scratch[l][key];
+        parents.forEach((p, i) => h.f32(this.beamAt(tmp, i), n).set(h.f32(this.beamAt(from, p), n)));
+        parents.forEach((_, i) => h.f32(this.beamAt(from, i), n).set(h.f32(this.beamAt(tmp, i), n)));
+      }
+    });
+  }
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     const h = core.heap();
     const all = [
-      ...[...this.self, ...this.cross].flatMap((kv) => [kv.k, kv.v]),
+      ...[...this.self, ...this.scratch, ...this.cross].flatMap((kv) => [kv.k, kv.v]),
       ...this.crossPacked.flatMap((p) => [...p.k, ...p.v]),
     ];
     all.forEach((ptr, i) => h.freePersistent(ptr, this.bytes[i]));
@@ -230,6 +261,21 @@ class WhisperAttention extends Module {
       T * S,
       mask ? T : 1,
     );
+    return this.out_proj.run(out);
+  }
+  /**
+   * One query row per beam, x (1, B, d): beam b's row attends the S rows at k + b x stride, v + b x stride (its own
+   * cached keys and values) -> (1, B, d).
+   */
+  attendBeams(x: Buf, k: number, v: number, S: number, stride: number): Buf {
+    const [, B, d] = x.shape,
+      D = this.headDim;
+    const q = this.q_proj.run(x);
+    core.affine(q.ptr, q.ptr, B * d, Math.fround(D ** -0.5), 0);
+    const out = empty([1, B, d]);
+    const row = (ptr: number) => ({ ptr, ld: d, batch: d, head: D }),
+      cached = (ptr: number) => ({ ptr, ld: d, batch: stride, head: D });
+    core.attention(B, this.heads, 1, S, D, D, row(q.ptr), cached(k), cached(v), row(out.ptr));
     return this.out_proj.run(out);
   }
   /** attend() over keys and values packed per head (WhisperKVCache.crossPacked): the same bits, no packing. */
@@ -338,6 +384,23 @@ class WhisperDecoderLayer extends Module {
     h = core.addInPlace(this.encoder_attn.attendPacked(this.encoder_attn_layer_norm.run(h), cross, frames), h);
     return core.addInPlace(this.fc2.run(gelu(this.fc1.run(this.final_layer_norm.run(h)))), h);
   }
+  /** x (1, B, d): one new token per beam after `past` cached ones; beam b's keys and values go to its own rows. */
+  runBeams(x: Buf, self: KV, cross: { k: number[]; v: number[] }, cache: WhisperKVCache): Buf {
+    const [, B, d] = x.shape,
+      past = cache.length,
+      h = core.heap();
+    const n = this.self_attn_layer_norm.run(x);
+    const kk = this.self_attn.k_proj.run(n),
+      vv = this.self_attn.v_proj.run(n);
+    for (let b = 0; b < B; b++) {
+      h.f32(cache.beamAt(self.k, b) + past * d * 4, d).set(h.f32(kk.ptr + b * d * 4, d));
+      h.f32(cache.beamAt(self.v, b) + past * d * 4, d).set(h.f32(vv.ptr + b * d * 4, d));
+    }
+    const stride = cache.config.maxTargetPositions * d;
+    let y = core.addInPlace(this.self_attn.attendBeams(n, self.k, self.v, past + 1, stride), x);
+    y = core.addInPlace(this.encoder_attn.attendPacked(this.encoder_attn_layer_norm.run(y), cross, cache.frames), y);
+    return core.addInPlace(this.fc2.run(gelu(this.fc1.run(this.final_layer_norm.run(y)))), y);
+  }
 }
 
 /**
@@ -416,15 +479,49 @@ export class WhisperDecoder extends Module {
     cache.length = past + T;
     const last = empty([1, d]);
     h.f32(last.ptr, d).set(h.f32(y.ptr + (T - 1) * d * 4, d));
-    const normed = this.layer_norm.run(last);
+    return this.logits(last)[0];
+  }
+
+  /**
+   * One token per beam (tokens[b] continues beam b; every beam holds cache.length tokens) -> each beam's logits;
+   * the cache grows by one.  The beams go through the layers as rows of one batch (the weights read once a step).
+   */
+  stepBeams(tokens: readonly number[], cache: WhisperKVCache): Float32Array[] {
+    const c = this.c,
+      d = c.dModel,
+      B = tokens.length,
+      past = cache.length;
+    if (B < 1 || B > cache.beams) throw new Error(`WhisperDecoder: ${B} beams, the cache holds ${cache.beams}`);
+    if (past + 1 > c.maxTargetPositions)
+      throw new Error(`WhisperDecoder: ${past + 1} tokens, more than max_target_positions (${c.maxTargetPositions})`);
+    if (cache.frames === 0 || past === 0) throw new Error("WhisperDecoder: step the prompt before the beams");
+    const h = core.heap();
+    const x = this.embed_tokens.run({ ptr: h.put(Int32Array.from(tokens)), shape: [1, B], dtype: "int32" });
+    if (c.scaleEmbedding) core.affine(x.ptr, x.ptr, B * d, Math.fround(Math.sqrt(d)), 0);
+    core.binary("add", x.ptr, this.embed_positions.weight.ptr + past * d * 4, x.ptr, B, d, 1); // one position
+    let y = x;
+    [...this.layers].forEach((l, i) => {
+      y = l.runBeams(y, cache.self[i], cache.crossPacked[i], cache);
+    });
+    cache.length = past + 1;
+    return this.logits(y);
+  }
+
+  /** The final LayerNorm and the tied output projection of rows (1, R, d) -> R rows of logits. */
+  private logits(rows: Buf): Float32Array[] {
+    const c = this.c,
+      d = c.dModel,
+      R = size(rows) / d,
+      h = core.heap();
+    const normed = this.layer_norm.run(rows);
     const packed = packedOutput.get(this);
     let logits: Buf;
     if (packed) logits = core.linear(normed, packed, null);
     else {
-      logits = empty([1, c.vocabSize]);
-      core.gemmNT(1, c.vocabSize, d, normed.ptr, d, this.embed_tokens.weight.ptr, d, logits.ptr, c.vocabSize);
+      logits = empty([R, c.vocabSize]);
+      core.gemmNT(R, c.vocabSize, d, normed.ptr, d, this.embed_tokens.weight.ptr, d, logits.ptr, c.vocabSize);
     }
-    return h.f32(logits.ptr, c.vocabSize).slice();
+    return Array.from({ length: R }, (_, r) => h.f32(logits.ptr + r * c.vocabSize * 4, c.vocabSize).slice());
   }
 }
 

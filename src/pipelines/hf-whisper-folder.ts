@@ -4,7 +4,8 @@ import type { Tensor } from "../tensor.js";
 import { Tokenizer } from "../text/tokenizer.js";
 import { WhisperFeatureExtractor } from "../audio/whisper-features.js";
 import { WhisperForConditionalGeneration, whisperConfigFromJSON, whisperParameterCount } from "../models/hf-whisper.js";
-import { WhisperRecognizer, whisperGenerationFromJSON } from "./whisper-recognizer.js";
+import { WhisperRecognizer } from "./whisper-recognizer.js";
+import { whisperGenerationFromJSON } from "./whisper-generate.js";
 import { checkParameterCount, json, loadStrictly, needFile, readWeights, type FolderReader } from "./hf-folder.js";
 
 /**

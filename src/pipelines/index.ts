@@ -2,7 +2,8 @@
 // model cards.
 export { SpeechRecognizer, wordErrors, audioAt } from "./speech.js";
 export type { CTCRecognizer } from "./ctc-recognizer.js";
-export type { WhisperRecognizer, WhisperTranscribeOptions, WhisperGeneration } from "./whisper-recognizer.js";
+export type { WhisperRecognizer, WhisperTranscribeOptions } from "./whisper-recognizer.js";
+export type { WhisperGeneration, WhisperSegment } from "./whisper-generate.js";
 export type { SpeechCard, Transcript, AudioInput } from "./speech.js";
 export { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "./embedders.js";
 export type { ImageBatcher, TextBatcher } from "./embedders.js";

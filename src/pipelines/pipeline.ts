@@ -43,8 +43,20 @@ export interface Transcript {
   confidence: number;
   /** per word, where the model places it: seconds from the start of the audio (character CTC models) */
   wordTimes?: Array<{ start: number; end: number }>;
-  /** Whisper's timestamp mode: the segments it timed, in seconds from the start of the audio */
-  segments?: Array<{ start: number; end: number; text: string }>;
+  /**
+   * Whisper's timestamp mode: the segments it timed, in seconds from the start of the audio, with how their window
+   * was decoded (the temperature its tokens came from, their average log-probability and compression ratio, the
+   * no-speech probability when computed)
+   */
+  segments?: Array<{
+    start: number;
+    end: number;
+    text: string;
+    temperature?: number;
+    avgLogprob?: number;
+    compressionRatio?: number;
+    noSpeechProb?: number;
+  }>;
   /** what may make this transcript less reliable: audio recorded below the model's sample rate, or without its band */
   warnings: string[];
 }
@@ -92,6 +104,7 @@ export interface Tasks {
 /** One input's outcome: its result, or the error that input alone met. */
 export type Outcome<T> = { value: T } | { error: Error };
 export interface TranscribeOptions {
+  /** beam search of this width (CTC prefix beams; Whisper's at temperature 0) */
   beamWidth?: number;
   /** Whisper: the spoken language ("en", "de", ...; default detected) */
   language?: string;
@@ -99,7 +112,27 @@ export interface TranscribeOptions {
   task?: "transcribe" | "translate";
   /** Whisper: segments with times (timestamp mode) */
   timestamps?: boolean;
+  /** Whisper: the temperature fallback's temperatures, tried in order while a window fails the thresholds */
+  temperatures?: readonly number[];
+  /** Whisper: the fallback's thresholds (a window whose tokens compress more, or are less likely, is retried) */
+  compressionRatioThreshold?: number;
+  logprobThreshold?: number;
+  /** Whisper: a window this likely silent (and under logprobThreshold) is skipped */
+  noSpeechThreshold?: number;
+  /** Whisper: the sampler's seed (default 0) */
+  seed?: number;
 }
+
+/**
+ * Whisper's temperature fallback as transformers recommends it for long-form audio (openai-whisper's defaults, with
+ * the compression ratio over token bytes that transformers computes): `--fallback` on the CLI and the service.
+ */
+export const WHISPER_FALLBACK = {
+  temperatures: [0, 0.2, 0.4, 0.6, 0.8, 1],
+  compressionRatioThreshold: 1.35,
+  logprobThreshold: -1,
+  noSpeechThreshold: 0.6,
+} as const satisfies TranscribeOptions;
 
 export interface Pipeline {
   readonly tasks: Tasks;
@@ -138,10 +171,21 @@ export function embedsKind(tasks: Tasks, kind: InputKind): boolean {
 /** f on each input alone: a throw is that input's outcome. */
 /** Refuses Whisper's options for a recogniser that has no languages or tasks (a CTC model spells what it hears). */
 export function noLanguageOptions(who: string, o: TranscribeOptions): void {
-  if (o.language !== undefined || o.task !== undefined)
+  const whisperOnly = [
+    "language",
+    "task",
+    "temperatures",
+    "compressionRatioThreshold",
+    "logprobThreshold",
+    "noSpeechThreshold",
+    "seed",
+  ] as const;
+  const given = whisperOnly.filter((k) => o[k] !== undefined);
+  if (given.length)
     throw new PolymodalError(
       "bad_input",
-      `${who} takes no language or task (a CTC model spells what it hears); those are Whisper's options`,
+      `${who} takes no ${given.join(", ")} (a CTC model spells what it hears); ` +
+        `language, task and the temperature fallback are Whisper's options`,
     );
 }
 

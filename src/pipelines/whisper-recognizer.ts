@@ -1,19 +1,19 @@
-// Speech to text with a Hugging Face Whisper checkpoint: audio -> 16 kHz mono -> 30 s windows -> log-mel features ->
-// encoder -> greedy decoding over the KV cache, prompted as generation_config.json says (<|startoftranscript|>,
-// the language given or detected from the first step's language-token logits, the task, <|notimestamps|>), with
-// suppress_tokens everywhere and begin_suppress_tokens at the first step, until <|endoftext|> or max_length; text
-// by the folder's tokenizer.json with special tokens skipped.  Audio longer than a window is read window after
-// window (timestamp-seeking windows are not done yet).
+// Speech to text with a Hugging Face Whisper checkpoint: audio -> 16 kHz mono -> log-mel features (one 30 s window,
+// or the whole recording for longer audio) -> generation (whisper-generate.ts: the prompt, greedy / beam search /
+// the temperature fallback, seeking windows) over this file's side of it: windows through the encoder and decoder
+// steps over a KV cache allocated once -> text by the folder's tokenizer.json with special tokens skipped, word
+// confidences from the tokens' probabilities, segments with times in timestamp mode.
 import * as core from "../core/index.js";
 import { scoped } from "../nn/module.js";
 import type { Tensor } from "../tensor.js";
 import { PolymodalError } from "../util/errors.js";
 import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
-import { exp, log } from "../util/detmath.js";
+import { exp } from "../util/detmath.js";
 import type { WhisperFeatureExtractor } from "../audio/whisper-features.js";
 import { WhisperKVCache, type WhisperForConditionalGeneration } from "../models/hf-whisper.js";
 import type { Tokenizer } from "../text/tokenizer.js";
 import { audioAt } from "./speech.js";
+import { generate, type WhisperGeneration, type WhisperSteps, type WhisperWindows } from "./whisper-generate.js";
 import {
   UnsupportedTaskError,
   eachAlone,
@@ -25,133 +25,23 @@ import {
   type TranscribeOptions,
 } from "./pipeline.js";
 
-/** What generation_config.json (or config.json) says about decoding. */
-export interface WhisperGeneration {
-  decoderStart: number;
-  eos: number;
-  noTimestamps: number | null;
-  /** "<|en|>" -> id; empty for English-only checkpoints */
-  langToId: Record<string, number>;
-  taskToId: Record<string, number>;
-  suppress: number[];
-  beginSuppress: number[];
-  maxLength: number;
-  /** the latest first timestamp, in timestamp steps (null: any) */
-  maxInitialTimestamp: number | null;
-}
-
-const ids = (v: unknown, where: string, k: string): number[] => {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => !Number.isInteger(x) || x < 0))
-    throw new Error(`${where}: ${k} must be a list of token ids, got ${JSON.stringify(v)}`);
-  return v as number[];
-};
-
-/** generation_config.json (null: absent) over config.json -> how to decode; ids checked against the vocabulary. */
-export function whisperGenerationFromJSON(
-  gen: unknown,
-  config: unknown,
-  vocab: number,
-  where: string,
-): WhisperGeneration {
-  const g = { ...((config as object) ?? {}), ...((gen as object) ?? {}) } as Record<string, unknown>;
-  const id = (k: string, required: boolean): number | null => {
-    const v = g[k];
-    if (v === undefined || v === null) {
-      if (required) throw new Error(`${where}: generation_config.json / config.json give no ${k}`);
-      return null;
-    }
-    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= vocab)
-      throw new Error(`${where}: ${k} ${JSON.stringify(v)} is not a token id below vocab_size ${vocab}`);
-    return v as number;
-  };
-  const map = (k: string): Record<string, number> => {
-    const m = g[k];
-    if (m === undefined || m === null) return {};
-    if (
-      typeof m !== "object" ||
-      Array.isArray(m) ||
-      Object.values(m).some((x) => !Number.isInteger(x) || x < 0 || x >= vocab)
-    )
-      throw new Error(`${where}: ${k} must map tokens to ids below vocab_size ${vocab}`);
-    return m as Record<string, number>;
-  };
-  const maxLength = g.max_length ?? 448;
-  if (!Number.isInteger(maxLength) || (maxLength as number) < 2)
-    throw new Error(`${where}: max_length must be an integer >= 2, got ${JSON.stringify(maxLength)}`);
-  return {
-    decoderStart: id("decoder_start_token_id", true)!,
-    eos: id("eos_token_id", true)!,
-    noTimestamps: id("no_timestamps_token_id", false),
-    langToId: map("lang_to_id"),
-    taskToId: map("task_to_id"),
-    suppress: ids(g.suppress_tokens, where, "suppress_tokens").filter((t) => t < vocab),
-    beginSuppress: ids(g.begin_suppress_tokens, where, "begin_suppress_tokens").filter((t) => t < vocab),
-    maxLength: maxLength as number,
-    maxInitialTimestamp: Number.isInteger(g.max_initial_timestamp_index)
-      ? (g.max_initial_timestamp_index as number)
-      : null,
-  };
-}
-
-/**
- * transformers' WhisperTimeStampLogitsProcessor on one step's logits (in place), `generated` the tokens after the
- * prompt: <|notimestamps|> never; timestamps come in pairs (after a pair, text; after a lone timestamp, another or
- * the end); they never go back; the first token is a timestamp, no later than maxInitial steps; and a timestamp
- * whenever the timestamps' total probability beats the likeliest text token's (log-space, deterministic exp/log).
- */
-export function timestampRules(
-  lg: Float32Array,
-  generated: readonly number[],
-  tsBegin: number,
-  eos: number,
-  noTimestamps: number,
-  maxInitial: number | null,
-): void {
-  lg[noTimestamps] = -Infinity;
-  const n = generated.length;
-  const lastTs = n >= 1 && generated[n - 1] >= tsBegin,
-    penultTs = n < 2 || generated[n - 2] >= tsBegin;
-  if (lastTs) {
-    if (penultTs) lg.fill(-Infinity, tsBegin);
-    else lg.fill(-Infinity, 0, eos);
-  }
-  const stamps = generated.filter((t) => t >= tsBegin);
-  if (stamps.length) {
-    const last = stamps[stamps.length - 1];
-    lg.fill(-Infinity, tsBegin, lastTs && !penultTs ? last : last + 1);
-  }
-  if (n === 0) {
-    lg.fill(-Infinity, 0, tsBegin);
-    if (maxInitial !== null) lg.fill(-Infinity, tsBegin + maxInitial + 1);
-  }
-  // log_softmax: the timestamps' logsumexp against the best text token (both over the same normaliser)
-  let m = -Infinity;
-  for (const v of lg) if (v > m) m = v;
-  if (m === -Infinity) return;
-  let z = 0,
-    zt = 0,
-    bestText = -Infinity;
-  for (let v = 0; v < lg.length; v++) {
-    if (lg[v] === -Infinity) continue;
-    const e = exp(lg[v] - m);
-    z += e;
-    if (v >= tsBegin) zt += e;
-    else if (lg[v] > bestText) bestText = lg[v];
-  }
-  const lz = log(z);
-  const tsLogProb = zt > 0 ? log(zt) - lz : -Infinity,
-    textLogProb = bestText - m - lz;
-  if (tsLogProb > textLogProb) lg.fill(-Infinity, 0, tsBegin);
-}
-
 export interface WhisperTranscribeOptions {
   /** "en", "de", ... (or "<|en|>"); default: detected from the first window */
   language?: string;
   /** "transcribe" (default) or "translate" (into English) */
   task?: "transcribe" | "translate";
-  /** timestamp mode: segments with their times, and long audio read window after window by seeking */
+  /** timestamp mode: segments with their times (always used inside for audio longer than a window) */
   timestamps?: boolean;
+  /** beam search of this width at temperature 0 (default: generation_config.json's num_beams, else 1: greedy) */
+  beamWidth?: number;
+  /** the temperature fallback's temperatures, tried in order while a window fails the thresholds (default [0]) */
+  temperatures?: readonly number[];
+  /** thresholds of the fallback (default: generation_config.json's, else none) */
+  compressionRatioThreshold?: number;
+  logprobThreshold?: number;
+  noSpeechThreshold?: number;
+  /** the sampler's seed (default 0: the same draws every run) */
+  seed?: number;
 }
 
 export class WhisperRecognizer implements Pipeline {
@@ -179,11 +69,15 @@ export class WhisperRecognizer implements Pipeline {
       );
   }
 
-  /** The recogniser's KV cache (allocated with the first window, then reused), emptied for a new window. */
-  cacheFor(): WhisperKVCache {
-    if (!this.cache) {
-      this.cache = new WhisperKVCache(this.model.config);
-      this.model.model.decoder.prepareOutput(); // (the weights are this recogniser's own: packed once)
+  /**
+   * The recogniser's KV cache for `beams` hypotheses (allocated with the first window, again only for more beams),
+   * emptied for a new window.
+   */
+  cacheFor(beams = 1): WhisperKVCache {
+    if (!this.cache) this.model.model.decoder.prepareOutput(); // (the weights are this recogniser's own: packed once)
+    if (!this.cache || this.cache.beams < beams) {
+      this.cache?.dispose();
+      this.cache = new WhisperKVCache(this.model.config, beams);
     }
     this.cache.reset();
     return this.cache;
@@ -221,59 +115,31 @@ export class WhisperRecognizer implements Pipeline {
     return id;
   }
 
-  /** One window: (tokens generated, their probabilities, the language token used). */
-  private window(
-    wave: Float32Array,
-    lang: number | null,
-    task: number | null,
-    timestamps = false,
-  ): { tokens: number[]; probs: number[]; lang: number | null } {
-    const g = this.generation,
-      V = this.model.config.vocabSize;
-    const cache = this.cacheFor();
-    this.encodeWindow(this.features.extract(wave), cache);
-    const step = (ids: number[]): Float32Array => this.decodeStep(ids, cache);
-    const multilingual = Object.keys(g.langToId).length > 0;
-    let prompt: number[] = [g.decoderStart];
-    if (multilingual) {
-      if (lang === null) {
-        // detected: the language token the first step finds likeliest
-        const lg = step(prompt);
-        prompt = [];
-        let best = -Infinity;
-        for (const id of Object.values(g.langToId))
-          if (lg[id] > best) {
-            best = lg[id];
-            lang = id;
-          }
-      }
-      prompt.push(lang!);
-      if (task !== null) prompt.push(task);
-    }
-    if (g.noTimestamps !== null && !timestamps) prompt.push(g.noTimestamps);
-    const tokens: number[] = [],
-      probs: number[] = [];
-    const budget = Math.min(g.maxLength, this.model.config.maxTargetPositions) - cache.length - prompt.length;
-    let next = prompt;
-    for (let i = 0; i < budget; i++) {
-      const lg = step(next);
-      for (const s of g.suppress) lg[s] = -Infinity;
-      if (i === 0) for (const s of g.beginSuppress) lg[s] = -Infinity;
-      if (timestamps) timestampRules(lg, tokens, g.noTimestamps! + 1, g.eos, g.noTimestamps!, g.maxInitialTimestamp);
-      let best = 0;
-      for (let v = 1; v < V; v++) if (lg[v] > lg[best]) best = v;
-      if (best === g.eos) break;
-      // the token's probability: softmax over the (suppressed) logits, with the deterministic exp and log
-      let z = 0;
-      for (let v = 0; v < V; v++) if (lg[v] > -Infinity) z += exp(lg[v] - lg[best]);
-      probs.push(exp(-log(z)));
-      tokens.push(best);
-      next = [best];
-    }
-    return { tokens, probs, lang };
+  /** The recogniser's side of generation: windows through the encoder, steps over the KV cache. */
+  private windows(): WhisperWindows {
+    const fe = this.features;
+    return {
+      frames: fe.frames,
+      frameSeconds: fe.config.hopLength / fe.config.samplingRate,
+      timestampSeconds: fe.config.chunkLength / (fe.frames / 2),
+      vocab: this.model.config.vocabSize,
+      maxTarget: this.model.config.maxTargetPositions,
+      begin: (features, beams): WhisperSteps => {
+        const cache = this.cacheFor(beams);
+        this.encodeWindow(features, cache);
+        return {
+          prompt: (ids) => this.decodeStep(ids, cache),
+          rewind: (n) => {
+            cache.length = n;
+          },
+          reorder: (parents) => cache.reorder(parents),
+          next: (tokens) => scoped(() => this.model.model.decoder.stepBeams(tokens, cache)),
+        };
+      },
+    };
   }
 
-  /** Greedy transcription (or translation) of any length, a 30 s window at a time. */
+  /** Transcription (or translation) of any length: short audio in one window, long audio in seeking windows. */
   transcribe(input: AudioInput, options: WhisperTranscribeOptions = {}): Transcript {
     const rate = this.features.config.samplingRate;
     const wave = audioAt("WhisperRecognizer.transcribe", input, rate);
@@ -281,58 +147,21 @@ export class WhisperRecognizer implements Pipeline {
     const task = this.generation.taskToId[taskName] ?? null;
     if (task === null && Object.keys(this.generation.taskToId).length > 0)
       throw new PolymodalError("bad_input", `WhisperRecognizer: unknown task ${JSON.stringify(taskName)}`);
-    let lang = this.languageToken(options.language);
     const timestamps = options.timestamps === true;
-    const g = this.generation;
+    const g = this.generationWith(options);
     if (timestamps && g.noTimestamps === null)
       throw new PolymodalError("bad_input", "WhisperRecognizer: this checkpoint has no timestamp tokens");
-    const tokens: number[] = [],
-      probs: number[] = [],
-      segments: Array<{ start: number; end: number; text: string }> = [];
-    const n = this.features.windowSamples,
-      tsBegin = (g.noTimestamps ?? 0) + 1,
-      // seconds per timestamp step: one encoder frame (0.02 s for 30 s over 1500 frames)
-      step = this.features.config.chunkLength / (this.features.frames / 2);
+    const { segments } = generate(this.features.extractAll(wave), this.windows(), g, {
+      language: this.languageToken(options.language),
+      task,
+      timestamps,
+      temperatures: options.temperatures ?? [0],
+      seed: options.seed ?? 0,
+    });
+    const kept = segments.flatMap((s) => s.tokens.flatMap((t, i) => (t === g.eos ? [] : [[t, s.logprobs[i]]])));
+    const tokens = kept.map(([t]) => t),
+      probs = kept.map(([, lp]) => exp(lp));
     const textOf = (ts: number[]): string => this.tokenizer.decode(ts, { skipSpecialTokens: true }).trim();
-    for (let seek = 0; seek < wave.length; ) {
-      const w = this.window(wave.subarray(seek, seek + n), lang, task, timestamps);
-      lang = w.lang; // detected once, from the first window
-      tokens.push(...w.tokens);
-      probs.push(...w.probs);
-      if (!timestamps) {
-        seek += n;
-        continue;
-      }
-      // the window's segments, and where the next window starts (openai's long-form rule): after the last
-      // complete segment, unless the window ended on a lone timestamp (its speech ran to the end)
-      const t = w.tokens,
-        at = seek / rate,
-        isTs = t.map((x) => x >= tsBegin);
-      const single = t.length >= 2 && !isTs[t.length - 2] && isTs[t.length - 1];
-      const pairs = t.flatMap((_, i) => (i > 0 && isTs[i - 1] && isTs[i] ? [i] : []));
-      let advance = n;
-      if (pairs.length) {
-        if (single) pairs.push(t.length);
-        let last = 0;
-        for (const cur of pairs) {
-          const s = t.slice(last, cur);
-          segments.push({
-            start: at + (s[0] - tsBegin) * step,
-            end: at + (s[s.length - 1] - tsBegin) * step,
-            text: textOf(s),
-          });
-          last = cur;
-        }
-        if (!single) advance = Math.round((t[last - 1] - tsBegin) * step * rate);
-      } else {
-        const stamps = t.filter((x) => x >= tsBegin);
-        let dur = Math.min(n, wave.length - seek) / rate;
-        if (stamps.length && stamps[stamps.length - 1] !== tsBegin) dur = (stamps[stamps.length - 1] - tsBegin) * step;
-        segments.push({ start: at, end: at + dur, text: textOf(t) });
-      }
-      seek += advance > 0 ? advance : n; // (a window that ends at its own start still moves on)
-    }
-    const text = this.tokenizer.decode(tokens, { skipSpecialTokens: true }).trim();
     // words: a token whose text starts with a space starts a word; a word's confidence is its least likely token's
     const words: string[] = [],
       wordConfidences: number[] = [];
@@ -347,26 +176,64 @@ export class WhisperRecognizer implements Pipeline {
         wordConfidences[wordConfidences.length - 1] = Math.min(wordConfidences[wordConfidences.length - 1], probs[i]);
       }
     });
-    const kept = words.flatMap((w, i) => (w ? [i] : []));
+    const wordsKept = words.flatMap((w, i) => (w ? [i] : []));
     return {
-      text,
-      words: kept.map((i) => words[i]),
+      text: textOf(tokens),
+      words: wordsKept.map((i) => words[i]),
       tokens,
       duration: wave.length / rate,
       speech: true,
-      wordConfidences: kept.map((i) => wordConfidences[i]),
-      confidence: Math.min(1, ...kept.map((i) => wordConfidences[i])),
-      ...(timestamps ? { segments } : {}),
+      wordConfidences: wordsKept.map((i) => wordConfidences[i]),
+      confidence: Math.min(1, ...wordsKept.map((i) => wordConfidences[i])),
+      ...(timestamps
+        ? {
+            segments: segments.map((s) => ({
+              start: s.start,
+              end: s.end,
+              text: textOf(s.tokens),
+              temperature: s.temperature,
+              avgLogprob: s.avgLogprob,
+              compressionRatio: s.compressionRatio,
+              noSpeechProb: s.noSpeechProb,
+            })),
+          }
+        : {}),
       warnings: [],
     };
   }
 
+  /** generation_config.json's decoding with this call's options over it (checked). */
+  private generationWith(o: WhisperTranscribeOptions): WhisperGeneration {
+    const g = { ...this.generation };
+    const num = (k: string, v: number | undefined, ok: (x: number) => boolean, what: string): number | undefined => {
+      if (v !== undefined && (typeof v !== "number" || !ok(v)))
+        throw new PolymodalError("bad_input", `WhisperRecognizer: ${k} must be ${what}, got ${JSON.stringify(v)}`);
+      return v;
+    };
+    const beams = num("beamWidth", o.beamWidth, (x) => Number.isInteger(x) && x >= 1 && x <= 16, "an integer 1-16");
+    if (beams !== undefined) g.numBeams = beams;
+    const finite = (x: number) => Number.isFinite(x);
+    const crt = num("compressionRatioThreshold", o.compressionRatioThreshold, finite, "a number");
+    const lpt = num("logprobThreshold", o.logprobThreshold, finite, "a number");
+    const nst = num("noSpeechThreshold", o.noSpeechThreshold, finite, "a number");
+    if (crt !== undefined) g.compressionRatioThreshold = crt;
+    if (lpt !== undefined) g.logprobThreshold = lpt;
+    if (nst !== undefined) g.noSpeechThreshold = nst;
+    const ts = o.temperatures;
+    if (
+      ts !== undefined &&
+      (!Array.isArray(ts) || ts.length < 1 || ts.length > 16 || ts.some((t) => !Number.isFinite(t) || t < 0 || t > 5))
+    )
+      throw new PolymodalError(
+        "bad_input",
+        `WhisperRecognizer: temperatures must be 1-16 numbers from 0 to 5, got ${JSON.stringify(ts)}`,
+      );
+    num("seed", o.seed, (x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff, "an integer 0-4294967295");
+    return g;
+  }
+
   transcribeBatch(inputs: readonly AudioInput[], options: TranscribeOptions = {}): Array<Outcome<Transcript>> {
-    if ((options.beamWidth ?? 1) > 1)
-      throw new PolymodalError("bad_input", "WhisperRecognizer: beam search is not supported yet (greedy only)");
-    return eachAlone(inputs, (x) =>
-      this.transcribe(x, { language: options.language, task: options.task, timestamps: options.timestamps }),
-    );
+    return eachAlone(inputs, (x) => this.transcribe(x, options));
   }
   embedBatch(kind: string): never {
     throw new UnsupportedTaskError("WhisperRecognizer", `embed ${kind}`, this.tasks);

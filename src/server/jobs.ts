@@ -1,7 +1,14 @@
 // What a service worker runs: a job is one model, one operation and one input kind over a list of inputs (the
 // inputs of one or more requests, batched by the pool), run through the model's pipeline, where each input fails
 // alone and the good ones run as one batch (the bits each would get alone).
-import type { AudioInput, Pipeline, InputKind, Outcome, TokenizedText } from "../pipelines/pipeline.js";
+import {
+  WHISPER_FALLBACK,
+  type AudioInput,
+  type Pipeline,
+  type InputKind,
+  type Outcome,
+  type TokenizedText,
+} from "../pipelines/pipeline.js";
 import { directInput, mediaInput, type MediaInputOptions } from "../pipelines/media-input.js";
 import type { Transcript } from "../pipelines/speech.js";
 
@@ -20,12 +27,15 @@ export interface Job {
   /** transcribe (Whisper): the spoken language and the task */
   language?: string;
   task?: "transcribe" | "translate";
+  /** transcribe (Whisper): segments with times; the temperature fallback (WHISPER_FALLBACK) */
+  timestamps?: boolean;
+  fallback?: boolean;
 }
 
 /** A transcript as the service returns it: the library's Transcript without its token ids. */
 export type SpokenText = Pick<
   Transcript,
-  "text" | "words" | "speech" | "wordConfidences" | "confidence" | "wordTimes" | "warnings"
+  "text" | "words" | "speech" | "wordConfidences" | "confidence" | "wordTimes" | "segments" | "warnings"
 >;
 export type ItemResult =
   | { embedding: Float32Array }
@@ -77,7 +87,13 @@ export async function runJob(models: Loaded, job: Job, options: MediaInputOption
       ? p.transcribeBatch(
           ok.map((i) => (prepared[i] as { value: AudioInput }).value),
           // beam search bounded by transcribe's own default
-          { beamWidth: job.beam ?? 1, language: job.language, task: job.task },
+          {
+            ...(job.beam !== undefined ? { beamWidth: job.beam } : {}),
+            language: job.language,
+            task: job.task,
+            ...(job.timestamps ? { timestamps: true } : {}),
+            ...(job.fallback ? WHISPER_FALLBACK : {}),
+          },
         )
       : p.embedBatch(
           kind,
@@ -88,8 +104,8 @@ export async function runJob(models: Loaded, job: Job, options: MediaInputOption
   });
   if (job.op === "transcribe") {
     return wire(prepared as Array<Outcome<Transcript>>, (t) => {
-      const { text, words, speech, wordConfidences, confidence, wordTimes, warnings } = t;
-      return { transcript: { text, words, speech, wordConfidences, confidence, wordTimes, warnings } };
+      const { text, words, speech, wordConfidences, confidence, wordTimes, segments, warnings } = t;
+      return { transcript: { text, words, speech, wordConfidences, confidence, wordTimes, segments, warnings } };
     });
   }
   return wire(prepared as Array<Outcome<Float32Array>>, (embedding) => ({ embedding }));

@@ -234,7 +234,7 @@ export class WorkerPool {
     return this.batcher.submit(
       job,
       // (one batch, one set of options)
-      `${job.model}|${job.op}|${job.kind}|${job.beam ?? ""}|${job.language ?? ""}|${job.task ?? ""}`,
+      [job.model, job.op, job.kind, job.beam, job.language, job.task, job.timestamps, job.fallback].join("|"),
       job.inputs.length,
       deadline,
     );

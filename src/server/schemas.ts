@@ -34,7 +34,13 @@ export const errorResponses = {
 const IMAGE_FILE = "an image file: PNG or JPEG; WebP, BMP, TIFF or GIF through ffmpeg";
 const AUDIO_FILE = "an audio file: WAV; MP3, FLAC, Ogg, Opus or M4A through ffmpeg";
 const VIDEO_FILE = "a video file: Y4M (YUV4MPEG2); MP4, WebM or MKV through ffmpeg";
-/** Marks a schema node that holds a file: base64 in JSON, the file part itself in multipart/form-data. */
+/** Marks a schema node that holds a file: base64 in JSON, the file part itself in multipart/form-data. */ const BEAM =
+  "beam width, 1 to 99: CTC prefix beams, or Whisper's beam search (default 1; Whisper: its num_beams)";
+const TIMESTAMPS = "Whisper: the timed segments in the answer";
+const FALLBACK =
+  "Whisper: a window whose tokens repeat or are unlikely is decoded again at rising temperatures (0.2 to 1.0); " +
+  "a likely-silent one is skipped";
+
 export const FILE_NODE = Symbol("file");
 // (no minLength: ajv counts a string's length code point by code point, milliseconds for a photo's base64;
 // decodeBase64Field refuses an empty one)
@@ -252,10 +258,12 @@ export function schemas(l: SchemaLimits) {
         type: "object",
         additionalProperties: false,
         properties: {
-          beam: { type: "string", pattern: "^[1-9][0-9]?$", description: "CTC beam width, 1 to 99" },
+          beam: { type: "string", pattern: "^[1-9][0-9]?$", description: BEAM },
           model: { type: "string", maxLength: 256, description: "the recogniser (default: the first served)" },
           language: { type: "string", maxLength: 32, description: "Whisper: the spoken language (default detected)" },
           task: { type: "string", enum: ["transcribe", "translate"], description: "Whisper: translate into English" },
+          timestamps: { type: "string", enum: ["true", "false"], description: TIMESTAMPS },
+          fallback: { type: "string", enum: ["true", "false"], description: FALLBACK },
         },
       },
       body: body(
@@ -265,10 +273,12 @@ export function schemas(l: SchemaLimits) {
           additionalProperties: false,
           properties: {
             audio: b64(AUDIO_FILE),
-            beam: { type: "integer", minimum: 1, maximum: 99, default: 1 },
+            beam: { type: "integer", minimum: 1, maximum: 99, description: BEAM },
             model: { type: "string", maxLength: 256, description: "the recogniser (default: the first served)" },
             language: { type: "string", maxLength: 32, description: "Whisper: the spoken language (default detected)" },
             task: { type: "string", enum: ["transcribe", "translate"], description: "Whisper: translate into English" },
+            timestamps: { type: "boolean", description: TIMESTAMPS },
+            fallback: { type: "boolean", description: FALLBACK },
           },
         },
         ["audio"],
@@ -290,6 +300,22 @@ export function schemas(l: SchemaLimits) {
               type: "array",
               items: { type: "object", properties: { start: { type: "number" }, end: { type: "number" } } },
               description: "per word, its start and end in seconds (character CTC models)",
+            },
+            segments: {
+              type: "array",
+              items: {
+                type: "object",
+                properties: {
+                  start: { type: "number" },
+                  end: { type: "number" },
+                  text: { type: "string" },
+                  temperature: { type: "number" },
+                  avgLogprob: { type: "number" },
+                  compressionRatio: { type: "number" },
+                  noSpeechProb: { type: "number" },
+                },
+              },
+              description: "Whisper with timestamps: the timed segments, and how their window was decoded",
             },
             warnings: { type: "array", items: { type: "string" }, description: "e.g. audio recorded below 16 kHz" },
           },

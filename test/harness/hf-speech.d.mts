@@ -20,5 +20,5 @@ export function writeCTCFolder(
   },
 ): string;
 export function whisperKeys(config: Record<string, any>): Array<[string, number[]]>;
-export function whisperTokenizer(): Record<string, unknown>;
+export function whisperTokenizer(timestamps?: number): Record<string, unknown>;
 export function writeWhisperFolder(dir: string, spec: Record<string, any>, options?: { projOut?: boolean }): string;

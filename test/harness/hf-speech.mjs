@@ -177,8 +177,11 @@ export function whisperKeys(c) {
   return keys;
 }
 
-/** A byte-level BPE tokenizer.json of 64 ids for the small Whisper fixtures: 50 word pieces, then the specials. */
-export function whisperTokenizer() {
+/**
+ * A byte-level BPE tokenizer.json for the small Whisper fixtures: 50 word pieces, then the specials and
+ * `timestamps` timestamp tokens (<|0.00|>, <|0.02|>, ...): 64 ids with the default 5.
+ */
+export function whisperTokenizer(timestamps = 5) {
   const pieces = [
     "Ġ",
     ..."abcdefghijklmnopqrstuvwxyz",
@@ -216,11 +219,7 @@ export function whisperTokenizer() {
     "<|transcribe|>",
     "<|nocaptions|>",
     "<|notimestamps|>",
-    "<|0.00|>",
-    "<|0.02|>",
-    "<|0.04|>",
-    "<|0.06|>",
-    "<|0.08|>",
+    ...Array.from({ length: timestamps }, (_, i) => `<|${(i * 0.02).toFixed(2)}|>`),
   ];
   const vocab = Object.fromEntries([...pieces, ...specials].map((t, i) => [t, i]));
   return {
@@ -269,7 +268,7 @@ export function writeWhisperFolder(dir, spec, { projOut = false } = {}) {
       padding_value: 0,
     }),
   );
-  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(whisperTokenizer()));
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(whisperTokenizer(spec.timestamps ?? 5)));
   const entries = whisperKeys(spec.config).map(([k, s]) => [k, s, "F32"]);
   if (projOut)
     entries.push([

@@ -6,11 +6,11 @@ import { bodyBytes, decodeBase64Field, rawKind } from "../inputs.js";
 import { RAW_TYPES } from "../schemas.js";
 import { field, numberField, onlyFields, type FormToBody } from "../plugins/multipart.js";
 
-type Task = "transcribe" | "translate" | undefined;
-
-/** A form: one audio file, and beam, model, language and task fields. */
+/** A form: one audio file, and beam, model, language, task, timestamps and fallback fields. */
 const form: FormToBody = (parts) => {
-  const files = onlyFields(parts, ["beam", "model", "language", "task"]).filter((p) => "file" in p);
+  const files = onlyFields(parts, ["beam", "model", "language", "task", "timestamps", "fallback"]).filter(
+    (p) => "file" in p,
+  );
   if (files.length !== 1) throw new HttpError(400, `a transcribe form holds one audio file, got ${files.length}`);
   const named = Object.fromEntries(
     ["model", "language", "task"].flatMap((k) => {
@@ -18,33 +18,56 @@ const form: FormToBody = (parts) => {
       return v === undefined ? [] : [[k, v]];
     }),
   );
-  return { audio: (files[0] as { file: Uint8Array }).file, beam: numberField(parts, "beam") ?? 1, ...named };
+  const flags = Object.fromEntries(
+    ["timestamps", "fallback"].flatMap((k) => {
+      const v = field(parts, k);
+      if (v === undefined) return [];
+      if (v !== "true" && v !== "false") throw new HttpError(400, `form field ${k} must be true or false, got ${v}`, k);
+      return [[k, v === "true"]];
+    }),
+  );
+  const beam = numberField(parts, "beam");
+  return {
+    audio: (files[0] as { file: Uint8Array }).file,
+    ...(beam === undefined ? {} : { beam }),
+    ...named,
+    ...flags,
+  };
 };
+
+interface Options {
+  beam?: number;
+  model?: string;
+  language?: string;
+  task?: "transcribe" | "translate";
+  timestamps?: boolean;
+  fallback?: boolean;
+}
 
 const transcribeRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
   app.post("/v1/transcribe", { schema: ctx.schemas.transcribe, config: { form } }, async (req) => {
-    let audio: Uint8Array, beam: number, model: string | undefined, language: string | undefined, task: Task;
+    let audio: Uint8Array, o: Options;
     if (Buffer.isBuffer(req.body)) {
       if (rawKind(req) !== "audio") {
         const audio = Object.entries(RAW_TYPES).flatMap(([t, k]) => (k === "audio" ? [t] : []));
         throw new HttpError(415, `a raw transcribe body must be audio (${audio.join(", ")})`);
       }
       audio = bodyBytes(req.body);
-      const q = req.query as { beam?: string; model?: string; language?: string; task?: Task };
-      beam = Number(q.beam ?? 1);
-      ({ model, language, task } = q);
-    } else {
-      const b = req.body as {
-        audio: string | Uint8Array;
-        beam: number;
-        model?: string;
-        language?: string;
-        task?: Task;
+      const q = req.query as Record<string, string | undefined>;
+      o = {
+        ...(q.beam === undefined ? {} : { beam: Number(q.beam) }),
+        model: q.model,
+        language: q.language,
+        task: q.task as Options["task"],
+        timestamps: q.timestamps === "true",
+        fallback: q.fallback === "true",
       };
-      audio = decodeBase64Field(b.audio, "body.audio");
-      beam = b.beam;
-      ({ model, language, task } = b);
+    } else {
+      const { audio: a, ...rest } = req.body as Options & { audio: string | Uint8Array };
+      audio = decodeBase64Field(a, "body.audio");
+      o = rest;
     }
+    const { model, ...options } = o;
     const asr = model === undefined ? ctx.lineup.transcriber() : ctx.lineup.get(model);
     if (!asr) {
       const names = ctx.lineup.refs.filter((r) => r.tasks.transcribe).map((r) => r.name);
@@ -59,7 +82,15 @@ const transcribeRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) =
     if (!asr.tasks.transcribe)
       throw new HttpError(400, `model ${JSON.stringify(asr.name)} does not transcribe speech`, "model");
     const [r] = await ctx.pool.run(
-      { model: asr.name, op: "transcribe", kind: "audio", inputs: [audio], beam, language, task },
+      {
+        model: asr.name,
+        op: "transcribe",
+        kind: "audio",
+        inputs: [audio],
+        ...options,
+        ...(options.timestamps ? {} : { timestamps: undefined }),
+        ...(options.fallback ? {} : { fallback: undefined }),
+      },
       req.deadline,
     );
     if ("error" in r) throw new HttpError(400, `body.audio: ${r.error}`, "body.audio");
