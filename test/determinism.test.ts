@@ -2,6 +2,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { init, Tensor, F, memoryStats, nn, MultimodalModelOptimizer } from "../src/index.js";
 import { rt } from "../src/bindings/module.js";
+import * as core from "../src/core/index.js";
+import { scoped } from "../src/nn/module.js";
 import { runCase } from "./harness/cases.js";
 import { hashBits } from "./harness/compare.js";
 import { loadKernelFixtures, caseTensors } from "./harness/fixtures.js";
@@ -105,5 +107,47 @@ describe("determinism", () => {
     for (let i = 0; i < 100; i++) expect(() => F.linear(bad, Tensor.zeros([4, 3]))).toThrow(/NaN/);
     expect(memoryStats()).toEqual(stats);
     expect(heap.scratchBytes).toBe(0);
+  });
+
+  it("attention over long sequences, a block of query rows at a time, gives the whole score matrix's bits", () => {
+    const h = core.heap();
+    scoped(() => {
+      for (const [L, S, masked] of [
+        [700, 900, true],
+        [300, 3000, false],
+      ] as const) {
+        const D = 64,
+          d = 128,
+          H = 2;
+        const rows = (n: number, f: (i: number) => number) => {
+          const p = core.empty([n, d]).ptr;
+          h.f32(p, n * d).forEach((_, i, a) => {
+            a[i] = f(i);
+          });
+          return p;
+        };
+        const q = rows(L, (i) => Math.sin(i) * 0.3),
+          k = rows(S, (i) => Math.cos(i * 1.3) * 0.3),
+          v = rows(S, (i) => Math.sin(i * 0.7));
+        const blocked = core.empty([L, d]).ptr,
+          whole = core.empty([L, d]).ptr;
+        let mask = 0;
+        if (masked) {
+          mask = h.alloc(L * S * 4);
+          h.f32(mask, L * S).forEach((_, i, a) => {
+            a[i] = i % S > Math.floor(i / S) + 5 ? -Infinity : 0;
+          });
+        }
+        const at = (ptr: number, n: number) => ({ ptr, ld: d, batch: n * d, head: D });
+        core.attention(1, H, L, S, D, D, at(q, L), at(k, S), at(v, S), at(blocked, L), mask, L * S, masked ? L : 1);
+        const scores = h.alloc(L * S * 4);
+        for (let hd = 0; hd < H; hd++) {
+          core.gemmNT(L, S, D, q + hd * D * 4, d, k + hd * D * 4, d, scores, S);
+          core.softmaxRows(scores, scores, L, S, mask, masked ? L : 1);
+          core.gemmNN(L, D, S, scores, S, v + hd * D * 4, d, whole + hd * D * 4, d);
+        }
+        expect(hashBits(h.f32(blocked, L * d))).toBe(hashBits(h.f32(whole, L * d)));
+      }
+    });
   });
 });

@@ -7,7 +7,16 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeWav, init, loadPretrained, loadSafetensors, melscaleFbanks, Tensor, Tokenizer } from "../src/index.js";
+import {
+  encodeWav,
+  init,
+  loadPretrained,
+  loadSafetensors,
+  melscaleFbanks,
+  MultimodalModelOptimizer,
+  Tensor,
+  Tokenizer,
+} from "../src/index.js";
 import { WHISPER_FALLBACK } from "../src/pipelines/pipeline.js";
 import { WhisperRecognizer } from "../src/pipelines/whisper-recognizer.js";
 import { compressionRatio, timestampRules, Xorshift32 } from "../src/pipelines/whisper-generate.js";
@@ -341,6 +350,70 @@ describe("Whisper folders", () => {
       config: { ...pipe.config, activation_function: "relu" },
     });
     await expect(loadPretrained(dir)).rejects.toThrow(/activation_function "relu" is not supported/);
+  });
+});
+
+describe("exportOnnx of Whisper, run by onnxruntime-web", () => {
+  const pipe = JSON.parse(readFileSync(join(HF_SPEECH_FIXTURES, "whisper-pipe.json"), "utf8"));
+  let tmp: string;
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), "polymodal-whisper-onnx-"));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it("the encoder and one decoder step with its past give the recogniser's states and logits", async () => {
+    const w = (await loadPretrained(writeWhisperFolder(join(tmp, "w"), pipe))) as unknown as WhisperRecognizer;
+    const ort = await import("onnxruntime-web");
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = "error";
+    const c = w.model.config,
+      d = c.dModel,
+      H = c.decoderAttentionHeads,
+      D = d / H;
+    const feats = w.features.extract(utterance("speech.a", 12800));
+    // the encoder
+    const enc = w.exportSample();
+    const es = await ort.InferenceSession.create(await MultimodalModelOptimizer.exportOnnx(enc.module, enc.inputs));
+    const eo = await es.run({
+      input_features: new ort.Tensor("float32", feats.data as Float32Array, [...feats.shape]),
+    });
+    const states = scoped(() => core.toTensor(w.model.model.encoder.run(core.fromTensor("t", "f", feats)).at(-1)!));
+    expect([...eo.last_hidden_state.dims]).toEqual(states.shape);
+    expectWithinBudget("last_hidden_state", eo.last_hidden_state.data as Float32Array, states.data);
+    // one step after a 3-token prompt: the past as (1, H, P, D) from the cache's rows
+    const cache = w.cacheFor();
+    w.encodeWindow(feats, cache);
+    w.decodeStep([51, 54, 56], cache);
+    const heads = (ptr: number, rows: number) => {
+      const r = core.heap().f32(ptr, rows * d),
+        out = new Float32Array(rows * d);
+      for (let h = 0; h < H; h++)
+        for (let t = 0; t < rows; t++) for (let j = 0; j < D; j++) out[(h * rows + t) * D + j] = r[t * d + h * D + j];
+      return new ort.Tensor("float32", out, [1, H, rows, D]);
+    };
+    const feeds: Record<string, unknown> = { input_ids: new ort.Tensor("int32", Int32Array.of(9), [1, 1]) };
+    for (let i = 0; i < c.decoderLayers; i++) {
+      feeds[`past_key_values.${i}.decoder.key`] = heads(cache.self[i].k, 3);
+      feeds[`past_key_values.${i}.decoder.value`] = heads(cache.self[i].v, 3);
+      feeds[`past_key_values.${i}.encoder.key`] = heads(cache.cross[i].k, cache.frames);
+      feeds[`past_key_values.${i}.encoder.value`] = heads(cache.cross[i].v, cache.frames);
+    }
+    const step = w.exportStepSample();
+    const ds = await ort.InferenceSession.create(await MultimodalModelOptimizer.exportOnnx(step.module, step.inputs));
+    const out = await ds.run(feeds as never);
+    const logits = w.decodeStep([9], cache);
+    expect([...out.logits.dims]).toEqual([1, 1, c.vocabSize]);
+    expectWithinBudget("logits", out.logits.data as Float32Array, logits);
+    expect([...out["present.1.decoder.value"].dims]).toEqual([1, H, 4, D]);
+    expectWithinBudget(
+      "present key",
+      (out["present.0.decoder.key"].data as Float32Array).subarray(3 * D, 4 * D),
+      (heads(cache.self[0].k, 4).data as Float32Array).subarray(3 * D, 4 * D),
+    );
+    await expect(MultimodalModelOptimizer.exportOnnx(w.model, { input_ids: step.inputs.input_ids })).rejects.toThrow(
+      /exports its encoder \(input_features\) or one decoder step/,
+    );
+    w.dispose();
   });
 });
 

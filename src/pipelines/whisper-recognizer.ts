@@ -5,7 +5,8 @@
 // confidences from the tokens' probabilities, segments with times in timestamp mode.
 import * as core from "../core/index.js";
 import { scoped } from "../nn/module.js";
-import type { Tensor } from "../tensor.js";
+import { Tensor } from "../tensor.js";
+import { HF_WHISPER_WRITERS } from "../onnx/hf-whisper.js";
 import { PolymodalError } from "../util/errors.js";
 import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
 import { exp } from "../util/detmath.js";
@@ -250,8 +251,37 @@ export class WhisperRecognizer implements Pipeline {
       this.generation,
     );
   }
-  exportSample(): never {
-    throw new PolymodalError("unsupported_task", "ONNX export of Whisper is not supported yet");
+  /** The encoder's export: input_features of one window (1, n_mels, frames) -> last_hidden_state. */
+  exportSample(): { module: WhisperForConditionalGeneration; inputs: Record<string, Tensor> } {
+    void HF_WHISPER_WRITERS;
+    const M = this.features.config.nMels;
+    return {
+      module: this.model,
+      inputs: { input_features: new Tensor(new Float32Array(M * this.features.frames), [1, M, this.features.frames]) },
+    };
+  }
+  /**
+   * One decoder step's export (Optimum's decoder-with-past layout): input_ids (1, 1) and per layer the decoder's
+   * past keys and values (1, H, past, D) and the encoder's (1, H, frames / 2, D) -> logits and the present keys and
+   * values.
+   */
+  exportStepSample(past = 4): { module: WhisperForConditionalGeneration; inputs: Record<string, Tensor> } {
+    void HF_WHISPER_WRITERS;
+    const c = this.model.config,
+      H = c.decoderAttentionHeads,
+      D = c.dModel / H,
+      S = this.features.frames / 2;
+    const inputs: Record<string, Tensor> = {
+      input_ids: new Tensor(Int32Array.of(this.generation.decoderStart), [1, 1]),
+    };
+    for (let i = 0; i < c.decoderLayers; i++)
+      for (const [part, n] of [
+        ["decoder", past],
+        ["encoder", S],
+      ] as const)
+        for (const kv of ["key", "value"])
+          inputs[`past_key_values.${i}.${part}.${kv}`] = new Tensor(new Float32Array(H * n * D), [1, H, n, D]);
+    return { module: this.model, inputs };
   }
   /** Frees the KV cache (the model's weights are the model's own). */
   dispose(): void {
