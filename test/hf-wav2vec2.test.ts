@@ -18,6 +18,7 @@ import { CTCTokenizer } from "../src/text/ctc-tokenizer.js";
 import { wav2vec2ConfigFromJSON } from "../src/models/hf-wav2vec2.js";
 import { expectWithinBudget } from "./harness/budget.js";
 import { HF_SPEECH, HF_SPEECH_FIXTURES, utterance, writeCTCFolder } from "./harness/hf-speech.mjs";
+import { bf16Bits, f16Bits, halfValue } from "./harness/hf-clip.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const expected = (name: string): Record<string, Tensor> =>
@@ -87,6 +88,23 @@ describe("Wav2Vec2 folders", () => {
       b = await load("w2v-layer", { weightNorm: "parametrizations" });
     const x = [at16k(utterance(keyA, nA))];
     expect(Array.from(b.logits(x).logits.data)).toEqual(Array.from(a.logits(x).logits.data));
+  });
+
+  it("float16 and bfloat16 weights load exactly (each value the float32 one rounded) and transcribe", async () => {
+    const f32 = (await load("hubert")).model.stateDict();
+    for (const [dtype, bits] of [
+      ["F16", f16Bits],
+      ["BF16", bf16Bits],
+    ] as const) {
+      const r = await load("hubert", { dtype });
+      const sd = r.model.stateDict();
+      expect(Object.keys(sd)).toEqual(Object.keys(f32));
+      for (const [k, t] of Object.entries(f32))
+        expect(Array.from(sd[k].data), `${dtype} ${k}`).toEqual(
+          Array.from(t.data as Float32Array, (x) => halfValue(bits(x), dtype)),
+        );
+      expect(typeof r.transcribe(at16k(utterance(keyA, nA))).text).toBe("string");
+    }
   });
 
   it("a padded batch gives each utterance its own logits (layer-norm model, attention mask)", async () => {

@@ -29,6 +29,7 @@ import { scoped } from "../src/nn/module.js";
 import { proceduralStateDict } from "./harness/procedural.mjs";
 import { expectWithinBudget } from "./harness/budget.js";
 import { HF_SPEECH_FIXTURES, utterance, whisperTokenizer, writeWhisperFolder } from "./harness/hf-speech.mjs";
+import { bf16Bits, f16Bits, halfValue } from "./harness/hf-clip.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const want = () => loadSafetensors(readFileSync(join(HF_SPEECH_FIXTURES, "whisper-features.expected.safetensors")));
@@ -333,6 +334,26 @@ describe("Whisper folders", () => {
       await s.close();
     }
   }, 90_000);
+
+  it("float16 and bfloat16 weights load exactly (each value the float32 one rounded) and transcribe", async () => {
+    const f32 = (await load("f32")).model.stateDict();
+    for (const [dtype, bits] of [
+      ["F16", f16Bits],
+      ["BF16", bf16Bits],
+    ] as const) {
+      const w = (await loadPretrained(
+        writeWhisperFolder(join(tmp, dtype), pipe, { dtype }),
+      )) as unknown as WhisperRecognizer;
+      const sd = w.model.stateDict();
+      expect(Object.keys(sd)).toEqual(Object.keys(f32));
+      for (const [k, t] of Object.entries(f32))
+        expect(Array.from(sd[k].data), `${dtype} ${k}`).toEqual(
+          Array.from(t.data as Float32Array, (x) => halfValue(bits(x), dtype)),
+        );
+      expect(w.transcribe(audio()).tokens.length).toBeGreaterThan(0);
+      w.dispose();
+    }
+  });
 
   it("a saved proj_out.weight equal to the embedding loads (tied); refusals name the field", async () => {
     const w = await load("tied", { projOut: true });

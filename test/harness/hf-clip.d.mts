@@ -4,5 +4,7 @@ export function photo(key: string, w: number, h: number, c: number): { width: nu
 export const PHOTOS: Array<[string, number, number, number]>;
 export function hfClipKeys(config: Record<string, any>): Array<[string, number[]]>;
 export function f16Bits(x: number): number;
+export function bf16Bits(x: number): number;
+export function halfValue(bits: number, dtype: "F16" | "BF16"): number;
 export function writeHFClipFolder(dir: string, name: string, options?: { dtype?: "F32" | "F16"; shards?: number; positionIds?: boolean }): string;
 export function writeSafetensors(path: string, entries: Array<[string, number[], "F32" | "F16" | "I64", string?]>): void;

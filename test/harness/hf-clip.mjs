@@ -127,8 +127,24 @@ function tensorBytes(key, shape, dtype) {
   const v = proceduralValues(key, shape);
   if (dtype === "F32") return new Uint8Array(v.buffer);
   const h = new Uint16Array(v.length);
-  for (let i = 0; i < v.length; i++) h[i] = f16Bits(v[i]);
+  for (let i = 0; i < v.length; i++) h[i] = dtype === "BF16" ? bf16Bits(v[i]) : f16Bits(v[i]);
   return new Uint8Array(h.buffer);
+}
+
+/** The value of float16 (IEEE half) or bfloat16 bits. */
+export function halfValue(b, dtype) {
+  if (dtype === "BF16") return new Float32Array(new Uint32Array([b << 16]).buffer)[0];
+  const sign = b & 0x8000 ? -1 : 1,
+    e = (b >>> 10) & 0x1f,
+    m = b & 0x3ff;
+  if (e === 31) return m ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * (e === 0 ? m * 2 ** -24 : (1 + m / 1024) * 2 ** (e - 15));
+}
+
+/** float32 -> bfloat16 bits, round to nearest even (torch's .to(torch.bfloat16)). */
+export function bf16Bits(x) {
+  const u = new Uint32Array(Float32Array.of(x).buffer)[0];
+  return (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
 }
 
 /**
@@ -136,7 +152,7 @@ function tensorBytes(key, shape, dtype) {
  * one buffer); valueKey: the key whose procedural values it holds (a renamed key's old name), default the key.
  */
 export function writeSafetensors(path, entries) {
-  const size = (s, dt) => s.reduce((a, b) => a * b, 1) * (dt === "F16" ? 2 : dt === "I64" ? 8 : 4);
+  const size = (s, dt) => s.reduce((a, b) => a * b, 1) * (dt === "F16" || dt === "BF16" ? 2 : dt === "I64" ? 8 : 4);
   const header = { __metadata__: { format: "pt" } };
   let off = 0;
   for (const [k, s, dt] of entries) {

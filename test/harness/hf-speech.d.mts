@@ -14,11 +14,15 @@ export function writeCTCFolder(
   name: string,
   options?: {
     weightNorm?: "g_v" | "parametrizations";
-    dtype?: "F32" | "F16";
+    dtype?: "F32" | "F16" | "BF16";
     drop?: string[];
     extra?: Array<[string, number[]]>;
   },
 ): string;
 export function whisperKeys(config: Record<string, any>): Array<[string, number[]]>;
 export function whisperTokenizer(timestamps?: number): Record<string, unknown>;
-export function writeWhisperFolder(dir: string, spec: Record<string, any>, options?: { projOut?: boolean }): string;
+export function writeWhisperFolder(
+  dir: string,
+  spec: Record<string, any>,
+  options?: { projOut?: boolean; dtype?: "F32" | "F16" | "BF16" },
+): string;

@@ -252,7 +252,7 @@ export function whisperTokenizer(timestamps = 5) {
 }
 
 /** A Hugging Face Whisper folder for fixture `spec` (test/fixtures/hf-speech/whisper-pipe.json's shape). */
-export function writeWhisperFolder(dir, spec, { projOut = false } = {}) {
+export function writeWhisperFolder(dir, spec, { projOut = false, dtype = "F32" } = {}) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "config.json"), JSON.stringify(spec.config, null, 2));
   writeFileSync(join(dir, "generation_config.json"), JSON.stringify(spec.generation, null, 2));
@@ -269,7 +269,7 @@ export function writeWhisperFolder(dir, spec, { projOut = false } = {}) {
     }),
   );
   writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(whisperTokenizer(spec.timestamps ?? 5)));
-  const entries = whisperKeys(spec.config).map(([k, s]) => [k, s, "F32"]);
+  const entries = whisperKeys(spec.config).map(([k, s]) => [k, s, dtype]);
   if (projOut)
     entries.push([
       "proj_out.weight",
