@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { init, loadPretrained, loadSafetensors, encodeWav, Tensor } from "../src/index.js";
+import { init, loadPretrained, loadSafetensors, encodeWav, MultimodalModelOptimizer, Tensor } from "../src/index.js";
 import type { startService as StartService } from "../src/server/app.js";
 import * as core from "../src/core/index.js";
 import { scoped } from "../src/nn/module.js";
@@ -65,6 +65,22 @@ describe.each(Object.keys(HF_SPEECH.models))("%s from its folder", (name) => {
     for (const k of [...names, "logits"]) expectWithinBudget(k, got[k], want[k]);
     // the pipeline's own path (extractor, model) gives the same logits
     expectWithinBudget("pipeline logits", r.logits([at16k(a)]).logits, want.logits);
+  });
+
+  it("exportOnnx, run by onnxruntime-web, gives the model's logits", async () => {
+    const r = await load(name);
+    const want = expected(name);
+    const ort = await import("onnxruntime-web");
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = "error";
+    const { module, inputs } = r.exportSample();
+    const s = await ort.InferenceSession.create(await MultimodalModelOptimizer.exportOnnx(module, inputs));
+    const x = want.input_values;
+    const out = await s.run({ input_values: new ort.Tensor("float32", x.data as Float32Array, [...x.shape]) });
+    const got = states(r, x).logits;
+    expect([...out.logits.dims]).toEqual(got.shape);
+    expectWithinBudget("onnx logits", out.logits.data as Float32Array, got.data);
+    await s.release();
   });
 
   it("greedy decoding gives the reference's transcript", async () => {

@@ -244,8 +244,8 @@ class WeightNormConv1d extends Module {
     this.weight_v = new Parameter([channels, channels / groups, kernel], "raw", fill(0));
     this.bias = new Parameter([channels], "raw", fill(0));
   }
-  /** (B, E, T) -> (B, E, T + 1 - K % 2) */
-  run(x: Buf): Buf {
+  /** The convolution's weight (E, E / G, K): g v / ||v||, the norm per kernel position. */
+  effectiveWeight(): Float32Array {
     const h = core.heap(),
       K = this.kernel,
       n = this.weight_v.numel;
@@ -255,9 +255,15 @@ class WeightNormConv1d extends Module {
     for (let i = 0; i < n; i++) norm[i % K] += v[i] * v[i];
     const scale = new Float32Array(K);
     for (let k = 0; k < K; k++) scale[k] = g[k] / Math.sqrt(norm[k]);
-    const w = empty([...this.weight_v.shape]),
-      wv = h.f32(w.ptr, n);
-    for (let i = 0; i < n; i++) wv[i] = v[i] * scale[i % K];
+    const w = new Float32Array(n);
+    for (let i = 0; i < n; i++) w[i] = v[i] * scale[i % K];
+    return w;
+  }
+  /** (B, E, T) -> (B, E, T + 1 - K % 2) */
+  run(x: Buf): Buf {
+    const K = this.kernel;
+    const w = empty([...this.weight_v.shape]);
+    core.heap().f32(w.ptr, this.weight_v.numel).set(this.effectiveWeight());
     const [B, E, T] = x.shape;
     const y = core.conv(
       { ...x, shape: [B, E, 1, T] },

@@ -15,7 +15,7 @@ const LOW = -3.4028234663852886e38;
  * x (B, T, E) -> (B, T, E): q_proj(x) * head_dim^-0.5, scores + mask (B|1, 1, T, T) or none, softmax, x v,
  * out_proj.
  */
-function attention(g: Graph, a: CLIPAttention, x: string, path: string, mask: string | null): string {
+export function attention(g: Graph, a: CLIPAttention, x: string, path: string, mask: string | null): string {
   const E = a.embedDim,
     H = a.numHeads,
     D = a.headDim;

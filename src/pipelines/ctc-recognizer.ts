@@ -10,6 +10,7 @@ import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
 import { ctcBeamSearch, ctcAlign, detExp, detLog } from "../audio/ctc.js";
 import type { Wav2Vec2FeatureExtractor } from "../audio/wav2vec2-features.js";
 import { featureFrames, type Wav2Vec2ForCTC } from "../models/hf-wav2vec2.js";
+import { HF_WAV2VEC2_WRITERS } from "../onnx/hf-wav2vec2.js";
 import type { CTCTokenizer, CTCSegment } from "../text/ctc-tokenizer.js";
 import { audioAt, checkBeamWork, MAX_BEAM_WORK } from "./speech.js";
 import {
@@ -254,12 +255,11 @@ export class CTCRecognizer implements Pipeline {
   quantized(): CTCRecognizer {
     return new CTCRecognizer(MultimodalModelOptimizer.quantizeModel(this.model), this.features, this.tokenizer);
   }
-  exportSample(): never {
-    throw new PolymodalError(
-      "unsupported_task",
-      `ONNX export of ${this.model.config.modelType === "hubert" ? "HubertForCTC" : "Wav2Vec2ForCTC"} is not ` +
-        "supported yet (its grouped, weight-normed positional convolution has no exporter)",
-    );
+  /** The model's export: input_values of one second, normalised as the extractor does -> logits. */
+  exportSample(): { module: Wav2Vec2ForCTC; inputs: Record<string, Tensor> } {
+    void HF_WAV2VEC2_WRITERS;
+    const n = this.features.config.samplingRate;
+    return { module: this.model, inputs: { input_values: new Tensor(new Float32Array(n), [1, n]) } };
   }
 }
 
