@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { init, loadPretrained, MultimodalIndex } from "../src/index.js";
+import { writeCTCFolder } from "./harness/hf-speech.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const chromiumPath =
@@ -364,10 +365,27 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
       await page.click("#record");
       await expect.poll(() => page.textContent("#mic-status")).toBe("stopped");
       expect(await page.getAttribute("#record", "aria-pressed")).toBe("false");
+      // a Hugging Face folder the page serves, chosen in the page: loaded in the worker by its URL, then fed
+      writeCTCFolder(join(data, "hf", "hubert"), "hubert");
+      const asked: string[] = [];
+      page.on("request", (r) => asked.push(new URL(r.url()).pathname));
+      await page.fill("#asr-model", "/data/hf/hubert/");
+      await page.click("#record");
+      await expect
+        .poll(() => page.textContent("#mic-status"), { timeout: 30_000 })
+        .toMatch(/^listening \(http:\S+\/data\/hf\/hubert\/\)/);
+      expect(asked).toEqual(
+        expect.arrayContaining(["/data/hf/hubert/config.json", "/data/hf/hubert/model.safetensors"]),
+      );
+      await page.waitForTimeout(2500); // (a transcript a second)
+      await page.click("#record");
+      await expect.poll(() => page.textContent("#mic-status")).toBe("stopped");
+      // the procedural HuBERT spells letters, not the shipped model's words
+      expect(await page.textContent("#transcript")).not.toContain(text);
     } finally {
       await micBrowser.close();
     }
-  }, 120_000);
+  }, 150_000);
 
   it("the prebuilt polymodal/worker (dist/browser/worker.js) hosts a pipeline in a page's Worker with Node's " +
     "bits", async () => {

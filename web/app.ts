@@ -151,7 +151,9 @@ async function startRecording(): Promise<void> {
       audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
     });
     const ctx = new AudioContext({ sampleRate: 16000 });
-    const nMels = await remote.micStart(ctx.sampleRate);
+    const model = ($("asr-model") as HTMLInputElement).value;
+    $("mic-status").textContent = model.trim() ? `loading ${model.trim()}…` : "";
+    const { nMels, name } = await remote.micStart(ctx.sampleRate, location.href, model);
     await ctx.audioWorklet.addModule(URL.createObjectURL(new Blob([CAPTURE], { type: "text/javascript" })));
     const node = new AudioWorkletNode(ctx, "polymodal-capture");
     const silent = ctx.createGain();
@@ -181,7 +183,7 @@ async function startRecording(): Promise<void> {
     recording = { ctx, stream, timer, blocks, nMels };
     button.textContent = "Stop";
     button.setAttribute("aria-pressed", "true");
-    $("mic-status").textContent = "listening…";
+    $("mic-status").textContent = `listening (${name === "asr-words" ? "asr-words" : name})…`;
   } catch (e) {
     $("mic-status").textContent = `cannot record: ${(e as Error).message}`;
   }
@@ -289,7 +291,8 @@ async function main(): Promise<void> {
     ($("vit") as HTMLButtonElement).disabled = false;
   });
   $("record").addEventListener("click", () => void (recording ? stopRecording() : startRecording()));
-  for (const id of ["q", "go", "file", "add", "forget", "vit", "record"]) ($(id) as HTMLInputElement).disabled = false;
+  for (const id of ["q", "go", "file", "add", "forget", "vit", "record", "asr-model"])
+    ($(id) as HTMLInputElement).disabled = false;
   state.ready = true;
 }
 

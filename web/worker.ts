@@ -20,7 +20,6 @@ import {
   type ImageTextEmbedder,
   type VideoTextEmbedder,
   type AudioEmbedder,
-  type SpeechRecognizer,
 } from "../dist/index.js";
 
 type Space = "image" | "video" | "audio";
@@ -31,13 +30,24 @@ let clip: ImageTextEmbedder, vt: VideoTextEmbedder, sounds: AudioEmbedder;
 let sample: Record<Space, MultimodalIndex>, mine: Record<Space, MultimodalIndex>, dims: Record<Space, number>;
 let storage: BrowserStorage;
 let vit: VisionEncoder | null = null;
-let asr: SpeechRecognizer | null = null;
+/** The recogniser the microphone feeds: the shipped asr-words, or a Hugging Face folder (Whisper, Wav2Vec2, HuBERT). */
+type Recognizer = { transcribe(input: { waveform: Float32Array; sampleRate: number }): { text: string } };
+let asr: { name: string; model: Recognizer } | null = null;
+/** The spectrogram the page draws: the shipped recogniser's own features, or a Whisper-like 80-band one. */
+let display = { sampleRate: 16000, nFft: 400, hopLength: 160, nMels: 80, mean: -4, std: 4 };
 
 /** The microphone: its log-mel (what the page draws) as it streams, and the last seconds of audio to transcribe. */
 const MIC_SECONDS = 8,
   RATE = 16000;
-let mic: { mel: StreamingMelSpectrogram; audio: Float32Array; filled: number; sinceText: number; text: string } | null =
-  null;
+let mic: {
+  mel: StreamingMelSpectrogram;
+  audio: Float32Array;
+  filled: number;
+  sinceText: number;
+  /** samples between transcripts: twice the last one's time */
+  every: number;
+  text: string;
+} | null = null;
 
 const hit = (h: RetrievalResult): Hit => ({
   id: h.itemId,
@@ -179,41 +189,55 @@ export class DemoWorker {
   }
 
   /**
-   * Starts a microphone stream at 16 kHz (the page's AudioContext resamples): loads the recogniser on first use.
-   * Returns the log-mel's number of bands.
+   * Starts a microphone stream at 16 kHz (the page's AudioContext resamples) into a recogniser: the shipped
+   * asr-words, or the Hugging Face folder at `model` (a URL, relative to the page), loaded on first use.  Returns
+   * the log-mel's number of bands and the recogniser's name.
    */
-  async micStart(sampleRate: number): Promise<number> {
+  async micStart(sampleRate: number, origin: string, model = ""): Promise<{ nMels: number; name: string }> {
     if (sampleRate !== RATE) throw new Error(`the microphone stream must be ${RATE} Hz, got ${sampleRate}`);
-    asr ??= await loadPretrained("asr-words", {
-      onProgress: (p) => postMessage({ progress: { name: "asr-words", ...p } }),
-    });
-    const f = asr.card.features;
+    const name = model.trim() ? new URL(model.trim(), origin).href : "asr-words";
+    if (asr?.name !== name) {
+      const onProgress = (p: object) => postMessage({ progress: { name, ...p } });
+      if (name === "asr-words") {
+        const shipped = await loadPretrained("asr-words", { onProgress });
+        const f = shipped.card.features;
+        display = { ...f, mean: f.mean, std: f.std };
+        asr = { name, model: shipped };
+      } else {
+        const loaded = (await loadPretrained(name, { onProgress })) as { tasks?: { transcribe?: boolean } };
+        if (!loaded.tasks?.transcribe) throw new Error(`${name} is not a speech recogniser`);
+        display = { sampleRate: RATE, nFft: 400, hopLength: 160, nMels: 80, mean: -4, std: 4 };
+        asr = { name, model: loaded as unknown as Recognizer };
+      }
+    }
     mic = {
       mel: new StreamingMelSpectrogram({
-        sampleRate: f.sampleRate,
-        nFft: f.nFft,
-        hopLength: f.hopLength,
-        nMels: f.nMels,
+        sampleRate: display.sampleRate,
+        nFft: display.nFft,
+        hopLength: display.hopLength,
+        nMels: display.nMels,
       }),
       audio: new Float32Array(MIC_SECONDS * RATE),
       filled: 0,
       sinceText: 0,
+      every: 0,
       text: "",
     };
-    return f.nMels;
+    return { nMels: display.nMels, name };
   }
 
   /**
-   * Samples from the microphone: the log-mel frames they completed, normalised as the recogniser sees them
-   * ((nMels, frames) row-major), and the transcript of the last seconds, recomputed once a second.
+   * Samples from the microphone: the log-mel frames they completed, normalised for drawing ((nMels, frames)
+   * row-major), and the transcript of the last seconds, recomputed once a second (less often when the recogniser
+   * takes longer: every twice its last time).
    */
   micPush(chunk: Float32Array): { mel: Float32Array; frames: number; text: string } {
     if (!mic || !asr) throw new Error("micPush before micStart");
     const m = mic.mel.push(chunk),
-      frames = m.shape[1],
-      f = asr.card.features;
+      frames = m.shape[1];
     const mel = new Float32Array(m.data.length);
-    for (let i = 0; i < mel.length; i++) mel[i] = (Math.log((m.data as Float32Array)[i] + 1e-6) - f.mean) / f.std;
+    for (let i = 0; i < mel.length; i++)
+      mel[i] = (Math.log((m.data as Float32Array)[i] + 1e-6) - display.mean) / display.std;
     // keep the last MIC_SECONDS of audio
     const a = mic.audio,
       n = Math.min(chunk.length, a.length);
@@ -224,9 +248,11 @@ export class DemoWorker {
     a.set(chunk.subarray(chunk.length - n), mic.filled);
     mic.filled += n;
     mic.sinceText += chunk.length;
-    if (mic.sinceText >= RATE && mic.filled >= RATE / 4) {
+    if (mic.sinceText >= Math.max(RATE, mic.every) && mic.filled >= RATE / 4) {
       mic.sinceText = 0;
-      mic.text = asr.transcribe({ waveform: a.slice(0, mic.filled), sampleRate: RATE }).text;
+      const t0 = performance.now();
+      mic.text = asr.model.transcribe({ waveform: a.slice(0, mic.filled), sampleRate: RATE }).text;
+      mic.every = Math.round(((performance.now() - t0) / 1000) * 2 * RATE);
     }
     return { mel, frames, text: mic.text };
   }
@@ -236,7 +262,7 @@ export class DemoWorker {
     if (!mic || !asr) return "";
     const text =
       mic.filled >= RATE / 4
-        ? asr.transcribe({ waveform: mic.audio.slice(0, mic.filled), sampleRate: RATE }).text
+        ? asr.model.transcribe({ waveform: mic.audio.slice(0, mic.filled), sampleRate: RATE }).text
         : mic.text;
     mic = null;
     return text;

@@ -14,6 +14,7 @@ import {
   type InputKind,
   type Inputs,
   type Pipeline,
+  type TranscribeOptions,
 } from "../pipelines/pipeline.js";
 import type { Transcript } from "../pipelines/speech.js";
 import { exposeWorker, type MessageEndpoint } from "./worker-rpc.js";
@@ -94,8 +95,11 @@ export class PipelineHost {
   async embedVideos(model: string, clips: Uint8Array[]): Promise<Float32Array[]> {
     return this.embed(model, "video", await this.media(model, "video", clips));
   }
-  /** An audio file's bytes -> the transcript (greedy, or prefix beam search with { beamWidth }). */
-  async transcribe(model: string, audio: Uint8Array, options: { beamWidth?: number } = {}): Promise<Transcript> {
+  /**
+   * An audio file's bytes -> the transcript: greedy, or beam search with { beamWidth }; a Whisper folder also takes
+   * language, task, timestamps and the temperature fallback's options (TranscribeOptions).
+   */
+  async transcribe(model: string, audio: Uint8Array, options: TranscribeOptions = {}): Promise<Transcript> {
     const m = await this.model(model);
     if (!m.tasks.transcribe) throw new UnsupportedTaskError(`PipelineHost: ${model}`, "transcribe speech", m.tasks);
     return allValues(m.transcribeBatch([await mediaInput("audio", audio)], options))[0];
