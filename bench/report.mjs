@@ -20,6 +20,7 @@ const GROUPS = [
   "serve",
   "scale",
   "browser",
+  "speech",
 ];
 
 export function machine() {
