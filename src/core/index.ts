@@ -53,7 +53,14 @@ export {
   transpose12,
 } from "./elementwise.js";
 export { type ConvGeometry, convOutSize, convInto, conv } from "./conv.js";
-export { type HeadLayout, attention, attentionContiguous, attentionCore, paddingMaskBuf } from "./attention.js";
+export {
+  type HeadLayout,
+  attention,
+  attentionContiguous,
+  divideRows,
+  attentionCore,
+  paddingMaskBuf,
+} from "./attention.js";
 export { type LSTMDirection, lstmCellStep, lstmRecurrence, lstmBidirectional, lstmLayerRowMajor } from "./lstm.js";
 export {
   rfftPlan,
