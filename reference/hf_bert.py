@@ -1,4 +1,5 @@
-"""Hugging Face's BertModel and sentence-transformers' Pooling / Normalize, written here in plain PyTorch from the
+"""Hugging Face's BertModel (and XLMRobertaModel / RobertaModel: the same layers, positions counted from the padding
+index) and sentence-transformers' Pooling / Normalize, written here in plain PyTorch from the
 published designs (transformers' modeling_bert.py with eager attention; sentence_transformers/models/Pooling.py and
 Normalize.py) so fixtures need no `transformers`: the same module tree and state_dict keys (embeddings.{word,
 position,token_type}_embeddings, embeddings.LayerNorm, encoder.layer.{i}.attention.self.{query,key,value},
@@ -11,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-DEFAULTS = dict(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536,
+DEFAULTS = dict(model_type="bert", vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536,
                 hidden_act="gelu", max_position_embeddings=512, type_vocab_size=2, layer_norm_eps=1e-12,
                 pad_token_id=0)
 
@@ -35,8 +36,16 @@ class Embeddings(nn.Module):
         self.token_type_embeddings = nn.Embedding(c["type_vocab_size"], H)
         self.LayerNorm = nn.LayerNorm(H, eps=c["layer_norm_eps"])
 
+        # RoBERTa / XLM-RoBERTa: positions count the non-padding tokens from padding_idx + 1 (padding at padding_idx)
+        self.roberta = c["model_type"] in ("roberta", "xlm-roberta")
+        self.pad = c["pad_token_id"]
+
     def forward(self, ids, token_types):
-        pos = torch.arange(ids.shape[1])[None]
+        if self.roberta:
+            keep = ids.ne(self.pad).int()
+            pos = (torch.cumsum(keep, 1) * keep).long() + self.pad
+        else:
+            pos = torch.arange(ids.shape[1])[None]
         x = self.word_embeddings(ids) + self.token_type_embeddings(token_types)
         return self.LayerNorm(x + self.position_embeddings(pos))
 

@@ -2,7 +2,8 @@
 // embeddings.{word,position,token_type}_embeddings, embeddings.LayerNorm, encoder.layer.{i}.attention.self.{query,
 // key,value}, .attention.output.{dense,LayerNorm}, .intermediate.dense, .output.{dense,LayerNorm}, pooler.dense (kept
 // so strict loading accepts the checkpoint; sentence-transformers pools the token states instead).  The encoders of
-// all-MiniLM, bge, e5 and gte.  Reference: reference/hf_bert.py.
+// all-MiniLM, bge, e5 and gte; with model_type roberta / xlm-roberta (positions counted from the padding index, one
+// token type) multilingual-e5's and paraphrase-multilingual's.  Reference: reference/hf_bert.py.
 //
 //   ids (B, T), token types -> word + token type + absolute position embeddings -> LayerNorm -> post-LN layers
 //   (LayerNorm(x + attention(x)), LayerNorm(a + output(act(intermediate(a))))) -> the token states (B, T, H).
@@ -17,6 +18,8 @@ import { ModuleList } from "../nn/containers.js";
 export type BertActivation = "gelu" | "gelu_tanh" | "relu";
 
 export interface BertConfig {
+  /** "bert", or "roberta" / "xlm-roberta": positions counted from pad_token_id + 1 over the non-padding tokens */
+  modelType: "bert" | "roberta" | "xlm-roberta";
   vocabSize: number;
   hiddenSize: number;
   numHiddenLayers: number;
@@ -65,10 +68,14 @@ export function bertConfigFromJSON(json: unknown): BertConfig {
       `config.json (bert): hidden_act ${JSON.stringify(j.hidden_act)} is not supported ` +
         `(${Object.keys(ACTIVATIONS).join(", ")})`,
     );
+  const type = j.model_type ?? "bert";
+  if (type !== "bert" && type !== "roberta" && type !== "xlm-roberta")
+    throw new Error(`config.json (bert): model_type ${JSON.stringify(type)} is not bert, roberta or xlm-roberta`);
   const eps = j.layer_norm_eps;
   if (typeof eps !== "number" || !(eps > 0 && eps < 1))
     throw new Error(`config.json (bert): layer_norm_eps must be a number in (0, 1), got ${JSON.stringify(eps)}`);
   const c: BertConfig = {
+    modelType: type,
     vocabSize: int("vocab_size"),
     hiddenSize: int("hidden_size"),
     numHiddenLayers: int("num_hidden_layers"),
@@ -128,13 +135,14 @@ class BertEmbeddings extends Module {
     this.token_type_embeddings = new Embedding(c.typeVocabSize, c.hiddenSize);
     this.LayerNorm = new LayerNorm(c.hiddenSize, c.layerNormEps);
   }
-  /** ids, types (B, T) int32 -> (B, T, H) */
-  run(ids: Buf, types: Buf): Buf {
+  /** ids, types (B, T) int32; positions (B, T) int32 or null (0..T-1 for every row) -> (B, T, H) */
+  run(ids: Buf, types: Buf, positions: Buf | null): Buf {
     const [B, T] = ids.shape,
       H = this.word_embeddings.embeddingDim;
     const x = core.addInPlace(this.word_embeddings.run(ids), this.token_type_embeddings.run(types));
-    // (word + type) + position, as transformers adds them; positions 0..T-1 for every row
-    core.binary("add", x.ptr, this.position_embeddings.weight.ptr, x.ptr, B * T, H, T);
+    // (word + type) + position, as transformers adds them
+    if (positions) core.addInPlace(x, this.position_embeddings.run(positions));
+    else core.binary("add", x.ptr, this.position_embeddings.weight.ptr, x.ptr, B * T, H, T);
     return this.LayerNorm.run(x);
   }
 }
@@ -257,8 +265,20 @@ export class BertModel extends Module {
     const [B, T] = ids.shape,
       c = this.config,
       h = core.heap();
-    if (T > c.maxPositionEmbeddings)
-      throw new Error(`BertModel: ${T} tokens, more than max_position_embeddings (${c.maxPositionEmbeddings})`);
+    const bert = c.modelType === "bert",
+      longest = bert ? c.maxPositionEmbeddings : c.maxPositionEmbeddings - c.padTokenId - 1;
+    if (T > longest) throw new Error(`BertModel: ${T} tokens, more than this model's positions allow (${longest})`);
+    let positions: Buf | null = null;
+    if (!bert) {
+      // RoBERTa: the non-padding tokens count up from pad_token_id + 1; padding sits at pad_token_id
+      positions = { ptr: h.alloc(B * T * 4), shape: [B, T], dtype: "int32" };
+      const p = h.i32(positions.ptr, B * T),
+        v = h.i32(ids.ptr, B * T);
+      for (let b = 0; b < B; b++) {
+        let n = 0;
+        for (let t = 0; t < T; t++) p[b * T + t] = v[b * T + t] === c.padTokenId ? c.padTokenId : c.padTokenId + ++n;
+      }
+    }
     const tt = types ?? { ptr: h.alloc(B * T * 4), shape: [B, T], dtype: "int32" as const };
     if (!types) h.i32(tt.ptr, B * T).fill(0);
     let add = 0;
@@ -268,7 +288,7 @@ export class BertModel extends Module {
         a = h.f32(add, B * T);
       for (let i = 0; i < B * T; i++) a[i] = m[i] ? 0 : LOWEST;
     }
-    let x = this.embeddings.run(ids, tt);
+    let x = this.embeddings.run(ids, tt, positions);
     const states = keep ? [x] : [];
     for (const layer of this.encoder.layer) {
       x = layer.run(x, add);
