@@ -2,11 +2,15 @@
 // padded batch through an exact-GELU and a tanh-GELU config, the state at every layer boundary, each pooling and its
 // normalisation within the model zoo's budget; a padded row gives its unpadded result; strict loading by the
 // checkpoint's key names; refused configs name the field.
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
-import { init, loadSafetensors, Tensor } from "../src/index.js";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { allValues, init, loadPretrained, loadSafetensors, Tensor } from "../src/index.js";
+import { SentenceEmbedder } from "../src/pipelines/sentence-embedder.js";
+import { writeSafetensors } from "./harness/hf-clip.mjs";
+import type { startService as StartService } from "../src/server/app.js";
 import * as core from "../src/core/index.js";
 import { scoped } from "../src/nn/module.js";
 import { BertModel, bertActivate, bertConfigFromJSON, bertParameterCount } from "../src/models/hf-bert.js";
@@ -14,7 +18,8 @@ import { POOLING_MODES, poolTokens } from "../src/models/sentence-pooling.js";
 import { proceduralStateDict } from "./harness/procedural.mjs";
 import { expectWithinBudget } from "./harness/budget.js";
 
-const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "hf-text");
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const FIXTURES = join(root, "test", "fixtures", "hf-text");
 const spec = JSON.parse(readFileSync(join(FIXTURES, "bert.json"), "utf8"));
 
 beforeAll(async () => {
@@ -115,5 +120,129 @@ describe("BertModel config and loading", () => {
     expect(() => m.loadStateDict(proceduralStateDict([...keys, ["extra.weight", [2]]], Tensor))).toThrow(
       /pooler\.dense\.bias[\s\S]*extra\.weight|extra\.weight[\s\S]*pooler\.dense\.bias/,
     );
+  });
+});
+
+describe("sentence-transformers folders", () => {
+  const base = spec.configs["bert-gelu"];
+  const config = { ...base.config, vocab_size: 300 };
+  const keys = base.keys.map(([k, s]: [string, number[]]) =>
+    k === "embeddings.word_embeddings.weight" ? [k, [300, s[1]]] : [k, s],
+  );
+  let tmp: string;
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), "polymodal-st-"));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  /** A folder as SentenceTransformer.save writes it; `modules` false: a plain Hugging Face encoder folder. */
+  function folder(name: string, o: { pooling?: Record<string, unknown>; normalize?: boolean; modules?: boolean } = {}) {
+    const dir = join(tmp, name);
+    mkdirSync(join(dir, "1_Pooling"), { recursive: true });
+    writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+    writeFileSync(join(dir, "tokenizer.json"), readFileSync(join(FIXTURES, "..", "text", "wordpiece.tokenizer.json")));
+    writeSafetensors(
+      join(dir, "model.safetensors"),
+      keys.map(([k, s]: [string, number[]]) => [k, s, "F32"]),
+    );
+    if (o.modules === false) return dir;
+    const mods = [
+      { idx: 0, name: "0", path: "", type: "sentence_transformers.models.Transformer" },
+      { idx: 1, name: "1", path: "1_Pooling", type: "sentence_transformers.models.Pooling" },
+      ...(o.normalize === false
+        ? []
+        : [{ idx: 2, name: "2", path: "2_Normalize", type: "sentence_transformers.models.Normalize" }]),
+    ];
+    writeFileSync(join(dir, "modules.json"), JSON.stringify(mods));
+    writeFileSync(join(dir, "sentence_bert_config.json"), JSON.stringify({ max_seq_length: 12, do_lower_case: false }));
+    writeFileSync(
+      join(dir, "config_sentence_transformers.json"),
+      JSON.stringify({ prompts: { query: "query: ", passage: "passage: " }, default_prompt_name: null }),
+    );
+    writeFileSync(
+      join(dir, "1_Pooling", "config.json"),
+      JSON.stringify({ word_embedding_dimension: 32, pooling_mode_mean_tokens: true, ...o.pooling }),
+    );
+    return dir;
+  }
+
+  const TEXTS = ["a red circle on the left", "two", "the quick brown fox jumps over the lazy dog again and again"];
+
+  it("embeds as the model, the pooling and the normalisation compose; truncation, prompts, batches", async () => {
+    const st = (await loadPretrained(folder("mean"))) as unknown as SentenceEmbedder;
+    expect(st).toBeInstanceOf(SentenceEmbedder);
+    expect(st.tasks.embed).toEqual({ space: "text", kinds: ["text"] });
+    const got = st.embedTexts(TEXTS);
+    const toks = allValues(st.tokenizeBatch(TEXTS));
+    expect(Math.max(...toks.map((t) => t.ids.length))).toBe(12); // max_seq_length, [CLS] and [SEP] kept
+    TEXTS.forEach((t, i) => {
+      const ids = new Tensor(Int32Array.from(toks[i].ids), [1, toks[i].ids.length]);
+      const h = states(st.model, ids, null, null).at(-1)!;
+      const pooled = poolTokens(h.data as Float32Array, null, 1, ids.shape[1], 32, "mean");
+      expectWithinBudget(`text ${i}`, got[i], unit(pooled, 1, 32));
+      let n = 0;
+      for (const v of got[i]) n += v * v;
+      expect(Math.sqrt(n)).toBeCloseTo(1, 5);
+      // alone, in a batch of one: the same embedding
+      expectWithinBudget(`text ${i} alone`, st.embedTexts([t])[0], got[i]);
+    });
+    // prompts: by name, as sentence-transformers prepends them
+    expect(Array.from(st.embedTexts(["two"], { promptName: "query" })[0])).toEqual(
+      Array.from(st.embedTexts(["query: two"])[0]),
+    );
+    expect(() => st.embedTexts(["x"], { promptName: "title" })).toThrow(
+      /no prompt named "title"; this model has query, passage/,
+    );
+    // a bad input fails alone
+    const [ok, bad] = st.embedBatch("text", ["fine", 7 as unknown as string]);
+    expect("value" in ok && "error" in bad).toBe(true);
+  });
+
+  it("the service answers OpenAI's /v1/embeddings with the folder's embeddings", async () => {
+    const dir = folder("served");
+    const lib = (await loadPretrained(dir)) as unknown as SentenceEmbedder;
+    const { startService } = (await import(pathToFileURL(join(root, "dist/server/app.js")).href)) as {
+      startService: typeof StartService;
+    };
+    const s = await startService({ modelsDir: join(root, "models"), port: 0, workers: 1, model: dir });
+    try {
+      const r = await fetch(`${s.url}/v1/embeddings`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "served", input: ["two", "a red circle"] }),
+      });
+      expect(r.status).toBe(200);
+      const j = await r.json();
+      const want = lib.embedTexts(["two", "a red circle"]);
+      j.data.forEach((d: { embedding: number[] }, i: number) =>
+        expect(Float32Array.from(d.embedding)).toEqual(want[i]),
+      );
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
+
+  it("CLS pooling without Normalize; a plain encoder folder: mean, normalised; refusals by name", async () => {
+    const cls = (await loadPretrained(
+      folder("cls", { pooling: { pooling_mode_mean_tokens: false, pooling_mode_cls_token: true }, normalize: false }),
+    )) as unknown as SentenceEmbedder;
+    const toks = allValues(cls.tokenizeBatch(["two"]))[0].ids;
+    const h = states(cls.model, new Tensor(Int32Array.from(toks), [1, toks.length]), null, null).at(-1)!;
+    expect(Array.from(cls.embedTexts(["two"])[0])).toEqual(Array.from((h.data as Float32Array).slice(0, 32)));
+    const plain = (await loadPretrained(folder("plain", { modules: false }))) as unknown as SentenceEmbedder;
+    expect(plain.settings).toMatchObject({ pooling: "mean", normalize: true, maxSeqLength: 40 });
+    await expect(loadPretrained(folder("two-modes", { pooling: { pooling_mode_max_tokens: true } }))).rejects.toThrow(
+      /exactly one of pooling_mode_mean_tokens.*got pooling_mode_mean_tokens, pooling_mode_max_tokens/,
+    );
+    const dense = folder("dense");
+    writeFileSync(
+      join(dense, "modules.json"),
+      JSON.stringify([
+        { idx: 0, name: "0", path: "", type: "sentence_transformers.models.Transformer" },
+        { idx: 1, name: "1", path: "1_Pooling", type: "sentence_transformers.models.Pooling" },
+        { idx: 2, name: "2", path: "2_Dense", type: "sentence_transformers.models.Dense" },
+      ]),
+    );
+    await expect(loadPretrained(dense)).rejects.toThrow(/modules not supported: sentence_transformers\.models\.Dense/);
   });
 });

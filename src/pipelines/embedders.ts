@@ -33,7 +33,7 @@ import {
 } from "./pipeline.js";
 
 /** How a pipeline's model reads text: its tokenizer, the longest sequence, how a batch is padded. */
-interface TextReader {
+export interface TextReader {
   readonly tokenizer: TextBatcher;
   readonly maxLength: number;
   readonly padding: "max_length" | "longest";
@@ -63,7 +63,7 @@ function readText(x: unknown, r: TextReader): Pick<Encoding, "ids" | "attentionM
 }
 
 /** Texts as one batch: each read alone (a bad one fails alone), the good ones padded together and embedded. */
-function textBatch(
+export function textBatch(
   inputs: readonly unknown[],
   r: TextReader,
   embed: (batch: TokenBatch) => Tensor,
@@ -86,7 +86,7 @@ function textBatch(
 }
 
 /** Texts as the model reads them: ids and tokens, special tokens included, truncated at maxLength. */
-function tokenizeTexts(texts: readonly unknown[], r: TextReader): Array<Outcome<TokenizedText>> {
+export function tokenizeTexts(texts: readonly unknown[], r: TextReader): Array<Outcome<TokenizedText>> {
   return eachAlone(texts, (t) => {
     if (typeof t !== "string") throw new TypeError(`expected a string, got ${t === null ? "null" : typeof t}`);
     const e = r.tokenizer.encode(t, { maxLength: r.maxLength, padding: false });

@@ -178,8 +178,15 @@ const TRANSCRIBES: Tasks = { embed: null, transcribe: true };
 const lazyCTC: Architecture["load"] = async (read, where, config) =>
   (await import("./hf-ctc-folder.js")).loadCTCFolder(read, where, config);
 
+const EMBEDS_TEXT: Tasks = { embed: { space: "text", kinds: ["text"] }, transcribe: false };
+const lazySentence: Architecture["load"] = async (read, where, config) =>
+  (await import("./hf-sentence-folder.js")).loadSentenceFolder(read, where, config);
+
 /** The architectures a Hugging Face folder may hold, by config.json's model_type. */
 export const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
+  bert: { tasks: EMBEDS_TEXT, load: lazySentence },
+  roberta: { tasks: EMBEDS_TEXT, load: lazySentence },
+  "xlm-roberta": { tasks: EMBEDS_TEXT, load: lazySentence },
   clip: { tasks: ImageTextEmbedder.tasks, load: loadCLIPFolder },
   wav2vec2: { tasks: TRANSCRIBES, load: lazyCTC },
   hubert: { tasks: TRANSCRIBES, load: lazyCTC },

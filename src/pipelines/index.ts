@@ -4,6 +4,7 @@ export { SpeechRecognizer, wordErrors, audioAt } from "./speech.js";
 export type { CTCRecognizer } from "./ctc-recognizer.js";
 export type { WhisperRecognizer, WhisperTranscribeOptions } from "./whisper-recognizer.js";
 export type { WhisperGeneration, WhisperSegment } from "./whisper-generate.js";
+export type { SentenceEmbedder, SentenceEncodeOptions, SentenceSettings } from "./sentence-embedder.js";
 export type { SpeechCard, Transcript, AudioInput } from "./speech.js";
 export { ImageTextEmbedder, AudioEmbedder, VideoTextEmbedder } from "./embedders.js";
 export type { ImageBatcher, TextBatcher } from "./embedders.js";

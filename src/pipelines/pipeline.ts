@@ -16,6 +16,12 @@ export const INPUT_KINDS: readonly InputKind[] = ["text", "image", "audio", "vid
 /** The spaces of an index: one per kind of item, each holding one pipeline's embeddings. Spelled here only. */
 export const SPACES = ["image", "audio", "video"] as const;
 export type Space = (typeof SPACES)[number];
+/**
+ * Where a pipeline's embeddings live: an index space, or "text" for a text-only encoder (sentence-transformers):
+ * its vectors compare with each other only, served by model name (not yet an index space).
+ */
+export type EmbedSpace = Space | "text";
+export const isSpace = (s: string): s is Space => (SPACES as readonly string[]).includes(s);
 
 /** A recording: WAV bytes, or a mono waveform at its rate. */
 /**
@@ -97,7 +103,7 @@ export interface Tasks {
    * the kinds it embeds, all into one space; frames: for video, how many frames of a clip it samples (a loaded
    * pipeline says, so readers decode only those)
    */
-  readonly embed: { readonly space: Space; readonly kinds: readonly InputKind[]; readonly frames?: number } | null;
+  readonly embed: { readonly space: EmbedSpace; readonly kinds: readonly InputKind[]; readonly frames?: number } | null;
   readonly transcribe: boolean;
 }
 

@@ -10,7 +10,7 @@ import {
   remoteFolder,
   type FolderReader,
 } from "./hf-folder.js";
-import type { InputKind, Pipeline, Space, Tasks } from "./pipeline.js";
+import { isSpace, type InputKind, type Pipeline, type Space, type Tasks } from "./pipeline.js";
 import { isNode, nodeImport } from "../util/runtime.js";
 
 export interface ModelRef {
@@ -94,11 +94,15 @@ export class ModelSet {
   forSpace(space: Space): ModelRef | undefined {
     return this.refs.find((r) => r.tasks.embed?.space === space);
   }
-  /** The spaces a query of this kind can be searched in, each with the model that embeds it there. */
+  /**
+   * The index spaces a query of this kind can be searched in, each with the model that embeds it there (a text-only
+   * encoder's "text" vectors are not an index space yet).
+   */
   spacesFor(kind: InputKind): Array<{ space: Space; ref: ModelRef }> {
-    return this.refs.flatMap((ref) =>
-      ref.tasks.embed?.kinds.includes(kind) ? [{ space: ref.tasks.embed.space, ref }] : [],
-    );
+    return this.refs.flatMap((ref) => {
+      const e = ref.tasks.embed;
+      return e?.kinds.includes(kind) && isSpace(e.space) ? [{ space: e.space, ref }] : [];
+    });
   }
   /** The model that transcribes speech. */
   transcriber(): ModelRef | undefined {

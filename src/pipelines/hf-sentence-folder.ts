@@ -1,0 +1,113 @@
+// A sentence-transformers folder (as SentenceTransformer.save writes it: modules.json, sentence_bert_config.json,
+// config.json, model.safetensors, tokenizer.json, 1_Pooling/config.json, optionally 2_Normalize and
+// config_sentence_transformers.json) or a plain Hugging Face BERT / RoBERTa / XLM-RoBERTa encoder folder (mean
+// pooling, normalised) -> a SentenceEmbedder.  Its own module, imported when the first such folder loads.
+import type { Tensor } from "../tensor.js";
+import { Tokenizer } from "../text/tokenizer.js";
+import { BertModel, bertConfigFromJSON, bertParameterCount, type BertConfig } from "../models/hf-bert.js";
+import type { PoolingMode } from "../models/sentence-pooling.js";
+import { SentenceEmbedder, type SentenceSettings } from "./sentence-embedder.js";
+import { checkParameterCount, json, loadStrictly, needFile, readWeights, type FolderReader } from "./hf-folder.js";
+
+const TRANSFORMER = "sentence_transformers.models.Transformer",
+  POOLING = "sentence_transformers.models.Pooling",
+  NORMALIZE = "sentence_transformers.models.Normalize";
+
+/** 1_Pooling/config.json -> the one pooling mode it turns on (the ones we compute; others refused by name). */
+function poolingMode(cfg: Record<string, unknown>, where: string): PoolingMode {
+  const modes: Record<string, PoolingMode | null> = {
+    pooling_mode_mean_tokens: "mean",
+    pooling_mode_cls_token: "cls",
+    pooling_mode_max_tokens: "max",
+    pooling_mode_lasttoken: "lasttoken",
+    pooling_mode_mean_sqrt_len_tokens: null,
+    pooling_mode_weightedmean_tokens: null,
+  };
+  const on = Object.keys(modes).filter((k) => cfg[k] === true);
+  if (on.length !== 1 || modes[on[0]] === null)
+    throw new Error(
+      `${where}: exactly one of pooling_mode_mean_tokens, _cls_token, _max_tokens or _lasttoken must be true, ` +
+        `got ${on.join(", ") || "none"}`,
+    );
+  if (cfg.include_prompt === false)
+    throw new Error(`${where}: include_prompt false (pooling without the prompt's tokens) is not supported`);
+  return modes[on[0]]!;
+}
+
+/** The model's own longest sequence (RoBERTa's positions start after the padding index). */
+const positions = (c: BertConfig): number =>
+  c.modelType === "bert" ? c.maxPositionEmbeddings : c.maxPositionEmbeddings - c.padTokenId - 1;
+
+export async function loadSentenceFolder(
+  read: FolderReader,
+  where: string,
+  config: unknown,
+): Promise<SentenceEmbedder> {
+  const need = needFile(read, where, "config.json, model.safetensors and tokenizer.json");
+  const optional = async (file: string): Promise<any> => {
+    const b = await read(file);
+    return b ? json(`${where}/${file}`, b) : null;
+  };
+  const cfg = bertConfigFromJSON(config);
+  const modules = await optional("modules.json");
+  const settings: SentenceSettings = {
+    maxSeqLength: positions(cfg),
+    pooling: "mean",
+    normalize: true,
+    prompts: {},
+    defaultPrompt: null,
+  };
+  if (modules !== null) {
+    if (!Array.isArray(modules) || modules.some((m) => !m || typeof m.type !== "string"))
+      throw new Error(`${where}/modules.json: expected a list of { idx, name, path, type }`);
+    const types = modules.map((m: { type: string }) => m.type);
+    if (types[0] !== TRANSFORMER || (types[1] !== undefined && types[1] !== POOLING))
+      throw new Error(`${where}/modules.json: expected Transformer then Pooling, got ${types.join(", ")}`);
+    const rest = types.slice(2).filter((t: string) => t !== NORMALIZE);
+    if (rest.length) throw new Error(`${where}/modules.json: modules not supported: ${rest.join(", ")}`);
+    settings.normalize = types.includes(NORMALIZE);
+    if (types[1] === POOLING) {
+      const dir = String(modules[1].path ?? "1_Pooling");
+      settings.pooling = poolingMode(
+        json(`${where}/${dir}/config.json`, await need(`${dir}/config.json`)),
+        `${where}/${dir}/config.json`,
+      );
+    }
+    const sb = await optional("sentence_bert_config.json");
+    if (sb?.max_seq_length !== undefined) {
+      const n = sb.max_seq_length;
+      if (!Number.isInteger(n) || n < 2 || n > positions(cfg))
+        throw new Error(
+          `${where}/sentence_bert_config.json: max_seq_length must be an integer from 2 to ${positions(cfg)} (the ` +
+            `model's positions), got ${JSON.stringify(n)}`,
+        );
+      settings.maxSeqLength = n;
+    }
+    if (sb?.do_lower_case === true)
+      throw new Error(`${where}/sentence_bert_config.json: do_lower_case true is not supported (the tokenizer's own)`);
+    const st = await optional("config_sentence_transformers.json");
+    if (st?.prompts) {
+      if (typeof st.prompts !== "object" || Object.values(st.prompts).some((p) => typeof p !== "string"))
+        throw new Error(`${where}/config_sentence_transformers.json: prompts must map names to strings`);
+      settings.prompts = st.prompts;
+    }
+    if (typeof st?.default_prompt_name === "string") {
+      if (!(st.default_prompt_name in settings.prompts))
+        throw new Error(
+          `${where}/config_sentence_transformers.json: default_prompt_name ${JSON.stringify(st.default_prompt_name)} ` +
+            "is not one of its prompts",
+        );
+      settings.defaultPrompt = st.default_prompt_name;
+    }
+  }
+  const tokenizer = Tokenizer.fromJSON(new TextDecoder().decode(await need("tokenizer.json")));
+  if (tokenizer.vocabSize > cfg.vocabSize)
+    throw new Error(
+      `loadPretrained: ${where}/tokenizer.json has ids up to ${tokenizer.vocabSize - 1} but config.json's ` +
+        `vocab_size is ${cfg.vocabSize}`,
+    );
+  const weights: Record<string, Tensor> = await readWeights(read, where);
+  checkParameterCount(where, bertParameterCount(cfg), weights);
+  const model = loadStrictly(() => new BertModel(cfg), weights);
+  return new SentenceEmbedder(model, tokenizer, settings);
+}

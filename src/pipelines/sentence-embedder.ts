@@ -1,0 +1,120 @@
+// Sentence embeddings as sentence-transformers computes them (SentenceTransformer.encode): a text (with the prompt
+// its config names, prepended) -> the folder's tokenizer, truncated at max_seq_length, a batch padded to its longest
+// -> the encoder's token states -> Pooling (mean, CLS, max or last token over the real tokens) -> Normalize when the
+// folder has that module.  Embeddings go to the "text" space: they compare with each other, by model name.
+import { Tensor } from "../tensor.js";
+import * as core from "../core/index.js";
+import { scoped } from "../nn/module.js";
+import { PolymodalError } from "../util/errors.js";
+import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
+import { normalize } from "../ops/norm.js";
+import type { BertModel } from "../models/hf-bert.js";
+import { poolTokens, type PoolingMode } from "../models/sentence-pooling.js";
+import type { Tokenizer } from "../text/tokenizer.js";
+import { textBatch, tokenizeTexts, type TextReader } from "./embedders.js";
+import {
+  UnsupportedTaskError,
+  allValues,
+  type InputKind,
+  type Inputs,
+  type Outcome,
+  type Pipeline,
+  type Tasks,
+  type TokenizedText,
+} from "./pipeline.js";
+
+export interface SentenceSettings {
+  /** tokens per text, special tokens included (sentence_bert_config.json's max_seq_length) */
+  maxSeqLength: number;
+  pooling: PoolingMode;
+  /** a Normalize module follows the pooling */
+  normalize: boolean;
+  /** config_sentence_transformers.json's prompts ("query" -> "query: ") and the one used by default */
+  prompts: Record<string, string>;
+  defaultPrompt: string | null;
+}
+
+export interface SentenceEncodeOptions {
+  /** a prompt of the folder's by name ("query", "passage"), as sentence-transformers' prompt_name */
+  promptName?: string;
+  /** a prompt's text itself (sentence-transformers' prompt) */
+  prompt?: string;
+}
+
+export class SentenceEmbedder implements Pipeline, TextReader {
+  static readonly tasks: Tasks = { embed: { space: "text", kinds: ["text"] }, transcribe: false };
+  readonly tasks = SentenceEmbedder.tasks;
+  readonly padding = "longest" as const;
+  constructor(
+    readonly model: BertModel,
+    readonly tokenizer: Tokenizer,
+    readonly settings: SentenceSettings,
+  ) {}
+
+  get dim(): number {
+    return this.model.config.hiddenSize;
+  }
+  get maxLength(): number {
+    return this.settings.maxSeqLength;
+  }
+
+  /** The prompt a call asks for (by name or text), else the folder's default ("" for none). */
+  promptFor(o: SentenceEncodeOptions = {}): string {
+    if (o.prompt !== undefined && o.promptName !== undefined)
+      throw new PolymodalError("bad_input", "SentenceEmbedder: give prompt or promptName, not both");
+    if (o.prompt !== undefined) return o.prompt;
+    const name = o.promptName ?? this.settings.defaultPrompt;
+    if (name === null) return "";
+    const p = this.settings.prompts[name];
+    if (p === undefined)
+      throw new PolymodalError(
+        "bad_input",
+        `SentenceEmbedder: no prompt named ${JSON.stringify(name)}; this model has ` +
+          (Object.keys(this.settings.prompts).join(", ") || "none"),
+      );
+    return p;
+  }
+
+  /** Texts -> their embeddings (unit-norm when the folder normalises), as SentenceTransformer.encode. */
+  embedTexts(texts: readonly string[], options: SentenceEncodeOptions = {}): Float32Array[] {
+    const prompt = this.promptFor(options);
+    return allValues(this.embedBatch("text", prompt ? texts.map((t) => prompt + t) : texts));
+  }
+
+  embedBatch<K extends InputKind>(kind: K, inputs: ReadonlyArray<Inputs[K]>): Array<Outcome<Float32Array>> {
+    if (kind !== "text") throw new UnsupportedTaskError("SentenceEmbedder", `embed ${kind}`, this.tasks);
+    return textBatch(inputs, this, (b) => this.encode(b.inputIds, b.attentionMask));
+  }
+
+  /** ids and mask (B, T) -> the pooled (and normalised) embeddings (B, H). */
+  encode(ids: Tensor, mask: Tensor): Tensor {
+    const [B, T] = ids.shape,
+      H = this.dim;
+    const states = scoped(() => {
+      const [h] = this.model.run(
+        core.fromTensor("SentenceEmbedder", "ids", ids),
+        core.fromTensor("m", "m", mask),
+        null,
+      );
+      return core
+        .heap()
+        .f32(h.ptr, B * T * H)
+        .slice();
+    });
+    const pooled = new Tensor(poolTokens(states, mask.data as Int32Array, B, T, H, this.settings.pooling), [B, H]);
+    return this.settings.normalize ? normalize(pooled) : pooled;
+  }
+
+  tokenizeBatch(texts: readonly string[]): Array<Outcome<TokenizedText>> {
+    return tokenizeTexts(texts, this);
+  }
+  transcribeBatch(): never {
+    throw new UnsupportedTaskError("SentenceEmbedder", "transcribe speech", this.tasks);
+  }
+  quantized(): SentenceEmbedder {
+    return new SentenceEmbedder(MultimodalModelOptimizer.quantizeModel(this.model), this.tokenizer, this.settings);
+  }
+  exportSample(): never {
+    throw new PolymodalError("unsupported_task", "ONNX export of BertModel is not supported yet");
+  }
+}
