@@ -90,6 +90,10 @@ export class SentenceEmbedder implements Pipeline, TextReader {
   encode(ids: Tensor, mask: Tensor): Tensor {
     const [B, T] = ids.shape,
       H = this.dim;
+    // padding is the model's pad_token_id whatever the tokenizer pads with (RoBERTa counts positions past it)
+    const m = mask.data as Int32Array,
+      padded = (ids.data as Int32Array).map((id, i) => (m[i] ? id : this.model.config.padTokenId));
+    ids = new Tensor(padded, [B, T]);
     const states = scoped(() => {
       const [h] = this.model.run(
         core.fromTensor("SentenceEmbedder", "ids", ids),
