@@ -15,6 +15,7 @@ import * as core from "../src/core/index.js";
 import { scoped } from "../src/nn/module.js";
 import { BertModel, bertActivate, bertConfigFromJSON, bertParameterCount } from "../src/models/hf-bert.js";
 import { POOLING_MODES, poolTokens } from "../src/models/sentence-pooling.js";
+import { MPNetModel, mpnetConfigFromJSON, mpnetParameterCount, relativeBucket } from "../src/models/hf-mpnet.js";
 import { proceduralStateDict } from "./harness/procedural.mjs";
 import { expectWithinBudget } from "./harness/budget.js";
 
@@ -26,29 +27,29 @@ beforeAll(async () => {
   await init();
 });
 
-function model(name: string): BertModel {
+function model(name: string): BertModel | MPNetModel {
   const { config, keys } = spec.configs[name];
-  const m = new BertModel(bertConfigFromJSON(config));
+  const mpnet = config.model_type === "mpnet";
+  const m = mpnet ? new MPNetModel(mpnetConfigFromJSON(config)) : new BertModel(bertConfigFromJSON(config));
   m.loadStateDict(proceduralStateDict(keys, Tensor));
   expect(Object.keys(m.stateDict())).toEqual(keys.map(([k]: [string]) => k));
-  expect(bertParameterCount(m.config)).toBe(
+  expect(m instanceof MPNetModel ? mpnetParameterCount(m.config) : bertParameterCount((m as BertModel).config)).toBe(
     keys.reduce((a: number, [, s]: [string, number[]]) => a + s.reduce((x, y) => x * y, 1), 0),
   );
   return m;
 }
 
 /** Every state of the batch (B, T, H) as tensors. */
-function states(m: BertModel, ids: Tensor, mask: Tensor | null, types: Tensor | null): Tensor[] {
-  return scoped(() =>
-    m
-      .run(
-        core.fromTensor("t", "ids", ids),
-        mask ? core.fromTensor("t", "mask", mask) : null,
-        types ? core.fromTensor("t", "types", types) : null,
-        true,
-      )
-      .map((b) => core.toTensor(b)),
-  );
+function states(m: BertModel | MPNetModel, ids: Tensor, mask: Tensor | null, types: Tensor | null): Tensor[] {
+  return scoped(() => {
+    const i = core.fromTensor("t", "ids", ids),
+      k = mask ? core.fromTensor("t", "mask", mask) : null;
+    const out =
+      m instanceof MPNetModel
+        ? m.run(i, k, true)
+        : m.run(i, k, types ? core.fromTensor("t", "types", types) : null, true);
+    return out.map((b) => core.toTensor(b));
+  });
 }
 
 const unit = (x: Float32Array, B: number, H: number): Float32Array => {
@@ -97,6 +98,14 @@ describe.each(Object.keys(spec.configs))("%s", (name) => {
   });
 });
 
+describe("MPNet's relative position buckets", () => {
+  it("are torch's from -600 to 600", () => {
+    const w = loadSafetensors(readFileSync(join(FIXTURES, "mpnet-buckets.expected.safetensors")));
+    const rel = Array.from(w.relative.data as Int32Array);
+    expect(rel.map((r) => relativeBucket(r, 32))).toEqual(Array.from(w.buckets.data as Int32Array));
+  });
+});
+
 describe("BertModel config and loading", () => {
   it("each hidden_act is torch's: exact GELU, tanh GELU (gelu_new / gelu_pytorch_tanh), ReLU", () => {
     const w = loadSafetensors(readFileSync(join(FIXTURES, "bert-activations.expected.safetensors")));
@@ -124,26 +133,28 @@ describe("BertModel config and loading", () => {
 });
 
 describe("sentence-transformers folders", () => {
-  const base = spec.configs["bert-gelu"];
-  const config = { ...base.config, vocab_size: 300 };
-  const keys = base.keys.map(([k, s]: [string, number[]]) =>
-    k === "embeddings.word_embeddings.weight" ? [k, [300, s[1]]] : [k, s],
-  );
   let tmp: string;
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), "polymodal-st-"));
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  /** A folder as SentenceTransformer.save writes it; `modules` false: a plain Hugging Face encoder folder. */
-  function folder(name: string, o: { pooling?: Record<string, unknown>; normalize?: boolean; modules?: boolean } = {}) {
+  /**
+   * A folder as SentenceTransformer.save writes it; `modules` false: a plain Hugging Face encoder folder; `encoder`:
+   * the fixture config it holds (vocabulary widened to the tokenizer's).
+   */
+  function folder(
+    name: string,
+    o: { pooling?: Record<string, unknown>; normalize?: boolean; modules?: boolean; encoder?: string } = {},
+  ) {
     const dir = join(tmp, name);
+    const e = spec.configs[o.encoder ?? "bert-gelu"];
     mkdirSync(join(dir, "1_Pooling"), { recursive: true });
-    writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...e.config, vocab_size: 300 }));
     writeFileSync(join(dir, "tokenizer.json"), readFileSync(join(FIXTURES, "..", "text", "wordpiece.tokenizer.json")));
     writeSafetensors(
       join(dir, "model.safetensors"),
-      keys.map(([k, s]: [string, number[]]) => [k, s, "F32"]),
+      e.keys.map(([k, s]: [string, number[]]) => [k, k.endsWith("word_embeddings.weight") ? [300, s[1]] : s, "F32"]),
     );
     if (o.modules === false) return dir;
     const mods = [
@@ -177,7 +188,7 @@ describe("sentence-transformers folders", () => {
     expect(Math.max(...toks.map((t) => t.ids.length))).toBe(12); // max_seq_length, [CLS] and [SEP] kept
     TEXTS.forEach((t, i) => {
       const ids = new Tensor(Int32Array.from(toks[i].ids), [1, toks[i].ids.length]);
-      const h = states(st.model, ids, null, null).at(-1)!;
+      const h = states(st.model as BertModel, ids, null, null).at(-1)!;
       const pooled = poolTokens(h.data as Float32Array, null, 1, ids.shape[1], 32, "mean");
       expectWithinBudget(`text ${i}`, got[i], unit(pooled, 1, 32));
       let n = 0;
@@ -196,6 +207,16 @@ describe("sentence-transformers folders", () => {
     // a bad input fails alone
     const [ok, bad] = st.embedBatch("text", ["fine", 7 as unknown as string]);
     expect("value" in ok && "error" in bad).toBe(true);
+  });
+
+  it("an MPNet folder (all-mpnet-base-v2's layout) embeds as its model and pooling compose", async () => {
+    const st = (await loadPretrained(folder("mpnet", { encoder: "mpnet" }))) as unknown as SentenceEmbedder;
+    expect(st.model).toBeInstanceOf(MPNetModel);
+    const [got] = st.embedTexts(["two small red circles"]);
+    const ids = allValues(st.tokenizeBatch(["two small red circles"]))[0].ids;
+    expect(ids).not.toContain(1); // (MPNet's padding id: a real token there would shift the positions)
+    const h = states(st.model as MPNetModel, new Tensor(Int32Array.from(ids), [1, ids.length]), null, null).at(-1)!;
+    expectWithinBudget("mpnet", got, unit(poolTokens(h.data as Float32Array, null, 1, ids.length, 32, "mean"), 1, 32));
   });
 
   it("the service answers OpenAI's /v1/embeddings with the folder's embeddings", async () => {
@@ -227,7 +248,7 @@ describe("sentence-transformers folders", () => {
       folder("cls", { pooling: { pooling_mode_mean_tokens: false, pooling_mode_cls_token: true }, normalize: false }),
     )) as unknown as SentenceEmbedder;
     const toks = allValues(cls.tokenizeBatch(["two"]))[0].ids;
-    const h = states(cls.model, new Tensor(Int32Array.from(toks), [1, toks.length]), null, null).at(-1)!;
+    const h = states(cls.model as BertModel, new Tensor(Int32Array.from(toks), [1, toks.length]), null, null).at(-1)!;
     expect(Array.from(cls.embedTexts(["two"])[0])).toEqual(Array.from((h.data as Float32Array).slice(0, 32)));
     const plain = (await loadPretrained(folder("plain", { modules: false }))) as unknown as SentenceEmbedder;
     expect(plain.settings).toMatchObject({ pooling: "mean", normalize: true, maxSeqLength: 40 });

@@ -183,7 +183,7 @@ describe("a Hugging Face CLIP folder that is not right is refused, naming what i
           writeFileSync(join(d, "config.json"), JSON.stringify({ ...cfg, model_type: "siglip" })),
         ),
       ),
-    ).rejects.toThrow(/model_type "siglip"; supported: bert, roberta, xlm-roberta, clip, wav2vec2, hubert, whisper/);
+    ).rejects.toThrow(/model_type "siglip"; supported: .*\bclip\b.*whisper/);
     await expect(
       loadPretrained(
         broken("silu", (d) =>

@@ -175,7 +175,7 @@ class BertSelfAttention extends Module {
 }
 
 /** dense, then LayerNorm(dense(x) + residual) */
-class BertOutput extends Module {
+export class BertOutput extends Module {
   dense: Linear;
   LayerNorm: LayerNorm;
   constructor(cin: number, cout: number, eps: number) {
@@ -201,9 +201,9 @@ class BertAttention extends Module {
   }
 }
 
-class BertIntermediate extends Module {
+export class BertIntermediate extends Module {
   dense: Linear;
-  constructor(readonly c: BertConfig) {
+  constructor(readonly c: Pick<BertConfig, "hiddenSize" | "intermediateSize" | "hiddenAct">) {
     super();
     this.dense = new Linear(c.hiddenSize, c.intermediateSize);
   }
@@ -236,15 +236,16 @@ class BertEncoder extends Module {
   }
 }
 
-class BertPooler extends Module {
+export class BertPooler extends Module {
   dense: Linear;
-  constructor(c: BertConfig) {
+  constructor(c: Pick<BertConfig, "hiddenSize">) {
     super();
     this.dense = new Linear(c.hiddenSize, c.hiddenSize);
   }
 }
 
-const LOWEST = -3.4028234663852886e38;
+/** float32's lowest: what transformers adds to a padded key's scores ((1 - mask) * finfo.min). */
+export const LOWEST = -3.4028234663852886e38;
 
 export class BertModel extends Module {
   embeddings: BertEmbeddings;
@@ -295,5 +296,9 @@ export class BertModel extends Module {
       if (keep) states.push(x);
     }
     return keep ? states : [x];
+  }
+  /** ids and mask (B, T) -> the last token states (B, T, H): what sentence pooling reads. */
+  encodeTokens(ids: Buf, mask: Buf | null): Buf {
+    return this.run(ids, mask, null)[0];
   }
 }

@@ -15,7 +15,7 @@ export function poolTokens(
   mode: PoolingMode,
 ): Float32Array {
   const out = new Float32Array(B * H),
-    on = (b: number, t: number) => !mask || mask[b * T + t] !== 0;
+    on = (b: number, t: number) => mask?.[b * T + t] !== 0;
   for (let b = 0; b < B; b++) {
     const o = out.subarray(b * H, (b + 1) * H),
       row = (t: number) => states.subarray((b * T + t) * H, (b * T + t + 1) * H);

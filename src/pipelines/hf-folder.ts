@@ -187,6 +187,7 @@ export const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
   bert: { tasks: EMBEDS_TEXT, load: lazySentence },
   roberta: { tasks: EMBEDS_TEXT, load: lazySentence },
   "xlm-roberta": { tasks: EMBEDS_TEXT, load: lazySentence },
+  mpnet: { tasks: EMBEDS_TEXT, load: lazySentence },
   clip: { tasks: ImageTextEmbedder.tasks, load: loadCLIPFolder },
   wav2vec2: { tasks: TRANSCRIBES, load: lazyCTC },
   hubert: { tasks: TRANSCRIBES, load: lazyCTC },

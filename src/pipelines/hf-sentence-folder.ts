@@ -1,12 +1,13 @@
 // A sentence-transformers folder (as SentenceTransformer.save writes it: modules.json, sentence_bert_config.json,
 // config.json, model.safetensors, tokenizer.json, 1_Pooling/config.json, optionally 2_Normalize and
-// config_sentence_transformers.json) or a plain Hugging Face BERT / RoBERTa / XLM-RoBERTa encoder folder (mean
-// pooling, normalised) -> a SentenceEmbedder.  Its own module, imported when the first such folder loads.
+// config_sentence_transformers.json) or a plain Hugging Face BERT / RoBERTa / XLM-RoBERTa / MPNet encoder folder
+// (mean pooling, normalised) -> a SentenceEmbedder.  Its own module, imported when the first such folder loads.
 import type { Tensor } from "../tensor.js";
 import { Tokenizer } from "../text/tokenizer.js";
-import { BertModel, bertConfigFromJSON, bertParameterCount, type BertConfig } from "../models/hf-bert.js";
+import { BertModel, bertConfigFromJSON, bertParameterCount } from "../models/hf-bert.js";
+import { MPNetModel, mpnetConfigFromJSON, mpnetParameterCount } from "../models/hf-mpnet.js";
 import type { PoolingMode } from "../models/sentence-pooling.js";
-import { SentenceEmbedder, type SentenceSettings } from "./sentence-embedder.js";
+import { SentenceEmbedder, type SentenceEncoder, type SentenceSettings } from "./sentence-embedder.js";
 import { checkParameterCount, json, loadStrictly, needFile, readWeights, type FolderReader } from "./hf-folder.js";
 
 const TRANSFORMER = "sentence_transformers.models.Transformer",
@@ -34,9 +35,26 @@ function poolingMode(cfg: Record<string, unknown>, where: string): PoolingMode {
   return modes[on[0]]!;
 }
 
-/** The model's own longest sequence (RoBERTa's positions start after the padding index). */
-const positions = (c: BertConfig): number =>
-  c.modelType === "bert" ? c.maxPositionEmbeddings : c.maxPositionEmbeddings - c.padTokenId - 1;
+/** The encoder config.json names, its parameter count, its longest sequence and how to build it. */
+function encoder(config: unknown): { vocab: number; params: number; longest: number; make: () => SentenceEncoder } {
+  if ((config as { model_type?: unknown }).model_type === "mpnet") {
+    const c = mpnetConfigFromJSON(config);
+    return {
+      vocab: c.vocabSize,
+      params: mpnetParameterCount(c),
+      longest: c.maxPositionEmbeddings - c.padTokenId - 1,
+      make: () => new MPNetModel(c),
+    };
+  }
+  const c = bertConfigFromJSON(config);
+  return {
+    vocab: c.vocabSize,
+    params: bertParameterCount(c),
+    // RoBERTa's positions start after the padding index
+    longest: c.modelType === "bert" ? c.maxPositionEmbeddings : c.maxPositionEmbeddings - c.padTokenId - 1,
+    make: () => new BertModel(c),
+  };
+}
 
 export async function loadSentenceFolder(
   read: FolderReader,
@@ -48,10 +66,10 @@ export async function loadSentenceFolder(
     const b = await read(file);
     return b ? json(`${where}/${file}`, b) : null;
   };
-  const cfg = bertConfigFromJSON(config);
+  const enc = encoder(config);
   const modules = await optional("modules.json");
   const settings: SentenceSettings = {
-    maxSeqLength: positions(cfg),
+    maxSeqLength: enc.longest,
     pooling: "mean",
     normalize: true,
     prompts: {},
@@ -76,9 +94,9 @@ export async function loadSentenceFolder(
     const sb = await optional("sentence_bert_config.json");
     if (sb?.max_seq_length !== undefined) {
       const n = sb.max_seq_length;
-      if (!Number.isInteger(n) || n < 2 || n > positions(cfg))
+      if (!Number.isInteger(n) || n < 2 || n > enc.longest)
         throw new Error(
-          `${where}/sentence_bert_config.json: max_seq_length must be an integer from 2 to ${positions(cfg)} (the ` +
+          `${where}/sentence_bert_config.json: max_seq_length must be an integer from 2 to ${enc.longest} (the ` +
             `model's positions), got ${JSON.stringify(n)}`,
         );
       settings.maxSeqLength = n;
@@ -101,13 +119,13 @@ export async function loadSentenceFolder(
     }
   }
   const tokenizer = Tokenizer.fromJSON(new TextDecoder().decode(await need("tokenizer.json")));
-  if (tokenizer.vocabSize > cfg.vocabSize)
+  if (tokenizer.vocabSize > enc.vocab)
     throw new Error(
       `loadPretrained: ${where}/tokenizer.json has ids up to ${tokenizer.vocabSize - 1} but config.json's ` +
-        `vocab_size is ${cfg.vocabSize}`,
+        `vocab_size is ${enc.vocab}`,
     );
   const weights: Record<string, Tensor> = await readWeights(read, where);
-  checkParameterCount(where, bertParameterCount(cfg), weights);
-  const model = loadStrictly(() => new BertModel(cfg), weights);
+  checkParameterCount(where, enc.params, weights);
+  const model = loadStrictly(enc.make, weights);
   return new SentenceEmbedder(model, tokenizer, settings);
 }

@@ -8,7 +8,8 @@ import { scoped } from "../nn/module.js";
 import { PolymodalError } from "../util/errors.js";
 import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
 import { normalize } from "../ops/norm.js";
-import type { BertModel } from "../models/hf-bert.js";
+import type { Module } from "../nn/module.js";
+import type { Buf } from "../core/index.js";
 import { poolTokens, type PoolingMode } from "../models/sentence-pooling.js";
 import type { Tokenizer } from "../text/tokenizer.js";
 import { textBatch, tokenizeTexts, type TextReader } from "./embedders.js";
@@ -22,6 +23,12 @@ import {
   type Tasks,
   type TokenizedText,
 } from "./pipeline.js";
+
+/** The encoder a SentenceEmbedder pools: BertModel (BERT, RoBERTa, XLM-RoBERTa) or MPNetModel. */
+export interface SentenceEncoder extends Module {
+  readonly config: { readonly hiddenSize: number; readonly padTokenId: number };
+  encodeTokens(ids: Buf, mask: Buf | null): Buf;
+}
 
 export interface SentenceSettings {
   /** tokens per text, special tokens included (sentence_bert_config.json's max_seq_length) */
@@ -46,7 +53,7 @@ export class SentenceEmbedder implements Pipeline, TextReader {
   readonly tasks = SentenceEmbedder.tasks;
   readonly padding = "longest" as const;
   constructor(
-    readonly model: BertModel,
+    readonly model: SentenceEncoder,
     readonly tokenizer: Tokenizer,
     readonly settings: SentenceSettings,
   ) {}
@@ -95,10 +102,9 @@ export class SentenceEmbedder implements Pipeline, TextReader {
       padded = (ids.data as Int32Array).map((id, i) => (m[i] ? id : this.model.config.padTokenId));
     ids = new Tensor(padded, [B, T]);
     const states = scoped(() => {
-      const [h] = this.model.run(
+      const h = this.model.encodeTokens(
         core.fromTensor("SentenceEmbedder", "ids", ids),
-        core.fromTensor("m", "m", mask),
-        null,
+        core.fromTensor("SentenceEmbedder", "mask", mask),
       );
       return core
         .heap()
