@@ -21,6 +21,7 @@ const GROUPS = [
   "scale",
   "browser",
   "speech",
+  "text",
 ];
 
 export function machine() {

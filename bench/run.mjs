@@ -18,6 +18,7 @@ import { benchServe } from "./serve.mjs";
 import { benchScale } from "./scale.mjs";
 import { benchBrowser } from "./browser.mjs";
 import { benchSpeech } from "./speech.mjs";
+import { benchText } from "./text.mjs";
 import { writeBenchmarksDoc } from "./report.mjs";
 
 await init();
@@ -99,6 +100,7 @@ if (!only || only === "serve") push("serve", ...(await benchServe()));
 if (!only || only === "scale") push("scale", ...(await benchScale()));
 if (!only || only === "browser") push("browser", ...(await benchBrowser()));
 if (!only || only === "speech") push("speech", ...(await benchSpeech()));
+if (!only || only === "text") push("text", ...(await benchText()));
 console.log("\nsummary");
 for (const l of lines) console.log("  " + l);
 writeBenchmarksDoc(byGroup);

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allValues, init, loadPretrained, loadSafetensors, Tensor } from "../src/index.js";
+import { allValues, init, loadPretrained, loadSafetensors, MultimodalModelOptimizer, Tensor } from "../src/index.js";
 import { SentenceEmbedder } from "../src/pipelines/sentence-embedder.js";
 import { writeSafetensors } from "./harness/hf-clip.mjs";
 import type { startService as StartService } from "../src/server/app.js";
@@ -217,6 +217,28 @@ describe("sentence-transformers folders", () => {
     expect(ids).not.toContain(1); // (MPNet's padding id: a real token there would shift the positions)
     const h = states(st.model as MPNetModel, new Tensor(Int32Array.from(ids), [1, ids.length]), null, null).at(-1)!;
     expectWithinBudget("mpnet", got, unit(poolTokens(h.data as Float32Array, null, 1, ids.length, 32, "mean"), 1, 32));
+  });
+
+  it("exportOnnx of a BERT and an XLM-R encoder, run by onnxruntime-web, gives the padded batch's states", async () => {
+    const ort = await import("onnxruntime-web");
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = "error";
+    for (const name of ["bert-tanh", "xlmr"]) {
+      const st = (await loadPretrained(folder(`onnx-${name}`, { encoder: name }))) as unknown as SentenceEmbedder;
+      const w = loadSafetensors(readFileSync(join(FIXTURES, `${name}.expected.safetensors`)));
+      const { module, inputs } = st.exportSample();
+      const sess = await ort.InferenceSession.create(await MultimodalModelOptimizer.exportOnnx(module, inputs));
+      const t = (x: Tensor) => new ort.Tensor("int32", x.data as Int32Array, [...x.shape]);
+      const out = await sess.run({ input_ids: t(w.input_ids), attention_mask: t(w.attention_mask) });
+      const want = states(st.model as BertModel, w.input_ids, w.attention_mask, null).at(-1)!;
+      // the real tokens' states (a padded position's state is not defined to match)
+      const [B, T, H] = want.shape,
+        m = w.attention_mask.data as Int32Array;
+      const pick = (x: Float32Array) => x.filter((_, i) => m[Math.floor(i / H)] === 1);
+      expect([...out.last_hidden_state.dims]).toEqual([B, T, H]);
+      expectWithinBudget(name, pick(out.last_hidden_state.data as Float32Array), pick(want.data as Float32Array));
+      await sess.release();
+    }
   });
 
   it("the service answers OpenAI's /v1/embeddings with the folder's embeddings", async () => {

@@ -9,6 +9,8 @@ import { PolymodalError } from "../util/errors.js";
 import { MultimodalModelOptimizer } from "../optimize/optimizer.js";
 import { normalize } from "../ops/norm.js";
 import type { Module } from "../nn/module.js";
+import { BertModel } from "../models/hf-bert.js";
+import { HF_BERT_WRITERS } from "../onnx/hf-bert.js";
 import type { Buf } from "../core/index.js";
 import { poolTokens, type PoolingMode } from "../models/sentence-pooling.js";
 import type { Tokenizer } from "../text/tokenizer.js";
@@ -124,7 +126,19 @@ export class SentenceEmbedder implements Pipeline, TextReader {
   quantized(): SentenceEmbedder {
     return new SentenceEmbedder(MultimodalModelOptimizer.quantizeModel(this.model), this.tokenizer, this.settings);
   }
-  exportSample(): never {
-    throw new PolymodalError("unsupported_task", "ONNX export of BertModel is not supported yet");
+  /** The encoder's export (BERT / RoBERTa / XLM-RoBERTa): input_ids and attention_mask -> last_hidden_state. */
+  exportSample(): { module: Module; inputs: Record<string, Tensor> } {
+    void HF_BERT_WRITERS;
+    if (!(this.model instanceof BertModel))
+      throw new PolymodalError(
+        "unsupported_task",
+        `ONNX export of ${this.model.constructor.name} is not supported yet`,
+      );
+    const T = 8,
+      ids = new Int32Array(T).fill(this.model.config.padTokenId + 1);
+    return {
+      module: this.model,
+      inputs: { input_ids: new Tensor(ids, [1, T]), attention_mask: new Tensor(new Int32Array(T).fill(1), [1, T]) },
+    };
   }
 }

@@ -1,0 +1,127 @@
+// `npm run bench -- text`: sentence-transformers encoders at their real sizes (procedural weights: timing does not
+// depend on the values), one thread, loaded from folders in sentence-transformers' layout: all-MiniLM-L6-v2's
+// (384 wide, 6 layers) and bge-base's (768, 12), at batch 1 x 16 tokens and 32 x 128, against onnxruntime-web in the
+// same process on the graph our own exportOnnx writes (input_ids, attention_mask -> last_hidden_state), interleaved
+// round by round -> our time / theirs (target <= 0.75).
+import { mkdirSync, existsSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadPretrained, MultimodalModelOptimizer, Tensor } from "../dist/index.js";
+import { writeSafetensors } from "../test/harness/hf-clip.mjs";
+
+const root = join(tmpdir(), "polymodal-bench-text");
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const SIZES = {
+  "MiniLM-L6": { hidden_size: 384, num_hidden_layers: 6, num_attention_heads: 12, intermediate_size: 1536 },
+  "bge-base": { hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072 },
+};
+
+function bertKeys(c) {
+  const H = c.hidden_size,
+    I = c.intermediate_size,
+    keys = [
+      ["embeddings.word_embeddings.weight", [c.vocab_size, H]],
+      ["embeddings.position_embeddings.weight", [c.max_position_embeddings, H]],
+      ["embeddings.token_type_embeddings.weight", [c.type_vocab_size, H]],
+      ["embeddings.LayerNorm.weight", [H]],
+      ["embeddings.LayerNorm.bias", [H]],
+    ];
+  const lin = (k, o, i) => keys.push([`${k}.weight`, [o, i]], [`${k}.bias`, [o]]);
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `encoder.layer.${l}`;
+    for (const n of ["query", "key", "value"]) lin(`${p}.attention.self.${n}`, H, H);
+    lin(`${p}.attention.output.dense`, H, H);
+    keys.push([`${p}.attention.output.LayerNorm.weight`, [H]], [`${p}.attention.output.LayerNorm.bias`, [H]]);
+    lin(`${p}.intermediate.dense`, I, H);
+    lin(`${p}.output.dense`, H, I);
+    keys.push([`${p}.output.LayerNorm.weight`, [H]], [`${p}.output.LayerNorm.bias`, [H]]);
+  }
+  lin("pooler.dense", H, H);
+  return keys;
+}
+
+function folder(name) {
+  const dir = join(root, name);
+  const config = {
+    model_type: "bert",
+    vocab_size: 30522,
+    max_position_embeddings: 512,
+    type_vocab_size: 2,
+    hidden_act: "gelu",
+    layer_norm_eps: 1e-12,
+    ...SIZES[name],
+  };
+  if (!existsSync(join(dir, "model.safetensors"))) {
+    mkdirSync(join(dir, "1_Pooling"), { recursive: true });
+    writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+    writeFileSync(
+      join(dir, "tokenizer.json"),
+      readFileSync(new URL("../test/fixtures/text/wordpiece.tokenizer.json", import.meta.url)),
+    );
+    writeFileSync(
+      join(dir, "modules.json"),
+      JSON.stringify([
+        { idx: 0, name: "0", path: "", type: "sentence_transformers.models.Transformer" },
+        { idx: 1, name: "1", path: "1_Pooling", type: "sentence_transformers.models.Pooling" },
+        { idx: 2, name: "2", path: "2_Normalize", type: "sentence_transformers.models.Normalize" },
+      ]),
+    );
+    writeFileSync(
+      join(dir, "1_Pooling", "config.json"),
+      JSON.stringify({ word_embedding_dimension: config.hidden_size, pooling_mode_mean_tokens: true }),
+    );
+    writeSafetensors(
+      join(dir, "model.safetensors"),
+      bertKeys(config).map(([k, s]) => [k, s, "F32"]),
+    );
+  }
+  return dir;
+}
+
+export async function benchText() {
+  const ort = await import("onnxruntime-web");
+  ort.env.wasm.numThreads = 1;
+  ort.env.logLevel = "error";
+  const lines = [];
+  for (const name of Object.keys(SIZES)) {
+    const st = await loadPretrained(folder(name));
+    const { module, inputs } = st.exportSample();
+    const sess = await ort.InferenceSession.create(await MultimodalModelOptimizer.exportOnnx(module, inputs));
+    for (const [B, T] of [
+      [1, 16],
+      [32, 128],
+    ]) {
+      const ids = new Int32Array(B * T).map((_, i) => 1000 + ((i * 7919) % 20000)),
+        mask = new Int32Array(B * T).fill(1);
+      const a = new Tensor(ids, [B, T]),
+        m = new Tensor(mask, [B, T]);
+      const feeds = {
+        input_ids: new ort.Tensor("int32", ids, [B, T]),
+        attention_mask: new ort.Tensor("int32", mask, [B, T]),
+      };
+      const ours = [],
+        theirs = [];
+      const rounds = B * T > 1000 ? 4 : 12;
+      for (let r = 0; r < rounds; r++) {
+        let t0 = performance.now();
+        st.encode(a, m);
+        const t1 = performance.now() - t0;
+        t0 = performance.now();
+        await sess.run(feeds);
+        const t2 = performance.now() - t0;
+        if (r === 0) continue; // warm-up
+        ours.push(t1);
+        theirs.push(t2);
+      }
+      lines.push(
+        `${name} size, batch ${B} x ${T} tokens, one thread: polymodal ${median(ours).toFixed(1)} ms (pooled and ` +
+          `normalised), onnxruntime-web ${median(theirs).toFixed(1)} ms (token states, our exportOnnx graph) -> ` +
+          `${(median(ours) / median(theirs)).toFixed(2)}x its time (target <= 0.75)`,
+      );
+    }
+    await sess.release();
+  }
+  for (const l of lines) console.log("  " + l);
+  return lines;
+}
