@@ -2,11 +2,13 @@
 // depend on the values), one thread, loaded from folders in sentence-transformers' layout: all-MiniLM-L6-v2's
 // (384 wide, 6 layers) and bge-base's (768, 12), at batch 1 x 16 tokens and 32 x 128, against onnxruntime-web in the
 // same process on the graph our own exportOnnx writes (input_ids, attention_mask -> last_hidden_state), interleaved
-// round by round -> our time / theirs (target <= 0.75).
+// round by round -> our time / theirs (target <= 0.75); and tokenisation throughput against transformers.js's
+// BertTokenizer on the same tokenizer.json and corpus (test/fixtures/tokenizers/corpus.txt), the ids checked equal
+// first (target >= 1.0x its throughput).
 import { mkdirSync, existsSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadPretrained, MultimodalModelOptimizer, Tensor } from "../dist/index.js";
+import { loadPretrained, MultimodalModelOptimizer, Tensor, Tokenizer } from "../dist/index.js";
 import { writeSafetensors } from "../test/harness/hf-clip.mjs";
 
 const root = join(tmpdir(), "polymodal-bench-text");
@@ -122,6 +124,42 @@ export async function benchText() {
     }
     await sess.release();
   }
+  lines.push(await tokenization());
   for (const l of lines) console.log("  " + l);
   return lines;
+}
+
+/** WordPiece tokenisation, ours against transformers.js's, on the corpus's lines (the same ids first). */
+export async function tokenization() {
+  const { BertTokenizer } = await import("@huggingface/transformers");
+  const text = readFileSync(new URL("../test/fixtures/text/wordpiece.tokenizer.json", import.meta.url), "utf8");
+  const theirs = new BertTokenizer(JSON.parse(text), { do_lower_case: true, model_max_length: 512 }),
+    ours = Tokenizer.fromJSON(text);
+  const corpus = readFileSync(new URL("../test/fixtures/tokenizers/corpus.txt", import.meta.url), "utf8")
+    .split("\n")
+    .filter(Boolean);
+  for (const l of corpus)
+    if (JSON.stringify(theirs.encode(l)) !== JSON.stringify(ours.encode(l).ids))
+      throw new Error(`tokenization bench: transformers.js and polymodal disagree on ${JSON.stringify(l)}`);
+  const time = (f) => {
+    const t0 = performance.now();
+    for (let k = 0; k < 100; k++) for (const l of corpus) f(l);
+    return performance.now() - t0;
+  };
+  const a = [],
+    b = [];
+  for (let r = 0; r < 6; r++) {
+    const x = time((l) => ours.encode(l)),
+      y = time((l) => theirs.encode(l));
+    if (r === 0) continue; // warm-up
+    a.push(x);
+    b.push(y);
+  }
+  const chars = 100 * corpus.reduce((n, l) => n + l.length, 0),
+    rate = (ms) => ((chars / ms) * 1e3) / 1e6;
+  return (
+    `WordPiece tokenisation (BERT's tokenizer.json, the corpus's ${corpus.length} lines, the same ids): polymodal ` +
+    `${rate(median(a)).toFixed(2)} M chars/s, transformers.js ${rate(median(b)).toFixed(2)} M chars/s -> ` +
+    `${(median(b) / median(a)).toFixed(2)}x its throughput (target >= 1.0)`
+  );
 }
