@@ -2,6 +2,7 @@
 // padded batch through an exact-GELU and a tanh-GELU config, the state at every layer boundary, each pooling and its
 // normalisation within the model zoo's budget; a padded row gives its unpadded result; strict loading by the
 // checkpoint's key names; refused configs name the field.
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -260,6 +261,17 @@ describe("sentence-transformers folders", () => {
       j.data.forEach((d: { embedding: number[] }, i: number) =>
         expect(Float32Array.from(d.embedding)).toEqual(want[i]),
       );
+      // and the CLI: embed --text with --model a sentence-transformers folder uses its "text" space
+      const cli = spawnSync(
+        process.execPath,
+        [join(root, "bin/polymodal.js"), "embed", "--text", "two", "--model", dir],
+        {
+          encoding: "utf8",
+        },
+      );
+      expect(cli.status, cli.stderr).toBe(0);
+      expect(JSON.parse(cli.stdout)).toMatchObject({ space: "text", model: "served", dim: 32 });
+      expect(Float32Array.from(JSON.parse(cli.stdout).embedding)).toEqual(want[0]);
     } finally {
       await s.close();
     }

@@ -7,6 +7,7 @@ import { ModelSet, loadModel, type ModelRef } from "../pipelines/registry.js";
 import {
   allValues,
   type AudioInput,
+  type EmbedSpace,
   type Pipeline,
   type ProcessingOptions,
   type Space,
@@ -38,7 +39,7 @@ export class Models {
     return this.set;
   }
   /** The model that fills a space. */
-  async ref(space: Space): Promise<ModelRef> {
+  async ref(space: EmbedSpace): Promise<ModelRef> {
     const r = (await this.lineup()).forSpace(space);
     if (!r) throw new Error(`no model here embeds ${space} items`);
     return r;
@@ -52,7 +53,7 @@ export class Models {
     return p;
   }
   /** The pipeline that fills a space. */
-  async pipeline(space: Space): Promise<Pipeline> {
+  async pipeline(space: EmbedSpace): Promise<Pipeline> {
     return this.load(await this.ref(space));
   }
   /** The speech recogniser. */
@@ -86,8 +87,8 @@ export class Models {
     return mediaInput("audio", file, { ffmpegPath: this.ffmpegPath });
   }
 
-  /** Text -> a query in a space whose model embeds text. */
-  async embedText(text: string, space: Space): Promise<Float32Array> {
+  /** Text -> a query in a space whose model embeds text (or a text encoder's own "text" space). */
+  async embedText(text: string, space: EmbedSpace): Promise<Float32Array> {
     return allValues((await this.pipeline(space)).embedBatch("text", [text]))[0];
   }
 }

@@ -1,7 +1,7 @@
 // The `polymodal` command: index a folder, search it by text / image / audio / video, transcribe, embed, export,
 // info.
 // Exit codes: 0 ok, 1 failure, 2 bad usage (unknown command or flag), 3 missing or unsupported input file.
-import { SPACES, WHISPER_FALLBACK, type Space } from "../pipelines/pipeline.js";
+import { SPACES, WHISPER_FALLBACK, type EmbedSpace, type Space } from "../pipelines/pipeline.js";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { delimiter, resolve, join, relative, isAbsolute, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -46,8 +46,8 @@ const GLOBAL: OptionSpec = {
 };
 const GLOBAL_HELP = `global options (before or after the command, --flag value or --flag=value):
   --models DIR    model cards and weights (default: the package's models/)
-  --model DIR     a Hugging Face CLIP folder (config.json, model.safetensors, tokenizer.json,
-                  preprocessor_config.json) for images and text instead of the shipped clip-scenes
+  --model DIR     a Hugging Face folder: CLIP (for images and text instead of the shipped clip-scenes), a speech
+                  recogniser (transcribe), or a sentence-transformers text encoder (embed --text)
   --ffmpeg PATH   ffmpeg for non-Y4M video (default: ffmpeg on PATH; Debian: apt-get install ffmpeg)
   --exif          turn JPEGs as their EXIF orientation says before embedding (default: as stored, as torchvision
                   and transformers do); part of the model's version, so an index and its queries must agree
@@ -290,13 +290,18 @@ const COMMANDS: Record<string, Command> = {
   },
   embed: {
     summary: "print a file's or a text's embedding as JSON",
-    help: `usage: polymodal embed <file> | --text "<text>" [--space image|video]
-  --space   for --text: the image space (clip-scenes, default) or the video space (video-text)`,
+    help: `usage: polymodal embed <file> | --text "<text>" [--space image|video|text] [--model DIR]
+  --space   for --text: the image space (clip-scenes, default) or the video space (video-text), or text: a
+            sentence-transformers folder's own space (the default when --model is one)`,
     options: { text: { type: "string" }, space: { type: "string" } },
     async run(positional, values, models) {
       if (values.text !== undefined) {
-        const textSpaces = (await models.lineup()).spacesFor("text").map((c) => c.space);
-        const space = (values.space ?? textSpaces[0]) as Space;
+        const lineup = await models.lineup();
+        const textSpaces: EmbedSpace[] = [
+          ...(lineup.forSpace("text") ? (["text"] as const) : []),
+          ...lineup.spacesFor("text").map((c) => c.space),
+        ];
+        const space = (values.space ?? textSpaces[0]) as EmbedSpace;
         if (!textSpaces.includes(space))
           throw new UsageError(`--space must be one of ${textSpaces.join(", ")}, got ${JSON.stringify(space)}`);
         const e = await models.embedText(String(values.text), space);

@@ -10,7 +10,7 @@ import {
   remoteFolder,
   type FolderReader,
 } from "./hf-folder.js";
-import { isSpace, type InputKind, type Pipeline, type Space, type Tasks } from "./pipeline.js";
+import { isSpace, type EmbedSpace, type InputKind, type Pipeline, type Space, type Tasks } from "./pipeline.js";
 import { isNode, nodeImport } from "../util/runtime.js";
 
 export interface ModelRef {
@@ -90,8 +90,8 @@ export class ModelSet {
   get(name: string): ModelRef | undefined {
     return this.refs.find((r) => r.name === name) ?? this.refs.find((r) => r.replaces === name);
   }
-  /** The model whose embeddings fill a space. */
-  forSpace(space: Space): ModelRef | undefined {
+  /** The model whose embeddings fill a space (or the "text" space of a text-only encoder). */
+  forSpace(space: EmbedSpace): ModelRef | undefined {
     return this.refs.find((r) => r.tasks.embed?.space === space);
   }
   /**
