@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-from hf_bert import Output, act
+from hf_bert import Intermediate, Output, Pooler
 
 DEFAULTS = dict(model_type="mpnet", vocab_size=30527, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                 intermediate_size=3072, hidden_act="gelu", max_position_embeddings=514, layer_norm_eps=1e-5,
@@ -72,16 +72,6 @@ class Attention(nn.Module):
         return self.LayerNorm(self.attn(x, mask, bias) + x)
 
 
-class Intermediate(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.dense = nn.Linear(c["hidden_size"], c["intermediate_size"])
-        self.f = act(c["hidden_act"])
-
-    def forward(self, x):
-        return self.f(self.dense(x))
-
-
 class Layer(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -105,12 +95,6 @@ class Encoder(nn.Module):
         rel = torch.arange(T)[None, :] - torch.arange(T)[:, None]  # memory - context
         buckets = relative_bucket(rel, self.c["relative_attention_num_buckets"])
         return self.relative_attention_bias(buckets).permute(2, 0, 1)[None]  # (1, heads, T, T)
-
-
-class Pooler(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.dense = nn.Linear(c["hidden_size"], c["hidden_size"])
 
 
 class MPNetModel(nn.Module):

@@ -244,6 +244,23 @@ export class BertPooler extends Module {
   }
 }
 
+/**
+ * RoBERTa's (and MPNet's) position ids of ids (B, T) int32: each row's non-padding tokens count up from pad + 1,
+ * padding sits at pad (transformers' create_position_ids_from_input_ids).
+ */
+export function paddingPositions(ids: Buf, pad: number): Buf {
+  const [B, T] = ids.shape,
+    h = core.heap();
+  const positions: Buf = { ptr: h.alloc(B * T * 4), shape: [B, T], dtype: "int32" };
+  const p = h.i32(positions.ptr, B * T),
+    v = h.i32(ids.ptr, B * T);
+  for (let b = 0; b < B; b++) {
+    let n = 0;
+    for (let t = 0; t < T; t++) p[b * T + t] = v[b * T + t] === pad ? pad : pad + ++n;
+  }
+  return positions;
+}
+
 /** float32's lowest: what transformers adds to a padded key's scores ((1 - mask) * finfo.min). */
 export const LOWEST = -3.4028234663852886e38;
 
@@ -269,17 +286,7 @@ export class BertModel extends Module {
     const bert = c.modelType === "bert",
       longest = bert ? c.maxPositionEmbeddings : c.maxPositionEmbeddings - c.padTokenId - 1;
     if (T > longest) throw new Error(`BertModel: ${T} tokens, more than this model's positions allow (${longest})`);
-    let positions: Buf | null = null;
-    if (!bert) {
-      // RoBERTa: the non-padding tokens count up from pad_token_id + 1; padding sits at pad_token_id
-      positions = { ptr: h.alloc(B * T * 4), shape: [B, T], dtype: "int32" };
-      const p = h.i32(positions.ptr, B * T),
-        v = h.i32(ids.ptr, B * T);
-      for (let b = 0; b < B; b++) {
-        let n = 0;
-        for (let t = 0; t < T; t++) p[b * T + t] = v[b * T + t] === c.padTokenId ? c.padTokenId : c.padTokenId + ++n;
-      }
-    }
+    const positions = bert ? null : paddingPositions(ids, c.padTokenId);
     const tt = types ?? { ptr: h.alloc(B * T * 4), shape: [B, T], dtype: "int32" as const };
     if (!types) h.i32(tt.ptr, B * T).fill(0);
     let add = 0;

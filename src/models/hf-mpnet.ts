@@ -13,7 +13,7 @@ import { Linear, Embedding } from "../nn/linear.js";
 import { LayerNorm } from "../nn/basic.js";
 import { ModuleList } from "../nn/containers.js";
 import { log } from "../util/detmath.js";
-import { BertIntermediate, BertOutput, BertPooler, LOWEST, type BertActivation } from "./hf-bert.js";
+import { BertIntermediate, BertOutput, BertPooler, LOWEST, paddingPositions, type BertActivation } from "./hf-bert.js";
 
 export interface MPNetConfig {
   vocabSize: number;
@@ -218,14 +218,7 @@ export class MPNetModel extends Module {
       heads = c.numAttentionHeads;
     const longest = c.maxPositionEmbeddings - c.padTokenId - 1;
     if (T > longest) throw new Error(`MPNetModel: ${T} tokens, more than its positions allow (${longest})`);
-    // positions: the non-padding tokens count up from pad_token_id + 1
-    const positions: Buf = { ptr: h.alloc(B * T * 4), shape: [B, T], dtype: "int32" };
-    const p = h.i32(positions.ptr, B * T),
-      v = h.i32(ids.ptr, B * T);
-    for (let b = 0; b < B; b++) {
-      let n = 0;
-      for (let t = 0; t < T; t++) p[b * T + t] = v[b * T + t] === c.padTokenId ? c.padTokenId : c.padTokenId + ++n;
-    }
+    const positions = paddingPositions(ids, c.padTokenId);
     const e = this.embeddings;
     let x = e.LayerNorm.run(core.addInPlace(e.word_embeddings.run(ids), e.position_embeddings.run(positions)));
     // per head: bias[head, bucket(s - t)] + the padding mask, as (B, T, T) additive rows
