@@ -224,12 +224,16 @@ export class MPNetModel extends Module {
     // per head: bias[head, bucket(s - t)] + the padding mask, as (B, T, T) additive rows
     const table = h.f32(this.encoder.relative_attention_bias.weight.ptr, c.relativeAttentionNumBuckets * heads).slice();
     const pad = mask ? h.i32(mask.ptr, B * T).slice() : null;
+    // bucket(s - t) for every distance once (the log in it is not worth T^2 x heads calls)
+    const bucket = Array.from({ length: 2 * T - 1 }, (_, i) =>
+      relativeBucket(i - (T - 1), c.relativeAttentionNumBuckets),
+    );
     const masks = Array.from({ length: heads }, (_, hd) => {
       const m = h.alloc(B * T * T * 4),
         a = h.f32(m, B * T * T);
       for (let t = 0; t < T; t++)
         for (let s = 0; s < T; s++) {
-          const bias = table[relativeBucket(s - t, c.relativeAttentionNumBuckets) * heads + hd];
+          const bias = table[bucket[s - t + T - 1] * heads + hd];
           for (let b = 0; b < B; b++) a[(b * T + t) * T + s] = pad && !pad[b * T + s] ? LOWEST : bias;
         }
       return m;

@@ -192,17 +192,29 @@ export function avgLogprob(tokens: readonly number[], logprobs: readonly number[
   return sum / (n + 1);
 }
 
-/** float32 log-softmax of one row (float64 sums, deterministic exp/log). */
-export function logSoftmax(s: Float32Array): Float32Array {
+/** log(sum(exp(s))) of one row in float64 (deterministic exp/log); -Infinity when every entry is -Infinity. */
+function logNormaliser(s: Float32Array): number {
   let m = -Infinity;
   for (const v of s) if (v > m) m = v;
-  const out = new Float32Array(s.length);
-  if (m === -Infinity) return out.fill(-Infinity);
+  if (m === -Infinity) return -Infinity;
   let z = 0;
   for (const v of s) if (v !== -Infinity) z += exp(v - m);
-  const lz = m + log(z);
+  return m + log(z);
+}
+
+/** float32 log-softmax of one row (float64 sums, deterministic exp/log). */
+export function logSoftmax(s: Float32Array): Float32Array {
+  const lz = logNormaliser(s),
+    out = new Float32Array(s.length);
+  if (lz === -Infinity) return out.fill(-Infinity);
   for (let i = 0; i < s.length; i++) out[i] = s[i] === -Infinity ? -Infinity : Math.fround(s[i] - lz);
   return out;
+}
+
+/** logSoftmax(s)[t] without the row: one chosen token's log-probability (the greedy step's hot path). */
+function logSoftmaxAt(s: Float32Array, t: number): number {
+  const lz = logNormaliser(s);
+  return lz === -Infinity || s[t] === -Infinity ? -Infinity : Math.fround(s[t] - lz);
 }
 
 /** The model's side of one window's decoding: steps over its KV cache. */
@@ -273,10 +285,13 @@ export function greedyOrSample(
         if (acc > target) break;
       }
       while (t === p.length || p[t] === 0) t--; // (a target at the very top: the last possible token)
-      lp = logSoftmax(scaled.map((v) => v * temperature))[t];
+      lp = logSoftmaxAt(
+        scaled.map((v) => v * temperature),
+        t,
+      );
     } else {
       for (let v = 1; v < s.length; v++) if (s[v] > s[t]) t = v;
-      lp = logSoftmax(s)[t];
+      lp = logSoftmaxAt(s, t);
     }
     tokens.push(t);
     logprobs.push(lp);
@@ -452,7 +467,7 @@ export function generate(
             lang = id;
           }
       }
-      if (g.noTimestamps !== null) noSpeechProb = exp(logSoftmax(first)[g.noTimestamps - 1]);
+      if (g.noTimestamps !== null) noSpeechProb = exp(logSoftmaxAt(first, g.noTimestamps - 1));
     }
     if (multilingual) {
       prompt.push(lang!);

@@ -88,8 +88,9 @@ const transcribeRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) =
         kind: "audio",
         inputs: [audio],
         ...options,
-        ...(options.timestamps ? {} : { timestamps: undefined }),
-        ...(options.fallback ? {} : { fallback: undefined }),
+        // false and absent are one batch key
+        timestamps: options.timestamps || undefined,
+        fallback: options.fallback || undefined,
       },
       req.deadline,
     );
