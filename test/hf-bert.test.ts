@@ -3,14 +3,13 @@
 // normalisation within the model zoo's budget; a padded row gives its unpadded result; strict loading by the
 // checkpoint's key names; refused configs name the field.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allValues, init, loadPretrained, loadSafetensors, MultimodalModelOptimizer, Tensor } from "../src/index.js";
 import { SentenceEmbedder } from "../src/pipelines/sentence-embedder.js";
-import { writeSafetensors } from "./harness/hf-clip.mjs";
 import type { startService as StartService } from "../src/server/app.js";
 import * as core from "../src/core/index.js";
 import { scoped } from "../src/nn/module.js";
@@ -19,6 +18,7 @@ import { POOLING_MODES, poolTokens } from "../src/models/sentence-pooling.js";
 import { MPNetModel, mpnetConfigFromJSON, mpnetParameterCount, relativeBucket } from "../src/models/hf-mpnet.js";
 import { proceduralStateDict } from "./harness/procedural.mjs";
 import { expectWithinBudget } from "./harness/budget.js";
+import { writeSentenceFolder, type SentenceFolderOptions } from "./harness/sentence-folder.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const FIXTURES = join(root, "test", "fixtures", "hf-text");
@@ -140,50 +140,18 @@ describe("sentence-transformers folders", () => {
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  /**
-   * A folder as SentenceTransformer.save writes it; `modules` false: a plain Hugging Face encoder folder; `encoder`:
-   * the fixture config it holds (vocabulary widened to the tokenizer's).
-   */
-  function folder(
-    name: string,
-    o: { pooling?: Record<string, unknown>; normalize?: boolean; modules?: boolean; encoder?: string } = {},
-  ) {
-    const dir = join(tmp, name);
-    const e = spec.configs[o.encoder ?? "bert-gelu"];
-    mkdirSync(join(dir, "1_Pooling"), { recursive: true });
-    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...e.config, vocab_size: 300 }));
-    writeFileSync(join(dir, "tokenizer.json"), readFileSync(join(FIXTURES, "..", "text", "wordpiece.tokenizer.json")));
-    writeSafetensors(
-      join(dir, "model.safetensors"),
-      e.keys.map(([k, s]: [string, number[]]) => [k, k.endsWith("word_embeddings.weight") ? [300, s[1]] : s, "F32"]),
-    );
-    if (o.modules === false) return dir;
-    const mods = [
-      { idx: 0, name: "0", path: "", type: "sentence_transformers.models.Transformer" },
-      { idx: 1, name: "1", path: "1_Pooling", type: "sentence_transformers.models.Pooling" },
-      ...(o.normalize === false
-        ? []
-        : [{ idx: 2, name: "2", path: "2_Normalize", type: "sentence_transformers.models.Normalize" }]),
-    ];
-    writeFileSync(join(dir, "modules.json"), JSON.stringify(mods));
-    writeFileSync(join(dir, "sentence_bert_config.json"), JSON.stringify({ max_seq_length: 12, do_lower_case: false }));
-    writeFileSync(
-      join(dir, "config_sentence_transformers.json"),
-      JSON.stringify({ prompts: { query: "query: ", passage: "passage: " }, default_prompt_name: null }),
-    );
-    writeFileSync(
-      join(dir, "1_Pooling", "config.json"),
-      JSON.stringify({ word_embedding_dimension: 32, pooling_mode_mean_tokens: true, ...o.pooling }),
-    );
-    return dir;
-  }
+  const folder = (name: string, o: SentenceFolderOptions = {}): string => writeSentenceFolder(join(tmp, name), o);
 
   const TEXTS = ["a red circle on the left", "two", "the quick brown fox jumps over the lazy dog again and again"];
 
   it("embeds as the model, the pooling and the normalisation compose; truncation, prompts, batches", async () => {
     const st = (await loadPretrained(folder("mean"))) as unknown as SentenceEmbedder;
     expect(st).toBeInstanceOf(SentenceEmbedder);
-    expect(st.tasks.embed).toEqual({ space: "text", kinds: ["text"] });
+    expect(st.tasks.embed).toEqual({
+      space: "text",
+      kinds: ["text"],
+      prompts: { query: "query: ", document: "passage: " },
+    });
     const got = st.embedTexts(TEXTS);
     const toks = allValues(st.tokenizeBatch(TEXTS));
     expect(Math.max(...toks.map((t) => t.ids.length))).toBe(12); // max_seq_length, [CLS] and [SEP] kept

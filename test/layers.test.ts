@@ -156,7 +156,7 @@ export function sources(): Map<string, string> {
 const code = (text: string): string => text.replace(/\/\*[\s\S]*?\*\/|(^|[^:"'`])\/\/.*$/gm, (_m, pre) => pre ?? "");
 
 const MODEL_NAME = /"(clip-scenes|audio-events|video-text|asr-words)"/;
-const SPACE_LIST = /\[\s*"image",\s*"audio",\s*"video"\s*\]/;
+const SPACE_LIST = /\[\s*"image",\s*"audio",\s*"video"(,\s*"text")?\s*\]/;
 const CLASS_TEST =
   /instanceof\s+(ImageTextEmbedder|AudioEmbedder|VideoTextEmbedder|SpeechRecognizer|HFCLIPModel|CLIPModel)\b/;
 const UPPER = ["server", "serving", "app", "cli", "worker.ts", "index.ts"];

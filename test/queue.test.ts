@@ -11,6 +11,7 @@ import { init } from "../src/index.js";
 import { LanceStore } from "../src/app/lance-store.js";
 import { queueStatus } from "../src/app/queue.js";
 import { startRedis, hasRedis, freePort, type Running } from "./harness/servers.js";
+import { writeSentenceFolder } from "./harness/sentence-folder.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const tmp = mkdtempSync(join(tmpdir(), "pm-queue-"));
@@ -33,6 +34,7 @@ async function worker(
   queue: string,
   store: string,
   lockMs = 1000,
+  extra: string[] = [],
 ): Promise<{ p: ChildProcess; lines: string[]; err: () => string }> {
   const p = spawn(
     process.execPath,
@@ -47,6 +49,7 @@ async function worker(
       `lancedb:${store}`,
       "--lock-ms",
       String(lockMs),
+      ...extra,
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -289,4 +292,41 @@ describe.skipIf(!hasRedis())("distributed indexing (BullMQ + LanceDB)", () => {
     expect(await storeIds(store)).toEqual(expected);
     await stopAll();
   }, 180_000);
+
+  it("text documents: workers chunk them with --text-model; an edit to fewer chunks leaves none behind", async () => {
+    const r = await startRedis();
+    try {
+      const notes = join(coll, "notes"),
+        store = join(tmp, "lance-text");
+      const model = writeSentenceFolder(join(tmp, "st"), { maxSeqLength: 12, prompts: {} });
+      mkdirSync(notes);
+      writeFileSync(join(notes, "a.md"), "the red circle is on the left\ntwo blue squares at the top\na cat");
+      writeFileSync(join(notes, "b.txt"), "hello world");
+      const opts = ["--text-model", model, "--chunk-tokens", "6"];
+      const e = cli("index", notes, "--queue", r.url, "--store", `lancedb:${store}`, ...opts);
+      expect(e.out, e.err).toMatch(/enqueued 2 new or changed files/);
+      await worker(r.url, store, 1000, opts);
+      await until(() => drained(r.url), 60_000, "the queue to drain", r.url);
+      const ids = async (): Promise<string[]> => {
+        const st = await LanceStore.open(store, "text", 0);
+        const out: string[] = [];
+        for await (const it of st.entries({ vectors: false })) out.push(it.id);
+        await st.close();
+        return out.sort();
+      };
+      const before = await ids();
+      expect(before.filter((id) => id.startsWith("a.md#")).length).toBeGreaterThan(2);
+      expect(before).toContain("b.txt#0");
+      // unchanged documents are not enqueued again; an edited one is, and its old last chunks go
+      writeFileSync(join(notes, "a.md"), "a cat");
+      expect(cli("index", notes, "--queue", r.url, "--store", `lancedb:${store}`, ...opts).out).toMatch(
+        /enqueued 1 new or changed files .* 1 files unchanged in the store/,
+      );
+      await until(async () => (await ids()).length === 2, 60_000, "the edit to be indexed", r.url);
+      expect(await ids()).toEqual(["a.md#0", "b.txt#0"]);
+    } finally {
+      await stopAll();
+      await r.stop();
+    }
+  }, 120_000);
 });

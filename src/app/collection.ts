@@ -20,11 +20,14 @@ import { lockIndex } from "./lock.js";
 import { LanceStore } from "./lance-store.js";
 
 import { VersionMismatchError } from "./version.js";
+import { chunkId } from "./documents.js";
 
 export interface FileEntry {
   size: number;
   mtimeMs: number;
   modality: Space;
+  /** a text document: its items are the chunks `<path>#0` .. `<path>#<chunks - 1>` (src/app/documents.ts) */
+  chunks?: number;
 }
 export interface Manifest {
   format: "polymodal-collection";
@@ -37,6 +40,46 @@ export interface Manifest {
   /** version 1 (kept for the items it made): file -> size, mtime, space */
   files?: Record<string, FileEntry>;
   versions?: Partial<Record<Space, string>>;
+}
+
+/**
+ * A text document's file entry, gathered from its chunk items.  A document whose chunks disagree (another size or
+ * mtime, a count that is not theirs: a run stopped between writing a changed file's chunks and removing its old
+ * ones) is listed as changed, so the next run embeds it again and takes every old chunk out.
+ */
+class Documents {
+  private readonly byPath = new Map<
+    string,
+    { size: number; mtimeMs: number; chunks: number; seen: number; ok: boolean }
+  >();
+  /** Takes a chunk item in; false when the item is not one. */
+  add(id: string, md: Record<string, unknown>): boolean {
+    const { path, bytes, mtimeMs, chunk, chunks } = md;
+    if (
+      typeof path !== "string" ||
+      !Number.isSafeInteger(chunk) ||
+      !Number.isSafeInteger(chunks) ||
+      id !== chunkId(path, chunk as number) ||
+      typeof bytes !== "number" ||
+      typeof mtimeMs !== "number"
+    )
+      return false;
+    const d = this.byPath.get(path);
+    if (!d) {
+      this.byPath.set(path, { size: bytes, mtimeMs, chunks: chunks as number, seen: 1, ok: true });
+      return true;
+    }
+    d.seen++;
+    if (d.size !== bytes || d.mtimeMs !== mtimeMs || d.chunks !== chunks) d.ok = false;
+    d.chunks = Math.max(d.chunks, chunks as number, (chunk as number) + 1);
+    return true;
+  }
+  *entries(space: Space): Iterable<[string, FileEntry]> {
+    for (const [path, d] of this.byPath) {
+      const ok = d.ok && d.seen === d.chunks;
+      yield [path, { size: d.size, mtimeMs: ok ? d.mtimeMs : Number.NaN, modality: space, chunks: d.chunks }];
+    }
+  }
 }
 
 /** Whether a file store exists for a space under dir (any generation, or a version-1 snapshot). */
@@ -170,13 +213,16 @@ export class Collection {
       c.stores.set(space, st);
       const legacy = m.versions?.[space];
       if (legacy && st.version() === null && !readOnly) await st.setVersion(legacy);
+      const docs = new Documents();
       for await (const it of st.entries({ vectors: false })) {
         const md = it.metadata as { path?: unknown; bytes?: unknown; mtimeMs?: unknown };
         if (md.path === it.id && typeof md.bytes === "number" && typeof md.mtimeMs === "number")
           c.files.set(it.id, { size: md.bytes, mtimeMs: md.mtimeMs, modality: space });
+        else if (docs.add(it.id, it.metadata)) continue;
         // version 1: the manifest had the file's size and mtime
         else if (m.files?.[it.id]) c.files.set(it.id, m.files[it.id]);
       }
+      for (const [path, e] of docs.entries(space)) c.files.set(path, e);
     }
     return c;
   }
@@ -303,7 +349,7 @@ export class Collection {
   }
 
   counts(): Record<Space, number> {
-    const c: Record<Space, number> = { image: 0, audio: 0, video: 0 };
+    const c: Record<Space, number> = { image: 0, audio: 0, video: 0, text: 0 };
     for (const e of this.files.values()) c[e.modality]++;
     return c;
   }

@@ -1,4 +1,5 @@
-// Which space a file's item goes to, by extension (then content for images and WAVs).
+// Which space a file's items go to, by extension (then content for images and WAVs): media files are one item
+// each; text documents (plain text and the light markup people keep notes in) are chunked into the text space.
 import type { Space } from "../pipelines/pipeline.js";
 
 // images and audio other than PNG/JPEG/WAV go through ffmpeg (src/vision/file.ts, src/audio/file.ts); HEIC is an
@@ -29,6 +30,16 @@ const EXT: Record<string, Space> = {
   ".webm": "video",
   ".mov": "video",
   ".avi": "video",
+  ".txt": "text",
+  ".text": "text",
+  ".md": "text",
+  ".markdown": "text",
+  ".mdx": "text",
+  ".rst": "text",
+  ".org": "text",
+  ".adoc": "text",
+  ".asciidoc": "text",
+  ".tex": "text",
 };
 
 export function modalityOf(file: string): Space | null {

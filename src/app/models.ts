@@ -1,17 +1,23 @@
 // The models a command uses (the registry's lineup: the shipped models, or --model in place of one), each loaded
 // once, lazily (a search by text needs no audio model), and files read into their inputs.
 import { fileURLToPath } from "node:url";
-import { mediaInput } from "../pipelines/media-input.js";
+import { mediaInput, type MediaKind } from "../pipelines/media-input.js";
 import { modelsUrl } from "../pipelines/shipped.js";
 import { ModelSet, loadModel, type ModelRef } from "../pipelines/registry.js";
 import {
+  SPACES,
   allValues,
   type AudioInput,
   type EmbedSpace,
   type Pipeline,
   type ProcessingOptions,
   type Space,
+  type DocumentReader,
+  type TextRole,
+  withPrompt,
 } from "../pipelines/pipeline.js";
+import type { StoredItem } from "../retrieval/embedding-store.js";
+import { chunkId, documentChunks, readTextFile, type ChunkMetadata, type ChunkSettings } from "./documents.js";
 import { versionOf } from "./version.js";
 
 export class Models {
@@ -29,14 +35,23 @@ export class Models {
     readonly folder?: string,
     /** how the models process their inputs (exifTranspose), for every file and query alike */
     readonly processing: ProcessingOptions = {},
+    /** a text model folder (sentence-transformers) for the text space, beside `folder` */
+    readonly textFolder?: string,
+    /** how text documents are cut into chunks */
+    readonly chunking: ChunkSettings = {},
   ) {
     this.dir = modelsDir ?? fileURLToPath(modelsUrl());
   }
 
   /** The lineup (resolving --model reads its config.json). */
   lineup(): Promise<ModelSet> {
-    this.set ??= ModelSet.lineup({ folder: this.folder });
+    this.set ??= ModelSet.lineup({ folders: [this.folder, this.textFolder].filter((f) => f !== undefined) });
     return this.set;
+  }
+  /** The spaces some model here fills. */
+  async spaces(): Promise<Set<Space>> {
+    const set = await this.lineup();
+    return new Set(SPACES.filter((s) => set.forSpace(s)));
   }
   /** The model that fills a space. */
   async ref(space: EmbedSpace): Promise<ModelRef> {
@@ -73,7 +88,7 @@ export class Models {
   }
 
   /** One file -> its embedding in its space. */
-  async embedFile(file: string, space: Space): Promise<Float32Array> {
+  async embedFile(file: string, space: MediaKind): Promise<Float32Array> {
     const p = await this.pipeline(space);
     // the one input path (pipelines/media-input.ts): a PNG/JPEG/WAV/Y4M goes in as its bytes, as the library's and
     // the service's inputs do (the same bits from every entry point; a 12 MP JPEG decoded at reduced scale), any
@@ -82,13 +97,65 @@ export class Models {
     return allValues(p.embedBatch(space, [input]))[0];
   }
 
+  /**
+   * One file -> its items in its space: a media file is one item (id: its path); a text document is its chunks
+   * (ids `<path>#<k>`), embedded with the model's document prompt, each carrying its text and lines.  `file` is
+   * read; `meta` ({path, bytes, mtimeMs}) goes into every item's metadata.
+   */
+  async itemsOfFile(
+    file: string,
+    space: Space,
+    meta: { path: string; bytes: number; mtimeMs: number } & Record<string, unknown>,
+  ): Promise<StoredItem[]> {
+    if (space !== "text")
+      return [{ id: meta.path, modality: space, embedding: await this.embedFile(file, space), metadata: meta }];
+    const p = await this.pipeline("text"),
+      reader = await this.documents();
+    const { text, bom } = readTextFile(file);
+    const chunks = documentChunks(text, reader, this.chunking);
+    const items: StoredItem[] = [];
+    // a few chunks a batch: padded to the longest, their attention scores stay small
+    for (let i = 0; i < chunks.length; i += 8) {
+      const batch = chunks.slice(i, i + 8);
+      const embs = allValues(
+        p.embedBatch(
+          "text",
+          batch.map((c) => withPrompt(p.tasks, "document", c.text)),
+        ),
+      );
+      batch.forEach((c, j) => {
+        const metadata: ChunkMetadata = {
+          ...meta,
+          chunk: i + j,
+          chunks: chunks.length,
+          line: c.line,
+          endLine: c.endLine,
+          byteStart: c.byteStart + bom,
+          byteEnd: c.byteEnd + bom,
+          text: c.text,
+        };
+        items.push({ id: chunkId(meta.path, i + j), modality: "text", embedding: embs[j], metadata });
+      });
+    }
+    return items;
+  }
+
+  /** How the text model reads documents, with this command's chunk settings checked against it. */
+  async documents(): Promise<DocumentReader> {
+    const p = await this.pipeline("text");
+    if (!p.documents) throw new Error(`${(await this.ref("text")).name} does not read documents`);
+    documentChunks("", p.documents, this.chunking);
+    return p.documents;
+  }
+
   /** An audio file (WAV, or MP3/FLAC/Ogg/M4A/... through ffmpeg) as a recogniser's input. */
   async readAudio(file: string): Promise<AudioInput> {
     return mediaInput("audio", file, { ffmpegPath: this.ffmpegPath });
   }
 
-  /** Text -> a query in a space whose model embeds text (or a text encoder's own "text" space). */
-  async embedText(text: string, space: EmbedSpace): Promise<Float32Array> {
-    return allValues((await this.pipeline(space)).embedBatch("text", [text]))[0];
+  /** Text -> its embedding in a space whose model embeds text; in a role: with the text encoder's prompt for it. */
+  async embedText(text: string, space: EmbedSpace, role?: TextRole): Promise<Float32Array> {
+    const p = await this.pipeline(space);
+    return allValues(p.embedBatch("text", [role ? withPrompt(p.tasks, role, text) : text]))[0];
   }
 }

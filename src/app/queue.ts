@@ -22,6 +22,8 @@ import { Queue, Worker, UnrecoverableError, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { Collection, parseStoreSpec } from "./collection.js";
 import { modalityOf } from "./media.js";
+import { removeChunksFrom } from "./documents.js";
+import type { StoredItem } from "../retrieval/embedding-store.js";
 import type { Models } from "./models.js";
 import { walk } from "./walk.js";
 
@@ -69,14 +71,17 @@ export async function enqueueFolder(
   const changed: QueuedFile[] = [];
   let unchanged = 0;
   try {
-    // what the store holds already: path -> content hash
+    // what the store holds already: path -> content hash (a document's chunks all carry its path and hash)
     const have = new Map<string, string>();
     for (const st of coll.stores.values())
       for await (const it of st.entries({ vectors: false }))
-        if (typeof it.metadata.sha256 === "string") have.set(it.id, it.metadata.sha256);
+        if (typeof it.metadata.sha256 === "string")
+          have.set(typeof it.metadata.path === "string" ? it.metadata.path : it.id, it.metadata.sha256);
+    const spaces = o.models ? await o.models.spaces() : null;
     for (const p of files) {
       const modality = modalityOf(p);
-      if (!modality) continue;
+      // text documents only with a text model to embed them
+      if (!modality || (spaces && !spaces.has(modality))) continue;
       const rel = relative(root, p).split(sep).join("/");
       let bytes: Buffer, st: Stats;
       try {
@@ -284,14 +289,19 @@ export function startWorker(o: WorkerOptions): { close(): Promise<void>; worker:
     const coll = await stores.get(store)!;
     let indexed = 0,
       dead = 0;
-    const bySpace = new Map<Space, Array<{ f: QueuedFile; emb: Float32Array }>>();
+    const bySpace = new Map<Space, Array<{ f: QueuedFile; items: StoredItem[] }>>();
     for (const [i, f] of files.entries()) {
       try {
         const st = statSync(real[i]!);
         if (!st.isFile()) throw new Error("not a regular file");
         if (st.size > maxBytes) throw new Error(`${st.size} bytes, more than this worker reads (${maxBytes})`);
-        const emb = await o.models.embedFile(real[i]!, f.modality);
-        (bySpace.get(f.modality) ?? bySpace.set(f.modality, []).get(f.modality)!).push({ f, emb });
+        const items = await o.models.itemsOfFile(real[i]!, f.modality, {
+          path: f.rel,
+          bytes: f.size,
+          mtimeMs: f.mtimeMs,
+          sha256: f.sha256,
+        });
+        (bySpace.get(f.modality) ?? bySpace.set(f.modality, []).get(f.modality)!).push({ f, items });
         o.onFile?.(f, null);
       } catch (e) {
         // unreadable or undecodable: no retry will help; it is listed with its reason and the job goes on
@@ -301,24 +311,23 @@ export function startWorker(o: WorkerOptions): { close(): Promise<void>; worker:
         o.onFile?.(f, why);
       }
     }
-    for (const [space, items] of bySpace) {
-      const st = await coll.store(space, items[0].emb.length);
-      try {
-        await coll.checkVersion(space, await o.models.version(space), true);
-      } catch (e) {
-        throw new UnrecoverableError((e as Error).message); // another model version: retrying cannot fix it
+    for (const [space, done] of bySpace) {
+      const items = done.flatMap((d) => d.items);
+      if (items.length) {
+        const st = await coll.store(space, items[0].embedding.length);
+        try {
+          await coll.checkVersion(space, await o.models.version(space), true);
+        } catch (e) {
+          throw new UnrecoverableError((e as Error).message); // another model version: retrying cannot fix it
+        }
+        await st.upsert(items);
       }
-      await st.upsert(
-        items.map(({ f, emb }) => ({
-          id: f.rel,
-          modality: space,
-          embedding: emb,
-          metadata: { path: f.rel, bytes: f.size, mtimeMs: f.mtimeMs, sha256: f.sha256 },
-        })),
-      );
+      // a document that has fewer chunks now (or no words): its old last chunks go
+      const st = space === "text" ? await coll.existing(space) : null;
+      if (st) for (const d of done) await removeChunksFrom(st, d.f.rel, d.items.length);
       // one round trip: a file that once failed is fine now
-      await connection.hdel(deadKey(name), ...items.map(({ f }) => f.rel));
-      indexed += items.length;
+      await connection.hdel(deadKey(name), ...done.map(({ f }) => f.rel));
+      indexed += done.length;
     }
     return { indexed, dead };
   };

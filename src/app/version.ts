@@ -2,7 +2,7 @@
 // comparable only when their stamps are equal, so caches key on the stamp and an index records the stamp of each
 // space it holds; a search with other models is refused instead of silently mixing spaces.
 import { createHash } from "node:crypto";
-import { readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { kernelModuleBase64 } from "../bindings/module.js";
 import type { ModelRef } from "../pipelines/registry.js";
@@ -30,6 +30,13 @@ export function embeddingVersion(modelsDir: string, name: string): string {
 /** The files of a model folder that decide its embeddings (config, preprocessing, tokenizer, weights). */
 const FOLDER_FILES =
   /^(config\.json|preprocessor_config\.json|tokenizer\.json|model(-\d+-of-\d+)?\.safetensors(\.index\.json)?)$/;
+/** a sentence-transformers folder's modules: pooling, normalisation, sequence length and prompts decide its vectors */
+const SENTENCE_FILES = [
+  "modules.json",
+  "sentence_bert_config.json",
+  "config_sentence_transformers.json",
+  "1_Pooling/config.json",
+];
 
 /**
  * `<folder name>@<16 hex>` for a Hugging Face model folder: the same digest over the names and bytes of its configs,
@@ -37,9 +44,10 @@ const FOLDER_FILES =
  */
 export function folderVersion(dir: string): string {
   return stamped(`folder\u0000${dir}`, () => {
-    const files = readdirSync(dir)
-      .filter((f) => FOLDER_FILES.test(f))
-      .sort();
+    const files = [
+      ...readdirSync(dir).filter((f) => FOLDER_FILES.test(f)),
+      ...SENTENCE_FILES.filter((f) => existsSync(join(dir, f))),
+    ].sort();
     const parts = files.flatMap((f) => [Buffer.from(f), readFileSync(join(dir, f))]);
     return `${basename(resolve(dir))}@${digest([...parts, Buffer.from(kernelModuleBase64())])}`;
   });

@@ -1,5 +1,5 @@
-// `polymodal index <folder>`: every image, WAV and video under a folder, embedded by the shipped models into a
-// saved collection; resumable (unchanged files are skipped), unreadable files skipped with a warning.
+// `polymodal index <folder>`: every image, sound, video and text document under a folder, embedded by the lineup's
+// models into a saved collection (a document as chunks of its text); resumable (unchanged files are skipped), unreadable files skipped with a warning.
 import { PolymodalError } from "../util/errors.js";
 import type { Space } from "../pipelines/pipeline.js";
 import { existsSync, statSync } from "node:fs";
@@ -9,6 +9,7 @@ import { Collection } from "../app/collection.js";
 import { walk, shown } from "../app/walk.js";
 export { shown };
 import { modalityOf } from "../app/media.js";
+import { chunkId } from "../app/documents.js";
 import { Models } from "../app/models.js";
 import { Progress } from "./progress.js";
 
@@ -43,6 +44,8 @@ export interface IndexReport {
   removed: number;
   /** items whose files became unreadable, taken out of the index (each warned about) */
   dropped: number;
+  /** text documents with no words, so nothing to index */
+  empty: number;
   counts: Record<Space, number>;
   seconds: number;
   /** files left to do when the signal stopped the run (0 when it finished) */
@@ -88,7 +91,12 @@ interface Scan {
 }
 
 /** The folder against what the collection holds (files: rel path -> size and mtime of the indexed version). */
-function scan(root: string, indexDir: string, files: Map<string, { size: number; mtimeMs: number }>): Scan {
+function scan(
+  root: string,
+  indexDir: string,
+  files: Map<string, { size: number; mtimeMs: number }>,
+  spaces: ReadonlySet<Space>,
+): Scan {
   const found: string[] = [];
   const unreadable: Array<{ path: string; why: string }> = [];
   walk(root, indexDir, found, unreadable);
@@ -96,7 +104,9 @@ function scan(root: string, indexDir: string, files: Map<string, { size: number;
   const present = new Set<string>();
   for (const p of found) {
     const rel = relative(root, p).split(sep).join("/");
-    const mod = modalityOf(p);
+    const found = modalityOf(p);
+    // a text document without a text model is not indexed (its chunks would have no space to go to)
+    const mod = found && spaces.has(found) ? found : null;
     if (!mod) {
       out.ignored++;
       const ext = extname(p).toLowerCase() || "(no extension)";
@@ -125,7 +135,7 @@ async function dryRun(root: string, indexDir: string, models: Models, t0: number
   const exists = existsSync(join(indexDir, "manifest.json"));
   const coll = exists ? await Collection.open(indexDir, null, { readOnly: true }) : null;
   try {
-    const sc = scan(root, indexDir, coll?.files ?? new Map());
+    const sc = scan(root, indexDir, coll?.files ?? new Map(), await models.spaces());
     // what the real run checks before any work, checked alike: the models load, and the index takes their version
     await checkModels(coll, sc.pending, models, false);
     return {
@@ -136,7 +146,8 @@ async function dryRun(root: string, indexDir: string, models: Models, t0: number
       ignored: sc.ignored,
       removed: 0,
       dropped: 0,
-      counts: coll?.counts() ?? { image: 0, audio: 0, video: 0 },
+      empty: 0,
+      counts: coll?.counts() ?? { image: 0, audio: 0, video: 0, text: 0 },
       seconds: (performance.now() - t0) / 1000,
       left: sc.pending.length,
       plan: { embed: sc.pending.map((f) => f.rel), remove: sc.gone },
@@ -162,6 +173,8 @@ async function checkModels(coll: Collection | null, pending: Scan["pending"], mo
       );
     }
     await coll?.checkVersion(mod, await models.version(mod), adopt);
+    // chunk settings the text model cannot take stop the run, rather than fail every document
+    if (mod === "text") await models.documents();
   }
 }
 
@@ -173,33 +186,39 @@ async function indexInto(
   options: IndexFolderOptions,
   t0: number,
 ): Promise<IndexReport> {
-  const { pending, gone, unreadable, unchanged, ignored, notMedia } = scan(root, indexDir, coll.files);
+  const { pending, gone, unreadable, unchanged, ignored, notMedia } = scan(
+    root,
+    indexDir,
+    coll.files,
+    await models.spaces(),
+  );
   await checkModels(coll, pending, models, true);
   const bar = options.progress === false ? null : new Progress(pending.length, "indexing");
   const warn =
     options.warn ?? ((m: string) => (bar ? bar.log(`warning: ${m}`) : process.stderr.write(`warning: ${m}\n`)));
   for (const u of unreadable) warn(`skipped ${shown(relative(root, u.path) || u.path)}: ${u.why}`);
-  /** Takes indexed items out of their spaces (one durable write per space). */
+  /** Takes indexed files' items out of their spaces (one durable write per space). */
   const takeOut = async (rels: string[]): Promise<void> => {
     const bySpace = new Map<Space, string[]>();
     for (const rel of rels) {
       const e = coll.files.get(rel);
       if (!e) continue;
-      const ids = bySpace.get(e.modality);
-      if (ids) ids.push(rel);
-      else bySpace.set(e.modality, [rel]);
+      const ids = bySpace.get(e.modality) ?? bySpace.set(e.modality, []).get(e.modality)!;
+      if (e.chunks === undefined) ids.push(rel);
+      else for (let k = 0; k < e.chunks; k++) ids.push(chunkId(rel, k));
     }
     for (const [space, ids] of bySpace) {
       const st = coll.stores.get(space);
       if (st) await st.remove(ids);
-      for (const id of ids) coll.files.delete(id);
     }
+    for (const rel of rels) coll.files.delete(rel);
   };
   // files deleted from the folder leave the index (and the list of unreadable files)
   await takeOut(gone);
   for (const rel of Object.keys(coll.manifest.failed))
     if (!existsSync(join(root, rel))) delete coll.manifest.failed[rel];
   let added = 0,
+    empty = 0,
     failed = unreadable.length,
     dropped = 0,
     sinceSave = 0,
@@ -209,16 +228,25 @@ async function indexInto(
     const f = pending[i];
     bar?.tick(i, f.rel);
     try {
-      const emb = await models.embedFile(f.path, f.mod);
-      const st = await coll.store(f.mod, emb.length);
-      await coll.checkVersion(f.mod, await models.version(f.mod), true); // a new space takes the models' stamp
-      // one durable write per file (a changed file replaces its item); the file's size and mtime travel with it
-      await st.upsert([
-        { id: f.rel, modality: f.mod, embedding: emb, metadata: { path: f.rel, bytes: f.size, mtimeMs: f.mtimeMs } },
-      ]);
-      coll.files.set(f.rel, { size: f.size, mtimeMs: f.mtimeMs, modality: f.mod });
+      const items = await models.itemsOfFile(f.path, f.mod, { path: f.rel, bytes: f.size, mtimeMs: f.mtimeMs });
+      const prev = coll.files.get(f.rel);
+      if (items.length === 0) {
+        // a document with no words: nothing to search (what it held before goes)
+        if (prev) await takeOut([f.rel]);
+        empty++;
+      } else {
+        const st = await coll.store(f.mod, items[0].embedding.length);
+        await coll.checkVersion(f.mod, await models.version(f.mod), true); // a new space takes the models' stamp
+        // one durable write per file (a changed file replaces its items); its size and mtime travel with each
+        await st.upsert(items);
+        const chunks = f.mod === "text" ? items.length : undefined;
+        // a changed document with fewer chunks: its old last ones go (a stop in between is found on the next open)
+        if (chunks !== undefined && prev?.chunks !== undefined && prev.chunks > chunks)
+          await st.remove(Array.from({ length: prev.chunks - chunks }, (_, k) => chunkId(f.rel, chunks + k)));
+        coll.files.set(f.rel, { size: f.size, mtimeMs: f.mtimeMs, modality: f.mod, ...(chunks ? { chunks } : {}) });
+        added++;
+      }
       delete coll.manifest.failed[f.rel];
-      added++;
     } catch (e) {
       failed++;
       coll.manifest.failed[f.rel] = (e as Error).message;
@@ -248,6 +276,7 @@ async function indexInto(
     ignored,
     removed: gone.length,
     dropped,
+    empty,
     counts: coll.counts(),
     seconds: (performance.now() - t0) / 1000,
     left: pending.length - i,

@@ -2,8 +2,7 @@
 // file named by what its bytes are, so every later step — ffmpeg included — reads a normal file); and which saved
 // index a search means.
 import { PolymodalError } from "../util/errors.js";
-import type { Space } from "../pipelines/pipeline.js";
-import { sniffMedia } from "../pipelines/media-input.js";
+import { sniffMedia, type MediaKind } from "../pipelines/media-input.js";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -21,13 +20,13 @@ process.once("exit", () => {
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 });
 
-const DEFAULT_EXT: Record<Space, string> = { image: ".png", audio: ".wav", video: ".mp4" };
+const DEFAULT_EXT: Record<MediaKind, string> = { image: ".png", audio: ".wav", video: ".mp4" };
 
 /**
  * A readable file for `arg`: the path itself (checked), or for `-` standard input copied to a temp file whose
  * extension comes from its content (else from the modality the command expects).
  */
-export function inputFile(arg: string | undefined, what: string, expect?: Space): string {
+export function inputFile(arg: string | undefined, what: string, expect?: MediaKind): string {
   if (!arg) throw new UsageError(`${what}: missing file argument`);
   if (arg === "-") {
     let bytes: Uint8Array;

@@ -1,7 +1,7 @@
 // The `polymodal` command: index a folder, search it by text / image / audio / video, transcribe, embed, export,
 // info.
 // Exit codes: 0 ok, 1 failure, 2 bad usage (unknown command or flag), 3 missing or unsupported input file.
-import { SPACES, WHISPER_FALLBACK, type EmbedSpace, type Space } from "../pipelines/pipeline.js";
+import { MEDIA_KINDS, WHISPER_FALLBACK, type EmbedSpace, type Space } from "../pipelines/pipeline.js";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { delimiter, resolve, join, relative, isAbsolute, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,6 +36,9 @@ interface Command {
 const GLOBAL: OptionSpec = {
   models: { type: "string" },
   model: { type: "string" },
+  "text-model": { type: "string" },
+  "chunk-tokens": { type: "string" },
+  "chunk-overlap": { type: "string" },
   ffmpeg: { type: "string" },
   exif: { type: "boolean" },
   threads: { type: "string" },
@@ -48,6 +51,11 @@ const GLOBAL_HELP = `global options (before or after the command, --flag value o
   --models DIR    model cards and weights (default: the package's models/)
   --model DIR     a Hugging Face folder: CLIP (for images and text instead of the shipped clip-scenes), a speech
                   recogniser (transcribe), or a sentence-transformers text encoder (embed --text)
+  --text-model DIR a sentence-transformers (or BERT / RoBERTa / XLM-R / MPNet) folder for text documents: index
+                  puts .txt/.md/.rst/... files in a text space as chunks, and search "question" finds them
+  --chunk-tokens N text documents: tokens per chunk (default: all the text model reads, max_seq_length less its
+                  special tokens and document prompt)
+  --chunk-overlap N tokens a chunk repeats from the one before (default chunk tokens / 8)
   --ffmpeg PATH   ffmpeg for non-Y4M video (default: ffmpeg on PATH; Debian: apt-get install ffmpeg)
   --exif          turn JPEGs as their EXIF orientation says before embedding (default: as stored, as torchvision
                   and transformers do); part of the model's version, so an index and its queries must agree
@@ -61,13 +69,14 @@ exit codes: 0 ok, 1 failure, 2 bad usage, 3 missing or unsupported input file`;
 
 const COMMANDS: Record<string, Command> = {
   index: {
-    summary: "embed every image, WAV and video under a folder into a saved index",
+    summary: "embed every image, sound, video and (with --text-model) text document under a folder into an index",
     help: `usage: polymodal index <folder> [--index DIR] [--kind flat|int8|hnsw] [--store file|lancedb:DIR] [--quiet]
        polymodal index <folder> --queue redis://HOST:PORT --store lancedb:DIR [--batch N]   (distributed)
        polymodal index --status --queue redis://HOST:PORT
   Embeds every image (png, jpg; webp/bmp/tiff/gif through ffmpeg), sound (wav; mp3/flac/ogg/opus/m4a through ffmpeg)
-  and video (y4m; mp4/webm/... through ffmpeg) under <folder> with the shipped
-  models into <folder>/.polymodal (or --index DIR).  Re-running brings the index up to date with the folder: new and
+  and video (y4m; mp4/webm/... through ffmpeg) under <folder> with the shipped models, and with --text-model DIR
+  every text document (txt, md, markdown, mdx, rst, org, adoc, tex; UTF-8) as chunks of its text, into
+  <folder>/.polymodal (or --index DIR).  Re-running brings the index up to date with the folder: new and
   changed files are embedded, unchanged ones skipped, items whose files are gone removed, and files that became
   unreadable dropped (with a warning).  Ctrl-C (or SIGTERM) stops after the file in hand; what is done stays saved.
   --dry-run list what would be embedded and removed, changing nothing
@@ -174,7 +183,9 @@ const COMMANDS: Record<string, Command> = {
           `unreadable, ${r.ignored} not media${also}) in ${r.seconds.toFixed(1)} s`,
       );
       if (notMedia) out(`not media: ${notMedia}`);
-      out(`index ${r.indexDir}: ${r.counts.image} images, ${r.counts.audio} sounds, ${r.counts.video} videos`);
+      const docs = r.counts.text ? `, ${r.counts.text} text documents` : "";
+      if (r.empty) out(`${r.empty} text documents have no words (not indexed)`);
+      out(`index ${r.indexDir}: ${r.counts.image} images, ${r.counts.audio} sounds, ${r.counts.video} videos${docs}`);
       if (r.left) {
         out(`interrupted: ${r.left} files left; what was indexed is saved, and the same command finishes the rest`);
         return stop.signal.reason === "SIGTERM" ? 143 : 130;
@@ -186,7 +197,8 @@ const COMMANDS: Record<string, Command> = {
     summary: "search an index by text, or by an image, a sound or a video",
     help: `usage: polymodal search "<text>" | --image FILE | --audio FILE | --video FILE
                         [--index DIR | --store lancedb:DIR] [-k N] [--json]
-  Text finds images and videos; a file finds the most similar files of its kind.
+  Text finds images and videos, and text document chunks (indexed with --text-model; give it here too); a file
+  finds the most similar files of its kind.
   --index DIR   the index folder or the folder that was indexed (default: the nearest .polymodal in this folder
                 or a parent, else the only one in a subfolder)
   -k N          results per kind (default 5)
@@ -320,6 +332,12 @@ const COMMANDS: Record<string, Command> = {
         throw new UsageError(`embed takes one file (or --text), got ${positional.length} arguments`);
       const f = inputFile(positional[0], "embed");
       const m = needModality(f);
+      if (m === "text")
+        throw new InputError(
+          `${f}: unsupported file type for embed (a text document's chunks are embedded by index; a text's ` +
+            `embedding: embed --text "...")`,
+          "unsupported_input",
+        );
       const e = await models.embedFile(f, m);
       out(
         JSON.stringify({
@@ -459,6 +477,30 @@ function version(): string {
   return JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")).version;
 }
 
+/** A text chunk's place in its file, from its item's metadata (src/app/documents.ts); nothing for a media item. */
+function chunkOf(md: Record<string, unknown>): {
+  file?: string;
+  chunk?: number;
+  line?: number;
+  endLine?: number;
+  text?: string;
+} {
+  if (typeof md.chunk !== "number" || typeof md.path !== "string") return {};
+  return {
+    file: md.path,
+    chunk: md.chunk,
+    line: md.line as number,
+    endLine: md.endLine as number,
+    text: md.text as string,
+  };
+}
+
+/** A chunk's first words on one line. */
+const snippet = (text: string | undefined): string => {
+  const one = (text ?? "").replace(/\s+/g, " ").trim();
+  return JSON.stringify(one.length > 100 ? `${one.slice(0, 99)}…` : one);
+};
+
 function needModality(f: string, want?: Space): Space {
   const m = modalityOf(f);
   if (!m) throw new InputError(`${f}: unsupported file type (supported: ${SUPPORTED})`, "unsupported_input");
@@ -504,18 +546,33 @@ export async function main(argv: string[]): Promise<number> {
       `--model ${hf}: no such folder (a Hugging Face CLIP folder holds config.json, model.safetensors, ` +
         `tokenizer.json and preprocessor_config.json)`,
     );
+  const textFolder = cl.values["text-model"] as string | undefined;
+  if (textFolder !== undefined && !(existsSync(textFolder) && statSync(textFolder).isDirectory()))
+    throw new UsageError(
+      `--text-model ${textFolder}: no such folder (a sentence-transformers folder holds config.json, ` +
+        `model.safetensors, tokenizer.json and modules.json)`,
+    );
+  const chunking = {
+    chunkTokens: cl.values["chunk-tokens"] === undefined ? undefined : intFlag(cl.values, "chunk-tokens", 0, 1),
+    overlapTokens: cl.values["chunk-overlap"] === undefined ? undefined : intFlag(cl.values, "chunk-overlap", 0, 0),
+  };
   return cmd.run(
     cl.positional,
     cl.values,
-    new Models(cl.values.models as string | undefined, cl.values.ffmpeg as string | undefined, hf, {
-      exifTranspose: !!cl.values.exif,
-    }),
+    new Models(
+      cl.values.models as string | undefined,
+      cl.values.ffmpeg as string | undefined,
+      hf,
+      { exifTranspose: !!cl.values.exif },
+      textFolder,
+      chunking,
+    ),
   );
 }
 
 async function search(positional: string[], values: Values, models: Models): Promise<number> {
   const k = intFlag(values, "k", 5, 1, 100_000);
-  const byFile = SPACES.filter((m) => values[m] !== undefined);
+  const byFile = MEDIA_KINDS.filter((m) => values[m] !== undefined);
   if (byFile.length + (positional.length ? 1 : 0) !== 1)
     throw new UsageError('search takes one query: "<text>", --image FILE, --audio FILE or --video FILE');
   if (positional.length > 1)
@@ -527,6 +584,7 @@ async function search(positional: string[], values: Values, models: Models): Pro
   const coll = shared ? await Collection.openStore(dir) : await Collection.open(dir, null, { readOnly: true });
   const t0 = performance.now();
   const queries: Array<{ space: Space; model: string; vec: Float32Array }> = [];
+  const textModel = values["text-model"] !== undefined;
   const lineup = await models.lineup();
   let exclude: string | null = null;
   if (byFile.length) {
@@ -542,7 +600,7 @@ async function search(positional: string[], values: Values, models: Models): Pro
     for (const { space, ref } of lineup.spacesFor("text")) {
       if (!(await coll.stores.get(space)?.count())) continue;
       await coll.checkVersion(space, await models.version(space));
-      queries.push({ space, model: ref.name, vec: await models.embedText(positional[0], space) });
+      queries.push({ space, model: ref.name, vec: await models.embedText(positional[0], space, "query") });
     }
   }
   // one ranked list per space: scores of different models are not comparable, so they are never merged
@@ -556,7 +614,7 @@ async function search(positional: string[], values: Values, models: Models): Pro
         results: hits
           .filter((h) => h.id !== exclude)
           .slice(0, k)
-          .map((h) => ({ path: h.id, score: h.score, space, model })),
+          .map((h) => ({ path: h.id, score: h.score, space, model, ...chunkOf(h.metadata) })),
       };
     }),
   );
@@ -568,12 +626,17 @@ async function search(positional: string[], values: Values, models: Models): Pro
     return 0;
   }
   if (groups.every((g) => g.results.length === 0)) {
-    out("no indexed items of a matching kind");
+    const docs = !textModel && (await coll.stores.get("text")?.count()) ? " (text documents: give --text-model)" : "";
+    out(`no indexed items of a matching kind${docs}`);
     return 0;
   }
   for (const g of groups) {
-    out(`${{ image: "images", audio: "audio", video: "videos" }[g.space]}:`);
-    for (const r of g.results) out(`  ${r.score.toFixed(3)}  ${shown(join(coll.manifest.root, r.path))}`);
+    out(`${{ image: "images", audio: "audio", video: "videos", text: "text" }[g.space]}:`);
+    for (const r of g.results) {
+      const at = "chunk" in r ? `:${r.line}-${r.endLine}` : "";
+      out(`  ${r.score.toFixed(3)}  ${shown(join(coll.manifest.root, r.file ?? r.path))}${at}`);
+      if ("chunk" in r) out(`         ${snippet(r.text)}`);
+    }
   }
   out(`(${ms.toFixed(0)} ms; index ${relative(process.cwd(), dir) || "."})`);
   return 0;

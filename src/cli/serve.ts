@@ -26,6 +26,7 @@ export async function serve(
     port: intFlag(values, "port", 8080, 0, 65535),
     modelsDir,
     model,
+    textModel: values["text-model"] as string | undefined,
     exifTranspose: processing.exifTranspose,
     indexDir: values.index as string | undefined,
     store: values.store as string | undefined,

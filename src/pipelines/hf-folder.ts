@@ -170,6 +170,8 @@ const MAX_WEIGHT_MAP = 200_000;
 /** What a Hugging Face architecture does, and how a folder of it loads (its config.json already parsed). */
 export interface Architecture {
   readonly tasks: Tasks;
+  /** the tasks of one folder, where its files refine them (a sentence encoder's prompts) */
+  tasksOf?(read: FolderReader, where: string): Promise<Tasks>;
   load(read: FolderReader, where: string, config: unknown, options: ProcessingOptions): Promise<Pipeline>;
 }
 
@@ -181,13 +183,15 @@ const lazyCTC: Architecture["load"] = async (read, where, config) =>
 const EMBEDS_TEXT: Tasks = { embed: { space: "text", kinds: ["text"] }, transcribe: false };
 const lazySentence: Architecture["load"] = async (read, where, config) =>
   (await import("./hf-sentence-folder.js")).loadSentenceFolder(read, where, config);
+const sentenceTasksOf: Architecture["tasksOf"] = async (read, where) =>
+  (await import("./hf-sentence-folder.js")).sentenceFolderTasks(read, where);
 
 /** The architectures a Hugging Face folder may hold, by config.json's model_type. */
 export const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
-  bert: { tasks: EMBEDS_TEXT, load: lazySentence },
-  roberta: { tasks: EMBEDS_TEXT, load: lazySentence },
-  "xlm-roberta": { tasks: EMBEDS_TEXT, load: lazySentence },
-  mpnet: { tasks: EMBEDS_TEXT, load: lazySentence },
+  bert: { tasks: EMBEDS_TEXT, tasksOf: sentenceTasksOf, load: lazySentence },
+  roberta: { tasks: EMBEDS_TEXT, tasksOf: sentenceTasksOf, load: lazySentence },
+  "xlm-roberta": { tasks: EMBEDS_TEXT, tasksOf: sentenceTasksOf, load: lazySentence },
+  mpnet: { tasks: EMBEDS_TEXT, tasksOf: sentenceTasksOf, load: lazySentence },
   clip: { tasks: ImageTextEmbedder.tasks, load: loadCLIPFolder },
   wav2vec2: { tasks: TRANSCRIBES, load: lazyCTC },
   hubert: { tasks: TRANSCRIBES, load: lazyCTC },

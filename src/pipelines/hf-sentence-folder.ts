@@ -7,7 +7,8 @@ import { Tokenizer } from "../text/tokenizer.js";
 import { BertModel, bertConfigFromJSON, bertParameterCount } from "../models/hf-bert.js";
 import { MPNetModel, mpnetConfigFromJSON, mpnetParameterCount } from "../models/hf-mpnet.js";
 import type { PoolingMode } from "../models/sentence-pooling.js";
-import { SentenceEmbedder, type SentenceEncoder, type SentenceSettings } from "./sentence-embedder.js";
+import { SentenceEmbedder, sentenceTasks, type SentenceEncoder, type SentenceSettings } from "./sentence-embedder.js";
+import type { Tasks } from "./pipeline.js";
 import { checkParameterCount, json, loadStrictly, needFile, readWeights, type FolderReader } from "./hf-folder.js";
 
 const TRANSFORMER = "sentence_transformers.models.Transformer",
@@ -54,6 +55,36 @@ function encoder(config: unknown): { vocab: number; params: number; longest: num
     longest: c.modelType === "bert" ? c.maxPositionEmbeddings : c.maxPositionEmbeddings - c.padTokenId - 1,
     make: () => new BertModel(c),
   };
+}
+
+/** config_sentence_transformers.json's prompts and default prompt (none when the folder has no modules.json). */
+async function promptsOf(
+  read: FolderReader,
+  where: string,
+): Promise<Pick<SentenceSettings, "prompts" | "defaultPrompt">> {
+  const out: Pick<SentenceSettings, "prompts" | "defaultPrompt"> = { prompts: {}, defaultPrompt: null };
+  const b = await read("config_sentence_transformers.json");
+  const st = b ? json(`${where}/config_sentence_transformers.json`, b) : null;
+  if (st?.prompts) {
+    if (typeof st.prompts !== "object" || Object.values(st.prompts).some((p) => typeof p !== "string"))
+      throw new Error(`${where}/config_sentence_transformers.json: prompts must map names to strings`);
+    out.prompts = st.prompts;
+  }
+  if (typeof st?.default_prompt_name === "string") {
+    if (!Object.hasOwn(out.prompts, st.default_prompt_name))
+      throw new Error(
+        `${where}/config_sentence_transformers.json: default_prompt_name ${JSON.stringify(st.default_prompt_name)} ` +
+          "is not one of its prompts",
+      );
+    out.defaultPrompt = st.default_prompt_name;
+  }
+  return out;
+}
+
+/** A text encoder folder's tasks, known before it loads: the "text" space, with its query and document prompts. */
+export async function sentenceFolderTasks(read: FolderReader, where: string): Promise<Tasks> {
+  const modules = await read("modules.json");
+  return sentenceTasks(modules ? await promptsOf(read, where) : { prompts: {}, defaultPrompt: null });
 }
 
 export async function loadSentenceFolder(
@@ -103,20 +134,7 @@ export async function loadSentenceFolder(
     }
     if (sb?.do_lower_case === true)
       throw new Error(`${where}/sentence_bert_config.json: do_lower_case true is not supported (the tokenizer's own)`);
-    const st = await optional("config_sentence_transformers.json");
-    if (st?.prompts) {
-      if (typeof st.prompts !== "object" || Object.values(st.prompts).some((p) => typeof p !== "string"))
-        throw new Error(`${where}/config_sentence_transformers.json: prompts must map names to strings`);
-      settings.prompts = st.prompts;
-    }
-    if (typeof st?.default_prompt_name === "string") {
-      if (!(st.default_prompt_name in settings.prompts))
-        throw new Error(
-          `${where}/config_sentence_transformers.json: default_prompt_name ${JSON.stringify(st.default_prompt_name)} ` +
-            "is not one of its prompts",
-        );
-      settings.defaultPrompt = st.default_prompt_name;
-    }
+    Object.assign(settings, await promptsOf(read, where));
   }
   const tokenizer = Tokenizer.fromJSON(new TextDecoder().decode(await need("tokenizer.json")));
   if (tokenizer.vocabSize > enc.vocab)

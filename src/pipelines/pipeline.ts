@@ -14,13 +14,15 @@ export type InputKind = Modality;
 export const INPUT_KINDS: readonly InputKind[] = ["text", "image", "audio", "video"];
 
 /** The spaces of an index: one per kind of item, each holding one pipeline's embeddings. Spelled here only. */
-export const SPACES = ["image", "audio", "video"] as const;
+export const SPACES = ["image", "audio", "video", "text"] as const;
 export type Space = (typeof SPACES)[number];
 /**
- * Where a pipeline's embeddings live: an index space, or "text" for a text-only encoder (sentence-transformers):
- * its vectors compare with each other only, served by model name (not yet an index space).
+ * Where a pipeline's embeddings live: an index space ("text" is a text encoder's own space, sentence-transformers:
+ * its vectors compare with each other only, and hold the chunks of text documents).
  */
-export type EmbedSpace = Space | "text";
+export type EmbedSpace = Space;
+/** The kinds of file a query or an item can be (a file of one of them is one item; a text document is chunked). */
+export const MEDIA_KINDS = ["image", "audio", "video"] as const;
 export const isSpace = (s: string): s is Space => (SPACES as readonly string[]).includes(s);
 
 /** A recording: WAV bytes, or a mono waveform at its rate. */
@@ -103,8 +105,32 @@ export interface Tasks {
    * the kinds it embeds, all into one space; frames: for video, how many frames of a clip it samples (a loaded
    * pipeline says, so readers decode only those)
    */
-  readonly embed: { readonly space: EmbedSpace; readonly kinds: readonly InputKind[]; readonly frames?: number } | null;
+  readonly embed: {
+    readonly space: EmbedSpace;
+    readonly kinds: readonly InputKind[];
+    readonly frames?: number;
+    /**
+     * a text encoder's prompts by role, prepended by whoever embeds a query or a document (sentence-transformers'
+     * encode_query / encode_document); embedBatch itself embeds a text as given
+     */
+    readonly prompts?: Readonly<Record<TextRole, string>>;
+  } | null;
   readonly transcribe: boolean;
+}
+
+/** What a text is to a search: the question asked, or a document (a chunk of one) searched. */
+export type TextRole = "query" | "document";
+/** A text as a model of these tasks embeds it in a role: with that role's prompt, if the model has one. */
+export const withPrompt = (tasks: Tasks, role: TextRole, text: string): string =>
+  (tasks.embed?.prompts?.[role] ?? "") + text;
+
+/**
+ * How a text encoder reads documents: its tokens of a passage (no special tokens, no prompt, not truncated), and
+ * the most one passage may hold (the longest sequence less the special tokens and the document prompt's tokens).
+ */
+export interface DocumentReader {
+  countTokens(text: string): number;
+  readonly maxTokens: number;
 }
 
 /** One input's outcome: its result, or the error that input alone met. */
@@ -156,6 +182,8 @@ export interface Pipeline {
   quantized(): Pipeline;
   /** the module ONNX export writes, with one input of every name and shape it takes */
   exportSample(): { module: Module; inputs: Record<string, Tensor> };
+  /** a text encoder whose space holds documents: how it counts their tokens, for chunking */
+  readonly documents?: DocumentReader;
 }
 
 /** The error a pipeline throws for a task it does not declare. */

@@ -48,9 +48,11 @@ export async function resolveModel(name: string, options: LoadOptions = {}): Pro
       );
     }
   }
-  const { arch } = await folderArchitecture(reader(name, options), name);
+  const read = reader(name, options);
+  const { arch } = await folderArchitecture(read, name);
   const segments = name.split(/[/\\]+/).filter(Boolean);
-  return { name: segments[segments.length - 1] ?? name, tasks: arch.tasks, source: { folder: name } };
+  const tasks = arch.tasksOf ? await arch.tasksOf(read, name) : arch.tasks;
+  return { name: segments[segments.length - 1] ?? name, tasks, source: { folder: name } };
 }
 
 /** Loads what a ref names. */
@@ -64,20 +66,31 @@ export class ModelSet {
   private constructor(readonly refs: readonly ModelRef[]) {}
 
   /**
-   * The shipped models (all of them, or those `present` says are there), with `folder` in place of the shipped
-   * model that embeds into the same space.
+   * The shipped models (all of them, or those `present` says are there), each folder (`folder`, then `folders`) in
+   * place of the shipped model that embeds into the same space; two folders for one space are refused.
    */
   static async lineup(
-    o: { folder?: string; present?: (name: ShippedName) => boolean } = {},
+    o: { folder?: string; folders?: readonly string[]; present?: (name: ShippedName) => boolean } = {},
     options: LoadOptions = {},
   ): Promise<ModelSet> {
     const refs = (Object.keys(SHIPPED) as ShippedName[]).map(shippedRef);
-    let lineup = refs.filter((r) => !o.present || o.present(r.name as ShippedName));
-    if (o.folder !== undefined) {
-      const f = await resolveModel(o.folder, options);
+    let lineup: ModelRef[] = refs.filter((r) => !o.present || o.present(r.name as ShippedName));
+    const folders = [...(o.folder !== undefined ? [o.folder] : []), ...(o.folders ?? [])];
+    const taken = new Map<string, string>();
+    for (const folder of folders) {
+      const f = await resolveModel(folder, options);
       const space = f.tasks.embed?.space;
+      if (space !== undefined) {
+        if (taken.has(space))
+          throw new Error(`${taken.get(space)} and ${folder} both embed into the ${space} space: give one of them`);
+        taken.set(space, folder);
+      }
       const replaced = refs.find((r) => space !== undefined && r.tasks.embed?.space === space);
-      lineup = [{ ...f, replaces: replaced?.name as ShippedName | undefined }, ...lineup.filter((r) => r !== replaced)];
+      lineup = [
+        ...lineup.filter((r) => "folder" in r.source),
+        { ...f, replaces: replaced?.name as ShippedName | undefined },
+        ...lineup.filter((r) => !("folder" in r.source) && r !== replaced),
+      ];
     }
     return new ModelSet(lineup);
   }

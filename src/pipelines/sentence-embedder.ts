@@ -24,6 +24,8 @@ import {
   type Pipeline,
   type Tasks,
   type TokenizedText,
+  type DocumentReader,
+  type TextRole,
 } from "./pipeline.js";
 
 /** The encoder a SentenceEmbedder pools: BertModel (BERT, RoBERTa, XLM-RoBERTa) or MPNetModel. */
@@ -50,15 +52,46 @@ export interface SentenceEncodeOptions {
   prompt?: string;
 }
 
+/**
+ * A role's prompt as sentence-transformers' encode_query / encode_document choose it: the prompt named "query" (a
+ * document: "document", "passage" or "corpus"), else the default prompt, else none.
+ */
+function rolePrompt(s: Pick<SentenceSettings, "prompts" | "defaultPrompt">, role: TextRole): string {
+  const names = role === "query" ? ["query"] : ["document", "passage", "corpus"];
+  const name = names.find((n) => Object.hasOwn(s.prompts, n)) ?? s.defaultPrompt;
+  return name === null ? "" : s.prompts[name];
+}
+
+/** A sentence encoder's tasks: the "text" space, with the prompts of its two roles. */
+export function sentenceTasks(s: Pick<SentenceSettings, "prompts" | "defaultPrompt">): Tasks {
+  return {
+    embed: {
+      space: "text",
+      kinds: ["text"],
+      prompts: { query: rolePrompt(s, "query"), document: rolePrompt(s, "document") },
+    },
+    transcribe: false,
+  };
+}
+
 export class SentenceEmbedder implements Pipeline, TextReader {
-  static readonly tasks: Tasks = { embed: { space: "text", kinds: ["text"] }, transcribe: false };
-  readonly tasks = SentenceEmbedder.tasks;
+  readonly tasks: Tasks;
   readonly padding = "longest" as const;
+  readonly documents: DocumentReader;
   constructor(
     readonly model: SentenceEncoder,
     readonly tokenizer: Tokenizer,
     readonly settings: SentenceSettings,
-  ) {}
+  ) {
+    this.tasks = sentenceTasks(settings);
+    const specials = tokenizer.encode("", {}).ids.length;
+    const prompt = this.tasks.embed!.prompts!.document;
+    const count = (t: string): number => tokenizer.encode(t, { addSpecialTokens: false }).ids.length;
+    this.documents = {
+      countTokens: count,
+      maxTokens: Math.max(1, settings.maxSeqLength - specials - (prompt ? count(prompt) : 0)),
+    };
+  }
 
   get dim(): number {
     return this.model.config.hiddenSize;

@@ -53,6 +53,8 @@ export interface ServeOptions {
    * for clip-scenes): requests name it by its folder name or by the shipped model's, responses carry its stamp.
    */
   model?: string;
+  /** a sentence-transformers folder for the text space: text queries search its documents, /v1/index takes text */
+  textModel?: string;
   /** turn JPEGs as their EXIF orientation says before embedding (default false); part of every image model's stamp */
   exifTranspose?: boolean;
   /**
@@ -159,7 +161,11 @@ async function openContext(o: ServeOptions, settings: Settings): Promise<Service
   // the shipped models whose card and weights are in modelsDir, and --model in place of one
   const present = (n: string): boolean =>
     existsSync(join(o.modelsDir, `${n}.json`)) && existsSync(join(o.modelsDir, `${n}.safetensors`));
-  const lineup = await ModelSet.lineup({ folder: o.model, present });
+  const lineup = await ModelSet.lineup({
+    folder: o.model,
+    folders: o.textModel === undefined ? [] : [o.textModel],
+    present,
+  });
   if (lineup.refs.length === 0)
     throw new Error(
       `no servable model in ${o.modelsDir} (expected shipped models as <name>.json + <name>.safetensors)`,

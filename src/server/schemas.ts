@@ -235,6 +235,12 @@ export function schemas(l: SchemaLimits) {
                 image: b64(IMAGE_FILE),
                 audio: b64(AUDIO_FILE),
                 video: b64(VIDEO_FILE),
+                text: {
+                  type: "string",
+                  minLength: 1,
+                  maxLength: l.maxTextLength,
+                  description: "a passage for the text space (the text model's document prompt is prepended)",
+                },
                 metadata,
               },
             },

@@ -25,6 +25,8 @@ export interface Limits {
    * memory)
    */
   maxParameters: number;
+  /** text documents (an index's .txt / .md files): largest file read, in bytes (default 10 MB) */
+  maxTextBytes: number;
 }
 
 /**
@@ -44,4 +46,5 @@ export const limits: Limits = {
   videoTimeoutMs: 120_000,
   maxSafetensorsHeaderBytes: 16 * 1024 * 1024,
   maxParameters: 1_000_000_000,
+  maxTextBytes: 10_000_000,
 };

@@ -1,6 +1,7 @@
-// POST /v1/index: items (an id, one media file, metadata) embedded by the model of their space and upserted.
+// POST /v1/index: items (an id, one media file or a passage of text, metadata) embedded by the model of their space
+// and upserted.
 import type { FastifyPluginAsync } from "fastify";
-import { SPACES } from "../../pipelines/pipeline.js";
+import { SPACES, withPrompt } from "../../pipelines/pipeline.js";
 import { needStore, type WithContext } from "../context.js";
 import { HttpError } from "../errors.js";
 import { decodeBase64Field, type Input } from "../inputs.js";
@@ -45,11 +46,16 @@ const itemRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
       const media = SPACES.filter((m) => it[m] !== undefined);
       if (media.length !== 1)
         throw new HttpError(400, `${at} needs exactly one of ${SPACES.join(", ")} (got ${media.length})`, at);
-      const m = media[0];
-      if (!ctx.lineup.forSpace(m)) throw new HttpError(400, `no model here embeds ${m} items`, `${at}.${m}`);
+      const m = media[0],
+        ref = ctx.lineup.forSpace(m);
+      if (!ref) throw new HttpError(400, `no model here embeds ${m} items`, `${at}.${m}`);
       const input: Input = {
         kind: m,
-        value: decodeBase64Field(it[m] as string | Uint8Array, `${at}.${m}`),
+        // a passage, as its model embeds documents; a file's bytes
+        value:
+          m === "text"
+            ? withPrompt(ref.tasks, "document", it.text as string)
+            : decodeBase64Field(it[m] as string | Uint8Array, `${at}.${m}`),
         field: `${at}.${m}`,
       };
       return { id, modality: m, input, metadata: (it.metadata ?? {}) as Record<string, unknown> };

@@ -1,7 +1,7 @@
 // POST /v1/search: a query of any kind against every indexed space a model of the lineup maps it into, answered as
 // one ranked list per space (groups; and results, when there is one).
 import type { FastifyPluginAsync } from "fastify";
-import type { Space } from "../../pipelines/pipeline.js";
+import { withPrompt, type Space } from "../../pipelines/pipeline.js";
 import type { FilterValue } from "../../retrieval/embedding-store.js";
 import { needStore, type WithContext } from "../context.js";
 import { HttpError } from "../errors.js";
@@ -35,8 +35,13 @@ const searchRoutes: FastifyPluginAsync<WithContext> = async (app, { ctx }) => {
       spaces.map(async ({ space: sp, ref }) => {
         await st.checkVersion(sp, ctx.stamp(ref));
         // a file's bytes move to the worker that embeds them (pool.ts): a query embedded in several spaces gives
-        // each its own copy
-        const own = spaces.length > 1 && q.value instanceof Uint8Array ? { ...q, value: q.value.slice() } : q;
+        // each its own copy; a text query reads as its model asks a question (a text encoder's query prompt)
+        const own =
+          spaces.length > 1 && q.value instanceof Uint8Array
+            ? { ...q, value: q.value.slice() }
+            : typeof q.value === "string"
+              ? { ...q, value: withPrompt(ref.tasks, "query", q.value) }
+              : q;
         const [vec] = await ctx.embedder.embed(ref.name, [own], req.deadline);
         const hits = await st.search(sp, vec, b.k, b.filter as Record<string, FilterValue> | undefined);
         hits.sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : 1));
