@@ -7,7 +7,6 @@ import { quantizeDynamic, type QuantizeOptions } from "../nn/quantize.js";
 import type { Embedder } from "../nn/embedder.js";
 import { cacheEmbeddings, type EmbeddingBatch } from "../retrieval/cache.js";
 import type { MultimodalIndex } from "../retrieval/multimodal-index.js";
-import { exportOnnxBytes } from "../onnx/export.js";
 import { nodeFs } from "../io/node-fs.js";
 
 export type { QuantizeOptions, EmbeddingBatch };
@@ -59,6 +58,8 @@ export class MultimodalModelOptimizer {
     sampleInputs: Record<string, Tensor>,
     outputPath?: string | null,
   ): Promise<Uint8Array> {
+    // the ONNX writer loads with the first export (a page that never exports never fetches it)
+    const { exportOnnxBytes } = await import("../onnx/export.js");
     const bytes = exportOnnxBytes(model, sampleInputs);
     if (outputPath)
       await (

@@ -1,6 +1,7 @@
 // tokenizer.json normalisers, as the reference runs them.
 import { bad, type Json } from "./tokenizer-error.js";
 import { WHITE, WHITE_RE, patternOf, replaceAll } from "./onig.js";
+import { precompiledNormalizer } from "./precompiled.js";
 
 /** Lower-casing character by character, as the reference does (a final Σ becomes σ, not ς). */
 export const lowercase = (s: string): string => {
@@ -82,6 +83,8 @@ export function normalizer(n: Json): (s: string) => string {
       return (s) => s.normalize(n.type);
     case "StripAccents":
       return (s) => s.normalize("NFD").replace(/\p{Mn}/gu, "");
+    case "Precompiled":
+      return precompiledNormalizer(n.precompiled_charsmap);
     case "Sequence": {
       const fs = (n.normalizers as Json[]).map(normalizer);
       return (s) => fs.reduce((a, f) => f(a), s);
