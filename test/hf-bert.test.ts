@@ -254,6 +254,18 @@ describe("sentence-transformers folders", () => {
     expect(Array.from(cls.embedTexts(["two"])[0])).toEqual(Array.from((h.data as Float32Array).slice(0, 32)));
     const plain = (await loadPretrained(folder("plain", { modules: false }))) as unknown as SentenceEmbedder;
     expect(plain.settings).toMatchObject({ pooling: "mean", normalize: true, maxSeqLength: 40 });
+    // a plain folder pools as asked (then normalises); a sentence-transformers folder refuses another mode
+    const plainCls = (await loadPretrained(folder("plain-cls", { modules: false }), {
+      pooling: "cls",
+    })) as unknown as SentenceEmbedder;
+    expectWithinBudget(
+      "plain cls",
+      plainCls.embedTexts(["two"])[0],
+      unit((h.data as Float32Array).slice(0, 32), 1, 32),
+    );
+    await expect(loadPretrained(folder("mean-asked-max"), { pooling: "max" })).rejects.toThrow(
+      /pools by mean \(its 1_Pooling\/config\.json\); pooling max is for plain encoder folders/,
+    );
     await expect(loadPretrained(folder("two-modes", { pooling: { pooling_mode_max_tokens: true } }))).rejects.toThrow(
       /exactly one of pooling_mode_mean_tokens.*got pooling_mode_mean_tokens, pooling_mode_max_tokens/,
     );

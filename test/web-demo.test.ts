@@ -4,12 +4,13 @@
 // models from the Cache API without a request; it works at 360 px wide with labelled controls.  A screenshot after
 // a search is written to test-artifacts/web-demo.png.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { init, loadPretrained, MultimodalIndex } from "../src/index.js";
+import { allValues, chunkText, init, loadPretrained, MultimodalIndex, type Pipeline } from "../src/index.js";
+import { writeSentenceFolder } from "./harness/sentence-folder.js";
 import { writeCTCFolder } from "./harness/hf-speech.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -386,6 +387,61 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
       await micBrowser.close();
     }
   }, 150_000);
+
+  it("searches a dropped folder of notes with a text model the page serves: Node's chunks, ids and scores", async () => {
+    const model = writeSentenceFolder(join(data, "hf", "st"), { maxSeqLength: 12, prompts: {} });
+    const NOTES: Record<string, string> = {
+      "notes/shapes.md":
+        "# Shapes\nthe red circle is on the left\ntwo blue squares at the top\n\na small photo of a cat",
+      "notes/hello.txt": "hello world, five stars",
+      "notes/image.png": "not a note",
+    };
+    const context = await browser.newContext();
+    try {
+      const page = await open(context);
+      await page.fill("#notes-model", "/data/hf/st/");
+      // a folder chosen in the page: its files carry their paths in it
+      for (const [name, text] of Object.entries(NOTES)) {
+        mkdirSync(dirname(join(data, name)), { recursive: true });
+        writeFileSync(join(data, name), text);
+      }
+      await page.setInputFiles("#notes-add", join(data, "notes"));
+      const demo = () => page.evaluate(() => (globalThis as unknown as { polymodalDemo: any }).polymodalDemo);
+      await expect.poll(async () => (await demo()).notesStatus, { timeout: 30_000 }).toMatch(/^Your notes: 2 file/);
+      expect((await demo()).notesStatus).toMatch(/skipped notes\/image\.png \(not a text file\)/);
+      // Node: the same chunks, embedded in the same batches, in the same index -> the same ids and scores, exactly
+      const st = (await loadPretrained(model)) as unknown as Pipeline;
+      const index = new MultimodalIndex(st.dim!, { kind: "flat" });
+      for (const name of ["notes/hello.txt", "notes/shapes.md"]) {
+        const chunks = chunkText(NOTES[name], {
+          maxTokens: st.documents!.maxTokens,
+          countTokens: (t) => st.documents!.countTokens(t),
+        });
+        for (let i = 0; i < chunks.length; i += 8) {
+          const batch = chunks.slice(i, i + 8);
+          allValues(
+            st.embedBatch(
+              "text",
+              batch.map((c) => c.text),
+            ),
+          ).forEach((e, j) => index.add(`${name}#${i + j}`, e, "text", { file: name, line: batch[j].line }));
+        }
+      }
+      const q = "two blue squares at the top";
+      await page.fill("#notes-q", q);
+      await page.press("#notes-q", "Enter");
+      await expect.poll(async () => (await demo()).notes.length, { timeout: 10_000 }).toBeGreaterThan(0);
+      const got = (await demo()).notes as Array<{ file: string; line: number; score: number }>;
+      const want = index.search(allValues(st.embedBatch("text", [q]))[0], 5, "text");
+      expect(got.map((h) => [h.file, h.line, h.score])).toEqual(
+        want.map((h) => [h.metadata.file, h.metadata.line, h.score]),
+      );
+      expect(got[0]).toMatchObject({ file: "notes/shapes.md", line: 3 });
+      index.dispose();
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
 
   it("the prebuilt polymodal/worker (dist/browser/worker.js) hosts a pipeline in a page's Worker with Node's " +
     "bits", async () => {

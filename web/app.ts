@@ -22,6 +22,9 @@ const state = {
   storage: "",
   /** frames the page drew per second while the worker ran one ViT-B/16 embedding, and how long that took */
   vit: null as null | { fps: number; ms: number },
+  /** the notes found by the last question: file, lines, score */
+  notes: [] as Array<{ file: string; line: number; endLine: number; score: number }>,
+  notesStatus: "",
   /** the live transcript and the log-mel frames drawn so far */
   transcript: "",
   melFrames: 0,
@@ -204,6 +207,95 @@ async function stopRecording(): Promise<void> {
   $("mic-status").textContent = "stopped";
 }
 
+/** Files from a drop (folders walked) or a folder input, each with its path in the folder. */
+async function dropped(items: DataTransferItemList | null): Promise<File[]> {
+  const out: File[] = [];
+  const walk = async (e: FileSystemEntry, path: string): Promise<void> => {
+    if (e.isFile)
+      out.push(
+        await new Promise<File>((res, rej) =>
+          (e as FileSystemFileEntry).file((f) => res(rename(f, path + f.name)), rej),
+        ),
+      );
+    else if (e.isDirectory) {
+      const reader = (e as FileSystemDirectoryEntry).createReader();
+      for (;;) {
+        const batch = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
+        if (!batch.length) break;
+        for (const c of batch) await walk(c, `${path}${e.name}/`);
+      }
+    }
+  };
+  const entries = Array.from(items ?? []).flatMap((i) => (i.webkitGetAsEntry() ? [i.webkitGetAsEntry()!] : []));
+  for (const e of entries) await walk(e, "");
+  return out;
+}
+const rename = (f: File, name: string): File => new File([f], name, { type: f.type, lastModified: f.lastModified });
+
+function wireNotes(): void {
+  const say = (s: string): void => {
+    state.notesStatus = s;
+    $("notes-status").textContent = s;
+  };
+  const add = async (files: File[]): Promise<void> => {
+    if (!files.length) return;
+    try {
+      const model = ($("notes-model") as HTMLInputElement).value.trim();
+      if (!model) throw new Error("give the text model's folder URL first");
+      say(`loading ${model}…`);
+      await remote.notesModel(location.href, model);
+      say(`reading ${files.length} file(s)…`);
+      const r = await remote.addNotes(
+        await Promise.all(
+          files.map(async (f) => ({
+            name: f.webkitRelativePath || f.name,
+            bytes: new Uint8Array(await f.arrayBuffer()),
+          })),
+        ),
+      );
+      say(
+        `Your notes: ${r.files} file(s), ${r.chunks} passages (${r.timing})` +
+          (r.skipped.length ? `; skipped ${r.skipped.join(", ")}` : ""),
+      );
+      ($("notes-q") as HTMLInputElement).disabled = false;
+      ($("notes-go") as HTMLButtonElement).disabled = false;
+    } catch (err) {
+      say(`Notes: ${(err as Error).message}`);
+    }
+  };
+  $("notes-add").addEventListener("change", (e) => void add(Array.from((e.target as HTMLInputElement).files ?? [])));
+  const drop = $("notes-drop");
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    void dropped(e.dataTransfer?.items ?? null).then(add);
+  });
+  $("notes-search").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const q = ($("notes-q") as HTMLInputElement).value.trim();
+    if (!q) return;
+    const r = await remote.searchNotes(q);
+    state.notes = r.hits.map(({ file, line, endLine, score }) => ({ file, line, endLine, score }));
+    $("notes-hits").replaceChildren(
+      ...r.hits.map((h) => {
+        const li = document.createElement("li"),
+          where = document.createElement("strong"),
+          text = document.createElement("span");
+        where.textContent = `${h.file}:${h.line}-${h.endLine} (${h.score.toFixed(3)}) `;
+        text.textContent = h.text.length > 200 ? `${h.text.slice(0, 199)}…` : h.text;
+        li.append(where, text);
+        return li;
+      }),
+    );
+    timing(r.timing);
+  });
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now();
   ($("threads") as HTMLInputElement).checked = threads > 1;
@@ -291,7 +383,8 @@ async function main(): Promise<void> {
     ($("vit") as HTMLButtonElement).disabled = false;
   });
   $("record").addEventListener("click", () => void (recording ? stopRecording() : startRecording()));
-  for (const id of ["q", "go", "file", "add", "forget", "vit", "record", "asr-model"])
+  wireNotes();
+  for (const id of ["q", "go", "file", "add", "forget", "vit", "record", "asr-model", "notes-model", "notes-add"])
     ($(id) as HTMLInputElement).disabled = false;
   state.ready = true;
 }

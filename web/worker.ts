@@ -15,7 +15,9 @@ import {
   deleteIndex,
   browserStorage,
   StreamingMelSpectrogram,
+  chunkText,
   type BrowserStorage,
+  type Pipeline,
   type RetrievalResult,
   type ImageTextEmbedder,
   type VideoTextEmbedder,
@@ -35,6 +37,15 @@ type Recognizer = { transcribe(input: { waveform: Float32Array; sampleRate: numb
 let asr: { name: string; model: Recognizer } | null = null;
 /** The spectrogram the page draws: the shipped recogniser's own features, or a Whisper-like 80-band one. */
 let display = { sampleRate: 16000, nFft: 400, hopLength: 160, nMels: 80, mean: -4, std: 4 };
+
+/**
+ * A person's notes: a text encoder (a sentence-transformers folder served by URL) and an index of their chunks, in
+ * this worker's memory (what it holds is the text; reload and drop the folder again).
+ */
+let notes: { name: string; model: Pipeline; index: MultimodalIndex; files: Set<string> } | null = null;
+export type NoteHit = { file: string; line: number; endLine: number; text: string; score: number };
+/** The note files a dropped folder holds: plain text and the light markup people keep notes in. */
+const NOTE_FILE = /\.(txt|text|md|markdown|mdx|rst|org|adoc|asciidoc|tex)$/i;
 
 /** The microphone: its log-mel (what the page draws) as it streams, and the last seconds of audio to transcribe. */
 const MIC_SECONDS = 8,
@@ -266,6 +277,95 @@ export class DemoWorker {
         : mic.text;
     mic = null;
     return text;
+  }
+
+  /**
+   * Loads the text model at `model` (a folder URL, relative to the page: a sentence-transformers folder) for notes;
+   * its index starts empty.  Returns its name.
+   */
+  async notesModel(origin: string, model: string): Promise<string> {
+    const name = new URL(model.trim(), origin).href;
+    if (notes?.name === name) return name;
+    const onProgress = (p: object) => postMessage({ progress: { name, ...p } });
+    const loaded = (await loadPretrained(name, { onProgress })) as unknown as Pipeline;
+    if (loaded.tasks.embed?.space !== "text" || !loaded.documents)
+      throw new Error(`${name} is not a text encoder (a sentence-transformers folder)`);
+    notes?.index.dispose();
+    notes = { name, model: loaded, index: new MultimodalIndex(loaded.dim!, { kind: "flat" }), files: new Set() };
+    return name;
+  }
+
+  /**
+   * Adds note files (their paths in the dropped folder, and bytes): each cut into chunks of the model's tokens as
+   * `polymodal index` cuts them, embedded with its document prompt.  Other files and text that is not UTF-8 are
+   * skipped with the reason.
+   */
+  addNotes(files: Array<{ name: string; bytes: Uint8Array }>): {
+    files: number;
+    chunks: number;
+    skipped: string[];
+    timing: string;
+  } {
+    if (!notes) throw new Error("addNotes before notesModel: choose a text model first");
+    const { model, index } = notes,
+      t0 = performance.now(),
+      skipped: string[] = [];
+    const prompt = model.tasks.embed?.prompts?.document ?? "";
+    for (const f of files) {
+      if (!NOTE_FILE.test(f.name)) {
+        skipped.push(`${f.name} (not a text file)`);
+        continue;
+      }
+      let text: string;
+      try {
+        text = new TextDecoder("utf-8", { fatal: true }).decode(f.bytes);
+      } catch {
+        skipped.push(`${f.name} (not UTF-8 text)`);
+        continue;
+      }
+      const chunks = chunkText(text, {
+        maxTokens: model.documents!.maxTokens,
+        countTokens: (t) => model.documents!.countTokens(t),
+      });
+      for (let i = 0; i < chunks.length; i += 8) {
+        const batch = chunks.slice(i, i + 8);
+        const out = model.embedBatch(
+          "text",
+          batch.map((c) => prompt + c.text),
+        );
+        batch.forEach((c, j) => {
+          const o = out[j];
+          if ("error" in o) throw o.error;
+          index.add(`${f.name}#${i + j}`, o.value, "text", {
+            file: f.name,
+            line: c.line,
+            endLine: c.endLine,
+            text: c.text,
+          });
+        });
+      }
+      notes.files.add(f.name);
+    }
+    return {
+      files: notes.files.size,
+      chunks: index.size,
+      skipped,
+      timing: `${files.length - skipped.length} note file(s) chunked and embedded in ${ms(t0)} ms`,
+    };
+  }
+
+  /** The notes' best chunks for a question (the model's query prompt prepended). */
+  searchNotes(q: string, k = 5): { hits: NoteHit[]; timing: string } {
+    if (!notes || notes.index.size === 0) return { hits: [], timing: "no notes yet" };
+    const t0 = performance.now();
+    const prompt = notes.model.tasks.embed?.prompts?.query ?? "";
+    const o = notes.model.embedBatch("text", [prompt + q])[0];
+    if ("error" in o) throw o.error;
+    const hits = notes.index.search(o.value, k, "text").map((h) => {
+      const m = h.metadata as { file: string; line: number; endLine: number; text: string };
+      return { file: m.file, line: m.line, endLine: m.endLine, text: m.text, score: h.score };
+    });
+    return { hits, timing: `embed the question and search ${notes.index.size} chunks: ${ms(t0)} ms` };
   }
 
   /** One ViT-B/16 (the reference design's VisionEncoder defaults, 86 M parameters) embedding of a 224x224 image: ms. */

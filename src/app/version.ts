@@ -60,7 +60,10 @@ export function folderVersion(dir: string): string {
 export function versionOf(ref: ModelRef, modelsDir: string, processing: ProcessingOptions = {}): string {
   const base =
     "shipped" in ref.source ? embeddingVersion(modelsDir, ref.source.shipped) : folderVersion(ref.source.folder);
-  return processing.exifTranspose && ref.tasks.embed?.kinds.includes("image") ? `${base}+exif` : base;
+  const exif = processing.exifTranspose && ref.tasks.embed?.kinds.includes("image") ? "+exif" : "";
+  // a plain text encoder folder's pooling (a sentence-transformers folder refuses another than its own)
+  const pool = processing.pooling && ref.tasks.embed?.space === "text" ? `+${processing.pooling}` : "";
+  return base + exif + pool;
 }
 
 /** A stamp computed once per process. */

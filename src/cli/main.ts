@@ -38,6 +38,7 @@ const GLOBAL: OptionSpec = {
   model: { type: "string" },
   "text-model": { type: "string" },
   "chunk-tokens": { type: "string" },
+  pooling: { type: "string" },
   "chunk-overlap": { type: "string" },
   ffmpeg: { type: "string" },
   exif: { type: "boolean" },
@@ -56,6 +57,7 @@ const GLOBAL_HELP = `global options (before or after the command, --flag value o
   --chunk-tokens N text documents: tokens per chunk (default: all the text model reads, max_seq_length less its
                   special tokens and document prompt)
   --chunk-overlap N tokens a chunk repeats from the one before (default chunk tokens / 8)
+  --pooling MODE  a plain Hugging Face text encoder folder's pooling: mean (default), cls, max or lasttoken
   --ffmpeg PATH   ffmpeg for non-Y4M video (default: ffmpeg on PATH; Debian: apt-get install ffmpeg)
   --exif          turn JPEGs as their EXIF orientation says before embedding (default: as stored, as torchvision
                   and transformers do); part of the model's version, so an index and its queries must agree
@@ -552,6 +554,10 @@ export async function main(argv: string[]): Promise<number> {
       `--text-model ${textFolder}: no such folder (a sentence-transformers folder holds config.json, ` +
         `model.safetensors, tokenizer.json and modules.json)`,
     );
+  const modes = ["mean", "cls", "max", "lasttoken"];
+  if (cl.values.pooling !== undefined && !modes.includes(String(cl.values.pooling)))
+    throw new UsageError(`--pooling must be one of ${modes.join(", ")}, got ${JSON.stringify(cl.values.pooling)}`);
+  const pooling = cl.values.pooling === undefined ? {} : { pooling: cl.values.pooling as "mean" };
   const chunking = {
     chunkTokens: cl.values["chunk-tokens"] === undefined ? undefined : intFlag(cl.values, "chunk-tokens", 0, 1),
     overlapTokens: cl.values["chunk-overlap"] === undefined ? undefined : intFlag(cl.values, "chunk-overlap", 0, 0),
@@ -563,7 +569,7 @@ export async function main(argv: string[]): Promise<number> {
       cl.values.models as string | undefined,
       cl.values.ffmpeg as string | undefined,
       hf,
-      { exifTranspose: !!cl.values.exif },
+      { exifTranspose: !!cl.values.exif, ...pooling },
       textFolder,
       chunking,
     ),

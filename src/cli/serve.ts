@@ -28,6 +28,7 @@ export async function serve(
     model,
     textModel: values["text-model"] as string | undefined,
     exifTranspose: processing.exifTranspose,
+    pooling: processing.pooling,
     indexDir: values.index as string | undefined,
     store: values.store as string | undefined,
     readOnly: !!values["read-only"],

@@ -181,8 +181,8 @@ const lazyCTC: Architecture["load"] = async (read, where, config) =>
   (await import("./hf-ctc-folder.js")).loadCTCFolder(read, where, config);
 
 const EMBEDS_TEXT: Tasks = { embed: { space: "text", kinds: ["text"] }, transcribe: false };
-const lazySentence: Architecture["load"] = async (read, where, config) =>
-  (await import("./hf-sentence-folder.js")).loadSentenceFolder(read, where, config);
+const lazySentence: Architecture["load"] = async (read, where, config, options) =>
+  (await import("./hf-sentence-folder.js")).loadSentenceFolder(read, where, config, options);
 const sentenceTasksOf: Architecture["tasksOf"] = async (read, where) =>
   (await import("./hf-sentence-folder.js")).sentenceFolderTasks(read, where);
 

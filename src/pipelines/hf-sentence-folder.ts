@@ -6,9 +6,9 @@ import type { Tensor } from "../tensor.js";
 import { Tokenizer } from "../text/tokenizer.js";
 import { BertModel, bertConfigFromJSON, bertParameterCount } from "../models/hf-bert.js";
 import { MPNetModel, mpnetConfigFromJSON, mpnetParameterCount } from "../models/hf-mpnet.js";
-import type { PoolingMode } from "../models/sentence-pooling.js";
+import { POOLING_MODES, type PoolingMode } from "../models/sentence-pooling.js";
 import { SentenceEmbedder, sentenceTasks, type SentenceEncoder, type SentenceSettings } from "./sentence-embedder.js";
-import type { Tasks } from "./pipeline.js";
+import type { ProcessingOptions, Tasks } from "./pipeline.js";
 import { checkParameterCount, json, loadStrictly, needFile, readWeights, type FolderReader } from "./hf-folder.js";
 
 const TRANSFORMER = "sentence_transformers.models.Transformer",
@@ -91,6 +91,7 @@ export async function loadSentenceFolder(
   read: FolderReader,
   where: string,
   config: unknown,
+  options: ProcessingOptions = {},
 ): Promise<SentenceEmbedder> {
   const need = needFile(read, where, "config.json, model.safetensors and tokenizer.json");
   const optional = async (file: string): Promise<any> => {
@@ -135,6 +136,17 @@ export async function loadSentenceFolder(
     if (sb?.do_lower_case === true)
       throw new Error(`${where}/sentence_bert_config.json: do_lower_case true is not supported (the tokenizer's own)`);
     Object.assign(settings, await promptsOf(read, where));
+  }
+  if (options.pooling !== undefined) {
+    if (!(POOLING_MODES as readonly string[]).includes(options.pooling))
+      throw new Error(`pooling must be one of ${POOLING_MODES.join(", ")}, got ${JSON.stringify(options.pooling)}`);
+    // a sentence-transformers folder says how it pools; a plain encoder folder takes the option
+    if (modules !== null && options.pooling !== settings.pooling)
+      throw new Error(
+        `${where} pools by ${settings.pooling} (its 1_Pooling/config.json); pooling ${options.pooling} is for plain ` +
+          "encoder folders",
+      );
+    settings.pooling = options.pooling;
   }
   const tokenizer = Tokenizer.fromJSON(new TextDecoder().decode(await need("tokenizer.json")));
   if (tokenizer.vocabSize > enc.vocab)

@@ -98,6 +98,12 @@ export interface ProcessingOptions {
    * torchvision's decode_image and transformers' processors ignore EXIF).  Part of the model's version stamp.
    */
   exifTranspose?: boolean;
+  /**
+   * How a plain Hugging Face text encoder folder (no modules.json) pools its token states: "mean" (default), "cls",
+   * "max" or "lasttoken", then normalises; a sentence-transformers folder's own 1_Pooling decides, and another mode
+   * asked of it is refused.  Part of the model's version stamp.
+   */
+  pooling?: "mean" | "cls" | "max" | "lasttoken";
 }
 
 export interface Tasks {

@@ -9,7 +9,7 @@ import swagger from "@fastify/swagger";
 import cors from "@fastify/cors";
 import { versionOf } from "../app/version.js";
 import { ModelSet, type ModelRef } from "../pipelines/registry.js";
-import type { Space } from "../pipelines/pipeline.js";
+import type { ProcessingOptions, Space } from "../pipelines/pipeline.js";
 import { limits } from "../util/limits.js";
 import { WorkerPool } from "./pool.js";
 import { limitConnections } from "./connections.js";
@@ -57,6 +57,8 @@ export interface ServeOptions {
   textModel?: string;
   /** turn JPEGs as their EXIF orientation says before embedding (default false); part of every image model's stamp */
   exifTranspose?: boolean;
+  /** a plain text encoder folder's pooling (ProcessingOptions.pooling) */
+  pooling?: ProcessingOptions["pooling"];
   /**
    * the index folder (or the folder `polymodal index` was given); without it (and without store) /v1/search and
    * /v1/index answer 404
@@ -171,7 +173,7 @@ async function openContext(o: ServeOptions, settings: Settings): Promise<Service
       `no servable model in ${o.modelsDir} (expected shipped models as <name>.json + <name>.safetensors)`,
     );
   const models = lineup.names();
-  const processing = { exifTranspose: o.exifTranspose ?? false };
+  const processing = { exifTranspose: o.exifTranspose ?? false, pooling: o.pooling };
   const stamp = (ref: ModelRef): string => versionOf(ref, o.modelsDir, processing);
   const versions: Record<string, string> = Object.fromEntries(models.map((m) => [m, stamp(lineup.get(m)!)]));
   const spaceVersion = (sp: Space): string | undefined => {
