@@ -275,7 +275,10 @@ describe("text documents in the index", () => {
       expect(q.body.results.some((h: any) => h.metadata.path === "a.md" && typeof h.metadata.line === "number")).toBe(
         true,
       );
-      expect(allValues(st.embedBatch("text", ["x"]))[0].length).toBe(32);
+      // /v1/embed by the text model's name: the text as given (no prompt), as embedBatch
+      const e = await post("/v1/embed", { model: "st", inputs: [{ text: "five stars" }] });
+      expect(e.status).toBe(200);
+      expect(Float32Array.from(e.body.embeddings[0])).toEqual(allValues(st.embedBatch("text", ["five stars"]))[0]);
     } finally {
       await s.close();
     }
