@@ -145,7 +145,7 @@ describe("text documents in the index", () => {
     }
   });
 
-  it("search finds a chunk by its text; re-indexing follows edits, deletions and a stopped run's leftovers", async () => {
+  it("search finds a chunk by its text; re-indexing follows edits, deletions, a stopped run's leftovers", async () => {
     const folder = join(tmp, "notes2");
     mkdirSync(folder);
     writeFileSync(join(folder, "a.md"), A);
@@ -237,7 +237,7 @@ describe("text documents in the index", () => {
     expect(bad.stderr).toMatch(/chunk overlap must be an integer from 0 to half the chunk's tokens \(5\), got 9/);
   }, 120_000);
 
-  it("the service searches the text space with the query prompt and indexes passages with the document prompt", async () => {
+  it("the service searches text with the query prompt and indexes passages with the document prompt", async () => {
     const { startService } = (await import(pathToFileURL(join(root, "dist/server/app.js")).href)) as {
       startService: typeof StartService;
     };

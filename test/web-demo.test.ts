@@ -388,7 +388,7 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
     }
   }, 150_000);
 
-  it("searches a dropped folder of notes with a text model the page serves: Node's chunks, ids and scores", async () => {
+  it("searches a dropped folder of notes with a text model the page serves: Node's ids and scores", async () => {
     const model = writeSentenceFolder(join(data, "hf", "st"), { maxSeqLength: 12, prompts: {} });
     const NOTES: Record<string, string> = {
       "notes/shapes.md":

@@ -207,6 +207,21 @@ async function stopRecording(): Promise<void> {
   $("mic-status").textContent = "stopped";
 }
 
+/** An element files can be dropped on: highlighted while they hover, `onDrop` given what was dropped. */
+function dropZone(id: string, onDrop: (dt: DataTransfer | null) => void): void {
+  const zone = $(id);
+  zone.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    zone.classList.add("over");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    onDrop(e.dataTransfer);
+  });
+}
+
 /** Files from a drop (folders walked) or a folder input, each with its path in the folder. */
 async function dropped(items: DataTransferItemList | null): Promise<File[]> {
   const out: File[] = [];
@@ -264,17 +279,7 @@ function wireNotes(): void {
     }
   };
   $("notes-add").addEventListener("change", (e) => void add(Array.from((e.target as HTMLInputElement).files ?? [])));
-  const drop = $("notes-drop");
-  drop.addEventListener("dragover", (e) => {
-    e.preventDefault();
-    drop.classList.add("over");
-  });
-  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", (e) => {
-    e.preventDefault();
-    drop.classList.remove("over");
-    void dropped(e.dataTransfer?.items ?? null).then(add);
-  });
+  dropZone("notes-drop", (dt) => void dropped(dt?.items ?? null).then(add));
   $("notes-search").addEventListener("submit", async (e) => {
     e.preventDefault();
     const q = ($("notes-q") as HTMLInputElement).value.trim();
@@ -338,16 +343,8 @@ async function main(): Promise<void> {
     const f = (e.target as HTMLInputElement).files?.[0];
     if (f) void searchFile(f);
   });
-  const drop = $("drop");
-  drop.addEventListener("dragover", (e) => {
-    e.preventDefault();
-    drop.classList.add("over");
-  });
-  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", (e) => {
-    e.preventDefault();
-    drop.classList.remove("over");
-    const f = e.dataTransfer?.files[0];
+  dropZone("drop", (dt) => {
+    const f = dt?.files[0];
     if (f) void searchFile(f);
   });
   const addFiles = async (files: File[]): Promise<void> => {
@@ -359,17 +356,7 @@ async function main(): Promise<void> {
     timing(`${r.timing}${r.skipped.length ? `; skipped ${r.skipped.join(", ")}` : ""}`);
   };
   $("add").addEventListener("change", (e) => void addFiles(Array.from((e.target as HTMLInputElement).files ?? [])));
-  const mineDrop = $("mine");
-  mineDrop.addEventListener("dragover", (e) => {
-    e.preventDefault();
-    mineDrop.classList.add("over");
-  });
-  mineDrop.addEventListener("dragleave", () => mineDrop.classList.remove("over"));
-  mineDrop.addEventListener("drop", (e) => {
-    e.preventDefault();
-    mineDrop.classList.remove("over");
-    void addFiles(Array.from(e.dataTransfer?.files ?? []));
-  });
+  dropZone("mine", (dt) => void addFiles(Array.from(dt?.files ?? [])));
   $("forget").addEventListener("click", async () => showMine(await remote.forget()));
   $("vit").addEventListener("click", async () => {
     ($("vit") as HTMLButtonElement).disabled = true;

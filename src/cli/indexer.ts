@@ -1,5 +1,6 @@
 // `polymodal index <folder>`: every image, sound, video and text document under a folder, embedded by the lineup's
-// models into a saved collection (a document as chunks of its text); resumable (unchanged files are skipped), unreadable files skipped with a warning.
+// models into a saved collection (a document as chunks of its text); resumable (unchanged files are skipped),
+// unreadable files skipped with a warning.
 import { PolymodalError } from "../util/errors.js";
 import type { Space } from "../pipelines/pipeline.js";
 import { existsSync, statSync } from "node:fs";
