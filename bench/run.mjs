@@ -5,6 +5,7 @@
 // times, are the result (these machines are shared and noisy).
 import { init } from "../dist/index.js";
 import { benchGemm } from "./gemm.mjs";
+import { benchPeak } from "./peak.mjs";
 import { benchConv } from "./conv.mjs";
 import { benchAudio } from "./audio.mjs";
 import { benchModels } from "./models.mjs";
@@ -38,11 +39,20 @@ if (!only || only === "gemm") {
     [1024, 1024, 1024],
     [1, 512, 512],
   ]);
+  // the peak line: this machine's measured SIMD ceiling, and each GEMM's fraction of it
+  const peak = await benchPeak();
+  push(
+    "gemm",
+    `peak, one core: WebAssembly SIMD mul+add ${peak.mulAdd.toFixed(1)} GFLOP/s; ` +
+      (peak.fma === null
+        ? "FMA (relaxed_madd): this engine lacks relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)"
+        : `FMA (relaxed_madd) ${peak.fma.toFixed(1)} GFLOP/s = ${(peak.fma / peak.mulAdd).toFixed(2)}x mul+add`),
+  );
   for (const r of g)
     push(
       "gemm",
-      `GEMM ${r.shape}: ${r.gflops.toFixed(1)} GFLOP/s, ${r.vsXnnpack.toFixed(2)}x XNNPACK's ` +
-        `speed, ${r.vsOrt.toFixed(2)}x onnxruntime-web's`,
+      `GEMM ${r.shape}: ${r.gflops.toFixed(1)} GFLOP/s (${((100 * r.gflops) / peak.mulAdd).toFixed(0)}% of the ` +
+        `mul+add peak), ${r.vsXnnpack.toFixed(2)}x XNNPACK's speed, ${r.vsOrt.toFixed(2)}x onnxruntime-web's`,
     );
 }
 if (!only || only === "conv") {
