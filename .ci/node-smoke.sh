@@ -5,7 +5,7 @@
 # when a version fails.  Usage: .ci/node-smoke.sh 22 24
 set -uo pipefail
 cd "$(dirname "$0")/.."
-tests=(test/init.test.ts test/kernels.test.ts test/models.test.ts test/kernel-table.test.ts test/cli.test.ts test/package.test.ts test/serve.test.ts test/stores.test.ts test/queue.test.ts)
+tests=(test/init.test.ts test/relaxed.test.ts test/threads.test.ts test/kernels.test.ts test/models.test.ts test/kernel-table.test.ts test/cli.test.ts test/package.test.ts test/serve.test.ts test/stores.test.ts test/queue.test.ts)
 pkg="node-$(node -p process.platform)-$(node -p process.arch)"
 status=0
 for v in "$@"; do

@@ -1,17 +1,20 @@
 // f32 GEMM over packed B panels.
 //
 // Every output element is a two-level sum: K is cut into blocks of SB; each block is summed in its own
-// accumulator (acc = 0; acc = acc + a[k]*b[k], mul then add, never fused) and the block sums are added to C
-// in block order, then + bias.  The order depends only on K, never on M, N, the tile a row falls in or the
-// thread count, so a row of a batch gives the same bits as the same row alone (batch invariance) and Node
-// and browsers agree.  The blocks also bound f32 rounding error by about SB + K/SB additions instead of K (K = 768:
-// 76 instead of 768), which keeps a 768-term product within 1e-5 of the float64 result (4.5e-6 measured).
+// accumulator (acc = 0; acc = madd(a[k], b[k], acc): mul then add in the exact build, one fused multiply-add in
+// the relaxed build, assembly/madd.ts) and the block sums are added to C in block order, then + bias.  The order
+// depends only on K, never on M, N, the tile a row falls in or the thread count, so a row of a batch gives the same
+// bits as the same row alone (batch invariance) and Node and browsers agree.  The blocks also bound f32 rounding
+// error by about SB + K/SB additions instead of K (K = 768: 76 instead of 768), which keeps a 768-term product
+// within 1e-5 of the float64 result (4.5e-6 measured).
 
-export const NR: i32 = 8; // columns per packed panel (two f32x4)
-export const MR: i32 = 4; // rows per register tile (and per packed A block)
+import { madd } from "./madd";
+import { NR, MR, SB, accum, tileStore, tile4, tile5 } from "./gemm-tile";
+
+export { NR, MR };
+
 const KC: i32 = 256; // cache block of K: a 4xKC slice of A and a KCx8 panel stay in L1
 const NCP: i32 = 16; // panels per column chunk: 16 * KC * 8 floats = 128 KiB of B stay in L2
-const SB: i32 = 64; // summation block: each run of SB products gets its own accumulator
 const SMALL_M: i32 = 256; // below this many rows B is walked panel-contiguous (see sgemm_packed)
 const SMALL_CHUNK: i32 = 256 * 1024; // bytes of B per chunk then
 
@@ -54,72 +57,17 @@ export function sgemm_pack_b(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: 
 }
 
 
-/** Partial load of up to 8 floats into two vectors. */
-@inline function loadPart(p: usize, c0: i32, nv: i32): v128 {
-  let v = f32x4.splat(0);
-  if (c0 + 0 < nv) v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (c0 + 1 < nv) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (c0 + 2 < nv) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  if (c0 + 3 < nv) v = f32x4.replace_lane(v, 3, load<f32>(p, 12));
-  return v;
-}
-
-@inline function storePart(p: usize, v: v128, c0: i32, nv: i32): void {
-  if (c0 + 0 < nv) store<f32>(p, f32x4.extract_lane(v, 0));
-  if (c0 + 1 < nv) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-  if (c0 + 2 < nv) store<f32>(p, f32x4.extract_lane(v, 2), 8);
-  if (c0 + 3 < nv) store<f32>(p, f32x4.extract_lane(v, 3), 12);
-}
-
-// Epilogue applied once, after the last K block: bias (per column, per row or none), then activation.
-@inline function epi(v: v128, bcol: v128, brow: f32, act: i32): v128 {
-  let r = f32x4.add(f32x4.add(v, bcol), f32x4.splat(brow));
-  if (act == 1) r = f32x4.max(r, f32x4.splat(0));
-  return r;
-}
-
-/** A full 8-column row of a middle summation block: C = block sum, or C + block sum. */
-@inline function accum(cp: usize, a: v128, b: v128, first: bool): void {
-  if (first) { v128.store(cp, a); v128.store(cp, b, 16); }
-  else { v128.store(cp, f32x4.add(v128.load(cp), a)); v128.store(cp, f32x4.add(v128.load(cp, 16), b), 16); }
-}
-
-/** Adds (bias per column, per row) and applies act, for the last K block only. */
-@inline function tileStore(
-  cp: usize, c0v: v128, c1v: v128, nv: i32, first: bool, last: bool,
-  bias: usize, biasMode: i32, col0: i32, row: i32, act: i32
-): void {
-  let a = c0v, b = c1v;
-  if (!first) {
-    if (nv == NR) { a = f32x4.add(v128.load(cp), a); b = f32x4.add(v128.load(cp, 16), b); }
-    else { a = f32x4.add(loadPart(cp, 0, nv), a); b = f32x4.add(loadPart(cp + 16, 4, nv), b); }
-  }
-  if (last) {
-    let b0 = f32x4.splat(0), b1 = f32x4.splat(0);
-    let br: f32 = 0;
-    if (biasMode == 1) {
-      const bp = bias + (<usize>col0 << 2);
-      if (nv == NR) { b0 = v128.load(bp); b1 = v128.load(bp, 16); }
-      else { b0 = loadPart(bp, 0, nv); b1 = loadPart(bp + 16, 4, nv); }
-    } else if (biasMode == 2) {
-      br = load<f32>(bias + (<usize>row << 2));
-    }
-    // (0 + bias) keeps "sum, then + bias" as torch's addmm does; adding +0.0 changes no finite value.
-    a = epi(a, b0, br, act);
-    b = epi(b, b1, br, act);
-  }
-  if (nv == NR) { v128.store(cp, a); v128.store(cp, b, 16); }
-  else { storePart(cp, a, 0, nv); storePart(cp + 16, b, 4, nv); }
-}
-
-
-/** Floats sgemm_pack_a writes for an M x K operand (whole 4-row blocks only). */
+/** Floats sgemm_pack_a writes for an M x K operand (whole MR-row blocks only). */
 export function sgemm_packed_a_size(M: i32, K: i32): i32 {
-  return (M >> 2) * K * 4;
+  return (M / MR) * K * MR;
 }
 
-/** Pack the whole 4-row blocks of A (m, k) = src[m*lda + k] as dst[((m/4)*K + k)*4 + m%4]. */
+/** Pack the whole MR-row blocks of A (m, k) = src[m*lda + k] as dst[((m/MR)*K + k)*MR + m%MR]. */
 export function sgemm_pack_a(src: usize, lda: i32, M: i32, K: i32, dst: usize): void {
+  if (MR != 4) {
+    packRows(src, lda, M, K, dst);
+    return;
+  }
   for (let mb = 0; mb + 4 <= M; mb += 4) {
     const r0 = src + (<usize>mb * lda << 2), lr = <usize>lda << 2;
     const d = dst + (<usize>(mb >> 2) * K << 4);
@@ -146,9 +94,23 @@ export function sgemm_pack_a(src: usize, lda: i32, M: i32, K: i32, dst: usize): 
   }
 }
 
+/** sgemm_pack_a for a tile height other than 4: each k's MR values gathered from their rows. */
+function packRows(src: usize, lda: i32, M: i32, K: i32, dst: usize): void {
+  const lr = <usize>lda << 2;
+  for (let mb = 0; mb + MR <= M; mb += MR) {
+    const r0 = src + <usize>mb * lr;
+    let d = dst + (<usize>(mb / MR) * K * MR << 2);
+    for (let k = 0; k < K; k++) {
+      const o = <usize>k << 2;
+      for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), load<f32>(r0 + <usize>r * lr + o));
+      d += <usize>MR << 2;
+    }
+  }
+}
+
 /**
- * C(M x N) = A(M x K) * B(K x N) [+ bias] [relu], B packed by sgemm_pack_b, the whole 4-row blocks of A
- * packed by sgemm_pack_a into Ap (the last M % 4 rows are read from A directly).
+ * C(M x N) = A(M x K) * B(K x N) [+ bias] [relu], B packed by sgemm_pack_b, the whole MR-row blocks of A
+ * packed by sgemm_pack_a into Ap (the last M % MR rows are read from A directly).
  * A(m, k) = A[m*lda + k]; C(m, n) = C[m*ldc + n].
  * biasMode: 0 none, 1 bias[n] (nn.Linear), 2 bias[m] (convolution as W x cols). act: 0 none, 1 relu.
  */
@@ -170,47 +132,12 @@ export function sgemm_packed(
       let m = 0;
       for (; m + MR <= M; m += MR) {
         for (let p = p0; p < p1; p++) {
-          const col0 = p * NR;
-          const nv = min(NR, N - col0);
-          const cp0 = C + ((<usize>m * ldc + col0) << 2);
-          const lc = <usize>ldc << 2;
-          const cp1 = cp0 + lc, cp2 = cp1 + lc, cp3 = cp2 + lc;
-          let pa = Ap + ((<usize>(m >> 2) * K + k0) << 4);
-          let pb = Bp + ((<usize>p * K + k0) * NR << 2);
-          for (let ks = k0; ks < k1; ks += SB) {
-          const ke = min(k1, ks + SB);
-          let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-          let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-          let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-          let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-          const paEnd = pa + (<usize>(ke - ks) << 4); // the A pointer doubles as the loop counter
-          while (pa < paEnd) {
-            const b0 = v128.load(pb);
-            const b1 = v128.load(pb, 16);
-            let a = v128.load32_splat(pa);
-            c00 = f32x4.add(c00, f32x4.mul(a, b0)); c01 = f32x4.add(c01, f32x4.mul(a, b1));
-            a = v128.load32_splat(pa, 4);
-            c10 = f32x4.add(c10, f32x4.mul(a, b0)); c11 = f32x4.add(c11, f32x4.mul(a, b1));
-            a = v128.load32_splat(pa, 8);
-            c20 = f32x4.add(c20, f32x4.mul(a, b0)); c21 = f32x4.add(c21, f32x4.mul(a, b1));
-            a = v128.load32_splat(pa, 12);
-            c30 = f32x4.add(c30, f32x4.mul(a, b0)); c31 = f32x4.add(c31, f32x4.mul(a, b1));
-            pa += 16; pb += NR << 2;
-          }
-          const f = ks == 0, l = ke == K;
-          if (nv == NR && !l) {
-            accum(cp0, c00, c01, f); accum(cp1, c10, c11, f); accum(cp2, c20, c21, f); accum(cp3, c30, c31, f);
-          } else {
-            tileStore(cp0, c00, c01, nv, f, l, bias, biasMode, col0, m, act);
-            tileStore(cp1, c10, c11, nv, f, l, bias, biasMode, col0, m + 1, act);
-            tileStore(cp2, c20, c21, nv, f, l, bias, biasMode, col0, m + 2, act);
-            tileStore(cp3, c30, c31, nv, f, l, bias, biasMode, col0, m + 3, act);
-          }
-          }
+          if (MR == 5) tile5(m, p, N, K, k0, k1, Ap, Bp, C, ldc, bias, biasMode, act);
+          else tile4(m, p, N, K, k0, k1, Ap, Bp, C, ldc, bias, biasMode, act);
         }
       }
       // Two leftover rows at a time (one broadcast of each B row feeds both), then a last single row: each element
-      // is still summed exactly as in a 4-row tile, so the tile a row falls in changes no bit.
+      // is still summed exactly as in a full tile, so the tile a row falls in changes no bit.
       for (; m + 2 <= M; m += 2) {
         const a0 = A + ((<usize>m * lda + k0) << 2), a1 = a0 + (<usize>lda << 2);
         for (let p = p0; p < p1; p++) {
@@ -225,9 +152,9 @@ export function sgemm_packed(
           for (let k = ks; k < ke; k++) {
             const b0 = v128.load(pb), b1 = v128.load(pb, 16);
             let a = v128.load32_splat(pa0);
-            c00 = f32x4.add(c00, f32x4.mul(a, b0)); c01 = f32x4.add(c01, f32x4.mul(a, b1));
+            c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
             a = v128.load32_splat(pa1);
-            c10 = f32x4.add(c10, f32x4.mul(a, b0)); c11 = f32x4.add(c11, f32x4.mul(a, b1));
+            c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
             pa0 += 4; pa1 += 4; pb += NR << 2;
           }
           if (nv == NR && ke != K) { accum(cp0, c00, c01, ks == 0); accum(cp1, c10, c11, ks == 0); }
@@ -251,8 +178,8 @@ export function sgemm_packed(
           let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
           for (let k = ks; k < ke; k++) {
             const a = v128.load32_splat(pa0);
-            c00 = f32x4.add(c00, f32x4.mul(a, v128.load(pb)));
-            c01 = f32x4.add(c01, f32x4.mul(a, v128.load(pb, 16)));
+            c00 = madd(a, v128.load(pb), c00);
+            c01 = madd(a, v128.load(pb, 16), c01);
             pa0 += 4; pb += NR << 2;
           }
           if (nv == NR && ke != K) accum(cp0, c00, c01, ks == 0);
@@ -297,12 +224,12 @@ export function sgemv_packed(
       let pc = pb + ps, pd = pb + 2 * ps;
       while (pa < paEnd) {
         const av = v128.load32_splat(pa);
-        c0 = f32x4.add(c0, f32x4.mul(av, v128.load(pb)));
-        c1 = f32x4.add(c1, f32x4.mul(av, v128.load(pb, 16)));
-        c2 = f32x4.add(c2, f32x4.mul(av, v128.load(pc)));
-        c3 = f32x4.add(c3, f32x4.mul(av, v128.load(pc, 16)));
-        c4 = f32x4.add(c4, f32x4.mul(av, v128.load(pd)));
-        c5 = f32x4.add(c5, f32x4.mul(av, v128.load(pd, 16)));
+        c0 = madd(av, v128.load(pb), c0);
+        c1 = madd(av, v128.load(pb, 16), c1);
+        c2 = madd(av, v128.load(pc), c2);
+        c3 = madd(av, v128.load(pc, 16), c3);
+        c4 = madd(av, v128.load(pd), c4);
+        c5 = madd(av, v128.load(pd, 16), c5);
         pa += 4; pb += NR << 2; pc += NR << 2; pd += NR << 2;
       }
       if (ke != K) { accum(cp, c0, c1, ks == 0); accum(cp + 32, c2, c3, ks == 0); accum(cp + 64, c4, c5, ks == 0); }
@@ -326,10 +253,10 @@ export function sgemv_packed(
       const paEnd = pa + (<usize>(ke - ks) << 2);
       while (pa < paEnd) {
         const av = v128.load32_splat(pa);
-        c0 = f32x4.add(c0, f32x4.mul(av, v128.load(pb)));
-        c1 = f32x4.add(c1, f32x4.mul(av, v128.load(pb, 16)));
-        c2 = f32x4.add(c2, f32x4.mul(av, v128.load(pb + ps)));
-        c3 = f32x4.add(c3, f32x4.mul(av, v128.load(pb + ps, 16)));
+        c0 = madd(av, v128.load(pb), c0);
+        c1 = madd(av, v128.load(pb, 16), c1);
+        c2 = madd(av, v128.load(pb + ps), c2);
+        c3 = madd(av, v128.load(pb + ps, 16), c3);
         pa += 4; pb += NR << 2;
       }
       if (ke != K) { accum(cp, c0, c1, ks == 0); accum(cp + 32, c2, c3, ks == 0); }
@@ -359,8 +286,8 @@ function sgemvPanel(p: i32, N: i32, K: i32, a: usize, Bp: usize, C: usize, bias:
     let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
     for (let k = ks; k < ke; k++) {
       const av = v128.load32_splat(pa);
-      c0 = f32x4.add(c0, f32x4.mul(av, v128.load(pb)));
-      c1 = f32x4.add(c1, f32x4.mul(av, v128.load(pb, 16)));
+      c0 = madd(av, v128.load(pb), c0);
+      c1 = madd(av, v128.load(pb, 16), c1);
       pa += 4; pb += NR << 2;
     }
     if (nv == NR && ke != K) accum(cp, c0, c1, ks == 0);

@@ -1,8 +1,10 @@
 // LSTM cell pointwise step, PyTorch's gate order (i, f, g, o):
 //   gates = (h W_hh^T + b_hh) + (x W_ih^T + b_ih)      (both products come from sgemm)
 //   c' = sigmoid(f) * c + sigmoid(i) * tanh(g);  h' = sigmoid(o) * tanh(c')
+//   (the relaxed build fuses the second product and the sum: assembly/madd.ts)
 import { vsigmoid, vtanh } from "./vmath";
 import { sgemv_packed } from "./gemm";
+import { madd } from "./madd";
 
 @inline function step(gh: v128, gx: v128): v128 { return f32x4.add(gh, gx); }
 
@@ -28,7 +30,7 @@ export function lstm_cell_f32(B: i32, H: i32, gh: usize, gx: usize, ldgx: i32, c
   const f = vsigmoid(step(v128.load(ph + hb + o), v128.load(px + hb + o)));
   const g = vtanh(step(v128.load(ph + 2 * hb + o), v128.load(px + 2 * hb + o)));
   const og = vsigmoid(step(v128.load(ph + 3 * hb + o), v128.load(px + 3 * hb + o)));
-  const c2 = f32x4.add(f32x4.mul(f, v128.load(pc + o)), f32x4.mul(i, g));
+  const c2 = madd(i, g, f32x4.mul(f, v128.load(pc + o)));
   v128.store(pc + o, c2);
   v128.store(po + o, f32x4.mul(og, vtanh(c2)));
 }
@@ -40,7 +42,7 @@ export function lstm_cell_f32(B: i32, H: i32, gh: usize, gx: usize, ldgx: i32, c
   const f = vsigmoid(step(f32x4.splat(load<f32>(ph + hb + o)), f32x4.splat(load<f32>(px + hb + o))));
   const g = vtanh(step(f32x4.splat(load<f32>(ph + 2 * hb + o)), f32x4.splat(load<f32>(px + 2 * hb + o))));
   const og = vsigmoid(step(f32x4.splat(load<f32>(ph + 3 * hb + o)), f32x4.splat(load<f32>(px + 3 * hb + o))));
-  const c2 = f32x4.add(f32x4.mul(f, f32x4.splat(load<f32>(pc + o))), f32x4.mul(i, g));
+  const c2 = madd(i, g, f32x4.mul(f, f32x4.splat(load<f32>(pc + o))));
   store<f32>(pc + o, f32x4.extract_lane(c2, 0));
   store<f32>(po + o, f32x4.extract_lane(f32x4.mul(og, vtanh(c2)), 0));
 }

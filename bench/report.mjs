@@ -22,6 +22,7 @@ const GROUPS = [
   "browser",
   "speech",
   "text",
+  "relaxed",
 ];
 
 export function machine() {

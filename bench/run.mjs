@@ -1,8 +1,8 @@
 // `npm run bench` (or `npm run bench -- <group>`: gemm, conv, audio, models, hfclip, media, limits, quantized,
-// threads, retrieval, serve,
-// scale, browser, speech): polymodal's kernels side by side with XNNPACK (tfjs-backend-wasm), onnxruntime-web and
-// Meyda in this process, and torchaudio in a separate process, all single-threaded; ratios, not absolute
-// times, are the result (these machines are shared and noisy).
+// threads, retrieval, serve, scale, browser, speech, text, relaxed): polymodal's kernels side by side with XNNPACK
+// (tfjs-backend-wasm), onnxruntime-web and Meyda in this process, and torchaudio in a separate process, all
+// single-threaded; ratios, not absolute times, are the result (these machines are shared and noisy).
+import { setFlagsFromString } from "node:v8";
 import { init } from "../dist/index.js";
 import { benchGemm } from "./gemm.mjs";
 import { benchPeak } from "./peak.mjs";
@@ -20,11 +20,20 @@ import { benchScale } from "./scale.mjs";
 import { benchBrowser } from "./browser.mjs";
 import { benchSpeech } from "./speech.mjs";
 import { benchText } from "./text.mjs";
+import { benchRelaxed } from "./relaxed.mjs";
 import { writeBenchmarksDoc } from "./report.mjs";
 
-await init();
+// POLYMODAL_SIMD=relaxed: the relaxed build (bench/relaxed.mjs runs the models group so, in a child process, and
+// reads the summary it prints as JSON with POLYMODAL_BENCH_SUMMARY_ONLY=1 instead of writing docs/benchmarks.md)
+// Node 20 has relaxed SIMD behind a V8 flag (22+ ship it): on, so the peak line measures FMA too (the default build
+// here stays the exact one)
+if (process.versions.node.startsWith("20.")) setFlagsFromString("--experimental-wasm-relaxed-simd");
+const runtime = await init({ simd: process.env.POLYMODAL_SIMD ?? "exact" });
+if (runtime.simdNote) throw new Error(`bench: ${runtime.simdNote}`);
+const summaryOnly = !!process.env.POLYMODAL_BENCH_SUMMARY_ONLY;
+if (summaryOnly) console.log = (...a) => console.error(...a); // stdout carries only the JSON summary
 const only = process.argv[2];
-console.log("polymodal benchmarks — single thread; medians of interleaved rounds");
+console.log(`polymodal benchmarks — single thread; medians of interleaved rounds; ${runtime.simd} SIMD build`);
 
 const lines = [];
 const byGroup = new Map(); // group -> its summary lines, for docs/benchmarks.md
@@ -111,6 +120,11 @@ if (!only || only === "scale") push("scale", ...(await benchScale()));
 if (!only || only === "browser") push("browser", ...(await benchBrowser()));
 if (!only || only === "speech") push("speech", ...(await benchSpeech()));
 if (!only || only === "text") push("text", ...(await benchText()));
-console.log("\nsummary");
-for (const l of lines) console.log("  " + l);
-writeBenchmarksDoc(byGroup);
+if ((!only && !summaryOnly) || only === "relaxed") push("relaxed", ...(await benchRelaxed()));
+if (summaryOnly) {
+  process.stdout.write(JSON.stringify(Object.fromEntries(byGroup)));
+} else {
+  console.log("\nsummary");
+  for (const l of lines) console.log("  " + l);
+  writeBenchmarksDoc(byGroup);
+}

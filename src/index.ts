@@ -7,7 +7,8 @@
  * F.softmax(x).toArray(); // [[0.2689, 0.7311], [0.2689, 0.7311]]
  */
 export { init, isInitialized } from "./bindings/module.js";
-export type { InitOptions, WasmSource } from "./bindings/module.js";
+export type { InitOptions, WasmSource, Runtime, SimdBuild } from "./bindings/module.js";
+export { relaxedSimdSupport, type RelaxedSimdSupport } from "./bindings/relaxed-probe.js";
 export { Tensor } from "./tensor.js";
 export type { DType, TypedData, NestedArray } from "./tensor.js";
 export * as F from "./functional.js";

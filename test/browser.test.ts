@@ -9,12 +9,13 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, ImageProcessor } from "../src/index.js";
+import { init, ImageProcessor, relaxedSimdSupport } from "../src/index.js";
 import { runCase } from "./harness/cases.js";
 import { hashBits } from "./harness/compare.js";
 import { shippedOutputs } from "./harness/shipped.js";
 import { loadKernelFixtures, caseTensors } from "./harness/fixtures.js";
 import { workloads, indexWorkload, indexQueries } from "./harness/workloads.js";
+import { RELAXED_HASHES } from "./harness/relaxed.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const chromium =
@@ -101,8 +102,38 @@ beforeAll(async () => {
   await init();
 });
 
+/** Runs the page in Chromium (one retry when Chromium fails to start or report; a difference is never retried). */
+async function chromiumHashes(
+  page: string,
+  nodeBytes: Uint8Array,
+  threads: number,
+  simd: "exact" | "relaxed",
+): Promise<{ ua: string; hashes: Record<string, string> }> {
+  let got: {
+    ok: boolean;
+    error?: string;
+    ua: string;
+    threads: number;
+    simd: string;
+    hashes: Record<string, string>;
+  } | null = null;
+  let failure = "";
+  for (let attempt = 0; attempt < 2 && !got; attempt++) {
+    const r = await runChromium(page, nodeBytes, threads, simd);
+    if ("hashes" in r || "error" in r) got = r as typeof got;
+    else failure += `attempt ${attempt + 1}: ${r.infra}\n`;
+  }
+  expect(got, failure).not.toBeNull();
+  expect(got!.error ?? "").toBe("");
+  expect(got!.ok).toBe(true);
+  expect(got!.ua).toMatch(/Chrome/);
+  expect(got!.threads, "threads the page ran with").toBe(threads);
+  expect(got!.simd, "the build the page ran").toBe(simd);
+  return got!;
+}
+
 /** Serves the page, runs headless Chromium against it, returns what the page posted or why nothing came. */
-async function runChromium(page: string, nodeBytes: Uint8Array, threads: number): Promise<any> {
+async function runChromium(page: string, nodeBytes: Uint8Array, threads: number, simd: string): Promise<any> {
   const { server, port, result } = await serve(page, nodeBytes);
   const profile = mkdtempSync(join(tmpdir(), "polymodal-chromium-"));
   let stderr = "";
@@ -119,7 +150,7 @@ async function runChromium(page: string, nodeBytes: Uint8Array, threads: number)
       "--disable-sync",
       "--disable-extensions",
       `--user-data-dir=${profile}`,
-      `http://127.0.0.1:${port}/?threads=${threads}`,
+      `http://127.0.0.1:${port}/?threads=${threads}&simd=${simd}`,
     ],
     { stdio: ["ignore", "ignore", "pipe"], detached: true },
   ); // own process group: its helpers die with it
@@ -180,24 +211,25 @@ describe.skipIf(!haveChromium)("Node and Chromium (1 and 2 threads) agree bit fo
     const page = await bundlePage();
     // Chromium on one thread and on two (workers sharing the WASM memory) must both give Node's bits.
     for (const threads of [1, 2]) {
-      // One retry when Chromium fails to start or to report (an infrastructure failure under load); a difference
-      // in the hashes is never retried.
-      let got: { ok: boolean; error?: string; ua: string; threads: number; hashes: Record<string, string> } | null =
-        null;
-      let failure = "";
-      for (let attempt = 0; attempt < 2 && !got; attempt++) {
-        const r = await runChromium(page, nodeBytes, threads);
-        if ("hashes" in r || "error" in r) got = r as typeof got;
-        else failure += `attempt ${attempt + 1}: ${r.infra}\n`;
-      }
-      expect(got, failure).not.toBeNull();
-      expect(got!.error ?? "").toBe("");
-      expect(got!.ok).toBe(true);
-      expect(got!.ua).toMatch(/Chrome/);
-      expect(got!.threads, "threads the page ran with").toBe(threads);
-      expect(Object.keys(got!.hashes).length).toBe(Object.keys(node).length);
-      const diff = Object.keys(node).filter((k) => node[k] !== got!.hashes[k]);
-      expect(diff, `outputs whose bits differ between Node and ${got!.ua} on ${threads} thread(s)`).toEqual([]);
+      const got = await chromiumHashes(page, nodeBytes, threads, "exact");
+      expect(Object.keys(got.hashes).length).toBe(Object.keys(node).length);
+      const diff = Object.keys(node).filter((k) => node[k] !== got.hashes[k]);
+      expect(diff, `outputs whose bits differ between Node and ${got.ua} on ${threads} thread(s)`).toEqual([]);
     }
+  }, 300_000);
+
+  it("the relaxed build gives the committed relaxed hashes (Node's) on 1 and 2 threads", async () => {
+    const committed = JSON.parse(readFileSync(join(root, RELAXED_HASHES), "utf8")).hashes as Record<string, string>;
+    const page = await bundlePage();
+    const runs: Array<{ ua: string; hashes: Record<string, string> }> = [];
+    for (const threads of [1, 2]) runs.push(await chromiumHashes(page, indexWorkload().save(), threads, "relaxed"));
+    // the keys the page and test/harness/threads-entry.ts both hash: kernel cases, workloads, shipped models
+    const shared = Object.keys(committed).filter((k) => k in runs[0].hashes);
+    expect(shared.length).toBeGreaterThan(100);
+    const between = shared.filter((k) => runs[0].hashes[k] !== runs[1].hashes[k]);
+    expect(between, "relaxed outputs whose bits differ between 1 and 2 threads in Chromium").toEqual([]);
+    if (!relaxedSimdSupport().fused) return; // no FMA here: the relaxed build computes the exact build's bits
+    const diff = shared.filter((k) => committed[k] !== runs[0].hashes[k]);
+    expect(diff, `relaxed outputs whose bits differ between ${RELAXED_HASHES} and ${runs[0].ua}`).toEqual([]);
   }, 300_000);
 });

@@ -169,6 +169,19 @@ describe("polymodal CLI", () => {
     expect(r.out).toMatch(/SIMD128 supported/);
   });
 
+  it("--simd relaxed runs the fused multiply-add build (Node 20: the command sets V8's flag); bad values fail", () => {
+    const build = (...a: string[]) => JSON.parse(cli(...a, "info", "--json").out).wasm.build;
+    expect([build(), build("--simd", "relaxed"), build("--simd=exact")]).toEqual(["exact", "relaxed", "exact"]);
+    const sound = join(coll, Object.keys(truth.sounds)[0]);
+    const exact = JSON.parse(cli("embed", sound).out).embedding as number[];
+    const relaxed = JSON.parse(cli("--simd", "relaxed", "embed", sound).out).embedding as number[];
+    expect(relaxed).not.toEqual(exact); // another build: other bits ...
+    const dot = exact.reduce((a, v, i) => a + v * relaxed[i], 0);
+    expect(dot).toBeGreaterThan(0.99999); // ... of the same embedding
+    const bad = cli("--simd", "fast", "info");
+    expect([bad.code, bad.err]).toEqual([2, expect.stringMatching(/--simd must be exact or relaxed, got "fast"/)]);
+  });
+
   it("follows command-line conventions: --version, --help per command, global flags anywhere, --flag=value", () => {
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
     expect(cli("--version")).toMatchObject({ code: 0, out: `${pkg.version}\n` });

@@ -34,6 +34,7 @@ import {
 import { compare } from "./harness/compare.js";
 import { expectWithinBudget } from "./harness/budget.js";
 import { HF_CLIP_FIXTURES, HF_CLIP_CONFIGS, PHOTOS, photo, writeHFClipFolder, f16Bits } from "./harness/hf-clip.mjs";
+import { relaxedProject } from "./harness/simd.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const expected = (name: string): Record<string, Tensor> =>
@@ -348,7 +349,8 @@ describe.each(["b32", "b16"])("a Hugging Face CLIP folder at the real %s size", 
   }, 180_000);
 });
 
-describe("polymodal index / search --model <Hugging Face folder>", () => {
+// children run the default build (test/harness/simd.ts)
+describe.skipIf(relaxedProject)("polymodal index / search --model <Hugging Face folder>", () => {
   const cli = (...args: string[]) => {
     const r = spawnSync(process.execPath, [join(root, "bin/polymodal.js"), ...args], {
       encoding: "utf8",
@@ -478,7 +480,7 @@ describe("exportOnnx of a Hugging Face CLIP, run by onnxruntime-web", () => {
   }, 60_000);
 });
 
-describe("polymodal serve --model <Hugging Face folder>", () => {
+describe.skipIf(relaxedProject)("polymodal serve --model <Hugging Face folder>", () => {
   it("serves the folder in the image-text slot: /v1/embed gives the library's exact values and the folder's " +
     "stamp", async () => {
     const { startServe } = await import("./harness/servers.js");

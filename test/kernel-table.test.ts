@@ -1,7 +1,10 @@
-// The kernel table (src/bindings/kernels.ts) against both compiled modules and the repository: every exported
+// The kernel table (src/bindings/kernels.ts) against the four compiled modules and the repository: every exported
 // function has exactly one row with its arity, every row names a core wrapper that calls it, tests that exist and
-// a benchmark group that exists; the geometry globals agree between the builds.  The checks are functions, run
-// once on the real table and once on broken copies, so this file also shows that they fail when they should.
+// a benchmark group that exists; the geometry globals agree between each build's single-thread and threaded
+// modules; the relaxed build holds relaxed-SIMD code in exactly the kernels whose build column says so.  The checks
+// are functions, run once on the real table and once on broken copies, so this file also shows that they fail when
+// they should.
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,6 +40,45 @@ export function moduleMismatches(table: Table, inst: WebAssembly.Instance): stri
   return out;
 }
 
+/**
+ * Exported kernels whose code, or a function it calls, holds a relaxed-SIMD instruction, read from the module's
+ * disassembly (Binaryen's wasm-dis: one "(func $name" per function, "(call $name" per call).
+ */
+export function relaxedKernels(wat: string): Set<string> {
+  const bodies = new Map<string, string>();
+  const parts = wat.split(/\n \(func /);
+  for (const p of parts.slice(1)) bodies.set(p.slice(0, p.search(/[\s(]/)), p);
+  const memo = new Map<string, boolean>();
+  const uses = (f: string): boolean => {
+    if (memo.has(f)) return memo.get(f)!;
+    memo.set(f, false); // a recursive call adds nothing
+    const body = bodies.get(f) ?? "";
+    const r = /\brelaxed_/.test(body) || [...body.matchAll(/\(call (\$[^\s)]+)/g)].some((m) => uses(m[1]));
+    memo.set(f, r);
+    return r;
+  };
+  const out = new Set<string>();
+  for (const m of wat.matchAll(/\(export "([^"]+)" \(func (\$[^\s)]+)\)\)/g)) if (uses(m[2])) out.add(m[1]);
+  return out;
+}
+
+/** Differences between the table's build column and the kernels that hold relaxed-SIMD code. */
+export function buildColumnMismatches(table: Table, relaxed: Set<string>): string[] {
+  const out: string[] = [];
+  for (const [name, row] of Object.entries(table)) {
+    if (row.relaxed && !relaxed.has(name))
+      out.push(`${name}: the table says relaxed "${row.relaxed}", but the relaxed build's code has no relaxed SIMD`);
+    if (!row.relaxed && relaxed.has(name))
+      out.push(`${name}: the relaxed build's code holds relaxed SIMD, but the table's build column is empty`);
+  }
+  return out;
+}
+
+const disassemble = (file: string): string =>
+  execFileSync(join(root, "node_modules/.bin/wasm-dis"), [join(root, "build", file)], {
+    maxBuffer: 64 << 20,
+  }).toString();
+
 const fileHas = (path: string, text: string): boolean => existsSync(path) && readFileSync(path, "utf8").includes(text);
 
 /** Rows whose wrapper, tests or benchmark are missing from the repository. */
@@ -65,6 +107,9 @@ export function repoMismatches(table: Table): string[] {
 describe("kernel table", () => {
   const single = instantiate("polymodal.wasm"),
     threaded = instantiate("polymodal-threads.wasm");
+  const relaxed = instantiate("polymodal-relaxed.wasm"),
+    relaxedThreaded = instantiate("polymodal-relaxed-threads.wasm");
+  const geometry = (inst: WebAssembly.Instance, g: string) => (inst.exports[g] as WebAssembly.Global).value;
 
   it("matches both compiled modules: names, arity, geometry", () => {
     expect(moduleMismatches(KERNELS, single)).toEqual([]);
@@ -74,6 +119,19 @@ describe("kernel table", () => {
         (single.exports[g] as WebAssembly.Global).value,
       );
     expect((single.exports.SGEMM_PANEL_COLS as WebAssembly.Global).value).toBe(8);
+  });
+
+  it("the relaxed build: names, arity, geometry, and relaxed SIMD in exactly the kernels of its build column", () => {
+    expect(moduleMismatches(KERNELS, relaxed)).toEqual([]);
+    expect(moduleMismatches(KERNELS, relaxedThreaded)).toEqual([]);
+    for (const g of GEOMETRY) expect(geometry(relaxedThreaded, g), g).toBe(geometry(relaxed, g));
+    // a five-row register tile (assembly/gemm-tile.ts tile5); the host reads it from the module
+    expect([geometry(single, "SGEMM_TILE_ROWS"), geometry(relaxed, "SGEMM_TILE_ROWS")]).toEqual([4, 5]);
+    for (const file of ["polymodal-relaxed.wasm", "polymodal-relaxed-threads.wasm"]) {
+      const used = relaxedKernels(disassemble(file));
+      expect(buildColumnMismatches(KERNELS, used), file).toEqual([]);
+    }
+    expect([...relaxedKernels(disassemble("polymodal.wasm"))]).toEqual([]);
   });
 
   it("every kernel names a core wrapper that calls it, tests that exist and a benchmark group", () => {
@@ -98,6 +156,18 @@ describe("kernel table", () => {
       "scan_f32: src/core/gemm.ts does not call it",
       'scan_f32: test reference "int8-scan.test.ts: no such case" not found',
       'scan_f32: bench group "nope" does not exist in bench/run.mjs',
+    ]);
+    const used = relaxedKernels(disassemble("polymodal-relaxed.wasm"));
+    expect(used.has("sgemm_packed") && used.has("lstm_steps_f32")).toBe(true); // lstm_steps_f32 only via a call
+    const { sgemm_packed, ...rest } = KERNELS;
+    expect(
+      buildColumnMismatches(
+        { ...rest, sgemm_packed: { ...sgemm_packed, relaxed: undefined }, scan_f32: { ...scan_f32, relaxed: "madd" } },
+        used,
+      ).sort(),
+    ).toEqual([
+      'scan_f32: the table says relaxed "madd", but the relaxed build\'s code has no relaxed SIMD',
+      "sgemm_packed: the relaxed build's code holds relaxed SIMD, but the table's build column is empty",
     ]);
   });
 });

@@ -55,7 +55,11 @@ const BINDINGS_ALLOWED: Record<string, string[]> = {
     "kernelModuleBase64",
     "InitOptions",
     "WasmSource",
+    "Runtime",
+    "SimdBuild",
+    "SIMD_BUILDS",
   ],
+  "bindings/relaxed-probe.js": ["relaxedSimdSupport", "RelaxedSimdSupport"],
 };
 
 export interface Import {

@@ -212,8 +212,8 @@ describe("installed package", () => {
   }, 900_000);
 
   it(
-    "the browser bundle is self-contained (no node: imports, wasm inlined) and loads the threaded build only on " +
-      "demand",
+    "the browser bundle is self-contained (no node: imports, wasm inlined) and loads the threaded and relaxed " +
+      "builds only on demand",
     () => {
       // the main file and the chunks it imports statically (shared with worker.js, the prebuilt polymodal/worker)
       const js = browserBundle()
@@ -222,17 +222,16 @@ describe("installed package", () => {
       expect(existsSync(join(root, "dist/browser/worker.js"))).toBe(true);
       expect(js).not.toMatch(/from\s*["']node:|require\(["'](fs|path|node:)/);
       expect(js.length).toBeGreaterThan(60000);
-      // the threaded kernels are a chunk of their own, imported dynamically from the main file
-      const chunk = readdirSync(join(root, "dist/browser")).find(
-        (f) => f.startsWith("wasm-threads-inline-") && f.endsWith(".js"),
-      )!;
-      expect(chunk).toBeDefined();
-      expect(js).toContain(chunk);
-      // one inlined module in the main file (the two builds share most bytes, so count them rather than search)
+      // the threaded and relaxed kernels are chunks of their own, each imported dynamically from the main file
+      for (const build of ["wasm-threads-inline-", "wasm-relaxed-inline-", "wasm-relaxed-threads-inline-"]) {
+        const chunk = readdirSync(join(root, "dist/browser")).find((f) => f.startsWith(build) && f.endsWith(".js"))!;
+        expect(chunk, build).toBeDefined();
+        expect(js).toContain(chunk);
+        const inChunk = readFileSync(join(root, "dist/browser", chunk), "utf8").match(/"[A-Za-z0-9+/=]{50000,}"/g);
+        expect(inChunk, build).toHaveLength(1);
+      }
+      // one inlined module in the main file (the builds share most bytes, so count them rather than search)
       expect(js.match(/"[A-Za-z0-9+/=]{50000,}"/g)).toHaveLength(1);
-      expect(readFileSync(join(root, "dist/browser", chunk), "utf8").match(/"[A-Za-z0-9+/=]{50000,}"/g)).toHaveLength(
-        1,
-      );
       // models resolve from the bundle's own URL by default: dist/browser/ is two levels below the package root
       expect(js).toContain('"../../models/"');
       expect(

@@ -1,9 +1,10 @@
 // The kernel table: the single source of truth for the WASM module's interface (XNNPACK / ggml style).
 // Each row names a kernel's arguments (pointers are byte offsets into the module's memory, every other argument
 // a number), what it returns, the src/core file that is its only caller, the tests that check it and the
-// `npm run bench` group that times it.  `KernelExports` is derived from it, and test/kernel-table.test.ts checks
-// the table against both compiled modules (names, arity, geometry) and checks that every named wrapper, test
-// and benchmark exists — adding a kernel without a row, or a row without a kernel, fails there.
+// `npm run bench` group that times it, and which build computes it differently.  `KernelExports` is derived from
+// it, and test/kernel-table.test.ts checks the table against all four compiled modules (names, arity, geometry, and
+// which kernels hold relaxed-SIMD code) and checks that every named wrapper, test and benchmark exists — adding a
+// kernel without a row, or a row without a kernel, fails there.
 //
 // A test reference is "<file under test/>: <text that file contains>" (an it() title, or a fixture op name for
 // the PyTorch fixture files).
@@ -18,6 +19,11 @@ export interface KernelSpec {
   readonly bench: string;
   /** worker threads may run it on a share of the output (bindings/threads.ts) */
   readonly parallel?: true;
+  /**
+   * The build column: "madd" where the relaxed build computes the kernel with relaxed SIMD's fused multiply-add
+   * (assembly/madd.ts), so its bits there differ from the exact build's; absent where both builds run the same code.
+   */
+  readonly relaxed?: "madd";
 }
 
 const GEMM_TESTS = [
@@ -50,6 +56,7 @@ export const KERNELS = {
     tests: [...GEMM_TESTS, "threads.test.ts: 1, 2 and 3 threads give identical bits"],
     bench: "gemm",
     parallel: true,
+    relaxed: "madd",
   },
   // the one-row GEMV inside lstm_steps_f32, exported so its test can compare it with sgemm directly
   sgemv_packed: {
@@ -58,6 +65,7 @@ export const KERNELS = {
     core: null,
     tests: ["kernel-edges.test.ts: the GEMV kernel (LSTM steps) gives sgemm's bits"],
     bench: "models",
+    relaxed: "madd",
   },
   // convolution (assembly/conv.ts)
   im2col_pack: {
@@ -146,6 +154,7 @@ export const KERNELS = {
     core: "lstm.ts",
     tests: ['kernels.json: "lstm_cell"', 'kernels.json: "lstm"'],
     bench: "models",
+    relaxed: "madd",
   },
   lstm_steps_f32: {
     args: ["B", "T", "H", "gx", "whh", "bhh", "biasMode", "reverse", "out", "ldo", "colOff", "h0", "c", "gh"],
@@ -154,6 +163,7 @@ export const KERNELS = {
     tests: ['kernels.json: "lstm"', "threads.test.ts: 1, 2 and 3 threads give identical bits"],
     bench: "models",
     parallel: true,
+    relaxed: "madd",
   },
   // FFT, STFT and mel (assembly/stft.ts, mel.ts)
   rfft_plan_size: {

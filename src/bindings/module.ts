@@ -6,6 +6,7 @@ import { ThreadPool } from "./threads.js";
 import type { KernelExports } from "./exports.js";
 import { Heap } from "./heap.js";
 import { isNode } from "../util/runtime.js";
+import { relaxedSimdSupport } from "./relaxed-probe.js";
 
 export type WasmSource = BufferSource | WebAssembly.Module | URL | string | Response | Promise<Response>;
 
@@ -25,13 +26,29 @@ export interface InitOptions {
    * limit).  A shared memory reserves this much address space up front; lower it where that is scarce.
    */
   maximumPages?: number;
+  /**
+   * Which SIMD build runs the kernels (default "exact").  "exact": multiply then add, the same bits on every
+   * engine, CPU and thread count.  "relaxed": the f32 products (linear layers, convolution, attention, LSTM) use
+   * relaxed SIMD's fused multiply-add, rounded once: faster, and on CPUs with FMA (x86-64 with FMA3, arm64) the same
+   * bits on every engine and thread count, but not the exact build's bits (docs/relaxed-simd.md).  Where the engine
+   * lacks relaxed SIMD (Node 20 without --experimental-wasm-relaxed-simd) the exact build runs and
+   * `Runtime.simdNote` says why.
+   */
+  simd?: SimdBuild;
 }
+
+export type SimdBuild = "exact" | "relaxed";
+export const SIMD_BUILDS: readonly SimdBuild[] = ["exact", "relaxed"];
 
 export interface Runtime {
   readonly k: KernelExports;
   readonly heap: Heap;
   /** Worker threads, when init({ threads > 1 }). */
   readonly pool: ThreadPool | null;
+  /** The build running: "relaxed" only when asked for and the engine has relaxed SIMD. */
+  readonly simd: SimdBuild;
+  /** Why the build running is not the one asked for (null when it is). */
+  readonly simdNote: string | null;
 }
 
 let runtime: Runtime | null = null;
@@ -65,6 +82,38 @@ async function compile(src: WasmSource | undefined): Promise<WebAssembly.Module>
   return WebAssembly.compile(src as BufferSource);
 }
 
+/** The build init() runs: the one asked for, or the exact one with the reason where relaxed SIMD is missing. */
+function chooseBuild(options: InitOptions): { simd: SimdBuild; simdNote: string | null } {
+  const asked = options.simd ?? "exact";
+  if (asked === "exact") return { simd: "exact", simdNote: null };
+  if (options.wasm !== undefined)
+    throw new Error(
+      'polymodal.init: simd: "relaxed" runs the relaxed build shipped in the package; `wasm` supplies a module of ' +
+        "your own, so pass one of them",
+    );
+  if (relaxedSimdSupport().supported) return { simd: "relaxed", simdNote: null };
+  return {
+    simd: "exact",
+    simdNote:
+      "relaxed SIMD asked for, but this engine does not validate relaxed-SIMD instructions (Node 22+, Chromium " +
+      `114+ have them; Node 20 needs --experimental-wasm-relaxed-simd): running the exact build`,
+  };
+}
+
+/**
+ * The shipped module of a build other than the default.  Each is its own module, so the browser bundle fetches it
+ * as its own chunk, only when asked for.
+ */
+async function shippedBytes(simd: SimdBuild, threads: number): Promise<Uint8Array<ArrayBuffer>> {
+  if (simd === "relaxed")
+    return decodeBase64(
+      threads > 1
+        ? (await import("./wasm-relaxed-threads-inline.js")).WASM_RELAXED_THREADS_BASE64
+        : (await import("./wasm-relaxed-inline.js")).WASM_RELAXED_BASE64,
+    );
+  return decodeBase64((await import("./wasm-threads-inline.js")).WASM_THREADS_BASE64);
+}
+
 /**
  * Loads the WASM kernels.  Call once (later calls return the same runtime) before any op.
  * @example
@@ -73,12 +122,20 @@ async function compile(src: WasmSource | undefined): Promise<WebAssembly.Module>
  * const y = F.relu(Tensor.from(new Float32Array([-1, 2]), [2]));
  */
 export async function init(options: InitOptions = {}): Promise<Runtime> {
+  if (options.simd !== undefined && !SIMD_BUILDS.includes(options.simd))
+    throw new Error(`polymodal.init: simd must be "exact" or "relaxed", got ${JSON.stringify(options.simd)}`);
   if (runtime) {
     const have = runtime.pool?.size ?? 1;
     if (options.threads !== undefined && options.threads !== have) {
       throw new Error(
         `polymodal.init: already initialised with ${have} thread${have > 1 ? "s" : ""}; a page or process has one ` +
           `runtime, so ask for threads in the first init()`,
+      );
+    }
+    if (options.simd !== undefined && options.simd !== runtime.simd && runtime.simdNote === null) {
+      throw new Error(
+        `polymodal.init: already initialised with the ${runtime.simd} SIMD build; a page or process has one ` +
+          `runtime, so ask for simd: "${options.simd}" in the first init()`,
       );
     }
     return runtime;
@@ -94,11 +151,11 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
           "same-origin + COEP require-corp)",
       );
     }
-    // the threaded build is a separate module (a separate chunk of the browser bundle), loaded only here
+    const { simd, simdNote } = chooseBuild(options);
     const module =
-      threads > 1
-        ? await compileShipped(decodeBase64((await import("./wasm-threads-inline.js")).WASM_THREADS_BASE64))
-        : await compile(options.wasm);
+      simd === "exact" && threads === 1
+        ? await compile(options.wasm)
+        : await compileShipped(await shippedBytes(simd, threads));
     const initial = options.initialPages ?? 256;
     const maximum = options.maximumPages ?? 65536;
     if (threads > 1 && (!Number.isInteger(maximum) || maximum < initial || maximum > 65536)) {
@@ -125,7 +182,7 @@ export async function init(options: InitOptions = {}): Promise<Runtime> {
       threads > 1
         ? await ThreadPool.create(threads, module, memory, instance.exports as Record<string, unknown>)
         : null;
-    runtime = { k, heap: new Heap(memory, heapBase), pool };
+    runtime = { k, heap: new Heap(memory, heapBase), pool, simd, simdNote };
     return runtime;
   })();
   try {

@@ -4,6 +4,7 @@ import { readFileSync, statSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { kernelModuleBytes } from "../bindings/module.js";
+import { relaxedSimdSupport } from "../bindings/relaxed-probe.js";
 import { modelsUrl } from "../pipelines/pretrained.js";
 import { loadSafetensors } from "../io/safetensors.js";
 
@@ -49,7 +50,13 @@ export async function info(modelsDir: string | undefined, json: boolean): Promis
     node: process.versions.node,
     v8: process.versions.v8,
     platform: `${process.platform}-${process.arch}`,
-    wasm: { bytes: wasmBytes, simd128: simd, relaxedSimd: false, threads: core.threadCount() },
+    wasm: {
+      bytes: wasmBytes,
+      simd128: simd,
+      relaxedSimd: relaxedSimdSupport(),
+      build: core.simdBuild(),
+      threads: core.threadCount(),
+    },
     modelsDir: dir,
     models,
   };
@@ -57,8 +64,15 @@ export async function info(modelsDir: string | undefined, json: boolean): Promis
   const lines = [
     `polymodal ${r.polymodal}  (node ${r.node}, ${r.platform})`,
     `wasm core: ${(wasmBytes / 1024).toFixed(0)} KiB, ` +
-      `SIMD128 ${simd ? "supported" : "NOT supported by this engine"}, relaxed-SIMD off (bit-identical results ` +
-      `everywhere), ${r.wasm.threads} thread${r.wasm.threads > 1 ? "s" : ""}`,
+      `SIMD128 ${simd ? "supported" : "NOT supported by this engine"}, relaxed SIMD ` +
+      (r.wasm.relaxedSimd.supported
+        ? `supported (${r.wasm.relaxedSimd.fused ? "fused multiply-add" : "not fused on this CPU"})`
+        : "not supported by this engine") +
+      `, ${r.wasm.threads} thread${r.wasm.threads > 1 ? "s" : ""}`,
+    `kernel build: ${r.wasm.build}` +
+      (r.wasm.build === "exact"
+        ? " (bit-identical results everywhere; --simd relaxed for the faster fused multiply-add build)"
+        : " (--simd relaxed: fused multiply-add, the same bits on every engine with FMA, not the exact build's)"),
     `models (${dir}):`,
     ...models.map(
       (m) =>

@@ -5,7 +5,8 @@ import { MEDIA_KINDS, WHISPER_FALLBACK, type EmbedSpace, type Space } from "../p
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { delimiter, resolve, join, relative, isAbsolute, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { init } from "../bindings/module.js";
+import { init, SIMD_BUILDS, type SimdBuild } from "../bindings/module.js";
+import { simdBuild } from "../core/index.js";
 import { limits } from "../util/limits.js";
 import { parseCommandLine, checkAllowed, intFlag, UsageError, type OptionSpec, type Values } from "./args.js";
 import { inputFile, locateIndex, InputError } from "./input.js";
@@ -43,6 +44,7 @@ const GLOBAL: OptionSpec = {
   ffmpeg: { type: "string" },
   exif: { type: "boolean" },
   threads: { type: "string" },
+  simd: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
   "max-pixels": { type: "string" },
@@ -62,6 +64,8 @@ const GLOBAL_HELP = `global options (before or after the command, --flag value o
   --exif          turn JPEGs as their EXIF orientation says before embedding (default: as stored, as torchvision
                   and transformers do); part of the model's version, so an index and its queries must agree
   --threads N     worker threads for the large kernels (default 1; results are the same bits at any N)
+  --simd BUILD    exact (default: the same bits on every engine and CPU) or relaxed (fused multiply-add: faster,
+                  the same bits on every engine of a CPU with FMA, not the exact build's)
   --max-pixels N  largest image decoded, in pixels (default 50000000)
   --max-seconds N longest audio decoded, in seconds (default 3600)
   -h, --help      help for polymodal or for one command
@@ -428,7 +432,7 @@ const COMMANDS: Record<string, Command> = {
     async run(positional, values, models) {
       const { serve } = await import("./serve.js");
       const threads = intFlag(values, "threads", 1, 1, 64);
-      const code = await serve(positional, values, models.dir, threads, models.folder, models.processing);
+      const code = await serve(positional, values, models.dir, threads, models.folder, models.processing, simdBuild());
       process.exit(code); // worker threads and sockets are closed; nothing is left to flush
     },
   },
@@ -541,7 +545,19 @@ export async function main(argv: string[]): Promise<number> {
     limits.maxAudioSeconds = intFlag(cl.values, "max-seconds", limits.maxAudioSeconds, 1);
   // the runtime is made once, before any command runs
   // (serve: the kernel threads are the workers'; its event loop only searches the index)
-  await init({ threads: cl.command === "serve" ? 1 : intFlag(cl.values, "threads", 1, 1, 64) });
+  const simd = cl.values.simd === undefined ? "exact" : String(cl.values.simd);
+  if (!SIMD_BUILDS.includes(simd as SimdBuild))
+    throw new UsageError(`--simd must be exact or relaxed, got ${JSON.stringify(simd)}`);
+  // Node 20's V8 has relaxed SIMD behind a flag (22+ ship it): the command turns it on itself, before any module
+  // compiles, rather than make users restart node with it.  (A library never sets process-wide V8 flags; init()
+  // says why it fell back instead.)
+  if (simd === "relaxed" && process.versions.node.startsWith("20."))
+    (await import("node:v8")).setFlagsFromString("--experimental-wasm-relaxed-simd");
+  const runtime = await init({
+    threads: cl.command === "serve" ? 1 : intFlag(cl.values, "threads", 1, 1, 64),
+    simd: simd as SimdBuild,
+  });
+  if (runtime.simdNote) process.stderr.write(`polymodal: ${runtime.simdNote}\n`);
   const hf = cl.values.model as string | undefined;
   if (hf !== undefined && !(existsSync(hf) && statSync(hf).isDirectory()))
     throw new UsageError(

@@ -5,6 +5,7 @@ import { startService, type ServeOptions } from "../server/app.js";
 import { intFlag, UsageError, type Values } from "./args.js";
 import { limits } from "../util/limits.js";
 import type { ProcessingOptions } from "../pipelines/pipeline.js";
+import type { SimdBuild } from "../bindings/module.js";
 
 /** the service's default --max-pixels (the command's is limits.maxPixels, 50 MP) */
 export const SERVE_MAX_PIXELS = 16_000_000;
@@ -17,6 +18,7 @@ export async function serve(
   threads: number,
   model?: string,
   processing: ProcessingOptions = {},
+  simd: SimdBuild = "exact",
 ): Promise<number> {
   if (positional.length) throw new UsageError(`serve takes no arguments, got ${positional.join(" ")}`);
   const token = (values.token as string | undefined) ?? process.env.POLYMODAL_TOKEN;
@@ -34,6 +36,7 @@ export async function serve(
     readOnly: !!values["read-only"],
     workers: intFlag(values, "workers", availableParallelism(), 1, 256),
     threads,
+    simd,
     maxQueue: intFlag(values, "max-queue", 256, 0, 1_000_000),
     timeoutMs: intFlag(values, "timeout-ms", 30_000, 1, 2 ** 31 - 1),
     maxBatch: intFlag(values, "max-batch", 64, 1, 4096),
@@ -61,10 +64,13 @@ export async function serve(
   // 7000 x 7000 pixels and cost a second of a worker before its data proves short)
   if (values["max-pixels"] === undefined) limits.maxPixels = SERVE_MAX_PIXELS;
   const service = await startService(options);
-  process.stdout.write(
-    `polymodal serve: listening on ${service.url} (${service.pool.size} ` +
-      `workers${options.indexDir ? `, index ${options.indexDir}` : ""}${options.redisUrl ? ", redis cache" : ""})\n`,
-  );
+  const notes = [
+    `${service.pool.size} workers`,
+    ...(simd === "relaxed" ? ["relaxed SIMD"] : []),
+    ...(options.indexDir ? [`index ${options.indexDir}`] : []),
+    ...(options.redisUrl ? ["redis cache"] : []),
+  ];
+  process.stdout.write(`polymodal serve: listening on ${service.url} (${notes.join(", ")})\n`);
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

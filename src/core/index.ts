@@ -2,7 +2,7 @@
 // pointers into WASM memory or scratch Bufs and assumes its caller checked shapes (F does, for users; layers
 // and models check their own inputs).  kernels() itself is not exported: test/layers.test.ts fails if any file
 // outside src/core/ and src/bindings/ imports the kernel exports.
-export { heap, pool, threadCount, scope } from "./runtime.js";
+export { heap, pool, threadCount, simdBuild, scope } from "./runtime.js";
 export { panelCols, tileRows, i8TileRows, i8TileBytes, qgemmTileCols } from "./geometry.js";
 export {
   type Buf,

@@ -2,6 +2,7 @@
 // of one plugin per concern: lifecycle (deadlines, draining), metrics, auth, body limits, errors, OpenAPI, and one
 // plugin per resource's routes.  Models run in worker threads (pool.ts), so the event loop only parses, routes and
 // answers: /healthz stays fast while every worker is busy.
+import type { SimdBuild } from "../bindings/module.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -72,6 +73,8 @@ export interface ServeOptions {
   workers?: number;
   /** kernel threads per worker (default 1) */
   threads?: number;
+  /** the kernel build the workers run (default "exact"; "relaxed": init({ simd }), docs/relaxed-simd.md) */
+  simd?: SimdBuild;
   /** most inputs waiting for a worker; beyond it 429 (default 256) */
   maxQueue?: number;
   /** per-request deadline in ms (default 30,000) */
@@ -139,6 +142,7 @@ function settingsOf(o: ServeOptions): Settings {
     port: o.port ?? 8080,
     workers: o.workers ?? 2,
     threads: o.threads ?? 1,
+    simd: o.simd ?? "exact",
     maxQueue: o.maxQueue ?? 256,
     timeoutMs: o.timeoutMs ?? 30_000,
     maxBatch: o.maxBatch ?? 64,
@@ -194,6 +198,7 @@ async function openContext(o: ServeOptions, settings: Settings): Promise<Service
   pool = await WorkerPool.start({
     workers: settings.workers,
     threads: settings.threads,
+    simd: settings.simd,
     modelsDir: o.modelsDir,
     models: lineup.refs,
     processing,

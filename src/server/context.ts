@@ -1,6 +1,7 @@
 // What the service's plugins share: the resolved options, the model lineup and its stamps, the pool, the index and
 // the embedder (caches before the pool).  startService (app.ts) builds it once and hands it to every plugin as
 // its options, so no plugin reaches into another's state.
+import type { SimdBuild } from "../bindings/module.js";
 import type { ModelRef, ModelSet } from "../pipelines/registry.js";
 import type { Space } from "../pipelines/pipeline.js";
 import type { CachedEmbedder } from "./embedder.js";
@@ -16,6 +17,7 @@ export interface Settings {
   port: number;
   workers: number;
   threads: number;
+  simd: SimdBuild;
   maxQueue: number;
   timeoutMs: number;
   maxBatch: number;

@@ -11,6 +11,7 @@
 // while it runs is answered 504 at once and its result dropped, and once no request of its batch is waiting any
 // more the worker itself is stopped and replaced, so a deadline also ends the work (a beam search over an hour of
 // audio, say).
+import type { SimdBuild } from "../bindings/module.js";
 import { Worker } from "node:worker_threads";
 import { PolymodalError } from "../util/errors.js";
 import type { ModelRef } from "../pipelines/registry.js";
@@ -31,6 +32,8 @@ export interface PoolOptions {
   workers: number;
   /** kernel threads per worker (the library's own threads; results are the same bits at any count) */
   threads: number;
+  /** the kernel build each worker runs */
+  simd: SimdBuild;
   /** the shipped models' folder */
   modelsDir: string;
   /** the models each worker loads (the registry's refs) */
@@ -108,6 +111,7 @@ export class WorkerPool {
       modelsDir: o.modelsDir,
       models: [...o.models],
       threads: o.threads,
+      simd: o.simd,
       limits: { ...o.limits },
     };
     // (../server/: the same file from dist/server/ and from the CLI's bundle in dist/cli-bundle/)

@@ -2,6 +2,7 @@
 // inference never blocks the HTTP event loop.  It speaks the library's worker protocol (serving/worker-rpc.ts) like
 // any Web Worker or worker_threads host: the pool calls ready() once, then run(job) per batch; embeddings are
 // transferred, not copied.
+import type { SimdBuild } from "../bindings/module.js";
 import { parentPort, workerData } from "node:worker_threads";
 import { init } from "../bindings/module.js";
 import { loadModel, type ModelRef } from "../pipelines/registry.js";
@@ -18,6 +19,7 @@ export interface WorkerConfig {
   /** how the models process their inputs (exifTranspose) */
   processing: ProcessingOptions;
   threads: number;
+  simd: SimdBuild;
   limits: Limits;
 }
 
@@ -36,7 +38,7 @@ Object.assign(limits, config.limits);
 
 // by each model's own name: the service gives jobs that name (a request's alias is resolved there)
 const loading = (async () => {
-  await init({ threads: config.threads });
+  await init({ threads: config.threads, simd: config.simd });
   const loaded = new Map<string, Pipeline>();
   for (const ref of config.models)
     loaded.set(ref.name, await loadModel(ref, { modelsDir: config.modelsDir, ...config.processing }));

@@ -1,16 +1,18 @@
 // Runs in headless Chromium: every fixture case and workload through the library, hashes each output and
 // posts the hashes back to the test's loopback server.
-import { init, loadSafetensors, MultimodalIndex, ImageProcessor } from "../../src/index.js";
+import { init, loadSafetensors, MultimodalIndex, ImageProcessor, type SimdBuild } from "../../src/index.js";
 import { rt } from "../../src/bindings/module.js";
 import { runCase, type Case } from "../harness/cases.js";
 import { hashBits } from "../harness/compare.js";
 import { workloads, indexWorkload, indexQueries } from "../harness/workloads.js";
 import { shippedOutputs } from "../harness/shipped.js";
 
-const threads = Number(new URLSearchParams(location.search).get("threads") ?? "1");
+const params = new URLSearchParams(location.search);
+const threads = Number(params.get("threads") ?? "1");
+const simd = (params.get("simd") ?? "exact") as SimdBuild;
 
 async function main(): Promise<Record<string, string>> {
-  await init({ threads });
+  await init({ threads, simd });
   const manifest = await (await fetch("/fixtures/kernels.json")).json();
   const tensors = loadSafetensors(new Uint8Array(await (await fetch("/fixtures/kernels.safetensors")).arrayBuffer()));
   const out: Record<string, string> = {};
@@ -41,7 +43,13 @@ main().then(
   (hashes) =>
     fetch("/result", {
       method: "POST",
-      body: JSON.stringify({ ok: true, ua: navigator.userAgent, threads: rt().pool?.size ?? 1, hashes }),
+      body: JSON.stringify({
+        ok: true,
+        ua: navigator.userAgent,
+        threads: rt().pool?.size ?? 1,
+        simd: rt().simd,
+        hashes,
+      }),
     }),
   (e) => fetch("/result", { method: "POST", body: JSON.stringify({ ok: false, error: String(e?.stack ?? e) }) }),
 );

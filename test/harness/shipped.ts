@@ -7,11 +7,11 @@ import { makeClip, CLIP_SIZE } from "../../scripts/clips.mjs";
 import { hashBits } from "./compare.js";
 
 export async function shippedOutputs(
-  options: { baseUrl?: string },
+  options: { baseUrl?: string; modelsDir?: string },
   speechWav: Uint8Array,
 ): Promise<Record<string, string>> {
   const load = <N extends PretrainedName>(n: N) =>
-    loadPretrained(n, options.baseUrl ? { baseUrl: options.baseUrl } : {});
+    loadPretrained(n, options.baseUrl ? { baseUrl: options.baseUrl } : { modelsDir: options.modelsDir });
   const [asr, sounds, vt, clip] = [
     await load("asr-words"),
     await load("audio-events"),

@@ -1,5 +1,6 @@
 // Bundled by test/threads.test.ts and run as `node entry.mjs <threads> <repo root>`: every kernel case, every
-// workload and two whole models, hashed, printed as JSON, so runs at different thread counts can be compared.
+// workload and the models (built here and shipped), hashed, printed as JSON, so runs at different thread counts (and
+// engines: the relaxed build's committed hashes) can be compared.  POLYMODAL_SIMD=relaxed runs the relaxed build.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -11,15 +12,18 @@ import {
   SpeechRecognitionModel,
   MultimodalIndex,
   MultimodalModelOptimizer,
+  type SimdBuild,
 } from "../../src/index.js";
 import { rt } from "../../src/bindings/module.js";
 import { runCase, type Case } from "./cases.js";
 import { hashBits } from "./compare.js";
+import { shippedOutputs } from "./shipped.js";
 import { workloads, lcg } from "./workloads.js";
 
 const threads = Number(process.argv[2]),
   root = process.argv[3];
-await init({ threads });
+const simd = (process.env.POLYMODAL_SIMD ?? "exact") as SimdBuild;
+await init({ threads, simd });
 if (process.argv[4] === "kill-worker") {
   // a worker that dies must surface as an Error on the next parallel op, not as a hang
   const w = (rt().pool as unknown as { workers: Array<{ terminate(): Promise<number> }> }).workers[0];
@@ -80,4 +84,6 @@ for (const kind of ["flat", "int8"] as const) {
   );
   out[`${kind} index search over ${N} rows`] = JSON.stringify(ix.search(lcg(D, 9), N).map((r) => [r.itemId, r.score]));
 }
-process.stdout.write(JSON.stringify({ threads: rt().pool?.size ?? 1, hashes: out }));
+const wav = new Uint8Array(readFileSync(join(root, "test/fixtures/speech/0000.wav")));
+Object.assign(out, await shippedOutputs({ modelsDir: join(root, "models") }, wav));
+process.stdout.write(JSON.stringify({ threads: rt().pool?.size ?? 1, simd: rt().simd, hashes: out }));
