@@ -8,6 +8,7 @@ const node20 = process.versions.node.startsWith("20.");
 // relaxed build (docs/relaxed-simd.md: same tolerances, different bits).
 const PARITY = [
   "kernels",
+  "int8-scan",
   "kernel-edges",
   "models",
   "hf-clip",

@@ -11,7 +11,7 @@ export {
 } from "./stft";
 export { melscale_fbanks_f32 } from "./mel";
 export { i8_dequant_f32, quantize_rows_i8 } from "./int8";
-export { quantize_dynamic_u8, quantize_weight_i8, dq_linear_epilogue, qgemm_nt_i32 } from "./qdynamic";
+export { quantize_dynamic_u8, quantize_weight_i8, dq_linear_epilogue, qgemm_nt_i32, qgemm_nt_u7_i32 } from "./qdynamic";
 export { scan_f32, scan_i8, topk_f32, scan_f32_ids, normalize_seed_f32, widen_i8_i16, scan_i8t_scaled, pack_i8_tiles,
     unpack_i8_tiles } from "./scan";
 

@@ -3,16 +3,17 @@
 //   activations: per-tensor affine quint8 chosen from the tensor's own min/max by ChooseQuantizationParams
 //   (reduce_range halves the range to [0, 127], as torch's x86 engines fbgemm/onednn do; qnnpack uses [0, 255]);
 //   y = float(acc - zp * sum_k wq) * (sa * sw) + bias, acc the exact int32 sum of quint8 x qint8 products.
-// Activation codes are written as int16, widened once, because every one of them meets N weights in the GEMM.
+// Activation codes are written as int16, widened once, because every one of them meets N weights in the GEMM; codes in
+// [0, 127] (reduce_range, torch's x86 default) are written as bytes instead, for qgemm_nt_u7_i32.
 
 const SMALL_SCALE: f32 = 6.1e-5; // torch's SMALL_SCALE_THRESHOLD
 const F32_EPS: f32 = 1.1920928955078125e-7;
 
 /**
- * x (n) f32 -> q (n) int16 quint8 codes; params: [scale f32, zero point i32 (0..255)].
- * reduceRange != 0 limits codes to [0, 127].
+ * x (n) f32 -> q (n) quint8 codes, as int16 (width 2: qgemm_nt_i32's operand) or uint8 (width 1: qgemm_nt_u7_i32's);
+ * params: [scale f32, zero point i32 (0..255)].  reduceRange != 0 limits codes to [0, 127].
  */
-export function quantize_dynamic_u8(x: usize, n: i32, reduceRange: i32, q: usize, params: usize): void {
+export function quantize_dynamic_u8(x: usize, n: i32, reduceRange: i32, q: usize, params: usize, width: i32): void {
   let lo: f32 = 0, hi: f32 = 0; // the range always includes 0, as torch extends it
   for (let i = 0; i < n; i++) { const v = load<f32>(x + (<usize>i << 2)); lo = min(lo, v); hi = max(hi, v); }
   const qmin = 0, qmax = reduceRange ? 127 : 255;
@@ -34,7 +35,9 @@ export function quantize_dynamic_u8(x: usize, n: i32, reduceRange: i32, q: usize
   const s = <f32>scale, inv: f32 = <f32>1 / s;
   for (let i = 0; i < n; i++) {
     const v = <i32>nearest<f32>(load<f32>(x + (<usize>i << 2)) * inv) + zp;
-    store<i16>(q + (<usize>i << 1), <i16>min(255, max(0, v)));
+    const c = min(255, max(0, v));
+    if (width == 1) store<u8>(q + i, <u8>c);
+    else store<i16>(q + (<usize>i << 1), <i16>c);
   }
   store<f32>(params, s);
   store<i32>(params, zp, 4);
@@ -161,4 +164,79 @@ export function qgemm_nt_i32(M: i32, N: i32, K: i32, A: usize, W: usize, acc: us
 
 @inline function hsum4(v: v128): i32 {
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+}
+
+/**
+ * acc (M, N) = A (M, K) uint8 codes in 0..127 x W (N, K) int8 codes ^T, exact int32; rows of A are K bytes apart, of
+ * acc ldc int32.  These are torch's x86 dynamic-quantisation codes (reduce_range keeps activations in [0, 127]), so
+ * 16 of them at a time meet W in dot7: relaxed_dot_i8x16_i7x16 (pairs into int16, which a pair of products cannot
+ * overflow) in the relaxed build, exact because its second operand fits in 7 bits; widening dot products in the exact
+ * build.  The same integers either way.
+ */
+export function qgemm_nt_u7_i32(M: i32, N: i32, K: i32, A: usize, W: usize, acc: usize, ldc: i32): void {
+  const lda = <usize>K, ldo = <usize>ldc << 2;
+  let m = 0;
+  for (; m + 4 <= M; m += 4) {
+    const pa = A + <usize>m * lda, po = acc + <usize>m * ldo;
+    let n = 0;
+    for (; n + 2 <= N; n += 2) tile7(pa, lda, W + <usize>n * K, K, po + (<usize>n << 2), ldo);
+    if (n < N) for (let r = 0; r < 4; r++) store<i32>(po + <usize>r * ldo + (<usize>n << 2), row7(pa + <usize>r * lda,
+        W + <usize>n * K, K));
+  }
+  for (; m < M; m++) {
+    const pa = A + <usize>m * lda, po = acc + <usize>m * ldo;
+    for (let n = 0; n < N; n++) store<i32>(po + (<usize>n << 2), row7(pa, W + <usize>n * K, K));
+  }
+}
+
+/** c + the 16 products w[i] * a[i] (w int8, a in 0..127), summed into four int32 lanes. */
+@inline function dot7(w: v128, a: v128, c: v128): v128 {
+  // (not relaxed_dot_i8x16_i7x16_add: Node 20's flagged V8 11.3 returns twice the sum from it)
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i32x4.add(c, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(w, a)));
+  }
+  const lo = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), i16x8.extend_low_i8x16_u(a));
+  const hi = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), i16x8.extend_high_i8x16_u(a));
+  return i32x4.add(c, i32x4.add(lo, hi));
+}
+
+@inline function tile7(a0: usize, lda: usize, w0: usize, K: i32, out: usize, ldo: usize): void {
+  const a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, w1 = w0 + K;
+  let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+  let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+  let k = 0;
+  for (; k + 16 <= K; k += 16) {
+    const u = v128.load(w0 + k), v = v128.load(w1 + k);
+    let x = v128.load(a0 + k);
+    c00 = dot7(u, x, c00); c01 = dot7(v, x, c01);
+    x = v128.load(a1 + k);
+    c10 = dot7(u, x, c10); c11 = dot7(v, x, c11);
+    x = v128.load(a2 + k);
+    c20 = dot7(u, x, c20); c21 = dot7(v, x, c21);
+    x = v128.load(a3 + k);
+    c30 = dot7(u, x, c30); c31 = dot7(v, x, c31);
+  }
+  let s00 = hsum4(c00), s01 = hsum4(c01), s10 = hsum4(c10), s11 = hsum4(c11);
+  let s20 = hsum4(c20), s21 = hsum4(c21), s30 = hsum4(c30), s31 = hsum4(c31);
+  for (; k < K; k++) {
+    const u = <i32>load<i8>(w0 + k), v = <i32>load<i8>(w1 + k);
+    const x0 = <i32>load<u8>(a0 + k), x1 = <i32>load<u8>(a1 + k);
+    const x2 = <i32>load<u8>(a2 + k), x3 = <i32>load<u8>(a3 + k);
+    s00 += x0 * u; s01 += x0 * v; s10 += x1 * u; s11 += x1 * v;
+    s20 += x2 * u; s21 += x2 * v; s30 += x3 * u; s31 += x3 * v;
+  }
+  store<i32>(out, s00); store<i32>(out, s01, 4);
+  store<i32>(out + ldo, s10); store<i32>(out + ldo, s11, 4);
+  store<i32>(out + 2 * ldo, s20); store<i32>(out + 2 * ldo, s21, 4);
+  store<i32>(out + 3 * ldo, s30); store<i32>(out + 3 * ldo, s31, 4);
+}
+
+/** One uint8 A row against one int8 W row. */
+@inline function row7(a: usize, w: usize, K: i32): i32 {
+  let c = i32x4.splat(0);
+  let k = 0;
+  for (; k + 16 <= K; k += 16) c = dot7(v128.load(w + k), v128.load(a + k), c);
+  let s = hsum4(c);
+  for (; k < K; k++) s += <i32>load<u8>(a + k) * <i32>load<i8>(w + k);
+  return s;
 }

@@ -38,40 +38,36 @@ describe("int8", () => {
     }
   });
 
-  it("qgemm (int16 activation codes x int8 weights) is exact at edge sizes and extreme codes", () => {
+  /** A qgemm kernel against the integer sum at edge sizes and extreme codes, whole and as a thread's column block. */
+  function checkQgemm(kernel: "qgemm_nt_i32" | "qgemm_nt_u7_i32", top: number): void {
     const { k, heap } = rt();
+    // A as the kernel takes it: int16 codes, or uint8 bytes
+    const put = (a: Int16Array) => heap.put(kernel === "qgemm_nt_i32" ? new Uint8Array(a.buffer) : Uint8Array.from(a));
     for (const [M, N, K] of [
       [1, 1, 1],
       [1, 5, 7],
       [3, 4, 8],
       [4, 2, 9],
       [5, 3, 16],
+      [4, 3, 17],
       [9, 7, 33],
       [8, 8, 200],
     ]) {
       heap.scope(() => {
-        // codes at the ends of their ranges (0 / 255, -128 / 127) as well as in between
+        // codes at the ends of their ranges (0 / top, -128 / 127) as well as in between
         const a = Int16Array.from(lcg(M * K, M * 7 + K), (v, i) =>
-          i % 5 === 0 ? 255 : i % 7 === 0 ? 0 : Math.round((v + 1) * 127.5),
+          i % 5 === 0 ? top : i % 7 === 0 ? 0 : Math.round(((v + 1) * top) / 2),
         );
         const w = Int8Array.from(lcg(N * K, N * 11 + K), (v, i) =>
           i % 3 === 0 ? -128 : i % 4 === 0 ? 127 : Math.round(v * 127),
         );
         const acc = heap.alloc(M * N * 4);
-        k.qgemm_nt_i32(M, N, K, heap.put(new Uint8Array(a.buffer)), heap.put(w), acc, N);
+        k[kernel](M, N, K, put(a), heap.put(w), acc, N);
         // and a block of columns [n0, N) written into the same (M, N) rows, as a thread does
         const n0 = Math.floor(N / 2),
           acc2 = heap.alloc(M * N * 4);
         heap.i32(acc2, M * N).fill(-7);
-        k.qgemm_nt_i32(
-          M,
-          N - n0,
-          K,
-          heap.put(new Uint8Array(a.buffer)),
-          heap.put(w.subarray(n0 * K)),
-          acc2 + n0 * 4,
-          N,
-        );
+        k[kernel](M, N - n0, K, put(a), heap.put(w.subarray(n0 * K)), acc2 + n0 * 4, N);
         const got = heap.i32(acc, M * N),
           block = heap.i32(acc2, M * N);
         for (let m = 0; m < M; m++)
@@ -83,6 +79,14 @@ describe("int8", () => {
           }
       });
     }
+  }
+
+  it("qgemm (int16 activation codes x int8 weights) is exact at edge sizes and extreme codes", () => {
+    checkQgemm("qgemm_nt_i32", 255);
+  });
+
+  it("qgemm u7 (uint8 activation codes 0..127 x int8 weights: relaxed int8 dot) is exact at edge sizes", () => {
+    checkQgemm("qgemm_nt_u7_i32", 127);
   });
 
   it("linearInt8 approximates the float product within the quantisation error", () => {

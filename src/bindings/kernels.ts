@@ -21,9 +21,11 @@ export interface KernelSpec {
   readonly parallel?: true;
   /**
    * The build column: "madd" where the relaxed build computes the kernel with relaxed SIMD's fused multiply-add
-   * (assembly/madd.ts), so its bits there differ from the exact build's; absent where both builds run the same code.
+   * (assembly/madd.ts), so its bits there differ from the exact build's; "dot" where it uses the int8 dot product
+   * on operands that keep it exact (the same integers as the exact build); absent where both builds run the same
+   * code.
    */
-  readonly relaxed?: "madd";
+  readonly relaxed?: "madd" | "dot";
 }
 
 const GEMM_TESTS = [
@@ -288,7 +290,7 @@ export const KERNELS = {
     bench: "quantized",
   },
   quantize_dynamic_u8: {
-    args: ["x", "n", "reduceRange", "q", "params"],
+    args: ["x", "n", "reduceRange", "q", "params", "width"],
     returns: "void",
     core: "quant.ts",
     tests: ["quantized.test.ts: quantizeModel matches torch.quantization.quantize_dynamic"],
@@ -311,6 +313,19 @@ export const KERNELS = {
     ],
     bench: "quantized",
     parallel: true,
+  },
+  // torch's x86 (reduce_range) activation codes as bytes: relaxed SIMD's int8 dot product, exact for them
+  qgemm_nt_u7_i32: {
+    args: ["M", "N", "K", "A", "W", "acc", "ldc"],
+    returns: "void",
+    core: "quant.ts",
+    tests: [
+      "int8-scan.test.ts: qgemm u7 (uint8 activation codes 0..127 x int8 weights: relaxed int8 dot) is exact",
+      "threads.test.ts: 1, 2 and 3 threads give identical bits",
+    ],
+    bench: "quantized",
+    parallel: true,
+    relaxed: "dot",
   },
   dq_linear_epilogue: {
     args: ["acc", "M", "N", "zp", "colSum", "scale", "bias", "relu", "y"],

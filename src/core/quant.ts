@@ -2,7 +2,7 @@
 // int16 once, then the 4x2-tiled qgemm, split into whole column tiles over the threads), the dequantising
 // epilogues, and torch's dynamic quantisation (activation qparams per call, weight codes per tensor).
 import { splitRows } from "../bindings/threads.js";
-import { kernels, heap, pool as getPool } from "./runtime.js";
+import { kernels, heap, pool as getPool, simdBuild } from "./runtime.js";
 import { qgemmTileCols } from "./geometry.js";
 
 /** q (rows, n) int8 codes and scale (rows) floats of x (rows, n). */
@@ -13,17 +13,26 @@ export const quantizeRows = (x: number, rows: number, n: number, q: number, scal
 export const widenI8 = (src: number, n: number, dst: number): void => kernels().widen_i8_i16(src, n, dst);
 
 /**
- * acc (M, N) = A (M, K) int16 x W (N, K) int8 ^T, exact int32 (qgemm_nt_i32); with worker threads a large
- * product gives each thread whole column tiles, so every sum is the same integer.
+ * acc (M, N) = A (M, K) int16 x W (N, K) int8 ^T, exact int32 (qgemm_nt_i32; or A as uint8 codes in 0..127,
+ * qgemm_nt_u7_i32); with worker threads a large product gives each thread whole column tiles, so every sum is the
+ * same integer.
  */
-export function qgemm(M: number, N: number, K: number, A16: number, W: number, acc: number): void {
+export function qgemm(
+  M: number,
+  N: number,
+  K: number,
+  A: number,
+  W: number,
+  acc: number,
+  kernel: "qgemm_nt_i32" | "qgemm_nt_u7_i32" = "qgemm_nt_i32",
+): void {
   const pool = getPool();
   if (pool && M * N * K >= 1 << 20 && N >= 8) {
     pool.run(
-      "qgemm_nt_i32",
-      splitRows(N, pool.size, qgemmTileCols()).map(([n0, n]) => [M, n, K, A16, W + n0 * K, acc + n0 * 4, N]),
+      kernel,
+      splitRows(N, pool.size, qgemmTileCols()).map(([n0, n]) => [M, n, K, A, W + n0 * K, acc + n0 * 4, N]),
     );
-  } else kernels().qgemm_nt_i32(M, N, K, A16, W, acc, N);
+  } else kernels()[kernel](M, N, K, A, W, acc, N);
 }
 
 /** acc (M, N) = a (M, K) x w (N, K)^T, int8 in, exact int32 out: a is widened to int16 once, then qgemm. */
@@ -104,13 +113,19 @@ export function dynamicLinear(
   const k = kernels(),
     h = heap();
   h.scope(() => {
-    const q = h.alloc(M * K * 2),
+    // The relaxed build takes reduce_range codes (0..127) as bytes into its 7-bit int8 dot product: 0.82-0.93x the
+    // int16 path's time at 8-197 rows on Node 22 / 24, but 1.09-1.12x on Node 20's flagged V8 and in the exact
+    // build (widening per use), so only there, and not below one 4-row tile (the int16 path's row kernel shares
+    // each activation load across four weight rows).  The integers are the same either way.
+    const u7 = reduceRange && M >= 4 && simdBuild() === "relaxed";
+    const width = u7 ? 1 : 2;
+    const q = h.alloc(M * K * width),
       params = h.alloc(8),
       acc = h.alloc(M * N * 4);
-    k.quantize_dynamic_u8(x, M * K, reduceRange ? 1 : 0, q, params);
+    k.quantize_dynamic_u8(x, M * K, reduceRange ? 1 : 0, q, params, width);
     const sa = h.f32(params, 1)[0],
       zp = h.i32(params + 4, 1)[0];
-    qgemm(M, N, K, q, wCodes, acc);
+    qgemm(M, N, K, q, wCodes, acc, u7 ? "qgemm_nt_u7_i32" : "qgemm_nt_i32");
     // torch multiplies by the product of the two scales, rounded to float32 once
     k.dq_linear_epilogue(acc, M, N, zp, colSum, Math.fround(sa * wScale), bias, relu ? 1 : 0, out);
   });
