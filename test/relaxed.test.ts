@@ -1,16 +1,17 @@
 // The relaxed-SIMD build (init({ simd: "relaxed" }), docs/relaxed-simd.md): it loads where the engine has relaxed
 // SIMD and says why where it does not; its f32 products give a scalar fused-multiply-add reference's bits exactly
 // (every shape class of the GEMM: whole 5-row tiles, 2- and 1-row leftovers, partial panels, several summation
-// blocks, bias, ReLU, the one-row GEMV and the LSTM recurrence built on it).  Threads, engines and the models:
+// blocks, bias, ReLU); the service's workers run it when asked.  Threads, engines and the models:
 // threads.test.ts and browser.test.ts; PyTorch parity: the "relaxed" test project (vitest.config.ts).
 import { execFileSync } from "node:child_process";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, relaxedSimdSupport, Tensor, F } from "../src/index.js";
+import { init, relaxedSimdSupport, Tensor, F, loadPretrained } from "../src/index.js";
 import { rt } from "../src/bindings/module.js";
 import { relaxedLinearRef } from "./harness/fma.js";
 import { lcg } from "./harness/workloads.js";
+import { startServe } from "./harness/servers.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const support = relaxedSimdSupport();
@@ -61,6 +62,29 @@ describe("the relaxed build", () => {
     expect(Math.abs(got - f64)).toBeLessThan(1e-5);
     expect(got).toBe(relaxedLinearRef(A, W, null, 1, 1, K)[0]);
   });
+
+  it("serve --simd relaxed: its workers run the relaxed build, /v1/embed gives this process's bits", async () => {
+    const text = "two small red circles";
+    const clip = await loadPretrained("clip-scenes");
+    const ours = Array.from(clip.embedTexts([text])[0]);
+    const embedVia = async (args: string[]): Promise<number[]> => {
+      const s = await startServe(["--workers", "1", ...args]);
+      try {
+        const r = await fetch(`${s.url}/v1/embed`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: "clip-scenes", inputs: [{ text }] }),
+        });
+        expect(r.status).toBe(200);
+        if (args.length) expect(s.out()).toMatch(/relaxed SIMD/); // the start line says which build
+        return (await r.json()).embeddings[0];
+      } finally {
+        await s.stop();
+      }
+    };
+    expect(await embedVia(["--simd", "relaxed"])).toEqual(ours);
+    expect(await embedVia([])).not.toEqual(ours); // the default service runs the exact build
+  }, 120_000);
 
   it.skipIf(!process.versions.node.startsWith("20."))(
     "Node 20 without --experimental-wasm-relaxed-simd runs the exact build and says why",
