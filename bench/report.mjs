@@ -23,6 +23,7 @@ const GROUPS = [
   "speech",
   "text",
   "relaxed",
+  "coldstart",
 ];
 
 export function machine() {

@@ -1,6 +1,6 @@
 // `npm run bench` (or `npm run bench -- <group>`: gemm, conv, audio, models, hfclip, media, limits, quantized,
-// threads, retrieval, serve, scale, browser, speech, text, relaxed): polymodal's kernels side by side with XNNPACK
-// (tfjs-backend-wasm), onnxruntime-web and Meyda in this process, and torchaudio in a separate process, all
+// threads, retrieval, serve, scale, browser, speech, text, relaxed, coldstart): polymodal's kernels side by side with
+// XNNPACK (tfjs-backend-wasm), onnxruntime-web and Meyda in this process, and torchaudio in a separate process, all
 // single-threaded; ratios, not absolute times, are the result (these machines are shared and noisy).
 import { setFlagsFromString } from "node:v8";
 import { init } from "../dist/index.js";
@@ -21,6 +21,7 @@ import { benchBrowser } from "./browser.mjs";
 import { benchSpeech } from "./speech.mjs";
 import { benchText } from "./text.mjs";
 import { benchRelaxed } from "./relaxed.mjs";
+import { benchColdStart } from "./coldstart.mjs";
 import { writeBenchmarksDoc } from "./report.mjs";
 
 // POLYMODAL_SIMD=relaxed: the relaxed build (bench/relaxed.mjs runs the models group so, in a child process, and
@@ -121,6 +122,7 @@ if (!only || only === "browser") push("browser", ...(await benchBrowser()));
 if (!only || only === "speech") push("speech", ...(await benchSpeech()));
 if (!only || only === "text") push("text", ...(await benchText()));
 if ((!only && !summaryOnly) || only === "relaxed") push("relaxed", ...(await benchRelaxed()));
+if (!only || only === "coldstart") push("coldstart", ...(await benchColdStart()));
 if (summaryOnly) {
   process.stdout.write(JSON.stringify(Object.fromEntries(byGroup)));
 } else {
