@@ -33,6 +33,7 @@ const QUERY = "two small red circles on the left";
 type Demo = {
   ready: boolean;
   threads: number;
+  simd: string;
   results: Record<string, Array<{ id: string; score: number }>>;
   timing: string;
 };
@@ -117,7 +118,7 @@ describe("browser index storage outside a browser", () => {
 });
 
 describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
-  it("searches by text with exactly Node's results (ids and scores), at 1 and 2 threads", async () => {
+  it("searches by text with exactly Node's results (ids, scores) at 1 and 2 threads; relaxed SIMD close", async () => {
     const clip = await loadPretrained("clip-scenes"),
       vt = await loadPretrained("video-text");
     const node = (space: string, q: Float32Array, k: number) =>
@@ -138,6 +139,7 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
         expect({ image: got.results.image, video: got.results.video }).toEqual(want);
         expect(got.timing).toMatch(/embed text [\d.]+ ms/);
         await expect(page.locator("#images li").count()).resolves.toBe(8);
+        expect(got.simd).toBe("exact");
         if (threads === 1) {
           mkdirSync(join(root, "test-artifacts"), { recursive: true });
           await page.screenshot({ path: join(root, "test-artifacts/web-demo.png"), fullPage: true });
@@ -145,6 +147,16 @@ describe.skipIf(!chromiumPath)("web demo in Chromium", () => {
       } finally {
         await context.close();
       }
+    }
+    // ?simd=relaxed: the worker runs the relaxed build; the query embedding differs in its last bits only
+    const context = await browser.newContext();
+    try {
+      const got = await searchText(await open(context, "?simd=relaxed"), QUERY);
+      expect(got.simd).toBe("relaxed");
+      expect(got.results.image.map((h) => h.id)).toEqual(want.image.map((h) => h.id));
+      got.results.image.forEach((h, i) => expect(h.score).toBeCloseTo(want.image[i].score, 5));
+    } finally {
+      await context.close();
     }
   }, 120_000);
 

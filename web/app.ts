@@ -8,6 +8,8 @@ import type { DemoWorker, Hit } from "./worker.js";
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
 const threads = Number(params.get("threads") ?? "1");
+// ?simd=relaxed: the relaxed-SIMD build (docs/relaxed-simd.md), fetched as its own chunk only then
+const simd = params.get("simd") === "relaxed" ? "relaxed" : "exact";
 const status = (s: string): void => {
   $("status").textContent = s;
 };
@@ -16,6 +18,8 @@ const status = (s: string): void => {
 const state = {
   ready: false,
   threads,
+  /** the kernel build the worker runs (exact where the browser lacks relaxed SIMD) */
+  simd: "exact",
   results: {} as Record<string, Array<{ id: string; score: number }>>,
   timing: "",
   mine: 0,
@@ -310,7 +314,8 @@ async function main(): Promise<void> {
   });
   for (const name of ["clip-scenes", "video-text", "audio-events"]) progressRow(name);
   status(`Loading the models in a worker (${threads} thread${threads > 1 ? "s" : ""})…`);
-  const started = await remote.start(threads, params.get("storage") as BrowserStorage | null, location.origin);
+  const started = await remote.start(threads, simd, params.get("storage") as BrowserStorage | null, location.origin);
+  state.simd = started.simd;
   state.storage = started.storage;
   $("storage").textContent = started.storage === "opfs" ? "in the origin private file system" : "in IndexedDB";
   showMine(started.mine);

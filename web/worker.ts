@@ -17,6 +17,7 @@ import {
   StreamingMelSpectrogram,
   chunkText,
   type BrowserStorage,
+  type SimdBuild,
   type Pipeline,
   type RetrievalResult,
   type ImageTextEmbedder,
@@ -97,6 +98,7 @@ export class DemoWorker {
   /** Loads the models (posting progress) and the indexes; the person's files from `wanted` storage. */
   async start(
     threads: number,
+    simd: SimdBuild,
     wanted: BrowserStorage | null,
     origin: string,
   ): Promise<{
@@ -104,9 +106,10 @@ export class DemoWorker {
     mine: Record<Space, number>;
     storage: BrowserStorage;
     threads: number;
+    simd: SimdBuild;
     warnings: string[];
   }> {
-    await init({ threads });
+    const runtime = await init({ threads, simd });
     env.baseUrl = new URL("/models/", origin).href;
     const onProgress = (name: string) => (p: unknown) => postMessage({ progress: { name, ...(p as object) } });
     [clip, vt, sounds] = await Promise.all([
@@ -125,7 +128,8 @@ export class DemoWorker {
     dims = { image: clip.dim, video: vt.dim, audio: sounds.dim };
     storage = browserStorage({ storage: wanted ?? undefined });
     mine = {} as Record<Space, MultimodalIndex>;
-    const warnings: string[] = [];
+    // (the relaxed build where the browser lacks relaxed SIMD: the exact one, and why)
+    const warnings: string[] = runtime.simdNote ? [runtime.simdNote] : [];
     for (const s of SPACES) {
       let saved: MultimodalIndex | null = null;
       try {
@@ -136,7 +140,7 @@ export class DemoWorker {
       }
       mine[s] = saved ?? new MultimodalIndex(dims[s], { kind: "flat" });
     }
-    return { sample: counts(sample), mine: counts(mine), storage, threads, warnings };
+    return { sample: counts(sample), mine: counts(mine), storage, threads, simd: runtime.simd, warnings };
   }
 
   searchText(q: string): { image: Hit[]; video: Hit[]; timing: string } {
